@@ -1,0 +1,260 @@
+// Package wire defines Arcade's datagram formats: the common header, every
+// message body, and the quantization of poses.
+//
+// Every datagram starts with a fixed 22-byte header (magic "ARC", version,
+// packet type, flags, session token, sequence, ack, ack bitfield) followed by
+// one message body. All integers are little-endian. A datagram is at most
+// MaxDatagramSize bytes. Bytes after the end of a body are ignored so that
+// newer senders never break older readers. docs/PROTOCOL.md is the normative
+// description; golden byte vectors live in testdata/.
+//
+// Every codec has one shape: Append encodes into the caller's buffer and
+// returns the extended slice, Parse decodes into the receiver and returns the
+// number of bytes consumed, Len reports the encoded length. Neither allocates.
+package wire
+
+import (
+	"errors"
+	"net/netip"
+)
+
+// Protocol identity.
+const (
+	Magic0  = 'A'
+	Magic1  = 'R'
+	Magic2  = 'C'
+	Version = 1
+)
+
+// Sizes, in bytes.
+const (
+	MaxDatagramSize = 1200 // no datagram is larger
+	HeaderSize      = 22   // fixed header before every body
+	PoseSize        = 11   // quantized position (6) + rotation (5)
+	MaxNameLen      = 32   // player display name, UTF-8 bytes
+	CookieSize      = 32   // opaque handshake cookie
+	// MinConnectRequestSize is the smallest datagram (header included) that
+	// is accepted as a connect request. Clients pad their request to it, so
+	// no unverified reply is ever larger than the request that caused it.
+	MinConnectRequestSize = MaxDatagramSize
+	SnapshotPlayerSize    = 40 // one PlayerState record
+	SnapshotEntitySize    = 14 // one EntityState record
+)
+
+// Header field offsets.
+const (
+	offMagic   = 0
+	offVersion = 3
+	offType    = 4
+	offFlags   = 5
+	offToken   = 6
+	offSeq     = 14
+	offAck     = 16
+	offAckBits = 18
+)
+
+// PacketType identifies the message that follows the header.
+type PacketType uint8
+
+// Packet types.
+const (
+	TypeConnectRequest    PacketType = 1
+	TypeChallenge         PacketType = 2
+	TypeChallengeResponse PacketType = 3
+	TypeAccepted          PacketType = 4
+	TypeDenied            PacketType = 5
+	TypePoseInput         PacketType = 6
+	TypeSnapshot          PacketType = 7
+	TypePing              PacketType = 8
+	TypePong              PacketType = 9
+	TypeDisconnect        PacketType = 10
+)
+
+// Parse errors. They are sentinel values so that dropping a datagram never
+// allocates; receivers count them by reason.
+var (
+	ErrShort     = errors.New("wire: datagram too short")
+	ErrMagic     = errors.New("wire: bad magic")
+	ErrVersion   = errors.New("wire: unsupported version")
+	ErrType      = errors.New("wire: unknown packet type")
+	ErrTooLarge  = errors.New("wire: datagram larger than MaxDatagramSize")
+	ErrNotPadded = errors.New("wire: connect request not padded")
+	ErrCount     = errors.New("wire: record count out of range")
+	ErrField     = errors.New("wire: field value out of range")
+)
+
+// Header is the fixed prefix of every datagram.
+type Header struct {
+	Type    PacketType
+	Flags   uint8  // reserved, zero in version 1; ignored on receipt
+	Token   uint64 // session token; zero before the handshake completes
+	Seq     uint16 // sender's packet sequence on this path
+	Ack     uint16 // newest sequence received from the peer
+	AckBits uint32 // bit i set: Ack-1-i was also received
+}
+
+// Vec3 is a position in metres, in the venue's shared frame (Y up).
+type Vec3 struct{ X, Y, Z float32 }
+
+// Quat is a unit rotation quaternion.
+type Quat struct{ X, Y, Z, W float32 }
+
+// Pose is a position and a rotation.
+type Pose struct {
+	Pos Vec3
+	Rot Quat
+}
+
+// Tracking flags, in PoseInput.Tracking and PlayerState.Tracking.
+const (
+	TrackHead  = 1 << 0
+	TrackLeft  = 1 << 1
+	TrackRight = 1 << 2
+)
+
+// Connect flags, in ConnectRequest.Flags and ChallengeResponse.Flags.
+const (
+	ConnectWantUnicast = 1 << 0 // deliver snapshots by unicast, not multicast
+)
+
+// Hand indices for the per-hand arrays in PoseInput.
+const (
+	Left  = 0
+	Right = 1
+)
+
+// ConnectRequest opens a handshake. Its datagram is zero-padded to
+// MinConnectRequestSize.
+type ConnectRequest struct {
+	ClientNonce uint64
+	Flags       uint8
+	NameLen     uint8
+	Name        [MaxNameLen]byte
+}
+
+// Challenge answers a ConnectRequest with a stateless cookie.
+type Challenge struct {
+	ClientNonce uint64
+	Cookie      [CookieSize]byte
+}
+
+// ChallengeResponse returns the cookie, proving the source address.
+type ChallengeResponse struct {
+	ClientNonce uint64
+	Flags       uint8
+	NameLen     uint8
+	Name        [MaxNameLen]byte
+	Cookie      [CookieSize]byte
+}
+
+// Accepted completes the handshake. The header's Token is the session token
+// the client must send in every later datagram.
+type Accepted struct {
+	ClientNonce uint64
+	ClientID    uint16
+	TickRate    uint16         // ticks per second
+	ServerTime  uint64         // µs since the server started
+	Multicast   netip.AddrPort // IPv4 group and port; zero if none
+	GroupToken  uint64         // token carried by multicast snapshots
+	Flags       uint8          // AcceptedUnicast
+}
+
+// Accepted flags.
+const (
+	AcceptedUnicast = 1 << 0 // snapshots for this client come by unicast
+)
+
+// DenyReason says why a handshake was refused.
+type DenyReason uint8
+
+// Deny reasons.
+const (
+	DenyServerFull      DenyReason = 1
+	DenyVersionMismatch DenyReason = 2
+	DenyBadCookie       DenyReason = 3
+	DenyShuttingDown    DenyReason = 4
+)
+
+// Denied refuses a handshake.
+type Denied struct {
+	ClientNonce uint64
+	Reason      DenyReason
+}
+
+// PoseInput is one sample of a headset's tracked state.
+type PoseInput struct {
+	InputSeq   uint32 // increases by one per sample
+	ClientTime uint64 // µs, client clock, when the sample was sent
+	Head       Pose
+	Hands      [2]Pose // Left, Right
+	Buttons    uint32
+	Trigger    [2]float32    // 0..1, quantized to 1/255
+	Grip       [2]float32    // 0..1, quantized to 1/255
+	Stick      [2][2]float32 // per hand X, Y in -1..1, quantized to 1/127
+	Tracking   uint8         // Track* bits
+}
+
+// PlayerState is one player's avatar in a snapshot.
+type PlayerState struct {
+	ClientID     uint16
+	LastInputSeq uint32 // newest input sequence applied in this tick
+	Tracking     uint8
+	Head         Pose
+	Hands        [2]Pose
+}
+
+// EntityState is one scene object in a snapshot.
+type EntityState struct {
+	ID    uint16
+	Flags uint8
+	Pose  Pose
+}
+
+// Snapshot flags.
+const (
+	SnapshotHasHash = 1 << 0 // StateHash is present
+)
+
+// Snapshot is one part of the world state after a tick. A tick's state may be
+// split over several parts, each self-contained.
+type Snapshot struct {
+	Tick        uint32
+	ServerTime  uint64 // µs since the server started, at the tick
+	Part        uint8  // 0-based index of this part
+	Parts       uint8  // number of parts for this tick, >= 1
+	PlayerCount uint16 // players in the whole tick, across all parts
+	Flags       uint8
+	StateHash   uint64 // present when Flags&SnapshotHasHash
+	Players     []PlayerState
+	Entities    []EntityState
+}
+
+// Ping asks for a Pong, for round-trip time and clock offset.
+type Ping struct {
+	PingID     uint32
+	ClientTime uint64 // µs, client clock
+}
+
+// Pong answers a Ping.
+type Pong struct {
+	PingID         uint32
+	ClientTime     uint64 // echoed from the Ping
+	ServerRecvTime uint64 // µs, server clock
+	ServerSendTime uint64 // µs, server clock
+}
+
+// DisconnectReason says why a session ended.
+type DisconnectReason uint8
+
+// Disconnect reasons.
+const (
+	DisconnectClientLeft     DisconnectReason = 1
+	DisconnectTimeout        DisconnectReason = 2
+	DisconnectServerShutdown DisconnectReason = 3
+	DisconnectKicked         DisconnectReason = 4
+)
+
+// Disconnect ends a session.
+type Disconnect struct {
+	Reason DisconnectReason
+}
