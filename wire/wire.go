@@ -6,11 +6,18 @@
 // one message body. All integers are little-endian. A datagram is at most
 // MaxDatagramSize bytes. Bytes after the end of a body are ignored so that
 // newer senders never break older readers. docs/PROTOCOL.md is the normative
-// description; golden byte vectors live in testdata/.
+// description; golden byte vectors live in testdata/wire/ at the module root.
 //
 // Every codec has one shape: Append encodes into the caller's buffer and
 // returns the extended slice, Parse decodes into the receiver and returns the
-// number of bytes consumed, Len reports the encoded length. Neither allocates.
+// number of bytes consumed, Len reports the encoded length. Neither allocates
+// (Snapshot.Parse only grows its record slices when they are too small).
+// Parse is given the bytes after the header and never panics; on error it
+// returns one of the sentinel errors below and 0, and leaves the receiver
+// unchanged (except Header.Parse, see there). Append cannot fail: floats are
+// quantized and clamped, but values a receiver rejects (a zero reason,
+// Parts == 0, a snapshot longer than MaxBodySize, a name set by hand that is
+// not UTF-8) are sent as given.
 package wire
 
 import (

@@ -1,0 +1,78 @@
+package wire
+
+import (
+	"fmt"
+	"testing"
+)
+
+func BenchmarkHeaderParse(b *testing.B) {
+	d := (&Header{Type: TypePoseInput, Token: 1}).Append(nil)
+	var h Header
+	b.ReportAllocs()
+	b.SetBytes(HeaderSize)
+	for b.Loop() {
+		if _, err := h.Parse(d); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkPoseInputAppend(b *testing.B) {
+	m := samplePoseInput()
+	buf := make([]byte, 0, MaxDatagramSize)
+	b.ReportAllocs()
+	b.SetBytes(PoseInputSize)
+	for b.Loop() {
+		buf = m.Append(buf[:0])
+	}
+}
+
+func BenchmarkPoseInputParse(b *testing.B) {
+	d := samplePoseInput().Append(nil)
+	var m PoseInput
+	b.ReportAllocs()
+	b.SetBytes(PoseInputSize)
+	for b.Loop() {
+		if _, err := m.Parse(d); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSnapshotAppend(b *testing.B) {
+	for _, n := range []int{16, 64} {
+		b.Run(fmt.Sprintf("entities=%d", n), func(b *testing.B) {
+			m := benchSnapshot(n)
+			buf := make([]byte, 0, MaxDatagramSize)
+			b.ReportAllocs()
+			b.SetBytes(int64(m.Len()))
+			for b.Loop() {
+				buf = m.Append(buf[:0])
+			}
+		})
+	}
+}
+
+func BenchmarkSnapshotParse(b *testing.B) {
+	for _, n := range []int{16, 64} {
+		b.Run(fmt.Sprintf("entities=%d", n), func(b *testing.B) {
+			d := benchSnapshot(n).Append(nil)
+			var m Snapshot
+			b.ReportAllocs()
+			b.SetBytes(int64(len(d)))
+			for b.Loop() {
+				if _, err := m.Parse(d); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkQuantizePose(b *testing.B) {
+	p := samplePoseInput().Hands[Left]
+	b.ReportAllocs()
+	for b.Loop() {
+		p = QuantizePose(p)
+	}
+}

@@ -1,0 +1,320 @@
+package wire
+
+import (
+	"bytes"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"testing"
+)
+
+// Every decoder has a fuzz target. Each checks that parsing never panics
+// and, when parsing succeeds, that the bytes consumed equal Len() and that
+// decode → encode → decode → encode gives the same bytes both times. Seeds
+// live in testdata/fuzz/<target>/; plain `go test` runs them. The
+// golden-derived seeds are rewritten by `go test -run Golden -update`.
+
+// checkRoundTrip parses data into m and, on success, checks the length and
+// that re-encoding is stable. m2 must be a zero message of m's type.
+func checkRoundTrip(t *testing.T, m, m2 codec, data []byte) {
+	t.Helper()
+	n, err := m.Parse(data)
+	if err != nil {
+		if n != 0 {
+			t.Fatalf("Parse failed with %v but consumed %d bytes", err, n)
+		}
+		if !reflect.ValueOf(m).Elem().IsZero() {
+			t.Fatalf("Parse failed with %v but changed the message: %+v", err, m)
+		}
+		return
+	}
+	if n < 0 || n > len(data) {
+		t.Fatalf("Parse consumed %d of %d bytes", n, len(data))
+	}
+	if n != m.Len() {
+		t.Fatalf("Parse consumed %d bytes, Len() = %d", n, m.Len())
+	}
+	b1 := m.Append(nil)
+	if len(b1) != n {
+		t.Fatalf("Append wrote %d bytes, Parse consumed %d", len(b1), n)
+	}
+	n2, err := m2.Parse(b1)
+	if err != nil || n2 != len(b1) {
+		t.Fatalf("re-parse of %x: %d, %v", b1, n2, err)
+	}
+	prefix := []byte("prefix")
+	b2 := m2.Append(prefix)
+	if !bytes.Equal(b2[:len(prefix)], []byte("prefix")) || !bytes.Equal(b2[len(prefix):], b1) {
+		t.Fatalf("unstable encoding:\nfirst  %x\nsecond %x", b1, b2[len(prefix):])
+	}
+}
+
+func fuzzBody[T any, P interface {
+	*T
+	codec
+}](f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkRoundTrip(t, P(new(T)), P(new(T)), data)
+	})
+}
+
+func FuzzConnectRequest(f *testing.F)    { fuzzBody[ConnectRequest](f) }
+func FuzzChallenge(f *testing.F)         { fuzzBody[Challenge](f) }
+func FuzzChallengeResponse(f *testing.F) { fuzzBody[ChallengeResponse](f) }
+func FuzzAccepted(f *testing.F)          { fuzzBody[Accepted](f) }
+func FuzzDenied(f *testing.F)            { fuzzBody[Denied](f) }
+func FuzzPoseInput(f *testing.F)         { fuzzBody[PoseInput](f) }
+func FuzzPing(f *testing.F)              { fuzzBody[Ping](f) }
+func FuzzPong(f *testing.F)              { fuzzBody[Pong](f) }
+func FuzzDisconnect(f *testing.F)        { fuzzBody[Disconnect](f) }
+
+// FuzzSnapshot also parses into a Snapshot that already holds records, as a
+// receiver reusing one Snapshot does, and checks the result is the same.
+func FuzzSnapshot(f *testing.F) {
+	stale := Snapshot{StateHash: 99, Players: players(3), Entities: entities(90)}
+	var used Snapshot
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkRoundTrip(t, new(Snapshot), new(Snapshot), data)
+		var fresh Snapshot
+		freshN, freshErr := fresh.Parse(data)
+		used.StateHash = stale.StateHash
+		used.Players = append(used.Players[:0], stale.Players...)
+		used.Entities = append(used.Entities[:0], stale.Entities...)
+		n, err := used.Parse(data)
+		if n != freshN || err != freshErr {
+			t.Fatalf("reused Snapshot: %d, %v; fresh: %d, %v", n, err, freshN, freshErr)
+		}
+		if err == nil && !snapshotEqual(&used, &fresh) {
+			t.Fatalf("reused Snapshot decodes to\n%+v\nfresh one to\n%+v", used, fresh)
+		}
+	})
+}
+
+// FuzzHeader checks that a successfully parsed header re-encodes to exactly
+// the bytes it came from, that the header is filled on ErrVersion and
+// ErrType, and that PeekType agrees with Parse.
+func FuzzHeader(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var h Header
+		n, err := h.Parse(data)
+		pt, perr := PeekType(data)
+		switch err {
+		case nil:
+			if n != HeaderSize || h.Len() != HeaderSize {
+				t.Fatalf("Parse consumed %d", n)
+			}
+			if b := h.Append(nil); !bytes.Equal(b, data[:HeaderSize]) {
+				t.Fatalf("Append = %x, parsed %x", b, data[:HeaderSize])
+			}
+		case ErrVersion, ErrType:
+			if n != HeaderSize || h.Type != PacketType(data[offType]) || h.Token != slowToken(data) {
+				t.Fatalf("%v: n = %d, header %+v not filled from %x", err, n, h, data[:HeaderSize])
+			}
+			if err == ErrType && data[offVersion] != Version {
+				t.Fatal("ErrType for a datagram of another version")
+			}
+		case ErrShort, ErrTooLarge, ErrMagic:
+			if n != 0 || h != (Header{}) {
+				t.Fatalf("%v: n = %d, header %+v changed", err, n, h)
+			}
+		default:
+			t.Fatalf("unexpected error %v", err)
+		}
+		peekOK := len(data) >= HeaderSize && string(data[:3]) == "ARC"
+		if peekOK != (perr == nil) || (perr == nil && pt != PacketType(data[offType])) {
+			t.Fatalf("PeekType = %v, %v; Parse: %v", pt, perr, err)
+		}
+	})
+}
+
+// slowToken reads the token of a datagram byte by byte.
+func slowToken(b []byte) uint64 {
+	var t uint64
+	for i := 7; i >= 0; i-- {
+		t = t<<8 | uint64(b[offToken+i])
+	}
+	return t
+}
+
+// FuzzPose checks the pose codec alone: every 11 bytes decode, and the
+// decoded pose re-encodes stably and is a fixed point of QuantizePose.
+func FuzzPose(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var p Pose
+		n, err := ParsePose(data, &p)
+		if err != nil {
+			if len(data) >= PoseSize || n != 0 {
+				t.Fatalf("ParsePose(%x) = %d, %v", data, n, err)
+			}
+			return
+		}
+		if n != PoseSize {
+			t.Fatalf("ParsePose consumed %d", n)
+		}
+		b1 := AppendPose(nil, &p)
+		var q Pose
+		ParsePose(b1, &q)
+		if b2 := AppendPose(nil, &q); !bytes.Equal(b1, b2) {
+			t.Fatalf("unstable pose encoding of %x: %x then %x", data[:PoseSize], b1, b2)
+		}
+		if QuantizePose(q) != q {
+			t.Fatalf("QuantizePose(%v) = %v", q, QuantizePose(q))
+		}
+	})
+}
+
+// FuzzDatagram parses whole datagrams as a receiver does: header, then the
+// body its type names. A datagram that parses re-encodes stably.
+func FuzzDatagram(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var h Header
+		n, err := h.Parse(data)
+		if err != nil {
+			return
+		}
+		m := messageFor(h.Type)
+		if _, err := m.Parse(data[n:]); err != nil {
+			return
+		}
+		b1 := m.Append(h.Append(nil))
+		var h2 Header
+		m2 := messageFor(h.Type)
+		n2, err := h2.Parse(b1)
+		if err != nil || h2 != h {
+			t.Fatalf("re-parse header: %v, %+v != %+v", err, h2, h)
+		}
+		if _, err := m2.Parse(b1[n2:]); err != nil {
+			t.Fatalf("re-parse %v body: %v", h.Type, err)
+		}
+		if b2 := m2.Append(h2.Append(nil)); !bytes.Equal(b1, b2) {
+			t.Fatalf("unstable %v datagram:\nfirst  %x\nsecond %x", h.Type, b1, b2)
+		}
+	})
+}
+
+// messageFor returns a zero message of type t, or nil for an unknown type.
+func messageFor(t PacketType) codec {
+	switch t {
+	case TypeConnectRequest:
+		return new(ConnectRequest)
+	case TypeChallenge:
+		return new(Challenge)
+	case TypeChallengeResponse:
+		return new(ChallengeResponse)
+	case TypeAccepted:
+		return new(Accepted)
+	case TypeDenied:
+		return new(Denied)
+	case TypePoseInput:
+		return new(PoseInput)
+	case TypeSnapshot:
+		return new(Snapshot)
+	case TypePing:
+		return new(Ping)
+	case TypePong:
+		return new(Pong)
+	case TypeDisconnect:
+		return new(Disconnect)
+	}
+	return nil
+}
+
+// snapshotEqual compares snapshots, treating nil and empty record slices
+// alike.
+func snapshotEqual(a, b *Snapshot) bool {
+	if a.Tick != b.Tick || a.ServerTime != b.ServerTime || a.Part != b.Part || a.Parts != b.Parts ||
+		a.PlayerCount != b.PlayerCount || a.Flags != b.Flags || a.StateHash != b.StateHash ||
+		len(a.Players) != len(b.Players) || len(a.Entities) != len(b.Entities) {
+		return false
+	}
+	for i := range a.Players {
+		if a.Players[i] != b.Players[i] {
+			return false
+		}
+	}
+	for i := range a.Entities {
+		if a.Entities[i] != b.Entities[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// writeCorpus writes the seed corpus: every golden vector (whole datagram
+// for FuzzHeader and FuzzDatagram, body for the per-message target),
+// truncated and extended copies, hand-made invalid inputs, and seeded random
+// garbage. Files found by fuzzing, named by hash, are left alone.
+func writeCorpus(t *testing.T) {
+	seeds := map[string]map[string][]byte{}
+	add := func(target, name string, data []byte) {
+		if seeds[target] == nil {
+			seeds[target] = map[string][]byte{}
+		}
+		seeds[target][name] = bytes.Clone(data)
+	}
+	for _, v := range goldenVectors() {
+		d := v.datagram()
+		body := d[HeaderSize:]
+		target := "Fuzz" + v.hdr.Type.String()
+		add("FuzzDatagram", "golden_"+v.name, d)
+		add("FuzzDatagram", "truncated_"+v.name, d[:len(d)-1])
+		add("FuzzHeader", "golden_"+v.name, d)
+		add(target, "golden_"+v.name, body)
+		add(target, "truncated_"+v.name, body[:len(body)/2])
+		add(target, "trailing_"+v.name, append(bytes.Clone(body), 0xff, 0x00, 0x7f))
+		if v.hdr.Type == TypePoseInput {
+			add("FuzzPose", "golden_"+v.name+"_head", body[offInHead:offInHead+PoseSize])
+			add("FuzzPose", "golden_"+v.name+"_right", body[offInRight:offInRight+PoseSize])
+		}
+	}
+	hdr := (&Header{Type: TypePing}).Append(nil)
+	add("FuzzHeader", "short", hdr[:HeaderSize-1])
+	add("FuzzHeader", "bad_magic", append([]byte("ARX"), hdr[3:]...))
+	add("FuzzHeader", "version_2", append(append([]byte("ARC"), 2), hdr[4:]...))
+	add("FuzzHeader", "type_0", append(append([]byte("ARC"), 1, 0), hdr[5:]...))
+	add("FuzzHeader", "type_11", append(append([]byte("ARC"), 1, 11), hdr[5:]...))
+	add("FuzzHeader", "too_large", append(bytes.Clone(hdr), make([]byte, MaxDatagramSize)...))
+	add("FuzzConnectRequest", "name_len_33", append([]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 33}, make([]byte, ConnectRequestBodySize)...))
+	add("FuzzConnectRequest", "name_bad_utf8", append([]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0xc3, 0x28}, make([]byte, ConnectRequestBodySize)...))
+	add("FuzzChallengeResponse", "name_len_255", append([]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 255}, make([]byte, 300)...))
+	add("FuzzDenied", "reason_0", make([]byte, DeniedSize))
+	add("FuzzDisconnect", "reason_0", []byte{0})
+	add("FuzzSnapshot", "parts_0", make([]byte, SnapshotFixedSize))
+	add("FuzzSnapshot", "count_255", append([]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 255}, make([]byte, 255*SnapshotPlayerSize)...))
+	add("FuzzSnapshot", "hash_flag_no_hash", []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0})
+	r := rand.New(rand.NewPCG(11, 12))
+	sizes := map[string]int{
+		"FuzzHeader": HeaderSize, "FuzzDatagram": 64, "FuzzPose": PoseSize,
+		"FuzzConnectRequest": ConnectRequestBodySize, "FuzzChallenge": ChallengeSize,
+		"FuzzChallengeResponse": 60, "FuzzAccepted": AcceptedSize, "FuzzDenied": DeniedSize,
+		"FuzzPoseInput": PoseInputSize, "FuzzSnapshot": 200, "FuzzPing": PingSize,
+		"FuzzPong": PongSize, "FuzzDisconnect": DisconnectSize,
+	}
+	for _, target := range slices.Sorted(maps.Keys(sizes)) {
+		size := sizes[target]
+		for i := range 2 {
+			g := make([]byte, size+i)
+			for j := range g {
+				g[j] = byte(r.Uint32())
+			}
+			add(target, fmt.Sprintf("garbage_%d", i), g)
+		}
+		add(target, "empty", nil)
+	}
+	for target, files := range seeds {
+		dir := filepath.Join("testdata", "fuzz", target)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for name, data := range files {
+			text := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", data)
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}

@@ -1,0 +1,484 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden vectors in ../testdata/wire and the fuzz seeds in testdata/fuzz")
+
+// goldenDir holds one file per vector: the datagram in hex, one field per
+// line, with '#' comments naming the fields.
+const goldenDir = "../testdata/wire"
+
+// codec is the shape every message and the header share.
+type codec interface {
+	Append(b []byte) []byte
+	Parse(b []byte) (int, error)
+	Len() int
+}
+
+// vector is a hand-picked datagram: a header and one message body. Values
+// are already quantized, so decoding the bytes gives back exactly the same
+// values.
+type vector struct {
+	name string // file name without ".hex"
+	what string // one line for the file's comment
+	hdr  Header
+	msg  codec
+}
+
+func (v *vector) datagram() []byte { return v.msg.Append(v.hdr.Append(nil)) }
+
+// newCodec returns a new zero message of the same type as m.
+func newCodec(m codec) codec { return reflect.New(reflect.TypeOf(m).Elem()).Interface().(codec) }
+
+func qpose(px, py, pz, x, y, z, w float32) Pose {
+	return QuantizePose(Pose{Pos: Vec3{px, py, pz}, Rot: Quat{x, y, z, w}})
+}
+
+func name(s string) (n uint8, b [MaxNameLen]byte) {
+	var m ConnectRequest
+	m.SetName(s)
+	if m.NameString() != s {
+		panic("test name does not fit: " + s)
+	}
+	return m.NameLen, m.Name
+}
+
+func cookie(seed byte) (c [CookieSize]byte) {
+	for i := range c {
+		c[i] = seed + byte(i)*7
+	}
+	return c
+}
+
+func player(id uint16, i int) PlayerState {
+	f := float32(i)
+	return PlayerState{
+		ClientID:     id,
+		LastInputSeq: 1000 + uint32(i)*3,
+		Tracking:     TrackHead | TrackLeft | TrackRight,
+		Head:         qpose(f*0.5-3, 1.7, 2-f*0.25, 0, 0.1305262, 0, 0.9914449),
+		Hands: [2]Pose{
+			qpose(f*0.5-3.2, 1.2, 2-f*0.25, 0.2, 0.1, -0.3, 0.9),
+			qpose(f*0.5-2.8, 1.25, 2-f*0.25, -0.5, 0.5, 0.5, 0.5),
+		},
+	}
+}
+
+func entity(id uint16, i int) EntityState {
+	f := float32(i)
+	return EntityState{ID: id, Flags: uint8(i), Pose: qpose(f*0.37-15, f*0.11, -f*0.29+12, f, 1, -f, 3)}
+}
+
+func players(n int) []PlayerState {
+	p := make([]PlayerState, n)
+	for i := range p {
+		p[i] = player(uint16(i+1), i)
+	}
+	return p
+}
+
+func entities(n int) []EntityState {
+	e := make([]EntityState, n)
+	for i := range e {
+		e[i] = entity(uint16(100+i), i)
+	}
+	return e
+}
+
+const (
+	testNonce      = 0x0123456789abcdef
+	testToken      = 0x8877665544332211
+	testGroupToken = 0xc0ffee0ddba11ad5
+)
+
+func goldenVectors() []vector {
+	nameLen0, name0 := name("")
+	nameLen3, name3 := name("Ada")
+	nameLen32, name32 := name("Zoë Łukasiewicz, Team Blue #07") // 32 bytes
+	session := func(t PacketType, seq, ack uint16, bits uint32) Header {
+		return Header{Type: t, Token: testToken, Seq: seq, Ack: ack, AckBits: bits}
+	}
+	return []vector{
+		{"connect_request_empty_name", "ConnectRequest, empty name, padded to 1200 bytes",
+			Header{Type: TypeConnectRequest},
+			&ConnectRequest{ClientNonce: testNonce, NameLen: nameLen0, Name: name0}},
+		{"connect_request_name32", "ConnectRequest, 32-byte UTF-8 name, unicast wanted, retry (seq 1)",
+			Header{Type: TypeConnectRequest, Seq: 1},
+			&ConnectRequest{ClientNonce: ^uint64(0), Flags: ConnectWantUnicast, NameLen: nameLen32, Name: name32}},
+		{"challenge", "Challenge with a 32-byte cookie",
+			Header{Type: TypeChallenge},
+			&Challenge{ClientNonce: testNonce, Cookie: cookie(1)}},
+		{"challenge_response", "ChallengeResponse, name \"Ada\"",
+			Header{Type: TypeChallengeResponse, Seq: 2},
+			&ChallengeResponse{ClientNonce: testNonce, NameLen: nameLen3, Name: name3, Cookie: cookie(1)}},
+		{"challenge_response_name32", "ChallengeResponse, 32-byte name, unicast wanted",
+			Header{Type: TypeChallengeResponse, Seq: 3},
+			&ChallengeResponse{ClientNonce: testNonce, Flags: ConnectWantUnicast, NameLen: nameLen32, Name: name32, Cookie: cookie(0xf0)}},
+		{"accepted_multicast", "Accepted, snapshots by multicast to 239.255.77.77:7778; header carries the session token",
+			session(TypeAccepted, 1, 2, 0b10),
+			&Accepted{ClientNonce: testNonce, ClientID: 3, TickRate: 90, ServerTime: 123_456_789,
+				Multicast: netip.MustParseAddrPort("239.255.77.77:7778"), GroupToken: testGroupToken}},
+		{"accepted_unicast", "Accepted, no multicast group, snapshots by unicast",
+			session(TypeAccepted, 0, 3, 0b111),
+			&Accepted{ClientNonce: testNonce, ClientID: 0xffff, TickRate: 120, ServerTime: 1 << 40, Flags: AcceptedUnicast}},
+		{"denied_server_full", "Denied: server full",
+			Header{Type: TypeDenied},
+			&Denied{ClientNonce: testNonce, Reason: DenyServerFull}},
+		{"denied_version_mismatch", "Denied: version mismatch",
+			Header{Type: TypeDenied, Seq: 7},
+			&Denied{ClientNonce: ^uint64(0), Reason: DenyVersionMismatch}},
+		{"denied_unknown_reason", "Denied with a reason unknown to version 1 (passed through)",
+			Header{Type: TypeDenied},
+			&Denied{ClientNonce: 1, Reason: 200}},
+		{"pose_input", "PoseInput, all tracked; header seq 65535 (wraps next), acks with full bitfield",
+			session(TypePoseInput, 0xffff, 0xfffe, 0xffffffff),
+			&PoseInput{
+				InputSeq: 4242, ClientTime: 987_654_321,
+				Head: qpose(0.1, 1.7, -0.3, 0, 0.38268343, 0, 0.9238795),
+				Hands: [2]Pose{
+					qpose(-0.2, 1.2, -0.1, 0.1, 0.2, 0.3, 0.9273618),
+					qpose(0.25, 1.1, -0.15, -0.7071068, 0, 0, 0.7071068),
+				},
+				Buttons:  0x00000005,
+				Trigger:  [2]float32{dequantUnit(255), dequantUnit(128)},
+				Grip:     [2]float32{0, dequantUnit(1)},
+				Stick:    [2][2]float32{{-1, 1}, {0, dequantSigned(64)}},
+				Tracking: TrackHead | TrackLeft | TrackRight,
+			}},
+		{"pose_input_extremes", "PoseInput at the ends of every range; hands untracked",
+			session(TypePoseInput, 0, 0, 0),
+			&PoseInput{
+				InputSeq: ^uint32(0), ClientTime: ^uint64(0),
+				Head: qpose(PosMin, PosMax, 0, 0.5, 0.5, 0.5, 0.5),
+				Hands: [2]Pose{
+					qpose(PosMax, PosMin, PosMax, 0, 0, 0, -1),
+					qpose(PosMin, PosMin, PosMin, 1, 0, 0, 0),
+				},
+				Buttons:  ^uint32(0),
+				Trigger:  [2]float32{0, 1},
+				Grip:     [2]float32{1, 0},
+				Stick:    [2][2]float32{{1, -1}, {-1, 1}},
+				Tracking: TrackHead,
+			}},
+		{"snapshot_hash", "Snapshot, one part, 2 players and 3 entities, with state hash (unicast)",
+			session(TypeSnapshot, 41, 40, 0xff),
+			&Snapshot{Tick: 90_000, ServerTime: 1_000_000_000, Part: 0, Parts: 1, PlayerCount: 2,
+				Flags: SnapshotHasHash, StateHash: 0xdeadbeefcafef00d, Players: players(2), Entities: entities(3)}},
+		{"snapshot_nohash", "Snapshot, one part, 1 player, no entities, no hash (multicast: group token, server-wide seq)",
+			Header{Type: TypeSnapshot, Token: testGroupToken, Seq: 500},
+			&Snapshot{Tick: 7, ServerTime: 77_777, Parts: 1, PlayerCount: 1, Players: players(1)}},
+		{"snapshot_empty", "Snapshot with no players and no entities",
+			Header{Type: TypeSnapshot, Token: testGroupToken, Seq: 0},
+			&Snapshot{Tick: 0, ServerTime: 0, Parts: 1}},
+		{"snapshot_multipart_0", "Snapshot part 0 of 2: MaxSnapshotPlayers (28) players of the tick's 30",
+			Header{Type: TypeSnapshot, Token: testGroupToken, Seq: 1001},
+			&Snapshot{Tick: 0xfffffffe, ServerTime: 5_000_000, Part: 0, Parts: 2, PlayerCount: 30,
+				Players: players(MaxSnapshotPlayers)}},
+		{"snapshot_multipart_1", "Snapshot part 1 of 2: the other 2 players and 4 entities, with hash",
+			Header{Type: TypeSnapshot, Token: testGroupToken, Seq: 1002},
+			&Snapshot{Tick: 0xfffffffe, ServerTime: 5_000_000, Part: 1, Parts: 2, PlayerCount: 30,
+				Flags: SnapshotHasHash, StateHash: 1, Players: players(30)[28:], Entities: entities(4)}},
+		{"snapshot_max_entities", "Snapshot with MaxSnapshotEntities (82) entities and a hash: a 1197-byte datagram",
+			Header{Type: TypeSnapshot, Token: testGroupToken, Seq: 65535},
+			&Snapshot{Tick: 12345, ServerTime: 999, Part: 2, Parts: 3, PlayerCount: 0,
+				Flags: SnapshotHasHash, StateHash: ^uint64(0), Entities: entities(MaxSnapshotEntities)}},
+		{"ping", "Ping",
+			session(TypePing, 100, 99, 0x7fffffff),
+			&Ping{PingID: 17, ClientTime: 5_000_123}},
+		{"pong", "Pong answering the ping above",
+			session(TypePong, 55, 100, 0xfffffffe),
+			&Pong{PingID: 17, ClientTime: 5_000_123, ServerRecvTime: 8_000_000, ServerSendTime: 8_000_042}},
+		{"disconnect_client_left", "Disconnect from the client: leaving",
+			session(TypeDisconnect, 12, 0, 0),
+			&Disconnect{Reason: DisconnectClientLeft}},
+		{"disconnect_timeout", "Disconnect from the server: timed out",
+			session(TypeDisconnect, 9000, 8999, 1),
+			&Disconnect{Reason: DisconnectTimeout}},
+	}
+}
+
+// TestGolden encodes every vector and compares with its file, then decodes
+// the file and compares with the vector. With -update it rewrites the files
+// and the fuzz seed corpus instead.
+func TestGolden(t *testing.T) {
+	if *update {
+		writeGolden(t)
+		writeCorpus(t)
+	}
+	seen := map[PacketType]bool{}
+	for _, v := range goldenVectors() {
+		t.Run(v.name, func(t *testing.T) {
+			seen[v.hdr.Type] = true
+			want, err := readHex(filepath.Join(goldenDir, v.name+".hex"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := v.datagram()
+			if !bytes.Equal(got, want) {
+				t.Fatalf("encoding differs from %s.hex (run with -update if the change is intended)\n got %x\nwant %x", v.name, got, want)
+			}
+			if len(want) > MaxDatagramSize {
+				t.Fatalf("%d bytes, more than MaxDatagramSize", len(want))
+			}
+			var h Header
+			n, err := h.Parse(want)
+			if err != nil || n != HeaderSize || h != v.hdr {
+				t.Fatalf("Header.Parse = %d, %v, %+v; want %d, nil, %+v", n, err, h, HeaderSize, v.hdr)
+			}
+			m := newCodec(v.msg)
+			n, err = m.Parse(want[HeaderSize:])
+			if err != nil || n != len(want)-HeaderSize || n != v.msg.Len() {
+				t.Fatalf("Parse = %d, %v; want %d, nil (Len %d)", n, err, len(want)-HeaderSize, v.msg.Len())
+			}
+			if !reflect.DeepEqual(m, v.msg) {
+				t.Fatalf("decoded\n%+v\nwant\n%+v", m, v.msg)
+			}
+			// The dissector reads the layout of docs/PROTOCOL.md independently
+			// of the codec; it must account for every byte.
+			if _, err := dissect(want); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	for typ := PacketType(1); typ <= MaxType; typ++ {
+		if !seen[typ] {
+			t.Errorf("no golden vector for %v", typ)
+		}
+	}
+}
+
+// readHex reads a golden file: hex digits, whitespace and '#' comments.
+func readHex(path string) ([]byte, error) {
+	text, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var digits strings.Builder
+	for line := range strings.Lines(string(text)) {
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = line[:i]
+		}
+		digits.WriteString(strings.Join(strings.Fields(line), ""))
+	}
+	b, err := hex.DecodeString(digits.String())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return b, nil
+}
+
+func writeGolden(t *testing.T) {
+	if err := os.MkdirAll(goldenDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range goldenVectors() {
+		b := v.datagram()
+		fields, err := dissect(b)
+		if err != nil {
+			t.Fatalf("%s: %v", v.name, err)
+		}
+		var w strings.Builder
+		fmt.Fprintf(&w, "# %s: %s.\n", v.name, v.what)
+		fmt.Fprintf(&w, "# %d bytes: %d header + %d body. Layout: docs/PROTOCOL.md.\n", len(b), HeaderSize, len(b)-HeaderSize)
+		w.WriteString("# One field per line: its bytes in hex as sent, then '#' and its meaning.\n")
+		w.WriteString("# Regenerate with: go test ./wire -run Golden -update\n")
+		off := 0
+		for _, f := range fields {
+			for i := 0; i < f.size; i += 32 { // long fields wrap at 32 bytes
+				chunk := b[off+i : off+min(i+32, f.size)]
+				comment := f.name
+				if i > 0 {
+					comment = "..."
+				}
+				fmt.Fprintf(&w, "%-24s # %s\n", hex.EncodeToString(chunk), comment)
+			}
+			off += f.size
+		}
+		if err := os.WriteFile(filepath.Join(goldenDir, v.name+".hex"), []byte(w.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// field is one field of a dissected datagram.
+type field struct {
+	size int
+	name string
+}
+
+// dissect splits a valid datagram into its fields, following the byte tables
+// of docs/PROTOCOL.md without using the codec, and names each field with its
+// value. It is a second, plain reading of the layout.
+func dissect(b []byte) ([]field, error) {
+	var fs []field
+	off := 0
+	le := binary.LittleEndian
+	bad := func(what string) ([]field, error) {
+		return nil, fmt.Errorf("dissect: %s at offset %d of %d", what, off, len(b))
+	}
+	take := func(size int, format string, args ...any) bool {
+		if off+size > len(b) {
+			return false
+		}
+		fs = append(fs, field{size, fmt.Sprintf(format, args...)})
+		off += size
+		return true
+	}
+	u8 := func(name string) (uint8, bool) {
+		if off+1 > len(b) {
+			return 0, false
+		}
+		v := b[off]
+		return v, take(1, "%s = %d", name, v)
+	}
+	u16 := func(name string) (uint16, bool) {
+		if off+2 > len(b) {
+			return 0, false
+		}
+		v := le.Uint16(b[off:])
+		return v, take(2, "%s = %d", name, v)
+	}
+	u32 := func(name string) bool {
+		return off+4 <= len(b) && take(4, "%s = %d", name, le.Uint32(b[off:]))
+	}
+	u64 := func(name string) bool {
+		return off+8 <= len(b) && take(8, "%s = %d", name, le.Uint64(b[off:]))
+	}
+	hex64 := func(name string) bool {
+		return off+8 <= len(b) && take(8, "%s = 0x%016x", name, le.Uint64(b[off:]))
+	}
+	pose := func(name string) bool {
+		if off+11 > len(b) {
+			return false
+		}
+		for _, axis := range []string{"x", "y", "z"} {
+			q := le.Uint16(b[off:])
+			take(2, "%s position %s: q = %d, %g m", name, axis, q, float64(q)/1024-32)
+		}
+		r := uint64(b[off]) | uint64(b[off+1])<<8 | uint64(b[off+2])<<16 | uint64(b[off+3])<<24 | uint64(b[off+4])<<32
+		omitted := "XYZW"[r&3]
+		sent := strings.Replace("XYZW", string(omitted), "", 1)
+		return take(5, "%s rotation: largest %c omitted; %c q = %d, %c q = %d, %c q = %d",
+			name, omitted, sent[0], r>>2&0xfff, sent[1], r>>14&0xfff, sent[2], r>>26&0xfff)
+	}
+	raw := func(size int, name string) bool { return take(size, "%s", name) }
+	nameField := func() bool {
+		n, ok := u8("name length")
+		return ok && (n == 0 || take(int(n), "name %q", b[off:off+int(n)]))
+	}
+
+	// Header.
+	if len(b) < 22 || string(b[:3]) != "ARC" {
+		return bad("no header")
+	}
+	raw(3, `magic "ARC"`)
+	u8("version")
+	typ := PacketType(b[off])
+	take(1, "type = %d (%v)", typ, typ)
+	u8("flags (reserved)")
+	hex64("token")
+	u16("seq")
+	u16("ack")
+	take(4, "ack bits = 0x%08x", le.Uint32(b[off:]))
+
+	ok := true
+	switch typ {
+	case TypeConnectRequest:
+		ok = hex64("client nonce") && raw(1, fmt.Sprintf("flags = 0x%02x", b[off])) && nameField()
+		if ok && len(b) == 1200 {
+			ok = raw(len(b)-off, "zero padding to 1200 bytes")
+		}
+	case TypeChallenge:
+		ok = hex64("client nonce") && raw(32, "cookie")
+	case TypeChallengeResponse:
+		ok = hex64("client nonce") && raw(1, fmt.Sprintf("flags = 0x%02x", b[off])) && nameField() && raw(32, "cookie")
+	case TypeAccepted:
+		ok = hex64("client nonce")
+		_, ok1 := u16("client id")
+		_, ok2 := u16("tick rate")
+		ok = ok && ok1 && ok2 && u64("server time (µs)") &&
+			off+6 <= len(b) && take(4, "multicast address %d.%d.%d.%d", b[off], b[off+1], b[off+2], b[off+3])
+		if ok {
+			_, ok = u16("multicast port")
+		}
+		ok = ok && hex64("group token") && raw(1, fmt.Sprintf("flags = 0x%02x", b[off]))
+	case TypeDenied:
+		ok = hex64("client nonce")
+		if ok {
+			_, ok = u8("reason")
+		}
+	case TypePoseInput:
+		ok = u32("input seq") && u64("client time (µs)") && pose("head") && pose("left hand") && pose("right hand") &&
+			off+13 <= len(b) && take(4, "buttons = 0x%08x", le.Uint32(b[off:]))
+		for _, n := range []string{"trigger left", "trigger right", "grip left", "grip right"} {
+			ok = ok && take(1, "%s: q = %d, %g", n, b[off], float64(b[off])/255)
+		}
+		for _, n := range []string{"stick left x", "stick left y", "stick right x", "stick right y"} {
+			ok = ok && take(1, "%s: q = %d, %g", n, int8(b[off]), max(float64(int8(b[off])), -127)/127)
+		}
+		ok = ok && raw(1, fmt.Sprintf("tracking = 0x%02x", b[off]))
+	case TypeSnapshot:
+		ok = u32("tick") && u64("server time (µs)")
+		var part, parts, flags, np, ne uint8
+		if ok {
+			part, _ = u8("part")
+			parts, _ = u8("parts")
+			_, ok = u16("player count (whole tick)")
+		}
+		ok = ok && off < len(b) && take(1, "flags = 0x%02x", b[off])
+		if ok {
+			flags = b[off-1]
+			if flags&1 != 0 {
+				ok = hex64("state hash")
+			}
+		}
+		if ok {
+			np, ok = u8("player records")
+		}
+		for i := 0; ok && i < int(np); i++ {
+			_, ok = u16(fmt.Sprintf("player %d: client id", i))
+			ok = ok && u32(fmt.Sprintf("player %d: last input seq", i))
+			if ok {
+				_, ok = u8(fmt.Sprintf("player %d: tracking", i))
+			}
+			ok = ok && pose(fmt.Sprintf("player %d: head", i)) && pose(fmt.Sprintf("player %d: left hand", i)) && pose(fmt.Sprintf("player %d: right hand", i))
+		}
+		if ok {
+			ne, ok = u8("entity records")
+		}
+		for i := 0; ok && i < int(ne); i++ {
+			_, ok = u16(fmt.Sprintf("entity %d: id", i))
+			ok = ok && take(1, "entity %d: flags = 0x%02x", i, b[off]) && pose(fmt.Sprintf("entity %d", i))
+		}
+		if ok && (parts == 0 || part >= parts) {
+			return bad("part out of range")
+		}
+	case TypePing:
+		ok = u32("ping id") && u64("client time (µs)")
+	case TypePong:
+		ok = u32("ping id") && u64("client time (µs), echoed") && u64("server receive time (µs)") && u64("server send time (µs)")
+	case TypeDisconnect:
+		_, ok = u8("reason")
+	default:
+		return bad("unknown type")
+	}
+	if !ok {
+		return bad("truncated body")
+	}
+	if off != len(b) {
+		return bad("trailing bytes")
+	}
+	return fs, nil
+}

@@ -1,0 +1,233 @@
+package wire
+
+import (
+	"bytes"
+	"math"
+	"net/netip"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestSetName(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"Ada", "Ada"},
+		{strings.Repeat("x", 32), strings.Repeat("x", 32)},
+		{strings.Repeat("x", 33), strings.Repeat("x", 32)},
+		{strings.Repeat("x", 31) + "é", strings.Repeat("x", 31)}, // é is 2 bytes: cut before it
+		{strings.Repeat("x", 30) + "é", strings.Repeat("x", 30) + "é"},
+		{strings.Repeat("x", 29) + "✈✈", strings.Repeat("x", 29) + "✈"}, // ✈ is 3 bytes
+		{strings.Repeat("x", 30) + "✈", strings.Repeat("x", 30)},
+		{"Zoë Łukasiewicz — Team Blue #07", "Zoë Łukasiewicz — Team Blue "},
+		{"a\xffb", "a\uFFFDb"}, // invalid UTF-8 becomes U+FFFD
+		{"\xc3", "\uFFFD"},
+	} {
+		var m ConnectRequest
+		m.Name = [MaxNameLen]byte{0: 'q', 31: 'q'} // stale bytes are cleared
+		m.SetName(tc.in)
+		got := m.NameString()
+		if got != tc.want || int(m.NameLen) != len(tc.want) || !utf8.ValidString(got) {
+			t.Errorf("SetName(%q): %q (len %d), want %q", tc.in, got, m.NameLen, tc.want)
+		}
+		if tail := m.Name[m.NameLen:]; !bytes.Equal(tail, make([]byte, len(tail))) {
+			t.Errorf("SetName(%q): stale bytes after the name: %q", tc.in, tail)
+		}
+		var r ChallengeResponse
+		r.SetName(tc.in)
+		if r.NameString() != got || r.NameLen != m.NameLen {
+			t.Errorf("ChallengeResponse.SetName(%q) = %q", tc.in, r.NameString())
+		}
+		// The name survives the wire.
+		var back ConnectRequest
+		if _, err := back.Parse(m.Append(nil)); err != nil || back != m {
+			t.Errorf("SetName(%q): round trip %v, %+v", tc.in, err, back)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		var m ConnectRequest
+		m.SetName("Zoë Łukasiewicz — Team Blue #07")
+	}); n != 0 {
+		t.Errorf("SetName allocates %v times", n)
+	}
+}
+
+// TestNameLenClamp checks that a NameLen set by hand above MaxNameLen is
+// sent as MaxNameLen, keeping Len, Append and Parse consistent.
+func TestNameLenClamp(t *testing.T) {
+	r := ChallengeResponse{NameLen: 200}
+	b := r.Append(nil)
+	if len(b) != r.Len() || b[offConnNameLen] != MaxNameLen {
+		t.Fatalf("len %d, Len %d, name length byte %d", len(b), r.Len(), b[offConnNameLen])
+	}
+	c := ConnectRequest{NameLen: 200}
+	if b := c.Append(nil); len(b) != ConnectRequestBodySize || b[offConnNameLen] != MaxNameLen {
+		t.Fatalf("ConnectRequest: len %d, name length byte %d", len(b), b[offConnNameLen])
+	}
+}
+
+func TestConnectRequestPadding(t *testing.T) {
+	var h Header
+	h.Type = TypeConnectRequest
+	var m ConnectRequest
+	m.SetName("Ada")
+	d := m.Append(h.Append(nil))
+	if len(d) != MinConnectRequestSize {
+		t.Fatalf("datagram is %d bytes, want %d", len(d), MinConnectRequestSize)
+	}
+	if tail := d[HeaderSize+offConnName+3:]; !bytes.Equal(tail, make([]byte, len(tail))) {
+		t.Fatal("padding is not zero")
+	}
+	if m.Len() != ConnectRequestBodySize {
+		t.Fatalf("Len = %d", m.Len())
+	}
+}
+
+func TestAcceptedMulticast(t *testing.T) {
+	group := netip.MustParseAddrPort("239.255.77.77:7778")
+	for _, tc := range []struct {
+		name   string
+		in     netip.AddrPort
+		wire   [6]byte // address and port as sent
+		parsed netip.AddrPort
+	}{
+		{"IPv4", group, [6]byte{239, 255, 77, 77, 0x62, 0x1e}, group},
+		{"none", netip.AddrPort{}, [6]byte{}, netip.AddrPort{}},
+		{"0.0.0.0:0", netip.MustParseAddrPort("0.0.0.0:0"), [6]byte{}, netip.AddrPort{}},
+		{"IPv4-mapped IPv6", netip.MustParseAddrPort("[::ffff:239.1.2.3]:9"), [6]byte{239, 1, 2, 3, 9, 0}, netip.MustParseAddrPort("239.1.2.3:9")},
+		{"IPv6", netip.MustParseAddrPort("[ff02::1]:7778"), [6]byte{}, netip.AddrPort{}},
+		{"port 0", netip.MustParseAddrPort("239.0.0.1:0"), [6]byte{239, 0, 0, 1, 0, 0}, netip.MustParseAddrPort("239.0.0.1:0")},
+	} {
+		m := Accepted{Multicast: tc.in}
+		b := m.Append(nil)
+		if got := [6]byte(b[offAccGroupAddr:]); got != tc.wire {
+			t.Errorf("%s: sent % x, want % x", tc.name, got, tc.wire)
+		}
+		var back Accepted
+		if _, err := back.Parse(b); err != nil || back.Multicast != tc.parsed {
+			t.Errorf("%s: parsed %v, %v; want %v", tc.name, back.Multicast, err, tc.parsed)
+		}
+	}
+}
+
+func TestAnalogQuantization(t *testing.T) {
+	nan := float32(math.NaN())
+	inf := float32(math.Inf(1))
+	for _, tc := range []struct {
+		in   float32
+		want byte
+	}{{0, 0}, {1, 255}, {0.5, 128}, {0.499, 127}, {-3, 0}, {7, 255}, {nan, 0}, {inf, 255}, {-inf, 0}, {1.0 / 510, 1}} {
+		if got := quantUnit(tc.in); got != tc.want {
+			t.Errorf("quantUnit(%v) = %d, want %d", tc.in, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		in   float32
+		want int8
+	}{{0, 0}, {1, 127}, {-1, -127}, {0.5, 64}, {-0.5, -64}, {-2, -127}, {2, 127}, {nan, 0}, {-inf, -127}, {inf, 127}} {
+		if got := int8(quantSigned(tc.in)); got != tc.want {
+			t.Errorf("quantSigned(%v) = %d, want %d", tc.in, got, tc.want)
+		}
+	}
+	if got := dequantSigned(0x80); got != -1 {
+		t.Errorf("dequantSigned(-128) = %v, want -1", got)
+	}
+	for q := range 256 {
+		if got := quantUnit(dequantUnit(byte(q))); got != byte(q) {
+			t.Errorf("unit %d decodes and encodes to %d", q, got)
+		}
+		if q != 0x80 {
+			if got := quantSigned(dequantSigned(byte(q))); got != byte(q) {
+				t.Errorf("signed %d decodes and encodes to %d", int8(q), int8(got))
+			}
+		}
+	}
+}
+
+// TestSnapshotReuse checks that Parse reuses the record slices and leaves
+// no stale state from a previous, larger snapshot.
+func TestSnapshotReuse(t *testing.T) {
+	big := Snapshot{Parts: 1, Flags: SnapshotHasHash, StateHash: 7, Players: players(10), Entities: entities(40)}
+	small := Snapshot{Tick: 3, Parts: 1, Players: players(2)}
+	var m Snapshot
+	if _, err := m.Parse(big.Append(nil)); err != nil {
+		t.Fatal(err)
+	}
+	p0, e0 := &m.Players[:1][0], &m.Entities[:1][0]
+	if _, err := m.Parse(small.Append(nil)); err != nil {
+		t.Fatal(err)
+	}
+	if !snapshotEqual(&m, &small) {
+		t.Fatalf("got %+v, want %+v", m, small)
+	}
+	if &m.Players[0] != p0 || &m.Entities[:1][0] != e0 {
+		t.Error("Parse did not reuse the record slices")
+	}
+}
+
+// TestSnapshotAppendClamp checks that more records than a count byte holds
+// are cut at 255, keeping Len and Append consistent.
+func TestSnapshotAppendClamp(t *testing.T) {
+	s := Snapshot{Parts: 1, Players: make([]PlayerState, 300), Entities: make([]EntityState, 256)}
+	b := s.Append(nil)
+	if len(b) != s.Len() || s.Len() != SnapshotLen(255, 255, false) {
+		t.Fatalf("len %d, Len %d", len(b), s.Len())
+	}
+	if b[offSnapHash] != 255 || b[offSnapHash+1+255*SnapshotPlayerSize] != 255 {
+		t.Fatal("counts not clamped to 255")
+	}
+}
+
+func TestSnapshotSizes(t *testing.T) {
+	if SnapshotLen(0, 0, false) != SnapshotFixedSize || SnapshotLen(1, 2, true) != SnapshotFixedSize+8+40+28 {
+		t.Error("SnapshotLen")
+	}
+	if SnapshotLen(MaxSnapshotPlayers, 0, true) > MaxBodySize || SnapshotLen(MaxSnapshotPlayers+1, 0, false) <= MaxBodySize {
+		t.Errorf("MaxSnapshotPlayers = %d does not match the datagram size", MaxSnapshotPlayers)
+	}
+	if SnapshotLen(0, MaxSnapshotEntities, true) > MaxBodySize || SnapshotLen(0, MaxSnapshotEntities+1, false) <= MaxBodySize {
+		t.Errorf("MaxSnapshotEntities = %d does not match the datagram size", MaxSnapshotEntities)
+	}
+	// What fits is what parses.
+	for np := range MaxSnapshotPlayers + 2 {
+		for _, ne := range []int{0, 1, 10, 50, MaxSnapshotEntities, MaxSnapshotEntities + 1} {
+			s := Snapshot{Parts: 1, Flags: SnapshotHasHash, Players: players(np), Entities: entities(ne)}
+			_, err := s.Parse(s.Append(nil))
+			if fits := SnapshotLen(np, ne, true) <= MaxBodySize; fits != (err == nil) {
+				t.Errorf("%d players, %d entities: fits %v, Parse %v", np, ne, fits, err)
+			}
+		}
+	}
+}
+
+func TestSeqNewer(t *testing.T) {
+	for _, tc := range []struct {
+		a, b uint16
+		want bool
+	}{{1, 0, true}, {0, 1, false}, {5, 5, false}, {0, 65535, true}, {65535, 0, false}, {32767, 0, true}, {32768, 0, false}, {100, 65000, true}} {
+		if got := SeqNewer(tc.a, tc.b); got != tc.want {
+			t.Errorf("SeqNewer(%d, %d) = %v", tc.a, tc.b, got)
+		}
+	}
+	for _, tc := range []struct {
+		a, b uint32
+		want bool
+	}{{1, 0, true}, {0, 1, false}, {7, 7, false}, {0, math.MaxUint32, true}, {1 << 31, 0, false}, {1<<31 - 1, 0, true}} {
+		if got := InputSeqNewer(tc.a, tc.b); got != tc.want {
+			t.Errorf("InputSeqNewer(%d, %d) = %v", tc.a, tc.b, got)
+		}
+	}
+}
+
+func TestPacketTypeString(t *testing.T) {
+	for typ, want := range map[PacketType]string{0: "unknown", TypeConnectRequest: "ConnectRequest", TypeSnapshot: "Snapshot", TypeDisconnect: "Disconnect", 11: "unknown", 255: "unknown"} {
+		if got := typ.String(); got != want {
+			t.Errorf("PacketType(%d).String() = %q, want %q", uint8(typ), got, want)
+		}
+	}
+	for typ := PacketType(1); typ <= MaxType; typ++ {
+		if messageFor(typ) == nil || typ.String() == "unknown" {
+			t.Errorf("type %d has no message", typ)
+		}
+	}
+}
