@@ -1,0 +1,143 @@
+package server_test
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+
+	"arcade/internal/udp"
+	"arcade/netsim"
+	"arcade/server"
+	"arcade/wire"
+)
+
+// switchTransport lets a test set up sessions on the simulated network and
+// then drive the hot path with a replaying transport.
+type switchTransport struct{ inner server.Transport }
+
+func (s *switchTransport) ReadBatch(b *udp.Batch) (int, error) { return s.inner.ReadBatch(b) }
+func (s *switchTransport) WriteBatch(b *udp.Batch, n int) (int, error) {
+	return s.inner.WriteBatch(b, n)
+}
+
+// replay hands out one pose datagram per client per round, bumping each
+// client's input sequence in place, and swallows what the server sends. It
+// never allocates.
+type replay struct {
+	dgrams [][]byte
+	from   []netip.AddrPort
+	seq    uint32
+	queued bool
+	sent   int
+	rx     int64
+}
+
+func (r *replay) ReadBatch(b *udp.Batch) (int, error) {
+	if !r.queued {
+		return 0, nil
+	}
+	r.queued = false
+	for i, d := range r.dgrams {
+		binary.LittleEndian.PutUint32(d[wire.HeaderSize:], r.seq)
+		m := &b.Msgs[i]
+		m.N = copy(m.Buf[:cap(m.Buf)], d)
+		m.Addr = r.from[i]
+		m.RxTime = r.rx
+		m.Truncated = false
+	}
+	return len(r.dgrams), nil
+}
+
+func (r *replay) WriteBatch(b *udp.Batch, n int) (int, error) {
+	r.sent += n
+	return n, nil
+}
+
+// hotPath connects n clients (unicast or multicast) over the simulated
+// network, then switches the server to a replaying transport.
+func hotPath(tb testing.TB, n int, unicast bool) (*server.Server, *replay, *int64) {
+	tb.Helper()
+	nw := netsim.New(netsim.Config{}, start)
+	sw := &switchTransport{inner: nw.Endpoint(serverAddr)}
+	now := start
+	srv, err := server.New(server.Config{Seed: 1, WallClock: func() int64 { return now }, MonoClock: func() int64 { return now }}, sw, start)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r := &rig{t: tb, net: nw, srv: srv, ep: nw.Endpoint(serverAddr)}
+	r.sched = newSchedule(srv)
+	rp := &replay{}
+	var flags uint8
+	if unicast {
+		flags = wire.ConnectWantUnicast
+	}
+	for i := range n {
+		c := r.client(fmt.Sprintf("10.0.1.%d:4000", i+1))
+		r.connect(c, flags)
+		now = nw.Now()
+		in := wire.PoseInput{Tracking: 7}
+		in.Head.Rot.W, in.Hands[0].Rot.W, in.Hands[1].Rot.W = 1, 1, 1
+		h := wire.Header{Type: wire.TypePoseInput, Token: c.token}
+		rp.dgrams = append(rp.dgrams, in.Append(h.Append(nil)))
+		rp.from = append(rp.from, c.ep.Addr())
+	}
+	sw.inner = rp
+	now = nw.Now()
+	return srv, rp, &now
+}
+
+// round is one receive → tick → send cycle with every client's pose.
+func round(srv *server.Server, rp *replay, now *int64, tickNo uint64) {
+	rp.seq++
+	*now += int64(time.Millisecond)
+	rp.rx = *now
+	rp.queued = true
+	srv.Receive(*now)
+	*now += int64(7 * time.Millisecond)
+	srv.Tick(*now, tickNo)
+}
+
+func TestHotPathAllocationFree(t *testing.T) {
+	for _, unicast := range []bool{false, true} {
+		srv, rp, now := hotPath(t, 16, unicast)
+		tickNo := uint64(1000)
+		allocs := testing.AllocsPerRun(200, func() {
+			tickNo++
+			round(srv, rp, now, tickNo)
+		})
+		if allocs != 0 {
+			t.Errorf("unicast=%v: %.1f allocations per receive→tick→send round, want 0", unicast, allocs)
+		}
+		if rp.sent == 0 {
+			t.Fatal("nothing was sent")
+		}
+		if srv.Stats().Dropped[server.DropStaleInput].Load() != 0 {
+			t.Fatal("replayed inputs were treated as stale")
+		}
+	}
+}
+
+// BenchmarkReceiveTickSend measures the server's whole hot path per datagram:
+// 16 clients' pose datagrams are handled, one tick applies them and sends
+// the snapshot. ns/op and allocs/op are per received datagram.
+func BenchmarkReceiveTickSend(b *testing.B) {
+	for _, tc := range []struct {
+		name    string
+		clients int
+		unicast bool
+	}{{"multicast-16", 16, false}, {"unicast-16", 16, true}, {"multicast-64", 64, false}} {
+		b.Run(tc.name, func(b *testing.B) {
+			srv, rp, now := hotPath(b, tc.clients, tc.unicast)
+			b.ReportAllocs()
+			b.ResetTimer()
+			rounds := 0
+			for i := 0; i < b.N; i += tc.clients {
+				rounds++
+				round(srv, rp, now, uint64(1000+rounds))
+			}
+			b.ReportMetric(float64(rp.sent)/float64(rounds), "sent/round")
+		})
+	}
+}

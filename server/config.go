@@ -1,0 +1,101 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// Defaults for Config fields left at their zero value.
+const (
+	DefaultListenPort  = 7777
+	DefaultTickRate    = 120
+	DefaultMaxClients  = 64
+	DefaultIdleTimeout = 2 * time.Second
+	DefaultCookieLife  = 5 * time.Second
+	MinTickRate        = 30
+	MaxTickRate        = 500
+	// MaxClientsLimit bounds --max-clients: client ids are 16-bit and the
+	// connection table is preallocated.
+	MaxClientsLimit = 4096
+)
+
+// DefaultMulticast is the group and port snapshots are multicast to.
+var DefaultMulticast = netip.MustParseAddrPort("239.255.77.77:7778")
+
+// Config configures a Server. The zero value of every field means its
+// default; Validate reports the first invalid field by name.
+type Config struct {
+	// TickRate is the number of ticks per second (30..500). Default 120.
+	TickRate int
+	// MaxClients bounds the connection table. Default 64.
+	MaxClients int
+	// Multicast is the IPv4 group and port snapshots are sent to. Default
+	// 239.255.77.77:7778. NoMulticast disables it: every client then gets
+	// unicast.
+	Multicast   netip.AddrPort
+	NoMulticast bool
+	// IdleTimeout removes a client that sent nothing for this long. Default 2 s.
+	IdleTimeout time.Duration
+	// CookieLife is how long a handshake cookie stays valid. Default 5 s.
+	CookieLife time.Duration
+	// Seed seeds session tokens and the cookie key. Zero means random;
+	// tests set it to make runs reproducible.
+	Seed uint64
+	// WallClock reads the clock that kernel receive timestamps use
+	// (CLOCK_REALTIME, ns). It is read only after a send returns, to measure
+	// the server's added latency. Default: time.Now().UnixNano.
+	WallClock func() int64
+	// MonoClock reads a monotonic clock (ns) to time the pipeline's
+	// stages. Default: tick.Now.
+	MonoClock func() int64
+	// RealtimePriority, when 1..99, runs Run's event loop thread under
+	// SCHED_FIFO at that priority so that other processes on the box cannot
+	// delay a tick. If the kernel refuses (no CAP_SYS_NICE), Run continues
+	// at normal priority and RealtimeErr says why. Zero leaves it off.
+	RealtimePriority int
+}
+
+func (c *Config) setDefaults() {
+	if c.TickRate == 0 {
+		c.TickRate = DefaultTickRate
+	}
+	if c.MaxClients == 0 {
+		c.MaxClients = DefaultMaxClients
+	}
+	if !c.Multicast.IsValid() {
+		c.Multicast = DefaultMulticast
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.CookieLife == 0 {
+		c.CookieLife = DefaultCookieLife
+	}
+}
+
+// Validate applies defaults and reports the first invalid field.
+func (c *Config) Validate() error {
+	c.setDefaults()
+	switch {
+	case c.TickRate < MinTickRate || c.TickRate > MaxTickRate:
+		return fmt.Errorf("server: TickRate %d out of range %d..%d", c.TickRate, MinTickRate, MaxTickRate)
+	case c.MaxClients < 1 || c.MaxClients > MaxClientsLimit:
+		return fmt.Errorf("server: MaxClients %d out of range 1..%d", c.MaxClients, MaxClientsLimit)
+	case !c.NoMulticast && (!c.Multicast.Addr().Is4() || !c.Multicast.Addr().IsMulticast()):
+		return fmt.Errorf("server: Multicast %s is not an IPv4 multicast address", c.Multicast)
+	case !c.NoMulticast && c.Multicast.Port() == 0:
+		return errors.New("server: Multicast port must not be 0")
+	case c.IdleTimeout < 0:
+		return fmt.Errorf("server: IdleTimeout %v is negative", c.IdleTimeout)
+	case c.RealtimePriority < 0 || c.RealtimePriority > 99:
+		return fmt.Errorf("server: RealtimePriority %d out of range 0..99", c.RealtimePriority)
+	case c.CookieLife < 0:
+		return fmt.Errorf("server: CookieLife %v is negative", c.CookieLife)
+	}
+	return nil
+}
+
+// Period is the tick interval in nanoseconds.
+func (c Config) Period() int64 { return int64(time.Second) / int64(c.TickRate) }

@@ -1,0 +1,589 @@
+// Package server is Arcade's authoritative session layer: the connection
+// table, the stateless handshake, and the tick that turns the newest pose of
+// every headset into one snapshot sent in the same tick.
+//
+// Server holds the logic and never reads a clock or blocks: datagrams and the
+// current time are passed in, datagrams go out through a Transport. Run drives
+// it on a real socket with a timerfd; tests drive it on an in-memory network.
+package server
+
+import (
+	crand "crypto/rand"
+	"encoding/binary"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"time"
+
+	"arcade/internal/udp"
+	"arcade/tick"
+	"arcade/wire"
+)
+
+// Transport moves datagrams. Neither method may block: ReadBatch returns
+// (0, nil) when nothing is waiting, WriteBatch returns what it could send.
+// *udp.Conn is the real one.
+type Transport interface {
+	ReadBatch(b *udp.Batch) (int, error)
+	WriteBatch(b *udp.Batch, n int) (int, error)
+}
+
+// Stage names, in the order they run every tick.
+const (
+	StageInput     = "input"
+	StageGrab      = "grab"
+	StagePhysics   = "physics"
+	StageBroadcast = "broadcast"
+)
+
+const (
+	batchSize = 64
+	// recvBudget bounds the batches read per Receive call so a flood cannot
+	// hold off a tick.
+	recvBudget = 8
+	// publishEvery is how often (in ticks, at most) the client list for
+	// readers is refreshed.
+	publishHz = 10
+)
+
+// conn is one connected headset. The tick thread owns it.
+type conn struct {
+	id        uint16
+	token     uint64
+	nonce     uint64
+	addr      netip.AddrPort
+	addrStr   string
+	name      string
+	unicast   bool
+	lastHeard int64 // mono ns
+
+	sendSeq uint16
+	recvAck ackWindow
+
+	pending    wire.PoseInput // newest input received since the last tick
+	hasPending bool
+	pendingRx  int64          // kernel receive time of pending, wall ns
+	applied    wire.PoseInput // the avatar as of the last tick
+	hasApplied bool
+	inputs     uint64
+}
+
+// Server is the authoritative game state and its sessions.
+type Server struct {
+	cfg      Config
+	tr       Transport
+	stats    *Stats
+	pipeline *tick.Pipeline
+	origin   int64 // mono ns of server time zero
+	rng      *rand.ChaCha8
+	cookies  *cookieJar
+
+	groupToken uint64
+	groupSeq   uint16
+	multicastN int // connected clients on multicast
+
+	byToken map[uint64]*conn
+	byAddr  map[netip.AddrPort]*conn
+	order   []*conn // connected, sorted by id
+	usedIDs []bool  // index = client id
+
+	in   *udp.Batch
+	out  *udp.Batch
+	nout int
+
+	hdr       wire.Header
+	snap      wire.Snapshot
+	body      []byte
+	latencyRx []int64 // receive times of the inputs applied this tick
+	tickNo    uint64
+	lastPub   uint64
+
+	// Started, if set, is called by Run once its thread is set up.
+	Started     func()
+	realtimeErr error
+
+	// Scratch for one message of each kind, reused by handle.
+	mConnect  wire.ConnectRequest
+	mResponse wire.ChallengeResponse
+	mPose     wire.PoseInput
+	mPing     wire.Ping
+	mDisc     wire.Disconnect
+}
+
+// New returns a server that talks through tr. now is the monotonic time (ns)
+// that server time counts from.
+func New(cfg Config, tr Transport, now int64) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.WallClock == nil {
+		cfg.WallClock = func() int64 { return time.Now().UnixNano() }
+	}
+	if cfg.MonoClock == nil {
+		cfg.MonoClock = tick.Now
+	}
+	var seed [32]byte
+	if cfg.Seed == 0 {
+		if _, err := crand.Read(seed[:]); err != nil {
+			return nil, err
+		}
+	} else {
+		binary.LittleEndian.PutUint64(seed[:], cfg.Seed)
+	}
+	rng := rand.NewChaCha8(seed)
+	key := make([]byte, 32)
+	binary.LittleEndian.PutUint64(key[0:], rng.Uint64())
+	binary.LittleEndian.PutUint64(key[8:], rng.Uint64())
+	binary.LittleEndian.PutUint64(key[16:], rng.Uint64())
+	binary.LittleEndian.PutUint64(key[24:], rng.Uint64())
+
+	s := &Server{
+		cfg:       cfg,
+		tr:        tr,
+		stats:     &Stats{},
+		origin:    now,
+		rng:       rng,
+		cookies:   newCookieJar(key, cfg.CookieLife.Microseconds()),
+		byToken:   make(map[uint64]*conn, cfg.MaxClients),
+		byAddr:    make(map[netip.AddrPort]*conn, cfg.MaxClients),
+		order:     make([]*conn, 0, cfg.MaxClients),
+		usedIDs:   make([]bool, cfg.MaxClients+1),
+		in:        udp.NewBatch(batchSize, wire.MaxDatagramSize+1),
+		out:       udp.NewBatch(batchSize, wire.MaxDatagramSize),
+		body:      make([]byte, 0, wire.MaxDatagramSize),
+		latencyRx: make([]int64, 0, cfg.MaxClients),
+	}
+	s.snap.Players = make([]wire.PlayerState, 0, wire.MaxSnapshotPlayers)
+	s.snap.Entities = make([]wire.EntityState, 0, wire.MaxSnapshotEntities)
+	s.stats.clientsView = make([]ClientInfo, 0, cfg.MaxClients)
+	for s.groupToken == 0 {
+		s.groupToken = rng.Uint64()
+	}
+	s.pipeline = tick.NewPipeline(cfg.MonoClock,
+		tick.Stage{Name: StageInput, Run: s.stageInput},
+		tick.Stage{Name: StageGrab, Run: s.stageGrab},
+		tick.Stage{Name: StagePhysics, Run: s.stagePhysics},
+		tick.Stage{Name: StageBroadcast, Run: s.stageBroadcast},
+	)
+	return s, nil
+}
+
+// Stats returns the server's live counters.
+func (s *Server) Stats() *Stats { return s.stats }
+
+// Pipeline returns the tick pipeline, for its stage timings.
+func (s *Server) Pipeline() *tick.Pipeline { return s.pipeline }
+
+// Config returns the validated configuration.
+func (s *Server) Config() Config { return s.cfg }
+
+// GroupToken is the token multicast snapshots carry.
+func (s *Server) GroupToken() uint64 { return s.groupToken }
+
+func (s *Server) micros(now int64) uint64 { return uint64((now - s.origin) / 1e3) }
+
+// Receive reads every datagram already waiting on the transport (up to a
+// budget) and handles it: handshakes and pings are answered at once, poses
+// are kept for the next tick. It reports whether the budget ran out with
+// datagrams possibly still waiting.
+func (s *Server) Receive(now int64) (more bool) {
+	defer s.flush()
+	for range recvBudget {
+		n, err := s.tr.ReadBatch(s.in)
+		if err != nil || n == 0 {
+			return false
+		}
+		for i := range n {
+			s.handle(now, &s.in.Msgs[i])
+		}
+		if n < len(s.in.Msgs) {
+			return false
+		}
+	}
+	return true
+}
+
+// handle acts on one received datagram or drops it with a counted reason.
+func (s *Server) handle(now int64, m *udp.Message) {
+	s.stats.RxPackets.Inc()
+	if m.Truncated || m.N > wire.MaxDatagramSize {
+		s.stats.drop(DropTooLarge)
+		return
+	}
+	b := m.Buf[:m.N]
+	h := &s.hdr
+	n, err := h.Parse(b)
+	if err != nil {
+		if err == wire.ErrVersion && h.Type == wire.TypeConnectRequest && len(b) >= wire.MinConnectRequestSize {
+			s.denyVersion(m.Addr, b[wire.HeaderSize:])
+		}
+		s.stats.drop(dropReasonFor(err))
+		return
+	}
+	body := b[n:]
+	switch h.Type {
+	case wire.TypeConnectRequest:
+		s.onConnectRequest(now, m.Addr, body)
+	case wire.TypeChallengeResponse:
+		s.onChallengeResponse(now, m.Addr, body)
+	case wire.TypePoseInput, wire.TypePing, wire.TypeDisconnect:
+		c := s.byToken[h.Token]
+		if c == nil {
+			s.stats.drop(DropUnknownToken)
+			return
+		}
+		if c.addr != m.Addr {
+			s.stats.drop(DropWrongSource)
+			return
+		}
+		s.onSession(now, c, h, body, m.RxTime)
+	default:
+		s.stats.drop(DropUnexpected)
+	}
+}
+
+func (s *Server) onConnectRequest(now int64, from netip.AddrPort, body []byte) {
+	m := &s.mConnect
+	if _, err := m.Parse(body); err != nil {
+		s.stats.drop(dropReasonFor(err))
+		return
+	}
+	// Stateless: the reply is a cookie, far smaller than the padded request.
+	var ch wire.Challenge
+	ch.ClientNonce = m.ClientNonce
+	s.cookies.issue(&ch.Cookie, s.micros(now), from, m.ClientNonce)
+	b := s.begin(from, wire.Header{Type: wire.TypeChallenge})
+	s.finish(ch.Append(b))
+}
+
+func (s *Server) onChallengeResponse(now int64, from netip.AddrPort, body []byte) {
+	m := &s.mResponse
+	if _, err := m.Parse(body); err != nil {
+		s.stats.drop(dropReasonFor(err))
+		return
+	}
+	if !s.cookies.check(&m.Cookie, s.micros(now), from, m.ClientNonce) {
+		s.stats.drop(DropBadCookie)
+		s.deny(from, m.ClientNonce, wire.DenyBadCookie)
+		return
+	}
+	if c := s.byAddr[from]; c != nil {
+		if c.nonce == m.ClientNonce {
+			// Our Accepted was lost; say it again.
+			c.lastHeard = now
+			s.sendAccepted(now, c)
+			return
+		}
+		// The same source started a new session: the old one is over.
+		s.remove(c, wire.DisconnectClientLeft, false)
+	}
+	id := s.freeID()
+	if id == 0 {
+		s.stats.drop(DropServerFull)
+		s.deny(from, m.ClientNonce, wire.DenyServerFull)
+		return
+	}
+	c := &conn{
+		id:        id,
+		token:     s.newToken(),
+		nonce:     m.ClientNonce,
+		addr:      from,
+		addrStr:   from.String(),
+		name:      string(m.Name[:m.NameLen]),
+		unicast:   m.Flags&wire.ConnectWantUnicast != 0 || s.cfg.NoMulticast,
+		lastHeard: now,
+	}
+	s.usedIDs[id] = true
+	s.byToken[c.token] = c
+	s.byAddr[from] = c
+	i, _ := slices.BinarySearchFunc(s.order, id, func(c *conn, id uint16) int { return int(c.id) - int(id) })
+	s.order = slices.Insert(s.order, i, c)
+	if !c.unicast {
+		s.multicastN++
+	}
+	s.stats.Clients.Store(int64(len(s.order)))
+	s.sendAccepted(now, c)
+}
+
+func (s *Server) sendAccepted(now int64, c *conn) {
+	a := wire.Accepted{
+		ClientNonce: c.nonce,
+		ClientID:    c.id,
+		TickRate:    uint16(s.cfg.TickRate),
+		ServerTime:  s.micros(now),
+		GroupToken:  s.groupToken,
+	}
+	if !s.cfg.NoMulticast {
+		a.Multicast = s.cfg.Multicast
+	}
+	if c.unicast {
+		a.Flags |= wire.AcceptedUnicast
+	}
+	s.finish(a.Append(s.beginConn(c, wire.TypeAccepted)))
+}
+
+func (s *Server) deny(to netip.AddrPort, nonce uint64, r wire.DenyReason) {
+	d := wire.Denied{ClientNonce: nonce, Reason: r}
+	s.finish(d.Append(s.begin(to, wire.Header{Type: wire.TypeDenied})))
+}
+
+// denyVersion answers a padded connect request of another protocol version.
+// Every version's connect request body starts with the client nonce.
+func (s *Server) denyVersion(to netip.AddrPort, body []byte) {
+	if len(body) < 8 {
+		return
+	}
+	s.deny(to, binary.LittleEndian.Uint64(body), wire.DenyVersionMismatch)
+}
+
+// onSession handles a datagram from a verified session.
+func (s *Server) onSession(now int64, c *conn, h *wire.Header, body []byte, rx int64) {
+	switch h.Type {
+	case wire.TypePoseInput:
+		m := &s.mPose
+		if _, err := m.Parse(body); err != nil {
+			s.stats.drop(dropReasonFor(err))
+			return
+		}
+		c.lastHeard = now
+		c.recvAck.record(h.Seq)
+		newest := &c.applied
+		if c.hasPending {
+			newest = &c.pending
+		}
+		if (c.hasPending || c.hasApplied) && int32(m.InputSeq-newest.InputSeq) <= 0 {
+			s.stats.drop(DropStaleInput)
+			return
+		}
+		c.pending = *m
+		c.hasPending = true
+		c.pendingRx = rx
+		c.inputs++
+	case wire.TypePing:
+		m := &s.mPing
+		if _, err := m.Parse(body); err != nil {
+			s.stats.drop(dropReasonFor(err))
+			return
+		}
+		c.lastHeard = now
+		c.recvAck.record(h.Seq)
+		p := wire.Pong{PingID: m.PingID, ClientTime: m.ClientTime, ServerRecvTime: s.micros(now), ServerSendTime: s.micros(now)}
+		s.finish(p.Append(s.beginConn(c, wire.TypePong)))
+	case wire.TypeDisconnect:
+		if _, err := s.mDisc.Parse(body); err != nil {
+			s.stats.drop(dropReasonFor(err))
+			return
+		}
+		s.remove(c, wire.DisconnectClientLeft, false)
+	}
+}
+
+// Tick runs one tick of the pipeline at time now (monotonic ns). tickNo is
+// the tick's number on the schedule's grid.
+func (s *Server) Tick(now int64, tickNo uint64) {
+	s.tickNo = tickNo
+	s.stats.Ticks.Inc()
+	s.pipeline.Run(now)
+	if tickNo-s.lastPub >= uint64(max(1, s.cfg.TickRate/publishHz)) {
+		s.lastPub = tickNo
+		s.publish(now)
+	}
+}
+
+// stageInput drains the socket, applies the newest pose of every client and
+// removes clients that went silent.
+func (s *Server) stageInput(now int64) {
+	for s.Receive(now) {
+	}
+	s.latencyRx = s.latencyRx[:0]
+	for i := 0; i < len(s.order); i++ {
+		c := s.order[i]
+		if now-c.lastHeard > int64(s.cfg.IdleTimeout) {
+			s.remove(c, wire.DisconnectTimeout, true)
+			i--
+			continue
+		}
+		if c.hasPending {
+			c.applied = c.pending
+			c.hasApplied = true
+			c.hasPending = false
+			if c.pendingRx != 0 {
+				s.latencyRx = append(s.latencyRx, c.pendingRx)
+			}
+		}
+	}
+}
+
+// stageGrab propagates grabber poses to what they hold. The session layer
+// has no grabbable objects yet, so there is nothing to move.
+func (s *Server) stageGrab(now int64) {}
+
+// stagePhysics steps the simulation. The session layer has no dynamic
+// bodies yet.
+func (s *Server) stagePhysics(now int64) {}
+
+// stageBroadcast encodes the tick's state once and sends it: one datagram per
+// part to the multicast group and one per part to every unicast client, in a
+// single batch, then records the server-added latency of the inputs applied.
+func (s *Server) stageBroadcast(now int64) {
+	s.snap.Tick = uint32(s.tickNo)
+	s.snap.ServerTime = s.micros(now)
+	s.snap.PlayerCount = uint16(len(s.order))
+	s.snap.Flags = 0
+	room := wire.MaxDatagramSize - wire.HeaderSize - wire.SnapshotFixedSize
+	perPart := room / wire.SnapshotPlayerSize
+	parts := max(1, (len(s.order)+perPart-1)/perPart)
+	s.snap.Parts = uint8(min(parts, 255))
+	for p := 0; p < parts && p < 255; p++ {
+		s.snap.Part = uint8(p)
+		s.snap.Players = s.snap.Players[:0]
+		for _, c := range s.order[p*perPart : min(len(s.order), (p+1)*perPart)] {
+			a := &c.applied
+			s.snap.Players = append(s.snap.Players, wire.PlayerState{
+				ClientID:     c.id,
+				LastInputSeq: a.InputSeq,
+				Tracking:     a.Tracking,
+				Head:         a.Head,
+				Hands:        a.Hands,
+			})
+		}
+		s.body = s.snap.Append(s.body[:0])
+		if s.multicastN > 0 {
+			b := s.begin(s.cfg.Multicast, wire.Header{Type: wire.TypeSnapshot, Token: s.groupToken, Seq: s.groupSeq})
+			s.groupSeq++
+			s.finish(append(b, s.body...))
+		}
+		for _, c := range s.order {
+			if c.unicast {
+				s.finish(append(s.beginConn(c, wire.TypeSnapshot), s.body...))
+			}
+		}
+	}
+	sentAt := s.flush()
+	for _, rx := range s.latencyRx {
+		s.stats.ServerAdded.Record(sentAt - rx)
+	}
+}
+
+// remove ends a session. When notify is set the client is told why.
+func (s *Server) remove(c *conn, why wire.DisconnectReason, notify bool) {
+	if notify {
+		d := wire.Disconnect{Reason: why}
+		s.finish(d.Append(s.beginConn(c, wire.TypeDisconnect)))
+	}
+	delete(s.byToken, c.token)
+	delete(s.byAddr, c.addr)
+	s.usedIDs[c.id] = false
+	if i := slices.Index(s.order, c); i >= 0 {
+		s.order = slices.Delete(s.order, i, i+1)
+	}
+	if !c.unicast {
+		s.multicastN--
+	}
+	s.stats.Clients.Store(int64(len(s.order)))
+}
+
+// Shutdown tells every client the server is going away and ends all
+// sessions.
+func (s *Server) Shutdown(now int64) {
+	for len(s.order) > 0 {
+		c := s.order[len(s.order)-1]
+		d := wire.Disconnect{Reason: wire.DisconnectServerShutdown}
+		// Twice: a lost goodbye would leave the headset waiting for its timeout.
+		s.finish(d.Append(s.beginConn(c, wire.TypeDisconnect)))
+		s.finish(d.Append(s.beginConn(c, wire.TypeDisconnect)))
+		s.remove(c, wire.DisconnectServerShutdown, false)
+	}
+	s.flush()
+}
+
+func (s *Server) freeID() uint16 {
+	if len(s.order) >= s.cfg.MaxClients {
+		return 0
+	}
+	for id := 1; id < len(s.usedIDs); id++ {
+		if !s.usedIDs[id] {
+			return uint16(id)
+		}
+	}
+	return 0
+}
+
+func (s *Server) newToken() uint64 {
+	for {
+		t := s.rng.Uint64()
+		if t != 0 && t != s.groupToken && s.byToken[t] == nil {
+			return t
+		}
+	}
+}
+
+// begin starts an outgoing datagram to dst with header h and returns the
+// buffer to append the body to. finish commits it.
+func (s *Server) begin(dst netip.AddrPort, h wire.Header) []byte {
+	if s.nout == len(s.out.Msgs) {
+		s.flush()
+	}
+	m := &s.out.Msgs[s.nout]
+	m.Addr = dst
+	return h.Append(m.Buf[:0])
+}
+
+// beginConn starts a datagram on a session: its token, next sequence and the
+// acks of what the client sent.
+func (s *Server) beginConn(c *conn, t wire.PacketType) []byte {
+	ack, bits := c.recvAck.header()
+	h := wire.Header{Type: t, Token: c.token, Seq: c.sendSeq, Ack: ack, AckBits: bits}
+	c.sendSeq++
+	return s.begin(c.addr, h)
+}
+
+func (s *Server) finish(b []byte) {
+	s.out.Msgs[s.nout].N = len(b)
+	s.nout++
+}
+
+// flush sends the queued datagrams and returns the wall clock after the send
+// returned (0 if nothing was queued).
+func (s *Server) flush() int64 {
+	if s.nout == 0 {
+		return 0
+	}
+	n, err := s.tr.WriteBatch(s.out, s.nout)
+	s.stats.TxPackets.Add(uint64(n))
+	if n < s.nout {
+		r := DropSendError
+		if err == udp.ErrWouldBlock {
+			r = DropSendBlocked
+		}
+		s.stats.Dropped[r].Add(uint64(s.nout - n))
+	}
+	s.nout = 0
+	return s.cfg.WallClock()
+}
+
+// publish refreshes the client list readers see, unless a reader holds it.
+func (s *Server) publish(now int64) {
+	st := s.stats
+	if !st.clientsMu.TryLock() {
+		return
+	}
+	v := st.clientsView[:0]
+	for _, c := range s.order {
+		d := "multicast"
+		if c.unicast {
+			d = "unicast"
+		}
+		v = append(v, ClientInfo{
+			ID:           c.id,
+			Name:         c.name,
+			Addr:         c.addrStr,
+			Delivery:     d,
+			LastInputSeq: c.applied.InputSeq,
+			Inputs:       c.inputs,
+			IdleMs:       (now - c.lastHeard) / 1e6,
+		})
+	}
+	st.clientsView = v
+	st.clientsMu.Unlock()
+}

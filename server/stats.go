@@ -1,0 +1,139 @@
+package server
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"arcade/internal/metrics"
+	"arcade/wire"
+)
+
+// DropReason classifies a datagram the server did not act on.
+type DropReason uint8
+
+// Drop reasons. Every malformed or unwanted datagram is counted under one.
+const (
+	DropShort        DropReason = iota // shorter than its header or body
+	DropMagic                          // not an Arcade datagram
+	DropVersion                        // another protocol version
+	DropType                           // unknown packet type
+	DropTooLarge                       // larger than wire.MaxDatagramSize
+	DropNotPadded                      // connect request below the padding size
+	DropCount                          // record count out of range
+	DropField                          // field value out of range
+	DropUnknownToken                   // no session with that token
+	DropWrongSource                    // token valid, source address differs
+	DropBadCookie                      // handshake cookie invalid or expired
+	DropUnexpected                     // a type only the server sends
+	DropStaleInput                     // input sequence not newer than the last one
+	DropServerFull                     // handshake refused: no free slot
+	DropSendBlocked                    // outgoing datagram dropped: socket buffer full
+	DropSendError                      // outgoing datagram dropped: send failed
+	NumDropReasons                     // the number of reasons
+)
+
+var dropNames = [NumDropReasons]string{
+	DropShort:        "short",
+	DropMagic:        "bad_magic",
+	DropVersion:      "bad_version",
+	DropType:         "unknown_type",
+	DropTooLarge:     "too_large",
+	DropNotPadded:    "not_padded",
+	DropCount:        "bad_count",
+	DropField:        "bad_field",
+	DropUnknownToken: "unknown_token",
+	DropWrongSource:  "wrong_source",
+	DropBadCookie:    "bad_cookie",
+	DropUnexpected:   "unexpected_type",
+	DropStaleInput:   "stale_input",
+	DropServerFull:   "server_full",
+	DropSendBlocked:  "send_blocked",
+	DropSendError:    "send_error",
+}
+
+func (r DropReason) String() string {
+	if r < NumDropReasons {
+		return dropNames[r]
+	}
+	return "unknown"
+}
+
+// dropReasonFor maps a wire parse error to its drop reason.
+func dropReasonFor(err error) DropReason {
+	switch {
+	case errors.Is(err, wire.ErrMagic):
+		return DropMagic
+	case errors.Is(err, wire.ErrVersion):
+		return DropVersion
+	case errors.Is(err, wire.ErrType):
+		return DropType
+	case errors.Is(err, wire.ErrTooLarge):
+		return DropTooLarge
+	case errors.Is(err, wire.ErrNotPadded):
+		return DropNotPadded
+	case errors.Is(err, wire.ErrCount):
+		return DropCount
+	case errors.Is(err, wire.ErrField):
+		return DropField
+	default:
+		return DropShort
+	}
+}
+
+// Stats are the server's counters and histograms. The tick thread writes
+// them with atomic operations only; any goroutine may read them.
+type Stats struct {
+	Ticks       metrics.Counter
+	MissedTicks metrics.Counter
+	RxPackets   metrics.Counter
+	TxPackets   metrics.Counter
+	Clients     atomic.Int64
+	Dropped     [NumDropReasons]metrics.Counter
+
+	TickLateness metrics.Histogram // ns the tick woke after its deadline
+	// ServerAdded is the time from a pose's kernel receive timestamp to the
+	// return of the send that carried its effect, in ns.
+	ServerAdded metrics.Histogram
+
+	// Client list published by the tick thread for readers. The tick thread
+	// only ever TryLocks it, so a slow reader never blocks a tick.
+	clientsMu   sync.Mutex
+	clientsView []ClientInfo
+}
+
+// ClientInfo describes one connected headset.
+type ClientInfo struct {
+	ID           uint16 `json:"id"`
+	Name         string `json:"name"`
+	Addr         string `json:"addr"`
+	Delivery     string `json:"delivery"`
+	LastInputSeq uint32 `json:"last_input_seq"`
+	Inputs       uint64 `json:"inputs"`
+	IdleMs       int64  `json:"idle_ms"`
+}
+
+// ClientList returns a copy of the most recently published client list.
+func (s *Stats) ClientList() []ClientInfo {
+	s.clientsMu.Lock()
+	defer s.clientsMu.Unlock()
+	return append([]ClientInfo(nil), s.clientsView...)
+}
+
+// Reset clears the histograms and counters that describe behaviour over
+// time (not the client count), so a measurement can start from zero.
+func (s *Stats) Reset() {
+	s.TickLateness.Reset()
+	s.ServerAdded.Reset()
+}
+
+func (s *Stats) drop(r DropReason) { s.Dropped[r].Inc() }
+
+// DroppedByName returns every drop counter by reason name.
+func (s *Stats) DroppedByName() map[string]uint64 {
+	m := make(map[string]uint64, NumDropReasons)
+	for r := DropReason(0); r < NumDropReasons; r++ {
+		m[r.String()] = s.Dropped[r].Load()
+	}
+	return m
+}
