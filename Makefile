@@ -1,0 +1,34 @@
+# Arcade: make targets. `make help` lists them.
+GO      ?= go
+PKGS    ?= ./...
+BENCHTIME ?= 1s
+
+.PHONY: help test vet race bench check fuzz load build
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+build: ## build the server and the tools into bin/
+	$(GO) build -o bin/ ./cmd/... ./tools/...
+
+test: vet ## vet, then every test (fuzz seeds included), then the race detector on the concurrent packages
+	$(GO) test -count=1 $(PKGS)
+	$(GO) test -count=1 -race ./internal/... ./client/... ./tick/...
+
+vet: ## go vet
+	$(GO) vet $(PKGS)
+
+bench: ## benchmarks with allocations, then the loopback load measurement
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) $(PKGS)
+	./tools/loadtest.sh
+
+load: ## loopback load measurement only: server + 16 bots, multicast and unicast
+	./tools/loadtest.sh
+
+fuzz: ## run every fuzz target for FUZZTIME each (default 10s)
+	./tools/fuzz.sh $(or $(FUZZTIME),10s)
+
+check: vet ## formatting, vet, staticcheck, and a short benchmark smoke run
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 $(PKGS)
+	$(GO) test -run='^$$' -bench=. -benchtime=100x $(PKGS) > /dev/null

@@ -1,0 +1,262 @@
+// Command arcade-server runs an Arcade venue server: headsets on the LAN
+// connect over UDP, stream their poses, and receive the shared world state
+// every tick by multicast (or unicast on request).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strconv"
+	"syscall"
+	"time"
+
+	"arcade/internal/udp"
+	"arcade/server"
+	"arcade/tick"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// options are the parsed command line.
+type options struct {
+	listen     netip.AddrPort
+	tickRate   int
+	iface      string
+	multicast  netip.AddrPort
+	noMcast    bool
+	maxClients int
+	httpAddr   string
+	dscp       int
+	rtPrio     int
+	idle       time.Duration
+	logFormat  string
+	version    bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	fs := flag.NewFlagSet("arcade-server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		o         options
+		listen    = fs.String("listen", ":7777", "UDP `address` for game traffic (IPv4 host:port; empty host = all interfaces)")
+		multicast = fs.String("multicast", server.DefaultMulticast.String(), "IPv4 multicast `group:port` for snapshots, or \"off\" to send every client unicast")
+	)
+	fs.IntVar(&o.tickRate, "tick-rate", server.DefaultTickRate, fmt.Sprintf("ticks per second (%d..%d)", server.MinTickRate, server.MaxTickRate))
+	fs.StringVar(&o.iface, "iface", "", "network `interface` to multicast on (default: the first up, multicast-capable non-loopback interface, else lo)")
+	fs.IntVar(&o.maxClients, "max-clients", server.DefaultMaxClients, fmt.Sprintf("maximum connected headsets (1..%d)", server.MaxClientsLimit))
+	fs.StringVar(&o.httpAddr, "http", ":7780", "HTTP `address` for the operator API (/api/stats), or \"off\"")
+	fs.IntVar(&o.dscp, "dscp", 46, "DSCP mark for game traffic (0..63; 46 = EF, WMM voice), -1 to leave unmarked")
+	fs.IntVar(&o.rtPrio, "rt-priority", 10, "SCHED_FIFO priority (1..99) for the tick thread so other load cannot delay a tick; 0 = normal scheduling")
+	fs.DurationVar(&o.idle, "idle-timeout", server.DefaultIdleTimeout, "remove a headset silent for this long")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	var err error
+	if o.listen, err = parseListen(*listen); err != nil {
+		return nil, fmt.Errorf("--listen: %w", err)
+	}
+	if *multicast == "off" {
+		o.noMcast = true
+	} else if o.multicast, err = netip.ParseAddrPort(*multicast); err != nil {
+		return nil, fmt.Errorf("--multicast: %q is not group:port: %w", *multicast, err)
+	} else if !o.multicast.Addr().Is4() || !o.multicast.Addr().IsMulticast() {
+		return nil, fmt.Errorf("--multicast: %s is not an IPv4 multicast group (224.0.0.0/4)", o.multicast.Addr())
+	} else if o.multicast.Port() == 0 {
+		return nil, errors.New("--multicast: port must not be 0")
+	}
+	if o.tickRate < server.MinTickRate || o.tickRate > server.MaxTickRate {
+		return nil, fmt.Errorf("--tick-rate: %d is out of range %d..%d", o.tickRate, server.MinTickRate, server.MaxTickRate)
+	}
+	if o.maxClients < 1 || o.maxClients > server.MaxClientsLimit {
+		return nil, fmt.Errorf("--max-clients: %d is out of range 1..%d", o.maxClients, server.MaxClientsLimit)
+	}
+	if o.dscp < -1 || o.dscp > 63 {
+		return nil, fmt.Errorf("--dscp: %d is out of range 0..63 (or -1)", o.dscp)
+	}
+	if o.rtPrio < 0 || o.rtPrio > 99 {
+		return nil, fmt.Errorf("--rt-priority: %d is out of range 0..99", o.rtPrio)
+	}
+	if o.idle <= 0 {
+		return nil, fmt.Errorf("--idle-timeout: %v must be positive", o.idle)
+	}
+	if o.logFormat != "text" && o.logFormat != "json" {
+		return nil, fmt.Errorf("--log-format: %q is not text or json", o.logFormat)
+	}
+	if o.httpAddr != "off" {
+		if _, _, err := net.SplitHostPort(o.httpAddr); err != nil {
+			return nil, fmt.Errorf("--http: %q is not host:port: %w", o.httpAddr, err)
+		}
+	}
+	if o.iface != "" {
+		if _, err := net.InterfaceByName(o.iface); err != nil {
+			return nil, fmt.Errorf("--iface: no interface %q", o.iface)
+		}
+	}
+	return &o, nil
+}
+
+// parseListen accepts "host:port" with an IPv4 host, or ":port".
+func parseListen(s string) (netip.AddrPort, error) {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("%q is not host:port", s)
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("%q: port %q is not a number 0..65535", s, port)
+	}
+	a := netip.IPv4Unspecified()
+	if host != "" {
+		if a, err = netip.ParseAddr(host); err != nil || !a.Is4() {
+			return netip.AddrPort{}, fmt.Errorf("%q: host %q is not an IPv4 address", s, host)
+		}
+	}
+	return netip.AddrPortFrom(a, uint16(p)), nil
+}
+
+// defaultIface picks the interface to multicast on when --iface is not given.
+func defaultIface() string {
+	ifs, _ := net.Interfaces()
+	for _, ifi := range ifs {
+		if ifi.Flags&net.FlagUp == 0 || ifi.Flags&net.FlagLoopback != 0 || ifi.Flags&net.FlagMulticast == 0 {
+			continue
+		}
+		if _, err := udp.InterfaceIPv4(ifi.Name); err == nil {
+			return ifi.Name
+		}
+	}
+	return "lo"
+}
+
+func versionString() string {
+	v := version
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += " (" + s.Value[:12] + ")"
+			}
+		}
+		v += " " + bi.GoVersion
+	}
+	return v
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	o, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "arcade-server: %v\n", err)
+		return 2
+	}
+	if o.version {
+		fmt.Fprintf(stdout, "arcade-server %s\n", versionString())
+		return 0
+	}
+	var h slog.Handler = slog.NewTextHandler(stderr, nil)
+	if o.logFormat == "json" {
+		h = slog.NewJSONHandler(stderr, nil)
+	}
+	log := slog.New(h)
+
+	iface := o.iface
+	if iface == "" && !o.noMcast {
+		iface = defaultIface()
+	}
+	conn, err := udp.Listen(udp.Config{
+		Listen:         o.listen,
+		DSCP:           o.dscp,
+		Timestamps:     true,
+		MulticastIface: iface,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "arcade-server: %v\n", err)
+		return 1
+	}
+	defer conn.Close()
+
+	cfg := server.Config{
+		TickRate:    o.tickRate,
+		MaxClients:  o.maxClients,
+		Multicast:   o.multicast,
+		NoMulticast: o.noMcast,
+		IdleTimeout: o.idle,
+
+		RealtimePriority: o.rtPrio,
+	}
+	srv, err := server.New(cfg, conn, tick.Now())
+	if err != nil {
+		fmt.Fprintf(stderr, "arcade-server: %v\n", err)
+		return 1
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	var hs *http.Server
+	httpDone := make(chan struct{})
+	if o.httpAddr != "off" {
+		ln, err := net.Listen("tcp", o.httpAddr)
+		if err != nil {
+			fmt.Fprintf(stderr, "arcade-server: --http: %v\n", err)
+			return 1
+		}
+		hs = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			defer close(httpDone)
+			if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("http server", "err", err)
+			}
+		}()
+		log.Info("operator API", "addr", ln.Addr().String())
+	} else {
+		close(httpDone)
+	}
+
+	mc := "off"
+	if !o.noMcast {
+		mc = o.multicast.String() + " via " + iface
+	}
+	log.Info("arcade-server listening", "version", version, "udp", conn.LocalAddr().String(),
+		"tick_rate", o.tickRate, "multicast", mc, "max_clients", o.maxClients)
+
+	srv.Started = func() {
+		if err := srv.RealtimeErr(); err != nil {
+			log.Warn("tick thread runs at normal priority", "err", err)
+		}
+	}
+	runErr := srv.Run(ctx, conn.Fd())
+	if hs != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		hs.Shutdown(sctx)
+		cancel()
+	}
+	<-httpDone
+	if runErr != nil {
+		log.Error("server stopped", "err", runErr)
+		return 1
+	}
+	log.Info("arcade-server stopped; clients were told")
+	return 0
+}

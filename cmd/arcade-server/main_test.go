@@ -1,0 +1,63 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestBadFlagsNameTheFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--tick-rate", "10"}, "--tick-rate"},
+		{[]string{"--tick-rate", "501"}, "--tick-rate"},
+		{[]string{"--tick-rate", "fast"}, "tick-rate"},
+		{[]string{"--max-clients", "0"}, "--max-clients"},
+		{[]string{"--listen", "nonsense"}, "--listen"},
+		{[]string{"--listen", "[::1]:7777"}, "--listen"},
+		{[]string{"--listen", ":99999"}, "--listen"},
+		{[]string{"--multicast", "10.0.0.1:7778"}, "--multicast"},
+		{[]string{"--multicast", "239.1.1.1"}, "--multicast"},
+		{[]string{"--multicast", "239.1.1.1:0"}, "--multicast"},
+		{[]string{"--iface", "no-such-if0"}, "--iface"},
+		{[]string{"--dscp", "64"}, "--dscp"},
+		{[]string{"--rt-priority", "100"}, "--rt-priority"},
+		{[]string{"--idle-timeout", "0s"}, "--idle-timeout"},
+		{[]string{"--log-format", "xml"}, "--log-format"},
+		{[]string{"--http", "7780"}, "--http"},
+		{[]string{"--bogus"}, "bogus"},
+		{[]string{"extra"}, "unexpected argument"},
+	} {
+		var out, errb bytes.Buffer
+		code := run(tc.args, &out, &errb)
+		if code != 2 {
+			t.Errorf("%v: exit %d, want 2", tc.args, code)
+		}
+		if !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("%v: error %q does not name %q", tc.args, errb.String(), tc.want)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"--version"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.HasPrefix(out.String(), "arcade-server ") {
+		t.Fatalf("version output %q", out.String())
+	}
+}
+
+func TestParseListen(t *testing.T) {
+	ap, err := parseListen(":7777")
+	if err != nil || ap.String() != "0.0.0.0:7777" {
+		t.Fatalf("got %v %v", ap, err)
+	}
+	ap, err = parseListen("127.0.0.1:0")
+	if err != nil || ap.String() != "127.0.0.1:0" {
+		t.Fatalf("got %v %v", ap, err)
+	}
+}
