@@ -1,0 +1,449 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/net/ipv4"
+
+	"arcade/wire"
+)
+
+// Config configures Dial.
+type Config struct {
+	SessionConfig
+	// MulticastIface names the network interface on which to join the
+	// snapshot group. "" picks the interface holding the local address
+	// that routes to the server ("lo" for a loopback server).
+	MulticastIface string
+}
+
+// Stats are a Client's counters: the session's and the runtime's own.
+type Stats struct {
+	SessionStats
+	ForeignSource uint64 // unicast datagrams not from the server's address, dropped
+	ReadErrors    uint64 // failed socket reads (other than at Close)
+	WriteErrors   uint64 // failed socket writes
+}
+
+// ErrNotConnected is returned by SendPose when the session is not connected.
+var ErrNotConnected = errors.New("client: not connected")
+
+// Client runs a Session over UDP. Its methods are safe for concurrent use.
+//
+// It owns three goroutines at most, all stopped by Close: a reader for the
+// unicast socket, a reader for the multicast socket when snapshots come by
+// multicast, and a timer that runs Session.Update. Callbacks (OnSnapshot,
+// OnPong) run on a reader goroutine while the client's lock is held: they
+// must return quickly and must not call the Client's methods.
+//
+// Datagrams are read one per system call into one fixed buffer per socket.
+// The server sends a client one snapshot per tick, milliseconds apart, so
+// batched reads (recvmmsg) would almost always return a single datagram;
+// the single read keeps the path free of allocation.
+type Client struct {
+	server netip.AddrPort
+	uc     *net.UDPConn // to and from the server
+	mc     *net.UDPConn // snapshot group; nil when snapshots come by unicast
+	group  netip.AddrPort
+	iface  string
+
+	mu      sync.Mutex
+	s       *Session
+	stats   Stats // runtime counters; SessionStats filled in by Stats()
+	sendFn  func([]byte)
+	settled chan struct{} // closed when the handshake ends either way
+	done    chan struct{} // closed when the session ends
+	isSettl bool
+	isDone  bool
+
+	quit      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// Dial connects to the server at host:port and blocks until the server
+// accepts or denies the handshake, SessionConfig.ConnectTimeout passes, or
+// ctx is done. When snapshots come by multicast it then joins the group on
+// the interface chosen by cfg.MulticastIface. On error nothing is left
+// running.
+func Dial(ctx context.Context, server string, cfg Config) (*Client, error) {
+	if err := cfg.SessionConfig.Validate(); err != nil {
+		return nil, err
+	}
+	raddr, err := resolve(ctx, server)
+	if err != nil {
+		return nil, err
+	}
+	uc, err := net.ListenUDP("udp4", nil)
+	if err != nil {
+		return nil, fmt.Errorf("client: open UDP socket: %w", err)
+	}
+	if err := rawControl(uc, enableTimestamps); err != nil {
+		uc.Close()
+		return nil, fmt.Errorf("client: enable SO_TIMESTAMPNS: %w", err)
+	}
+	c := &Client{
+		server:  raddr,
+		uc:      uc,
+		s:       NewSession(cfg.SessionConfig),
+		settled: make(chan struct{}),
+		done:    make(chan struct{}),
+		quit:    make(chan struct{}),
+	}
+	c.sendFn = c.send
+
+	c.mu.Lock()
+	c.s.Start(now())
+	c.s.Outgoing(c.sendFn)
+	c.mu.Unlock()
+	c.wg.Add(2)
+	go c.readLoop(uc, false)
+	go c.timerLoop()
+
+	select {
+	case <-c.settled:
+	case <-ctx.Done():
+		c.Close()
+		return nil, ctx.Err()
+	}
+	c.mu.Lock()
+	st, serr, acc := c.s.State(), c.s.Err(), c.s.Accepted()
+	c.mu.Unlock()
+	if st != Connected {
+		c.Close()
+		return nil, serr
+	}
+	if acc.Flags&wire.AcceptedUnicast != 0 {
+		return c, nil
+	}
+	mc, ifname, err := listenGroup(ctx, acc.Multicast, cfg.MulticastIface, raddr)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	c.mu.Lock()
+	c.mc, c.group, c.iface = mc, acc.Multicast, ifname
+	c.mu.Unlock()
+	c.wg.Add(1)
+	go c.readLoop(mc, true)
+	return c, nil
+}
+
+// now is the client clock: ns since the Unix epoch, the clock of
+// SO_TIMESTAMPNS.
+func now() int64 { return time.Now().UnixNano() }
+
+func resolve(ctx context.Context, server string) (netip.AddrPort, error) {
+	if ap, err := netip.ParseAddrPort(server); err == nil {
+		if !ap.Addr().Unmap().Is4() {
+			return netip.AddrPort{}, fmt.Errorf("client: server %q: not an IPv4 address", server)
+		}
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
+	}
+	host, port, err := net.SplitHostPort(server)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("client: server %q: %w", server, err)
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("client: server %q: bad port", server)
+	}
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip4", host)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("client: server %q: %w", server, err)
+	}
+	return netip.AddrPortFrom(ips[0].Unmap(), uint16(p)), nil
+}
+
+func rawControl(c *net.UDPConn, fn func(syscall.RawConn) error) error {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	return fn(rc)
+}
+
+// listenGroup opens a socket bound to the snapshot group and joins it on
+// the named interface, or on the one that routes to server.
+func listenGroup(ctx context.Context, group netip.AddrPort, ifname string, server netip.AddrPort) (*net.UDPConn, string, error) {
+	if !group.Addr().Is4() || !group.Addr().IsMulticast() || group.Port() == 0 {
+		return nil, "", fmt.Errorf("client: server offered snapshot group %v, not an IPv4 multicast address and port", group)
+	}
+	var ifi *net.Interface
+	var err error
+	if ifname != "" {
+		ifi, err = net.InterfaceByName(ifname)
+	} else {
+		ifi, err = routeInterface(server)
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("client: join multicast group %v: interface %q: %w", group, ifname, err)
+	}
+	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+		if err := enableReuse(rc); err != nil {
+			return err
+		}
+		return enableTimestamps(rc)
+	}}
+	pc, err := lc.ListenPacket(ctx, "udp4", group.String())
+	if err != nil {
+		return nil, "", fmt.Errorf("client: join multicast group %v on interface %s: bind: %w", group, ifi.Name, err)
+	}
+	mc := pc.(*net.UDPConn)
+	if err := ipv4.NewPacketConn(mc).JoinGroup(ifi, &net.UDPAddr{IP: group.Addr().AsSlice()}); err != nil {
+		mc.Close()
+		return nil, "", fmt.Errorf("client: join multicast group %v on interface %s: %w", group.Addr(), ifi.Name, err)
+	}
+	return mc, ifi.Name, nil
+}
+
+// routeInterface returns the interface holding the local address the kernel
+// would send from to reach server. Connecting a UDP socket sends nothing.
+func routeInterface(server netip.AddrPort) (*net.Interface, error) {
+	probe, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(server))
+	if err != nil {
+		return nil, fmt.Errorf("no route to %v: %w", server, err)
+	}
+	local := probe.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap()
+	probe.Close()
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return nil, err
+	}
+	for i := range ifs {
+		addrs, err := ifs[i].Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok {
+				if ip, ok := netip.AddrFromSlice(ipn.IP); ok && ip.Unmap() == local {
+					return &ifs[i], nil
+				}
+			}
+		}
+	}
+	return nil, fmt.Errorf("no interface holds %v, the local address routing to %v", local, server)
+}
+
+// readLoop feeds every datagram read from conn to the session.
+func (c *Client) readLoop(conn *net.UDPConn, viaMulticast bool) {
+	defer c.wg.Done()
+	var buf [wire.MaxDatagramSize + 1]byte // one extra byte exposes oversized datagrams
+	var oob [oobSize]byte
+	for {
+		n, oobn, _, from, err := conn.ReadMsgUDPAddrPort(buf[:], oob[:])
+		if err != nil {
+			select {
+			case <-c.quit:
+				return
+			default:
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			c.mu.Lock()
+			c.stats.ReadErrors++
+			c.mu.Unlock()
+			continue
+		}
+		t := now()
+		rx := rxTimestamp(oob[:oobn])
+		c.mu.Lock()
+		if !viaMulticast && (from.Addr().Unmap() != c.server.Addr() || from.Port() != c.server.Port()) {
+			c.stats.ForeignSource++
+			c.mu.Unlock()
+			continue
+		}
+		c.s.Handle(t, buf[:n], rx, viaMulticast)
+		c.s.Outgoing(c.sendFn)
+		c.noteState()
+		c.mu.Unlock()
+	}
+}
+
+// timerLoop calls Session.Update whenever NextUpdate says so.
+func (c *Client) timerLoop() {
+	defer c.wg.Done()
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.quit:
+			return
+		case <-t.C:
+		}
+		c.mu.Lock()
+		n := now()
+		c.s.Update(n)
+		c.s.Outgoing(c.sendFn)
+		c.noteState()
+		next := c.s.NextUpdate()
+		c.mu.Unlock()
+		if next == math.MaxInt64 {
+			<-c.quit // the session ended; nothing more to time
+			return
+		}
+		t.Reset(max(time.Duration(next-n), time.Millisecond))
+	}
+}
+
+// send writes one datagram to the server. Called with c.mu held.
+func (c *Client) send(dgram []byte) {
+	if _, err := c.uc.WriteToUDPAddrPort(dgram, c.server); err != nil {
+		c.stats.WriteErrors++
+	}
+}
+
+// noteState signals the end of the handshake and of the session. Called
+// with c.mu held.
+func (c *Client) noteState() {
+	st := c.s.State()
+	if st != Connecting && !c.isSettl {
+		c.isSettl = true
+		close(c.settled)
+	}
+	if st != Connecting && st != Connected && !c.isDone {
+		c.isDone = true
+		close(c.done)
+	}
+}
+
+// SendPose sends one pose sample now. It sets in.InputSeq and
+// in.ClientTime (µs, the clock read just before the datagram is written)
+// and returns the input sequence number.
+func (c *Client) SendPose(in *wire.PoseInput) (uint32, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	seq := c.s.SendPose(now(), in)
+	if seq == 0 {
+		if err := c.s.Err(); err != nil {
+			return 0, err
+		}
+		return 0, ErrNotConnected
+	}
+	w := c.stats.WriteErrors
+	c.s.Outgoing(c.sendFn)
+	if c.stats.WriteErrors != w {
+		return seq, errors.New("client: sending pose failed")
+	}
+	return seq, nil
+}
+
+// Close tells the server the client leaves (when connected), stops every
+// goroutine and closes the sockets. It returns once all of that is done.
+func (c *Client) Close() error {
+	c.closeOnce.Do(func() {
+		c.mu.Lock()
+		c.s.Close(now())
+		c.s.Outgoing(c.sendFn)
+		c.noteState()
+		c.mu.Unlock()
+		close(c.quit)
+		c.uc.Close()
+		c.mu.Lock()
+		mc := c.mc
+		c.mu.Unlock()
+		if mc != nil {
+			mc.Close()
+		}
+		c.wg.Wait()
+	})
+	return nil
+}
+
+// Done is closed when the session ends: denied, timed out, disconnected by
+// the server, or closed. Err then says why.
+func (c *Client) Done() <-chan struct{} { return c.done }
+
+// OnSnapshot sets the function called for every new snapshot datagram; see
+// Session.OnSnapshot and the Client doc for the constraints.
+func (c *Client) OnSnapshot(fn func(snap *wire.Snapshot, rxTime int64, viaMulticast bool)) {
+	c.mu.Lock()
+	c.s.OnSnapshot(fn)
+	c.mu.Unlock()
+}
+
+// OnPong sets the function called for every pong; see Session.OnPong.
+func (c *Client) OnPong(fn func(rtt, offset int64)) {
+	c.mu.Lock()
+	c.s.OnPong(fn)
+	c.mu.Unlock()
+}
+
+// State returns the session's state.
+func (c *Client) State() State {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.s.State()
+}
+
+// Err says why the session is not connected; see Session.Err.
+func (c *Client) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.s.Err()
+}
+
+// ClientID returns the id the server assigned.
+func (c *Client) ClientID() uint16 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.s.ClientID()
+}
+
+// Accepted returns the server's Accepted message.
+func (c *Client) Accepted() wire.Accepted {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.s.Accepted()
+}
+
+// ServerTime estimates the server clock now, in µs since the server started.
+func (c *Client) ServerTime() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.s.ServerTime(now())
+}
+
+// RTT returns the smoothed round-trip time.
+func (c *Client) RTT() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Duration(c.s.RTT())
+}
+
+// Stats returns the counters.
+func (c *Client) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.stats
+	st.SessionStats = c.s.Stats()
+	return st
+}
+
+// LocalAddr returns the unicast socket's address.
+func (c *Client) LocalAddr() netip.AddrPort {
+	return c.uc.LocalAddr().(*net.UDPAddr).AddrPort()
+}
+
+// Group returns the multicast group snapshots come on and the interface it
+// was joined on; zero and "" when snapshots come by unicast.
+func (c *Client) Group() (netip.AddrPort, string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.group, c.iface
+}
+
+// Now returns the client clock the runtime uses: ns since the Unix epoch,
+// comparable with the rxTime passed to OnSnapshot.
+func Now() int64 { return now() }

@@ -1,0 +1,433 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/net/ipv4"
+
+	"arcade/wire"
+)
+
+// udpServer is a fake server over real loopback UDP, written with the wire
+// codecs: it completes handshakes, answers pings, and answers every pose
+// with a snapshot reporting it, by unicast or to a multicast group on lo.
+type udpServer struct {
+	t      *testing.T
+	conn   *net.UDPConn
+	group  netip.AddrPort // zero: unicast snapshots
+	deny   wire.DenyReason
+	silent bool // never answer
+	start  time.Time
+	wg     sync.WaitGroup
+
+	mu          sync.Mutex
+	poses       int
+	disconnects int
+	clients     map[netip.AddrPort]*udpPeer
+	mseq        uint16
+	tick        uint32
+}
+
+type udpPeer struct {
+	id    uint16
+	token uint64
+	seq   uint16
+	last  uint32
+}
+
+const testGroupToken = 0x5eed5eed5eed5eed
+
+func startUDPServer(t *testing.T, group netip.AddrPort, deny wire.DenyReason, silent bool) *udpServer {
+	t.Helper()
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if group.IsValid() {
+		lo, err := net.InterfaceByName("lo")
+		if err != nil {
+			t.Skip("no lo interface:", err)
+		}
+		if err := ipv4.NewPacketConn(conn).SetMulticastInterface(lo); err != nil {
+			t.Skip("cannot send multicast on lo:", err)
+		}
+	}
+	s := &udpServer{t: t, conn: conn, group: group, deny: deny, silent: silent, start: time.Now(), clients: map[netip.AddrPort]*udpPeer{}}
+	s.wg.Add(1)
+	go s.run()
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *udpServer) addr() string { return s.conn.LocalAddr().String() }
+
+func (s *udpServer) stop() {
+	s.conn.Close()
+	s.wg.Wait()
+}
+
+func (s *udpServer) us() uint64 { return uint64(time.Since(s.start).Microseconds()) }
+
+func (s *udpServer) run() {
+	defer s.wg.Done()
+	buf := make([]byte, 2048)
+	for {
+		n, from, err := s.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			return
+		}
+		if !s.silent {
+			s.handle(buf[:n], from)
+		}
+	}
+}
+
+func (s *udpServer) handle(b []byte, from netip.AddrPort) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	recv := s.us()
+	var h wire.Header
+	n, err := h.Parse(b)
+	if err != nil {
+		return
+	}
+	body := b[n:]
+	reply := func(t wire.PacketType, token uint64, p *udpPeer, m interface{ Append([]byte) []byte }) {
+		rh := wire.Header{Type: t, Token: token}
+		if p != nil {
+			rh.Seq = p.seq
+			p.seq++
+		}
+		s.conn.WriteToUDPAddrPort(m.Append(rh.Append(nil)), from)
+	}
+	switch h.Type {
+	case wire.TypeConnectRequest:
+		var m wire.ConnectRequest
+		if _, err := m.Parse(body); err != nil {
+			return
+		}
+		reply(wire.TypeChallenge, 0, nil, &wire.Challenge{ClientNonce: m.ClientNonce})
+	case wire.TypeChallengeResponse:
+		var m wire.ChallengeResponse
+		if _, err := m.Parse(body); err != nil {
+			return
+		}
+		if s.deny != 0 {
+			reply(wire.TypeDenied, 0, nil, &wire.Denied{ClientNonce: m.ClientNonce, Reason: s.deny})
+			return
+		}
+		p := s.clients[from]
+		if p == nil {
+			p = &udpPeer{id: uint16(len(s.clients) + 1), token: uint64(len(s.clients)+1) << 32}
+			s.clients[from] = p
+		}
+		acc := &wire.Accepted{ClientNonce: m.ClientNonce, ClientID: p.id, TickRate: 120, ServerTime: recv, Multicast: s.group, GroupToken: testGroupToken}
+		if !s.group.IsValid() {
+			acc.Flags = wire.AcceptedUnicast
+		}
+		reply(wire.TypeAccepted, p.token, p, acc)
+	case wire.TypePing:
+		p := s.clients[from]
+		var m wire.Ping
+		if p == nil || h.Token != p.token {
+			return
+		}
+		if _, err := m.Parse(body); err != nil {
+			return
+		}
+		reply(wire.TypePong, p.token, p, &wire.Pong{PingID: m.PingID, ClientTime: m.ClientTime, ServerRecvTime: recv, ServerSendTime: s.us()})
+	case wire.TypePoseInput:
+		p := s.clients[from]
+		var m wire.PoseInput
+		if p == nil || h.Token != p.token {
+			return
+		}
+		if _, err := m.Parse(body); err != nil {
+			return
+		}
+		s.poses++
+		p.last = m.InputSeq
+		s.tick++
+		snap := &wire.Snapshot{Tick: s.tick, ServerTime: s.us(), Parts: 1, PlayerCount: 1,
+			Players: []wire.PlayerState{{ClientID: p.id, LastInputSeq: p.last, Head: m.Head}}}
+		if s.group.IsValid() {
+			mh := wire.Header{Type: wire.TypeSnapshot, Token: testGroupToken, Seq: s.mseq}
+			s.mseq++
+			s.conn.WriteToUDPAddrPort(snap.Append(mh.Append(nil)), s.group)
+		} else {
+			reply(wire.TypeSnapshot, p.token, p, snap)
+		}
+	case wire.TypeDisconnect:
+		if p := s.clients[from]; p != nil && h.Token == p.token {
+			s.disconnects++
+		}
+	}
+}
+
+// waitGoroutines waits for the goroutine count to fall back to base.
+func waitGoroutines(t *testing.T, base int) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.NumGoroutine() > base {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("%d goroutines, want %d:\n%s", runtime.NumGoroutine(), base, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// snapshotWaiter records what a Client's callbacks saw.
+type snapshotWaiter struct {
+	mu    sync.Mutex
+	got   chan struct{}
+	seqs  []uint32
+	rx    []int64
+	multi []bool
+}
+
+func newSnapshotWaiter() *snapshotWaiter { return &snapshotWaiter{got: make(chan struct{}, 64)} }
+
+func (w *snapshotWaiter) onSnapshot(id uint16) func(*wire.Snapshot, int64, bool) {
+	return func(snap *wire.Snapshot, rx int64, viaMulticast bool) {
+		for _, p := range snap.Players {
+			if p.ClientID == id {
+				w.mu.Lock()
+				w.seqs = append(w.seqs, p.LastInputSeq)
+				w.rx = append(w.rx, rx)
+				w.multi = append(w.multi, viaMulticast)
+				w.mu.Unlock()
+				select {
+				case w.got <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}
+}
+
+func (w *snapshotWaiter) wait(t *testing.T) {
+	t.Helper()
+	select {
+	case <-w.got:
+	case <-time.After(2 * time.Second):
+		t.Fatal("no snapshot reporting the pose")
+	}
+}
+
+func TestClientUnicast(t *testing.T) {
+	base := runtime.NumGoroutine()
+	srv := startUDPServer(t, netip.AddrPort{}, 0, false)
+	c, err := Dial(context.Background(), srv.addr(), Config{SessionConfig: SessionConfig{Name: "uni", Unicast: true, PingInterval: 20 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.State() != Connected || c.ClientID() != 1 || c.Accepted().TickRate != 120 {
+		t.Fatalf("state %v id %d accepted %+v", c.State(), c.ClientID(), c.Accepted())
+	}
+	if g, _ := c.Group(); g.IsValid() {
+		t.Errorf("unicast client joined %v", g)
+	}
+	w := newSnapshotWaiter()
+	c.OnSnapshot(w.onSnapshot(c.ClientID()))
+	pongs := make(chan int64, 16)
+	c.OnPong(func(rtt, _ int64) {
+		select {
+		case pongs <- rtt:
+		default:
+		}
+	})
+
+	in := wire.PoseInput{Head: wire.Pose{Pos: wire.Vec3{Y: 1.6}, Rot: wire.Quat{W: 1}}}
+	before := Now()
+	seq, err := c.SendPose(&in)
+	if err != nil || seq != 1 {
+		t.Fatalf("SendPose = %d, %v", seq, err)
+	}
+	w.wait(t)
+	w.mu.Lock()
+	if w.seqs[0] != 1 || w.multi[0] {
+		t.Errorf("snapshot reported input %d (multicast %v), want 1 by unicast", w.seqs[0], w.multi[0])
+	}
+	// The kernel timestamp is on the client clock, after the send.
+	if rx := w.rx[0]; rx < before || rx > Now() {
+		t.Errorf("rx time %d not between send %d and now", rx, before)
+	}
+	w.mu.Unlock()
+	if sent := int64(in.ClientTime) * 1000; sent < before-1000 || sent > Now() {
+		t.Errorf("ClientTime %d µs not the send time", in.ClientTime)
+	}
+
+	select {
+	case rtt := <-pongs:
+		if rtt <= 0 || rtt > int64(time.Second) {
+			t.Errorf("rtt %v", time.Duration(rtt))
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("no pong")
+	}
+	if st := c.ServerTime(); st <= 0 || st > int64(time.Minute/time.Microsecond) {
+		t.Errorf("ServerTime %d µs, the server started just now", st)
+	}
+
+	c.Close()
+	c.Close() // idempotent
+	if c.State() != Closed || !errors.Is(c.Err(), ErrClosed) {
+		t.Errorf("after Close: %v %v", c.State(), c.Err())
+	}
+	select {
+	case <-c.Done():
+	default:
+		t.Error("Done not closed")
+	}
+	if _, err := c.SendPose(&in); err == nil {
+		t.Error("SendPose after Close succeeded")
+	}
+	st := c.Stats()
+	if st.Snapshots == 0 || st.Unicast.Received == 0 || st.TotalDropped() != 0 || st.WriteErrors != 0 {
+		t.Errorf("stats %+v", st)
+	}
+	// The server heard the goodbye (both copies, over loopback).
+	deadline := time.Now().Add(time.Second)
+	for {
+		srv.mu.Lock()
+		d := srv.disconnects
+		srv.mu.Unlock()
+		if d == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server got %d disconnects, want 2", d)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	srv.stop()
+	waitGoroutines(t, base)
+}
+
+func TestClientMulticast(t *testing.T) {
+	base := runtime.NumGoroutine()
+	// A free port for the group: bind one, release it.
+	probe, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := uint16(probe.LocalAddr().(*net.UDPAddr).Port)
+	probe.Close()
+	group := netip.AddrPortFrom(netip.MustParseAddr("239.77.12.34"), port)
+	srv := startUDPServer(t, group, 0, false)
+
+	// Two clients on one host both receive the group (SO_REUSEPORT).
+	var clients []*Client
+	var waiters []*snapshotWaiter
+	for i := range 2 {
+		c, err := Dial(context.Background(), srv.addr(), Config{SessionConfig: SessionConfig{Name: "multi"}, MulticastIface: "lo"})
+		if err != nil {
+			if strings.Contains(err.Error(), "join multicast") {
+				t.Skip("multicast unavailable on lo:", err)
+			}
+			t.Fatal(err)
+		}
+		if g, ifname := c.Group(); g != group || ifname != "lo" {
+			t.Fatalf("client %d joined %v on %q", i, g, ifname)
+		}
+		w := newSnapshotWaiter()
+		c.OnSnapshot(w.onSnapshot(1)) // both watch the first client
+		clients = append(clients, c)
+		waiters = append(waiters, w)
+	}
+	in := wire.PoseInput{Head: wire.Pose{Rot: wire.Quat{W: 1}}}
+	if _, err := clients[0].SendPose(&in); err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range waiters {
+		w.wait(t)
+		w.mu.Lock()
+		if w.seqs[0] != 1 || !w.multi[0] || w.rx[0] == 0 {
+			t.Errorf("client %d saw input %d multicast %v rx %d", i, w.seqs[0], w.multi[0], w.rx[0])
+		}
+		w.mu.Unlock()
+	}
+	for _, c := range clients {
+		if st := c.Stats(); st.Multicast.Received == 0 || st.Multicast.Lost != 0 {
+			t.Errorf("multicast path %+v", st.Multicast)
+		}
+		c.Close()
+	}
+	srv.stop()
+	waitGoroutines(t, base)
+}
+
+func TestDialDenied(t *testing.T) {
+	base := runtime.NumGoroutine()
+	srv := startUDPServer(t, netip.AddrPort{}, wire.DenyServerFull, false)
+	_, err := Dial(context.Background(), srv.addr(), Config{SessionConfig: SessionConfig{Unicast: true}})
+	var de *DeniedError
+	if !errors.As(err, &de) || de.Reason != wire.DenyServerFull {
+		t.Fatalf("Dial = %v, want denied: server full", err)
+	}
+	srv.stop()
+	waitGoroutines(t, base)
+}
+
+func TestDialTimeout(t *testing.T) {
+	base := runtime.NumGoroutine()
+	srv := startUDPServer(t, netip.AddrPort{}, 0, true)
+	start := time.Now()
+	_, err := Dial(context.Background(), srv.addr(), Config{SessionConfig: SessionConfig{ConnectTimeout: 300 * time.Millisecond}})
+	if !errors.Is(err, ErrConnectTimeout) {
+		t.Fatalf("Dial = %v, want ErrConnectTimeout", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("timeout took %v", d)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := Dial(ctx, srv.addr(), Config{}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Dial = %v, want the context's error", err)
+	}
+	srv.stop()
+	waitGoroutines(t, base)
+}
+
+func TestDialJoinError(t *testing.T) {
+	base := runtime.NumGoroutine()
+	group := netip.MustParseAddrPort("239.77.12.35:40000")
+	srv := startUDPServer(t, group, 0, false)
+	_, err := Dial(context.Background(), srv.addr(), Config{MulticastIface: "nosuchif0"})
+	if err == nil || !strings.Contains(err.Error(), "239.77.12.35") || !strings.Contains(err.Error(), "nosuchif0") {
+		t.Fatalf("Dial = %v, want an error naming the group and the interface", err)
+	}
+	srv.stop()
+	waitGoroutines(t, base)
+}
+
+func TestDialBadConfig(t *testing.T) {
+	if _, err := Dial(context.Background(), "127.0.0.1:1", Config{SessionConfig: SessionConfig{PingInterval: -time.Second}}); err == nil || !strings.Contains(err.Error(), "PingInterval") {
+		t.Errorf("Dial = %v, want an error naming PingInterval", err)
+	}
+	if _, err := Dial(context.Background(), "127.0.0.1", Config{}); err == nil {
+		t.Error("Dial without a port succeeded")
+	}
+	if _, err := Dial(context.Background(), "[::1]:7777", Config{}); err == nil {
+		t.Error("Dial to IPv6 succeeded")
+	}
+}
+
+func TestRouteInterfaceLoopback(t *testing.T) {
+	ifi, err := routeInterface(netip.MustParseAddrPort("127.0.0.1:7777"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ifi.Flags&net.FlagLoopback == 0 {
+		t.Errorf("loopback server routes via %s", ifi.Name)
+	}
+}

@@ -1,0 +1,118 @@
+package client
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"arcade/wire"
+)
+
+var updateCorpus = flag.Bool("update-corpus", false, "rewrite the seed corpus in testdata/fuzz/FuzzSessionHandle")
+
+// fuzzSeeds are datagrams a connected session meets: valid ones of every
+// path (built by the fake server with the fixed test tokens) and damaged
+// ones. They are written to testdata/fuzz/FuzzSessionHandle by
+// TestFuzzSeeds -update-corpus and checked against it otherwise.
+func fuzzSeeds(t *testing.T) map[string]struct {
+	dgram        []byte
+	viaMulticast bool
+} {
+	f := newFakeServer(t)
+	f.seq = 1 // the Accepted of the fuzz session's handshake was seq 0
+	players := []wire.PlayerState{
+		{ClientID: 7, LastInputSeq: 3, Tracking: wire.TrackHead, Head: wire.Pose{Pos: wire.Vec3{Y: 1.6}, Rot: wire.Quat{W: 1}}},
+		{ClientID: 8, LastInputSeq: 90},
+	}
+	snap := testSnapshot(42, players...)
+	uni := f.unicastSnapshot(snap)
+	multi := f.multicastSnapshot(snap)
+	hashed := *snap
+	hashed.Flags, hashed.StateHash, hashed.Part, hashed.Parts = wire.SnapshotHasHash, 0xfeed, 1, 2
+	pong := f.pong(&wire.Ping{PingID: 1, ClientTime: uint64(t0 / 1000)}, 5, 6)
+	return map[string]struct {
+		dgram        []byte
+		viaMulticast bool
+	}{
+		"unicast-snapshot":       {uni, false},
+		"multicast-snapshot":     {multi, true},
+		"hashed-part":            {f.unicastSnapshot(&hashed), false},
+		"pong":                   {pong, false},
+		"disconnect":             {f.disconnect(wire.DisconnectKicked), false},
+		"accepted-again":         {f.accepted(testNonce, 7), false},
+		"truncated-snapshot":     {uni[:wire.HeaderSize+30], false},
+		"snapshot-on-wrong-path": {uni, true},
+		"other-version-denied": {func() []byte {
+			d := f.denied(testNonce, wire.DenyVersionMismatch)
+			d[3]++
+			return d
+		}(), false},
+		"header-only": {uni[:wire.HeaderSize], false},
+	}
+}
+
+func TestFuzzSeeds(t *testing.T) {
+	dir := filepath.Join("testdata", "fuzz", "FuzzSessionHandle")
+	for name, seed := range fuzzSeeds(t) {
+		want := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\nbool(%v)\n", seed.dgram, seed.viaMulticast)
+		path := filepath.Join(dir, name)
+		if *updateCorpus {
+			if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%v (regenerate with go test -run TestFuzzSeeds -update-corpus)", err)
+		}
+		if string(got) != want {
+			t.Errorf("%s is stale: regenerate with go test -run TestFuzzSeeds -update-corpus", path)
+		}
+	}
+}
+
+// FuzzSessionHandle feeds arbitrary datagrams to a connected session: it must
+// never panic, must keep its counters consistent and must keep sending.
+func FuzzSessionHandle(f *testing.F) {
+	f.Add([]byte{}, false)
+	f.Add([]byte("ARC\x01\x07"), true)
+	f.Fuzz(func(t *testing.T, dgram []byte, viaMulticast bool) {
+		fs := newFakeServer(t)
+		s := newTestSession(SessionConfig{})
+		fs.connect(s, t0)
+		s.OnSnapshot(func(snap *wire.Snapshot, _ int64, _ bool) {
+			if int(snap.Part) >= int(snap.Parts) {
+				t.Fatalf("delivered part %d of %d", snap.Part, snap.Parts)
+			}
+		})
+		s.OnPong(func(rtt, _ int64) {
+			if rtt < 0 {
+				t.Fatalf("negative rtt %d", rtt)
+			}
+		})
+		before := s.Stats()
+		s.Handle(t0+ms, dgram, 0, viaMulticast)
+		s.Handle(t0+ms, dgram, 0, viaMulticast) // a duplicate never delivers twice
+		st := s.Stats()
+		if st.Received-before.Received != 2 {
+			t.Fatalf("received %d", st.Received-before.Received)
+		}
+		if st.Snapshots-before.Snapshots > 1 {
+			t.Fatalf("one datagram delivered %d snapshots", st.Snapshots-before.Snapshots)
+		}
+		s.Update(t0 + 2*ms)
+		in := wire.PoseInput{}
+		seq := s.SendPose(t0+3*ms, &in)
+		if (seq != 0) != (s.State() == Connected) {
+			t.Fatalf("SendPose = %d in state %v", seq, s.State())
+		}
+		s.Outgoing(func(d []byte) {
+			if len(d) > wire.MaxDatagramSize {
+				t.Fatalf("sent %d bytes", len(d))
+			}
+		})
+	})
+}

@@ -1,0 +1,101 @@
+package client
+
+// seqWindowBits is how far behind the newest sequence number a datagram may
+// arrive and still be recognised as late rather than stale.
+const seqWindowBits = 64
+
+// PathStats counts the datagrams received on one path from the gaps in the
+// sender's sequence numbers.
+type PathStats struct {
+	Received   uint64 // distinct datagrams accepted
+	Lost       uint64 // sequence numbers skipped and not (yet) filled
+	Late       uint64 // arrived after a newer one, filling a gap
+	Duplicates uint64 // a sequence number seen before
+	Stale      uint64 // older than the window; cannot tell late from duplicate
+}
+
+// LossPercent is Lost as a percentage of the datagrams the sender sent on
+// the path since the first one received (Received+Lost); 0 when nothing was
+// received.
+func (p PathStats) LossPercent() float64 {
+	total := p.Received + p.Lost
+	if total == 0 {
+		return 0
+	}
+	return 100 * float64(p.Lost) / float64(total)
+}
+
+// seqVerdict is what seqWindow.observe decided about one sequence number.
+type seqVerdict uint8
+
+const (
+	seqNew       seqVerdict = iota // newer than every other: accept
+	seqLate                        // older, fills a gap: accept
+	seqDuplicate                   // seen before: drop
+	seqStale                       // too old to tell: drop
+)
+
+// seqWindow tracks the sequence numbers received on one path: the newest one
+// and a bitmap of the seqWindowBits before it. Its newest and low 32 bits are
+// exactly the Ack and AckBits the protocol sends back.
+//
+// Sequence numbers are uint16 and wrap: a is newer than b iff int16(a-b) > 0.
+type seqWindow struct {
+	started bool
+	newest  uint16
+	bits    uint64 // bit i set: newest-1-i received
+}
+
+// observe records seq and updates st.
+func (w *seqWindow) observe(seq uint16, st *PathStats) seqVerdict {
+	if !w.started {
+		w.started = true
+		w.newest = seq
+		w.bits = 0
+		st.Received++
+		return seqNew
+	}
+	d := int16(seq - w.newest)
+	switch {
+	case d > 0:
+		gap := uint64(d)
+		if gap >= seqWindowBits+1 {
+			w.bits = 0
+		} else {
+			w.bits = w.bits<<gap | 1<<(gap-1)
+		}
+		w.newest = seq
+		st.Lost += gap - 1
+		st.Received++
+		return seqNew
+	case d == 0:
+		st.Duplicates++
+		return seqDuplicate
+	default:
+		back := uint64(-int32(d)) // 1.. newest-seq
+		if back > seqWindowBits {
+			st.Stale++
+			return seqStale
+		}
+		bit := uint64(1) << (back - 1)
+		if w.bits&bit != 0 {
+			st.Duplicates++
+			return seqDuplicate
+		}
+		w.bits |= bit
+		st.Received++
+		st.Late++
+		if st.Lost > 0 {
+			st.Lost--
+		}
+		return seqLate
+	}
+}
+
+// ack returns the Ack and AckBits header fields describing this path.
+func (w *seqWindow) ack() (uint16, uint32) {
+	if !w.started {
+		return 0, 0
+	}
+	return w.newest, uint32(w.bits)
+}

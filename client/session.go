@@ -1,0 +1,698 @@
+package client
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+	"unicode/utf8"
+
+	"arcade/wire"
+)
+
+// Defaults for the zero fields of SessionConfig, and the fixed resend
+// interval of the handshake.
+const (
+	DefaultConnectTimeout = 5 * time.Second
+	DefaultPingInterval   = 250 * time.Millisecond
+	DefaultServerTimeout  = 2 * time.Second
+	ResendInterval        = 250 * time.Millisecond
+)
+
+const (
+	pingHistory      = 16 // pings remembered for matching pongs
+	maxCookieRetries = 3  // handshake restarts after DenyBadCookie
+	outSlots         = 16 // datagrams queued between Outgoing calls
+)
+
+// SessionConfig configures a Session. The zero value of every field means
+// its default.
+type SessionConfig struct {
+	// Name is the player's display name, at most wire.MaxNameLen bytes of
+	// UTF-8.
+	Name string
+	// Unicast asks the server to send snapshots by unicast instead of the
+	// multicast group.
+	Unicast bool
+	// Nonce identifies this handshake; 0 means a random one from
+	// crypto/rand. Tests set it to get reproducible datagrams.
+	Nonce uint64
+	// ConnectTimeout bounds the handshake. Default DefaultConnectTimeout.
+	ConnectTimeout time.Duration
+	// PingInterval is the longest gap between two Pings once connected.
+	// Default DefaultPingInterval.
+	PingInterval time.Duration
+	// ServerTimeout is how long without a valid datagram from the server
+	// ends the session. Default DefaultServerTimeout.
+	ServerTimeout time.Duration
+}
+
+// Validate reports the first invalid field. NewSession does not call it:
+// it replaces negative durations by their defaults and lets the name codec
+// truncate a long name. Dial calls it.
+func (c *SessionConfig) Validate() error {
+	switch {
+	case len(c.Name) > wire.MaxNameLen:
+		return fmt.Errorf("client: SessionConfig.Name is %d bytes, at most %d allowed", len(c.Name), wire.MaxNameLen)
+	case !utf8.ValidString(c.Name):
+		return errors.New("client: SessionConfig.Name is not valid UTF-8")
+	case c.ConnectTimeout < 0:
+		return fmt.Errorf("client: SessionConfig.ConnectTimeout is negative (%v)", c.ConnectTimeout)
+	case c.PingInterval < 0:
+		return fmt.Errorf("client: SessionConfig.PingInterval is negative (%v)", c.PingInterval)
+	case c.ServerTimeout < 0:
+		return fmt.Errorf("client: SessionConfig.ServerTimeout is negative (%v)", c.ServerTimeout)
+	}
+	return nil
+}
+
+func (c *SessionConfig) withDefaults() SessionConfig {
+	d := *c
+	if d.ConnectTimeout <= 0 {
+		d.ConnectTimeout = DefaultConnectTimeout
+	}
+	if d.PingInterval <= 0 {
+		d.PingInterval = DefaultPingInterval
+	}
+	if d.ServerTimeout <= 0 {
+		d.ServerTimeout = DefaultServerTimeout
+	}
+	return d
+}
+
+// nextNonce returns the nonce of the next connection attempt: a fresh random
+// one, or prev+1 when the caller chose the nonces (reproducible tests).
+func nextNonce(prev uint64, random bool) uint64 {
+	if !random {
+		return prev + 1
+	}
+	for {
+		var b [8]byte
+		rand.Read(b[:])
+		if n := binary.LittleEndian.Uint64(b[:]); n != 0 && n != prev {
+			return n
+		}
+	}
+}
+
+// State is where a session is in its life.
+type State uint8
+
+// Session states. Denied, Closed and TimedOut are final.
+const (
+	Connecting State = iota // handshake in progress (or not started)
+	Connected               // accepted; poses and snapshots flow
+	Denied                  // the server refused the handshake
+	Closed                  // closed by Close or by the server's Disconnect
+	TimedOut                // no answer to the handshake, or the server went silent
+)
+
+func (s State) String() string {
+	switch s {
+	case Connecting:
+		return "connecting"
+	case Connected:
+		return "connected"
+	case Denied:
+		return "denied"
+	case Closed:
+		return "closed"
+	case TimedOut:
+		return "timed out"
+	}
+	return fmt.Sprintf("State(%d)", uint8(s))
+}
+
+// Errors returned by Session.Err for sessions that ended without a reason
+// from the server.
+var (
+	ErrConnectTimeout = errors.New("client: no answer from the server before ConnectTimeout")
+	ErrServerTimeout  = errors.New("client: nothing received from the server for ServerTimeout")
+	ErrClosed         = errors.New("client: session closed")
+)
+
+// DeniedError is the error of a session the server refused.
+type DeniedError struct {
+	Reason wire.DenyReason
+	// ServerVersion is the protocol version the server's Denied was
+	// written in; it differs from wire.Version when the server speaks
+	// another version of the protocol.
+	ServerVersion uint8
+}
+
+func (e *DeniedError) Error() string {
+	switch e.Reason {
+	case wire.DenyServerFull:
+		return "client: server denied the connection: server full"
+	case wire.DenyVersionMismatch:
+		if e.ServerVersion != wire.Version {
+			return fmt.Sprintf("client: server denied the connection: protocol version mismatch (server speaks version %d, this client version %d)", e.ServerVersion, wire.Version)
+		}
+		return fmt.Sprintf("client: server denied the connection: protocol version mismatch (this client speaks version %d)", wire.Version)
+	case wire.DenyBadCookie:
+		return "client: server denied the connection: bad or expired cookie"
+	case wire.DenyShuttingDown:
+		return "client: server denied the connection: server shutting down"
+	}
+	return fmt.Sprintf("client: server denied the connection: reason %d", e.Reason)
+}
+
+// DisconnectedError is the error of a session the server ended.
+type DisconnectedError struct {
+	Reason wire.DisconnectReason
+}
+
+func (e *DisconnectedError) Error() string {
+	switch e.Reason {
+	case wire.DisconnectTimeout:
+		return "client: server disconnected: it heard nothing from this client"
+	case wire.DisconnectServerShutdown:
+		return "client: server disconnected: server shutting down"
+	case wire.DisconnectKicked:
+		return "client: server disconnected: kicked"
+	case wire.DisconnectClientLeft:
+		return "client: server disconnected: client left"
+	}
+	return fmt.Sprintf("client: server disconnected: reason %d", e.Reason)
+}
+
+// sentPing remembers one Ping in flight.
+type sentPing struct {
+	id      uint32
+	sent    int64 // ns, client clock
+	waiting bool  // no pong matched yet
+}
+
+// Session is the client side of the Arcade protocol as a state machine. It
+// owns no socket, goroutine or clock: every method takes the current time
+// (now, ns on the client's clock) and datagrams go in through Handle and out
+// through Outgoing, all to and from the server's unicast address except
+// multicast snapshots. A Session is not safe for concurrent use.
+//
+// Handle and SendPose do not allocate once the session is connected and has
+// seen its largest snapshot.
+type Session struct {
+	cfg     SessionConfig
+	state   State
+	err     error
+	started bool
+
+	// Handshake.
+	nonce         uint64          // of the current connection attempt
+	randomNonce   bool            // SessionConfig.Nonce was 0: draw random nonces
+	step          wire.PacketType // TypeConnectRequest or TypeChallengeResponse
+	cookie        [wire.CookieSize]byte
+	name          [wire.MaxNameLen]byte
+	nameLen       uint8
+	connectStart  int64
+	lastHandshake int64 // last send of the current step
+	cookieRetries int   // restarts after DenyBadCookie
+
+	// Connection.
+	accepted wire.Accepted
+	token    uint64
+	seq      uint16 // next outgoing header Seq
+	inputSeq uint32 // last InputSeq assigned
+	lastRecv int64
+	lastPing int64
+	pingID   uint32
+	pings    [pingHistory]sentPing
+	clock    clockSync
+	uni      seqWindow
+	multi    seqWindow
+	// Newest snapshot tick delivered; parts of older ticks are dropped.
+	newestTick uint32
+	haveTick   bool
+
+	onSnapshot func(snap *wire.Snapshot, rxTime int64, viaMulticast bool)
+	onPong     func(rtt, offset int64)
+
+	snap  wire.Snapshot // reused by every snapshot
+	stats SessionStats
+
+	out      [outSlots][wire.MaxDatagramSize]byte
+	outLen   [outSlots]int
+	outHead  int
+	outCount int
+}
+
+// NewSession returns a session in state Connecting that does nothing until
+// Start.
+func NewSession(cfg SessionConfig) *Session {
+	s := &Session{cfg: cfg.withDefaults(), step: wire.TypeConnectRequest}
+	s.randomNonce = cfg.Nonce == 0
+	s.nonce = cfg.Nonce
+	if s.randomNonce {
+		s.nonce = nextNonce(0, true)
+	}
+	var req wire.ConnectRequest
+	req.SetName(s.cfg.Name)
+	s.name, s.nameLen = req.Name, req.NameLen
+	return s
+}
+
+// Start begins the handshake: it queues the ConnectRequest.
+func (s *Session) Start(now int64) {
+	if s.started {
+		return
+	}
+	s.started = true
+	s.connectStart = now
+	s.sendHandshake(now)
+}
+
+// Handle processes one datagram received at rxTime (ns, client clock; 0
+// means now), from the server's unicast address or, if viaMulticast, from
+// the snapshot group. Datagrams that do not belong to the session are
+// dropped and counted in Stats. Callbacks run before Handle returns.
+func (s *Session) Handle(now int64, dgram []byte, rxTime int64, viaMulticast bool) {
+	s.stats.Received++
+	if rxTime == 0 {
+		rxTime = now
+	}
+	if len(dgram) > wire.MaxDatagramSize {
+		s.drop(DropTooLarge)
+		return
+	}
+	var h wire.Header
+	n, err := h.Parse(dgram)
+	if err != nil {
+		if err == wire.ErrVersion && !viaMulticast && s.foreignVersionDenied(dgram) {
+			return
+		}
+		s.drop(dropReasonFor(err))
+		return
+	}
+	body := dgram[n:]
+	switch {
+	case !s.started || s.state > Connected:
+		s.drop(DropUnexpected)
+	case viaMulticast:
+		s.handleMulticast(now, rxTime, &h, body)
+	case s.state == Connecting:
+		s.handleHandshake(now, rxTime, &h, body)
+	default:
+		s.handleConnected(now, rxTime, &h, body)
+	}
+}
+
+// foreignVersionDenied handles a Denied whose header carries another
+// protocol version. Only the first five header bytes (magic, version, type)
+// are stable across versions, so the body is not read: a Denied of another
+// version from the server, while connecting, means the versions differ.
+func (s *Session) foreignVersionDenied(dgram []byte) bool {
+	const offVersion, offType = 3, 4
+	if !s.started || s.state != Connecting || len(dgram) < wire.HeaderSize ||
+		dgram[0] != wire.Magic0 || dgram[1] != wire.Magic1 || dgram[2] != wire.Magic2 ||
+		wire.PacketType(dgram[offType]) != wire.TypeDenied {
+		return false
+	}
+	s.finish(Denied, &DeniedError{Reason: wire.DenyVersionMismatch, ServerVersion: dgram[offVersion]})
+	return true
+}
+
+func (s *Session) handleHandshake(now, rxTime int64, h *wire.Header, body []byte) {
+	switch h.Type {
+	case wire.TypeChallenge:
+		var c wire.Challenge
+		if _, err := c.Parse(body); err != nil {
+			s.drop(dropReasonFor(err))
+			return
+		}
+		if c.ClientNonce != s.nonce {
+			s.drop(DropNonce)
+			return
+		}
+		s.cookie = c.Cookie // a later challenge carries the fresher cookie
+		if s.step == wire.TypeConnectRequest {
+			s.step = wire.TypeChallengeResponse
+			s.sendHandshake(now)
+		}
+	case wire.TypeAccepted:
+		var a wire.Accepted
+		if _, err := a.Parse(body); err != nil {
+			s.drop(dropReasonFor(err))
+			return
+		}
+		if a.ClientNonce != s.nonce {
+			s.drop(DropNonce)
+			return
+		}
+		if h.Token == 0 {
+			s.drop(DropToken)
+			return
+		}
+		s.accepted = a
+		s.token = h.Token
+		s.state = Connected
+		s.lastRecv = now
+		s.uni.observe(h.Seq, &s.stats.Unicast)
+		// A first clock estimate, assuming the Accepted was sent halfway
+		// between the last handshake send and its arrival; pongs replace it.
+		mid := s.lastHandshake + (rxTime-s.lastHandshake)/2
+		s.clock.seed(int64(a.ServerTime)*1000 - mid)
+		s.sendPing(now)
+	case wire.TypeDenied:
+		var d wire.Denied
+		if _, err := d.Parse(body); err != nil {
+			s.drop(dropReasonFor(err))
+			return
+		}
+		if d.ClientNonce != s.nonce {
+			s.drop(DropNonce)
+			return
+		}
+		if d.Reason == wire.DenyBadCookie && s.cookieRetries < maxCookieRetries {
+			// The cookie expired or the server restarted with a new key
+			// between Challenge and response: start again with a new
+			// nonce, so that denials of the resent responses of this
+			// attempt are recognised as stale.
+			s.cookieRetries++
+			s.stats.CookieRetries++
+			s.nonce = nextNonce(s.nonce, s.randomNonce)
+			s.step = wire.TypeConnectRequest
+			s.sendHandshake(now)
+			return
+		}
+		s.finish(Denied, &DeniedError{Reason: d.Reason, ServerVersion: wire.Version})
+	default:
+		s.drop(DropUnexpected)
+	}
+}
+
+func (s *Session) handleConnected(now, rxTime int64, h *wire.Header, body []byte) {
+	if h.Token != s.token {
+		s.drop(DropToken)
+		return
+	}
+	switch h.Type {
+	case wire.TypeSnapshot:
+		if _, err := s.snap.Parse(body); err != nil {
+			s.drop(dropReasonFor(err))
+			return
+		}
+		if !s.accept(now, h.Seq, &s.uni, &s.stats.Unicast) {
+			return
+		}
+		s.deliverSnapshot(rxTime, false)
+	case wire.TypePong:
+		var p wire.Pong
+		if _, err := p.Parse(body); err != nil {
+			s.drop(dropReasonFor(err))
+			return
+		}
+		if !s.accept(now, h.Seq, &s.uni, &s.stats.Unicast) {
+			return
+		}
+		s.handlePong(rxTime, &p)
+	case wire.TypeDisconnect:
+		var d wire.Disconnect
+		if _, err := d.Parse(body); err != nil {
+			s.drop(dropReasonFor(err))
+			return
+		}
+		if !s.accept(now, h.Seq, &s.uni, &s.stats.Unicast) {
+			return
+		}
+		s.finish(Closed, &DisconnectedError{Reason: d.Reason})
+	default:
+		// Late handshake replies (resent Accepted) and unknown traffic:
+		// proof of life and part of the path's sequence, nothing more.
+		if s.accept(now, h.Seq, &s.uni, &s.stats.Unicast) {
+			s.drop(DropUnexpected)
+		}
+	}
+}
+
+func (s *Session) handleMulticast(now, rxTime int64, h *wire.Header, body []byte) {
+	if s.state != Connected {
+		s.drop(DropUnexpected)
+		return
+	}
+	if h.Token != s.accepted.GroupToken || h.Token == 0 {
+		s.drop(DropToken)
+		return
+	}
+	if h.Type != wire.TypeSnapshot {
+		s.drop(DropUnexpected)
+		return
+	}
+	if _, err := s.snap.Parse(body); err != nil {
+		s.drop(dropReasonFor(err))
+		return
+	}
+	if !s.accept(now, h.Seq, &s.multi, &s.stats.Multicast) {
+		return
+	}
+	s.deliverSnapshot(rxTime, true)
+}
+
+// accept records a valid datagram's sequence number on its path and reports
+// whether it is new; duplicates and stale ones are dropped.
+func (s *Session) accept(now int64, seq uint16, w *seqWindow, st *PathStats) bool {
+	s.lastRecv = now
+	switch w.observe(seq, st) {
+	case seqDuplicate:
+		s.drop(DropDuplicate)
+		return false
+	case seqStale:
+		s.drop(DropStale)
+		return false
+	}
+	return true
+}
+
+func (s *Session) deliverSnapshot(rxTime int64, viaMulticast bool) {
+	if s.haveTick && wire.InputSeqNewer(s.newestTick, s.snap.Tick) {
+		s.drop(DropOldTick) // a newer tick already superseded it
+		return
+	}
+	s.haveTick, s.newestTick = true, s.snap.Tick
+	s.stats.Snapshots++
+	if s.onSnapshot != nil {
+		s.onSnapshot(&s.snap, rxTime, viaMulticast)
+	}
+}
+
+func (s *Session) handlePong(rxTime int64, p *wire.Pong) {
+	i := int(p.PingID % pingHistory)
+	sp := s.pings[i]
+	if !sp.waiting || sp.id != p.PingID || uint64(sp.sent/1000) != p.ClientTime {
+		s.drop(DropUnknownPing)
+		return
+	}
+	s.pings[i].waiting = false // one sample per ping
+	s.stats.Pongs++
+	smp := ntpSample(sp.sent, int64(p.ServerRecvTime)*1000, int64(p.ServerSendTime)*1000, rxTime)
+	s.clock.add(smp)
+	if s.onPong != nil {
+		s.onPong(smp.rtt, smp.offset)
+	}
+}
+
+// Update runs the timers: handshake resends and timeout, pings, and the
+// server timeout. Call it at NextUpdate or more often.
+func (s *Session) Update(now int64) {
+	if !s.started {
+		return
+	}
+	switch s.state {
+	case Connecting:
+		if now-s.connectStart >= int64(s.cfg.ConnectTimeout) {
+			s.finish(TimedOut, ErrConnectTimeout)
+			return
+		}
+		if now-s.lastHandshake >= int64(ResendInterval) {
+			s.sendHandshake(now)
+		}
+	case Connected:
+		if now-s.lastRecv >= int64(s.cfg.ServerTimeout) {
+			s.sendDisconnect(wire.DisconnectTimeout)
+			s.finish(TimedOut, ErrServerTimeout)
+			return
+		}
+		if now-s.lastPing >= int64(s.cfg.PingInterval) {
+			s.sendPing(now)
+		}
+	}
+}
+
+// NextUpdate returns the time (ns, client clock) at which Update has work to
+// do, or math.MaxInt64 if it has none (not started, or ended). Handle may
+// move it later, never earlier.
+func (s *Session) NextUpdate() int64 {
+	if !s.started {
+		return math.MaxInt64
+	}
+	switch s.state {
+	case Connecting:
+		return min(s.lastHandshake+int64(ResendInterval), s.connectStart+int64(s.cfg.ConnectTimeout))
+	case Connected:
+		return min(s.lastPing+int64(s.cfg.PingInterval), s.lastRecv+int64(s.cfg.ServerTimeout))
+	}
+	return math.MaxInt64
+}
+
+// SendPose queues one pose sample. It assigns in.InputSeq (the previous one
+// plus one, starting at 1) and in.ClientTime (now, in µs) and returns the
+// sequence number, or 0 without queueing anything if the session is not
+// connected.
+func (s *Session) SendPose(now int64, in *wire.PoseInput) uint32 {
+	if s.state != Connected {
+		return 0
+	}
+	s.inputSeq++
+	in.InputSeq = s.inputSeq
+	in.ClientTime = uint64(now / 1000)
+	b := s.header(wire.TypePoseInput)
+	b = in.Append(b)
+	s.push(b)
+	s.stats.Inputs++
+	return s.inputSeq
+}
+
+// Close ends the session. A connected session queues Disconnect
+// (DisconnectClientLeft) twice; drain Outgoing to send it.
+func (s *Session) Close(now int64) {
+	switch s.state {
+	case Connected:
+		s.sendDisconnect(wire.DisconnectClientLeft)
+		s.sendDisconnect(wire.DisconnectClientLeft)
+		s.finish(Closed, ErrClosed)
+	case Connecting:
+		s.finish(Closed, ErrClosed)
+	}
+}
+
+// Outgoing hands every queued datagram to fn, oldest first, and empties the
+// queue. fn must not retain dgram. If Outgoing is not called, at most 16
+// datagrams wait; older ones are discarded and counted as Overflow.
+func (s *Session) Outgoing(fn func(dgram []byte)) {
+	for s.outCount > 0 {
+		i := s.outHead
+		s.outHead = (s.outHead + 1) % outSlots
+		s.outCount--
+		s.stats.Sent++
+		fn(s.out[i][:s.outLen[i]])
+	}
+}
+
+// State returns where the session is.
+func (s *Session) State() State { return s.state }
+
+// Err says why the session is not connected: nil while connecting or
+// connected, otherwise ErrConnectTimeout, ErrServerTimeout, ErrClosed, a
+// *DeniedError or a *DisconnectedError.
+func (s *Session) Err() error { return s.err }
+
+// ClientID returns the id the server assigned, 0 before Accepted.
+func (s *Session) ClientID() uint16 { return s.accepted.ClientID }
+
+// Accepted returns the server's Accepted message (zero before it came).
+func (s *Session) Accepted() wire.Accepted { return s.accepted }
+
+// Token returns the session token, 0 before Accepted.
+func (s *Session) Token() uint64 { return s.token }
+
+// Nonce returns the nonce of the current connection attempt: the configured
+// one, or a new one after a DenyBadCookie restart.
+func (s *Session) Nonce() uint64 { return s.nonce }
+
+// OnSnapshot sets the function called for every new snapshot datagram, from
+// within Handle. snap and its slices are reused: valid only during the call.
+func (s *Session) OnSnapshot(fn func(snap *wire.Snapshot, rxTime int64, viaMulticast bool)) {
+	s.onSnapshot = fn
+}
+
+// OnPong sets the function called for every pong, from within Handle, with
+// the sample's round-trip time and server-minus-client clock offset, in ns.
+func (s *Session) OnPong(fn func(rtt, offset int64)) { s.onPong = fn }
+
+// ServerTime estimates the server's clock (µs since the server started) at
+// client time now. It is 0 before the session is accepted.
+func (s *Session) ServerTime(now int64) int64 {
+	if !s.clock.known {
+		return 0
+	}
+	return (now + s.clock.offset) / 1000
+}
+
+// ClockOffset returns the estimated server-minus-client clock offset in ns
+// (server µs scaled to ns), 0 before the session is accepted.
+func (s *Session) ClockOffset() int64 { return s.clock.offset }
+
+// RTT returns the smoothed round-trip time in ns, 0 before the first pong.
+func (s *Session) RTT() int64 { return s.clock.srtt }
+
+// Stats returns the session's counters.
+func (s *Session) Stats() SessionStats { return s.stats }
+
+func (s *Session) finish(st State, err error) {
+	s.state = st
+	s.err = err
+}
+
+func (s *Session) drop(r DropReason) { s.stats.Dropped[r]++ }
+
+// header starts a datagram in the next free slot with a header of type t and
+// returns it for the body to be appended.
+func (s *Session) header(t wire.PacketType) []byte {
+	if s.outCount == outSlots {
+		s.outHead = (s.outHead + 1) % outSlots
+		s.outCount--
+		s.stats.Overflow++
+	}
+	ack, bits := s.uni.ack()
+	h := wire.Header{Type: t, Token: s.token, Seq: s.seq, Ack: ack, AckBits: bits}
+	s.seq++
+	i := (s.outHead + s.outCount) % outSlots
+	return h.Append(s.out[i][:0])
+}
+
+// push completes the datagram started by header.
+func (s *Session) push(b []byte) {
+	i := (s.outHead + s.outCount) % outSlots
+	if len(b) > wire.MaxDatagramSize {
+		return // a codec bug; never sent
+	}
+	if len(b) > 0 && &b[0] != &s.out[i][0] {
+		copy(s.out[i][:], b)
+	}
+	s.outLen[i] = len(b)
+	s.outCount++
+}
+
+func (s *Session) sendHandshake(now int64) {
+	s.lastHandshake = now
+	b := s.header(s.step)
+	if s.step == wire.TypeConnectRequest {
+		m := wire.ConnectRequest{ClientNonce: s.nonce, Flags: s.connectFlags(), NameLen: s.nameLen, Name: s.name}
+		b = m.Append(b)
+	} else {
+		m := wire.ChallengeResponse{ClientNonce: s.nonce, Flags: s.connectFlags(), NameLen: s.nameLen, Name: s.name, Cookie: s.cookie}
+		b = m.Append(b)
+	}
+	s.push(b)
+}
+
+func (s *Session) connectFlags() uint8 {
+	if s.cfg.Unicast {
+		return wire.ConnectWantUnicast
+	}
+	return 0
+}
+
+func (s *Session) sendPing(now int64) {
+	s.lastPing = now
+	s.pingID++
+	s.pings[s.pingID%pingHistory] = sentPing{id: s.pingID, sent: now, waiting: true}
+	m := wire.Ping{PingID: s.pingID, ClientTime: uint64(now / 1000)}
+	s.push(m.Append(s.header(wire.TypePing)))
+}
+
+func (s *Session) sendDisconnect(r wire.DisconnectReason) {
+	m := wire.Disconnect{Reason: r}
+	s.push(m.Append(s.header(wire.TypeDisconnect)))
+}

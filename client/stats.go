@@ -1,0 +1,90 @@
+package client
+
+import "arcade/wire"
+
+// DropReason says why a received datagram was dropped.
+type DropReason uint8
+
+// Drop reasons, indexes into SessionStats.Dropped.
+const (
+	DropTooLarge    DropReason = iota // longer than wire.MaxDatagramSize
+	DropShort                         // header or body truncated
+	DropMagic                         // not an Arcade datagram
+	DropVersion                       // another protocol version
+	DropType                          // unknown packet type
+	DropMalformed                     // body fields out of range
+	DropToken                         // wrong session or group token
+	DropNonce                         // handshake reply for another nonce
+	DropDuplicate                     // sequence number already received
+	DropStale                         // sequence number older than the window
+	DropOldTick                       // snapshot of a tick older than one delivered
+	DropUnknownPing                   // Pong for no Ping in flight
+	DropUnexpected                    // valid, but not expected now or on this path
+	NumDropReasons
+)
+
+var dropNames = [NumDropReasons]string{
+	DropTooLarge:    "too-large",
+	DropShort:       "short",
+	DropMagic:       "magic",
+	DropVersion:     "version",
+	DropType:        "type",
+	DropMalformed:   "malformed",
+	DropToken:       "token",
+	DropNonce:       "nonce",
+	DropDuplicate:   "duplicate",
+	DropStale:       "stale",
+	DropOldTick:     "old-tick",
+	DropUnknownPing: "unknown-ping",
+	DropUnexpected:  "unexpected",
+}
+
+func (r DropReason) String() string {
+	if r < NumDropReasons {
+		return dropNames[r]
+	}
+	return "unknown"
+}
+
+// dropReasonFor maps a wire parse error to a drop reason.
+func dropReasonFor(err error) DropReason {
+	switch err {
+	case wire.ErrShort:
+		return DropShort
+	case wire.ErrMagic:
+		return DropMagic
+	case wire.ErrVersion:
+		return DropVersion
+	case wire.ErrType:
+		return DropType
+	case wire.ErrTooLarge:
+		return DropTooLarge
+	default: // ErrCount, ErrField, ErrNotPadded and anything newer
+		return DropMalformed
+	}
+}
+
+// SessionStats counts a session's traffic. All counters only grow.
+type SessionStats struct {
+	Received  uint64                 // datagrams handed to Handle
+	Sent      uint64                 // datagrams handed out by Outgoing
+	Overflow  uint64                 // queued datagrams discarded because Outgoing was not called
+	Dropped   [NumDropReasons]uint64 // received datagrams dropped, by reason
+	Snapshots uint64                 // distinct snapshot datagrams delivered
+	Pongs     uint64                 // pongs matched to a ping
+	Inputs    uint64                 // poses queued by SendPose
+	// CookieRetries counts handshakes restarted because the server denied
+	// the cookie (expired, or the server restarted).
+	CookieRetries uint64
+	Unicast       PathStats // server's per-connection sequence, from Accepted on
+	Multicast     PathStats // the group sequence, from the first multicast datagram
+}
+
+// TotalDropped is the sum of Dropped.
+func (s *SessionStats) TotalDropped() uint64 {
+	var n uint64
+	for _, d := range s.Dropped {
+		n += d
+	}
+	return n
+}
