@@ -1,0 +1,294 @@
+// Command arcade-bot is Arcade's load and measurement bot: it connects N
+// simulated headsets to a server, streams their poses at display rate for a
+// fixed time, and reports input-to-state latency, snapshot loss, round-trip
+// time and whether every bot saw every other.
+//
+//	arcade-bot --server host:port --clients N --rate 90 --duration 10s [--unicast] [--iface lo] [--json]
+//
+// Each bot is its own client.Client. One goroutine samples and sends every
+// bot's poses, staggered evenly over the frame so the server sees a steady
+// stream; the clients' reader goroutines record snapshots and pongs. The run
+// is bounded: connect (ConnectTimeout 5 s), send for --duration, drain for
+// 500 ms, close every client (the server is told), report.
+//
+// Measurements, per bot, aggregated over all connected bots:
+//   - input_to_state: for each input k, the clock read just before its send
+//     system call to the kernel receive time of the first snapshot whose
+//     record for this bot has LastInputSeq >= k. Inputs never reported are
+//     not counted.
+//   - snapshots_received: distinct snapshot datagrams.
+//   - snapshot_loss_pct: header sequence gaps on the path snapshots came on
+//     (the multicast group's sequence, or the unicast per-connection one),
+//     from the first datagram received after connecting.
+//   - rtt: from pongs, one ping every 100 ms.
+//   - saw_all_peers: every bot saw every other connected bot's ClientID in
+//     snapshots with an advancing LastInputSeq.
+//
+// Exit status: 0 after a run, 1 if no bot connected, 2 for bad flags.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"arcade/client"
+	"arcade/wire"
+)
+
+// Fixed parts of a run.
+const (
+	connectTimeout = 5 * time.Second
+	pingInterval   = 100 * time.Millisecond
+	drainTime      = 500 * time.Millisecond
+	maxClients     = 1024
+	maxRate        = 1000
+	maxDuration    = time.Hour
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// options are the parsed command line.
+type options struct {
+	server   string
+	clients  int
+	rate     int
+	duration time.Duration
+	unicast  bool
+	iface    string
+	json     bool
+}
+
+// errUsage marks errors for which the flag package already printed usage.
+var errUsage = errors.New("usage")
+
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	fs := flag.NewFlagSet("arcade-bot", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o options
+	fs.StringVar(&o.server, "server", "127.0.0.1:7777", "server `host:port` (IPv4)")
+	fs.IntVar(&o.clients, "clients", 4, fmt.Sprintf("simulated headsets (1..%d)", maxClients))
+	fs.IntVar(&o.rate, "rate", 90, fmt.Sprintf("poses per second per headset (1..%d)", maxRate))
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long to stream poses once all headsets connected")
+	fs.BoolVar(&o.unicast, "unicast", false, "ask for snapshots by unicast instead of multicast")
+	fs.StringVar(&o.iface, "iface", "", "`interface` to join the multicast group on (default: the one routing to the server)")
+	fs.BoolVar(&o.json, "json", false, "print one JSON object instead of a table")
+	if err := fs.Parse(args); err != nil {
+		return nil, errUsage
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	host, port, err := net.SplitHostPort(o.server)
+	if err != nil || host == "" {
+		return nil, fmt.Errorf("--server: %q is not host:port", o.server)
+	}
+	if p, err := strconv.ParseUint(port, 10, 16); err != nil || p == 0 {
+		return nil, fmt.Errorf("--server: %q has no valid port", o.server)
+	}
+	if a, err := netip.ParseAddr(host); err == nil && !a.Unmap().Is4() {
+		return nil, fmt.Errorf("--server: %s is not an IPv4 address", host)
+	}
+	if o.clients < 1 || o.clients > maxClients {
+		return nil, fmt.Errorf("--clients: %d is out of range 1..%d", o.clients, maxClients)
+	}
+	if o.rate < 1 || o.rate > maxRate {
+		return nil, fmt.Errorf("--rate: %d is out of range 1..%d", o.rate, maxRate)
+	}
+	if o.duration <= 0 || o.duration > maxDuration {
+		return nil, fmt.Errorf("--duration: %v is out of range (0, %v]", o.duration, maxDuration)
+	}
+	if o.iface != "" {
+		if _, err := net.InterfaceByName(o.iface); err != nil {
+			return nil, fmt.Errorf("--iface: no interface %q", o.iface)
+		}
+	}
+	return &o, nil
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		if err != errUsage {
+			fmt.Fprintf(stderr, "arcade-bot: %v\n", err)
+		}
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep := runBots(ctx, o)
+	if o.json {
+		enc := json.NewEncoder(stdout)
+		if err := enc.Encode(rep); err != nil {
+			fmt.Fprintf(stderr, "arcade-bot: %v\n", err)
+			return 1
+		}
+	} else {
+		printTable(stdout, rep)
+	}
+	if rep.ClientsConnected == 0 {
+		return 1
+	}
+	return 0
+}
+
+// bot is one simulated headset.
+type bot struct {
+	name string
+	path path
+	c    *client.Client
+	rec  *recorder
+	err  error
+	in   wire.PoseInput
+}
+
+// runBots connects the bots, streams, drains, closes and aggregates.
+func runBots(ctx context.Context, o *options) Report {
+	bots := make([]*bot, o.clients)
+	expect := int(o.duration.Seconds()*float64(o.rate)*1.1) + 16
+	var wg sync.WaitGroup
+	for i := range bots {
+		b := &bot{name: fmt.Sprintf("bot-%02d", i), path: newPath(i, o.clients)}
+		bots[i] = b
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cfg := client.Config{
+				SessionConfig: client.SessionConfig{
+					Name:           b.name,
+					Unicast:        o.unicast,
+					ConnectTimeout: connectTimeout,
+					PingInterval:   pingInterval,
+				},
+				MulticastIface: o.iface,
+			}
+			b.c, b.err = client.Dial(ctx, o.server, cfg)
+			if b.err != nil {
+				return
+			}
+			b.rec = newRecorder(b.c.ClientID(), expect)
+			b.c.OnSnapshot(func(snap *wire.Snapshot, rx int64, _ bool) { b.rec.snapshot(snap, rx) })
+			b.c.OnPong(func(rtt, _ int64) { b.rec.pong(rtt) })
+		}()
+	}
+	wg.Wait()
+
+	var live []*bot
+	for _, b := range bots {
+		if b.err == nil {
+			live = append(live, b)
+		}
+	}
+	if len(live) > 0 {
+		stream(ctx, live, o.rate, o.duration)
+		select {
+		case <-ctx.Done():
+		case <-time.After(drainTime):
+		}
+	}
+
+	results := make([]botResult, len(bots))
+	tickRate := 0
+	path := "multicast"
+	if o.unicast {
+		path = "unicast"
+	}
+	for i, b := range bots {
+		if b.err != nil {
+			results[i] = botResult{Name: b.name, Err: b.err.Error()}
+			continue
+		}
+		r := b.rec.result()
+		r.Name = b.name
+		st := b.c.Stats()
+		acc := b.c.Accepted()
+		ps := st.Multicast
+		if acc.Flags&wire.AcceptedUnicast != 0 {
+			ps = st.Unicast
+			path = "unicast"
+		}
+		r.PathReceived, r.PathLost = ps.Received, ps.Lost
+		r.CookieRetries = st.CookieRetries
+		if b.c.State() != client.Connected {
+			r.Err = fmt.Sprint("ended early: ", b.c.Err())
+		}
+		tickRate = int(acc.TickRate)
+		results[i] = r
+	}
+	for _, b := range live {
+		b.c.Close()
+	}
+	rep := aggregate(results, tickRate)
+	rep.Server, rep.Rate, rep.DurationS, rep.SnapshotPath = o.server, o.rate, o.duration.Seconds(), path
+	return rep
+}
+
+// stream sends every bot's poses at rate for d, from this goroutine: bot i
+// of n samples at start + k/rate + i/(n·rate). A bot more than a frame late
+// skips the frame rather than bursting.
+func stream(ctx context.Context, bots []*bot, rate int, d time.Duration) {
+	period := time.Second / time.Duration(rate)
+	n := len(bots)
+	start := time.Now()
+	end := start.Add(d)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	<-timer.C
+	for j := 0; ; j++ {
+		round, i := j/n, j%n
+		due := start.Add(time.Duration(round)*period + time.Duration(i)*period/time.Duration(n))
+		if !due.Before(end) {
+			return
+		}
+		if wait := time.Until(due); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer.C:
+			}
+		} else if -wait > period {
+			continue
+		}
+		b := bots[i]
+		b.path.sample(time.Since(start).Seconds(), &b.in)
+		seq, err := b.c.SendPose(&b.in)
+		if err != nil || seq == 0 {
+			continue
+		}
+		// ClientTime is the clock read just before the send system call.
+		b.rec.sent(seq, int64(b.in.ClientTime)*1000)
+	}
+}
+
+func printTable(w io.Writer, r Report) {
+	yes := map[bool]string{true: "yes", false: "NO"}
+	fmt.Fprintf(w, "arcade-bot: %d/%d clients connected to %s, tick %d Hz, snapshots by %s, %d Hz for %gs\n",
+		r.ClientsConnected, r.ClientsRequested, r.Server, r.TickRate, r.SnapshotPath, r.Rate, r.DurationS)
+	fmt.Fprintf(w, "  %-16s %s\n", "saw all peers", yes[r.SawAllPeers])
+	fmt.Fprintf(w, "  %-16s %d received, %.2f%% lost\n", "snapshots", r.SnapshotsRecv, r.SnapshotLossPct)
+	fmt.Fprintf(w, "  %-16s p50 %.3f ms   p99 %.3f ms   max %.3f ms   (%d of %d inputs reported)\n",
+		"input to state", r.InputToState.P50, r.InputToState.P99, r.InputToState.Max, r.InputsReported, r.InputsSent)
+	fmt.Fprintf(w, "  %-16s p50 %.3f ms   p99 %.3f ms   (%d pongs)\n", "rtt", r.RTT.P50, r.RTT.P99, r.RTT.Samples)
+	if r.CookieRetries > 0 {
+		fmt.Fprintf(w, "  %-16s %d handshakes restarted after a bad-cookie denial\n", "handshake", r.CookieRetries)
+	}
+	for _, c := range r.Clients {
+		if c.Error != "" {
+			fmt.Fprintf(w, "  %s: %s\n", c.Name, c.Error)
+		}
+	}
+}

@@ -1,0 +1,284 @@
+package main
+
+import (
+	"maps"
+	"math"
+	"slices"
+	"sync"
+
+	"arcade/wire"
+)
+
+// inputRing is how many inputs a recorder remembers while waiting for a
+// snapshot to report them: 45 s at 90 Hz, far beyond any plausible delay.
+const inputRing = 4096
+
+// inputSlot is one input waiting to be reported, or one report waiting for
+// its input's send time (the snapshot can be handled before the sending
+// goroutine records the send).
+type inputSlot struct {
+	seq   uint32
+	sent  int64 // ns, client clock; 0: not recorded yet
+	acked int64 // ns, kernel rx time of the first snapshot reporting it; 0: not yet
+}
+
+// peerSeen is what one bot saw of another player.
+type peerSeen struct {
+	first    uint32 // LastInputSeq when first seen
+	advanced bool   // a later snapshot reported a newer LastInputSeq
+}
+
+// recorder collects one bot's measurements. sent runs on the sending
+// goroutine, snapshot and pong on the client's reader; both take mu. The
+// sender never holds mu while calling into the client, so the lock order
+// client → recorder (callbacks run under the client's lock) cannot invert.
+//
+// Nothing allocates per packet once the peers are known and the sample
+// slices have reached their preallocated capacity.
+type recorder struct {
+	mu        sync.Mutex
+	self      uint16 // this bot's ClientID
+	ring      [inputRing]inputSlot
+	reported  uint32 // newest LastInputSeq reported for self
+	latency   []int64
+	rtt       []int64
+	snapshots uint64
+	inputs    uint64
+	peers     map[uint16]peerSeen
+}
+
+func newRecorder(self uint16, expectInputs int) *recorder {
+	return &recorder{
+		self:    self,
+		latency: make([]int64, 0, expectInputs),
+		rtt:     make([]int64, 0, 64),
+		peers:   make(map[uint16]peerSeen, 64),
+	}
+}
+
+// sent records that input seq left at t (ns, client clock).
+func (r *recorder) sent(seq uint32, t int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.inputs++
+	s := &r.ring[seq%inputRing]
+	if s.seq == seq && s.acked != 0 && s.sent == 0 {
+		s.sent = t
+		r.latency = append(r.latency, s.acked-t)
+		return
+	}
+	*s = inputSlot{seq: seq, sent: t}
+}
+
+// snapshot records one snapshot datagram received at rx (kernel time, ns).
+// Every input up to this bot's LastInputSeq not reported before is reported
+// now, including inputs superseded by a newer one within the same tick.
+func (r *recorder) snapshot(snap *wire.Snapshot, rx int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.snapshots++
+	for i := range snap.Players {
+		p := &snap.Players[i]
+		if p.ClientID == r.self {
+			r.report(p.LastInputSeq, rx)
+			continue
+		}
+		ps, ok := r.peers[p.ClientID]
+		switch {
+		case !ok:
+			r.peers[p.ClientID] = peerSeen{first: p.LastInputSeq}
+		case !ps.advanced && wire.InputSeqNewer(p.LastInputSeq, ps.first):
+			ps.advanced = true
+			r.peers[p.ClientID] = ps
+		}
+	}
+}
+
+func (r *recorder) report(last uint32, rx int64) {
+	if !wire.InputSeqNewer(last, r.reported) {
+		return
+	}
+	from := r.reported + 1
+	if last-from >= inputRing {
+		from = last - inputRing + 1
+	}
+	r.reported = last
+	for k := from; ; k++ {
+		s := &r.ring[k%inputRing]
+		switch {
+		case s.seq == k && s.sent != 0 && s.acked == 0:
+			s.acked = rx
+			r.latency = append(r.latency, rx-s.sent)
+		case s.seq != k:
+			*s = inputSlot{seq: k, acked: rx} // sent() completes it
+		}
+		if k == last {
+			return
+		}
+	}
+}
+
+// pong records one round-trip sample.
+func (r *recorder) pong(rtt int64) {
+	r.mu.Lock()
+	r.rtt = append(r.rtt, rtt)
+	r.mu.Unlock()
+}
+
+// botResult is everything measured for one bot.
+type botResult struct {
+	Name      string
+	ID        uint16
+	Connected bool
+	Err       string
+	Inputs    uint64
+	Snapshots uint64
+	// CookieRetries counts handshakes the server made the client restart.
+	CookieRetries uint64
+	// Path is the sequence accounting of the path snapshots came on.
+	PathReceived, PathLost uint64
+	Latency                []int64 // ns, input send → first snapshot reporting it
+	RTT                    []int64 // ns
+	Peers                  map[uint16]peerSeen
+}
+
+// result is a snapshot of the recorder's measurements.
+func (r *recorder) result() botResult {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return botResult{
+		ID:        r.self,
+		Connected: true,
+		Inputs:    r.inputs,
+		Snapshots: r.snapshots,
+		Latency:   slices.Clone(r.latency),
+		RTT:       slices.Clone(r.rtt),
+		Peers:     maps.Clone(r.peers),
+	}
+}
+
+// Millis summarises samples in milliseconds.
+type Millis struct {
+	Samples int     `json:"samples"`
+	P50     float64 `json:"p50"`
+	P99     float64 `json:"p99"`
+	Max     float64 `json:"max"`
+}
+
+// RTTMillis summarises round trips in milliseconds.
+type RTTMillis struct {
+	Samples int     `json:"samples"`
+	P50     float64 `json:"p50"`
+	P99     float64 `json:"p99"`
+}
+
+// ClientReport is one bot's line in the report.
+type ClientReport struct {
+	Name            string  `json:"name"`
+	ID              uint16  `json:"client_id,omitempty"`
+	Connected       bool    `json:"connected"`
+	Error           string  `json:"error,omitempty"`
+	InputsSent      uint64  `json:"inputs_sent"`
+	InputsReported  int     `json:"inputs_reported"`
+	Snapshots       uint64  `json:"snapshots_received"`
+	SnapshotLossPct float64 `json:"snapshot_loss_pct"`
+	InputToStateP50 float64 `json:"input_to_state_p50_ms"`
+	RTTP50          float64 `json:"rtt_p50_ms"`
+	PeersSeen       int     `json:"peers_seen"`
+	PeersAdvancing  int     `json:"peers_advancing"`
+}
+
+// Report is the bot's output; --json prints it.
+type Report struct {
+	Server           string         `json:"server"`
+	SnapshotPath     string         `json:"snapshot_path"`
+	Rate             int            `json:"rate_hz"`
+	DurationS        float64        `json:"duration_s"`
+	ClientsRequested int            `json:"clients_requested"`
+	ClientsConnected int            `json:"clients_connected"`
+	SawAllPeers      bool           `json:"saw_all_peers"`
+	SnapshotsRecv    uint64         `json:"snapshots_received"`
+	SnapshotLossPct  float64        `json:"snapshot_loss_pct"`
+	InputToState     Millis         `json:"input_to_state_ms"`
+	RTT              RTTMillis      `json:"rtt_ms"`
+	TickRate         int            `json:"tick_rate"`
+	InputsSent       uint64         `json:"inputs_sent"`
+	InputsReported   int            `json:"inputs_reported"`
+	CookieRetries    uint64         `json:"handshake_cookie_retries"`
+	Clients          []ClientReport `json:"clients"`
+}
+
+// percentile returns the nearest-rank p-th percentile of sorted: the
+// smallest sample such that at least p% of the samples are <= it.
+func percentile(sorted []int64, p float64) int64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := int(math.Ceil(p / 100 * float64(len(sorted))))
+	return sorted[min(max(rank, 1), len(sorted))-1]
+}
+
+// ms converts ns to milliseconds, rounded to the microsecond.
+func ms(ns int64) float64 { return math.Round(float64(ns)/1e3) / 1e3 }
+
+func lossPct(received, lost uint64) float64 {
+	if received+lost == 0 {
+		return 0
+	}
+	return math.Round(1e6*float64(lost)/float64(received+lost)) / 1e4 // percent, 4 decimals
+}
+
+// aggregate combines the bots' results. Percentiles are exact over all
+// samples of all bots. saw_all_peers holds iff every connected bot saw every
+// other connected bot's ClientID with an advancing LastInputSeq (and at
+// least one bot connected).
+func aggregate(bots []botResult, tickRate int) Report {
+	rep := Report{ClientsRequested: len(bots), TickRate: tickRate}
+	var lat, rtt []int64
+	var recv, lost uint64
+	var connected []uint16
+	for _, b := range bots {
+		if b.Connected {
+			connected = append(connected, b.ID)
+		}
+	}
+	rep.ClientsConnected = len(connected)
+	rep.SawAllPeers = len(connected) > 0
+	for _, b := range bots {
+		cr := ClientReport{Name: b.Name, ID: b.ID, Connected: b.Connected, Error: b.Err}
+		if b.Connected {
+			lat = append(lat, b.Latency...)
+			rtt = append(rtt, b.RTT...)
+			recv += b.PathReceived
+			lost += b.PathLost
+			rep.SnapshotsRecv += b.Snapshots
+			rep.InputsSent += b.Inputs
+			rep.InputsReported += len(b.Latency)
+			rep.CookieRetries += b.CookieRetries
+
+			l := slices.Sorted(slices.Values(b.Latency))
+			r := slices.Sorted(slices.Values(b.RTT))
+			cr.InputsSent, cr.InputsReported, cr.Snapshots = b.Inputs, len(b.Latency), b.Snapshots
+			cr.SnapshotLossPct = lossPct(b.PathReceived, b.PathLost)
+			cr.InputToStateP50, cr.RTTP50 = ms(percentile(l, 50)), ms(percentile(r, 50))
+			cr.PeersSeen = len(b.Peers)
+			for _, id := range connected {
+				if id == b.ID {
+					continue
+				}
+				if b.Peers[id].advanced {
+					cr.PeersAdvancing++
+				} else {
+					rep.SawAllPeers = false
+				}
+			}
+		}
+		rep.Clients = append(rep.Clients, cr)
+	}
+	slices.Sort(lat)
+	slices.Sort(rtt)
+	rep.InputToState = Millis{Samples: len(lat), P50: ms(percentile(lat, 50)), P99: ms(percentile(lat, 99)), Max: ms(percentile(lat, 100))}
+	rep.RTT = RTTMillis{Samples: len(rtt), P50: ms(percentile(rtt, 50)), P99: ms(percentile(rtt, 99))}
+	rep.SnapshotLossPct = lossPct(recv, lost)
+	return rep
+}
