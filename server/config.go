@@ -14,6 +14,7 @@ const (
 	DefaultMaxClients  = 64
 	DefaultIdleTimeout = 2 * time.Second
 	DefaultCookieLife  = 5 * time.Second
+	DefaultSpinMax     = 500 * time.Microsecond
 	MinTickRate        = 30
 	MaxTickRate        = 500
 	// MaxClientsLimit bounds --max-clients: client ids are 16-bit and the
@@ -50,6 +51,13 @@ type Config struct {
 	// MonoClock reads a monotonic clock (ns) to time the pipeline's
 	// stages. Default: tick.Now.
 	MonoClock func() int64
+	// SpinMax caps how early Run's timer may fire before a deadline so the
+	// loop can spin the rest and start the tick on time: timer wake-ups are
+	// tens to hundreds of microseconds late on virtual machines and idle
+	// CPUs. The lead adapts to the lateness observed, so the CPU spent is
+	// what the host needs, at most SpinMax per tick. Default 500 µs;
+	// negative disables spinning.
+	SpinMax time.Duration
 	// RealtimePriority, when 1..99, runs Run's event loop thread under
 	// SCHED_FIFO at that priority so that other processes on the box cannot
 	// delay a tick. If the kernel refuses (no CAP_SYS_NICE), Run continues
@@ -73,6 +81,9 @@ func (c *Config) setDefaults() {
 	if c.CookieLife == 0 {
 		c.CookieLife = DefaultCookieLife
 	}
+	if c.SpinMax == 0 {
+		c.SpinMax = DefaultSpinMax
+	}
 }
 
 // Validate applies defaults and reports the first invalid field.
@@ -91,6 +102,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("server: IdleTimeout %v is negative", c.IdleTimeout)
 	case c.RealtimePriority < 0 || c.RealtimePriority > 99:
 		return fmt.Errorf("server: RealtimePriority %d out of range 0..99", c.RealtimePriority)
+	case c.SpinMax > time.Duration(int64(time.Second)/int64(c.TickRate))/2:
+		return fmt.Errorf("server: SpinMax %v is more than half a tick", c.SpinMax)
 	case c.CookieLife < 0:
 		return fmt.Errorf("server: CookieLife %v is negative", c.CookieLife)
 	}

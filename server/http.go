@@ -31,6 +31,7 @@ type StatsReport struct {
 	Ticks                uint64               `json:"ticks"`
 	MissedTicks          uint64               `json:"missed_ticks"`
 	TickLatenessUS       Quantiles            `json:"tick_lateness_us"`
+	TickSpinUS           Quantiles            `json:"tick_spin_us"`
 	StageUS              map[string]Quantiles `json:"stage_us"`
 	ServerAddedLatencyUS Quantiles            `json:"server_added_latency_us"`
 	ServerAddedSamples   uint64               `json:"server_added_samples"`
@@ -50,6 +51,7 @@ func (s *Server) Report() StatsReport {
 		Ticks:                st.Ticks.Load(),
 		MissedTicks:          st.MissedTicks.Load(),
 		TickLatenessUS:       quantilesUS(&st.TickLateness, true),
+		TickSpinUS:           quantilesUS(&st.TickSpin, true),
 		StageUS:              make(map[string]Quantiles),
 		ServerAddedLatencyUS: quantilesUS(&st.ServerAdded, true),
 		ServerAddedSamples:   st.ServerAdded.Count(),

@@ -80,7 +80,9 @@ func (s *Server) Run(ctx context.Context, fd int) error {
 	defer func() { close(done); <-watcherDone }()
 
 	sched := tick.NewSchedule(s.cfg.Period(), tick.Now())
-	if err := timer.Arm(sched.Next()); err != nil {
+	lead := tick.Lead{Max: max(0, int64(s.cfg.SpinMax))}
+	armedFor := sched.Next() - lead.Lead()
+	if err := timer.Arm(armedFor); err != nil {
 		return fmt.Errorf("server: arm timer: %w", err)
 	}
 	var events [4]unix.EpollEvent
@@ -110,6 +112,12 @@ func (s *Server) Run(ctx context.Context, fd int) error {
 		if timerReady {
 			timer.Consume()
 			now := tick.Now()
+			lead.Observe(now - armedFor)
+			if d := sched.Next(); now < d && d-now <= lead.Lead() {
+				woke := now
+				now = tick.SpinUntil(d)
+				s.stats.TickSpin.Record(now - woke)
+			}
 			if now >= sched.Next() {
 				deadline, tickNo, missed := sched.Fire(now)
 				s.stats.TickLateness.Record(now - deadline)
@@ -118,7 +126,8 @@ func (s *Server) Run(ctx context.Context, fd int) error {
 				}
 				s.Tick(now, tickNo)
 			}
-			if err := timer.Arm(sched.Next()); err != nil {
+			armedFor = sched.Next() - lead.Lead()
+			if err := timer.Arm(armedFor); err != nil {
 				return fmt.Errorf("server: arm timer: %w", err)
 			}
 		}

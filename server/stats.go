@@ -91,7 +91,8 @@ type Stats struct {
 	Clients     atomic.Int64
 	Dropped     [NumDropReasons]metrics.Counter
 
-	TickLateness metrics.Histogram // ns the tick woke after its deadline
+	TickLateness metrics.Histogram // ns the tick started after its deadline
+	TickSpin     metrics.Histogram // ns spun per tick between an early wake and the deadline
 	// ServerAdded is the time from a pose's kernel receive timestamp to the
 	// return of the send that carried its effect, in ns.
 	ServerAdded metrics.Histogram
@@ -124,6 +125,7 @@ func (s *Stats) ClientList() []ClientInfo {
 // time (not the client count), so a measurement can start from zero.
 func (s *Stats) Reset() {
 	s.TickLateness.Reset()
+	s.TickSpin.Reset()
 	s.ServerAdded.Reset()
 }
 

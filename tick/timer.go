@@ -11,17 +11,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Now returns the CLOCK_MONOTONIC time in nanoseconds, the clock that Timer
-// deadlines use. It does not allocate.
-func Now() int64 {
-	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
-		// CLOCK_MONOTONIC is always available on Linux.
-		panic("tick: clock_gettime(CLOCK_MONOTONIC): " + err.Error())
-	}
-	return ts.Nano()
-}
-
 // Timer is a non-blocking CLOCK_MONOTONIC timerfd armed with absolute,
 // one-shot deadlines. Its descriptor becomes readable when the deadline
 // passes, so it can sit in an epoll set next to sockets; Consume then clears

@@ -37,7 +37,7 @@ for mode in multicast unicast; do
   timeout 60 ./bin/arcade-bot --server 127.0.0.1:$PORT --clients "$CLIENTS" --rate "$RATE" \
     --duration "$DURATION" --iface lo --json $extra | tee "bin/bot-$mode.json"
   curl -sf "http://127.0.0.1:$HTTP/api/stats" > "bin/stats-$mode.json"
-  jq -c '{server_added_latency_us, tick_lateness_us, stage_us, missed_ticks, dropped: (.dropped | with_entries(select(.value > 0)))}' "bin/stats-$mode.json"
+  jq -c '{server_added_latency_us, tick_lateness_us, tick_spin_us, stage_us, missed_ticks, dropped: (.dropped | with_entries(select(.value > 0)))}' "bin/stats-$mode.json"
 done
 kill -TERM $srv
 wait $srv && echo "server exited 0 after SIGTERM"

@@ -43,6 +43,7 @@ type options struct {
 	httpAddr   string
 	dscp       int
 	rtPrio     int
+	spinMax    time.Duration
 	idle       time.Duration
 	logFormat  string
 	version    bool
@@ -62,6 +63,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.httpAddr, "http", ":7780", "HTTP `address` for the operator API (/api/stats), or \"off\"")
 	fs.IntVar(&o.dscp, "dscp", 46, "DSCP mark for game traffic (0..63; 46 = EF, WMM voice), -1 to leave unmarked")
 	fs.IntVar(&o.rtPrio, "rt-priority", 10, "SCHED_FIFO priority (1..99) for the tick thread so other load cannot delay a tick; 0 = normal scheduling")
+	fs.DurationVar(&o.spinMax, "tick-spin", server.DefaultSpinMax, "longest the tick thread may spin before a deadline after an early timer wake (adapts to the host's timer lateness; at most half a tick); 0 = sleep only")
 	fs.DurationVar(&o.idle, "idle-timeout", server.DefaultIdleTimeout, "remove a headset silent for this long")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
@@ -95,6 +97,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.rtPrio < 0 || o.rtPrio > 99 {
 		return nil, fmt.Errorf("--rt-priority: %d is out of range 0..99", o.rtPrio)
+	}
+	if o.spinMax < 0 || o.spinMax > time.Second/time.Duration(o.tickRate)/2 {
+		return nil, fmt.Errorf("--tick-spin: %v is out of range 0..half a tick (%v)", o.spinMax, time.Second/time.Duration(o.tickRate)/2)
 	}
 	if o.idle <= 0 {
 		return nil, fmt.Errorf("--idle-timeout: %v must be positive", o.idle)
@@ -204,6 +209,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		IdleTimeout: o.idle,
 
 		RealtimePriority: o.rtPrio,
+		SpinMax:          o.spinMax,
+	}
+	if o.spinMax == 0 {
+		cfg.SpinMax = -1
 	}
 	srv, err := server.New(cfg, conn, tick.Now())
 	if err != nil {

@@ -24,6 +24,8 @@ func TestBadFlagsNameTheFlag(t *testing.T) {
 		{[]string{"--iface", "no-such-if0"}, "--iface"},
 		{[]string{"--dscp", "64"}, "--dscp"},
 		{[]string{"--rt-priority", "100"}, "--rt-priority"},
+		{[]string{"--tick-spin", "5ms"}, "--tick-spin"},
+		{[]string{"--tick-spin", "-1us"}, "--tick-spin"},
 		{[]string{"--idle-timeout", "0s"}, "--idle-timeout"},
 		{[]string{"--log-format", "xml"}, "--log-format"},
 		{[]string{"--http", "7780"}, "--http"},
