@@ -30,5 +30,5 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 10s)
 
 check: vet ## formatting, vet, staticcheck, and a short benchmark smoke run
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 $(PKGS)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
 	$(GO) test -run='^$$' -bench=. -benchtime=100x $(PKGS) > /dev/null

@@ -71,7 +71,6 @@ type rawClient struct {
 	seq    uint16
 	id     uint16
 	group  uint64
-	input  uint32
 	inbox  []received
 	buf    []byte
 	denied wire.DenyReason
