@@ -202,11 +202,11 @@ func (e *Endpoint) ReadBatch(b *udp.Batch) (int, error) {
 	return n, nil
 }
 
-// WriteBatch sends b.Msgs[:n].
-func (e *Endpoint) WriteBatch(b *udp.Batch, n int) (int, error) {
-	for i := range n {
+// WriteBatchRange sends b.Msgs[from:to].
+func (e *Endpoint) WriteBatchRange(b *udp.Batch, from, to int) (int, error) {
+	for i := from; i < to; i++ {
 		m := &b.Msgs[i]
 		e.Send(m.Addr, m.Buf[:m.N])
 	}
-	return n, nil
+	return to - from, nil
 }

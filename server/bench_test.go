@@ -18,8 +18,8 @@ import (
 type switchTransport struct{ inner server.Transport }
 
 func (s *switchTransport) ReadBatch(b *udp.Batch) (int, error) { return s.inner.ReadBatch(b) }
-func (s *switchTransport) WriteBatch(b *udp.Batch, n int) (int, error) {
-	return s.inner.WriteBatch(b, n)
+func (s *switchTransport) WriteBatchRange(b *udp.Batch, from, to int) (int, error) {
+	return s.inner.WriteBatchRange(b, from, to)
 }
 
 // replay hands out one pose datagram per client per round, bumping each
@@ -50,9 +50,9 @@ func (r *replay) ReadBatch(b *udp.Batch) (int, error) {
 	return len(r.dgrams), nil
 }
 
-func (r *replay) WriteBatch(b *udp.Batch, n int) (int, error) {
-	r.sent += n
-	return n, nil
+func (r *replay) WriteBatchRange(b *udp.Batch, from, to int) (int, error) {
+	r.sent += to - from
+	return to - from, nil
 }
 
 // hotPath connects n clients (unicast or multicast) over the simulated

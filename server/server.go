@@ -21,11 +21,13 @@ import (
 )
 
 // Transport moves datagrams. Neither method may block: ReadBatch returns
-// (0, nil) when nothing is waiting, WriteBatch returns what it could send.
-// *udp.Conn is the real one.
+// (0, nil) when nothing is waiting; WriteBatchRange sends b.Msgs[from:to]
+// and returns how many went, with udp.ErrWouldBlock when the socket buffer
+// is full or another error about b.Msgs[from+sent] when that datagram was
+// refused. *udp.Conn is the real one.
 type Transport interface {
 	ReadBatch(b *udp.Batch) (int, error)
-	WriteBatch(b *udp.Batch, n int) (int, error)
+	WriteBatchRange(b *udp.Batch, from, to int) (int, error)
 }
 
 // Stage names, in the order they run every tick.
@@ -549,14 +551,21 @@ func (s *Server) flush() int64 {
 	if s.nout == 0 {
 		return 0
 	}
-	n, err := s.tr.WriteBatch(s.out, s.nout)
-	s.stats.TxPackets.Add(uint64(n))
-	if n < s.nout {
-		r := DropSendError
-		if err == udp.ErrWouldBlock {
-			r = DropSendBlocked
+	for from := 0; from < s.nout; {
+		n, err := s.tr.WriteBatchRange(s.out, from, s.nout)
+		s.stats.TxPackets.Add(uint64(n))
+		from += n
+		if err == nil {
+			break
 		}
-		s.stats.Dropped[r].Add(uint64(s.nout - n))
+		if err == udp.ErrWouldBlock {
+			// Never wait for buffer space: what did not fit is dropped.
+			s.stats.Dropped[DropSendBlocked].Add(uint64(s.nout - from))
+			break
+		}
+		// One destination refused (no route to the group, say): skip it.
+		s.stats.drop(DropSendError)
+		from++
 	}
 	s.nout = 0
 	return s.cfg.WallClock()

@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
+	"arcade/internal/udp"
 	"arcade/netsim"
 	"arcade/server"
 	"arcade/tick"
@@ -460,4 +463,39 @@ func TestGarbageNeverCrashes(t *testing.T) {
 
 func newSchedule(srv *server.Server) *tick.Schedule {
 	return tick.NewSchedule(srv.Config().Period(), start)
+}
+
+// refuseGroup is a transport whose kernel has no route to multicast groups.
+type refuseGroup struct{ *netsim.Endpoint }
+
+func (r refuseGroup) WriteBatchRange(b *udp.Batch, from, to int) (int, error) {
+	for i := from; i < to; i++ {
+		if b.Msgs[i].Addr.Addr().IsMulticast() {
+			return i - from, unix.ENETUNREACH
+		}
+		r.Send(b.Msgs[i].Addr, b.Msgs[i].Buf[:b.Msgs[i].N])
+	}
+	return to - from, nil
+}
+
+func TestRefusedDestinationDoesNotStopTheRest(t *testing.T) {
+	n := netsim.New(netsim.Config{}, start)
+	ep := n.Endpoint(serverAddr)
+	srv, err := server.New(server.Config{Seed: 1, WallClock: n.Now, MonoClock: n.Now}, refuseGroup{ep}, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{t: t, net: n, srv: srv, ep: ep, sched: newSchedule(srv), cfg: srv.Config()}
+	m := r.client("10.0.0.2:5000")
+	u := r.client("10.0.0.3:5000")
+	r.connect(m, 0)
+	r.connect(u, wire.ConnectWantUnicast)
+	var got int
+	r.advance(100*time.Millisecond, func(int64) { got += len(snapshotsOf(t, u.recv())) })
+	if got < 10 {
+		t.Fatalf("unicast client got %d snapshots while the group was unreachable", got)
+	}
+	if srv.Stats().Dropped[server.DropSendError].Load() < 10 {
+		t.Fatalf("refused multicast sends not counted: %d", srv.Stats().Dropped[server.DropSendError].Load())
+	}
 }

@@ -150,7 +150,8 @@ func (c *Conn) WriteBatch(b *Batch, n int) (int, error) {
 
 // WriteBatchRange is WriteBatch for b.Msgs[from:to]. It returns the number
 // of datagrams sent, counted from b.Msgs[from]; an error concerns
-// b.Msgs[from+sent].
+// b.Msgs[from+sent] and is the kernel's unix.Errno, unwrapped, so that a
+// destination refused on every call costs no allocation.
 func (c *Conn) WriteBatchRange(b *Batch, from, to int) (int, error) {
 	if from < 0 || to > min(len(b.Msgs), len(b.hdrs)) || from > to {
 		return 0, fmt.Errorf("udp: WriteBatch: range [%d:%d] outside batch of %d", from, to, len(b.Msgs))
@@ -192,7 +193,9 @@ func (c *Conn) WriteBatchRange(b *Batch, from, to int) (int, error) {
 		case unix.EAGAIN:
 			return sent - from, ErrWouldBlock
 		}
-		return sent - from, fmt.Errorf("udp: sendmmsg to %s: %w", b.Msgs[sent].Addr, errno)
+		// The bare errno: boxing a small Errno does not allocate, and a
+		// refused destination may repeat every tick.
+		return sent - from, errno
 	}
 	return sent - from, nil
 }
