@@ -1,0 +1,122 @@
+package server_test
+
+import (
+	"fmt"
+	"net/netip"
+	"testing"
+
+	"arcade/client"
+	"arcade/internal/udp"
+	"arcade/server"
+	"arcade/tick"
+	"arcade/wire"
+)
+
+// udpHotPath connects n headsets to a server over real loopback sockets,
+// driving the server by hand (no event loop) so a benchmark can time
+// receive → tick → send including the system calls.
+type udpHotPath struct {
+	srv     *server.Server
+	conn    *udp.Conn
+	clients []*udp.Conn
+	sess    []*client.Session
+	out     *udp.Batch
+	in      *udp.Batch
+	tickNo  uint64
+}
+
+func newUDPHotPath(tb testing.TB, n int, unicast bool) *udpHotPath {
+	tb.Helper()
+	group := netip.AddrPortFrom(server.DefaultMulticast.Addr(), 17900)
+	conn, err := udp.Listen(udp.Config{Listen: netip.MustParseAddrPort("127.0.0.1:0"), Timestamps: true, MulticastIface: "lo"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { conn.Close() })
+	srv, err := server.New(server.Config{Multicast: group, MaxClients: n}, conn, tick.Now())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	h := &udpHotPath{srv: srv, conn: conn, out: udp.NewBatch(1, wire.MaxDatagramSize), in: udp.NewBatch(16, wire.MaxDatagramSize+1)}
+	for i := range n {
+		c, err := udp.Listen(udp.Config{Listen: netip.MustParseAddrPort("127.0.0.1:0")})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { c.Close() })
+		s := client.NewSession(client.SessionConfig{Name: fmt.Sprintf("b%d", i), Unicast: unicast})
+		h.clients = append(h.clients, c)
+		h.sess = append(h.sess, s)
+		s.Start(client.Now())
+		for try := 0; try < 200 && s.State() == client.Connecting; try++ {
+			h.flushClient(i)
+			srv.Receive(tick.Now())
+			h.drainClient(i)
+			s.Update(client.Now())
+		}
+		if s.State() != client.Connected {
+			tb.Fatalf("client %d: %v", i, s.Err())
+		}
+	}
+	return h
+}
+
+func (h *udpHotPath) flushClient(i int) {
+	h.sess[i].Outgoing(func(b []byte) {
+		m := &h.out.Msgs[0]
+		m.N = copy(m.Buf[:cap(m.Buf)], b)
+		m.Addr = h.conn.LocalAddr()
+		h.clients[i].WriteBatch(h.out, 1)
+	})
+}
+
+func (h *udpHotPath) drainClient(i int) {
+	for {
+		n, _ := h.clients[i].ReadBatch(h.in)
+		if n == 0 {
+			return
+		}
+		for _, m := range h.in.Msgs[:n] {
+			h.sess[i].Handle(client.Now(), m.Buf[:m.N], m.RxTime, false)
+		}
+	}
+}
+
+// BenchmarkReceiveTickSendUDP is BenchmarkReceiveTickSend over real
+// loopback sockets: every headset's pose is sent, the server reads them
+// with recvmmsg, ticks, and sends the snapshot with sendmmsg. Only the
+// server's part is timed; ns/op and allocs/op are per received datagram.
+func BenchmarkReceiveTickSendUDP(b *testing.B) {
+	for _, tc := range []struct {
+		name    string
+		clients int
+		unicast bool
+	}{{"multicast-16", 16, false}, {"unicast-16", 16, true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			h := newUDPHotPath(b, tc.clients, tc.unicast)
+			var in wire.PoseInput
+			in.Head.Rot.W, in.Hands[0].Rot.W, in.Hands[1].Rot.W = 1, 1, 1
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i += tc.clients {
+				b.StopTimer()
+				for c := range h.clients {
+					h.sess[c].SendPose(client.Now(), &in)
+					h.flushClient(c)
+				}
+				b.StartTimer()
+				h.srv.Receive(tick.Now())
+				h.tickNo++
+				h.srv.Tick(tick.Now(), h.tickNo)
+				b.StopTimer()
+				for c := range h.clients {
+					h.drainClient(c)
+				}
+				b.StartTimer()
+			}
+			if h.srv.Stats().ServerAdded.Count() == 0 {
+				b.Fatal("no input was applied")
+			}
+		})
+	}
+}
