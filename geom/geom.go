@@ -52,8 +52,8 @@ type Quat struct{ X, Y, Z, W float64 }
 // Identity is the rotation that does nothing.
 var Identity = Quat{W: 1}
 
-// Mul returns the rotation q then... precisely the Hamilton product q*r:
-// applying r first, then q.
+// Mul returns the Hamilton product q*r: the rotation that applies r first,
+// then q.
 func (q Quat) Mul(r Quat) Quat {
 	return Quat{
 		X: q.W*r.X + q.X*r.W + q.Y*r.Z - q.Z*r.Y,
