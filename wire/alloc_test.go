@@ -13,6 +13,11 @@ func benchSnapshot(nEntities int) *Snapshot {
 		StateHash: 3, Players: players(np), Entities: entities(nEntities)}
 }
 
+// benchEntityUpdate is an entity update with n entities.
+func benchEntityUpdate(n int) *EntityUpdate {
+	return &EntityUpdate{Tick: 1, ServerTime: 2, CauseClient: 3, CauseInput: 4, Entities: entities(n)}
+}
+
 func samplePoseInput() *PoseInput {
 	for _, v := range goldenVectors() {
 		if m, ok := v.msg.(*PoseInput); ok {
@@ -23,7 +28,8 @@ func samplePoseInput() *PoseInput {
 }
 
 // TestZeroAlloc is the allocation budget of the codecs: none, once the
-// caller's buffer and the Snapshot's record slices have the capacity.
+// caller's buffer and the Snapshot's or EntityUpdate's record slices have
+// the capacity.
 func TestZeroAlloc(t *testing.T) {
 	type tc struct {
 		name string
@@ -35,6 +41,7 @@ func TestZeroAlloc(t *testing.T) {
 	}
 	for _, n := range []int{16, 64} {
 		cases = append(cases, tc{fmt.Sprintf("snapshot_%d_entities", n), benchSnapshot(n)})
+		cases = append(cases, tc{fmt.Sprintf("entity_update_%d_entities", n), benchEntityUpdate(n)})
 	}
 	buf := make([]byte, 0, MaxDatagramSize)
 	for _, c := range cases {
@@ -43,7 +50,7 @@ func TestZeroAlloc(t *testing.T) {
 			t.Errorf("%s: Append allocates %v times", c.name, n)
 		}
 		dst := newCodec(c.m)
-		if _, err := dst.Parse(enc); err != nil { // grows the Snapshot slices once
+		if _, err := dst.Parse(enc); err != nil { // grows the record slices once
 			t.Fatalf("%s: %v", c.name, err)
 		}
 		if n := testing.AllocsPerRun(100, func() { dst.Parse(enc) }); n != 0 {

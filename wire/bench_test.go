@@ -69,6 +69,37 @@ func BenchmarkSnapshotParse(b *testing.B) {
 	}
 }
 
+// An entity update typically carries one grab chain: a few entities.
+func BenchmarkEntityUpdateAppend(b *testing.B) {
+	for _, n := range []int{3, 64} {
+		b.Run(fmt.Sprintf("entities=%d", n), func(b *testing.B) {
+			m := benchEntityUpdate(n)
+			buf := make([]byte, 0, MaxDatagramSize)
+			b.ReportAllocs()
+			b.SetBytes(int64(m.Len()))
+			for b.Loop() {
+				buf = m.Append(buf[:0])
+			}
+		})
+	}
+}
+
+func BenchmarkEntityUpdateParse(b *testing.B) {
+	for _, n := range []int{3, 64} {
+		b.Run(fmt.Sprintf("entities=%d", n), func(b *testing.B) {
+			d := benchEntityUpdate(n).Append(nil)
+			var m EntityUpdate
+			b.ReportAllocs()
+			b.SetBytes(int64(len(d)))
+			for b.Loop() {
+				if _, err := m.Parse(d); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 func BenchmarkQuantizePose(b *testing.B) {
 	p := samplePoseInput().Hands[Left]
 	b.ReportAllocs()

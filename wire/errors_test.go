@@ -33,7 +33,8 @@ func TestHeaderParseErrors(t *testing.T) {
 		{"version 2", datagram("ARC", 2, 5, 0), ErrVersion, true},
 		{"version 2, unknown type", datagram("ARC", 2, 200, 0), ErrVersion, true},
 		{"type 0", datagram("ARC", 1, 0, 0), ErrType, true},
-		{"type 11", datagram("ARC", 1, 11, 0), ErrType, true},
+		{"type 11 (EntityUpdate)", datagram("ARC", 1, 11, 0), nil, true},
+		{"type 12", datagram("ARC", 1, 12, 0), ErrType, true},
 		{"type 255", datagram("ARC", 1, 255, 0), ErrType, true},
 		{"22 bytes", datagram("ARC", 1, 6, 0), nil, true},
 		{"1200 bytes", datagram("ARC", 1, 10, MaxDatagramSize-HeaderSize), nil, true},
@@ -190,6 +191,28 @@ func TestBodyParseErrors(t *testing.T) {
 			s := Snapshot{Parts: 1, Flags: SnapshotHasHash, Players: players(20), Entities: entities(30)}
 			return s.Append(nil)
 		}, ErrCount},
+		{"EntityUpdate empty", new(EntityUpdate), func(*testing.T) []byte { return nil }, ErrShort},
+		{"EntityUpdate short fixed part", new(EntityUpdate), func(t *testing.T) []byte {
+			return body(t, "entity_update", nil)[:EntityUpdateFixedSize-1]
+		}, ErrShort},
+		{"EntityUpdate entities past end", new(EntityUpdate), func(t *testing.T) []byte {
+			return body(t, "entity_update", map[int]byte{offUpdCount: 4})
+		}, ErrShort},
+		{"EntityUpdate count 255, no records", new(EntityUpdate), func(t *testing.T) []byte {
+			return body(t, "entity_update_empty", map[int]byte{offUpdCount: 255})
+		}, ErrShort},
+		{"EntityUpdate last entity cut", new(EntityUpdate), func(t *testing.T) []byte {
+			b := body(t, "entity_update", nil)
+			return b[:len(b)-1]
+		}, ErrShort},
+		{"EntityUpdate 83 entities", new(EntityUpdate), func(t *testing.T) []byte {
+			u := EntityUpdate{Entities: entities(MaxEntityUpdateEntities + 1)}
+			return u.Append(nil)
+		}, ErrCount},
+		{"EntityUpdate 255 entities", new(EntityUpdate), func(t *testing.T) []byte {
+			u := EntityUpdate{Entities: entities(255)}
+			return u.Append(nil)
+		}, ErrCount},
 		{"Ping short", new(Ping), func(t *testing.T) []byte {
 			return body(t, "ping", nil)[:PingSize-1]
 		}, ErrShort},
@@ -249,6 +272,13 @@ func TestForwardCompatible(t *testing.T) {
 	var m Snapshot
 	if n, err := m.Parse(s); err != nil || n != len(s) || m.Flags != 0xfe || m.StateHash != 0 {
 		t.Errorf("snapshot flags 0xfe: %d, %v, %+v", n, err, m)
+	}
+	// Entity flag bits version 1 does not define are passed through, in
+	// snapshots and entity updates alike.
+	u := body(t, "entity_update", map[int]byte{offUpdEntities + offEnFlags: 0xf8})
+	var eu EntityUpdate
+	if n, err := eu.Parse(u); err != nil || n != len(u) || eu.Entities[0].Flags != 0xf8 {
+		t.Errorf("entity flags 0xf8: %d, %v, %+v", n, err, eu)
 	}
 	// Bits 38-39 of a rotation are ignored.
 	p := body(t, "pose_input", nil)

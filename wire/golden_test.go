@@ -81,6 +81,14 @@ func entity(id uint16, i int) EntityState {
 	return EntityState{ID: id, Flags: uint8(i), Pose: qpose(f*0.37-15, f*0.11, -f*0.29+12, f, 1, -f, 3)}
 }
 
+// flagged returns es with the given flags, in order.
+func flagged(es []EntityState, flags ...uint8) []EntityState {
+	for i, f := range flags {
+		es[i].Flags = f
+	}
+	return es
+}
+
 func players(n int) []PlayerState {
 	p := make([]PlayerState, n)
 	for i := range p {
@@ -194,6 +202,17 @@ func goldenVectors() []vector {
 			Header{Type: TypeSnapshot, Token: testGroupToken, Seq: 65535},
 			&Snapshot{Tick: 12345, ServerTime: 999, Part: 2, Parts: 3, PlayerCount: 0,
 				Flags: SnapshotHasHash, StateHash: ^uint64(0), Entities: entities(MaxSnapshotEntities)}},
+		{"entity_update", "EntityUpdate after tick 90000 caused by client 3's input 4242: a held grabbable entity, an entity held in a chain below it, a sleeping grabbable one with unknown flag bit 7 (unicast)",
+			session(TypeEntityUpdate, 42, 40, 0xff),
+			&EntityUpdate{Tick: 90_000, ServerTime: 1_000_004_321, CauseClient: 3, CauseInput: 4242,
+				Entities: flagged(entities(3), EntityHeld|EntityGrabbable, EntityHeld, EntitySleeping|EntityGrabbable|0x80)}},
+		{"entity_update_empty", "EntityUpdate with no entities and no cause (multicast: group token, server-wide seq)",
+			Header{Type: TypeEntityUpdate, Token: testGroupToken, Seq: 501},
+			&EntityUpdate{Tick: 7, ServerTime: 78_000}},
+		{"entity_update_max_entities", "EntityUpdate with MaxEntityUpdateEntities (82) entities: a 1189-byte datagram",
+			Header{Type: TypeEntityUpdate, Token: testGroupToken, Seq: 0},
+			&EntityUpdate{Tick: ^uint32(0), ServerTime: ^uint64(0), CauseClient: 0xffff, CauseInput: ^uint32(0),
+				Entities: entities(MaxEntityUpdateEntities)}},
 		{"ping", "Ping",
 			session(TypePing, 100, 99, 0x7fffffff),
 			&Ping{PingID: 17, ClientTime: 5_000_123}},
@@ -374,6 +393,16 @@ func dissect(b []byte) ([]field, error) {
 			name, omitted, sent[0], r>>2&0xfff, sent[1], r>>14&0xfff, sent[2], r>>26&0xfff)
 	}
 	raw := func(size int, name string) bool { return take(size, "%s", name) }
+	// entityRecords reads an entity record count and that many 14-byte
+	// records, as in Snapshot and EntityUpdate.
+	entityRecords := func() bool {
+		ne, ok := u8("entity records")
+		for i := 0; ok && i < int(ne); i++ {
+			_, ok = u16(fmt.Sprintf("entity %d: id", i))
+			ok = ok && off < len(b) && take(1, "entity %d: flags = 0x%02x", i, b[off]) && pose(fmt.Sprintf("entity %d", i))
+		}
+		return ok
+	}
 	nameField := func() bool {
 		n, ok := u8("name length")
 		return ok && (n == 0 || take(int(n), "name %q", b[off:off+int(n)]))
@@ -431,7 +460,7 @@ func dissect(b []byte) ([]field, error) {
 		ok = ok && raw(1, fmt.Sprintf("tracking = 0x%02x", b[off]))
 	case TypeSnapshot:
 		ok = u32("tick") && u64("server time (µs)")
-		var part, parts, flags, np, ne uint8
+		var part, parts, flags, np uint8
 		if ok {
 			part, _ = u8("part")
 			parts, _ = u8("parts")
@@ -455,15 +484,18 @@ func dissect(b []byte) ([]field, error) {
 			}
 			ok = ok && pose(fmt.Sprintf("player %d: head", i)) && pose(fmt.Sprintf("player %d: left hand", i)) && pose(fmt.Sprintf("player %d: right hand", i))
 		}
-		if ok {
-			ne, ok = u8("entity records")
-		}
-		for i := 0; ok && i < int(ne); i++ {
-			_, ok = u16(fmt.Sprintf("entity %d: id", i))
-			ok = ok && take(1, "entity %d: flags = 0x%02x", i, b[off]) && pose(fmt.Sprintf("entity %d", i))
-		}
+		ok = ok && entityRecords()
 		if ok && (parts == 0 || part >= parts) {
 			return bad("part out of range")
+		}
+	case TypeEntityUpdate:
+		ok = u32("tick") && u64("server time (µs)")
+		if ok {
+			_, ok = u16("cause client id")
+		}
+		ok = ok && u32("cause input seq") && entityRecords()
+		if ok && off > 22+1178 {
+			return bad("body longer than 1178 bytes")
 		}
 	case TypePing:
 		ok = u32("ping id") && u64("client time (µs)")

@@ -7,7 +7,7 @@ import "encoding/binary"
 const MaxBodySize = MaxDatagramSize - HeaderSize
 
 // MaxType is the largest packet type of this version.
-const MaxType = TypeDisconnect
+const MaxType = TypeEntityUpdate
 
 var typeNames = [...]string{
 	TypeConnectRequest:    "ConnectRequest",
@@ -20,6 +20,7 @@ var typeNames = [...]string{
 	TypePing:              "Ping",
 	TypePong:              "Pong",
 	TypeDisconnect:        "Disconnect",
+	TypeEntityUpdate:      "EntityUpdate",
 }
 
 // String returns the message name, or "unknown" for a type this version does

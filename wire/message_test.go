@@ -200,6 +200,65 @@ func TestSnapshotSizes(t *testing.T) {
 	}
 }
 
+// TestEntityUpdateReuse checks that Parse reuses the record slice and
+// leaves no stale state from a previous, larger update.
+func TestEntityUpdateReuse(t *testing.T) {
+	big := EntityUpdate{Tick: 1, ServerTime: 2, CauseClient: 3, CauseInput: 4, Entities: entities(40)}
+	small := EntityUpdate{Tick: 5, ServerTime: 6, Entities: entities(2)}
+	var m EntityUpdate
+	if _, err := m.Parse(big.Append(nil)); err != nil {
+		t.Fatal(err)
+	}
+	e0 := &m.Entities[0]
+	if _, err := m.Parse(small.Append(nil)); err != nil {
+		t.Fatal(err)
+	}
+	if !entityUpdateEqual(&m, &small) {
+		t.Fatalf("got %+v, want %+v", m, small)
+	}
+	if &m.Entities[0] != e0 {
+		t.Error("Parse did not reuse the record slice")
+	}
+	if _, err := m.Parse((&EntityUpdate{}).Append(nil)); err != nil || len(m.Entities) != 0 {
+		t.Fatalf("empty update: %v, %d entities", err, len(m.Entities))
+	}
+}
+
+// TestEntityUpdateAppendClamp checks that more records than the count byte
+// holds are cut at 255, keeping Len and Append consistent.
+func TestEntityUpdateAppendClamp(t *testing.T) {
+	u := EntityUpdate{Entities: make([]EntityState, 300)}
+	b := u.Append(nil)
+	if len(b) != u.Len() || u.Len() != EntityUpdateLen(255) || b[offUpdCount] != 255 {
+		t.Fatalf("len %d, Len %d, count %d", len(b), u.Len(), b[offUpdCount])
+	}
+}
+
+func TestEntityUpdateSizes(t *testing.T) {
+	if EntityUpdateLen(0) != EntityUpdateFixedSize || EntityUpdateLen(3) != 19+3*14 || MaxEntityUpdateEntities != 82 {
+		t.Error("EntityUpdateLen")
+	}
+	// What fits is what parses.
+	for ne := range MaxEntityUpdateEntities + 3 {
+		u := EntityUpdate{Entities: entities(ne)}
+		_, err := new(EntityUpdate).Parse(u.Append(nil))
+		if fits := EntityUpdateLen(ne) <= MaxBodySize; fits != (err == nil) || fits != (ne <= MaxEntityUpdateEntities) {
+			t.Errorf("%d entities: fits %v, Parse %v", ne, fits, err)
+		}
+	}
+}
+
+// TestEntityRecordsShared checks that an entity update's records are the
+// same bytes as a snapshot's records for the same entities.
+func TestEntityRecordsShared(t *testing.T) {
+	es := flagged(entities(5), EntityHeld, EntitySleeping, EntityGrabbable, 0xff, 0)
+	s := (&Snapshot{Parts: 1, Entities: es}).Append(nil)
+	u := (&EntityUpdate{Entities: es}).Append(nil)
+	if !bytes.Equal(s[SnapshotFixedSize-1:], u[EntityUpdateFixedSize-1:]) {
+		t.Fatalf("records differ:\nsnapshot %x\nupdate   %x", s[SnapshotFixedSize-1:], u[EntityUpdateFixedSize-1:])
+	}
+}
+
 func TestSeqNewer(t *testing.T) {
 	for _, tc := range []struct {
 		a, b uint16
@@ -220,7 +279,7 @@ func TestSeqNewer(t *testing.T) {
 }
 
 func TestPacketTypeString(t *testing.T) {
-	for typ, want := range map[PacketType]string{0: "unknown", TypeConnectRequest: "ConnectRequest", TypeSnapshot: "Snapshot", TypeDisconnect: "Disconnect", 11: "unknown", 255: "unknown"} {
+	for typ, want := range map[PacketType]string{0: "unknown", TypeConnectRequest: "ConnectRequest", TypeSnapshot: "Snapshot", TypeDisconnect: "Disconnect", TypeEntityUpdate: "EntityUpdate", 12: "unknown", 255: "unknown"} {
 		if got := typ.String(); got != want {
 			t.Errorf("PacketType(%d).String() = %q, want %q", uint8(typ), got, want)
 		}

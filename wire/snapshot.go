@@ -104,15 +104,30 @@ func (m *Snapshot) Append(b []byte) []byte {
 	}
 	d[0] = byte(ne)
 	d = d[1:]
-	for i := range ne {
-		e := &m.Entities[i]
-		r := d[:SnapshotEntitySize]
+	putEntities(d, m.Entities[:ne])
+	return b
+}
+
+// putEntities writes the entity records es into d, which must hold them.
+func putEntities(d []byte, es []EntityState) {
+	for i := range es {
+		e := &es[i]
+		r := d[i*SnapshotEntitySize:][:SnapshotEntitySize]
 		binary.LittleEndian.PutUint16(r[offEnID:], e.ID)
 		r[offEnFlags] = e.Flags
 		putPose(r[offEnPose:], &e.Pose)
-		d = d[SnapshotEntitySize:]
 	}
-	return b
+}
+
+// parseEntities reads len(es) entity records from d, which must hold them.
+func parseEntities(d []byte, es []EntityState) {
+	for i := range es {
+		r := d[i*SnapshotEntitySize:][:SnapshotEntitySize]
+		e := &es[i]
+		e.ID = binary.LittleEndian.Uint16(r[offEnID:])
+		e.Flags = r[offEnFlags]
+		ParsePose(r[offEnPose:], &e.Pose)
+	}
 }
 
 // Parse decodes a body into m, reusing the capacity of m.Players and
@@ -172,12 +187,6 @@ func (m *Snapshot) Parse(b []byte) (int, error) {
 		ParsePose(r[offPlRight:], &p.Hands[Right])
 	}
 	m.Entities = slices.Grow(m.Entities[:0], ne)[:ne]
-	for i := range m.Entities {
-		r := b[offEntities+i*SnapshotEntitySize:][:SnapshotEntitySize]
-		e := &m.Entities[i]
-		e.ID = binary.LittleEndian.Uint16(r[offEnID:])
-		e.Flags = r[offEnFlags]
-		ParsePose(r[offEnPose:], &e.Pose)
-	}
+	parseEntities(b[offEntities:], m.Entities)
 	return n, nil
 }

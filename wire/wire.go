@@ -11,13 +11,14 @@
 // Every codec has one shape: Append encodes into the caller's buffer and
 // returns the extended slice, Parse decodes into the receiver and returns the
 // number of bytes consumed, Len reports the encoded length. Neither allocates
-// (Snapshot.Parse only grows its record slices when they are too small).
+// (Snapshot.Parse and EntityUpdate.Parse only grow their record slices when
+// they are too small).
 // Parse is given the bytes after the header and never panics; on error it
 // returns one of the sentinel errors below and 0, and leaves the receiver
 // unchanged (except Header.Parse, see there). Append cannot fail: floats are
 // quantized and clamped, but values a receiver rejects (a zero reason,
-// Parts == 0, a snapshot longer than MaxBodySize, a name set by hand that is
-// not UTF-8) are sent as given.
+// Parts == 0, a snapshot or entity update longer than MaxBodySize, a name set
+// by hand that is not UTF-8) are sent as given.
 package wire
 
 import (
@@ -75,6 +76,7 @@ const (
 	TypePing              PacketType = 8
 	TypePong              PacketType = 9
 	TypeDisconnect        PacketType = 10
+	TypeEntityUpdate      PacketType = 11
 )
 
 // Parse errors. They are sentinel values so that dropping a datagram never
@@ -210,12 +212,19 @@ type PlayerState struct {
 	Hands        [2]Pose
 }
 
-// EntityState is one scene object in a snapshot.
+// EntityState is one scene object in a snapshot or an entity update.
 type EntityState struct {
 	ID    uint16
-	Flags uint8
+	Flags uint8 // Entity* bits
 	Pose  Pose
 }
+
+// Entity flags, in EntityState.Flags. Receivers ignore bits they do not know.
+const (
+	EntityHeld      = 1 << 0 // held by a grabber: its pose follows a hand
+	EntitySleeping  = 1 << 1 // at rest, not simulated
+	EntityGrabbable = 1 << 2 // a client may grab it
+)
 
 // Snapshot flags.
 const (
@@ -233,6 +242,22 @@ type Snapshot struct {
 	Flags       uint8
 	StateHash   uint64 // present when Flags&SnapshotHasHash
 	Players     []PlayerState
+	Entities    []EntityState
+}
+
+// EntityUpdate carries the new poses of objects moved by one or more inputs
+// between ticks: the server sends it as soon as a pose input has moved what
+// its hands hold, without waiting for the next tick's snapshot. It lists only
+// the entities that moved and implies nothing about the others.
+type EntityUpdate struct {
+	Tick       uint32 // the newest tick completed before this update; the update applies on top of it
+	ServerTime uint64 // µs since the server started, when the update was made
+	// CauseClient and CauseInput name the input that caused the update: the
+	// client's id and that input's sequence number. When several inputs are
+	// coalesced they name the last one applied, and the update may include
+	// entities moved by the others. CauseClient 0 names no input.
+	CauseClient uint16
+	CauseInput  uint32
 	Entities    []EntityState
 }
 
