@@ -15,6 +15,7 @@ const (
 	DefaultIdleTimeout = 2 * time.Second
 	DefaultCookieLife  = 5 * time.Second
 	DefaultSpinMax     = 500 * time.Microsecond
+	DefaultHashEvery   = 12
 	MinTickRate        = 30
 	MaxTickRate        = 500
 	// MaxClientsLimit bounds --max-clients: client ids are 16-bit and the
@@ -51,6 +52,18 @@ type Config struct {
 	// MonoClock reads a monotonic clock (ns) to time the pipeline's
 	// stages. Default: tick.Now.
 	MonoClock func() int64
+	// World is the simulation: scene objects, grabbing and physics. Nil
+	// means players only.
+	World World
+	// NoEager turns off eager propagation. By default, when a pose arrives
+	// the server at once moves what that player's hands hold (whole grab
+	// chains) and sends those objects' poses in an EntityUpdate, without
+	// waiting for the tick; arrivals read in one batch are coalesced into
+	// one update. Physics and full snapshots stay on the tick.
+	NoEager bool
+	// HashEvery puts the state hash in the snapshot every this many ticks.
+	// Default 12; negative disables it.
+	HashEvery int
 	// SpinMax caps how early Run's timer may fire before a deadline so the
 	// loop can spin the rest and start the tick on time: timer wake-ups are
 	// tens to hundreds of microseconds late on virtual machines and idle
@@ -80,6 +93,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.CookieLife == 0 {
 		c.CookieLife = DefaultCookieLife
+	}
+	if c.HashEvery == 0 {
+		c.HashEvery = DefaultHashEvery
 	}
 	if c.SpinMax == 0 {
 		c.SpinMax = DefaultSpinMax

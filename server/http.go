@@ -35,6 +35,10 @@ type StatsReport struct {
 	StageUS              map[string]Quantiles `json:"stage_us"`
 	ServerAddedLatencyUS Quantiles            `json:"server_added_latency_us"`
 	ServerAddedSamples   uint64               `json:"server_added_samples"`
+	ServerAddedGrabUS    Quantiles            `json:"server_added_grab_latency_us"`
+	ServerAddedGrabCount uint64               `json:"server_added_grab_samples"`
+	Eager                bool                 `json:"eager"`
+	EagerUpdates         uint64               `json:"eager_updates"`
 	RxPackets            uint64               `json:"rx_packets"`
 	TxPackets            uint64               `json:"tx_packets"`
 	Dropped              map[string]uint64    `json:"dropped"`
@@ -55,6 +59,10 @@ func (s *Server) Report() StatsReport {
 		StageUS:              make(map[string]Quantiles),
 		ServerAddedLatencyUS: quantilesUS(&st.ServerAdded, true),
 		ServerAddedSamples:   st.ServerAdded.Count(),
+		ServerAddedGrabUS:    quantilesUS(&st.ServerAddedGrab, true),
+		ServerAddedGrabCount: st.ServerAddedGrab.Count(),
+		Eager:                !s.cfg.NoEager && s.cfg.World != nil,
+		EagerUpdates:         st.EagerUpdates.Load(),
 		RxPackets:            st.RxPackets.Load(),
 		TxPackets:            st.TxPackets.Load(),
 		Dropped:              st.DroppedByName(),

@@ -68,6 +68,8 @@ type conn struct {
 	applied    wire.PoseInput // the avatar as of the last tick
 	hasApplied bool
 	inputs     uint64
+	worldSeq   uint32 // newest input the World has applied (eagerly or at a tick)
+	worldHas   bool
 }
 
 // Server is the authoritative game state and its sessions.
@@ -97,8 +99,22 @@ type Server struct {
 	snap      wire.Snapshot
 	body      []byte
 	latencyRx []int64 // receive times of the inputs applied this tick
+	grabRx    []int64 // the same, of players holding something (not eager)
 	tickNo    uint64
 	lastPub   uint64
+
+	lastStamp uint64
+
+	world    World
+	eager    bool
+	moved    []uint16 // entities moved by inputs since the last update
+	stamp    []uint32 // per entity id: the update generation that listed it
+	gen      uint32
+	causes   []cause // inputs whose effect the pending update carries
+	upd      wire.EntityUpdate
+	players  []wire.PlayerState
+	entities []wire.EntityState
+	hasher   *stateHasher
 
 	// Started, if set, is called by Run once its thread is set up.
 	Started     func()
@@ -110,6 +126,14 @@ type Server struct {
 	mPose     wire.PoseInput
 	mPing     wire.Ping
 	mDisc     wire.Disconnect
+}
+
+// cause is an input applied eagerly, waiting for the update that carries
+// its effect.
+type cause struct {
+	client uint16
+	seq    uint32
+	rx     int64
 }
 
 // New returns a server that talks through tr. now is the monotonic time (ns)
@@ -155,6 +179,16 @@ func New(cfg Config, tr Transport, now int64) (*Server, error) {
 		body:      make([]byte, 0, wire.MaxDatagramSize),
 		latencyRx: make([]int64, 0, cfg.MaxClients),
 	}
+	s.world = cfg.World
+	s.eager = cfg.World != nil && !cfg.NoEager
+	s.moved = make([]uint16, 0, 256)
+	s.stamp = make([]uint32, 1<<16)
+	s.causes = make([]cause, 0, cfg.MaxClients)
+	s.grabRx = make([]int64, 0, cfg.MaxClients)
+	s.upd.Entities = make([]wire.EntityState, 0, wire.MaxEntityUpdateEntities)
+	s.players = make([]wire.PlayerState, 0, cfg.MaxClients)
+	s.entities = make([]wire.EntityState, 0, 1024)
+	s.hasher = newStateHasher()
 	s.snap.Players = make([]wire.PlayerState, 0, wire.MaxSnapshotPlayers)
 	s.snap.Entities = make([]wire.EntityState, 0, wire.MaxSnapshotEntities)
 	s.stats.clientsView = make([]ClientInfo, 0, cfg.MaxClients)
@@ -184,12 +218,21 @@ func (s *Server) GroupToken() uint64 { return s.groupToken }
 
 func (s *Server) micros(now int64) uint64 { return uint64((now - s.origin) / 1e3) }
 
+// stateTime returns the server time for a state message (snapshot or entity
+// update): strictly increasing, so a receiver can always tell which of two
+// states of an entity is newer.
+func (s *Server) stateTime(now int64) uint64 {
+	t := max(s.micros(now), s.lastStamp+1)
+	s.lastStamp = t
+	return t
+}
+
 // Receive reads every datagram already waiting on the transport (up to a
 // budget) and handles it: handshakes and pings are answered at once, poses
 // are kept for the next tick. It reports whether the budget ran out with
 // datagrams possibly still waiting.
 func (s *Server) Receive(now int64) (more bool) {
-	defer s.flush()
+	defer s.sendUpdate(now)
 	for range recvBudget {
 		n, err := s.tr.ReadBatch(s.in)
 		if err != nil || n == 0 {
@@ -277,7 +320,7 @@ func (s *Server) onChallengeResponse(now int64, from netip.AddrPort, body []byte
 			return
 		}
 		// The same source started a new session: the old one is over.
-		s.remove(c, wire.DisconnectClientLeft, false)
+		s.remove(now, c, wire.DisconnectClientLeft, false)
 	}
 	id := s.freeID()
 	if id == 0 {
@@ -304,6 +347,9 @@ func (s *Server) onChallengeResponse(now int64, from netip.AddrPort, body []byte
 		s.multicastN++
 	}
 	s.stats.Clients.Store(int64(len(s.order)))
+	if s.world != nil {
+		s.world.AddPlayer(id, now)
+	}
 	s.sendAccepted(now, c)
 }
 
@@ -361,6 +407,14 @@ func (s *Server) onSession(now int64, c *conn, h *wire.Header, body []byte, rx i
 		c.hasPending = true
 		c.pendingRx = rx
 		c.inputs++
+		if s.eager {
+			n := len(s.moved)
+			s.moved = s.world.ApplyInput(c.id, m, now, s.moved)
+			c.worldSeq, c.worldHas = m.InputSeq, true
+			if len(s.moved) > n && rx != 0 {
+				s.causes = append(s.causes, cause{client: c.id, seq: m.InputSeq, rx: rx})
+			}
+		}
 	case wire.TypePing:
 		m := &s.mPing
 		if _, err := m.Parse(body); err != nil {
@@ -376,7 +430,7 @@ func (s *Server) onSession(now int64, c *conn, h *wire.Header, body []byte, rx i
 			s.stats.drop(dropReasonFor(err))
 			return
 		}
-		s.remove(c, wire.DisconnectClientLeft, false)
+		s.remove(now, c, wire.DisconnectClientLeft, false)
 	}
 }
 
@@ -398,10 +452,11 @@ func (s *Server) stageInput(now int64) {
 	for s.Receive(now) {
 	}
 	s.latencyRx = s.latencyRx[:0]
+	s.grabRx = s.grabRx[:0]
 	for i := 0; i < len(s.order); i++ {
 		c := s.order[i]
 		if now-c.lastHeard > int64(s.cfg.IdleTimeout) {
-			s.remove(c, wire.DisconnectTimeout, true)
+			s.remove(now, c, wire.DisconnectTimeout, true)
 			i--
 			continue
 		}
@@ -409,69 +464,176 @@ func (s *Server) stageInput(now int64) {
 			c.applied = c.pending
 			c.hasApplied = true
 			c.hasPending = false
+			if s.world != nil && (!c.worldHas || c.worldSeq != c.applied.InputSeq) {
+				s.moved = s.world.ApplyInput(c.id, &c.applied, now, s.moved)
+				c.worldSeq, c.worldHas = c.applied.InputSeq, true
+			}
 			if c.pendingRx != 0 {
 				s.latencyRx = append(s.latencyRx, c.pendingRx)
+				if s.world != nil && !s.eager && s.world.Holding(c.id) {
+					s.grabRx = append(s.grabRx, c.pendingRx)
+				}
 			}
 		}
 	}
 }
 
-// stageGrab propagates grabber poses to what they hold. The session layer
-// has no grabbable objects yet, so there is nothing to move.
-func (s *Server) stageGrab(now int64) {}
+// stageGrab propagates every grab chain in dependency order, so a ball held
+// by a racket held by a hand moves in the tick of the hand's pose.
+func (s *Server) stageGrab(now int64) {
+	// Objects moved by inputs applied at this tick go out in its snapshot.
+	s.moved = s.moved[:0]
+	if s.world != nil {
+		s.world.Propagate(now)
+	}
+}
 
-// stagePhysics steps the simulation. The session layer has no dynamic
-// bodies yet.
-func (s *Server) stagePhysics(now int64) {}
+// stagePhysics steps the simulation by one tick.
+func (s *Server) stagePhysics(now int64) {
+	if s.world != nil {
+		s.world.Step(now, 1/float64(s.cfg.TickRate))
+	}
+}
 
 // stageBroadcast encodes the tick's state once and sends it: one datagram per
 // part to the multicast group and one per part to every unicast client, in a
 // single batch, then records the server-added latency of the inputs applied.
+// Parts hold players first, then entities, as many as fit.
 func (s *Server) stageBroadcast(now int64) {
+	s.players = s.players[:0]
+	for _, c := range s.order {
+		a := &c.applied
+		s.players = append(s.players, wire.PlayerState{
+			ClientID:     c.id,
+			LastInputSeq: a.InputSeq,
+			Tracking:     a.Tracking,
+			Head:         a.Head,
+			Hands:        a.Hands,
+		})
+	}
+	s.entities = s.entities[:0]
+	if s.world != nil {
+		s.entities = s.world.Entities(s.entities)
+	}
 	s.snap.Tick = uint32(s.tickNo)
-	s.snap.ServerTime = s.micros(now)
-	s.snap.PlayerCount = uint16(len(s.order))
+	s.snap.ServerTime = s.stateTime(now)
+	s.snap.PlayerCount = uint16(len(s.players))
 	s.snap.Flags = 0
-	room := wire.MaxDatagramSize - wire.HeaderSize - wire.SnapshotFixedSize
-	perPart := room / wire.SnapshotPlayerSize
-	parts := max(1, (len(s.order)+perPart-1)/perPart)
+	s.snap.StateHash = 0
+	if s.cfg.HashEvery > 0 && s.tickNo%uint64(s.cfg.HashEvery) == 0 {
+		s.snap.Flags = wire.SnapshotHasHash
+		s.snap.StateHash = s.hasher.sum(s.snap.Tick, s.players, s.entities)
+	}
+	hasHash := s.snap.Flags&wire.SnapshotHasHash != 0
+	parts := 0
+	for p, e := 0, 0; ; {
+		p, e = s.nextPart(p, e, hasHash)
+		parts++
+		if p == len(s.players) && e == len(s.entities) {
+			break
+		}
+	}
 	s.snap.Parts = uint8(min(parts, 255))
-	for p := 0; p < parts && p < 255; p++ {
-		s.snap.Part = uint8(p)
-		s.snap.Players = s.snap.Players[:0]
-		for _, c := range s.order[p*perPart : min(len(s.order), (p+1)*perPart)] {
-			a := &c.applied
-			s.snap.Players = append(s.snap.Players, wire.PlayerState{
-				ClientID:     c.id,
-				LastInputSeq: a.InputSeq,
-				Tracking:     a.Tracking,
-				Head:         a.Head,
-				Hands:        a.Hands,
-			})
-		}
+	p, e := 0, 0
+	for part := 0; part < parts && part < 255; part++ {
+		np, ne := s.nextPart(p, e, hasHash)
+		s.snap.Part = uint8(part)
+		s.snap.Players = append(s.snap.Players[:0], s.players[p:np]...)
+		s.snap.Entities = append(s.snap.Entities[:0], s.entities[e:ne]...)
+		p, e = np, ne
 		s.body = s.snap.Append(s.body[:0])
-		if s.multicastN > 0 {
-			b := s.begin(s.cfg.Multicast, wire.Header{Type: wire.TypeSnapshot, Token: s.groupToken, Seq: s.groupSeq})
-			s.groupSeq++
-			s.finish(append(b, s.body...))
-		}
-		for _, c := range s.order {
-			if c.unicast {
-				s.finish(append(s.beginConn(c, wire.TypeSnapshot), s.body...))
-			}
-		}
+		s.sendAll(wire.TypeSnapshot)
 	}
 	sentAt := s.flush()
 	for _, rx := range s.latencyRx {
 		s.stats.ServerAdded.Record(sentAt - rx)
 	}
+	for _, rx := range s.grabRx {
+		s.stats.ServerAddedGrab.Record(sentAt - rx)
+	}
+}
+
+// nextPart returns where the snapshot part starting at player p and entity
+// e ends: players first, then entities, while the body fits a datagram.
+func (s *Server) nextPart(p, e int, hasHash bool) (int, int) {
+	room := wire.MaxBodySize - wire.SnapshotLen(0, 0, hasHash)
+	np := min(len(s.players)-p, room/wire.SnapshotPlayerSize, wire.MaxSnapshotPlayers)
+	room -= np * wire.SnapshotPlayerSize
+	ne := 0
+	if p+np == len(s.players) {
+		ne = min(len(s.entities)-e, room/wire.SnapshotEntitySize, wire.MaxSnapshotEntities)
+	}
+	return p + np, e + ne
+}
+
+// sendAll queues s.body, of type t, to the multicast group (when anyone
+// listens there) and to every unicast client.
+func (s *Server) sendAll(t wire.PacketType) {
+	if s.multicastN > 0 {
+		b := s.begin(s.cfg.Multicast, wire.Header{Type: t, Token: s.groupToken, Seq: s.groupSeq})
+		s.groupSeq++
+		s.finish(append(b, s.body...))
+	}
+	for _, c := range s.order {
+		if c.unicast {
+			s.finish(append(s.beginConn(c, t), s.body...))
+		}
+	}
+}
+
+// sendUpdate sends the eager EntityUpdate for the entities inputs moved
+// since the last one, then flushes everything queued and records the
+// server-added latency of the inputs it carries.
+func (s *Server) sendUpdate(now int64) {
+	if len(s.moved) == 0 {
+		s.flush()
+		return
+	}
+	s.gen++
+	u := &s.upd
+	u.Tick = uint32(s.tickNo)
+	u.ServerTime = s.stateTime(now)
+	u.CauseClient, u.CauseInput = 0, 0
+	if n := len(s.causes); n > 0 {
+		u.CauseClient, u.CauseInput = s.causes[n-1].client, s.causes[n-1].seq
+	}
+	u.Entities = u.Entities[:0]
+	for _, id := range s.moved {
+		if s.stamp[id] == s.gen {
+			continue
+		}
+		s.stamp[id] = s.gen
+		if st, ok := s.world.Entity(id); ok {
+			u.Entities = append(u.Entities, st)
+		}
+		if len(u.Entities) == wire.MaxEntityUpdateEntities {
+			s.body = u.Append(s.body[:0])
+			s.sendAll(wire.TypeEntityUpdate)
+			s.stats.EagerUpdates.Inc()
+			u.Entities = u.Entities[:0]
+		}
+	}
+	if len(u.Entities) > 0 {
+		s.body = u.Append(s.body[:0])
+		s.sendAll(wire.TypeEntityUpdate)
+		s.stats.EagerUpdates.Inc()
+	}
+	sentAt := s.flush()
+	for _, c := range s.causes {
+		s.stats.ServerAddedGrab.Record(sentAt - c.rx)
+	}
+	s.moved = s.moved[:0]
+	s.causes = s.causes[:0]
 }
 
 // remove ends a session. When notify is set the client is told why.
-func (s *Server) remove(c *conn, why wire.DisconnectReason, notify bool) {
+func (s *Server) remove(now int64, c *conn, why wire.DisconnectReason, notify bool) {
 	if notify {
 		d := wire.Disconnect{Reason: why}
 		s.finish(d.Append(s.beginConn(c, wire.TypeDisconnect)))
+	}
+	if s.world != nil {
+		s.world.RemovePlayer(c.id, now)
 	}
 	delete(s.byToken, c.token)
 	delete(s.byAddr, c.addr)
@@ -494,7 +656,7 @@ func (s *Server) Shutdown(now int64) {
 		// Twice: a lost goodbye would leave the headset waiting for its timeout.
 		s.finish(d.Append(s.beginConn(c, wire.TypeDisconnect)))
 		s.finish(d.Append(s.beginConn(c, wire.TypeDisconnect)))
-		s.remove(c, wire.DisconnectServerShutdown, false)
+		s.remove(now, c, wire.DisconnectServerShutdown, false)
 	}
 	s.flush()
 }

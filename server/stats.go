@@ -96,6 +96,11 @@ type Stats struct {
 	// ServerAdded is the time from a pose's kernel receive timestamp to the
 	// return of the send that carried its effect, in ns.
 	ServerAdded metrics.Histogram
+	// ServerAddedGrab is ServerAdded for the poses of players holding
+	// something, up to the send that carried the held objects' new poses:
+	// an EntityUpdate when eager, else the tick's snapshot.
+	ServerAddedGrab metrics.Histogram
+	EagerUpdates    metrics.Counter // EntityUpdate datagrams sent
 
 	// Client list published by the tick thread for readers. The tick thread
 	// only ever TryLocks it, so a slow reader never blocks a tick.
@@ -127,6 +132,7 @@ func (s *Stats) Reset() {
 	s.TickLateness.Reset()
 	s.TickSpin.Reset()
 	s.ServerAdded.Reset()
+	s.ServerAddedGrab.Reset()
 }
 
 func (s *Stats) drop(r DropReason) { s.Dropped[r].Inc() }

@@ -1,0 +1,68 @@
+package server
+
+import (
+	"github.com/cespare/xxhash/v2"
+
+	"arcade/wire"
+)
+
+// World is the simulation the tick drives: the scene's objects, the grab
+// graph and physics. The server owns the sessions and the wire; the World
+// owns what moves. Every method is called from the tick thread only.
+type World interface {
+	// AddPlayer gives a new client its two hands.
+	AddPlayer(id uint16, now int64)
+	// RemovePlayer releases whatever the player's hands hold and removes
+	// them.
+	RemovePlayer(id uint16, now int64)
+	// ApplyInput moves the player's hands to the input's poses, starts or
+	// ends grabs as its grip values say, and propagates the hands' grab
+	// chains at once, root first. It appends the ids of the entities that
+	// moved to moved and returns it.
+	ApplyInput(id uint16, in *wire.PoseInput, now int64, moved []uint16) []uint16
+	// Holding reports whether the player's hands hold anything.
+	Holding(id uint16) bool
+	// Propagate runs the grab stage: every grab chain in dependency order.
+	Propagate(now int64)
+	// Step runs the physics stage for one tick of dt seconds.
+	Step(now int64, dt float64)
+	// Entities appends the state of every non-static object, by id.
+	Entities(dst []wire.EntityState) []wire.EntityState
+	// Entity returns one object's state.
+	Entity(id uint16) (wire.EntityState, bool)
+}
+
+// stateHasher computes the state hash snapshots carry: xxhash64 over the
+// tick number and the quantized player and entity records exactly as the
+// snapshot encodes them, players by client id, entities by id. Two servers
+// fed the same inputs produce the same sequence.
+type stateHasher struct {
+	d   *xxhash.Digest
+	buf []byte
+	one wire.Snapshot
+}
+
+func newStateHasher() *stateHasher {
+	h := &stateHasher{d: xxhash.New(), buf: make([]byte, 0, wire.MaxDatagramSize)}
+	h.one.Players = make([]wire.PlayerState, 0, wire.MaxSnapshotPlayers)
+	h.one.Entities = make([]wire.EntityState, 0, wire.MaxSnapshotEntities)
+	h.one.Parts = 1
+	return h
+}
+
+// sum hashes players and entities, encoding them in chunks through the
+// snapshot codec so the bytes hashed are the bytes sent.
+func (h *stateHasher) sum(tick uint32, players []wire.PlayerState, entities []wire.EntityState) uint64 {
+	h.d.Reset()
+	h.one.Tick = tick
+	for first := true; first || len(players) > 0 || len(entities) > 0; first = false {
+		np := min(len(players), wire.MaxSnapshotPlayers)
+		ne := min(len(entities), wire.MaxSnapshotEntities)
+		h.one.Players = append(h.one.Players[:0], players[:np]...)
+		h.one.Entities = append(h.one.Entities[:0], entities[:ne]...)
+		players, entities = players[np:], entities[ne:]
+		h.buf = h.one.Append(h.buf[:0])
+		h.d.Write(h.buf)
+	}
+	return h.d.Sum64()
+}
