@@ -3,10 +3,10 @@ GO      ?= go
 PKGS    ?= ./...
 BENCHTIME ?= 1s
 
-.PHONY: help test vet race bench check fuzz load build
+.PHONY: help test vet race bench check fuzz load grabbench build
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 build: ## build the server and the tools into bin/
 	$(GO) build -o bin/ ./cmd/... ./tools/...
@@ -18,12 +18,16 @@ test: vet ## vet, then every test (fuzz seeds included), then the race detector 
 vet: ## go vet
 	$(GO) vet $(PKGS)
 
-bench: ## benchmarks with allocations, then the loopback load measurement
+bench: ## benchmarks with allocations, then the loopback load and grab measurements
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) $(PKGS)
 	./tools/loadtest.sh
+	./tools/grabbench.sh
 
 load: ## loopback load measurement only: server + 16 bots, multicast and unicast
 	./tools/loadtest.sh
+
+grabbench: ## eager vs tick-only grab latency with 16 grabbing bots
+	./tools/grabbench.sh
 
 fuzz: ## run every fuzz target for FUZZTIME each (default 10s)
 	./tools/fuzz.sh $(or $(FUZZTIME),10s)

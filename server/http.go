@@ -9,15 +9,17 @@ import (
 
 // Quantiles in microseconds, as /api/stats reports them.
 type Quantiles struct {
-	P50 float64 `json:"p50"`
-	P99 float64 `json:"p99"`
-	Max float64 `json:"max,omitempty"`
+	P50  float64 `json:"p50"`
+	P99  float64 `json:"p99"`
+	Max  float64 `json:"max,omitempty"`
+	Mean float64 `json:"mean,omitempty"`
 }
 
 func quantilesUS(h *metrics.Histogram, withMax bool) Quantiles {
 	q := Quantiles{P50: us(h.Quantile(0.5)), P99: us(h.Quantile(0.99))}
 	if withMax {
 		q.Max = us(h.Max())
+		q.Mean = h.Mean() / 1e3
 	}
 	return q
 }
@@ -33,6 +35,7 @@ type StatsReport struct {
 	TickLatenessUS       Quantiles            `json:"tick_lateness_us"`
 	TickSpinUS           Quantiles            `json:"tick_spin_us"`
 	StageUS              map[string]Quantiles `json:"stage_us"`
+	GrabPhysicsUS        Quantiles            `json:"grab_physics_us"`
 	ServerAddedLatencyUS Quantiles            `json:"server_added_latency_us"`
 	ServerAddedSamples   uint64               `json:"server_added_samples"`
 	ServerAddedGrabUS    Quantiles            `json:"server_added_grab_latency_us"`
@@ -57,6 +60,7 @@ func (s *Server) Report() StatsReport {
 		TickLatenessUS:       quantilesUS(&st.TickLateness, true),
 		TickSpinUS:           quantilesUS(&st.TickSpin, true),
 		StageUS:              make(map[string]Quantiles),
+		GrabPhysicsUS:        quantilesUS(&st.GrabPhysics, true),
 		ServerAddedLatencyUS: quantilesUS(&st.ServerAdded, true),
 		ServerAddedSamples:   st.ServerAdded.Count(),
 		ServerAddedGrabUS:    quantilesUS(&st.ServerAddedGrab, true),

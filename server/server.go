@@ -104,6 +104,7 @@ type Server struct {
 	lastPub   uint64
 
 	lastStamp uint64
+	grabStart int64
 
 	world    World
 	eager    bool
@@ -481,6 +482,7 @@ func (s *Server) stageInput(now int64) {
 // stageGrab propagates every grab chain in dependency order, so a ball held
 // by a racket held by a hand moves in the tick of the hand's pose.
 func (s *Server) stageGrab(now int64) {
+	s.grabStart = s.cfg.MonoClock()
 	// Objects moved by inputs applied at this tick go out in its snapshot.
 	s.moved = s.moved[:0]
 	if s.world != nil {
@@ -493,6 +495,7 @@ func (s *Server) stagePhysics(now int64) {
 	if s.world != nil {
 		s.world.Step(now, 1/float64(s.cfg.TickRate))
 	}
+	s.stats.GrabPhysics.Record(s.cfg.MonoClock() - s.grabStart)
 }
 
 // stageBroadcast encodes the tick's state once and sends it: one datagram per

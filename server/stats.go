@@ -101,6 +101,8 @@ type Stats struct {
 	// an EntityUpdate when eager, else the tick's snapshot.
 	ServerAddedGrab metrics.Histogram
 	EagerUpdates    metrics.Counter // EntityUpdate datagrams sent
+	// GrabPhysics is the time the grab and physics stages took together.
+	GrabPhysics metrics.Histogram
 
 	// Client list published by the tick thread for readers. The tick thread
 	// only ever TryLocks it, so a slow reader never blocks a tick.
@@ -133,6 +135,7 @@ func (s *Stats) Reset() {
 	s.TickSpin.Reset()
 	s.ServerAdded.Reset()
 	s.ServerAddedGrab.Reset()
+	s.GrabPhysics.Reset()
 }
 
 func (s *Stats) drop(r DropReason) { s.Dropped[r].Inc() }
