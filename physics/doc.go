@@ -1,0 +1,72 @@
+// Package physics is Arcade's rigid-body simulation: spheres and oriented
+// boxes (dynamic, kinematic or static) and static planes, stepped
+// deterministically on the server tick.
+//
+// # Step
+//
+// World.Step(dt) advances the world by dt in Config.SubSteps equal
+// sub-steps. Each sub-step:
+//
+//  1. wakes sleeping islands touched by awake or moving bodies;
+//  2. finds contacts at the current poses (all pairs, AABB then exact test),
+//     matching them with the previous sub-step's to warm-start the solver;
+//  3. resolves bouncing contacts (approaching faster than
+//     Config.BounceThreshold) on the velocities before gravity, Poisson
+//     style: a frictionless inelastic solve gives each point's compression
+//     impulse P, then e·P more is applied. Once the inelastic solve has
+//     converged, that cannot add energy however many points bounce at once;
+//  4. applies gravity and solves velocities with sequential impulses,
+//     warm-started: a non-penetration impulse per point, Coulomb friction
+//     clamped to a circular cone bounded by the whole normal impulse
+//     (impact included), so spin and sliding at the contact point turn into
+//     linear velocity and back, and rolling resistance for spheres;
+//  5. integrates positions, then sweeps fast spheres (continuous collision,
+//     below) and projects remaining penetration out by moving positions
+//     only, so position correction never adds velocity;
+//  6. updates sleep: islands of touching dynamic bodies that stayed slow for
+//     Config.SleepTime stop moving until something wakes them.
+//
+// There are no maps, goroutines or clocks in Step, and the body order is
+// by id, so equal inputs give bit-identical results on one architecture and
+// binary. Step does not allocate once the world's buffers have grown.
+//
+// # Contacts
+//
+// Contact normals point from the body with the lower id to the other.
+// Pairs: sphere–sphere, sphere–box, sphere–plane, box–plane and box–box
+// (separating axis test over the 15 axes, then clipping of the incident
+// face against the reference face for up to four points, or the closest
+// points of two edges). Contacts are generated up to a small margin before
+// touching; such speculative points only limit how fast the gap closes.
+// Restitution is the larger of the two materials', friction the geometric
+// mean.
+//
+// # Kinematic bodies
+//
+// A kinematic body follows poses given by SetKinematicPose. The pose is
+// reached at the end of the next Step; meanwhile the body moves with the
+// constant linear and angular velocity of that pose change, so the solver
+// sees its true contact-point velocity and pushes dynamic bodies with it.
+// A kinematic body given no pose for a Step stands still. SetDynamic
+// releases it with a velocity; SetKinematic takes a body back.
+//
+// # Continuous collision
+//
+// After integration, every dynamic sphere that moved more than a quarter of
+// its radius relative to another body is swept against it: relative to a
+// plane analytically, to a sphere by the quadratic, to a box by a slab test
+// on the box grown by the radius followed by conservative advancement. The
+// other body's motion is taken as the velocity of its point nearest the
+// sphere. At the earliest hit the sphere is placed touching the other body's
+// end pose (the rest of its motion over the sub-step is lost) and keeps its
+// velocity, so the next sub-step's contact bounces it.
+//
+// # Limits
+//
+// Boxes are not swept: a thin box crossing another body's thickness within
+// one sub-step can pass through it. The other body's rotation within a
+// sub-step is taken only as the velocity of the point under the sphere.
+// Rotation is integrated with constant world angular velocity, without the
+// gyroscopic term. The broad phase tests all pairs, which suits worlds of a
+// few dozen bodies.
+package physics

@@ -1,0 +1,296 @@
+package physics
+
+import (
+	"math"
+
+	"arcade/geom"
+)
+
+// manifold is the contact of one pair in one sub-step.
+type manifold struct {
+	a, b         int32  // body indices
+	key          uint64 // a's id << 32 | b's id
+	first, count int32  // its points in World.contacts
+	n            geom.Vec3
+	impact       bool // some point bounces this sub-step
+
+	restitution float64
+	muDynamic   float64
+	muStatic    float64
+	rolling     float64   // rolling resistance coefficient × sphere radius, m
+	rollMass    float64   // effective mass for relative rotation
+	jr          geom.Vec3 // accumulated rolling impulse
+}
+
+// contact is one point of a manifold with its solver state.
+type contact struct {
+	point
+	lA, lB       geom.Vec3 // witness points in the bodies' frames
+	rA, rB       geom.Vec3 // from the body centres to the contact point
+	t1, t2       geom.Vec3 // tangent basis
+	jN, jT1, jT2 row       // constraint rows along n, t1, t2
+	target       float64   // least normal relative velocity, m/s
+	bounce       bool      // approaching fast enough to bounce
+	mu           float64
+	jn, jt1, jt2 float64 // accumulated impulses
+	ji           float64 // impact impulse of this sub-step, compression and restitution
+}
+
+// row is one constraint direction d at a contact, precomputed: the lever
+// arms rA×d and rB×d, their images under the inverse inertias, and the
+// effective mass.
+type row struct {
+	xA, xB geom.Vec3 // rA×d, rB×d
+	iA, iB geom.Vec3 // Ia⁻¹·(rA×d), Ib⁻¹·(rB×d)
+	mass   float64
+}
+
+func makeRow(a, b *body, rA, rB, d geom.Vec3) row {
+	r := row{xA: rA.Cross(d), xB: rB.Cross(d)}
+	r.iA, r.iB = a.invI.mulVec(r.xA), b.invI.mulVec(r.xB)
+	if k := a.invMass + b.invMass + r.xA.Dot(r.iA) + r.xB.Dot(r.iB); k > 0 {
+		r.mass = 1 / k
+	}
+	return r
+}
+
+// speed returns the relative velocity of the contact along d.
+func (r *row) speed(a, b *body, d geom.Vec3) float64 {
+	return d.Dot(b.vel.Sub(a.vel)) + r.xB.Dot(b.angVel) - r.xA.Dot(a.angVel)
+}
+
+// apply applies the impulse j·d to b and −j·d to a.
+func (r *row) apply(a, b *body, d geom.Vec3, j float64) {
+	if a.invMass > 0 {
+		a.vel = a.vel.Sub(d.Scale(j * a.invMass))
+		a.angVel = a.angVel.Sub(r.iA.Scale(j))
+	}
+	if b.invMass > 0 {
+		b.vel = b.vel.Add(d.Scale(j * b.invMass))
+		b.angVel = b.angVel.Add(r.iB.Scale(j))
+	}
+}
+
+// effMass returns the effective mass of the pair for an impulse along d
+// at offsets rA, rB.
+func effMass(a, b *body, rA, rB, d geom.Vec3) float64 {
+	k := a.invMass + b.invMass
+	ra, rb := rA.Cross(d), rB.Cross(d)
+	k += ra.Dot(a.invI.mulVec(ra)) + rb.Dot(b.invI.mulVec(rb))
+	if k <= 0 {
+		return 0
+	}
+	return 1 / k
+}
+
+// relVel returns the velocity of b's point rB relative to a's point rA.
+func relVel(a, b *body, rA, rB geom.Vec3) geom.Vec3 {
+	return b.vel.Add(b.angVel.Cross(rB)).Sub(a.vel).Sub(a.angVel.Cross(rA))
+}
+
+// angImpulse applies the angular impulse l to b and −l to a.
+func angImpulse(a, b *body, l geom.Vec3) {
+	if a.invMass > 0 {
+		a.angVel = a.angVel.Sub(a.invI.mulVec(l))
+	}
+	if b.invMass > 0 {
+		b.angVel = b.angVel.Add(b.invI.mulVec(l))
+	}
+}
+
+// prepare computes the per-point solver constants and finds the bouncing
+// points, from the velocities before gravity.
+func (w *World) prepare(h float64) {
+	for mi := range w.manifolds {
+		m := &w.manifolds[mi]
+		a, b := &w.bodies[m.a], &w.bodies[m.b]
+		m.impact = false
+		for ci := m.first; ci < m.first+m.count; ci++ {
+			c := &w.contacts[ci]
+			p := c.pA.Add(c.pB).Scale(0.5)
+			c.rA, c.rB = p.Sub(a.pose.Pos), p.Sub(b.pose.Pos)
+			c.jN = makeRow(a, b, c.rA, c.rB, m.n)
+			c.jT1 = makeRow(a, b, c.rA, c.rB, c.t1)
+			c.jT2 = makeRow(a, b, c.rA, c.rB, c.t2)
+			v := relVel(a, b, c.rA, c.rB)
+			vn := v.Dot(m.n)
+			c.bounce = m.restitution > 0 && vn < -w.bounce && c.sep+vn*h < 0
+			m.impact = m.impact || c.bounce
+			c.target = 0
+			if c.sep > 0 && !c.bounce {
+				c.target = -c.sep / h
+			}
+			c.ji = 0
+			c.mu = m.muDynamic
+			if v.Sub(m.n.Scale(vn)).Len2() < stickSpeed*stickSpeed {
+				c.mu = m.muStatic
+			}
+		}
+		if m.rolling > 0 {
+			k := (a.invI[0][0] + a.invI[1][1] + a.invI[2][2] + b.invI[0][0] + b.invI[1][1] + b.invI[2][2]) / 3
+			m.rollMass = 0
+			if k > 0 {
+				m.rollMass = 1 / k
+			}
+		}
+		if m.impact {
+			for ci := m.first; ci < m.first+m.count; ci++ {
+				c := &w.contacts[ci]
+				c.jn, c.jt1, c.jt2 = 0, 0, 0
+			}
+			m.jr = geom.Vec3{}
+		}
+	}
+}
+
+// impacts resolves the bouncing manifolds before gravity, Poisson style:
+// an inelastic frictionless solve gives each point's compression impulse
+// P, then e·P more is applied along the normal. That never adds energy,
+// however many points bounce at once: the inelastic result is the
+// energy-norm projection of the velocities onto the non-approaching set,
+// and the restitution impulse is orthogonal to it. Friction acts in the
+// main solve, bounded by the whole normal impulse, where it only removes
+// sliding. The impact impulse is kept apart from the main solve's
+// accumulated impulse, which therefore cannot take the bounce back.
+func (w *World) impacts() {
+	any := false
+	for mi := range w.manifolds {
+		any = any || w.manifolds[mi].impact
+	}
+	if !any {
+		return
+	}
+	for it := 0; it < w.iterations; it++ {
+		for mi := range w.manifolds {
+			if m := &w.manifolds[mi]; m.impact {
+				w.solveNormals(m)
+			}
+		}
+	}
+	for mi := range w.manifolds {
+		m := &w.manifolds[mi]
+		if !m.impact {
+			continue
+		}
+		a, b := &w.bodies[m.a], &w.bodies[m.b]
+		for ci := m.first; ci < m.first+m.count; ci++ {
+			c := &w.contacts[ci]
+			if c.bounce {
+				d := m.restitution * c.jn
+				c.jN.apply(a, b, m.n, d)
+				c.jn += d
+			}
+			c.ji, c.jn = c.jn, 0
+		}
+	}
+}
+
+// warmStart applies the impulses inherited from the previous sub-step to
+// the manifolds without impacts.
+func (w *World) warmStart() {
+	for mi := range w.manifolds {
+		m := &w.manifolds[mi]
+		if m.impact {
+			continue
+		}
+		a, b := &w.bodies[m.a], &w.bodies[m.b]
+		for ci := m.first; ci < m.first+m.count; ci++ {
+			c := &w.contacts[ci]
+			c.jN.apply(a, b, m.n, c.jn)
+			c.jT1.apply(a, b, c.t1, c.jt1)
+			c.jT2.apply(a, b, c.t2, c.jt2)
+		}
+		if m.rolling > 0 {
+			angImpulse(a, b, m.jr)
+		}
+	}
+}
+
+// solveVelocities runs one sequential-impulse pass over all contacts.
+func (w *World) solveVelocities() {
+	for mi := range w.manifolds {
+		w.solveManifold(&w.manifolds[mi])
+	}
+}
+
+// solveNormals runs one frictionless pass over m's points.
+func (w *World) solveNormals(m *manifold) {
+	a, b := &w.bodies[m.a], &w.bodies[m.b]
+	for ci := m.first; ci < m.first+m.count; ci++ {
+		c := &w.contacts[ci]
+		jn := math.Max(c.jn+(c.target-c.jN.speed(a, b, m.n))*c.jN.mass, 0)
+		c.jN.apply(a, b, m.n, jn-c.jn)
+		c.jn = jn
+	}
+}
+
+// solveManifold runs one sequential-impulse pass over m's points:
+// friction clamped to the cone |jt| ≤ μ·jn, then the normal impulse toward
+// the point's target, then rolling resistance.
+func (w *World) solveManifold(m *manifold) {
+	a, b := &w.bodies[m.a], &w.bodies[m.b]
+	sumN := 0.0
+	for ci := m.first; ci < m.first+m.count; ci++ {
+		c := &w.contacts[ci]
+
+		j1 := c.jt1 - c.jT1.speed(a, b, c.t1)*c.jT1.mass
+		j2 := c.jt2 - c.jT2.speed(a, b, c.t2)*c.jT2.mass
+		limit := c.mu * (c.jn + c.ji)
+		if l2 := j1*j1 + j2*j2; l2 > limit*limit {
+			s := limit / math.Sqrt(l2)
+			j1, j2 = j1*s, j2*s
+		}
+		c.jT1.apply(a, b, c.t1, j1-c.jt1)
+		c.jT2.apply(a, b, c.t2, j2-c.jt2)
+		c.jt1, c.jt2 = j1, j2
+
+		jn := math.Max(c.jn+(c.target-c.jN.speed(a, b, m.n))*c.jN.mass, 0)
+		c.jN.apply(a, b, m.n, jn-c.jn)
+		c.jn = jn
+		sumN += jn + c.ji
+	}
+	if m.rolling > 0 && m.rollMass > 0 {
+		rel := b.angVel.Sub(a.angVel)
+		j := m.jr.Sub(rel.Scale(m.rollMass))
+		limit := m.rolling * sumN
+		if l := j.Len(); l > limit {
+			j = j.Scale(limit / l)
+		}
+		d := j.Sub(m.jr)
+		m.jr = j
+		angImpulse(a, b, d)
+	}
+}
+
+// projectPositions moves bodies apart along the contact normals to remove
+// penetration beyond slop, without touching velocities.
+func (w *World) projectPositions() {
+	for mi := range w.manifolds {
+		m := &w.manifolds[mi]
+		a, b := &w.bodies[m.a], &w.bodies[m.b]
+		if a.invMass == 0 && b.invMass == 0 {
+			continue
+		}
+		for ci := m.first; ci < m.first+m.count; ci++ {
+			c := &w.contacts[ci]
+			pA, pB := a.pose.Apply(c.lA), b.pose.Apply(c.lB)
+			sep := pB.Sub(pA).Dot(m.n)
+			corr := clamp(baumgarte*(sep+slop), -maxCorrection, 0)
+			if corr >= 0 {
+				continue
+			}
+			p := pA.Add(pB).Scale(0.5)
+			rA, rB := p.Sub(a.pose.Pos), p.Sub(b.pose.Pos)
+			k := effMass(a, b, rA, rB, m.n)
+			P := m.n.Scale(-corr * k)
+			if a.invMass > 0 {
+				a.pose.Pos = a.pose.Pos.Sub(P.Scale(a.invMass))
+				a.pose.Rot = rotateSmall(a.pose.Rot, a.invI.mulVec(rA.Cross(P)).Neg())
+			}
+			if b.invMass > 0 {
+				b.pose.Pos = b.pose.Pos.Add(P.Scale(b.invMass))
+				b.pose.Rot = rotateSmall(b.pose.Rot, b.invI.mulVec(rB.Cross(P)))
+			}
+		}
+	}
+}

@@ -1,0 +1,329 @@
+package physics
+
+import (
+	"math"
+	"slices"
+
+	"arcade/geom"
+)
+
+// report is the impulse of one pair in one sub-step, merged per Step.
+type report struct {
+	key     uint64
+	point   geom.Vec3
+	impulse float64 // total normal impulse
+	peak    float64 // largest single sub-step impulse, for point
+}
+
+// Step advances the world by dt seconds. A non-positive dt does nothing.
+func (w *World) Step(dt float64) {
+	if !(dt > 0) || math.IsInf(dt, 1) {
+		return
+	}
+	w.reports = w.reports[:0]
+	for i := range w.bodies {
+		b := &w.bodies[i]
+		if b.kind != Kinematic {
+			continue
+		}
+		if b.hasTarget {
+			b.vel = b.target.Pos.Sub(b.pose.Pos).Scale(1 / dt)
+			b.angVel = angularVelocity(b.pose.Rot, b.target.Rot, dt)
+		} else {
+			b.vel, b.angVel = geom.Vec3{}, geom.Vec3{}
+		}
+	}
+	h := dt / float64(w.subSteps)
+	for s := 0; s < w.subSteps; s++ {
+		w.substep(h, s == w.subSteps-1)
+	}
+	for i := range w.bodies {
+		w.bodies[i].hasTarget = false
+	}
+	w.mergeReports()
+}
+
+func (w *World) substep(h float64, last bool) {
+	w.wakeTouched()
+	w.collide()
+	w.prepare(h)
+	w.impacts()
+	g := w.Gravity.Scale(h)
+	for i := range w.bodies {
+		if b := &w.bodies[i]; b.active() {
+			b.vel = b.vel.Add(g)
+		}
+	}
+	w.warmStart()
+	for it := 0; it < w.iterations; it++ {
+		w.solveVelocities()
+	}
+	w.integrate(h, last)
+	w.sweep(h)
+	for it := 0; it < w.posIterations; it++ {
+		w.projectPositions()
+	}
+	for i := range w.bodies {
+		b := &w.bodies[i]
+		if b.active() {
+			b.updateInertia()
+		}
+		if b.active() || b.kind == Kinematic {
+			b.box = bounds(&b.shape, b.pose)
+		}
+	}
+	w.record()
+	w.updateSleep(h)
+}
+
+// wakeTouched wakes the islands of sleeping bodies touched by awake dynamic
+// bodies or moving kinematic ones, until no more wake.
+func (w *World) wakeTouched() {
+	for changed := true; changed; {
+		changed = false
+		for i := range w.bodies {
+			a := &w.bodies[i]
+			if !a.active() && !a.moving() {
+				continue
+			}
+			grown := a.box.grow(margin)
+			for j := range w.bodies {
+				b := &w.bodies[j]
+				if !b.sleeping || !grown.overlaps(b.box) {
+					continue
+				}
+				if _, c := collide(a, b, margin, &w.scratch); c > 0 {
+					w.wakeIsland(b.island)
+					changed = true
+				}
+			}
+		}
+	}
+}
+
+// collide rebuilds the manifolds at the current poses, inheriting
+// accumulated impulses from the previous sub-step's matching points.
+func (w *World) collide() {
+	w.manifolds, w.prevManifolds = w.prevManifolds[:0], w.manifolds
+	w.contacts, w.prevContacts = w.prevContacts[:0], w.contacts
+	prev := 0
+	for i := range w.bodies {
+		a := &w.bodies[i]
+		if a.sleeping {
+			continue
+		}
+		grown := a.box.grow(margin)
+		for j := i + 1; j < len(w.bodies); j++ {
+			b := &w.bodies[j]
+			if b.sleeping || (!a.active() && !b.active()) || !grown.overlaps(b.box) {
+				continue
+			}
+			n, cnt := collide(a, b, margin, &w.scratch)
+			if cnt == 0 {
+				continue
+			}
+			m := manifold{
+				a: int32(i), b: int32(j),
+				key:         uint64(a.id)<<32 | uint64(b.id),
+				first:       int32(len(w.contacts)),
+				count:       int32(cnt),
+				n:           n,
+				restitution: math.Max(a.mat.Restitution, b.mat.Restitution),
+				muDynamic:   math.Sqrt(a.mat.Friction * b.mat.Friction),
+				muStatic:    math.Sqrt(staticFriction(&a.mat) * staticFriction(&b.mat)),
+			}
+			if r := math.Max(a.mat.Rolling, b.mat.Rolling); r > 0 {
+				if a.shape.Kind == ShapeSphere {
+					m.rolling = r * a.shape.Radius
+				} else if b.shape.Kind == ShapeSphere {
+					m.rolling = r * b.shape.Radius
+				}
+			}
+			for prev < len(w.prevManifolds) && w.prevManifolds[prev].key < m.key {
+				prev++
+			}
+			var old *manifold
+			if prev < len(w.prevManifolds) && w.prevManifolds[prev].key == m.key {
+				old = &w.prevManifolds[prev]
+				m.jr = old.jr
+			}
+			invA, invB := a.pose.Inverse(), b.pose.Inverse()
+			t1, t2 := tangents(n)
+			for k := 0; k < cnt; k++ {
+				p := w.scratch[k]
+				c := contact{point: p, lA: invA.Apply(p.pA), lB: invB.Apply(p.pB), t1: t1, t2: t2}
+				if old != nil {
+					w.inherit(&c, old)
+				}
+				w.contacts = append(w.contacts, c)
+			}
+			w.manifolds = append(w.manifolds, m)
+		}
+	}
+}
+
+// inherit copies the impulses of the nearest point of old, if close enough,
+// re-expressing the friction impulse in c's tangent basis.
+func (w *World) inherit(c *contact, old *manifold) {
+	mid := c.pA.Add(c.pB)
+	best, bi := matchDist*matchDist, int32(-1)
+	for k := old.first; k < old.first+old.count; k++ {
+		o := &w.prevContacts[k]
+		d := mid.Sub(o.pA.Add(o.pB)).Scale(0.5).Len2()
+		if d < best {
+			best, bi = d, k
+		}
+	}
+	if bi < 0 {
+		return
+	}
+	o := &w.prevContacts[bi]
+	f := o.t1.Scale(o.jt1).Add(o.t2.Scale(o.jt2))
+	c.jn, c.jt1, c.jt2 = o.jn, f.Dot(c.t1), f.Dot(c.t2)
+}
+
+func staticFriction(m *Material) float64 {
+	if m.StaticFriction > 0 {
+		return m.StaticFriction
+	}
+	return m.Friction
+}
+
+// integrate moves awake dynamic and kinematic bodies over the sub-step,
+// remembering where they started. On the last sub-step kinematic bodies
+// land exactly on their target pose.
+func (w *World) integrate(h float64, last bool) {
+	for i := range w.bodies {
+		b := &w.bodies[i]
+		b.start = b.pose.Pos
+		switch {
+		case b.active():
+			b.pose.Pos = b.pose.Pos.Add(b.vel.Scale(h))
+			b.pose.Rot = b.pose.Rot.Integrate(b.angVel, h)
+		case b.kind == Kinematic && last && b.hasTarget:
+			b.pose = b.target
+		case b.moving():
+			b.pose.Pos = b.pose.Pos.Add(b.vel.Scale(h))
+			b.pose.Rot = b.pose.Rot.Integrate(b.angVel, h)
+		}
+	}
+}
+
+// record adds this sub-step's normal impulses to the reports.
+func (w *World) record() {
+	for mi := range w.manifolds {
+		m := &w.manifolds[mi]
+		sum := 0.0
+		var p geom.Vec3
+		for ci := m.first; ci < m.first+m.count; ci++ {
+			c := &w.contacts[ci]
+			j := c.jn + c.ji
+			sum += j
+			p = p.Add(c.pA.Add(c.pB).Scale(0.5 * j))
+		}
+		if sum > 0 {
+			w.reports = append(w.reports, report{key: m.key, point: p.Scale(1 / sum), impulse: sum, peak: sum})
+		}
+	}
+}
+
+// mergeReports sorts the Step's reports by pair and merges each pair's.
+func (w *World) mergeReports() {
+	slices.SortStableFunc(w.reports, func(x, y report) int {
+		switch {
+		case x.key < y.key:
+			return -1
+		case x.key > y.key:
+			return 1
+		}
+		return 0
+	})
+	out := w.reports[:0]
+	for _, r := range w.reports {
+		if n := len(out); n > 0 && out[n-1].key == r.key {
+			o := &out[n-1]
+			o.impulse += r.impulse
+			if r.peak > o.peak {
+				o.peak, o.point = r.peak, r.point
+			}
+			continue
+		}
+		out = append(out, r)
+	}
+	w.reports = out
+}
+
+// updateSleep puts islands to sleep that have all been slow for the sleep
+// time. Islands are the awake dynamic bodies joined by contacts.
+func (w *World) updateSleep(h float64) {
+	if w.noSleep {
+		return
+	}
+	n := len(w.bodies)
+	if cap(w.parent) < n {
+		w.parent = make([]int32, n)
+		w.islandMin = make([]float64, n)
+	}
+	w.parent, w.islandMin = w.parent[:n], w.islandMin[:n]
+	lin2, ang2 := w.sleepLin*w.sleepLin, w.sleepAng*w.sleepAng
+	for i := range w.bodies {
+		b := &w.bodies[i]
+		w.parent[i] = int32(i)
+		w.islandMin[i] = math.Inf(1)
+		if !b.active() {
+			continue
+		}
+		if b.vel.Len2() > lin2 || b.angVel.Len2() > ang2 {
+			b.sleepTime = 0
+		} else {
+			b.sleepTime += h
+		}
+	}
+	for mi := range w.manifolds {
+		m := &w.manifolds[mi]
+		a, b := &w.bodies[m.a], &w.bodies[m.b]
+		switch {
+		case a.active() && b.active():
+			w.union(m.a, m.b)
+		case a.active() && b.moving():
+			a.sleepTime = 0
+		case b.active() && a.moving():
+			b.sleepTime = 0
+		}
+	}
+	for i := range w.bodies {
+		if b := &w.bodies[i]; b.active() {
+			r := w.root(int32(i))
+			w.islandMin[r] = math.Min(w.islandMin[r], b.sleepTime)
+		}
+	}
+	for i := range w.bodies {
+		b := &w.bodies[i]
+		if !b.active() {
+			continue
+		}
+		r := w.root(int32(i))
+		if w.islandMin[r] >= w.sleepTime {
+			b.sleeping = true
+			b.island = w.bodies[r].id
+			b.vel, b.angVel = geom.Vec3{}, geom.Vec3{}
+		}
+	}
+}
+
+func (w *World) root(i int32) int32 {
+	for w.parent[i] != i {
+		w.parent[i] = w.parent[w.parent[i]]
+		i = w.parent[i]
+	}
+	return i
+}
+
+func (w *World) union(a, b int32) {
+	ra, rb := w.root(a), w.root(b)
+	if ra < rb {
+		w.parent[rb] = ra
+	} else if rb < ra {
+		w.parent[ra] = rb
+	}
+}
