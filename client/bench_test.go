@@ -27,6 +27,24 @@ func BenchmarkHandleSnapshot(b *testing.B) {
 	}
 }
 
+// BenchmarkHandleEntityUpdate measures one multicast entity update moving
+// two held objects through a connected session, callback included.
+func BenchmarkHandleEntityUpdate(b *testing.B) {
+	f := newFakeServer(b)
+	s := newTestSession(SessionConfig{})
+	f.connect(s, t0)
+	s.OnEntityUpdate(func(*wire.EntityUpdate, int64, bool) {})
+	u := testEntityUpdate(1, f.clientID, 1)
+	u.Entities = append(u.Entities, u.Entities[0])
+	dgram := f.multicastEntityUpdate(u)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(dgram)))
+	for i := 0; b.Loop(); i++ {
+		dgram[14], dgram[15] = byte(i+1), byte((i+1)>>8)
+		s.Handle(t0, dgram, t0, true)
+	}
+}
+
 // BenchmarkSendPose measures encoding and draining one pose.
 func BenchmarkSendPose(b *testing.B) {
 	f := newFakeServer(b)

@@ -42,13 +42,14 @@ var ErrNotConnected = errors.New("client: not connected")
 // It owns three goroutines at most, all stopped by Close: a reader for the
 // unicast socket, a reader for the multicast socket when snapshots come by
 // multicast, and a timer that runs Session.Update. Callbacks (OnSnapshot,
-// OnPong) run on a reader goroutine while the client's lock is held: they
+// OnEntityUpdate, OnPong) run on a reader goroutine while the client's lock is held: they
 // must return quickly and must not call the Client's methods.
 //
 // Datagrams are read one per system call into one fixed buffer per socket.
-// The server sends a client one snapshot per tick, milliseconds apart, so
-// batched reads (recvmmsg) would almost always return a single datagram;
-// the single read keeps the path free of allocation.
+// The server sends a client one snapshot per tick and, between ticks, an
+// entity update per batch of inputs that moved held objects: datagrams
+// spread out in time, so batched reads (recvmmsg) would mostly return a
+// single one; the single read keeps the path free of allocation.
 type Client struct {
 	server netip.AddrPort
 	uc     *net.UDPConn // to and from the server
@@ -373,6 +374,15 @@ func (c *Client) OnSnapshot(fn func(snap *wire.Snapshot, rxTime int64, viaMultic
 	c.mu.Unlock()
 }
 
+// OnEntityUpdate sets the function called for every new entity update
+// datagram; see Session.OnEntityUpdate and the Client doc for the
+// constraints.
+func (c *Client) OnEntityUpdate(fn func(u *wire.EntityUpdate, rxTime int64, viaMulticast bool)) {
+	c.mu.Lock()
+	c.s.OnEntityUpdate(fn)
+	c.mu.Unlock()
+}
+
 // OnPong sets the function called for every pong; see Session.OnPong.
 func (c *Client) OnPong(fn func(rtt, offset int64)) {
 	c.mu.Lock()
@@ -445,5 +455,5 @@ func (c *Client) Group() (netip.AddrPort, string) {
 }
 
 // Now returns the client clock the runtime uses: ns since the Unix epoch,
-// comparable with the rxTime passed to OnSnapshot.
+// comparable with the rxTime passed to OnSnapshot and OnEntityUpdate.
 func Now() int64 { return now() }

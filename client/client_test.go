@@ -18,7 +18,8 @@ import (
 
 // udpServer is a fake server over real loopback UDP, written with the wire
 // codecs: it completes handshakes, answers pings, and answers every pose
-// with a snapshot reporting it, by unicast or to a multicast group on lo.
+// with an entity update caused by it and then a snapshot reporting it, by
+// unicast or to a multicast group on lo.
 type udpServer struct {
 	t      *testing.T
 	conn   *net.UDPConn
@@ -155,14 +156,19 @@ func (s *udpServer) handle(b []byte, from netip.AddrPort) {
 		}
 		s.poses++
 		p.last = m.InputSeq
+		held := []wire.EntityState{{ID: 1, Flags: wire.EntityHeld | wire.EntityGrabbable, Pose: m.Hands[wire.Right]}}
+		upd := &wire.EntityUpdate{Tick: s.tick, ServerTime: s.us(), Causes: []wire.UpdateCause{{Client: p.id, Input: m.InputSeq}}, Entities: held}
 		s.tick++
 		snap := &wire.Snapshot{Tick: s.tick, ServerTime: s.us(), Parts: 1, PlayerCount: 1,
-			Players: []wire.PlayerState{{ClientID: p.id, LastInputSeq: p.last, Head: m.Head}}}
+			Players: []wire.PlayerState{{ClientID: p.id, LastInputSeq: p.last, Head: m.Head}}, Entities: held}
 		if s.group.IsValid() {
-			mh := wire.Header{Type: wire.TypeSnapshot, Token: testGroupToken, Seq: s.mseq}
-			s.mseq++
+			mh := wire.Header{Type: wire.TypeEntityUpdate, Token: testGroupToken, Seq: s.mseq}
+			s.conn.WriteToUDPAddrPort(upd.Append(mh.Append(nil)), s.group)
+			mh.Type, mh.Seq = wire.TypeSnapshot, s.mseq+1
+			s.mseq += 2
 			s.conn.WriteToUDPAddrPort(snap.Append(mh.Append(nil)), s.group)
 		} else {
+			reply(wire.TypeEntityUpdate, p.token, p, upd)
 			reply(wire.TypeSnapshot, p.token, p, snap)
 		}
 	case wire.TypeDisconnect:
@@ -214,6 +220,26 @@ func (w *snapshotWaiter) onSnapshot(id uint16) func(*wire.Snapshot, int64, bool)
 	}
 }
 
+// onEntityUpdate records the updates caused by client id like snapshots:
+// the newest input of id among the causes into seqs.
+func (w *snapshotWaiter) onEntityUpdate(id uint16) func(*wire.EntityUpdate, int64, bool) {
+	return func(u *wire.EntityUpdate, rx int64, viaMulticast bool) {
+		seq, ok := u.NewestInput(id)
+		if !ok || len(u.Entities) != 1 || u.Entities[0].Flags&wire.EntityHeld == 0 {
+			return
+		}
+		w.mu.Lock()
+		w.seqs = append(w.seqs, seq)
+		w.rx = append(w.rx, rx)
+		w.multi = append(w.multi, viaMulticast)
+		w.mu.Unlock()
+		select {
+		case w.got <- struct{}{}:
+		default:
+		}
+	}
+}
+
 func (w *snapshotWaiter) wait(t *testing.T) {
 	t.Helper()
 	select {
@@ -238,6 +264,8 @@ func TestClientUnicast(t *testing.T) {
 	}
 	w := newSnapshotWaiter()
 	c.OnSnapshot(w.onSnapshot(c.ClientID()))
+	uw := newSnapshotWaiter()
+	c.OnEntityUpdate(uw.onEntityUpdate(c.ClientID()))
 	pongs := make(chan int64, 16)
 	c.OnPong(func(rtt, _ int64) {
 		select {
@@ -265,6 +293,13 @@ func TestClientUnicast(t *testing.T) {
 	if sent := int64(in.ClientTime) * 1000; sent < before-1000 || sent > Now() {
 		t.Errorf("ClientTime %d µs not the send time", in.ClientTime)
 	}
+	// The entity update the pose caused came first, on the same path.
+	uw.wait(t)
+	uw.mu.Lock()
+	if uw.seqs[0] != 1 || uw.multi[0] || uw.rx[0] < before || uw.rx[0] > w.rx[0] {
+		t.Errorf("entity update for input %d (multicast %v) at %d, want input 1 by unicast before the snapshot at %d", uw.seqs[0], uw.multi[0], uw.rx[0], w.rx[0])
+	}
+	uw.mu.Unlock()
 
 	select {
 	case rtt := <-pongs:
@@ -292,7 +327,7 @@ func TestClientUnicast(t *testing.T) {
 		t.Error("SendPose after Close succeeded")
 	}
 	st := c.Stats()
-	if st.Snapshots == 0 || st.Unicast.Received == 0 || st.TotalDropped() != 0 || st.WriteErrors != 0 {
+	if st.Snapshots == 0 || st.EntityUpdates == 0 || st.Unicast.Received == 0 || st.Unicast.Lost != 0 || st.TotalDropped() != 0 || st.WriteErrors != 0 {
 		t.Errorf("stats %+v", st)
 	}
 	// The server heard the goodbye (both copies, over loopback).
@@ -327,7 +362,7 @@ func TestClientMulticast(t *testing.T) {
 
 	// Two clients on one host both receive the group (SO_REUSEPORT).
 	var clients []*Client
-	var waiters []*snapshotWaiter
+	var waiters, uwaiters []*snapshotWaiter
 	for i := range 2 {
 		c, err := Dial(context.Background(), srv.addr(), Config{SessionConfig: SessionConfig{Name: "multi"}, MulticastIface: "lo"})
 		if err != nil {
@@ -341,23 +376,27 @@ func TestClientMulticast(t *testing.T) {
 		}
 		w := newSnapshotWaiter()
 		c.OnSnapshot(w.onSnapshot(1)) // both watch the first client
+		uw := newSnapshotWaiter()
+		c.OnEntityUpdate(uw.onEntityUpdate(1))
 		clients = append(clients, c)
 		waiters = append(waiters, w)
+		uwaiters = append(uwaiters, uw)
 	}
 	in := wire.PoseInput{Head: wire.Pose{Rot: wire.Quat{W: 1}}}
 	if _, err := clients[0].SendPose(&in); err != nil {
 		t.Fatal(err)
 	}
-	for i, w := range waiters {
+	for i, w := range append(waiters, uwaiters...) {
 		w.wait(t)
 		w.mu.Lock()
 		if w.seqs[0] != 1 || !w.multi[0] || w.rx[0] == 0 {
-			t.Errorf("client %d saw input %d multicast %v rx %d", i, w.seqs[0], w.multi[0], w.rx[0])
+			t.Errorf("waiter %d saw input %d multicast %v rx %d", i, w.seqs[0], w.multi[0], w.rx[0])
 		}
 		w.mu.Unlock()
 	}
 	for _, c := range clients {
-		if st := c.Stats(); st.Multicast.Received == 0 || st.Multicast.Lost != 0 {
+		// Updates and snapshots share the group sequence: no gap.
+		if st := c.Stats(); st.Multicast.Received < 2 || st.Multicast.Lost != 0 || st.EntityUpdates == 0 {
 			t.Errorf("multicast path %+v", st.Multicast)
 		}
 		c.Close()

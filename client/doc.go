@@ -44,9 +44,15 @@
 // arrived by unicast after the handshake without the session token; it is a
 // handshake reply carrying another nonce; it is a duplicate or older than the
 // 64-datagram window of its path; it is a snapshot of a tick older than
-// one already delivered (parts of the newest tick all pass); it is a Pong for
-// no Ping in flight; or its type is not expected in the session's state.
-// Drops never produce errors.
+// one already delivered (parts of the newest tick all pass); it is an entity
+// update whose tick is older than the newest snapshot delivered (that
+// snapshot was made after it and supersedes it); it is a Pong for no Ping in
+// flight; or its type is not expected in the session's state (the group
+// carries only snapshots and entity updates). Drops never produce errors.
+//
+// Entity updates (wire.EntityUpdate) follow the snapshot rules: they come
+// on the snapshot path with the same token, share its sequence, and are
+// delivered through OnEntityUpdate between the snapshots of two ticks.
 //
 // Loss is counted per path (unicast per-connection sequence, multicast group
 // sequence) from gaps in the header Seq, starting at the first datagram

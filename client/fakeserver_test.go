@@ -9,7 +9,8 @@ import (
 
 // fakeServer is the server side of the protocol written directly with the
 // wire codecs, just enough to drive a Session: it answers the handshake,
-// builds snapshots, pongs and disconnects, and decodes what the client sent.
+// builds snapshots, entity updates, pongs and disconnects, and decodes what
+// the client sent.
 type fakeServer struct {
 	t          testing.TB
 	token      uint64
@@ -110,6 +111,27 @@ func (f *fakeServer) multicastSnapshot(snap *wire.Snapshot) []byte {
 	h := wire.Header{Type: wire.TypeSnapshot, Token: f.groupToken, Seq: f.mseq}
 	f.mseq++
 	return snap.Append(h.Append(nil))
+}
+
+// testEntityUpdate is an update after tick caused by input seq of client
+// cause, moving one held object.
+func testEntityUpdate(tick uint32, cause uint16, seq uint32) *wire.EntityUpdate {
+	return &wire.EntityUpdate{
+		Tick: tick, ServerTime: uint64(tick)*8333 + 100, Causes: []wire.UpdateCause{{Client: cause, Input: seq}},
+		Entities: []wire.EntityState{{ID: 3, Flags: wire.EntityHeld | wire.EntityGrabbable, Pose: wire.Pose{Pos: wire.Vec3{X: 0.5, Y: 1.1, Z: -0.25}, Rot: wire.Quat{W: 1}}}},
+	}
+}
+
+// unicastEntityUpdate is an entity update on the per-connection path.
+func (f *fakeServer) unicastEntityUpdate(u *wire.EntityUpdate) []byte {
+	return u.Append(f.unicastHeader(wire.TypeEntityUpdate, f.token))
+}
+
+// multicastEntityUpdate is an entity update on the group path.
+func (f *fakeServer) multicastEntityUpdate(u *wire.EntityUpdate) []byte {
+	h := wire.Header{Type: wire.TypeEntityUpdate, Token: f.groupToken, Seq: f.mseq}
+	f.mseq++
+	return u.Append(h.Append(nil))
 }
 
 func (f *fakeServer) pong(ping *wire.Ping, recvUS, sendUS uint64) []byte {

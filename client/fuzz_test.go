@@ -12,14 +12,17 @@ import (
 
 var updateCorpus = flag.Bool("update-corpus", false, "rewrite the seed corpus in testdata/fuzz/FuzzSessionHandle")
 
+// fuzzSeed is one datagram of the seed corpus and the path it arrives on.
+type fuzzSeed struct {
+	dgram        []byte
+	viaMulticast bool
+}
+
 // fuzzSeeds are datagrams a connected session meets: valid ones of every
 // path (built by the fake server with the fixed test tokens) and damaged
 // ones. They are written to testdata/fuzz/FuzzSessionHandle by
 // TestFuzzSeeds -update-corpus and checked against it otherwise.
-func fuzzSeeds(t *testing.T) map[string]struct {
-	dgram        []byte
-	viaMulticast bool
-} {
+func fuzzSeeds(t *testing.T) map[string]fuzzSeed {
 	f := newFakeServer(t)
 	f.seq = 1 // the Accepted of the fuzz session's handshake was seq 0
 	players := []wire.PlayerState{
@@ -32,10 +35,7 @@ func fuzzSeeds(t *testing.T) map[string]struct {
 	hashed := *snap
 	hashed.Flags, hashed.StateHash, hashed.Part, hashed.Parts = wire.SnapshotHasHash, 0xfeed, 1, 2
 	pong := f.pong(&wire.Ping{PingID: 1, ClientTime: uint64(t0 / 1000)}, 5, 6)
-	return map[string]struct {
-		dgram        []byte
-		viaMulticast bool
-	}{
+	seeds := map[string]fuzzSeed{
 		"unicast-snapshot":       {uni, false},
 		"multicast-snapshot":     {multi, true},
 		"hashed-part":            {f.unicastSnapshot(&hashed), false},
@@ -51,6 +51,15 @@ func fuzzSeeds(t *testing.T) map[string]struct {
 		}(), false},
 		"header-only": {uni[:wire.HeaderSize], false},
 	}
+	// Built last, so the sequence numbers of the seeds above stay put.
+	upd := testEntityUpdate(42, 7, 3)
+	upd.Causes = append(upd.Causes, wire.UpdateCause{Client: 9, Input: 8}) // coalesced with another client's input
+	upd.Entities = append(upd.Entities, wire.EntityState{ID: 9, Flags: wire.EntityGrabbable | wire.EntitySleeping, Pose: wire.Pose{Pos: wire.Vec3{Y: 0.8}, Rot: wire.Quat{W: 1}}})
+	uniUpd := f.unicastEntityUpdate(upd)
+	seeds["unicast-entity-update"] = fuzzSeed{uniUpd, false}
+	seeds["multicast-entity-update"] = fuzzSeed{f.multicastEntityUpdate(upd), true}
+	seeds["truncated-entity-update"] = fuzzSeed{uniUpd[:len(uniUpd)-3], false}
+	return seeds
 }
 
 func TestFuzzSeeds(t *testing.T) {
@@ -88,6 +97,11 @@ func FuzzSessionHandle(f *testing.F) {
 				t.Fatalf("delivered part %d of %d", snap.Part, snap.Parts)
 			}
 		})
+		s.OnEntityUpdate(func(u *wire.EntityUpdate, _ int64, _ bool) {
+			if len(u.Entities) > wire.MaxEntityUpdateEntities {
+				t.Fatalf("delivered an update of %d entities", len(u.Entities))
+			}
+		})
 		s.OnPong(func(rtt, _ int64) {
 			if rtt < 0 {
 				t.Fatalf("negative rtt %d", rtt)
@@ -100,8 +114,8 @@ func FuzzSessionHandle(f *testing.F) {
 		if st.Received-before.Received != 2 {
 			t.Fatalf("received %d", st.Received-before.Received)
 		}
-		if st.Snapshots-before.Snapshots > 1 {
-			t.Fatalf("one datagram delivered %d snapshots", st.Snapshots-before.Snapshots)
+		if n := st.Snapshots - before.Snapshots + st.EntityUpdates - before.EntityUpdates; n > 1 {
+			t.Fatalf("one datagram delivered %d snapshots and entity updates", n)
 		}
 		s.Update(t0 + 2*ms)
 		in := wire.PoseInput{}

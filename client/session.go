@@ -192,7 +192,7 @@ type sentPing struct {
 // multicast snapshots. A Session is not safe for concurrent use.
 //
 // Handle and SendPose do not allocate once the session is connected and has
-// seen its largest snapshot.
+// seen its largest snapshot and entity update.
 type Session struct {
 	cfg     SessionConfig
 	state   State
@@ -226,10 +226,12 @@ type Session struct {
 	newestTick uint32
 	haveTick   bool
 
-	onSnapshot func(snap *wire.Snapshot, rxTime int64, viaMulticast bool)
-	onPong     func(rtt, offset int64)
+	onSnapshot     func(snap *wire.Snapshot, rxTime int64, viaMulticast bool)
+	onEntityUpdate func(u *wire.EntityUpdate, rxTime int64, viaMulticast bool)
+	onPong         func(rtt, offset int64)
 
-	snap  wire.Snapshot // reused by every snapshot
+	snap  wire.Snapshot     // reused by every snapshot
+	upd   wire.EntityUpdate // reused by every entity update
 	stats SessionStats
 
 	out      [outSlots][wire.MaxDatagramSize]byte
@@ -397,6 +399,15 @@ func (s *Session) handleConnected(now, rxTime int64, h *wire.Header, body []byte
 			return
 		}
 		s.deliverSnapshot(rxTime, false)
+	case wire.TypeEntityUpdate:
+		if _, err := s.upd.Parse(body); err != nil {
+			s.drop(dropReasonFor(err))
+			return
+		}
+		if !s.accept(now, h.Seq, &s.uni, &s.stats.Unicast) {
+			return
+		}
+		s.deliverEntityUpdate(rxTime, false)
 	case wire.TypePong:
 		var p wire.Pong
 		if _, err := p.Parse(body); err != nil {
@@ -435,18 +446,29 @@ func (s *Session) handleMulticast(now, rxTime int64, h *wire.Header, body []byte
 		s.drop(DropToken)
 		return
 	}
-	if h.Type != wire.TypeSnapshot {
+	// The group carries snapshots and entity updates, in one sequence.
+	switch h.Type {
+	case wire.TypeSnapshot:
+		if _, err := s.snap.Parse(body); err != nil {
+			s.drop(dropReasonFor(err))
+			return
+		}
+		if !s.accept(now, h.Seq, &s.multi, &s.stats.Multicast) {
+			return
+		}
+		s.deliverSnapshot(rxTime, true)
+	case wire.TypeEntityUpdate:
+		if _, err := s.upd.Parse(body); err != nil {
+			s.drop(dropReasonFor(err))
+			return
+		}
+		if !s.accept(now, h.Seq, &s.multi, &s.stats.Multicast) {
+			return
+		}
+		s.deliverEntityUpdate(rxTime, true)
+	default:
 		s.drop(DropUnexpected)
-		return
 	}
-	if _, err := s.snap.Parse(body); err != nil {
-		s.drop(dropReasonFor(err))
-		return
-	}
-	if !s.accept(now, h.Seq, &s.multi, &s.stats.Multicast) {
-		return
-	}
-	s.deliverSnapshot(rxTime, true)
 }
 
 // accept records a valid datagram's sequence number on its path and reports
@@ -473,6 +495,20 @@ func (s *Session) deliverSnapshot(rxTime int64, viaMulticast bool) {
 	s.stats.Snapshots++
 	if s.onSnapshot != nil {
 		s.onSnapshot(&s.snap, rxTime, viaMulticast)
+	}
+}
+
+// deliverEntityUpdate passes on an entity update unless a snapshot of a
+// newer tick was already delivered: that snapshot was made after the update
+// and supersedes it. Updates never advance the newest tick themselves.
+func (s *Session) deliverEntityUpdate(rxTime int64, viaMulticast bool) {
+	if s.haveTick && wire.InputSeqNewer(s.newestTick, s.upd.Tick) {
+		s.drop(DropOldTick)
+		return
+	}
+	s.stats.EntityUpdates++
+	if s.onEntityUpdate != nil {
+		s.onEntityUpdate(&s.upd, rxTime, viaMulticast)
 	}
 }
 
@@ -604,6 +640,17 @@ func (s *Session) Nonce() uint64 { return s.nonce }
 // within Handle. snap and its slices are reused: valid only during the call.
 func (s *Session) OnSnapshot(fn func(snap *wire.Snapshot, rxTime int64, viaMulticast bool)) {
 	s.onSnapshot = fn
+}
+
+// OnEntityUpdate sets the function called for every new entity update
+// datagram, from within Handle. Entity updates come on the same path as
+// snapshots (the multicast group or unicast) and between them: each lists
+// objects that inputs moved since the last tick, Causes naming every input
+// it reflects (u.NewestInput with the session's client id gives the newest
+// of this client's). u and its slices are reused: valid only during the
+// call.
+func (s *Session) OnEntityUpdate(fn func(u *wire.EntityUpdate, rxTime int64, viaMulticast bool)) {
+	s.onEntityUpdate = fn
 }
 
 // OnPong sets the function called for every pong, from within Handle, with

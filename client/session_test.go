@@ -649,8 +649,9 @@ func TestZeroAllocs(t *testing.T) {
 	f := newFakeServer(t)
 	s := newTestSession(SessionConfig{})
 	f.connect(s, t0)
-	var delivered int
+	var delivered, updates int
 	s.OnSnapshot(func(*wire.Snapshot, int64, bool) { delivered++ })
+	s.OnEntityUpdate(func(*wire.EntityUpdate, int64, bool) { updates++ })
 	s.OnPong(func(int64, int64) {})
 	players := make([]wire.PlayerState, 16)
 	for i := range players {
@@ -658,11 +659,17 @@ func TestZeroAllocs(t *testing.T) {
 	}
 	snap := testSnapshot(1, players...)
 	const n = 100
+	upd := testEntityUpdate(1, f.clientID, 5)
+	upd.Entities = append(upd.Entities, upd.Entities[0], upd.Entities[0])
 	uni := make([][]byte, n+1)
 	multi := make([][]byte, n+1)
+	uniUpd := make([][]byte, n+1)
+	multiUpd := make([][]byte, n+1)
 	for i := range uni {
 		uni[i] = f.unicastSnapshot(snap)
 		multi[i] = f.multicastSnapshot(snap)
+		uniUpd[i] = f.unicastEntityUpdate(upd)
+		multiUpd[i] = f.multicastEntityUpdate(upd)
 	}
 	sink := func([]byte) {}
 	in := wire.PoseInput{Head: wire.Pose{Rot: wire.Quat{W: 1}}, Hands: [2]wire.Pose{{Rot: wire.Quat{W: 1}}, {Rot: wire.Quat{W: 1}}}}
@@ -672,6 +679,8 @@ func TestZeroAllocs(t *testing.T) {
 		now += ms
 		s.Handle(now, uni[i], now, false)
 		s.Handle(now, multi[i], now, true)
+		s.Handle(now, uniUpd[i], now, false)
+		s.Handle(now, multiUpd[i], now, true)
 		s.SendPose(now, &in)
 		s.Update(now)
 		s.Outgoing(sink)
@@ -680,8 +689,8 @@ func TestZeroAllocs(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("Handle+SendPose+Update+Outgoing: %v allocs per run, want 0", allocs)
 	}
-	if delivered != 2*(n+1) {
-		t.Errorf("delivered %d snapshots, want %d", delivered, 2*(n+1))
+	if delivered != 2*(n+1) || updates != 2*(n+1) {
+		t.Errorf("delivered %d snapshots and %d entity updates, want %d of each", delivered, updates, 2*(n+1))
 	}
 
 	// The pong path too.

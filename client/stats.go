@@ -17,7 +17,7 @@ const (
 	DropNonce                         // handshake reply for another nonce
 	DropDuplicate                     // sequence number already received
 	DropStale                         // sequence number older than the window
-	DropOldTick                       // snapshot of a tick older than one delivered
+	DropOldTick                       // snapshot or entity update of a tick older than a snapshot delivered
 	DropUnknownPing                   // Pong for no Ping in flight
 	DropUnexpected                    // valid, but not expected now or on this path
 	NumDropReasons
@@ -71,8 +71,10 @@ type SessionStats struct {
 	Overflow  uint64                 // queued datagrams discarded because Outgoing was not called
 	Dropped   [NumDropReasons]uint64 // received datagrams dropped, by reason
 	Snapshots uint64                 // distinct snapshot datagrams delivered
-	Pongs     uint64                 // pongs matched to a ping
-	Inputs    uint64                 // poses queued by SendPose
+	// EntityUpdates counts distinct entity update datagrams delivered.
+	EntityUpdates uint64
+	Pongs         uint64 // pongs matched to a ping
+	Inputs        uint64 // poses queued by SendPose
 	// CookieRetries counts handshakes restarted because the server denied
 	// the cookie (expired, or the server restarted).
 	CookieRetries uint64

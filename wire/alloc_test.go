@@ -13,9 +13,9 @@ func benchSnapshot(nEntities int) *Snapshot {
 		StateHash: 3, Players: players(np), Entities: entities(nEntities)}
 }
 
-// benchEntityUpdate is an entity update with n entities.
-func benchEntityUpdate(n int) *EntityUpdate {
-	return &EntityUpdate{Tick: 1, ServerTime: 2, CauseClient: 3, CauseInput: 4, Entities: entities(n)}
+// benchEntityUpdate is an entity update with nc causes and ne entities.
+func benchEntityUpdate(nc, ne int) *EntityUpdate {
+	return &EntityUpdate{Tick: 1, ServerTime: 2, Causes: causes(nc), Entities: entities(ne)}
 }
 
 func samplePoseInput() *PoseInput {
@@ -41,8 +41,9 @@ func TestZeroAlloc(t *testing.T) {
 	}
 	for _, n := range []int{16, 64} {
 		cases = append(cases, tc{fmt.Sprintf("snapshot_%d_entities", n), benchSnapshot(n)})
-		cases = append(cases, tc{fmt.Sprintf("entity_update_%d_entities", n), benchEntityUpdate(n)})
+		cases = append(cases, tc{fmt.Sprintf("entity_update_%d_entities", n), benchEntityUpdate(1, n)})
 	}
+	cases = append(cases, tc{"entity_update_16_causes_64_entities", benchEntityUpdate(16, 64)})
 	buf := make([]byte, 0, MaxDatagramSize)
 	for _, c := range cases {
 		enc := c.m.Append(nil)

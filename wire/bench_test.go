@@ -69,11 +69,14 @@ func BenchmarkSnapshotParse(b *testing.B) {
 	}
 }
 
-// An entity update typically carries one grab chain: a few entities.
+// An entity update typically carries one grab chain, a few entities, and
+// one cause; a busy coalesced one many of both.
+var benchUpdateSizes = []struct{ causes, entities int }{{1, 3}, {16, 64}}
+
 func BenchmarkEntityUpdateAppend(b *testing.B) {
-	for _, n := range []int{3, 64} {
-		b.Run(fmt.Sprintf("entities=%d", n), func(b *testing.B) {
-			m := benchEntityUpdate(n)
+	for _, n := range benchUpdateSizes {
+		b.Run(fmt.Sprintf("causes=%d/entities=%d", n.causes, n.entities), func(b *testing.B) {
+			m := benchEntityUpdate(n.causes, n.entities)
 			buf := make([]byte, 0, MaxDatagramSize)
 			b.ReportAllocs()
 			b.SetBytes(int64(m.Len()))
@@ -85,9 +88,9 @@ func BenchmarkEntityUpdateAppend(b *testing.B) {
 }
 
 func BenchmarkEntityUpdateParse(b *testing.B) {
-	for _, n := range []int{3, 64} {
-		b.Run(fmt.Sprintf("entities=%d", n), func(b *testing.B) {
-			d := benchEntityUpdate(n).Append(nil)
+	for _, n := range benchUpdateSizes {
+		b.Run(fmt.Sprintf("causes=%d/entities=%d", n.causes, n.entities), func(b *testing.B) {
+			d := benchEntityUpdate(n.causes, n.entities).Append(nil)
 			var m EntityUpdate
 			b.ReportAllocs()
 			b.SetBytes(int64(len(d)))

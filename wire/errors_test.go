@@ -193,24 +193,59 @@ func TestBodyParseErrors(t *testing.T) {
 		}, ErrCount},
 		{"EntityUpdate empty", new(EntityUpdate), func(*testing.T) []byte { return nil }, ErrShort},
 		{"EntityUpdate short fixed part", new(EntityUpdate), func(t *testing.T) []byte {
-			return body(t, "entity_update", nil)[:EntityUpdateFixedSize-1]
+			return body(t, "entity_update_empty", nil)[:EntityUpdateFixedSize-1]
+		}, ErrShort},
+		{"EntityUpdate causes past end", new(EntityUpdate), func(t *testing.T) []byte {
+			return body(t, "entity_update", map[int]byte{offUpdCauseCount: 10})
+		}, ErrShort},
+		{"EntityUpdate cause count 255, no records", new(EntityUpdate), func(t *testing.T) []byte {
+			return body(t, "entity_update_empty", map[int]byte{offUpdCauseCount: 255})
+		}, ErrShort},
+		{"EntityUpdate cut after the causes", new(EntityUpdate), func(t *testing.T) []byte {
+			return body(t, "entity_update", nil)[:offUpdCauses+3*UpdateCauseSize]
 		}, ErrShort},
 		{"EntityUpdate entities past end", new(EntityUpdate), func(t *testing.T) []byte {
-			return body(t, "entity_update", map[int]byte{offUpdCount: 4})
+			return body(t, "entity_update", map[int]byte{offUpdCauses + 3*UpdateCauseSize: 4})
 		}, ErrShort},
-		{"EntityUpdate count 255, no records", new(EntityUpdate), func(t *testing.T) []byte {
-			return body(t, "entity_update_empty", map[int]byte{offUpdCount: 255})
+		{"EntityUpdate entity count 255, no records", new(EntityUpdate), func(t *testing.T) []byte {
+			return body(t, "entity_update_empty", map[int]byte{offUpdCauses: 255})
 		}, ErrShort},
 		{"EntityUpdate last entity cut", new(EntityUpdate), func(t *testing.T) []byte {
 			b := body(t, "entity_update", nil)
 			return b[:len(b)-1]
 		}, ErrShort},
-		{"EntityUpdate 83 entities", new(EntityUpdate), func(t *testing.T) []byte {
+		{"EntityUpdate 84 entities", new(EntityUpdate), func(t *testing.T) []byte {
 			u := EntityUpdate{Entities: entities(MaxEntityUpdateEntities + 1)}
 			return u.Append(nil)
 		}, ErrCount},
 		{"EntityUpdate 255 entities", new(EntityUpdate), func(t *testing.T) []byte {
 			u := EntityUpdate{Entities: entities(255)}
+			return u.Append(nil)
+		}, ErrCount},
+		{"EntityUpdate 195 causes", new(EntityUpdate), func(t *testing.T) []byte {
+			u := EntityUpdate{Causes: causes(195)}
+			return u.Append(nil)
+		}, ErrCount},
+		{"EntityUpdate 255 causes", new(EntityUpdate), func(t *testing.T) []byte {
+			u := EntityUpdate{Causes: causes(255)}
+			return u.Append(nil)
+		}, ErrCount},
+		{"EntityUpdate 16 causes and 77 entities", new(EntityUpdate), func(t *testing.T) []byte {
+			u := EntityUpdate{Causes: causes(16), Entities: entities(77)}
+			return u.Append(nil)
+		}, ErrCount},
+		{"EntityUpdate first cause client 0", new(EntityUpdate), func(t *testing.T) []byte {
+			return body(t, "entity_update", map[int]byte{offUpdCauses + offCauseClient: 0})
+		}, ErrField},
+		{"EntityUpdate last cause client 0", new(EntityUpdate), func(t *testing.T) []byte {
+			o := offUpdCauses + 2*UpdateCauseSize + offCauseClient
+			return body(t, "entity_update", map[int]byte{o: 0, o + 1: 0})
+		}, ErrField},
+		{"EntityUpdate cause client 0 and records past end", new(EntityUpdate), func(t *testing.T) []byte {
+			return body(t, "entity_update", map[int]byte{offUpdCauses + offCauseClient: 0, offUpdCauses + 3*UpdateCauseSize: 4})
+		}, ErrShort},
+		{"EntityUpdate cause client 0 and too long", new(EntityUpdate), func(t *testing.T) []byte {
+			u := EntityUpdate{Causes: []UpdateCause{{Client: 0}}, Entities: entities(MaxEntityUpdateEntities)}
 			return u.Append(nil)
 		}, ErrCount},
 		{"Ping short", new(Ping), func(t *testing.T) []byte {
@@ -275,7 +310,7 @@ func TestForwardCompatible(t *testing.T) {
 	}
 	// Entity flag bits version 1 does not define are passed through, in
 	// snapshots and entity updates alike.
-	u := body(t, "entity_update", map[int]byte{offUpdEntities + offEnFlags: 0xf8})
+	u := body(t, "entity_update", map[int]byte{offUpdCauses + 3*UpdateCauseSize + 1 + offEnFlags: 0xf8})
 	var eu EntityUpdate
 	if n, err := eu.Parse(u); err != nil || n != len(u) || eu.Entities[0].Flags != 0xf8 {
 		t.Errorf("entity flags 0xf8: %d, %v, %+v", n, err, eu)

@@ -96,21 +96,38 @@ func FuzzSnapshot(f *testing.F) {
 
 // FuzzEntityUpdate also parses into an EntityUpdate that already holds
 // records, as a receiver reusing one does, and checks the result is the same.
+// It checks NewestInput against a plain scan of the causes.
 func FuzzEntityUpdate(f *testing.F) {
-	stale := EntityUpdate{Tick: 5, CauseClient: 9, Entities: entities(90)}
+	stale := EntityUpdate{Tick: 5, Causes: causes(40), Entities: entities(90)}
 	var used EntityUpdate
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkRoundTrip(t, new(EntityUpdate), new(EntityUpdate), data)
 		var fresh EntityUpdate
 		freshN, freshErr := fresh.Parse(data)
-		used.Tick, used.CauseClient = stale.Tick, stale.CauseClient
+		used.Tick = stale.Tick
+		used.Causes = append(used.Causes[:0], stale.Causes...)
 		used.Entities = append(used.Entities[:0], stale.Entities...)
 		n, err := used.Parse(data)
 		if n != freshN || err != freshErr {
 			t.Fatalf("reused EntityUpdate: %d, %v; fresh: %d, %v", n, err, freshN, freshErr)
 		}
-		if err == nil && !entityUpdateEqual(&used, &fresh) {
+		if err != nil {
+			return
+		}
+		if !entityUpdateEqual(&used, &fresh) {
 			t.Fatalf("reused EntityUpdate decodes to\n%+v\nfresh one to\n%+v", used, fresh)
+		}
+		for _, c := range fresh.Causes {
+			if c.Client == 0 {
+				t.Fatalf("cause with client id 0 parsed: %+v", fresh.Causes)
+			}
+			in, ok := fresh.NewestInput(c.Client)
+			if !ok || InputSeqNewer(c.Input, in) {
+				t.Fatalf("NewestInput(%d) = %d, %v; cause %+v is newer", c.Client, in, ok, c)
+			}
+			if !slices.Contains(fresh.Causes, UpdateCause{c.Client, in}) {
+				t.Fatalf("NewestInput(%d) = %d, not among %+v", c.Client, in, fresh.Causes)
+			}
 		}
 	})
 }
@@ -270,8 +287,8 @@ func snapshotEqual(a, b *Snapshot) bool {
 // entityUpdateEqual compares entity updates, treating nil and empty record
 // slices alike.
 func entityUpdateEqual(a, b *EntityUpdate) bool {
-	return a.Tick == b.Tick && a.ServerTime == b.ServerTime && a.CauseClient == b.CauseClient &&
-		a.CauseInput == b.CauseInput && slices.Equal(a.Entities, b.Entities)
+	return a.Tick == b.Tick && a.ServerTime == b.ServerTime &&
+		slices.Equal(a.Causes, b.Causes) && slices.Equal(a.Entities, b.Entities)
 }
 
 // writeCorpus writes the seed corpus: every golden vector (whole datagram
@@ -317,10 +334,15 @@ func writeCorpus(t *testing.T) {
 	add("FuzzSnapshot", "parts_0", make([]byte, SnapshotFixedSize))
 	add("FuzzSnapshot", "count_255", append([]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 255}, make([]byte, 255*SnapshotPlayerSize)...))
 	add("FuzzSnapshot", "hash_flag_no_hash", []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0})
-	add("FuzzEntityUpdate", "count_255", append(make([]byte, offUpdCount), 255))
-	add("FuzzEntityUpdate", "count_83", append(append(make([]byte, offUpdCount), MaxEntityUpdateEntities+1),
+	noCause := make([]byte, offUpdCauses) // tick, server time, cause count 0
+	add("FuzzEntityUpdate", "count_255", append(bytes.Clone(noCause), 255))
+	add("FuzzEntityUpdate", "count_84", append(append(bytes.Clone(noCause), MaxEntityUpdateEntities+1),
 		make([]byte, (MaxEntityUpdateEntities+1)*SnapshotEntitySize)...))
-	add("FuzzEntityUpdate", "flags_ff", append(append(make([]byte, offUpdCount), 1), 7, 0, 0xff, 0, 0x80, 0, 0x80, 0, 0x80, 0xff, 0xdf, 0xff, 0xfd, 0x1f))
+	add("FuzzEntityUpdate", "flags_ff", append(append(bytes.Clone(noCause), 1), 7, 0, 0xff, 0, 0x80, 0, 0x80, 0, 0x80, 0xff, 0xdf, 0xff, 0xfd, 0x1f))
+	add("FuzzEntityUpdate", "cause_count_255", append(make([]byte, offUpdCauseCount), 255))
+	add("FuzzEntityUpdate", "cause_client_0", append(make([]byte, offUpdCauseCount), 2, 1, 0, 9, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0))
+	add("FuzzEntityUpdate", "causes_195", (&EntityUpdate{Causes: causes(195)}).Append(nil))
+	add("FuzzEntityUpdate", "causes_one_client_wrapping", (&EntityUpdate{Causes: []UpdateCause{{4, 0xfffffffe}, {9, 3}, {4, 1}, {4, 0xffffffff}}}).Append(nil))
 	r := rand.New(rand.NewPCG(11, 12))
 	sizes := map[string]int{
 		"FuzzHeader": HeaderSize, "FuzzDatagram": 64, "FuzzPose": PoseSize,

@@ -97,6 +97,16 @@ func players(n int) []PlayerState {
 	return p
 }
 
+// causes returns n causes whose client ids run from 1 to 0xffff and whose
+// input seqs count down from the largest.
+func causes(n int) []UpdateCause {
+	c := make([]UpdateCause, n)
+	for i := range c {
+		c[i] = UpdateCause{Client: uint16(1 + i*0xfffe/max(n-1, 1)), Input: ^uint32(i)}
+	}
+	return c
+}
+
 func entities(n int) []EntityState {
 	e := make([]EntityState, n)
 	for i := range e {
@@ -202,17 +212,20 @@ func goldenVectors() []vector {
 			Header{Type: TypeSnapshot, Token: testGroupToken, Seq: 65535},
 			&Snapshot{Tick: 12345, ServerTime: 999, Part: 2, Parts: 3, PlayerCount: 0,
 				Flags: SnapshotHasHash, StateHash: ^uint64(0), Entities: entities(MaxSnapshotEntities)}},
-		{"entity_update", "EntityUpdate after tick 90000 caused by client 3's input 4242: a held grabbable entity, an entity held in a chain below it, a sleeping grabbable one with unknown flag bit 7 (unicast)",
+		{"entity_update", "EntityUpdate after tick 90000 reflecting inputs of two clients, in the order applied: client 3's 4242, client 5's 77, client 3's 4243; a held grabbable entity, an entity held in a chain below it, a sleeping grabbable one with unknown flag bit 7 (unicast)",
 			session(TypeEntityUpdate, 42, 40, 0xff),
-			&EntityUpdate{Tick: 90_000, ServerTime: 1_000_004_321, CauseClient: 3, CauseInput: 4242,
+			&EntityUpdate{Tick: 90_000, ServerTime: 1_000_004_321,
+				Causes:   []UpdateCause{{Client: 3, Input: 4242}, {Client: 5, Input: 77}, {Client: 3, Input: 4243}},
 				Entities: flagged(entities(3), EntityHeld|EntityGrabbable, EntityHeld, EntitySleeping|EntityGrabbable|0x80)}},
-		{"entity_update_empty", "EntityUpdate with no entities and no cause (multicast: group token, server-wide seq)",
+		{"entity_update_empty", "EntityUpdate with no causes and no entities (multicast: group token, server-wide seq)",
 			Header{Type: TypeEntityUpdate, Token: testGroupToken, Seq: 501},
 			&EntityUpdate{Tick: 7, ServerTime: 78_000}},
-		{"entity_update_max_entities", "EntityUpdate with MaxEntityUpdateEntities (82) entities: a 1189-byte datagram",
+		{"entity_update_max_entities", "EntityUpdate with no cause and MaxEntityUpdateEntities (83) entities: a 1198-byte datagram",
 			Header{Type: TypeEntityUpdate, Token: testGroupToken, Seq: 0},
-			&EntityUpdate{Tick: ^uint32(0), ServerTime: ^uint64(0), CauseClient: 0xffff, CauseInput: ^uint32(0),
-				Entities: entities(MaxEntityUpdateEntities)}},
+			&EntityUpdate{Tick: ^uint32(0), ServerTime: ^uint64(0), Entities: entities(MaxEntityUpdateEntities)}},
+		{"entity_update_max_causes", "EntityUpdate with 194 causes (client ids 1 to 0xffff, input seqs down from 0xffffffff) and no entities: a 1200-byte datagram",
+			Header{Type: TypeEntityUpdate, Token: testGroupToken, Seq: 65535},
+			&EntityUpdate{Tick: 1, ServerTime: 2, Causes: causes((MaxBodySize - EntityUpdateFixedSize) / UpdateCauseSize)}},
 		{"ping", "Ping",
 			session(TypePing, 100, 99, 0x7fffffff),
 			&Ping{PingID: 17, ClientTime: 5_000_123}},
@@ -490,10 +503,19 @@ func dissect(b []byte) ([]field, error) {
 		}
 	case TypeEntityUpdate:
 		ok = u32("tick") && u64("server time (µs)")
+		var nc uint8
 		if ok {
-			_, ok = u16("cause client id")
+			nc, ok = u8("cause records")
 		}
-		ok = ok && u32("cause input seq") && entityRecords()
+		for i := 0; ok && i < int(nc); i++ {
+			var client uint16
+			client, ok = u16(fmt.Sprintf("cause %d: client id", i))
+			if ok && client == 0 {
+				return bad("cause client id 0")
+			}
+			ok = ok && u32(fmt.Sprintf("cause %d: input seq", i))
+		}
+		ok = ok && entityRecords()
 		if ok && off > 22+1178 {
 			return bad("body longer than 1178 bytes")
 		}

@@ -200,51 +200,80 @@ func TestSnapshotSizes(t *testing.T) {
 	}
 }
 
-// TestEntityUpdateReuse checks that Parse reuses the record slice and
+// TestEntityUpdateReuse checks that Parse reuses the record slices and
 // leaves no stale state from a previous, larger update.
 func TestEntityUpdateReuse(t *testing.T) {
-	big := EntityUpdate{Tick: 1, ServerTime: 2, CauseClient: 3, CauseInput: 4, Entities: entities(40)}
-	small := EntityUpdate{Tick: 5, ServerTime: 6, Entities: entities(2)}
+	big := EntityUpdate{Tick: 1, ServerTime: 2, Causes: causes(16), Entities: entities(40)}
+	small := EntityUpdate{Tick: 5, ServerTime: 6, Causes: causes(1), Entities: entities(2)}
 	var m EntityUpdate
 	if _, err := m.Parse(big.Append(nil)); err != nil {
 		t.Fatal(err)
 	}
-	e0 := &m.Entities[0]
+	c0, e0 := &m.Causes[0], &m.Entities[0]
 	if _, err := m.Parse(small.Append(nil)); err != nil {
 		t.Fatal(err)
 	}
 	if !entityUpdateEqual(&m, &small) {
 		t.Fatalf("got %+v, want %+v", m, small)
 	}
-	if &m.Entities[0] != e0 {
-		t.Error("Parse did not reuse the record slice")
+	if &m.Causes[0] != c0 || &m.Entities[0] != e0 {
+		t.Error("Parse did not reuse the record slices")
 	}
-	if _, err := m.Parse((&EntityUpdate{}).Append(nil)); err != nil || len(m.Entities) != 0 {
-		t.Fatalf("empty update: %v, %d entities", err, len(m.Entities))
+	if _, err := m.Parse((&EntityUpdate{}).Append(nil)); err != nil || len(m.Causes) != 0 || len(m.Entities) != 0 {
+		t.Fatalf("empty update: %v, %d causes, %d entities", err, len(m.Causes), len(m.Entities))
+	}
+	// A failed Parse leaves the update as it was.
+	if _, err := m.Parse(small.Append(nil)); err != nil {
+		t.Fatal(err)
+	}
+	bad := body(t, "entity_update", map[int]byte{offUpdCauses: 0})
+	if n, err := m.Parse(bad); n != 0 || err != ErrField || !entityUpdateEqual(&m, &small) {
+		t.Fatalf("cause client 0: %d, %v, %+v", n, err, m)
 	}
 }
 
-// TestEntityUpdateAppendClamp checks that more records than the count byte
+// TestEntityUpdateAppendClamp checks that more records than a count byte
 // holds are cut at 255, keeping Len and Append consistent.
 func TestEntityUpdateAppendClamp(t *testing.T) {
-	u := EntityUpdate{Entities: make([]EntityState, 300)}
+	u := EntityUpdate{Causes: make([]UpdateCause, 300), Entities: make([]EntityState, 256)}
 	b := u.Append(nil)
-	if len(b) != u.Len() || u.Len() != EntityUpdateLen(255) || b[offUpdCount] != 255 {
-		t.Fatalf("len %d, Len %d, count %d", len(b), u.Len(), b[offUpdCount])
+	if len(b) != u.Len() || u.Len() != EntityUpdateLen(255, 255) || b[offUpdCauseCount] != 255 || b[offUpdCauses+255*UpdateCauseSize] != 255 {
+		t.Fatalf("len %d, Len %d, counts %d %d", len(b), u.Len(), b[offUpdCauseCount], b[offUpdCauses+255*UpdateCauseSize])
 	}
 }
 
 func TestEntityUpdateSizes(t *testing.T) {
-	if EntityUpdateLen(0) != EntityUpdateFixedSize || EntityUpdateLen(3) != 19+3*14 || MaxEntityUpdateEntities != 82 {
+	if EntityUpdateLen(0, 0) != EntityUpdateFixedSize || EntityUpdateFixedSize != 4+8+1+1 ||
+		EntityUpdateLen(2, 3) != 14+2*6+3*14 || MaxEntityUpdateEntities != 83 {
 		t.Error("EntityUpdateLen")
 	}
 	// What fits is what parses.
-	for ne := range MaxEntityUpdateEntities + 3 {
-		u := EntityUpdate{Entities: entities(ne)}
-		_, err := new(EntityUpdate).Parse(u.Append(nil))
-		if fits := EntityUpdateLen(ne) <= MaxBodySize; fits != (err == nil) || fits != (ne <= MaxEntityUpdateEntities) {
-			t.Errorf("%d entities: fits %v, Parse %v", ne, fits, err)
+	for _, nc := range []int{0, 1, 3, 16, 100, 193, 194, 195} {
+		for ne := range MaxEntityUpdateEntities + 3 {
+			u := EntityUpdate{Causes: causes(nc), Entities: entities(ne)}
+			_, err := new(EntityUpdate).Parse(u.Append(nil))
+			if fits := EntityUpdateLen(nc, ne) <= MaxBodySize; fits != (err == nil) || (nc == 0 && fits != (ne <= MaxEntityUpdateEntities)) {
+				t.Errorf("%d causes, %d entities: fits %v, Parse %v", nc, ne, fits, err)
+			}
 		}
+	}
+}
+
+// TestEntityUpdateNewestInput checks the lookup a client measuring its own
+// latency uses: the newest of its inputs named, with wraparound.
+func TestEntityUpdateNewestInput(t *testing.T) {
+	u := EntityUpdate{Causes: []UpdateCause{{4, 0xfffffffe}, {9, 3}, {4, 1}, {4, 0xffffffff}, {9, 2}}}
+	for _, tc := range []struct {
+		client uint16
+		input  uint32
+		ok     bool
+	}{{4, 1, true}, {9, 3, true}, {5, 0, false}, {0, 0, false}} {
+		if in, ok := u.NewestInput(tc.client); in != tc.input || ok != tc.ok {
+			t.Errorf("NewestInput(%d) = %d, %v; want %d, %v", tc.client, in, ok, tc.input, tc.ok)
+		}
+	}
+	if _, ok := (&EntityUpdate{}).NewestInput(4); ok {
+		t.Error("NewestInput of an update without causes")
 	}
 }
 

@@ -8,70 +8,120 @@ import (
 // EntityUpdate sizes.
 const (
 	// EntityUpdateFixedSize is the size of an entity update body without
-	// records: tick, server time, cause client, cause input and entity
-	// record count.
-	EntityUpdateFixedSize = 19
+	// records: tick, server time, cause record count and entity record
+	// count.
+	EntityUpdateFixedSize = 14
+	// UpdateCauseSize is the size of one cause record: client id and input
+	// seq.
+	UpdateCauseSize = 6
 	// MaxEntityUpdateEntities is the most entity records that fit in one
-	// datagram; an entity update never holds more.
-	MaxEntityUpdateEntities = (MaxBodySize - EntityUpdateFixedSize) / SnapshotEntitySize // 82
+	// datagram, with no cause; every cause takes the room of less than one
+	// entity, so a sender checks EntityUpdateLen against MaxBodySize.
+	MaxEntityUpdateEntities = (MaxBodySize - EntityUpdateFixedSize) / SnapshotEntitySize // 83
 )
 
-// EntityUpdate offsets. The entity records follow the count.
+// EntityUpdate offsets. The cause records follow the cause count, then come
+// the entity record count and the entity records.
 const (
-	offUpdTick        = 0
-	offUpdServerTime  = 4
-	offUpdCauseClient = 12
-	offUpdCauseInput  = 14
-	offUpdCount       = 18
-	offUpdEntities    = 19
+	offUpdTick       = 0
+	offUpdServerTime = 4
+	offUpdCauseCount = 12
+	offUpdCauses     = 13
+)
+
+// UpdateCause record offsets.
+const (
+	offCauseClient = 0
+	offCauseInput  = 2
 )
 
 // EntityUpdateLen returns the body length of an entity update holding the
-// given number of entity records. A sender keeps it within MaxBodySize.
-func EntityUpdateLen(entities int) int {
-	return EntityUpdateFixedSize + entities*SnapshotEntitySize
+// given numbers of cause and entity records. A sender keeps it within
+// MaxBodySize.
+func EntityUpdateLen(causes, entities int) int {
+	return EntityUpdateFixedSize + causes*UpdateCauseSize + entities*SnapshotEntitySize
 }
 
 // Len returns the body length.
-func (m *EntityUpdate) Len() int { return EntityUpdateLen(min(len(m.Entities), maxRecords)) }
+func (m *EntityUpdate) Len() int {
+	return EntityUpdateLen(min(len(m.Causes), maxRecords), min(len(m.Entities), maxRecords))
+}
 
-// Append appends the body to b. At most 255 records are sent, the most the
-// count byte holds, but a receiver rejects a body longer than MaxBodySize:
-// callers send at most MaxEntityUpdateEntities records per update.
+// Append appends the body to b. At most 255 records of each kind are sent,
+// the most a count byte holds, but a receiver rejects a body longer than
+// MaxBodySize (and a cause with client id 0): callers keep
+// EntityUpdateLen(len(Causes), len(Entities)) within MaxBodySize.
 func (m *EntityUpdate) Append(b []byte) []byte {
+	nc := min(len(m.Causes), maxRecords)
 	ne := min(len(m.Entities), maxRecords)
 	start := len(b)
 	b = slices.Grow(b, m.Len())[:start+m.Len()]
 	d := b[start:]
 	binary.LittleEndian.PutUint32(d[offUpdTick:], m.Tick)
 	binary.LittleEndian.PutUint64(d[offUpdServerTime:], m.ServerTime)
-	binary.LittleEndian.PutUint16(d[offUpdCauseClient:], m.CauseClient)
-	binary.LittleEndian.PutUint32(d[offUpdCauseInput:], m.CauseInput)
-	d[offUpdCount] = byte(ne)
-	putEntities(d[offUpdEntities:], m.Entities[:ne])
+	d[offUpdCauseCount] = byte(nc)
+	d = d[offUpdCauses:]
+	for i := range nc {
+		c := &m.Causes[i]
+		binary.LittleEndian.PutUint16(d[offCauseClient:], c.Client)
+		binary.LittleEndian.PutUint32(d[offCauseInput:], c.Input)
+		d = d[UpdateCauseSize:]
+	}
+	d[0] = byte(ne)
+	putEntities(d[1:], m.Entities[:ne])
 	return b
 }
 
-// Parse decodes a body into m, reusing the capacity of m.Entities. A record
-// count that runs past the end of b is ErrShort; a body that would be longer
-// than MaxBodySize is ErrCount.
+// Parse decodes a body into m, reusing the capacity of m.Causes and
+// m.Entities. A record count that runs past the end of b is ErrShort; a body
+// that would be longer than MaxBodySize is ErrCount; a cause with client id
+// 0 is ErrField.
 func (m *EntityUpdate) Parse(b []byte) (int, error) {
 	if len(b) < EntityUpdateFixedSize {
 		return 0, ErrShort
 	}
-	ne := int(b[offUpdCount])
-	n := EntityUpdateLen(ne)
+	nc := int(b[offUpdCauseCount])
+	offEntityCount := offUpdCauses + nc*UpdateCauseSize
+	if len(b) < offEntityCount+1 {
+		return 0, ErrShort
+	}
+	ne := int(b[offEntityCount])
+	n := EntityUpdateLen(nc, ne)
 	if len(b) < n {
 		return 0, ErrShort
 	}
 	if n > MaxBodySize {
 		return 0, ErrCount
 	}
+	for i := range nc {
+		if binary.LittleEndian.Uint16(b[offUpdCauses+i*UpdateCauseSize+offCauseClient:]) == 0 {
+			return 0, ErrField
+		}
+	}
 	m.Tick = binary.LittleEndian.Uint32(b[offUpdTick:])
 	m.ServerTime = binary.LittleEndian.Uint64(b[offUpdServerTime:])
-	m.CauseClient = binary.LittleEndian.Uint16(b[offUpdCauseClient:])
-	m.CauseInput = binary.LittleEndian.Uint32(b[offUpdCauseInput:])
+	m.Causes = slices.Grow(m.Causes[:0], nc)[:nc]
+	for i := range m.Causes {
+		r := b[offUpdCauses+i*UpdateCauseSize:][:UpdateCauseSize]
+		m.Causes[i] = UpdateCause{
+			Client: binary.LittleEndian.Uint16(r[offCauseClient:]),
+			Input:  binary.LittleEndian.Uint32(r[offCauseInput:]),
+		}
+	}
 	m.Entities = slices.Grow(m.Entities[:0], ne)[:ne]
-	parseEntities(b[offUpdEntities:], m.Entities)
+	parseEntities(b[offEntityCount+1:], m.Entities)
 	return n, nil
+}
+
+// NewestInput returns the newest input seq (by InputSeqNewer) of client
+// among the causes, and whether the update names any input of that client.
+// A client measuring the latency of its own inputs uses it with its own
+// client id: the update reflects that input and every earlier one.
+func (m *EntityUpdate) NewestInput(client uint16) (input uint32, ok bool) {
+	for _, c := range m.Causes {
+		if c.Client == client && (!ok || InputSeqNewer(c.Input, input)) {
+			input, ok = c.Input, true
+		}
+	}
+	return input, ok
 }

@@ -17,8 +17,9 @@
 // returns one of the sentinel errors below and 0, and leaves the receiver
 // unchanged (except Header.Parse, see there). Append cannot fail: floats are
 // quantized and clamped, but values a receiver rejects (a zero reason,
-// Parts == 0, a snapshot or entity update longer than MaxBodySize, a name set
-// by hand that is not UTF-8) are sent as given.
+// Parts == 0, a snapshot or entity update longer than MaxBodySize, an update
+// cause with client id 0, a name set by hand that is not UTF-8) are sent as
+// given.
 package wire
 
 import (
@@ -252,13 +253,19 @@ type Snapshot struct {
 type EntityUpdate struct {
 	Tick       uint32 // the newest tick completed before this update; the update applies on top of it
 	ServerTime uint64 // µs since the server started, when the update was made
-	// CauseClient and CauseInput name the input that caused the update: the
-	// client's id and that input's sequence number. When several inputs are
-	// coalesced they name the last one applied, and the update may include
-	// entities moved by the others. CauseClient 0 names no input.
-	CauseClient uint16
-	CauseInput  uint32
-	Entities    []EntityState
+	// Causes names every input whose effect this update carries, in the
+	// order the server applied them; it may be empty. When the server
+	// coalesces several inputs, of one or several clients, it names them
+	// all, so each client can tell its own input is reflected (see
+	// NewestInput).
+	Causes   []UpdateCause
+	Entities []EntityState
+}
+
+// UpdateCause names one input reflected by an EntityUpdate.
+type UpdateCause struct {
+	Client uint16 // the sending client's id, never 0
+	Input  uint32 // that input's InputSeq
 }
 
 // Ping asks for a Pong, for round-trip time and clock offset.

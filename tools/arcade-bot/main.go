@@ -3,7 +3,7 @@
 // fixed time, and reports input-to-state latency, snapshot loss, round-trip
 // time and whether every bot saw every other.
 //
-//	arcade-bot --server host:port --clients N --rate 90 --duration 10s [--unicast] [--iface lo] [--json]
+//	arcade-bot --server host:port --clients N --rate 90 --duration 10s [--unicast] [--iface lo] [--grab] [--json]
 //
 // Each bot is its own client.Client. One goroutine samples and sends every
 // bot's poses, staggered evenly over the frame so the server sees a steady
@@ -24,6 +24,30 @@
 //   - saw_all_peers: every bot saw every other connected bot's ClientID in
 //     snapshots with an advancing LastInputSeq.
 //
+// With --grab the bots also hold and swing objects. The i-th bot by ClientID
+// takes the i-th grabbable object (by id) of the first complete snapshot
+// tick; bots beyond the number of objects just move. A grabbing bot puts its
+// right hand at the object's centre with the grip open for three inputs,
+// then closes it (Grip 1) until a state reflecting one of those inputs
+// shows the object held. After 0.3 s without it, it opens and closes again;
+// after three attempts, or at once if the object turns out held while its
+// hand was open, it tries the next free object, four at most. Once holding,
+// it swings the hand on a 0.3 m arc of radius 0.3 m at 1.5 Hz, twisting the
+// wrist, with the grip closed, until the end. Grips are otherwise open, so
+// no bot grabs anything by accident. Extra measurements:
+//   - grab_to_state: for each input k sent while holding, the send time (as
+//     for input_to_state) to the kernel receive time of the first datagram
+//     showing the object at k's pose: an EntityUpdate listing the object
+//     with a cause whose client is the bot's id and input >= k, or a snapshot
+//     with the bot's LastInputSeq >= k listing it held.
+//     grab_shown_by_update counts the samples that were entity updates.
+//   - grab_pose_mismatch: the first held state gives the object's offset in
+//     the frame of the hand pose of the input it reflects; every later one
+//     (of those two kinds) must show the object within 2 mm and 1° of that
+//     input's hand pose times the offset. grab_pose_checks counts the
+//     states compared.
+//   - grabbing: bots that held an object.
+//
 // Exit status: 0 after a run, 1 if no bot connected, 2 for bad flags.
 package main
 
@@ -38,6 +62,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -69,6 +94,7 @@ type options struct {
 	duration time.Duration
 	unicast  bool
 	iface    string
+	grab     bool
 	json     bool
 }
 
@@ -85,6 +111,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long to stream poses once all headsets connected")
 	fs.BoolVar(&o.unicast, "unicast", false, "ask for snapshots by unicast instead of multicast")
 	fs.StringVar(&o.iface, "iface", "", "`interface` to join the multicast group on (default: the one routing to the server)")
+	fs.BoolVar(&o.grab, "grab", false, "grab one object per bot and swing it, measuring grab_to_state")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object instead of a table")
 	if err := fs.Parse(args); err != nil {
 		return nil, errUsage
@@ -180,6 +207,10 @@ func runBots(ctx context.Context, o *options) Report {
 				return
 			}
 			b.rec = newRecorder(b.c.ClientID(), expect)
+			if o.grab {
+				b.rec.enableGrab(expect)
+				b.c.OnEntityUpdate(func(u *wire.EntityUpdate, rx int64, _ bool) { b.rec.entityUpdate(u, rx) })
+			}
 			b.c.OnSnapshot(func(snap *wire.Snapshot, rx int64, _ bool) { b.rec.snapshot(snap, rx) })
 			b.c.OnPong(func(rtt, _ int64) { b.rec.pong(rtt) })
 		}()
@@ -190,6 +221,13 @@ func runBots(ctx context.Context, o *options) Report {
 	for _, b := range bots {
 		if b.err == nil {
 			live = append(live, b)
+		}
+	}
+	if o.grab {
+		// Connection order: the server numbers clients as it accepts them.
+		byID := slices.SortedFunc(slices.Values(live), func(a, b *bot) int { return int(a.rec.self) - int(b.rec.self) })
+		for i, b := range byID {
+			b.rec.setGrabRank(i, len(byID))
 		}
 	}
 	if len(live) > 0 {
@@ -232,6 +270,9 @@ func runBots(ctx context.Context, o *options) Report {
 		b.c.Close()
 	}
 	rep := aggregate(results, tickRate)
+	if o.grab {
+		aggregateGrab(&rep, results)
+	}
 	rep.Server, rep.Rate, rep.DurationS, rep.SnapshotPath = o.server, o.rate, o.duration.Seconds(), path
 	return rep
 }
@@ -264,9 +305,15 @@ func stream(ctx context.Context, bots []*bot, rate int, d time.Duration) {
 			continue
 		}
 		b := bots[i]
-		b.path.sample(time.Since(start).Seconds(), &b.in)
+		t := time.Since(start).Seconds()
+		b.path.sample(t, &b.in)
+		b.rec.sample(t, &b.in)
 		seq, err := b.c.SendPose(&b.in)
-		if err != nil || seq == 0 {
+		if seq == 0 {
+			continue
+		}
+		if err != nil {
+			b.rec.unsent(seq)
 			continue
 		}
 		// ClientTime is the clock read just before the send system call.
@@ -283,6 +330,12 @@ func printTable(w io.Writer, r Report) {
 	fmt.Fprintf(w, "  %-16s p50 %.3f ms   p99 %.3f ms   max %.3f ms   (%d of %d inputs reported)\n",
 		"input to state", r.InputToState.P50, r.InputToState.P99, r.InputToState.Max, r.InputsReported, r.InputsSent)
 	fmt.Fprintf(w, "  %-16s p50 %.3f ms   p99 %.3f ms   (%d pongs)\n", "rtt", r.RTT.P50, r.RTT.P99, r.RTT.Samples)
+	if g := r.GrabReport; g != nil {
+		fmt.Fprintf(w, "  %-16s p50 %.3f ms   p99 %.3f ms   max %.3f ms   (%d samples, %d by entity update; %d of %d bots holding)\n",
+			"grab to state", g.GrabToState.P50, g.GrabToState.P99, g.GrabToState.Max, g.GrabToState.Samples, g.GrabShownByUpdate, g.Grabbing, r.ClientsConnected)
+		fmt.Fprintf(w, "  %-16s %d of %d held states off hand·offset by more than 2 mm or 1°, %d releases seen, %d entity updates\n",
+			"grab pose", g.GrabPoseMismatch, g.GrabPoseChecks, g.GrabReleased, g.EntityUpdates)
+	}
 	if r.CookieRetries > 0 {
 		fmt.Fprintf(w, "  %-16s %d handshakes restarted after a bad-cookie denial\n", "handshake", r.CookieRetries)
 	}

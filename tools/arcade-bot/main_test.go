@@ -34,8 +34,8 @@ func TestFlags(t *testing.T) {
 	if code := run([]string{"--rate", "abc"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "-rate") {
 		t.Errorf("unparsable --rate: exit %d, %q", code, errb.String())
 	}
-	o, err := parseFlags([]string{"--server", "127.0.0.1:7777", "--clients", "16", "--rate", "90", "--duration", "10s", "--unicast", "--iface", "lo", "--json"}, &errb)
-	if err != nil || o.clients != 16 || o.rate != 90 || !o.unicast || !o.json || o.iface != "lo" {
+	o, err := parseFlags([]string{"--server", "127.0.0.1:7777", "--clients", "16", "--rate", "90", "--duration", "10s", "--unicast", "--iface", "lo", "--grab", "--json"}, &errb)
+	if err != nil || o.clients != 16 || o.rate != 90 || !o.unicast || !o.json || o.iface != "lo" || !o.grab {
 		t.Errorf("parseFlags = %+v, %v", o, err)
 	}
 }

@@ -45,6 +45,7 @@ type recorder struct {
 	snapshots uint64
 	inputs    uint64
 	peers     map[uint16]peerSeen
+	grab      *grabber // nil unless --grab
 }
 
 func newRecorder(self uint16, expectInputs int) *recorder {
@@ -56,11 +57,58 @@ func newRecorder(self uint16, expectInputs int) *recorder {
 	}
 }
 
+// enableGrab makes the bot take part in the grab run.
+func (r *recorder) enableGrab(expectInputs int) {
+	r.mu.Lock()
+	r.grab = newGrabber(r.self, expectInputs)
+	r.mu.Unlock()
+}
+
+// setGrabRank tells the grab run the bot's place among the n connected bots.
+func (r *recorder) setGrabRank(rank, n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.grab != nil {
+		r.grab.setRank(rank, n)
+	}
+}
+
+// sample lets the grab run set the right hand and the grips of the input
+// about to be sent; see grabber.sample.
+func (r *recorder) sample(t float64, in *wire.PoseInput) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.grab != nil {
+		r.grab.sample(t, in)
+	}
+}
+
+// unsent records that SendPose numbered input seq but failed to send it.
+func (r *recorder) unsent(seq uint32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.grab != nil {
+		r.grab.unsent(seq)
+	}
+}
+
+// entityUpdate records one entity update datagram received at rx.
+func (r *recorder) entityUpdate(u *wire.EntityUpdate, rx int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.grab != nil {
+		r.grab.update(u, rx)
+	}
+}
+
 // sent records that input seq left at t (ns, client clock).
 func (r *recorder) sent(seq uint32, t int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.inputs++
+	if r.grab != nil {
+		r.grab.sent(seq, t)
+	}
 	s := &r.ring[seq%inputRing]
 	if s.seq == seq && s.acked != 0 && s.sent == 0 {
 		s.sent = t
@@ -91,6 +139,9 @@ func (r *recorder) snapshot(snap *wire.Snapshot, rx int64) {
 			ps.advanced = true
 			r.peers[p.ClientID] = ps
 		}
+	}
+	if r.grab != nil {
+		r.grab.snapshot(snap, rx)
 	}
 }
 
@@ -140,13 +191,14 @@ type botResult struct {
 	Latency                []int64 // ns, input send → first snapshot reporting it
 	RTT                    []int64 // ns
 	Peers                  map[uint16]peerSeen
+	Grab                   *grabResult // nil unless --grab
 }
 
 // result is a snapshot of the recorder's measurements.
 func (r *recorder) result() botResult {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return botResult{
+	res := botResult{
 		ID:        r.self,
 		Connected: true,
 		Inputs:    r.inputs,
@@ -155,6 +207,10 @@ func (r *recorder) result() botResult {
 		RTT:       slices.Clone(r.rtt),
 		Peers:     maps.Clone(r.peers),
 	}
+	if r.grab != nil {
+		res.Grab = r.grab.result()
+	}
+	return res
 }
 
 // Millis summarises samples in milliseconds.
@@ -174,38 +230,74 @@ type RTTMillis struct {
 
 // ClientReport is one bot's line in the report.
 type ClientReport struct {
-	Name            string  `json:"name"`
-	ID              uint16  `json:"client_id,omitempty"`
-	Connected       bool    `json:"connected"`
-	Error           string  `json:"error,omitempty"`
-	InputsSent      uint64  `json:"inputs_sent"`
-	InputsReported  int     `json:"inputs_reported"`
-	Snapshots       uint64  `json:"snapshots_received"`
-	SnapshotLossPct float64 `json:"snapshot_loss_pct"`
-	InputToStateP50 float64 `json:"input_to_state_p50_ms"`
-	RTTP50          float64 `json:"rtt_p50_ms"`
-	PeersSeen       int     `json:"peers_seen"`
-	PeersAdvancing  int     `json:"peers_advancing"`
+	Name            string      `json:"name"`
+	ID              uint16      `json:"client_id,omitempty"`
+	Connected       bool        `json:"connected"`
+	Error           string      `json:"error,omitempty"`
+	InputsSent      uint64      `json:"inputs_sent"`
+	InputsReported  int         `json:"inputs_reported"`
+	Snapshots       uint64      `json:"snapshots_received"`
+	SnapshotLossPct float64     `json:"snapshot_loss_pct"`
+	InputToStateP50 float64     `json:"input_to_state_p50_ms"`
+	RTTP50          float64     `json:"rtt_p50_ms"`
+	PeersSeen       int         `json:"peers_seen"`
+	PeersAdvancing  int         `json:"peers_advancing"`
+	Grab            *ClientGrab `json:"grab,omitempty"`
+}
+
+// ClientGrab is one bot's part in the grab run.
+type ClientGrab struct {
+	Object         uint16  `json:"object_id"`
+	Held           bool    `json:"held"`
+	Samples        int     `json:"grab_to_state_samples"`
+	GrabToStateP50 float64 `json:"grab_to_state_p50_ms"`
+	PoseChecks     uint64  `json:"pose_checks"`
+	PoseMismatch   uint64  `json:"pose_mismatch"`
+	Released       uint64  `json:"released"`
+	EntityUpdates  uint64  `json:"entity_updates_received"`
+}
+
+// GrabReport is the grab run's summary; present only with --grab.
+type GrabReport struct {
+	// GrabToState: for each input sent while holding, its send time to the
+	// kernel receive time of the first datagram showing the held object
+	// at the pose that input implies.
+	GrabToState Millis `json:"grab_to_state_ms"`
+	// GrabShownByUpdate counts the samples whose first state was an entity
+	// update; the others waited for a snapshot (the update that carried the
+	// input named another client's, or was lost).
+	GrabShownByUpdate uint64 `json:"grab_shown_by_update"`
+	// Grabbing counts the bots that held an object.
+	Grabbing int `json:"grabbing"`
+	// GrabPoseChecks counts held states compared with hand·offset, and
+	// GrabPoseMismatch those more than 2 mm or 1° off.
+	GrabPoseChecks   uint64 `json:"grab_pose_checks"`
+	GrabPoseMismatch uint64 `json:"grab_pose_mismatch"`
+	// GrabReleased counts snapshots showing a held object released while
+	// its bot still held it.
+	GrabReleased  uint64 `json:"grab_released"`
+	EntityUpdates uint64 `json:"entity_updates_received"`
 }
 
 // Report is the bot's output; --json prints it.
 type Report struct {
-	Server           string         `json:"server"`
-	SnapshotPath     string         `json:"snapshot_path"`
-	Rate             int            `json:"rate_hz"`
-	DurationS        float64        `json:"duration_s"`
-	ClientsRequested int            `json:"clients_requested"`
-	ClientsConnected int            `json:"clients_connected"`
-	SawAllPeers      bool           `json:"saw_all_peers"`
-	SnapshotsRecv    uint64         `json:"snapshots_received"`
-	SnapshotLossPct  float64        `json:"snapshot_loss_pct"`
-	InputToState     Millis         `json:"input_to_state_ms"`
-	RTT              RTTMillis      `json:"rtt_ms"`
-	TickRate         int            `json:"tick_rate"`
-	InputsSent       uint64         `json:"inputs_sent"`
-	InputsReported   int            `json:"inputs_reported"`
-	CookieRetries    uint64         `json:"handshake_cookie_retries"`
-	Clients          []ClientReport `json:"clients"`
+	Server           string    `json:"server"`
+	SnapshotPath     string    `json:"snapshot_path"`
+	Rate             int       `json:"rate_hz"`
+	DurationS        float64   `json:"duration_s"`
+	ClientsRequested int       `json:"clients_requested"`
+	ClientsConnected int       `json:"clients_connected"`
+	SawAllPeers      bool      `json:"saw_all_peers"`
+	SnapshotsRecv    uint64    `json:"snapshots_received"`
+	SnapshotLossPct  float64   `json:"snapshot_loss_pct"`
+	InputToState     Millis    `json:"input_to_state_ms"`
+	RTT              RTTMillis `json:"rtt_ms"`
+	TickRate         int       `json:"tick_rate"`
+	InputsSent       uint64    `json:"inputs_sent"`
+	InputsReported   int       `json:"inputs_reported"`
+	CookieRetries    uint64    `json:"handshake_cookie_retries"`
+	*GrabReport
+	Clients []ClientReport `json:"clients"`
 }
 
 // percentile returns the nearest-rank p-th percentile of sorted: the
@@ -275,10 +367,44 @@ func aggregate(bots []botResult, tickRate int) Report {
 		}
 		rep.Clients = append(rep.Clients, cr)
 	}
-	slices.Sort(lat)
 	slices.Sort(rtt)
-	rep.InputToState = Millis{Samples: len(lat), P50: ms(percentile(lat, 50)), P99: ms(percentile(lat, 99)), Max: ms(percentile(lat, 100))}
+	rep.InputToState = summarize(lat)
 	rep.RTT = RTTMillis{Samples: len(rtt), P50: ms(percentile(rtt, 50)), P99: ms(percentile(rtt, 99))}
 	rep.SnapshotLossPct = lossPct(recv, lost)
 	return rep
+}
+
+// summarize sorts samples (ns) and summarises them in milliseconds.
+func summarize(samples []int64) Millis {
+	slices.Sort(samples)
+	return Millis{Samples: len(samples), P50: ms(percentile(samples, 50)), P99: ms(percentile(samples, 99)), Max: ms(percentile(samples, 100))}
+}
+
+// aggregateGrab adds the grab run's summary to rep, and each connected
+// bot's part to its line. Percentiles are exact over all bots' samples.
+func aggregateGrab(rep *Report, bots []botResult) {
+	g := &GrabReport{}
+	var lat []int64
+	for i, b := range bots {
+		if !b.Connected || b.Grab == nil {
+			continue
+		}
+		r := b.Grab
+		lat = append(lat, r.Latency...)
+		if r.Held {
+			g.Grabbing++
+		}
+		g.GrabShownByUpdate += r.ByUpdate
+		g.GrabPoseChecks += r.Checks
+		g.GrabPoseMismatch += r.Mismatches
+		g.GrabReleased += r.Released
+		g.EntityUpdates += r.Updates
+		l := slices.Sorted(slices.Values(r.Latency))
+		rep.Clients[i].Grab = &ClientGrab{
+			Object: r.Target, Held: r.Held, Samples: len(l), GrabToStateP50: ms(percentile(l, 50)),
+			PoseChecks: r.Checks, PoseMismatch: r.Mismatches, Released: r.Released, EntityUpdates: r.Updates,
+		}
+	}
+	g.GrabToState = summarize(lat)
+	rep.GrabReport = g
 }
