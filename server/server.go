@@ -39,7 +39,10 @@ const (
 )
 
 const (
-	batchSize = 64
+	// maxUpdateCauses bounds the inputs one EntityUpdate names, leaving
+	// room for entities.
+	maxUpdateCauses = 64
+	batchSize       = 64
 	// recvBudget bounds the batches read per Receive call so a flood cannot
 	// hold off a tick.
 	recvBudget = 8
@@ -111,8 +114,8 @@ type Server struct {
 	moved    []uint16 // entities moved by inputs since the last update
 	stamp    []uint32 // per entity id: the update generation that listed it
 	gen      uint32
-	causes   []cause // inputs whose effect the pending update carries
-	upd      wire.EntityUpdate
+	causes   []cause           // inputs whose effect the pending update carries
+	upd      wire.EntityUpdate // eager update being built
 	players  []wire.PlayerState
 	entities []wire.EntityState
 	hasher   *stateHasher
@@ -187,6 +190,7 @@ func New(cfg Config, tr Transport, now int64) (*Server, error) {
 	s.causes = make([]cause, 0, cfg.MaxClients)
 	s.grabRx = make([]int64, 0, cfg.MaxClients)
 	s.upd.Entities = make([]wire.EntityState, 0, wire.MaxEntityUpdateEntities)
+	s.upd.Causes = make([]wire.UpdateCause, 0, maxUpdateCauses)
 	s.players = make([]wire.PlayerState, 0, cfg.MaxClients)
 	s.entities = make([]wire.EntityState, 0, 1024)
 	s.hasher = newStateHasher()
@@ -596,10 +600,21 @@ func (s *Server) sendUpdate(now int64) {
 	u := &s.upd
 	u.Tick = uint32(s.tickNo)
 	u.ServerTime = s.stateTime(now)
-	u.CauseClient, u.CauseInput = 0, 0
-	if n := len(s.causes); n > 0 {
-		u.CauseClient, u.CauseInput = s.causes[n-1].client, s.causes[n-1].seq
+	// Every input this update reflects is named, newest per client, so each
+	// headset can tell its own input arrived.
+	u.Causes = u.Causes[:0]
+	for i := len(s.causes) - 1; i >= 0 && len(u.Causes) < maxUpdateCauses; i-- {
+		c := s.causes[i]
+		named := false
+		for _, x := range u.Causes {
+			named = named || x.Client == c.client
+		}
+		if !named {
+			u.Causes = append(u.Causes, wire.UpdateCause{Client: c.client, Input: c.seq})
+		}
 	}
+	slices.Reverse(u.Causes)
+	room := (wire.MaxBodySize - wire.EntityUpdateLen(len(u.Causes), 0)) / wire.SnapshotEntitySize
 	u.Entities = u.Entities[:0]
 	for _, id := range s.moved {
 		if s.stamp[id] == s.gen {
@@ -609,7 +624,7 @@ func (s *Server) sendUpdate(now int64) {
 		if st, ok := s.world.Entity(id); ok {
 			u.Entities = append(u.Entities, st)
 		}
-		if len(u.Entities) == wire.MaxEntityUpdateEntities {
+		if len(u.Entities) == room {
 			s.body = u.Append(s.body[:0])
 			s.sendAll(wire.TypeEntityUpdate)
 			s.stats.EagerUpdates.Inc()

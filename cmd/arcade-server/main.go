@@ -21,7 +21,9 @@ import (
 	"time"
 
 	"arcade/internal/udp"
+	"arcade/scene"
 	"arcade/server"
+	"arcade/sim"
 	"arcade/tick"
 )
 
@@ -44,6 +46,9 @@ type options struct {
 	dscp       int
 	rtPrio     int
 	spinMax    time.Duration
+	scenePath  string
+	eager      bool
+	hashEvery  int
 	idle       time.Duration
 	logFormat  string
 	version    bool
@@ -63,6 +68,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.httpAddr, "http", ":7780", "HTTP `address` for the operator API (/api/stats), or \"off\"")
 	fs.IntVar(&o.dscp, "dscp", 46, "DSCP mark for game traffic (0..63; 46 = EF, WMM voice), -1 to leave unmarked")
 	fs.IntVar(&o.rtPrio, "rt-priority", 10, "SCHED_FIFO priority (1..99) for the tick thread so other load cannot delay a tick; 0 = normal scheduling")
+	fs.StringVar(&o.scenePath, "scene", "", "scene `file` to load (default: the embedded demo arcade)")
+	fs.BoolVar(&o.eager, "eager", true, "send a grabbed object's new pose the moment the hand's pose arrives, not at the next tick")
+	fs.IntVar(&o.hashEvery, "hash-every", server.DefaultHashEvery, "carry the state hash in the snapshot every N ticks (0 = never)")
 	fs.DurationVar(&o.spinMax, "tick-spin", server.DefaultSpinMax, "longest the tick thread may spin before a deadline after an early timer wake (adapts to the host's timer lateness; at most half a tick); 0 = sleep only")
 	fs.DurationVar(&o.idle, "idle-timeout", server.DefaultIdleTimeout, "remove a headset silent for this long")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
@@ -100,6 +108,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.spinMax < 0 || o.spinMax > time.Second/time.Duration(o.tickRate)/2 {
 		return nil, fmt.Errorf("--tick-spin: %v is out of range 0..half a tick (%v)", o.spinMax, time.Second/time.Duration(o.tickRate)/2)
+	}
+	if o.hashEvery < 0 {
+		return nil, fmt.Errorf("--hash-every: %d must not be negative", o.hashEvery)
 	}
 	if o.idle <= 0 {
 		return nil, fmt.Errorf("--idle-timeout: %v must be positive", o.idle)
@@ -185,6 +196,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	log := slog.New(h)
 
+	sc := scene.Default()
+	if o.scenePath != "" {
+		if sc, err = scene.Load(o.scenePath); err != nil {
+			fmt.Fprintf(stderr, "arcade-server: --scene: %v\n", err)
+			return 2
+		}
+	}
+	world, err := sim.New(sc)
+	if err != nil {
+		fmt.Fprintf(stderr, "arcade-server: --scene: %v\n", err)
+		return 2
+	}
+
 	iface := o.iface
 	if iface == "" && !o.noMcast {
 		iface = defaultIface()
@@ -208,11 +232,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		NoMulticast: o.noMcast,
 		IdleTimeout: o.idle,
 
+		World:            world,
+		NoEager:          !o.eager,
+		HashEvery:        o.hashEvery,
 		RealtimePriority: o.rtPrio,
 		SpinMax:          o.spinMax,
 	}
 	if o.spinMax == 0 {
 		cfg.SpinMax = -1
+	}
+	if o.hashEvery == 0 {
+		cfg.HashEvery = -1
 	}
 	srv, err := server.New(cfg, conn, tick.Now())
 	if err != nil {
@@ -248,7 +278,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		mc = o.multicast.String() + " via " + iface
 	}
 	log.Info("arcade-server listening", "version", version, "udp", conn.LocalAddr().String(),
-		"tick_rate", o.tickRate, "multicast", mc, "max_clients", o.maxClients)
+		"tick_rate", o.tickRate, "multicast", mc, "max_clients", o.maxClients,
+		"scene", sc.Name, "objects", len(sc.Objects), "eager", o.eager)
 
 	srv.Started = func() {
 		if err := srv.RealtimeErr(); err != nil {

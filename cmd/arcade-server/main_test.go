@@ -30,6 +30,8 @@ func TestBadFlagsNameTheFlag(t *testing.T) {
 		{[]string{"--log-format", "xml"}, "--log-format"},
 		{[]string{"--http", "7780"}, "--http"},
 		{[]string{"--bogus"}, "bogus"},
+		{[]string{"--hash-every", "-1"}, "--hash-every"},
+		{[]string{"--scene", "/nonexistent/arena.scene"}, "--scene"},
 		{[]string{"extra"}, "unexpected argument"},
 	} {
 		var out, errb bytes.Buffer
