@@ -168,3 +168,30 @@ func TestContactsReport(t *testing.T) {
 	}
 	t.Error("no contact reported")
 }
+
+// TestStepWithCallsBetweenSubSteps: StepWith calls between once between
+// each pair of sub-steps and moves bodies exactly as Step does.
+func TestStepWithCallsBetweenSubSteps(t *testing.T) {
+	mk := func() *World {
+		w, err := NewWorld(Config{SubSteps: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Add(1, BodyDef{Shape: Sphere(0.02), Mass: 0.0027, Pose: geom.Pose{Pos: geom.Vec3{Y: 1}, Rot: geom.Identity}, Vel: geom.Vec3{X: 2}}); err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	a, b := mk(), mk()
+	calls := 0
+	for range 30 {
+		a.Step(1.0 / 120)
+		b.StepWith(1.0/120, func() { calls++ })
+	}
+	if calls != 30*3 {
+		t.Fatalf("between called %d times, want %d", calls, 30*3)
+	}
+	if a.Pose(1) != b.Pose(1) {
+		t.Fatalf("StepWith moved the body to %v, Step to %v", b.Pose(1), a.Pose(1))
+	}
+}

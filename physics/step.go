@@ -16,7 +16,13 @@ type report struct {
 }
 
 // Step advances the world by dt seconds. A non-positive dt does nothing.
-func (w *World) Step(dt float64) {
+func (w *World) Step(dt float64) { w.StepWith(dt, nil) }
+
+// StepWith is Step that calls between after every sub-step but the last,
+// so a caller can serve other work (network input) while a step runs.
+// between may change bodies' kinds, poses and velocities as between two
+// Steps; a kinematic target it sets applies from the next Step.
+func (w *World) StepWith(dt float64, between func()) {
 	if !(dt > 0) || math.IsInf(dt, 1) {
 		return
 	}
@@ -36,6 +42,9 @@ func (w *World) Step(dt float64) {
 	h := dt / float64(w.subSteps)
 	for s := 0; s < w.subSteps; s++ {
 		w.substep(h, s == w.subSteps-1)
+		if between != nil && s < w.subSteps-1 {
+			between()
+		}
 	}
 	for i := range w.bodies {
 		w.bodies[i].hasTarget = false

@@ -114,8 +114,13 @@ func (s *Server) Run(ctx context.Context, fd int) error {
 			now := tick.Now()
 			lead.Observe(now - armedFor)
 			if d := sched.Next(); now < d && d-now <= lead.Lead() {
+				// Spin to the deadline, but keep serving the socket:
+				// a pose arriving now must not wait for the tick.
 				woke := now
-				now = tick.SpinUntil(d)
+				for now < d {
+					s.Receive(now)
+					now = tick.Now()
+				}
 				s.stats.TickSpin.Record(now - woke)
 			}
 			if now >= sched.Next() {

@@ -108,6 +108,9 @@ type Server struct {
 
 	lastStamp uint64
 	grabStart int64
+	// serveDuringStep is s.receiveNow, bound once: physics calls it
+	// between sub-steps so an arriving pose is not held up by the step.
+	serveDuringStep func()
 
 	world    World
 	eager    bool
@@ -194,6 +197,7 @@ func New(cfg Config, tr Transport, now int64) (*Server, error) {
 	s.players = make([]wire.PlayerState, 0, cfg.MaxClients)
 	s.entities = make([]wire.EntityState, 0, 1024)
 	s.hasher = newStateHasher()
+	s.serveDuringStep = s.receiveNow
 	s.snap.Players = make([]wire.PlayerState, 0, wire.MaxSnapshotPlayers)
 	s.snap.Entities = make([]wire.EntityState, 0, wire.MaxSnapshotEntities)
 	s.stats.clientsView = make([]ClientInfo, 0, cfg.MaxClients)
@@ -252,6 +256,9 @@ func (s *Server) Receive(now int64) (more bool) {
 	}
 	return true
 }
+
+// receiveNow is Receive at the current time, for use inside a stage.
+func (s *Server) receiveNow() { s.Receive(s.cfg.MonoClock()) }
 
 // handle acts on one received datagram or drops it with a counted reason.
 func (s *Server) handle(now int64, m *udp.Message) {
@@ -497,7 +504,7 @@ func (s *Server) stageGrab(now int64) {
 // stagePhysics steps the simulation by one tick.
 func (s *Server) stagePhysics(now int64) {
 	if s.world != nil {
-		s.world.Step(now, 1/float64(s.cfg.TickRate))
+		s.world.Step(now, 1/float64(s.cfg.TickRate), s.serveDuringStep)
 	}
 	s.stats.GrabPhysics.Record(s.cfg.MonoClock() - s.grabStart)
 }
@@ -509,6 +516,18 @@ func (s *Server) stagePhysics(now int64) {
 func (s *Server) stageBroadcast(now int64) {
 	s.players = s.players[:0]
 	for _, c := range s.order {
+		// A pose that arrived during this tick and that the world has
+		// already applied (eagerly, between physics sub-steps) is what the
+		// world shows: report it, so the avatar, LastInputSeq and the held
+		// objects agree.
+		if c.hasPending && (s.world == nil || c.worldHas && c.worldSeq == c.pending.InputSeq) {
+			c.applied = c.pending
+			c.hasApplied = true
+			c.hasPending = false
+			if c.pendingRx != 0 {
+				s.latencyRx = append(s.latencyRx, c.pendingRx)
+			}
+		}
 		a := &c.applied
 		s.players = append(s.players, wire.PlayerState{
 			ClientID:     c.id,

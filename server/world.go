@@ -24,8 +24,10 @@ type World interface {
 	Holding(id uint16) bool
 	// Propagate runs the grab stage: every grab chain in dependency order.
 	Propagate(now int64)
-	// Step runs the physics stage for one tick of dt seconds.
-	Step(now int64, dt float64)
+	// Step runs the physics stage for one tick of dt seconds, calling
+	// between, if not nil, at points inside the step where the world may
+	// take inputs (between physics sub-steps).
+	Step(now int64, dt float64, between func())
 	// Entities appends the state of every non-static object, by id.
 	Entities(dst []wire.EntityState) []wire.EntityState
 	// Entity returns one object's state.

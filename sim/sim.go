@@ -261,15 +261,17 @@ func (w *World) Propagate(now int64) { w.graph.PropagateAll(nil) }
 
 // Step is the physics stage: held objects become kinematic targets at their
 // propagated poses, physics steps, free objects' new poses go back into the
-// graph, and whatever free objects hold follows them.
-func (w *World) Step(now int64, dt float64) {
+// graph, and whatever free objects hold follows them. between, if not nil,
+// runs between physics sub-steps (the server reads its socket there, so an
+// input arriving during the step is applied and sent at once).
+func (w *World) Step(now int64, dt float64, between func()) {
 	for i := range w.objs {
 		o := &w.objs[i]
 		if w.graph.Held(o.node) {
 			w.phys.SetKinematicPose(o.body, w.graph.Pose(o.node))
 		}
 	}
-	w.phys.Step(dt)
+	w.phys.StepWith(dt, between)
 	for i := range w.objs {
 		o := &w.objs[i]
 		if o.dynamic && !w.graph.Held(o.node) {
