@@ -9,7 +9,9 @@ import (
 
 	"arcade/internal/udp"
 	"arcade/netsim"
+	"arcade/scene"
 	"arcade/server"
+	"arcade/sim"
 	"arcade/wire"
 )
 
@@ -58,11 +60,31 @@ func (r *replay) WriteBatchRange(b *udp.Batch, from, to int) (int, error) {
 // hotPath connects n clients (unicast or multicast) over the simulated
 // network, then switches the server to a replaying transport.
 func hotPath(tb testing.TB, n int, unicast bool) (*server.Server, *replay, *int64) {
+	return hotPathWorld(tb, n, unicast, false)
+}
+
+// hotPathWorld is hotPath, optionally with the demo arcade: every client's
+// right hand then holds its own grabbable object, squeezed at connect.
+func hotPathWorld(tb testing.TB, n int, unicast, world bool) (*server.Server, *replay, *int64) {
 	tb.Helper()
 	nw := netsim.New(netsim.Config{}, start)
 	sw := &switchTransport{inner: nw.Endpoint(serverAddr)}
 	now := start
-	srv, err := server.New(server.Config{Seed: 1, WallClock: func() int64 { return now }, MonoClock: func() int64 { return now }}, sw, start)
+	cfg := server.Config{Seed: 1, WallClock: func() int64 { return now }, MonoClock: func() int64 { return now }}
+	var grabbables []scene.Object
+	if world {
+		w, err := sim.New(scene.Default())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		cfg.World = w
+		for _, o := range scene.Default().Objects {
+			if o.Grab != scene.GrabNone {
+				grabbables = append(grabbables, o)
+			}
+		}
+	}
+	srv, err := server.New(cfg, sw, start)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -79,6 +101,11 @@ func hotPath(tb testing.TB, n int, unicast bool) (*server.Server, *replay, *int6
 		now = nw.Now()
 		in := wire.PoseInput{Tracking: 7}
 		in.Head.Rot.W, in.Hands[0].Rot.W, in.Hands[1].Rot.W = 1, 1, 1
+		if world && i < len(grabbables) {
+			p := grabbables[i].Pose.Pos
+			in.Hands[wire.Right].Pos = wire.Vec3{X: float32(p.X), Y: float32(p.Y), Z: float32(p.Z)}
+			in.Grip[wire.Right] = 1
+		}
 		h := wire.Header{Type: wire.TypePoseInput, Token: c.token}
 		rp.dgrams = append(rp.dgrams, in.Append(h.Append(nil)))
 		rp.from = append(rp.from, c.ep.Addr())
@@ -100,15 +127,19 @@ func round(srv *server.Server, rp *replay, now *int64, tickNo uint64) {
 }
 
 func TestHotPathAllocationFree(t *testing.T) {
-	for _, unicast := range []bool{false, true} {
-		srv, rp, now := hotPath(t, 16, unicast)
+	for _, tc := range []struct{ unicast, world bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+		unicast := tc.unicast
+		srv, rp, now := hotPathWorld(t, 16, tc.unicast, tc.world)
 		tickNo := uint64(1000)
 		allocs := testing.AllocsPerRun(200, func() {
 			tickNo++
 			round(srv, rp, now, tickNo)
 		})
 		if allocs != 0 {
-			t.Errorf("unicast=%v: %.1f allocations per receive→tick→send round, want 0", unicast, allocs)
+			t.Errorf("unicast=%v world=%v: %.1f allocations per receive→tick→send round, want 0", unicast, tc.world, allocs)
+		}
+		if tc.world && srv.Stats().EagerUpdates.Load() == 0 {
+			t.Error("no eager updates: the clients hold nothing")
 		}
 		if rp.sent == 0 {
 			t.Fatal("nothing was sent")
@@ -127,9 +158,11 @@ func BenchmarkReceiveTickSend(b *testing.B) {
 		name    string
 		clients int
 		unicast bool
-	}{{"multicast-16", 16, false}, {"unicast-16", 16, true}, {"multicast-64", 64, false}} {
+		world   bool
+	}{{"multicast-16", 16, false, false}, {"unicast-16", 16, true, false}, {"multicast-64", 64, false, false},
+		{"arcade-grabbing-16", 16, false, true}} {
 		b.Run(tc.name, func(b *testing.B) {
-			srv, rp, now := hotPath(b, tc.clients, tc.unicast)
+			srv, rp, now := hotPathWorld(b, tc.clients, tc.unicast, tc.world)
 			b.ReportAllocs()
 			b.ResetTimer()
 			rounds := 0
