@@ -13,7 +13,7 @@ build: ## build the server and the tools into bin/
 
 test: vet ## vet, then every test (fuzz seeds included), then the race detector on the concurrent packages
 	$(GO) test -count=1 $(PKGS)
-	$(GO) test -count=1 -race ./internal/... ./client/... ./tick/...
+	$(GO) test -count=1 -race ./internal/... ./client/... ./tick/... ./server/... ./grab/... ./sim/...
 
 vet: ## go vet
 	$(GO) vet $(PKGS)
