@@ -514,6 +514,11 @@ func (s *Server) stagePhysics(now int64) {
 // single batch, then records the server-added latency of the inputs applied.
 // Parts hold players first, then entities, as many as fit.
 func (s *Server) stageBroadcast(now int64) {
+	if s.eager {
+		// Whatever arrived during physics is applied and sent now, and so
+		// is in this snapshot too.
+		s.Receive(s.cfg.MonoClock())
+	}
 	s.players = s.players[:0]
 	for _, c := range s.order {
 		// A pose that arrived during this tick and that the world has
