@@ -36,6 +36,7 @@ type StatsReport struct {
 	TickSpinUS           Quantiles            `json:"tick_spin_us"`
 	StageUS              map[string]Quantiles `json:"stage_us"`
 	GrabPhysicsUS        Quantiles            `json:"grab_physics_us"`
+	RxDelayUS            Quantiles            `json:"rx_delay_us"`
 	ServerAddedLatencyUS Quantiles            `json:"server_added_latency_us"`
 	ServerAddedSamples   uint64               `json:"server_added_samples"`
 	ServerAddedGrabUS    Quantiles            `json:"server_added_grab_latency_us"`
@@ -61,6 +62,7 @@ func (s *Server) Report() StatsReport {
 		TickSpinUS:           quantilesUS(&st.TickSpin, true),
 		StageUS:              make(map[string]Quantiles),
 		GrabPhysicsUS:        quantilesUS(&st.GrabPhysics, true),
+		RxDelayUS:            quantilesUS(&st.RxDelay, true),
 		ServerAddedLatencyUS: quantilesUS(&st.ServerAdded, true),
 		ServerAddedSamples:   st.ServerAdded.Count(),
 		ServerAddedGrabUS:    quantilesUS(&st.ServerAddedGrab, true),

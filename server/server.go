@@ -247,7 +247,11 @@ func (s *Server) Receive(now int64) (more bool) {
 		if err != nil || n == 0 {
 			return false
 		}
+		wall := s.cfg.WallClock()
 		for i := range n {
+			if rx := s.in.Msgs[i].RxTime; rx != 0 {
+				s.stats.RxDelay.Record(wall - rx)
+			}
 			s.handle(now, &s.in.Msgs[i])
 		}
 		if n < len(s.in.Msgs) {

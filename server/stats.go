@@ -101,6 +101,9 @@ type Stats struct {
 	// an EntityUpdate when eager, else the tick's snapshot.
 	ServerAddedGrab metrics.Histogram
 	EagerUpdates    metrics.Counter // EntityUpdate datagrams sent
+	// RxDelay is the time from a datagram's kernel receive timestamp to
+	// the server reading it: the wake-up and queueing part of ServerAdded.
+	RxDelay metrics.Histogram
 	// GrabPhysics is the time the grab and physics stages took together.
 	GrabPhysics metrics.Histogram
 
@@ -136,6 +139,7 @@ func (s *Stats) Reset() {
 	s.ServerAdded.Reset()
 	s.ServerAddedGrab.Reset()
 	s.GrabPhysics.Reset()
+	s.RxDelay.Reset()
 }
 
 func (s *Stats) drop(r DropReason) { s.Dropped[r].Inc() }

@@ -47,6 +47,8 @@ row "server-added latency, held objects p50 (µs)" '.server_added_grab_latency_u
 row "server-added latency, held objects p99 (µs)" '.server_added_grab_latency_us.p99'
 row "server-added latency, held objects mean (µs)" '.server_added_grab_latency_us.mean'
 row "samples" '.server_added_grab_samples'
+row "receive delay (kernel -> read) p50 (µs)" '.rx_delay_us.p50'
+row "receive delay (kernel -> read) p99 (µs)" '.rx_delay_us.p99'
 row "EntityUpdates sent" '.eager_updates'
 row "grab + physics stage p99 (µs)" '.grab_physics_us.p99'
 row "tick lateness p99 (µs)" '.tick_lateness_us.p99'
