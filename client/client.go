@@ -66,6 +66,8 @@ type Client struct {
 	isSettl bool
 	isDone  bool
 
+	joinErr error // why the multicast group could not be joined, if so
+
 	quit      chan struct{}
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -127,9 +129,18 @@ func Dial(ctx context.Context, server string, cfg Config) (*Client, error) {
 		return c, nil
 	}
 	mc, ifname, err := listenGroup(ctx, acc.Multicast, cfg.MulticastIface, raddr)
-	if err != nil {
+	if err != nil && cfg.MulticastIface != "" {
 		c.Close()
 		return nil, err
+	}
+	if err != nil {
+		// The interface was our own guess: rather than fail, tell the
+		// server, which then sends this client's snapshots by unicast.
+		c.mu.Lock()
+		c.s.SetMulticastJoined(false)
+		c.joinErr = err
+		c.mu.Unlock()
+		return c, nil
 	}
 	c.mu.Lock()
 	c.mc, c.group, c.iface = mc, acc.Multicast, ifname
@@ -457,3 +468,12 @@ func (c *Client) Group() (netip.AddrPort, string) {
 // Now returns the client clock the runtime uses: ns since the Unix epoch,
 // comparable with the rxTime passed to OnSnapshot and OnEntityUpdate.
 func Now() int64 { return now() }
+
+// MulticastError reports why the snapshot group could not be joined when
+// the interface was chosen automatically; the server then delivers by
+// unicast. Nil when joined or when snapshots come by unicast anyway.
+func (c *Client) MulticastError() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.joinErr
+}

@@ -222,9 +222,18 @@ type Session struct {
 	clock    clockSync
 	uni      seqWindow
 	multi    seqWindow
-	// Newest snapshot tick delivered; parts of older ticks are dropped.
+	// Newest snapshot tick delivered; parts of older ticks are dropped,
+	// and so are second copies of a part (multicast and unicast both).
 	newestTick uint32
 	haveTick   bool
+	tickParts  [4]uint64 // parts of newestTick delivered
+	// Newest entity update delivered, to drop its copy from the other path.
+	updTime      uint64
+	updMulticast bool
+	haveUpd      bool
+
+	delivery deliveryTracker
+	report   wire.DeliveryReport
 
 	onSnapshot     func(snap *wire.Snapshot, rxTime int64, viaMulticast bool)
 	onEntityUpdate func(u *wire.EntityUpdate, rxTime int64, viaMulticast bool)
@@ -356,6 +365,14 @@ func (s *Session) handleHandshake(now, rxTime int64, h *wire.Header, body []byte
 		mid := s.lastHandshake + (rxTime-s.lastHandshake)/2
 		s.clock.seed(int64(a.ServerTime)*1000 - mid)
 		s.sendPing(now)
+		// Snapshots by multicast: measure that path against unicast and
+		// report, so the server can switch this client when it hurts.
+		if a.Multicast.IsValid() && a.Flags&wire.AcceptedUnicast == 0 && !s.cfg.Unicast {
+			s.delivery.on = true
+			s.delivery.joined = true
+			s.delivery.start = now
+			s.delivery.base = s.stats.Multicast
+		}
 	case wire.TypeDenied:
 		var d wire.Denied
 		if _, err := d.Parse(body); err != nil {
@@ -398,6 +415,9 @@ func (s *Session) handleConnected(now, rxTime int64, h *wire.Header, body []byte
 		if !s.accept(now, h.Seq, &s.uni, &s.stats.Unicast) {
 			return
 		}
+		if s.snap.Part == 0 {
+			s.delivery.arrival(s.snap.Tick, rxTime, false)
+		}
 		s.deliverSnapshot(rxTime, false)
 	case wire.TypeEntityUpdate:
 		if _, err := s.upd.Parse(body); err != nil {
@@ -408,6 +428,17 @@ func (s *Session) handleConnected(now, rxTime int64, h *wire.Header, body []byte
 			return
 		}
 		s.deliverEntityUpdate(rxTime, false)
+	case wire.TypeDeliveryProbe:
+		var p wire.DeliveryProbe
+		if _, err := p.Parse(body); err != nil {
+			s.drop(dropReasonFor(err))
+			return
+		}
+		if !s.accept(now, h.Seq, &s.uni, &s.stats.Unicast) {
+			return
+		}
+		s.stats.Probes++
+		s.delivery.arrival(p.Tick, rxTime, false)
 	case wire.TypePong:
 		var p wire.Pong
 		if _, err := p.Parse(body); err != nil {
@@ -456,6 +487,9 @@ func (s *Session) handleMulticast(now, rxTime int64, h *wire.Header, body []byte
 		if !s.accept(now, h.Seq, &s.multi, &s.stats.Multicast) {
 			return
 		}
+		if s.snap.Part == 0 {
+			s.delivery.arrival(s.snap.Tick, rxTime, true)
+		}
 		s.deliverSnapshot(rxTime, true)
 	case wire.TypeEntityUpdate:
 		if _, err := s.upd.Parse(body); err != nil {
@@ -491,6 +525,15 @@ func (s *Session) deliverSnapshot(rxTime int64, viaMulticast bool) {
 		s.drop(DropOldTick) // a newer tick already superseded it
 		return
 	}
+	if !s.haveTick || s.snap.Tick != s.newestTick {
+		s.tickParts = [4]uint64{}
+	}
+	bit := uint64(1) << (s.snap.Part % 64)
+	if s.tickParts[s.snap.Part/64]&bit != 0 {
+		s.drop(DropDuplicate) // the same part came by the other path too
+		return
+	}
+	s.tickParts[s.snap.Part/64] |= bit
 	s.haveTick, s.newestTick = true, s.snap.Tick
 	s.stats.Snapshots++
 	if s.onSnapshot != nil {
@@ -506,6 +549,14 @@ func (s *Session) deliverEntityUpdate(rxTime int64, viaMulticast bool) {
 		s.drop(DropOldTick)
 		return
 	}
+	// The same update by the other path is a copy; parts of one split
+	// update share a server time and come by one path.
+	if s.haveUpd && (s.upd.ServerTime < s.updTime ||
+		s.upd.ServerTime == s.updTime && viaMulticast != s.updMulticast) {
+		s.drop(DropDuplicate)
+		return
+	}
+	s.haveUpd, s.updTime, s.updMulticast = true, s.upd.ServerTime, viaMulticast
 	s.stats.EntityUpdates++
 	if s.onEntityUpdate != nil {
 		s.onEntityUpdate(&s.upd, rxTime, viaMulticast)
@@ -552,8 +603,17 @@ func (s *Session) Update(now int64) {
 		if now-s.lastPing >= int64(s.cfg.PingInterval) {
 			s.sendPing(now)
 		}
+		if s.delivery.on && now-s.delivery.start >= ReportInterval {
+			s.delivery.report(now, s.stats.Multicast, &s.report)
+			s.push(s.report.Append(s.header(wire.TypeDeliveryReport)))
+		}
 	}
 }
+
+// SetMulticastJoined tells the session whether the runtime could join the
+// multicast group; reports carry it so the server can switch this client to
+// unicast at once.
+func (s *Session) SetMulticastJoined(ok bool) { s.delivery.joined = ok }
 
 // NextUpdate returns the time (ns, client clock) at which Update has work to
 // do, or math.MaxInt64 if it has none (not started, or ended). Handle may
@@ -566,7 +626,11 @@ func (s *Session) NextUpdate() int64 {
 	case Connecting:
 		return min(s.lastHandshake+int64(ResendInterval), s.connectStart+int64(s.cfg.ConnectTimeout))
 	case Connected:
-		return min(s.lastPing+int64(s.cfg.PingInterval), s.lastRecv+int64(s.cfg.ServerTimeout))
+		t := min(s.lastPing+int64(s.cfg.PingInterval), s.lastRecv+int64(s.cfg.ServerTimeout))
+		if s.delivery.on {
+			t = min(t, s.delivery.start+ReportInterval)
+		}
+		return t
 	}
 	return math.MaxInt64
 }

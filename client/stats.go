@@ -74,6 +74,7 @@ type SessionStats struct {
 	// EntityUpdates counts distinct entity update datagrams delivered.
 	EntityUpdates uint64
 	Pongs         uint64 // pongs matched to a ping
+	Probes        uint64 // delivery probes received
 	Inputs        uint64 // poses queued by SendPose
 	// CookieRetries counts handshakes restarted because the server denied
 	// the cookie (expired, or the server restarted).

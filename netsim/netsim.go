@@ -20,6 +20,10 @@ type Config struct {
 	Delay     time.Duration // base one-way delay
 	Jitter    time.Duration // extra uniform delay in [0, Jitter): reorders
 	Seed      uint64
+	// Multicast copies only: extra loss and extra delay on top of the
+	// above, as a WiFi access point gives multicast to dozing stations.
+	McastLoss  float64
+	McastDelay time.Duration
 }
 
 // Stats counts what the network did.
@@ -116,11 +120,14 @@ func (n *Network) deliver(e *Endpoint, from netip.AddrPort, data []byte, mc bool
 		n.stats.Duplicated++
 	}
 	for range copies {
-		if n.cfg.Loss > 0 && n.rng.Float64() < n.cfg.Loss {
+		if n.cfg.Loss > 0 && n.rng.Float64() < n.cfg.Loss || mc && n.cfg.McastLoss > 0 && n.rng.Float64() < n.cfg.McastLoss {
 			n.stats.Lost++
 			continue
 		}
 		at := n.now + int64(n.cfg.Delay)
+		if mc {
+			at += int64(n.cfg.McastDelay)
+		}
 		if n.cfg.Jitter > 0 {
 			at += n.rng.Int64N(int64(n.cfg.Jitter))
 		}

@@ -16,6 +16,7 @@ const (
 	DefaultCookieLife  = 5 * time.Second
 	DefaultSpinMax     = 500 * time.Microsecond
 	DefaultHashEvery   = 12
+	DefaultProbeEvery  = 4
 	MinTickRate        = 30
 	MaxTickRate        = 500
 	// MaxClientsLimit bounds --max-clients: client ids are 16-bit and the
@@ -61,6 +62,14 @@ type Config struct {
 	// waiting for the tick; arrivals read in one batch are coalesced into
 	// one update. Physics and full snapshots stay on the tick.
 	NoEager bool
+	// NoUnicastFallback keeps every client on the delivery it asked for. By
+	// default a client on multicast whose reports show multicast loss or
+	// delay beyond the thresholds is switched to unicast, and back when
+	// multicast recovers.
+	NoUnicastFallback bool
+	// ProbeEvery is how many ticks apart a multicast client gets a unicast
+	// DeliveryProbe to compare against. Default 4.
+	ProbeEvery int
 	// HashEvery puts the state hash in the snapshot every this many ticks.
 	// Default 12; negative disables it.
 	HashEvery int
@@ -94,6 +103,9 @@ func (c *Config) setDefaults() {
 	if c.CookieLife == 0 {
 		c.CookieLife = DefaultCookieLife
 	}
+	if c.ProbeEvery == 0 {
+		c.ProbeEvery = DefaultProbeEvery
+	}
 	if c.HashEvery == 0 {
 		c.HashEvery = DefaultHashEvery
 	}
@@ -114,6 +126,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("server: Multicast %s is not an IPv4 multicast address", c.Multicast)
 	case !c.NoMulticast && c.Multicast.Port() == 0:
 		return errors.New("server: Multicast port must not be 0")
+	case c.ProbeEvery < 1:
+		return fmt.Errorf("server: ProbeEvery %d must be at least 1", c.ProbeEvery)
 	case c.IdleTimeout < 0:
 		return fmt.Errorf("server: IdleTimeout %v is negative", c.IdleTimeout)
 	case c.RealtimePriority < 0 || c.RealtimePriority > 99:

@@ -43,6 +43,7 @@ type StatsReport struct {
 	ServerAddedGrabCount uint64               `json:"server_added_grab_samples"`
 	Eager                bool                 `json:"eager"`
 	EagerUpdates         uint64               `json:"eager_updates"`
+	DeliverySwitches     uint64               `json:"delivery_switches"`
 	RxPackets            uint64               `json:"rx_packets"`
 	TxPackets            uint64               `json:"tx_packets"`
 	Dropped              map[string]uint64    `json:"dropped"`
@@ -69,6 +70,7 @@ func (s *Server) Report() StatsReport {
 		ServerAddedGrabCount: st.ServerAddedGrab.Count(),
 		Eager:                !s.cfg.NoEager && s.cfg.World != nil,
 		EagerUpdates:         st.EagerUpdates.Load(),
+		DeliverySwitches:     st.DeliverySwitches.Load(),
 		RxPackets:            st.RxPackets.Load(),
 		TxPackets:            st.TxPackets.Load(),
 		Dropped:              st.DroppedByName(),

@@ -53,14 +53,18 @@ const (
 
 // conn is one connected headset. The tick thread owns it.
 type conn struct {
-	id        uint16
-	token     uint64
-	nonce     uint64
-	addr      netip.AddrPort
-	addrStr   string
-	name      string
-	unicast   bool
-	lastHeard int64 // mono ns
+	id      uint16
+	token   uint64
+	nonce   uint64
+	addr    netip.AddrPort
+	addrStr string
+	name    string
+	unicast bool // snapshots go to this client by unicast now
+	// fixedUnicast: asked for unicast at connect, or multicast is off. Such
+	// a client is never probed or switched.
+	fixedUnicast bool
+	delivery     deliveryState
+	lastHeard    int64 // mono ns
 
 	sendSeq uint16
 	recvAck ackWindow
@@ -133,6 +137,7 @@ type Server struct {
 	mPose     wire.PoseInput
 	mPing     wire.Ping
 	mDisc     wire.Disconnect
+	mReport   wire.DeliveryReport
 }
 
 // cause is an input applied eagerly, waiting for the update that carries
@@ -287,7 +292,7 @@ func (s *Server) handle(now int64, m *udp.Message) {
 		s.onConnectRequest(now, m.Addr, body)
 	case wire.TypeChallengeResponse:
 		s.onChallengeResponse(now, m.Addr, body)
-	case wire.TypePoseInput, wire.TypePing, wire.TypeDisconnect:
+	case wire.TypePoseInput, wire.TypePing, wire.TypeDisconnect, wire.TypeDeliveryReport:
 		c := s.byToken[h.Token]
 		if c == nil {
 			s.stats.drop(DropUnknownToken)
@@ -359,7 +364,14 @@ func (s *Server) onChallengeResponse(now int64, from netip.AddrPort, body []byte
 	s.byAddr[from] = c
 	i, _ := slices.BinarySearchFunc(s.order, id, func(c *conn, id uint16) int { return int(c.id) - int(id) })
 	s.order = slices.Insert(s.order, i, c)
-	if !c.unicast {
+	c.fixedUnicast = c.unicast
+	c.delivery.reason = reasonMulticast
+	if c.fixedUnicast {
+		c.delivery.reason = reasonAsked
+		if s.cfg.NoMulticast {
+			c.delivery.reason = reasonNoMulticast
+		}
+	} else {
 		s.multicastN++
 	}
 	s.stats.Clients.Store(int64(len(s.order)))
@@ -441,6 +453,14 @@ func (s *Server) onSession(now int64, c *conn, h *wire.Header, body []byte, rx i
 		c.recvAck.record(h.Seq)
 		p := wire.Pong{PingID: m.PingID, ClientTime: m.ClientTime, ServerRecvTime: s.micros(now), ServerSendTime: s.micros(now)}
 		s.finish(p.Append(s.beginConn(c, wire.TypePong)))
+	case wire.TypeDeliveryReport:
+		if _, err := s.mReport.Parse(body); err != nil {
+			s.stats.drop(dropReasonFor(err))
+			return
+		}
+		c.lastHeard = now
+		c.recvAck.record(h.Seq)
+		s.onDeliveryReport(now, c, &s.mReport)
 	case wire.TypeDisconnect:
 		if _, err := s.mDisc.Parse(body); err != nil {
 			s.stats.drop(dropReasonFor(err))
@@ -569,6 +589,7 @@ func (s *Server) stageBroadcast(now int64) {
 		}
 	}
 	s.snap.Parts = uint8(min(parts, 255))
+	firstGroupSeq := s.groupSeq
 	p, e := 0, 0
 	for part := 0; part < parts && part < 255; part++ {
 		np, ne := s.nextPart(p, e, hasHash)
@@ -579,6 +600,7 @@ func (s *Server) stageBroadcast(now int64) {
 		s.body = s.snap.Append(s.body[:0])
 		s.sendAll(wire.TypeSnapshot)
 	}
+	s.sendProbes(firstGroupSeq)
 	sentAt := s.flush()
 	for _, rx := range s.latencyRx {
 		s.stats.ServerAdded.Record(sentAt - rx)
@@ -601,8 +623,9 @@ func (s *Server) nextPart(p, e int, hasHash bool) (int, int) {
 	return p + np, e + ne
 }
 
-// sendAll queues s.body, of type t, to the multicast group (when anyone
-// listens there) and to every unicast client.
+// sendAll queues s.body, of type t, to the multicast group (while any
+// client may use it: one on unicast fallback keeps measuring it) and to
+// every client currently on unicast.
 func (s *Server) sendAll(t wire.PacketType) {
 	if s.multicastN > 0 {
 		b := s.begin(s.cfg.Multicast, wire.Header{Type: t, Token: s.groupToken, Seq: s.groupSeq})
@@ -687,7 +710,7 @@ func (s *Server) remove(now int64, c *conn, why wire.DisconnectReason, notify bo
 	if i := slices.Index(s.order, c); i >= 0 {
 		s.order = slices.Delete(s.order, i, i+1)
 	}
-	if !c.unicast {
+	if !c.fixedUnicast {
 		s.multicastN--
 	}
 	s.stats.Clients.Store(int64(len(s.order)))
@@ -791,15 +814,24 @@ func (s *Server) publish(now int64) {
 		if c.unicast {
 			d = "unicast"
 		}
-		v = append(v, ClientInfo{
-			ID:           c.id,
-			Name:         c.name,
-			Addr:         c.addrStr,
-			Delivery:     d,
-			LastInputSeq: c.applied.InputSeq,
-			Inputs:       c.inputs,
-			IdleMs:       (now - c.lastHeard) / 1e6,
-		})
+		r := &c.delivery.last
+		info := ClientInfo{
+			ID:             c.id,
+			Name:           c.name,
+			Addr:           c.addrStr,
+			Delivery:       d,
+			DeliveryReason: c.delivery.reason,
+			LastInputSeq:   c.applied.InputSeq,
+			Inputs:         c.inputs,
+			IdleMs:         (now - c.lastHeard) / 1e6,
+		}
+		if c.delivery.reports > 0 {
+			if n := int(r.McastReceived) + int(r.McastLost); n > 0 {
+				info.McastLossPct = 100 * float64(r.McastLost) / float64(n)
+			}
+			info.McastExcessP90Ms = float64(r.ExcessP90) / 1e3
+		}
+		v = append(v, info)
 	}
 	st.clientsView = v
 	st.clientsMu.Unlock()

@@ -101,6 +101,8 @@ type Stats struct {
 	// an EntityUpdate when eager, else the tick's snapshot.
 	ServerAddedGrab metrics.Histogram
 	EagerUpdates    metrics.Counter // EntityUpdate datagrams sent
+	// DeliverySwitches counts clients moved between multicast and unicast.
+	DeliverySwitches metrics.Counter
 	// RxDelay is the time from a datagram's kernel receive timestamp to
 	// the server reading it: the wake-up and queueing part of ServerAdded.
 	RxDelay metrics.Histogram
@@ -115,13 +117,19 @@ type Stats struct {
 
 // ClientInfo describes one connected headset.
 type ClientInfo struct {
-	ID           uint16 `json:"id"`
-	Name         string `json:"name"`
-	Addr         string `json:"addr"`
-	Delivery     string `json:"delivery"`
-	LastInputSeq uint32 `json:"last_input_seq"`
-	Inputs       uint64 `json:"inputs"`
-	IdleMs       int64  `json:"idle_ms"`
+	ID       uint16 `json:"id"`
+	Name     string `json:"name"`
+	Addr     string `json:"addr"`
+	Delivery string `json:"delivery"`
+	// DeliveryReason says why the client is on its delivery mode.
+	DeliveryReason string `json:"delivery_reason"`
+	// From the client's latest delivery report: multicast loss and how much
+	// later than unicast multicast arrived (90th percentile).
+	McastLossPct     float64 `json:"mcast_loss_pct"`
+	McastExcessP90Ms float64 `json:"mcast_excess_p90_ms"`
+	LastInputSeq     uint32  `json:"last_input_seq"`
+	Inputs           uint64  `json:"inputs"`
+	IdleMs           int64   `json:"idle_ms"`
 }
 
 // ClientList returns a copy of the most recently published client list.

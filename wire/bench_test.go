@@ -103,6 +103,43 @@ func BenchmarkEntityUpdateParse(b *testing.B) {
 	}
 }
 
+// goldenMessage returns the message of the named golden vector.
+func goldenMessage(name string) codec {
+	for _, v := range goldenVectors() {
+		if v.name == name {
+			return v.msg
+		}
+	}
+	panic("no vector " + name)
+}
+
+// BenchmarkDelivery measures the two delivery messages, which every
+// multicast client handles a few times per second.
+func BenchmarkDelivery(b *testing.B) {
+	for _, name := range []string{"delivery_probe", "delivery_report"} {
+		m := goldenMessage(name)
+		b.Run(name+"/append", func(b *testing.B) {
+			buf := make([]byte, 0, MaxDatagramSize)
+			b.ReportAllocs()
+			b.SetBytes(int64(m.Len()))
+			for b.Loop() {
+				buf = m.Append(buf[:0])
+			}
+		})
+		b.Run(name+"/parse", func(b *testing.B) {
+			d := m.Append(nil)
+			dst := newCodec(m)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(d)))
+			for b.Loop() {
+				if _, err := dst.Parse(d); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 func BenchmarkQuantizePose(b *testing.B) {
 	p := samplePoseInput().Hands[Left]
 	b.ReportAllocs()

@@ -34,7 +34,9 @@ func TestHeaderParseErrors(t *testing.T) {
 		{"version 2, unknown type", datagram("ARC", 2, 200, 0), ErrVersion, true},
 		{"type 0", datagram("ARC", 1, 0, 0), ErrType, true},
 		{"type 11 (EntityUpdate)", datagram("ARC", 1, 11, 0), nil, true},
-		{"type 12", datagram("ARC", 1, 12, 0), ErrType, true},
+		{"type 12 (DeliveryProbe)", datagram("ARC", 1, 12, 0), nil, true},
+		{"type 13 (DeliveryReport)", datagram("ARC", 1, 13, 0), nil, true},
+		{"type 14", datagram("ARC", 1, 14, 0), ErrType, true},
 		{"type 255", datagram("ARC", 1, 255, 0), ErrType, true},
 		{"22 bytes", datagram("ARC", 1, 6, 0), nil, true},
 		{"1200 bytes", datagram("ARC", 1, 10, MaxDatagramSize-HeaderSize), nil, true},
@@ -256,6 +258,20 @@ func TestBodyParseErrors(t *testing.T) {
 		}, ErrShort},
 		{"Disconnect empty", new(Disconnect), func(*testing.T) []byte { return nil }, ErrShort},
 		{"Disconnect reason 0", new(Disconnect), func(*testing.T) []byte { return []byte{0} }, ErrField},
+		{"DeliveryProbe empty", new(DeliveryProbe), func(*testing.T) []byte { return nil }, ErrShort},
+		{"DeliveryProbe short", new(DeliveryProbe), func(t *testing.T) []byte {
+			return body(t, "delivery_probe", nil)[:DeliveryProbeSize-1]
+		}, ErrShort},
+		{"DeliveryReport empty", new(DeliveryReport), func(*testing.T) []byte { return nil }, ErrShort},
+		{"DeliveryReport short", new(DeliveryReport), func(t *testing.T) []byte {
+			return body(t, "delivery_report", nil)[:DeliveryReportSize-1]
+		}, ErrShort},
+		{"DeliveryReport window 0", new(DeliveryReport), func(t *testing.T) []byte {
+			return body(t, "delivery_report", map[int]byte{offRepWindow: 0, offRepWindow + 1: 0})
+		}, ErrField},
+		{"DeliveryReport window 0, short", new(DeliveryReport), func(t *testing.T) []byte {
+			return body(t, "delivery_report", map[int]byte{offRepWindow: 0, offRepWindow + 1: 0})[:DeliveryReportSize-1]
+		}, ErrShort},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n, err := tc.m.Parse(tc.b(t))
@@ -322,6 +338,16 @@ func TestForwardCompatible(t *testing.T) {
 	p[offInHead+offRot+4] |= 0xc0
 	if _, err := c.Parse(p); err != nil || c != a {
 		t.Errorf("rotation bits 38-39: %v, %+v != %+v", err, c, a)
+	}
+	// A delivery report's reserved bytes are ignored, and its flag bits
+	// version 1 does not define are passed through.
+	dr := body(t, "delivery_report_not_joined", map[int]byte{offRepFlags: 0xfe, offRepFlags + 1: 0xff, offRepFlags + 2: 0x80})
+	var rep DeliveryReport
+	if n, err := rep.Parse(dr); err != nil || n != DeliveryReportSize || rep != (DeliveryReport{WindowMs: 250, Flags: 0xfe}) {
+		t.Errorf("DeliveryReport reserved bytes and flags 0xfe: %d, %v, %+v", n, err, rep)
+	}
+	if b := rep.Append(nil); b[offRepFlags+1] != 0 || b[offRepFlags+2] != 0 {
+		t.Errorf("DeliveryReport reserved bytes re-sent as % x", b[offRepFlags+1:])
 	}
 	// The padding of a ConnectRequest is not checked.
 	cr := body(t, "connect_request_empty_name", nil)

@@ -71,6 +71,32 @@ func FuzzPoseInput(f *testing.F)         { fuzzBody[PoseInput](f) }
 func FuzzPing(f *testing.F)              { fuzzBody[Ping](f) }
 func FuzzPong(f *testing.F)              { fuzzBody[Pong](f) }
 func FuzzDisconnect(f *testing.F)        { fuzzBody[Disconnect](f) }
+func FuzzDeliveryProbe(f *testing.F)     { fuzzBody[DeliveryProbe](f) }
+
+// FuzzDeliveryReport also checks that a parsed report has a window, that
+// its reserved bytes are ignored on receipt and sent as zero.
+func FuzzDeliveryReport(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkRoundTrip(t, new(DeliveryReport), new(DeliveryReport), data)
+		var m DeliveryReport
+		if _, err := m.Parse(data); err != nil {
+			return
+		}
+		if m.WindowMs == 0 {
+			t.Fatal("report with window 0 parsed")
+		}
+		if b := m.Append(nil); b[offRepFlags+1] != 0 || b[offRepFlags+2] != 0 {
+			t.Fatalf("reserved bytes sent as % x", b[offRepFlags+1:])
+		}
+		flipped := bytes.Clone(data)
+		flipped[offRepFlags+1] ^= 0xff
+		flipped[offRepFlags+2] ^= 0x5a
+		var m2 DeliveryReport
+		if _, err := m2.Parse(flipped); err != nil || m2 != m {
+			t.Fatalf("reserved bytes changed the report: %v, %+v != %+v", err, m2, m)
+		}
+	})
+}
 
 // FuzzSnapshot also parses into a Snapshot that already holds records, as a
 // receiver reusing one Snapshot does, and checks the result is the same.
@@ -259,6 +285,10 @@ func messageFor(t PacketType) codec {
 		return new(Disconnect)
 	case TypeEntityUpdate:
 		return new(EntityUpdate)
+	case TypeDeliveryProbe:
+		return new(DeliveryProbe)
+	case TypeDeliveryReport:
+		return new(DeliveryReport)
 	}
 	return nil
 }
@@ -325,6 +355,8 @@ func writeCorpus(t *testing.T) {
 	add("FuzzHeader", "type_0", append(append([]byte("ARC"), 1, 0), hdr[5:]...))
 	add("FuzzHeader", "type_11", append(append([]byte("ARC"), 1, 11), hdr[5:]...))
 	add("FuzzHeader", "type_12", append(append([]byte("ARC"), 1, 12), hdr[5:]...))
+	add("FuzzHeader", "type_13", append(append([]byte("ARC"), 1, 13), hdr[5:]...))
+	add("FuzzHeader", "type_14", append(append([]byte("ARC"), 1, 14), hdr[5:]...))
 	add("FuzzHeader", "too_large", append(bytes.Clone(hdr), make([]byte, MaxDatagramSize)...))
 	add("FuzzConnectRequest", "name_len_33", append([]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 33}, make([]byte, ConnectRequestBodySize)...))
 	add("FuzzConnectRequest", "name_bad_utf8", append([]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0xc3, 0x28}, make([]byte, ConnectRequestBodySize)...))
@@ -343,6 +375,11 @@ func writeCorpus(t *testing.T) {
 	add("FuzzEntityUpdate", "cause_client_0", append(make([]byte, offUpdCauseCount), 2, 1, 0, 9, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0))
 	add("FuzzEntityUpdate", "causes_195", (&EntityUpdate{Causes: causes(195)}).Append(nil))
 	add("FuzzEntityUpdate", "causes_one_client_wrapping", (&EntityUpdate{Causes: []UpdateCause{{4, 0xfffffffe}, {9, 3}, {4, 1}, {4, 0xffffffff}}}).Append(nil))
+	add("FuzzDeliveryReport", "window_0", make([]byte, DeliveryReportSize))
+	add("FuzzDeliveryReport", "window_0_rest_set", append([]byte{0, 0}, bytes.Repeat([]byte{0xff}, DeliveryReportSize-2)...))
+	reserved := (&DeliveryReport{WindowMs: 1, Flags: 0x80}).Append(nil)
+	reserved[offRepFlags+1], reserved[offRepFlags+2] = 0xff, 0x01
+	add("FuzzDeliveryReport", "reserved_set", reserved)
 	r := rand.New(rand.NewPCG(11, 12))
 	sizes := map[string]int{
 		"FuzzHeader": HeaderSize, "FuzzDatagram": 64, "FuzzPose": PoseSize,
@@ -351,10 +388,11 @@ func writeCorpus(t *testing.T) {
 		"FuzzPoseInput": PoseInputSize, "FuzzSnapshot": 200, "FuzzPing": PingSize,
 		"FuzzPong": PongSize, "FuzzDisconnect": DisconnectSize,
 	}
-	// Added after the map above was fixed: kept apart so that the random
-	// seeds of the older targets stay the same.
+	// Added after the maps above were fixed, each kept apart so that the
+	// random seeds of the older targets stay the same.
 	extra := map[string]int{"FuzzEntityUpdate": 100}
-	for _, m := range []map[string]int{sizes, extra} {
+	extraDelivery := map[string]int{"FuzzDeliveryProbe": DeliveryProbeSize, "FuzzDeliveryReport": DeliveryReportSize}
+	for _, m := range []map[string]int{sizes, extra, extraDelivery} {
 		for _, target := range slices.Sorted(maps.Keys(m)) {
 			size := m[target]
 			for i := range 2 {

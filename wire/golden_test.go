@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
+	"math"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -238,6 +239,19 @@ func goldenVectors() []vector {
 		{"disconnect_timeout", "Disconnect from the server: timed out",
 			session(TypeDisconnect, 9000, 8999, 1),
 			&Disconnect{Reason: DisconnectTimeout}},
+		{"delivery_probe", "DeliveryProbe for tick 90000, whose first multicast datagram had group seq 1001 (unicast, session token)",
+			session(TypeDeliveryProbe, 43, 40, 0xff),
+			&DeliveryProbe{Tick: 90_000, ServerTime: 1_000_000_000, GroupSeq: 1001}},
+		{"delivery_report", "DeliveryReport over 250 ms: 22 multicast datagrams received, 1 lost; 6 samples, multicast 180 µs ahead at the median and 4250 µs behind at the 90th percentile",
+			session(TypeDeliveryReport, 101, 56, 0b11),
+			&DeliveryReport{WindowMs: 250, McastReceived: 22, McastLost: 1, Samples: 6, ExcessP50: -180, ExcessP90: 4_250}},
+		{"delivery_report_not_joined", "DeliveryReport with the NotJoined flag: nothing received on the group, no samples",
+			session(TypeDeliveryReport, 0, 0, 0),
+			&DeliveryReport{WindowMs: 250, Flags: DeliveryNotJoined}},
+		{"delivery_report_extremes", "DeliveryReport at the ends of every range; flag bits unknown to version 1 set (passed through)",
+			session(TypeDeliveryReport, 0xffff, 0xffff, 0xffffffff),
+			&DeliveryReport{WindowMs: 0xffff, McastReceived: 0xffff, McastLost: 0xffff, Samples: 0xffff,
+				ExcessP50: math.MinInt32, ExcessP90: math.MaxInt32, Flags: 0xff}},
 	}
 }
 
@@ -388,6 +402,9 @@ func dissect(b []byte) ([]field, error) {
 	u64 := func(name string) bool {
 		return off+8 <= len(b) && take(8, "%s = %d", name, le.Uint64(b[off:]))
 	}
+	i32 := func(name string) bool {
+		return off+4 <= len(b) && take(4, "%s = %d", name, int32(le.Uint32(b[off:])))
+	}
 	hex64 := func(name string) bool {
 		return off+8 <= len(b) && take(8, "%s = 0x%016x", name, le.Uint64(b[off:]))
 	}
@@ -525,6 +542,23 @@ func dissect(b []byte) ([]field, error) {
 		ok = u32("ping id") && u64("client time (µs), echoed") && u64("server receive time (µs)") && u64("server send time (µs)")
 	case TypeDisconnect:
 		_, ok = u8("reason")
+	case TypeDeliveryProbe:
+		ok = u32("tick") && u64("server time (µs)")
+		if ok {
+			_, ok = u16("group seq of the tick's first multicast datagram")
+		}
+	case TypeDeliveryReport:
+		var window uint16
+		window, ok = u16("window (ms)")
+		if ok && window == 0 {
+			return bad("window 0")
+		}
+		_, ok1 := u16("multicast received")
+		_, ok2 := u16("multicast lost")
+		_, ok3 := u16("samples")
+		ok = ok && ok1 && ok2 && ok3 && i32("excess p50 (µs)") && i32("excess p90 (µs)") &&
+			off < len(b) && take(1, "flags = 0x%02x", b[off])
+		ok = ok && off+2 <= len(b) && take(2, "reserved = 0x%04x", le.Uint16(b[off:]))
 	default:
 		return bad("unknown type")
 	}

@@ -7,7 +7,7 @@ import "encoding/binary"
 const MaxBodySize = MaxDatagramSize - HeaderSize
 
 // MaxType is the largest packet type of this version.
-const MaxType = TypeEntityUpdate
+const MaxType = TypeDeliveryReport
 
 var typeNames = [...]string{
 	TypeConnectRequest:    "ConnectRequest",
@@ -21,6 +21,8 @@ var typeNames = [...]string{
 	TypePong:              "Pong",
 	TypeDisconnect:        "Disconnect",
 	TypeEntityUpdate:      "EntityUpdate",
+	TypeDeliveryProbe:     "DeliveryProbe",
+	TypeDeliveryReport:    "DeliveryReport",
 }
 
 // String returns the message name, or "unknown" for a type this version does

@@ -288,6 +288,33 @@ func TestEntityRecordsShared(t *testing.T) {
 	}
 }
 
+func TestDeliverySizes(t *testing.T) {
+	if DeliveryProbeSize != 4+8+2 || DeliveryReportSize != 2+2+2+2+4+4+1+2 || offRepFlags+3 != DeliveryReportSize {
+		t.Errorf("DeliveryProbeSize %d, DeliveryReportSize %d", DeliveryProbeSize, DeliveryReportSize)
+	}
+	p := DeliveryProbe{Tick: 1, ServerTime: 2, GroupSeq: 3}
+	r := DeliveryReport{WindowMs: 1}
+	if len(p.Append(nil)) != p.Len() || p.Len() != DeliveryProbeSize || len(r.Append(nil)) != r.Len() || r.Len() != DeliveryReportSize {
+		t.Error("Len and Append disagree")
+	}
+}
+
+// TestDeliveryReportExcess checks that the excess percentiles are signed:
+// multicast arriving first gives negative values.
+func TestDeliveryReportExcess(t *testing.T) {
+	for _, x := range []int32{0, -1, 1, -180, 4_250, math.MinInt32, math.MaxInt32} {
+		m := DeliveryReport{WindowMs: 250, Samples: 3, ExcessP50: x, ExcessP90: -x}
+		b := m.Append(nil)
+		if got := int32(uint32(b[offRepExcessP50]) | uint32(b[offRepExcessP50+1])<<8 | uint32(b[offRepExcessP50+2])<<16 | uint32(b[offRepExcessP50+3])<<24); got != x {
+			t.Errorf("excess %d sent as %d", x, got)
+		}
+		var back DeliveryReport
+		if _, err := back.Parse(b); err != nil || back != m {
+			t.Errorf("excess %d: %v, %+v", x, err, back)
+		}
+	}
+}
+
 func TestSeqNewer(t *testing.T) {
 	for _, tc := range []struct {
 		a, b uint16
@@ -308,7 +335,8 @@ func TestSeqNewer(t *testing.T) {
 }
 
 func TestPacketTypeString(t *testing.T) {
-	for typ, want := range map[PacketType]string{0: "unknown", TypeConnectRequest: "ConnectRequest", TypeSnapshot: "Snapshot", TypeDisconnect: "Disconnect", TypeEntityUpdate: "EntityUpdate", 12: "unknown", 255: "unknown"} {
+	for typ, want := range map[PacketType]string{0: "unknown", TypeConnectRequest: "ConnectRequest", TypeSnapshot: "Snapshot", TypeDisconnect: "Disconnect", TypeEntityUpdate: "EntityUpdate",
+		TypeDeliveryProbe: "DeliveryProbe", TypeDeliveryReport: "DeliveryReport", 14: "unknown", 255: "unknown"} {
 		if got := typ.String(); got != want {
 			t.Errorf("PacketType(%d).String() = %q, want %q", uint8(typ), got, want)
 		}

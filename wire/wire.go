@@ -18,8 +18,8 @@
 // unchanged (except Header.Parse, see there). Append cannot fail: floats are
 // quantized and clamped, but values a receiver rejects (a zero reason,
 // Parts == 0, a snapshot or entity update longer than MaxBodySize, an update
-// cause with client id 0, a name set by hand that is not UTF-8) are sent as
-// given.
+// cause with client id 0, a zero report window, a name set by hand that is
+// not UTF-8) are sent as given.
 package wire
 
 import (
@@ -78,6 +78,8 @@ const (
 	TypePong              PacketType = 9
 	TypeDisconnect        PacketType = 10
 	TypeEntityUpdate      PacketType = 11
+	TypeDeliveryProbe     PacketType = 12
+	TypeDeliveryReport    PacketType = 13
 )
 
 // Parse errors. They are sentinel values so that dropping a datagram never
@@ -297,3 +299,35 @@ const (
 type Disconnect struct {
 	Reason DisconnectReason
 }
+
+// DeliveryProbe is a light unicast reference the server sends a client that
+// receives snapshots by multicast, every few ticks: the client compares its
+// arrival with that of the same tick's multicast snapshot.
+type DeliveryProbe struct {
+	Tick       uint32 // the tick whose multicast snapshot this pairs with
+	ServerTime uint64 // that snapshot's server time, µs
+	GroupSeq   uint16 // header seq of that tick's first multicast datagram
+}
+
+// DeliveryReport tells the server how the multicast path compares with
+// unicast for this client over the last report window. The server switches
+// a client whose multicast is lossy or late to unicast, and back.
+type DeliveryReport struct {
+	WindowMs uint16 // length of the window reported, ms
+	// Multicast datagrams received and missing (sequence gaps) in the window.
+	McastReceived uint16
+	McastLost     uint16
+	// Samples of multicast arrival minus unicast arrival for the same tick
+	// (from probes or unicast snapshots), and their median and 90th
+	// percentile in µs; negative when multicast came first.
+	Samples   uint16
+	ExcessP50 int32
+	ExcessP90 int32
+	Flags     uint8 // DeliveryNotJoined
+}
+
+// DeliveryReport flags.
+const (
+	// DeliveryNotJoined: the client could not join the multicast group.
+	DeliveryNotJoined = 1 << 0
+)

@@ -1,0 +1,81 @@
+package client
+
+import (
+	"slices"
+
+	"arcade/wire"
+)
+
+// ReportInterval is how often a client on multicast tells the server how its
+// multicast path compares with unicast.
+const ReportInterval = 250_000_000 // ns
+
+// pairSlots is how many recent ticks the delivery tracker remembers.
+const pairSlots = 64
+
+// maxSamples bounds the excess-delay samples of one report window.
+const maxSamples = 256
+
+// deliveryTracker pairs the arrival of each tick's multicast snapshot with a
+// unicast reference for the same tick (a DeliveryProbe, or the unicast
+// snapshot when the server has switched this client to unicast) and keeps
+// the report window's statistics. It never allocates.
+type deliveryTracker struct {
+	slots   [pairSlots]pairSlot
+	samples [maxSamples]int32 // µs, multicast minus unicast
+	n       int
+	start   int64     // window start, ns
+	base    PathStats // multicast path counters at window start
+	joined  bool      // the multicast group could be joined
+	on      bool      // reports are due: connected with a multicast group
+}
+
+type pairSlot struct {
+	tick   uint32
+	uc, mc int64 // arrival times, ns; 0 = not yet
+}
+
+// arrival records that tick's datagram arrived at t on one path.
+func (d *deliveryTracker) arrival(tick uint32, t int64, viaMulticast bool) {
+	sl := &d.slots[tick%pairSlots]
+	if sl.tick != tick || (sl.uc == 0 && sl.mc == 0) {
+		*sl = pairSlot{tick: tick}
+	}
+	if viaMulticast {
+		if sl.mc != 0 {
+			return
+		}
+		sl.mc = t
+	} else {
+		if sl.uc != 0 {
+			return
+		}
+		sl.uc = t
+	}
+	if sl.uc != 0 && sl.mc != 0 && d.n < maxSamples {
+		d.samples[d.n] = int32(max(min((sl.mc-sl.uc)/1000, 1<<30), -(1 << 30)))
+		d.n++
+	}
+}
+
+// report fills r with the window that ends at now and starts a new one.
+func (d *deliveryTracker) report(now int64, mc PathStats, r *wire.DeliveryReport) {
+	*r = wire.DeliveryReport{WindowMs: uint16(max(1, min((now-d.start)/1e6, 65535)))}
+	r.McastReceived = uint16(min(mc.Received-d.base.Received, 65535))
+	if mc.Lost > d.base.Lost { // late arrivals can fill earlier gaps
+		r.McastLost = uint16(min(mc.Lost-d.base.Lost, 65535))
+	}
+	r.Samples = uint16(d.n)
+	if d.n > 0 {
+		s := d.samples[:d.n]
+		slices.Sort(s)
+		r.ExcessP50 = s[(d.n-1)/2]
+		r.ExcessP90 = s[(d.n-1)*9/10]
+	}
+	if !d.joined {
+		r.Flags |= wire.DeliveryNotJoined
+	}
+	d.n = 0
+	d.start = now
+	d.base = mc
+}

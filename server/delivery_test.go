@@ -1,0 +1,97 @@
+package server_test
+
+import (
+	"testing"
+	"time"
+
+	"arcade/netsim"
+	"arcade/server"
+)
+
+func deliveryOf(t *testing.T, srv *server.Server, id uint16) server.ClientInfo {
+	t.Helper()
+	for _, c := range srv.Report().ClientList {
+		if c.ID == id {
+			return c
+		}
+	}
+	return server.ClientInfo{} // not published yet
+
+}
+
+// TestUnicastFallbackAndRecovery: a headset whose multicast arrives 50 ms
+// late (an access point holding multicast for dozing stations) is switched
+// to unicast within a second, keeps receiving snapshots, and returns to
+// multicast once the group is on time again.
+func TestUnicastFallbackAndRecovery(t *testing.T) {
+	e := &twinEnv{t: t, r: newRig(t, netsim.Config{Delay: time.Millisecond, McastDelay: 50 * time.Millisecond, Seed: 3}, server.Config{})}
+	p := e.join(t, "dozer", false).(*twinPeer)
+	u := e.join(t, "wired", true).(*twinPeer)
+	joined := e.r.net.Now()
+	var switchedAt int64
+	for e.r.net.Now()-joined < int64(2*time.Second) {
+		e.run(50*time.Millisecond, []peer{p, u})
+		if switchedAt == 0 && deliveryOf(t, e.r.srv, p.id()).Delivery == "unicast" {
+			switchedAt = e.r.net.Now()
+		}
+	}
+	if switchedAt == 0 {
+		t.Fatalf("never switched: %+v", deliveryOf(t, e.r.srv, p.id()))
+	}
+	if d := time.Duration(switchedAt - joined); d > time.Second {
+		t.Errorf("switched to unicast after %v, want within 1 s", d)
+	}
+	info := deliveryOf(t, e.r.srv, p.id())
+	t.Logf("switched after %v: %s (loss %.1f%%, p90 excess %.1f ms)", time.Duration(switchedAt-joined), info.DeliveryReason, info.McastLossPct, info.McastExcessP90Ms)
+	if info.McastExcessP90Ms < 40 {
+		t.Errorf("reported excess %.1f ms, want about 50", info.McastExcessP90Ms)
+	}
+	if ui := deliveryOf(t, e.r.srv, u.id()); ui.Delivery != "unicast" || ui.DeliveryReason == info.DeliveryReason {
+		t.Errorf("the unicast client: %+v", ui)
+	}
+	// On unicast the headset sees the other player at the newest input.
+	if seq, _, ok := p.seen(u.id()); !ok || u.lastSent()-seq > 1 {
+		t.Errorf("on unicast, sees the other at input %d of %d", seq, u.lastSent())
+	}
+
+	// Multicast heals: back to multicast after the recovery period.
+	e.r.net.SetConfig(netsim.Config{Delay: time.Millisecond})
+	healed := e.r.net.Now()
+	var backAt int64
+	for e.r.net.Now()-healed < int64(8*time.Second) && backAt == 0 {
+		e.run(100*time.Millisecond, []peer{p, u})
+		if deliveryOf(t, e.r.srv, p.id()).Delivery == "multicast" {
+			backAt = e.r.net.Now()
+		}
+	}
+	if backAt == 0 {
+		t.Fatalf("never returned to multicast: %+v", deliveryOf(t, e.r.srv, p.id()))
+	}
+	if d := time.Duration(backAt - healed); d < 5*time.Second || d > 7*time.Second {
+		t.Errorf("back on multicast after %v, want after the 5 s recovery period", d)
+	}
+	if got := e.r.srv.Stats().DeliverySwitches.Load(); got != 2 {
+		t.Errorf("%d delivery switches, want 2", got)
+	}
+}
+
+// TestNoFallbackWhenDisabled keeps a late-multicast headset on multicast.
+func TestNoFallbackWhenDisabled(t *testing.T) {
+	e := &twinEnv{t: t, r: newRig(t, netsim.Config{McastDelay: 50 * time.Millisecond, Seed: 3}, server.Config{NoUnicastFallback: true})}
+	p := e.join(t, "dozer", false).(*twinPeer)
+	e.run(2*time.Second, []peer{p})
+	if d := deliveryOf(t, e.r.srv, p.id()); d.Delivery != "multicast" {
+		t.Fatalf("switched although fallback is off: %+v", d)
+	}
+}
+
+// TestLossyMulticastFallsBack: 10 % multicast loss switches to unicast.
+func TestLossyMulticastFallsBack(t *testing.T) {
+	e := &twinEnv{t: t, r: newRig(t, netsim.Config{McastLoss: 0.10, Seed: 9}, server.Config{})}
+	p := e.join(t, "lossy", false).(*twinPeer)
+	e.run(1500*time.Millisecond, []peer{p})
+	d := deliveryOf(t, e.r.srv, p.id())
+	if d.Delivery != "unicast" || d.McastLossPct < 2 {
+		t.Fatalf("lossy multicast client: %+v", d)
+	}
+}
