@@ -97,6 +97,7 @@ func (s *Server) ResetMeasurements() {
 // Handler serves the operator API:
 //
 //	GET  /api/stats        StatsReport as JSON
+//	GET  /metrics          the same figures in Prometheus text format
 //	POST /api/stats/reset  clear the latency and timing histograms
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
@@ -106,6 +107,7 @@ func (s *Server) Handler() http.Handler {
 		enc.SetIndent("", "  ")
 		enc.Encode(s.Report())
 	})
+	mux.HandleFunc("GET /metrics", s.serveMetrics)
 	mux.HandleFunc("POST /api/stats/reset", func(w http.ResponseWriter, r *http.Request) {
 		s.ResetMeasurements()
 		w.WriteHeader(http.StatusNoContent)

@@ -1,0 +1,118 @@
+package server
+
+import (
+	"bufio"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"arcade/internal/metrics"
+)
+
+// writeMetrics writes the same figures as /api/stats in the Prometheus text
+// exposition format (version 0.0.4). Histograms are exported as summaries
+// (quantiles 0.5, 0.9, 0.99 plus _sum and _count) in seconds. Everything is
+// read from the lock-free counters the tick thread updates; nothing here
+// touches the tick.
+func (s *Server) writeMetrics(w *bufio.Writer) {
+	st := s.stats
+	counter := func(name, help string, v uint64) {
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n%s %d\n", name, help, name, name, v)
+	}
+	gauge := func(name, help string, v float64) {
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n%s %s\n", name, help, name, name, num(v))
+	}
+	summaryHead := func(name, help string) {
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s summary\n", name, help, name)
+	}
+	summary := func(name, labels string, h *metrics.Histogram) {
+		sep := ""
+		if labels != "" {
+			sep = ","
+		}
+		for _, q := range []float64{0.5, 0.9, 0.99} {
+			fmt.Fprintf(w, "%s{%s%squantile=\"%s\"} %s\n", name, labels, sep, num(q), num(float64(h.Quantile(q))/1e9))
+		}
+		braces := ""
+		if labels != "" {
+			braces = "{" + labels + "}"
+		}
+		fmt.Fprintf(w, "%s_sum%s %s\n%s_count%s %d\n", name, braces, num(float64(h.Sum())/1e9), name, braces, h.Count())
+	}
+
+	gauge("arcade_clients", "Connected headsets.", float64(st.Clients.Load()))
+	gauge("arcade_tick_rate_hz", "Configured ticks per second.", float64(s.cfg.TickRate))
+	counter("arcade_ticks_total", "Ticks run.", st.Ticks.Load())
+	counter("arcade_missed_ticks_total", "Tick deadlines skipped because the loop woke too late.", st.MissedTicks.Load())
+	counter("arcade_rx_packets_total", "Datagrams received.", st.RxPackets.Load())
+	counter("arcade_tx_packets_total", "Datagrams sent.", st.TxPackets.Load())
+	counter("arcade_eager_updates_total", "EntityUpdate datagrams sent between ticks.", st.EagerUpdates.Load())
+	counter("arcade_delivery_switches_total", "Headsets moved between multicast and unicast delivery.", st.DeliverySwitches.Load())
+
+	fmt.Fprintf(w, "# HELP arcade_dropped_total Datagrams dropped, by reason.\n# TYPE arcade_dropped_total counter\n")
+	for r := DropReason(0); r < NumDropReasons; r++ {
+		fmt.Fprintf(w, "arcade_dropped_total{reason=%s} %d\n", label(r.String()), st.Dropped[r].Load())
+	}
+
+	summaryHead("arcade_tick_lateness_seconds", "How late a tick started after its deadline.")
+	summary("arcade_tick_lateness_seconds", "", &st.TickLateness)
+	summaryHead("arcade_tick_spin_seconds", "Time spun per tick between an early timer wake and the deadline.")
+	summary("arcade_tick_spin_seconds", "", &st.TickSpin)
+	summaryHead("arcade_stage_seconds", "Duration of each tick stage.")
+	for _, name := range s.pipeline.Stages() {
+		summary("arcade_stage_seconds", "stage="+label(name), s.pipeline.Duration(name))
+	}
+	summaryHead("arcade_server_added_latency_seconds", "Kernel receive of a pose to the return of the send carrying its effect.")
+	summary("arcade_server_added_latency_seconds", "", &st.ServerAdded)
+	summaryHead("arcade_server_added_grab_latency_seconds", "The same for poses of headsets holding objects, to the send carrying the held objects.")
+	summary("arcade_server_added_grab_latency_seconds", "", &st.ServerAddedGrab)
+	summaryHead("arcade_rx_delay_seconds", "Kernel receive timestamp to the server reading the datagram.")
+	summary("arcade_rx_delay_seconds", "", &st.RxDelay)
+	summaryHead("arcade_grab_physics_seconds", "Grab and physics stages together.")
+	summary("arcade_grab_physics_seconds", "", &st.GrabPhysics)
+
+	clients := st.ClientList()
+	fmt.Fprintf(w, "# HELP arcade_client_unicast Whether a headset's snapshots go by unicast (1) or multicast (0).\n# TYPE arcade_client_unicast gauge\n")
+	for _, c := range clients {
+		v := 0
+		if c.Delivery == "unicast" {
+			v = 1
+		}
+		fmt.Fprintf(w, "arcade_client_unicast{client=\"%d\",name=%s} %d\n", c.ID, label(c.Name), v)
+	}
+	fmt.Fprintf(w, "# HELP arcade_client_mcast_loss_ratio Multicast loss in the headset's latest delivery report.\n# TYPE arcade_client_mcast_loss_ratio gauge\n")
+	for _, c := range clients {
+		fmt.Fprintf(w, "arcade_client_mcast_loss_ratio{client=\"%d\",name=%s} %s\n", c.ID, label(c.Name), num(c.McastLossPct/100))
+	}
+	fmt.Fprintf(w, "# HELP arcade_client_mcast_excess_seconds Multicast arrival after unicast, p90 of the latest delivery report.\n# TYPE arcade_client_mcast_excess_seconds gauge\n")
+	for _, c := range clients {
+		fmt.Fprintf(w, "arcade_client_mcast_excess_seconds{client=\"%d\",name=%s} %s\n", c.ID, label(c.Name), num(c.McastExcessP90Ms/1e3))
+	}
+}
+
+func num(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// labelEscaper escapes a label value as the exposition format requires.
+var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+
+// label returns a quoted label value.
+func label(v string) string { return `"` + labelEscaper.Replace(v) + `"` }
+
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	bw := bufio.NewWriter(w)
+	s.writeMetrics(bw)
+	bw.Flush()
+}
+
+// metricNames lists the metric families /metrics exposes (for tests).
+func metricNames(text string) map[string]bool {
+	m := map[string]bool{}
+	for _, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(line, "# TYPE ") {
+			m[strings.Fields(line)[2]] = true
+		}
+	}
+	return m
+}
