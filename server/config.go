@@ -80,6 +80,10 @@ type Config struct {
 	// what the host needs, at most SpinMax per tick. Default 500 µs;
 	// negative disables spinning.
 	SpinMax time.Duration
+	// Tap, if set, sees every datagram received and sent, for packet
+	// capture. It is called on the tick thread and must not block: copy
+	// and hand off, or count a drop.
+	Tap Tap
 	// RealtimePriority, when 1..99, runs Run's event loop thread under
 	// SCHED_FIFO at that priority so that other processes on the box cannot
 	// delay a tick. If the kernel refuses (no CAP_SYS_NICE), Run continues

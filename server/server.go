@@ -20,6 +20,16 @@ import (
 	"arcade/wire"
 )
 
+// Tap observes datagrams for packet capture. Received gets each datagram as
+// read (m.RxTime is the kernel timestamp); Sent gets each datagram the
+// transport accepted, with the wall clock after the send returned. Both are
+// called on the tick thread and must return at once without blocking;
+// neither may keep m.
+type Tap interface {
+	Received(m *udp.Message)
+	Sent(m *udp.Message, at int64)
+}
+
 // Transport moves datagrams. Neither method may block: ReadBatch returns
 // (0, nil) when nothing is waiting; WriteBatchRange sends b.Msgs[from:to]
 // and returns how many went, with udp.ErrWouldBlock when the socket buffer
@@ -256,6 +266,9 @@ func (s *Server) Receive(now int64) (more bool) {
 		for i := range n {
 			if rx := s.in.Msgs[i].RxTime; rx != 0 {
 				s.stats.RxDelay.Record(wall - rx)
+			}
+			if s.cfg.Tap != nil {
+				s.cfg.Tap.Received(&s.in.Msgs[i])
 			}
 			s.handle(now, &s.in.Msgs[i])
 		}
@@ -785,6 +798,12 @@ func (s *Server) flush() int64 {
 	for from := 0; from < s.nout; {
 		n, err := s.tr.WriteBatchRange(s.out, from, s.nout)
 		s.stats.TxPackets.Add(uint64(n))
+		if s.cfg.Tap != nil {
+			at := s.cfg.WallClock()
+			for i := from; i < from+n; i++ {
+				s.cfg.Tap.Sent(&s.out.Msgs[i], at)
+			}
+		}
 		from += n
 		if err == nil {
 			break

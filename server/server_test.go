@@ -499,3 +499,24 @@ func TestRefusedDestinationDoesNotStopTheRest(t *testing.T) {
 		t.Fatalf("refused multicast sends not counted: %d", srv.Stats().Dropped[server.DropSendError].Load())
 	}
 }
+
+// countTap counts what a Tap is shown.
+type countTap struct{ rx, tx int }
+
+func (c *countTap) Received(m *udp.Message)      { c.rx++ }
+func (c *countTap) Sent(m *udp.Message, _ int64) { c.tx++ }
+
+func TestTapSeesEveryDatagram(t *testing.T) {
+	tap := &countTap{}
+	r := newRig(t, netsim.Config{}, server.Config{Tap: tap})
+	c := r.client("10.0.0.2:5000")
+	r.connect(c, wire.ConnectWantUnicast)
+	for i := range 20 {
+		c.pose(uint32(i+1), 0)
+		r.advance(5*time.Millisecond, nil)
+	}
+	st := r.srv.Stats()
+	if tap.rx != int(st.RxPackets.Load()) || tap.tx != int(st.TxPackets.Load()) || tap.rx < 20 || tap.tx < 10 {
+		t.Fatalf("tap saw rx %d tx %d, server counted rx %d tx %d", tap.rx, tap.tx, st.RxPackets.Load(), st.TxPackets.Load())
+	}
+}
