@@ -216,6 +216,8 @@ func New(cfg Config, tr Transport, now int64) (*Server, error) {
 	s.snap.Players = make([]wire.PlayerState, 0, wire.MaxSnapshotPlayers)
 	s.snap.Entities = make([]wire.EntityState, 0, wire.MaxSnapshotEntities)
 	s.stats.clientsView = make([]ClientInfo, 0, cfg.MaxClients)
+	s.stats.playersView = make([]wire.PlayerState, 0, cfg.MaxClients)
+	s.stats.entitiesView = make([]wire.EntityState, 0, 1024)
 	for s.groupToken == 0 {
 		s.groupToken = rng.Uint64()
 	}
@@ -853,5 +855,7 @@ func (s *Server) publish(now int64) {
 		v = append(v, info)
 	}
 	st.clientsView = v
+	st.playersView = append(st.playersView[:0], s.players...)
+	st.entitiesView = append(st.entitiesView[:0], s.entities...)
 	st.clientsMu.Unlock()
 }

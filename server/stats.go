@@ -111,8 +111,10 @@ type Stats struct {
 
 	// Client list published by the tick thread for readers. The tick thread
 	// only ever TryLocks it, so a slow reader never blocks a tick.
-	clientsMu   sync.Mutex
-	clientsView []ClientInfo
+	clientsMu    sync.Mutex
+	clientsView  []ClientInfo
+	playersView  []wire.PlayerState
+	entitiesView []wire.EntityState
 }
 
 // ClientInfo describes one connected headset.
@@ -130,6 +132,15 @@ type ClientInfo struct {
 	LastInputSeq     uint32  `json:"last_input_seq"`
 	Inputs           uint64  `json:"inputs"`
 	IdleMs           int64   `json:"idle_ms"`
+}
+
+// WorldView returns copies of the most recently published player and
+// entity states (published with the client list, about ten times a
+// second), for views such as the operator dashboard.
+func (s *Stats) WorldView() ([]wire.PlayerState, []wire.EntityState) {
+	s.clientsMu.Lock()
+	defer s.clientsMu.Unlock()
+	return append([]wire.PlayerState(nil), s.playersView...), append([]wire.EntityState(nil), s.entitiesView...)
 }
 
 // ClientList returns a copy of the most recently published client list.
