@@ -406,59 +406,36 @@ func (s *Session) handleConnected(now, rxTime int64, h *wire.Header, body []byte
 		s.drop(DropToken)
 		return
 	}
+	if h.Type == wire.TypeSnapshot || h.Type == wire.TypeEntityUpdate {
+		s.handleState(now, rxTime, h, body, false)
+		return
+	}
+	// parsed runs a session message's parse and, if it succeeds, records
+	// its sequence on the unicast path; it reports whether to act on it.
+	parsed := func(err error) bool {
+		if err != nil {
+			s.drop(dropReasonFor(err))
+			return false
+		}
+		return s.accept(now, h.Seq, &s.uni, &s.stats.Unicast)
+	}
 	switch h.Type {
-	case wire.TypeSnapshot:
-		if _, err := s.snap.Parse(body); err != nil {
-			s.drop(dropReasonFor(err))
-			return
-		}
-		if !s.accept(now, h.Seq, &s.uni, &s.stats.Unicast) {
-			return
-		}
-		if s.snap.Part == 0 {
-			s.delivery.arrival(s.snap.Tick, rxTime, false)
-		}
-		s.deliverSnapshot(rxTime, false)
-	case wire.TypeEntityUpdate:
-		if _, err := s.upd.Parse(body); err != nil {
-			s.drop(dropReasonFor(err))
-			return
-		}
-		if !s.accept(now, h.Seq, &s.uni, &s.stats.Unicast) {
-			return
-		}
-		s.deliverEntityUpdate(rxTime, false)
 	case wire.TypeDeliveryProbe:
 		var p wire.DeliveryProbe
-		if _, err := p.Parse(body); err != nil {
-			s.drop(dropReasonFor(err))
-			return
+		if _, err := p.Parse(body); parsed(err) {
+			s.stats.Probes++
+			s.delivery.arrival(p.Tick, rxTime, false)
 		}
-		if !s.accept(now, h.Seq, &s.uni, &s.stats.Unicast) {
-			return
-		}
-		s.stats.Probes++
-		s.delivery.arrival(p.Tick, rxTime, false)
 	case wire.TypePong:
 		var p wire.Pong
-		if _, err := p.Parse(body); err != nil {
-			s.drop(dropReasonFor(err))
-			return
+		if _, err := p.Parse(body); parsed(err) {
+			s.handlePong(rxTime, &p)
 		}
-		if !s.accept(now, h.Seq, &s.uni, &s.stats.Unicast) {
-			return
-		}
-		s.handlePong(rxTime, &p)
 	case wire.TypeDisconnect:
 		var d wire.Disconnect
-		if _, err := d.Parse(body); err != nil {
-			s.drop(dropReasonFor(err))
-			return
+		if _, err := d.Parse(body); parsed(err) {
+			s.finish(Closed, &DisconnectedError{Reason: d.Reason})
 		}
-		if !s.accept(now, h.Seq, &s.uni, &s.stats.Unicast) {
-			return
-		}
-		s.finish(Closed, &DisconnectedError{Reason: d.Reason})
 	default:
 		// Late handshake replies (resent Accepted) and unknown traffic:
 		// proof of life and part of the path's sequence, nothing more.
@@ -478,31 +455,41 @@ func (s *Session) handleMulticast(now, rxTime int64, h *wire.Header, body []byte
 		return
 	}
 	// The group carries snapshots and entity updates, in one sequence.
-	switch h.Type {
-	case wire.TypeSnapshot:
-		if _, err := s.snap.Parse(body); err != nil {
-			s.drop(dropReasonFor(err))
-			return
-		}
-		if !s.accept(now, h.Seq, &s.multi, &s.stats.Multicast) {
-			return
-		}
-		if s.snap.Part == 0 {
-			s.delivery.arrival(s.snap.Tick, rxTime, true)
-		}
-		s.deliverSnapshot(rxTime, true)
-	case wire.TypeEntityUpdate:
-		if _, err := s.upd.Parse(body); err != nil {
-			s.drop(dropReasonFor(err))
-			return
-		}
-		if !s.accept(now, h.Seq, &s.multi, &s.stats.Multicast) {
-			return
-		}
-		s.deliverEntityUpdate(rxTime, true)
-	default:
+	if h.Type != wire.TypeSnapshot && h.Type != wire.TypeEntityUpdate {
 		s.drop(DropUnexpected)
+		return
 	}
+	s.handleState(now, rxTime, h, body, true)
+}
+
+// handleState takes a Snapshot or EntityUpdate from either path: the same
+// state may come by both, and each path has its own sequence.
+func (s *Session) handleState(now, rxTime int64, h *wire.Header, body []byte, viaMulticast bool) {
+	w, st := &s.uni, &s.stats.Unicast
+	if viaMulticast {
+		w, st = &s.multi, &s.stats.Multicast
+	}
+	var err error
+	if h.Type == wire.TypeSnapshot {
+		_, err = s.snap.Parse(body)
+	} else {
+		_, err = s.upd.Parse(body)
+	}
+	if err != nil {
+		s.drop(dropReasonFor(err))
+		return
+	}
+	if !s.accept(now, h.Seq, w, st) {
+		return
+	}
+	if h.Type == wire.TypeEntityUpdate {
+		s.deliverEntityUpdate(rxTime, viaMulticast)
+		return
+	}
+	if s.snap.Part == 0 {
+		s.delivery.arrival(s.snap.Tick, rxTime, viaMulticast)
+	}
+	s.deliverSnapshot(rxTime, viaMulticast)
 }
 
 // accept records a valid datagram's sequence number on its path and reports
