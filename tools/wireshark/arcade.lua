@@ -1,0 +1,811 @@
+-- arcade.lua: Wireshark dissector for Arcade's UDP protocol, version 1.
+--
+-- docs/PROTOCOL.md is the normative description: every datagram is a
+-- 22-byte little-endian header (magic "ARC", version, type, flags, token,
+-- seq, ack, ack bits) followed by one message body of type 1..13. This file
+-- follows that document field by field; poses are decoded with the exact
+-- arithmetic of §3 (positions to metres, "smallest three" rotations to
+-- float32 quaternion components), so the values shown are the values a
+-- receiver uses.
+--
+-- Registered for UDP ports 7777 (server) and 7778 (default multicast group
+-- port), and as a heuristic dissector on UDP for any payload that starts
+-- with "ARC" and version 1, so captures on other ports decode too.
+-- Install: see tools/wireshark/README.md. Tested by
+-- tools/wireshark/dissector_test.go against testdata/wire/*.hex.
+--
+-- Truncated bodies and unknown packet types are flagged as malformed expert
+-- info; values a receiver rejects (reason 0, parts 0, a cause with client
+-- id 0, a zero report window, a bad name) as protocol warnings. The
+-- dissector decodes whatever fits and never raises a Lua error on bad input.
+
+local arcade = Proto("arcade", "Arcade")
+
+-- Constants (docs/PROTOCOL.md §13).
+local HEADER_SIZE = 22
+local MAX_DATAGRAM = 1200
+local MAX_BODY = MAX_DATAGRAM - HEADER_SIZE
+local VERSION = 1
+local POSE_SIZE = 11
+local MAX_NAME = 32
+local COOKIE_SIZE = 32
+local PLAYER_SIZE = 40
+local ENTITY_SIZE = 14
+local CAUSE_SIZE = 6
+local SERVER_PORT = 7777
+local GROUP_PORT = 7778
+
+local type_names = {
+    [1] = "ConnectRequest",
+    [2] = "Challenge",
+    [3] = "ChallengeResponse",
+    [4] = "Accepted",
+    [5] = "Denied",
+    [6] = "PoseInput",
+    [7] = "Snapshot",
+    [8] = "Ping",
+    [9] = "Pong",
+    [10] = "Disconnect",
+    [11] = "EntityUpdate",
+    [12] = "DeliveryProbe",
+    [13] = "DeliveryReport",
+}
+
+local deny_names = {
+    [1] = "ServerFull",
+    [2] = "VersionMismatch",
+    [3] = "BadCookie",
+    [4] = "ShuttingDown",
+}
+
+local disconnect_names = {
+    [1] = "ClientLeft",
+    [2] = "Timeout",
+    [3] = "ServerShutdown",
+    [4] = "Kicked",
+}
+
+local axis_names = { [0] = "X", [1] = "Y", [2] = "Z", [3] = "W" }
+
+-- Fields. Integers keep their wire width; decoded poses and analog values
+-- are doubles holding the float32 a receiver computes.
+local F = {
+    magic = ProtoField.string("arcade.magic", "Magic"),
+    version = ProtoField.uint8("arcade.version", "Version"),
+    type = ProtoField.uint8("arcade.type", "Type", base.DEC, type_names),
+    flags = ProtoField.uint8("arcade.flags", "Flags (reserved)", base.HEX),
+    token = ProtoField.uint64("arcade.token", "Token", base.HEX),
+    seq = ProtoField.uint16("arcade.seq", "Seq"),
+    ack = ProtoField.uint16("arcade.ack", "Ack"),
+    ack_bits = ProtoField.uint32("arcade.ack_bits", "Ack bits", base.HEX),
+    trailing = ProtoField.bytes("arcade.trailing", "Trailing bytes"),
+    header = ProtoField.none("arcade.header", "Header"),
+    body = ProtoField.none("arcade.body", "Body"),
+
+    -- Handshake (ConnectRequest, Challenge, ChallengeResponse, Accepted,
+    -- Denied share the client nonce; the name and cookie are shared too).
+    nonce = ProtoField.uint64("arcade.nonce", "Client nonce", base.HEX),
+    connect_flags = ProtoField.uint8("arcade.connect.flags", "Connect flags", base.HEX),
+    connect_unicast = ProtoField.bool("arcade.connect.flags.want_unicast", "ConnectWantUnicast", 8, nil, 0x01),
+    name_len = ProtoField.uint8("arcade.name_len", "Name length"),
+    name = ProtoField.string("arcade.name", "Name", base.UNICODE),
+    padding_len = ProtoField.uint16("arcade.connect.padding_len", "Padding length"),
+    cookie = ProtoField.bytes("arcade.cookie", "Cookie"),
+
+    acc_client_id = ProtoField.uint16("arcade.accepted.client_id", "Client id"),
+    acc_tick_rate = ProtoField.uint16("arcade.accepted.tick_rate", "Tick rate"),
+    acc_server_time = ProtoField.uint64("arcade.accepted.server_time", "Server time (µs)"),
+    acc_mcast_addr = ProtoField.ipv4("arcade.accepted.mcast_addr", "Multicast address"),
+    acc_mcast_port = ProtoField.uint16("arcade.accepted.mcast_port", "Multicast port"),
+    acc_group_token = ProtoField.uint64("arcade.accepted.group_token", "Group token", base.HEX),
+    acc_flags = ProtoField.uint8("arcade.accepted.flags", "Accepted flags", base.HEX),
+    acc_unicast = ProtoField.bool("arcade.accepted.flags.unicast", "AcceptedUnicast", 8, nil, 0x01),
+
+    deny_reason = ProtoField.uint8("arcade.denied.reason", "Reason", base.DEC, deny_names),
+
+    -- Poses (§3.4), wherever they occur.
+    pose = ProtoField.none("arcade.pose", "Pose"),
+    pos_x = ProtoField.double("arcade.pose.pos.x", "Position X (m)"),
+    pos_y = ProtoField.double("arcade.pose.pos.y", "Position Y (m)"),
+    pos_z = ProtoField.double("arcade.pose.pos.z", "Position Z (m)"),
+    rot = ProtoField.uint64("arcade.pose.rot", "Rotation (40-bit)", base.HEX),
+    rot_omitted = ProtoField.uint8("arcade.pose.rot.omitted", "Omitted component", base.DEC, axis_names),
+    rot_x = ProtoField.double("arcade.pose.rot.x", "Rotation X"),
+    rot_y = ProtoField.double("arcade.pose.rot.y", "Rotation Y"),
+    rot_z = ProtoField.double("arcade.pose.rot.z", "Rotation Z"),
+    rot_w = ProtoField.double("arcade.pose.rot.w", "Rotation W"),
+
+    tracking = ProtoField.uint8("arcade.tracking", "Tracking", base.HEX),
+    tracking_head = ProtoField.bool("arcade.tracking.head", "Head tracked", 8, nil, 0x01),
+    tracking_left = ProtoField.bool("arcade.tracking.left", "Left hand tracked", 8, nil, 0x02),
+    tracking_right = ProtoField.bool("arcade.tracking.right", "Right hand tracked", 8, nil, 0x04),
+
+    -- PoseInput (§6.6).
+    in_seq = ProtoField.uint32("arcade.input.seq", "Input seq"),
+    in_client_time = ProtoField.uint64("arcade.input.client_time", "Client time (µs)"),
+    in_buttons = ProtoField.uint32("arcade.input.buttons", "Buttons", base.HEX),
+    in_trigger_left = ProtoField.double("arcade.input.trigger.left", "Trigger left"),
+    in_trigger_right = ProtoField.double("arcade.input.trigger.right", "Trigger right"),
+    in_grip_left = ProtoField.double("arcade.input.grip.left", "Grip left"),
+    in_grip_right = ProtoField.double("arcade.input.grip.right", "Grip right"),
+    in_stick_left_x = ProtoField.double("arcade.input.stick.left.x", "Stick left X"),
+    in_stick_left_y = ProtoField.double("arcade.input.stick.left.y", "Stick left Y"),
+    in_stick_right_x = ProtoField.double("arcade.input.stick.right.x", "Stick right X"),
+    in_stick_right_y = ProtoField.double("arcade.input.stick.right.y", "Stick right Y"),
+
+    -- Snapshot (§6.7).
+    snap_tick = ProtoField.uint32("arcade.snapshot.tick", "Tick"),
+    snap_server_time = ProtoField.uint64("arcade.snapshot.server_time", "Server time (µs)"),
+    snap_part = ProtoField.uint8("arcade.snapshot.part", "Part"),
+    snap_parts = ProtoField.uint8("arcade.snapshot.parts", "Parts"),
+    snap_player_count = ProtoField.uint16("arcade.snapshot.player_count", "Player count (whole tick)"),
+    snap_flags = ProtoField.uint8("arcade.snapshot.flags", "Snapshot flags", base.HEX),
+    snap_has_hash = ProtoField.bool("arcade.snapshot.flags.has_hash", "SnapshotHasHash", 8, nil, 0x01),
+    snap_hash = ProtoField.uint64("arcade.snapshot.hash", "State hash", base.HEX),
+    snap_players = ProtoField.uint8("arcade.snapshot.player_records", "Player records"),
+    snap_entities = ProtoField.uint8("arcade.snapshot.entity_records", "Entity records"),
+
+    player = ProtoField.none("arcade.player", "Player"),
+    pl_client_id = ProtoField.uint16("arcade.player.client_id", "Client id"),
+    pl_last_input = ProtoField.uint32("arcade.player.last_input", "Last input seq"),
+
+    entity = ProtoField.none("arcade.entity", "Entity"),
+    en_id = ProtoField.uint16("arcade.entity.id", "Entity id"),
+    en_flags = ProtoField.uint8("arcade.entity.flags", "Entity flags", base.HEX),
+    en_held = ProtoField.bool("arcade.entity.flags.held", "Held", 8, nil, 0x01),
+    en_sleeping = ProtoField.bool("arcade.entity.flags.sleeping", "Sleeping", 8, nil, 0x02),
+    en_grabbable = ProtoField.bool("arcade.entity.flags.grabbable", "Grabbable", 8, nil, 0x04),
+
+    -- Ping, Pong, Disconnect (§6.8-6.10).
+    ping_id = ProtoField.uint32("arcade.ping.id", "Ping id"),
+    ping_client_time = ProtoField.uint64("arcade.ping.client_time", "Client time t1 (µs)"),
+    pong_id = ProtoField.uint32("arcade.pong.id", "Ping id"),
+    pong_client_time = ProtoField.uint64("arcade.pong.client_time", "Client time t1 (µs)"),
+    pong_recv_time = ProtoField.uint64("arcade.pong.server_recv_time", "Server receive time t2 (µs)"),
+    pong_send_time = ProtoField.uint64("arcade.pong.server_send_time", "Server send time t3 (µs)"),
+    pong_hold = ProtoField.uint64("arcade.pong.server_hold", "Time in server t3 - t2 (µs)"),
+    disc_reason = ProtoField.uint8("arcade.disconnect.reason", "Reason", base.DEC, disconnect_names),
+
+    -- EntityUpdate (§6.11).
+    upd_tick = ProtoField.uint32("arcade.update.tick", "Tick"),
+    upd_server_time = ProtoField.uint64("arcade.update.server_time", "Server time (µs)"),
+    upd_causes = ProtoField.uint8("arcade.update.cause_records", "Cause records"),
+    cause = ProtoField.none("arcade.update.cause", "Cause"),
+    cause_client = ProtoField.uint16("arcade.update.cause.client", "Client id"),
+    cause_input = ProtoField.uint32("arcade.update.cause.input", "Input seq"),
+    upd_entities = ProtoField.uint8("arcade.update.entity_records", "Entity records"),
+
+    -- DeliveryProbe, DeliveryReport (§6.12-6.13).
+    probe_tick = ProtoField.uint32("arcade.probe.tick", "Tick"),
+    probe_server_time = ProtoField.uint64("arcade.probe.server_time", "Server time (µs)"),
+    probe_group_seq = ProtoField.uint16("arcade.probe.group_seq", "Group seq"),
+    rep_window = ProtoField.uint16("arcade.report.window", "Window (ms)"),
+    rep_received = ProtoField.uint16("arcade.report.received", "Multicast received"),
+    rep_lost = ProtoField.uint16("arcade.report.lost", "Multicast lost"),
+    rep_samples = ProtoField.uint16("arcade.report.samples", "Samples"),
+    rep_p50 = ProtoField.int32("arcade.report.excess_p50", "Excess p50 (µs)"),
+    rep_p90 = ProtoField.int32("arcade.report.excess_p90", "Excess p90 (µs)"),
+    rep_flags = ProtoField.uint8("arcade.report.flags", "Report flags", base.HEX),
+    rep_not_joined = ProtoField.bool("arcade.report.flags.not_joined", "DeliveryNotJoined", 8, nil, 0x01),
+    rep_reserved = ProtoField.uint16("arcade.report.reserved", "Reserved", base.HEX),
+}
+
+local field_list = {}
+for _, f in pairs(F) do field_list[#field_list + 1] = f end
+arcade.fields = field_list
+
+local E = {
+    truncated = ProtoExpert.new("arcade.truncated", "Truncated body",
+        expert.group.MALFORMED, expert.severity.ERROR),
+    unknown_type = ProtoExpert.new("arcade.unknown_type", "Unknown packet type",
+        expert.group.MALFORMED, expert.severity.ERROR),
+    version = ProtoExpert.new("arcade.bad_version", "Unsupported protocol version",
+        expert.group.PROTOCOL, expert.severity.WARN),
+    too_large = ProtoExpert.new("arcade.too_large", "Datagram larger than 1200 bytes",
+        expert.group.PROTOCOL, expert.severity.WARN),
+    invalid = ProtoExpert.new("arcade.invalid", "Field value a receiver rejects",
+        expert.group.PROTOCOL, expert.severity.WARN),
+    trailing = ProtoExpert.new("arcade.trailing_bytes", "Trailing bytes (ignored by version 1 readers)",
+        expert.group.PROTOCOL, expert.severity.NOTE),
+    bug = ProtoExpert.new("arcade.dissector_error", "Error in the Arcade dissector",
+        expert.group.MALFORMED, expert.severity.ERROR),
+}
+arcade.experts = { E.truncated, E.unknown_type, E.version, E.too_large, E.invalid, E.trailing, E.bug }
+
+-- Value decoding (docs/PROTOCOL.md §3), in IEEE-754 doubles like the Go
+-- codec. Lua never fuses multiply-add, so the results are bit-identical.
+
+local ROT_S = math.sqrt(2.0) / 2.0   -- 1/√2
+local ROT_D = math.sqrt(2.0) / 4095.0 -- √2/4095, decode step
+
+-- f32 rounds a double to the nearest float32, as the Go decoder does last
+-- (string.pack from Lua 5.3 on, Wireshark's Struct before).
+local f32
+if string.pack then
+    f32 = function(x) return (string.unpack("<f", string.pack("<f", x))) end
+else
+    f32 = function(x) return (Struct.unpack("<f", Struct.pack("<f", x))) end
+end
+
+local function dequant_pos(q)
+    return q / 1024.0 - 32.0 -- exact in float32
+end
+
+-- decode_rot unpacks the 40-bit rotation word r (a double; exact below
+-- 2^53) into the omitted index, the three 12-bit values and the unit
+-- quaternion {x, y, z, w} as float32 values.
+local function decode_rot(r)
+    local big = r % 4
+    local c, qs = { [0] = 0, 0, 0, 0 }, {}
+    local j = 0
+    for i = 0, 3 do
+        if i ~= big then
+            local q = math.floor(r / (4 * 4096 ^ j)) % 4096 -- bits 38-39 are dropped
+            qs[#qs + 1] = { axis = axis_names[i], q = q }
+            local p = q * ROT_D
+            c[i] = p - ROT_S
+            j = j + 1
+        end
+    end
+    local s = c[0] * c[0] + c[1] * c[1] + c[2] * c[2] + c[3] * c[3] -- c[big] is 0 here
+    c[big] = math.sqrt(math.max(0, 1 - s))
+    local n = math.sqrt(c[0] * c[0] + c[1] * c[1] + c[2] * c[2] + c[3] * c[3])
+    return big, qs, { f32(c[0] / n), f32(c[1] / n), f32(c[2] / n), f32(c[3] / n) }
+end
+
+local function dequant_unit(q) return f32(q / 255.0) end
+
+local function dequant_signed(q)
+    if q >= 128 then q = q - 256 end
+    if q < -127 then q = -127 end
+    return f32(q / 127.0)
+end
+
+-- fmt shows a float32 value with enough digits to identify it.
+local function fmt(v) return string.format("%.9g", v) end
+
+-- fmt_pos shows a position exactly: a multiple of 1/1024 has at most ten
+-- decimals.
+local function fmt_pos(v)
+    local s = string.format("%.10f", v):gsub("0+$", ""):gsub("%.$", "")
+    if s == "-0" then s = "0" end
+    return s
+end
+
+-- utf8_seq returns the length of the valid UTF-8 sequence starting at
+-- byte i of s, or 0 if there is none, by the rules of Go's utf8.Valid: no
+-- overlong forms, no surrogates, nothing above U+10FFFF.
+local function utf8_seq(s, i)
+    local c = s:byte(i)
+    local size, lo, hi = 0, 0x80, 0xBF
+    if c < 0x80 then
+        return 1
+    elseif c >= 0xC2 and c <= 0xDF then
+        size = 2
+    elseif c >= 0xE0 and c <= 0xEF then
+        size = 3
+        if c == 0xE0 then lo = 0xA0 elseif c == 0xED then hi = 0x9F end
+    elseif c >= 0xF0 and c <= 0xF4 then
+        size = 4
+        if c == 0xF0 then lo = 0x90 elseif c == 0xF4 then hi = 0x8F end
+    else
+        return 0
+    end
+    if i + size - 1 > #s then return 0 end
+    for k = 1, size - 1 do
+        local b = s:byte(i + k)
+        if k == 1 then
+            if b < lo or b > hi then return 0 end
+        elseif b < 0x80 or b > 0xBF then
+            return 0
+        end
+    end
+    return size
+end
+
+-- utf8_show returns s with every byte that is not part of a valid UTF-8
+-- sequence replaced by U+FFFD, and whether s was valid.
+local function utf8_show(s)
+    local out, i, valid = {}, 1, true
+    while i <= #s do
+        local n = utf8_seq(s, i)
+        if n == 0 then
+            out[#out + 1] = "\239\191\189" -- U+FFFD
+            valid = false
+            i = i + 1
+        else
+            out[#out + 1] = s:sub(i, i + n - 1)
+            i = i + n
+        end
+    end
+    return table.concat(out), valid
+end
+
+-- A cursor walks a body, adding fields while they fit. The first field that
+-- does not fit adds one "truncated" expert item and makes every later call
+-- return nil, so a short body shows all its complete fields and one error.
+local Cursor = {}
+Cursor.__index = Cursor
+
+local function new_cursor(tvb, off, item, what)
+    return setmetatable({ tvb = tvb, off = off, item = item, what = what, short = false }, Cursor)
+end
+
+function Cursor:left() return self.tvb:len() - self.off end
+
+-- take returns the next n bytes as a TvbRange, or nil if they are not all
+-- there. A zero-length take returns nil too (there is nothing to mark).
+function Cursor:take(n, what)
+    if self.short then return nil end
+    local left = self:left()
+    if left < n then
+        self.short = true
+        self.item:add_proto_expert_info(E.truncated, string.format(
+            "Truncated %s: %s needs %d bytes at datagram offset %d, %d left",
+            self.what, what, n, self.off, left))
+        return nil
+    end
+    if n == 0 then return nil end
+    local r = self.tvb(self.off, n)
+    self.off = self.off + n
+    return r
+end
+
+-- le adds a little-endian integer field of n bytes to tree and returns its
+-- value (a number, or a UInt64 for 8 bytes) and the tree item.
+function Cursor:le(tree, field, n, what)
+    local r = self:take(n, what)
+    if not r then return nil end
+    local item = tree:add_le(field, r)
+    if n == 8 then return r:le_uint64(), item, r end
+    return r:le_uint(), item, r
+end
+
+function Cursor:u8(tree, field, what) return self:le(tree, field, 1, what) end
+
+-- flags adds a flags byte with its bit fields and returns its value.
+function Cursor:flags(tree, field, bits, what)
+    local v, item, r = self:le(tree, field, 1, what)
+    if not v then return nil end
+    for _, b in ipairs(bits) do item:add(b, r) end
+    return v, item
+end
+
+-- node adds an FT_NONE item (a subtree) labelled text, over range if any.
+local function node(tree, field, range, text)
+    local item
+    if range then item = tree:add(field, range) else item = tree:add(field) end
+    item:set_text(text)
+    return item
+end
+
+local function invalid(item, text) item:add_proto_expert_info(E.invalid, text) end
+
+-- pose adds one 11-byte pose under tree, labelled with role, and returns
+-- false if it did not fit.
+function Cursor:pose(tree, role, untracked)
+    local r = self:take(POSE_SIZE, role .. " pose")
+    if not r then return false end
+    local qx, qy, qz = r(0, 2):le_uint(), r(2, 2):le_uint(), r(4, 2):le_uint()
+    local x, y, z = dequant_pos(qx), dequant_pos(qy), dequant_pos(qz)
+    local rr = r(6, 5)
+    local word = rr(0, 1):uint() + rr(1, 1):uint() * 256 + rr(2, 1):uint() * 65536 +
+        rr(3, 1):uint() * 16777216 + rr(4, 1):uint() * 4294967296
+    local big, qs, q = decode_rot(word)
+    local label = string.format("%s: position (%s, %s, %s) m, rotation (%s, %s, %s, %s)%s",
+        role, fmt_pos(x), fmt_pos(y), fmt_pos(z), fmt(q[1]), fmt(q[2]), fmt(q[3]), fmt(q[4]),
+        untracked and " [untracked]" or "")
+    local pt = node(tree, F.pose, r, label)
+    pt:add(F.pos_x, r(0, 2), x, string.format("Position X: %s m (q = %d)", fmt_pos(x), qx))
+    pt:add(F.pos_y, r(2, 2), y, string.format("Position Y: %s m (q = %d)", fmt_pos(y), qy))
+    pt:add(F.pos_z, r(4, 2), z, string.format("Position Z: %s m (q = %d)", fmt_pos(z), qz))
+    local rt = pt:add(F.rot, rr, UInt64.new(word % 4294967296, math.floor(word / 4294967296)),
+        string.format("Rotation: largest %s omitted; %s q = %d, %s q = %d, %s q = %d",
+            axis_names[big], qs[1].axis, qs[1].q, qs[2].axis, qs[2].q, qs[3].axis, qs[3].q))
+    rt:add(F.rot_omitted, rr(0, 1), big)
+    rt:add(F.rot_x, rr, q[1], "X: " .. fmt(q[1]))
+    rt:add(F.rot_y, rr, q[2], "Y: " .. fmt(q[2]))
+    rt:add(F.rot_z, rr, q[3], "Z: " .. fmt(q[3]))
+    rt:add(F.rot_w, rr, q[4], "W: " .. fmt(q[4]))
+    return true
+end
+
+local tracking_bits = { F.tracking_head, F.tracking_left, F.tracking_right }
+
+local function tracking_text(v)
+    local t = {}
+    if v % 2 >= 1 then t[#t + 1] = "head" end
+    if v % 4 >= 2 then t[#t + 1] = "left" end
+    if v % 8 >= 4 then t[#t + 1] = "right" end
+    if #t == 0 then return "none" end
+    return table.concat(t, ",")
+end
+
+local function entity_flags_text(v)
+    local t = {}
+    if v % 2 >= 1 then t[#t + 1] = "Held" end
+    if v % 4 >= 2 then t[#t + 1] = "Sleeping" end
+    if v % 8 >= 4 then t[#t + 1] = "Grabbable" end
+    if v >= 8 then t[#t + 1] = string.format("unknown 0x%02x", v - v % 8) end
+    if #t == 0 then return "none" end
+    return table.concat(t, ", ")
+end
+
+-- entity adds one 14-byte entity record (Snapshot and EntityUpdate).
+function Cursor:entity(tree, i)
+    if self:left() < ENTITY_SIZE then
+        self:take(ENTITY_SIZE, "entity " .. i)
+        return false
+    end
+    local et = node(tree, F.entity, self.tvb(self.off, ENTITY_SIZE), "Entity " .. i)
+    local id = self:le(et, F.en_id, 2, "entity id")
+    local fl, fitem = self:flags(et, F.en_flags, { F.en_held, F.en_sleeping, F.en_grabbable }, "entity flags")
+    fitem:append_text(" (" .. entity_flags_text(fl) .. ")")
+    self:pose(et, "Pose", false)
+    et:append_text(string.format(": id %d, %s", id, entity_flags_text(fl)))
+    return true
+end
+
+-- name adds the length byte and the UTF-8 name; it returns the name (for
+-- the Info column) or nil.
+function Cursor:name(tree)
+    local n, item = self:u8(tree, F.name_len, "name length")
+    if not n then return nil end
+    if n > MAX_NAME then
+        invalid(item, string.format("Name length %d is above %d: receivers ignore this datagram", n, MAX_NAME))
+    end
+    if n == 0 then
+        tree:add(F.name, "", "Name: (empty)")
+        return ""
+    end
+    local r = self:take(n, "name")
+    if not r then return nil end
+    local s, valid = utf8_show(r:raw())
+    local ni = tree:add(F.name, r, s)
+    if not valid then
+        invalid(ni, "Name is not valid UTF-8: receivers ignore this datagram")
+    end
+    return s
+end
+
+local function hex64(v) return "0x" .. v:tohex() end
+
+-- Body dissectors. Each gets a cursor at the body and the body's tree item,
+-- and returns the Info column text after the message name.
+
+local body = {}
+
+body[1] = function(c, t) -- ConnectRequest (§6.1)
+    local nonce = c:le(t, F.nonce, 8, "client nonce")
+    local fl = c:flags(t, F.connect_flags, { F.connect_unicast }, "flags")
+    local name = c:name(t)
+    if not c.short then
+        -- Padding up to datagram offset 1200; the content is not checked.
+        local want = MAX_DATAGRAM - c.off
+        local have = math.min(want, c:left())
+        local item
+        if have > 0 then
+            item = t:add(F.padding_len, c.tvb(c.off, have), have)
+            c.off = c.off + have
+        else
+            item = t:add(F.padding_len, 0)
+        end
+        if have < want then
+            c.short = true
+            item:add_proto_expert_info(E.truncated, string.format(
+                "ConnectRequest not padded to %d bytes (%d bytes short): receivers ignore it",
+                MAX_DATAGRAM, want - have))
+        end
+    end
+    local s = ""
+    if nonce then s = s .. " nonce=" .. hex64(nonce) end
+    if name then s = s .. ' name="' .. name .. '"' end
+    if fl and fl % 2 == 1 then s = s .. " unicast" end
+    return s
+end
+
+body[2] = function(c, t) -- Challenge (§6.2)
+    local nonce = c:le(t, F.nonce, 8, "client nonce")
+    local r = c:take(COOKIE_SIZE, "cookie")
+    if r then t:add(F.cookie, r) end
+    return nonce and (" nonce=" .. hex64(nonce)) or ""
+end
+
+body[3] = function(c, t) -- ChallengeResponse (§6.3)
+    local nonce = c:le(t, F.nonce, 8, "client nonce")
+    local fl = c:flags(t, F.connect_flags, { F.connect_unicast }, "flags")
+    local name = c:name(t)
+    local r = c:take(COOKIE_SIZE, "cookie")
+    if r then t:add(F.cookie, r) end
+    local s = ""
+    if nonce then s = s .. " nonce=" .. hex64(nonce) end
+    if name then s = s .. ' name="' .. name .. '"' end
+    if fl and fl % 2 == 1 then s = s .. " unicast" end
+    return s
+end
+
+body[4] = function(c, t) -- Accepted (§6.4)
+    local nonce = c:le(t, F.nonce, 8, "client nonce")
+    local id = c:le(t, F.acc_client_id, 2, "client id")
+    local rate = c:le(t, F.acc_tick_rate, 2, "tick rate")
+    c:le(t, F.acc_server_time, 8, "server time")
+    local ar = c:take(4, "multicast address")
+    if ar then t:add(F.acc_mcast_addr, ar) end
+    local port = c:le(t, F.acc_mcast_port, 2, "multicast port")
+    c:le(t, F.acc_group_token, 8, "group token")
+    local fl = c:flags(t, F.acc_flags, { F.acc_unicast }, "flags")
+    local s = ""
+    if id then s = s .. " client=" .. id end
+    if rate then s = s .. " tick_rate=" .. rate end
+    if ar and port then
+        local a = string.format("%d.%d.%d.%d", ar(0, 1):uint(), ar(1, 1):uint(), ar(2, 1):uint(), ar(3, 1):uint())
+        if a == "0.0.0.0" and port == 0 then
+            s = s .. " group=none"
+        else
+            s = s .. string.format(" group=%s:%d", a, port)
+        end
+    end
+    if fl and fl % 2 == 1 then s = s .. " unicast" end
+    return s
+end
+
+body[5] = function(c, t) -- Denied (§6.5)
+    local nonce = c:le(t, F.nonce, 8, "client nonce")
+    local reason, item = c:u8(t, F.deny_reason, "reason")
+    if reason == 0 then invalid(item, "Reason 0 is invalid: receivers ignore this Denied") end
+    local s = ""
+    if nonce then s = s .. " nonce=" .. hex64(nonce) end
+    if reason then s = s .. " reason=" .. (deny_names[reason] or tostring(reason)) end
+    return s
+end
+
+body[6] = function(c, t) -- PoseInput (§6.6)
+    local seq = c:le(t, F.in_seq, 4, "input seq")
+    c:le(t, F.in_client_time, 8, "client time")
+    -- The tracking byte is last; read it first to label untracked poses.
+    local trk = nil
+    if c:left() >= 58 - 12 then trk = c.tvb(c.off + 45, 1):uint() end
+    local function untracked(bit) return trk ~= nil and (trk % (2 * bit)) < bit end
+    local _ = c:pose(t, "Head", untracked(1)) and c:pose(t, "Left hand", untracked(2)) and
+        c:pose(t, "Right hand", untracked(4))
+    c:le(t, F.in_buttons, 4, "buttons")
+    local function unit(field, label)
+        local r = c:take(1, label)
+        if not r then return end
+        local q = r:uint()
+        local v = dequant_unit(q)
+        t:add(field, r, v, string.format("%s: %s (q = %d)", label, fmt(v), q))
+    end
+    local function signed(field, label)
+        local r = c:take(1, label)
+        if not r then return end
+        local q = r:int()
+        local v = dequant_signed(r:uint())
+        t:add(field, r, v, string.format("%s: %s (q = %d)", label, fmt(v), q))
+    end
+    unit(F.in_trigger_left, "Trigger left")
+    unit(F.in_trigger_right, "Trigger right")
+    unit(F.in_grip_left, "Grip left")
+    unit(F.in_grip_right, "Grip right")
+    signed(F.in_stick_left_x, "Stick left X")
+    signed(F.in_stick_left_y, "Stick left Y")
+    signed(F.in_stick_right_x, "Stick right X")
+    signed(F.in_stick_right_y, "Stick right Y")
+    local tv, titem = c:flags(t, F.tracking, tracking_bits, "tracking")
+    if titem then titem:append_text(" (" .. tracking_text(tv) .. ")") end
+    local s = ""
+    if seq then s = s .. " input=" .. seq end
+    if tv then s = s .. " tracking=" .. tracking_text(tv) end
+    return s
+end
+
+body[7] = function(c, t) -- Snapshot (§6.7)
+    local tick = c:le(t, F.snap_tick, 4, "tick")
+    c:le(t, F.snap_server_time, 8, "server time")
+    local part = c:u8(t, F.snap_part, "part")
+    local parts, pitem = c:u8(t, F.snap_parts, "parts")
+    local count = c:le(t, F.snap_player_count, 2, "player count")
+    local fl = c:flags(t, F.snap_flags, { F.snap_has_hash }, "flags")
+    if parts and (parts == 0 or part >= parts) then
+        invalid(pitem, string.format("Part %d of %d: receivers ignore this snapshot", part, parts))
+    end
+    if fl and fl % 2 == 1 then c:le(t, F.snap_hash, 8, "state hash") end
+    local np = c:u8(t, F.snap_players, "player record count")
+    if np then
+        for i = 0, np - 1 do
+            if c:left() < PLAYER_SIZE then
+                c:take(PLAYER_SIZE, "player " .. i)
+                break
+            end
+            local pt = node(t, F.player, c.tvb(c.off, PLAYER_SIZE), "Player " .. i)
+            local id = c:le(pt, F.pl_client_id, 2, "client id")
+            local last = c:le(pt, F.pl_last_input, 4, "last input seq")
+            local tv, titem = c:flags(pt, F.tracking, tracking_bits, "tracking")
+            titem:append_text(" (" .. tracking_text(tv) .. ")")
+            c:pose(pt, "Head", tv % 2 < 1)
+            c:pose(pt, "Left hand", tv % 4 < 2)
+            c:pose(pt, "Right hand", tv % 8 < 4)
+            pt:append_text(string.format(": client %d, last input %d", id, last))
+        end
+    end
+    local ne = c:u8(t, F.snap_entities, "entity record count")
+    if ne then
+        for i = 0, ne - 1 do
+            if not c:entity(t, i) then break end
+        end
+    end
+    local s = ""
+    if tick then s = s .. " tick=" .. tick end
+    if parts and parts > 1 then s = s .. string.format(" part=%d/%d", part, parts) end
+    if np then
+        s = s .. " players=" .. np
+        if count and count ~= np then s = s .. "/" .. count end
+    end
+    if ne then s = s .. " entities=" .. ne end
+    if fl and fl % 2 == 1 then s = s .. " hash" end
+    return s
+end
+
+body[8] = function(c, t) -- Ping (§6.8)
+    local id = c:le(t, F.ping_id, 4, "ping id")
+    c:le(t, F.ping_client_time, 8, "client time")
+    return id and (" id=" .. id) or ""
+end
+
+body[9] = function(c, t) -- Pong (§6.9)
+    local id = c:le(t, F.pong_id, 4, "ping id")
+    c:le(t, F.pong_client_time, 8, "client time")
+    local t2 = c:le(t, F.pong_recv_time, 8, "server receive time")
+    local t3 = c:le(t, F.pong_send_time, 8, "server send time")
+    if t2 and t3 and t3 >= t2 then
+        t:add(F.pong_hold, t3 - t2):set_generated()
+    end
+    return id and (" id=" .. id) or ""
+end
+
+body[10] = function(c, t) -- Disconnect (§6.10)
+    local reason, item = c:u8(t, F.disc_reason, "reason")
+    if reason == 0 then invalid(item, "Reason 0 is invalid: receivers ignore this Disconnect") end
+    return reason and (" reason=" .. (disconnect_names[reason] or tostring(reason))) or ""
+end
+
+body[11] = function(c, t) -- EntityUpdate (§6.11)
+    local tick = c:le(t, F.upd_tick, 4, "tick")
+    c:le(t, F.upd_server_time, 8, "server time")
+    local nc = c:u8(t, F.upd_causes, "cause record count")
+    if nc then
+        for i = 0, nc - 1 do
+            if c:left() < CAUSE_SIZE then
+                c:take(CAUSE_SIZE, "cause " .. i)
+                break
+            end
+            local ct = node(t, F.cause, c.tvb(c.off, CAUSE_SIZE), "Cause " .. i)
+            local client, item = c:le(ct, F.cause_client, 2, "client id")
+            local input = c:le(ct, F.cause_input, 4, "input seq")
+            ct:append_text(string.format(": client %d, input %d", client, input))
+            if client == 0 then invalid(item, "Cause with client id 0: receivers ignore this update") end
+        end
+    end
+    local ne = c:u8(t, F.upd_entities, "entity record count")
+    if ne then
+        for i = 0, ne - 1 do
+            if not c:entity(t, i) then break end
+        end
+    end
+    local s = ""
+    if tick then s = s .. " tick=" .. tick end
+    if nc then s = s .. " causes=" .. nc end
+    if ne then s = s .. " entities=" .. ne end
+    return s
+end
+
+body[12] = function(c, t) -- DeliveryProbe (§6.12)
+    local tick = c:le(t, F.probe_tick, 4, "tick")
+    c:le(t, F.probe_server_time, 8, "server time")
+    local gseq = c:le(t, F.probe_group_seq, 2, "group seq")
+    local s = ""
+    if tick then s = s .. " tick=" .. tick end
+    if gseq then s = s .. " group_seq=" .. gseq end
+    return s
+end
+
+body[13] = function(c, t) -- DeliveryReport (§6.13)
+    local w, witem = c:le(t, F.rep_window, 2, "window")
+    local rcv = c:le(t, F.rep_received, 2, "multicast received")
+    local lost = c:le(t, F.rep_lost, 2, "multicast lost")
+    local n = c:le(t, F.rep_samples, 2, "samples")
+    local r50 = c:take(4, "excess p50")
+    if r50 then t:add_le(F.rep_p50, r50) end
+    local r90 = c:take(4, "excess p90")
+    if r90 then t:add_le(F.rep_p90, r90) end
+    local fl = c:flags(t, F.rep_flags, { F.rep_not_joined }, "flags")
+    c:le(t, F.rep_reserved, 2, "reserved")
+    if w == 0 then invalid(witem, "Window 0: receivers ignore this report") end
+    local s = ""
+    if w then s = s .. string.format(" window=%dms", w) end
+    if rcv then s = s .. " received=" .. rcv end
+    if lost then s = s .. " lost=" .. lost end
+    if n then s = s .. " samples=" .. n end
+    if r50 and r90 then s = s .. string.format(" p50=%dus p90=%dus", r50:le_int(), r90:le_int()) end
+    if fl and fl % 2 == 1 then s = s .. " not_joined" end
+    return s
+end
+
+-- dissect decodes one datagram. It returns 0 when the payload is not
+-- Arcade (no "ARC" magic), so other dissectors can try.
+local function dissect(tvb, pinfo, root)
+    local len = tvb:len()
+    if len < 3 or tvb(0, 3):string() ~= "ARC" then return 0 end
+    pinfo.cols.protocol = "Arcade"
+    local tree = root:add(arcade, tvb())
+    local ht = node(tree, F.header, tvb(0, math.min(len, HEADER_SIZE)), "Header")
+    ht:add(F.magic, tvb(0, 3))
+    local c = new_cursor(tvb, 3, ht, "header")
+    local version, vitem = c:u8(ht, F.version, "version")
+    local ptype, titem = c:u8(ht, F.type, "type")
+    c:u8(ht, F.flags, "flags")
+    c:le(ht, F.token, 8, "token")
+    c:le(ht, F.seq, 2, "seq")
+    c:le(ht, F.ack, 2, "ack")
+    c:le(ht, F.ack_bits, 4, "ack bits")
+
+    local name = ptype and type_names[ptype]
+    local info = name or (ptype and string.format("Unknown type %d", ptype)) or "Arcade"
+    if len > MAX_DATAGRAM then
+        tree:add_proto_expert_info(E.too_large, string.format(
+            "Datagram of %d bytes is larger than %d: receivers ignore it", len, MAX_DATAGRAM))
+    end
+    if c.short then
+        pinfo.cols.info = info .. " [truncated header]"
+        return len
+    end
+    if version ~= VERSION then
+        vitem:add_proto_expert_info(E.version, string.format(
+            "Version %d: receivers of version %d ignore it (see PROTOCOL.md §7.5); body not decoded",
+            version, VERSION))
+        pinfo.cols.info = string.format("%s (version %d)", info, version)
+        return len
+    end
+    if not name then
+        titem:add_proto_expert_info(E.unknown_type, string.format(
+            "Packet type %d is not defined in version 1: receivers ignore it", ptype))
+        if len > HEADER_SIZE then tree:add(F.trailing, tvb(HEADER_SIZE)) end
+        pinfo.cols.info = info .. " [malformed]"
+        return len
+    end
+    tree:append_text(", " .. name)
+
+    local bt = node(tree, F.body, len > HEADER_SIZE and tvb(HEADER_SIZE) or nil, name)
+    local bc = new_cursor(tvb, HEADER_SIZE, bt, name)
+    local ok, result = pcall(body[ptype], bc, bt)
+    if not ok then
+        -- A bug here must never become a Lua error in the user's capture.
+        bt:add_proto_expert_info(E.bug, "Dissector error: " .. tostring(result))
+        result = " [dissector error]"
+    end
+    info = info .. result
+    if bc.short then
+        info = info .. " [truncated]"
+    elseif bc.off < len then
+        local tr = tree:add(F.trailing, tvb(bc.off))
+        tr:add_proto_expert_info(E.trailing, string.format(
+            "%d bytes after the %s body: ignored by version 1 readers", len - bc.off, name))
+    end
+    pinfo.cols.info = info
+    return len
+end
+
+arcade.dissector = dissect
+
+local udp_port = DissectorTable.get("udp.port")
+udp_port:add(SERVER_PORT, arcade)
+udp_port:add(GROUP_PORT, arcade)
+
+-- The heuristic claims any UDP payload starting with "ARC" and version 1.
+arcade:register_heuristic("udp", function(tvb, pinfo, root)
+    if tvb:len() < 4 or tvb(0, 3):string() ~= "ARC" or tvb(3, 1):uint() ~= VERSION then
+        return false
+    end
+    dissect(tvb, pinfo, root)
+    return true
+end)
