@@ -4,6 +4,13 @@
 // time and whether every bot saw every other.
 //
 //	arcade-bot --server host:port --clients N --rate 90 --duration 10s [--unicast] [--iface lo] [--grab] [--json]
+//	arcade-bot --discover [--beacon host:port] ...
+//
+// With --discover instead of --server the bot finds the server as a headset
+// would: an mDNS/DNS-SD browse for _arcade._udp.local (1 s), then, if that
+// found nothing, a beacon probe (1 s) to --beacon, by default the subnet
+// broadcast address of --iface or 255.255.255.255:7779. The report says
+// which method worked, why the other failed, and how long it took.
 //
 // Each bot is its own client.Client. One goroutine samples and sends every
 // bot's poses, staggered evenly over the frame so the server sees a steady
@@ -48,7 +55,8 @@
 //     states compared.
 //   - grabbing: bots that held an object.
 //
-// Exit status: 0 after a run, 1 if no bot connected, 2 for bad flags.
+// Exit status: 0 after a run, 1 if no bot connected or --discover found no
+// server, 2 for bad flags.
 package main
 
 import (
@@ -96,6 +104,8 @@ type options struct {
 	iface    string
 	grab     bool
 	json     bool
+	discover bool
+	beacon   netip.AddrPort
 }
 
 // errUsage marks errors for which the flag package already printed usage.
@@ -113,8 +123,25 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.iface, "iface", "", "`interface` to join the multicast group on (default: the one routing to the server)")
 	fs.BoolVar(&o.grab, "grab", false, "grab one object per bot and swing it, measuring grab_to_state")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object instead of a table")
+	fs.BoolVar(&o.discover, "discover", false, "find the server by mDNS, then by beacon broadcast, instead of --server")
+	beacon := fs.String("beacon", "", "with --discover: `host:port` to send the beacon probe to (default: broadcast on --iface, or 255.255.255.255:7779)")
 	if err := fs.Parse(args); err != nil {
 		return nil, errUsage
+	}
+	serverSet := false
+	fs.Visit(func(f *flag.Flag) { serverSet = serverSet || f.Name == "server" })
+	if o.discover && serverSet {
+		return nil, errors.New("--discover: give --discover or --server, not both")
+	}
+	if *beacon != "" {
+		ap, err := netip.ParseAddrPort(*beacon)
+		if err != nil || !ap.Addr().Is4() || ap.Port() == 0 {
+			return nil, fmt.Errorf("--beacon: %q is not an IPv4 host:port", *beacon)
+		}
+		if !o.discover {
+			return nil, errors.New("--beacon: only with --discover")
+		}
+		o.beacon = ap
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -156,7 +183,25 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	var disc *DiscoveryReport
+	if o.discover {
+		d := discover(ctx, o.iface, o.beacon)
+		disc = &d
+		if d.Service == nil {
+			if o.json {
+				json.NewEncoder(stdout).Encode(Report{ClientsRequested: o.clients, Discovery: disc})
+			} else {
+				printDiscovery(stdout, disc)
+			}
+			return 1
+		}
+		o.server = d.Service.Addr.String()
+	}
 	rep := runBots(ctx, o)
+	rep.Discovery = disc
+	if disc != nil && !o.json {
+		printDiscovery(stdout, disc)
+	}
 	if o.json {
 		enc := json.NewEncoder(stdout)
 		if err := enc.Encode(rep); err != nil {

@@ -298,6 +298,8 @@ type Report struct {
 	CookieRetries    uint64    `json:"handshake_cookie_retries"`
 	*GrabReport
 	Clients []ClientReport `json:"clients"`
+	// Discovery is how --discover found the server; absent without it.
+	Discovery *DiscoveryReport `json:"discovery,omitempty"`
 }
 
 // percentile returns the nearest-rank p-th percentile of sorted: the

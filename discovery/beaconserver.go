@@ -1,0 +1,125 @@
+package discovery
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// BeaconResponder answers beacon probes on a UDP port of its own
+// (default 7779) for headsets that cannot receive multicast.
+type BeaconResponder struct {
+	cfg   Config
+	conn  Transport
+	name  func() string
+	ifs   map[int]bool
+	stats *Stats
+	buf   []byte
+}
+
+// ListenBeacon opens UDP port on all addresses and returns a beacon
+// responder on it. name returns the instance name to put in replies (the
+// mDNS responder's Name, which follows renames); nil means
+// cfg.Advert.Instance.
+func ListenBeacon(cfg Config, port int, name func() string) (*BeaconResponder, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	conn, err := ListenUDP(port)
+	if err != nil {
+		return nil, err
+	}
+	return NewBeaconResponder(cfg, conn, name)
+}
+
+// NewBeaconResponder returns a beacon responder on conn.
+func NewBeaconResponder(cfg Config, conn Transport, name func() string) (*BeaconResponder, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if name == nil {
+		name = func() string { return cfg.Advert.Instance }
+	}
+	b := &BeaconResponder{cfg: cfg, conn: conn, name: name, ifs: map[int]bool{}, stats: new(Stats), buf: make([]byte, 0, BeaconMaxSize)}
+	for _, in := range cfg.Interfaces {
+		b.ifs[in.Index] = true
+	}
+	return b, nil
+}
+
+// Stats returns the responder's counters.
+func (b *BeaconResponder) Stats() *Stats { return b.stats }
+
+// handle returns the reply to a datagram, or nil to drop it. The reply is
+// never longer than the probe: trailing text strings are left out (and
+// the truncated flag set) until it fits, and a probe too small for even
+// that gets no reply.
+func (b *BeaconResponder) handle(p []byte, ifIndex int) []byte {
+	b.stats.Received.Add(1)
+	if ifIndex != 0 && !b.ifs[ifIndex] {
+		b.stats.drop(DropOtherInterface)
+		return nil
+	}
+	probe, _, err := ParseProbe(p)
+	switch err {
+	case nil:
+	case errBeaconShort, errBeaconLong:
+		b.stats.drop(DropBeaconSize)
+		return nil
+	case errBeaconVersion, errBeaconType:
+		b.stats.drop(DropBeaconVersion)
+		return nil
+	default:
+		b.stats.drop(DropMalformed)
+		return nil
+	}
+	b.stats.Queries.Add(1)
+	r := BeaconReply{Nonce: probe.Nonce, Port: b.cfg.Advert.Port, Instance: b.name(), Text: b.cfg.Advert.Text(b.cfg.Advert.players())}
+	if !r.fit(len(p)) {
+		b.stats.drop(DropBeaconTooSmall)
+		return nil
+	}
+	out, err := AppendReply(b.buf[:0], &r)
+	if err != nil {
+		b.stats.SendErrors.Add(1)
+		return nil
+	}
+	return out
+}
+
+// Run answers probes until ctx is done, then closes the socket. It returns
+// an error only if the socket fails.
+func (b *BeaconResponder) Run(ctx context.Context) error {
+	defer b.conn.Close()
+	stop := context.AfterFunc(ctx, func() { b.conn.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+	buf := make([]byte, BeaconMaxSize+1)
+	for ctx.Err() == nil {
+		n, ifIndex, src, err := b.conn.ReadFrom(buf)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			if isTimeout(err) {
+				continue
+			}
+			return fmt.Errorf("discovery: beacon read: %w", err)
+		}
+		if !src.IsValid() || src.Port() == 0 {
+			b.stats.drop(DropMalformed)
+			continue
+		}
+		if reply := b.handle(buf[:n], ifIndex); reply != nil {
+			if err := b.conn.WriteTo(reply, ifIndex, src); err != nil {
+				b.stats.SendErrors.Add(1)
+				continue
+			}
+			b.stats.Sent.Add(1)
+		}
+	}
+	return nil
+}
+
+// beaconTarget is where Beacon sends probes by default.
+var beaconTarget = netip.AddrPortFrom(netip.AddrFrom4([4]byte{255, 255, 255, 255}), DefaultBeaconPort)

@@ -1,0 +1,392 @@
+package discovery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/net/dns/dnsmessage"
+)
+
+// Client timing.
+const (
+	// BrowseTimeout bounds Browse and Beacon when ctx has no deadline.
+	BrowseTimeout = time.Second
+	// queryRetry is when an unanswered beacon probe is sent again.
+	queryRetry = 250 * time.Millisecond
+	// grace is how long the clients keep listening for more servers after
+	// the first one is complete.
+	grace = 200 * time.Millisecond
+)
+
+// ErrNotFound is returned when no server answered in time.
+var ErrNotFound = errors.New("discovery: no Arcade server answered")
+
+// Browse looks for Arcade servers by mDNS on the named interface ("" =
+// every up multicast-capable IPv4 interface and loopback). It multicasts a
+// one-shot QM query for the PTR records of _arcade._udp.local, asks for
+// the SRV, TXT and A records that did not come as additional records, and
+// repeats the PTR query 1 s and 3 s after the first, listing the answers
+// it has (known-answer suppression) so servers that already answered stay
+// quiet. It returns the complete services when ctx is done; if ctx has no
+// deadline, 200 ms after the first complete service, or after 1 s.
+// It listens on port 5353 (shared, as avahi does); if that fails it
+// queries from an ephemeral port, which responders answer by legacy
+// unicast (RFC 6762 §6.7).
+func Browse(ctx context.Context, iface string) ([]Service, error) {
+	var ifs []Interface
+	var err error
+	if iface != "" {
+		in, err := LookupInterface(iface)
+		if err != nil {
+			return nil, err
+		}
+		ifs = []Interface{in}
+	} else if ifs, err = ChooseInterfaces("", netip.IPv4Unspecified()); err != nil {
+		return nil, err
+	}
+	conn, err := ListenMDNS(ifs)
+	legacy := false
+	if err != nil {
+		var err2 error
+		if conn, err2 = ListenUDP(0); err2 != nil {
+			return nil, errors.Join(err, err2)
+		}
+		legacy = true
+	}
+	return browse(ctx, conn, ifs, legacy, time.Now)
+}
+
+// browse runs a browse over conn.
+func browse(ctx context.Context, conn Transport, ifs []Interface, legacy bool, now func() time.Time) ([]Service, error) {
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+	start := now()
+	deadline, early := ctx.Deadline()
+	if early = !early; early {
+		deadline = start.Add(BrowseTimeout)
+	}
+	b := &browser{insts: map[string]*found{}, hosts: map[string][]netip.Addr{}, asked: map[string]bool{}}
+	id := uint16(0)
+	if legacy {
+		id = uint16(rand.Uint32())
+	}
+	var sendErr error
+	query := func(qs []dnsmessage.Question, known []dnsmessage.Resource) {
+		msg, err := buildQuery(id, qs, known)
+		if err != nil {
+			sendErr = err
+			return
+		}
+		for _, in := range ifs {
+			if err := conn.WriteTo(msg, in.Index, MDNSGroup); err != nil {
+				sendErr = fmt.Errorf("discovery: send query on %s: %w", in.Name, err)
+			}
+		}
+	}
+	ptrQ := []dnsmessage.Question{{Name: dnsmessage.MustNewName(ServiceType), Type: dnsmessage.TypePTR, Class: classIN}}
+	query(ptrQ, nil)
+	retries := []time.Time{start.Add(time.Second), start.Add(3 * time.Second)}
+	var done time.Time
+	buf := make([]byte, maxMessage+1)
+	for ctx.Err() == nil {
+		t := now()
+		if !t.Before(deadline) || (!done.IsZero() && !t.Before(done)) {
+			break
+		}
+		if len(retries) > 0 && !t.Before(retries[0]) {
+			retries = retries[1:]
+			query(ptrQ, b.knownPTRs())
+		}
+		wake := deadline
+		for _, w := range append(retries[:min(len(retries), 1):1], done) {
+			if !w.IsZero() && w.Before(wake) {
+				wake = w
+			}
+		}
+		conn.SetReadDeadline(wake)
+		if ctx.Err() != nil {
+			break
+		}
+		n, _, src, err := conn.ReadFrom(buf)
+		if err != nil {
+			if isTimeout(err) {
+				continue
+			}
+			if ctx.Err() != nil {
+				break
+			}
+			return nil, fmt.Errorf("discovery: browse: %w", err)
+		}
+		if src.Port() != MDNSPort {
+			continue
+		}
+		if !b.handle(buf[:n], src.Addr()) {
+			continue
+		}
+		if qs := b.missing(); len(qs) > 0 {
+			query(qs, nil)
+		}
+		if early && done.IsZero() && len(b.complete()) > 0 {
+			done = now().Add(grace)
+		}
+	}
+	svcs := b.complete()
+	if len(svcs) == 0 {
+		if sendErr != nil {
+			return nil, sendErr
+		}
+		return nil, fmt.Errorf("%w by mDNS within %v", ErrNotFound, deadline.Sub(start).Round(time.Millisecond))
+	}
+	return svcs, nil
+}
+
+// buildQuery builds an mDNS query with known answers.
+func buildQuery(id uint16, qs []dnsmessage.Question, known []dnsmessage.Resource) ([]byte, error) {
+	b := dnsmessage.NewBuilder(nil, dnsmessage.Header{ID: id})
+	b.EnableCompression()
+	if err := b.StartQuestions(); err != nil {
+		return nil, err
+	}
+	for _, q := range qs {
+		if err := b.Question(q); err != nil {
+			return nil, err
+		}
+	}
+	if err := b.StartAnswers(); err != nil {
+		return nil, err
+	}
+	for _, k := range known {
+		if p, ok := k.Body.(*dnsmessage.PTRResource); ok {
+			if err := b.PTRResource(k.Header, *p); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return b.Finish()
+}
+
+// found is an instance a browser heard of.
+type found struct {
+	fqdn, label string
+	ptrTTL      uint32
+	host        string
+	port        uint16
+	srv, hasTXT bool
+	txt         []string
+	src         netip.Addr
+	gone        bool
+}
+
+// browser collects answers.
+type browser struct {
+	insts map[string]*found
+	hosts map[string][]netip.Addr
+	asked map[string]bool
+}
+
+// handle records the Arcade records of an mDNS response and reports
+// whether it was one.
+func (b *browser) handle(p []byte, src netip.Addr) bool {
+	m, ok := parseMessage(p)
+	if !ok || !m.h.Response {
+		return false
+	}
+	suffix := "." + lowerASCII(ServiceType)
+	inst := func(name string) *found {
+		l := lowerASCII(name)
+		if !strings.HasSuffix(l, suffix) || len(l) == len(suffix) {
+			return nil
+		}
+		f := b.insts[l]
+		if f == nil {
+			f = &found{fqdn: name, label: name[:len(name)-len(suffix)]}
+			b.insts[l] = f
+		}
+		return f
+	}
+	for _, sec := range [][]dnsmessage.Resource{m.ans, m.addit} {
+		for i := range sec {
+			rr := &sec[i]
+			name := rr.Header.Name.String()
+			switch body := rr.Body.(type) {
+			case *dnsmessage.PTRResource:
+				if lowerASCII(name) != lowerASCII(ServiceType) {
+					continue
+				}
+				if f := inst(body.PTR.String()); f != nil {
+					f.gone = rr.Header.TTL == 0
+					f.ptrTTL = rr.Header.TTL
+					f.src = src
+				}
+			case *dnsmessage.SRVResource:
+				if f := inst(name); f != nil && rr.Header.TTL > 0 {
+					f.srv, f.host, f.port, f.src = true, body.Target.String(), body.Port, src
+				}
+			case *dnsmessage.TXTResource:
+				if f := inst(name); f != nil && rr.Header.TTL > 0 {
+					f.hasTXT, f.txt = true, body.TXT
+				}
+			case *dnsmessage.AResource:
+				l := lowerASCII(name)
+				a := netip.AddrFrom4(body.A)
+				if rr.Header.TTL > 0 && !slices.Contains(b.hosts[l], a) {
+					b.hosts[l] = append(b.hosts[l], a)
+				}
+			}
+		}
+	}
+	return true
+}
+
+// missing returns questions for what the known instances still lack,
+// each asked once.
+func (b *browser) missing() []dnsmessage.Question {
+	var qs []dnsmessage.Question
+	ask := func(name string, t dnsmessage.Type) {
+		k := lowerASCII(name) + "/" + t.String()
+		if !b.asked[k] {
+			b.asked[k] = true
+			qs = append(qs, dnsmessage.Question{Name: dnsmessage.MustNewName(name), Type: t, Class: classIN})
+		}
+	}
+	for _, f := range b.insts {
+		if f.gone {
+			continue
+		}
+		if !f.srv {
+			ask(f.fqdn, dnsmessage.TypeSRV)
+		}
+		if !f.hasTXT {
+			ask(f.fqdn, dnsmessage.TypeTXT)
+		}
+		if f.srv && len(b.hosts[lowerASCII(f.host)]) == 0 {
+			ask(f.host, dnsmessage.TypeA)
+		}
+	}
+	return qs
+}
+
+// knownPTRs lists the PTR answers received, for known-answer suppression.
+func (b *browser) knownPTRs() []dnsmessage.Resource {
+	var rs []dnsmessage.Resource
+	for _, f := range b.insts {
+		if f.gone || f.ptrTTL == 0 {
+			continue
+		}
+		rs = append(rs, dnsmessage.Resource{
+			Header: dnsmessage.ResourceHeader{Name: dnsmessage.MustNewName(ServiceType), Type: dnsmessage.TypePTR, Class: classIN, TTL: f.ptrTTL},
+			Body:   &dnsmessage.PTRResource{PTR: dnsmessage.MustNewName(f.fqdn)},
+		})
+	}
+	return rs
+}
+
+// complete returns the instances with an SRV record and an address,
+// sorted by name.
+func (b *browser) complete() []Service {
+	var out []Service
+	for _, f := range b.insts {
+		if f.gone || !f.srv {
+			continue
+		}
+		addrs := b.hosts[lowerASCII(f.host)]
+		if len(addrs) == 0 {
+			continue
+		}
+		s := Service{Instance: f.label, Host: f.host, Addr: netip.AddrPortFrom(addrOn(addrs, f.src), f.port)}
+		s.setText(f.txt)
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(a, b Service) int { return strings.Compare(a.Instance, b.Instance) })
+	return out
+}
+
+// Beacon broadcasts a beacon probe (padded to 512 bytes) to target (zero
+// value: 255.255.255.255:7779), again after 250 ms while unanswered, and
+// returns the servers that replied with its nonce when ctx is done; if ctx
+// has no deadline, 200 ms after the first reply, or after 1 s. A server's
+// address is the reply's source address with the game port from the
+// reply.
+func Beacon(ctx context.Context, target netip.AddrPort) ([]Service, error) {
+	if !target.IsValid() {
+		target = beaconTarget
+	}
+	conn, err := ListenUDP(0)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+	start := time.Now()
+	deadline, early := ctx.Deadline()
+	if early = !early; early {
+		deadline = start.Add(BrowseTimeout)
+	}
+	nonce := rand.Uint32()
+	probe := AppendProbe(nil, BeaconProbe{Nonce: nonce}, BeaconProbeSize)
+	if err := conn.WriteTo(probe, 0, target); err != nil {
+		return nil, fmt.Errorf("discovery: beacon probe to %s: %w", target, err)
+	}
+	retry := start.Add(queryRetry)
+	var done time.Time
+	var out []Service
+	buf := make([]byte, BeaconMaxSize+1)
+	for ctx.Err() == nil {
+		t := time.Now()
+		if !t.Before(deadline) || (!done.IsZero() && !t.Before(done)) {
+			break
+		}
+		if !retry.IsZero() && !t.Before(retry) {
+			retry = time.Time{}
+			if len(out) == 0 {
+				conn.WriteTo(probe, 0, target)
+			}
+		}
+		wake := deadline
+		for _, w := range []time.Time{retry, done} {
+			if !w.IsZero() && w.Before(wake) {
+				wake = w
+			}
+		}
+		conn.SetReadDeadline(wake)
+		if ctx.Err() != nil {
+			break
+		}
+		n, _, src, err := conn.ReadFrom(buf)
+		if err != nil {
+			if isTimeout(err) {
+				continue
+			}
+			if ctx.Err() != nil {
+				break
+			}
+			return nil, fmt.Errorf("discovery: beacon: %w", err)
+		}
+		r, _, err := ParseReply(buf[:n])
+		if err != nil || r.Nonce != nonce {
+			continue
+		}
+		s := Service{Instance: r.Instance, Addr: netip.AddrPortFrom(src.Addr(), r.Port), Truncated: r.Truncated}
+		s.setText(r.Text)
+		if slices.ContainsFunc(out, func(o Service) bool { return o.Addr == s.Addr }) {
+			continue
+		}
+		out = append(out, s)
+		if early && done.IsZero() {
+			done = time.Now().Add(grace)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w to the beacon probe sent to %s within %v", ErrNotFound, target, deadline.Sub(start).Round(time.Millisecond))
+	}
+	slices.SortFunc(out, func(a, b Service) int { return strings.Compare(a.Instance, b.Instance) })
+	return out, nil
+}
