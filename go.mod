@@ -8,3 +8,12 @@ require (
 )
 
 require github.com/cespare/xxhash/v2 v2.3.0
+
+require github.com/chromedp/chromedp v0.23.0
+
+require (
+	github.com/chromedp/cdproto v0.159.0 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
+)
+
+require github.com/gopacket/gopacket v1.7.7

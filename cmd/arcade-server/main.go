@@ -17,9 +17,12 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
+	"arcade/capture"
+	"arcade/discovery"
 	"arcade/internal/udp"
 	"arcade/scene"
 	"arcade/server"
@@ -48,10 +51,15 @@ type options struct {
 	spinMax    time.Duration
 	scenePath  string
 	eager      bool
+	fallback   bool
 	hashEvery  int
 	idle       time.Duration
 	logFormat  string
+	capture    string
 	version    bool
+	name       string
+	discovery  bool
+	beaconPort int
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -63,18 +71,25 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		multicast = fs.String("multicast", server.DefaultMulticast.String(), "IPv4 multicast `group:port` for snapshots, or \"off\" to send every client unicast")
 	)
 	fs.IntVar(&o.tickRate, "tick-rate", server.DefaultTickRate, fmt.Sprintf("ticks per second (%d..%d)", server.MinTickRate, server.MaxTickRate))
-	fs.StringVar(&o.iface, "iface", "", "network `interface` to multicast on (default: the first up, multicast-capable non-loopback interface, else lo)")
+	fs.StringVar(&o.iface, "iface", "", "network `interface` to multicast on and to advertise on (default: multicast on the first up, multicast-capable non-loopback interface, else lo; advertise on every up IPv4 interface the game socket is reachable on)")
 	fs.IntVar(&o.maxClients, "max-clients", server.DefaultMaxClients, fmt.Sprintf("maximum connected headsets (1..%d)", server.MaxClientsLimit))
 	fs.StringVar(&o.httpAddr, "http", ":7780", "HTTP `address` for the operator API (/api/stats), or \"off\"")
 	fs.IntVar(&o.dscp, "dscp", 46, "DSCP mark for game traffic (0..63; 46 = EF, WMM voice), -1 to leave unmarked")
 	fs.IntVar(&o.rtPrio, "rt-priority", 10, "SCHED_FIFO priority (1..99) for the tick thread so other load cannot delay a tick; 0 = normal scheduling")
 	fs.StringVar(&o.scenePath, "scene", "", "scene `file` to load (default: the embedded demo arcade)")
+	fs.BoolVar(&o.fallback, "unicast-fallback", true, "switch a headset whose multicast is lossy or late (against a unicast probe stream) to unicast, and back when multicast recovers")
 	fs.BoolVar(&o.eager, "eager", true, "send a grabbed object's new pose the moment the hand's pose arrives, not at the next tick")
 	fs.IntVar(&o.hashEvery, "hash-every", server.DefaultHashEvery, "carry the state hash in the snapshot every N ticks (0 = never)")
 	fs.DurationVar(&o.spinMax, "tick-spin", server.DefaultSpinMax, "longest the tick thread may spin before a deadline after an early timer wake (adapts to the host's timer lateness; at most half a tick); 0 = sleep only")
 	fs.DurationVar(&o.idle, "idle-timeout", server.DefaultIdleTimeout, "remove a headset silent for this long")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&o.capture, "capture", "", "record every game datagram received and sent to this pcapng `file` (read it with arcade-cap or Wireshark)")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	hostname, _ := os.Hostname()
+	hostname, _, _ = strings.Cut(hostname, ".")
+	fs.StringVar(&o.name, "name", hostname, "server `name` headsets see (the mDNS/DNS-SD instance name; renamed \"name (2)\" if taken)")
+	fs.BoolVar(&o.discovery, "discovery", true, "advertise the server by mDNS/DNS-SD (_arcade._udp.local) and answer beacon probes")
+	fs.IntVar(&o.beaconPort, "beacon-port", discovery.DefaultBeaconPort, "UDP `port` for discovery beacon probes (0 = off)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -127,6 +142,15 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		if _, err := net.InterfaceByName(o.iface); err != nil {
 			return nil, fmt.Errorf("--iface: no interface %q", o.iface)
 		}
+	}
+	if o.name == "" {
+		o.name = "arcade"
+	}
+	if err := discovery.CheckInstance(o.name); err != nil {
+		return nil, fmt.Errorf("--name: %w", err)
+	}
+	if o.beaconPort < 0 || o.beaconPort > 65535 {
+		return nil, fmt.Errorf("--beacon-port: %d is out of range 0..65535", o.beaconPort)
 	}
 	return &o, nil
 }
@@ -232,17 +256,35 @@ func run(args []string, stdout, stderr io.Writer) int {
 		NoMulticast: o.noMcast,
 		IdleTimeout: o.idle,
 
-		World:            world,
-		NoEager:          !o.eager,
-		HashEvery:        o.hashEvery,
-		RealtimePriority: o.rtPrio,
-		SpinMax:          o.spinMax,
+		World:             world,
+		NoEager:           !o.eager,
+		NoUnicastFallback: !o.fallback,
+		HashEvery:         o.hashEvery,
+		RealtimePriority:  o.rtPrio,
+		SpinMax:           o.spinMax,
 	}
 	if o.spinMax == 0 {
 		cfg.SpinMax = -1
 	}
 	if o.hashEvery == 0 {
 		cfg.HashEvery = -1
+	}
+	if o.capture != "" {
+		capw, err := capture.New(o.capture, conn.LocalAddr(), capture.Options{})
+		if err != nil {
+			fmt.Fprintf(stderr, "arcade-server: --capture: %v\n", err)
+			return 1
+		}
+		cfg.Tap = capw
+		defer func() { // after Run: the tap is no longer called
+			err := capw.Close()
+			lvl := slog.LevelInfo
+			if err != nil || capw.Dropped() > 0 {
+				lvl = slog.LevelWarn
+			}
+			log.Log(context.Background(), lvl, "capture closed", "file", o.capture,
+				"datagrams", capw.Captured(), "dropped", capw.Dropped(), "err", err)
+		}()
 	}
 	srv, err := server.New(cfg, conn, tick.Now())
 	if err != nil {
@@ -281,12 +323,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"tick_rate", o.tickRate, "multicast", mc, "max_clients", o.maxClients,
 		"scene", sc.Name, "objects", len(sc.Objects), "eager", o.eager)
 
+	stopDiscovery := func() {}
+	if o.discovery {
+		stopDiscovery = startDiscovery(ctx, o, discoveryInfo{
+			game:     conn.LocalAddr(),
+			scene:    sc.Name,
+			players:  func() int { return int(srv.Stats().Clients.Load()) },
+			capacity: o.maxClients,
+		}, log)
+	}
+
 	srv.Started = func() {
 		if err := srv.RealtimeErr(); err != nil {
 			log.Warn("tick thread runs at normal priority", "err", err)
 		}
 	}
 	runErr := srv.Run(ctx, conn.Fd())
+	stopDiscovery() // goodbyes: headsets drop the server from their lists
 	if hs != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		hs.Shutdown(sctx)

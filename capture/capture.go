@@ -1,0 +1,296 @@
+// Package capture records the datagrams a server receives and sends to a
+// pcapng file, off the tick thread.
+//
+// A Writer is a server Tap: Received and Sent copy the datagram into a
+// preallocated ring of fixed slots and return at once; they never block and
+// never allocate, and when the ring is full they count a drop. An owned
+// writer goroutine drains the ring every poll interval and writes each
+// datagram as an Enhanced Packet Block with link type raw IP (LINKTYPE_RAW):
+// a synthesized IPv4 and UDP header (source and destination are the remote
+// address and the server's local address; for multicast sends, the group)
+// before the Arcade datagram, so Wireshark and tcpdump see ordinary UDP.
+// Timestamps have nanosecond resolution: the kernel receive time for
+// received datagrams, the wall clock after the send returned for sent ones.
+//
+// The synthesized headers are not what was on the wire: IP ID counts the
+// captured datagrams, TTL is 64 (1 to a multicast group), TOS is 0, and the
+// server's address is the one it is bound to (0.0.0.0 when it listens on
+// every interface).
+package capture
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math/bits"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"arcade/internal/udp"
+)
+
+// Defaults applied to zero Options fields.
+const (
+	DefaultSlots      = 4096
+	DefaultSlotSize   = 1200 // wire.MaxDatagramSize
+	DefaultPoll       = 5 * time.Millisecond
+	DefaultFlushEvery = 250 * time.Millisecond
+
+	maxSlots    = 1 << 20
+	maxSlotSize = 65507 // largest UDP payload over IPv4
+	fileBuffer  = 256 << 10
+)
+
+// Synthesized header sizes.
+const (
+	ipv4HeaderSize = 20
+	udpHeaderSize  = 8
+	frameOverhead  = ipv4HeaderSize + udpHeaderSize
+)
+
+// Options configure a Writer. Zero fields mean the documented default.
+type Options struct {
+	// Slots is the number of datagrams the ring holds between two drains,
+	// rounded up to a power of two, at least 2. Default 4096.
+	Slots int
+	// SlotSize is the most bytes kept of one datagram; longer ones are
+	// recorded truncated, with their original length. Default 1200.
+	SlotSize int
+	// Poll is how often the writer goroutine drains the ring. Default 5 ms.
+	Poll time.Duration
+	// FlushEvery is how often buffered packets are written to the file, so
+	// that a crash loses at most this much. Default 250 ms.
+	FlushEvery time.Duration
+	// Comment is written in the section header; default "arcade-server".
+	Comment string
+	// Clock returns the wall clock in ns since the Unix epoch; it stamps
+	// received datagrams that carry no kernel timestamp. Default time.Now.
+	Clock func() int64
+}
+
+func (o *Options) setDefaults() error {
+	switch {
+	case o.Slots < 0 || o.Slots > maxSlots:
+		return fmt.Errorf("capture: Slots %d out of range 0..%d", o.Slots, maxSlots)
+	case o.SlotSize < 0 || o.SlotSize > maxSlotSize:
+		return fmt.Errorf("capture: SlotSize %d out of range 0..%d", o.SlotSize, maxSlotSize)
+	case o.Poll < 0:
+		return fmt.Errorf("capture: Poll %v is negative", o.Poll)
+	case o.FlushEvery < 0:
+		return fmt.Errorf("capture: FlushEvery %v is negative", o.FlushEvery)
+	}
+	if o.Slots == 0 {
+		o.Slots = DefaultSlots
+	}
+	o.Slots = max(2, 1<<bits.Len(uint(o.Slots-1))) // the ring needs two
+	if o.SlotSize == 0 {
+		o.SlotSize = DefaultSlotSize
+	}
+	if o.Poll == 0 {
+		o.Poll = DefaultPoll
+	}
+	if o.FlushEvery == 0 {
+		o.FlushEvery = DefaultFlushEvery
+	}
+	if o.Comment == "" {
+		o.Comment = "arcade-server"
+	}
+	if o.Clock == nil {
+		o.Clock = func() int64 { return time.Now().UnixNano() }
+	}
+	return nil
+}
+
+// Writer captures datagrams to pcapng. Received and Sent may be called from
+// any goroutine; Close stops the writer goroutine.
+type Writer struct {
+	opts  Options
+	local netip.AddrPort
+	ring  *ring
+
+	dropped  atomic.Uint64
+	captured atomic.Uint64
+	closed   atomic.Bool
+
+	// Owned by the writer goroutine until it exits.
+	file  io.Closer // nil when the caller owns the io.Writer
+	buf   *bufio.Writer
+	ng    *pcapgo.NgWriter
+	frame []byte
+	ipID  uint16
+	err   error
+
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// New creates (or truncates) the pcapng file at path and starts capturing.
+// local is the server's bound address, written as the destination of
+// received datagrams and the source of sent ones.
+func New(path string, local netip.AddrPort, opts Options) (*Writer, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("capture: %w", err)
+	}
+	w, err := newWriter(f, local, opts)
+	if err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, err
+	}
+	w.file = f
+	return w, nil
+}
+
+// NewWriter starts capturing to out, which the caller keeps owning: Close
+// flushes it but does not close it.
+func NewWriter(out io.Writer, local netip.AddrPort, opts Options) (*Writer, error) {
+	return newWriter(out, local, opts)
+}
+
+func newWriter(out io.Writer, local netip.AddrPort, opts Options) (*Writer, error) {
+	if err := opts.setDefaults(); err != nil {
+		return nil, err
+	}
+	w := &Writer{
+		opts:  opts,
+		local: local,
+		ring:  newRing(opts.Slots, opts.SlotSize),
+		buf:   bufio.NewWriterSize(out, fileBuffer),
+		frame: make([]byte, frameOverhead+opts.SlotSize),
+		stop:  make(chan struct{}),
+		done:  make(chan struct{}),
+	}
+	intf := pcapgo.NgInterface{
+		Name:                "arcade",
+		Description:         "Arcade server socket " + local.String(),
+		Comment:             opts.Comment,
+		LinkType:            layers.LinkTypeRaw,
+		TimestampResolution: 9,
+	}
+	ng, err := pcapgo.NewNgWriterInterface(w.buf, intf, pcapgo.NgWriterOptions{
+		SectionInfo: pcapgo.NgSectionInfo{Application: "arcade-server", Comment: opts.Comment},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("capture: %w", err)
+	}
+	w.ng = ng
+	go w.run()
+	return w, nil
+}
+
+// Received records a datagram the server read: from m.Addr to the local
+// address, at m.RxTime. It never blocks or allocates.
+func (w *Writer) Received(m *udp.Message) {
+	at := m.RxTime
+	if at == 0 {
+		at = w.opts.Clock()
+	}
+	w.push(dirIn, m.Addr, at, m.Buf[:m.N])
+}
+
+// Sent records a datagram the server sent to m.Addr, at the wall clock at
+// (ns since the Unix epoch). It never blocks or allocates.
+func (w *Writer) Sent(m *udp.Message, at int64) {
+	w.push(dirOut, m.Addr, at, m.Buf[:m.N])
+}
+
+func (w *Writer) push(dir uint8, addr netip.AddrPort, at int64, b []byte) {
+	if w.closed.Load() || !w.ring.push(dir, addr, at, b) {
+		w.dropped.Add(1)
+	}
+}
+
+// Dropped returns how many datagrams were not captured because the ring was
+// full (or the Writer closed).
+func (w *Writer) Dropped() uint64 { return w.dropped.Load() }
+
+// Captured returns how many datagrams have been handed to the file.
+func (w *Writer) Captured() uint64 { return w.captured.Load() }
+
+// Close stops the writer goroutine once it has written what the ring holds,
+// flushes the file (and closes it, for New) and returns the first write
+// error. Datagrams tapped after Close are dropped.
+func (w *Writer) Close() error {
+	w.closeOnce.Do(func() {
+		w.closed.Store(true)
+		close(w.stop)
+		<-w.done
+		if err := w.buf.Flush(); err != nil && w.err == nil {
+			w.err = err
+		}
+		if w.file != nil {
+			if err := w.file.Close(); err != nil && w.err == nil {
+				w.err = err
+			}
+		}
+	})
+	return w.err
+}
+
+// run is the writer goroutine: it drains the ring every Poll and flushes
+// every FlushEvery, until Close.
+func (w *Writer) run() {
+	defer close(w.done)
+	poll := time.NewTicker(w.opts.Poll)
+	defer poll.Stop()
+	lastFlush := time.Now()
+	for {
+		select {
+		case <-w.stop:
+			w.drain()
+			return
+		case now := <-poll.C:
+			w.drain()
+			if now.Sub(lastFlush) >= w.opts.FlushEvery {
+				lastFlush = now
+				if err := w.buf.Flush(); err != nil && w.err == nil {
+					w.err = err
+				}
+			}
+		}
+	}
+}
+
+// drain writes every filled slot. After a write error the slots are still
+// released (so the tap keeps counting only real overflow) but not written.
+func (w *Writer) drain() {
+	for {
+		s := w.ring.peek()
+		if s == nil {
+			return
+		}
+		if w.err == nil {
+			w.err = w.write(s)
+		}
+		w.ring.release(s)
+	}
+}
+
+// write frames one datagram as IPv4/UDP and appends it to the file.
+func (w *Writer) write(s *slot) error {
+	src, dst := s.addr, w.local
+	if s.dir == dirOut {
+		src, dst = w.local, s.addr
+	}
+	w.ipID++
+	frame := appendFrame(w.frame[:0], src, dst, w.ipID, s.data[:s.n], s.orig)
+	ci := gopacket.CaptureInfo{
+		Timestamp:     time.Unix(0, s.at),
+		CaptureLength: len(frame),
+		Length:        frameOverhead + s.orig,
+	}
+	if err := w.ng.WritePacket(ci, frame); err != nil {
+		return fmt.Errorf("capture: %w", err)
+	}
+	w.captured.Add(1)
+	return nil
+}

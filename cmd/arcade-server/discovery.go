@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+
+	"arcade/discovery"
+)
+
+// discoveryInfo is what the server advertises, gathered by run.
+type discoveryInfo struct {
+	game     netip.AddrPort // the bound game socket
+	scene    string
+	players  func() int
+	capacity int
+}
+
+// startDiscovery starts the mDNS responder and the beacon responder. A
+// failure of either (port 5353 or 7779 busy, no interface) is logged and
+// leaves the other running; neither is fatal. The returned function stops
+// both and waits until the goodbyes are sent.
+func startDiscovery(ctx context.Context, o *options, info discoveryInfo, log *slog.Logger) (stop func()) {
+	ifs, err := discovery.ChooseInterfaces(o.iface, info.game.Addr())
+	if err != nil {
+		log.Warn("discovery off: headsets need the server's address", "err", err)
+		return func() {}
+	}
+	names := make([]string, len(ifs))
+	for i, in := range ifs {
+		names[i] = in.Name
+	}
+	cfg := discovery.Config{
+		Advert: discovery.Advert{
+			Instance:  o.name,
+			Port:      info.game.Port(),
+			TickRate:  o.tickRate,
+			Scene:     info.scene,
+			Capacity:  info.capacity,
+			Players:   info.players,
+			Multicast: o.multicast,
+		},
+		Interfaces: ifs,
+		Log:        log,
+	}
+	if o.noMcast {
+		cfg.Advert.Multicast = netip.AddrPort{}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	var name func() string
+	if r, err := discovery.Listen(cfg); err != nil {
+		log.Warn("mDNS discovery off (is another process holding UDP 5353 without SO_REUSEPORT?)", "err", err)
+	} else {
+		name = r.Name
+		log.Info("mDNS discovery: probing", "name", o.name, "service", discovery.ServiceType, "interfaces", strings.Join(names, ","))
+		wg.Go(func() {
+			if err := r.Run(ctx); err != nil {
+				log.Error("mDNS discovery stopped", "err", err)
+			}
+		})
+	}
+	if o.beaconPort != 0 {
+		if b, err := discovery.ListenBeacon(cfg, o.beaconPort, name); err != nil {
+			log.Warn("beacon discovery off", "port", o.beaconPort, "err", err)
+		} else {
+			log.Info("beacon discovery", "udp_port", o.beaconPort, "interfaces", strings.Join(names, ","))
+			wg.Go(func() {
+				if err := b.Run(ctx); err != nil {
+					log.Error("beacon discovery stopped", "err", err)
+				}
+			})
+		}
+	}
+	return func() {
+		cancel()
+		wg.Wait()
+	}
+}

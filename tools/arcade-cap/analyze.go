@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"slices"
+	"strconv"
+)
+
+// analyzer runs the decode, filter, print or measure pipeline over sources.
+type analyzer struct {
+	o     *options
+	out   *bufio.Writer
+	enc   *json.Encoder
+	ss    *sessions
+	st    *stats
+	d     datagram
+	first int64 // capture time of the first datagram, for relative bounds
+	seen  bool
+}
+
+func newAnalyzer(o *options, w io.Writer) *analyzer {
+	a := &analyzer{o: o, out: bufio.NewWriter(w), ss: newSessions()}
+	a.enc = json.NewEncoder(a.out)
+	a.st = newStats(a.ss)
+	return a
+}
+
+// file reads path twice: once to learn the sessions, once to output.
+func (a *analyzer) file(path string) error {
+	for _, learnOnly := range []bool{true, false} {
+		src, err := openFile(path)
+		if err != nil {
+			return err
+		}
+		err = a.pass(src, learnOnly)
+		src.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pass reads src to the end. With learnOnly it only learns sessions.
+func (a *analyzer) pass(src source, learnOnly bool) error {
+	for {
+		f, err := src.next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if !a.portsMatch(f) || !a.d.decode(f) {
+			continue
+		}
+		a.ss.learn(&a.d)
+		if learnOnly {
+			continue
+		}
+		if !a.seen {
+			a.first, a.seen = f.at, true
+		}
+		if a.o.from.set && f.at < a.o.from.resolve(a.first) || a.o.to.set && f.at > a.o.to.resolve(a.first) {
+			continue
+		}
+		if a.o.stats {
+			a.st.observe(&a.d)
+			continue
+		}
+		if err := a.emit(); err != nil {
+			return err
+		}
+	}
+}
+
+func (a *analyzer) portsMatch(f frame) bool {
+	return len(a.o.ports) == 0 || slices.Contains(a.o.ports, f.src.Port()) || slices.Contains(a.o.ports, f.dst.Port())
+}
+
+// clientMatch reports whether session s is the --client one.
+func (a *analyzer) clientMatch(s *session) bool {
+	if a.o.client == "" {
+		return true
+	}
+	if s == nil {
+		return false
+	}
+	if id, err := strconv.ParseUint(a.o.client, 10, 16); err == nil {
+		return uint64(s.id) == id
+	}
+	ap, _ := netip.ParseAddrPort(a.o.client)
+	return s.addr == ap
+}
+
+// emit prints the current datagram if it passes the filters.
+func (a *analyzer) emit() error {
+	d := &a.d
+	if !a.o.anyT && (d.hdr.Type == 0 || !a.o.types[d.hdr.Type]) {
+		return nil
+	}
+	owner := a.ss.owner(d)
+	if a.o.client != "" && !a.clientMatch(owner) {
+		// Also by address, for a client id whose Accepted is not (yet) seen.
+		ap, err := netip.ParseAddrPort(a.o.client)
+		if err != nil || (d.src != ap && d.dst != ap) {
+			return nil
+		}
+	}
+	var id uint16
+	if owner != nil {
+		id = owner.id
+	}
+	if a.o.json {
+		return a.enc.Encode(toJSON(d, id))
+	}
+	_, err := fmt.Fprintln(a.out, line(d, id))
+	return err
+}
+
+// finish prints the --stats report and flushes the output.
+func (a *analyzer) finish() error {
+	if a.o.stats {
+		r := a.st.report(func(s *session) bool { return a.clientMatch(s) })
+		if a.o.json {
+			if err := a.enc.Encode(r); err != nil {
+				return err
+			}
+		} else {
+			writeReport(a.out, r)
+		}
+	}
+	return a.out.Flush()
+}
+
+func writeReport(w io.Writer, r *Report) {
+	fmt.Fprintf(w, "%d Arcade datagrams over %.3f s (%d malformed, %d of no known client)\n",
+		r.Datagrams, r.DurationS, r.Malformed, r.Unattributed)
+	for _, c := range r.Clients {
+		fmt.Fprintf(w, "\nclient %d %q %s token %s, snapshots via %s\n", c.ClientID, c.Name, c.Addr, c.Token, c.Path)
+		fmt.Fprintf(w, "  from client  %6d datagrams %v\n", c.FromClient, c.FromClientTypes)
+		fmt.Fprintf(w, "  to client    %6d datagrams %v\n", c.ToClient, c.ToClientTypes)
+		fmt.Fprintf(w, "  loss         up %d/%d (%.2f%%, %d dup), down %d/%d (%.2f%%, %d dup)\n",
+			c.UpLoss.Lost, c.UpLoss.Lost+c.UpLoss.Received, c.UpLoss.LossPct, c.UpLoss.Duplicates,
+			c.DownLoss.Lost, c.DownLoss.Lost+c.DownLoss.Received, c.DownLoss.LossPct, c.DownLoss.Duplicates)
+		fmt.Fprintf(w, "  poses        %d, jitter (RFC 3550) %.3f ms, inter-arrival %.3f ± %.3f ms\n",
+			c.Poses, c.JitterMs, c.InterarrivalMs, c.InterarrivalSDMs)
+		fmt.Fprintf(w, "  input→state  %d samples, p50 %.3f ms, p99 %.3f ms, max %.3f ms (%d unreported)\n",
+			c.InputToState.Samples, c.InputToState.P50, c.InputToState.P99, c.InputToState.Max, c.Unreported)
+	}
+	for _, g := range r.Groups {
+		fmt.Fprintf(w, "\ngroup %s  %d datagrams %v, loss %d/%d (%.2f%%)\n",
+			g.Group, g.Datagrams, g.Types, g.Loss.Lost, g.Loss.Lost+g.Loss.Received, g.Loss.LossPct)
+	}
+	if len(r.Clients) > 0 {
+		m := r.InputToState
+		fmt.Fprintf(w, "\nall clients input→state: %d samples, p50 %.3f ms, p99 %.3f ms, max %.3f ms\n", m.Samples, m.P50, m.P99, m.Max)
+	}
+}

@@ -1,0 +1,291 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"arcade/wire"
+)
+
+func hex64(v uint64) string { return fmt.Sprintf("%016x", v) }
+
+// timeText formats a capture time as UTC time of day with microseconds.
+func timeText(ns int64) string { return time.Unix(0, ns).UTC().Format("15:04:05.000000") }
+
+// line formats d as one readable line: time, src → dst, type, client, then
+// the header and the message's key fields.
+func line(d *datagram, client uint16) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s → %s ", timeText(d.at), d.src, d.dst)
+	if d.err != nil && d.hdr.Type == 0 {
+		fmt.Fprintf(&b, "malformed len=%d: %v", len(d.payload), d.err)
+		return b.String()
+	}
+	b.WriteString(d.hdr.Type.String())
+	if client != 0 {
+		fmt.Fprintf(&b, " c%d", client)
+	}
+	fmt.Fprintf(&b, " tok=%s seq=%d ack=%d", hex64(d.hdr.Token), d.hdr.Seq, d.hdr.Ack)
+	if d.err != nil {
+		fmt.Fprintf(&b, " len=%d version=%d error: %v", len(d.payload), d.version, d.err)
+		return b.String()
+	}
+	switch d.hdr.Type {
+	case wire.TypeConnectRequest:
+		fmt.Fprintf(&b, " nonce=%s flags=%d name=%q", hex64(d.connect.ClientNonce), d.connect.Flags, d.connect.NameString())
+	case wire.TypeChallenge:
+		fmt.Fprintf(&b, " nonce=%s", hex64(d.challenge.ClientNonce))
+	case wire.TypeChallengeResponse:
+		fmt.Fprintf(&b, " nonce=%s flags=%d name=%q", hex64(d.response.ClientNonce), d.response.Flags, d.response.NameString())
+	case wire.TypeAccepted:
+		a := &d.accepted
+		fmt.Fprintf(&b, " id=%d tick_rate=%d group=%s group_tok=%s unicast=%t", a.ClientID, a.TickRate, a.Multicast, hex64(a.GroupToken), a.Flags&wire.AcceptedUnicast != 0)
+	case wire.TypeDenied:
+		fmt.Fprintf(&b, " nonce=%s reason=%d", hex64(d.denied.ClientNonce), d.denied.Reason)
+	case wire.TypePoseInput:
+		p := &d.pose
+		fmt.Fprintf(&b, " input=%d client_us=%d head=(%.3f,%.3f,%.3f) grip=%.2f/%.2f tracking=%03b",
+			p.InputSeq, p.ClientTime, p.Head.Pos.X, p.Head.Pos.Y, p.Head.Pos.Z, p.Grip[0], p.Grip[1], p.Tracking)
+	case wire.TypeSnapshot:
+		s := &d.snap
+		fmt.Fprintf(&b, " tick=%d server_us=%d part=%d/%d players=%d/%d entities=%d", s.Tick, s.ServerTime, s.Part, s.Parts, len(s.Players), s.PlayerCount, len(s.Entities))
+		if s.Flags&wire.SnapshotHasHash != 0 {
+			fmt.Fprintf(&b, " hash=%s", hex64(s.StateHash))
+		}
+		b.WriteString(" inputs=[")
+		for i, p := range s.Players {
+			if i == 8 {
+				b.WriteString(" …")
+				break
+			}
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString("c" + strconv.Itoa(int(p.ClientID)) + ":" + strconv.FormatUint(uint64(p.LastInputSeq), 10))
+		}
+		b.WriteByte(']')
+	case wire.TypePing:
+		fmt.Fprintf(&b, " ping=%d client_us=%d", d.ping.PingID, d.ping.ClientTime)
+	case wire.TypePong:
+		p := &d.pong
+		fmt.Fprintf(&b, " ping=%d client_us=%d server_rx_us=%d server_tx_us=%d", p.PingID, p.ClientTime, p.ServerRecvTime, p.ServerSendTime)
+	case wire.TypeDisconnect:
+		fmt.Fprintf(&b, " reason=%d", d.disc.Reason)
+	case wire.TypeEntityUpdate:
+		u := &d.upd
+		fmt.Fprintf(&b, " tick=%d server_us=%d causes=%d entities=%d", u.Tick, u.ServerTime, len(u.Causes), len(u.Entities))
+		if len(u.Causes) > 0 {
+			b.WriteString(" [")
+			for i, c := range u.Causes {
+				if i == 8 {
+					b.WriteString(" …")
+					break
+				}
+				if i > 0 {
+					b.WriteByte(' ')
+				}
+				b.WriteString("c" + strconv.Itoa(int(c.Client)) + ":" + strconv.FormatUint(uint64(c.Input), 10))
+			}
+			b.WriteByte(']')
+		}
+	case wire.TypeDeliveryProbe:
+		p := &d.probe
+		fmt.Fprintf(&b, " tick=%d server_us=%d group_seq=%d", p.Tick, p.ServerTime, p.GroupSeq)
+	case wire.TypeDeliveryReport:
+		r := &d.report
+		fmt.Fprintf(&b, " window_ms=%d mc_rx=%d mc_lost=%d samples=%d p50_us=%d p90_us=%d flags=%d", r.WindowMs, r.McastReceived, r.McastLost, r.Samples, r.ExcessP50, r.ExcessP90, r.Flags)
+	}
+	return b.String()
+}
+
+// jsonDatagram is --json's object for one datagram. Exactly one of the
+// message fields is set (none when Error is).
+type jsonDatagram struct {
+	Time    string `json:"time"`
+	TimeNs  int64  `json:"time_ns"`
+	Src     string `json:"src"`
+	Dst     string `json:"dst"`
+	Len     int    `json:"len"`
+	Type    string `json:"type"`
+	Client  uint16 `json:"client,omitempty"`
+	Token   string `json:"token"`
+	Seq     uint16 `json:"seq"`
+	Ack     uint16 `json:"ack"`
+	AckBits uint32 `json:"ack_bits"`
+	Version uint8  `json:"version"`
+	Error   string `json:"error,omitempty"`
+
+	ConnectRequest    *jsonHello      `json:"connect_request,omitempty"`
+	Challenge         *jsonNonce      `json:"challenge,omitempty"`
+	ChallengeResponse *jsonHello      `json:"challenge_response,omitempty"`
+	Accepted          *jsonAccepted   `json:"accepted,omitempty"`
+	Denied            *jsonDenied     `json:"denied,omitempty"`
+	PoseInput         *jsonPose       `json:"pose_input,omitempty"`
+	Snapshot          *jsonSnapshot   `json:"snapshot,omitempty"`
+	Ping              *jsonPing       `json:"ping,omitempty"`
+	Pong              *jsonPong       `json:"pong,omitempty"`
+	Disconnect        *jsonDisconnect `json:"disconnect,omitempty"`
+	EntityUpdate      *jsonUpdate     `json:"entity_update,omitempty"`
+	DeliveryProbe     *jsonProbe      `json:"delivery_probe,omitempty"`
+	DeliveryReport    *jsonReport     `json:"delivery_report,omitempty"`
+}
+
+type jsonPing struct {
+	PingID     uint32 `json:"ping_id"`
+	ClientTime uint64 `json:"client_time_us"`
+}
+
+type jsonPong struct {
+	PingID         uint32 `json:"ping_id"`
+	ClientTime     uint64 `json:"client_time_us"`
+	ServerRecvTime uint64 `json:"server_recv_time_us"`
+	ServerSendTime uint64 `json:"server_send_time_us"`
+}
+
+type jsonDisconnect struct {
+	Reason uint8 `json:"reason"`
+}
+
+type jsonProbe struct {
+	Tick       uint32 `json:"tick"`
+	ServerTime uint64 `json:"server_time_us"`
+	GroupSeq   uint16 `json:"group_seq"`
+}
+
+type jsonReport struct {
+	WindowMs      uint16 `json:"window_ms"`
+	McastReceived uint16 `json:"multicast_received"`
+	McastLost     uint16 `json:"multicast_lost"`
+	Samples       uint16 `json:"samples"`
+	ExcessP50     int32  `json:"excess_p50_us"`
+	ExcessP90     int32  `json:"excess_p90_us"`
+	Flags         uint8  `json:"flags"`
+}
+
+type jsonCause struct {
+	Client uint16 `json:"client_id"`
+	Input  uint32 `json:"input_seq"`
+}
+
+type jsonNonce struct {
+	Nonce string `json:"nonce"`
+}
+
+type jsonHello struct {
+	Nonce string `json:"nonce"`
+	Flags uint8  `json:"flags"`
+	Name  string `json:"name"`
+}
+
+type jsonAccepted struct {
+	ClientID   uint16 `json:"client_id"`
+	TickRate   uint16 `json:"tick_rate"`
+	ServerTime uint64 `json:"server_time_us"`
+	Group      string `json:"group"`
+	GroupToken string `json:"group_token"`
+	Unicast    bool   `json:"unicast"`
+}
+
+type jsonDenied struct {
+	Nonce  string `json:"nonce"`
+	Reason uint8  `json:"reason"`
+}
+
+type jsonPose struct {
+	InputSeq   uint32     `json:"input_seq"`
+	ClientTime uint64     `json:"client_time_us"`
+	Head       [3]float32 `json:"head"`
+	Left       [3]float32 `json:"left"`
+	Right      [3]float32 `json:"right"`
+	Buttons    uint32     `json:"buttons"`
+	Grip       [2]float32 `json:"grip"`
+	Trigger    [2]float32 `json:"trigger"`
+	Tracking   uint8      `json:"tracking"`
+}
+
+type jsonPlayer struct {
+	ClientID     uint16 `json:"client_id"`
+	LastInputSeq uint32 `json:"last_input_seq"`
+}
+
+type jsonSnapshot struct {
+	Tick        uint32       `json:"tick"`
+	ServerTime  uint64       `json:"server_time_us"`
+	Part        uint8        `json:"part"`
+	Parts       uint8        `json:"parts"`
+	PlayerCount uint16       `json:"player_count"`
+	Hash        string       `json:"hash,omitempty"`
+	Players     []jsonPlayer `json:"players"`
+	Entities    int          `json:"entities"`
+}
+
+type jsonUpdate struct {
+	Tick       uint32      `json:"tick"`
+	ServerTime uint64      `json:"server_time_us"`
+	Causes     []jsonCause `json:"causes"`
+	Entities   int         `json:"entities"`
+}
+
+func pos(p wire.Pose) [3]float32 { return [3]float32{p.Pos.X, p.Pos.Y, p.Pos.Z} }
+
+func toJSON(d *datagram, client uint16) *jsonDatagram {
+	j := &jsonDatagram{
+		Time: time.Unix(0, d.at).UTC().Format(time.RFC3339Nano), TimeNs: d.at,
+		Src: d.src.String(), Dst: d.dst.String(), Len: len(d.payload),
+		Type: d.hdr.Type.String(), Client: client, Token: hex64(d.hdr.Token),
+		Seq: d.hdr.Seq, Ack: d.hdr.Ack, AckBits: d.hdr.AckBits, Version: d.version,
+	}
+	if d.err != nil {
+		j.Error = d.err.Error()
+		return j
+	}
+	switch d.hdr.Type {
+	case wire.TypeConnectRequest:
+		j.ConnectRequest = &jsonHello{hex64(d.connect.ClientNonce), d.connect.Flags, d.connect.NameString()}
+	case wire.TypeChallenge:
+		j.Challenge = &jsonNonce{hex64(d.challenge.ClientNonce)}
+	case wire.TypeChallengeResponse:
+		j.ChallengeResponse = &jsonHello{hex64(d.response.ClientNonce), d.response.Flags, d.response.NameString()}
+	case wire.TypeAccepted:
+		a := &d.accepted
+		j.Accepted = &jsonAccepted{a.ClientID, a.TickRate, a.ServerTime, a.Multicast.String(), hex64(a.GroupToken), a.Flags&wire.AcceptedUnicast != 0}
+	case wire.TypeDenied:
+		j.Denied = &jsonDenied{hex64(d.denied.ClientNonce), uint8(d.denied.Reason)}
+	case wire.TypePoseInput:
+		p := &d.pose
+		j.PoseInput = &jsonPose{p.InputSeq, p.ClientTime, pos(p.Head), pos(p.Hands[wire.Left]), pos(p.Hands[wire.Right]), p.Buttons, p.Grip, p.Trigger, p.Tracking}
+	case wire.TypeSnapshot:
+		s := &d.snap
+		js := &jsonSnapshot{Tick: s.Tick, ServerTime: s.ServerTime, Part: s.Part, Parts: s.Parts, PlayerCount: s.PlayerCount, Entities: len(s.Entities), Players: []jsonPlayer{}}
+		if s.Flags&wire.SnapshotHasHash != 0 {
+			js.Hash = hex64(s.StateHash)
+		}
+		for _, p := range s.Players {
+			js.Players = append(js.Players, jsonPlayer{p.ClientID, p.LastInputSeq})
+		}
+		j.Snapshot = js
+	case wire.TypePing:
+		j.Ping = &jsonPing{d.ping.PingID, d.ping.ClientTime}
+	case wire.TypePong:
+		p := &d.pong
+		j.Pong = &jsonPong{p.PingID, p.ClientTime, p.ServerRecvTime, p.ServerSendTime}
+	case wire.TypeDisconnect:
+		j.Disconnect = &jsonDisconnect{uint8(d.disc.Reason)}
+	case wire.TypeEntityUpdate:
+		u := &d.upd
+		ju := &jsonUpdate{Tick: u.Tick, ServerTime: u.ServerTime, Causes: []jsonCause{}, Entities: len(u.Entities)}
+		for _, c := range u.Causes {
+			ju.Causes = append(ju.Causes, jsonCause{c.Client, c.Input})
+		}
+		j.EntityUpdate = ju
+	case wire.TypeDeliveryProbe:
+		p := &d.probe
+		j.DeliveryProbe = &jsonProbe{p.Tick, p.ServerTime, p.GroupSeq}
+	case wire.TypeDeliveryReport:
+		r := &d.report
+		j.DeliveryReport = &jsonReport{r.WindowMs, r.McastReceived, r.McastLost, r.Samples, r.ExcessP50, r.ExcessP90, r.Flags}
+	}
+	return j
+}
