@@ -100,6 +100,9 @@ type body struct {
 	pose        geom.Pose
 	vel, angVel geom.Vec3
 	start       geom.Vec3 // position at the start of the sub-step
+	startRot    geom.Quat // rotation at the start of the sub-step
+	turn        float64   // box: how far its points moved by turning in the sub-step
+	reach       float64   // box: how far its points moved in the sub-step, at most
 
 	target    geom.Pose // kinematic: pose to reach at the end of the Step
 	hasTarget bool

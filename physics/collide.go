@@ -109,16 +109,23 @@ func spherePlane(c geom.Vec3, r float64, n geom.Vec3, off float64, margin float6
 	return n.Neg(), 1
 }
 
-// boxPlane returns the normal from the box to the plane (−n).
+// boxPlane returns the normal from the box to the plane (−n): the
+// vertices within margin of the box face most opposed to n (the others are
+// further by at least the box's thickness along n).
 func boxPlane(bp geom.Pose, h geom.Vec3, n geom.Vec3, off float64, margin float64, out *[maxClip]point) (geom.Vec3, int) {
 	m := quatMat(bp.Rot)
-	ax, ay, az := m.col(0).Scale(h.X), m.col(1).Scale(h.Y), m.col(2).Scale(h.Z)
+	ax := [3]geom.Vec3{m.col(0).Scale(h.X), m.col(1).Scale(h.Y), m.col(2).Scale(h.Z)}
+	k, best := 0, -1.0
+	for j := 0; j < 3; j++ {
+		if v := math.Abs(m.col(j).Dot(n)); v > best {
+			k, best = j, v
+		}
+	}
+	fc := bp.Pos.Sub(ax[k].Scale(sign(ax[k].Dot(n))))
+	du, dv := ax[(k+1)%3], ax[(k+2)%3]
 	c := 0
-	for i := 0; i < 8; i++ {
-		v := bp.Pos
-		v = v.Add(ax.Scale(float64(1 - 2*(i&1))))
-		v = v.Add(ay.Scale(float64(1 - (i & 2))))
-		v = v.Add(az.Scale(float64(1 - (i&4)/2)))
+	for i := 0; i < 4; i++ {
+		v := fc.Add(du.Scale(float64(1 - 2*(i&1)))).Add(dv.Scale(float64(1 - (i & 2))))
 		d := n.Dot(v) - off
 		if d > margin {
 			continue
@@ -126,7 +133,7 @@ func boxPlane(bp geom.Pose, h geom.Vec3, n geom.Vec3, off float64, margin float6
 		out[c] = point{pA: v, pB: v.Sub(n.Scale(d)), sep: d}
 		c++
 	}
-	return n.Neg(), reduce(out, c, n)
+	return n.Neg(), c
 }
 
 // reduce keeps at most maxManifold of the count points: the deepest, the

@@ -54,7 +54,7 @@ func (w *World) StepWith(dt float64, between func()) {
 
 func (w *World) substep(h float64, last bool) {
 	w.wakeTouched()
-	w.collide()
+	w.collide(h)
 	w.prepare(h)
 	w.impacts()
 	g := w.Gravity.Scale(h)
@@ -111,8 +111,11 @@ func (w *World) wakeTouched() {
 }
 
 // collide rebuilds the manifolds at the current poses, inheriting
-// accumulated impulses from the previous sub-step's matching points.
-func (w *World) collide() {
+// accumulated impulses from the previous sub-step's matching points. A
+// fast box already touching (within ccdTouch, so not swept) gets points up
+// to sweptMargin further, for the features that can reach the other body
+// within the sub-step of h seconds.
+func (w *World) collide(h float64) {
 	w.manifolds, w.prevManifolds = w.prevManifolds[:0], w.manifolds
 	w.contacts, w.prevContacts = w.prevContacts[:0], w.contacts
 	prev := 0
@@ -127,7 +130,11 @@ func (w *World) collide() {
 			if b.sleeping || (!a.active() && !b.active()) || !grown.overlaps(b.box) {
 				continue
 			}
-			n, cnt := collide(a, b, margin, &w.scratch)
+			mg := margin
+			if ext := sweptMargin(a, b, h); ext > 0 && separation(a, b) < ccdTouch {
+				mg += ext
+			}
+			n, cnt := collide(a, b, mg, &w.scratch)
 			if cnt == 0 {
 				continue
 			}
@@ -204,7 +211,7 @@ func staticFriction(m *Material) float64 {
 func (w *World) integrate(h float64, last bool) {
 	for i := range w.bodies {
 		b := &w.bodies[i]
-		b.start = b.pose.Pos
+		b.start, b.startRot = b.pose.Pos, b.pose.Rot
 		switch {
 		case b.active():
 			b.pose.Pos = b.pose.Pos.Add(b.vel.Scale(h))
@@ -214,6 +221,11 @@ func (w *World) integrate(h float64, last bool) {
 		case b.moving():
 			b.pose.Pos = b.pose.Pos.Add(b.vel.Scale(h))
 			b.pose.Rot = b.pose.Rot.Integrate(b.angVel, h)
+		}
+		b.turn, b.reach = 0, 0
+		if b.shape.Kind == ShapeBox && (b.active() || b.moving()) {
+			b.turn = b.angVel.Len() * h * b.shape.Half.Len()
+			b.reach = b.pose.Pos.Sub(b.start).Len() + b.turn
 		}
 	}
 }

@@ -73,14 +73,21 @@ const (
 	matchDist = 0.01
 	// stickSpeed: below this tangential speed, m/s, StaticFriction applies.
 	stickSpeed = 0.05
-	// ccdFraction: spheres moving more than this fraction of their radius
-	// relative to another body in a sub-step are swept against it.
+	// ccdFraction: spheres moving more than this fraction of their radius,
+	// boxes more than this fraction of their smallest half extent, relative
+	// to another body in a sub-step are swept against it.
 	ccdFraction = 0.25
-	// ccdGap is the separation left by a swept sphere at its time of impact,
-	// ccdTouch the initial separation below which no sweep is done (the
-	// contact is already there).
+	// ccdGap is the separation left by a swept sphere or box at its time of
+	// impact, ccdTouch the initial separation below which a sphere is not
+	// swept (the contact is already there) and a box only against sinking
+	// ccdSink deeper.
 	ccdGap   = 0.0002
 	ccdTouch = 0.001
+	// ccdSink: a swept box already touching another body stops when it
+	// would sink this much deeper into it.
+	ccdSink = 0.001
+	// ccdIterations bounds the conservative advancement of a swept box.
+	ccdIterations = 24
 )
 
 // World is a set of bodies and the state to step them.
