@@ -3,10 +3,12 @@ package server_test
 import (
 	"encoding/binary"
 	"fmt"
+	"io"
 	"net/netip"
 	"testing"
 	"time"
 
+	"arcade/capture"
 	"arcade/internal/udp"
 	"arcade/netsim"
 	"arcade/scene"
@@ -66,11 +68,16 @@ func hotPath(tb testing.TB, n int, unicast bool) (*server.Server, *replay, *int6
 // hotPathWorld is hotPath, optionally with the demo arcade: every client's
 // right hand then holds its own grabbable object, squeezed at connect.
 func hotPathWorld(tb testing.TB, n int, unicast, world bool) (*server.Server, *replay, *int64) {
+	return hotPathTap(tb, n, unicast, world, nil)
+}
+
+// hotPathTap is hotPathWorld with a capture tap on every datagram.
+func hotPathTap(tb testing.TB, n int, unicast, world bool, tap server.Tap) (*server.Server, *replay, *int64) {
 	tb.Helper()
 	nw := netsim.New(netsim.Config{}, start)
 	sw := &switchTransport{inner: nw.Endpoint(serverAddr)}
 	now := start
-	cfg := server.Config{Seed: 1, WallClock: func() int64 { return now }, MonoClock: func() int64 { return now }}
+	cfg := server.Config{Seed: 1, WallClock: func() int64 { return now }, MonoClock: func() int64 { return now }, Tap: tap}
 	var grabbables []scene.Object
 	if world {
 		w, err := sim.New(scene.Default())
@@ -172,5 +179,23 @@ func BenchmarkReceiveTickSend(b *testing.B) {
 			}
 			b.ReportMetric(float64(rp.sent)/float64(rounds), "sent/round")
 		})
+	}
+}
+
+// TestHotPathAllocationFreeWithCapture: packet capture on, still no
+// allocation per receive -> tick -> send round.
+func TestHotPathAllocationFreeWithCapture(t *testing.T) {
+	w, err := capture.NewWriter(io.Discard, serverAddr, capture.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	srv, rp, now := hotPathTap(t, 16, false, true, w)
+	tickNo := uint64(1000)
+	if allocs := testing.AllocsPerRun(200, func() {
+		tickNo++
+		round(srv, rp, now, tickNo)
+	}); allocs != 0 {
+		t.Fatalf("%.1f allocations per round with capture on, want 0", allocs)
 	}
 }
