@@ -99,6 +99,8 @@ func (s *Server) ResetMeasurements() {
 //	GET  /api/stats        StatsReport as JSON
 //	GET  /metrics          the same figures in Prometheus text format
 //	POST /api/stats/reset  clear the latency and timing histograms
+//	GET  /                 the operator dashboard (dashboard.go)
+//	GET  /api/events       the dashboard's Server-Sent Events stream
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/stats", func(w http.ResponseWriter, r *http.Request) {
@@ -112,5 +114,6 @@ func (s *Server) Handler() http.Handler {
 		s.ResetMeasurements()
 		w.WriteHeader(http.StatusNoContent)
 	})
+	s.newDashboard().register(mux)
 	return mux
 }

@@ -47,6 +47,7 @@ type player struct {
 
 // World is the simulation. It is used from one goroutine (the tick thread).
 type World struct {
+	scene   *scene.Scene
 	phys    *physics.World
 	graph   *grab.Graph
 	objs    []object // non-static objects, by id
@@ -66,6 +67,7 @@ func New(sc *scene.Scene) (*World, error) {
 		return nil, err
 	}
 	w := &World{
+		scene:    sc,
 		phys:     pw,
 		graph:    grab.New(len(sc.Objects) + 64),
 		byID:     make([]int32, scene.MaxID+1),
@@ -138,6 +140,9 @@ func (w *World) add(o *scene.Object) error {
 	})
 	return nil
 }
+
+// Scene returns the scene the world was built from.
+func (w *World) Scene() *scene.Scene { return w.scene }
 
 // Physics exposes the physics world (tests, tools).
 func (w *World) Physics() *physics.World { return w.phys }

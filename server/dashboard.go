@@ -1,0 +1,494 @@
+package server
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"math"
+	"net/http"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"arcade/scene"
+	"arcade/wire"
+)
+
+// The operator dashboard: a page (embedded, plain JavaScript, nothing fetched
+// from elsewhere) that subscribes to GET /api/events, a Server-Sent Events
+// stream of what Report and Stats.WorldView publish. Each subscriber is
+// served by its own request goroutine, which reads only the published
+// figures (never the tick thread's state) and returns when the client goes
+// away (the request's context ends), a write stalls for dashWriteTimeout,
+// or the http.Server serving it shuts down.
+
+//go:embed web
+var webFiles embed.FS
+
+// Dashboard tuning.
+const (
+	dashInterval       = 250 * time.Millisecond // between two state events
+	dashWriteTimeout   = 5 * time.Second        // a subscriber that reads nothing for this long is dropped
+	dashMaxSubscribers = 16                     // concurrent event streams; more get 503
+	dashRetryMs        = 1000                   // EventSource reconnect delay after the stream ends
+	rateWindow         = time.Second            // input rate is averaged over at least this span
+	minRateSpan        = 200 * time.Millisecond // no input rate until samples span this long
+)
+
+// A headset is flagged as lagging when any of these holds.
+const (
+	lagIdleMs  = 500 // nothing heard for longer than this
+	lagLossPct = 2.0 // multicast loss in its latest delivery report, percent
+	// or: the server moved it to unicast because multicast failed it
+)
+
+// dashboard serves the page and the event stream of one Handler.
+type dashboard struct {
+	report   func() StatsReport
+	world    func() ([]wire.PlayerState, []wire.EntityState)
+	now      func() time.Time
+	interval time.Duration
+	writeTO  time.Duration
+	maxSubs  int32
+	scene    dashScene
+	objects  map[uint16]*dashObject // by entity id, from scene
+	info     dashServer
+
+	subs atomic.Int32 // event streams being served
+
+	mu       sync.Mutex
+	shutdown map[*http.Server]chan struct{} // closed when that server shuts down
+}
+
+// sceneSource is what a World that knows its scene implements; the
+// dashboard then draws that scene. Otherwise it assumes the embedded demo.
+type sceneSource interface{ Scene() *scene.Scene }
+
+// newDashboard builds the dashboard of s from what s publishes.
+func (s *Server) newDashboard() *dashboard {
+	sc, source := scene.Default(), "embedded demo (assumed: the world does not say which scene it runs)"
+	if s.cfg.World == nil {
+		sc, source = &scene.Scene{Name: "none"}, "no world"
+	} else if ss, ok := s.cfg.World.(sceneSource); ok && ss.Scene() != nil {
+		sc, source = ss.Scene(), "world"
+	}
+	mc := "off"
+	if !s.cfg.NoMulticast {
+		mc = s.cfg.Multicast.String()
+	}
+	// The name arcade-server advertises by default (its --name flag is not
+	// passed down to the server package).
+	host, err := os.Hostname()
+	host, _, _ = strings.Cut(host, ".")
+	if err != nil || host == "" {
+		host = "arcade"
+	}
+	info := dashServer{
+		Name:      host,
+		Version:   buildVersion(),
+		Multicast: mc,
+		Discovery: "n/a",
+		TickRate:  s.cfg.TickRate,
+		Scene:     sc.Name,
+	}
+	return newDashboardFrom(s.Report, s.stats.WorldView, sc, source, info)
+}
+
+func newDashboardFrom(report func() StatsReport, world func() ([]wire.PlayerState, []wire.EntityState),
+	sc *scene.Scene, source string, info dashServer) *dashboard {
+	d := &dashboard{
+		report:   report,
+		world:    world,
+		now:      time.Now,
+		interval: dashInterval,
+		writeTO:  dashWriteTimeout,
+		maxSubs:  dashMaxSubscribers,
+		objects:  make(map[uint16]*dashObject, len(sc.Objects)),
+		shutdown: make(map[*http.Server]chan struct{}),
+		info:     info,
+	}
+	d.scene = dashScene{Name: sc.Name, Source: source, Objects: make([]dashObject, 0, len(sc.Objects))}
+	for i := range sc.Objects {
+		d.scene.Objects = append(d.scene.Objects, newDashObject(&sc.Objects[i]))
+	}
+	for i := range d.scene.Objects {
+		d.objects[d.scene.Objects[i].ID] = &d.scene.Objects[i]
+	}
+	return d
+}
+
+// buildVersion describes the running binary from its build information.
+func buildVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	for _, s := range bi.Settings {
+		switch {
+		case s.Key == "vcs.revision" && len(s.Value) >= 12:
+			v += " " + s.Value[:12]
+		case s.Key == "vcs.modified" && s.Value == "true":
+			v += "+dirty"
+		}
+	}
+	return v + " " + bi.GoVersion
+}
+
+// register adds the dashboard's routes to mux.
+func (d *dashboard) register(mux *http.ServeMux) {
+	static, _ := fs.Sub(webFiles, "web")
+	files := http.FileServerFS(static)
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-cache")
+		http.ServeFileFS(w, r, static, "index.html")
+	})
+	mux.Handle("GET /static/", http.StripPrefix("/static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-cache")
+		files.ServeHTTP(w, r)
+	})))
+	mux.HandleFunc("GET /api/events", d.serveEvents)
+}
+
+// serveEvents streams the dashboard's events to one subscriber: a "scene"
+// event with the static layout, then a state event (unnamed, so
+// EventSource.onmessage sees it) at once and every interval.
+func (d *dashboard) serveEvents(w http.ResponseWriter, r *http.Request) {
+	if d.subs.Add(1) > d.maxSubs {
+		d.subs.Add(-1)
+		http.Error(w, "too many dashboard subscribers", http.StatusServiceUnavailable)
+		return
+	}
+	defer d.subs.Add(-1)
+
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+
+	rc := http.NewResponseController(w)
+	var buf bytes.Buffer
+	send := func(event string, v any) error {
+		buf.Reset()
+		if event != "" {
+			buf.WriteString("event: " + event + "\n")
+		}
+		buf.WriteString("data: ")
+		if err := json.NewEncoder(&buf).Encode(v); err != nil {
+			return nil // a value JSON cannot carry (NaN): skip this event
+		}
+		buf.WriteString("\n")
+		rc.SetWriteDeadline(time.Now().Add(d.writeTO)) // unsupported by some writers; then writes just block
+		if _, err := w.Write(buf.Bytes()); err != nil {
+			return err
+		}
+		return rc.Flush()
+	}
+
+	fmt.Fprintf(w, "retry: %d\n\n", dashRetryMs)
+	if send("scene", &d.scene) != nil {
+		return
+	}
+	rates := newRateTracker()
+	if send("", d.event(rates)) != nil {
+		return
+	}
+	t := time.NewTicker(d.interval)
+	defer t.Stop()
+	ctx, down := r.Context(), d.shutdownOf(r)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-down:
+			return
+		case <-t.C:
+			if send("", d.event(rates)) != nil {
+				return
+			}
+		}
+	}
+}
+
+// shutdownOf returns a channel that is closed when the http.Server serving
+// r shuts down: http.Server.Shutdown waits for connections to go idle, and
+// an event stream never does by itself. Nil (never ready) if r names no
+// server.
+func (d *dashboard) shutdownOf(r *http.Request) <-chan struct{} {
+	hs, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
+	if hs == nil {
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ch, ok := d.shutdown[hs]
+	if !ok {
+		ch = make(chan struct{})
+		d.shutdown[hs] = ch
+		hs.RegisterOnShutdown(func() { close(ch) })
+	}
+	return ch
+}
+
+// dashEvent is the data of one state event.
+type dashEvent struct {
+	// Stats is Report() without its client list, which Clients carries.
+	Stats   StatsReport  `json:"stats"`
+	Clients []dashClient `json:"clients"`
+	World   dashWorld    `json:"world"`
+	Server  dashServer   `json:"server"`
+}
+
+// dashClient is ClientInfo with the figures the dashboard derives.
+type dashClient struct {
+	ClientInfo
+	// InputRateHz is the rate of applied inputs over the last second or
+	// so, from the change of Inputs; null until two samples span
+	// minRateSpan.
+	InputRateHz *float64 `json:"input_rate_hz"`
+	// RTTMs is the round-trip time; null: the server does not measure it
+	// yet.
+	RTTMs      *float64 `json:"rtt_ms"`
+	Lagging    bool     `json:"lagging"`
+	LagReasons []string `json:"lag_reasons,omitempty"`
+}
+
+type dashVec struct {
+	X float32 `json:"x"`
+	Y float32 `json:"y"`
+	Z float32 `json:"z"`
+}
+
+type dashWorld struct {
+	Players  []dashPlayer `json:"players"`
+	Entities []dashEntity `json:"entities"`
+}
+
+type dashPlayer struct {
+	ID           uint16  `json:"id"`
+	LastInputSeq uint32  `json:"last_input_seq"`
+	Tracking     uint8   `json:"tracking"`
+	Head         dashVec `json:"head"`
+	// Facing is the head's forward direction (-Z of the headset) in the
+	// x/z plane, unit length unless looking straight up or down.
+	Facing [2]float32 `json:"facing"`
+	Left   dashVec    `json:"left"`
+	Right  dashVec    `json:"right"`
+}
+
+type dashFlags struct {
+	Held      bool `json:"held"`
+	Sleeping  bool `json:"sleeping"`
+	Grabbable bool `json:"grabbable"`
+}
+
+type dashEntity struct {
+	ID   uint16  `json:"id"`
+	Name string  `json:"name"`
+	Tag  string  `json:"tag"`
+	X    float32 `json:"x"`
+	Y    float32 `json:"y"`
+	Z    float32 `json:"z"`
+	// Yaw is the angle of the object's local X axis in the x/z plane,
+	// radians from +X towards +Z.
+	Yaw   float64   `json:"yaw"`
+	Flags dashFlags `json:"flags"`
+}
+
+// dashServer describes the server in the info panel.
+type dashServer struct {
+	Name        string `json:"name"`
+	Version     string `json:"version"`
+	Multicast   string `json:"multicast"`
+	Discovery   string `json:"discovery"`
+	TickRate    int    `json:"tick_rate"`
+	Scene       string `json:"scene"`
+	Subscribers int32  `json:"subscribers"`
+}
+
+// dashScene is the data of the "scene" event: every object of the scene,
+// for the top-down view.
+type dashScene struct {
+	Name    string       `json:"name"`
+	Source  string       `json:"source"`
+	Objects []dashObject `json:"objects"`
+}
+
+type dashObject struct {
+	ID     uint16  `json:"id"`
+	Name   string  `json:"name"`
+	Tag    string  `json:"tag"`
+	Shape  string  `json:"shape"`
+	Kind   string  `json:"kind"`
+	Grab   string  `json:"grab"`
+	Radius float64 `json:"radius,omitempty"`
+	// Half extents of a box along its local axes.
+	Half [3]float64 `json:"half"`
+	X    float64    `json:"x"`
+	Y    float64    `json:"y"`
+	Z    float64    `json:"z"`
+	Yaw  float64    `json:"yaw"`
+}
+
+func newDashObject(o *scene.Object) dashObject {
+	q := o.Pose.Rot
+	return dashObject{
+		ID: o.ID, Name: o.Name, Tag: o.Tag,
+		Shape: o.Shape.String(), Kind: o.Kind.String(), Grab: o.Grab.String(),
+		Radius: o.Radius,
+		Half:   [3]float64{o.Half.X, o.Half.Y, o.Half.Z},
+		X:      o.Pose.Pos.X, Y: o.Pose.Pos.Y, Z: o.Pose.Pos.Z,
+		Yaw: yawOf(q.X, q.Y, q.Z, q.W),
+	}
+}
+
+// yawOf returns the angle of the rotated local X axis in the x/z plane,
+// radians from +X towards +Z.
+func yawOf(x, y, z, w float64) float64 {
+	ax := 1 - 2*(y*y+z*z)
+	az := 2 * (x*z - w*y)
+	if ax == 0 && az == 0 {
+		return 0
+	}
+	return math.Atan2(az, ax)
+}
+
+// facingOf returns the x and z of the rotated forward axis (-Z),
+// normalized in the x/z plane.
+func facingOf(q wire.Quat) [2]float32 {
+	x, y, z, w := float64(q.X), float64(q.Y), float64(q.Z), float64(q.W)
+	fx := -2 * (x*z + w*y)
+	fz := -(1 - 2*(x*x+y*y))
+	n := math.Hypot(fx, fz)
+	if n < 1e-6 {
+		return [2]float32{0, -1}
+	}
+	return [2]float32{float32(fx / n), float32(fz / n)}
+}
+
+func vecOf(v wire.Vec3) dashVec { return dashVec{v.X, v.Y, v.Z} }
+
+// event builds one state event; rates carries a subscriber's input-rate
+// history from event to event.
+func (d *dashboard) event(rates *rateTracker) *dashEvent {
+	now := d.now()
+	st := d.report()
+	list := st.ClientList
+	st.ClientList = nil
+	ev := &dashEvent{Stats: st, Clients: make([]dashClient, 0, len(list)), Server: d.info}
+	ev.Server.Subscribers = d.subs.Load()
+	for _, c := range list {
+		dc := dashClient{ClientInfo: c}
+		if r, ok := rates.observe(c.ID, c.Inputs, now); ok {
+			dc.InputRateHz = &r
+		}
+		dc.LagReasons = lagReasons(&c)
+		dc.Lagging = len(dc.LagReasons) > 0
+		ev.Clients = append(ev.Clients, dc)
+	}
+	rates.forgetOthers(list)
+
+	players, entities := d.world()
+	ev.World.Players = make([]dashPlayer, 0, len(players))
+	for i := range players {
+		p := &players[i]
+		ev.World.Players = append(ev.World.Players, dashPlayer{
+			ID: p.ClientID, LastInputSeq: p.LastInputSeq, Tracking: p.Tracking,
+			Head: vecOf(p.Head.Pos), Facing: facingOf(p.Head.Rot),
+			Left: vecOf(p.Hands[wire.Left].Pos), Right: vecOf(p.Hands[wire.Right].Pos),
+		})
+	}
+	ev.World.Entities = make([]dashEntity, 0, len(entities))
+	for i := range entities {
+		e := &entities[i]
+		q := e.Pose.Rot
+		de := dashEntity{
+			ID: e.ID, X: e.Pose.Pos.X, Y: e.Pose.Pos.Y, Z: e.Pose.Pos.Z,
+			Yaw: yawOf(float64(q.X), float64(q.Y), float64(q.Z), float64(q.W)),
+			Flags: dashFlags{
+				Held:      e.Flags&wire.EntityHeld != 0,
+				Sleeping:  e.Flags&wire.EntitySleeping != 0,
+				Grabbable: e.Flags&wire.EntityGrabbable != 0,
+			},
+		}
+		if o := d.objects[e.ID]; o != nil {
+			de.Name, de.Tag = o.Name, o.Tag
+		}
+		ev.World.Entities = append(ev.World.Entities, de)
+	}
+	return ev
+}
+
+// lagReasons says why a headset needs the operator's attention, if it does.
+func lagReasons(c *ClientInfo) []string {
+	var r []string
+	if c.IdleMs > lagIdleMs {
+		r = append(r, "idle "+strconv.FormatInt(c.IdleMs, 10)+" ms")
+	}
+	if c.McastLossPct > lagLossPct {
+		r = append(r, "multicast loss "+strconv.FormatFloat(c.McastLossPct, 'f', 1, 64)+" %")
+	}
+	if c.Delivery == "unicast" && c.DeliveryReason != reasonAsked && c.DeliveryReason != reasonNoMulticast {
+		r = append(r, "unicast fallback: "+c.DeliveryReason)
+	}
+	return r
+}
+
+// rateTracker derives each client's input rate from successive values of
+// its Inputs counter. One per subscriber; not safe for concurrent use.
+type rateTracker struct {
+	hist map[uint16][]rateSample
+}
+
+type rateSample struct {
+	t      time.Time
+	inputs uint64
+}
+
+func newRateTracker() *rateTracker { return &rateTracker{hist: make(map[uint16][]rateSample)} }
+
+// observe records a sample and returns the rate over the samples of the
+// last rateWindow (plus the one before, so the span reaches the window).
+func (rt *rateTracker) observe(id uint16, inputs uint64, now time.Time) (float64, bool) {
+	h := rt.hist[id]
+	if n := len(h); n > 0 && inputs < h[n-1].inputs {
+		h = h[:0] // the id went to a new client
+	}
+	h = append(h, rateSample{now, inputs})
+	// Keep one sample at or before now-rateWindow, drop older ones.
+	cut := 0
+	for cut+1 < len(h) && !h[cut+1].t.After(now.Add(-rateWindow)) {
+		cut++
+	}
+	h = append(h[:0], h[cut:]...)
+	rt.hist[id] = h
+	first, last := h[0], h[len(h)-1]
+	span := last.t.Sub(first.t)
+	if span < minRateSpan {
+		return 0, false
+	}
+	return float64(last.inputs-first.inputs) / span.Seconds(), true
+}
+
+// forgetOthers drops the history of clients not in list.
+func (rt *rateTracker) forgetOthers(list []ClientInfo) {
+	if len(rt.hist) == len(list) {
+		return
+	}
+	keep := make(map[uint16]bool, len(list))
+	for _, c := range list {
+		keep[c.ID] = true
+	}
+	for id := range rt.hist {
+		if !keep[id] {
+			delete(rt.hist, id)
+		}
+	}
+}

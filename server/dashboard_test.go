@@ -1,0 +1,440 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"arcade/scene"
+	"arcade/wire"
+)
+
+// sseEvent is one parsed Server-Sent Event.
+type sseEvent struct {
+	name string
+	data string
+}
+
+// sseReader parses an event stream.
+type sseReader struct{ sc *bufio.Scanner }
+
+func newSSEReader(r io.Reader) *sseReader {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
+	return &sseReader{sc}
+}
+
+// next returns the next event that carries data.
+func (r *sseReader) next() (sseEvent, error) {
+	var ev sseEvent
+	for r.sc.Scan() {
+		line := r.sc.Text()
+		switch {
+		case line == "":
+			if ev.data != "" {
+				return ev, nil
+			}
+			ev = sseEvent{}
+		case strings.HasPrefix(line, "event: "):
+			ev.name = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: "):
+			ev.data += strings.TrimPrefix(line, "data: ")
+		}
+	}
+	if err := r.sc.Err(); err != nil {
+		return ev, err
+	}
+	return ev, io.EOF
+}
+
+// fakeSource stands in for a running server: a report whose client
+// list advances by 9 inputs per call, and a fixed world. Every stream calls
+// it from its own goroutine.
+type fakeSource struct {
+	calls atomic.Uint64
+}
+
+func (f *fakeSource) report() StatsReport {
+	n := f.calls.Add(1)
+	return StatsReport{
+		TickRate: 120,
+		StageUS:  map[string]Quantiles{"input": {P50: 2, P99: 10}, "broadcast": {P50: 40, P99: 90}},
+		ClientList: []ClientInfo{
+			{ID: 1, Name: "quest-a", Addr: "10.0.0.2:5000", Delivery: "multicast", DeliveryReason: reasonMulticast, Inputs: 9 * n, LastInputSeq: uint32(9 * n)},
+			{ID: 2, Name: "quest-b", Addr: "10.0.0.3:5000", Delivery: "unicast", DeliveryReason: "no multicast received while unicast probes arrived", IdleMs: 900},
+			{ID: 3, Name: "quest-c", Addr: "10.0.0.4:5000", Delivery: "unicast", DeliveryReason: reasonAsked},
+		},
+	}
+}
+
+func (f *fakeSource) world() ([]wire.PlayerState, []wire.EntityState) {
+	// Head at (1, 1.7, 2) turned 90° left (yaw +90° about Y): facing -X.
+	s := float32(math.Sqrt2 / 2)
+	players := []wire.PlayerState{{ClientID: 1, Head: wire.Pose{Pos: wire.Vec3{X: 1, Y: 1.7, Z: 2}, Rot: wire.Quat{Y: s, W: s}}}}
+	entities := []wire.EntityState{{ID: 4, Flags: wire.EntityHeld | wire.EntityGrabbable, Pose: wire.Pose{Pos: wire.Vec3{X: -0.5, Y: 1, Z: 0.25}, Rot: wire.Quat{W: 1}}}}
+	return players, entities
+}
+
+// newTestDashboard returns a dashboard over a fakeSource with a short
+// interval, and a test server for it.
+func newTestDashboard(t *testing.T, base context.Context) (*dashboard, *httptest.Server) {
+	t.Helper()
+	f := &fakeSource{}
+	d := newDashboardFrom(f.report, f.world, scene.Default(), "test", dashServer{Name: "test-box", Discovery: "n/a", TickRate: 120})
+	d.interval = 20 * time.Millisecond
+	mux := http.NewServeMux()
+	d.register(mux)
+	srv := httptest.NewUnstartedServer(mux)
+	if base != nil {
+		srv.Config.BaseContext = func(net.Listener) context.Context { return base }
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return d, srv
+}
+
+func openEvents(t *testing.T, ctx context.Context, url string) (*http.Response, *sseReader) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, "GET", url+"/api/events", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		t.Fatalf("GET /api/events: %s", resp.Status)
+	}
+	return resp, newSSEReader(resp.Body)
+}
+
+// streamGoroutines counts the goroutines serving an event stream.
+func streamGoroutines() int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	return strings.Count(string(buf), "(*dashboard).serveEvents")
+}
+
+// waitStreams waits up to two seconds for the number of stream goroutines
+// to become want.
+func waitStreams(t *testing.T, want int) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for streamGoroutines() != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d event stream goroutines, want %d", streamGoroutines(), want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestDashboardEventStream(t *testing.T) {
+	_, srv := newTestDashboard(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	resp, r := openEvents(t, ctx, srv.URL)
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Errorf("Content-Type %q", ct)
+	}
+
+	ev, err := r.next()
+	if err != nil || ev.name != "scene" {
+		t.Fatalf("first event %q, %v; want the scene", ev.name, err)
+	}
+	var sc dashScene
+	if err := json.Unmarshal([]byte(ev.data), &sc); err != nil {
+		t.Fatal(err)
+	}
+	if sc.Name != "Demo Arcade" || len(sc.Objects) != len(scene.Default().Objects) {
+		t.Errorf("scene %q with %d objects", sc.Name, len(sc.Objects))
+	}
+
+	// The first state event comes at once, with no input rate yet; a later
+	// one has it. The fake adds 9 inputs per report and reports every
+	// 20 ms: about 450 Hz, whatever the scheduling.
+	var last dashEvent
+	for i := 0; i < 20; i++ {
+		ev, err := r.next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.name != "" {
+			t.Fatalf("event %q, want unnamed state events", ev.name)
+		}
+		last = dashEvent{}
+		if err := json.Unmarshal([]byte(ev.data), &last); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 && last.Clients[0].InputRateHz != nil {
+			t.Errorf("first event has an input rate %v", *last.Clients[0].InputRateHz)
+		}
+	}
+	c := last.Clients
+	if len(c) != 3 || c[0].Name != "quest-a" || c[0].Inputs == 0 {
+		t.Fatalf("clients %+v", c)
+	}
+	if c[0].InputRateHz == nil || *c[0].InputRateHz < 50 || *c[0].InputRateHz > 5000 {
+		t.Errorf("input rate %v, want about 450 Hz", c[0].InputRateHz)
+	}
+	if c[0].RTTMs != nil {
+		t.Errorf("RTT %v: the server does not measure it", *c[0].RTTMs)
+	}
+	if c[0].Lagging || !c[1].Lagging || c[2].Lagging {
+		t.Errorf("lagging a=%v b=%v c=%v, want only b (idle, fallback)", c[0].Lagging, c[1].Lagging, c[2].Lagging)
+	}
+	if last.Stats.ClientList != nil {
+		t.Errorf("stats repeat the client list")
+	}
+	if last.Stats.TickRate != 120 || last.Stats.StageUS["broadcast"].P99 != 90 {
+		t.Errorf("stats %+v", last.Stats)
+	}
+	if last.Server.Name != "test-box" || last.Server.Discovery != "n/a" || last.Server.Subscribers != 1 {
+		t.Errorf("server %+v", last.Server)
+	}
+	w := last.World
+	if len(w.Players) != 1 || w.Players[0].Head != (dashVec{1, 1.7, 2}) {
+		t.Fatalf("players %+v", w.Players)
+	}
+	if f := w.Players[0].Facing; math.Abs(float64(f[0])+1) > 1e-3 || math.Abs(float64(f[1])) > 1e-3 {
+		t.Errorf("facing %v, want (-1, 0)", f)
+	}
+	if len(w.Entities) != 1 {
+		t.Fatalf("entities %+v", w.Entities)
+	}
+	if e := w.Entities[0]; e.Name != "paddle-1" || e.Tag != "paddle" || !e.Flags.Held || !e.Flags.Grabbable || e.Flags.Sleeping || e.X != -0.5 {
+		t.Errorf("entity %+v", e)
+	}
+}
+
+func TestDashboardStreamsEndWithTheirClients(t *testing.T) {
+	_, srv := newTestDashboard(t, nil)
+	before := streamGoroutines()
+	var cancels []context.CancelFunc
+	for i := 0; i < 5; i++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancels = append(cancels, cancel)
+		resp, r := openEvents(t, ctx, srv.URL)
+		defer resp.Body.Close()
+		if _, err := r.next(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitStreams(t, before+5)
+	for _, cancel := range cancels {
+		cancel()
+	}
+	waitStreams(t, before)
+}
+
+func TestDashboardStreamsEndWithTheServer(t *testing.T) {
+	for _, how := range []string{"Shutdown", "BaseContext"} {
+		t.Run(how, func(t *testing.T) {
+			base, stop := context.WithCancel(context.Background())
+			defer stop()
+			_, srv := newTestDashboard(t, base)
+			before := streamGoroutines()
+			var readers []*sseReader
+			for i := 0; i < 3; i++ {
+				resp, r := openEvents(t, context.Background(), srv.URL)
+				defer resp.Body.Close()
+				readers = append(readers, r)
+			}
+			waitStreams(t, before+3)
+			if how == "Shutdown" {
+				// What arcade-server does on SIGTERM: Shutdown with a
+				// one-second budget, which open streams must not use up.
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				defer cancel()
+				if err := srv.Config.Shutdown(ctx); err != nil {
+					t.Errorf("Shutdown: %v", err)
+				}
+			} else {
+				stop()
+			}
+			waitStreams(t, before)
+			for i, r := range readers {
+				for {
+					if _, err := r.next(); err != nil {
+						if err != io.EOF {
+							t.Errorf("stream %d ended with %v, want EOF", i, err)
+						}
+						break
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestDashboardStalledReaderIsDropped(t *testing.T) {
+	d, srv := newTestDashboard(t, nil)
+	d.interval = time.Millisecond
+	d.writeTO = 200 * time.Millisecond
+	before := streamGoroutines()
+	// A client that sends the request and never reads: the socket buffers
+	// fill, a write blocks, and its deadline ends the stream.
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.(*net.TCPConn).SetReadBuffer(4096)
+	io.WriteString(conn, "GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n")
+	waitStreams(t, before+1)
+	deadline := time.Now().Add(20 * time.Second)
+	for streamGoroutines() != before {
+		if time.Now().After(deadline) {
+			t.Fatal("the stream to a client that reads nothing is still served")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestDashboardSubscriberLimit(t *testing.T) {
+	d, srv := newTestDashboard(t, nil)
+	d.maxSubs = 2
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for i := 0; i < 2; i++ {
+		resp, _ := openEvents(t, ctx, srv.URL)
+		defer resp.Body.Close()
+	}
+	resp, err := http.Get(srv.URL + "/api/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("third subscriber got %s, want 503", resp.Status)
+	}
+}
+
+func TestDashboardPageAndAssets(t *testing.T) {
+	s, err := New(Config{Seed: 1}, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	for path, want := range map[string]string{
+		"/":                  "<canvas id=\"venue\"",
+		"/static/app.js":     "new EventSource('api/events')",
+		"/static/style.css":  "tr.lagging",
+		"/api/stats":         "\"tick_rate\"",
+		"/static/missing.js": "404",
+	} {
+		resp, err := srv.Client().Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), want) {
+			t.Errorf("GET %s: %s, body does not contain %q", path, resp.Status, want)
+		}
+	}
+	// Nothing on the page comes from another host.
+	for _, name := range []string{"web/index.html", "web/app.js", "web/style.css"} {
+		b, _ := webFiles.ReadFile(name)
+		if strings.Contains(string(b), "http://") || strings.Contains(string(b), "https://") || strings.Contains(string(b), "//cdn") {
+			t.Errorf("%s refers to another host", name)
+		}
+	}
+}
+
+func TestLagReasons(t *testing.T) {
+	for _, tc := range []struct {
+		c    ClientInfo
+		want string
+	}{
+		{ClientInfo{Delivery: "multicast", DeliveryReason: reasonMulticast, IdleMs: 12}, ""},
+		{ClientInfo{Delivery: "multicast", DeliveryReason: reasonMulticast, IdleMs: 500}, ""},
+		{ClientInfo{Delivery: "multicast", DeliveryReason: reasonMulticast, IdleMs: 501}, "idle 501 ms"},
+		{ClientInfo{Delivery: "multicast", DeliveryReason: reasonRecovered, McastLossPct: 2}, ""},
+		{ClientInfo{Delivery: "multicast", DeliveryReason: reasonMulticast, McastLossPct: 2.5}, "multicast loss 2.5 %"},
+		{ClientInfo{Delivery: "unicast", DeliveryReason: reasonAsked}, ""},
+		{ClientInfo{Delivery: "unicast", DeliveryReason: reasonNoMulticast}, ""},
+		{ClientInfo{Delivery: "unicast", DeliveryReason: reasonNotJoined}, "unicast fallback: " + reasonNotJoined},
+		{ClientInfo{Delivery: "unicast", DeliveryReason: "multicast loss 7.0% (over 5%)", McastLossPct: 7, IdleMs: 800},
+			"idle 800 ms; multicast loss 7.0 %; unicast fallback: multicast loss 7.0% (over 5%)"},
+	} {
+		if got := strings.Join(lagReasons(&tc.c), "; "); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.c, got, tc.want)
+		}
+	}
+}
+
+func TestRateTracker(t *testing.T) {
+	rt := newRateTracker()
+	t0 := time.Unix(1000, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	if _, ok := rt.observe(1, 0, at(0)); ok {
+		t.Error("rate from one sample")
+	}
+	if _, ok := rt.observe(1, 9, at(100)); ok {
+		t.Error("rate from a span under minRateSpan")
+	}
+	// 80 inputs a second, sampled every 250 ms.
+	for ms := 250; ms <= 3000; ms += 250 {
+		r, ok := rt.observe(1, uint64(ms*80/1000), at(ms))
+		if !ok || math.Abs(r-80) > 0.5 {
+			t.Fatalf("at %d ms: %v %v, want 80", ms, r, ok)
+		}
+	}
+	if n := len(rt.hist[1]); n > int(rateWindow/(250*time.Millisecond))+1 {
+		t.Errorf("history of %d samples is not bounded by the window", n)
+	}
+	// The rate follows a change within the window.
+	var r float64
+	for ms := 3250; ms <= 4500; ms += 250 {
+		r, _ = rt.observe(1, 240+uint64(ms-3000)*40/1000, at(ms))
+	}
+	if math.Abs(r-40) > 0.5 {
+		t.Errorf("after slowing down: %v, want 40", r)
+	}
+	// An id taken by a new client (counter went back) starts over.
+	if _, ok := rt.observe(1, 3, at(4750)); ok {
+		t.Error("rate across a counter reset")
+	}
+	rt.observe(2, 0, at(4750))
+	rt.forgetOthers([]ClientInfo{{ID: 2}})
+	if _, ok := rt.hist[1]; ok || len(rt.hist) != 1 {
+		t.Errorf("history of gone clients kept: %v", rt.hist)
+	}
+}
+
+func TestFacingAndYaw(t *testing.T) {
+	s := float32(math.Sqrt2 / 2)
+	for _, tc := range []struct {
+		q      wire.Quat
+		fx, fz float32
+		yaw    float64
+	}{
+		{wire.Quat{W: 1}, 0, -1, 0},                  // identity looks down -Z
+		{wire.Quat{Y: 1}, 0, 1, math.Pi},             // turned around
+		{wire.Quat{Y: s, W: s}, -1, 0, -math.Pi / 2}, // 90° left: local X points to -Z
+	} {
+		f := facingOf(tc.q)
+		if math.Abs(float64(f[0]-tc.fx)) > 1e-5 || math.Abs(float64(f[1]-tc.fz)) > 1e-5 {
+			t.Errorf("facing of %+v: %v, want (%v, %v)", tc.q, f, tc.fx, tc.fz)
+		}
+		y := yawOf(float64(tc.q.X), float64(tc.q.Y), float64(tc.q.Z), float64(tc.q.W))
+		if d := math.Abs(math.Remainder(y-tc.yaw, 2*math.Pi)); d > 1e-5 {
+			t.Errorf("yaw of %+v: %v, want %v", tc.q, y, tc.yaw)
+		}
+	}
+	// Looking straight down: facing falls back to -Z instead of NaN.
+	if f := facingOf(wire.Quat{X: -s, W: s}); f != [2]float32{0, -1} {
+		t.Errorf("facing straight down: %v", f)
+	}
+}
