@@ -80,6 +80,11 @@ type Config struct {
 	// what the host needs, at most SpinMax per tick. Default 500 µs;
 	// negative disables spinning.
 	SpinMax time.Duration
+	// Describe, if set, tells operator views what the process knows and the
+	// server package does not: the advertised name (after any rename), the
+	// version, and the discovery status. Called at most a few times a
+	// second, never on the tick thread.
+	Describe func() Description
 	// Tap, if set, sees every datagram received and sent, for packet
 	// capture. It is called on the tick thread and must not block: copy
 	// and hand off, or count a drop.
@@ -146,3 +151,11 @@ func (c *Config) Validate() error {
 
 // Period is the tick interval in nanoseconds.
 func (c Config) Period() int64 { return int64(time.Second) / int64(c.TickRate) }
+
+// Description is what Config.Describe reports. Empty fields are left to
+// the server's own guesses.
+type Description struct {
+	Name      string
+	Version   string
+	Discovery string
+}

@@ -59,6 +59,7 @@ type dashboard struct {
 	scene    dashScene
 	objects  map[uint16]*dashObject // by entity id, from scene
 	info     dashServer
+	describe func() Description // live name, version, discovery; may be nil
 
 	subs atomic.Int32 // event streams being served
 
@@ -97,7 +98,9 @@ func (s *Server) newDashboard() *dashboard {
 		TickRate:  s.cfg.TickRate,
 		Scene:     sc.Name,
 	}
-	return newDashboardFrom(s.Report, s.stats.WorldView, sc, source, info)
+	d := newDashboardFrom(s.Report, s.stats.WorldView, sc, source, info)
+	d.describe = s.cfg.Describe
+	return d
 }
 
 func newDashboardFrom(report func() StatsReport, world func() ([]wire.PlayerState, []wire.EntityState),
@@ -383,6 +386,18 @@ func (d *dashboard) event(rates *rateTracker) *dashEvent {
 	list := st.ClientList
 	st.ClientList = nil
 	ev := &dashEvent{Stats: st, Clients: make([]dashClient, 0, len(list)), Server: d.info}
+	if d.describe != nil {
+		desc := d.describe()
+		if desc.Name != "" {
+			ev.Server.Name = desc.Name
+		}
+		if desc.Version != "" {
+			ev.Server.Version = desc.Version
+		}
+		if desc.Discovery != "" {
+			ev.Server.Discovery = desc.Discovery
+		}
+	}
 	ev.Server.Subscribers = d.subs.Load()
 	for _, c := range list {
 		dc := dashClient{ClientInfo: c}

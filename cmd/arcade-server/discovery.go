@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -18,14 +19,49 @@ type discoveryInfo struct {
 	capacity int
 }
 
+// discoveryStatus is what discovery is doing, for the operator views.
+type discoveryStatus struct {
+	mu     sync.Mutex
+	mdns   string
+	beacon string
+	name   func() string // the advertised instance name, after any rename
+}
+
+func (d *discoveryStatus) set(mdns, beacon *string, v string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if mdns != nil {
+		d.mdns = v
+	}
+	if beacon != nil {
+		d.beacon = v
+	}
+}
+
+// describe returns the advertised name and a one-line status.
+func (d *discoveryStatus) describe() (name, status string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.name != nil {
+		name = d.name()
+	}
+	switch {
+	case d.mdns == "" && d.beacon == "":
+		return name, "off"
+	default:
+		return name, "mDNS " + d.mdns + "; beacon " + d.beacon
+	}
+}
+
 // startDiscovery starts the mDNS responder and the beacon responder. A
 // failure of either (port 5353 or 7779 busy, no interface) is logged and
 // leaves the other running; neither is fatal. The returned function stops
 // both and waits until the goodbyes are sent.
-func startDiscovery(ctx context.Context, o *options, info discoveryInfo, log *slog.Logger) (stop func()) {
+func startDiscovery(ctx context.Context, o *options, info discoveryInfo, st *discoveryStatus, log *slog.Logger) (stop func()) {
 	ifs, err := discovery.ChooseInterfaces(o.iface, info.game.Addr())
 	if err != nil {
 		log.Warn("discovery off: headsets need the server's address", "err", err)
+		st.set(&st.mdns, &st.beacon, "off: "+err.Error())
 		return func() {}
 	}
 	names := make([]string, len(ifs))
@@ -53,8 +89,13 @@ func startDiscovery(ctx context.Context, o *options, info discoveryInfo, log *sl
 	var name func() string
 	if r, err := discovery.Listen(cfg); err != nil {
 		log.Warn("mDNS discovery off (is another process holding UDP 5353 without SO_REUSEPORT?)", "err", err)
+		st.set(&st.mdns, nil, "off: "+err.Error())
 	} else {
 		name = r.Name
+		st.mu.Lock()
+		st.name = r.Name
+		st.mu.Unlock()
+		st.set(&st.mdns, nil, "advertising "+discovery.ServiceType+" on "+strings.Join(names, ","))
 		log.Info("mDNS discovery: probing", "name", o.name, "service", discovery.ServiceType, "interfaces", strings.Join(names, ","))
 		wg.Go(func() {
 			if err := r.Run(ctx); err != nil {
@@ -65,7 +106,9 @@ func startDiscovery(ctx context.Context, o *options, info discoveryInfo, log *sl
 	if o.beaconPort != 0 {
 		if b, err := discovery.ListenBeacon(cfg, o.beaconPort, name); err != nil {
 			log.Warn("beacon discovery off", "port", o.beaconPort, "err", err)
+			st.set(nil, &st.beacon, "off: "+err.Error())
 		} else {
+			st.set(nil, &st.beacon, "on UDP "+strconv.Itoa(o.beaconPort))
 			log.Info("beacon discovery", "udp_port", o.beaconPort, "interfaces", strings.Join(names, ","))
 			wg.Go(func() {
 				if err := b.Run(ctx); err != nil {

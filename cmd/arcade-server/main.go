@@ -286,6 +286,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 				"datagrams", capw.Captured(), "dropped", capw.Dropped(), "err", err)
 		}()
 	}
+	disco := &discoveryStatus{}
+	cfg.Describe = func() server.Description {
+		name, status := disco.describe()
+		if name == "" && o.discovery {
+			name = o.name
+		}
+		if !o.discovery {
+			status = "off (--discovery=false)"
+		}
+		return server.Description{Name: name, Version: versionString(), Discovery: status}
+	}
 	srv, err := server.New(cfg, conn, tick.Now())
 	if err != nil {
 		fmt.Fprintf(stderr, "arcade-server: %v\n", err)
@@ -330,7 +341,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			scene:    sc.Name,
 			players:  func() int { return int(srv.Stats().Clients.Load()) },
 			capacity: o.maxClients,
-		}, log)
+		}, disco, log)
 	}
 
 	srv.Started = func() {
