@@ -9,16 +9,18 @@ import (
 
 // Defaults for Config fields left at their zero value.
 const (
-	DefaultListenPort  = 7777
-	DefaultTickRate    = 120
-	DefaultMaxClients  = 64
-	DefaultIdleTimeout = 2 * time.Second
-	DefaultCookieLife  = 5 * time.Second
-	DefaultSpinMax     = 500 * time.Microsecond
-	DefaultHashEvery   = 12
-	DefaultProbeEvery  = 4
-	MinTickRate        = 30
-	MaxTickRate        = 500
+	DefaultListenPort    = 7777
+	DefaultTickRate      = 120
+	DefaultMaxClients    = 64
+	DefaultIdleTimeout   = 2 * time.Second
+	DefaultCookieLife    = 5 * time.Second
+	DefaultSpinMax       = 500 * time.Microsecond
+	DefaultHashEvery     = 12
+	DefaultProbeEvery    = 4
+	DefaultHandshakeRate = 100
+	DefaultSessionRate   = 1000
+	MinTickRate          = 30
+	MaxTickRate          = 500
 	// MaxClientsLimit bounds --max-clients: client ids are 16-bit and the
 	// connection table is preallocated.
 	MaxClientsLimit = 4096
@@ -80,6 +82,16 @@ type Config struct {
 	// what the host needs, at most SpinMax per tick. Default 500 µs;
 	// negative disables spinning.
 	SpinMax time.Duration
+	// Allow, if not empty, lists the only source prefixes served; Deny lists
+	// prefixes never served. Datagrams from other sources are dropped and
+	// counted (denied_source) before they are parsed.
+	Allow, Deny []netip.Prefix
+	// HandshakeRate bounds connect requests and challenge responses per
+	// source address, per second (burst twice that). Default 100.
+	HandshakeRate float64
+	// SessionRate bounds the datagrams one session may send per second
+	// (burst a fifth of that); a headset sends about 100. Default 1000.
+	SessionRate float64
 	// Describe, if set, tells operator views what the process knows and the
 	// server package does not: the advertised name (after any rename), the
 	// version, and the discovery status. Called at most a few times a
@@ -112,6 +124,12 @@ func (c *Config) setDefaults() {
 	if c.CookieLife == 0 {
 		c.CookieLife = DefaultCookieLife
 	}
+	if c.HandshakeRate == 0 {
+		c.HandshakeRate = DefaultHandshakeRate
+	}
+	if c.SessionRate == 0 {
+		c.SessionRate = DefaultSessionRate
+	}
 	if c.ProbeEvery == 0 {
 		c.ProbeEvery = DefaultProbeEvery
 	}
@@ -135,6 +153,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("server: Multicast %s is not an IPv4 multicast address", c.Multicast)
 	case !c.NoMulticast && c.Multicast.Port() == 0:
 		return errors.New("server: Multicast port must not be 0")
+	case c.HandshakeRate < 0:
+		return fmt.Errorf("server: HandshakeRate %v is negative", c.HandshakeRate)
+	case c.SessionRate < 0:
+		return fmt.Errorf("server: SessionRate %v is negative", c.SessionRate)
 	case c.ProbeEvery < 1:
 		return fmt.Errorf("server: ProbeEvery %d must be at least 1", c.ProbeEvery)
 	case c.IdleTimeout < 0:

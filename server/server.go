@@ -78,6 +78,7 @@ type conn struct {
 
 	sendSeq uint16
 	recvAck ackWindow
+	limit   limitSlot // this session's datagram budget
 
 	pending    wire.PoseInput // newest input received since the last tick
 	hasPending bool
@@ -125,6 +126,11 @@ type Server struct {
 	// serveDuringStep is s.receiveNow, bound once: physics calls it
 	// between sub-steps so an arriving pose is not held up by the step.
 	serveDuringStep func()
+
+	handshakes *sourceLimiter
+	sessions   *sourceLimiter // its rate and burst; the slots live in the conns
+	allowList  prefixList
+	denyList   prefixList
 
 	world    World
 	eager    bool
@@ -201,6 +207,9 @@ func New(cfg Config, tr Transport, now int64) (*Server, error) {
 		body:      make([]byte, 0, wire.MaxDatagramSize),
 		latencyRx: make([]int64, 0, cfg.MaxClients),
 	}
+	s.handshakes = newSourceLimiter(4096, cfg.HandshakeRate, 2*cfg.HandshakeRate)
+	s.sessions = &sourceLimiter{rate: cfg.SessionRate, burst: max(cfg.SessionRate/5, 20)}
+	s.allowList, s.denyList = cfg.Allow, cfg.Deny
 	s.world = cfg.World
 	s.eager = cfg.World != nil && !cfg.NoEager
 	s.moved = make([]uint16, 0, 256)
@@ -291,6 +300,10 @@ func (s *Server) handle(now int64, m *udp.Message) {
 		s.stats.drop(DropTooLarge)
 		return
 	}
+	if from := m.Addr.Addr(); len(s.denyList) > 0 && s.denyList.contains(from) || len(s.allowList) > 0 && !s.allowList.contains(from) {
+		s.stats.drop(DropDenied)
+		return
+	}
 	b := m.Buf[:m.N]
 	h := &s.hdr
 	n, err := h.Parse(b)
@@ -303,10 +316,16 @@ func (s *Server) handle(now int64, m *udp.Message) {
 	}
 	body := b[n:]
 	switch h.Type {
-	case wire.TypeConnectRequest:
-		s.onConnectRequest(now, m.Addr, body)
-	case wire.TypeChallengeResponse:
-		s.onChallengeResponse(now, m.Addr, body)
+	case wire.TypeConnectRequest, wire.TypeChallengeResponse:
+		if !s.handshakes.allow(m.Addr.Addr(), now) {
+			s.stats.drop(DropRateLimited)
+			return
+		}
+		if h.Type == wire.TypeConnectRequest {
+			s.onConnectRequest(now, m.Addr, body)
+		} else {
+			s.onChallengeResponse(now, m.Addr, body)
+		}
 	case wire.TypePoseInput, wire.TypePing, wire.TypeDisconnect, wire.TypeDeliveryReport:
 		c := s.byToken[h.Token]
 		if c == nil {
@@ -315,6 +334,10 @@ func (s *Server) handle(now int64, m *udp.Message) {
 		}
 		if c.addr != m.Addr {
 			s.stats.drop(DropWrongSource)
+			return
+		}
+		if s.sessions.rate > 0 && !s.sessions.spend(&c.limit, now) {
+			s.stats.drop(DropRateLimited)
 			return
 		}
 		s.onSession(now, c, h, body, m.RxTime)
@@ -373,6 +396,7 @@ func (s *Server) onChallengeResponse(now int64, from netip.AddrPort, body []byte
 		name:      string(m.Name[:m.NameLen]),
 		unicast:   m.Flags&wire.ConnectWantUnicast != 0 || s.cfg.NoMulticast,
 		lastHeard: now,
+		limit:     limitSlot{tokens: s.sessions.burst, last: now},
 	}
 	s.usedIDs[id] = true
 	s.byToken[c.token] = c

@@ -520,3 +520,67 @@ func TestTapSeesEveryDatagram(t *testing.T) {
 		t.Fatalf("tap saw rx %d tx %d, server counted rx %d tx %d", tap.rx, tap.tx, st.RxPackets.Load(), st.TxPackets.Load())
 	}
 }
+
+func TestAllowDenyLists(t *testing.T) {
+	r := newRig(t, netsim.Config{}, server.Config{
+		Allow: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/24")},
+		Deny:  []netip.Prefix{netip.MustParsePrefix("10.0.0.66/32")},
+	})
+	ok := r.client("10.0.0.2:5000")
+	r.connect(ok, wire.ConnectWantUnicast)
+	if ok.token == 0 {
+		t.Fatal("allowed source not accepted")
+	}
+	for _, addr := range []string{"10.0.0.66:5000", "10.0.9.1:5000"} {
+		c := r.client(addr)
+		req := wire.ConnectRequest{ClientNonce: 1}
+		c.send(wire.TypeConnectRequest, req.Append)
+		r.advance(time.Millisecond, nil)
+		if got := c.recv(); len(got) != 0 {
+			t.Fatalf("%s got %d replies", addr, len(got))
+		}
+	}
+	if n := r.srv.Stats().Dropped[server.DropDenied].Load(); n != 2 {
+		t.Fatalf("denied_source = %d, want 2", n)
+	}
+}
+
+func TestHandshakeAndSessionFloodsAreLimited(t *testing.T) {
+	r := newRig(t, netsim.Config{}, server.Config{HandshakeRate: 50})
+	good := r.client("10.0.0.2:5000")
+	r.connect(good, wire.ConnectWantUnicast)
+
+	// One source floods connect requests: only its burst is answered.
+	flood := r.client("10.0.0.9:5000")
+	req := wire.ConnectRequest{ClientNonce: 5}
+	for range 1000 {
+		flood.send(wire.TypeConnectRequest, req.Append)
+	}
+	r.advance(2*time.Millisecond, nil)
+	if got := len(flood.recv()); got > 100 || got == 0 {
+		t.Fatalf("flooding source got %d challenges, want its burst of 100", got)
+	}
+	if r.srv.Stats().Dropped[server.DropRateLimited].Load() < 800 {
+		t.Fatal("flood not counted as rate_limited")
+	}
+	// Another source still gets in.
+	other := r.client("10.0.0.3:5000")
+	r.connect(other, wire.ConnectWantUnicast)
+	if other.token == 0 {
+		t.Fatal("a second source was locked out by the flood")
+	}
+
+	// A connected session floods poses: the excess is dropped, the session
+	// survives and its newest allowed input still applies.
+	before := r.srv.Stats().Dropped[server.DropRateLimited].Load()
+	for i := range 3000 {
+		good.pose(uint32(i+1), 1)
+	}
+	r.advance(20*time.Millisecond, nil)
+	if r.srv.Stats().Dropped[server.DropRateLimited].Load()-before < 2000 {
+		t.Fatal("session flood not limited")
+	}
+	if r.srv.Stats().Clients.Load() != 2 {
+		t.Fatal("the flood cost a session")
+	}
+}

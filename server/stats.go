@@ -30,6 +30,8 @@ const (
 	DropServerFull                     // handshake refused: no free slot
 	DropSendBlocked                    // outgoing datagram dropped: socket buffer full
 	DropSendError                      // outgoing datagram dropped: send failed
+	DropDenied                         // source not allowed by the allow/deny lists
+	DropRateLimited                    // source or session over its datagram rate
 	NumDropReasons                     // the number of reasons
 )
 
@@ -50,6 +52,8 @@ var dropNames = [NumDropReasons]string{
 	DropServerFull:   "server_full",
 	DropSendBlocked:  "send_blocked",
 	DropSendError:    "send_error",
+	DropDenied:       "denied_source",
+	DropRateLimited:  "rate_limited",
 }
 
 func (r DropReason) String() string {

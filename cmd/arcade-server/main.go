@@ -52,6 +52,8 @@ type options struct {
 	scenePath  string
 	eager      bool
 	fallback   bool
+	allow      []netip.Prefix
+	deny       []netip.Prefix
 	hashEvery  int
 	idle       time.Duration
 	logFormat  string
@@ -77,6 +79,16 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.dscp, "dscp", 46, "DSCP mark for game traffic (0..63; 46 = EF, WMM voice), -1 to leave unmarked")
 	fs.IntVar(&o.rtPrio, "rt-priority", 10, "SCHED_FIFO priority (1..99) for the tick thread so other load cannot delay a tick; 0 = normal scheduling")
 	fs.StringVar(&o.scenePath, "scene", "", "scene `file` to load (default: the embedded demo arcade)")
+	fs.Func("allow", "serve only these sources: comma-separated `prefixes` or addresses (e.g. 192.168.10.0/24); repeatable", func(v string) error {
+		p, err := parsePrefixes(v)
+		o.allow = append(o.allow, p...)
+		return err
+	})
+	fs.Func("deny", "never serve these sources: comma-separated `prefixes` or addresses; repeatable", func(v string) error {
+		p, err := parsePrefixes(v)
+		o.deny = append(o.deny, p...)
+		return err
+	})
 	fs.BoolVar(&o.fallback, "unicast-fallback", true, "switch a headset whose multicast is lossy or late (against a unicast probe stream) to unicast, and back when multicast recovers")
 	fs.BoolVar(&o.eager, "eager", true, "send a grabbed object's new pose the moment the hand's pose arrives, not at the next tick")
 	fs.IntVar(&o.hashEvery, "hash-every", server.DefaultHashEvery, "carry the state hash in the snapshot every N ticks (0 = never)")
@@ -153,6 +165,28 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("--beacon-port: %d is out of range 0..65535", o.beaconPort)
 	}
 	return &o, nil
+}
+
+// parsePrefixes parses a comma-separated list of prefixes or addresses (an
+// address stands for itself alone).
+func parsePrefixes(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an address or prefix (like 192.168.10.0/24)", f)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }
 
 // parseListen accepts "host:port" with an IPv4 host, or ":port".
@@ -259,6 +293,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		World:             world,
 		NoEager:           !o.eager,
 		NoUnicastFallback: !o.fallback,
+		Allow:             o.allow,
+		Deny:              o.deny,
 		HashEvery:         o.hashEvery,
 		RealtimePriority:  o.rtPrio,
 		SpinMax:           o.spinMax,

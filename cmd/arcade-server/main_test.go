@@ -30,6 +30,8 @@ func TestBadFlagsNameTheFlag(t *testing.T) {
 		{[]string{"--log-format", "xml"}, "--log-format"},
 		{[]string{"--http", "7780"}, "--http"},
 		{[]string{"--bogus"}, "bogus"},
+		{[]string{"--allow", "10.0.0.0/33"}, "allow"},
+		{[]string{"--deny", "not-an-ip"}, "deny"},
 		{[]string{"--hash-every", "-1"}, "--hash-every"},
 		{[]string{"--scene", "/nonexistent/arena.scene"}, "--scene"},
 		{[]string{"extra"}, "unexpected argument"},
@@ -63,5 +65,21 @@ func TestParseListen(t *testing.T) {
 	ap, err = parseListen("127.0.0.1:0")
 	if err != nil || ap.String() != "127.0.0.1:0" {
 		t.Fatalf("got %v %v", ap, err)
+	}
+}
+
+func TestParsePrefixes(t *testing.T) {
+	p, err := parsePrefixes("192.168.10.7/24, 10.0.0.1,::1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"192.168.10.0/24", "10.0.0.1/32", "::1/128"}
+	if len(p) != len(want) {
+		t.Fatalf("got %v", p)
+	}
+	for i := range want {
+		if p[i].String() != want[i] {
+			t.Errorf("prefix %d = %v, want %s", i, p[i], want[i])
+		}
 	}
 }
