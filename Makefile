@@ -3,7 +3,7 @@ GO      ?= go
 PKGS    ?= ./...
 BENCHTIME ?= 1s
 
-.PHONY: help test vet race bench check fuzz load grabbench build
+.PHONY: help test vet race bench check fuzz load grabbench build lab lab-test
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -11,9 +11,21 @@ help: ## list the targets
 build: ## build the server and the tools into bin/
 	$(GO) build -o bin/ ./cmd/... ./tools/...
 
-test: vet ## vet, then every test (fuzz seeds included), then the race detector on the concurrent packages
-	$(GO) test -count=1 $(PKGS)
-	$(GO) test -count=1 -race ./internal/... ./client/... ./tick/... ./server/... ./grab/... ./sim/...
+# The lab tests run on their own after the rest, verbosely: alone, because they
+# measure real timing through the relay; verbosely, so a skip says why.
+LAB_PKGS = ./tools/netlab/...
+
+test: vet ## vet, every test (fuzz seeds included), the race detector on the concurrent packages, then the lab tests
+	$(GO) test -count=1 $$($(GO) list $(PKGS) | grep -v '^arcade/tools/netlab')
+	$(GO) test -count=1 -race ./internal/... ./client/... ./tick/... ./server/... ./grab/... ./sim/... ./capture/... ./discovery/...
+	$(MAKE) --no-print-directory lab-test
+
+lab-test: ## venue LAN lab tests: namespaces, relay delay/loss/DTIM, teardown (skip, saying why, unless root with ip netns)
+	$(GO) test -count=1 -v $(LAB_PKGS)
+
+lab: ## venue LAN lab: server + 8 headset namespaces behind a WiFi-impairing relay, every profile (root; tools/install-lab-deps.sh)
+	$(GO) build -o bin/ ./cmd/arcade-server ./tools/arcade-bot ./tools/netlab
+	./bin/netlab
 
 vet: ## go vet
 	$(GO) vet $(PKGS)
