@@ -7,19 +7,29 @@ import (
 	"arcade/wire"
 )
 
-// Delivery-mode thresholds. A client on multicast is switched to unicast
-// when one report shows any of: multicast loss above fallbackLoss (with at
-// least minExpected datagrams), a 90th-percentile excess delay over unicast
-// above fallbackDelay (with at least minSamples pairs), nothing received by
-// multicast, or a group it could not join. It goes back to multicast after
-// recoverAfter of reports within the recovery thresholds.
+// Delivery-mode thresholds. Loss is judged over the last lossWindow
+// reports (about 2 s), not one 250 ms report: on a WiFi link with 0.5 %
+// loss one lost datagram in 30 is noise, not a reason to switch. Delay is
+// the median of multicast arrival minus unicast arrival for the same tick,
+// so jitter that both paths share cancels out and only a multicast-specific
+// delay (an access point holding multicast for dozing stations) counts.
+//
+// A client on multicast switches to unicast when: the group could not be
+// joined; a report shows no multicast at all; the median excess of
+// lateReports consecutive reports (each with at least minSamples pairs)
+// exceeds fallbackDelay; or the
+// windowed loss (with at least minExpected datagrams) exceeds fallbackLoss.
+// It returns to multicast after recoverAfter of reports within the recovery
+// thresholds.
 const (
-	fallbackLoss  = 0.02
-	fallbackDelay = 4000 // µs
-	recoverLoss   = 0.005
-	recoverDelay  = 2000 // µs
+	lossWindow    = 8
+	fallbackLoss  = 0.03
+	fallbackDelay = 3000 // µs, median excess
+	recoverLoss   = 0.015
+	recoverDelay  = 1500 // µs
 	recoverAfter  = 5 * time.Second
-	minExpected   = 20
+	minExpected   = 100
+	lateReports   = 2
 	minSamples    = 3
 )
 
@@ -39,6 +49,25 @@ type deliveryState struct {
 	last      wire.DeliveryReport
 	reports   uint64
 	goodSince int64 // mono ns; 0 = not currently within recovery thresholds
+	// The multicast counts of the last lossWindow reports.
+	recv, lost [lossWindow]uint16
+	// lateRuns counts consecutive reports whose median excess is over
+	// fallbackDelay: one can be chance when both paths jitter.
+	lateRuns int
+}
+
+// windowLoss returns the multicast datagrams expected and the loss ratio
+// over the last lossWindow reports.
+func (d *deliveryState) windowLoss() (expected int, loss float64) {
+	lost := 0
+	for i := range lossWindow {
+		expected += int(d.recv[i]) + int(d.lost[i])
+		lost += int(d.lost[i])
+	}
+	if expected > 0 {
+		loss = float64(lost) / float64(expected)
+	}
+	return expected, loss
 }
 
 // sendProbes sends every client on multicast a DeliveryProbe for this tick,
@@ -59,15 +88,20 @@ func (s *Server) sendProbes(firstGroupSeq uint16) {
 // onDeliveryReport applies a client's report: switch to unicast at the
 // first bad one, back to multicast after recoverAfter of good ones.
 func (s *Server) onDeliveryReport(now int64, c *conn, r *wire.DeliveryReport) {
-	c.delivery.last = *r
-	c.delivery.reports++
+	d := &c.delivery
+	d.last = *r
+	i := d.reports % lossWindow
+	d.recv[i], d.lost[i] = r.McastReceived, r.McastLost
+	d.reports++
 	if c.fixedUnicast || s.cfg.NoUnicastFallback {
 		return
 	}
-	expected := int(r.McastReceived) + int(r.McastLost)
-	loss := 0.0
-	if expected > 0 {
-		loss = float64(r.McastLost) / float64(expected)
+	expected, loss := d.windowLoss()
+	late := r.Samples >= minSamples && r.ExcessP50 > fallbackDelay
+	if late {
+		d.lateRuns++
+	} else {
+		d.lateRuns = 0
 	}
 	var bad string
 	switch {
@@ -75,10 +109,10 @@ func (s *Server) onDeliveryReport(now int64, c *conn, r *wire.DeliveryReport) {
 		bad = reasonNotJoined
 	case r.McastReceived == 0:
 		bad = reasonSilent
+	case late && d.lateRuns >= lateReports:
+		bad = fmt.Sprintf("multicast %.1f ms behind unicast (median, over %.0f ms)", float64(r.ExcessP50)/1e3, float64(fallbackDelay)/1e3)
 	case expected >= minExpected && loss > fallbackLoss:
-		bad = fmt.Sprintf("multicast loss %.1f%% (over %.0f%%)", 100*loss, 100*fallbackLoss)
-	case r.Samples >= minSamples && r.ExcessP90 > fallbackDelay:
-		bad = fmt.Sprintf("multicast %.1f ms behind unicast at p90 (over %d ms)", float64(r.ExcessP90)/1e3, fallbackDelay/1000)
+		bad = fmt.Sprintf("multicast loss %.1f%% over %d datagrams (over %.0f%%)", 100*loss, expected, 100*fallbackLoss)
 	}
 	if !c.unicast {
 		if bad != "" {
@@ -87,13 +121,13 @@ func (s *Server) onDeliveryReport(now int64, c *conn, r *wire.DeliveryReport) {
 		return
 	}
 	good := bad == "" && (expected < minExpected || loss <= recoverLoss) &&
-		(r.Samples < minSamples || r.ExcessP90 <= recoverDelay)
+		(r.Samples < minSamples || r.ExcessP50 <= recoverDelay)
 	switch {
 	case !good:
-		c.delivery.goodSince = 0
-	case c.delivery.goodSince == 0:
-		c.delivery.goodSince = now
-	case now-c.delivery.goodSince >= int64(recoverAfter):
+		d.goodSince = 0
+	case d.goodSince == 0:
+		d.goodSince = now
+	case now-d.goodSince >= int64(recoverAfter):
 		s.setDelivery(c, false, reasonRecovered)
 	}
 }

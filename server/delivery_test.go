@@ -95,3 +95,16 @@ func TestLossyMulticastFallsBack(t *testing.T) {
 		t.Fatalf("lossy multicast client: %+v", d)
 	}
 }
+
+// TestOrdinaryWiFiDoesNotSwitch: loss and jitter that both paths share (0.5 %
+// loss, 0-8 ms jitter each way) are no reason to leave multicast.
+func TestOrdinaryWiFiDoesNotSwitch(t *testing.T) {
+	for seed := uint64(11); seed < 21; seed++ {
+		e := &twinEnv{t: t, r: newRig(t, netsim.Config{Loss: 0.005, Delay: time.Millisecond, Jitter: 8 * time.Millisecond, Seed: seed}, server.Config{})}
+		p := e.join(t, "wifi", false).(*twinPeer)
+		e.run(10*time.Second, []peer{p})
+		if d := deliveryOf(t, e.r.srv, p.id()); d.Delivery != "multicast" || e.r.srv.Stats().DeliverySwitches.Load() != 0 {
+			t.Fatalf("seed %d: switched on shared loss and jitter: %+v", seed, d)
+		}
+	}
+}
