@@ -124,6 +124,12 @@ func newGrabber(self uint16, expectInputs int) *grabber {
 }
 
 // setRank tells the bot its place among the n bots that connected.
+// resetLatency forgets the samples of a warm-up.
+func (g *grabber) resetLatency() {
+	g.latency = g.latency[:0]
+	g.byUpdate = 0
+}
+
 func (g *grabber) setRank(rank, n int) {
 	g.rank, g.bots = rank, n
 	g.maybeSelect()

@@ -100,6 +100,7 @@ type options struct {
 	clients  int
 	rate     int
 	duration time.Duration
+	warmup   time.Duration
 	unicast  bool
 	iface    string
 	grab     bool
@@ -119,6 +120,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.clients, "clients", 4, fmt.Sprintf("simulated headsets (1..%d)", maxClients))
 	fs.IntVar(&o.rate, "rate", 90, fmt.Sprintf("poses per second per headset (1..%d)", maxRate))
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long to stream poses once all headsets connected")
+	fs.DurationVar(&o.warmup, "warmup", 0, "stream this long first without keeping latency samples (e.g. while the server settles each headset's delivery mode)")
 	fs.BoolVar(&o.unicast, "unicast", false, "ask for snapshots by unicast instead of multicast")
 	fs.StringVar(&o.iface, "iface", "", "`interface` to join the multicast group on (default: the one routing to the server)")
 	fs.BoolVar(&o.grab, "grab", false, "grab one object per bot and swing it, measuring grab_to_state")
@@ -161,6 +163,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.rate < 1 || o.rate > maxRate {
 		return nil, fmt.Errorf("--rate: %d is out of range 1..%d", o.rate, maxRate)
+	}
+	if o.warmup < 0 || o.warmup > maxDuration {
+		return nil, fmt.Errorf("--warmup: %v is out of range [0, %v]", o.warmup, maxDuration)
 	}
 	if o.duration <= 0 || o.duration > maxDuration {
 		return nil, fmt.Errorf("--duration: %v is out of range (0, %v]", o.duration, maxDuration)
@@ -256,7 +261,13 @@ func runBots(ctx context.Context, o *options) Report {
 				b.rec.enableGrab(expect)
 				b.c.OnEntityUpdate(func(u *wire.EntityUpdate, rx int64, _ bool) { b.rec.entityUpdate(u, rx) })
 			}
-			b.c.OnSnapshot(func(snap *wire.Snapshot, rx int64, _ bool) { b.rec.snapshot(snap, rx) })
+			b.rec.connected = client.Now()
+			b.c.OnSnapshot(func(snap *wire.Snapshot, rx int64, viaMulticast bool) {
+				if !viaMulticast && !o.unicast {
+					b.rec.unicastSnapshot(rx)
+				}
+				b.rec.snapshot(snap, rx)
+			})
 			b.c.OnPong(func(rtt, _ int64) { b.rec.pong(rtt) })
 		}()
 	}
@@ -276,6 +287,12 @@ func runBots(ctx context.Context, o *options) Report {
 		}
 	}
 	if len(live) > 0 {
+		if o.warmup > 0 {
+			stream(ctx, live, o.rate, o.warmup)
+			for _, b := range live {
+				b.rec.resetLatency()
+			}
+		}
 		stream(ctx, live, o.rate, o.duration)
 		select {
 		case <-ctx.Done():

@@ -46,6 +46,9 @@ type recorder struct {
 	inputs    uint64
 	peers     map[uint16]peerSeen
 	grab      *grabber // nil unless --grab
+	// connected is when the bot connected; firstUnicast when its first
+	// snapshot came by unicast (0 = never), ns.
+	connected, firstUnicast int64
 }
 
 func newRecorder(self uint16, expectInputs int) *recorder {
@@ -192,6 +195,30 @@ type botResult struct {
 	RTT                    []int64 // ns
 	Peers                  map[uint16]peerSeen
 	Grab                   *grabResult // nil unless --grab
+	// UnicastAfter is how long after connecting the first unicast snapshot
+	// came (ns); 0 if none did.
+	UnicastAfter int64
+}
+
+// unicastSnapshot notes a snapshot that came by unicast: for a bot that
+// joined on multicast, the moment the server switched it.
+func (r *recorder) unicastSnapshot(rx int64) {
+	r.mu.Lock()
+	if r.firstUnicast == 0 {
+		r.firstUnicast = rx
+	}
+	r.mu.Unlock()
+}
+
+// resetLatency forgets the latency and RTT samples taken so far, at the end
+// of a warm-up.
+func (r *recorder) resetLatency() {
+	r.mu.Lock()
+	r.latency, r.rtt = r.latency[:0], r.rtt[:0]
+	if r.grab != nil {
+		r.grab.resetLatency()
+	}
+	r.mu.Unlock()
 }
 
 // result is a snapshot of the recorder's measurements.
@@ -206,6 +233,9 @@ func (r *recorder) result() botResult {
 		Latency:   slices.Clone(r.latency),
 		RTT:       slices.Clone(r.rtt),
 		Peers:     maps.Clone(r.peers),
+	}
+	if r.firstUnicast != 0 && r.connected != 0 {
+		res.UnicastAfter = r.firstUnicast - r.connected
 	}
 	if r.grab != nil {
 		res.Grab = r.grab.result()
@@ -238,6 +268,7 @@ type ClientReport struct {
 	InputsReported  int         `json:"inputs_reported"`
 	Snapshots       uint64      `json:"snapshots_received"`
 	SnapshotLossPct float64     `json:"snapshot_loss_pct"`
+	UnicastAfterMs  float64     `json:"unicast_after_ms,omitempty"`
 	InputToStateP50 float64     `json:"input_to_state_p50_ms"`
 	RTTP50          float64     `json:"rtt_p50_ms"`
 	PeersSeen       int         `json:"peers_seen"`
@@ -296,6 +327,10 @@ type Report struct {
 	InputsSent       uint64    `json:"inputs_sent"`
 	InputsReported   int       `json:"inputs_reported"`
 	CookieRetries    uint64    `json:"handshake_cookie_retries"`
+	// For bots that joined on multicast: how many were later served by
+	// unicast (the server's fallback) and the longest time to that switch.
+	OnUnicast       int     `json:"clients_on_unicast"`
+	UnicastAfterMax float64 `json:"unicast_after_ms_max,omitempty"`
 	*GrabReport
 	Clients []ClientReport `json:"clients"`
 	// Discovery is how --discover found the server; absent without it.
@@ -340,6 +375,11 @@ func aggregate(bots []botResult, tickRate int) Report {
 	rep.SawAllPeers = len(connected) > 0
 	for _, b := range bots {
 		cr := ClientReport{Name: b.Name, ID: b.ID, Connected: b.Connected, Error: b.Err}
+		if b.UnicastAfter > 0 {
+			cr.UnicastAfterMs = float64(b.UnicastAfter) / 1e6
+			rep.OnUnicast++
+			rep.UnicastAfterMax = max(rep.UnicastAfterMax, cr.UnicastAfterMs)
+		}
 		if b.Connected {
 			lat = append(lat, b.Latency...)
 			rtt = append(rtt, b.RTT...)

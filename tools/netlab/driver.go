@@ -44,6 +44,7 @@ type options struct {
 	prefix        string
 	headsets      int
 	duration      time.Duration
+	warmup        time.Duration
 	profiles      []relay.Profile
 	noFallbackRun bool
 	bin, out      string
@@ -59,6 +60,8 @@ func (o *options) validate() error {
 	switch {
 	case o.headsets < 1 || o.headsets > 64:
 		return fmt.Errorf("--headsets %d outside 1..64", o.headsets)
+	case o.warmup < 0 || o.warmup > time.Minute:
+		return fmt.Errorf("--warmup %v outside [0, 1m]", o.warmup)
 	case o.duration < time.Second || o.duration > 10*time.Minute:
 		return fmt.Errorf("--duration %v outside [1s, 10m]", o.duration)
 	case o.join != "auto" && o.join != "discover" && o.join != "address":
@@ -75,6 +78,7 @@ func (o *options) validate() error {
 type features struct {
 	discover        bool // arcade-bot --discover
 	unicastFallback bool // arcade-server --unicast-fallback
+	warmup          bool // arcade-bot --warmup
 }
 
 func helpHas(ctx context.Context, bin, flagName string) bool {
@@ -107,7 +111,8 @@ func drive(ctx context.Context, o *options, stdout, stderr io.Writer) (err error
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err
 	}
-	feat := features{discover: helpHas(ctx, botBin, "discover"), unicastFallback: helpHas(ctx, srvBin, "unicast-fallback")}
+	feat := features{discover: helpHas(ctx, botBin, "discover"), unicastFallback: helpHas(ctx, srvBin, "unicast-fallback"),
+		warmup: helpHas(ctx, botBin, "warmup")}
 	useDiscover := o.join == "discover" || (o.join == "auto" && feat.discover)
 	if o.join == "discover" && !feat.discover {
 		return errors.New("--join discover: arcade-bot has no --discover")
@@ -147,7 +152,7 @@ func drive(ctx context.Context, o *options, stdout, stderr io.Writer) (err error
 			return ctx.Err()
 		}
 		r := &labRun{o: o, l: l, self: self, srvBin: srvBin, botBin: botBin, spec: sp, seed: o.seed + uint64(i)*2,
-			discover: useDiscover, fallbackFlag: feat.unicastFallback}
+			discover: useDiscover, fallbackFlag: feat.unicastFallback, warmupFlag: feat.warmup}
 		rw, rs, err := r.run(ctx, stderr)
 		if err != nil {
 			fmt.Fprintf(stderr, "netlab: %s: %v\n", sp.label, err)
@@ -194,6 +199,7 @@ type labRun struct {
 	seed           uint64
 	discover       bool
 	fallbackFlag   bool
+	warmupFlag     bool // arcade-bot has --warmup
 }
 
 // run starts the relay, the server and the bots, polls the server while
@@ -272,7 +278,7 @@ func (r *labRun) run(ctx context.Context, stderr io.Writer) (rw row, rs relay.St
 	r.http(ctx, http.MethodPost, "/api/stats/reset")
 
 	// The bots: one process per headset namespace.
-	botCtx, botCancel := context.WithTimeout(ctx, r.o.duration+botSlack)
+	botCtx, botCancel := context.WithTimeout(ctx, r.o.warmup+r.o.duration+botSlack)
 	defer botCancel()
 	reports := make([]botReport, len(r.l.Headsets))
 	outs := make([]bytes.Buffer, len(r.l.Headsets))
@@ -280,6 +286,9 @@ func (r *labRun) run(ctx context.Context, stderr io.Writer) (rw row, rs relay.St
 	for i, h := range r.l.Headsets {
 		bargs := []string{"--clients", "1", "--iface", h.Iface, "--rate", fmt.Sprint(r.o.rate),
 			"--duration", r.o.duration.String(), "--json"}
+		if r.warmupFlag && r.o.warmup > 0 {
+			bargs = append(bargs, "--warmup", r.o.warmup.String())
+		}
 		if r.discover {
 			bargs = append(bargs, "--discover")
 		} else {

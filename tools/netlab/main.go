@@ -138,6 +138,7 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&o.prefix, "prefix", defaultPrefix, "namespace family: the lab's namespaces are <`prefix`><pid>-…")
 	fs.IntVar(&o.headsets, "headsets", 8, "headset namespaces, one arcade-bot with one client in each")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long the bots stream per profile")
+	fs.DurationVar(&o.warmup, "warmup", time.Second, "bots stream this long first without keeping latency samples, while the server settles each headset's delivery mode")
 	profiles := fs.String("profiles", profileNames(), "comma-separated profiles to run")
 	fs.BoolVar(&o.noFallbackRun, "nofallback-run", true, "run wifi-powersave once more with the server's unicast fallback off")
 	fs.StringVar(&o.bin, "bin", "bin", "`directory` holding arcade-server and arcade-bot")

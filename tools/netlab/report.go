@@ -28,7 +28,11 @@ type botReport struct {
 		P50     float64 `json:"p50"`
 		P99     float64 `json:"p99"`
 	} `json:"rtt_ms"`
-	Error string `json:"-"`
+	// Bots that joined on multicast and were later served by unicast, and
+	// the longest time from connecting to that switch.
+	OnUnicast       int     `json:"clients_on_unicast"`
+	UnicastAfterMax float64 `json:"unicast_after_ms_max"`
+	Error           string  `json:"-"`
 }
 
 // serverStats is the part of /api/stats the lab uses. Delivery is empty
@@ -91,6 +95,7 @@ type row struct {
 	BoundDt    float64 // Bound + Δt
 	UnicastPct float64 // of the server's clients, during the run; NaN if unknown
 	SnapLoss   float64 // mean over headsets, %
+	SwitchMax  float64 // longest time from connect to unicast among switched headsets, ms; NaN if none switched
 	RelayP99   float64 // relay's actual added delay, p99, larger direction
 	RelayLate  float64 // relay's own lateness (see relay.DirStats.Late), p99
 	ReadLag    float64 // kernel stamp to relay read, p99, larger direction
@@ -104,7 +109,7 @@ type row struct {
 // between the smallest and largest of them).
 func makeRow(label string, reps []botReport, during *serverStats, tickRate int, rs relay.Stats) row {
 	rw := row{Profile: label, Headsets: len(reps), RTTP50: math.NaN(), I2SP50: math.NaN(), I2SP99: math.NaN(),
-		Bound: math.NaN(), BoundDt: math.NaN(), UnicastPct: math.NaN(), SnapLoss: math.NaN()}
+		Bound: math.NaN(), BoundDt: math.NaN(), UnicastPct: math.NaN(), SnapLoss: math.NaN(), SwitchMax: math.NaN()}
 	var rtt, p50, p99, loss []float64
 	for _, r := range reps {
 		if r.ClientsConnected == 0 {
@@ -122,6 +127,9 @@ func makeRow(label string, reps []botReport, during *serverStats, tickRate int, 
 			p99 = append(p99, r.InputToState.P99)
 		}
 		loss = append(loss, r.SnapshotLossPct)
+		if r.OnUnicast > 0 && (math.IsNaN(rw.SwitchMax) || r.UnicastAfterMax > rw.SwitchMax) {
+			rw.SwitchMax = r.UnicastAfterMax
+		}
 	}
 	if len(rtt) > 0 {
 		rw.RTTP50 = median(rtt)
@@ -199,13 +207,13 @@ func num(v float64, prec int) string {
 // printTable prints the results, one row per run.
 func printTable(w io.Writer, rows []row, tickRate int) {
 	dt := 1000 / float64(tickRate)
-	fmt.Fprintf(w, "Results (ms; Δt = %.3f ms at %d Hz; p50 = median of headsets' p50, p99 = worst headset's p99)\n", dt, tickRate)
-	head := []string{"profile", "headsets", "RTT p50", "input→state p50", "p99", "⌈RTT/Δt⌉·Δt", "+Δt", "% unicast", "snap loss %", "relay delay p99", "read lag p99", "relay late p99"}
+	fmt.Fprintf(w, "Results (ms; Δt = %.3f ms at %d Hz; p50 = median of headsets' p50, p99 = worst headset's p99, after the warm-up; to unicast = longest connect-to-unicast time)\n", dt, tickRate)
+	head := []string{"profile", "headsets", "RTT p50", "input→state p50", "p99", "⌈RTT/Δt⌉·Δt", "+Δt", "% unicast", "to unicast ≤", "snap loss %", "relay delay p99", "read lag p99", "relay late p99"}
 	cells := [][]string{head}
 	for _, r := range rows {
 		cells = append(cells, []string{
 			r.Profile, fmt.Sprintf("%d/%d", r.Connected, r.Headsets), num(r.RTTP50, 2), num(r.I2SP50, 2), num(r.I2SP99, 2),
-			num(r.Bound, 2), num(r.BoundDt, 2), num(r.UnicastPct, 0), num(r.SnapLoss, 2), num(r.RelayP99, 2), num(r.ReadLag, 2), num(r.RelayLate, 3),
+			num(r.Bound, 2), num(r.BoundDt, 2), num(r.UnicastPct, 0), num(r.SwitchMax, 0), num(r.SnapLoss, 2), num(r.RelayP99, 2), num(r.ReadLag, 2), num(r.RelayLate, 3),
 		})
 	}
 	writeCells(w, cells)
