@@ -16,6 +16,15 @@ const pairSlots = 64
 // maxSamples bounds the excess-delay samples of one report window.
 const maxSamples = 256
 
+// minUnicastExpected is the fewest unicast datagrams the unicast window
+// must expect (received + lost) for a report to give a unicast loss.
+const minUnicastExpected = 20
+
+// unicastWindows is how many report windows (about 4 s) the unicast loss
+// spans: a client on multicast gets only a few unicast datagrams (probes,
+// pongs) per 250 ms window, far too few for a loss figure of its own.
+const unicastWindows = 16
+
 // deliveryTracker pairs the arrival of each tick's multicast snapshot with a
 // unicast reference for the same tick (a DeliveryProbe, or the unicast
 // snapshot when the server has switched this client to unicast) and keeps
@@ -24,10 +33,13 @@ type deliveryTracker struct {
 	slots   [pairSlots]pairSlot
 	samples [maxSamples]int32 // µs, multicast minus unicast
 	n       int
-	start   int64     // window start, ns
-	base    PathStats // multicast path counters at window start
-	joined  bool      // the multicast group could be joined
-	on      bool      // reports are due: connected with a multicast group
+	start   int64                     // window start, ns
+	base    PathStats                 // multicast path counters at window start
+	ubase   PathStats                 // unicast path counters at the start of the unicast span
+	uring   [unicastWindows]PathStats // unicast counters at the last window starts
+	uwin    int                       // windows begun
+	joined  bool                      // the multicast group could be joined
+	on      bool                      // reports are due: connected with a multicast group
 }
 
 type pairSlot struct {
@@ -58,8 +70,23 @@ func (d *deliveryTracker) arrival(tick uint32, t int64, viaMulticast bool) {
 	}
 }
 
-// report fills r with the window that ends at now and starts a new one.
-func (d *deliveryTracker) report(now int64, mc PathStats, r *wire.DeliveryReport) {
+// begin starts a window at now, with the paths' counters then. The unicast
+// loss is measured from the start of the window unicastWindows ago.
+func (d *deliveryTracker) begin(now int64, mc, uc PathStats) {
+	d.start, d.base = now, mc
+	d.uring[d.uwin%unicastWindows] = uc
+	// The report at the end of this window covers it and the
+	// unicastWindows-1 before it (all of them, at first).
+	d.ubase = d.uring[(d.uwin+1)%unicastWindows]
+	if d.uwin < unicastWindows-1 {
+		d.ubase = d.uring[0]
+	}
+	d.uwin++
+}
+
+// report fills r with the window that ends at now and starts a new one; mc
+// and uc are the multicast and unicast path counters now.
+func (d *deliveryTracker) report(now int64, mc, uc PathStats, r *wire.DeliveryReport) {
 	*r = wire.DeliveryReport{WindowMs: uint16(max(1, min((now-d.start)/1e6, 65535)))}
 	r.McastReceived = uint16(min(mc.Received-d.base.Received, 65535))
 	if mc.Lost > d.base.Lost { // late arrivals can fill earlier gaps
@@ -75,7 +102,24 @@ func (d *deliveryTracker) report(now int64, mc PathStats, r *wire.DeliveryReport
 	if !d.joined {
 		r.Flags |= wire.DeliveryNotJoined
 	}
+	r.UnicastLoss = unicastLoss(uc, d.ubase)
 	d.n = 0
-	d.start = now
-	d.base = mc
+	d.begin(now, mc, uc)
+}
+
+// unicastLoss returns the loss between the unicast counters base and now,
+// lost/(received+lost) rounded to the nearest 1/wire.MaxUnicastLoss, or
+// wire.UnicastLossUnknown when fewer than minUnicastExpected datagrams were
+// expected. The counts are taken as for multicast: a lost counter that
+// shrank (late arrivals filled gaps) counts as no loss.
+func unicastLoss(now, base PathStats) uint16 {
+	var lost uint64
+	if now.Lost > base.Lost {
+		lost = now.Lost - base.Lost
+	}
+	expected := now.Received - base.Received + lost
+	if expected < minUnicastExpected {
+		return wire.UnicastLossUnknown
+	}
+	return uint16((lost*wire.MaxUnicastLoss + expected/2) / expected)
 }

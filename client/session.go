@@ -370,8 +370,7 @@ func (s *Session) handleHandshake(now, rxTime int64, h *wire.Header, body []byte
 		if a.Multicast.IsValid() && a.Flags&wire.AcceptedUnicast == 0 && !s.cfg.Unicast {
 			s.delivery.on = true
 			s.delivery.joined = true
-			s.delivery.start = now
-			s.delivery.base = s.stats.Multicast
+			s.delivery.begin(now, s.stats.Multicast, s.stats.Unicast)
 		}
 	case wire.TypeDenied:
 		var d wire.Denied
@@ -591,7 +590,7 @@ func (s *Session) Update(now int64) {
 			s.sendPing(now)
 		}
 		if s.delivery.on && now-s.delivery.start >= ReportInterval {
-			s.delivery.report(now, s.stats.Multicast, &s.report)
+			s.delivery.report(now, s.stats.Multicast, s.stats.Unicast, &s.report)
 			s.push(s.report.Append(s.header(wire.TypeDeliveryReport)))
 		}
 	}

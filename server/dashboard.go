@@ -256,8 +256,7 @@ type dashClient struct {
 	// so, from the change of Inputs; null until two samples span
 	// minRateSpan.
 	InputRateHz *float64 `json:"input_rate_hz"`
-	// RTTMs is the round-trip time; null: the server does not measure it
-	// yet.
+	// RTTMs is the round-trip time; null until the server has a sample.
 	RTTMs      *float64 `json:"rtt_ms"`
 	Lagging    bool     `json:"lagging"`
 	LagReasons []string `json:"lag_reasons,omitempty"`
@@ -401,6 +400,10 @@ func (d *dashboard) event(rates *rateTracker) *dashEvent {
 	ev.Server.Subscribers = d.subs.Load()
 	for _, c := range list {
 		dc := dashClient{ClientInfo: c}
+		if c.RTTMs > 0 {
+			rtt := c.RTTMs
+			dc.RTTMs = &rtt
+		}
 		if r, ok := rates.observe(c.ID, c.Inputs, now); ok {
 			dc.InputRateHz = &r
 		}

@@ -9,7 +9,9 @@ import (
 
 // Delivery-mode thresholds. Loss is judged over the last lossWindow
 // reports (about 2 s), not one 250 ms report: on a WiFi link with 0.5 %
-// loss one lost datagram in 30 is noise, not a reason to switch. Delay is
+// loss one lost datagram in 30 is noise, not a reason to switch; and it is
+// multicast loss beyond the unicast loss the client reports, since loss
+// both paths share is no reason to switch either. Delay is
 // the median of multicast arrival minus unicast arrival for the same tick,
 // so jitter that both paths share cancels out and only a multicast-specific
 // delay (an access point holding multicast for dozing stations) counts.
@@ -17,15 +19,15 @@ import (
 // A client on multicast switches to unicast when: the group could not be
 // joined; a report shows no multicast at all; the median excess of
 // lateReports consecutive reports (each with at least minSamples pairs)
-// exceeds fallbackDelay; or the
-// windowed loss (with at least minExpected datagrams) exceeds fallbackLoss.
+// exceeds fallbackDelay; or the windowed multicast loss beyond unicast's
+// (with at least minExpected datagrams) exceeds fallbackLoss.
 // It returns to multicast after recoverAfter of reports within the recovery
 // thresholds.
 const (
 	lossWindow    = 8
-	fallbackLoss  = 0.03
+	fallbackLoss  = 0.05
 	fallbackDelay = 3000 // µs, median excess
-	recoverLoss   = 0.015
+	recoverLoss   = 0.02
 	recoverDelay  = 1500 // µs
 	recoverAfter  = 5 * time.Second
 	minExpected   = 100
@@ -49,25 +51,36 @@ type deliveryState struct {
 	last      wire.DeliveryReport
 	reports   uint64
 	goodSince int64 // mono ns; 0 = not currently within recovery thresholds
-	// The multicast counts of the last lossWindow reports.
+	// The multicast counts and the unicast loss (1/10000, or
+	// wire.UnicastLossUnknown) of the last lossWindow reports.
 	recv, lost [lossWindow]uint16
+	ucLoss     [lossWindow]uint16
 	// lateRuns counts consecutive reports whose median excess is over
 	// fallbackDelay: one can be chance when both paths jitter.
 	lateRuns int
 }
 
-// windowLoss returns the multicast datagrams expected and the loss ratio
-// over the last lossWindow reports.
-func (d *deliveryState) windowLoss() (expected int, loss float64) {
-	lost := 0
+// windowLoss returns the multicast datagrams expected over the last
+// lossWindow reports and how much more multicast lost than unicast there:
+// the multicast loss ratio minus the mean unicast loss the client reported
+// (zero when it never knew its unicast loss).
+func (d *deliveryState) windowLoss() (expected int, excessLoss float64) {
+	lost, uc, ucN := 0, 0.0, 0
 	for i := range lossWindow {
 		expected += int(d.recv[i]) + int(d.lost[i])
 		lost += int(d.lost[i])
+		if d.ucLoss[i] != wire.UnicastLossUnknown {
+			uc += float64(d.ucLoss[i]) / 10000
+			ucN++
+		}
 	}
 	if expected > 0 {
-		loss = float64(lost) / float64(expected)
+		excessLoss = float64(lost) / float64(expected)
 	}
-	return expected, loss
+	if ucN > 0 {
+		excessLoss -= uc / float64(ucN)
+	}
+	return expected, excessLoss
 }
 
 // sendProbes sends every client on multicast a DeliveryProbe for this tick,
@@ -91,7 +104,7 @@ func (s *Server) onDeliveryReport(now int64, c *conn, r *wire.DeliveryReport) {
 	d := &c.delivery
 	d.last = *r
 	i := d.reports % lossWindow
-	d.recv[i], d.lost[i] = r.McastReceived, r.McastLost
+	d.recv[i], d.lost[i], d.ucLoss[i] = r.McastReceived, r.McastLost, r.UnicastLoss
 	d.reports++
 	if c.fixedUnicast || s.cfg.NoUnicastFallback {
 		return
@@ -112,7 +125,7 @@ func (s *Server) onDeliveryReport(now int64, c *conn, r *wire.DeliveryReport) {
 	case late && d.lateRuns >= lateReports:
 		bad = fmt.Sprintf("multicast %.1f ms behind unicast (median, over %.0f ms)", float64(r.ExcessP50)/1e3, float64(fallbackDelay)/1e3)
 	case expected >= minExpected && loss > fallbackLoss:
-		bad = fmt.Sprintf("multicast loss %.1f%% over %d datagrams (over %.0f%%)", 100*loss, expected, 100*fallbackLoss)
+		bad = fmt.Sprintf("multicast loss %.1f%% above unicast's over %d datagrams (over %.0f%%)", 100*loss, expected, 100*fallbackLoss)
 	}
 	if !c.unicast {
 		if bad != "" {

@@ -108,3 +108,27 @@ func TestOrdinaryWiFiDoesNotSwitch(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedBurstyLossDoesNotSwitch: 2 % loss on every path (so multicast
+// loses no more than unicast) keeps the headset on multicast, while 10 %
+// on multicast alone switches it.
+func TestSharedBurstyLossDoesNotSwitch(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  netsim.Config
+		want string
+	}{
+		{"shared", netsim.Config{Loss: 0.02, Seed: 21}, "multicast"},
+		{"multicast only", netsim.Config{McastLoss: 0.10, Seed: 21}, "unicast"},
+	} {
+		for seed := uint64(21); seed < 26; seed++ {
+			tc.cfg.Seed = seed
+			e := &twinEnv{t: t, r: newRig(t, tc.cfg, server.Config{})}
+			p := e.join(t, "busy", false).(*twinPeer)
+			e.run(8*time.Second, []peer{p})
+			if d := deliveryOf(t, e.r.srv, p.id()); d.Delivery != tc.want {
+				t.Errorf("%s loss, seed %d: delivery %s (%s), want %s", tc.name, seed, d.Delivery, d.DeliveryReason, tc.want)
+			}
+		}
+	}
+}

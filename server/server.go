@@ -79,6 +79,9 @@ type conn struct {
 	sendSeq uint16
 	recvAck ackWindow
 	limit   limitSlot // this session's datagram budget
+	rtt     rttTracker
+	lat     latRing // server-added latency of this client's inputs
+	grabLat latRing // the same, for held objects
 
 	pending    wire.PoseInput // newest input received since the last tick
 	hasPending bool
@@ -116,8 +119,8 @@ type Server struct {
 	hdr       wire.Header
 	snap      wire.Snapshot
 	body      []byte
-	latencyRx []int64 // receive times of the inputs applied this tick
-	grabRx    []int64 // the same, of players holding something (not eager)
+	latencyRx []latSample // the inputs applied this tick
+	grabRx    []latSample // the same, of players holding something (not eager)
 	tickNo    uint64
 	lastPub   uint64
 
@@ -158,7 +161,14 @@ type Server struct {
 
 // cause is an input applied eagerly, waiting for the update that carries
 // its effect.
+// latSample is an applied input waiting for the send that carries it.
+type latSample struct {
+	c  *conn
+	rx int64
+}
+
 type cause struct {
+	c      *conn
 	client uint16
 	seq    uint32
 	rx     int64
@@ -205,7 +215,7 @@ func New(cfg Config, tr Transport, now int64) (*Server, error) {
 		in:        udp.NewBatch(batchSize, wire.MaxDatagramSize+1),
 		out:       udp.NewBatch(batchSize, wire.MaxDatagramSize),
 		body:      make([]byte, 0, wire.MaxDatagramSize),
-		latencyRx: make([]int64, 0, cfg.MaxClients),
+		latencyRx: make([]latSample, 0, cfg.MaxClients),
 	}
 	s.handshakes = newSourceLimiter(4096, cfg.HandshakeRate, 2*cfg.HandshakeRate)
 	s.sessions = &sourceLimiter{rate: cfg.SessionRate, burst: max(cfg.SessionRate/5, 20)}
@@ -215,7 +225,7 @@ func New(cfg Config, tr Transport, now int64) (*Server, error) {
 	s.moved = make([]uint16, 0, 256)
 	s.stamp = make([]uint32, 1<<16)
 	s.causes = make([]cause, 0, cfg.MaxClients)
-	s.grabRx = make([]int64, 0, cfg.MaxClients)
+	s.grabRx = make([]latSample, 0, cfg.MaxClients)
 	s.upd.Entities = make([]wire.EntityState, 0, wire.MaxEntityUpdateEntities)
 	s.upd.Causes = make([]wire.UpdateCause, 0, maxUpdateCauses)
 	s.players = make([]wire.PlayerState, 0, cfg.MaxClients)
@@ -340,6 +350,7 @@ func (s *Server) handle(now int64, m *udp.Message) {
 			s.stats.drop(DropRateLimited)
 			return
 		}
+		c.rtt.acked(h.Ack, now)
 		s.onSession(now, c, h, body, m.RxTime)
 	default:
 		s.stats.drop(DropUnexpected)
@@ -479,7 +490,7 @@ func (s *Server) onSession(now int64, c *conn, h *wire.Header, body []byte, rx i
 			s.moved = s.world.ApplyInput(c.id, m, now, s.moved)
 			c.worldSeq, c.worldHas = m.InputSeq, true
 			if len(s.moved) > n && rx != 0 {
-				s.causes = append(s.causes, cause{client: c.id, seq: m.InputSeq, rx: rx})
+				s.causes = append(s.causes, cause{c: c, client: c.id, seq: m.InputSeq, rx: rx})
 			}
 		}
 	case wire.TypePing:
@@ -544,9 +555,9 @@ func (s *Server) stageInput(now int64) {
 				c.worldSeq, c.worldHas = c.applied.InputSeq, true
 			}
 			if c.pendingRx != 0 {
-				s.latencyRx = append(s.latencyRx, c.pendingRx)
+				s.latencyRx = append(s.latencyRx, latSample{c, c.pendingRx})
 				if s.world != nil && !s.eager && s.world.Holding(c.id) {
-					s.grabRx = append(s.grabRx, c.pendingRx)
+					s.grabRx = append(s.grabRx, latSample{c, c.pendingRx})
 				}
 			}
 		}
@@ -593,7 +604,7 @@ func (s *Server) stageBroadcast(now int64) {
 			c.hasApplied = true
 			c.hasPending = false
 			if c.pendingRx != 0 {
-				s.latencyRx = append(s.latencyRx, c.pendingRx)
+				s.latencyRx = append(s.latencyRx, latSample{c, c.pendingRx})
 			}
 		}
 		a := &c.applied
@@ -641,11 +652,13 @@ func (s *Server) stageBroadcast(now int64) {
 	}
 	s.sendProbes(firstGroupSeq)
 	sentAt := s.flush()
-	for _, rx := range s.latencyRx {
-		s.stats.ServerAdded.Record(sentAt - rx)
+	for _, l := range s.latencyRx {
+		s.stats.ServerAdded.Record(sentAt - l.rx)
+		l.c.lat.add(sentAt - l.rx)
 	}
-	for _, rx := range s.grabRx {
-		s.stats.ServerAddedGrab.Record(sentAt - rx)
+	for _, l := range s.grabRx {
+		s.stats.ServerAddedGrab.Record(sentAt - l.rx)
+		l.c.grabLat.add(sentAt - l.rx)
 	}
 }
 
@@ -729,6 +742,7 @@ func (s *Server) sendUpdate(now int64) {
 	sentAt := s.flush()
 	for _, c := range s.causes {
 		s.stats.ServerAddedGrab.Record(sentAt - c.rx)
+		c.c.grabLat.add(sentAt - c.rx)
 	}
 	s.moved = s.moved[:0]
 	s.causes = s.causes[:0]
@@ -806,6 +820,7 @@ func (s *Server) begin(dst netip.AddrPort, h wire.Header) []byte {
 func (s *Server) beginConn(c *conn, t wire.PacketType) []byte {
 	ack, bits := c.recvAck.header()
 	h := wire.Header{Type: t, Token: c.token, Seq: c.sendSeq, Ack: ack, AckBits: bits}
+	c.rtt.sent(c.sendSeq, s.cfg.MonoClock())
 	c.sendSeq++
 	return s.begin(c.addr, h)
 }
@@ -870,6 +885,8 @@ func (s *Server) publish(now int64) {
 			Inputs:         c.inputs,
 			IdleMs:         (now - c.lastHeard) / 1e6,
 		}
+		info.rttNs = c.rtt.estimate()
+		info.lat, info.grabLat = c.lat, c.grabLat
 		if c.delivery.reports > 0 {
 			if n := int(r.McastReceived) + int(r.McastLost); n > 0 {
 				info.McastLossPct = 100 * float64(r.McastLost) / float64(n)

@@ -133,9 +133,22 @@ type ClientInfo struct {
 	// later than unicast multicast arrived (90th percentile).
 	McastLossPct     float64 `json:"mcast_loss_pct"`
 	McastExcessP90Ms float64 `json:"mcast_excess_p90_ms"`
-	LastInputSeq     uint32  `json:"last_input_seq"`
-	Inputs           uint64  `json:"inputs"`
-	IdleMs           int64   `json:"idle_ms"`
+	// RTTMs is the smallest round trip measured over the last one to two
+	// seconds from the acknowledgements in the client's headers; 0 if none.
+	RTTMs float64 `json:"rtt_ms"`
+	// Server-added latency of this client's recent inputs (last 128), and
+	// of its held objects', p50 and p99 in ms.
+	LatencyP50Ms     float64 `json:"latency_p50_ms"`
+	LatencyP99Ms     float64 `json:"latency_p99_ms"`
+	GrabLatencyP50Ms float64 `json:"grab_latency_p50_ms"`
+	GrabLatencyP99Ms float64 `json:"grab_latency_p99_ms"`
+
+	rttNs        int64
+	lat, grabLat latRing
+
+	LastInputSeq uint32 `json:"last_input_seq"`
+	Inputs       uint64 `json:"inputs"`
+	IdleMs       int64  `json:"idle_ms"`
 }
 
 // WorldView returns copies of the most recently published player and
@@ -150,8 +163,15 @@ func (s *Stats) WorldView() ([]wire.PlayerState, []wire.EntityState) {
 // ClientList returns a copy of the most recently published client list.
 func (s *Stats) ClientList() []ClientInfo {
 	s.clientsMu.Lock()
-	defer s.clientsMu.Unlock()
-	return append([]ClientInfo(nil), s.clientsView...)
+	list := append([]ClientInfo(nil), s.clientsView...)
+	s.clientsMu.Unlock()
+	for i := range list {
+		c := &list[i]
+		c.RTTMs = float64(c.rttNs) / 1e6
+		c.LatencyP50Ms, c.LatencyP99Ms = c.lat.quantiles()
+		c.GrabLatencyP50Ms, c.GrabLatencyP99Ms = c.grabLat.quantiles()
+	}
+	return list
 }
 
 // Reset clears the histograms and counters that describe behaviour over

@@ -21,7 +21,7 @@ const (
 	offRepExcessP50 = 8
 	offRepExcessP90 = 12
 	offRepFlags     = 16
-	// bytes 17..18 are reserved, zero, ignored
+	offRepUnicast   = 17
 )
 
 // Len returns DeliveryProbeSize.
@@ -56,16 +56,22 @@ func (m *DeliveryReport) Append(b []byte) []byte {
 	b = binary.LittleEndian.AppendUint16(b, m.Samples)
 	b = binary.LittleEndian.AppendUint32(b, uint32(m.ExcessP50))
 	b = binary.LittleEndian.AppendUint32(b, uint32(m.ExcessP90))
-	return append(b, m.Flags, 0, 0)
+	b = append(b, m.Flags)
+	return binary.LittleEndian.AppendUint16(b, m.UnicastLoss)
 }
 
-// Parse decodes a body. A zero window is ErrField.
+// Parse decodes a body. A zero window, or a unicast loss above
+// MaxUnicastLoss other than UnicastLossUnknown, is ErrField.
 func (m *DeliveryReport) Parse(b []byte) (int, error) {
 	if len(b) < DeliveryReportSize {
 		return 0, ErrShort
 	}
 	w := binary.LittleEndian.Uint16(b[offRepWindow:])
 	if w == 0 {
+		return 0, ErrField
+	}
+	ul := binary.LittleEndian.Uint16(b[offRepUnicast:])
+	if ul > MaxUnicastLoss && ul != UnicastLossUnknown {
 		return 0, ErrField
 	}
 	m.WindowMs = w
@@ -75,5 +81,6 @@ func (m *DeliveryReport) Parse(b []byte) (int, error) {
 	m.ExcessP50 = int32(binary.LittleEndian.Uint32(b[offRepExcessP50:]))
 	m.ExcessP90 = int32(binary.LittleEndian.Uint32(b[offRepExcessP90:]))
 	m.Flags = b[offRepFlags]
+	m.UnicastLoss = ul
 	return DeliveryReportSize, nil
 }

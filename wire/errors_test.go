@@ -272,6 +272,15 @@ func TestBodyParseErrors(t *testing.T) {
 		{"DeliveryReport window 0, short", new(DeliveryReport), func(t *testing.T) []byte {
 			return body(t, "delivery_report", map[int]byte{offRepWindow: 0, offRepWindow + 1: 0})[:DeliveryReportSize-1]
 		}, ErrShort},
+		{"DeliveryReport unicast loss 10001", new(DeliveryReport), func(t *testing.T) []byte {
+			return body(t, "delivery_report", map[int]byte{offRepUnicast: 0x11, offRepUnicast + 1: 0x27})
+		}, ErrField},
+		{"DeliveryReport unicast loss 0xfffe", new(DeliveryReport), func(t *testing.T) []byte {
+			return body(t, "delivery_report", map[int]byte{offRepUnicast: 0xfe, offRepUnicast + 1: 0xff})
+		}, ErrField},
+		{"DeliveryReport unicast loss 10001, short", new(DeliveryReport), func(t *testing.T) []byte {
+			return body(t, "delivery_report", map[int]byte{offRepUnicast: 0x11, offRepUnicast + 1: 0x27})[:DeliveryReportSize-1]
+		}, ErrShort},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n, err := tc.m.Parse(tc.b(t))
@@ -339,15 +348,16 @@ func TestForwardCompatible(t *testing.T) {
 	if _, err := c.Parse(p); err != nil || c != a {
 		t.Errorf("rotation bits 38-39: %v, %+v != %+v", err, c, a)
 	}
-	// A delivery report's reserved bytes are ignored, and its flag bits
-	// version 1 does not define are passed through.
-	dr := body(t, "delivery_report_not_joined", map[int]byte{offRepFlags: 0xfe, offRepFlags + 1: 0xff, offRepFlags + 2: 0x80})
+	// A delivery report's flag bits version 1 does not define are passed
+	// through.
+	dr := body(t, "delivery_report_not_joined", map[int]byte{offRepFlags: 0xfe})
 	var rep DeliveryReport
-	if n, err := rep.Parse(dr); err != nil || n != DeliveryReportSize || rep != (DeliveryReport{WindowMs: 250, Flags: 0xfe}) {
-		t.Errorf("DeliveryReport reserved bytes and flags 0xfe: %d, %v, %+v", n, err, rep)
+	if n, err := rep.Parse(dr); err != nil || n != DeliveryReportSize ||
+		rep != (DeliveryReport{WindowMs: 250, Flags: 0xfe, UnicastLoss: UnicastLossUnknown}) {
+		t.Errorf("DeliveryReport flags 0xfe: %d, %v, %+v", n, err, rep)
 	}
-	if b := rep.Append(nil); b[offRepFlags+1] != 0 || b[offRepFlags+2] != 0 {
-		t.Errorf("DeliveryReport reserved bytes re-sent as % x", b[offRepFlags+1:])
+	if b := rep.Append(nil); !bytes.Equal(b, dr) {
+		t.Errorf("DeliveryReport flags 0xfe re-sent as % x, want % x", b, dr)
 	}
 	// The padding of a ConnectRequest is not checked.
 	cr := body(t, "connect_request_empty_name", nil)

@@ -242,16 +242,16 @@ func goldenVectors() []vector {
 		{"delivery_probe", "DeliveryProbe for tick 90000, whose first multicast datagram had group seq 1001 (unicast, session token)",
 			session(TypeDeliveryProbe, 43, 40, 0xff),
 			&DeliveryProbe{Tick: 90_000, ServerTime: 1_000_000_000, GroupSeq: 1001}},
-		{"delivery_report", "DeliveryReport over 250 ms: 22 multicast datagrams received, 1 lost; 6 samples, multicast 180 µs ahead at the median and 4250 µs behind at the 90th percentile",
+		{"delivery_report", "DeliveryReport over 250 ms: 22 multicast datagrams received, 1 lost; 6 samples, multicast 180 µs ahead at the median and 4250 µs behind at the 90th percentile; unicast loss 4.17 % (1 of 24 expected)",
 			session(TypeDeliveryReport, 101, 56, 0b11),
-			&DeliveryReport{WindowMs: 250, McastReceived: 22, McastLost: 1, Samples: 6, ExcessP50: -180, ExcessP90: 4_250}},
-		{"delivery_report_not_joined", "DeliveryReport with the NotJoined flag: nothing received on the group, no samples",
+			&DeliveryReport{WindowMs: 250, McastReceived: 22, McastLost: 1, Samples: 6, ExcessP50: -180, ExcessP90: 4_250, UnicastLoss: 417}},
+		{"delivery_report_not_joined", "DeliveryReport with the NotJoined flag: nothing received on the group, no samples, unicast loss unknown (fewer than 20 expected)",
 			session(TypeDeliveryReport, 0, 0, 0),
-			&DeliveryReport{WindowMs: 250, Flags: DeliveryNotJoined}},
-		{"delivery_report_extremes", "DeliveryReport at the ends of every range; flag bits unknown to version 1 set (passed through)",
+			&DeliveryReport{WindowMs: 250, Flags: DeliveryNotJoined, UnicastLoss: UnicastLossUnknown}},
+		{"delivery_report_extremes", "DeliveryReport at the ends of every range, unicast loss 100 %; flag bits unknown to version 1 set (passed through)",
 			session(TypeDeliveryReport, 0xffff, 0xffff, 0xffffffff),
 			&DeliveryReport{WindowMs: 0xffff, McastReceived: 0xffff, McastLost: 0xffff, Samples: 0xffff,
-				ExcessP50: math.MinInt32, ExcessP90: math.MaxInt32, Flags: 0xff}},
+				ExcessP50: math.MinInt32, ExcessP90: math.MaxInt32, Flags: 0xff, UnicastLoss: MaxUnicastLoss}},
 	}
 }
 
@@ -558,7 +558,17 @@ func dissect(b []byte) ([]field, error) {
 		_, ok3 := u16("samples")
 		ok = ok && ok1 && ok2 && ok3 && i32("excess p50 (µs)") && i32("excess p90 (µs)") &&
 			off < len(b) && take(1, "flags = 0x%02x", b[off])
-		ok = ok && off+2 <= len(b) && take(2, "reserved = 0x%04x", le.Uint16(b[off:]))
+		ok = ok && off+2 <= len(b)
+		if ok {
+			switch ul := le.Uint16(b[off:]); {
+			case ul == 0xffff:
+				take(2, "unicast loss = 0xffff (unknown: fewer than 20 expected)")
+			case ul <= 10000:
+				take(2, "unicast loss = %d (%d.%02d %%)", ul, ul/100, ul%100)
+			default:
+				return bad("unicast loss above 10000")
+			}
+		}
 	default:
 		return bad("unknown type")
 	}

@@ -289,7 +289,7 @@ func TestEntityRecordsShared(t *testing.T) {
 }
 
 func TestDeliverySizes(t *testing.T) {
-	if DeliveryProbeSize != 4+8+2 || DeliveryReportSize != 2+2+2+2+4+4+1+2 || offRepFlags+3 != DeliveryReportSize {
+	if DeliveryProbeSize != 4+8+2 || DeliveryReportSize != 2+2+2+2+4+4+1+2 || offRepUnicast+2 != DeliveryReportSize {
 		t.Errorf("DeliveryProbeSize %d, DeliveryReportSize %d", DeliveryProbeSize, DeliveryReportSize)
 	}
 	p := DeliveryProbe{Tick: 1, ServerTime: 2, GroupSeq: 3}
@@ -311,6 +311,29 @@ func TestDeliveryReportExcess(t *testing.T) {
 		var back DeliveryReport
 		if _, err := back.Parse(b); err != nil || back != m {
 			t.Errorf("excess %d: %v, %+v", x, err, back)
+		}
+	}
+}
+
+// TestDeliveryReportUnicastLoss checks every unicast loss value: 0 to
+// MaxUnicastLoss and UnicastLossUnknown are sent little-endian at offset 17
+// and parsed back; every other value is ErrField.
+func TestDeliveryReportUnicastLoss(t *testing.T) {
+	for v := range 1 << 16 {
+		ul := uint16(v)
+		m := DeliveryReport{WindowMs: 250, McastReceived: 40, Flags: DeliveryNotJoined, UnicastLoss: ul}
+		b := m.Append(nil)
+		if b[17] != byte(ul) || b[18] != byte(ul>>8) {
+			t.Fatalf("unicast loss %d sent as % x", ul, b[17:])
+		}
+		var back DeliveryReport
+		n, err := back.Parse(b)
+		valid := ul <= 10000 || ul == 0xffff
+		switch {
+		case valid && (err != nil || n != DeliveryReportSize || back != m):
+			t.Fatalf("unicast loss %d: %d, %v, %+v", ul, n, err, back)
+		case !valid && (err != ErrField || n != 0 || back != DeliveryReport{}):
+			t.Fatalf("unicast loss %d: %d, %v, %+v; want ErrField", ul, n, err, back)
 		}
 	}
 }

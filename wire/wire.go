@@ -18,8 +18,8 @@
 // unchanged (except Header.Parse, see there). Append cannot fail: floats are
 // quantized and clamped, but values a receiver rejects (a zero reason,
 // Parts == 0, a snapshot or entity update longer than MaxBodySize, an update
-// cause with client id 0, a zero report window, a name set by hand that is
-// not UTF-8) are sent as given.
+// cause with client id 0, a zero report window, a unicast loss above
+// MaxUnicastLoss, a name set by hand that is not UTF-8) are sent as given.
 package wire
 
 import (
@@ -324,10 +324,24 @@ type DeliveryReport struct {
 	ExcessP50 int32
 	ExcessP90 int32
 	Flags     uint8 // DeliveryNotJoined
+	// Loss on the client's unicast path from the server over the last 16
+	// report windows (this one included), counted from header seq gaps
+	// like the multicast counts: lost/(received+lost) in units of
+	// 1/MaxUnicastLoss (0 to MaxUnicastLoss), or UnicastLossUnknown when
+	// fewer than 20 unicast datagrams were expected over them (a client
+	// on multicast gets only a few per window). The server compares it with
+	// the multicast loss: when both paths lose alike, unicast does not help.
+	UnicastLoss uint16
 }
 
 // DeliveryReport flags.
 const (
 	// DeliveryNotJoined: the client could not join the multicast group.
 	DeliveryNotJoined = 1 << 0
+)
+
+// DeliveryReport.UnicastLoss values.
+const (
+	MaxUnicastLoss     = 10000  // every unicast datagram lost; the unit is 1/10000
+	UnicastLossUnknown = 0xFFFF // too few unicast datagrams expected to tell
 )

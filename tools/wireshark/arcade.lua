@@ -16,7 +16,8 @@
 --
 -- Truncated bodies and unknown packet types are flagged as malformed expert
 -- info; values a receiver rejects (reason 0, parts 0, a cause with client
--- id 0, a zero report window, a bad name) as protocol warnings. The
+-- id 0, a zero report window, a unicast loss above 10000, a bad name) as
+-- protocol warnings. The
 -- dissector decodes whatever fits and never raises a Lua error on bad input.
 
 local arcade = Proto("arcade", "Arcade")
@@ -32,6 +33,8 @@ local COOKIE_SIZE = 32
 local PLAYER_SIZE = 40
 local ENTITY_SIZE = 14
 local CAUSE_SIZE = 6
+local MAX_UNICAST_LOSS = 10000 -- DeliveryReport unicast loss unit: 1/10000
+local UNICAST_LOSS_UNKNOWN = 0xFFFF
 local SERVER_PORT = 7777
 local GROUP_PORT = 7778
 
@@ -187,7 +190,8 @@ local F = {
     rep_p90 = ProtoField.int32("arcade.report.excess_p90", "Excess p90 (µs)"),
     rep_flags = ProtoField.uint8("arcade.report.flags", "Report flags", base.HEX),
     rep_not_joined = ProtoField.bool("arcade.report.flags.not_joined", "DeliveryNotJoined", 8, nil, 0x01),
-    rep_reserved = ProtoField.uint16("arcade.report.reserved", "Reserved", base.HEX),
+    -- The wire value in 1/10000; the tree shows it as a percentage.
+    rep_unicast_loss = ProtoField.uint16("arcade.report.unicast_loss", "Unicast loss"),
 }
 
 local field_list = {}
@@ -719,7 +723,19 @@ body[13] = function(c, t) -- DeliveryReport (§6.13)
     local r90 = c:take(4, "excess p90")
     if r90 then t:add_le(F.rep_p90, r90) end
     local fl = c:flags(t, F.rep_flags, { F.rep_not_joined }, "flags")
-    c:le(t, F.rep_reserved, 2, "reserved")
+    local ul, ulitem = c:le(t, F.rep_unicast_loss, 2, "unicast loss")
+    local ultext
+    if ul == UNICAST_LOSS_UNKNOWN then
+        ultext = "unknown"
+        ulitem:set_text("Unicast loss: unknown (UnicastLossUnknown, 0xffff: fewer than 20 unicast datagrams expected)")
+    elseif ul and ul <= MAX_UNICAST_LOSS then
+        ultext = string.format("%d.%02d%%", math.floor(ul / 100), ul % 100)
+        ulitem:set_text(string.format("Unicast loss: %d.%02d %% (%d/10000)", math.floor(ul / 100), ul % 100, ul))
+    elseif ul then
+        ultext = "invalid(" .. ul .. ")"
+        ulitem:set_text(string.format("Unicast loss: invalid (%d/10000)", ul))
+        invalid(ulitem, string.format("Unicast loss %d is above 10000: receivers ignore this report", ul))
+    end
     if w == 0 then invalid(witem, "Window 0: receivers ignore this report") end
     local s = ""
     if w then s = s .. string.format(" window=%dms", w) end
@@ -727,6 +743,7 @@ body[13] = function(c, t) -- DeliveryReport (§6.13)
     if lost then s = s .. " lost=" .. lost end
     if n then s = s .. " samples=" .. n end
     if r50 and r90 then s = s .. string.format(" p50=%dus p90=%dus", r50:le_int(), r90:le_int()) end
+    if ultext then s = s .. " unicast_loss=" .. ultext end
     if fl and fl % 2 == 1 then s = s .. " not_joined" end
     return s
 end

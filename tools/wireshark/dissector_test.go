@@ -358,7 +358,7 @@ func expect(t *testing.T, name string, b []byte) (fields, int) {
 		f.add("arcade.report.excess_p90", m.ExcessP90)
 		f.add("arcade.report.flags", m.Flags)
 		f.add("arcade.report.flags.not_joined", m.Flags&wire.DeliveryNotJoined != 0)
-		f.add("arcade.report.reserved", binary.LittleEndian.Uint16(body[17:]))
+		f.add("arcade.report.unicast_loss", m.UnicastLoss)
 	default:
 		t.Fatalf("%s: no expectation for type %d", name, h.Type)
 	}
@@ -381,7 +381,9 @@ var wantInfo = map[string]string{
 	"disconnect_timeout":         "Disconnect reason=Timeout",
 	"entity_update":              "EntityUpdate tick=90000 causes=3 entities=3",
 	"delivery_probe":             "DeliveryProbe tick=90000 group_seq=1001",
-	"delivery_report":            "DeliveryReport window=250ms received=22 lost=1 samples=6 p50=-180us p90=4250us",
+	"delivery_report":            "DeliveryReport window=250ms received=22 lost=1 samples=6 p50=-180us p90=4250us unicast_loss=4.17%",
+	"delivery_report_not_joined": "DeliveryReport window=250ms received=0 lost=0 samples=0 p50=0us p90=0us unicast_loss=unknown not_joined",
+	"delivery_report_extremes":   "DeliveryReport window=65535ms received=65535 lost=65535 samples=65535 p50=-2147483648us p90=2147483647us unicast_loss=100.00% not_joined",
 }
 
 // fromComments are values written in the golden files' comments and in the
@@ -417,6 +419,9 @@ var fromComments = []struct{ vector, field, values string }{
 	{"delivery_report", "arcade.report.excess_p90", "4250"},
 	{"delivery_report_extremes", "arcade.report.excess_p50", "-2147483648"},
 	{"delivery_report_extremes", "arcade.report.excess_p90", "2147483647"},
+	{"delivery_report", "arcade.report.unicast_loss", "417"},
+	{"delivery_report_not_joined", "arcade.report.unicast_loss", "65535"},
+	{"delivery_report_extremes", "arcade.report.unicast_loss", "10000"},
 	{"denied_version_mismatch", "arcade.denied.reason", "2"},
 	{"disconnect_client_left", "arcade.disconnect.reason", "1"},
 	{"challenge_response", "arcade.name", "Ada"},
@@ -544,6 +549,15 @@ func badFrames(t *testing.T) []frame {
 		info:   "Disconnect reason=0",
 		expert: "Reason 0 is invalid", group: groupProtocol, severity: severityWarn})
 
+	// A delivery report with unicast loss 10001: decoded, and flagged as
+	// rejected by receivers.
+	rep := unicastLoss10001(t, golden("delivery_report"))
+	want, _ = expect(t, "delivery_report", golden("delivery_report"))
+	want["arcade.report.unicast_loss"] = []string{"10001"}
+	frames = append(frames, frame{name: "report_unicast_loss_10001", src: client, dst: server, payload: rep, want: want,
+		info:   "DeliveryReport window=250ms received=22 lost=1 samples=6 p50=-180us p90=4250us unicast_loss=invalid(10001)",
+		expert: "Unicast loss 10001 is above 10000", group: groupProtocol, severity: severityWarn})
+
 	// A name that is not UTF-8: shown with U+FFFD, flagged as rejected.
 	resp := bytes.Clone(golden("challenge_response"))
 	nameOff := wire.HeaderSize + 10 // "Ada"
@@ -583,6 +597,19 @@ func badFrames(t *testing.T) []frame {
 	frames = append(frames, frame{name: "not_arcade", src: client, dst: server,
 		payload: []byte("ARX not arcade at all"), want: fields{}, wantNoArcadeLayer: true})
 	return frames
+}
+
+// unicastLoss10001 returns a copy of the delivery report datagram b with
+// its unicast loss set to 10001, which receivers reject.
+func unicastLoss10001(t *testing.T, b []byte) []byte {
+	t.Helper()
+	b = bytes.Clone(b)
+	binary.LittleEndian.PutUint16(b[wire.HeaderSize+17:], 10001)
+	var m wire.DeliveryReport
+	if _, err := m.Parse(b[wire.HeaderSize:]); !errors.Is(err, wire.ErrField) {
+		t.Fatalf("test bug: unicast loss 10001 parses with %v", err)
+	}
+	return b
 }
 
 // tshark runs tshark with arcade.lua, isolated from the user's settings.
@@ -924,5 +951,55 @@ func TestDissectorRobust(t *testing.T) {
 		if truncated[i] && !strings.Contains(g["expert.group"], strconv.Itoa(groupMalformed)) {
 			t.Errorf("%s: not flagged malformed (expert info %s)", fr.name, show(g["expert.message"]))
 		}
+	}
+}
+
+// TestDissectorUnicastLossText checks how the tree shows a delivery
+// report's unicast loss, from the value the wire codec decodes: as a
+// percentage, or named when unknown or invalid.
+func TestDissectorUnicastLossText(t *testing.T) {
+	ts := newTshark(t)
+	var frames []frame
+	var wantText []string
+	for _, name := range []string{"delivery_report", "delivery_report_not_joined", "delivery_report_extremes", "report_unicast_loss_10001"} {
+		var b []byte
+		var ul uint16
+		if name == "report_unicast_loss_10001" {
+			b = unicastLoss10001(t, readHex(t, filepath.Join(goldenDir, "delivery_report.hex")))
+			ul = 10001
+		} else {
+			b = readHex(t, filepath.Join(goldenDir, name+".hex"))
+			var m wire.DeliveryReport
+			parseBody(t, name, &m, b[wire.HeaderSize:])
+			ul = m.UnicastLoss
+		}
+		var want string
+		switch {
+		case ul == wire.UnicastLossUnknown:
+			want = "Unicast loss: unknown (UnicastLossUnknown, 0xffff: fewer than 20 unicast datagrams expected)"
+		case ul <= wire.MaxUnicastLoss:
+			want = fmt.Sprintf("Unicast loss: %s %% (%d/10000)", strconv.FormatFloat(float64(ul)/100, 'f', 2, 64), ul)
+		default:
+			want = fmt.Sprintf("Unicast loss: invalid (%d/10000)", ul)
+		}
+		frames = append(frames, frame{name: name, src: client, dst: server, payload: b})
+		wantText = append(wantText, want)
+	}
+	pcap := filepath.Join(t.TempDir(), "reports.pcap")
+	if err := os.WriteFile(pcap, capture(frames), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, err := ts.run(t, "-n", "-r", pcap, "-X", "lua_script:"+ts.lua, "-V", "-O", "arcade")
+	if err != nil {
+		t.Fatalf("tshark -V: %v\n%s", err, stderr)
+	}
+	var lines []string
+	for line := range strings.SplitSeq(out, "\n") {
+		if line = strings.TrimSpace(line); strings.HasPrefix(line, "Unicast loss") {
+			lines = append(lines, line)
+		}
+	}
+	if !slices.Equal(lines, wantText) {
+		t.Errorf("tree shows\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(wantText, "\n"))
 	}
 }

@@ -1,0 +1,91 @@
+package server
+
+import (
+	"math"
+	"slices"
+	"time"
+)
+
+// rttTracker estimates a client's round-trip time from the acknowledgements
+// in its datagrams' headers: a unicast datagram sent at t and first
+// acknowledged at t' is a sample t'−t. The client acknowledges in its next
+// datagram (a pose, at display rate), so a sample includes up to one pose
+// interval of waiting; the minimum over the last one to two seconds
+// removes it, as BBR's min-RTT filter does.
+type rttTracker struct {
+	at       [rttSlots]int64 // send time of seq%rttSlots, mono ns; 0 = acknowledged or unknown
+	seq      [rttSlots]uint16
+	newest   uint16
+	any      bool
+	min      int64 // of the current window
+	prevMin  int64 // of the previous window
+	winStart int64
+}
+
+const (
+	rttSlots  = 64
+	rttWindow = int64(time.Second)
+)
+
+func (r *rttTracker) sent(seq uint16, now int64) {
+	i := seq % rttSlots
+	r.seq[i], r.at[i] = seq, now
+}
+
+func (r *rttTracker) acked(ack uint16, now int64) {
+	if r.any && !seqNewer(ack, r.newest) {
+		return
+	}
+	r.any, r.newest = true, ack
+	i := ack % rttSlots
+	if r.seq[i] != ack || r.at[i] == 0 {
+		return
+	}
+	sample := now - r.at[i]
+	r.at[i] = 0
+	if now-r.winStart > rttWindow {
+		r.prevMin, r.min, r.winStart = r.min, 0, now
+	}
+	if sample > 0 && (r.min == 0 || sample < r.min) {
+		r.min = sample
+	}
+}
+
+// estimate is the smallest sample of the last one to two seconds, ns; 0
+// if none.
+func (r *rttTracker) estimate() int64 {
+	switch {
+	case r.min == 0:
+		return r.prevMin
+	case r.prevMin == 0:
+		return r.min
+	}
+	return min(r.min, r.prevMin)
+}
+
+// latRing keeps a client's most recent latency samples (µs). The tick
+// thread only stores; readers copy it and compute quantiles.
+type latRing struct {
+	v [latSlots]int32
+	n uint64
+}
+
+const latSlots = 128
+
+func (l *latRing) add(ns int64) {
+	l.v[l.n%latSlots] = int32(min(max(ns/1000, 0), math.MaxInt32))
+	l.n++
+}
+
+// quantiles returns the p50 and p99 of the samples held, in ms (0, 0 if
+// none). It sorts a copy; for readers, never the tick thread.
+func (l latRing) quantiles() (p50, p99 float64) {
+	n := int(min(l.n, latSlots))
+	if n == 0 {
+		return 0, 0
+	}
+	s := l.v[:n]
+	slices.Sort(s)
+	at := func(q float64) float64 { return float64(s[int(math.Ceil(q*float64(n)))-1]) / 1e3 }
+	return at(0.5), at(0.99)
+}

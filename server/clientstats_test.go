@@ -1,0 +1,51 @@
+package server
+
+import "testing"
+
+func TestRTTTrackerTakesTheWindowMinimum(t *testing.T) {
+	var r rttTracker
+	const ms = int64(1e6)
+	// Datagrams 0..9 sent 1 ms apart; each acknowledged 3..8 ms later by
+	// the client's next pose.
+	for i := range 10 {
+		r.sent(uint16(i), int64(i)*ms)
+	}
+	r.acked(0, 8*ms)  // 8 ms
+	r.acked(1, 5*ms)  // 4 ms
+	r.acked(1, 9*ms)  // a repeated ack gives no sample
+	r.acked(4, 7*ms)  // 3 ms
+	r.acked(3, 20*ms) // older than the newest ack: ignored
+	if got := r.estimate(); got != 3*ms {
+		t.Fatalf("estimate %d, want 3 ms", got)
+	}
+	// An ack of a datagram never sent (or forgotten) gives nothing.
+	r.acked(200, 30*ms)
+	if got := r.estimate(); got != 3*ms {
+		t.Fatalf("estimate %d after a stray ack", got)
+	}
+	// Two windows later the old minimum is forgotten.
+	r.sent(201, 2100*ms)
+	r.acked(201, 2110*ms)
+	r.sent(202, 3300*ms)
+	r.acked(202, 3306*ms)
+	if got := r.estimate(); got != 6*ms {
+		t.Fatalf("estimate %d, want 6 ms once the 3 ms sample aged out", got)
+	}
+}
+
+func TestLatRingQuantiles(t *testing.T) {
+	var l latRing
+	if p50, p99 := l.quantiles(); p50 != 0 || p99 != 0 {
+		t.Fatal("empty ring has quantiles")
+	}
+	for i := 1; i <= 300; i++ { // only the last 128 (173..300 µs) are kept
+		l.add(int64(i) * 1000)
+	}
+	p50, p99 := l.quantiles()
+	if p50 != 0.236 || p99 != 0.299 {
+		t.Fatalf("p50 %v p99 %v ms, want 0.236 and 0.299", p50, p99)
+	}
+	if l.v[0] == 0 {
+		t.Fatal("quantiles sorted the ring in place")
+	}
+}
