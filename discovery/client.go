@@ -16,7 +16,12 @@ import (
 // Client timing.
 const (
 	// BrowseTimeout bounds Browse and Beacon when ctx has no deadline.
-	BrowseTimeout = time.Second
+	//
+	// It is longer than one second so that Browse's first re-query, at one
+	// second, is sent and answered: a responder multicasts a record at most
+	// once a second (RFC 6762 §6), so a headset that starts just after an
+	// announcement gets no answer to its first query.
+	BrowseTimeout = 1500 * time.Millisecond
 	// queryRetry is when an unanswered beacon probe is sent again.
 	queryRetry = 250 * time.Millisecond
 	// grace is how long the clients keep listening for more servers after
