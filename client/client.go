@@ -477,3 +477,11 @@ func (c *Client) MulticastError() error {
 	defer c.mu.Unlock()
 	return c.joinErr
 }
+
+// Resumed reports whether the server gave this session the client id and
+// avatar of the player's previous one (SessionConfig.PlayerID).
+func (c *Client) Resumed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.s.Resumed()
+}

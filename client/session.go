@@ -39,6 +39,11 @@ type SessionConfig struct {
 	// Nonce identifies this handshake; 0 means a random one from
 	// crypto/rand. Tests set it to get reproducible datagrams.
 	Nonce uint64
+	// PlayerID identifies the player across sessions: keep one random id
+	// per app install (or headset) and a reconnect within
+	// server.ResumeWindow gets the same client id and avatar back. All
+	// zero: anonymous, never resumed.
+	PlayerID [wire.PlayerIDSize]byte
 	// ConnectTimeout bounds the handshake. Default DefaultConnectTimeout.
 	ConnectTimeout time.Duration
 	// PingInterval is the longest gap between two Pings once connected.
@@ -679,6 +684,10 @@ func (s *Session) ClientID() uint16 { return s.accepted.ClientID }
 // Accepted returns the server's Accepted message (zero before it came).
 func (s *Session) Accepted() wire.Accepted { return s.accepted }
 
+// Resumed reports whether the server gave this session the client id and
+// avatar of the player's previous one.
+func (s *Session) Resumed() bool { return s.accepted.Flags&wire.AcceptedResumed != 0 }
+
 // Token returns the session token, 0 before Accepted.
 func (s *Session) Token() uint64 { return s.token }
 
@@ -768,7 +777,7 @@ func (s *Session) sendHandshake(now int64) {
 		m := wire.ConnectRequest{ClientNonce: s.nonce, Flags: s.connectFlags(), NameLen: s.nameLen, Name: s.name}
 		b = m.Append(b)
 	} else {
-		m := wire.ChallengeResponse{ClientNonce: s.nonce, Flags: s.connectFlags(), NameLen: s.nameLen, Name: s.name, Cookie: s.cookie}
+		m := wire.ChallengeResponse{ClientNonce: s.nonce, Flags: s.connectFlags(), NameLen: s.nameLen, Name: s.name, Cookie: s.cookie, PlayerID: s.cfg.PlayerID}
 		b = m.Append(b)
 	}
 	s.push(b)

@@ -70,6 +70,10 @@ type conn struct {
 	addrStr string
 	name    string
 	unicast bool // snapshots go to this client by unicast now
+	// playerID identifies the player across sessions (zero: anonymous);
+	// resumed says this session took over a departed one.
+	playerID [wire.PlayerIDSize]byte
+	resumed  bool
 	// fixedUnicast: asked for unicast at connect, or multicast is off. Such
 	// a client is never probed or switched.
 	fixedUnicast bool
@@ -111,6 +115,10 @@ type Server struct {
 	byAddr  map[netip.AddrPort]*conn
 	order   []*conn // connected, sorted by id
 	usedIDs []bool  // index = client id
+	// Players whose session ended within ResumeWindow, and the ids kept
+	// for them meanwhile.
+	departed      map[[wire.PlayerIDSize]byte]departed
+	reservedUntil []int64
 
 	in   *udp.Batch
 	out  *udp.Batch
@@ -202,20 +210,22 @@ func New(cfg Config, tr Transport, now int64) (*Server, error) {
 	binary.LittleEndian.PutUint64(key[24:], rng.Uint64())
 
 	s := &Server{
-		cfg:       cfg,
-		tr:        tr,
-		stats:     &Stats{},
-		origin:    now,
-		rng:       rng,
-		cookies:   newCookieJar(key, cfg.CookieLife.Microseconds()),
-		byToken:   make(map[uint64]*conn, cfg.MaxClients),
-		byAddr:    make(map[netip.AddrPort]*conn, cfg.MaxClients),
-		order:     make([]*conn, 0, cfg.MaxClients),
-		usedIDs:   make([]bool, cfg.MaxClients+1),
-		in:        udp.NewBatch(batchSize, wire.MaxDatagramSize+1),
-		out:       udp.NewBatch(batchSize, wire.MaxDatagramSize),
-		body:      make([]byte, 0, wire.MaxDatagramSize),
-		latencyRx: make([]latSample, 0, cfg.MaxClients),
+		cfg:           cfg,
+		tr:            tr,
+		stats:         &Stats{},
+		origin:        now,
+		rng:           rng,
+		cookies:       newCookieJar(key, cfg.CookieLife.Microseconds()),
+		byToken:       make(map[uint64]*conn, cfg.MaxClients),
+		byAddr:        make(map[netip.AddrPort]*conn, cfg.MaxClients),
+		order:         make([]*conn, 0, cfg.MaxClients),
+		usedIDs:       make([]bool, cfg.MaxClients+1),
+		departed:      make(map[[wire.PlayerIDSize]byte]departed),
+		reservedUntil: make([]int64, cfg.MaxClients+1),
+		in:            udp.NewBatch(batchSize, wire.MaxDatagramSize+1),
+		out:           udp.NewBatch(batchSize, wire.MaxDatagramSize),
+		body:          make([]byte, 0, wire.MaxDatagramSize),
+		latencyRx:     make([]latSample, 0, cfg.MaxClients),
 	}
 	s.handshakes = newSourceLimiter(4096, cfg.HandshakeRate, 2*cfg.HandshakeRate)
 	s.sessions = &sourceLimiter{rate: cfg.SessionRate, burst: max(cfg.SessionRate/5, 20)}
@@ -392,7 +402,17 @@ func (s *Server) onChallengeResponse(now int64, from netip.AddrPort, body []byte
 		// The same source started a new session: the old one is over.
 		s.remove(now, c, wire.DisconnectClientLeft, false)
 	}
-	id := s.freeID()
+	// The same player from elsewhere (a headset that roamed to another
+	// address): its old session ends as if it had left, and this one
+	// resumes it.
+	if old := s.liveByPlayer(m.PlayerID); old != nil {
+		s.remove(now, old, wire.DisconnectClientLeft, true)
+	}
+	prev, resume := s.resumable(now, m.PlayerID)
+	id := prev.id
+	if !resume {
+		id = s.freeID(now)
+	}
 	if id == 0 {
 		s.stats.drop(DropServerFull)
 		s.deny(from, m.ClientNonce, wire.DenyServerFull)
@@ -408,6 +428,12 @@ func (s *Server) onChallengeResponse(now int64, from netip.AddrPort, body []byte
 		unicast:   m.Flags&wire.ConnectWantUnicast != 0 || s.cfg.NoMulticast,
 		lastHeard: now,
 		limit:     limitSlot{tokens: s.sessions.burst, last: now},
+		playerID:  m.PlayerID,
+		resumed:   resume,
+	}
+	if resume && prev.has {
+		// The avatar stays where it was until the first new input.
+		c.applied, c.hasApplied = prev.avatar, true
 	}
 	s.usedIDs[id] = true
 	s.byToken[c.token] = c
@@ -444,6 +470,9 @@ func (s *Server) sendAccepted(now int64, c *conn) {
 	}
 	if c.unicast {
 		a.Flags |= wire.AcceptedUnicast
+	}
+	if c.resumed {
+		a.Flags |= wire.AcceptedResumed
 	}
 	s.finish(a.Append(s.beginConn(c, wire.TypeAccepted)))
 }
@@ -529,6 +558,7 @@ func (s *Server) Tick(now int64, tickNo uint64) {
 	if tickNo-s.lastPub >= uint64(max(1, s.cfg.TickRate/publishHz)) {
 		s.lastPub = tickNo
 		s.publish(now)
+		s.forgetDeparted(now)
 	}
 }
 
@@ -757,6 +787,9 @@ func (s *Server) remove(now int64, c *conn, why wire.DisconnectReason, notify bo
 	if s.world != nil {
 		s.world.RemovePlayer(c.id, now)
 	}
+	if why != wire.DisconnectServerShutdown && why != wire.DisconnectKicked {
+		s.noteDeparture(now, c)
+	}
 	delete(s.byToken, c.token)
 	delete(s.byAddr, c.addr)
 	s.usedIDs[c.id] = false
@@ -783,10 +816,19 @@ func (s *Server) Shutdown(now int64) {
 	s.flush()
 }
 
-func (s *Server) freeID() uint16 {
+// freeID returns the lowest client id neither in use nor reserved for a
+// departed player who may come back, or 0 when the server is full.
+func (s *Server) freeID(now int64) uint16 {
 	if len(s.order) >= s.cfg.MaxClients {
 		return 0
 	}
+	for id := 1; id < len(s.usedIDs); id++ {
+		if !s.usedIDs[id] && s.reservedUntil[id] <= now {
+			return uint16(id)
+		}
+	}
+	// Every free id is reserved: the newest arrival is served before a
+	// player who may never return.
 	for id := 1; id < len(s.usedIDs); id++ {
 		if !s.usedIDs[id] {
 			return uint16(id)

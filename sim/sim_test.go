@@ -183,3 +183,30 @@ func TestEntitiesAndDeterminism(t *testing.T) {
 		}
 	}
 }
+
+// TestRemovePlayerReleasesGrabs: a player who leaves (or times out) drops
+// what they held; the object goes back to physics and can be taken again.
+func TestRemovePlayerReleasesGrabs(t *testing.T) {
+	w := demo(t)
+	w.AddPlayer(1, 0)
+	dart := findTag(t, "dart")
+	w.ApplyInput(1, handInput(1, geom.Pose{Pos: dart.Pose.Pos, Rot: geom.Identity}, 1), 0, nil)
+	if st, _ := w.Entity(dart.ID); st.Flags&wire.EntityHeld == 0 {
+		t.Fatal("setup: dart not held")
+	}
+	w.RemovePlayer(1, int64(time.Second))
+	if st, _ := w.Entity(dart.ID); st.Flags&wire.EntityHeld != 0 {
+		t.Fatal("dart still held after its holder left")
+	}
+	// The same client id back (a resumed session) starts with empty hands
+	// and can grab it again.
+	w.AddPlayer(1, int64(time.Second))
+	if w.Holding(1) {
+		t.Fatal("a returning player holds something before grabbing")
+	}
+	w.ApplyInput(1, handInput(2, geom.Pose{Pos: dart.Pose.Pos, Rot: geom.Identity}, 0), int64(time.Second), nil)
+	w.ApplyInput(1, handInput(3, geom.Pose{Pos: dart.Pose.Pos, Rot: geom.Identity}, 1), int64(time.Second), nil)
+	if !w.Holding(1) {
+		t.Fatal("could not grab the dart again")
+	}
+}

@@ -133,7 +133,17 @@ func TestBodyParseErrors(t *testing.T) {
 			return body(t, "challenge_response", nil)[:offConnName+2]
 		}, ErrShort},
 		{"ChallengeResponse cookie cut", new(ChallengeResponse), func(t *testing.T) []byte {
+			return body(t, "challenge_response", nil)[:offConnName+3+CookieSize-1]
+		}, ErrShort},
+		{"ChallengeResponse no player id", new(ChallengeResponse), func(t *testing.T) []byte {
+			return body(t, "challenge_response", nil)[:offConnName+3+CookieSize]
+		}, ErrShort},
+		{"ChallengeResponse player id cut", new(ChallengeResponse), func(t *testing.T) []byte {
 			b := body(t, "challenge_response", nil)
+			return b[:len(b)-1]
+		}, ErrShort},
+		{"ChallengeResponse anonymous, player id cut", new(ChallengeResponse), func(t *testing.T) []byte {
+			b := body(t, "challenge_response_name32", nil)
 			return b[:len(b)-1]
 		}, ErrShort},
 		{"ChallengeResponse name length 33", new(ChallengeResponse), func(t *testing.T) []byte {

@@ -122,6 +122,9 @@ const (
 	testGroupToken = 0xc0ffee0ddba11ad5
 )
 
+// testPlayerID is a player id as a client makes one: 16 random bytes.
+var testPlayerID = [PlayerIDSize]byte{0x6f, 0x1c, 0x3a, 0x9e, 0x4b, 0x27, 0x4d, 0x0a, 0x8e, 0x55, 0xc2, 0x19, 0x70, 0xb3, 0xfd, 0x42}
+
 func goldenVectors() []vector {
 	nameLen0, name0 := name("")
 	nameLen3, name3 := name("Ada")
@@ -139,10 +142,10 @@ func goldenVectors() []vector {
 		{"challenge", "Challenge with a 32-byte cookie",
 			Header{Type: TypeChallenge},
 			&Challenge{ClientNonce: testNonce, Cookie: cookie(1)}},
-		{"challenge_response", "ChallengeResponse, name \"Ada\"",
+		{"challenge_response", "ChallengeResponse, name \"Ada\", with a player id",
 			Header{Type: TypeChallengeResponse, Seq: 2},
-			&ChallengeResponse{ClientNonce: testNonce, NameLen: nameLen3, Name: name3, Cookie: cookie(1)}},
-		{"challenge_response_name32", "ChallengeResponse, 32-byte name, unicast wanted",
+			&ChallengeResponse{ClientNonce: testNonce, NameLen: nameLen3, Name: name3, Cookie: cookie(1), PlayerID: testPlayerID}},
+		{"challenge_response_name32", "ChallengeResponse, 32-byte name, unicast wanted, anonymous (player id all zero)",
 			Header{Type: TypeChallengeResponse, Seq: 3},
 			&ChallengeResponse{ClientNonce: testNonce, Flags: ConnectWantUnicast, NameLen: nameLen32, Name: name32, Cookie: cookie(0xf0)}},
 		{"accepted_multicast", "Accepted, snapshots by multicast to 239.255.77.77:7778; header carries the session token",
@@ -152,6 +155,10 @@ func goldenVectors() []vector {
 		{"accepted_unicast", "Accepted, no multicast group, snapshots by unicast",
 			session(TypeAccepted, 0, 3, 0b111),
 			&Accepted{ClientNonce: testNonce, ClientID: 0xffff, TickRate: 120, ServerTime: 1 << 40, Flags: AcceptedUnicast}},
+		{"accepted_resumed", "Accepted, resuming the previous session of the player id in challenge_response: client id 3 again; multicast",
+			session(TypeAccepted, 0, 2, 0),
+			&Accepted{ClientNonce: testNonce, ClientID: 3, TickRate: 90, ServerTime: 133_456_789,
+				Multicast: netip.MustParseAddrPort("239.255.77.77:7778"), GroupToken: testGroupToken, Flags: AcceptedResumed}},
 		{"denied_server_full", "Denied: server full",
 			Header{Type: TypeDenied},
 			&Denied{ClientNonce: testNonce, Reason: DenyServerFull}},
@@ -463,6 +470,13 @@ func dissect(b []byte) ([]field, error) {
 		ok = hex64("client nonce") && raw(32, "cookie")
 	case TypeChallengeResponse:
 		ok = hex64("client nonce") && raw(1, fmt.Sprintf("flags = 0x%02x", b[off])) && nameField() && raw(32, "cookie")
+		if ok = ok && off+16 <= len(b); ok {
+			id := "player id"
+			if bytes.Equal(b[off:off+16], make([]byte, 16)) {
+				id = "player id: all zero, anonymous"
+			}
+			raw(16, id)
+		}
 	case TypeAccepted:
 		ok = hex64("client nonce")
 		_, ok1 := u16("client id")
@@ -472,7 +486,19 @@ func dissect(b []byte) ([]field, error) {
 		if ok {
 			_, ok = u16("multicast port")
 		}
-		ok = ok && hex64("group token") && raw(1, fmt.Sprintf("flags = 0x%02x", b[off]))
+		if ok = ok && hex64("group token") && off < len(b); ok {
+			var bits []string
+			for i, n := range []string{"AcceptedUnicast", "AcceptedResumed"} {
+				if b[off]&(1<<i) != 0 {
+					bits = append(bits, n)
+				}
+			}
+			comment := fmt.Sprintf("flags = 0x%02x", b[off])
+			if len(bits) > 0 {
+				comment += " (" + strings.Join(bits, ", ") + ")"
+			}
+			raw(1, comment)
+		}
 	case TypeDenied:
 		ok = hex64("client nonce")
 		if ok {

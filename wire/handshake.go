@@ -17,7 +17,7 @@ const (
 )
 
 // ConnectRequest and ChallengeResponse offsets. The name is variable length;
-// in a ChallengeResponse the cookie follows it.
+// in a ChallengeResponse the cookie and then the player id follow it.
 const (
 	offConnNonce   = 0
 	offConnFlags   = 8
@@ -159,9 +159,9 @@ func (m *ChallengeResponse) NameString() string {
 	return string(m.Name[:min(m.NameLen, MaxNameLen)])
 }
 
-// Len returns the body length: 10 + NameLen + CookieSize.
+// Len returns the body length: 10 + NameLen + CookieSize + PlayerIDSize.
 func (m *ChallengeResponse) Len() int {
-	return offConnName + int(min(m.NameLen, MaxNameLen)) + CookieSize
+	return offConnName + int(min(m.NameLen, MaxNameLen)) + CookieSize + PlayerIDSize
 }
 
 // Append appends the body to b.
@@ -169,10 +169,11 @@ func (m *ChallengeResponse) Append(b []byte) []byte {
 	b = binary.LittleEndian.AppendUint64(b, m.ClientNonce)
 	b = append(b, m.Flags)
 	b = appendName(b, &m.Name, m.NameLen)
-	return append(b, m.Cookie[:]...)
+	b = append(b, m.Cookie[:]...)
+	return append(b, m.PlayerID[:]...)
 }
 
-// Parse decodes a body.
+// Parse decodes a body. A body that ends before the player id is ErrShort.
 func (m *ChallengeResponse) Parse(b []byte) (int, error) {
 	if len(b) < offConnName {
 		return 0, ErrShort
@@ -181,7 +182,9 @@ func (m *ChallengeResponse) Parse(b []byte) (int, error) {
 	if l > MaxNameLen {
 		return 0, ErrField
 	}
-	n := offConnName + l + CookieSize
+	cookie := offConnName + l
+	player := cookie + CookieSize
+	n := player + PlayerIDSize
 	if len(b) < n {
 		return 0, ErrShort
 	}
@@ -190,7 +193,8 @@ func (m *ChallengeResponse) Parse(b []byte) (int, error) {
 	}
 	m.ClientNonce = binary.LittleEndian.Uint64(b[offConnNonce:])
 	m.Flags = b[offConnFlags]
-	copy(m.Cookie[:], b[n-CookieSize:])
+	copy(m.Cookie[:], b[cookie:player])
+	copy(m.PlayerID[:], b[player:n])
 	return n, nil
 }
 

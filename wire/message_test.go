@@ -66,6 +66,32 @@ func TestNameLenClamp(t *testing.T) {
 	}
 }
 
+// TestChallengeResponsePlayerID checks that the player id follows the
+// cookie whatever the name length, and that it survives the wire.
+func TestChallengeResponsePlayerID(t *testing.T) {
+	for l := range MaxNameLen + 1 {
+		m := ChallengeResponse{ClientNonce: 9, Cookie: cookie(3), PlayerID: testPlayerID}
+		m.SetName(strings.Repeat("n", l))
+		b := m.Append(nil)
+		if len(b) != m.Len() || len(b) != offConnName+l+CookieSize+PlayerIDSize {
+			t.Fatalf("name length %d: %d bytes, Len %d", l, len(b), m.Len())
+		}
+		if c, id := b[offConnName+l:][:CookieSize], b[len(b)-PlayerIDSize:]; !bytes.Equal(c, m.Cookie[:]) || !bytes.Equal(id, testPlayerID[:]) {
+			t.Fatalf("name length %d: cookie % x, player id % x", l, c, id)
+		}
+		var back ChallengeResponse
+		if n, err := back.Parse(b); err != nil || n != len(b) || back != m {
+			t.Fatalf("name length %d: Parse = %d, %v, %+v", l, n, err, back)
+		}
+	}
+	// An anonymous response parsed into a reused message clears the old id.
+	anon := ChallengeResponse{ClientNonce: 1}
+	reused := ChallengeResponse{PlayerID: testPlayerID}
+	if _, err := reused.Parse(anon.Append(nil)); err != nil || reused.PlayerID != ([PlayerIDSize]byte{}) {
+		t.Fatalf("anonymous: %v, player id % x", err, reused.PlayerID)
+	}
+}
+
 func TestConnectRequestPadding(t *testing.T) {
 	var h Header
 	h.Type = TypeConnectRequest
@@ -106,6 +132,25 @@ func TestAcceptedMulticast(t *testing.T) {
 		var back Accepted
 		if _, err := back.Parse(b); err != nil || back.Multicast != tc.parsed {
 			t.Errorf("%s: parsed %v, %v; want %v", tc.name, back.Multicast, err, tc.parsed)
+		}
+	}
+}
+
+// TestAcceptedFlags checks the flag bits' positions and that bits version 1
+// does not define are passed through.
+func TestAcceptedFlags(t *testing.T) {
+	for _, tc := range []struct {
+		flags uint8
+		wire  byte
+	}{{AcceptedUnicast, 0x01}, {AcceptedResumed, 0x02}, {AcceptedUnicast | AcceptedResumed, 0x03}, {0xff, 0xff}} {
+		m := Accepted{ClientID: 1, Flags: tc.flags}
+		b := m.Append(nil)
+		if b[offAccFlags] != tc.wire {
+			t.Errorf("flags %#x sent as %#x, want %#x", tc.flags, b[offAccFlags], tc.wire)
+		}
+		var back Accepted
+		if _, err := back.Parse(b); err != nil || back.Flags != tc.flags {
+			t.Errorf("flags %#x parsed as %#x, %v", tc.flags, back.Flags, err)
 		}
 	}
 }

@@ -42,6 +42,7 @@ const (
 	PoseSize        = 11   // quantized position (6) + rotation (5)
 	MaxNameLen      = 32   // player display name, UTF-8 bytes
 	CookieSize      = 32   // opaque handshake cookie
+	PlayerIDSize    = 16   // player identity in a ChallengeResponse
 	// MinConnectRequestSize is the smallest datagram (header included) that
 	// is accepted as a connect request. Clients pad their request to it, so
 	// no unverified reply is ever larger than the request that caused it.
@@ -157,6 +158,11 @@ type ChallengeResponse struct {
 	NameLen     uint8
 	Name        [MaxNameLen]byte
 	Cookie      [CookieSize]byte
+	// PlayerID identifies the player across sessions: random, kept by the
+	// client for the life of the install. A session that ends is resumed
+	// (same client id, same avatar) by the next one with the same PlayerID
+	// within 10 s. All zero is anonymous: never resumed.
+	PlayerID [PlayerIDSize]byte
 }
 
 // Accepted completes the handshake. The header's Token is the session token
@@ -168,12 +174,15 @@ type Accepted struct {
 	ServerTime  uint64         // µs since the server started
 	Multicast   netip.AddrPort // IPv4 group and port; zero if none
 	GroupToken  uint64         // token carried by multicast snapshots
-	Flags       uint8          // AcceptedUnicast
+	Flags       uint8          // Accepted* bits
 }
 
 // Accepted flags.
 const (
 	AcceptedUnicast = 1 << 0 // snapshots for this client come by unicast
+	// AcceptedResumed: this session resumed the previous one of the same
+	// PlayerID: same client id, avatar kept. Nothing it held is held now.
+	AcceptedResumed = 1 << 1
 )
 
 // DenyReason says why a handshake was refused.

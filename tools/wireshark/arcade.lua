@@ -30,6 +30,7 @@ local VERSION = 1
 local POSE_SIZE = 11
 local MAX_NAME = 32
 local COOKIE_SIZE = 32
+local PLAYER_ID_SIZE = 16
 local PLAYER_SIZE = 40
 local ENTITY_SIZE = 14
 local CAUSE_SIZE = 6
@@ -94,6 +95,7 @@ local F = {
     name = ProtoField.string("arcade.name", "Name", base.UNICODE),
     padding_len = ProtoField.uint16("arcade.connect.padding_len", "Padding length"),
     cookie = ProtoField.bytes("arcade.cookie", "Cookie"),
+    player_id = ProtoField.bytes("arcade.player_id", "Player id"),
 
     acc_client_id = ProtoField.uint16("arcade.accepted.client_id", "Client id"),
     acc_tick_rate = ProtoField.uint16("arcade.accepted.tick_rate", "Tick rate"),
@@ -103,6 +105,7 @@ local F = {
     acc_group_token = ProtoField.uint64("arcade.accepted.group_token", "Group token", base.HEX),
     acc_flags = ProtoField.uint8("arcade.accepted.flags", "Accepted flags", base.HEX),
     acc_unicast = ProtoField.bool("arcade.accepted.flags.unicast", "AcceptedUnicast", 8, nil, 0x01),
+    acc_resumed = ProtoField.bool("arcade.accepted.flags.resumed", "AcceptedResumed", 8, nil, 0x02),
 
     deny_reason = ProtoField.uint8("arcade.denied.reason", "Reason", base.DEC, deny_names),
 
@@ -521,9 +524,20 @@ body[3] = function(c, t) -- ChallengeResponse (§6.3)
     local name = c:name(t)
     local r = c:take(COOKIE_SIZE, "cookie")
     if r then t:add(F.cookie, r) end
+    -- All zero is anonymous: never resumed (§7.6).
+    local pr = c:take(PLAYER_ID_SIZE, "player id")
+    local anonymous = false
+    if pr then
+        local item = t:add(F.player_id, pr)
+        anonymous = pr:bytes():tohex() == string.rep("00", PLAYER_ID_SIZE)
+        if anonymous then item:append_text(" (anonymous)") end
+    end
     local s = ""
     if nonce then s = s .. " nonce=" .. hex64(nonce) end
     if name then s = s .. ' name="' .. name .. '"' end
+    if pr then
+        s = s .. " player=" .. (anonymous and "anonymous" or pr:bytes():tohex():lower())
+    end
     if fl and fl % 2 == 1 then s = s .. " unicast" end
     return s
 end
@@ -537,7 +551,7 @@ body[4] = function(c, t) -- Accepted (§6.4)
     if ar then t:add(F.acc_mcast_addr, ar) end
     local port = c:le(t, F.acc_mcast_port, 2, "multicast port")
     c:le(t, F.acc_group_token, 8, "group token")
-    local fl = c:flags(t, F.acc_flags, { F.acc_unicast }, "flags")
+    local fl = c:flags(t, F.acc_flags, { F.acc_unicast, F.acc_resumed }, "flags")
     local s = ""
     if id then s = s .. " client=" .. id end
     if rate then s = s .. " tick_rate=" .. rate end
@@ -550,6 +564,7 @@ body[4] = function(c, t) -- Accepted (§6.4)
         end
     end
     if fl and fl % 2 == 1 then s = s .. " unicast" end
+    if fl and fl % 4 >= 2 then s = s .. " resumed" end
     return s
 end
 

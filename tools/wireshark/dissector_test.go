@@ -241,6 +241,7 @@ func expect(t *testing.T, name string, b []byte) (fields, int) {
 		f.add("arcade.connect.flags.want_unicast", m.Flags&wire.ConnectWantUnicast != 0)
 		expectName(f, m.NameLen, m.NameString())
 		f.add("arcade.cookie", m.Cookie[:])
+		f.add("arcade.player_id", m.PlayerID[:])
 	case wire.TypeAccepted:
 		var m wire.Accepted
 		n = parseBody(t, name, &m, body)
@@ -257,6 +258,7 @@ func expect(t *testing.T, name string, b []byte) (fields, int) {
 		f.add("arcade.accepted.group_token", m.GroupToken)
 		f.add("arcade.accepted.flags", m.Flags)
 		f.add("arcade.accepted.flags.unicast", m.Flags&wire.AcceptedUnicast != 0)
+		f.add("arcade.accepted.flags.resumed", m.Flags&wire.AcceptedResumed != 0)
 	case wire.TypeDenied:
 		var m wire.Denied
 		n = parseBody(t, name, &m, body)
@@ -369,8 +371,10 @@ func expect(t *testing.T, name string, b []byte) (fields, int) {
 var wantInfo = map[string]string{
 	"accepted_multicast":         "Accepted client=3 tick_rate=90 group=239.255.77.77:7778",
 	"accepted_unicast":           "Accepted client=65535 tick_rate=120 group=none unicast",
+	"accepted_resumed":           "Accepted client=3 tick_rate=90 group=239.255.77.77:7778 resumed",
 	"connect_request_empty_name": `ConnectRequest nonce=0x0123456789abcdef name=""`,
-	"challenge_response_name32":  `ChallengeResponse nonce=0x0123456789abcdef name="Zoë Łukasiewicz, Team Blue #07" unicast`,
+	"challenge_response":         `ChallengeResponse nonce=0x0123456789abcdef name="Ada" player=6f1c3a9e4b274d0a8e55c21970b3fd42`,
+	"challenge_response_name32":  `ChallengeResponse nonce=0x0123456789abcdef name="Zoë Łukasiewicz, Team Blue #07" player=anonymous unicast`,
 	"denied_unknown_reason":      "Denied nonce=0x0000000000000001 reason=200",
 	"denied_server_full":         "Denied nonce=0x0123456789abcdef reason=ServerFull",
 	"pose_input":                 "PoseInput input=4242 tracking=head,left,right",
@@ -425,6 +429,12 @@ var fromComments = []struct{ vector, field, values string }{
 	{"denied_version_mismatch", "arcade.denied.reason", "2"},
 	{"disconnect_client_left", "arcade.disconnect.reason", "1"},
 	{"challenge_response", "arcade.name", "Ada"},
+	{"challenge_response", "arcade.player_id", "6f1c3a9e4b274d0a8e55c21970b3fd42"},
+	{"challenge_response_name32", "arcade.player_id", "00000000000000000000000000000000"},
+	{"accepted_resumed", "arcade.accepted.flags", "0x02"},
+	{"accepted_resumed", "arcade.accepted.flags.resumed", "1"},
+	{"accepted_resumed", "arcade.accepted.flags.unicast", "0"},
+	{"accepted_unicast", "arcade.accepted.flags.resumed", "0"},
 	{"pong", "arcade.pong.server_hold", "42"},
 }
 
@@ -572,7 +582,7 @@ func badFrames(t *testing.T) []frame {
 	}
 	want["arcade.name"] = []string{"A\ufffda"}
 	frames = append(frames, frame{name: "name_not_utf8", src: client, dst: server, payload: resp, want: want,
-		info:   "ChallengeResponse nonce=0x0123456789abcdef name=\"A\ufffda\"",
+		info:   "ChallengeResponse nonce=0x0123456789abcdef name=\"A\ufffda\" player=6f1c3a9e4b274d0a8e55c21970b3fd42",
 		expert: "Name is not valid UTF-8", group: groupProtocol, severity: severityWarn})
 
 	// Bytes after a body are legal (a newer sender's fields): shown, noted.

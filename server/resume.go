@@ -1,0 +1,69 @@
+package server
+
+import (
+	"time"
+
+	"arcade/wire"
+)
+
+// ResumeWindow is how long after a session ends the same player identity
+// gets its client id and avatar back.
+const ResumeWindow = 10 * time.Second
+
+// departed is what the server keeps of a player whose session ended, for
+// ResumeWindow: the client id (reserved meanwhile) and the avatar.
+type departed struct {
+	id     uint16
+	avatar wire.PoseInput
+	has    bool // avatar is valid
+	at     int64
+}
+
+// noteDeparture keeps c's slot and avatar for its player identity.
+func (s *Server) noteDeparture(now int64, c *conn) {
+	if c.playerID == ([wire.PlayerIDSize]byte{}) {
+		return
+	}
+	s.departed[c.playerID] = departed{id: c.id, avatar: c.applied, has: c.hasApplied, at: now}
+	s.reservedUntil[c.id] = now + int64(ResumeWindow)
+}
+
+// resumable returns the departed slot of a player identity, if it ended
+// within ResumeWindow, and forgets it.
+func (s *Server) resumable(now int64, player [wire.PlayerIDSize]byte) (departed, bool) {
+	if player == ([wire.PlayerIDSize]byte{}) {
+		return departed{}, false
+	}
+	d, ok := s.departed[player]
+	if !ok {
+		return departed{}, false
+	}
+	delete(s.departed, player)
+	if now-d.at >= int64(ResumeWindow) || s.usedIDs[d.id] {
+		return departed{}, false
+	}
+	s.reservedUntil[d.id] = 0
+	return d, true
+}
+
+// forgetDeparted drops departures older than ResumeWindow.
+func (s *Server) forgetDeparted(now int64) {
+	for p, d := range s.departed {
+		if now-d.at >= int64(ResumeWindow) {
+			delete(s.departed, p)
+		}
+	}
+}
+
+// liveByPlayer finds a connected session of a player identity.
+func (s *Server) liveByPlayer(player [wire.PlayerIDSize]byte) *conn {
+	if player == ([wire.PlayerIDSize]byte{}) {
+		return nil
+	}
+	for _, c := range s.order {
+		if c.playerID == player {
+			return c
+		}
+	}
+	return nil
+}
