@@ -41,6 +41,10 @@ load: ## loopback load measurement only: server + 16 bots, multicast and unicast
 grabbench: ## eager vs tick-only grab latency with 16 grabbing bots
 	./tools/grabbench.sh
 
+.PHONY: soak
+soak: ## hostile-input soak: server + 8 bots 10 s alone, then 10 s beside a 50k datagrams/s flood of malformed, spoofed and replayed datagrams
+	$(GO) run ./tools/soak
+
 fuzz: ## run every fuzz target for FUZZTIME each (default 10s)
 	./tools/fuzz.sh $(or $(FUZZTIME),10s)
 

@@ -1,0 +1,610 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// options configure one soak run.
+type options struct {
+	serverBin, botBin string // built binaries; empty: build them
+	duration          time.Duration
+	warmup            time.Duration // bots stream this long before measuring
+	bots              int
+	botRate           int
+	attackRate        int
+	ports             int // attacker sockets on 127.0.0.1
+	spoofAddrs        int // attacker sockets on 127.0.0.2..
+	seed              uint64
+	log               io.Writer // progress lines; nil: none
+}
+
+// Fixed parts of a run.
+const (
+	headsetRate   = 90 // the soak's own headsets, poses/s
+	stopTimeout   = 10 * time.Second
+	statsTimeout  = 2 * time.Second
+	startTimeout  = 10 * time.Second
+	connectWait   = 8 * time.Second // bots connecting (their own limit is 5 s)
+	settle        = 300 * time.Millisecond
+	maxStderrKeep = 1 << 20
+)
+
+// Report is the soak's result: one JSON object.
+type Report struct {
+	Seed           uint64  `json:"seed"`
+	DurationS      float64 `json:"duration_s"`
+	Bots           int     `json:"bots"`
+	BotRateHz      int     `json:"bot_rate_hz"`
+	AttackRateGoal int     `json:"attack_rate_goal_per_s"`
+
+	Baseline Phase `json:"baseline"`
+	Attack   Phase `json:"attack"`
+	// AttackOverBaseline is attack / baseline for the bots' input-to-state
+	// quantiles.
+	AttackOverBaseline struct {
+		InputToStateP50 float64 `json:"input_to_state_p50"`
+		InputToStateP99 float64 `json:"input_to_state_p99"`
+	} `json:"attack_over_baseline"`
+
+	Attacker AttackReport        `json:"attacker"`
+	Targets  map[string][]string `json:"targets"` // category → drop reasons
+
+	Own OwnReport `json:"own_headset"`
+	// ServerUp: /api/stats answered during the attack and after it.
+	ServerUp     bool    `json:"server_up"`
+	StatsMsInAtk float64 `json:"stats_response_ms_during_attack"`
+	Exit         Exit    `json:"server_exit"`
+
+	Problems []string `json:"problems"`
+}
+
+// Phase is one measurement: the bots' report and the server's counters
+// over it.
+type Phase struct {
+	BotsConnected   int      `json:"bots_connected"`
+	SawAllPeers     bool     `json:"saw_all_peers"`
+	InputToStateP50 float64  `json:"input_to_state_p50_ms"`
+	InputToStateP99 float64  `json:"input_to_state_p99_ms"`
+	InputToStateMax float64  `json:"input_to_state_max_ms"`
+	Samples         int      `json:"input_to_state_samples"`
+	InputsSent      uint64   `json:"inputs_sent"`
+	SnapshotsRecv   uint64   `json:"snapshots_received"`
+	SnapshotLossPct float64  `json:"snapshot_loss_pct"`
+	BotErrors       []string `json:"bot_errors,omitempty"`
+
+	// Server counters, deltas over the phase.
+	RxPackets   uint64            `json:"rx_packets"`
+	TxPackets   uint64            `json:"tx_packets"`
+	Dropped     map[string]uint64 `json:"dropped"`
+	DroppedSum  uint64            `json:"dropped_total"`
+	KernelDrops uint64            `json:"kernel_socket_drops"`
+	MissedTicks uint64            `json:"missed_ticks"`
+	// From the server's histograms, reset at the phase's start.
+	TickLatenessP99US float64 `json:"tick_lateness_p99_us"`
+	ServerAddedP50US  float64 `json:"server_added_p50_us"`
+	ServerAddedP99US  float64 `json:"server_added_p99_us"`
+	ClientsMid        int     `json:"server_clients_mid_phase"`
+	// LateJoin: a fresh headset from 127.0.0.51 (no attacker uses it)
+	// connected in the middle of the phase.
+	LateJoin   bool    `json:"late_join"`
+	LateJoinMs float64 `json:"late_join_ms"`
+}
+
+// OwnReport is the soak's own headset, whose token the attacker uses.
+type OwnReport struct {
+	Connected     bool   `json:"connected_to_the_end"`
+	Error         string `json:"error,omitempty"`
+	InputsSent    uint32 `json:"inputs_sent"`
+	LastApplied   uint32 `json:"last_applied"`
+	Snapshots     uint64 `json:"snapshots"`
+	CapturedPoses int    `json:"captured_poses"`
+}
+
+// Exit is how the server stopped after SIGTERM.
+type Exit struct {
+	Code    int    `json:"code"`
+	Panic   bool   `json:"panic_in_stderr"`
+	Timeout bool   `json:"killed_after_timeout"`
+	Stderr  string `json:"stderr_tail,omitempty"`
+}
+
+// serverStats is the part of the server's /api/stats the soak reads.
+type serverStats struct {
+	Clients        int               `json:"clients"`
+	MissedTicks    uint64            `json:"missed_ticks"`
+	RxPackets      uint64            `json:"rx_packets"`
+	TxPackets      uint64            `json:"tx_packets"`
+	Dropped        map[string]uint64 `json:"dropped"`
+	TickLateness   quantiles         `json:"tick_lateness_us"`
+	ServerAdded    quantiles         `json:"server_added_latency_us"`
+	ServerAddedCnt uint64            `json:"server_added_samples"`
+}
+
+type quantiles struct {
+	P50 float64 `json:"p50"`
+	P99 float64 `json:"p99"`
+}
+
+// botReport is the part of arcade-bot --json the soak reads.
+type botReport struct {
+	ClientsConnected int     `json:"clients_connected"`
+	SawAllPeers      bool    `json:"saw_all_peers"`
+	SnapshotsRecv    uint64  `json:"snapshots_received"`
+	SnapshotLossPct  float64 `json:"snapshot_loss_pct"`
+	InputsSent       uint64  `json:"inputs_sent"`
+	InputToState     struct {
+		Samples int     `json:"samples"`
+		P50     float64 `json:"p50"`
+		P99     float64 `json:"p99"`
+		Max     float64 `json:"max"`
+	} `json:"input_to_state_ms"`
+	Clients []struct {
+		Name  string `json:"name"`
+		Error string `json:"error"`
+	} `json:"clients"`
+}
+
+// soak runs the whole thing: server, own headset, baseline, attack,
+// shutdown. An error means the soak itself could not run; what it found
+// is in Report.Problems.
+func soak(ctx context.Context, o options) (*Report, error) {
+	logf := func(format string, args ...any) {
+		if o.log != nil {
+			fmt.Fprintf(o.log, "soak: "+format+"\n", args...)
+		}
+	}
+	rep := &Report{Seed: o.seed, DurationS: o.duration.Seconds(), Bots: o.bots, BotRateHz: o.botRate,
+		AttackRateGoal: o.attackRate, Targets: map[string][]string{}}
+	for c := range numCategories {
+		rep.Targets[c.String()] = targets[c]
+	}
+
+	if o.serverBin == "" || o.botBin == "" {
+		dir, err := os.MkdirTemp("", "arcade-soak-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		logf("building arcade-server and arcade-bot")
+		if err := build(ctx, dir); err != nil {
+			return nil, err
+		}
+		o.serverBin, o.botBin = filepath.Join(dir, "arcade-server"), filepath.Join(dir, "arcade-bot")
+	}
+
+	// Ports and a multicast group of this run's own, so that a soak can run
+	// beside other loopback tests.
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(os.Getpid())))
+	gamePort, err := freePort("udp")
+	if err != nil {
+		return nil, err
+	}
+	httpPort, err := freePort("tcp")
+	if err != nil {
+		return nil, err
+	}
+	groupPort, err := freePort("udp")
+	if err != nil {
+		return nil, err
+	}
+	game := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(gamePort))
+	group := fmt.Sprintf("239.255.%d.%d:%d", 1+rng.IntN(254), 1+rng.IntN(254), groupPort)
+	api := fmt.Sprintf("http://127.0.0.1:%d/api/stats", httpPort)
+
+	srv, err := startServer(o.serverBin, game, httpPort, group)
+	if err != nil {
+		return nil, err
+	}
+	defer srv.kill()
+	if err := waitStats(ctx, api, srv, startTimeout); err != nil {
+		return nil, fmt.Errorf("server did not answer /api/stats: %w\n%s", err, srv.stderr.String())
+	}
+	logf("server on %s, http :%d, group %s", game, httpPort, group)
+
+	// The soak's own headset: connected through both phases; its poses of
+	// the baseline are the attack's replays, its token the wrong-source
+	// attack's token.
+	limit := 2*(o.warmup+o.duration) + 2*connectWait + 30*time.Second
+	own, err := newHeadset("soak-own", netip.AddrPort{}, game, headsetRate)
+	if err != nil {
+		return nil, err
+	}
+	hctx, hcancel := context.WithCancel(ctx)
+	var hwg sync.WaitGroup
+	hwg.Go(func() { own.run(hctx, limit) })
+	defer func() { hcancel(); hwg.Wait() }()
+	select {
+	case <-own.connected:
+	case <-time.After(6 * time.Second):
+		return nil, fmt.Errorf("own headset did not connect: %v", own.Err())
+	}
+
+	// Baseline.
+	logf("baseline: %d bots for %v", o.bots, o.duration)
+	rep.Baseline, err = runPhase(ctx, o, api, game, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+
+	// Attack.
+	token := own.token.Load()
+	replays := own.Captured()
+	rep.Own.CapturedPoses = len(replays)
+	atk, err := newAttacker(game, o.attackRate, o.seed, o.ports, o.spoofAddrs, token, own.Conn(), replays)
+	if err != nil {
+		return nil, fmt.Errorf("attacker sockets: %w", err)
+	}
+	defer atk.close()
+	logf("attack: %d bots for %v beside %d datagrams/s from %d sockets", o.bots, o.duration, o.attackRate, len(atk.socks)+1)
+	var statsMs float64
+	var upDuring bool
+	rep.Attack, err = runPhase(ctx, o, api, game, atk, func() {
+		t := time.Now()
+		if _, err := getStats(api); err == nil {
+			upDuring = true
+			statsMs = float64(time.Since(t).Microseconds()) / 1e3
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	rep.Attacker = atk.lastReport
+	rep.StatsMsInAtk = statsMs
+	if rep.Baseline.InputToStateP50 > 0 {
+		rep.AttackOverBaseline.InputToStateP50 = rep.Attack.InputToStateP50 / rep.Baseline.InputToStateP50
+	}
+	if rep.Baseline.InputToStateP99 > 0 {
+		rep.AttackOverBaseline.InputToStateP99 = rep.Attack.InputToStateP99 / rep.Baseline.InputToStateP99
+	}
+	_, errAfter := getStats(api)
+	rep.ServerUp = upDuring && errAfter == nil
+
+	// The own headset must still be connected and its inputs applied.
+	rep.Own.InputsSent = own.sent.Load()
+	rep.Own.LastApplied = own.applied.Load()
+	rep.Own.Snapshots = own.snapshots.Load()
+	if e := own.Err(); e != nil {
+		rep.Own.Error = e.Error()
+	} else {
+		rep.Own.Connected = true
+	}
+	hcancel()
+	hwg.Wait()
+
+	logf("stopping the server (SIGTERM)")
+	rep.Exit = srv.stop()
+	rep.Problems = check(rep)
+	return rep, nil
+}
+
+// runPhase runs the bots once. With an attacker, the flood starts once
+// every bot is connected (they share 127.0.0.1 with the attacker, whose
+// connect flood exhausts that address's handshake budget) and inside their
+// warm-up, and stops when the bots stop. mid, if set, runs halfway.
+func runPhase(ctx context.Context, o options, api string, game netip.AddrPort, atk *attacker, mid func()) (Phase, error) {
+	var ph Phase
+	before, err := getStats(api)
+	if err != nil {
+		return ph, err
+	}
+	kBefore := kernelDrops(game)
+	resetStats(api)
+
+	run := o.warmup + o.duration
+	bctx, cancel := context.WithTimeout(ctx, run+connectWait+10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(bctx, o.botBin, "--server", game.String(), "--clients", strconv.Itoa(o.bots),
+		"--rate", strconv.Itoa(o.botRate), "--duration", o.duration.String(), "--warmup", o.warmup.String(),
+		"--iface", "lo", "--json")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.SysProcAttr = childAttr()
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 3 * time.Second
+	if err := cmd.Start(); err != nil {
+		return ph, err
+	}
+	botsDone := make(chan error, 1)
+	go func() { botsDone <- cmd.Wait() }()
+
+	// Wait for the bots (and the own headset) to be connected.
+	deadline := time.Now().Add(connectWait)
+	for time.Now().Before(deadline) {
+		st, err := getStats(api)
+		if err == nil && st.Clients >= before.Clients+o.bots {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	actx, acancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	if atk != nil {
+		wg.Go(func() { atk.lastReport = atk.run(actx, run+connectWait) })
+	}
+	// Halfway through the measured window: the server's client count, the
+	// caller's probe, and a fresh headset joining.
+	wg.Go(func() {
+		select {
+		case <-actx.Done():
+			return
+		case <-time.After(o.warmup + o.duration/2):
+		}
+		if st, err := getStats(api); err == nil {
+			ph.ClientsMid = st.Clients
+		}
+		if mid != nil {
+			mid()
+		}
+		ph.LateJoin, ph.LateJoinMs = lateJoin(actx, game)
+	})
+	berr := <-botsDone
+	acancel()
+	wg.Wait()
+	time.Sleep(settle) // the server reads what is still queued
+
+	after, err := getStats(api)
+	if err != nil {
+		return ph, fmt.Errorf("server not answering after the phase: %w", err)
+	}
+	var br botReport
+	if err := json.Unmarshal(out.Bytes(), &br); err != nil {
+		return ph, fmt.Errorf("arcade-bot: %v (exit %v)\nstdout: %s\nstderr: %s", err, berr, out.String(), errb.String())
+	}
+	ph.BotsConnected = br.ClientsConnected
+	ph.SawAllPeers = br.SawAllPeers
+	ph.InputToStateP50, ph.InputToStateP99, ph.InputToStateMax = br.InputToState.P50, br.InputToState.P99, br.InputToState.Max
+	ph.Samples = br.InputToState.Samples
+	ph.InputsSent = br.InputsSent
+	ph.SnapshotsRecv = br.SnapshotsRecv
+	ph.SnapshotLossPct = br.SnapshotLossPct
+	for _, c := range br.Clients {
+		if c.Error != "" {
+			ph.BotErrors = append(ph.BotErrors, c.Name+": "+c.Error)
+		}
+	}
+	ph.RxPackets = after.RxPackets - before.RxPackets
+	ph.TxPackets = after.TxPackets - before.TxPackets
+	ph.MissedTicks = after.MissedTicks - before.MissedTicks
+	ph.Dropped = map[string]uint64{}
+	for k, v := range after.Dropped {
+		if d := v - before.Dropped[k]; d > 0 {
+			ph.Dropped[k] = d
+			if k != "send_blocked" && k != "send_error" {
+				ph.DroppedSum += d // received datagrams only
+			}
+		}
+	}
+	ph.KernelDrops = kernelDrops(game) - kBefore
+	ph.TickLatenessP99US = after.TickLateness.P99
+	ph.ServerAddedP50US, ph.ServerAddedP99US = after.ServerAdded.P50, after.ServerAdded.P99
+	return ph, nil
+}
+
+// lateJoin connects a fresh headset from 127.0.0.51, holds the session
+// for half a second, and closes it.
+func lateJoin(ctx context.Context, game netip.AddrPort) (bool, float64) {
+	h, err := newHeadset("soak-late", netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 51}), 0), game, headsetRate)
+	if err != nil {
+		return false, 0
+	}
+	hctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() { h.run(hctx, 10*time.Second) })
+	defer wg.Wait()
+	t := time.Now()
+	select {
+	case <-h.connected:
+		ms := float64(time.Since(t).Microseconds()) / 1e3
+		select {
+		case <-ctx.Done():
+		case <-time.After(500 * time.Millisecond):
+		}
+		return true, ms
+	case <-time.After(6 * time.Second):
+	case <-ctx.Done():
+	}
+	return false, 0
+}
+
+// build compiles the server and the bot into dir.
+func build(ctx context.Context, dir string) error {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return fmt.Errorf("go env GOMOD: %w", err)
+	}
+	root := filepath.Dir(strings.TrimSpace(string(out)))
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+string(filepath.Separator), "./cmd/arcade-server", "./tools/arcade-bot")
+	cmd.Dir = root
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %v\n%s", err, b)
+	}
+	return nil
+}
+
+// childAttr makes a child die with the soak, even when the soak is killed
+// before it can stop it.
+func childAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+}
+
+// freePort returns a port on 127.0.0.1 that was free a moment ago.
+func freePort(network string) (int, error) {
+	if network == "tcp" {
+		l, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		defer l.Close()
+		return l.Addr().(*net.TCPAddr).Port, nil
+	}
+	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port, nil
+}
+
+// process is the running server.
+type process struct {
+	cmd    *exec.Cmd
+	stderr *capBuffer
+	done   chan struct{}
+	err    error
+}
+
+func startServer(bin string, game netip.AddrPort, httpPort int, group string) (*process, error) {
+	cmd := exec.Command(bin, "--listen", game.String(), "--http", fmt.Sprintf("127.0.0.1:%d", httpPort),
+		"--iface", "lo", "--multicast", group, "--discovery=false")
+	p := &process{cmd: cmd, stderr: &capBuffer{max: maxStderrKeep}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p.stderr, p.stderr
+	cmd.SysProcAttr = childAttr()
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() { p.err = cmd.Wait(); close(p.done) }()
+	return p, nil
+}
+
+// stop sends SIGTERM and waits for the exit (SIGKILL after stopTimeout).
+func (p *process) stop() Exit {
+	var e Exit
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(stopTimeout):
+		e.Timeout = true
+		p.cmd.Process.Kill()
+		<-p.done
+	}
+	e.Code = p.cmd.ProcessState.ExitCode() // -1 if killed by a signal
+	text := p.stderr.String()
+	lower := strings.ToLower(text)
+	e.Panic = strings.Contains(lower, "panic") || strings.Contains(lower, "fatal error") || strings.Contains(lower, "data race")
+	if lines := strings.Split(strings.TrimSpace(text), "\n"); len(lines) > 6 {
+		text = strings.Join(lines[len(lines)-6:], "\n")
+	}
+	e.Stderr = text
+	return e
+}
+
+// kill ends the server if it is still running (an early return).
+func (p *process) kill() {
+	select {
+	case <-p.done:
+	default:
+		p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// capBuffer keeps the first max bytes written to it.
+type capBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+	max int
+}
+
+func (b *capBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if room := b.max - b.buf.Len(); room > 0 {
+		b.buf.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+func (b *capBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+var httpClient = &http.Client{Timeout: statsTimeout}
+
+func getStats(api string) (*serverStats, error) {
+	resp, err := httpClient.Get(api)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", api, resp.Status)
+	}
+	var st serverStats
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+func resetStats(api string) {
+	resp, err := httpClient.Post(api+"/reset", "", nil)
+	if err == nil {
+		resp.Body.Close()
+	}
+}
+
+// waitStats polls /api/stats until it answers, the server exits, or d.
+func waitStats(ctx context.Context, api string, p *process, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for {
+		_, err := getStats(api)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-p.done:
+			return errors.New("server exited")
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+	}
+}
+
+// kernelDrops reads the receive-buffer drop count of the UDP socket bound
+// to addr from /proc/net/udp (0 if it is not there).
+func kernelDrops(addr netip.AddrPort) uint64 {
+	f, err := os.Open("/proc/net/udp")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	a := addr.Addr().As4()
+	// Local address as the kernel prints it: the IPv4 address as a
+	// host-order (little-endian here) 32-bit hex word, then the port.
+	want := fmt.Sprintf("%02X%02X%02X%02X:%04X", a[3], a[2], a[1], a[0], addr.Port())
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fs := strings.Fields(sc.Text())
+		if len(fs) >= 13 && fs[1] == want {
+			n, _ := strconv.ParseUint(fs[len(fs)-1], 10, 64)
+			return n
+		}
+	}
+	return 0
+}
