@@ -72,6 +72,7 @@ func FuzzPing(f *testing.F)              { fuzzBody[Ping](f) }
 func FuzzPong(f *testing.F)              { fuzzBody[Pong](f) }
 func FuzzDisconnect(f *testing.F)        { fuzzBody[Disconnect](f) }
 func FuzzDeliveryProbe(f *testing.F)     { fuzzBody[DeliveryProbe](f) }
+func FuzzMessage(f *testing.F)           { fuzzBody[Message](f) }
 
 // FuzzDeliveryReport also checks that a parsed report has a window and a
 // unicast loss in range, and that every byte of the body is a field:
@@ -286,6 +287,8 @@ func messageFor(t PacketType) codec {
 		return new(DeliveryProbe)
 	case TypeDeliveryReport:
 		return new(DeliveryReport)
+	case TypeMessage:
+		return new(Message)
 	}
 	return nil
 }
@@ -354,6 +357,7 @@ func writeCorpus(t *testing.T) {
 	add("FuzzHeader", "type_12", append(append([]byte("ARC"), 1, 12), hdr[5:]...))
 	add("FuzzHeader", "type_13", append(append([]byte("ARC"), 1, 13), hdr[5:]...))
 	add("FuzzHeader", "type_14", append(append([]byte("ARC"), 1, 14), hdr[5:]...))
+	add("FuzzHeader", "type_15", append(append([]byte("ARC"), 1, 15), hdr[5:]...))
 	add("FuzzHeader", "too_large", append(bytes.Clone(hdr), make([]byte, MaxDatagramSize)...))
 	add("FuzzConnectRequest", "name_len_33", append([]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 33}, make([]byte, ConnectRequestBodySize)...))
 	add("FuzzConnectRequest", "name_bad_utf8", append([]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0xc3, 0x28}, make([]byte, ConnectRequestBodySize)...))

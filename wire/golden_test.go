@@ -255,6 +255,15 @@ func goldenVectors() []vector {
 		{"delivery_report_not_joined", "DeliveryReport with the NotJoined flag: nothing received on the group, no samples, unicast loss unknown (fewer than 20 expected)",
 			session(TypeDeliveryReport, 0, 0, 0),
 			&DeliveryReport{WindowMs: 250, Flags: DeliveryNotJoined, UnicastLoss: UnicastLossUnknown}},
+		{"message_ack", "Message with an empty payload: a pure acknowledgement of packets 300 and 284 to 299",
+			session(TypeMessage, 7, 300, 0xffff),
+			&Message{}},
+		{"message_rpc", "Message with four whole RPC messages: stream 0 message 0 GrabRequest (right hand, nearest entity), stream 0 message 1 ButtonEvent (button 3 down), stream 1 message 0 SceneChange \"lobby\", stream 0 message 2 Event (sound cue 12 at (1.5, 1, -2), strength 200)",
+			session(TypeMessage, 8, 301, 0x1),
+			&Message{Payload: testRPCPayload()}},
+		{"message_fragment", "Message with the last fragment (index 2) of a 3000-byte message on stream 2, message 65535: fragments of 1163 bytes (MaxMessagePayload - 13)",
+			session(TypeMessage, 65535, 9, 0),
+			&Message{Payload: testFragmentPayload()}},
 		{"delivery_report_extremes", "DeliveryReport at the ends of every range, unicast loss 100 %; flag bits unknown to version 1 set (passed through)",
 			session(TypeDeliveryReport, 0xffff, 0xffff, 0xffffffff),
 			&DeliveryReport{WindowMs: 0xffff, McastReceived: 0xffff, McastLost: 0xffff, Samples: 0xffff,
@@ -594,6 +603,94 @@ func dissect(b []byte) ([]field, error) {
 			default:
 				return bad("unicast loss above 10000")
 			}
+		}
+	case TypeMessage:
+		var plen uint16
+		plen, ok = u16("payload length")
+		end := off + int(plen)
+		if ok && end > len(b) {
+			return bad("payload longer than the datagram")
+		}
+		for i := 0; ok && off < end; i++ {
+			if off+5 > end {
+				return bad("chunk header")
+			}
+			kind := b[off]
+			stream := kind & 0x7f
+			frag := kind&0x80 != 0
+			desc := fmt.Sprintf("chunk %d: kind = 0x%02x (stream %d", i, kind, stream)
+			if stream == 127 {
+				desc += ", unreliable"
+			}
+			if frag {
+				desc += ", fragment"
+			}
+			take(1, "%s)", desc)
+			u16(fmt.Sprintf("chunk %d: message id", i))
+			length, _ := u16(fmt.Sprintf("chunk %d: data length", i))
+			if frag {
+				if off+8 > end {
+					return bad("fragment extension")
+				}
+				u32(fmt.Sprintf("chunk %d: message length", i))
+				u16(fmt.Sprintf("chunk %d: fragment size", i))
+				u16(fmt.Sprintf("chunk %d: fragment index", i))
+			}
+			dend := off + int(length)
+			if dend > end {
+				return bad("chunk data")
+			}
+			if frag || stream == 127 || length < 2 {
+				if length > 0 {
+					raw(int(length), fmt.Sprintf("chunk %d: data", i))
+				}
+				continue
+			}
+			rt := RPCType(le.Uint16(b[off:]))
+			take(2, "chunk %d: RPC type = %d (%v)", i, rt, rt)
+			p := fmt.Sprintf("chunk %d: ", i)
+			switch rt {
+			case RPCGrabRequest:
+				_, ok = u8(p + "hand")
+				_, ok2 := u16(p + "entity (0: nearest)")
+				ok = ok && ok2
+			case RPCReleaseRequest:
+				_, ok = u8(p + "hand")
+			case RPCButtonEvent:
+				_, ok = u8(p + "button")
+				_, ok2 := u8(p + "down")
+				ok = ok && ok2 && u64(p+"client time (µs)")
+			case RPCSceneChangeRequest, RPCSceneChange:
+				n, ok1 := u8(p + "scene name length")
+				ok = ok1 && (n == 0 || take(int(n), "%sscene name %q", p, b[off:off+int(n)]))
+			case RPCEvent:
+				_, ok = u8(p + "event kind")
+				_, ok2 := u16(p + "cue")
+				ok = ok && ok2
+				for _, axis := range []string{"x", "y", "z"} {
+					ok = ok && off+4 <= len(b) && take(4, "%sposition %s = %g m", p, axis, math.Float32frombits(le.Uint32(b[off:])))
+				}
+				ok = ok && u64(p+"server time (µs)")
+				if ok {
+					_, ok = u8(p + "strength")
+				}
+			case RPCText:
+				ok = off+4 <= len(b)
+				if ok {
+					n := int(le.Uint32(b[off:]))
+					ok = take(4, "%stext length = %d", p, n) && (n == 0 || take(n, "%stext %q", p, b[off:off+n]))
+				}
+			default:
+				if dend > off {
+					raw(dend-off, p+"RPC body of an unknown type")
+				}
+			}
+			if ok && off != dend {
+				return bad("RPC body does not fill its chunk")
+			}
+		}
+		if ok && off != end {
+			return bad("chunks overrun the payload")
 		}
 	default:
 		return bad("unknown type")

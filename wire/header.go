@@ -7,7 +7,7 @@ import "encoding/binary"
 const MaxBodySize = MaxDatagramSize - HeaderSize
 
 // MaxType is the largest packet type of this version.
-const MaxType = TypeDeliveryReport
+const MaxType = TypeMessage
 
 var typeNames = [...]string{
 	TypeConnectRequest:    "ConnectRequest",
@@ -23,6 +23,7 @@ var typeNames = [...]string{
 	TypeEntityUpdate:      "EntityUpdate",
 	TypeDeliveryProbe:     "DeliveryProbe",
 	TypeDeliveryReport:    "DeliveryReport",
+	TypeMessage:           "Message",
 }
 
 // String returns the message name, or "unknown" for a type this version does

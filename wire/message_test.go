@@ -404,7 +404,7 @@ func TestSeqNewer(t *testing.T) {
 
 func TestPacketTypeString(t *testing.T) {
 	for typ, want := range map[PacketType]string{0: "unknown", TypeConnectRequest: "ConnectRequest", TypeSnapshot: "Snapshot", TypeDisconnect: "Disconnect", TypeEntityUpdate: "EntityUpdate",
-		TypeDeliveryProbe: "DeliveryProbe", TypeDeliveryReport: "DeliveryReport", 14: "unknown", 255: "unknown"} {
+		TypeDeliveryProbe: "DeliveryProbe", TypeDeliveryReport: "DeliveryReport", TypeMessage: "Message", 15: "unknown", 255: "unknown"} {
 		if got := typ.String(); got != want {
 			t.Errorf("PacketType(%d).String() = %q, want %q", uint8(typ), got, want)
 		}

@@ -81,6 +81,7 @@ const (
 	TypeEntityUpdate      PacketType = 11
 	TypeDeliveryProbe     PacketType = 12
 	TypeDeliveryReport    PacketType = 13
+	TypeMessage           PacketType = 14 // reliable-layer payload: RPC messages and acknowledgements
 )
 
 // Parse errors. They are sentinel values so that dropping a datagram never

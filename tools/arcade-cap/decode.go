@@ -34,6 +34,7 @@ type datagram struct {
 	upd       wire.EntityUpdate
 	probe     wire.DeliveryProbe
 	report    wire.DeliveryReport
+	msg       []byte // Message payload, into payload
 }
 
 // isArcade reports whether b starts like an Arcade datagram: the magic.
@@ -88,6 +89,8 @@ func (d *datagram) decode(f frame) bool {
 		_, err = d.probe.Parse(body)
 	case wire.TypeDeliveryReport:
 		_, err = d.report.Parse(body)
+	case wire.TypeMessage:
+		d.msg, _, err = wire.ParseMessagePayload(body)
 	}
 	d.err = err
 	return true

@@ -32,7 +32,8 @@ type capClient struct {
 
 // TestLoopbackCaptureStats runs the real server over loopback UDP with the
 // capture tap, three clients streaming poses for a second (one grabbing an
-// object, one on unicast) and a fourth refused, then checks the capture
+// object, one on unicast, one pressing a button by RPC) and a fourth
+// refused, then checks the capture
 // with arcade-cap's own decoder and statistics.
 func TestLoopbackCaptureStats(t *testing.T) {
 	if testing.Short() {
@@ -151,6 +152,13 @@ stream:
 				cc.sent++
 			}
 		}
+		// A button press and release by RPC: Message datagrams both ways
+		// (the requests, the server's acknowledgements).
+		if frame == 30 || frame == 40 {
+			if err := clients[2].c.Button(1, frame == 30); err != nil {
+				t.Errorf("Button: %v", err)
+			}
+		}
 	}
 	tk.Stop()
 	time.Sleep(50 * time.Millisecond) // the last inputs' snapshots
@@ -161,6 +169,9 @@ stream:
 		time.Sleep(5 * time.Millisecond)
 	}
 	stop()
+	if n := srv.Stats().ButtonEvents.Load(); n != 2 {
+		t.Errorf("server took %d ButtonEvents, want 2", n)
+	}
 	if capw.Dropped() != 0 {
 		t.Errorf("capture dropped %d datagrams", capw.Dropped())
 	}

@@ -13,7 +13,10 @@
 //
 // Output is one line per datagram (UTC time of day, source → destination,
 // type, client id when known, header token/seq/ack, the message's key
-// fields), or with --json one JSON object per line.
+// fields; for a Message the ack bits, the payload length and each chunk of
+// the reliable layer as stream/message id with its RPC type or fragment
+// number, or "ack" for a pure acknowledgement), or with --json one JSON
+// object per line.
 //
 // Clients are identified from the Accepted packets in the capture: the
 // header token is the session token, the destination the client's address.

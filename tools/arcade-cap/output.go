@@ -96,6 +96,9 @@ func line(d *datagram, client uint16) string {
 	case wire.TypeDeliveryReport:
 		r := &d.report
 		fmt.Fprintf(&b, " window_ms=%d mc_rx=%d mc_lost=%d samples=%d p50_us=%d p90_us=%d flags=%d", r.WindowMs, r.McastReceived, r.McastLost, r.Samples, r.ExcessP50, r.ExcessP90, r.Flags)
+	case wire.TypeMessage:
+		fmt.Fprintf(&b, " ack_bits=%08x payload=%d", d.hdr.AckBits, len(d.msg))
+		writeChunks(&b, d.msg)
 	}
 	return b.String()
 }
@@ -130,6 +133,13 @@ type jsonDatagram struct {
 	EntityUpdate      *jsonUpdate     `json:"entity_update,omitempty"`
 	DeliveryProbe     *jsonProbe      `json:"delivery_probe,omitempty"`
 	DeliveryReport    *jsonReport     `json:"delivery_report,omitempty"`
+	Message           *jsonMessage    `json:"message,omitempty"`
+}
+
+type jsonMessage struct {
+	PayloadLen int        `json:"payload_len"`
+	Chunks     []msgChunk `json:"chunks"`
+	Malformed  bool       `json:"malformed,omitempty"` // a chunk does not fit the payload
 }
 
 type jsonPing struct {
@@ -286,6 +296,12 @@ func toJSON(d *datagram, client uint16) *jsonDatagram {
 	case wire.TypeDeliveryReport:
 		r := &d.report
 		j.DeliveryReport = &jsonReport{r.WindowMs, r.McastReceived, r.McastLost, r.Samples, r.ExcessP50, r.ExcessP90, r.Flags}
+	case wire.TypeMessage:
+		cs, ok := parseChunks(d.msg)
+		if cs == nil {
+			cs = []msgChunk{}
+		}
+		j.Message = &jsonMessage{PayloadLen: len(d.msg), Chunks: cs, Malformed: !ok}
 	}
 	return j
 }

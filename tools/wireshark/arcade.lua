@@ -2,11 +2,14 @@
 --
 -- docs/PROTOCOL.md is the normative description: every datagram is a
 -- 22-byte little-endian header (magic "ARC", version, type, flags, token,
--- seq, ack, ack bits) followed by one message body of type 1..13. This file
+-- seq, ack, ack bits) followed by one message body of type 1..14. This file
 -- follows that document field by field; poses are decoded with the exact
 -- arithmetic of §3 (positions to metres, "smallest three" rotations to
 -- float32 quaternion components), so the values shown are the values a
--- receiver uses.
+-- receiver uses. A Message (type 14) is decoded down to the reliable
+-- layer's chunks (package reliable's payload encoding) and, for whole
+-- messages, the RPC inside (a u16 RPC type id and its body); fragments are
+-- shown as bytes, not reassembled.
 --
 -- Registered for UDP ports 7777 (server) and 7778 (default multicast group
 -- port), and as a heuristic dissector on UDP for any payload that starts
@@ -16,8 +19,8 @@
 --
 -- Truncated bodies and unknown packet types are flagged as malformed expert
 -- info; values a receiver rejects (reason 0, parts 0, a cause with client
--- id 0, a zero report window, a unicast loss above 10000, a bad name) as
--- protocol warnings. The
+-- id 0, a zero report window, a unicast loss above 10000, a bad name, a
+-- chunk or RPC field outside its range) as protocol warnings. The
 -- dissector decodes whatever fits and never raises a Lua error on bad input.
 
 local arcade = Proto("arcade", "Arcade")
@@ -37,6 +40,19 @@ local CAUSE_SIZE = 6
 local MAX_UNICAST_LOSS = 10000 -- DeliveryReport unicast loss unit: 1/10000
 local UNICAST_LOSS_UNKNOWN = 0xFFFF
 local SERVER_PORT = 7777
+-- Message and the reliable layer (docs/PROTOCOL.md, Message; package
+-- reliable's doc) and the RPCs (wire/rpc.go).
+local MAX_MSG_PAYLOAD = MAX_BODY - 2
+local CHUNK_HEADER = 5
+local FRAG_EXT = 8
+local KIND_FRAGMENT = 0x80
+local UNRELIABLE_STREAM = 127
+local RPC_STREAMS = 4
+local MAX_RPC_MESSAGE = 256 * 1024
+local MAX_FRAGMENTS = 65536
+local MAX_SCENE_NAME = 64
+local MAX_TEXT = MAX_RPC_MESSAGE - 2 - 4
+local TEXT_SHOWN = 64 -- bytes of a Text shown, cut back to a UTF-8 boundary
 local GROUP_PORT = 7778
 
 local type_names = {
@@ -53,6 +69,7 @@ local type_names = {
     [11] = "EntityUpdate",
     [12] = "DeliveryProbe",
     [13] = "DeliveryReport",
+    [14] = "Message",
 }
 
 local deny_names = {
@@ -70,6 +87,27 @@ local disconnect_names = {
 }
 
 local axis_names = { [0] = "X", [1] = "Y", [2] = "Z", [3] = "W" }
+
+local stream_names = {
+    [0] = "control",
+    [1] = "scene",
+    [2] = "text",
+    [127] = "unreliable",
+}
+
+local rpc_names = {
+    [1] = "GrabRequest",
+    [2] = "ReleaseRequest",
+    [3] = "ButtonEvent",
+    [4] = "SceneChangeRequest",
+    [5] = "Event",
+    [6] = "SceneChange",
+    [7] = "Text",
+}
+
+local hand_names = { [0] = "Left", [1] = "Right" }
+local down_names = { [0] = "up", [1] = "down" }
+local event_kind_names = { [1] = "Sound", [2] = "Haptic" }
 
 -- Fields. Integers keep their wire width; decoded poses and analog values
 -- are doubles holding the float32 a receiver computes.
@@ -195,6 +233,40 @@ local F = {
     rep_not_joined = ProtoField.bool("arcade.report.flags.not_joined", "DeliveryNotJoined", 8, nil, 0x01),
     -- The wire value in 1/10000; the tree shows it as a percentage.
     rep_unicast_loss = ProtoField.uint16("arcade.report.unicast_loss", "Unicast loss"),
+
+    -- Message (§6.14): the reliable layer's payload, chunk by chunk (§15).
+    msg_payload_len = ProtoField.uint16("arcade.msg.payload_len", "Payload length"),
+    msg_chunk = ProtoField.none("arcade.msg.chunk", "Chunk"),
+    msg_kind = ProtoField.uint8("arcade.msg.kind", "Kind", base.HEX),
+    msg_fragment = ProtoField.bool("arcade.msg.kind.fragment", "Fragment", 8, nil, KIND_FRAGMENT),
+    msg_stream = ProtoField.uint8("arcade.msg.kind.stream", "Stream", base.DEC, stream_names, 0x7f),
+    msg_id = ProtoField.uint16("arcade.msg.id", "Message id"),
+    msg_length = ProtoField.uint16("arcade.msg.length", "Data length"),
+    msg_msg_len = ProtoField.uint32("arcade.msg.frag.msg_len", "Message length"),
+    msg_frag_size = ProtoField.uint16("arcade.msg.frag.size", "Fragment size"),
+    msg_frag_index = ProtoField.uint16("arcade.msg.frag.index", "Fragment index"),
+    msg_data = ProtoField.bytes("arcade.msg.data", "Data"),
+
+    -- RPCs (§16), in whole messages.
+    rpc_type = ProtoField.uint16("arcade.rpc.type", "RPC type", base.DEC, rpc_names),
+    rpc_body = ProtoField.bytes("arcade.rpc.body", "Body (RPC type unknown to version 1)"),
+    rpc_grab_hand = ProtoField.uint8("arcade.rpc.grab.hand", "Hand", base.DEC, hand_names),
+    rpc_grab_entity = ProtoField.uint16("arcade.rpc.grab.entity", "Entity"),
+    rpc_release_hand = ProtoField.uint8("arcade.rpc.release.hand", "Hand", base.DEC, hand_names),
+    rpc_button = ProtoField.uint8("arcade.rpc.button.button", "Button"),
+    rpc_button_down = ProtoField.uint8("arcade.rpc.button.down", "Down", base.DEC, down_names),
+    rpc_button_time = ProtoField.uint64("arcade.rpc.button.client_time", "Client time (µs)"),
+    rpc_scene_name_len = ProtoField.uint8("arcade.rpc.scene.name_len", "Scene name length"),
+    rpc_scene_name = ProtoField.string("arcade.rpc.scene.name", "Scene name", base.UNICODE),
+    rpc_event_kind = ProtoField.uint8("arcade.rpc.event.kind", "Event kind", base.DEC, event_kind_names),
+    rpc_event_cue = ProtoField.uint16("arcade.rpc.event.cue", "Cue"),
+    rpc_event_x = ProtoField.float("arcade.rpc.event.pos.x", "Position X (m)"),
+    rpc_event_y = ProtoField.float("arcade.rpc.event.pos.y", "Position Y (m)"),
+    rpc_event_z = ProtoField.float("arcade.rpc.event.pos.z", "Position Z (m)"),
+    rpc_event_time = ProtoField.uint64("arcade.rpc.event.server_time", "Server time (µs)"),
+    rpc_event_strength = ProtoField.uint8("arcade.rpc.event.strength", "Strength"),
+    rpc_text_len = ProtoField.uint32("arcade.rpc.text.len", "Text length"),
+    rpc_text = ProtoField.string("arcade.rpc.text.text", "Text (first bytes)", base.UNICODE),
 }
 
 local field_list = {}
@@ -338,7 +410,9 @@ local function new_cursor(tvb, off, item, what)
     return setmetatable({ tvb = tvb, off = off, item = item, what = what, short = false }, Cursor)
 end
 
-function Cursor:left() return self.tvb:len() - self.off end
+-- left returns the bytes after the cursor, up to limit when set (the end
+-- of a Message payload or of one chunk's data), else the datagram's end.
+function Cursor:left() return (self.limit or self.tvb:len()) - self.off end
 
 -- take returns the next n bytes as a TvbRange, or nil if they are not all
 -- there. A zero-length take returns nil too (there is nothing to mark).
@@ -760,6 +834,259 @@ body[13] = function(c, t) -- DeliveryReport (§6.13)
     if r50 and r90 then s = s .. string.format(" p50=%dus p90=%dus", r50:le_int(), r90:le_int()) end
     if ultext then s = s .. " unicast_loss=" .. ultext end
     if fl and fl % 2 == 1 then s = s .. " not_joined" end
+    return s
+end
+
+-- RPC body dissectors (§16). Each gets a cursor limited to the message's
+-- data after the type id and the chunk's tree item, and returns the text
+-- appended to the chunk's label.
+
+local rpc_body = {}
+
+rpc_body[1] = function(c, t) -- GrabRequest
+    local hand, item = c:u8(t, F.rpc_grab_hand, "hand")
+    if hand and hand > 1 then
+        invalid(item, string.format("Hand %d is neither Left (0) nor Right (1): the server drops this GrabRequest", hand))
+    end
+    local e, eitem = c:le(t, F.rpc_grab_entity, 2, "entity")
+    if e == 0 then eitem:append_text(" (the nearest grabbable entity in reach)") end
+    local s = ""
+    if hand then s = s .. " hand=" .. (hand_names[hand] or tostring(hand)) end
+    if e then s = s .. " entity=" .. e end
+    return s
+end
+
+rpc_body[2] = function(c, t) -- ReleaseRequest
+    local hand, item = c:u8(t, F.rpc_release_hand, "hand")
+    if hand and hand > 1 then
+        invalid(item, string.format("Hand %d is neither Left (0) nor Right (1): the server drops this ReleaseRequest", hand))
+    end
+    return hand and (" hand=" .. (hand_names[hand] or tostring(hand))) or ""
+end
+
+rpc_body[3] = function(c, t) -- ButtonEvent
+    local b = c:u8(t, F.rpc_button, "button")
+    local d, item = c:u8(t, F.rpc_button_down, "down")
+    if d and d > 1 then
+        invalid(item, string.format("Down byte %d is neither 0 nor 1: the server drops this ButtonEvent", d))
+    end
+    c:le(t, F.rpc_button_time, 8, "client time")
+    local s = ""
+    if b then s = s .. " button=" .. b end
+    if d then s = s .. " " .. (down_names[d] or ("down=" .. d)) end
+    return s
+end
+
+-- scene_name adds a scene name (SceneChangeRequest, SceneChange) and
+-- returns the text for the label.
+local function scene_name(c, t, what)
+    local n, item = c:u8(t, F.rpc_scene_name_len, "scene name length")
+    if not n then return "" end
+    if n > MAX_SCENE_NAME then
+        invalid(item, string.format("Scene name length %d is above %d: receivers drop this %s", n, MAX_SCENE_NAME, what))
+    end
+    if n == 0 then
+        t:add(F.rpc_scene_name, "", "Scene name: (empty)")
+        return ' name=""'
+    end
+    local r = c:take(n, "scene name")
+    if not r then return "" end
+    local name, valid = utf8_show(r:raw())
+    local ni = t:add(F.rpc_scene_name, r, name)
+    if not valid then invalid(ni, "Scene name is not valid UTF-8: receivers drop this " .. what) end
+    return ' name="' .. name .. '"'
+end
+
+rpc_body[4] = function(c, t) return scene_name(c, t, "SceneChangeRequest") end -- SceneChangeRequest
+
+rpc_body[5] = function(c, t) -- Event
+    local kind, item = c:u8(t, F.rpc_event_kind, "event kind")
+    if kind == 0 then invalid(item, "Event kind 0 is invalid: receivers drop this Event") end
+    local cue = c:le(t, F.rpc_event_cue, 2, "cue")
+    local xyz = {}
+    for i, f in ipairs({ F.rpc_event_x, F.rpc_event_y, F.rpc_event_z }) do
+        local r = c:take(4, "position")
+        if not r then break end
+        t:add_le(f, r)
+        xyz[i] = r:le_float()
+    end
+    c:le(t, F.rpc_event_time, 8, "server time")
+    local strength = c:u8(t, F.rpc_event_strength, "strength")
+    local s = ""
+    if kind then s = s .. " kind=" .. (event_kind_names[kind] or tostring(kind)) end
+    if cue then s = s .. " cue=" .. cue end
+    if #xyz == 3 then s = s .. string.format(" pos=(%s, %s, %s)", fmt(xyz[1]), fmt(xyz[2]), fmt(xyz[3])) end
+    if strength then s = s .. " strength=" .. strength end
+    return s
+end
+
+rpc_body[6] = function(c, t) return scene_name(c, t, "SceneChange") end -- SceneChange
+
+rpc_body[7] = function(c, t) -- Text
+    local n, item = c:le(t, F.rpc_text_len, 4, "text length")
+    if not n then return "" end
+    if n > MAX_TEXT then
+        invalid(item, string.format("Text length %d is above %d: receivers drop this Text", n, MAX_TEXT))
+    end
+    local s = " len=" .. n
+    if n == 0 then return s end
+    local r = c:take(n, "text")
+    if not r then return s end
+    local raw = r:raw()
+    -- The first TEXT_SHOWN bytes, cut back to the start of a rune.
+    local k = math.min(n, TEXT_SHOWN)
+    if k < n then
+        for _ = 1, 3 do
+            local b = raw:byte(k + 1)
+            if b < 0x80 or b >= 0xC0 then break end
+            k = k - 1
+        end
+    end
+    local shown = utf8_show(raw:sub(1, k))
+    local ti = t:add(F.rpc_text, r(0, k), shown)
+    if k < n then ti:append_text(string.format(" … (%d of %d bytes)", k, n)) end
+    local _, valid = utf8_show(raw)
+    if not valid then invalid(ti, "Text is not valid UTF-8: receivers drop this Text") end
+    return s .. ' "' .. shown .. (k < n and '…"' or '"')
+end
+
+-- rpc decodes the whole message in r (a chunk's data) under tree ct, and
+-- returns the RPC's name and the text for the chunk's label.
+local function rpc(tvb, r, ct)
+    if r:len() < 2 then
+        local item = ct:add(F.msg_data, r)
+        invalid(item, string.format("Message of %d bytes is shorter than an RPC type id: receivers drop it (unknown_rpc)", r:len()))
+        return "short", ""
+    end
+    local c = new_cursor(tvb, r:offset(), ct, "RPC")
+    c.limit = r:offset() + r:len()
+    local typ = c:le(ct, F.rpc_type, 2, "RPC type")
+    local name = rpc_names[typ]
+    if not name then
+        if c:left() > 0 then ct:add(F.rpc_body, c:take(c:left(), "body")) end
+        return "RPC " .. typ, ""
+    end
+    c.what = name
+    local ok, s = pcall(rpc_body[typ], c, ct)
+    if not ok then
+        ct:add_proto_expert_info(E.bug, "Dissector error: " .. tostring(s))
+        s = ""
+    end
+    if not c.short and c:left() > 0 then
+        local n = c:left()
+        local tr = ct:add(F.trailing, c:take(n, "trailing"))
+        tr:add_proto_expert_info(E.trailing, string.format(
+            "%d bytes after the %s body: ignored by version 1 readers", n, name))
+    end
+    return name, s
+end
+
+-- chunk adds one chunk of a Message payload (§15) at the cursor, which is
+-- limited to the payload, and returns its summary for the Info column, or
+-- nil if it did not fit (the cursor is then short).
+local function chunk(c, t, i)
+    local start = c.off
+    if c:left() < CHUNK_HEADER then
+        c:take(CHUNK_HEADER, "chunk " .. i .. " header")
+        return nil
+    end
+    local kind = c.tvb(start, 1):uint()
+    local frag = kind >= KIND_FRAGMENT
+    local stream = kind % KIND_FRAGMENT
+    local hdr = frag and (CHUNK_HEADER + FRAG_EXT) or CHUNK_HEADER
+    local length = c.tvb(start + 3, 2):le_uint()
+    local ct = node(t, F.msg_chunk, c.tvb(start, math.min(hdr + length, c:left())), "Chunk " .. i)
+    local _, kitem, kr = c:le(ct, F.msg_kind, 1, "kind")
+    kitem:add(F.msg_fragment, kr)
+    local sitem = kitem:add(F.msg_stream, kr)
+    local id = c:le(ct, F.msg_id, 2, "message id")
+    local _, litem = c:le(ct, F.msg_length, 2, "data length")
+    local sname = stream_names[stream] or tostring(stream)
+    local label = string.format("Chunk %d: stream %d (%s), message %d", i, stream, sname, id)
+    if stream >= RPC_STREAMS and stream ~= UNRELIABLE_STREAM then
+        invalid(sitem, string.format("Stream %d: sessions have streams 0-%d and %d; receivers ignore the whole payload",
+            stream, RPC_STREAMS - 1, UNRELIABLE_STREAM))
+    end
+    local summary
+    if frag then
+        local msg_len, mitem = c:le(ct, F.msg_msg_len, 4, "message length")
+        local size = c:le(ct, F.msg_frag_size, 2, "fragment size")
+        local index, iitem = c:le(ct, F.msg_frag_index, 2, "fragment index")
+        if not index then return nil end
+        local count = size > 0 and math.ceil(msg_len / size) or 0
+        label = label .. string.format(", fragment index %d of %d fragments (%d bytes of %d)", index, count, length, msg_len)
+        summary = string.format("%d/%d fragment %d of %d", stream, id, index, count)
+        local bad
+        if stream == UNRELIABLE_STREAM then
+            bad = { sitem, "The unreliable stream is never fragmented" }
+        elseif msg_len == 0 or size == 0 then
+            bad = { mitem, "Message length or fragment size 0" }
+        elseif msg_len > MAX_RPC_MESSAGE then
+            bad = { mitem, string.format("Message length %d is above %d", msg_len, MAX_RPC_MESSAGE) }
+        elseif count > MAX_FRAGMENTS or index >= count then
+            bad = { iitem, string.format("Fragment index %d of %d fragments", index, count) }
+        elseif length ~= math.min(size, msg_len - index * size) then
+            bad = { litem, string.format("Data length %d, the fragment holds %d", length, math.min(size, msg_len - index * size)) }
+        end
+        if bad then invalid(bad[1], bad[2] .. ": receivers ignore the whole payload") end
+        if length > 0 then
+            local r = c:take(length, "chunk " .. i .. " data")
+            if not r then return nil end
+            ct:add(F.msg_data, r)
+        end
+    else
+        local r
+        if length > 0 then
+            r = c:take(length, "chunk " .. i .. " data")
+            if not r then return nil end
+        end
+        local name, s
+        if r then
+            name, s = rpc(c.tvb, r, ct)
+        else
+            invalid(litem, "Empty message, shorter than an RPC type id: receivers drop it (unknown_rpc)")
+            name, s = "empty", ""
+        end
+        label = label .. ", " .. name .. s
+        summary = string.format("%d/%d %s", stream, id, name)
+    end
+    ct:set_text(label)
+    return summary
+end
+
+body[14] = function(c, t) -- Message (§6.14)
+    local n, nitem = c:le(t, F.msg_payload_len, 2, "payload length")
+    if not n then return "" end
+    if n > MAX_MSG_PAYLOAD then
+        invalid(nitem, string.format("Payload length %d is above %d: receivers ignore this Message", n, MAX_MSG_PAYLOAD))
+    end
+    if n == 0 then
+        nitem:append_text(" (pure acknowledgement)")
+        return " ack"
+    end
+    local start = c.off
+    local avail = math.min(n, c:left())
+    local pc = new_cursor(c.tvb, start, t, "Message payload")
+    pc.limit = start + avail
+    local parts = {}
+    while pc:left() > 0 do
+        local s = chunk(pc, t, #parts)
+        if not s then break end
+        parts[#parts + 1] = s
+    end
+    if avail < n then
+        -- The datagram ends inside the payload: one truncated item.
+        if pc.short then
+            c.short = true
+        else
+            c:take(n, "payload")
+        end
+    else
+        c.off = start + n
+    end
+    local s = ""
+    if #parts > 0 then s = " " .. table.concat(parts, ", ") end
+    if pc.short and not c.short then s = s .. " [malformed]" end
     return s
 end
 

@@ -17,7 +17,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
+	"arcade/reliable"
 	"arcade/wire"
 )
 
@@ -207,6 +209,129 @@ func expectName(f fields, n uint8, name string) {
 	f.add("arcade.name", name)
 }
 
+// expectMessage adds the fields of a Message payload p: its chunks, laid
+// out as package reliable's doc describes them, and the RPC each whole
+// message holds, as the wire codecs decode it.
+func expectMessage(t *testing.T, name string, f fields, p []byte) {
+	t.Helper()
+	le := binary.LittleEndian
+	f.add("arcade.msg.payload_len", uint16(len(p)))
+	for len(p) > 0 {
+		if len(p) < reliable.ChunkHeaderSize {
+			t.Fatalf("%s: %d bytes left for a chunk header", name, len(p))
+		}
+		kind := p[0]
+		frag := kind&reliable.KindFragment != 0
+		f.add("arcade.msg.kind", kind)
+		f.add("arcade.msg.kind.fragment", frag)
+		f.add("arcade.msg.kind.stream", kind&reliable.KindStreamMask)
+		f.add("arcade.msg.id", le.Uint16(p[1:]))
+		length := int(le.Uint16(p[3:]))
+		f.add("arcade.msg.length", uint16(length))
+		hdr := reliable.ChunkHeaderSize
+		if frag {
+			hdr = reliable.FragmentHeaderSize
+			if len(p) < hdr {
+				t.Fatalf("%s: %d bytes left for a fragment header", name, len(p))
+			}
+			f.add("arcade.msg.frag.msg_len", le.Uint32(p[5:]))
+			f.add("arcade.msg.frag.size", le.Uint16(p[9:]))
+			f.add("arcade.msg.frag.index", le.Uint16(p[11:]))
+		}
+		if len(p) < hdr+length {
+			t.Fatalf("%s: chunk data of %d bytes, %d left", name, length, len(p)-hdr)
+		}
+		data := p[hdr : hdr+length]
+		p = p[hdr+length:]
+		if frag {
+			if length > 0 {
+				f.add("arcade.msg.data", data)
+			}
+			continue
+		}
+		expectRPC(t, name, f, data)
+	}
+}
+
+// expectRPC adds the fields of the RPC message msg.
+func expectRPC(t *testing.T, name string, f fields, msg []byte) {
+	t.Helper()
+	typ, body, err := wire.ParseRPC(msg)
+	if err != nil {
+		t.Fatalf("%s: wire cannot parse the RPC message %x: %v", name, msg, err)
+	}
+	f.add("arcade.rpc.type", uint16(typ))
+	n := len(body)
+	sceneName := func(m *wire.SceneName) {
+		f.add("arcade.rpc.scene.name_len", m.NameLen)
+		f.add("arcade.rpc.scene.name", m.NameString())
+	}
+	switch typ {
+	case wire.RPCGrabRequest:
+		var m wire.GrabRequest
+		n = parseBody(t, name, &m, body)
+		f.add("arcade.rpc.grab.hand", m.Hand)
+		f.add("arcade.rpc.grab.entity", m.Entity)
+	case wire.RPCReleaseRequest:
+		var m wire.ReleaseRequest
+		n = parseBody(t, name, &m, body)
+		f.add("arcade.rpc.release.hand", m.Hand)
+	case wire.RPCButtonEvent:
+		var m wire.ButtonEvent
+		n = parseBody(t, name, &m, body)
+		f.add("arcade.rpc.button.button", m.Button)
+		var down uint8
+		if m.Down {
+			down = 1
+		}
+		f.add("arcade.rpc.button.down", down)
+		f.add("arcade.rpc.button.client_time", m.ClientTime)
+	case wire.RPCSceneChangeRequest:
+		var m wire.SceneChangeRequest
+		n = parseBody(t, name, &m, body)
+		sceneName(&m.SceneName)
+	case wire.RPCEvent:
+		var m wire.Event
+		n = parseBody(t, name, &m, body)
+		f.add("arcade.rpc.event.kind", m.Kind)
+		f.add("arcade.rpc.event.cue", m.Cue)
+		f.add("arcade.rpc.event.pos.x", m.Pos.X)
+		f.add("arcade.rpc.event.pos.y", m.Pos.Y)
+		f.add("arcade.rpc.event.pos.z", m.Pos.Z)
+		f.add("arcade.rpc.event.server_time", m.ServerTime)
+		f.add("arcade.rpc.event.strength", m.Strength)
+	case wire.RPCSceneChange:
+		var m wire.SceneChange
+		n = parseBody(t, name, &m, body)
+		sceneName(&m.SceneName)
+	case wire.RPCText:
+		var m wire.Text
+		n = parseBody(t, name, &m, body)
+		f.add("arcade.rpc.text.len", uint32(len(m.Text)))
+		if len(m.Text) > 0 {
+			f.add("arcade.rpc.text.text", string(textShown(m.Text)))
+		}
+	default:
+		if len(body) > 0 {
+			f.add("arcade.rpc.body", body)
+		}
+	}
+	if n < len(body) {
+		f.add("arcade.trailing", body[n:])
+	}
+}
+
+// textShown is the start of a Text the dissector shows: its first
+// textShownBytes bytes, cut back to the start of a rune.
+func textShown(b []byte) []byte {
+	const textShownBytes = 64
+	k := min(len(b), textShownBytes)
+	for k < len(b) && k > 0 && !utf8.RuneStart(b[k]) {
+		k--
+	}
+	return b[:k]
+}
+
 // expect returns every arcade.* field the dissector must show for the
 // valid datagram b, as the wire codec decodes it, and the body length.
 func expect(t *testing.T, name string, b []byte) (fields, int) {
@@ -361,6 +486,13 @@ func expect(t *testing.T, name string, b []byte) (fields, int) {
 		f.add("arcade.report.flags", m.Flags)
 		f.add("arcade.report.flags.not_joined", m.Flags&wire.DeliveryNotJoined != 0)
 		f.add("arcade.report.unicast_loss", m.UnicastLoss)
+	case wire.TypeMessage:
+		p, m, err := wire.ParseMessagePayload(body)
+		if err != nil {
+			t.Fatalf("%s: wire cannot parse the body: %v", name, err)
+		}
+		n = m
+		expectMessage(t, name, f, p)
 	default:
 		t.Fatalf("%s: no expectation for type %d", name, h.Type)
 	}
@@ -387,6 +519,9 @@ var wantInfo = map[string]string{
 	"delivery_probe":             "DeliveryProbe tick=90000 group_seq=1001",
 	"delivery_report":            "DeliveryReport window=250ms received=22 lost=1 samples=6 p50=-180us p90=4250us unicast_loss=4.17%",
 	"delivery_report_not_joined": "DeliveryReport window=250ms received=0 lost=0 samples=0 p50=0us p90=0us unicast_loss=unknown not_joined",
+	"message_ack":                "Message ack",
+	"message_fragment":           "Message 2/65535 fragment 2 of 3",
+	"message_rpc":                "Message 0/0 GrabRequest, 0/1 ButtonEvent, 1/0 SceneChange, 0/2 Event",
 	"delivery_report_extremes":   "DeliveryReport window=65535ms received=65535 lost=65535 samples=65535 p50=-2147483648us p90=2147483647us unicast_loss=100.00% not_joined",
 }
 
@@ -436,6 +571,34 @@ var fromComments = []struct{ vector, field, values string }{
 	{"accepted_resumed", "arcade.accepted.flags.unicast", "0"},
 	{"accepted_unicast", "arcade.accepted.flags.resumed", "0"},
 	{"pong", "arcade.pong.server_hold", "42"},
+	{"message_ack", "arcade.msg.payload_len", "0"},
+	{"message_fragment", "arcade.msg.payload_len", "687"},
+	{"message_fragment", "arcade.msg.kind", "0x82"},
+	{"message_fragment", "arcade.msg.kind.fragment", "1"},
+	{"message_fragment", "arcade.msg.kind.stream", "2"},
+	{"message_fragment", "arcade.msg.id", "65535"},
+	{"message_fragment", "arcade.msg.length", "674"},
+	{"message_fragment", "arcade.msg.frag.msg_len", "3000"},
+	{"message_fragment", "arcade.msg.frag.size", "1163"},
+	{"message_fragment", "arcade.msg.frag.index", "2"},
+	{"message_rpc", "arcade.msg.payload_len", "71"},
+	{"message_rpc", "arcade.msg.kind.stream", "0|0|1|0"},
+	{"message_rpc", "arcade.msg.id", "0|1|0|2"},
+	{"message_rpc", "arcade.msg.length", "5|12|8|26"},
+	{"message_rpc", "arcade.rpc.type", "1|3|6|5"},
+	{"message_rpc", "arcade.rpc.grab.hand", "1"},
+	{"message_rpc", "arcade.rpc.grab.entity", "0"},
+	{"message_rpc", "arcade.rpc.button.button", "3"},
+	{"message_rpc", "arcade.rpc.button.down", "1"},
+	{"message_rpc", "arcade.rpc.button.client_time", "5000123"},
+	{"message_rpc", "arcade.rpc.scene.name", "lobby"},
+	{"message_rpc", "arcade.rpc.event.kind", "1"},
+	{"message_rpc", "arcade.rpc.event.cue", "12"},
+	{"message_rpc", "arcade.rpc.event.pos.x", "1.5"},
+	{"message_rpc", "arcade.rpc.event.pos.y", "1"},
+	{"message_rpc", "arcade.rpc.event.pos.z", "-2"},
+	{"message_rpc", "arcade.rpc.event.server_time", "1000250000"},
+	{"message_rpc", "arcade.rpc.event.strength", "200"},
 }
 
 // goldenFrames returns a frame per golden vector: client messages to the
@@ -597,6 +760,8 @@ func badFrames(t *testing.T) []frame {
 		info:   "Ping id=17",
 		expert: "3 bytes after the Ping body", group: groupProtocol, severity: severityNote})
 
+	frames = append(frames, messageFrames(t)...)
+
 	// Ports nobody registered: the heuristic dissector claims it.
 	pong := golden("pong")
 	want, _ = expect(t, "pong", pong)
@@ -606,6 +771,149 @@ func badFrames(t *testing.T) []frame {
 	// Not Arcade, on the server port: left to other dissectors.
 	frames = append(frames, frame{name: "not_arcade", src: client, dst: server,
 		payload: []byte("ARX not arcade at all"), want: fields{}, wantNoArcadeLayer: true})
+	return frames
+}
+
+// rpcMessage returns the reliable message carrying the RPC m: its type id,
+// then its body.
+func rpcMessage(m interface {
+	RPCType() wire.RPCType
+	Append([]byte) []byte
+}) []byte {
+	return m.Append(wire.AppendRPCType(nil, m.RPCType()))
+}
+
+// appendChunk appends a whole-message chunk, laid out as package
+// reliable's doc describes it.
+func appendChunk(b []byte, stream uint8, id uint16, msg []byte) []byte {
+	b = append(b, stream)
+	b = binary.LittleEndian.AppendUint16(b, id)
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(msg)))
+	return append(b, msg...)
+}
+
+// messageDatagram returns a client's Message datagram carrying payload.
+func messageDatagram(payload []byte) []byte {
+	h := wire.Header{Type: wire.TypeMessage, Token: 0x8877665544332211, Seq: 12, Ack: 41, AckBits: 0b101}
+	m := wire.Message{Payload: payload}
+	return m.Append(h.Append(nil))
+}
+
+// reliableAccepts reports the error of a session's reliable endpoint (the
+// reference receiver) taking the Message datagram b.
+func reliableAccepts(t *testing.T, b []byte) error {
+	t.Helper()
+	ep, err := reliable.New(reliable.Config{Streams: wire.RPCStreams, MaxMessage: wire.MaxRPCMessage, MTU: wire.MaxMessagePayload})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h wire.Header
+	n, err := h.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := wire.ParseMessagePayload(b[n:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ep.OnDatagram(0, h.Seq, h.Ack, h.AckBits, p)
+}
+
+// messageFrames returns Message datagrams built with the codecs: the RPC
+// types and chunk kinds no golden vector holds, and broken ones the
+// dissector must flag.
+func messageFrames(t *testing.T) []frame {
+	var frames []frame
+	msg := func(name string, payload []byte, wantErr error) []byte {
+		b := messageDatagram(payload)
+		if err := reliableAccepts(t, b); !errors.Is(err, wantErr) {
+			t.Fatalf("test bug: %s: the reliable layer takes it with %v, want %v", name, err, wantErr)
+		}
+		return b
+	}
+
+	// The client's requests, a Text cut inside a rune where the dissector
+	// stops showing it, and an RPC type unknown to version 1 on the
+	// unreliable stream.
+	var scene wire.SceneChangeRequest
+	scene.SetName("arena")
+	text := wire.Text{Text: []byte("x" + strings.Repeat("é", 50))}
+	if utf8.RuneStart(text.Text[64]) || len(textShown(text.Text)) != 63 {
+		t.Fatal("test bug: the text must be cut inside a rune")
+	}
+	var p []byte
+	p = appendChunk(p, wire.StreamControl, 3, rpcMessage(&wire.ReleaseRequest{Hand: wire.Left}))
+	p = appendChunk(p, wire.StreamControl, 4, rpcMessage(&scene))
+	p = appendChunk(p, wire.StreamText, 0, rpcMessage(&text))
+	p = appendChunk(p, reliable.UnreliableStream, 300, append(wire.AppendRPCType(nil, 999), 1, 2, 3))
+	b := msg("message_requests", p, nil)
+	want, _ := expect(t, "message_requests", b)
+	frames = append(frames, frame{name: "message_requests", src: client, dst: server, payload: b, want: want,
+		info: "Message 0/3 ReleaseRequest, 0/4 SceneChangeRequest, 2/0 Text, 127/300 RPC 999"})
+
+	// Bytes after an RPC body are legal: shown, noted.
+	grab := rpcMessage(&wire.GrabRequest{Hand: wire.Right, Entity: 7})
+	b = msg("message_rpc_trailing", appendChunk(nil, wire.StreamControl, 0, append(bytes.Clone(grab), 9, 9)), nil)
+	want, _ = expect(t, "message_rpc_trailing", b)
+	frames = append(frames, frame{name: "message_rpc_trailing", src: client, dst: server, payload: b, want: want,
+		info:   "Message 0/0 GrabRequest",
+		expert: "2 bytes after the GrabRequest body", group: groupProtocol, severity: severityNote})
+
+	// A hand the server rejects: decoded, flagged.
+	bad := bytes.Clone(grab)
+	bad[wire.RPCTypeSize] = 2
+	var g wire.GrabRequest
+	if _, err := g.Parse(bad[wire.RPCTypeSize:]); !errors.Is(err, wire.ErrField) {
+		t.Fatalf("test bug: hand 2 parses with %v", err)
+	}
+	b = msg("message_bad_hand", appendChunk(nil, wire.StreamControl, 0, bad), nil)
+	want = fields{}
+	var h wire.Header
+	if _, err := h.Parse(b); err != nil {
+		t.Fatal(err)
+	}
+	expectHeader(want, b, &h)
+	want.add("arcade.msg.payload_len", uint16(reliable.ChunkHeaderSize+len(bad)))
+	want.add("arcade.msg.kind", uint8(0))
+	want.add("arcade.msg.kind.fragment", false)
+	want.add("arcade.msg.kind.stream", uint8(0))
+	want.add("arcade.msg.id", uint16(0))
+	want.add("arcade.msg.length", uint16(len(bad)))
+	want.add("arcade.rpc.type", uint16(wire.RPCGrabRequest))
+	want.add("arcade.rpc.grab.hand", uint8(2))
+	want.add("arcade.rpc.grab.entity", uint16(7))
+	frames = append(frames, frame{name: "message_bad_hand", src: client, dst: server, payload: b, want: want,
+		info:   "Message 0/0 GrabRequest",
+		expert: "Hand 2 is neither Left (0) nor Right (1)", group: groupProtocol, severity: severityWarn})
+
+	// A chunk whose data runs past the payload: the reliable layer ignores
+	// the whole payload; the dissector shows the header and flags it.
+	over := appendChunk(nil, wire.StreamControl, 0, grab)[:reliable.ChunkHeaderSize+3]
+	b = msg("message_chunk_overrun", over, reliable.ErrMalformed)
+	want = fields{}
+	expectHeader(want, b, &h)
+	want.add("arcade.msg.payload_len", uint16(len(over)))
+	want.add("arcade.msg.kind", uint8(0))
+	want.add("arcade.msg.kind.fragment", false)
+	want.add("arcade.msg.kind.stream", uint8(0))
+	want.add("arcade.msg.id", uint16(0))
+	want.add("arcade.msg.length", uint16(len(grab)))
+	frames = append(frames, frame{name: "message_chunk_overrun", src: client, dst: server, payload: b, want: want,
+		info:   "Message [malformed]",
+		expert: fmt.Sprintf("Truncated Message payload: chunk 0 data needs %d bytes", len(grab)), group: groupMalformed, severity: severityError})
+
+	// A fragment index past the message's last fragment: decoded, flagged.
+	frag := readHex(t, filepath.Join(goldenDir, "message_fragment.hex"))
+	want, _ = expect(t, "message_fragment", frag)
+	frag = bytes.Clone(frag)
+	binary.LittleEndian.PutUint16(frag[wire.HeaderSize+wire.MessageHeaderSize+11:], 3)
+	if err := reliableAccepts(t, frag); !errors.Is(err, reliable.ErrMalformed) {
+		t.Fatalf("test bug: fragment index 3 of 3 is taken with %v", err)
+	}
+	want["arcade.msg.frag.index"] = []string{"3"}
+	frames = append(frames, frame{name: "message_fragment_index", src: server, dst: client, payload: frag, want: want,
+		info:   "Message 2/65535 fragment 3 of 3",
+		expert: "Fragment index 3 of 3 fragments: receivers ignore the whole payload", group: groupProtocol, severity: severityWarn})
 	return frames
 }
 
