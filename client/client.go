@@ -68,6 +68,11 @@ type Client struct {
 
 	joinErr error // why the multicast group could not be joined, if so
 
+	// timerAt is when timerLoop will next run Update; kick wakes it
+	// earlier when Handle or an RPC send moved NextUpdate before it.
+	timerAt int64
+	kick    chan struct{}
+
 	quit      chan struct{}
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -101,6 +106,7 @@ func Dial(ctx context.Context, server string, cfg Config) (*Client, error) {
 		settled: make(chan struct{}),
 		done:    make(chan struct{}),
 		quit:    make(chan struct{}),
+		kick:    make(chan struct{}, 1),
 	}
 	c.sendFn = c.send
 
@@ -279,6 +285,7 @@ func (c *Client) readLoop(conn *net.UDPConn, viaMulticast bool) {
 		c.s.Handle(t, buf[:n], rx, viaMulticast)
 		c.s.Outgoing(c.sendFn)
 		c.noteState()
+		c.wake()
 		c.mu.Unlock()
 	}
 }
@@ -293,6 +300,13 @@ func (c *Client) timerLoop() {
 		case <-c.quit:
 			return
 		case <-t.C:
+		case <-c.kick:
+			if !t.Stop() {
+				select {
+				case <-t.C:
+				default:
+				}
+			}
 		}
 		c.mu.Lock()
 		n := now()
@@ -300,6 +314,7 @@ func (c *Client) timerLoop() {
 		c.s.Outgoing(c.sendFn)
 		c.noteState()
 		next := c.s.NextUpdate()
+		c.timerAt = max(next, n+int64(time.Millisecond))
 		c.mu.Unlock()
 		if next == math.MaxInt64 {
 			<-c.quit // the session ended; nothing more to time

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"arcade/reliable"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -24,7 +25,7 @@ const (
 const (
 	pingHistory      = 16 // pings remembered for matching pongs
 	maxCookieRetries = 3  // handshake restarts after DenyBadCookie
-	outSlots         = 16 // datagrams queued between Outgoing calls
+	outSlots         = 48 // datagrams queued between Outgoing calls (a burst of reliable packets fits)
 )
 
 // SessionConfig configures a Session. The zero value of every field means
@@ -218,15 +219,23 @@ type Session struct {
 	// Connection.
 	accepted wire.Accepted
 	token    uint64
-	seq      uint16 // next outgoing header Seq
-	inputSeq uint32 // last InputSeq assigned
-	lastRecv int64
-	lastPing int64
-	pingID   uint32
-	pings    [pingHistory]sentPing
-	clock    clockSync
-	uni      seqWindow
-	multi    seqWindow
+	// ep is the reliable channel on the unicast path. It owns the Seq of
+	// every datagram the session sends and the Ack and AckBits of every
+	// header (what arrived by unicast).
+	ep      *reliable.Endpoint
+	onRPC   func(typ uint16, body []byte)
+	deliver func(stream int, msg []byte) // s.deliverRPC, bound once
+	rpcOut  []byte                       // scratch for one outgoing message
+	// rxPayload holds a received Message payload while the endpoint reads it.
+	rxPayload [wire.MaxMessagePayload]byte
+	inputSeq  uint32 // last InputSeq assigned
+	lastRecv  int64
+	lastPing  int64
+	pingID    uint32
+	pings     [pingHistory]sentPing
+	clock     clockSync
+	uni       seqWindow
+	multi     seqWindow
 	// Newest snapshot tick delivered; parts of older ticks are dropped,
 	// and so are second copies of a part (multicast and unicast both).
 	newestTick uint32
@@ -258,6 +267,17 @@ type Session struct {
 // Start.
 func NewSession(cfg SessionConfig) *Session {
 	s := &Session{cfg: cfg.withDefaults(), step: wire.TypeConnectRequest}
+	ep, err := reliable.New(reliable.Config{
+		Streams:    wire.RPCStreams,
+		MaxMessage: wire.MaxRPCMessage,
+		MTU:        wire.MaxMessagePayload,
+	})
+	if err != nil {
+		panic("client: reliable config: " + err.Error()) // constant config
+	}
+	s.ep = ep
+	s.deliver = s.deliverRPC
+	s.rpcOut = make([]byte, 0, 256)
 	s.randomNonce = cfg.Nonce == 0
 	s.nonce = cfg.Nonce
 	if s.randomNonce {
@@ -365,6 +385,7 @@ func (s *Session) handleHandshake(now, rxTime int64, h *wire.Header, body []byte
 		s.state = Connected
 		s.lastRecv = now
 		s.uni.observe(h.Seq, &s.stats.Unicast)
+		s.ep.OnDatagram(now, h.Seq, h.Ack, h.AckBits, nil)
 		// A first clock estimate, assuming the Accepted was sent halfway
 		// between the last handshake send and its arrival; pongs replace it.
 		mid := s.lastHandshake + (rxTime-s.lastHandshake)/2
@@ -421,7 +442,7 @@ func (s *Session) handleConnected(now, rxTime int64, h *wire.Header, body []byte
 			s.drop(dropReasonFor(err))
 			return false
 		}
-		return s.accept(now, h.Seq, &s.uni, &s.stats.Unicast)
+		return s.acceptUnicast(now, h)
 	}
 	switch h.Type {
 	case wire.TypeDeliveryProbe:
@@ -440,10 +461,17 @@ func (s *Session) handleConnected(now, rxTime int64, h *wire.Header, body []byte
 		if _, err := d.Parse(body); parsed(err) {
 			s.finish(Closed, &DisconnectedError{Reason: d.Reason})
 		}
+	case wire.TypeMessage:
+		p, _, err := wire.ParseMessagePayload(body)
+		if err != nil {
+			s.drop(dropReasonFor(err))
+			return
+		}
+		s.handleMessage(now, h, p)
 	default:
 		// Late handshake replies (resent Accepted) and unknown traffic:
 		// proof of life and part of the path's sequence, nothing more.
-		if s.accept(now, h.Seq, &s.uni, &s.stats.Unicast) {
+		if s.acceptUnicast(now, h) {
 			s.drop(DropUnexpected)
 		}
 	}
@@ -485,6 +513,9 @@ func (s *Session) handleState(now, rxTime int64, h *wire.Header, body []byte, vi
 	}
 	if !s.accept(now, h.Seq, w, st) {
 		return
+	}
+	if !viaMulticast {
+		s.ep.OnDatagram(now, h.Seq, h.Ack, h.AckBits, nil)
 	}
 	if h.Type == wire.TypeEntityUpdate {
 		s.deliverEntityUpdate(rxTime, viaMulticast)
@@ -598,6 +629,7 @@ func (s *Session) Update(now int64) {
 			s.delivery.report(now, s.stats.Multicast, s.stats.Unicast, &s.report)
 			s.push(s.report.Append(s.header(wire.TypeDeliveryReport)))
 		}
+		s.pollReliable(now)
 	}
 }
 
@@ -607,8 +639,9 @@ func (s *Session) Update(now int64) {
 func (s *Session) SetMulticastJoined(ok bool) { s.delivery.joined = ok }
 
 // NextUpdate returns the time (ns, client clock) at which Update has work to
-// do, or math.MaxInt64 if it has none (not started, or ended). Handle may
-// move it later, never earlier.
+// do, or math.MaxInt64 if it has none (not started, or ended). Handle,
+// SendRPC and its helpers may move it earlier: reliable resends and delayed
+// acknowledgements are Update's work too.
 func (s *Session) NextUpdate() int64 {
 	if !s.started {
 		return math.MaxInt64
@@ -621,7 +654,7 @@ func (s *Session) NextUpdate() int64 {
 		if s.delivery.on {
 			t = min(t, s.delivery.start+ReportInterval)
 		}
-		return t
+		return min(t, s.ep.NextTimeout())
 	}
 	return math.MaxInt64
 }
@@ -750,9 +783,8 @@ func (s *Session) header(t wire.PacketType) []byte {
 		s.outCount--
 		s.stats.Overflow++
 	}
-	ack, bits := s.uni.ack()
-	h := wire.Header{Type: t, Token: s.token, Seq: s.seq, Ack: ack, AckBits: bits}
-	s.seq++
+	ack, bits := s.ep.Ack()
+	h := wire.Header{Type: t, Token: s.token, Seq: s.ep.NextSeq(), Ack: ack, AckBits: bits}
 	i := (s.outHead + s.outCount) % outSlots
 	return h.Append(s.out[i][:0])
 }

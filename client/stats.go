@@ -20,6 +20,7 @@ const (
 	DropOldTick                       // snapshot or entity update of a tick older than a snapshot delivered
 	DropUnknownPing                   // Pong for no Ping in flight
 	DropUnexpected                    // valid, but not expected now or on this path
+	DropBadMessage                    // Message payload breaks the reliable layer's receive rules
 	NumDropReasons
 )
 
@@ -37,6 +38,7 @@ var dropNames = [NumDropReasons]string{
 	DropOldTick:     "old-tick",
 	DropUnknownPing: "unknown-ping",
 	DropUnexpected:  "unexpected",
+	DropBadMessage:  "bad-message",
 }
 
 func (r DropReason) String() string {
@@ -79,8 +81,12 @@ type SessionStats struct {
 	// CookieRetries counts handshakes restarted because the server denied
 	// the cookie (expired, or the server restarted).
 	CookieRetries uint64
-	Unicast       PathStats // server's per-connection sequence, from Accepted on
-	Multicast     PathStats // the group sequence, from the first multicast datagram
+	// RPCIn counts RPC messages delivered (to OnRPC, if set); RPCOut
+	// those queued by SendRPC and its helpers.
+	RPCIn     uint64
+	RPCOut    uint64
+	Unicast   PathStats // server's per-connection sequence, from Accepted on
+	Multicast PathStats // the group sequence, from the first multicast datagram
 }
 
 // TotalDropped is the sum of Dropped.

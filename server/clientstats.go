@@ -89,3 +89,6 @@ func (l latRing) quantiles() (p50, p99 float64) {
 	at := func(q float64) float64 { return float64(s[int(math.Ceil(q*float64(n)))-1]) / 1e3 }
 	return at(0.5), at(0.99)
 }
+
+// seqNewer reports whether a is newer than b on the uint16 circle.
+func seqNewer(a, b uint16) bool { return int16(a-b) > 0 }

@@ -13,6 +13,10 @@ import (
 
 const schedFIFO = 1 // SCHED_FIFO from <sched.h>
 
+// reliableRetry is the least wait before the timer fires again for a
+// reliable deadline that is already due.
+const reliableRetry = 200_000 // ns
+
 // RealtimeErr reports why Run could not raise its thread to real-time
 // priority, or nil. Valid once Started has been called.
 func (s *Server) RealtimeErr() error { return s.realtimeErr }
@@ -20,6 +24,9 @@ func (s *Server) RealtimeErr() error { return s.realtimeErr }
 // Run drives s on a real socket until ctx is done: one locked OS thread waits
 // in epoll on the socket and an absolute-deadline timerfd. A datagram is
 // handled the moment it arrives; a deadline runs the tick pipeline at once.
+// The timer is armed for the earlier of the next tick and the next reliable
+// deadline of any session (a resend, a delayed acknowledgement), so a
+// resend is never held up until the next tick.
 // fd is the transport's socket. On return every client has been told the
 // server is shutting down.
 func (s *Server) Run(ctx context.Context, fd int) error {
@@ -130,14 +137,25 @@ func (s *Server) Run(ctx context.Context, fd int) error {
 					s.stats.MissedTicks.Add(missed)
 				}
 				s.Tick(now, tickNo)
+			} else {
+				s.Service(now) // woken for a reliable deadline
 			}
-			armedFor = sched.Next() - lead.Lead()
-			if err := timer.Arm(armedFor); err != nil {
-				return fmt.Errorf("server: arm timer: %w", err)
-			}
+			armedFor = 0 // consumed: arm again below
 		}
 		if sockReady {
 			s.Receive(tick.Now())
+		}
+		// A reliable deadline already due (the endpoint could not send
+		// yet) is retried a little later rather than in a busy loop.
+		want := sched.Next() - lead.Lead()
+		if r := s.NextReliable(); r < want {
+			want = max(r, tick.Now()+reliableRetry)
+		}
+		if want != armedFor {
+			armedFor = want
+			if err := timer.Arm(armedFor); err != nil {
+				return fmt.Errorf("server: arm timer: %w", err)
+			}
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"arcade/internal/udp"
+	"arcade/reliable"
 	"arcade/tick"
 	"arcade/wire"
 )
@@ -80,12 +81,18 @@ type conn struct {
 	delivery     deliveryState
 	lastHeard    int64 // mono ns
 
-	sendSeq uint16
-	recvAck ackWindow
-	limit   limitSlot // this session's datagram budget
-	rtt     rttTracker
-	lat     latRing // server-added latency of this client's inputs
-	grabLat latRing // the same, for held objects
+	// ep is the session's reliable channel. It owns the packet sequence of
+	// every datagram on the session (the header's Seq) and the
+	// acknowledgements of the client's (Ack, AckBits).
+	ep *reliable.Endpoint
+	// relAt is ep.NextTimeout as of the last call; relDirty says ep took
+	// a datagram or a message since, so relAt must be asked again.
+	relAt    int64
+	relDirty bool
+	limit    limitSlot // this session's datagram budget
+	rtt      rttTracker
+	lat      latRing // server-added latency of this client's inputs
+	grabLat  latRing // the same, for held objects
 
 	pending    wire.PoseInput // newest input received since the last tick
 	hasPending bool
@@ -165,6 +172,9 @@ type Server struct {
 	mPing     wire.Ping
 	mDisc     wire.Disconnect
 	mReport   wire.DeliveryReport
+	mMessage  wire.Message
+
+	rpc rpcState
 }
 
 // cause is an input applied eagerly, waiting for the update that carries
@@ -242,6 +252,7 @@ func New(cfg Config, tr Transport, now int64) (*Server, error) {
 	s.entities = make([]wire.EntityState, 0, 1024)
 	s.hasher = newStateHasher()
 	s.serveDuringStep = s.receiveNow
+	s.initRPC()
 	s.snap.Players = make([]wire.PlayerState, 0, wire.MaxSnapshotPlayers)
 	s.snap.Entities = make([]wire.EntityState, 0, wire.MaxSnapshotEntities)
 	s.stats.clientsView = make([]ClientInfo, 0, cfg.MaxClients)
@@ -346,7 +357,7 @@ func (s *Server) handle(now int64, m *udp.Message) {
 		} else {
 			s.onChallengeResponse(now, m.Addr, body)
 		}
-	case wire.TypePoseInput, wire.TypePing, wire.TypeDisconnect, wire.TypeDeliveryReport:
+	case wire.TypePoseInput, wire.TypePing, wire.TypeDisconnect, wire.TypeDeliveryReport, wire.TypeMessage:
 		c := s.byToken[h.Token]
 		if c == nil {
 			s.stats.drop(DropUnknownToken)
@@ -430,6 +441,8 @@ func (s *Server) onChallengeResponse(now int64, from netip.AddrPort, body []byte
 		limit:     limitSlot{tokens: s.sessions.burst, last: now},
 		playerID:  m.PlayerID,
 		resumed:   resume,
+		ep:        s.newEndpoint(),
+		relAt:     reliable.Never,
 	}
 	if resume && prev.has {
 		// The avatar stays where it was until the first new input.
@@ -501,7 +514,7 @@ func (s *Server) onSession(now int64, c *conn, h *wire.Header, body []byte, rx i
 			return
 		}
 		c.lastHeard = now
-		c.recvAck.record(h.Seq)
+		s.recordSeq(now, c, h)
 		newest := &c.applied
 		if c.hasPending {
 			newest = &c.pending
@@ -529,7 +542,7 @@ func (s *Server) onSession(now int64, c *conn, h *wire.Header, body []byte, rx i
 			return
 		}
 		c.lastHeard = now
-		c.recvAck.record(h.Seq)
+		s.recordSeq(now, c, h)
 		p := wire.Pong{PingID: m.PingID, ClientTime: m.ClientTime, ServerRecvTime: s.micros(now), ServerSendTime: s.micros(now)}
 		s.finish(p.Append(s.beginConn(c, wire.TypePong)))
 	case wire.TypeDeliveryReport:
@@ -538,8 +551,14 @@ func (s *Server) onSession(now int64, c *conn, h *wire.Header, body []byte, rx i
 			return
 		}
 		c.lastHeard = now
-		c.recvAck.record(h.Seq)
+		s.recordSeq(now, c, h)
 		s.onDeliveryReport(now, c, &s.mReport)
+	case wire.TypeMessage:
+		if _, err := s.mMessage.Parse(body); err != nil {
+			s.stats.drop(dropReasonFor(err))
+			return
+		}
+		s.onMessage(now, c, h, s.mMessage.Payload)
 	case wire.TypeDisconnect:
 		if _, err := s.mDisc.Parse(body); err != nil {
 			s.stats.drop(dropReasonFor(err))
@@ -555,6 +574,8 @@ func (s *Server) Tick(now int64, tickNo uint64) {
 	s.tickNo = tickNo
 	s.stats.Ticks.Inc()
 	s.pipeline.Run(now)
+	s.serviceReliable(now)
+	s.flush()
 	if tickNo-s.lastPub >= uint64(max(1, s.cfg.TickRate/publishHz)) {
 		s.lastPub = tickNo
 		s.publish(now)
@@ -725,6 +746,7 @@ func (s *Server) sendAll(t wire.PacketType) {
 // since the last one, then flushes everything queued and records the
 // server-added latency of the inputs it carries.
 func (s *Server) sendUpdate(now int64) {
+	s.serviceReliable(now)
 	if len(s.moved) == 0 {
 		s.flush()
 		return
@@ -857,13 +879,15 @@ func (s *Server) begin(dst netip.AddrPort, h wire.Header) []byte {
 	return h.Append(m.Buf[:0])
 }
 
-// beginConn starts a datagram on a session: its token, next sequence and the
-// acks of what the client sent.
+// beginConn starts a datagram on a session: its token, the next sequence
+// number of the session's reliable endpoint and its acks of what the client
+// sent.
 func (s *Server) beginConn(c *conn, t wire.PacketType) []byte {
-	ack, bits := c.recvAck.header()
-	h := wire.Header{Type: t, Token: c.token, Seq: c.sendSeq, Ack: ack, AckBits: bits}
-	c.rtt.sent(c.sendSeq, s.cfg.MonoClock())
-	c.sendSeq++
+	ack, bits := c.ep.Ack()
+	seq := c.ep.NextSeq()
+	h := wire.Header{Type: t, Token: c.token, Seq: seq, Ack: ack, AckBits: bits}
+	c.rtt.sent(seq, s.cfg.MonoClock())
+	c.relDirty = true // a pending acknowledgement went with it
 	return s.begin(c.addr, h)
 }
 
@@ -928,6 +952,12 @@ func (s *Server) publish(now int64) {
 			IdleMs:         (now - c.lastHeard) / 1e6,
 		}
 		info.rttNs = c.rtt.estimate()
+		rs := c.ep.Stats()
+		info.ReliableRTTMs = float64(rs.RTT) / 1e6
+		info.JitterMs = float64(rs.Jitter) / 1e6
+		info.Retransmits = rs.Retransmits
+		info.BytesIn, info.BytesOut = rs.BytesIn, rs.BytesOut
+		info.MessagesIn, info.MessagesOut = rs.MessagesIn, rs.MessagesOut
 		info.lat, info.grabLat = c.lat, c.grabLat
 		if c.delivery.reports > 0 {
 			if n := int(r.McastReceived) + int(r.McastLost); n > 0 {

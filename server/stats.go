@@ -32,6 +32,8 @@ const (
 	DropSendError                      // outgoing datagram dropped: send failed
 	DropDenied                         // source not allowed by the allow/deny lists
 	DropRateLimited                    // source or session over its datagram rate
+	DropBadMessage                     // Message payload breaks the reliable layer's receive rules
+	DropUnknownRPC                     // RPC message of a type no handler takes (or shorter than its type id)
 	NumDropReasons                     // the number of reasons
 )
 
@@ -54,6 +56,8 @@ var dropNames = [NumDropReasons]string{
 	DropSendError:    "send_error",
 	DropDenied:       "denied_source",
 	DropRateLimited:  "rate_limited",
+	DropBadMessage:   "bad_message",
+	DropUnknownRPC:   "unknown_rpc",
 }
 
 func (r DropReason) String() string {
@@ -113,6 +117,18 @@ type Stats struct {
 	// GrabPhysics is the time the grab and physics stages took together.
 	GrabPhysics metrics.Histogram
 
+	// RPC messages delivered by the reliable layer and taken by a handler
+	// (unknown types count as DropUnknownRPC instead); of those, button
+	// events, and grab and release requests the World refused.
+	RPCIn        metrics.Counter
+	ButtonEvents metrics.Counter
+	GrabsRefused metrics.Counter
+	// RPCOut counts messages queued by SendEvent, SendText and
+	// SendSceneChange (one per client); RPCSendFailed those refused
+	// (reliable.ErrQueueFull: the client does not keep up).
+	RPCOut        metrics.Counter
+	RPCSendFailed metrics.Counter
+
 	// Client list published by the tick thread for readers. The tick thread
 	// only ever TryLocks it, so a slow reader never blocks a tick.
 	clientsMu    sync.Mutex
@@ -142,6 +158,17 @@ type ClientInfo struct {
 	LatencyP99Ms     float64 `json:"latency_p99_ms"`
 	GrabLatencyP50Ms float64 `json:"grab_latency_p50_ms"`
 	GrabLatencyP99Ms float64 `json:"grab_latency_p99_ms"`
+
+	// The reliable channel (package reliable): its smoothed RTT and
+	// jitter from the acknowledgements of reliable packets, fragments
+	// resent, payload bytes and messages each way.
+	ReliableRTTMs float64 `json:"reliable_rtt_ms"`
+	JitterMs      float64 `json:"jitter_ms"`
+	Retransmits   uint64  `json:"retransmits"`
+	BytesIn       uint64  `json:"bytes_in"`
+	BytesOut      uint64  `json:"bytes_out"`
+	MessagesIn    uint64  `json:"messages_in"`
+	MessagesOut   uint64  `json:"messages_out"`
 
 	rttNs        int64
 	lat, grabLat latRing

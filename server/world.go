@@ -20,6 +20,13 @@ type World interface {
 	// chains at once, root first. It appends the ids of the entities that
 	// moved to moved and returns it.
 	ApplyInput(id uint16, in *wire.PoseInput, now int64, moved []uint16) []uint16
+	// Grab makes a player's hand (wire.Left or wire.Right) grab an entity
+	// on request (a GrabRequest RPC): entity 0 means the nearest grabbable
+	// one in reach. It returns an error, without allocating, when the grab
+	// is refused.
+	Grab(client uint16, hand int, entity uint16, now int64) error
+	// Release lets go of whatever the player's hand holds, on request.
+	Release(client uint16, hand int, now int64) error
 	// Holding reports whether the player's hands hold anything.
 	Holding(id uint16) bool
 	// Propagate runs the grab stage: every grab chain in dependency order.

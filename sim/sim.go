@@ -6,6 +6,7 @@
 package sim
 
 import (
+	"errors"
 	"fmt"
 
 	"arcade/geom"
@@ -209,8 +210,70 @@ func (w *World) recordMoved(n grab.NodeID, _ geom.Pose) {
 	}
 }
 
-// grabNearest grabs the nearest grabbable object within its reach of hand.
-func (w *World) grabNearest(hand grab.NodeID) {
+// Errors of Grab and Release. They are sentinel values so that refusing a
+// request never allocates.
+var (
+	ErrNoPlayer       = errors.New("sim: no such player")
+	ErrHand           = errors.New("sim: hand must be wire.Left or wire.Right")
+	ErrNoEntity       = errors.New("sim: no such entity")
+	ErrNotGrabbable   = errors.New("sim: entity is not grabbable")
+	ErrOutOfReach     = errors.New("sim: entity out of reach")
+	ErrNothingInReach = errors.New("sim: nothing grabbable in reach")
+	ErrGrabRefused    = errors.New("sim: grab refused by the grab graph")
+)
+
+// Grab makes a player's hand grab an entity by request (an RPC) rather than
+// by grip: entity 0 is the nearest grabbable object in reach, as a grip
+// squeeze takes; another id must name a grabbable object within its reach
+// of the hand. The grab graph decides as for a squeeze (taking an object
+// from another hand, refusing a cycle).
+func (w *World) Grab(client uint16, hand int, entity uint16, now int64) error {
+	if w.players[client] == nil {
+		return ErrNoPlayer
+	}
+	if hand != wire.Left && hand != wire.Right {
+		return ErrHand
+	}
+	hn := HandNode(client, hand)
+	if entity == 0 {
+		if !w.grabNearest(hn) {
+			return ErrNothingInReach
+		}
+		return nil
+	}
+	if int(entity) >= len(w.byID) || w.byID[entity] < 0 {
+		return ErrNoEntity
+	}
+	o := &w.objs[w.byID[entity]]
+	switch {
+	case !o.grabbable:
+		return ErrNotGrabbable
+	case w.graph.Pose(o.node).Pos.Sub(w.graph.Pose(hn).Pos).Len() > o.reach:
+		return ErrOutOfReach
+	}
+	if !w.grabObject(hn, o) {
+		return ErrGrabRefused
+	}
+	return nil
+}
+
+// Release lets go of everything a player's hand holds, by request, as
+// opening the grip does.
+func (w *World) Release(client uint16, hand int, now int64) error {
+	if w.players[client] == nil {
+		return ErrNoPlayer
+	}
+	if hand != wire.Left && hand != wire.Right {
+		return ErrHand
+	}
+	w.releases, _ = w.graph.ReleaseAll(w.releases[:0], HandNode(client, hand), now)
+	w.freeReleased()
+	return nil
+}
+
+// grabNearest grabs the nearest grabbable object within its reach of hand
+// and reports whether it took one.
+func (w *World) grabNearest(hand grab.NodeID) bool {
 	hp := w.graph.Pose(hand).Pos
 	best, bestD := -1, 0.0
 	for i := range w.objs {
@@ -224,15 +287,20 @@ func (w *World) grabNearest(hand grab.NodeID) {
 		}
 	}
 	if best < 0 {
-		return
+		return false
 	}
-	o := &w.objs[best]
+	return w.grabObject(hand, &w.objs[best])
+}
+
+// grabObject makes hand grab o and takes o out of physics.
+func (w *World) grabObject(hand grab.NodeID, o *object) bool {
 	if _, _, err := w.graph.Grab(hand, o.node); err != nil {
-		return
+		return false
 	}
 	if o.dynamic {
 		w.phys.SetKinematic(o.body)
 	}
+	return true
 }
 
 // freeReleased hands objects nothing holds any more back to physics.
