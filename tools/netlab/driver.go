@@ -79,6 +79,7 @@ type features struct {
 	discover        bool // arcade-bot --discover
 	unicastFallback bool // arcade-server --unicast-fallback
 	warmup          bool // arcade-bot --warmup
+	samples         bool // arcade-bot --samples
 }
 
 func helpHas(ctx context.Context, bin, flagName string) bool {
@@ -112,7 +113,7 @@ func drive(ctx context.Context, o *options, stdout, stderr io.Writer) (err error
 		return err
 	}
 	feat := features{discover: helpHas(ctx, botBin, "discover"), unicastFallback: helpHas(ctx, srvBin, "unicast-fallback"),
-		warmup: helpHas(ctx, botBin, "warmup")}
+		warmup: helpHas(ctx, botBin, "warmup"), samples: helpHas(ctx, botBin, "samples")}
 	useDiscover := o.join == "discover" || (o.join == "auto" && feat.discover)
 	if o.join == "discover" && !feat.discover {
 		return errors.New("--join discover: arcade-bot has no --discover")
@@ -152,7 +153,7 @@ func drive(ctx context.Context, o *options, stdout, stderr io.Writer) (err error
 			return ctx.Err()
 		}
 		r := &labRun{o: o, l: l, self: self, srvBin: srvBin, botBin: botBin, spec: sp, seed: o.seed + uint64(i)*2,
-			discover: useDiscover, fallbackFlag: feat.unicastFallback, warmupFlag: feat.warmup}
+			discover: useDiscover, fallbackFlag: feat.unicastFallback, warmupFlag: feat.warmup, samplesFlag: feat.samples}
 		rw, rs, err := r.run(ctx, stderr)
 		if err != nil {
 			fmt.Fprintf(stderr, "netlab: %s: %v\n", sp.label, err)
@@ -200,6 +201,7 @@ type labRun struct {
 	discover       bool
 	fallbackFlag   bool
 	warmupFlag     bool // arcade-bot has --warmup
+	samplesFlag    bool // arcade-bot has --samples
 }
 
 // run starts the relay, the server and the bots, polls the server while
@@ -288,6 +290,9 @@ func (r *labRun) run(ctx context.Context, stderr io.Writer) (rw row, rs relay.St
 			"--duration", r.o.duration.String(), "--json"}
 		if r.warmupFlag && r.o.warmup > 0 {
 			bargs = append(bargs, "--warmup", r.o.warmup.String())
+		}
+		if r.samplesFlag {
+			bargs = append(bargs, "--samples")
 		}
 		if r.discover {
 			bargs = append(bargs, "--discover")

@@ -30,9 +30,13 @@ type botReport struct {
 	} `json:"rtt_ms"`
 	// Bots that joined on multicast and were later served by unicast, and
 	// the longest time from connecting to that switch.
-	OnUnicast       int     `json:"clients_on_unicast"`
-	UnicastAfterMax float64 `json:"unicast_after_ms_max"`
-	Error           string  `json:"-"`
+	// Samples are the raw input-to-state samples (ms), when the bot was
+	// asked for them (--samples): the table's p50/p99 are then pooled over
+	// all headsets instead of the median p50 and the worst p99.
+	Samples         []float64 `json:"input_to_state_samples_ms"`
+	OnUnicast       int       `json:"clients_on_unicast"`
+	UnicastAfterMax float64   `json:"unicast_after_ms_max"`
+	Error           string    `json:"-"`
 }
 
 // serverStats is the part of /api/stats the lab uses. Delivery is empty
@@ -96,6 +100,7 @@ type row struct {
 	UnicastPct float64 // of the server's clients, during the run; NaN if unknown
 	SnapLoss   float64 // mean over headsets, %
 	SwitchMax  float64 // longest time from connect to unicast among switched headsets, ms; NaN if none switched
+	Pooled     bool    // I2SP50/I2SP99 are pooled over every headset's samples
 	RelayP99   float64 // relay's actual added delay, p99, larger direction
 	RelayLate  float64 // relay's own lateness (see relay.DirStats.Late), p99
 	ReadLag    float64 // kernel stamp to relay read, p99, larger direction
@@ -110,7 +115,7 @@ type row struct {
 func makeRow(label string, reps []botReport, during *serverStats, tickRate int, rs relay.Stats) row {
 	rw := row{Profile: label, Headsets: len(reps), RTTP50: math.NaN(), I2SP50: math.NaN(), I2SP99: math.NaN(),
 		Bound: math.NaN(), BoundDt: math.NaN(), UnicastPct: math.NaN(), SnapLoss: math.NaN(), SwitchMax: math.NaN()}
-	var rtt, p50, p99, loss []float64
+	var rtt, p50, p99, loss, pooled []float64
 	for _, r := range reps {
 		if r.ClientsConnected == 0 {
 			continue
@@ -126,6 +131,7 @@ func makeRow(label string, reps []botReport, during *serverStats, tickRate int, 
 			p50 = append(p50, r.InputToState.P50)
 			p99 = append(p99, r.InputToState.P99)
 		}
+		pooled = append(pooled, r.Samples...)
 		loss = append(loss, r.SnapshotLossPct)
 		if r.OnUnicast > 0 && (math.IsNaN(rw.SwitchMax) || r.UnicastAfterMax > rw.SwitchMax) {
 			rw.SwitchMax = r.UnicastAfterMax
@@ -138,6 +144,12 @@ func makeRow(label string, reps []botReport, during *serverStats, tickRate int, 
 	if len(p50) > 0 {
 		rw.I2SP50 = median(p50)
 		rw.I2SP99 = slices.Max(p99)
+	}
+	if len(pooled) > 0 {
+		slices.Sort(pooled)
+		rw.I2SP50 = nearestRank(pooled, 0.50)
+		rw.I2SP99 = nearestRank(pooled, 0.99)
+		rw.Pooled = true
 	}
 	if len(loss) > 0 {
 		rw.SnapLoss = mean(loss)
@@ -207,7 +219,11 @@ func num(v float64, prec int) string {
 // printTable prints the results, one row per run.
 func printTable(w io.Writer, rows []row, tickRate int) {
 	dt := 1000 / float64(tickRate)
-	fmt.Fprintf(w, "Results (ms; Δt = %.3f ms at %d Hz; p50 = median of headsets' p50, p99 = worst headset's p99, after the warm-up; to unicast = longest connect-to-unicast time)\n", dt, tickRate)
+	how := "p50 = median of headsets' p50, p99 = worst headset's p99"
+	if len(rows) > 0 && rows[0].Pooled {
+		how = "p50 and p99 pooled over all headsets' samples"
+	}
+	fmt.Fprintf(w, "Results (ms; Δt = %.3f ms at %d Hz; %s, after the warm-up; to unicast = longest connect-to-unicast time)\n", dt, tickRate, how)
 	head := []string{"profile", "headsets", "RTT p50", "input→state p50", "p99", "⌈RTT/Δt⌉·Δt", "+Δt", "% unicast", "to unicast ≤", "snap loss %", "relay delay p99", "read lag p99", "relay late p99"}
 	cells := [][]string{head}
 	for _, r := range rows {
@@ -289,4 +305,10 @@ func writeCells(w io.Writer, cells [][]string) {
 			fmt.Fprintln(w, sep.String())
 		}
 	}
+}
+
+// nearestRank returns the nearest-rank q-quantile of sorted samples.
+func nearestRank(sorted []float64, q float64) float64 {
+	i := int(math.Ceil(q*float64(len(sorted)))) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -134,5 +135,23 @@ func TestDeliveryNote(t *testing.T) {
 	}
 	if deliveryNote(nil) != "" || deliveryNote(&serverStats{}) != "" {
 		t.Error("note without clients")
+	}
+}
+
+// TestMakeRowPooled: with raw samples the quantiles are pooled over all
+// headsets, not the median p50 and the worst p99.
+func TestMakeRowPooled(t *testing.T) {
+	var a, b []string
+	for i := 1; i <= 100; i++ {
+		a = append(a, fmt.Sprint(i))      // 1..100
+		b = append(b, fmt.Sprint(1000+i)) // 1001..1100: one slow headset
+	}
+	reps := []botReport{
+		bot(t, `{"clients_connected":1,"tick_rate":120,"input_to_state_ms":{"samples":100,"p50":50,"p99":99},"input_to_state_samples_ms":[`+strings.Join(a, ",")+`]}`),
+		bot(t, `{"clients_connected":1,"tick_rate":120,"input_to_state_ms":{"samples":100,"p50":1050,"p99":1099},"input_to_state_samples_ms":[`+strings.Join(b, ",")+`]}`),
+	}
+	r := makeRow("p", reps, nil, 120, relay.Stats{})
+	if !r.Pooled || r.I2SP50 != 100 || r.I2SP99 != 1098 {
+		t.Fatalf("pooled p50 %v p99 %v (pooled %v), want 100 and 1098", r.I2SP50, r.I2SP99, r.Pooled)
 	}
 }
