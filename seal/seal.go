@@ -15,7 +15,7 @@
 //	header (22 B, additional data) | number u64 | ciphertext | tag (16 B)
 //
 // The nonce is 4 bytes naming the direction (0 client to server, 1 server
-// to client) followed by the 8-byte number, which each sender increments
+// to client, 2 the multicast group: NewGroup) followed by the 8-byte number, which each sender increments
 // per datagram and never reuses under one key. A receiver accepts a number
 // once, within a window of the last WindowSize numbers.
 package seal
@@ -198,4 +198,27 @@ func (w *replayWindow) accept(n uint64) {
 		w.top = n + 1
 	}
 	w.bits[(n/64)%windowWords] |= 1 << (n % 64)
+}
+
+// DirGroup is the nonce direction of the multicast group's datagrams.
+const DirGroup = 2
+
+// NewGroup derives the key of the multicast group whose datagrams carry
+// groupToken and returns a sealer for it: the server seals with it (its
+// counter numbers the group's datagrams), every client opens with its own
+// (the replay window is per receiver). The key is HKDF-SHA256 of the
+// passphrase key with salt groupToken (u64 little-endian) and info
+// "arcade v1 group"; the nonce direction is DirGroup.
+func NewGroup(key *[KeySize]byte, groupToken uint64) (*Session, error) {
+	var salt [8]byte
+	binary.LittleEndian.PutUint64(salt[:], groupToken)
+	k, err := hkdf.Key(sha256.New, key[:], salt[:], "arcade v1 group", sessionKeyed)
+	if err != nil {
+		return nil, err
+	}
+	g, err := newGCM(k)
+	if err != nil {
+		return nil, err
+	}
+	return &Session{tx: g, rx: g, txDir: DirGroup, rxDir: DirGroup}, nil
 }

@@ -145,6 +145,10 @@ func goldenVectors() []vector {
 		{"challenge_response", "ChallengeResponse, name \"Ada\", with a player id",
 			Header{Type: TypeChallengeResponse, Seq: 2},
 			&ChallengeResponse{ClientNonce: testNonce, NameLen: nameLen3, Name: name3, Cookie: cookie(1), PlayerID: testPlayerID}},
+		{"challenge_response_proof", "ChallengeResponse to a server with a venue passphrase: ConnectHasProof, the proof after the player id",
+			Header{Type: TypeChallengeResponse, Seq: 4},
+			&ChallengeResponse{ClientNonce: testNonce, Flags: ConnectHasProof, NameLen: nameLen3, Name: name3, Cookie: cookie(1), PlayerID: testPlayerID,
+				Proof: [ProofSize]byte{0x9a, 0x41, 0x07, 0xd2, 0x3c, 0x88, 0x15, 0xe6, 0x70, 0x2b, 0xc4, 0x5f, 0x93, 0x0e, 0xa1, 0x66}}},
 		{"challenge_response_name32", "ChallengeResponse, 32-byte name, unicast wanted, anonymous (player id all zero)",
 			Header{Type: TypeChallengeResponse, Seq: 3},
 			&ChallengeResponse{ClientNonce: testNonce, Flags: ConnectWantUnicast, NameLen: nameLen32, Name: name32, Cookie: cookie(0xf0)}},
@@ -152,6 +156,10 @@ func goldenVectors() []vector {
 			session(TypeAccepted, 1, 2, 0b10),
 			&Accepted{ClientNonce: testNonce, ClientID: 3, TickRate: 90, ServerTime: 123_456_789,
 				Multicast: netip.MustParseAddrPort("239.255.77.77:7778"), GroupToken: testGroupToken}},
+		{"accepted_sealed", "Accepted by a server with a venue passphrase: every later datagram is sealed; multicast",
+			session(TypeAccepted, 0, 4, 0),
+			&Accepted{ClientNonce: testNonce, ClientID: 4, TickRate: 90, ServerTime: 123_456_789,
+				Multicast: netip.MustParseAddrPort("239.255.77.77:7778"), GroupToken: testGroupToken, Flags: AcceptedSealed}},
 		{"accepted_unicast", "Accepted, no multicast group, snapshots by unicast",
 			session(TypeAccepted, 0, 3, 0b111),
 			&Accepted{ClientNonce: testNonce, ClientID: 0xffff, TickRate: 120, ServerTime: 1 << 40, Flags: AcceptedUnicast}},
@@ -162,6 +170,9 @@ func goldenVectors() []vector {
 		{"denied_server_full", "Denied: server full",
 			Header{Type: TypeDenied},
 			&Denied{ClientNonce: testNonce, Reason: DenyServerFull}},
+		{"denied_bad_passphrase", "Denied: no proof, or a wrong one, of the venue passphrase",
+			Header{Type: TypeDenied},
+			&Denied{ClientNonce: testNonce, Reason: DenyBadPassphrase}},
 		{"denied_version_mismatch", "Denied: version mismatch",
 			Header{Type: TypeDenied, Seq: 7},
 			&Denied{ClientNonce: ^uint64(0), Reason: DenyVersionMismatch}},
@@ -462,7 +473,7 @@ func dissect(b []byte) ([]field, error) {
 	u8("version")
 	typ := PacketType(b[off])
 	take(1, "type = %d (%v)", typ, typ)
-	u8("flags (reserved)")
+	take(1, "flags = 0x%02x%s", b[off], map[bool]string{true: " (FlagSealed)"}[b[off]&FlagSealed != 0])
 	hex64("token")
 	u16("seq")
 	u16("ack")
@@ -486,6 +497,9 @@ func dissect(b []byte) ([]field, error) {
 			}
 			raw(16, id)
 		}
+		if ok && b[HeaderSize+offConnFlags]&ConnectHasProof != 0 {
+			ok = off+ProofSize <= len(b) && raw(ProofSize, "passphrase proof")
+		}
 	case TypeAccepted:
 		ok = hex64("client nonce")
 		_, ok1 := u16("client id")
@@ -497,7 +511,7 @@ func dissect(b []byte) ([]field, error) {
 		}
 		if ok = ok && hex64("group token") && off < len(b); ok {
 			var bits []string
-			for i, n := range []string{"AcceptedUnicast", "AcceptedResumed"} {
+			for i, n := range []string{"AcceptedUnicast", "AcceptedResumed", "AcceptedSealed"} {
 				if b[off]&(1<<i) != 0 {
 					bits = append(bits, n)
 				}

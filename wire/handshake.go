@@ -159,9 +159,14 @@ func (m *ChallengeResponse) NameString() string {
 	return string(m.Name[:min(m.NameLen, MaxNameLen)])
 }
 
-// Len returns the body length: 10 + NameLen + CookieSize + PlayerIDSize.
+// Len returns the body length: 10 + NameLen + CookieSize + PlayerIDSize,
+// plus ProofSize when Flags has ConnectHasProof.
 func (m *ChallengeResponse) Len() int {
-	return offConnName + int(min(m.NameLen, MaxNameLen)) + CookieSize + PlayerIDSize
+	n := offConnName + int(min(m.NameLen, MaxNameLen)) + CookieSize + PlayerIDSize
+	if m.Flags&ConnectHasProof != 0 {
+		n += ProofSize
+	}
+	return n
 }
 
 // Append appends the body to b.
@@ -170,10 +175,16 @@ func (m *ChallengeResponse) Append(b []byte) []byte {
 	b = append(b, m.Flags)
 	b = appendName(b, &m.Name, m.NameLen)
 	b = append(b, m.Cookie[:]...)
-	return append(b, m.PlayerID[:]...)
+	b = append(b, m.PlayerID[:]...)
+	if m.Flags&ConnectHasProof != 0 {
+		b = append(b, m.Proof[:]...)
+	}
+	return b
 }
 
-// Parse decodes a body. A body that ends before the player id is ErrShort.
+// Parse decodes a body. A body that ends before the player id, or before
+// the proof when Flags has ConnectHasProof, is ErrShort. Without the flag
+// Proof is zeroed.
 func (m *ChallengeResponse) Parse(b []byte) (int, error) {
 	if len(b) < offConnName {
 		return 0, ErrShort
@@ -185,6 +196,10 @@ func (m *ChallengeResponse) Parse(b []byte) (int, error) {
 	cookie := offConnName + l
 	player := cookie + CookieSize
 	n := player + PlayerIDSize
+	proof := n
+	if b[offConnFlags]&ConnectHasProof != 0 {
+		n += ProofSize
+	}
 	if len(b) < n {
 		return 0, ErrShort
 	}
@@ -194,7 +209,9 @@ func (m *ChallengeResponse) Parse(b []byte) (int, error) {
 	m.ClientNonce = binary.LittleEndian.Uint64(b[offConnNonce:])
 	m.Flags = b[offConnFlags]
 	copy(m.Cookie[:], b[cookie:player])
-	copy(m.PlayerID[:], b[player:n])
+	copy(m.PlayerID[:], b[player:proof])
+	m.Proof = [ProofSize]byte{}
+	copy(m.Proof[:], b[proof:n])
 	return n, nil
 }
 

@@ -43,6 +43,7 @@ const (
 	MaxNameLen      = 32   // player display name, UTF-8 bytes
 	CookieSize      = 32   // opaque handshake cookie
 	PlayerIDSize    = 16   // player identity in a ChallengeResponse
+	ProofSize       = 16   // passphrase proof in a ChallengeResponse
 	// MinConnectRequestSize is the smallest datagram (header included) that
 	// is accepted as a connect request. Clients pad their request to it, so
 	// no unverified reply is ever larger than the request that caused it.
@@ -100,7 +101,7 @@ var (
 // Header is the fixed prefix of every datagram.
 type Header struct {
 	Type    PacketType
-	Flags   uint8  // reserved, zero in version 1; ignored on receipt
+	Flags   uint8  // Flag* bits; receivers ignore bits they do not know
 	Token   uint64 // session token; zero before the handshake completes
 	Seq     uint16 // sender's packet sequence on this path
 	Ack     uint16 // newest sequence received from the peer
@@ -126,9 +127,21 @@ const (
 	TrackRight = 1 << 2
 )
 
+// Header flags, in Header.Flags.
+const (
+	// FlagSealed: the body is sealed with the session's (or the group's)
+	// AEAD: an 8-byte packet number, the ciphertext and a 16-byte tag, with
+	// the header as additional data (see package seal). Only sessions of a
+	// server with a venue passphrase send it.
+	FlagSealed = 1 << 0
+)
+
 // Connect flags, in ConnectRequest.Flags and ChallengeResponse.Flags.
 const (
 	ConnectWantUnicast = 1 << 0 // deliver snapshots by unicast, not multicast
+	// ConnectHasProof (ChallengeResponse only): a ProofSize-byte proof of
+	// the venue passphrase follows the player id.
+	ConnectHasProof = 1 << 1
 )
 
 // Hand indices for the per-hand arrays in PoseInput.
@@ -164,6 +177,9 @@ type ChallengeResponse struct {
 	// (same client id, same avatar) by the next one with the same PlayerID
 	// within 10 s. All zero is anonymous: never resumed.
 	PlayerID [PlayerIDSize]byte
+	// Proof proves knowledge of the venue passphrase (seal.Proof). It is
+	// on the wire only when Flags has ConnectHasProof.
+	Proof [ProofSize]byte
 }
 
 // Accepted completes the handshake. The header's Token is the session token
@@ -184,6 +200,10 @@ const (
 	// AcceptedResumed: this session resumed the previous one of the same
 	// PlayerID: same client id, avatar kept. Nothing it held is held now.
 	AcceptedResumed = 1 << 1
+	// AcceptedSealed: the server has a venue passphrase; every later
+	// datagram of the session, both ways, and of the multicast group is
+	// sealed (FlagSealed).
+	AcceptedSealed = 1 << 2
 )
 
 // DenyReason says why a handshake was refused.
@@ -195,6 +215,7 @@ const (
 	DenyVersionMismatch DenyReason = 2
 	DenyBadCookie       DenyReason = 3
 	DenyShuttingDown    DenyReason = 4
+	DenyBadPassphrase   DenyReason = 5 // no proof, or a wrong one, of the venue passphrase
 )
 
 // Denied refuses a handshake.

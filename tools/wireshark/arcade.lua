@@ -34,6 +34,8 @@ local POSE_SIZE = 11
 local MAX_NAME = 32
 local COOKIE_SIZE = 32
 local PLAYER_ID_SIZE = 16
+local PROOF_SIZE = 16 -- passphrase proof in a ChallengeResponse
+local SEAL_TAG_SIZE = 16 -- AES-GCM tag at the end of a sealed datagram
 local PLAYER_SIZE = 40
 local ENTITY_SIZE = 14
 local CAUSE_SIZE = 6
@@ -77,6 +79,7 @@ local deny_names = {
     [2] = "VersionMismatch",
     [3] = "BadCookie",
     [4] = "ShuttingDown",
+    [5] = "BadPassphrase",
 }
 
 local disconnect_names = {
@@ -115,7 +118,11 @@ local F = {
     magic = ProtoField.string("arcade.magic", "Magic"),
     version = ProtoField.uint8("arcade.version", "Version"),
     type = ProtoField.uint8("arcade.type", "Type", base.DEC, type_names),
-    flags = ProtoField.uint8("arcade.flags", "Flags (reserved)", base.HEX),
+    flags = ProtoField.uint8("arcade.flags", "Flags", base.HEX),
+    flag_sealed = ProtoField.bool("arcade.flags.sealed", "FlagSealed", 8, nil, 0x01),
+    sealed_number = ProtoField.uint64("arcade.sealed.number", "Packet number"),
+    sealed_ciphertext = ProtoField.bytes("arcade.sealed.ciphertext", "Ciphertext"),
+    sealed_tag = ProtoField.bytes("arcade.sealed.tag", "Tag"),
     token = ProtoField.uint64("arcade.token", "Token", base.HEX),
     seq = ProtoField.uint16("arcade.seq", "Seq"),
     ack = ProtoField.uint16("arcade.ack", "Ack"),
@@ -129,6 +136,8 @@ local F = {
     nonce = ProtoField.uint64("arcade.nonce", "Client nonce", base.HEX),
     connect_flags = ProtoField.uint8("arcade.connect.flags", "Connect flags", base.HEX),
     connect_unicast = ProtoField.bool("arcade.connect.flags.want_unicast", "ConnectWantUnicast", 8, nil, 0x01),
+    connect_proof = ProtoField.bool("arcade.connect.flags.has_proof", "ConnectHasProof", 8, nil, 0x02),
+    proof = ProtoField.bytes("arcade.proof", "Passphrase proof"),
     name_len = ProtoField.uint8("arcade.name_len", "Name length"),
     name = ProtoField.string("arcade.name", "Name", base.UNICODE),
     padding_len = ProtoField.uint16("arcade.connect.padding_len", "Padding length"),
@@ -144,6 +153,7 @@ local F = {
     acc_flags = ProtoField.uint8("arcade.accepted.flags", "Accepted flags", base.HEX),
     acc_unicast = ProtoField.bool("arcade.accepted.flags.unicast", "AcceptedUnicast", 8, nil, 0x01),
     acc_resumed = ProtoField.bool("arcade.accepted.flags.resumed", "AcceptedResumed", 8, nil, 0x02),
+    acc_sealed = ProtoField.bool("arcade.accepted.flags.sealed", "AcceptedSealed", 8, nil, 0x04),
 
     deny_reason = ProtoField.uint8("arcade.denied.reason", "Reason", base.DEC, deny_names),
 
@@ -594,7 +604,7 @@ end
 
 body[3] = function(c, t) -- ChallengeResponse (§6.3)
     local nonce = c:le(t, F.nonce, 8, "client nonce")
-    local fl = c:flags(t, F.connect_flags, { F.connect_unicast }, "flags")
+    local fl = c:flags(t, F.connect_flags, { F.connect_unicast, F.connect_proof }, "flags")
     local name = c:name(t)
     local r = c:take(COOKIE_SIZE, "cookie")
     if r then t:add(F.cookie, r) end
@@ -606,6 +616,14 @@ body[3] = function(c, t) -- ChallengeResponse (§6.3)
         anonymous = pr:bytes():tohex() == string.rep("00", PLAYER_ID_SIZE)
         if anonymous then item:append_text(" (anonymous)") end
     end
+    local proof = false
+    if pr and fl and fl % 4 >= 2 then
+        local p = c:take(PROOF_SIZE, "passphrase proof")
+        if p then
+            t:add(F.proof, p)
+            proof = true
+        end
+    end
     local s = ""
     if nonce then s = s .. " nonce=" .. hex64(nonce) end
     if name then s = s .. ' name="' .. name .. '"' end
@@ -613,6 +631,7 @@ body[3] = function(c, t) -- ChallengeResponse (§6.3)
         s = s .. " player=" .. (anonymous and "anonymous" or pr:bytes():tohex():lower())
     end
     if fl and fl % 2 == 1 then s = s .. " unicast" end
+    if proof then s = s .. " proof" end
     return s
 end
 
@@ -625,7 +644,7 @@ body[4] = function(c, t) -- Accepted (§6.4)
     if ar then t:add(F.acc_mcast_addr, ar) end
     local port = c:le(t, F.acc_mcast_port, 2, "multicast port")
     c:le(t, F.acc_group_token, 8, "group token")
-    local fl = c:flags(t, F.acc_flags, { F.acc_unicast, F.acc_resumed }, "flags")
+    local fl = c:flags(t, F.acc_flags, { F.acc_unicast, F.acc_resumed, F.acc_sealed }, "flags")
     local s = ""
     if id then s = s .. " client=" .. id end
     if rate then s = s .. " tick_rate=" .. rate end
@@ -639,6 +658,7 @@ body[4] = function(c, t) -- Accepted (§6.4)
     end
     if fl and fl % 2 == 1 then s = s .. " unicast" end
     if fl and fl % 4 >= 2 then s = s .. " resumed" end
+    if fl and fl % 8 >= 4 then s = s .. " sealed" end
     return s
 end
 
@@ -1102,7 +1122,7 @@ local function dissect(tvb, pinfo, root)
     local c = new_cursor(tvb, 3, ht, "header")
     local version, vitem = c:u8(ht, F.version, "version")
     local ptype, titem = c:u8(ht, F.type, "type")
-    c:u8(ht, F.flags, "flags")
+    local hflags = c:flags(ht, F.flags, { F.flag_sealed }, "flags")
     c:le(ht, F.token, 8, "token")
     c:le(ht, F.seq, 2, "seq")
     c:le(ht, F.ack, 2, "ack")
@@ -1133,6 +1153,28 @@ local function dissect(tvb, pinfo, root)
         return len
     end
     tree:append_text(", " .. name)
+
+    if hflags and hflags % 2 == 1 then
+        -- Sealed (PROTOCOL.md "Venue passphrase"): the packet number, then
+        -- the body encrypted, then the tag. Without the keys, opaque.
+        tree:append_text(" (sealed)")
+        local st = node(tree, F.body, len > HEADER_SIZE and tvb(HEADER_SIZE) or nil, name .. " (sealed)")
+        local sc = new_cursor(tvb, HEADER_SIZE, st, "sealed " .. name)
+        local num = sc:le(st, F.sealed_number, 8, "packet number")
+        local s = info .. " sealed"
+        if num then s = s .. " #" .. tostring(num) end
+        if len - sc.off >= SEAL_TAG_SIZE then
+            if len - sc.off > SEAL_TAG_SIZE then
+                st:add(F.sealed_ciphertext, tvb(sc.off, len - sc.off - SEAL_TAG_SIZE))
+            end
+            st:add(F.sealed_tag, tvb(len - SEAL_TAG_SIZE, SEAL_TAG_SIZE))
+        else
+            sc:take(SEAL_TAG_SIZE, "tag")
+        end
+        if sc.short then s = s .. " [truncated]" end
+        pinfo.cols.info = s
+        return len
+    end
 
     local bt = node(tree, F.body, len > HEADER_SIZE and tvb(HEADER_SIZE) or nil, name)
     local bc = new_cursor(tvb, HEADER_SIZE, bt, name)
