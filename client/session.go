@@ -2,6 +2,7 @@ package client
 
 import (
 	"arcade/reliable"
+	"arcade/seal"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -53,6 +54,12 @@ type SessionConfig struct {
 	// ServerTimeout is how long without a valid datagram from the server
 	// ends the session. Default DefaultServerTimeout.
 	ServerTimeout time.Duration
+	// Passphrase is the venue passphrase, empty if the venue has none.
+	// With one, the ChallengeResponse carries a proof of it and every
+	// datagram after the handshake, both ways, is sealed; a server that
+	// accepts without sealing ends the session (ErrNotSealed). NewSession
+	// derives its key, which is slow on purpose (PBKDF2, tens of ms).
+	Passphrase string
 }
 
 // Validate reports the first invalid field. NewSession does not call it:
@@ -137,6 +144,9 @@ var (
 	ErrConnectTimeout = errors.New("client: no answer from the server before ConnectTimeout")
 	ErrServerTimeout  = errors.New("client: nothing received from the server for ServerTimeout")
 	ErrClosed         = errors.New("client: session closed")
+	// ErrNotSealed: the session has a passphrase but the server accepted
+	// it without sealing (the server has no venue passphrase).
+	ErrNotSealed = errors.New("client: server accepted without sealing the session: it has no venue passphrase")
 )
 
 // DeniedError is the error of a session the server refused.
@@ -159,6 +169,8 @@ func (e *DeniedError) Error() string {
 		return fmt.Sprintf("client: server denied the connection: protocol version mismatch (this client speaks version %d)", wire.Version)
 	case wire.DenyBadCookie:
 		return "client: server denied the connection: bad or expired cookie"
+	case wire.DenyBadPassphrase:
+		return "client: server denied the connection: wrong or missing venue passphrase"
 	case wire.DenyShuttingDown:
 		return "client: server denied the connection: server shutting down"
 	}
@@ -257,6 +269,16 @@ type Session struct {
 	upd   wire.EntityUpdate // reused by every entity update
 	stats SessionStats
 
+	// Venue passphrase: its key, and once accepted the session's and the
+	// multicast group's sealers (nil on an anonymous session). sealBuf
+	// holds a body being sealed, openBuf a received body once opened.
+	passKey [seal.KeySize]byte
+	hasKey  bool
+	seal    *seal.Session
+	group   *seal.Session
+	sealBuf [wire.MaxDatagramSize]byte
+	openBuf [wire.MaxDatagramSize]byte
+
 	out      [outSlots][wire.MaxDatagramSize]byte
 	outLen   [outSlots]int
 	outHead  int
@@ -267,10 +289,19 @@ type Session struct {
 // Start.
 func NewSession(cfg SessionConfig) *Session {
 	s := &Session{cfg: cfg.withDefaults(), step: wire.TypeConnectRequest}
+	mtu := wire.MaxMessagePayload
+	if cfg.Passphrase != "" {
+		k, err := seal.PassphraseKey(cfg.Passphrase)
+		if err != nil {
+			panic("client: passphrase key: " + err.Error()) // fixed sizes: cannot fail
+		}
+		s.passKey, s.hasKey = k, true
+		mtu -= seal.Overhead
+	}
 	ep, err := reliable.New(reliable.Config{
 		Streams:    wire.RPCStreams,
 		MaxMessage: wire.MaxRPCMessage,
-		MTU:        wire.MaxMessagePayload,
+		MTU:        mtu,
 	})
 	if err != nil {
 		panic("client: reliable config: " + err.Error()) // constant config
@@ -326,12 +357,44 @@ func (s *Session) Handle(now int64, dgram []byte, rxTime int64, viaMulticast boo
 	case !s.started || s.state > Connected:
 		s.drop(DropUnexpected)
 	case viaMulticast:
+		if s.group != nil {
+			if body = s.open(s.group, &h, dgram); body == nil {
+				return
+			}
+		}
 		s.handleMulticast(now, rxTime, &h, body)
 	case s.state == Connecting:
 		s.handleHandshake(now, rxTime, &h, body)
 	default:
+		if s.seal != nil {
+			if body = s.open(s.seal, &h, dgram); body == nil {
+				return
+			}
+		}
 		s.handleConnected(now, rxTime, &h, body)
 	}
+}
+
+// open checks and decrypts the sealed datagram dgram and returns its body
+// (in s.openBuf), or nil after counting the drop.
+func (s *Session) open(sl *seal.Session, h *wire.Header, dgram []byte) []byte {
+	if h.Flags&wire.FlagSealed == 0 {
+		s.drop(DropUnsealed)
+		return nil
+	}
+	// Opened from a copy: handing dgram to the AEAD (an interface) would
+	// move every caller's datagram buffer to the heap.
+	in := s.sealBuf[:copy(s.sealBuf[:], dgram)]
+	body, err := sl.Open(s.openBuf[:0], in[:wire.HeaderSize], in[wire.HeaderSize:])
+	switch err {
+	case nil:
+		return body[:len(body):len(body)]
+	case seal.ErrReplay:
+		s.drop(DropReplayed)
+	default:
+		s.drop(DropBadSeal)
+	}
+	return nil
 }
 
 // foreignVersionDenied handles a Denied whose header carries another
@@ -361,7 +424,13 @@ func (s *Session) handleHandshake(now, rxTime int64, h *wire.Header, body []byte
 			s.drop(DropNonce)
 			return
 		}
-		s.cookie = c.Cookie // a later challenge carries the fresher cookie
+		// A later challenge carries the fresher cookie. With a passphrase
+		// the session keys derive from the cookie the server accepts, so
+		// the first one is kept for the whole attempt: the server accepts
+		// no other (an expired one is denied and the handshake restarts).
+		if !s.hasKey || s.step == wire.TypeConnectRequest {
+			s.cookie = c.Cookie
+		}
 		if s.step == wire.TypeConnectRequest {
 			s.step = wire.TypeChallengeResponse
 			s.sendHandshake(now)
@@ -379,6 +448,27 @@ func (s *Session) handleHandshake(now, rxTime int64, h *wire.Header, body []byte
 		if h.Token == 0 {
 			s.drop(DropToken)
 			return
+		}
+		switch sealed := a.Flags&wire.AcceptedSealed != 0; {
+		case sealed && !s.hasKey:
+			s.drop(DropUnexpected) // no honest server accepts a client without the proof
+			return
+		case !sealed && s.hasKey:
+			s.drop(DropUnsealed)
+			s.finish(Denied, ErrNotSealed)
+			return
+		case sealed:
+			sl, err := seal.NewSession(&s.passKey, s.nonce, s.cookie[:], false)
+			if err != nil {
+				s.drop(DropBadSeal)
+				return
+			}
+			g, err := seal.NewGroup(&s.passKey, a.GroupToken)
+			if err != nil {
+				s.drop(DropBadSeal)
+				return
+			}
+			s.seal, s.group = sl, g
 		}
 		s.accepted = a
 		s.token = h.Token
@@ -789,9 +879,20 @@ func (s *Session) header(t wire.PacketType) []byte {
 	return h.Append(s.out[i][:0])
 }
 
-// push completes the datagram started by header.
+// push completes the datagram started by header. On a sealed session it
+// seals it: the header gets FlagSealed and the body, moved to s.sealBuf, is
+// sealed back after it.
 func (s *Session) push(b []byte) {
 	i := (s.outHead + s.outCount) % outSlots
+	if s.seal != nil && len(b) >= wire.HeaderSize {
+		const offFlags = 5 // header flags byte
+		if len(b)+seal.Overhead > wire.MaxDatagramSize {
+			return // a body sized without the seal's room: a bug; never sent
+		}
+		b[offFlags] |= wire.FlagSealed
+		n := copy(s.sealBuf[:], b[wire.HeaderSize:])
+		b = s.seal.Seal(b[:wire.HeaderSize], b[:wire.HeaderSize], s.sealBuf[:n])
+	}
 	if len(b) > wire.MaxDatagramSize {
 		return // a codec bug; never sent
 	}
@@ -810,6 +911,10 @@ func (s *Session) sendHandshake(now int64) {
 		b = m.Append(b)
 	} else {
 		m := wire.ChallengeResponse{ClientNonce: s.nonce, Flags: s.connectFlags(), NameLen: s.nameLen, Name: s.name, Cookie: s.cookie, PlayerID: s.cfg.PlayerID}
+		if s.hasKey {
+			m.Flags |= wire.ConnectHasProof
+			m.Proof = seal.Proof(&s.passKey, s.nonce, s.cookie[:])
+		}
 		b = m.Append(b)
 	}
 	s.push(b)

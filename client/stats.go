@@ -21,6 +21,9 @@ const (
 	DropUnknownPing                   // Pong for no Ping in flight
 	DropUnexpected                    // valid, but not expected now or on this path
 	DropBadMessage                    // Message payload breaks the reliable layer's receive rules
+	DropUnsealed                      // datagram in clear on a sealed session (or a clear Accepted for a client with a passphrase)
+	DropBadSeal                       // sealed datagram that does not authenticate
+	DropReplayed                      // sealed datagram whose number was seen or is too old
 	NumDropReasons
 )
 
@@ -39,6 +42,9 @@ var dropNames = [NumDropReasons]string{
 	DropUnknownPing: "unknown-ping",
 	DropUnexpected:  "unexpected",
 	DropBadMessage:  "bad-message",
+	DropUnsealed:    "unsealed",
+	DropBadSeal:     "bad-seal",
+	DropReplayed:    "replayed",
 }
 
 func (r DropReason) String() string {

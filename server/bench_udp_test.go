@@ -26,6 +26,12 @@ type udpHotPath struct {
 }
 
 func newUDPHotPath(tb testing.TB, n int, unicast bool) *udpHotPath {
+	return newUDPHotPathSealed(tb, n, unicast, "")
+}
+
+// newUDPHotPathSealed is newUDPHotPath with a venue passphrase: every
+// session datagram sealed.
+func newUDPHotPathSealed(tb testing.TB, n int, unicast bool, passphrase string) *udpHotPath {
 	tb.Helper()
 	group := netip.AddrPortFrom(server.DefaultMulticast.Addr(), 17900)
 	conn, err := udp.Listen(udp.Config{Listen: netip.MustParseAddrPort("127.0.0.1:0"), Timestamps: true, MulticastIface: "lo"})
@@ -33,7 +39,7 @@ func newUDPHotPath(tb testing.TB, n int, unicast bool) *udpHotPath {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { conn.Close() })
-	srv, err := server.New(server.Config{Multicast: group, MaxClients: n}, conn, tick.Now())
+	srv, err := server.New(server.Config{Multicast: group, MaxClients: n, Passphrase: passphrase}, conn, tick.Now())
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -44,7 +50,7 @@ func newUDPHotPath(tb testing.TB, n int, unicast bool) *udpHotPath {
 			tb.Fatal(err)
 		}
 		tb.Cleanup(func() { c.Close() })
-		s := client.NewSession(client.SessionConfig{Name: fmt.Sprintf("b%d", i), Unicast: unicast})
+		s := client.NewSession(client.SessionConfig{Name: fmt.Sprintf("b%d", i), Unicast: unicast, Passphrase: passphrase})
 		h.clients = append(h.clients, c)
 		h.sess = append(h.sess, s)
 		s.Start(client.Now())
@@ -118,5 +124,44 @@ func BenchmarkReceiveTickSendUDP(b *testing.B) {
 				b.Fatal("no input was applied")
 			}
 		})
+	}
+}
+
+// TestHotPathAllocationFreeSealed: with a venue passphrase, a whole round
+// over real loopback sockets (poses sealed and sent, the server opening
+// them, ticking and sealing the snapshot, the clients opening it) does not
+// allocate.
+func TestHotPathAllocationFreeSealed(t *testing.T) {
+	for _, unicast := range []bool{false, true} {
+		h := newUDPHotPathSealed(t, 4, unicast, "lantern orchard")
+		var in wire.PoseInput
+		in.Head.Rot.W, in.Hands[0].Rot.W, in.Hands[1].Rot.W = 1, 1, 1
+		round := func() {
+			for c := range h.clients {
+				h.sess[c].SendPose(client.Now(), &in)
+				h.flushClient(c)
+			}
+			h.srv.Receive(tick.Now())
+			h.tickNo++
+			h.srv.Tick(tick.Now(), h.tickNo)
+			for c := range h.clients {
+				h.drainClient(c)
+			}
+		}
+		for range 20 {
+			round() // settle: every buffer at its working size
+		}
+		if allocs := testing.AllocsPerRun(100, round); allocs != 0 {
+			t.Errorf("unicast=%v: %.1f allocations per sealed round, want 0", unicast, allocs)
+		}
+		st := h.srv.Stats()
+		if st.ServerAdded.Count() == 0 {
+			t.Fatal("no input was applied")
+		}
+		for _, r := range []server.DropReason{server.DropBadSeal, server.DropUnsealed} {
+			if n := st.Dropped[r].Load(); n != 0 {
+				t.Fatalf("%v drops: %d", r, n)
+			}
+		}
 	}
 }

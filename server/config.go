@@ -106,6 +106,13 @@ type Config struct {
 	// delay a tick. If the kernel refuses (no CAP_SYS_NICE), Run continues
 	// at normal priority and RealtimeErr says why. Zero leaves it off.
 	RealtimePriority int
+	// Passphrase, if not empty, is the venue passphrase: a ChallengeResponse
+	// must prove it (else Denied, DenyBadPassphrase, and no state), and
+	// every later datagram of a session, both ways, and every multicast
+	// datagram is sealed (authenticated, encrypted, replay-checked) with
+	// keys derived from it. New derives its key, which is slow on purpose
+	// (PBKDF2, tens of ms). Empty: anonymous, nothing sealed.
+	Passphrase string
 }
 
 func (c *Config) setDefaults() {

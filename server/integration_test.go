@@ -185,6 +185,8 @@ type twinEnv struct {
 	t     *testing.T
 	r     *rig
 	peers []*twinPeer
+	// passphrase is what joining headsets use as the venue passphrase.
+	passphrase string
 }
 
 type twinPeer struct {
@@ -231,7 +233,7 @@ func (e *twinEnv) join(t *testing.T, name string, unicast bool) peer {
 	p := &twinPeer{idx: len(e.peers)}
 	p.ep = e.r.net.Endpoint(netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 2, byte(len(e.peers) + 1)}), 4000))
 	p.ep.Join(server.DefaultMulticast)
-	p.s = client.NewSession(client.SessionConfig{Name: name, Unicast: unicast, Nonce: uint64(len(e.peers) + 100)})
+	p.s = client.NewSession(client.SessionConfig{Name: name, Unicast: unicast, Nonce: uint64(len(e.peers) + 100), Passphrase: e.passphrase})
 	p.s.OnSnapshot(p.onSnapshot)
 	e.peers = append(e.peers, p)
 	p.s.Start(e.r.net.Now())

@@ -59,7 +59,7 @@ func (s *Server) newEndpoint() *reliable.Endpoint {
 	ep, err := reliable.New(reliable.Config{
 		Streams:    wire.RPCStreams,
 		MaxMessage: wire.MaxRPCMessage,
-		MTU:        wire.MaxMessagePayload,
+		MTU:        wire.MaxMessagePayload - s.sealRoom,
 	})
 	if err != nil {
 		panic("server: reliable config: " + err.Error()) // constant config
@@ -279,6 +279,9 @@ func (s *Server) pollConn(now int64, c *conn) {
 	for {
 		ack, bits := c.ep.Ack()
 		h := wire.Header{Type: wire.TypeMessage, Token: c.token, Ack: ack, AckBits: bits}
+		if c.seal != nil {
+			h.Flags = wire.FlagSealed
+		}
 		b := s.begin(c.addr, h)
 		b = append(b, 0, 0) // payload length, set below
 		start := len(b)
@@ -291,6 +294,7 @@ func (s *Server) pollConn(now int64, c *conn) {
 		n := len(b) - start
 		b[start-2], b[start-1] = byte(n), byte(n>>8)
 		c.rtt.sent(seq, now)
+		s.outSeal = c.seal
 		s.finish(b)
 	}
 }

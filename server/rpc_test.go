@@ -203,8 +203,12 @@ func buttonBody(i uint64) []byte {
 	return m.Append(nil)
 }
 
-func TestRPCTwin(t *testing.T) {
-	e := &twinEnv{t: t, r: newRig(t, netsim.Config{Loss: 0.20, Delay: time.Millisecond, Jitter: time.Millisecond, Seed: 11}, server.Config{})}
+func TestRPCTwin(t *testing.T) { rpcTwin(t, "") }
+
+// rpcTwin runs the RPC scenario on the lossy twin, with the venue
+// passphrase pass on both sides (empty: none).
+func rpcTwin(t *testing.T, pass string) {
+	e := &twinEnv{t: t, r: newRig(t, netsim.Config{Loss: 0.20, Delay: time.Millisecond, Jitter: time.Millisecond, Seed: 11}, server.Config{Passphrase: pass}), passphrase: pass}
 	rs := &rpcServer{srv: e.r.srv}
 	rs.install(t)
 	a := e.join(t, "a", true).(*twinPeer)

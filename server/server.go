@@ -17,6 +17,7 @@ import (
 
 	"arcade/internal/udp"
 	"arcade/reliable"
+	"arcade/seal"
 	"arcade/tick"
 	"arcade/wire"
 )
@@ -90,9 +91,12 @@ type conn struct {
 	relAt    int64
 	relDirty bool
 	limit    limitSlot // this session's datagram budget
-	rtt      rttTracker
-	lat      latRing // server-added latency of this client's inputs
-	grabLat  latRing // the same, for held objects
+	// seal seals and opens every datagram after the handshake when the
+	// server has a passphrase; nil otherwise.
+	seal    *seal.Session
+	rtt     rttTracker
+	lat     latRing // server-added latency of this client's inputs
+	grabLat latRing // the same, for held objects
 
 	pending    wire.PoseInput // newest input received since the last tick
 	hasPending bool
@@ -175,6 +179,18 @@ type Server struct {
 	mMessage  wire.Message
 
 	rpc rpcState
+
+	// Venue passphrase (Config.Passphrase): its key, the multicast group's
+	// sealer, and the body room sealing takes (0 without a passphrase).
+	// outSeal seals the datagram being built (begin to finish); sealBuf
+	// holds its body meanwhile, openBuf a received body once opened.
+	passKey  [seal.KeySize]byte
+	sealed   bool
+	group    *seal.Session
+	sealRoom int
+	outSeal  *seal.Session
+	sealBuf  [wire.MaxDatagramSize]byte
+	openBuf  [wire.MaxDatagramSize]byte
 }
 
 // cause is an input applied eagerly, waiting for the update that carries
@@ -237,6 +253,13 @@ func New(cfg Config, tr Transport, now int64) (*Server, error) {
 		body:          make([]byte, 0, wire.MaxDatagramSize),
 		latencyRx:     make([]latSample, 0, cfg.MaxClients),
 	}
+	if cfg.Passphrase != "" {
+		k, err := seal.PassphraseKey(cfg.Passphrase)
+		if err != nil {
+			return nil, err
+		}
+		s.passKey, s.sealed, s.sealRoom = k, true, seal.Overhead
+	}
 	s.handshakes = newSourceLimiter(4096, cfg.HandshakeRate, 2*cfg.HandshakeRate)
 	s.sessions = &sourceLimiter{rate: cfg.SessionRate, burst: max(cfg.SessionRate/5, 20)}
 	s.allowList, s.denyList = cfg.Allow, cfg.Deny
@@ -260,6 +283,13 @@ func New(cfg Config, tr Transport, now int64) (*Server, error) {
 	s.stats.entitiesView = make([]wire.EntityState, 0, 1024)
 	for s.groupToken == 0 {
 		s.groupToken = rng.Uint64()
+	}
+	if s.sealed {
+		g, err := seal.NewGroup(&s.passKey, s.groupToken)
+		if err != nil {
+			return nil, err
+		}
+		s.group = g
 	}
 	s.pipeline = tick.NewPipeline(cfg.MonoClock,
 		tick.Stage{Name: StageInput, Run: s.stageInput},
@@ -371,11 +401,36 @@ func (s *Server) handle(now int64, m *udp.Message) {
 			s.stats.drop(DropRateLimited)
 			return
 		}
+		if c.seal != nil {
+			if body = s.open(c.seal, h, b); body == nil {
+				return
+			}
+		}
 		c.rtt.acked(h.Ack, now)
 		s.onSession(now, c, h, body, m.RxTime)
 	default:
 		s.stats.drop(DropUnexpected)
 	}
+}
+
+// open checks and decrypts the sealed datagram b of a session whose
+// sealer is sl and returns its body (in s.openBuf), or nil after counting
+// the drop.
+func (s *Server) open(sl *seal.Session, h *wire.Header, b []byte) []byte {
+	if h.Flags&wire.FlagSealed == 0 {
+		s.stats.drop(DropUnsealed)
+		return nil
+	}
+	body, err := sl.Open(s.openBuf[:0], b[:wire.HeaderSize], b[wire.HeaderSize:])
+	switch err {
+	case nil:
+		return body[:len(body):len(body)]
+	case seal.ErrReplay:
+		s.stats.drop(DropReplayed)
+	default:
+		s.stats.drop(DropBadSeal)
+	}
+	return nil
 }
 
 func (s *Server) onConnectRequest(now int64, from netip.AddrPort, body []byte) {
@@ -401,6 +456,11 @@ func (s *Server) onChallengeResponse(now int64, from netip.AddrPort, body []byte
 	if !s.cookies.check(&m.Cookie, s.micros(now), from, m.ClientNonce) {
 		s.stats.drop(DropBadCookie)
 		s.deny(from, m.ClientNonce, wire.DenyBadCookie)
+		return
+	}
+	if s.sealed && (m.Flags&wire.ConnectHasProof == 0 || !seal.CheckProof(&s.passKey, m.ClientNonce, m.Cookie[:], m.Proof)) {
+		s.stats.drop(DropBadPassphrase)
+		s.deny(from, m.ClientNonce, wire.DenyBadPassphrase)
 		return
 	}
 	if c := s.byAddr[from]; c != nil {
@@ -429,7 +489,16 @@ func (s *Server) onChallengeResponse(now int64, from netip.AddrPort, body []byte
 		s.deny(from, m.ClientNonce, wire.DenyServerFull)
 		return
 	}
+	var sl *seal.Session
+	if s.sealed {
+		var err error
+		if sl, err = seal.NewSession(&s.passKey, m.ClientNonce, m.Cookie[:], true); err != nil {
+			s.stats.drop(DropBadPassphrase) // cannot happen: the key sizes are fixed
+			return
+		}
+	}
 	c := &conn{
+		seal:      sl,
 		id:        id,
 		token:     s.newToken(),
 		nonce:     m.ClientNonce,
@@ -487,6 +556,10 @@ func (s *Server) sendAccepted(now int64, c *conn) {
 	if c.resumed {
 		a.Flags |= wire.AcceptedResumed
 	}
+	if c.seal != nil {
+		a.Flags |= wire.AcceptedSealed
+	}
+	// The Accepted is the last datagram in clear: beginConn does not seal it.
 	s.finish(a.Append(s.beginConn(c, wire.TypeAccepted)))
 }
 
@@ -716,7 +789,7 @@ func (s *Server) stageBroadcast(now int64) {
 // nextPart returns where the snapshot part starting at player p and entity
 // e ends: players first, then entities, while the body fits a datagram.
 func (s *Server) nextPart(p, e int, hasHash bool) (int, int) {
-	room := wire.MaxBodySize - wire.SnapshotLen(0, 0, hasHash)
+	room := wire.MaxBodySize - s.sealRoom - wire.SnapshotLen(0, 0, hasHash)
 	np := min(len(s.players)-p, room/wire.SnapshotPlayerSize, wire.MaxSnapshotPlayers)
 	room -= np * wire.SnapshotPlayerSize
 	ne := 0
@@ -731,7 +804,12 @@ func (s *Server) nextPart(p, e int, hasHash bool) (int, int) {
 // every client currently on unicast.
 func (s *Server) sendAll(t wire.PacketType) {
 	if s.multicastN > 0 {
-		b := s.begin(s.cfg.Multicast, wire.Header{Type: t, Token: s.groupToken, Seq: s.groupSeq})
+		h := wire.Header{Type: t, Token: s.groupToken, Seq: s.groupSeq}
+		if s.group != nil {
+			h.Flags = wire.FlagSealed
+		}
+		b := s.begin(s.cfg.Multicast, h)
+		s.outSeal = s.group
 		s.groupSeq++
 		s.finish(append(b, s.body...))
 	}
@@ -769,7 +847,7 @@ func (s *Server) sendUpdate(now int64) {
 		}
 	}
 	slices.Reverse(u.Causes)
-	room := (wire.MaxBodySize - wire.EntityUpdateLen(len(u.Causes), 0)) / wire.SnapshotEntitySize
+	room := (wire.MaxBodySize - s.sealRoom - wire.EntityUpdateLen(len(u.Causes), 0)) / wire.SnapshotEntitySize
 	u.Entities = u.Entities[:0]
 	for _, id := range s.moved {
 		if s.stamp[id] == s.gen {
@@ -869,11 +947,13 @@ func (s *Server) newToken() uint64 {
 }
 
 // begin starts an outgoing datagram to dst with header h and returns the
-// buffer to append the body to. finish commits it.
+// buffer to append the body to. finish commits it. The datagram is in
+// clear; a caller that seals it sets h.Flags and s.outSeal.
 func (s *Server) begin(dst netip.AddrPort, h wire.Header) []byte {
 	if s.nout == len(s.out.Msgs) {
 		s.flush()
 	}
+	s.outSeal = nil
 	m := &s.out.Msgs[s.nout]
 	m.Addr = dst
 	return h.Append(m.Buf[:0])
@@ -881,18 +961,39 @@ func (s *Server) begin(dst netip.AddrPort, h wire.Header) []byte {
 
 // beginConn starts a datagram on a session: its token, the next sequence
 // number of the session's reliable endpoint and its acks of what the client
-// sent.
+// sent. On a sealed session every datagram but the Accepted is sealed.
 func (s *Server) beginConn(c *conn, t wire.PacketType) []byte {
 	ack, bits := c.ep.Ack()
 	seq := c.ep.NextSeq()
 	h := wire.Header{Type: t, Token: c.token, Seq: seq, Ack: ack, AckBits: bits}
 	c.rtt.sent(seq, s.cfg.MonoClock())
 	c.relDirty = true // a pending acknowledgement went with it
-	return s.begin(c.addr, h)
+	sealed := c.seal != nil && t != wire.TypeAccepted
+	if sealed {
+		h.Flags = wire.FlagSealed
+	}
+	b := s.begin(c.addr, h)
+	if sealed {
+		s.outSeal = c.seal
+	}
+	return b
 }
 
+// finish commits the datagram b started by begin, sealing it first when
+// begin's caller asked for it: the body moves to s.sealBuf and is sealed
+// back into the datagram's buffer after the header.
 func (s *Server) finish(b []byte) {
-	s.out.Msgs[s.nout].N = len(b)
+	m := &s.out.Msgs[s.nout]
+	if sl := s.outSeal; sl != nil {
+		s.outSeal = nil
+		if len(b)+seal.Overhead > len(m.Buf) {
+			s.stats.drop(DropSendError) // a body sized without the seal's room: a bug
+			return
+		}
+		n := copy(s.sealBuf[:], b[wire.HeaderSize:])
+		b = sl.Seal(b[:wire.HeaderSize], b[:wire.HeaderSize], s.sealBuf[:n])
+	}
+	m.N = len(b)
 	s.nout++
 }
 

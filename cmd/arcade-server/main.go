@@ -62,6 +62,7 @@ type options struct {
 	name       string
 	discovery  bool
 	beaconPort int
+	passphrase string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -102,6 +103,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.name, "name", hostname, "server `name` headsets see (the mDNS/DNS-SD instance name; renamed \"name (2)\" if taken)")
 	fs.BoolVar(&o.discovery, "discovery", true, "advertise the server by mDNS/DNS-SD (_arcade._udp.local) and answer beacon probes")
 	fs.IntVar(&o.beaconPort, "beacon-port", discovery.DefaultBeaconPort, "UDP `port` for discovery beacon probes (0 = off)")
+	fs.StringVar(&o.passphrase, "passphrase", "", "venue `passphrase`: headsets must know it, and every datagram after the handshake is authenticated and encrypted (empty = off; visible in ps, prefer --passphrase-file)")
+	passFile := fs.String("passphrase-file", "", "read the venue passphrase from the first line of `file`")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -109,6 +112,14 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	var err error
+	if *passFile != "" {
+		if o.passphrase != "" {
+			return nil, errors.New("--passphrase and --passphrase-file: give only one")
+		}
+		if o.passphrase, err = readPassphrase(*passFile); err != nil {
+			return nil, fmt.Errorf("--passphrase-file: %w", err)
+		}
+	}
 	if o.listen, err = parseListen(*listen); err != nil {
 		return nil, fmt.Errorf("--listen: %w", err)
 	}
@@ -165,6 +176,17 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("--beacon-port: %d is out of range 0..65535", o.beaconPort)
 	}
 	return &o, nil
+}
+
+// readPassphrase returns the first line of the file at path, without its
+// line ending.
+func readPassphrase(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	return strings.TrimSuffix(line, "\r"), nil
 }
 
 // parsePrefixes parses a comma-separated list of prefixes or addresses (an
@@ -298,6 +320,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		HashEvery:         o.hashEvery,
 		RealtimePriority:  o.rtPrio,
 		SpinMax:           o.spinMax,
+		Passphrase:        o.passphrase,
 	}
 	if o.spinMax == 0 {
 		cfg.SpinMax = -1

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"io"
+	"os"
 	"strings"
 	"testing"
 )
@@ -35,6 +37,8 @@ func TestBadFlagsNameTheFlag(t *testing.T) {
 		{[]string{"--hash-every", "-1"}, "--hash-every"},
 		{[]string{"--scene", "/nonexistent/arena.scene"}, "--scene"},
 		{[]string{"extra"}, "unexpected argument"},
+		{[]string{"--passphrase", "a", "--passphrase-file", "main.go"}, "only one"},
+		{[]string{"--passphrase-file", "/nonexistent/pass"}, "--passphrase-file"},
 	} {
 		var out, errb bytes.Buffer
 		code := run(tc.args, &out, &errb)
@@ -44,6 +48,23 @@ func TestBadFlagsNameTheFlag(t *testing.T) {
 		if !strings.Contains(errb.String(), tc.want) {
 			t.Errorf("%v: error %q does not name %q", tc.args, errb.String(), tc.want)
 		}
+	}
+}
+
+func TestPassphraseFile(t *testing.T) {
+	path := t.TempDir() + "/pass"
+	if err := os.WriteFile(path, []byte("lantern orchard 42\r\nsecond line\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o, err := parseFlags([]string{"--passphrase-file", path}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.passphrase != "lantern orchard 42" {
+		t.Fatalf("passphrase %q", o.passphrase)
+	}
+	if o, err = parseFlags([]string{"--passphrase", "x y"}, io.Discard); err != nil || o.passphrase != "x y" {
+		t.Fatalf("--passphrase: %q, %v", o.passphrase, err)
 	}
 }
 

@@ -107,6 +107,8 @@ type options struct {
 	json     bool
 	discover bool
 	beacon   netip.AddrPort
+	// passphrase is the venue passphrase, empty if none.
+	passphrase string
 }
 
 // errUsage marks errors for which the flag package already printed usage.
@@ -127,6 +129,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.json, "json", false, "print one JSON object instead of a table")
 	fs.BoolVar(&o.discover, "discover", false, "find the server by mDNS, then by beacon broadcast, instead of --server")
 	beacon := fs.String("beacon", "", "with --discover: `host:port` to send the beacon probe to (default: broadcast on --iface, or 255.255.255.255:7779)")
+	fs.StringVar(&o.passphrase, "passphrase", "", "venue `passphrase` of the server (empty = none)")
 	if err := fs.Parse(args); err != nil {
 		return nil, errUsage
 	}
@@ -249,6 +252,7 @@ func runBots(ctx context.Context, o *options) Report {
 					Unicast:        o.unicast,
 					ConnectTimeout: connectTimeout,
 					PingInterval:   pingInterval,
+					Passphrase:     o.passphrase,
 				},
 				MulticastIface: o.iface,
 			}
