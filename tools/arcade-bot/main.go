@@ -66,6 +66,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/netip"
 	"os"
@@ -109,6 +110,7 @@ type options struct {
 	beacon   netip.AddrPort
 	// passphrase is the venue passphrase, empty if none.
 	passphrase string
+	samples    bool
 }
 
 // errUsage marks errors for which the flag package already printed usage.
@@ -130,6 +132,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.discover, "discover", false, "find the server by mDNS, then by beacon broadcast, instead of --server")
 	beacon := fs.String("beacon", "", "with --discover: `host:port` to send the beacon probe to (default: broadcast on --iface, or 255.255.255.255:7779)")
 	fs.StringVar(&o.passphrase, "passphrase", "", "venue `passphrase` of the server (empty = none)")
+	fs.BoolVar(&o.samples, "samples", false, "include every input_to_state sample (ms) in the JSON, for pooling across bot processes")
 	if err := fs.Parse(args); err != nil {
 		return nil, errUsage
 	}
@@ -336,6 +339,13 @@ func runBots(ctx context.Context, o *options) Report {
 		b.c.Close()
 	}
 	rep := aggregate(results, tickRate)
+	if o.samples {
+		for _, r := range results {
+			for _, ns := range r.Latency {
+				rep.Samples = append(rep.Samples, math.Round(float64(ns)/1e3)/1e3)
+			}
+		}
+	}
 	if o.grab {
 		aggregateGrab(&rep, results)
 	}

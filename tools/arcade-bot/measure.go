@@ -329,8 +329,10 @@ type Report struct {
 	CookieRetries    uint64    `json:"handshake_cookie_retries"`
 	// For bots that joined on multicast: how many were later served by
 	// unicast (the server's fallback) and the longest time to that switch.
-	OnUnicast       int     `json:"clients_on_unicast"`
-	UnicastAfterMax float64 `json:"unicast_after_ms_max,omitempty"`
+	OnUnicast int `json:"clients_on_unicast"`
+	// Samples are every input-to-state sample in ms, with --samples.
+	Samples         []float64 `json:"input_to_state_samples_ms,omitempty"`
+	UnicastAfterMax float64   `json:"unicast_after_ms_max,omitempty"`
 	*GrabReport
 	Clients []ClientReport `json:"clients"`
 	// Discovery is how --discover found the server; absent without it.
