@@ -92,3 +92,32 @@ func (l latRing) quantiles() (p50, p99 float64) {
 
 // seqNewer reports whether a is newer than b on the uint16 circle.
 func seqNewer(a, b uint16) bool { return int16(a-b) > 0 }
+
+// upstream counts a client's datagrams by header seq to estimate the loss
+// on its path to the server: 1 − received/(highest − first + 1).
+// Duplicates count as received, so it errs low when the network
+// duplicates.
+type upstream struct {
+	any       bool
+	first, hi int64 // seq extended past wraparound
+	recv      int64
+}
+
+func (u *upstream) observe(seq uint16) {
+	if !u.any {
+		u.any, u.first, u.hi, u.recv = true, int64(seq), int64(seq), 1
+		return
+	}
+	ext := u.hi + int64(int16(seq-uint16(u.hi)))
+	u.hi = max(u.hi, ext)
+	u.recv++
+}
+
+// lossPct is the estimated loss in percent.
+func (u *upstream) lossPct() float64 {
+	if !u.any {
+		return 0
+	}
+	sent := u.hi - u.first + 1
+	return max(0, 100*float64(sent-u.recv)/float64(sent))
+}

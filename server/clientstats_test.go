@@ -49,3 +49,23 @@ func TestLatRingQuantiles(t *testing.T) {
 		t.Fatal("quantiles sorted the ring in place")
 	}
 }
+
+func TestUpstreamLoss(t *testing.T) {
+	var u upstream
+	// 65530..65535, 0..99 with every tenth missing, and a reordered one.
+	n := 0
+	for i := 0; i < 106; i++ {
+		seq := uint16(65530 + i)
+		if i%10 == 9 {
+			continue
+		}
+		u.observe(seq)
+		n++
+	}
+	u.observe(65531) // a late copy: counted as received
+	sent := 106.0
+	want := 100 * (sent - float64(n+1)) / sent
+	if got := u.lossPct(); got < want-1e-9 || got > want+1e-9 {
+		t.Fatalf("loss %v %%, want %v %%", got, want)
+	}
+}

@@ -95,8 +95,9 @@ type conn struct {
 	// server has a passphrase; nil otherwise.
 	seal    *seal.Session
 	rtt     rttTracker
-	lat     latRing // server-added latency of this client's inputs
-	grabLat latRing // the same, for held objects
+	up      upstream // loss on the client's path to the server
+	lat     latRing  // server-added latency of this client's inputs
+	grabLat latRing  // the same, for held objects
 
 	pending    wire.PoseInput // newest input received since the last tick
 	hasPending bool
@@ -407,6 +408,7 @@ func (s *Server) handle(now int64, m *udp.Message) {
 			}
 		}
 		c.rtt.acked(h.Ack, now)
+		c.up.observe(h.Seq)
 		s.onSession(now, c, h, body, m.RxTime)
 	default:
 		s.stats.drop(DropUnexpected)
@@ -1057,6 +1059,8 @@ func (s *Server) publish(now int64) {
 		info.ReliableRTTMs = float64(rs.RTT) / 1e6
 		info.JitterMs = float64(rs.Jitter) / 1e6
 		info.Retransmits = rs.Retransmits
+		info.ReliableLossPct = 100 * rs.Loss
+		info.UpstreamLossPct = c.up.lossPct()
 		info.BytesIn, info.BytesOut = rs.BytesIn, rs.BytesOut
 		info.MessagesIn, info.MessagesOut = rs.MessagesIn, rs.MessagesOut
 		info.lat, info.grabLat = c.lat, c.grabLat

@@ -173,10 +173,15 @@ type ClientInfo struct {
 	ReliableRTTMs float64 `json:"reliable_rtt_ms"`
 	JitterMs      float64 `json:"jitter_ms"`
 	Retransmits   uint64  `json:"retransmits"`
-	BytesIn       uint64  `json:"bytes_in"`
-	BytesOut      uint64  `json:"bytes_out"`
-	MessagesIn    uint64  `json:"messages_in"`
-	MessagesOut   uint64  `json:"messages_out"`
+	// ReliableLossPct is the reliable channel's loss estimate; UpstreamLossPct
+	// the share of the client's datagrams that never arrived (header seq
+	// gaps).
+	ReliableLossPct float64 `json:"reliable_loss_pct"`
+	UpstreamLossPct float64 `json:"upstream_loss_pct"`
+	BytesIn         uint64  `json:"bytes_in"`
+	BytesOut        uint64  `json:"bytes_out"`
+	MessagesIn      uint64  `json:"messages_in"`
+	MessagesOut     uint64  `json:"messages_out"`
 
 	rttNs        int64
 	lat, grabLat latRing
