@@ -59,14 +59,10 @@ func (r *replay) WriteBatchRange(b *udp.Batch, from, to int) (int, error) {
 	return to - from, nil
 }
 
-// hotPath connects n clients (unicast or multicast) over the simulated
-// network, then switches the server to a replaying transport.
-func hotPath(tb testing.TB, n int, unicast bool) (*server.Server, *replay, *int64) {
-	return hotPathWorld(tb, n, unicast, false)
-}
-
-// hotPathWorld is hotPath, optionally with the demo arcade: every client's
-// right hand then holds its own grabbable object, squeezed at connect.
+// hotPathWorld connects n clients (unicast or multicast) over the
+// simulated network, then switches the server to a replaying transport.
+// With world, the demo arcade is loaded and every client's right hand holds
+// its own grabbable object, squeezed at connect.
 func hotPathWorld(tb testing.TB, n int, unicast, world bool) (*server.Server, *replay, *int64) {
 	return hotPathTap(tb, n, unicast, world, nil)
 }
