@@ -12,6 +12,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"arcade/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden vectors in ../testdata/discovery and the fuzz seeds in testdata/fuzz")
@@ -100,20 +102,7 @@ func dissect(b []byte) ([]field, error) {
 	return fs, nil
 }
 
-func readHex(path string) ([]byte, error) {
-	text, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var digits strings.Builder
-	for line := range strings.Lines(string(text)) {
-		if i := strings.IndexByte(line, '#'); i >= 0 {
-			line = line[:i]
-		}
-		digits.WriteString(strings.Join(strings.Fields(line), ""))
-	}
-	return hex.DecodeString(digits.String())
-}
+func readHex(path string) ([]byte, error) { return golden.ReadHex(path) }
 
 func writeGolden(t *testing.T) {
 	if err := os.MkdirAll(goldenDir, 0o755); err != nil {

@@ -13,6 +13,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"arcade/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden vectors in ../testdata/wire and the fuzz seeds in testdata/fuzz")
@@ -333,24 +335,7 @@ func TestGolden(t *testing.T) {
 }
 
 // readHex reads a golden file: hex digits, whitespace and '#' comments.
-func readHex(path string) ([]byte, error) {
-	text, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var digits strings.Builder
-	for line := range strings.Lines(string(text)) {
-		if i := strings.IndexByte(line, '#'); i >= 0 {
-			line = line[:i]
-		}
-		digits.WriteString(strings.Join(strings.Fields(line), ""))
-	}
-	b, err := hex.DecodeString(digits.String())
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
-	}
-	return b, nil
-}
+func readHex(path string) ([]byte, error) { return golden.ReadHex(path) }
 
 func writeGolden(t *testing.T) {
 	if err := os.MkdirAll(goldenDir, 0o755); err != nil {

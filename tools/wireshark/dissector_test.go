@@ -19,6 +19,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"arcade/internal/golden"
 	"arcade/reliable"
 	"arcade/seal"
 	"arcade/wire"
@@ -105,24 +106,12 @@ func normalize(ftype, s string) (string, error) {
 	return s, nil
 }
 
-// readHex reads a golden file as wire/golden_test.go does: hex digits and
-// whitespace, with '#' comments to the end of the line.
+// readHex reads a golden file.
 func readHex(t *testing.T, path string) []byte {
 	t.Helper()
-	src, err := os.ReadFile(path)
+	b, err := golden.ReadHex(path)
 	if err != nil {
 		t.Fatal(err)
-	}
-	var digits strings.Builder
-	for line := range strings.SplitSeq(string(src), "\n") {
-		if i := strings.IndexByte(line, '#'); i >= 0 {
-			line = line[:i]
-		}
-		digits.WriteString(strings.Join(strings.Fields(line), ""))
-	}
-	b, err := hex.DecodeString(digits.String())
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
 	}
 	return b
 }
