@@ -14,9 +14,12 @@ const (
 	// and headsets' own traffic and the connect requests answered with a
 	// challenge.
 	minDropShare = 0.9
-	// maxOwnLag is how far (inputs) the own headset's applied input may
-	// trail its sent one: about a fifth of a second at 90 Hz.
-	maxOwnLag = 20
+	// minOwnApplied: of the inputs the own headset sent while the attack
+	// ran, at least this share must have been reflected back to it before
+	// the attack ended. The attacker uses its token and address; the
+	// margin covers a headset thread starved of CPU on a loaded box, not
+	// a server that sheds the victim's inputs.
+	minOwnApplied = 0.5
 )
 
 // check returns every way the run failed, empty if it passed.
@@ -48,8 +51,14 @@ func check(r *Report) []string {
 	}
 	if !r.Own.Connected {
 		add("own headset lost its session: %s", r.Own.Error)
-	} else if r.Own.InputsSent-r.Own.LastApplied > maxOwnLag {
-		add("own headset: input %d sent, only %d applied", r.Own.InputsSent, r.Own.LastApplied)
+	} else {
+		o := &r.Own
+		if sent := o.AttackSent; sent == 0 || float64(o.AttackApplied) < minOwnApplied*float64(sent) {
+			add("own headset: %d inputs sent during the attack, only %d reflected (want ≥ %.0f%%)", sent, o.AttackApplied, 100*minOwnApplied)
+		}
+		if !o.CaughtUp {
+			add("own headset: input %d sent, only %d applied after the attack stopped", o.InputsSent, o.LastApplied)
+		}
 	}
 	a := &r.Attack
 	for c := range numCategories {
@@ -69,11 +78,6 @@ func check(r *Report) []string {
 	}
 	if a.SnapshotLossPct != 0 {
 		add("bots lost %.3f%% of snapshots during the attack", a.SnapshotLossPct)
-	}
-	// A behavioural bound, not a latency claim: see the test's comment.
-	if bound := 2*r.Baseline.InputToStateP99 + 2; a.InputToStateP99 >= bound {
-		add("bots' input-to-state p99 %.3f ms during the attack, bound 2 × %.3f + 2 = %.3f ms",
-			a.InputToStateP99, r.Baseline.InputToStateP99, bound)
 	}
 	return p
 }
@@ -122,8 +126,8 @@ func printTable(w io.Writer, r *Report) {
 	for _, k := range reasons {
 		fmt.Fprintf(w, "  %-16s %10d %10d\n", k, b.Dropped[k], a.Dropped[k])
 	}
-	fmt.Fprintf(w, "\n  own headset: connected %v, input %d sent / %d applied, %d poses replayed from the baseline\n",
-		r.Own.Connected, r.Own.InputsSent, r.Own.LastApplied, r.Own.CapturedPoses)
+	fmt.Fprintf(w, "\n  own headset: connected %v, %d of %d inputs sent during the attack reflected, input %d sent / %d applied at the end, %d poses replayed from the baseline\n",
+		r.Own.Connected, r.Own.AttackApplied, r.Own.AttackSent, r.Own.InputsSent, r.Own.LastApplied, r.Own.CapturedPoses)
 	fmt.Fprintf(w, "  server: /api/stats during attack %v (%.1f ms), exit %d after SIGTERM, panic in stderr %v\n",
 		r.ServerUp, r.StatsMsInAtk, r.Exit.Code, r.Exit.Panic)
 	if len(r.Problems) == 0 {

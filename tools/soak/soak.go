@@ -43,7 +43,8 @@ const (
 	statsTimeout  = 2 * time.Second
 	startTimeout  = 10 * time.Second
 	connectWait   = 8 * time.Second // bots connecting (their own limit is 5 s)
-	settle        = 300 * time.Millisecond
+	settleMax     = 3 * time.Second // the server reading what is still queued
+	caughtUpWait  = 3 * time.Second
 	maxStderrKeep = 1 << 20
 )
 
@@ -110,10 +111,17 @@ type Phase struct {
 
 // OwnReport is the soak's own headset, whose token the attacker uses.
 type OwnReport struct {
-	Connected     bool   `json:"connected_to_the_end"`
-	Error         string `json:"error,omitempty"`
-	InputsSent    uint32 `json:"inputs_sent"`
-	LastApplied   uint32 `json:"last_applied"`
+	Connected   bool   `json:"connected_to_the_end"`
+	Error       string `json:"error,omitempty"`
+	InputsSent  uint32 `json:"inputs_sent"`
+	LastApplied uint32 `json:"last_applied"`
+	// AttackSent and AttackApplied count the inputs sent while the flood
+	// ran and how far the snapshots' reflection of them advanced in the
+	// same window; CaughtUp says every input sent by the end of the
+	// attack was reflected soon after it.
+	AttackSent    uint32 `json:"inputs_sent_during_attack"`
+	AttackApplied uint32 `json:"inputs_reflected_during_attack"`
+	CaughtUp      bool   `json:"caught_up_after_attack"`
 	Snapshots     uint64 `json:"snapshots"`
 	CapturedPoses int    `json:"captured_poses"`
 }
@@ -239,7 +247,7 @@ func soak(ctx context.Context, o options) (*Report, error) {
 
 	// Baseline.
 	logf("baseline: %d bots for %v", o.bots, o.duration)
-	rep.Baseline, err = runPhase(ctx, o, api, game, nil, nil)
+	rep.Baseline, err = runPhase(ctx, o, api, game, nil, hooks{})
 	if err != nil {
 		return nil, err
 	}
@@ -256,15 +264,30 @@ func soak(ctx context.Context, o options) (*Report, error) {
 	logf("attack: %d bots for %v beside %d datagrams/s from %d sockets", o.bots, o.duration, o.attackRate, len(atk.socks)+1)
 	var statsMs float64
 	var upDuring bool
-	rep.Attack, err = runPhase(ctx, o, api, game, atk, func() {
-		t := time.Now()
-		if _, err := getStats(api); err == nil {
-			upDuring = true
-			statsMs = float64(time.Since(t).Microseconds()) / 1e3
-		}
+	var sent0, applied0, sent1, applied1 uint32
+	rep.Attack, err = runPhase(ctx, o, api, game, atk, hooks{
+		started: func() { sent0, applied0 = own.sent.Load(), own.applied.Load() },
+		mid: func() {
+			t := time.Now()
+			if _, err := getStats(api); err == nil {
+				upDuring = true
+				statsMs = float64(time.Since(t).Microseconds()) / 1e3
+			}
+		},
+		stopped: func() { sent1, applied1 = own.sent.Load(), own.applied.Load() },
 	})
 	if err != nil {
 		return nil, err
+	}
+	rep.Own.AttackSent, rep.Own.AttackApplied = sent1-sent0, applied1-applied0
+	// Once the flood has stopped, every input sent during it is reflected
+	// within a few snapshots; a bounded wait covers a starved box.
+	for wait := time.Now().Add(caughtUpWait); time.Now().Before(wait) && own.Err() == nil; {
+		if int32(own.applied.Load()-sent1) >= 0 {
+			rep.Own.CaughtUp = true
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	rep.Attacker = atk.lastReport
 	rep.StatsMsInAtk = statsMs
@@ -298,8 +321,9 @@ func soak(ctx context.Context, o options) (*Report, error) {
 // runPhase runs the bots once. With an attacker, the flood starts once
 // every bot is connected (they share 127.0.0.1 with the attacker, whose
 // connect flood exhausts that address's handshake budget) and inside their
-// warm-up, and stops when the bots stop. mid, if set, runs halfway.
-func runPhase(ctx context.Context, o options, api string, game netip.AddrPort, atk *attacker, mid func()) (Phase, error) {
+// warm-up, and stops when the bots stop. The hooks that are set run when
+// the attack starts, halfway and when it has stopped.
+func runPhase(ctx context.Context, o options, api string, game netip.AddrPort, atk *attacker, h hooks) (Phase, error) {
 	var ph Phase
 	before, err := getStats(api)
 	if err != nil {
@@ -337,6 +361,9 @@ func runPhase(ctx context.Context, o options, api string, game netip.AddrPort, a
 
 	actx, acancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
+	if h.started != nil {
+		h.started()
+	}
 	if atk != nil {
 		wg.Go(func() { atk.lastReport = atk.run(actx, run+connectWait) })
 	}
@@ -351,17 +378,18 @@ func runPhase(ctx context.Context, o options, api string, game netip.AddrPort, a
 		if st, err := getStats(api); err == nil {
 			ph.ClientsMid = st.Clients
 		}
-		if mid != nil {
-			mid()
+		if h.mid != nil {
+			h.mid()
 		}
 		ph.LateJoin, ph.LateJoinMs = lateJoin(actx, game)
 	})
 	berr := <-botsDone
 	acancel()
 	wg.Wait()
-	time.Sleep(settle) // the server reads what is still queued
-
-	after, err := getStats(api)
+	if h.stopped != nil {
+		h.stopped()
+	}
+	after, err := settled(api, game)
 	if err != nil {
 		return ph, fmt.Errorf("server not answering after the phase: %w", err)
 	}
@@ -397,6 +425,22 @@ func runPhase(ctx context.Context, o options, api string, game netip.AddrPort, a
 	ph.TickLatenessP99US = after.TickLateness.P99
 	ph.ServerAddedP50US, ph.ServerAddedP99US = after.ServerAdded.P50, after.ServerAdded.P99
 	return ph, nil
+}
+
+// hooks are runPhase's optional callbacks.
+type hooks struct{ started, mid, stopped func() }
+
+// settled returns the server's stats once it has read what was still
+// queued on its socket when the phase ended (the kernel's receive queue
+// empty), or after settleMax.
+func settled(api string, game netip.AddrPort) (*serverStats, error) {
+	for end := time.Now().Add(settleMax); time.Now().Before(end); {
+		if q, _, ok := udpSocket(game); !ok || q == 0 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return getStats(api)
 }
 
 // lateJoin connects a fresh headset from 127.0.0.51, holds the session
@@ -587,11 +631,18 @@ func waitStats(ctx context.Context, api string, p *process, d time.Duration) err
 }
 
 // kernelDrops reads the receive-buffer drop count of the UDP socket bound
-// to addr from /proc/net/udp (0 if it is not there).
+// kernelDrops is the kernel's drop count of the server's socket.
 func kernelDrops(addr netip.AddrPort) uint64 {
+	_, drops, _ := udpSocket(addr)
+	return drops
+}
+
+// udpSocket reads the IPv4 UDP socket bound to addr from /proc/net/udp:
+// the bytes queued for reading and the datagrams the kernel dropped.
+func udpSocket(addr netip.AddrPort) (queued, drops uint64, ok bool) {
 	f, err := os.Open("/proc/net/udp")
 	if err != nil {
-		return 0
+		return 0, 0, false
 	}
 	defer f.Close()
 	a := addr.Addr().As4()
@@ -602,9 +653,12 @@ func kernelDrops(addr netip.AddrPort) uint64 {
 	for sc.Scan() {
 		fs := strings.Fields(sc.Text())
 		if len(fs) >= 13 && fs[1] == want {
-			n, _ := strconv.ParseUint(fs[len(fs)-1], 10, 64)
-			return n
+			drops, _ = strconv.ParseUint(fs[len(fs)-1], 10, 64)
+			if _, rx, found := strings.Cut(fs[4], ":"); found {
+				queued, _ = strconv.ParseUint(rx, 16, 64)
+			}
+			return queued, drops, true
 		}
 	}
-	return 0
+	return 0, 0, false
 }
