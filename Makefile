@@ -12,13 +12,11 @@ build: ## build the server and the tools into bin/
 	$(GO) build -o bin/ ./cmd/... ./tools/...
 
 # The lab tests run on their own after the rest, verbosely: alone, because they
-# measure real timing through the relay; verbosely, so a skip says why.
+# measure real timing through the relay; verbosely, so their figures show.
 LAB_PKGS = ./tools/netlab/...
 
-test: vet ## vet, every test (fuzz seeds included), the race detector on the concurrent packages, then the lab tests
-	$(GO) test -count=1 $$($(GO) list $(PKGS) | grep -v '^arcade/tools/netlab')
-	$(GO) test -count=1 -race ./internal/... ./client/... ./tick/... ./server/... ./grab/... ./sim/... ./capture/... ./discovery/...
-	$(MAKE) --no-print-directory lab-test
+test: vet ## vet, every test (fuzz seeds included), the race detector on the concurrent packages, the lab tests, then what was skipped and why
+	GO=$(GO) ./tools/test.sh
 
 lab-test: ## venue LAN lab tests: namespaces, relay delay/loss/DTIM, teardown (skip, saying why, unless root with ip netns)
 	$(GO) test -count=1 -v $(LAB_PKGS)
