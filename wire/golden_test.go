@@ -238,13 +238,22 @@ func goldenVectors() []vector {
 			&EntityUpdate{Tick: 90_000, ServerTime: 1_000_004_321,
 				Causes:   []UpdateCause{{Client: 3, Input: 4242}, {Client: 5, Input: 77}, {Client: 3, Input: 4243}},
 				Entities: flagged(entities(3), EntityHeld|EntityGrabbable, EntityHeld, EntitySleeping|EntityGrabbable|0x80)}},
-		{"entity_update_empty", "EntityUpdate with no causes and no entities (multicast: group token, server-wide seq)",
+		{"entity_update_empty", "EntityUpdate with no causes, entities or players (multicast: group token, server-wide seq)",
 			Header{Type: TypeEntityUpdate, Token: testGroupToken, Seq: 501},
 			&EntityUpdate{Tick: 7, ServerTime: 78_000}},
-		{"entity_update_max_entities", "EntityUpdate with no cause and MaxEntityUpdateEntities (83) entities: a 1198-byte datagram",
+		{"entity_update_max_entities", "EntityUpdate with no cause, no player and MaxEntityUpdateEntities (83) entities: a 1199-byte datagram",
 			Header{Type: TypeEntityUpdate, Token: testGroupToken, Seq: 0},
 			&EntityUpdate{Tick: ^uint32(0), ServerTime: ^uint64(0), Entities: entities(MaxEntityUpdateEntities)}},
-		{"entity_update_max_causes", "EntityUpdate with 194 causes (client ids 1 to 0xffff, input seqs down from 0xffffffff) and no entities: a 1200-byte datagram",
+		{"entity_update_avatars", "EntityUpdate after tick 90001: client 3's input 4244 moved one held entity, and the avatars of clients 3 and 5 as applied (multicast)",
+			Header{Type: TypeEntityUpdate, Token: testGroupToken, Seq: 502},
+			&EntityUpdate{Tick: 90_001, ServerTime: 1_000_012_654,
+				Causes:   []UpdateCause{{Client: 3, Input: 4244}},
+				Entities: flagged(entities(1), EntityHeld|EntityGrabbable),
+				Players:  []PlayerState{player(3, 0), player(5, 1)}}},
+		{"entity_update_max_players", "EntityUpdate with no cause, no entity and MaxEntityUpdatePlayers (29) players: a 1197-byte datagram",
+			Header{Type: TypeEntityUpdate, Token: testGroupToken, Seq: 1},
+			&EntityUpdate{Tick: 3, ServerTime: 4, Players: players(MaxEntityUpdatePlayers)}},
+		{"entity_update_max_causes", "EntityUpdate with 193 causes (client ids 1 to 0xffff, input seqs down from 0xffffffff), no entities and no players: a 1195-byte datagram",
 			Header{Type: TypeEntityUpdate, Token: testGroupToken, Seq: 65535},
 			&EntityUpdate{Tick: 1, ServerTime: 2, Causes: causes((MaxBodySize - EntityUpdateFixedSize) / UpdateCauseSize)}},
 		{"ping", "Ping",
@@ -445,6 +454,24 @@ func dissect(b []byte) ([]field, error) {
 		}
 		return ok
 	}
+	// playerRecords reads a player record count and the records; in an
+	// entity update a record naming client 0 is invalid.
+	playerRecords := func(update bool) bool {
+		np, ok := u8("player records")
+		for i := 0; ok && i < int(np); i++ {
+			var client uint16
+			client, ok = u16(fmt.Sprintf("player %d: client id", i))
+			if ok && update && client == 0 {
+				return false
+			}
+			ok = ok && u32(fmt.Sprintf("player %d: last input seq", i))
+			if ok {
+				_, ok = u8(fmt.Sprintf("player %d: tracking", i))
+			}
+			ok = ok && pose(fmt.Sprintf("player %d: head", i)) && pose(fmt.Sprintf("player %d: left hand", i)) && pose(fmt.Sprintf("player %d: right hand", i))
+		}
+		return ok
+	}
 	nameField := func() bool {
 		n, ok := u8("name length")
 		return ok && (n == 0 || take(int(n), "name %q", b[off:off+int(n)]))
@@ -524,7 +551,7 @@ func dissect(b []byte) ([]field, error) {
 		ok = ok && raw(1, fmt.Sprintf("tracking = 0x%02x", b[off]))
 	case TypeSnapshot:
 		ok = u32("tick") && u64("server time (µs)")
-		var part, parts, flags, np uint8
+		var part, parts, flags uint8
 		if ok {
 			part, _ = u8("part")
 			parts, _ = u8("parts")
@@ -537,17 +564,7 @@ func dissect(b []byte) ([]field, error) {
 				ok = hex64("state hash")
 			}
 		}
-		if ok {
-			np, ok = u8("player records")
-		}
-		for i := 0; ok && i < int(np); i++ {
-			_, ok = u16(fmt.Sprintf("player %d: client id", i))
-			ok = ok && u32(fmt.Sprintf("player %d: last input seq", i))
-			if ok {
-				_, ok = u8(fmt.Sprintf("player %d: tracking", i))
-			}
-			ok = ok && pose(fmt.Sprintf("player %d: head", i)) && pose(fmt.Sprintf("player %d: left hand", i)) && pose(fmt.Sprintf("player %d: right hand", i))
-		}
+		ok = ok && playerRecords(false)
 		ok = ok && entityRecords()
 		if ok && (parts == 0 || part >= parts) {
 			return bad("part out of range")
@@ -566,7 +583,7 @@ func dissect(b []byte) ([]field, error) {
 			}
 			ok = ok && u32(fmt.Sprintf("cause %d: input seq", i))
 		}
-		ok = ok && entityRecords()
+		ok = ok && entityRecords() && playerRecords(true)
 		if ok && off > 22+1178 {
 			return bad("body longer than 1178 bytes")
 		}

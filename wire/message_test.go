@@ -280,27 +280,43 @@ func TestEntityUpdateReuse(t *testing.T) {
 // TestEntityUpdateAppendClamp checks that more records than a count byte
 // holds are cut at 255, keeping Len and Append consistent.
 func TestEntityUpdateAppendClamp(t *testing.T) {
-	u := EntityUpdate{Causes: make([]UpdateCause, 300), Entities: make([]EntityState, 256)}
+	u := EntityUpdate{Causes: make([]UpdateCause, 300), Entities: make([]EntityState, 256), Players: make([]PlayerState, 257)}
 	b := u.Append(nil)
-	if len(b) != u.Len() || u.Len() != EntityUpdateLen(255, 255) || b[offUpdCauseCount] != 255 || b[offUpdCauses+255*UpdateCauseSize] != 255 {
-		t.Fatalf("len %d, Len %d, counts %d %d", len(b), u.Len(), b[offUpdCauseCount], b[offUpdCauses+255*UpdateCauseSize])
+	offPlayers := offUpdCauses + 255*UpdateCauseSize + 1 + 255*SnapshotEntitySize
+	if len(b) != u.Len() || u.Len() != EntityUpdateLen(255, 255)+255*SnapshotPlayerSize || b[offUpdCauseCount] != 255 || b[offUpdCauses+255*UpdateCauseSize] != 255 || b[offPlayers] != 255 {
+		t.Fatalf("len %d, Len %d, counts %d %d %d", len(b), u.Len(), b[offUpdCauseCount], b[offUpdCauses+255*UpdateCauseSize], b[offPlayers])
 	}
 }
 
 func TestEntityUpdateSizes(t *testing.T) {
-	if EntityUpdateLen(0, 0) != EntityUpdateFixedSize || EntityUpdateFixedSize != 4+8+1+1 ||
-		EntityUpdateLen(2, 3) != 14+2*6+3*14 || MaxEntityUpdateEntities != 83 {
+	if EntityUpdateLen(0, 0) != EntityUpdateFixedSize || EntityUpdateFixedSize != 4+8+1+1+1 ||
+		EntityUpdateLen(2, 3) != 15+2*6+3*14 || MaxEntityUpdateEntities != 83 || MaxEntityUpdatePlayers != 29 {
 		t.Error("EntityUpdateLen")
 	}
 	// What fits is what parses.
-	for _, nc := range []int{0, 1, 3, 16, 100, 193, 194, 195} {
+	for _, nc := range []int{0, 1, 3, 16, 100, 192, 193, 194} {
 		for ne := range MaxEntityUpdateEntities + 3 {
-			u := EntityUpdate{Causes: causes(nc), Entities: entities(ne)}
-			_, err := new(EntityUpdate).Parse(u.Append(nil))
-			if fits := EntityUpdateLen(nc, ne) <= MaxBodySize; fits != (err == nil) || (nc == 0 && fits != (ne <= MaxEntityUpdateEntities)) {
-				t.Errorf("%d causes, %d entities: fits %v, Parse %v", nc, ne, fits, err)
+			for _, np := range []int{0, 1, 2, MaxEntityUpdatePlayers, MaxEntityUpdatePlayers + 1} {
+				u := EntityUpdate{Causes: causes(nc), Entities: entities(ne), Players: players(np)}
+				_, err := new(EntityUpdate).Parse(u.Append(nil))
+				n := EntityUpdateLen(nc, ne) + np*SnapshotPlayerSize
+				if fits := n <= MaxBodySize; fits != (err == nil) || (nc == 0 && np == 0 && fits != (ne <= MaxEntityUpdateEntities)) ||
+					(nc == 0 && ne == 0 && fits != (np <= MaxEntityUpdatePlayers)) {
+					t.Errorf("%d causes, %d entities, %d players: fits %v, Parse %v", nc, ne, np, fits, err)
+				}
 			}
 		}
+	}
+}
+
+// TestEntityUpdatePlayerZero: a player record naming client 0 is ErrField,
+// like a cause naming it.
+func TestEntityUpdatePlayerZero(t *testing.T) {
+	ps := players(3)
+	ps[2].ClientID = 0
+	var u EntityUpdate
+	if n, err := u.Parse((&EntityUpdate{Players: ps}).Append(nil)); err != ErrField || n != 0 {
+		t.Fatalf("Parse = %d, %v; want 0, ErrField", n, err)
 	}
 }
 
@@ -322,96 +338,20 @@ func TestEntityUpdateNewestInput(t *testing.T) {
 	}
 }
 
-// TestEntityRecordsShared checks that an entity update's records are the
-// same bytes as a snapshot's records for the same entities.
+// TestEntityRecordsShared checks that an entity update's entity and player
+// records are the same bytes as a snapshot's records for the same entities
+// and players.
 func TestEntityRecordsShared(t *testing.T) {
 	es := flagged(entities(5), EntityHeld, EntitySleeping, EntityGrabbable, 0xff, 0)
 	s := (&Snapshot{Parts: 1, Entities: es}).Append(nil)
 	u := (&EntityUpdate{Entities: es}).Append(nil)
-	if !bytes.Equal(s[SnapshotFixedSize-1:], u[EntityUpdateFixedSize-1:]) {
-		t.Fatalf("records differ:\nsnapshot %x\nupdate   %x", s[SnapshotFixedSize-1:], u[EntityUpdateFixedSize-1:])
+	if rs, ru := s[SnapshotFixedSize-1:], u[EntityUpdateFixedSize-2:len(u)-1]; !bytes.Equal(rs, ru) {
+		t.Fatalf("entity records differ:\nsnapshot %x\nupdate   %x", rs, ru)
 	}
-}
-
-func TestDeliverySizes(t *testing.T) {
-	if DeliveryProbeSize != 4+8+2 || DeliveryReportSize != 2+2+2+2+4+4+1+2 || offRepUnicast+2 != DeliveryReportSize {
-		t.Errorf("DeliveryProbeSize %d, DeliveryReportSize %d", DeliveryProbeSize, DeliveryReportSize)
-	}
-	p := DeliveryProbe{Tick: 1, ServerTime: 2, GroupSeq: 3}
-	r := DeliveryReport{WindowMs: 1}
-	if len(p.Append(nil)) != p.Len() || p.Len() != DeliveryProbeSize || len(r.Append(nil)) != r.Len() || r.Len() != DeliveryReportSize {
-		t.Error("Len and Append disagree")
-	}
-}
-
-// TestDeliveryReportExcess checks that the excess percentiles are signed:
-// multicast arriving first gives negative values.
-func TestDeliveryReportExcess(t *testing.T) {
-	for _, x := range []int32{0, -1, 1, -180, 4_250, math.MinInt32, math.MaxInt32} {
-		m := DeliveryReport{WindowMs: 250, Samples: 3, ExcessP50: x, ExcessP90: -x}
-		b := m.Append(nil)
-		if got := int32(uint32(b[offRepExcessP50]) | uint32(b[offRepExcessP50+1])<<8 | uint32(b[offRepExcessP50+2])<<16 | uint32(b[offRepExcessP50+3])<<24); got != x {
-			t.Errorf("excess %d sent as %d", x, got)
-		}
-		var back DeliveryReport
-		if _, err := back.Parse(b); err != nil || back != m {
-			t.Errorf("excess %d: %v, %+v", x, err, back)
-		}
-	}
-}
-
-// TestDeliveryReportUnicastLoss checks every unicast loss value: 0 to
-// MaxUnicastLoss and UnicastLossUnknown are sent little-endian at offset 17
-// and parsed back; every other value is ErrField.
-func TestDeliveryReportUnicastLoss(t *testing.T) {
-	for v := range 1 << 16 {
-		ul := uint16(v)
-		m := DeliveryReport{WindowMs: 250, McastReceived: 40, Flags: DeliveryNotJoined, UnicastLoss: ul}
-		b := m.Append(nil)
-		if b[17] != byte(ul) || b[18] != byte(ul>>8) {
-			t.Fatalf("unicast loss %d sent as % x", ul, b[17:])
-		}
-		var back DeliveryReport
-		n, err := back.Parse(b)
-		valid := ul <= 10000 || ul == 0xffff
-		switch {
-		case valid && (err != nil || n != DeliveryReportSize || back != m):
-			t.Fatalf("unicast loss %d: %d, %v, %+v", ul, n, err, back)
-		case !valid && (err != ErrField || n != 0 || back != DeliveryReport{}):
-			t.Fatalf("unicast loss %d: %d, %v, %+v; want ErrField", ul, n, err, back)
-		}
-	}
-}
-
-func TestSeqNewer(t *testing.T) {
-	for _, tc := range []struct {
-		a, b uint16
-		want bool
-	}{{1, 0, true}, {0, 1, false}, {5, 5, false}, {0, 65535, true}, {65535, 0, false}, {32767, 0, true}, {32768, 0, false}, {100, 65000, true}} {
-		if got := SeqNewer(tc.a, tc.b); got != tc.want {
-			t.Errorf("SeqNewer(%d, %d) = %v", tc.a, tc.b, got)
-		}
-	}
-	for _, tc := range []struct {
-		a, b uint32
-		want bool
-	}{{1, 0, true}, {0, 1, false}, {7, 7, false}, {0, math.MaxUint32, true}, {1 << 31, 0, false}, {1<<31 - 1, 0, true}} {
-		if got := InputSeqNewer(tc.a, tc.b); got != tc.want {
-			t.Errorf("InputSeqNewer(%d, %d) = %v", tc.a, tc.b, got)
-		}
-	}
-}
-
-func TestPacketTypeString(t *testing.T) {
-	for typ, want := range map[PacketType]string{0: "unknown", TypeConnectRequest: "ConnectRequest", TypeSnapshot: "Snapshot", TypeDisconnect: "Disconnect", TypeEntityUpdate: "EntityUpdate",
-		TypeDeliveryProbe: "DeliveryProbe", TypeDeliveryReport: "DeliveryReport", TypeMessage: "Message", 15: "unknown", 255: "unknown"} {
-		if got := typ.String(); got != want {
-			t.Errorf("PacketType(%d).String() = %q, want %q", uint8(typ), got, want)
-		}
-	}
-	for typ := PacketType(1); typ <= MaxType; typ++ {
-		if messageFor(typ) == nil || typ.String() == "unknown" {
-			t.Errorf("type %d has no message", typ)
-		}
+	ps := players(4)
+	s = (&Snapshot{Parts: 1, Players: ps}).Append(nil)
+	u = (&EntityUpdate{Players: ps}).Append(nil)
+	if rs, ru := s[SnapshotFixedSize-2:len(s)-1], u[EntityUpdateFixedSize-1:]; !bytes.Equal(rs, ru) {
+		t.Fatalf("player records differ:\nsnapshot %x\nupdate   %x", rs, ru)
 	}
 }

@@ -91,21 +91,40 @@ func (m *Snapshot) Append(b []byte) []byte {
 	}
 	d[0] = byte(np)
 	d = d[1:]
-	for i := range np {
-		p := &m.Players[i]
-		r := d[:SnapshotPlayerSize]
+	putPlayers(d, m.Players[:np])
+	d = d[np*SnapshotPlayerSize:]
+	d[0] = byte(ne)
+	d = d[1:]
+	putEntities(d, m.Entities[:ne])
+	return b
+}
+
+// putPlayers writes the player records ps into d, which must hold them.
+func putPlayers(d []byte, ps []PlayerState) {
+	for i := range ps {
+		p := &ps[i]
+		r := d[i*SnapshotPlayerSize:][:SnapshotPlayerSize]
 		binary.LittleEndian.PutUint16(r[offPlClientID:], p.ClientID)
 		binary.LittleEndian.PutUint32(r[offPlLastInputSeq:], p.LastInputSeq)
 		r[offPlTracking] = p.Tracking
 		putPose(r[offPlHead:], &p.Head)
 		putPose(r[offPlLeft:], &p.Hands[Left])
 		putPose(r[offPlRight:], &p.Hands[Right])
-		d = d[SnapshotPlayerSize:]
 	}
-	d[0] = byte(ne)
-	d = d[1:]
-	putEntities(d, m.Entities[:ne])
-	return b
+}
+
+// parsePlayers reads len(ps) player records from d, which must hold them.
+func parsePlayers(d []byte, ps []PlayerState) {
+	for i := range ps {
+		r := d[i*SnapshotPlayerSize:][:SnapshotPlayerSize]
+		p := &ps[i]
+		p.ClientID = binary.LittleEndian.Uint16(r[offPlClientID:])
+		p.LastInputSeq = binary.LittleEndian.Uint32(r[offPlLastInputSeq:])
+		p.Tracking = r[offPlTracking]
+		ParsePose(r[offPlHead:], &p.Head)
+		ParsePose(r[offPlLeft:], &p.Hands[Left])
+		ParsePose(r[offPlRight:], &p.Hands[Right])
+	}
 }
 
 // putEntities writes the entity records es into d, which must hold them.
@@ -176,16 +195,7 @@ func (m *Snapshot) Parse(b []byte) (int, error) {
 		m.StateHash = binary.LittleEndian.Uint64(b[offSnapHash:])
 	}
 	m.Players = slices.Grow(m.Players[:0], np)[:np]
-	for i := range m.Players {
-		r := b[offPlayers+i*SnapshotPlayerSize:][:SnapshotPlayerSize]
-		p := &m.Players[i]
-		p.ClientID = binary.LittleEndian.Uint16(r[offPlClientID:])
-		p.LastInputSeq = binary.LittleEndian.Uint32(r[offPlLastInputSeq:])
-		p.Tracking = r[offPlTracking]
-		ParsePose(r[offPlHead:], &p.Head)
-		ParsePose(r[offPlLeft:], &p.Hands[Left])
-		ParsePose(r[offPlRight:], &p.Hands[Right])
-	}
+	parsePlayers(b[offPlayers:], m.Players)
 	m.Entities = slices.Grow(m.Entities[:0], ne)[:ne]
 	parseEntities(b[offEntities:], m.Entities)
 	return n, nil

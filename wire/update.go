@@ -8,9 +8,9 @@ import (
 // EntityUpdate sizes.
 const (
 	// EntityUpdateFixedSize is the size of an entity update body without
-	// records: tick, server time, cause record count and entity record
-	// count.
-	EntityUpdateFixedSize = 14
+	// records: tick, server time and the cause, entity and player record
+	// counts.
+	EntityUpdateFixedSize = 15
 	// UpdateCauseSize is the size of one cause record: client id and input
 	// seq.
 	UpdateCauseSize = 6
@@ -18,10 +18,14 @@ const (
 	// datagram, with no cause; every cause takes the room of less than one
 	// entity, so a sender checks EntityUpdateLen against MaxBodySize.
 	MaxEntityUpdateEntities = (MaxBodySize - EntityUpdateFixedSize) / SnapshotEntitySize // 83
+	// MaxEntityUpdatePlayers is the most player records that fit in one
+	// datagram, with no cause and no entity.
+	MaxEntityUpdatePlayers = (MaxBodySize - EntityUpdateFixedSize) / SnapshotPlayerSize // 29
 )
 
 // EntityUpdate offsets. The cause records follow the cause count, then come
-// the entity record count and the entity records.
+// the entity record count and the entity records, then the player record
+// count and the player records.
 const (
 	offUpdTick       = 0
 	offUpdServerTime = 4
@@ -36,24 +40,26 @@ const (
 )
 
 // EntityUpdateLen returns the body length of an entity update holding the
-// given numbers of cause and entity records. A sender keeps it within
-// MaxBodySize.
+// given numbers of cause and entity records and no player record. A sender
+// keeps EntityUpdateLen + players·SnapshotPlayerSize within MaxBodySize.
 func EntityUpdateLen(causes, entities int) int {
 	return EntityUpdateFixedSize + causes*UpdateCauseSize + entities*SnapshotEntitySize
 }
 
 // Len returns the body length.
 func (m *EntityUpdate) Len() int {
-	return EntityUpdateLen(min(len(m.Causes), maxRecords), min(len(m.Entities), maxRecords))
+	return EntityUpdateLen(min(len(m.Causes), maxRecords), min(len(m.Entities), maxRecords)) +
+		min(len(m.Players), maxRecords)*SnapshotPlayerSize
 }
 
 // Append appends the body to b. At most 255 records of each kind are sent,
 // the most a count byte holds, but a receiver rejects a body longer than
-// MaxBodySize (and a cause with client id 0): callers keep
-// EntityUpdateLen(len(Causes), len(Entities)) within MaxBodySize.
+// MaxBodySize (and a cause or player with client id 0): callers keep
+// Len within MaxBodySize.
 func (m *EntityUpdate) Append(b []byte) []byte {
 	nc := min(len(m.Causes), maxRecords)
 	ne := min(len(m.Entities), maxRecords)
+	np := min(len(m.Players), maxRecords)
 	start := len(b)
 	b = slices.Grow(b, m.Len())[:start+m.Len()]
 	d := b[start:]
@@ -69,13 +75,16 @@ func (m *EntityUpdate) Append(b []byte) []byte {
 	}
 	d[0] = byte(ne)
 	putEntities(d[1:], m.Entities[:ne])
+	d = d[1+ne*SnapshotEntitySize:]
+	d[0] = byte(np)
+	putPlayers(d[1:], m.Players[:np])
 	return b
 }
 
-// Parse decodes a body into m, reusing the capacity of m.Causes and
-// m.Entities. A record count that runs past the end of b is ErrShort; a body
-// that would be longer than MaxBodySize is ErrCount; a cause with client id
-// 0 is ErrField.
+// Parse decodes a body into m, reusing the capacity of m.Causes,
+// m.Entities and m.Players. A record count that runs past the end of b is
+// ErrShort; a body that would be longer than MaxBodySize is ErrCount; a
+// cause or player record with client id 0 is ErrField.
 func (m *EntityUpdate) Parse(b []byte) (int, error) {
 	if len(b) < EntityUpdateFixedSize {
 		return 0, ErrShort
@@ -86,7 +95,13 @@ func (m *EntityUpdate) Parse(b []byte) (int, error) {
 		return 0, ErrShort
 	}
 	ne := int(b[offEntityCount])
-	n := EntityUpdateLen(nc, ne)
+	offPlayerCount := offEntityCount + 1 + ne*SnapshotEntitySize
+	if len(b) < offPlayerCount+1 {
+		return 0, ErrShort
+	}
+	np := int(b[offPlayerCount])
+	offPlayers := offPlayerCount + 1
+	n := EntityUpdateLen(nc, ne) + np*SnapshotPlayerSize
 	if len(b) < n {
 		return 0, ErrShort
 	}
@@ -95,6 +110,11 @@ func (m *EntityUpdate) Parse(b []byte) (int, error) {
 	}
 	for i := range nc {
 		if binary.LittleEndian.Uint16(b[offUpdCauses+i*UpdateCauseSize+offCauseClient:]) == 0 {
+			return 0, ErrField
+		}
+	}
+	for i := range np {
+		if binary.LittleEndian.Uint16(b[offPlayers+i*SnapshotPlayerSize+offPlClientID:]) == 0 {
 			return 0, ErrField
 		}
 	}
@@ -110,6 +130,8 @@ func (m *EntityUpdate) Parse(b []byte) (int, error) {
 	}
 	m.Entities = slices.Grow(m.Entities[:0], ne)[:ne]
 	parseEntities(b[offEntityCount+1:], m.Entities)
+	m.Players = slices.Grow(m.Players[:0], np)[:np]
+	parsePlayers(b[offPlayers:], m.Players)
 	return n, nil
 }
 

@@ -279,10 +279,11 @@ type Snapshot struct {
 	Entities    []EntityState
 }
 
-// EntityUpdate carries the new poses of objects moved by one or more inputs
-// between ticks: the server sends it as soon as a pose input has moved what
-// its hands hold, without waiting for the next tick's snapshot. It lists only
-// the entities that moved and implies nothing about the others.
+// EntityUpdate carries what one or more inputs moved between ticks: the
+// entities their hands hold and the players' own avatars. The server sends
+// it as soon as the inputs are applied, without waiting for the next tick's
+// snapshot. It lists only the entities and players that moved and implies
+// nothing about the others.
 type EntityUpdate struct {
 	Tick       uint32 // the newest tick completed before this update; the update applies on top of it
 	ServerTime uint64 // µs since the server started, when the update was made
@@ -293,6 +294,11 @@ type EntityUpdate struct {
 	// NewestInput).
 	Causes   []UpdateCause
 	Entities []EntityState
+	// Players are the avatars the inputs moved, each as applied: the
+	// newest input of that client and its head and hands. A client is
+	// listed at most once. Sent after the entity records; an update
+	// without them ends there.
+	Players []PlayerState
 }
 
 // UpdateCause names one input reflected by an EntityUpdate.

@@ -228,6 +228,7 @@ local F = {
     cause_client = ProtoField.uint16("arcade.update.cause.client", "Client id"),
     cause_input = ProtoField.uint32("arcade.update.cause.input", "Input seq"),
     upd_entities = ProtoField.uint8("arcade.update.entity_records", "Entity records"),
+    upd_players = ProtoField.uint8("arcade.update.player_records", "Player records"),
 
     -- DeliveryProbe, DeliveryReport (§6.12-6.13).
     probe_tick = ProtoField.uint32("arcade.probe.tick", "Tick"),
@@ -537,6 +538,25 @@ function Cursor:entity(tree, i)
     return true
 end
 
+-- player adds one 40-byte player record (Snapshot and EntityUpdate) and
+-- returns its client id, or nil when the record is cut short.
+function Cursor:player(tree, i)
+    if self:left() < PLAYER_SIZE then
+        self:take(PLAYER_SIZE, "player " .. i)
+        return nil
+    end
+    local pt = node(tree, F.player, self.tvb(self.off, PLAYER_SIZE), "Player " .. i)
+    local id, iditem = self:le(pt, F.pl_client_id, 2, "client id")
+    local last = self:le(pt, F.pl_last_input, 4, "last input seq")
+    local tv, titem = self:flags(pt, F.tracking, tracking_bits, "tracking")
+    titem:append_text(" (" .. tracking_text(tv) .. ")")
+    self:pose(pt, "Head", tv % 2 < 1)
+    self:pose(pt, "Left hand", tv % 4 < 2)
+    self:pose(pt, "Right hand", tv % 8 < 4)
+    pt:append_text(string.format(": client %d, last input %d", id, last))
+    return id, iditem
+end
+
 -- name adds the length byte and the UTF-8 name; it returns the name (for
 -- the Info column) or nil.
 function Cursor:name(tree)
@@ -726,19 +746,7 @@ body[7] = function(c, t) -- Snapshot (§6.7)
     local np = c:u8(t, F.snap_players, "player record count")
     if np then
         for i = 0, np - 1 do
-            if c:left() < PLAYER_SIZE then
-                c:take(PLAYER_SIZE, "player " .. i)
-                break
-            end
-            local pt = node(t, F.player, c.tvb(c.off, PLAYER_SIZE), "Player " .. i)
-            local id = c:le(pt, F.pl_client_id, 2, "client id")
-            local last = c:le(pt, F.pl_last_input, 4, "last input seq")
-            local tv, titem = c:flags(pt, F.tracking, tracking_bits, "tracking")
-            titem:append_text(" (" .. tracking_text(tv) .. ")")
-            c:pose(pt, "Head", tv % 2 < 1)
-            c:pose(pt, "Left hand", tv % 4 < 2)
-            c:pose(pt, "Right hand", tv % 8 < 4)
-            pt:append_text(string.format(": client %d, last input %d", id, last))
+            if not c:player(t, i) then break end
         end
     end
     local ne = c:u8(t, F.snap_entities, "entity record count")
@@ -805,10 +813,19 @@ body[11] = function(c, t) -- EntityUpdate (§6.11)
             if not c:entity(t, i) then break end
         end
     end
+    local np = c:u8(t, F.upd_players, "player record count")
+    if np then
+        for i = 0, np - 1 do
+            local id, item = c:player(t, i)
+            if not id then break end
+            if id == 0 then invalid(item, "Player with client id 0: receivers ignore this update") end
+        end
+    end
     local s = ""
     if tick then s = s .. " tick=" .. tick end
     if nc then s = s .. " causes=" .. nc end
     if ne then s = s .. " entities=" .. ne end
+    if np and np > 0 then s = s .. " players=" .. np end
     return s
 end
 

@@ -182,6 +182,19 @@ func expectTracking(f fields, v uint8) {
 	f.add("arcade.tracking.right", v&wire.TrackRight != 0)
 }
 
+// expectPlayers adds the fields of the player records ps, encoded in d.
+func expectPlayers(t *testing.T, f fields, d []byte, ps []wire.PlayerState) {
+	for i, p := range ps {
+		r := d[i*wire.SnapshotPlayerSize:][:wire.SnapshotPlayerSize]
+		f.add("arcade.player.client_id", p.ClientID)
+		f.add("arcade.player.last_input", p.LastInputSeq)
+		expectTracking(f, p.Tracking)
+		expectPose(t, f, r[7:18], p.Head)
+		expectPose(t, f, r[18:29], p.Hands[wire.Left])
+		expectPose(t, f, r[29:40], p.Hands[wire.Right])
+	}
+}
+
 // expectEntities adds the entity records es, encoded from raw on.
 func expectEntities(t *testing.T, f fields, raw []byte, es []wire.EntityState) {
 	for i, e := range es {
@@ -433,16 +446,8 @@ func expect(t *testing.T, name string, b []byte) (fields, int) {
 		}
 		f.add("arcade.snapshot.player_records", uint8(len(m.Players)))
 		off++
-		for _, p := range m.Players {
-			r := body[off : off+wire.SnapshotPlayerSize]
-			f.add("arcade.player.client_id", p.ClientID)
-			f.add("arcade.player.last_input", p.LastInputSeq)
-			expectTracking(f, p.Tracking)
-			expectPose(t, f, r[7:18], p.Head)
-			expectPose(t, f, r[18:29], p.Hands[wire.Left])
-			expectPose(t, f, r[29:40], p.Hands[wire.Right])
-			off += wire.SnapshotPlayerSize
-		}
+		expectPlayers(t, f, body[off:], m.Players)
+		off += len(m.Players) * wire.SnapshotPlayerSize
 		f.add("arcade.snapshot.entity_records", uint8(len(m.Entities)))
 		expectEntities(t, f, body[off+1:], m.Entities)
 	case wire.TypePing:
@@ -475,7 +480,11 @@ func expect(t *testing.T, name string, b []byte) (fields, int) {
 			f.add("arcade.update.cause.input", c.Input)
 		}
 		f.add("arcade.update.entity_records", uint8(len(m.Entities)))
-		expectEntities(t, f, body[14+len(m.Causes)*wire.UpdateCauseSize:], m.Entities)
+		off := 14 + len(m.Causes)*wire.UpdateCauseSize
+		expectEntities(t, f, body[off:], m.Entities)
+		off += len(m.Entities) * wire.SnapshotEntitySize
+		f.add("arcade.update.player_records", uint8(len(m.Players)))
+		expectPlayers(t, f, body[off+1:], m.Players)
 	case wire.TypeDeliveryProbe:
 		var m wire.DeliveryProbe
 		n = parseBody(t, name, &m, body)
@@ -524,6 +533,7 @@ var wantInfo = map[string]string{
 	"pong":                       "Pong id=17",
 	"disconnect_timeout":         "Disconnect reason=Timeout",
 	"entity_update":              "EntityUpdate tick=90000 causes=3 entities=3",
+	"entity_update_avatars":      "EntityUpdate tick=90001 causes=1 entities=1 players=2",
 	"delivery_probe":             "DeliveryProbe tick=90000 group_seq=1001",
 	"delivery_report":            "DeliveryReport window=250ms received=22 lost=1 samples=6 p50=-180us p90=4250us unicast_loss=4.17%",
 	"delivery_report_not_joined": "DeliveryReport window=250ms received=0 lost=0 samples=0 p50=0us p90=0us unicast_loss=unknown not_joined",
@@ -561,7 +571,9 @@ var fromComments = []struct{ vector, field, values string }{
 	{"entity_update", "arcade.entity.flags.held", "1|1|0"},
 	{"entity_update", "arcade.entity.flags.sleeping", "0|0|1"},
 	{"entity_update", "arcade.entity.flags.grabbable", "1|0|1"},
-	{"entity_update_max_causes", "arcade.update.cause_records", "194"},
+	{"entity_update_max_causes", "arcade.update.cause_records", "193"},
+	{"entity_update_avatars", "arcade.player.client_id", "3|5"},
+	{"entity_update_max_players", "arcade.update.player_records", "29"},
 	{"delivery_report", "arcade.report.excess_p50", "-180"},
 	{"delivery_report", "arcade.report.excess_p90", "4250"},
 	{"delivery_report_extremes", "arcade.report.excess_p50", "-2147483648"},
