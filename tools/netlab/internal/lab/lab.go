@@ -20,7 +20,12 @@
 // Namespace names are <family><pid>-…: the family (Config.Prefix) names the
 // tool, the pid the process that built the lab, so that labs of concurrent
 // runs never touch each other, and a crashed run's namespaces, whose pid
-// is gone, are found and removed by the next run (CleanStale).
+// is gone, are found and removed by the next run (CleanStale). Every
+// interface, bridge, address, port and multicast group lives inside the
+// lab's own namespaces (the veths are created there, never in the host's),
+// so their names need no suffix to keep concurrent runs apart, and fit
+// IFNAMSIZ as they are. A lab is removed by Close, and by the guard (see
+// guard.go) if this process ends without closing it.
 //
 // All traffic stays inside the namespaces this package creates: the
 // addresses are private and no namespace has a route out.
@@ -122,7 +127,8 @@ func Available() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
-	probe := fmt.Sprintf("netlabprobe-%d", os.Getpid())
+	cleanProbes(ctx)
+	probe := fmt.Sprintf("%s-%d", probePrefix, os.Getpid())
 	if err := ip(ctx, "netns", "add", probe); err != nil {
 		return fmt.Errorf("ip netns does not work here: %v", err)
 	}
@@ -142,7 +148,12 @@ func Build(ctx context.Context, cfg Config) (l *Lab, err error) {
 		return nil, err
 	}
 	inst := fmt.Sprintf("%s%d", cfg.Prefix, os.Getpid())
+	// The guard first: from here on, the lab goes when this process does.
+	if err := watch("ns", inst); err != nil {
+		return nil, err
+	}
 	l = &Lab{Prefix: inst, Srv: inst + "-srv", AP: inst + "-ap"}
+	register(l)
 	for i := 1; i <= cfg.Headsets; i++ {
 		l.Headsets = append(l.Headsets, Headset{NS: fmt.Sprintf("%s-h%d", inst, i), Addr: HeadsetAddr(i), Iface: HeadIface})
 	}
@@ -236,7 +247,11 @@ func (l *Lab) Close() error {
 	if err != nil {
 		return err
 	}
-	return remove(ctx, l.Prefix, names)
+	if err := remove(ctx, l.Prefix, names); err != nil {
+		return err
+	}
+	unregister(l)
+	return nil
 }
 
 // Namespaces lists the network namespaces whose names start with
@@ -277,12 +292,25 @@ func CleanStale(ctx context.Context, family string, all bool) ([]string, error) 
 		if m == nil {
 			continue
 		}
-		pid, _ := strconv.Atoi(m[1])
+		pid, _ := parsePid(m[1])
 		if all || pid == os.Getpid() || !alive(pid) {
 			stale = append(stale, f[0])
 		}
 	}
 	return stale, remove(ctx, family, stale)
+}
+
+// parsePid parses the decimal pid in a namespace name; one too large for
+// an int is returned as -1, which alive reports gone.
+func parsePid(s string) (int, bool) {
+	if s == "" || strings.Trim(s, "0123456789") != "" {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(s)
+	if err != nil {
+		return -1, true
+	}
+	return pid, true
 }
 
 // alive reports whether a process with this pid exists (signal 0 sends
