@@ -9,11 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"os/signal"
 	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -26,20 +29,26 @@ import (
 // of milliseconds on a loaded host.
 //
 // The protocol on the child's standard output: one line "ready <origin>"
-// once forwarding (origin as Relay.Origin), then, after SIGTERM or SIGINT,
-// one line of Stats as JSON.
+// once forwarding (origin as Relay.Origin), then one line of Stats as JSON
+// for every SIGUSR1 (a snapshot; the relay goes on), and finally, after
+// SIGTERM or SIGINT, one line of Stats as JSON.
 
 const readyWord = "ready"
 
 // Run opens a Relay with cfg in the calling thread's network namespace,
 // starts it, writes the ready line to w, forwards until ctx is done, and
-// writes its Stats as JSON to w. Garbage collection is switched off for
-// the process: the relay does not allocate while it forwards.
+// writes its Stats as JSON to w; on each SIGUSR1 meanwhile it writes a
+// snapshot of them. Garbage collection is switched off for the process:
+// the relay does not allocate while it forwards (the snapshots' own
+// allocations are not counted in Stats.Mallocs).
 func Run(ctx context.Context, cfg Config, w io.Writer) error {
 	r, err := Open(cfg)
 	if err != nil {
 		return err
 	}
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	defer signal.Stop(usr1)
 	debug.SetGCPercent(-1)
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
@@ -48,25 +57,49 @@ func Run(ctx context.Context, cfg Config, w io.Writer) error {
 		r.Close()
 		return err
 	}
-	<-ctx.Done()
+	enc := json.NewEncoder(w)
+	var own uint64 // allocations of the snapshots
+	for waiting := true; waiting; {
+		select {
+		case <-ctx.Done():
+			waiting = false
+		case <-usr1:
+			// ReadMemStats stops the world for some µs: snapshots are
+			// for the end of a run, when little is in flight.
+			var m0, m1 runtime.MemStats
+			runtime.ReadMemStats(&m0)
+			err := enc.Encode(r.Stats())
+			runtime.ReadMemStats(&m1)
+			own += m1.Mallocs - m0.Mallocs
+			if err != nil {
+				r.Close()
+				return err
+			}
+		}
+	}
 	cerr := r.Close()
 	runtime.ReadMemStats(&after)
 	s := r.Stats()
-	s.Mallocs = after.Mallocs - before.Mallocs
+	s.Mallocs = after.Mallocs - before.Mallocs - min(own, after.Mallocs-before.Mallocs)
 	if e := r.RealtimeErr(); e != nil {
 		s.RealtimeErr = e.Error()
 	}
-	if err := json.NewEncoder(w).Encode(s); err != nil {
+	if err := enc.Encode(s); err != nil {
 		return err
 	}
 	return cerr
 }
 
-// Proc is a relay child process started by Spawn.
+// Proc is a relay child process started by Spawn. Its methods are safe for
+// concurrent use.
 type Proc struct {
-	cmd    *exec.Cmd
-	out    *bufio.Reader
-	origin int64
+	mu      sync.Mutex // serialises the lines read from out
+	cmd     *exec.Cmd
+	out     *bufio.Reader
+	origin  int64
+	stopped bool
+	final   Stats
+	err     error
 }
 
 // readyTimeout bounds the wait for the child's ready line.
@@ -114,28 +147,65 @@ func Spawn(cmd *exec.Cmd) (*Proc, error) {
 // which is one clock for every process on the host.
 func (p *Proc) Origin() int64 { return p.origin }
 
-// Stop asks the child to stop (SIGTERM), reads its Stats and waits for it,
-// killing it if it has not exited within five seconds.
-func (p *Proc) Stop() (Stats, error) {
-	var s Stats
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
+// reportTimeout bounds the wait for a line of Stats.
+const reportTimeout = 5 * time.Second
+
+// readStats reads one line of Stats, waiting at most reportTimeout. On a
+// timeout the reading goroutine is left to end with the child.
+func (p *Proc) readStats() (Stats, error) {
+	type result struct {
+		s   Stats
+		err error
+	}
+	ch := make(chan result, 1)
 	go func() {
+		var r result
 		line, err := p.out.ReadBytes('\n')
 		if err == nil {
-			err = json.Unmarshal(line, &s)
+			err = json.Unmarshal(line, &r.s)
 		}
-		done <- err
+		r.err = err
+		ch <- r
 	}()
-	var err error
 	select {
-	case err = <-done:
-	case <-time.After(5 * time.Second):
+	case r := <-ch:
+		return r.s, r.err
+	case <-time.After(reportTimeout):
+		return Stats{}, errors.New("relay: child did not report within 5 s")
+	}
+}
+
+// Snapshot returns the running child's Stats so far (SIGUSR1).
+func (p *Proc) Snapshot() (Stats, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped {
+		return p.final, errors.New("relay: child stopped")
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		return Stats{}, fmt.Errorf("relay: %w", err)
+	}
+	return p.readStats()
+}
+
+// Stop asks the child to stop (SIGTERM), reads its Stats and waits for it,
+// killing it if it has not reported within five seconds. Later calls
+// return the same.
+func (p *Proc) Stop() (Stats, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped {
+		return p.final, p.err
+	}
+	p.stopped = true
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	s, err := p.readStats()
+	if err != nil {
 		p.cmd.Process.Kill()
-		err = errors.New("relay: child did not report within 5 s")
 	}
 	if werr := p.cmd.Wait(); err == nil && werr != nil {
 		err = fmt.Errorf("relay: child: %w", werr)
 	}
+	p.final, p.err = s, err
 	return s, err
 }

@@ -371,6 +371,7 @@ func (r *Relay) read(d int) {
 			if err != nil || k < 0 {
 				return
 			}
+			st.received.Inc()
 			st.poolFull.Inc()
 			continue
 		}
@@ -406,6 +407,7 @@ func (r *Relay) read(d int) {
 				r.free = append(r.free, slot)
 				continue
 			}
+			st.received.Inc()
 			if h.Hdr.Flags&unix.MSG_TRUNC != 0 || int(h.Len) > slotSize {
 				st.oversize.Inc()
 				r.free = append(r.free, slot)

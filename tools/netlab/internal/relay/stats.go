@@ -38,6 +38,7 @@ func (h *hist) quantiles() Quantiles {
 
 // dirStats are one direction's live counters.
 type dirStats struct {
+	received                         metrics.Counter
 	forwarded, dropped, held, nonUDP metrics.Counter
 	txErrors, oversize, poolFull     metrics.Counter
 	// intended: scheduled release − arrival. actual: release − arrival.
@@ -52,6 +53,7 @@ type dirStats struct {
 
 // DirStats is a snapshot of one direction. Times are nanoseconds.
 type DirStats struct {
+	Received  uint64 // frames read from the incoming interface
 	Forwarded uint64 // frames sent on
 	Dropped   uint64 // lost by the profile
 	Held      uint64 // group frames held for a DTIM burst (also in Forwarded once sent)
@@ -74,7 +76,7 @@ type DirStats struct {
 }
 
 func (s *dirStats) snapshot() DirStats {
-	return DirStats{
+	d := DirStats{
 		Forwarded: s.forwarded.Load(),
 		Dropped:   s.dropped.Load(),
 		Held:      s.held.Load(),
@@ -88,6 +90,21 @@ func (s *dirStats) snapshot() DirStats {
 		Late:      s.late.quantiles(),
 		ReadLag:   s.readLag.quantiles(),
 	}
+	// Last: every frame counted elsewhere was counted here first, so a
+	// snapshot taken while the relay runs never has Queued below zero.
+	d.Received = s.received.Load()
+	return d
+}
+
+// Queued is the number of frames received and not yet sent on or dropped:
+// the frames the relay holds. A snapshot of a running relay may count a
+// frame being sent as still held, never the other way round.
+func (d DirStats) Queued() uint64 {
+	out := d.Forwarded + d.Dropped + d.TxErrors + d.Oversize + d.PoolFull
+	if out >= d.Received {
+		return 0
+	}
+	return d.Received - out
 }
 
 // Stats is a snapshot of the relay's measurements.
