@@ -3,16 +3,19 @@
 package lab_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"os/signal"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -28,35 +31,52 @@ import (
 // testPrefix is the tests' namespace family, apart from the lab command's.
 const testPrefix = "arcnlt"
 
+// The group the tests send to. It exists only inside the lab's namespaces,
+// which are this run's own, so concurrent runs cannot hear each other.
 var testGroup = netip.MustParseAddr("239.255.77.78")
 
 // TestLab builds a lab of two headsets and checks, through the relay:
-// (a) unicast and multicast UDP round trips, (b) the wifi-good delay and
-// loss, (c) the power-save DTIM hold of multicast, (d) a complete teardown.
+// (a) unicast and multicast UDP round trips, (b) the wifi-good delay
+// schedule and loss, (c) the power-save DTIM hold of multicast, (d) a
+// complete teardown. The delays measured are reported next to the
+// profile's, not compared with a bound: on a shared host they measure the
+// host as much as the relay.
 func TestLab(t *testing.T) {
 	if err := lab.Available(); err != nil {
 		t.Skipf("venue LAN lab tests skipped: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	// A crashed run's namespace (its pid cannot exist) must go; a running
-	// one's (pid 1 is always running) must stay.
-	stale, live := testPrefix+"2000000000-h1", testPrefix+"1-h1"
-	for _, ns := range []string{stale, live} {
+	// A crashed run's namespace must go, a running one's must stay. Both
+	// names are this run's alone: the crashed run's pid lies beyond pid_t
+	// (so it cannot be running) and is derived from ours; the running one
+	// is a child of this test, alive until the test ends.
+	sleeper := exec.Command("sleep", "300")
+	sleeper.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { sleeper.Process.Kill(); sleeper.Wait() }()
+	stalePrefix := fmt.Sprintf("%s%d", testPrefix, 1<<32+os.Getpid())
+	livePrefix := fmt.Sprintf("%s%d", testPrefix, sleeper.Process.Pid)
+	for _, p := range []string{stalePrefix, livePrefix} {
+		if err := lab.RemoveNamespacesOnExit(p); err != nil {
+			t.Fatal(err)
+		}
+		ns := p + "-h1"
 		if out, err := exec.CommandContext(ctx, "ip", "netns", "add", ns).CombinedOutput(); err != nil {
 			t.Fatalf("ip netns add %s: %v %s", ns, err, out)
 		}
+		defer exec.Command("ip", "netns", "del", ns).Run()
 	}
-	defer exec.Command("ip", "netns", "del", live).Run()
-	defer exec.Command("ip", "netns", "del", stale).Run()
 	l, err := lab.Build(ctx, lab.Config{Prefix: testPrefix, Headsets: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if left, _ := lab.Namespaces(ctx, testPrefix+"2000000000"); len(left) > 0 {
+	if left, _ := lab.Namespaces(ctx, stalePrefix); len(left) > 0 {
 		t.Errorf("a dead run's namespaces survived Build: %v", left)
 	}
-	if left, _ := lab.Namespaces(ctx, testPrefix+"1"); len(left) != 1 {
+	if left, _ := lab.Namespaces(ctx, livePrefix); len(left) != 1 {
 		t.Errorf("a running run's namespace was removed by Build")
 	}
 	closed := false
@@ -89,7 +109,9 @@ const relayEnv = "ARCADE_NETLAB_RELAY_CHILD"
 
 // TestMain doubles as the relay child process: the lab runs its relay in
 // a process of its own (see relay.Run), and the test binary is that
-// process when relayEnv is set.
+// process when relayEnv is set. Otherwise it runs the tests under
+// lab.RunGuarded: their temporary directories in one of this run's own,
+// and SIGINT or SIGTERM tear the labs down before the binary exits.
 func TestMain(m *testing.M) {
 	if js := os.Getenv(relayEnv); js != "" {
 		var cfg relay.Config
@@ -105,13 +127,14 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	os.Exit(lab.RunGuarded(m.Run))
 }
 
 // testRelay is a relay child for one subtest.
 type testRelay struct {
 	t     *testing.T
 	name  string
+	prof  relay.Profile
 	p     *relay.Proc
 	stats *relay.Stats
 }
@@ -139,7 +162,7 @@ func startRelay(t *testing.T, l *lab.Lab, name string) *testRelay {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &testRelay{t: t, name: name, p: proc}
+	r := &testRelay{t: t, name: name, prof: p, p: proc}
 	t.Cleanup(func() { r.stop() })
 	return r
 }
@@ -320,24 +343,12 @@ func testRoundTrip(t *testing.T, l *lab.Lab) {
 	}
 }
 
-// Tolerances of the end-to-end checks. Outside the relay a datagram
-// crosses two veths and the bridge inside system calls and softirqs: tens
-// of µs. Inside, the relay reads a frame some µs after the kernel stamped it
-// (read lag) and sends it some µs after its scheduled time (late: a timerfd
-// wake, then spinning). Both are measured by the relay itself, and their
-// medians, which a busy host hardly moves, must stay small. The tail is
-// what a host shared with other work moves, by tens of ms when a thread is
-// descheduled: there the end-to-end delay may exceed the profile's bound by
-// at most the relay's own reported p99 overhead plus 500 µs, for all but 1 %
-// of datagrams. So the checks test the relay's behaviour and the honesty
-// of its self-measurement, not the speed of the machine.
+// Limits of the behaviour checks. None is a bound on a delay: they bound
+// waits for something that must happen, and fail only when it does not.
 const (
-	pathTolerance  = 500 * time.Microsecond
-	tailAllowance  = 0.01
-	medianOverhead = 250 * time.Microsecond // relay late and read-lag p50 limit
-	quantileSlack  = 250 * time.Microsecond // on the quartiles: their sampling error is ~11 µs at n = 8000
-	lossFalseAlarm = 1e-4                   // chance the loss check fails a correct relay
-	burstWindow    = 3 * time.Millisecond   // a DTIM burst's datagrams arrive this soon after the boundary
+	lossFalseAlarm = 1e-4             // chance the loss check fails a correct relay
+	drainTimeout   = 10 * time.Second // for the relay to pass on what was sent, and the receivers to read it
+	pollEvery      = 20 * time.Millisecond
 )
 
 // overhead returns the relay's own added delay beyond the schedule at
@@ -354,83 +365,182 @@ func overhead(s relay.Stats, p99 bool) time.Duration {
 	return time.Duration(worst)
 }
 
-// checkMedians fails if the relay's median lateness or read lag is large:
-// that is the relay's own doing, whatever the host's load.
-func checkMedians(t *testing.T, s relay.Stats) {
-	t.Helper()
-	for _, d := range []relay.DirStats{s.ToHeadsets, s.ToServer} {
-		if d.Late.N > 0 && (time.Duration(d.Late.P50) > medianOverhead || time.Duration(d.ReadLag.P50) > medianOverhead) {
-			t.Errorf("relay median lateness %v, read lag %v: more than %v", time.Duration(d.Late.P50), time.Duration(d.ReadLag.P50), medianOverhead)
+// drained waits until the relay has read at least want[d] frames in each
+// direction d (relay.DirStats order: to headsets, to server) and holds
+// none, and returns its snapshot then; ok is false if that did not happen
+// within drainTimeout.
+func (r *testRelay) drained(want [2]uint64) (s relay.Stats, ok bool) {
+	deadline := time.Now().Add(drainTimeout)
+	for {
+		s, err := r.p.Snapshot()
+		if err != nil {
+			r.t.Errorf("relay snapshot: %v", err)
+			return s, false
 		}
+		if s.ToHeadsets.Received >= want[0] && s.ToServer.Received >= want[1] &&
+			s.ToHeadsets.Queued() == 0 && s.ToServer.Queued() == 0 {
+			return s, true
+		}
+		if time.Now().After(deadline) {
+			r.t.Errorf("relay did not pass on what was sent within %v: received %d/%d (want ≥ %d/%d), holding %d/%d",
+				drainTimeout, s.ToHeadsets.Received, s.ToServer.Received, want[0], want[1], s.ToHeadsets.Queued(), s.ToServer.Queued())
+			return s, false
+		}
+		time.Sleep(pollEvery)
 	}
 }
 
-// flowResult is what stream measured.
-type flowResult struct {
-	delays []int64
-	sent   int
+// udpForwarded is the number of IPv4 UDP frames a direction forwarded.
+func udpForwarded(d relay.DirStats) int { return int(d.Forwarded - min(d.NonUDP, d.Forwarded)) }
+
+// arrival is one datagram received: its sequence number, the sender's
+// clock at the send and the kernel's receive time, both on tick.Now's
+// clock.
+type arrival struct {
+	seq      uint32
+	sent, rx int64
 }
 
-// stream sends n datagrams, one every gap, round-robin from the sockets in
-// from to dst, where socket to receives them, and returns the one-way
-// delays of those received. It is called from the test's goroutines, so it
-// reports errors with t.Error.
-func stream(t *testing.T, from []*sock, to *sock, dst netip.AddrPort, n int, gap time.Duration) *flowResult {
-	res := &flowResult{}
-	got := make(map[uint32]bool, n)
-	sent := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
+// receiver collects the datagrams arriving on a socket, each sequence
+// number once, until stop.
+type receiver struct {
+	s    *sock
+	mu   sync.Mutex
+	seen map[uint32]bool
+	got  []arrival
+	quit chan struct{}
+	done chan struct{}
+}
+
+func receive(s *sock) *receiver {
+	r := &receiver{s: s, seen: map[uint32]bool{}, quit: make(chan struct{}), done: make(chan struct{})}
 	go func() {
-		defer wg.Done()
-		hard := tick.Now() + 3*int64(n)*int64(gap) + int64(5*time.Second)
-		drainEnd := int64(0)
-		for len(got) < n && tick.Now() < hard && (drainEnd == 0 || tick.Now() < drainEnd) {
-			if drainEnd == 0 {
-				select {
-				case <-sent:
-					drainEnd = tick.Now() + int64(time.Second)
-				default:
-				}
+		defer close(r.done)
+		for {
+			select {
+			case <-r.quit:
+				return
+			default:
 			}
-			p, rx, ok := to.recv()
-			if !ok || p.seq >= uint32(n) || got[p.seq] {
+			p, rx, ok := s.recv()
+			if !ok {
 				continue
 			}
-			got[p.seq] = true
-			res.delays = append(res.delays, rx-p.sent)
+			r.mu.Lock()
+			if !r.seen[p.seq] {
+				r.seen[p.seq] = true
+				r.got = append(r.got, arrival{p.seq, p.sent, rx})
+			}
+			r.mu.Unlock()
 		}
 	}()
+	return r
+}
+
+func (r *receiver) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.got)
+}
+
+// stop ends the receiver (shutting its socket down wakes a pending read)
+// and returns what it received.
+func (r *receiver) stop() []arrival {
+	close(r.quit)
+	unix.Shutdown(r.s.fd, unix.SHUT_RD)
+	<-r.done
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.got)
+}
+
+// await waits until the receivers together hold want datagrams, at most
+// drainTimeout; it reports whether they did.
+func await(want int, rs ...*receiver) bool {
+	deadline := time.Now().Add(drainTimeout)
+	for {
+		n := 0
+		for _, r := range rs {
+			n += r.count()
+		}
+		if n >= want {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(pollEvery)
+	}
+}
+
+// pace sends n datagrams, one every gap on tick's timer, calling send(i)
+// for each, and returns how many it sent.
+func pace(t *testing.T, n int, gap time.Duration, send func(i int)) int {
 	timer, err := tick.NewTimer()
 	if err != nil {
 		t.Error(err)
-		n = 0
-	} else {
-		defer timer.Close()
+		return 0
 	}
+	defer timer.Close()
 	start := tick.Now()
 	for i := range n {
 		if err := timer.Arm(start + int64(i)*int64(gap)); err != nil {
 			t.Error(err)
-			break
+			return i
 		}
 		if err := timer.Wait(); err != nil {
 			t.Error(err)
-			break
+			return i
 		}
-		from[i%len(from)].send(t, dst, uint32(i))
-		res.sent++
+		send(i)
 	}
-	close(sent)
-	wg.Wait()
-	return res
+	return n
 }
+
+// uniformQ is the q-quantile of a direction's scheduled delay, uniform on
+// [Delay − Jitter, Delay + Jitter].
+func uniformQ(d relay.Dir, q float64) time.Duration {
+	return d.Delay - d.Jitter + time.Duration(q*float64(2*d.Jitter))
+}
+
+// quantile returns the nearest-rank q-quantile of sorted.
+func quantile(sorted []int64, q float64) time.Duration {
+	i := int(math.Ceil(q*float64(len(sorted)))) - 1
+	return time.Duration(sorted[max(0, min(i, len(sorted)-1))])
+}
+
+// delayTable logs the measured delays next to the profile's scheduled
+// ones, quantile by quantile.
+func delayTable(t *testing.T, title string, d relay.Dir, delays []int64) {
+	t.Helper()
+	sorted := slices.Clone(delays)
+	slices.Sort(sorted)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s, %d datagrams (profile: %v ± %v uniform); ms\n", title, len(sorted), d.Delay, d.Jitter)
+	fmt.Fprintf(&b, "  %-8s %8s %9s %10s\n", "quantile", "profile", "measured", "difference")
+	for _, q := range []struct {
+		name string
+		q    float64
+	}{{"min", 0}, {"q25", .25}, {"p50", .5}, {"q75", .75}, {"p90", .9}, {"p99", .99}, {"max", 1}} {
+		want, got := uniformQ(d, q.q), quantile(sorted, q.q)
+		if q.q == 0 {
+			got = time.Duration(sorted[0])
+		}
+		fmt.Fprintf(&b, "  %-8s %8.3f %9.3f %+10.3f\n", q.name, ms(want), ms(got), ms(got-want))
+	}
+	t.Log(strings.TrimRight(b.String(), "\n"))
+}
+
+func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 
 // testWifiGood streams 4000 datagrams each way, 1 ms apart, from 8 source
 // ports per direction: 8 ms between the datagrams of one flow, so keeping
-// per-flow order never adds delay and the delays should be uniform on
-// [1, 3] ms. Loss must be the relay's 0.5 %, and only the relay's. ARP was
-// resolved by the round trip test, so the only UDP frames are the stream's.
+// per-flow order never adds delay and the delays are the profile's uniform
+// [1, 3] ms plus the path's own. It checks what holds on any host: no
+// datagram is early, the relay's schedule stays inside the profile, the
+// relay does not allocate per frame, and loss is the relay's 0.5 % and
+// only the relay's. The delays are reported. ARP was resolved by the round
+// trip test, so the only UDP frames are the stream's.
 func testWifiGood(t *testing.T, l *lab.Lab) {
 	r := startRelay(t, l, "wifi-good")
 	h := l.Headsets[0]
@@ -440,58 +550,51 @@ func testWifiGood(t *testing.T, l *lab.Lab) {
 		down = append(down, openSock(t, l.Srv, netip.AddrPortFrom(lab.SrvAddr, uint16(9100+i)), netip.Addr{}, lab.SrvIface))
 		up = append(up, openSock(t, h.NS, netip.AddrPortFrom(h.Addr, uint16(9100+i)), netip.Addr{}, h.Iface))
 	}
-	hRx := openSock(t, h.NS, netip.AddrPortFrom(h.Addr, 9200), netip.Addr{}, h.Iface)
-	sRx := openSock(t, l.Srv, netip.AddrPortFrom(lab.SrvAddr, 9200), netip.Addr{}, lab.SrvIface)
+	hRx := receive(openSock(t, h.NS, netip.AddrPortFrom(h.Addr, 9200), netip.Addr{}, h.Iface))
+	sRx := receive(openSock(t, l.Srv, netip.AddrPortFrom(lab.SrvAddr, 9200), netip.Addr{}, lab.SrvIface))
 
 	var wg sync.WaitGroup
-	var resDown, resUp *flowResult
+	var sentDown, sentUp int
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		resDown = stream(t, down, hRx, netip.AddrPortFrom(h.Addr, 9200), n, time.Millisecond)
+		dst := netip.AddrPortFrom(h.Addr, 9200)
+		sentDown = pace(t, n, time.Millisecond, func(i int) { down[i%flows].send(t, dst, uint32(i)) })
 	}()
 	go func() {
 		defer wg.Done()
-		resUp = stream(t, up, sRx, netip.AddrPortFrom(lab.SrvAddr, 9200), n, time.Millisecond)
+		dst := netip.AddrPortFrom(lab.SrvAddr, 9200)
+		sentUp = pace(t, n, time.Millisecond, func(i int) { up[i%flows].send(t, dst, uint32(i)) })
 	}()
 	wg.Wait()
+	// Everything sent has reached the relay and left it (or been dropped
+	// by it); then the receivers must read every UDP datagram it let by.
+	snap, _ := r.drained([2]uint64{uint64(sentDown), uint64(sentUp)})
+	if want := udpForwarded(snap.ToHeadsets) + udpForwarded(snap.ToServer); !await(want, hRx, sRx) {
+		t.Errorf("the receivers read %d datagrams within %v of the relay forwarding %d", hRx.count()+sRx.count(), drainTimeout, want)
+	}
+	resDown, resUp := hRx.stop(), sRx.stop()
 	s := r.stop()
 
-	delays := append(slices.Clone(resDown.delays), resUp.delays...)
+	var delays []int64
+	for _, a := range append(slices.Clone(resDown), resUp...) {
+		delays = append(delays, a.rx-a.sent)
+	}
 	if len(delays) == 0 {
 		t.Fatal("no datagram arrived")
 	}
-	slices.Sort(delays)
-	sent := resDown.sent + resUp.sent
+	sent := sentDown + sentUp
 	lost := sent - len(delays)
 	relayDropped := int(s.ToHeadsets.Dropped + s.ToServer.Dropped)
-	q := func(f float64) time.Duration {
-		return time.Duration(delays[min(int(f*float64(len(delays))), len(delays)-1)])
-	}
-	t.Logf("one-way delay over %d datagrams: min %v q25 %v p50 %v q75 %v p99 %v max %v; lost %d of %d (relay dropped %d); relay overhead p50 %v p99 %v, wake p99 %v, %d allocations",
-		len(delays), time.Duration(delays[0]), q(0.25), q(0.5), q(0.75), q(0.99), time.Duration(delays[len(delays)-1]),
-		lost, sent, relayDropped, overhead(s, false), overhead(s, true), time.Duration(s.Wake.P99), s.Mallocs)
+	lo, hi := relay.LossBand(sent, 0.005, lossFalseAlarm)
+	delayTable(t, "wifi-good one-way delay, both directions", r.prof.ToHeadsets, delays)
+	t.Logf("wifi-good: lost %d of %d (relay dropped %d; band for 0.5 %%: [%d, %d]); relay's own overhead (late + read lag) p50 %v p99 %v, wake-up p99 %v; %d allocations",
+		lost, sent, relayDropped, lo, hi, overhead(s, false), overhead(s, true), time.Duration(s.Wake.P99), s.Mallocs)
 
 	// Never early: a frame leaves the relay no sooner than 1 ms after it
 	// arrived there, and it arrived after it was sent.
-	if m := time.Duration(delays[0]); m < time.Millisecond {
+	if m := time.Duration(slices.Min(delays)); m < r.prof.ToHeadsets.Delay-r.prof.ToHeadsets.Jitter {
 		t.Errorf("one-way delay %v below the profile's 1 ms", m)
-	}
-	checkMedians(t, s)
-	// Uniform on [1, 3] ms: quartiles at 1.5, 2 and 2.5 ms, a few tens of
-	// µs later for the path.
-	for _, c := range []struct {
-		f    float64
-		want time.Duration
-	}{{0.25, 1500 * time.Microsecond}, {0.5, 2 * time.Millisecond}, {0.75, 2500 * time.Microsecond}} {
-		if got := q(c.f); got < c.want || got > c.want+quantileSlack {
-			t.Errorf("delay quantile %.2f = %v, want %v .. %v", c.f, got, c.want, c.want+quantileSlack)
-		}
-	}
-	limit := 3*time.Millisecond + pathTolerance + overhead(s, true)
-	if over := len(delays) - upperIndex(delays, int64(limit)); float64(over) > tailAllowance*float64(len(delays)) {
-		t.Errorf("%d of %d datagrams took longer than %v (3 ms + %v + the relay's own p99 overhead): more than %.0f%%",
-			over, len(delays), limit, pathTolerance, 100*tailAllowance)
 	}
 	// The relay's schedule itself stays inside the profile, exactly.
 	for _, d := range []relay.DirStats{s.ToHeadsets, s.ToServer} {
@@ -507,141 +610,132 @@ func testWifiGood(t *testing.T, l *lab.Lab) {
 	if lost != relayDropped {
 		t.Errorf("%d datagrams missing but the relay dropped %d: something else lost frames", lost, relayDropped)
 	}
-	if lo, hi := relay.LossBand(sent, 0.005, lossFalseAlarm); lost < lo || lost > hi {
+	if lost < lo || lost > hi {
 		t.Errorf("lost %d of %d, outside the binomial band [%d, %d] of 0.5 %%", lost, sent, lo, hi)
 	}
 }
 
-// upperIndex returns the number of values in sorted a that are ≤ v.
-func upperIndex(a []int64, v int64) int {
-	i, _ := slices.BinarySearch(a, v+1)
-	return i
-}
-
 // testPowerSave sends unicast every 5 ms and multicast every 10 ms for
-// 500 ms. No multicast datagram may arrive before the DTIM boundary after
-// it was sent (the relay's origin + k·102.4 ms), and they must arrive in
-// bursts just after boundaries, while unicast keeps its 1..3 ms.
+// 500 ms. It checks what holds on any host: no multicast datagram arrives
+// before the DTIM boundary after it was sent (the relay's origin +
+// k·102.4 ms); multicast comes in bursts (clusters of arrivals far fewer
+// than the datagrams, where unheld ones 10 ms apart would each be alone)
+// and waits up to about a DTIM interval; unicast is not held (its median
+// delay is a small part of multicast's median hold, both measured here)
+// and never early. How soon after its boundary each burst came, and the
+// delays, are reported.
 func testPowerSave(t *testing.T, l *lab.Lab) {
 	r := startRelay(t, l, "wifi-powersave")
 	h := l.Headsets[0]
 	srv := openSock(t, l.Srv, netip.AddrPortFrom(lab.SrvAddr, 9300), netip.Addr{}, lab.SrvIface)
-	uc := openSock(t, h.NS, netip.AddrPortFrom(h.Addr, 9301), netip.Addr{}, h.Iface)
-	mc := openSock(t, h.NS, netip.AddrPortFrom(testGroup, 9302), testGroup, h.Iface)
+	ucRx := receive(openSock(t, h.NS, netip.AddrPortFrom(h.Addr, 9301), netip.Addr{}, h.Iface))
+	mcRx := receive(openSock(t, h.NS, netip.AddrPortFrom(testGroup, 9302), testGroup, h.Iface))
 
-	type arrival struct{ sent, rx int64 }
-	var mcs, ucs []arrival
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	for _, rc := range []struct {
-		s   *sock
-		out *[]arrival
-	}{{mc, &mcs}, {uc, &ucs}} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if p, rx, ok := rc.s.recv(); ok {
-					*rc.out = append(*rc.out, arrival{p.sent, rx})
-				}
-			}
-		}()
-	}
-	timer, err := tick.NewTimer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer timer.Close()
-	const steps = 100 // 5 ms each
-	start := tick.Now()
+	const steps, mcEvery = 100, 2 // 5 ms each; multicast every other step
+	const mcGap = mcEvery * 5 * time.Millisecond
 	sentMC := 0
-	for i := range steps {
-		timer.Arm(start + int64(i)*int64(5*time.Millisecond))
-		timer.Wait()
+	sent := pace(t, steps, 5*time.Millisecond, func(i int) {
 		srv.send(t, netip.AddrPortFrom(h.Addr, 9301), uint32(i))
-		if i%2 == 0 {
+		if i%mcEvery == 0 {
 			srv.send(t, netip.AddrPortFrom(testGroup, 9302), uint32(i))
 			sentMC++
 		}
+	})
+	// The last burst leaves at the next boundary: wait until the relay
+	// holds nothing, then until the headset has read all it let by.
+	snap, _ := r.drained([2]uint64{uint64(sent + sentMC), 0})
+	if want := udpForwarded(snap.ToHeadsets); !await(want, ucRx, mcRx) {
+		t.Errorf("the headset read %d datagrams within %v of the relay forwarding %d", ucRx.count()+mcRx.count(), drainTimeout, want)
 	}
-	// The last burst, then the receivers' 200 ms read timeout.
-	timer.Arm(tick.Now() + int64(relay.DTIM+50*time.Millisecond))
-	timer.Wait()
-	close(stop)
-	wg.Wait()
+	ucs, mcs := ucRx.stop(), mcRx.stop()
 	s := r.stop()
 
 	origin, period := r.p.Origin(), int64(relay.DTIM)
-	type burst struct{ first, last int64 }
-	bursts := map[int64]*burst{}
-	maxWait := int64(0)
+	var holds, ucDelays []int64
 	for _, a := range mcs {
 		if b := relay.NextBoundary(a.sent, origin, period); a.rx < b {
 			t.Errorf("multicast sent at +%v arrived at +%v, before the DTIM boundary at +%v",
-				time.Duration(a.sent-start), time.Duration(a.rx-start), time.Duration(b-start))
+				time.Duration(a.sent-origin), time.Duration(a.rx-origin), time.Duration(b-origin))
 		}
-		maxWait = max(maxWait, a.rx-a.sent)
-		k := (a.rx - origin) / period
-		if b := bursts[k]; b == nil {
-			bursts[k] = &burst{a.rx, a.rx}
-		} else {
-			b.first, b.last = min(b.first, a.rx), max(b.last, a.rx)
-		}
+		holds = append(holds, a.rx-a.sent)
 	}
-	// A host stall delays a whole burst, which the relay releases in one
-	// pass, so the checks are per burst: its datagrams come together, and
-	// most bursts begin right at their boundary.
-	together, atBoundary := 0, 0
+	for _, a := range ucs {
+		ucDelays = append(ucDelays, a.rx-a.sent)
+	}
+	// Bursts: arrivals in order of time, a new cluster where two are more
+	// than half the multicast send interval apart.
+	byRx := slices.Clone(mcs)
+	slices.SortFunc(byRx, func(a, b arrival) int { return cmp.Compare(a.rx, b.rx) })
+	type cluster struct {
+		first, last int64
+		n           int
+		boundary    int64 // the boundary after the first datagram's send
+	}
+	var clusters []cluster
+	for i, a := range byRx {
+		if i == 0 || a.rx-byRx[i-1].rx > int64(mcGap/2) {
+			clusters = append(clusters, cluster{first: a.rx, boundary: relay.NextBoundary(a.sent, origin, period)})
+		}
+		c := &clusters[len(clusters)-1]
+		c.last, c.n = a.rx, c.n+1
+		c.boundary = min(c.boundary, relay.NextBoundary(a.sent, origin, period))
+	}
+	var after, spread []int64
+	for _, c := range clusters {
+		after = append(after, c.first-c.boundary)
+		spread = append(spread, c.last-c.first)
+	}
+	slices.Sort(holds)
+	slices.Sort(ucDelays)
+	slices.Sort(after)
+	slices.Sort(spread)
+	boundaries := map[int64]bool{}
 	for _, a := range mcs {
-		if b := bursts[(a.rx-origin)/period]; a.rx-b.first <= int64(burstWindow) {
-			together++
-		}
+		boundaries[relay.NextBoundary(a.sent, origin, period)] = true
 	}
-	for k, b := range bursts {
-		if b.first-(origin+k*period) <= int64(burstWindow) {
-			atBoundary++
-		}
+	t.Logf("wifi-powersave multicast: %d of %d received in %d bursts (profile: held to the next DTIM boundary, every %v: %d bursts for these sends)",
+		len(mcs), sentMC, len(clusters), relay.DTIM, len(boundaries))
+	if len(clusters) > 0 {
+		t.Logf("  burst start after its boundary (profile: 0): p50 %.3f ms, max %.3f ms; burst spread first→last: p50 %.3f ms, max %.3f ms (sends %v apart)",
+			ms(quantile(after, .5)), ms(time.Duration(after[len(after)-1])), ms(quantile(spread, .5)), ms(time.Duration(spread[len(spread)-1])), mcGap)
 	}
-	t.Logf("multicast: %d of %d received in %d bursts (%d at their boundary), %d with their burst, longest hold %v; unicast: %d of %d",
-		len(mcs), sentMC, len(bursts), atBoundary, together, time.Duration(maxWait), len(ucs), steps)
+	if len(holds) > 0 {
+		t.Logf("  hold sent→received: p50 %.3f ms, max %.3f ms (profile: up to one DTIM interval, %v)", ms(quantile(holds, .5)), ms(time.Duration(holds[len(holds)-1])), relay.DTIM)
+	}
+	if len(ucDelays) > 0 {
+		delayTable(t, "wifi-powersave unicast one-way delay", r.prof.ToHeadsets, ucDelays)
+	}
+	t.Logf("  unicast %d of %d received; relay held %d group frames; relay's own overhead p50 %v p99 %v", len(ucs), sent, s.ToHeadsets.Held, overhead(s, false), overhead(s, true))
+
 	if _, hi := relay.LossBand(sentMC, 0.005, lossFalseAlarm); len(mcs) < sentMC-hi {
 		t.Errorf("received %d of %d multicast datagrams", len(mcs), sentMC)
 	}
-	// Unheld, datagrams 10 ms apart would never come within 3 ms of each
-	// other, nor cluster at boundaries.
-	if float64(together) < 0.9*float64(len(mcs)) {
-		t.Errorf("only %d of %d multicast datagrams arrived within %v of the first of their burst", together, len(mcs), burstWindow)
+	if _, hi := relay.LossBand(sent, 0.005, lossFalseAlarm); len(ucs) < sent-hi {
+		t.Errorf("received %d of %d unicast datagrams", len(ucs), sent)
 	}
-	if 2*atBoundary < len(bursts) {
-		t.Errorf("only %d of %d bursts began within %v after their DTIM boundary", atBoundary, len(bursts), burstWindow)
+	if len(mcs) == 0 || len(ucs) == 0 {
+		t.Fatal("nothing to check the hold with")
 	}
-	if len(bursts) < 4 || maxWait < int64(50*time.Millisecond) {
-		t.Errorf("multicast came in %d bursts, longest hold %v: want ≥ 4 bursts over 500 ms and holds up to ~100 ms", len(bursts), time.Duration(maxWait))
+	// Unheld, every datagram would be a cluster of its own; held, about
+	// ten share one. A third is far from both.
+	if 3*len(clusters) > len(mcs) {
+		t.Errorf("%d multicast datagrams came in %d clusters: not held into DTIM bursts", len(mcs), len(clusters))
 	}
-	limit := 3*time.Millisecond + pathTolerance + overhead(s, true)
-	late := 0
-	for _, a := range ucs {
-		d := time.Duration(a.rx - a.sent)
-		if d < time.Millisecond {
-			t.Errorf("unicast arrived after %v, before the profile's 1 ms", d)
-		}
-		if d > limit {
-			late++
-		}
-	}
-	if float64(late) > tailAllowance*float64(len(ucs))+1 {
-		t.Errorf("%d of %d unicast datagrams slower than %v: unicast must not wait for the beacon", late, len(ucs), limit)
-	}
-	if _, hi := relay.LossBand(steps, 0.005, lossFalseAlarm); len(ucs) < steps-hi {
-		t.Errorf("received %d of %d unicast datagrams", len(ucs), steps)
+	// Some datagram was sent just after a boundary and waited most of an
+	// interval; the host can only make it wait longer.
+	if maxHold := time.Duration(holds[len(holds)-1]); maxHold < relay.DTIM/2 {
+		t.Errorf("longest multicast hold %v: want up to about %v", maxHold, relay.DTIM)
 	}
 	if s.ToHeadsets.Held < uint64(len(mcs)) {
 		t.Errorf("relay held %d group frames, fewer than the %d multicast datagrams received", s.ToHeadsets.Held, len(mcs))
 	}
-	checkMedians(t, s)
+	// Unicast must not wait for the beacon: held, its median would match
+	// multicast's (about half an interval); unheld it is the profile's few
+	// ms. The host's stalls delay both alike.
+	if ucMed, mcMed := quantile(ucDelays, .5), quantile(holds, .5); 3*ucMed > mcMed {
+		t.Errorf("unicast median delay %v against multicast's median hold %v: unicast waited for the beacon", ucMed, mcMed)
+	}
+	if d := time.Duration(ucDelays[0]); d < r.prof.ToHeadsets.Delay-r.prof.ToHeadsets.Jitter {
+		t.Errorf("unicast arrived after %v, before the profile's 1 ms", d)
+	}
 }
