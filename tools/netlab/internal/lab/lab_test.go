@@ -390,9 +390,6 @@ func (r *testRelay) drained(want [2]uint64) (s relay.Stats, ok bool) {
 	}
 }
 
-// udpForwarded is the number of IPv4 UDP frames a direction forwarded.
-func udpForwarded(d relay.DirStats) int { return int(d.Forwarded - min(d.NonUDP, d.Forwarded)) }
-
 // arrival is one datagram received: its sequence number, the sender's
 // clock at the send and the kernel's receive time, both on tick.Now's
 // clock.
@@ -570,7 +567,7 @@ func testWifiGood(t *testing.T, l *lab.Lab) {
 	// Everything sent has reached the relay and left it (or been dropped
 	// by it); then the receivers must read every UDP datagram it let by.
 	snap, _ := r.drained([2]uint64{uint64(sentDown), uint64(sentUp)})
-	if want := udpForwarded(snap.ToHeadsets) + udpForwarded(snap.ToServer); !await(want, hRx, sRx) {
+	if want := int(snap.ToHeadsets.UDPForwarded() + snap.ToServer.UDPForwarded()); !await(want, hRx, sRx) {
 		t.Errorf("the receivers read %d datagrams within %v of the relay forwarding %d", hRx.count()+sRx.count(), drainTimeout, want)
 	}
 	resDown, resUp := hRx.stop(), sRx.stop()
@@ -644,7 +641,7 @@ func testPowerSave(t *testing.T, l *lab.Lab) {
 	// The last burst leaves at the next boundary: wait until the relay
 	// holds nothing, then until the headset has read all it let by.
 	snap, _ := r.drained([2]uint64{uint64(sent + sentMC), 0})
-	if want := udpForwarded(snap.ToHeadsets); !await(want, ucRx, mcRx) {
+	if want := int(snap.ToHeadsets.UDPForwarded()); !await(want, ucRx, mcRx) {
 		t.Errorf("the headset read %d datagrams within %v of the relay forwarding %d", ucRx.count()+mcRx.count(), drainTimeout, want)
 	}
 	ucs, mcs := ucRx.stop(), mcRx.stop()

@@ -96,6 +96,11 @@ func (s *dirStats) snapshot() DirStats {
 	return d
 }
 
+// UDPForwarded is the number of IPv4 UDP frames sent on (loss applies to
+// those only, so every frame not forwarded as UDP was forwarded as
+// something else).
+func (d DirStats) UDPForwarded() uint64 { return d.Forwarded - min(d.NonUDP, d.Forwarded) }
+
 // Queued is the number of frames received and not yet sent on or dropped:
 // the frames the relay holds. A snapshot of a running relay may count a
 // frame being sent as still held, never the other way round.
