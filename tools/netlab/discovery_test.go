@@ -314,28 +314,6 @@ func sleepUntil(ctx context.Context, t time.Time) {
 	}
 }
 
-// buildBinaries builds arcade-server, arcade-bot and netlab (for its relay)
-// into a temporary directory.
-func buildBinaries(ctx context.Context, t *testing.T) string {
-	t.Helper()
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		t.Fatalf("repository root not found: %v", err)
-	}
-	bin := t.TempDir()
-	start := time.Now()
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin+string(filepath.Separator), "./cmd/arcade-server", "./tools/arcade-bot", "./tools/netlab")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	t.Logf("built arcade-server, arcade-bot, netlab in %v", time.Since(start).Round(time.Millisecond))
-	return bin
-}
-
 // startLabRelay runs netlab relay --profile wired in the access point until
 // the test ends.
 func startLabRelay(t *testing.T, l *lab.Lab, netlab string) {
