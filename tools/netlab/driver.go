@@ -47,6 +47,7 @@ type options struct {
 	warmup        time.Duration
 	profiles      []relay.Profile
 	noFallbackRun bool
+	reliable      bool
 	bin, out      string
 	seed          uint64
 	relayRT       int
@@ -109,9 +110,6 @@ func drive(ctx context.Context, o *options, stdout, stderr io.Writer) (err error
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(o.out, 0o755); err != nil {
-		return err
-	}
 	feat := features{discover: helpHas(ctx, botBin, "discover"), unicastFallback: helpHas(ctx, srvBin, "unicast-fallback"),
 		warmup: helpHas(ctx, botBin, "warmup"), samples: helpHas(ctx, botBin, "samples")}
 	useDiscover := o.join == "discover" || (o.join == "auto" && feat.discover)
@@ -132,6 +130,11 @@ func drive(ctx context.Context, o *options, stdout, stderr io.Writer) (err error
 		left, _ := lab.Namespaces(context.Background(), l.Prefix)
 		fmt.Fprintf(stdout, "netlab: lab removed (%d namespaces named %s-… left)\n", len(left), l.Prefix)
 	}()
+	// This run's own directory: concurrent runs never share a file.
+	out := filepath.Join(o.out, l.Prefix)
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "netlab: lab %s up in %v: server %s in %s, relay %s⇄%s in %s, %d headsets %s..%s, one arcade-bot --clients 1 each\n",
 		l.Prefix, time.Since(start).Round(time.Millisecond), lab.SrvAddr, l.Srv, lab.RelayA, lab.RelayB, l.AP,
 		len(l.Headsets), l.Headsets[0].Addr, l.Headsets[len(l.Headsets)-1].Addr)
@@ -152,21 +155,39 @@ func drive(ctx context.Context, o *options, stdout, stderr io.Writer) (err error
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		r := &labRun{o: o, l: l, self: self, srvBin: srvBin, botBin: botBin, spec: sp, seed: o.seed + uint64(i)*2,
+		r := &labRun{o: o, l: l, out: out, self: self, srvBin: srvBin, botBin: botBin, spec: sp, seed: o.seed + uint64(i)*2,
 			discover: useDiscover, fallbackFlag: feat.unicastFallback, warmupFlag: feat.warmup, samplesFlag: feat.samples}
 		rw, rs, err := r.run(ctx, stderr)
 		if err != nil {
 			fmt.Fprintf(stderr, "netlab: %s: %v\n", sp.label, err)
 			rw = row{Profile: sp.label, Note: "failed: " + err.Error()}
 		}
+		rw.ProfileRTT = float64(sp.profile.ToServer.Delay+sp.profile.ToHeadsets.Delay) / 1e6
 		rows = append(rows, rw)
 		relays = append(relays, rs)
 		fmt.Fprintf(stdout, "netlab: %s done (%d/%d headsets), %v elapsed\n", sp.label, rw.Connected, o.headsets, time.Since(start).Round(time.Second))
+	}
+	var rel *relResult
+	if o.reliable && ctx.Err() == nil {
+		res, rerr := runReliableIn(ctx, o, l, self, out)
+		if rerr != nil {
+			fmt.Fprintf(stderr, "netlab: reliable channel: %v\n", rerr)
+		} else {
+			rel = res
+			rs := rel.Relay
+			rs.Profile += " (reliable)"
+			relays = append(relays, rs)
+		}
+		fmt.Fprintf(stdout, "netlab: reliable channel done, %v elapsed\n", time.Since(start).Round(time.Second))
 	}
 	fmt.Fprintln(stdout)
 	printTable(stdout, rows, o.tickRate)
 	fmt.Fprintln(stdout)
 	printRelay(stdout, relays)
+	if rel != nil {
+		fmt.Fprintln(stdout)
+		printReliable(stdout, rel)
+	}
 	fmt.Fprintf(stdout, "\nhost: load average %s at the start, %s at the end (%d CPUs)\n", loadStart, loadAvg(), runtime.NumCPU())
 	for _, rs := range relays {
 		if rs.Wake.P99 > hostStall || max(rs.ToHeadsets.ReadLag.P99, rs.ToServer.ReadLag.P99) > hostStall {
@@ -180,7 +201,33 @@ func drive(ctx context.Context, o *options, stdout, stderr io.Writer) (err error
 	if !useDiscover {
 		fmt.Fprintln(stdout, "note: bots joined by --server "+netip.AddrPortFrom(lab.SrvAddr, gamePort).String()+" (arcade-bot has no --discover, or --join address).")
 	}
+	fmt.Fprintf(stdout, "netlab: logs and raw JSON in %s\n", out)
 	return nil
+}
+
+// runReliableIn runs the reliable-channel scenario on the lab's first
+// headset, with this binary's relay, logging the relay to out.
+func runReliableIn(ctx context.Context, o *options, l *lab.Lab, self, out string) (*relResult, error) {
+	p, ok := relay.ProfileByName(relProfile)
+	if !ok {
+		return nil, fmt.Errorf("no profile %s", relProfile)
+	}
+	logf, err := os.Create(filepath.Join(out, "reliable.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
+	rcmd := lab.Command(context.Background(), l.AP, self, "relay", "--profile", relProfile,
+		"--seed", fmt.Sprint(relSeed), "--rt", fmt.Sprint(o.relayRT))
+	rcmd.Stderr = logf
+	res, err := runReliable(ctx, relConfig{Lab: l, Headset: l.Headsets[0], Profile: p, Relay: rcmd})
+	if err != nil {
+		return nil, err
+	}
+	var b strings.Builder
+	printReliable(&b, res)
+	logf.WriteString(b.String())
+	return res, nil
 }
 
 func have(ok bool, yes string) string {
@@ -194,6 +241,7 @@ func have(ok bool, yes string) string {
 type labRun struct {
 	o              *options
 	l              *lab.Lab
+	out            string // this run's directory
 	self           string
 	srvBin, botBin string
 	spec           runSpec
@@ -208,7 +256,7 @@ type labRun struct {
 // the bots stream, and stops everything in reverse order.
 func (r *labRun) run(ctx context.Context, stderr io.Writer) (rw row, rs relay.Stats, err error) {
 	file := strings.NewReplacer(" ", "", ",", "-").Replace(r.spec.label)
-	logf, err := os.Create(filepath.Join(r.o.out, file+".log"))
+	logf, err := os.Create(filepath.Join(r.out, file+".log"))
 	if err != nil {
 		return rw, rs, err
 	}
@@ -334,11 +382,11 @@ func (r *labRun) run(ctx context.Context, stderr io.Writer) (rw row, rs relay.St
 			}
 		}
 	}
-	os.WriteFile(filepath.Join(r.o.out, file+"-server-during.json"), duringRaw, 0o644)
+	os.WriteFile(filepath.Join(r.out, file+"-server-during.json"), duringRaw, 0o644)
 	final, _ := r.http(ctx, http.MethodGet, "/api/stats")
-	os.WriteFile(filepath.Join(r.o.out, file+"-server.json"), final, 0o644)
+	os.WriteFile(filepath.Join(r.out, file+"-server.json"), final, 0o644)
 	for i := range reports {
-		os.WriteFile(filepath.Join(r.o.out, fmt.Sprintf("%s-bot%d.json", file, i+1)), outs[i].Bytes(), 0o644)
+		os.WriteFile(filepath.Join(r.out, fmt.Sprintf("%s-bot%d.json", file, i+1)), outs[i].Bytes(), 0o644)
 		if jerr := json.Unmarshal(lastLine(outs[i].Bytes()), &reports[i]); jerr != nil {
 			reports[i] = botReport{Error: "no JSON report"}
 		}

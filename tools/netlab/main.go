@@ -5,21 +5,26 @@
 // bursts (see package relay), and measures arcade-server with one
 // arcade-bot per headset under each profile.
 //
-//	netlab [--headsets 8] [--duration 10s] [--profiles wired,wifi-good,wifi-busy,wifi-powersave] [--bin bin]
+//	netlab [--headsets 8] [--duration 10s] [--profiles wired,wifi-good,wifi-busy,wifi-powersave] [--reliable] [--bin bin]
 //	netlab clean [--prefix arclab] [--all]
 //	netlab relay --profile NAME ...   (the relay child process; run by netlab itself)
 //
 // A run builds the lab once, then for each profile starts the relay, the
 // server and the bots, polls /api/stats, stops everything, and finally runs
 // wifi-powersave once more with the server's unicast fallback switched off
-// (if the server has --unicast-fallback) to show the multicast penalty. It
-// prints a table per run and the relay's own measurements, writes the raw
-// JSON to --out, and removes the lab, also on error or interrupt. The
-// lab's namespaces are named <prefix><pid>-…, so concurrent runs keep apart;
-// a run killed outright leaves them (its children die with it), and the
-// next run, or netlab clean, removes those whose pid is gone. Needs root, ip and ethtool
-// (tools/install-lab-deps.sh); the binaries come from --bin (make lab
-// builds them).
+// (if the server has --unicast-fallback) to show the multicast penalty, and
+// then (--reliable) the reliable-channel scenario of TestReliableLab over
+// wifi-busy. It prints a table per run with the profile's configured delays
+// beside the measured ones, the relay's own measurements, and the reliable
+// channel's resend delay beside the RTT measured on the path and the
+// profile's; it writes the logs and raw JSON to a directory of the run's
+// own under --out, and removes the lab, also on error or interrupt (a
+// second interrupt ends it at once; a guard process then removes the lab).
+// The lab's namespaces are named <prefix><pid>-…, so concurrent runs keep
+// apart; if a run is killed outright, its guard removes them, and failing
+// that the next run, or netlab clean, removes those whose pid is gone.
+// Needs root, ip and ethtool (tools/install-lab-deps.sh); the binaries come
+// from --bin (make lab builds them).
 package main
 
 import (
@@ -31,7 +36,6 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"arcade/tools/netlab/internal/lab"
@@ -43,8 +47,11 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), lab.Signals...)
 	defer stop()
+	// The first signal starts the teardown; a second one ends the process
+	// at once (the lab's guard removes what is left).
+	go func() { <-ctx.Done(); stop() }()
 	cmd := ""
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
@@ -142,7 +149,8 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	profiles := fs.String("profiles", profileNames(), "comma-separated profiles to run")
 	fs.BoolVar(&o.noFallbackRun, "nofallback-run", true, "run wifi-powersave once more with the server's unicast fallback off")
 	fs.StringVar(&o.bin, "bin", "bin", "`directory` holding arcade-server and arcade-bot")
-	fs.StringVar(&o.out, "out", "bin/lab", "`directory` for logs and raw JSON")
+	fs.StringVar(&o.out, "out", "bin/lab", "`directory` under which each run writes its logs and raw JSON, in a subdirectory named after its lab (<prefix><pid>)")
+	fs.BoolVar(&o.reliable, "reliable", true, "run the reliable-channel scenario (10 000 messages over "+relProfile+") after the profiles and print its resend delay")
 	fs.Uint64Var(&o.seed, "seed", 1, "relay random seed")
 	fs.IntVar(&o.relayRT, "relay-rt", 20, "SCHED_FIFO priority of the relay thread (0 = normal)")
 	fs.IntVar(&o.tickRate, "tick-rate", 120, "server ticks per second")

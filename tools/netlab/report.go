@@ -6,7 +6,9 @@ import (
 	"math"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"arcade/tools/netlab/internal/relay"
 )
@@ -92,6 +94,7 @@ type row struct {
 	Profile    string
 	Connected  int
 	Headsets   int
+	ProfileRTT float64 // the profile's configured mean round trip (both directions' Delay)
 	RTTP50     float64
 	I2SP50     float64
 	I2SP99     float64
@@ -224,11 +227,11 @@ func printTable(w io.Writer, rows []row, tickRate int) {
 		how = "p50 and p99 pooled over all headsets' samples"
 	}
 	fmt.Fprintf(w, "Results (ms; Δt = %.3f ms at %d Hz; %s, after the warm-up; to unicast = longest connect-to-unicast time)\n", dt, tickRate, how)
-	head := []string{"profile", "headsets", "RTT p50", "input→state p50", "p99", "⌈RTT/Δt⌉·Δt", "+Δt", "% unicast", "to unicast ≤", "snap loss %", "relay delay p99", "read lag p99", "relay late p99"}
+	head := []string{"profile", "headsets", "profile RTT", "RTT p50", "input→state p50", "p99", "⌈RTT/Δt⌉·Δt", "+Δt", "% unicast", "to unicast ≤", "snap loss %", "relay delay p99", "read lag p99", "relay late p99"}
 	cells := [][]string{head}
 	for _, r := range rows {
 		cells = append(cells, []string{
-			r.Profile, fmt.Sprintf("%d/%d", r.Connected, r.Headsets), num(r.RTTP50, 2), num(r.I2SP50, 2), num(r.I2SP99, 2),
+			r.Profile, fmt.Sprintf("%d/%d", r.Connected, r.Headsets), num(r.ProfileRTT, 2), num(r.RTTP50, 2), num(r.I2SP50, 2), num(r.I2SP99, 2),
 			num(r.Bound, 2), num(r.BoundDt, 2), num(r.UnicastPct, 0), num(r.SwitchMax, 0), num(r.SnapLoss, 2), num(r.RelayP99, 2), num(r.ReadLag, 2), num(r.RelayLate, 3),
 		})
 	}
@@ -242,22 +245,30 @@ func printTable(w io.Writer, rows []row, tickRate int) {
 
 // printRelay prints the relay's own measurements per run and direction.
 func printRelay(w io.Writer, stats []relay.Stats) {
-	fmt.Fprintln(w, "Relay self-measurement (µs). intended = scheduled − arrival (the profile); actual = sent − arrival;")
+	fmt.Fprintln(w, "Relay self-measurement (µs). profile = the configured one-way delay (ms), and the DTIM hold of group frames;")
+	fmt.Fprintln(w, "intended = scheduled − arrival (the profile's draws); actual = sent − arrival;")
 	fmt.Fprintln(w, "read lag = relay's read − kernel stamp (kernel delivery + wake-up); late = sent − max(scheduled, read) (the relay's own);")
 	fmt.Fprintln(w, "overdue = frames read after their scheduled time; wake = timer wake-up lateness of the relay thread.")
-	cells := [][]string{{"profile", "direction", "fwd", "drop", "held", "non-UDP", "err", "overdue",
+	cells := [][]string{{"profile", "direction", "profile", "fwd", "drop", "held", "non-UDP", "err", "overdue",
 		"intended p50/p99", "actual p50/p99", "read lag p50/p99", "late p50/p99/max", "wake p50/p99/max"}}
 	for _, s := range stats {
+		name, _, _ := strings.Cut(s.Profile, " ") // "wifi-busy (reliable)"
+		prof, known := relay.ProfileByName(name)
 		for i, d := range []struct {
 			name string
 			s    relay.DirStats
-		}{{"→ headsets", s.ToHeadsets}, {"→ server", s.ToServer}} {
+			cfg  relay.Dir
+		}{{"→ headsets", s.ToHeadsets, prof.ToHeadsets}, {"→ server", s.ToServer, prof.ToServer}} {
 			wake := ""
 			if i == 0 {
 				wake = us(s.Wake.P50) + "/" + us(s.Wake.P99) + "/" + us(s.Wake.Max)
 			}
+			configured := "—"
+			if known {
+				configured = configuredDelay(d.cfg)
+			}
 			cells = append(cells, []string{
-				s.Profile, d.name, fmt.Sprint(d.s.Forwarded), fmt.Sprint(d.s.Dropped), fmt.Sprint(d.s.Held), fmt.Sprint(d.s.NonUDP),
+				s.Profile, d.name, configured, fmt.Sprint(d.s.Forwarded), fmt.Sprint(d.s.Dropped), fmt.Sprint(d.s.Held), fmt.Sprint(d.s.NonUDP),
 				fmt.Sprint(d.s.TxErrors + d.s.Oversize + d.s.PoolFull), fmt.Sprint(d.s.Overdue),
 				us(d.s.Intended.P50) + "/" + us(d.s.Intended.P99),
 				us(d.s.Actual.P50) + "/" + us(d.s.Actual.P99),
@@ -274,6 +285,20 @@ func printRelay(w io.Writer, stats []relay.Stats) {
 }
 
 func us(ns int64) string { return fmt.Sprintf("%.0f", float64(ns)/1e3) }
+
+// configuredDelay is a direction's configured delay, "2±1" (ms), with
+// "+DTIM" when group frames are held.
+func configuredDelay(d relay.Dir) string {
+	ms := func(v time.Duration) string { return strconv.FormatFloat(float64(v)/1e6, 'f', -1, 64) }
+	s := ms(d.Delay)
+	if d.Jitter > 0 {
+		s += "±" + ms(d.Jitter)
+	}
+	if d.GroupHold > 0 {
+		s += "+DTIM"
+	}
+	return s
+}
 
 // writeCells prints a table with columns padded to their widest cell
 // (counting runes, so "→" and "Δ" take one column).

@@ -155,3 +155,43 @@ func TestMakeRowPooled(t *testing.T) {
 		t.Fatalf("pooled p50 %v p99 %v (pooled %v), want 100 and 1098", r.I2SP50, r.I2SP99, r.Pooled)
 	}
 }
+
+func TestConfiguredDelay(t *testing.T) {
+	for name, want := range map[string][2]string{
+		"wired":          {"0", "0"},
+		"wifi-good":      {"2±1", "2±1"},
+		"wifi-busy":      {"5±4", "5±4"},
+		"wifi-powersave": {"2±1+DTIM", "2±1"},
+	} {
+		p, ok := relay.ProfileByName(name)
+		if !ok {
+			t.Fatalf("no profile %s", name)
+		}
+		if got := [2]string{configuredDelay(p.ToHeadsets), configuredDelay(p.ToServer)}; got != want {
+			t.Errorf("%s: %q, want %q", name, got, want)
+		}
+	}
+}
+
+// TestPrintReliable: the resend delay is printed beside both RTTs, as
+// ratios to each.
+func TestPrintReliable(t *testing.T) {
+	p, _ := relay.ProfileByName("wifi-busy")
+	r := &relResult{Profile: p, Messages: 10, Bytes: 1000, Delivered: time.Second, ClientRTT: 20 * time.Millisecond,
+		Delays: []time.Duration{10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond}}
+	var b bytes.Buffer
+	printReliable(&b, r)
+	out := b.String()
+	for _, want := range []string{"wifi-busy", "measured 20.00 ms", "profile 10.00 ms", "every message delivered once",
+		"settled 0s after", "÷ measured RTT", "÷ profile RTT", "20.00", "2.00", "4.00"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("reliable report lacks %q:\n%s", want, out)
+		}
+	}
+	r.Problems = []string{"x"}
+	b.Reset()
+	printReliable(&b, r)
+	if !strings.Contains(b.String(), "1 problems") {
+		t.Errorf("problems not shown:\n%s", b.String())
+	}
+}
