@@ -176,9 +176,13 @@ func RunGuarded(run func() int) int {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, Signals...)
 	done := make(chan struct{})
+	// Held by a teardown under way: run's return must not end the process
+	// in the middle of it.
+	var tearing sync.Mutex
 	go func() {
 		select {
 		case s := <-sigs:
+			tearing.Lock()
 			signal.Stop(sigs)
 			fmt.Fprintf(os.Stderr, "netlab: %v: tearing down the labs\n", s)
 			if err := CloseAll(); err != nil {
@@ -191,6 +195,7 @@ func RunGuarded(run func() int) int {
 	}()
 	code := run()
 	signal.Stop(sigs)
+	tearing.Lock() // a teardown under way ends the process
 	close(done)
 	if had {
 		os.Setenv("TMPDIR", old)
