@@ -369,7 +369,7 @@ func overhead(s relay.Stats, p99 bool) time.Duration {
 // direction d (relay.DirStats order: to headsets, to server) and holds
 // none, and returns its snapshot then; ok is false if that did not happen
 // within drainTimeout.
-func (r *testRelay) drained(want [2]uint64) (s relay.Stats, ok bool) {
+func (r *testRelay) drained(want [2]uint64) (relay.Stats, bool) {
 	deadline := time.Now().Add(drainTimeout)
 	for {
 		s, err := r.p.Snapshot()
