@@ -23,6 +23,7 @@ import (
 	"net/netip"
 	"os/exec"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -295,7 +296,7 @@ func settle(ctx context.Context, capt *capture, proc *relay.Proc, tap *seqTap, s
 func printReliable(w io.Writer, r *relResult) {
 	verdict := "every message delivered once, in order, intact"
 	if len(r.Problems) > 0 {
-		verdict = fmt.Sprintf("%d problems: %v", len(r.Problems), r.Problems)
+		verdict = fmt.Sprintf("%d problems: %s", len(r.Problems), strings.Join(r.Problems, "; "))
 	}
 	fmt.Fprintf(w, "Reliable channel over %s (%v ± %v each way, %.1f %% bursty loss, reordering): %d messages, %.2f MB over streams 0..%d\n",
 		r.Profile.Name, r.Profile.ToServer.Delay, r.Profile.ToServer.Jitter, 100*r.Profile.ToServer.Loss.Rate(), r.Messages, float64(r.Bytes)/1e6, relStreams-1)
