@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -37,7 +36,7 @@ const discoveryPrefix = "arcdisc"
 // reports next to what it measured), so that they fail only when a thing
 // does not happen, not when a loaded host makes it slow.
 const (
-	discoveryTimeout = 150 * time.Second // the whole test, build included
+	discoveryTimeout = 120 * time.Second // the whole test, after the build
 	resolveTimeout   = 15 * time.Second  // browse start to the resolved service
 	// The goodbye (TTL 0) makes avahi drop the service 1 s later (RFC 6762
 	// §10.1); without one it would stay until its records' TTL ran out,
@@ -83,12 +82,12 @@ func TestDiscoveryLab(t *testing.T) {
 	if err := lab.AvahiAvailable(); err != nil {
 		t.Skipf("discovery lab test skipped: %v", err)
 	}
+	bin := buildBinaries(t)
 	ctx, cancel := context.WithTimeout(context.Background(), discoveryTimeout)
 	defer cancel()
 	tr := &transcript{}
 	t.Cleanup(func() { tr.dump(t) })
 
-	bin := buildBinaries(ctx, t)
 	l, err := lab.Build(ctx, lab.Config{Prefix: discoveryPrefix, Headsets: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +101,7 @@ func TestDiscoveryLab(t *testing.T) {
 		}
 	})
 	h1, h2 := l.Headsets[0], l.Headsets[1]
-	startLabRelay(t, l, filepath.Join(bin, "netlab"))
+	startLabRelay(t, l)
 	fig := &discoveryFigures{}
 	t.Cleanup(func() { fig.log(t) })
 
@@ -343,13 +342,11 @@ func sleepUntil(ctx context.Context, t time.Time) {
 	}
 }
 
-// startLabRelay runs netlab relay --profile wired in the access point until
-// the test ends.
-func startLabRelay(t *testing.T, l *lab.Lab, netlab string) {
+// startLabRelay runs netlab relay --profile wired (this test binary as
+// netlab) in the access point until the test ends.
+func startLabRelay(t *testing.T, l *lab.Lab) {
 	t.Helper()
-	cmd := lab.Command(context.Background(), l.AP, netlab, "relay", "--profile", "wired")
-	cmd.Stderr = os.Stderr
-	p, err := relay.Spawn(cmd)
+	p, err := relay.Spawn(selfCommand(t, l.AP, "relay", "--profile", "wired"))
 	if err != nil {
 		t.Fatal(err)
 	}

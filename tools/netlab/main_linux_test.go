@@ -15,12 +15,39 @@ import (
 	"arcade/tools/netlab/internal/lab"
 )
 
-// TestMain runs the tests under lab.RunGuarded: their temporary directories
-// (and go build's) inside one of this run's own, removed at the end, and
-// SIGINT or SIGTERM tearing the labs down before the binary exits.
+// asCommandEnv makes this test binary the netlab command (its arguments are
+// the command's), so that the tests run the relay child ("netlab relay")
+// without building netlab; see selfCommand.
+const asCommandEnv = "ARCADE_NETLAB_AS_COMMAND"
+
+// TestMain is the netlab command when asCommandEnv is set. Otherwise it runs
+// the tests under lab.RunGuarded: their temporary directories (and go
+// build's) inside one of this run's own, removed at the end, and SIGINT or
+// SIGTERM tearing the labs down before the binary exits.
 func TestMain(m *testing.M) {
+	if os.Getenv(asCommandEnv) == "1" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
 	os.Exit(lab.RunGuarded(m.Run))
 }
+
+// selfCommand returns a command that runs "netlab args…" in namespace ns,
+// with this test binary as netlab.
+func selfCommand(t *testing.T, ns string, args ...string) *exec.Cmd {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := lab.Command(context.Background(), ns, exe, args...)
+	cmd.Env = append(os.Environ(), asCommandEnv+"=1")
+	cmd.Stderr = os.Stderr
+	return cmd
+}
+
+// buildTimeout bounds the build of the binaries; it is apart from the
+// tests' own limits, which start after it.
+const buildTimeout = 5 * time.Minute
 
 // built is the one build of the lab tests' binaries.
 var built struct {
@@ -30,12 +57,13 @@ var built struct {
 	err  error
 }
 
-// buildBinaries builds arcade-server, arcade-bot and netlab (for its relay)
-// into a temporary directory, once for all the tests of this run, and
-// returns the directory.
-func buildBinaries(ctx context.Context, t *testing.T) string {
+// buildBinaries builds arcade-server and arcade-bot into a temporary
+// directory, once for all the tests of this run, and returns the directory.
+func buildBinaries(t *testing.T) string {
 	t.Helper()
 	built.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
+		defer cancel()
 		root, err := filepath.Abs(filepath.Join("..", ".."))
 		if err == nil {
 			_, err = os.Stat(filepath.Join(root, "go.mod"))
@@ -50,7 +78,7 @@ func buildBinaries(ctx context.Context, t *testing.T) string {
 			return
 		}
 		start := time.Now()
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", built.dir+string(filepath.Separator), "./cmd/arcade-server", "./tools/arcade-bot", "./tools/netlab")
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", built.dir+string(filepath.Separator), "./cmd/arcade-server", "./tools/arcade-bot")
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			built.err = fmt.Errorf("go build: %v\n%s", err, out)
@@ -60,6 +88,6 @@ func buildBinaries(ctx context.Context, t *testing.T) string {
 	if built.err != nil {
 		t.Fatal(built.err)
 	}
-	t.Logf("arcade-server, arcade-bot, netlab built in %v (once for all tests)", built.took.Round(time.Millisecond))
+	t.Logf("arcade-server and arcade-bot built in %v (once for all tests)", built.took.Round(time.Millisecond))
 	return built.dir
 }

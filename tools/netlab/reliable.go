@@ -53,6 +53,11 @@ const (
 	relDeliver  = 60 * time.Second // first send to the last delivery, at most
 	relSettle   = 10 * time.Second // last delivery to a settled channel, at most
 	relPoll     = 2 * time.Millisecond
+	// relSession is the handshake limit and the idle timeout of the
+	// scenario's session, both ways: far beyond the defaults (5 s, 2 s),
+	// because what the scenario checks is delivery, and a host that stalls
+	// a process for seconds must not end the session under it.
+	relSession = 30 * time.Second
 	// relTagSize is the tag that starts every body: stream (u8), sequence
 	// number in the stream (u32), CRC-32 (IEEE) of the rest (u32). The
 	// payload after it is what the 1 B..200 KiB sizes count.
@@ -148,7 +153,7 @@ func runReliable(ctx context.Context, cfg relConfig) (res *relResult, err error)
 	// SessionRate: the default (1000 datagrams/s, a headset's pace) would
 	// drop this bulk transfer's datagrams at the server and pass the drops
 	// off as network loss; this scenario measures the network's.
-	srv, err := server.New(server.Config{SessionRate: 100_000, Tap: arrived}, conn, tick.Now())
+	srv, err := server.New(server.Config{SessionRate: 100_000, IdleTimeout: relSession, Tap: arrived}, conn, tick.Now())
 	if err != nil {
 		conn.Close()
 		return nil, err
@@ -170,7 +175,8 @@ func runReliable(ctx context.Context, cfg relConfig) (res *relResult, err error)
 	var c *client.Client
 	if err := lab.Do(h1.NS, func() (err error) {
 		c, err = client.Dial(ctx, srvAddr.String(), client.Config{
-			SessionConfig:  client.SessionConfig{Name: "reliable", Unicast: true},
+			SessionConfig: client.SessionConfig{Name: "reliable", Unicast: true,
+				ConnectTimeout: relSession, ServerTimeout: relSession},
 			MulticastIface: h1.Iface,
 		})
 		return err

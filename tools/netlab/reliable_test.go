@@ -5,8 +5,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +16,7 @@ import (
 // The reliable-delivery lab test's namespace family.
 const reliablePrefix = "arcrel"
 
-// relTimeout bounds the whole test, lab and build included.
+// relTimeout bounds the whole test, lab included.
 const relTimeout = 150 * time.Second
 
 // TestReliableLab runs the reliable-channel scenario (see reliable.go)
@@ -34,8 +32,6 @@ func TestReliableLab(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), relTimeout)
 	defer cancel()
-
-	bin := buildBinaries(ctx, t)
 	l, err := lab.Build(ctx, lab.Config{Prefix: reliablePrefix, Headsets: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -52,8 +48,7 @@ func TestReliableLab(t *testing.T) {
 	if !ok {
 		t.Fatalf("no relay profile %s", relProfile)
 	}
-	rcmd := lab.Command(context.Background(), l.AP, filepath.Join(bin, "netlab"), "relay", "--profile", relProfile, "--seed", fmt.Sprint(relSeed))
-	rcmd.Stderr = os.Stderr
+	rcmd := selfCommand(t, l.AP, "relay", "--profile", relProfile, "--seed", fmt.Sprint(relSeed))
 	res, err := runReliable(ctx, relConfig{Lab: l, Headset: l.Headsets[0], Profile: prof, Relay: rcmd})
 	if err != nil {
 		t.Fatal(err)
