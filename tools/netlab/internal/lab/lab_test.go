@@ -228,7 +228,7 @@ func openSock(t *testing.T, ns string, bind netip.AddrPort, group netip.Addr, if
 			{unix.SOL_SOCKET, unix.SO_REUSEADDR, 1},
 			{unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1},
 			{unix.IPPROTO_IP, unix.IP_MULTICAST_LOOP, 0},
-			{unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 1 << 20},
+			{unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 16 << 20}, // a whole stream, should the reader stall
 		} {
 			if err := unix.SetsockoptInt(fd, o.level, o.opt, o.v); err != nil {
 				return err
