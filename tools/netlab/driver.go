@@ -164,6 +164,7 @@ func drive(ctx context.Context, o *options, stdout, stderr io.Writer) (err error
 		}
 		rw.ProfileRTT = float64(sp.profile.ToServer.Delay+sp.profile.ToHeadsets.Delay) / 1e6
 		rows = append(rows, rw)
+		rs.Profile = sp.label // the run, not only its profile
 		relays = append(relays, rs)
 		fmt.Fprintf(stdout, "netlab: %s done (%d/%d headsets), %v elapsed\n", sp.label, rw.Connected, o.headsets, time.Since(start).Round(time.Second))
 	}

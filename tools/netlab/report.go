@@ -252,8 +252,7 @@ func printRelay(w io.Writer, stats []relay.Stats) {
 	cells := [][]string{{"profile", "direction", "profile", "fwd", "drop", "held", "non-UDP", "err", "overdue",
 		"intended p50/p99", "actual p50/p99", "read lag p50/p99", "late p50/p99/max", "wake p50/p99/max"}}
 	for _, s := range stats {
-		name, _, _ := strings.Cut(s.Profile, " ") // "wifi-busy (reliable)"
-		prof, known := relay.ProfileByName(name)
+		prof, known := profileOf(s.Profile)
 		for i, d := range []struct {
 			name string
 			s    relay.DirStats
@@ -285,6 +284,18 @@ func printRelay(w io.Writer, stats []relay.Stats) {
 }
 
 func us(ns int64) string { return fmt.Sprintf("%.0f", float64(ns)/1e3) }
+
+// profileOf returns the standard profile a run's label names: the profile's
+// name, alone or followed by a note ("wifi-powersave, no fallback",
+// "wifi-busy (reliable)").
+func profileOf(label string) (relay.Profile, bool) {
+	for _, p := range relay.Profiles {
+		if rest, ok := strings.CutPrefix(label, p.Name); ok && (rest == "" || rest[0] == ' ' || rest[0] == ',') {
+			return p, true
+		}
+	}
+	return relay.Profile{}, false
+}
 
 // configuredDelay is a direction's configured delay, "2±1" (ms), with
 // "+DTIM" when group frames are held.

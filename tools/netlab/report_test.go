@@ -173,6 +173,18 @@ func TestConfiguredDelay(t *testing.T) {
 	}
 }
 
+func TestProfileOf(t *testing.T) {
+	for label, want := range map[string]string{
+		"wifi-busy": "wifi-busy", "wifi-busy (reliable)": "wifi-busy", "wifi-powersave, no fallback": "wifi-powersave",
+		"wired": "wired", "wifi-goodish": "", "moon": "",
+	} {
+		p, ok := profileOf(label)
+		if ok != (want != "") || p.Name != want {
+			t.Errorf("profileOf(%q) = %q, %v; want %q", label, p.Name, ok, want)
+		}
+	}
+}
+
 // TestPrintReliable: the resend delay is printed beside both RTTs, as
 // ratios to each.
 func TestPrintReliable(t *testing.T) {
