@@ -169,9 +169,9 @@ func TestContactsReport(t *testing.T) {
 	t.Error("no contact reported")
 }
 
-// TestStepWithCallsBetweenSubSteps: StepWith calls between once between
-// each pair of sub-steps and moves bodies exactly as Step does.
-func TestStepWithCallsBetweenSubSteps(t *testing.T) {
+// TestStepInParts: Begin, SubStep and End move bodies exactly as Step
+// does, and running the parts out of order panics.
+func TestStepInParts(t *testing.T) {
 	mk := func() *World {
 		w, err := NewWorld(Config{SubSteps: 4})
 		if err != nil {
@@ -183,15 +183,43 @@ func TestStepWithCallsBetweenSubSteps(t *testing.T) {
 		return w
 	}
 	a, b := mk(), mk()
-	calls := 0
+	parts := 0
 	for range 30 {
 		a.Step(1.0 / 120)
-		b.StepWith(1.0/120, func() { calls++ })
+		n := b.Begin(1.0 / 120)
+		for i := range n {
+			b.SubStep(i)
+			parts++
+		}
+		b.End()
 	}
-	if calls != 30*3 {
-		t.Fatalf("between called %d times, want %d", calls, 30*3)
+	if parts != 30*4 {
+		t.Fatalf("%d sub-steps run, want %d", parts, 30*4)
 	}
 	if a.Pose(1) != b.Pose(1) {
-		t.Fatalf("StepWith moved the body to %v, Step to %v", b.Pose(1), a.Pose(1))
+		t.Fatalf("the parts moved the body to %v, Step to %v", b.Pose(1), a.Pose(1))
+	}
+	if n := b.Begin(0); n != 0 {
+		t.Fatalf("Begin(0) = %d sub-steps", n)
+	}
+	b.End()
+	for name, f := range map[string]func(){
+		"skip":      func() { b.Begin(1.0 / 120); b.SubStep(1) },
+		"early end": func() { b.Begin(1.0 / 120); b.SubStep(0); b.End() },
+		"too many": func() {
+			n := b.Begin(1.0 / 120)
+			for i := range n + 1 {
+				b.SubStep(i)
+			}
+		},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			f()
+		}()
 	}
 }

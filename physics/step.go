@@ -1,6 +1,7 @@
 package physics
 
 import (
+	"fmt"
 	"math"
 	"slices"
 
@@ -16,15 +17,23 @@ type report struct {
 }
 
 // Step advances the world by dt seconds. A non-positive dt does nothing.
-func (w *World) Step(dt float64) { w.StepWith(dt, nil) }
+func (w *World) Step(dt float64) {
+	for i := range w.Begin(dt) {
+		w.SubStep(i)
+	}
+	w.End()
+}
 
-// StepWith is Step that calls between after every sub-step but the last,
-// so a caller can serve other work (network input) while a step runs.
-// between may change bodies' kinds, poses and velocities as between two
-// Steps; a kinematic target it sets applies from the next Step.
-func (w *World) StepWith(dt float64, between func()) {
+// Begin starts a step of dt seconds run in parts, so that a caller can do
+// other work (serve the network) between sub-steps: Begin, then SubStep(i)
+// for every i below the count it returns, in order, then End. Between the
+// parts, a caller may change bodies' kinds, poses and velocities as between
+// two Steps; a kinematic target it sets applies from the next step. Begin
+// returns 0 for a dt that is not positive and finite; End is still called.
+func (w *World) Begin(dt float64) int {
+	w.stepN, w.stepNext = 0, 0
 	if !(dt > 0) || math.IsInf(dt, 1) {
-		return
+		return 0
 	}
 	w.reports = w.reports[:0]
 	for i := range w.bodies {
@@ -39,17 +48,36 @@ func (w *World) StepWith(dt float64, between func()) {
 			b.vel, b.angVel = geom.Vec3{}, geom.Vec3{}
 		}
 	}
-	h := dt / float64(w.subSteps)
-	for s := 0; s < w.subSteps; s++ {
-		w.substep(h, s == w.subSteps-1)
-		if between != nil && s < w.subSteps-1 {
-			between()
-		}
+	w.stepH = dt / float64(w.subSteps)
+	w.stepN = w.subSteps
+	return w.stepN
+}
+
+// SubStep runs sub-step i of the step Begin started. Sub-steps run once
+// each, in order; anything else is a programming error and panics.
+func (w *World) SubStep(i int) {
+	if i != w.stepNext || i >= w.stepN {
+		panic(fmt.Sprintf("physics: SubStep(%d) out of order (next %d of %d)", i, w.stepNext, w.stepN))
+	}
+	w.stepNext++
+	w.substep(w.stepH, i == w.stepN-1)
+}
+
+// End finishes the step Begin started: kinematic targets are consumed and
+// the step's contact reports merged. A step whose sub-steps did not all run
+// is a programming error and panics.
+func (w *World) End() {
+	if w.stepNext != w.stepN {
+		panic(fmt.Sprintf("physics: End after %d of %d sub-steps", w.stepNext, w.stepN))
+	}
+	if w.stepN == 0 {
+		return
 	}
 	for i := range w.bodies {
 		w.bodies[i].hasTarget = false
 	}
 	w.mergeReports()
+	w.stepN, w.stepNext = 0, 0
 }
 
 func (w *World) substep(h float64, last bool) {

@@ -96,9 +96,12 @@ type World struct {
 	Gravity geom.Vec3
 
 	subSteps, iterations, posIterations int
-	sleepTime, sleepLin, sleepAng       float64
-	noSleep                             bool
-	bounce                              float64
+	// The step Begin started: sub-step length, count and the next to run.
+	stepH                         float64
+	stepN, stepNext               int
+	sleepTime, sleepLin, sleepAng float64
+	noSleep                       bool
+	bounce                        float64
 
 	bodies []body // sorted by id
 

@@ -704,7 +704,14 @@ func (s *Server) stageGrab(now int64) {
 // stagePhysics steps the simulation by one tick.
 func (s *Server) stagePhysics(now int64) {
 	if s.world != nil {
-		s.world.Step(now, 1/float64(s.cfg.TickRate), s.serveDuringStep)
+		n := s.world.BeginStep(now, 1/float64(s.cfg.TickRate))
+		for i := range n {
+			s.world.SubStep(i)
+			if i < n-1 {
+				s.serveDuringStep()
+			}
+		}
+		s.world.EndStep(now)
 	}
 	s.stats.GrabPhysics.Record(s.cfg.MonoClock() - s.grabStart)
 }

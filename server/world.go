@@ -31,10 +31,12 @@ type World interface {
 	Holding(id uint16) bool
 	// Propagate runs the grab stage: every grab chain in dependency order.
 	Propagate(now int64)
-	// Step runs the physics stage for one tick of dt seconds, calling
-	// between, if not nil, at points inside the step where the world may
-	// take inputs (between physics sub-steps).
-	Step(now int64, dt float64, between func())
+	// BeginStep starts the physics stage for one tick of dt seconds and
+	// returns its number of sub-steps; the server runs SubStep for each,
+	// in order, taking inputs between them, then EndStep.
+	BeginStep(now int64, dt float64) int
+	SubStep(i int)
+	EndStep(now int64)
 	// Entities appends the state of every non-static object, by id.
 	Entities(dst []wire.EntityState) []wire.EntityState
 	// Entity returns one object's state.

@@ -332,19 +332,27 @@ func (w *World) Holding(id uint16) bool {
 // Propagate is the grab stage: every chain in dependency order.
 func (w *World) Propagate(now int64) { w.graph.PropagateAll(nil) }
 
-// Step is the physics stage: held objects become kinematic targets at their
-// propagated poses, physics steps, free objects' new poses go back into the
-// graph, and whatever free objects hold follows them. between, if not nil,
-// runs between physics sub-steps (the server reads its socket there, so an
-// input arriving during the step is applied and sent at once).
-func (w *World) Step(now int64, dt float64, between func()) {
+// BeginStep starts the physics stage for one tick of dt seconds, run in
+// parts (SubStep, then EndStep) so that the caller can take inputs between
+// physics sub-steps: held objects become kinematic targets at their
+// propagated poses. It returns the number of sub-steps.
+func (w *World) BeginStep(now int64, dt float64) int {
 	for i := range w.objs {
 		o := &w.objs[i]
 		if w.graph.Held(o.node) {
 			w.phys.SetKinematicPose(o.body, w.graph.Pose(o.node))
 		}
 	}
-	w.phys.StepWith(dt, between)
+	return w.phys.Begin(dt)
+}
+
+// SubStep runs physics sub-step i of the step BeginStep started.
+func (w *World) SubStep(i int) { w.phys.SubStep(i) }
+
+// EndStep finishes the physics stage: free objects' new poses go back into
+// the graph, and whatever free objects hold follows them.
+func (w *World) EndStep(now int64) {
+	w.phys.End()
 	for i := range w.objs {
 		o := &w.objs[i]
 		if o.dynamic && !w.graph.Held(o.node) {
@@ -352,6 +360,15 @@ func (w *World) Step(now int64, dt float64, between func()) {
 		}
 	}
 	w.graph.PropagateAll(nil)
+}
+
+// Step runs the whole physics stage for one tick: BeginStep, every
+// SubStep, EndStep.
+func (w *World) Step(now int64, dt float64) {
+	for i := range w.BeginStep(now, dt) {
+		w.SubStep(i)
+	}
+	w.EndStep(now)
 }
 
 // Entities appends the state of every non-static object, by id.

@@ -166,7 +166,7 @@ func TestEntitiesAndDeterminism(t *testing.T) {
 			}
 			w.ApplyInput(1, handInput(seq, p, grip), now, nil)
 			w.Propagate(now)
-			w.Step(now, 1.0/120, nil)
+			w.Step(now, 1.0/120)
 		}
 		return w.Entities(nil)
 	}
