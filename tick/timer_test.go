@@ -154,36 +154,6 @@ func TestTimerConsumeAllocs(t *testing.T) {
 	}
 }
 
-func TestLoop(t *testing.T) {
-	const p = 2 * time.Millisecond
-	stop := make(chan struct{})
-	var calls []fire
-	err := Loop(stop, p.Nanoseconds(), func(deadline, now int64, tick, missed uint64) {
-		if now < deadline {
-			t.Errorf("tick %d: called at %d, before its deadline %d", tick, now, deadline)
-		}
-		calls = append(calls, fire{deadline, tick, missed})
-		if len(calls) == 5 {
-			close(stop)
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(calls) != 5 {
-		t.Fatalf("fn called %d times, want 5", len(calls))
-	}
-	for i := 1; i < len(calls); i++ {
-		prev, cur := calls[i-1], calls[i]
-		if cur.tick != prev.tick+1+cur.missed || cur.deadline-prev.deadline != int64(1+cur.missed)*p.Nanoseconds() {
-			t.Fatalf("ticks %+v then %+v are not on the grid", prev, cur)
-		}
-	}
-	if err := Loop(stop, 0, nil); err == nil {
-		t.Fatal("Loop with period 0 succeeded")
-	}
-}
-
 // benchPeriod is the tick period of the lateness benchmarks: 120 Hz.
 const benchPeriod = int64(time.Second / 120)
 
