@@ -3,6 +3,7 @@ package tick
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"arcade/internal/metrics"
@@ -21,7 +22,7 @@ type Wake struct {
 // virtual time.
 type Waiter interface {
 	Now() int64
-	// Wait blocks until deadline has passed (0: no deadline), a
+	// Wait blocks until deadline has passed (Never: no deadline), a
 	// descriptor is readable or the loop is asked to stop, and says which.
 	Wait(deadline int64) (Wake, error)
 	// Poll says, without blocking, which descriptors are readable.
@@ -30,7 +31,7 @@ type Waiter interface {
 
 // StepFunc is the work of a real-time loop. It is called with the current
 // time whenever the loop wakes (ready says which descriptors are readable)
-// and returns when it next has something due; spin asks the loop to meet
+// and returns when it next has something due (Never if nothing); spin asks the loop to meet
 // that deadline by waking early and spinning the last stretch, because
 // something is waiting on it (connected headsets, frames to release).
 type StepFunc func(now int64, ready uint64) (next int64, spin bool)
@@ -48,6 +49,9 @@ type LoopConfig struct {
 	// without a system call per spin iteration. Default 20 µs.
 	PollEvery time.Duration
 }
+
+// Never is a deadline that never comes: a step with nothing due returns it.
+const Never = math.MaxInt64
 
 // DefaultPollEvery is LoopConfig.PollEvery's default.
 const DefaultPollEvery = 20 * time.Microsecond

@@ -32,8 +32,8 @@ func (v *virtualWaiter) Wait(deadline int64) (Wake, error) {
 	if v.pending() {
 		return Wake{Ready: 1}, nil
 	}
-	wake := int64(1 << 62)
-	if deadline != 0 {
+	wake := int64(Never)
+	if deadline != Never {
 		wake = max(deadline+v.late(deadline), v.now)
 	}
 	if len(v.arrivals) > 0 && v.arrivals[0] < wake {
@@ -216,7 +216,7 @@ func TestEpollWaiter(t *testing.T) {
 		t.Fatalf("Wait(deadline) = %+v, %v at %d (deadline %d)", wk, err, w.Now(), deadline)
 	}
 	unix.Write(p[1], []byte{1})
-	if wk, err := w.Wait(0); err != nil || wk.Ready != 1 || wk.Timer {
+	if wk, err := w.Wait(Never); err != nil || wk.Ready != 1 || wk.Timer {
 		t.Fatalf("Wait with a readable pipe = %+v, %v", wk, err)
 	}
 	if wk, err := w.Poll(); err != nil || wk.Ready != 1 {

@@ -80,7 +80,7 @@ func (w *EpollWaiter) Wait(deadline int64) (Wake, error) {
 	if deadline != w.armed {
 		w.armed = deadline
 		var err error
-		if deadline == 0 {
+		if deadline == Never {
 			err = w.timer.Disarm()
 		} else {
 			err = w.timer.Arm(deadline)

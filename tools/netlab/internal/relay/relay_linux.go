@@ -3,11 +3,11 @@
 package relay
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
-	"runtime"
 	"time"
 	"unsafe"
 
@@ -24,7 +24,6 @@ const (
 	maxBatches     = 8      // recvmmsg calls per socket per wake-up
 	maxReleases    = 1024   // frames released per pass
 	defaultSpinMax = 50_000 // ns: longest spin before a release
-	stopCheckMs    = 100    // epoll timeout: bounds how long a stop waits
 	closeTimeout   = 2 * time.Second
 	sockBuf        = 4 << 20
 
@@ -87,7 +86,6 @@ type Relay struct {
 	sides  [2]*side
 	imp    [2]*Impairer
 	stats  [2]dirStats
-	wake   hist
 
 	buf     []byte  // Slots × slotSize
 	length  []int32 // per slot: frame length
@@ -97,13 +95,11 @@ type Relay struct {
 	free    []int32 // stack of free slots
 	heap    releaseHeap
 	seq     uint64
-	lead    tick.Lead
-	timer   *tick.Timer
-	ep      int
-	stopFd  int
+	loop    *tick.Loop
 	scratch [slotSize]byte
 
 	done        chan struct{}
+	stop        context.CancelFunc
 	started     bool
 	realtimeErr error
 	loopErr     error // why the loop stopped on its own, if it did
@@ -128,10 +124,13 @@ func Open(cfg Config) (r *Relay, err error) {
 	if cfg.RTPriority < 0 || cfg.RTPriority > 99 {
 		return nil, fmt.Errorf("relay: RTPriority %d outside 0..99", cfg.RTPriority)
 	}
+	loop, err := tick.NewLoop(tick.LoopConfig{SpinMax: cfg.SpinMax})
+	if err != nil {
+		return nil, fmt.Errorf("relay: %w", err)
+	}
 	r = &Relay{
 		cfg:     cfg,
-		ep:      -1,
-		stopFd:  -1,
+		loop:    loop,
 		buf:     make([]byte, cfg.Slots*slotSize),
 		length:  make([]int32, cfg.Slots),
 		arrival: make([]int64, cfg.Slots),
@@ -139,7 +138,6 @@ func Open(cfg Config) (r *Relay, err error) {
 		dir:     make([]uint8, cfg.Slots),
 		free:    make([]int32, cfg.Slots),
 		heap:    newReleaseHeap(cfg.Slots),
-		lead:    tick.Lead{Max: max(int64(cfg.SpinMax), 0)},
 		done:    make(chan struct{}),
 	}
 	for i := range r.free {
@@ -157,21 +155,6 @@ func Open(cfg Config) (r *Relay, err error) {
 			return r, err
 		}
 		r.sides[i] = &side{fd: fd, name: name}
-	}
-	if r.timer, err = tick.NewTimer(); err != nil {
-		return r, err
-	}
-	if r.stopFd, err = unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC); err != nil {
-		return r, fmt.Errorf("relay: eventfd: %w", err)
-	}
-	if r.ep, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
-		return r, fmt.Errorf("relay: epoll: %w", err)
-	}
-	for _, fd := range []int{r.sides[0].fd, r.sides[1].fd, r.timer.Fd(), r.stopFd} {
-		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}
-		if err := unix.EpollCtl(r.ep, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
-			return r, fmt.Errorf("relay: epoll_ctl: %w", err)
-		}
 	}
 	r.origin = tick.Now()
 	r.imp[toHeadsets] = NewImpairer(cfg.Profile.ToHeadsets, cfg.Seed, r.origin)
@@ -236,7 +219,9 @@ func (r *Relay) Start() {
 		return
 	}
 	r.started = true
-	go r.loop()
+	ctx, stop := context.WithCancel(context.Background())
+	r.stop = stop
+	go r.run(ctx)
 }
 
 // RealtimeErr reports why the loop could not take its SCHED_FIFO priority.
@@ -248,9 +233,7 @@ func (r *Relay) RealtimeErr() error { return r.realtimeErr }
 // stopped the loop early, if one did.
 func (r *Relay) Close() error {
 	if r.started {
-		var one [8]byte
-		binary.NativeEndian.PutUint64(one[:], 1)
-		unix.Write(r.stopFd, one[:])
+		r.stop()
 		select {
 		case <-r.done:
 		case <-time.After(closeTimeout):
@@ -270,17 +253,6 @@ func (r *Relay) closeFds() {
 			s.fd = -1
 		}
 	}
-	if r.timer != nil {
-		r.timer.Close()
-	}
-	if r.ep >= 0 {
-		unix.Close(r.ep)
-		r.ep = -1
-	}
-	if r.stopFd >= 0 {
-		unix.Close(r.stopFd)
-		r.stopFd = -1
-	}
 }
 
 // Stats returns the relay's measurements so far.
@@ -292,69 +264,35 @@ func (r *Relay) Stats() Stats {
 	}
 	s.AddedP99 = max(s.ToHeadsets.Actual.P99, s.ToServer.Actual.P99)
 	s.LateP99 = max(s.ToHeadsets.Late.P99, s.ToServer.Late.P99)
-	s.Wake = r.wake.quantiles()
+	s.Wake = quantilesOf(&r.loop.WakeLate)
 	return s
 }
 
-// loop is the relay: wait in epoll on both sockets, the timer and the stop
-// eventfd; read what arrived, schedule it; release what is due.
-func (r *Relay) loop() {
+// run is the relay: the shared real-time loop (tick.Loop) waiting on both
+// sockets and the next release; each wake reads what arrived, schedules
+// it, and releases what is due.
+func (r *Relay) run(ctx context.Context) {
 	defer close(r.done)
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	if p := r.cfg.RTPriority; p > 0 {
-		attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_FIFO, Priority: uint32(p)}
-		if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
-			r.realtimeErr = fmt.Errorf("SCHED_FIFO priority %d: %w", p, err)
-		} else {
-			defer func() {
-				normal := unix.SchedAttr{Size: unix.SizeofSchedAttr}
-				unix.SchedSetAttr(0, &normal, 0)
-			}()
-		}
+	fds := []int{r.sides[toHeadsets].fd, r.sides[toServer].fd}
+	r.loopErr = tick.RunRealtime(ctx, r.loop, tick.ThreadConfig{Priority: r.cfg.RTPriority, CPU: -1}, fds,
+		func(err error) { r.realtimeErr = err }, r.step)
+}
+
+// step reads the sockets that are ready, releases every frame due, and
+// returns the next release (spun to: WiFi jitter is milliseconds, but the
+// profile's schedule should be the only delay).
+func (r *Relay) step(now int64, ready uint64) (int64, bool) {
+	if ready&(1<<toHeadsets) != 0 {
+		r.read(toHeadsets)
 	}
-	var events [4]unix.EpollEvent
-	armedAt := int64(0)
-	for {
-		now := r.release(tick.Now())
-		if r.heap.Len() > 0 {
-			next := r.heap.min().at
-			if lead := r.lead.Lead(); next-now <= lead {
-				// The last stretch: spin rather than trust a wake-up.
-				tick.SpinUntil(next)
-				continue
-			}
-			armedAt = next - r.lead.Lead()
-			if err := r.timer.Arm(armedAt); err != nil {
-				r.loopErr = err
-				return
-			}
-		}
-		n, err := unix.EpollWait(r.ep, events[:], stopCheckMs)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			r.loopErr = fmt.Errorf("relay: epoll_wait: %w", err)
-			return
-		}
-		for _, ev := range events[:n] {
-			switch int(ev.Fd) {
-			case r.stopFd:
-				return
-			case r.timer.Fd():
-				if k, _ := r.timer.Consume(); k > 0 {
-					late := tick.Now() - armedAt
-					r.lead.Observe(late)
-					r.wake.record(late)
-				}
-			case r.sides[toHeadsets].fd:
-				r.read(toHeadsets)
-			case r.sides[toServer].fd:
-				r.read(toServer)
-			}
-		}
+	if ready&(1<<toServer) != 0 {
+		r.read(toServer)
 	}
+	r.release(tick.Now())
+	if r.heap.Len() == 0 {
+		return tick.Never, false
+	}
+	return r.heap.min().at, true
 }
 
 // read receives what is queued on the socket of direction d (frames read

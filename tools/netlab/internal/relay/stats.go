@@ -27,6 +27,16 @@ type Quantiles struct {
 	Min, P50, P99, Max int64
 }
 
+// quantilesOf summarises h; its minimum is the lowest bucket's bound.
+func quantilesOf(h *metrics.Histogram) Quantiles {
+	q := Quantiles{N: h.Count()}
+	if q.N == 0 {
+		return q
+	}
+	q.Min, q.P50, q.P99, q.Max = h.Quantile(0), h.Quantile(0.5), h.Quantile(0.99), h.Max()
+	return q
+}
+
 func (h *hist) quantiles() Quantiles {
 	q := Quantiles{N: h.Count()}
 	if q.N == 0 {
