@@ -155,7 +155,7 @@ func TestRingConcurrent(t *testing.T) {
 	var r ring
 	r.init(0, testPeriod)
 	queries := 2_000 // per reader
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		queries = 500
 	}
 	var writer, readers sync.WaitGroup
@@ -204,8 +204,12 @@ func TestRingConcurrent(t *testing.T) {
 	// Then, alone beside the writer, a reader loads the slot the writer
 	// overwrites next, where a torn read is likeliest.
 	var loads, torn atomic.Int64
+	maxLoads := int64(2_000_000)
+	if testing.Short() || raceEnabled {
+		maxLoads = 100_000
+	}
 	readers.Go(func() {
-		for loads.Load() < int64(100*queries) {
+		for loads.Load() < maxLoads {
 			h := r.head.Load()
 			if h < ringSize {
 				runtime.Gosched()
