@@ -258,3 +258,20 @@ func TestRingAllocs(t *testing.T) {
 		t.Errorf("lateAround allocates %v times", a)
 	}
 }
+
+// BenchmarkLateAround asks, on a full ring, about the ten deadlines before
+// the newest wake: what the tick thread asks after a late tick.
+func BenchmarkLateAround(b *testing.B) {
+	var r ring
+	r.init(0, testPeriod)
+	const n = 2 * ringSize
+	for k := int64(1); k <= n; k++ {
+		r.record(k*testPeriod, k*testPeriod+late(k))
+	}
+	r.arm((n + 1) * testPeriod)
+	now := clock((n + 1) * testPeriod)
+	b.ReportAllocs()
+	for b.Loop() {
+		r.lateAround((n-10)*testPeriod, n*testPeriod, now)
+	}
+}
