@@ -15,22 +15,27 @@ import (
 	"arcade/tick"
 )
 
-var measure = flag.Duration("measure", 0,
-	"TestMeasure: how long each phase runs (0: skip the measurement)")
+var measure = flag.Duration("measure", 2*time.Second,
+	"BenchmarkMeasure: how long each phase runs")
 
-// TestMeasure logs what the probe costs and sees on this machine; it
-// asserts nothing. Phase 1 runs the default probe alone and reports its
+// BenchmarkMeasure logs what the probe costs and sees on this machine; it
+// asserts nothing and runs once whatever b.N is (it is a measurement, run
+// by make bench, not a test). Phase 1 runs the default probe alone and reports its
 // thread's CPU time and the whole process's. Phase 2 runs, side by side in
 // the same seconds, the default probe, a SCHED_FIFO probe and a goroutine
 // woken by a time.Ticker at the same period, and reports the lateness of
 // each.
 //
-//	go test -run TestMeasure -v ./internal/hostprobe -args -measure=10s
-func TestMeasure(t *testing.T) {
-	if *measure <= 0 {
-		t.Skip("measurement, not a test: run with -args -measure=10s")
+//	go test -run '^$' -bench Measure ./internal/hostprobe -args -measure=10s
+func BenchmarkMeasure(b *testing.B) {
+	for b.Loop() {
+		measureOnce(b, *measure)
 	}
-	d := *measure
+}
+
+// measureOnce takes 2·d; with a d of a second or more one op outlasts
+// the default benchtime, so the benchmark runs it once.
+func measureOnce(t *testing.B, d time.Duration) {
 	steal, err := NewStealSampler("")
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +107,7 @@ func tickerLateness(period time.Duration, h *metrics.Histogram, stop <-chan stru
 }
 
 // processCPU returns the user and system CPU time of the whole process.
-func processCPU(t *testing.T) time.Duration {
+func processCPU(t testing.TB) time.Duration {
 	var ru unix.Rusage
 	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
 		t.Fatal(err)
