@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	"strings"
@@ -34,11 +35,13 @@ func requireMulticast(t *testing.T, lo Interface) {
 		t.Skipf("multicast on lo unavailable: cannot open an mDNS socket on lo: %v", err)
 	}
 	defer c.Close()
-	ping := []byte(fmt.Sprintf("arcade multicast check %d", os.Getpid()))
+	ping := []byte("arcade multicast check " + runTag)
 	if err := c.WriteTo(ping, lo.Index, MDNSGroup); err != nil {
 		t.Skipf("multicast on lo unavailable: send to %v: %v", MDNSGroup, err)
 	}
-	c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	// The datagram comes back at once where multicast on lo works; the
+	// deadline only bounds the wait where it does not.
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	buf := make([]byte, 1500)
 	for {
 		n, _, _, err := c.ReadFrom(buf)
@@ -51,11 +54,19 @@ func requireMulticast(t *testing.T, lo Interface) {
 	}
 }
 
-// startResponder runs a real responder on lo until the test ends.
+// startResponder runs a real responder on lo until the test ends, and
+// returns once its first announcement was multicast (it has probed and
+// claimed its name, after any rename).
 func startResponder(t *testing.T, adv Advert) *Responder {
 	t.Helper()
 	lo := loopback(t)
 	requireMulticast(t, lo)
+	// Listen before the responder starts, so its announcement is not missed.
+	watch, err := ListenMDNS([]Interface{lo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close()
 	r, err := Listen(Config{Advert: adv, Interfaces: []Interface{lo}, Log: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -70,13 +81,77 @@ func startResponder(t *testing.T, adv Advert) *Responder {
 		}
 	}()
 	t.Cleanup(func() { cancel(); wg.Wait() })
+	waitAnnounced(t, watch, r)
 	return r
 }
 
-// unique makes a name unique to this test process: other test runs on the
-// same machine may advertise on lo at the same time.
-func unique(name string) string {
-	return fmt.Sprintf("%s %04x", name, os.Getpid()&0xffff)
+// announceTimeout bounds the wait for a responder's first announcement:
+// probing takes about a second (250 ms + 3 × 250 ms), a rename another.
+const announceTimeout = 20 * time.Second
+
+// waitAnnounced reads the mDNS traffic on watch until r multicasts its
+// announcement: an unsolicited response holding r's SRV record, under the
+// name r claims and with its port. Other processes' adverts on lo, and
+// another responder's answers to r's probes, do not match.
+func waitAnnounced(t *testing.T, watch Transport, r *Responder) {
+	t.Helper()
+	start := time.Now()
+	watch.SetReadDeadline(start.Add(announceTimeout))
+	buf := make([]byte, maxMessage)
+	for {
+		n, _, src, err := watch.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("no announcement of %q seen on lo in %v: %v", r.Name(), announceTimeout, err)
+		}
+		m, ok := parseMessage(buf[:n])
+		if !ok || !m.h.Response || m.h.ID != 0 || src.Port() != MDNSPort {
+			continue
+		}
+		want := r.Name() + "." + ServiceType
+		for _, rr := range m.ans {
+			if srv, ok := rr.Body.(*dnsmessage.SRVResource); ok && strings.EqualFold(rr.Header.Name.String(), want) && srv.Port == r.cfg.Advert.Port {
+				t.Logf("%q announced after %v", r.Name(), time.Since(start).Round(time.Millisecond))
+				return
+			}
+		}
+	}
+}
+
+// runTag is unique to this test process: other test runs on the same
+// machine may advertise on lo at the same time.
+var runTag = fmt.Sprintf("%04x%04x", os.Getpid()&0xffff, rand.Uint32()&0xffff)
+
+// unique makes a name unique to this test process.
+func unique(name string) string { return name + " " + runTag }
+
+// browseFor browses lo until every name in want is found, each Browse
+// collecting answers for 1.5 s (which covers its query retry at 1 s), and
+// returns what the last one found. Other processes may advertise on lo too.
+func browseFor(t *testing.T, want ...string) []Service {
+	t.Helper()
+	var svcs []Service
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+		var err error
+		svcs, err = Browse(ctx, "lo")
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := 0
+		for _, name := range want {
+			for _, s := range svcs {
+				if s.Instance == name {
+					found++
+					break
+				}
+			}
+		}
+		if found == len(want) || time.Now().After(deadline) {
+			return svcs
+		}
+	}
 }
 
 func testLogger(t *testing.T) *slog.Logger {
@@ -86,27 +161,12 @@ func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// waitAdvertised waits until r has probed and announced.
-func waitAdvertised(t *testing.T, r *Responder) {
-	t.Helper()
-	// Probing takes at most 250 + 3×250 ms; the first announcement follows.
-	time.Sleep(1200 * time.Millisecond)
-}
-
 func TestLoopbackBrowse(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real sockets and multicast on lo; skipped in -short mode")
 	}
 	r := startResponder(t, Advert{Instance: unique("Loop Arena"), Host: "arcade-test", Port: 17777, Scene: "demo", Capacity: 8, Multicast: netip.MustParseAddrPort("239.255.77.77:7778"), Players: func() int { return 3 }})
-	waitAdvertised(t, r)
-	// With a deadline Browse collects every answer until then (other tests
-	// may advertise on lo too); 1.5 s covers its query retry at 1 s.
-	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
-	defer cancel()
-	svcs, err := Browse(ctx, "lo")
-	if err != nil {
-		t.Fatal(err)
-	}
+	svcs := browseFor(t, r.Name())
 	var s *Service
 	for i := range svcs {
 		if svcs[i].Instance == r.Name() {
@@ -130,19 +190,12 @@ func TestLoopbackRename(t *testing.T) {
 	}
 	twin := unique("Twin")
 	a := startResponder(t, Advert{Instance: twin, Host: "arcade-test", Port: 17781})
-	waitAdvertised(t, a)
 	b := startResponder(t, Advert{Instance: twin, Host: "arcade-test", Port: 17782})
-	waitAdvertised(t, b)
-	time.Sleep(300 * time.Millisecond)
+	// b announced under the name it settled on.
 	if a.Name() != twin || b.Name() != twin+" (2)" {
 		t.Fatalf("names %q and %q, want %q and %q", a.Name(), b.Name(), twin, twin+" (2)")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
-	defer cancel()
-	svcs, err := Browse(ctx, "lo")
-	if err != nil {
-		t.Fatal(err)
-	}
+	svcs := browseFor(t, twin, twin+" (2)")
 	got := map[string]netip.AddrPort{}
 	for _, s := range svcs {
 		got[s.Instance] = s.Addr
@@ -164,7 +217,6 @@ func TestLoopbackLegacyQuery(t *testing.T) {
 	}
 	lo := loopback(t)
 	r := startResponder(t, Advert{Instance: unique("Legacy"), Host: "arcade-test", Port: 17783})
-	waitAdvertised(t, r)
 	conn, err := ListenUDP(0)
 	if err != nil {
 		t.Fatal(err)
@@ -174,15 +226,25 @@ func TestLoopbackLegacyQuery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := conn.WriteTo(q, lo.Index, MDNSGroup); err != nil {
-		t.Fatal(err)
-	}
-	conn.SetReadDeadline(time.Now().Add(time.Second))
+	// The query is sent again every second until r's reply comes, or the
+	// deadline passes.
+	deadline := time.Now().Add(15 * time.Second)
+	var resend time.Time
 	buf := make([]byte, maxMessage)
 	for {
+		if now := time.Now(); !now.Before(resend) {
+			if now.After(deadline) {
+				t.Fatal("no legacy reply")
+			}
+			if err := conn.WriteTo(q, lo.Index, MDNSGroup); err != nil {
+				t.Fatal(err)
+			}
+			resend = now.Add(time.Second)
+			conn.SetReadDeadline(resend)
+		}
 		n, _, src, err := conn.ReadFrom(buf)
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			t.Fatal("no legacy reply")
+			continue
 		}
 		if err != nil {
 			t.Fatal(err)
@@ -255,20 +317,35 @@ func TestLoopbackBeacon(t *testing.T) {
 }
 
 // TestLoopbackUnicastQuery sends the legacy query to 127.0.0.1:5353, as
-// `dig -p 5353 @127.0.0.1 _arcade._udp.local PTR` does. Another process
-// sharing port 5353 (avahi) may get the datagram instead; then skip.
+// `dig -p 5353 @127.0.0.1 _arcade._udp.local PTR` does. The kernel hands a
+// unicast datagram to one of the sockets sharing port 5353, by its source
+// port: another process's (avahi, another test run) may get it. So the
+// query is tried from a few source ports; if r never gets it, skip.
 func TestLoopbackUnicastQuery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real sockets and multicast on lo; skipped in -short mode")
 	}
 	r := startResponder(t, Advert{Instance: unique("Dig"), Host: "arcade-test", Port: 17785})
-	waitAdvertised(t, r)
+	q, _ := buildQuery(0x0d19, []dnsmessage.Question{{Name: dnsmessage.MustNewName(ServiceType), Type: dnsmessage.TypePTR, Class: classIN}}, nil)
+	const tries = 8
+	for range tries {
+		if unicastQuery(t, q, 0x0d19, r.Name()) {
+			return
+		}
+	}
+	t.Skipf("no reply from %q to a query to 127.0.0.1:5353 from %d source ports (other processes sharing the port may have taken them)", r.Name(), tries)
+}
+
+// unicastQuery sends q to 127.0.0.1:5353 from a new ephemeral port and
+// reports whether the legacy reply from the responder named name came
+// within a second. Every reply read is checked as a legacy reply to id.
+func unicastQuery(t *testing.T, q []byte, id uint16, name string) bool {
+	t.Helper()
 	conn, err := ListenUDP(0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	q, _ := buildQuery(0x0d19, []dnsmessage.Question{{Name: dnsmessage.MustNewName(ServiceType), Type: dnsmessage.TypePTR, Class: classIN}}, nil)
 	if err := conn.WriteTo(q, 0, netip.MustParseAddrPort("127.0.0.1:5353")); err != nil {
 		t.Fatal(err)
 	}
@@ -277,16 +354,16 @@ func TestLoopbackUnicastQuery(t *testing.T) {
 	for {
 		n, _, _, err := conn.ReadFrom(buf)
 		if err != nil {
-			t.Skipf("no reply from 127.0.0.1:5353 (another process sharing the port may have taken the query): %v", err)
+			return false
 		}
 		m, ok := parseMessage(buf[:n])
 		if !ok || !m.h.Response {
 			continue
 		}
-		checkLegacy(t, m, 0x0d19)
+		checkLegacy(t, m, id)
 		for _, rr := range m.ans {
-			if p, ok := rr.Body.(*dnsmessage.PTRResource); ok && strings.HasPrefix(p.PTR.String(), r.Name()+".") {
-				return
+			if p, ok := rr.Body.(*dnsmessage.PTRResource); ok && strings.HasPrefix(p.PTR.String(), name+".") {
+				return true
 			}
 		}
 	}
