@@ -3,13 +3,13 @@ package server_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/netip"
 	"sync"
 	"testing"
 	"time"
 
 	"arcade/client"
+	"arcade/internal/testnet"
 	"arcade/internal/udp"
 	"arcade/netsim"
 	"arcade/server"
@@ -120,11 +120,11 @@ func scenario(t *testing.T, e env, lag uint32) {
 	// Quiesce: the last poses must become visible to everyone. Wait for it
 	// (bounded), so a loaded machine that delays a tick does not fail the
 	// test; what is asserted below is what they converge to.
-	for range 20 {
-		e.run(100*time.Millisecond, nil)
+	for range 100 {
 		if converged(peers, lag) {
 			break
 		}
+		e.run(100*time.Millisecond, nil)
 	}
 
 	for _, a := range peers {
@@ -149,10 +149,17 @@ func scenario(t *testing.T, e env, lag uint32) {
 		t.Fatalf("server has %d clients, want %d", e.stats().Clients.Load(), n)
 	}
 
-	// One leaves politely, one goes silent: both disappear for the others.
+	// One leaves politely, one goes silent: both disappear for the others,
+	// the silent one once the server's idle timeout has passed. Wait for it
+	// (bounded), the remaining two streaming on.
 	peers[2].leave(true)
 	peers[3].leave(false)
-	e.run(server.DefaultIdleTimeout+300*time.Millisecond, peers[:2])
+	for range (server.DefaultIdleTimeout + 10*time.Second) / (100 * time.Millisecond) {
+		if departed(e, peers[:2], peers[2:]) {
+			break
+		}
+		e.run(100*time.Millisecond, peers[:2])
+	}
 	for _, a := range peers[:2] {
 		for _, gone := range peers[2:] {
 			if _, _, ok := a.seen(gone.id()); ok {
@@ -163,6 +170,22 @@ func scenario(t *testing.T, e env, lag uint32) {
 	if c := e.stats().Clients.Load(); c != 2 {
 		t.Errorf("server has %d clients after two left, want 2", c)
 	}
+}
+
+// departed reports whether the server has only the stayers left and none
+// of them sees a peer that left.
+func departed(e env, stayers, gone []peer) bool {
+	if e.stats().Clients.Load() != int64(len(stayers)) {
+		return false
+	}
+	for _, a := range stayers {
+		for _, g := range gone {
+			if _, _, ok := a.seen(g.id()); ok {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // converged reports whether every peer sees every other at its newest
@@ -362,20 +385,12 @@ func (e *udpEnv) run(d time.Duration, senders []peer) {
 	}
 }
 
-func freeUDPPort(t *testing.T) uint16 {
-	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return uint16(c.LocalAddr().(*net.UDPAddr).Port)
-}
-
 func TestScenarioLoopbackUDP(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real-socket scenario skipped in -short mode")
 	}
-	group := netip.AddrPortFrom(server.DefaultMulticast.Addr(), freeUDPPort(t))
+	// A group of this run's own: another run's snapshots do not reach it.
+	group := testnet.Group(t)
 	conn, err := udp.Listen(udp.Config{
 		Listen:         netip.MustParseAddrPort("127.0.0.1:0"),
 		Timestamps:     true,

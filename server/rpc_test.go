@@ -11,6 +11,7 @@ import (
 
 	"arcade/client"
 	"arcade/internal/udp"
+	"arcade/internal/wait"
 	"arcade/netsim"
 	"arcade/server"
 	"arcade/tick"
@@ -130,6 +131,27 @@ func (c *rpcClient) onRPC(typ uint16, body []byte) {
 	default:
 		c.bad++
 	}
+}
+
+// answered counts the events answering the sender's own buttons (the
+// cues below 10000).
+func (c *rpcClient) answered() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, cue := range c.events {
+		if cue < 10000 {
+			n++
+		}
+	}
+	return n
+}
+
+// handled counts the messages the server's handlers took.
+func (r *rpcServer) handled() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.log)
 }
 
 // done reports whether the client got everything it is due.
@@ -286,18 +308,45 @@ func TestRPCLoopbackUDP(t *testing.T) {
 	}
 	a, b := dial("a"), dial("b")
 	var ca, cb rpcClient
-	a.OnRPC(ca.onRPC)
-	b.OnRPC(cb.onRPC)
-	var snd rpcSender
-	deadline := time.Now().Add(20 * time.Second)
-	for !(ca.done(true) && cb.done(false)) && time.Now().Before(deadline) {
-		snd.step(t,
-			func(i uint64) error { return a.SendRPC(wire.StreamControl, uint16(wire.RPCButtonEvent), buttonBody(i)) },
-			func(k uint16) error { return a.Grab(wire.Right, k) },
-			func(typ uint16, body []byte) error { return a.SendRPC(wire.StreamControl, typ, body) })
-		time.Sleep(time.Millisecond)
+	// Every message a client takes wakes the sender.
+	progress := make(chan struct{}, 1)
+	onRPC := func(c *rpcClient) func(uint16, []byte) {
+		return func(typ uint16, body []byte) {
+			c.onRPC(typ, body)
+			select {
+			case progress <- struct{}{}:
+			default:
+			}
+		}
 	}
-	time.Sleep(50 * time.Millisecond)
+	a.OnRPC(onRPC(&ca))
+	b.OnRPC(onRPC(&cb))
+	// The sender keeps at most rpcWindow buttons unanswered: it sends the
+	// next few once the server has answered enough of the earlier ones.
+	const rpcWindow = 40
+	var snd rpcSender
+	timeout := time.After(30 * time.Second)
+loop:
+	for !(ca.done(true) && cb.done(false)) {
+		if snd.i < nButtons && snd.i-ca.answered() < rpcWindow {
+			snd.step(t,
+				func(i uint64) error { return a.SendRPC(wire.StreamControl, uint16(wire.RPCButtonEvent), buttonBody(i)) },
+				func(k uint16) error { return a.Grab(wire.Right, k) },
+				func(typ uint16, body []byte) error { return a.SendRPC(wire.StreamControl, typ, body) })
+			continue
+		}
+		select {
+		case <-progress:
+		case <-timeout:
+			break loop // the checks below say what is missing
+		}
+	}
+	// The last grab request follows the last button: the client has every
+	// answer before the server may have handled it.
+	want := nButtons + nButtons/grabEvery
+	if !wait.Until(10*time.Second, func() bool { return rs.handled() >= want }) {
+		t.Errorf("the server handled %d messages, want %d", rs.handled(), want)
+	}
 	// The handlers ran on Run's thread; rs.mu orders the reads.
 	rs.check(t)
 	ca.check(t, true)
