@@ -18,6 +18,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"arcade/internal/udp"
+	"arcade/internal/wait"
 )
 
 var (
@@ -285,17 +286,16 @@ func TestCloseStopsGoroutine(t *testing.T) {
 			t.Fatalf("second Close: %v", err)
 		}
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for {
+	// Close waited for the goroutine to signal its end; it may still be
+	// returning.
+	var stacks string
+	gone := wait.Until(10*time.Second, func() bool {
 		buf := make([]byte, 1<<20)
-		stacks := string(buf[:runtime.Stack(buf, true)])
-		if !strings.Contains(stacks, "capture.(*Writer).run") {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("writer goroutine still running after Close:\n%s", stacks)
-		}
-		time.Sleep(10 * time.Millisecond)
+		stacks = string(buf[:runtime.Stack(buf, true)])
+		return !strings.Contains(stacks, "capture.(*Writer).run")
+	})
+	if !gone {
+		t.Fatalf("writer goroutine still running after Close:\n%s", stacks)
 	}
 }
 
