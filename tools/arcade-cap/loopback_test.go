@@ -4,16 +4,20 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
+	"math"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"arcade/capture"
 	"arcade/client"
+	"arcade/internal/testnet"
 	"arcade/internal/udp"
+	"arcade/internal/wait"
 	"arcade/scene"
 	"arcade/server"
 	"arcade/sim"
@@ -23,23 +27,58 @@ import (
 
 // capClient is one headset of the loopback test.
 type capClient struct {
-	c    *client.Client
-	sent uint64 // PoseInputs sent
+	c       *client.Client
+	id      uint16
+	grabber bool
+	sent    uint64 // PoseInputs sent
+	last    uint32 // the newest one's input sequence
+
+	acked atomic.Uint32 // LastInputSeq of this headset in the newest snapshot it got
 
 	mu     sync.Mutex
 	target *wire.Vec3 // a grabbable object's position, for the grabber
 }
 
+// onSnapshot notes what the server reports of this headset's inputs and,
+// for the grabber, where a grabbable object is. It runs with the client's
+// lock held: it must not call the client.
+func (cc *capClient) onSnapshot(s *wire.Snapshot, _ int64, _ bool) {
+	for _, p := range s.Players {
+		if p.ClientID == cc.id {
+			cc.acked.Store(p.LastInputSeq)
+		}
+	}
+	if !cc.grabber {
+		return
+	}
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	for _, e := range s.Entities {
+		if cc.target == nil && e.Flags&wire.EntityGrabbable != 0 {
+			p := e.Pose.Pos
+			cc.target = &p
+		}
+	}
+}
+
+// reported says whether a snapshot has reported the newest input sent.
+func (cc *capClient) reported() bool {
+	return cc.sent > 0 && !wire.InputSeqNewer(cc.last, cc.acked.Load())
+}
+
 // TestLoopbackCaptureStats runs the real server over loopback UDP with the
 // capture tap, three clients streaming poses for a second (one grabbing an
 // object, one on unicast, one pressing a button by RPC) and a fourth
-// refused, then checks the capture
-// with arcade-cap's own decoder and statistics.
+// refused, then checks the capture with arcade-cap's own decoder and
+// statistics. The latencies are logged, not held to a bound in time (the
+// machine running the test decides those); what is checked is behaviour
+// (every input is in the snapshot of the tick that took it or the next)
+// and that the capture and the server agree on the same inputs.
 func TestLoopbackCaptureStats(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real-socket test skipped in -short mode")
 	}
-	group := netip.AddrPortFrom(server.DefaultMulticast.Addr(), freePort(t))
+	group := testnet.Group(t) // this run's own: another run's datagrams do not reach it
 	conn, err := udp.Listen(udp.Config{
 		Listen:         netip.MustParseAddrPort("127.0.0.1:0"),
 		Timestamps:     true,
@@ -59,7 +98,7 @@ func TestLoopbackCaptureStats(t *testing.T) {
 		t.Fatal(err)
 	}
 	// SCHED_FIFO (when permitted) keeps the tick on time on a busy test
-	// machine; the bound checked below is about the server, not the box.
+	// machine.
 	cfg := server.Config{Multicast: group, MaxClients: 3, World: world, Tap: capw, RealtimePriority: 10}
 	srv, err := server.New(cfg, conn, tick.Now())
 	if err != nil {
@@ -98,31 +137,26 @@ func TestLoopbackCaptureStats(t *testing.T) {
 		if err != nil {
 			t.Fatalf("client %d: %v", i, err)
 		}
-		clients[i] = &capClient{c: c}
+		cc := &capClient{c: c, id: c.ClientID(), grabber: i == 0}
+		c.OnSnapshot(cc.onSnapshot)
+		clients[i] = cc
 	}
 	if _, err := dial("refused", false); !errors.As(err, new(*client.DeniedError)) {
 		t.Fatalf("fourth client: %v, want Denied(ServerFull)", err)
 	}
 	grabber := clients[0]
-	grabber.c.OnSnapshot(func(s *wire.Snapshot, _ int64, _ bool) {
-		grabber.mu.Lock()
-		defer grabber.mu.Unlock()
-		for _, e := range s.Entities {
-			if grabber.target == nil && e.Flags&wire.EntityGrabbable != 0 {
-				p := e.Pose.Pos
-				grabber.target = &p
-			}
-		}
-	})
 
-	// Stream poses at 90 Hz for a second. The grabber puts its right hand
-	// on the object with the grip open, then closes it and moves.
+	// Stream poses at 90 Hz: 90 frames, and on until the grabber has held
+	// the object for 30 (bounded in frames and time). The grabber puts its
+	// right hand on the object with the grip open, then closes it and
+	// moves.
+	const minFrames, maxFrames, heldFrames = 90, 900, 30
 	tk := time.NewTicker(time.Second / 90)
-	end := time.After(time.Second)
+	end := time.After(20 * time.Second)
 	var frame int
 	grabFrame := -1
 stream:
-	for {
+	for frame < maxFrames && (frame < minFrames || grabFrame < 0 || frame-grabFrame < heldFrames) {
 		select {
 		case <-tk.C:
 		case <-end:
@@ -148,8 +182,9 @@ stream:
 				}
 				cc.mu.Unlock()
 			}
-			if _, err := cc.c.SendPose(&in); err == nil {
+			if seq, err := cc.c.SendPose(&in); err == nil {
 				cc.sent++
+				cc.last = seq
 			}
 		}
 		// A button press and release by RPC: Message datagrams both ways
@@ -161,12 +196,27 @@ stream:
 		}
 	}
 	tk.Stop()
-	time.Sleep(50 * time.Millisecond) // the last inputs' snapshots
+	t.Logf("streamed %d frames; the grabber closed its grip at frame %d", frame, grabFrame+3)
+	// The last inputs' snapshots: every headset has seen its newest input
+	// reported.
+	if !wait.Until(10*time.Second, func() bool {
+		for _, cc := range clients {
+			if !cc.reported() {
+				return false
+			}
+		}
+		return true
+	}) {
+		for i, cc := range clients {
+			t.Errorf("client %d: newest input %d sent, %d reported", i, cc.last, cc.acked.Load())
+		}
+	}
+	// The goodbyes: the server has heard every Disconnect.
 	for _, cc := range clients {
 		cc.c.Close()
 	}
-	for deadline := time.Now().Add(2 * time.Second); srv.Stats().Clients.Load() > 0 && time.Now().Before(deadline); {
-		time.Sleep(5 * time.Millisecond)
+	if !wait.Until(10*time.Second, func() bool { return srv.Stats().Clients.Load() == 0 }) {
+		t.Errorf("the server still has %d clients after all closed", srv.Stats().Clients.Load())
 	}
 	stop()
 	if n := srv.Stats().ButtonEvents.Load(); n != 2 {
@@ -209,23 +259,15 @@ stream:
 		}
 	}
 
-	// An input is in the snapshot of the first tick after it arrived, sent
-	// in that tick: at most two tick periods. A sample above that means the
-	// host held the server up (a late or missed tick, a late wake-up), which
-	// the server reports; the bound for the tail adds what it reported.
-	tickPeriod := time.Second / time.Duration(srv.Config().TickRate)
+	// The server's own view of the same inputs, for the log and for the
+	// agreement check below.
 	sst := srv.Stats()
-	late := time.Duration(sst.TickLateness.Max()+sst.RxDelay.Max()) + time.Duration(sst.MissedTicks.Load())*tickPeriod
-	serverP50 := time.Duration(sst.ServerAdded.Quantile(0.5))
-	t.Logf("server: %d ticks, %d missed, tick lateness max %v, rx delay max %v, its own server-added p50 %v max %v",
+	t.Logf("server: %d ticks, %d missed, tick lateness max %v, rx delay max %v, server-added %d samples p50 %v max %v",
 		sst.Ticks.Load(), sst.MissedTicks.Load(), time.Duration(sst.TickLateness.Max()), time.Duration(sst.RxDelay.Max()),
-		serverP50, time.Duration(sst.ServerAdded.Max()))
-	// The server measures the same span (kernel receive of a pose to the
-	// return of the send carrying it) for the inputs it applies: the
-	// capture's median must agree.
-	if d := r.InputToState.P50 - ms(int64(serverP50)); d > 1 || d < -1 {
-		t.Errorf("capture input→state p50 %.3f ms, server's own server-added p50 %v", r.InputToState.P50, serverP50)
-	}
+		sst.ServerAdded.Count(), time.Duration(sst.ServerAdded.Quantile(0.5)), time.Duration(sst.ServerAdded.Max()))
+	tr := traceInputs(t, a.ss, path)
+	checkServerAdded(t, tr.applied, &sst.ServerAdded)
+
 	byID := map[uint16]ClientReport{}
 	for _, c := range r.Clients {
 		byID[c.ClientID] = c
@@ -263,12 +305,141 @@ stream:
 				}
 			}
 		}
-		if limit := 2 * tickPeriod; m.P50 > ms(int64(limit)) {
-			t.Errorf("client %d: input→state p50 %.3f ms above two ticks (%v)", id, m.P50, limit)
+		// An input is in the snapshot of the tick that took it, or of the
+		// next one when it was read while a tick was under way: at most
+		// the second tick to reach the client from the input on, in the
+		// capture's order (the order the server handled the datagrams in),
+		// however late the host ran the ticks.
+		ticks := tr.ticks[id]
+		if len(ticks) != m.Samples {
+			t.Errorf("client %d: %d inputs traced to a snapshot, the report has %d samples", id, len(ticks), m.Samples)
 		}
-		if limit := 2*tickPeriod + late; m.Max > ms(int64(limit)) {
-			t.Errorf("client %d: input→state max %.3f ms above two ticks + the server's lateness (%v)", id, m.Max, limit)
+		var byTicks [4]int
+		for _, n := range ticks {
+			byTicks[min(n, len(byTicks)-1)]++
 		}
+		t.Logf("client %d: inputs reported in the 1st tick to reach it %d, 2nd %d, later %d", id, byTicks[1], byTicks[2], byTicks[3])
+		if byTicks[0] != 0 || byTicks[3] != 0 {
+			t.Errorf("client %d: %d inputs reported only in the 3rd tick to reach it or later (%d before any)", id, byTicks[3], byTicks[0])
+		}
+	}
+}
+
+// inputTrace is what traceInputs finds in a capture.
+type inputTrace struct {
+	// ticks holds, per client id, for every input a snapshot reflected:
+	// how many ticks had sent snapshots on the client's path from the
+	// input's capture on, the reflecting one included.
+	ticks map[uint16][]int
+	// applied holds the input → state latency, in ns, of the inputs each
+	// reflecting snapshot names (LastInputSeq equal to theirs): the ones
+	// the server applied, whose server-added latency it records.
+	applied []int64
+}
+
+// traceInputs reads the capture at path in file order with the sessions
+// ss learned, and follows every PoseInput to the first snapshot on its
+// client's path that reflects it, as the --stats report does.
+func traceInputs(t *testing.T, ss *sessions, path string) inputTrace {
+	t.Helper()
+	src, err := openFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	type waiting struct {
+		seq   uint32
+		at    int64
+		ticks int
+		tick  uint32 // the last tick counted
+	}
+	tr := inputTrace{ticks: map[uint16][]int{}}
+	pending := map[*session][]*waiting{}
+	seen := map[*session]map[uint32]bool{}
+	var d datagram
+	for {
+		f, err := src.next()
+		if errors.Is(err, io.EOF) {
+			return tr
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !d.decode(f) || d.err != nil {
+			continue
+		}
+		switch d.hdr.Type {
+		case wire.TypePoseInput:
+			s := ss.owner(&d)
+			if s == nil || !ss.clientToServer(&d) {
+				continue
+			}
+			if seen[s] == nil {
+				seen[s] = map[uint32]bool{}
+			}
+			if seq := d.pose.InputSeq; !seen[s][seq] {
+				seen[s][seq] = true
+				pending[s] = append(pending[s], &waiting{seq: seq, at: d.at})
+			}
+		case wire.TypeSnapshot:
+			for _, p := range d.snap.Players {
+				s := ss.byClientAt(p.ClientID, d.at)
+				if s == nil || (d.dst != s.addr && !d.dst.Addr().IsMulticast()) {
+					continue
+				}
+				keep := pending[s][:0]
+				for _, in := range pending[s] {
+					if in.ticks == 0 || in.tick != d.snap.Tick {
+						in.ticks++
+						in.tick = d.snap.Tick
+					}
+					if wire.InputSeqNewer(in.seq, p.LastInputSeq) {
+						keep = append(keep, in)
+						continue
+					}
+					tr.ticks[s.id] = append(tr.ticks[s.id], in.ticks)
+					if in.seq == p.LastInputSeq {
+						tr.applied = append(tr.applied, d.at-in.at)
+					}
+				}
+				pending[s] = keep
+			}
+		}
+	}
+}
+
+// checkServerAdded compares the capture's latency of the applied inputs
+// with the server's own server-added latency histogram. Both measure the
+// same inputs over the same span, from the kernel's receive timestamp to
+// the send carrying their effect (the capture reads the clock just before
+// handing the sent datagrams to the tap, the server just after): the
+// server's median is the capture's, rounded up to its bucket (at most
+// 1/64 more). The check allows 2 % of the samples to differ between the
+// two (a snapshot the send dropped, a preemption between the two clock
+// reads): the server's median must lie between the capture's 48th and
+// 52nd percentiles, the latter rounded up as the histogram does.
+func checkServerAdded(t *testing.T, applied []int64, h interface {
+	Count() uint64
+	Quantile(float64) int64
+}) {
+	t.Helper()
+	if len(applied) == 0 || h.Count() == 0 {
+		t.Errorf("applied inputs: %d in the capture, %d in the server's histogram", len(applied), h.Count())
+		return
+	}
+	sorted := slices.Clone(applied)
+	slices.Sort(sorted)
+	srvP50 := h.Quantile(0.5)
+	lo, p50, hi := percentile(sorted, 48), percentile(sorted, 50), percentile(sorted, 52)
+	t.Logf("applied inputs: capture %d samples p48 %v p50 %v p52 %v max %v; server %d samples p50 %v",
+		len(sorted), time.Duration(lo), time.Duration(p50), time.Duration(hi), time.Duration(sorted[len(sorted)-1]),
+		h.Count(), time.Duration(srvP50))
+	if n, m := float64(len(sorted)), float64(h.Count()); math.Abs(n-m) > 0.02*m+2 {
+		t.Errorf("applied inputs: %d in the capture, %d in the server's histogram", len(sorted), h.Count())
+	}
+	if up := hi + hi/64 + int64(10*time.Microsecond); srvP50 < lo || srvP50 > up {
+		t.Errorf("server-added p50 %v outside the capture's p48–p52 %v–%v (rounded up: %v)",
+			time.Duration(srvP50), time.Duration(lo), time.Duration(hi), time.Duration(up))
 	}
 }
 
@@ -295,13 +466,4 @@ func countTypes(t *testing.T, a *analyzer, path string, seen map[string]bool) {
 			seen[a.d.hdr.Type.String()] = true
 		}
 	}
-}
-
-func freePort(t *testing.T) uint16 {
-	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return uint16(c.LocalAddr().(*net.UDPAddr).Port)
 }
