@@ -3,17 +3,18 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
 	"arcade/discovery"
+	"arcade/internal/testnet"
+	"arcade/internal/wait"
 
 	"golang.org/x/net/dns/dnsmessage"
 )
@@ -29,14 +30,15 @@ func TestDiscoveryAdvertisesAndSaysGoodbye(t *testing.T) {
 	if err != nil {
 		t.Skip(err)
 	}
-	bin := filepath.Join(t.TempDir(), "arcade-server")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	port, beaconPort := freePort(t), freePort(t)
-	name := fmt.Sprintf("Cmd Test %04x", os.Getpid()&0xffff)
+	bin := serverBinary(t)
+	// Ports and a group of this run's own, and a name no other run
+	// advertises on lo.
+	ports := testnet.UDPPorts(t, 3)
+	port, beaconPort := int(ports[0]), int(ports[1])
+	group := netip.AddrPortFrom(testnet.GroupAddr(), ports[2])
+	name := fmt.Sprintf("Cmd Test %04x%04x", os.Getpid()&0xffff, rand.Uint32()&0xffff)
 	cmd := exec.Command(bin, "--listen", "127.0.0.1:"+strconv.Itoa(port), "--http", "off", "--iface", "lo",
-		"--multicast", "239.255.77.77:"+strconv.Itoa(port+1), "--rt-priority", "0",
+		"--multicast", group.String(), "--rt-priority", "0",
 		"--name", name, "--beacon-port", strconv.Itoa(beaconPort))
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -46,18 +48,20 @@ func TestDiscoveryAdvertisesAndSaysGoodbye(t *testing.T) {
 	go func() { exited <- cmd.Wait() }()
 	defer cmd.Process.Kill()
 
+	// Browse until the server is found (it probes for about a second
+	// first), each Browse collecting answers for a second.
 	want := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))
-	var found bool
-	for i := 0; i < 5 && !found; i++ {
+	found := wait.Until(30*time.Second, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		svcs, _ := discovery.Browse(ctx, "lo")
 		cancel()
 		for _, s := range svcs {
 			if s.Instance == name && s.Addr == want {
-				found = true
+				return true
 			}
 		}
-	}
+		return false
+	})
 	if !found {
 		t.Fatalf("Browse did not find %q at %v", name, want)
 	}
@@ -74,7 +78,7 @@ func TestDiscoveryAdvertisesAndSaysGoodbye(t *testing.T) {
 	}
 	defer mc.Close()
 	cmd.Process.Signal(syscall.SIGTERM)
-	mc.SetReadDeadline(time.Now().Add(3 * time.Second))
+	mc.SetReadDeadline(time.Now().Add(15 * time.Second)) // bounds a failing run only
 	buf := make([]byte, 9000)
 	for goodbye := false; !goodbye; {
 		n, _, _, err := mc.ReadFrom(buf)
@@ -98,7 +102,7 @@ func TestDiscoveryAdvertisesAndSaysGoodbye(t *testing.T) {
 		if err != nil {
 			t.Fatalf("server exit: %v", err)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(15 * time.Second):
 		t.Fatal("server did not exit after SIGTERM")
 	}
 }
@@ -118,14 +122,4 @@ func TestDiscoveryFlags(t *testing.T) {
 	if err != nil || o.name == "" || !o.discovery || o.beaconPort != discovery.DefaultBeaconPort {
 		t.Errorf("defaults: %+v, %v", o, err)
 	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	return pc.LocalAddr().(*net.UDPAddr).Port
 }
