@@ -8,12 +8,15 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"arcade/internal/testnet"
 )
 
 var loopback = netip.MustParseAddr("127.0.0.1")
@@ -204,6 +207,7 @@ func TestBatchRoundTrip(t *testing.T) {
 		m.N = sizes[i]
 		m.Addr = receiver.LocalAddr()
 	}
+	before := time.Now().UnixNano()
 	sent, err := sender.WriteBatch(wb, n)
 	if err != nil || sent != n {
 		t.Fatalf("WriteBatch = %d, %v; want %d, nil", sent, err, n)
@@ -211,7 +215,7 @@ func TestBatchRoundTrip(t *testing.T) {
 
 	rb := NewBatch(n, 2048)
 	readN(t, receiver, rb, n)
-	now := time.Now().UnixNano()
+	after := time.Now().UnixNano()
 	want := make([]byte, 1500)
 	for i := range n {
 		m := &rb.Msgs[i]
@@ -225,8 +229,10 @@ func TestBatchRoundTrip(t *testing.T) {
 		if m.Truncated {
 			t.Errorf("datagram %d: Truncated", i)
 		}
-		if d := time.Duration(now - m.RxTime).Abs(); m.RxTime == 0 || d > time.Minute {
-			t.Errorf("datagram %d: RxTime %d is %v away from now", i, m.RxTime, d)
+		// The kernel's receive time, on the wall clock: after the send
+		// began, before the read returned.
+		if m.RxTime < before || m.RxTime > after {
+			t.Errorf("datagram %d: RxTime %d not between the send at %d and the read at %d", i, m.RxTime, before, after)
 		}
 	}
 }
@@ -401,13 +407,16 @@ func putU64(b []byte, v uint64) { *(*uint64)(unsafe.Pointer(&b[0])) = v }
 func putU32(b []byte, v uint32) { *(*uint32)(unsafe.Pointer(&b[0])) = v }
 
 func TestMulticastLoopback(t *testing.T) {
-	group := netip.MustParseAddr("239.255.77.41")
-	r1, err := Listen(Config{Listen: netip.AddrPortFrom(netip.IPv4Unspecified(), 0), ReuseAddr: true})
+	// A group and a port of this run's own: the port was free on every
+	// address (a port picked with address reuse on may be one another
+	// run's receivers share), and the payload names this run.
+	group := testnet.GroupAddr()
+	port := testnet.UDPPort(t)
+	r1, err := Listen(Config{Listen: netip.AddrPortFrom(netip.IPv4Unspecified(), port), ReuseAddr: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r1.Close() })
-	port := r1.LocalAddr().Port()
 	r2, err := Listen(Config{Listen: netip.AddrPortFrom(netip.IPv4Unspecified(), port), ReuseAddr: true})
 	if err != nil {
 		t.Fatal(err)
@@ -425,17 +434,22 @@ func TestMulticastLoopback(t *testing.T) {
 	t.Cleanup(func() { sender.Close() })
 
 	wb := NewBatch(1, 64)
-	msg := []byte("hello, group")
+	msg := fmt.Appendf(nil, "hello, group %v from %d", group, os.Getpid())
 	wb.Msgs[0].N = copy(wb.Msgs[0].Buf, msg)
 	wb.Msgs[0].Addr = netip.AddrPortFrom(group, port)
 	if n, err := sender.WriteBatch(wb, 1); err != nil || n != 1 {
 		t.Fatalf("send to %s = %d, %v", wb.Msgs[0].Addr, n, err)
 	}
 	for i, r := range []*Conn{r1, r2} {
-		rb := NewBatch(4, 64)
-		readN(t, r, rb, 1)
-		if m := rb.Msgs[0]; !bytes.Equal(m.Payload(), msg) || m.Addr != sender.LocalAddr() {
-			t.Errorf("receiver %d got %q from %s, want %q from %s", i+1, m.Payload(), m.Addr, msg, sender.LocalAddr())
+		// Skip what another process sent to this port, if any.
+		rb := NewBatch(1, 64)
+		for {
+			readN(t, r, rb, 1)
+			m := rb.Msgs[0]
+			if bytes.Equal(m.Payload(), msg) && m.Addr == sender.LocalAddr() {
+				break
+			}
+			t.Logf("receiver %d: skipped %q from %s", i+1, m.Payload(), m.Addr)
 		}
 	}
 
