@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"arcade/client"
+	"arcade/internal/testnet"
 	"arcade/internal/udp"
 	"arcade/server"
 	"arcade/tick"
@@ -33,7 +34,7 @@ func newUDPHotPath(tb testing.TB, n int, unicast bool) *udpHotPath {
 // session datagram sealed.
 func newUDPHotPathSealed(tb testing.TB, n int, unicast bool, passphrase string) *udpHotPath {
 	tb.Helper()
-	group := netip.AddrPortFrom(server.DefaultMulticast.Addr(), 17900)
+	group := testnet.Group(tb) // this run's own: its snapshots reach no other run's receivers
 	conn, err := udp.Listen(udp.Config{Listen: netip.MustParseAddrPort("127.0.0.1:0"), Timestamps: true, MulticastIface: "lo"})
 	if err != nil {
 		tb.Fatal(err)
