@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -90,6 +91,13 @@ func (f *fakeSource) world() ([]wire.PlayerState, []wire.EntityState) {
 // interval, and a test server for it.
 func newTestDashboard(t *testing.T, base context.Context) (*dashboard, *httptest.Server) {
 	t.Helper()
+	return newTestDashboardOn(t, base, nil)
+}
+
+// newTestDashboardOn is newTestDashboard with the server's listener
+// wrapped by wrap, if not nil.
+func newTestDashboardOn(t *testing.T, base context.Context, wrap func(net.Listener) net.Listener) (*dashboard, *httptest.Server) {
+	t.Helper()
 	f := &fakeSource{}
 	d := newDashboardFrom(f.report, f.world, scene.Default(), "test", dashServer{Name: "test-box", Discovery: "n/a", TickRate: 120})
 	d.interval = 20 * time.Millisecond
@@ -98,6 +106,9 @@ func newTestDashboard(t *testing.T, base context.Context) (*dashboard, *httptest
 	srv := httptest.NewUnstartedServer(mux)
 	if base != nil {
 		srv.Config.BaseContext = func(net.Listener) context.Context { return base }
+	}
+	if wrap != nil {
+		srv.Listener = wrap(srv.Listener)
 	}
 	srv.Start()
 	t.Cleanup(srv.Close)
@@ -118,11 +129,19 @@ func openEvents(t *testing.T, ctx context.Context, url string) (*http.Response, 
 	return resp, newSSEReader(resp.Body)
 }
 
-// streamGoroutines counts the goroutines serving an event stream.
+// streamGoroutines counts the goroutines serving an event stream: those
+// with serveEvents on their stack (once each, whether or not they are in
+// one of its closures, which the compiler may or may not inline).
 func streamGoroutines() int {
 	buf := make([]byte, 1<<20)
 	buf = buf[:runtime.Stack(buf, true)]
-	return strings.Count(string(buf), "(*dashboard).serveEvents")
+	n := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "(*dashboard).serveEvents") {
+			n++
+		}
+	}
+	return n
 }
 
 // waitStreams waits for the number of stream goroutines to become want.
@@ -277,24 +296,48 @@ func TestDashboardStreamsEndWithTheServer(t *testing.T) {
 	}
 }
 
+// smallSendBuffers wraps a listener so that the server's side of every
+// connection it accepts buffers little.
+type smallSendBuffers struct{ net.Listener }
+
+func (l smallSendBuffers) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetWriteBuffer(4096)
+	}
+	return c, err
+}
+
 func TestDashboardStalledReaderIsDropped(t *testing.T) {
-	d, srv := newTestDashboard(t, nil)
+	d, srv := newTestDashboardOn(t, nil, func(l net.Listener) net.Listener { return smallSendBuffers{l} })
 	d.interval = time.Millisecond
 	d.writeTO = 200 * time.Millisecond
 	before := streamGoroutines()
 	// A client that sends the request and never reads: the socket buffers
-	// fill, a write blocks, and its deadline ends the stream.
-	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	// (small on both sides, so that a few events fill them however fast or
+	// slow the machine makes events) fill, a write blocks, and its deadline
+	// ends the stream.
+	dialer := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		if err := rc.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+		}); err != nil {
+			return err
+		}
+		return serr
+	}}
+	conn, err := dialer.Dial("tcp", srv.Listener.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	conn.(*net.TCPConn).SetReadBuffer(4096)
 	io.WriteString(conn, "GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n")
 	waitStreams(t, before+1)
-	if !wait.Until(20*time.Second, func() bool { return streamGoroutines() == before }) {
+	start := time.Now()
+	if !wait.Until(60*time.Second, func() bool { return streamGoroutines() == before }) {
 		t.Fatal("the stream to a client that reads nothing is still served")
 	}
+	t.Logf("the stalled stream ended after %v", time.Since(start).Round(time.Millisecond))
 }
 
 func TestDashboardSubscriberLimit(t *testing.T) {
