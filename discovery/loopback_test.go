@@ -136,7 +136,7 @@ func browseFor(t *testing.T, want ...string) []Service {
 		var err error
 		svcs, err = Browse(ctx, "lo")
 		cancel()
-		if err != nil {
+		if err != nil && !errors.Is(err, ErrNotFound) { // nothing found in time: ask again
 			t.Fatal(err)
 		}
 		found := 0
