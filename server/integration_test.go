@@ -146,6 +146,11 @@ func scenario(t *testing.T, e env, lag uint32) {
 		}
 	}
 	if e.stats().Clients.Load() != n {
+		for _, p := range peers {
+			if up, ok := p.(*udpPeer); ok {
+				t.Logf("headset %d: %v, %v", up.id(), up.c.State(), up.c.Err())
+			}
+		}
 		t.Fatalf("server has %d clients, want %d", e.stats().Clients.Load(), n)
 	}
 
@@ -357,7 +362,7 @@ func (e *udpEnv) join(t *testing.T, name string, unicast bool) peer {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	c, err := client.Dial(ctx, e.addr, client.Config{
-		SessionConfig:  client.SessionConfig{Name: name, Unicast: unicast},
+		SessionConfig:  client.SessionConfig{Name: name, Unicast: unicast, ServerTimeout: stallTimeout},
 		MulticastIface: "lo",
 	})
 	if err != nil {
@@ -385,6 +390,12 @@ func (e *udpEnv) run(d time.Duration, senders []peer) {
 	}
 }
 
+// stallTimeout is the idle and server timeout of the real-socket tests:
+// far above the defaults (2 s), so that a loaded machine that stalls the
+// test process for a while does not end the sessions; their headsets
+// leave by Disconnect, not by going silent.
+const stallTimeout = 30 * time.Second
+
 func TestScenarioLoopbackUDP(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real-socket scenario skipped in -short mode")
@@ -400,7 +411,7 @@ func TestScenarioLoopbackUDP(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	srv, err := server.New(server.Config{Multicast: group}, conn, tick.Now())
+	srv, err := server.New(server.Config{Multicast: group, IdleTimeout: stallTimeout}, conn, tick.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -283,7 +283,7 @@ func TestRPCLoopbackUDP(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	srv, err := server.New(server.Config{NoMulticast: true}, conn, tick.Now())
+	srv, err := server.New(server.Config{NoMulticast: true, IdleTimeout: stallTimeout}, conn, tick.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +299,7 @@ func TestRPCLoopbackUDP(t *testing.T) {
 		}
 	}()
 	dial := func(name string) *client.Client {
-		c, err := client.Dial(ctx, conn.LocalAddr().String(), client.Config{SessionConfig: client.SessionConfig{Name: name, Unicast: true}})
+		c, err := client.Dial(ctx, conn.LocalAddr().String(), client.Config{SessionConfig: client.SessionConfig{Name: name, Unicast: true, ServerTimeout: stallTimeout}})
 		if err != nil {
 			t.Fatal(err)
 		}

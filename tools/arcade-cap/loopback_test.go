@@ -25,6 +25,10 @@ import (
 	"arcade/wire"
 )
 
+// stallTimeout is the server's idle timeout and the clients' server
+// timeout, far above the defaults (2 s).
+const stallTimeout = 30 * time.Second
+
 // capClient is one headset of the loopback test.
 type capClient struct {
 	c       *client.Client
@@ -99,7 +103,10 @@ func TestLoopbackCaptureStats(t *testing.T) {
 	}
 	// SCHED_FIFO (when permitted) keeps the tick on time on a busy test
 	// machine.
-	cfg := server.Config{Multicast: group, MaxClients: 3, World: world, Tap: capw, RealtimePriority: 10}
+	// A long idle timeout: a loaded machine that stalls the test process
+	// for a while must not end the sessions (the headsets leave by
+	// Disconnect).
+	cfg := server.Config{Multicast: group, MaxClients: 3, World: world, Tap: capw, RealtimePriority: 10, IdleTimeout: stallTimeout}
 	srv, err := server.New(cfg, conn, tick.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +134,7 @@ func TestLoopbackCaptureStats(t *testing.T) {
 		dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer dcancel()
 		return client.Dial(dctx, conn.LocalAddr().String(), client.Config{
-			SessionConfig:  client.SessionConfig{Name: name, Unicast: unicast},
+			SessionConfig:  client.SessionConfig{Name: name, Unicast: unicast, ServerTimeout: stallTimeout},
 			MulticastIface: "lo",
 		})
 	}
