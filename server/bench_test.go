@@ -92,7 +92,6 @@ func hotPathTap(tb testing.TB, n int, unicast, world bool, tap server.Tap) (*ser
 		tb.Fatal(err)
 	}
 	r := &rig{t: tb, net: nw, srv: srv, ep: nw.Endpoint(serverAddr)}
-	r.sched = newSchedule(srv)
 	rp := &replay{}
 	var flags uint8
 	if unicast {
@@ -118,25 +117,25 @@ func hotPathTap(tb testing.TB, n int, unicast, world bool, tap server.Tap) (*ser
 	return srv, rp, &now
 }
 
-// round is one receive → tick → send cycle with every client's pose.
-func round(srv *server.Server, rp *replay, now *int64, tickNo uint64) {
+// round is one receive → tick → send cycle with every client's pose: a
+// Step that reads the poses (and sends their eager update), then a Step at
+// the next tick's deadline.
+func round(srv *server.Server, rp *replay, now *int64) {
 	rp.seq++
 	*now += int64(time.Millisecond)
 	rp.rx = *now
 	rp.queued = true
-	srv.Receive(*now)
-	*now += int64(7 * time.Millisecond)
-	srv.Tick(*now, tickNo)
+	srv.Step(*now)
+	*now = max(*now, srv.NextTick())
+	srv.Step(*now)
 }
 
 func TestHotPathAllocationFree(t *testing.T) {
 	for _, tc := range []struct{ unicast, world bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
 		unicast := tc.unicast
 		srv, rp, now := hotPathWorld(t, 16, tc.unicast, tc.world)
-		tickNo := uint64(1000)
 		allocs := testing.AllocsPerRun(200, func() {
-			tickNo++
-			round(srv, rp, now, tickNo)
+			round(srv, rp, now)
 		})
 		if allocs != 0 {
 			t.Errorf("unicast=%v world=%v: %.1f allocations per receive→tick→send round, want 0", unicast, tc.world, allocs)
@@ -171,7 +170,7 @@ func BenchmarkReceiveTickSend(b *testing.B) {
 			rounds := 0
 			for i := 0; i < b.N; i += tc.clients {
 				rounds++
-				round(srv, rp, now, uint64(1000+rounds))
+				round(srv, rp, now)
 			}
 			b.ReportMetric(float64(rp.sent)/float64(rounds), "sent/round")
 		})
@@ -187,10 +186,8 @@ func TestHotPathAllocationFreeWithCapture(t *testing.T) {
 	}
 	defer w.Close()
 	srv, rp, now := hotPathTap(t, 16, false, true, w)
-	tickNo := uint64(1000)
 	if allocs := testing.AllocsPerRun(200, func() {
-		tickNo++
-		round(srv, rp, now, tickNo)
+		round(srv, rp, now)
 	}); allocs != 0 {
 		t.Fatalf("%.1f allocations per round with capture on, want 0", allocs)
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
+
+	"arcade/internal/metrics"
 )
 
 // Defaults for Config fields left at their zero value.
@@ -59,11 +61,18 @@ type Config struct {
 	// means players only.
 	World World
 	// NoEager turns off eager propagation. By default, when a pose arrives
-	// the server at once moves what that player's hands hold (whole grab
-	// chains) and sends those objects' poses in an EntityUpdate, without
+	// the server at once moves that player's avatar and what its hands hold
+	// (whole grab chains) and sends them in an EntityUpdate, without
 	// waiting for the tick; arrivals read in one batch are coalesced into
-	// one update. Physics and full snapshots stay on the tick.
+	// one update. Physics and full snapshots stay on the tick. With
+	// NoEager, inputs wait for the next tick and its snapshot.
 	NoEager bool
+	// CoalesceWindow, when positive, lets an eager update wait this long
+	// after the first input it carries for more arrivals to share the
+	// datagram (fewer datagrams at scale, at that much latency). Zero, the
+	// default, sends each receive batch's update at once. At most a
+	// quarter of a tick: it never waits for the tick.
+	CoalesceWindow time.Duration
 	// NoUnicastFallback keeps every client on the delivery it asked for. By
 	// default a client on multicast whose reports show multicast loss or
 	// delay beyond the thresholds is switched to unicast, and back when
@@ -106,6 +115,20 @@ type Config struct {
 	// delay a tick. If the kernel refuses (no CAP_SYS_NICE), Run continues
 	// at normal priority and RealtimeErr says why. Zero leaves it off.
 	RealtimePriority int
+	// TickCPU, when PinTick is set, pins Run's event loop thread to that
+	// CPU (so a benchmark can keep load generators off it). Default: any.
+	PinTick bool
+	TickCPU int
+	// HostProbe, if set, is the reference for the host's own timer
+	// lateness and CPU steal (package hostprobe): a tick that starts late
+	// is counted as the host's fault when the probe woke as late around
+	// the same time, as Arcade's otherwise, and the probe's figures are
+	// reported beside the tick's. Nil: late ticks are counted as unknown.
+	HostProbe HostProbe
+	// LateTick is how long after its deadline a tick must start to count
+	// as late (TicksLateHost, TicksLateArcade). Default an eighth of the
+	// tick period.
+	LateTick time.Duration
 	// Passphrase, if not empty, is the venue passphrase: a ChallengeResponse
 	// must prove it (else Denied, DenyBadPassphrase, and no state), and
 	// every later datagram of a session, both ways, and every multicast
@@ -146,6 +169,9 @@ func (c *Config) setDefaults() {
 	if c.SpinMax == 0 {
 		c.SpinMax = DefaultSpinMax
 	}
+	if c.LateTick == 0 && c.TickRate > 0 {
+		c.LateTick = time.Duration(c.Period() / 8)
+	}
 }
 
 // Validate applies defaults and reports the first invalid field.
@@ -174,12 +200,33 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("server: SpinMax %v is more than half a tick", c.SpinMax)
 	case c.CookieLife < 0:
 		return fmt.Errorf("server: CookieLife %v is negative", c.CookieLife)
+	case c.CoalesceWindow < 0 || c.CoalesceWindow > time.Duration(c.Period()/4):
+		return fmt.Errorf("server: CoalesceWindow %v out of range 0..%v (a quarter of a tick)", c.CoalesceWindow, time.Duration(c.Period()/4))
+	case c.PinTick && (c.TickCPU < 0 || c.TickCPU >= 1024):
+		return fmt.Errorf("server: TickCPU %d out of range 0..1023", c.TickCPU)
+	case c.LateTick < 0:
+		return fmt.Errorf("server: LateTick %v is negative", c.LateTick)
 	}
 	return nil
 }
 
 // Period is the tick interval in nanoseconds.
 func (c Config) Period() int64 { return int64(time.Second) / int64(c.TickRate) }
+
+// HostProbe is what the server asks of a reference for the host's own
+// limits; *hostprobe.Host implements it.
+type HostProbe interface {
+	// LateAround returns the largest lateness (ns) of the probe's timer
+	// wakes whose deadlines fell in [from, to] (monotonic ns), and false
+	// if it knows of none there.
+	LateAround(from, to int64) (maxLate int64, ok bool)
+	// Lateness is the probe's wake lateness so far (ns); Reset clears it.
+	Lateness() *metrics.Histogram
+	Reset()
+	// StealPct is the CPU steal over the last sampling interval, percent
+	// of all CPU time (0 when unknown).
+	StealPct() float64
+}
 
 // Description is what Config.Describe reports. Empty fields are left to
 // the server's own guesses.

@@ -86,21 +86,21 @@ func (d *deliveryState) windowLoss() (expected int, excessLoss float64) {
 // sendProbes sends every client on multicast a DeliveryProbe for this tick,
 // every ProbeEvery ticks, naming the group sequence of the tick's first
 // multicast datagram.
-func (s *Server) sendProbes(firstGroupSeq uint16) {
+func (s *Server) sendProbes(now int64, firstGroupSeq uint16) {
 	if s.cfg.NoUnicastFallback || s.multicastN == 0 || s.tickNo%uint64(s.cfg.ProbeEvery) != 0 {
 		return
 	}
 	p := wire.DeliveryProbe{Tick: s.snap.Tick, ServerTime: s.snap.ServerTime, GroupSeq: firstGroupSeq}
-	for _, c := range s.order {
+	for _, c := range s.sess.order {
 		if !c.unicast {
-			s.finish(p.Append(s.beginConn(c, wire.TypeDeliveryProbe)))
+			s.finish(p.Append(s.beginConn(now, c, wire.TypeDeliveryProbe)))
 		}
 	}
 }
 
 // onDeliveryReport applies a client's report: switch to unicast at the
 // first bad one, back to multicast after recoverAfter of good ones.
-func (s *Server) onDeliveryReport(now int64, c *conn, r *wire.DeliveryReport) {
+func (s *Server) onDeliveryReport(now int64, c *session, r *wire.DeliveryReport) {
 	d := &c.delivery
 	d.last = *r
 	i := d.reports % lossWindow
@@ -145,7 +145,7 @@ func (s *Server) onDeliveryReport(now int64, c *conn, r *wire.DeliveryReport) {
 	}
 }
 
-func (s *Server) setDelivery(c *conn, unicast bool, reason string) {
+func (s *Server) setDelivery(c *session, unicast bool, reason string) {
 	c.unicast = unicast
 	c.delivery.reason = reason
 	c.delivery.goodSince = 0

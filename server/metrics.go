@@ -57,13 +57,31 @@ func (s *Server) writeMetrics(w *bufio.Writer) {
 
 	summaryHead("arcade_tick_lateness_seconds", "How late a tick started after its deadline.")
 	summary("arcade_tick_lateness_seconds", "", &st.TickLateness)
-	summaryHead("arcade_tick_spin_seconds", "Time spun per tick between an early timer wake and the deadline.")
-	summary("arcade_tick_spin_seconds", "", &st.TickSpin)
-	summaryHead("arcade_stage_seconds", "Duration of each tick stage.")
-	for _, name := range s.pipeline.Stages() {
-		summary("arcade_stage_seconds", "stage="+label(name), s.pipeline.Duration(name))
+	fmt.Fprintf(w, "# HELP arcade_ticks_late_total Ticks that started LateTick or more after their deadline, by whose fault.\n# TYPE arcade_ticks_late_total counter\n")
+	for _, c := range []struct {
+		cause string
+		n     uint64
+	}{{"host", st.TicksLateHost.Load()}, {"arcade", st.TicksLateArcade.Load()}, {"unknown", st.TicksLateUnknown.Load()}} {
+		fmt.Fprintf(w, "arcade_ticks_late_total{cause=%s} %d\n", label(c.cause), c.n)
 	}
-	summaryHead("arcade_server_added_latency_seconds", "Kernel receive of a pose to the return of the send carrying its effect.")
+	if p := s.cfg.HostProbe; p != nil {
+		summaryHead("arcade_host_timer_lateness_seconds", "Wake-up lateness of a bare timerfd loop on this host, the reference the tick is held against.")
+		summary("arcade_host_timer_lateness_seconds", "", p.Lateness())
+		gauge("arcade_cpu_steal_ratio", "CPU time the hypervisor gave to others, over the last sampling interval.", p.StealPct()/100)
+	}
+	if l := s.loop.Load(); l != nil {
+		summaryHead("arcade_tick_spin_seconds", "Time spun per deadline between an early timer wake and the deadline.")
+		summary("arcade_tick_spin_seconds", "", &l.Spin)
+		summaryHead("arcade_timer_wake_late_seconds", "How late the tick thread's timer woke after the instant it was armed for.")
+		summary("arcade_timer_wake_late_seconds", "", &l.WakeLate)
+	}
+	summaryHead("arcade_stage_seconds", "Duration of each tick stage.")
+	for i, name := range StageNames {
+		summary("arcade_stage_seconds", "stage="+label(name), &st.Stage[i])
+	}
+	summaryHead("arcade_send_syscall_seconds", "Time inside the send calls of one flush (on loopback: with the delivery of every multicast copy).")
+	summary("arcade_send_syscall_seconds", "", &st.SendSyscall)
+	summaryHead("arcade_server_added_latency_seconds", "Kernel receive of every pose input to the hand-off of the first send carrying it.")
 	summary("arcade_server_added_latency_seconds", "", &st.ServerAdded)
 	summaryHead("arcade_server_added_grab_latency_seconds", "The same for poses of headsets holding objects, to the send carrying the held objects.")
 	summary("arcade_server_added_grab_latency_seconds", "", &st.ServerAddedGrab)

@@ -20,12 +20,12 @@ type departed struct {
 }
 
 // noteDeparture keeps c's slot and avatar for its player identity.
-func (s *Server) noteDeparture(now int64, c *conn) {
+func (s *Server) noteDeparture(now int64, c *session) {
 	if c.playerID == ([wire.PlayerIDSize]byte{}) {
 		return
 	}
-	s.departed[c.playerID] = departed{id: c.id, avatar: c.applied, has: c.hasApplied, at: now}
-	s.reservedUntil[c.id] = now + int64(ResumeWindow)
+	s.sess.departed[c.playerID] = departed{id: c.id, avatar: c.applied, has: c.hasApplied, at: now}
+	s.sess.reservedUntil[c.id] = now + int64(ResumeWindow)
 }
 
 // resumable returns the departed slot of a player identity, if it ended
@@ -34,33 +34,33 @@ func (s *Server) resumable(now int64, player [wire.PlayerIDSize]byte) (departed,
 	if player == ([wire.PlayerIDSize]byte{}) {
 		return departed{}, false
 	}
-	d, ok := s.departed[player]
+	d, ok := s.sess.departed[player]
 	if !ok {
 		return departed{}, false
 	}
-	delete(s.departed, player)
-	if now-d.at >= int64(ResumeWindow) || s.usedIDs[d.id] {
+	delete(s.sess.departed, player)
+	if now-d.at >= int64(ResumeWindow) || s.sess.usedIDs[d.id] {
 		return departed{}, false
 	}
-	s.reservedUntil[d.id] = 0
+	s.sess.reservedUntil[d.id] = 0
 	return d, true
 }
 
 // forgetDeparted drops departures older than ResumeWindow.
 func (s *Server) forgetDeparted(now int64) {
-	for p, d := range s.departed {
+	for p, d := range s.sess.departed {
 		if now-d.at >= int64(ResumeWindow) {
-			delete(s.departed, p)
+			delete(s.sess.departed, p)
 		}
 	}
 }
 
 // liveByPlayer finds a connected session of a player identity.
-func (s *Server) liveByPlayer(player [wire.PlayerIDSize]byte) *conn {
+func (s *Server) liveByPlayer(player [wire.PlayerIDSize]byte) *session {
 	if player == ([wire.PlayerIDSize]byte{}) {
 		return nil
 	}
-	for _, c := range s.order {
+	for _, c := range s.sess.order {
 		if c.playerID == player {
 			return c
 		}

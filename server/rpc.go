@@ -33,13 +33,10 @@ type rpcState struct {
 	handlers map[wire.RPCType]RPCHandler
 	// The conn and time of the datagram whose messages are being
 	// delivered; deliver is s.deliver, bound once.
-	from    *conn
+	from    *session
 	now     int64
 	deliver func(stream int, msg []byte)
 	out     []byte // scratch for one outgoing message
-	// next is the earliest relAt of all sessions after the last
-	// serviceReliable.
-	next int64
 
 	grab    wire.GrabRequest
 	release wire.ReleaseRequest
@@ -50,21 +47,6 @@ func (s *Server) initRPC() {
 	s.rpc.handlers = make(map[wire.RPCType]RPCHandler)
 	s.rpc.deliver = s.deliver
 	s.rpc.out = make([]byte, 0, 256)
-	s.rpc.next = reliable.Never
-}
-
-// newEndpoint returns a session's reliable endpoint: RPC streams and
-// message size, and payloads that fill a Message datagram.
-func (s *Server) newEndpoint() *reliable.Endpoint {
-	ep, err := reliable.New(reliable.Config{
-		Streams:    wire.RPCStreams,
-		MaxMessage: wire.MaxRPCMessage,
-		MTU:        wire.MaxMessagePayload - s.sealRoom,
-	})
-	if err != nil {
-		panic("server: reliable config: " + err.Error()) // constant config
-	}
-	return ep
 }
 
 // HandleRPC sets the handler of RPC type typ, replacing any earlier one.
@@ -72,8 +54,8 @@ func (s *Server) newEndpoint() *reliable.Endpoint {
 // World's Grab and Release; counting buttons) that runs first; a handler
 // set for them runs after it with the same body. Messages of a type with
 // neither are dropped and counted as DropUnknownRPC. A nil fn removes the
-// handler. Handlers run on the tick thread, inside Receive; they may call
-// the Send methods. Call HandleRPC before Run.
+// handler. Handlers run on the tick thread, inside Step; they may call
+// the Send methods. Call HandleRPC before Run or the first Step.
 func (s *Server) HandleRPC(typ uint16, fn func(now int64, from ClientRef, body []byte)) {
 	if fn == nil {
 		delete(s.rpc.handlers, wire.RPCType(typ))
@@ -84,20 +66,20 @@ func (s *Server) HandleRPC(typ uint16, fn func(now int64, from ClientRef, body [
 
 // recordSeq hands a session datagram without reliable payload to the
 // endpoint: its number is acknowledged, its acks applied.
-func (s *Server) recordSeq(now int64, c *conn, h *wire.Header) {
+func (s *Server) recordSeq(now int64, c *session, h *wire.Header) {
 	c.ep.OnDatagram(now, h.Seq, h.Ack, h.AckBits, nil)
-	c.relDirty = true
+	s.rel.touch(c)
 }
 
 // onMessage takes a Message datagram's reliable payload and delivers the
 // messages it completes.
-func (s *Server) onMessage(now int64, c *conn, h *wire.Header, payload []byte) {
+func (s *Server) onMessage(now int64, c *session, h *wire.Header, payload []byte) {
 	if err := c.ep.OnDatagram(now, h.Seq, h.Ack, h.AckBits, payload); err != nil {
 		s.stats.drop(DropBadMessage)
 		return
 	}
 	c.lastHeard = now
-	c.relDirty = true
+	s.rel.touch(c)
 	s.rpc.from, s.rpc.now = c, now
 	c.ep.Receive(s.rpc.deliver)
 	s.rpc.from = nil
@@ -137,7 +119,7 @@ func (s *Server) deliver(stream int, msg []byte) {
 	}
 }
 
-func (s *Server) onGrab(now int64, c *conn, body []byte) {
+func (s *Server) onGrab(now int64, c *session, body []byte) {
 	m := &s.rpc.grab
 	if _, err := m.Parse(body); err != nil {
 		s.stats.drop(dropReasonFor(err))
@@ -148,7 +130,7 @@ func (s *Server) onGrab(now int64, c *conn, body []byte) {
 	}
 }
 
-func (s *Server) onRelease(now int64, c *conn, body []byte) {
+func (s *Server) onRelease(now int64, c *session, body []byte) {
 	m := &s.rpc.release
 	if _, err := m.Parse(body); err != nil {
 		s.stats.drop(dropReasonFor(err))
@@ -160,7 +142,7 @@ func (s *Server) onRelease(now int64, c *conn, body []byte) {
 }
 
 // SendEvent queues an Event for one client or All on stream
-// wire.StreamControl. It goes out with the next Receive, Tick or Service.
+// wire.StreamControl. It goes out with the next Step.
 // Call it on the tick thread (from a handler, or between the loop's calls).
 // It fails with ErrNoClient or, for a client whose queue is full,
 // reliable.ErrQueueFull; for All it returns the first failure and still
@@ -210,14 +192,14 @@ func (s *Server) SendRPC(now int64, to ClientRef, stream int, typ uint16, body [
 
 func (s *Server) sendRPC(now int64, to ClientRef, stream int, msg []byte) error {
 	if to != All {
-		c := s.byID(uint16(to))
+		c := s.sess.byID(uint16(to))
 		if c == nil {
 			return ErrNoClient
 		}
 		return s.sendTo(now, c, stream, msg)
 	}
 	var first error
-	for _, c := range s.order {
+	for _, c := range s.sess.order {
 		if err := s.sendTo(now, c, stream, msg); err != nil && first == nil {
 			first = err
 		}
@@ -225,76 +207,12 @@ func (s *Server) sendRPC(now int64, to ClientRef, stream int, msg []byte) error 
 	return first
 }
 
-func (s *Server) sendTo(now int64, c *conn, stream int, msg []byte) error {
+func (s *Server) sendTo(now int64, c *session, stream int, msg []byte) error {
 	if err := c.ep.Send(now, stream, msg); err != nil {
 		s.stats.RPCSendFailed.Inc()
 		return err
 	}
 	s.stats.RPCOut.Inc()
-	c.relDirty = true
+	s.rel.touch(c)
 	return nil
-}
-
-// byID returns the connected client with id, or nil.
-func (s *Server) byID(id uint16) *conn {
-	for _, c := range s.order {
-		if c.id == id {
-			return c
-		}
-	}
-	return nil
-}
-
-// Service sends what the sessions' reliable channels have due at now
-// (messages, resends, acknowledgements). Receive and Tick do it too; a loop
-// calls it at NextReliable.
-func (s *Server) Service(now int64) {
-	s.serviceReliable(now)
-	s.flush()
-}
-
-// NextReliable returns when some session's reliable channel next has
-// something to send (reliable.Never if none), as of the last Receive, Tick
-// or Service.
-func (s *Server) NextReliable() int64 { return s.rpc.next }
-
-// serviceReliable polls every session whose endpoint is due or changed, and
-// queues the Message datagrams it builds.
-func (s *Server) serviceReliable(now int64) {
-	next := reliable.Never
-	for _, c := range s.order {
-		if c.relDirty || c.relAt <= now {
-			if c.relAt <= now || c.ep.NextTimeout() <= now {
-				s.pollConn(now, c)
-			}
-			c.relAt, c.relDirty = c.ep.NextTimeout(), false
-		}
-		next = min(next, c.relAt)
-	}
-	s.rpc.next = next
-}
-
-// pollConn queues every Message datagram c's endpoint has due.
-func (s *Server) pollConn(now int64, c *conn) {
-	for {
-		ack, bits := c.ep.Ack()
-		h := wire.Header{Type: wire.TypeMessage, Token: c.token, Ack: ack, AckBits: bits}
-		if c.seal != nil {
-			h.Flags = wire.FlagSealed
-		}
-		b := s.begin(c.addr, h)
-		b = append(b, 0, 0) // payload length, set below
-		start := len(b)
-		b, seq, ok := c.ep.Poll(now, b)
-		if !ok {
-			return // nothing committed: the slot is reused
-		}
-		h.Seq = seq
-		h.Append(b[:0])
-		n := len(b) - start
-		b[start-2], b[start-1] = byte(n), byte(n>>8)
-		c.rtt.sent(seq, now)
-		s.outSeal = c.seal
-		s.finish(b)
-	}
 }

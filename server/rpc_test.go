@@ -262,7 +262,7 @@ func rpcTwin(t *testing.T, pass string) {
 		t.Error("no retransmits at 20 % loss")
 	}
 	var info server.ClientInfo
-	e.r.srv.Tick(e.r.net.Now(), 1<<20) // publish
+	e.r.advance(150*time.Millisecond, e.step) // a publish of the client list
 	for _, ci := range e.r.srv.Stats().ClientList() {
 		if ci.ID == a.id() {
 			info = ci

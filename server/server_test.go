@@ -11,7 +11,6 @@ import (
 	"arcade/internal/udp"
 	"arcade/netsim"
 	"arcade/server"
-	"arcade/tick"
 	"arcade/wire"
 )
 
@@ -19,12 +18,11 @@ var serverAddr = netip.MustParseAddrPort("10.0.0.1:7777")
 
 // rig runs a Server on the in-memory network on virtual time.
 type rig struct {
-	t     testing.TB
-	net   *netsim.Network
-	srv   *server.Server
-	ep    *netsim.Endpoint
-	sched *tick.Schedule
-	cfg   server.Config
+	t   testing.TB
+	net *netsim.Network
+	srv *server.Server
+	ep  *netsim.Endpoint
+	cfg server.Config
 }
 
 const start = int64(1_000_000_000)
@@ -43,21 +41,22 @@ func newRig(t testing.TB, ncfg netsim.Config, cfg server.Config) *rig {
 		t.Fatal(err)
 	}
 	cfg = srv.Config()
-	return &rig{t: t, net: n, srv: srv, ep: ep, sched: tick.NewSchedule(cfg.Period(), start), cfg: cfg}
+	return &rig{t: t, net: n, srv: srv, ep: ep, cfg: cfg}
 }
 
-// advance moves virtual time forward by d in 50 µs steps, letting the server
-// receive whenever something is due and tick on its schedule. between runs
-// after every step (clients act there).
+// advance moves virtual time forward by d in 50 µs steps, running the
+// server's Step at every step (it receives whatever arrived and ticks on
+// its own schedule) and again whenever it asks for an earlier time.
+// between runs after every step (clients act there).
 func (r *rig) advance(d time.Duration, between func(now int64)) {
 	end := r.net.Now() + int64(d)
 	for now := r.net.Now(); now < end; {
 		now += int64(50 * time.Microsecond)
 		r.net.SetNow(now)
-		r.srv.Receive(now)
-		if now >= r.sched.Next() {
-			_, tickNo, _ := r.sched.Fire(now)
-			r.srv.Tick(now, tickNo)
+		for range 100 {
+			if r.srv.Step(now) > now {
+				break
+			}
 		}
 		if between != nil {
 			between(now)
@@ -269,14 +268,14 @@ func TestNewestInputAppliedInSameTick(t *testing.T) {
 	r.connect(a, wire.ConnectWantUnicast)
 	// Align to just after a tick, then send three inputs out of order and a
 	// duplicate before the next tick.
-	r.advance(time.Duration(r.sched.Next()-r.net.Now())+100*time.Microsecond, nil)
+	r.advance(time.Duration(r.srv.NextTick()-r.net.Now())+100*time.Microsecond, nil)
 	a.recv()
 	a.pose(5, 1.0)
 	a.pose(7, 2.0)
 	a.pose(6, 3.0) // older than 7: ignored
 	a.pose(7, 4.0) // duplicate: ignored
 	var snaps []wire.Snapshot
-	tickAt := r.sched.Next()
+	tickAt := r.srv.NextTick()
 	r.advance(time.Duration(tickAt-r.net.Now())+50*time.Microsecond, func(int64) {
 		snaps = append(snaps, snapshotsOf(t, a.recv())...)
 	})
@@ -461,10 +460,6 @@ func TestGarbageNeverCrashes(t *testing.T) {
 	}
 }
 
-func newSchedule(srv *server.Server) *tick.Schedule {
-	return tick.NewSchedule(srv.Config().Period(), start)
-}
-
 // refuseGroup is a transport whose kernel has no route to multicast groups.
 type refuseGroup struct{ *netsim.Endpoint }
 
@@ -485,7 +480,7 @@ func TestRefusedDestinationDoesNotStopTheRest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{t: t, net: n, srv: srv, ep: ep, sched: newSchedule(srv), cfg: srv.Config()}
+	r := &rig{t: t, net: n, srv: srv, ep: ep, cfg: srv.Config()}
 	m := r.client("10.0.0.2:5000")
 	u := r.client("10.0.0.3:5000")
 	r.connect(m, 0)

@@ -108,15 +108,32 @@ type Stats struct {
 	Dropped     [NumDropReasons]metrics.Counter
 
 	TickLateness metrics.Histogram // ns the tick started after its deadline
-	TickSpin     metrics.Histogram // ns spun per tick between an early wake and the deadline
-	// ServerAdded is the time from a pose's kernel receive timestamp to the
-	// return of the send that carried its effect, in ns.
+	// Late ticks (starting Config.LateTick or more after their deadline),
+	// by whose fault: the host's (the reference probe woke as late around
+	// then), Arcade's (the probe was on time), or unknown (no probe).
+	TicksLateHost, TicksLateArcade, TicksLateUnknown metrics.Counter
+	// Stage times each tick stage (StageNames order), TickTotal the
+	// whole tick, in ns.
+	Stage     [numStages]metrics.Histogram
+	TickTotal metrics.Histogram
+	// ServerAdded is the time from every pose input's kernel receive
+	// timestamp to the hand-off to the kernel of the first send that
+	// carries it (the player's avatar): an EntityUpdate when eager, else
+	// the tick's snapshot; in ns.
 	ServerAdded metrics.Histogram
-	// ServerAddedGrab is ServerAdded for the poses of players holding
-	// something, up to the send that carried the held objects' new poses:
-	// an EntityUpdate when eager, else the tick's snapshot.
+	// ServerAddedGrab is ServerAdded for the inputs that moved held
+	// objects, up to the send that carried the objects' new poses.
 	ServerAddedGrab metrics.Histogram
-	EagerUpdates    metrics.Counter // EntityUpdate datagrams sent
+	// SamplesDropped counts inputs left out of ServerAdded because a
+	// tick's sample list was full (at most eight per client per tick are
+	// kept).
+	SamplesDropped metrics.Counter
+	// SendSyscall is the time inside the send calls of one flush (ns). On
+	// loopback it includes the kernel's delivery of every multicast copy
+	// to every local socket, a cost a switch bears on a real LAN: it is
+	// kept out of ServerAdded, which ends at the hand-off.
+	SendSyscall  metrics.Histogram
+	EagerUpdates metrics.Counter // EntityUpdate datagrams sent
 	// DeliverySwitches counts clients moved between multicast and unicast.
 	DeliverySwitches metrics.Counter
 	// RxDelay is the time from a datagram's kernel receive timestamp to
@@ -218,7 +235,11 @@ func (s *Stats) ClientList() []ClientInfo {
 // time (not the client count), so a measurement can start from zero.
 func (s *Stats) Reset() {
 	s.TickLateness.Reset()
-	s.TickSpin.Reset()
+	for i := range s.Stage {
+		s.Stage[i].Reset()
+	}
+	s.TickTotal.Reset()
+	s.SendSyscall.Reset()
 	s.ServerAdded.Reset()
 	s.ServerAddedGrab.Reset()
 	s.GrabPhysics.Reset()

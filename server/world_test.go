@@ -41,7 +41,7 @@ func (c *rawClient) grabPose(seq uint32, x, y, z float32, grip float32) {
 
 // alignAfterTick moves virtual time to just after a tick.
 func (r *rig) alignAfterTick() {
-	r.advance(time.Duration(r.sched.Next()-r.net.Now())+100*time.Microsecond, nil)
+	r.advance(time.Duration(r.srv.NextTick()-r.net.Now())+100*time.Microsecond, nil)
 }
 
 func TestEagerUpdateBeforeTheTick(t *testing.T) {
@@ -111,7 +111,7 @@ func TestTickOnlyWithoutEager(t *testing.T) {
 	c.grabPose(1, float32(p.X), float32(p.Y), float32(p.Z), 1)
 	updates := 0
 	var held bool
-	r.advance(time.Duration(r.sched.Next()-r.net.Now())+100*time.Microsecond, func(int64) {
+	r.advance(time.Duration(r.srv.NextTick()-r.net.Now())+100*time.Microsecond, func(int64) {
 		for _, m := range c.recv() {
 			switch m.h.Type {
 			case wire.TypeEntityUpdate:

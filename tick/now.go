@@ -39,21 +39,9 @@ func sysNow() int64 {
 // deadlines use. It does not allocate and makes no system call.
 func Now() int64 { return baseMono + int64(time.Since(baseTime)) }
 
-// SpinUntil busy-waits until Now() >= deadline and returns that reading.
-// It is for the last stretch before a deadline, after an early timer wake:
-// a timer alone fires tens to hundreds of microseconds late on virtual
-// machines and idle CPUs.
-func SpinUntil(deadline int64) int64 {
-	for {
-		if n := Now(); n >= deadline {
-			return n
-		}
-	}
-}
-
 // Lead is how long before a deadline to arm a timer so that it fires before
-// the deadline despite the host's wake-up lateness, leaving the rest to
-// SpinUntil. It follows the upper envelope of observed lateness: it jumps up
+// the deadline despite the host's wake-up lateness, leaving the rest to a
+// spin (Loop). It follows the upper envelope of observed lateness: it jumps up
 // to a late wake at once and decays by 1/256 per observation, so a rare
 // outlier costs some spinning for about a second and is then forgotten.
 //

@@ -18,12 +18,6 @@ func TestNowIsClockMonotonic(t *testing.T) {
 	}
 }
 
-func TestSpinUntil(t *testing.T) {
-	d := Now() + 200_000
-	if got := SpinUntil(d); got < d {
-		t.Fatalf("SpinUntil returned %d before deadline %d", got, d)
-	}
-}
 
 func TestLead(t *testing.T) {
 	l := Lead{Max: 500_000}

@@ -1,4 +1,4 @@
-// Package tick runs fixed-rate ticks: deadline arithmetic, a timerfd timer and an ordered stage pipeline.
+// Package tick runs fixed-rate ticks: deadline arithmetic, a timerfd timer, and the real-time loop that meets deadlines despite the host's wake-up lateness.
 package tick
 
 import "fmt"

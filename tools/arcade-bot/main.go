@@ -266,8 +266,8 @@ func runBots(ctx context.Context, o *options) Report {
 			b.rec = newRecorder(b.c.ClientID(), expect)
 			if o.grab {
 				b.rec.enableGrab(expect)
-				b.c.OnEntityUpdate(func(u *wire.EntityUpdate, rx int64, _ bool) { b.rec.entityUpdate(u, rx) })
 			}
+			b.c.OnEntityUpdate(func(u *wire.EntityUpdate, rx int64, _ bool) { b.rec.entityUpdate(u, rx) })
 			b.rec.connected = client.Now()
 			b.c.OnSnapshot(func(snap *wire.Snapshot, rx int64, viaMulticast bool) {
 				if !viaMulticast && !o.unicast {

@@ -95,10 +95,16 @@ func (r *recorder) unsent(seq uint32) {
 	}
 }
 
-// entityUpdate records one entity update datagram received at rx.
+// entityUpdate records one entity update datagram received at rx: the
+// bot's own player record in it reports its inputs as a snapshot does.
 func (r *recorder) entityUpdate(u *wire.EntityUpdate, rx int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	for i := range u.Players {
+		if p := &u.Players[i]; p.ClientID == r.self {
+			r.report(p.LastInputSeq, rx)
+		}
+	}
 	if r.grab != nil {
 		r.grab.update(u, rx)
 	}
@@ -191,7 +197,7 @@ type botResult struct {
 	CookieRetries uint64
 	// Path is the sequence accounting of the path snapshots came on.
 	PathReceived, PathLost uint64
-	Latency                []int64 // ns, input send → first snapshot reporting it
+	Latency                []int64 // ns, input send → first snapshot or update reporting it
 	RTT                    []int64 // ns
 	Peers                  map[uint16]peerSeen
 	Grab                   *grabResult // nil unless --grab

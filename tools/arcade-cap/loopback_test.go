@@ -312,11 +312,12 @@ stream:
 				}
 			}
 		}
-		// An input is in the snapshot of the tick that took it, or of the
-		// next one when it was read while a tick was under way: at most
-		// the second tick to reach the client from the input on, in the
-		// capture's order (the order the server handled the datagrams in),
-		// however late the host ran the ticks.
+		// An input is in the eager update of the batch that read it
+		// (before any tick: 0), else in the snapshot of the tick that took
+		// it, or of the next one when it was read while a tick was under
+		// way: at most the second tick to reach the client from the input
+		// on, in the capture's order (the order the server handled the
+		// datagrams in), however late the host ran the ticks.
 		ticks := tr.ticks[id]
 		if len(ticks) != m.Samples {
 			t.Errorf("client %d: %d inputs traced to a snapshot, the report has %d samples", id, len(ticks), m.Samples)
@@ -325,28 +326,31 @@ stream:
 		for _, n := range ticks {
 			byTicks[min(n, len(byTicks)-1)]++
 		}
-		t.Logf("client %d: inputs reported in the 1st tick to reach it %d, 2nd %d, later %d", id, byTicks[1], byTicks[2], byTicks[3])
-		if byTicks[0] != 0 || byTicks[3] != 0 {
-			t.Errorf("client %d: %d inputs reported only in the 3rd tick to reach it or later (%d before any)", id, byTicks[3], byTicks[0])
+		t.Logf("client %d: inputs reported before any tick (eager) %d, in the 1st tick to reach it %d, 2nd %d, later %d", id, byTicks[0], byTicks[1], byTicks[2], byTicks[3])
+		if byTicks[3] != 0 {
+			t.Errorf("client %d: %d inputs reported only in the 3rd tick to reach it or later", id, byTicks[3])
+		}
+		if byTicks[0] == 0 {
+			t.Errorf("client %d: no input reported by an eager update", id)
 		}
 	}
 }
 
 // inputTrace is what traceInputs finds in a capture.
 type inputTrace struct {
-	// ticks holds, per client id, for every input a snapshot reflected:
-	// how many ticks had sent snapshots on the client's path from the
-	// input's capture on, the reflecting one included.
+	// ticks holds, per client id, for every input a snapshot or an
+	// update reflected: how many ticks had sent snapshots on the client's
+	// path from the input's capture on, the reflecting one included (0:
+	// an eager update reflected it first).
 	ticks map[uint16][]int
 	// applied holds the input → state latency, in ns, of the inputs each
-	// reflecting snapshot names (LastInputSeq equal to theirs): the ones
-	// the server applied, whose server-added latency it records.
+	// reflecting snapshot or update names (LastInputSeq equal to theirs).
 	applied []int64
 }
 
 // traceInputs reads the capture at path in file order with the sessions
-// ss learned, and follows every PoseInput to the first snapshot on its
-// client's path that reflects it, as the --stats report does.
+// ss learned, and follows every PoseInput to the first snapshot or update
+// on its client's path that reflects it, as the --stats report does.
 func traceInputs(t *testing.T, ss *sessions, path string) inputTrace {
 	t.Helper()
 	src, err := openFile(path)
@@ -388,15 +392,19 @@ func traceInputs(t *testing.T, ss *sessions, path string) inputTrace {
 				seen[s][seq] = true
 				pending[s] = append(pending[s], &waiting{seq: seq, at: d.at})
 			}
-		case wire.TypeSnapshot:
-			for _, p := range d.snap.Players {
+		case wire.TypeSnapshot, wire.TypeEntityUpdate:
+			players, isTick := d.upd.Players, d.hdr.Type == wire.TypeSnapshot
+			if isTick {
+				players = d.snap.Players
+			}
+			for _, p := range players {
 				s := ss.byClientAt(p.ClientID, d.at)
 				if s == nil || (d.dst != s.addr && !d.dst.Addr().IsMulticast()) {
 					continue
 				}
 				keep := pending[s][:0]
 				for _, in := range pending[s] {
-					if in.ticks == 0 || in.tick != d.snap.Tick {
+					if isTick && (in.ticks == 0 || in.tick != d.snap.Tick) {
 						in.ticks++
 						in.tick = d.snap.Tick
 					}

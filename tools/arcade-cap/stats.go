@@ -90,9 +90,7 @@ func (st *stats) observe(d *datagram) {
 		g.datagrams++
 		g.types[t]++
 		g.seq.observe(d.hdr.Seq)
-		if t == wire.TypeSnapshot {
-			st.snapshot(d)
-		}
+		st.state(d)
 		return
 	}
 	s := st.ss.owner(d)
@@ -117,9 +115,7 @@ func (st *stats) observe(d *datagram) {
 	if d.hdr.Token == s.token {
 		c.down.observe(d.hdr.Seq)
 	}
-	if t == wire.TypeSnapshot {
-		st.snapshot(d)
-	}
+	st.state(d)
 }
 
 // poseInput records one PoseInput's arrival: for jitter, and as an input
@@ -147,13 +143,24 @@ func (c *clientStats) poseInput(d *datagram) {
 	c.pending = append(c.pending, pendingInput{seq: seq, at: d.at})
 }
 
-// snapshot resolves waiting inputs: for every player record, the inputs of
-// that client up to its LastInputSeq are reflected by this snapshot, if it
-// went on that client's path (its unicast address, or a multicast group:
-// clients accept snapshots from both paths).
-func (st *stats) snapshot(d *datagram) {
-	for i := range d.snap.Players {
-		p := &d.snap.Players[i]
+// state resolves waiting inputs with a Snapshot's or an EntityUpdate's
+// player records: for every one, the inputs of that client up to its
+// LastInputSeq are reflected by this datagram, if it went on that client's
+// path (its unicast address, or a multicast group: clients accept state
+// from both paths). Input-to-state is the first state datagram reporting
+// an input, whichever kind.
+func (st *stats) state(d *datagram) {
+	var players []wire.PlayerState
+	switch d.hdr.Type {
+	case wire.TypeSnapshot:
+		players = d.snap.Players
+	case wire.TypeEntityUpdate:
+		players = d.upd.Players
+	default:
+		return
+	}
+	for i := range players {
+		p := &players[i]
 		s := st.ss.byClientAt(p.ClientID, d.at)
 		if s == nil || (d.dst != s.addr && !d.dst.Addr().IsMulticast()) {
 			continue

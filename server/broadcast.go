@@ -1,0 +1,160 @@
+package server
+
+import (
+	"arcade/wire"
+)
+
+// broadcast encodes the tick's state once and sends it: one datagram per
+// part to the multicast group and one per part to every unicast client, in
+// a single batch, with the delivery probes, then records the server-added
+// latency of the inputs this snapshot is the first to carry (tick-only
+// mode). Parts hold players first, then entities, as many as fit.
+func (s *Server) broadcast(now int64) {
+	s.players = s.players[:0]
+	for _, c := range s.sess.order {
+		s.players = append(s.players, playerState(c))
+	}
+	s.entities = s.entities[:0]
+	if s.world != nil {
+		s.entities = s.world.Entities(s.entities)
+	}
+	s.snap.Tick = uint32(s.tickNo)
+	s.snap.ServerTime = s.stateTime(now)
+	s.snap.PlayerCount = uint16(len(s.players))
+	s.snap.Flags = 0
+	s.snap.StateHash = 0
+	if s.cfg.HashEvery > 0 && s.tickNo%uint64(s.cfg.HashEvery) == 0 {
+		s.snap.Flags = wire.SnapshotHasHash
+		s.snap.StateHash = s.hasher.sum(s.snap.Tick, s.players, s.entities)
+	}
+	hasHash := s.snap.Flags&wire.SnapshotHasHash != 0
+	parts := 0
+	for p, e := 0, 0; ; {
+		p, e = s.nextPart(p, e, hasHash)
+		parts++
+		if p == len(s.players) && e == len(s.entities) {
+			break
+		}
+	}
+	s.snap.Parts = uint8(min(parts, 255))
+	firstGroupSeq := s.groupSeq
+	p, e := 0, 0
+	for part := 0; part < parts && part < 255; part++ {
+		np, ne := s.nextPart(p, e, hasHash)
+		s.snap.Part = uint8(part)
+		s.snap.Players = append(s.snap.Players[:0], s.players[p:np]...)
+		s.snap.Entities = append(s.snap.Entities[:0], s.entities[e:ne]...)
+		p, e = np, ne
+		s.body = s.snap.Append(s.body[:0])
+		s.sendAll(now, wire.TypeSnapshot)
+	}
+	s.sendProbes(now, firstGroupSeq)
+	sentAt := s.flush()
+	s.snapLat.record(s.stats, sentAt)
+}
+
+// nextPart returns where the snapshot part starting at player p and entity
+// e ends: players first, then entities, while the body fits a datagram.
+func (s *Server) nextPart(p, e int, hasHash bool) (int, int) {
+	room := wire.MaxBodySize - s.sealRoom - wire.SnapshotLen(0, 0, hasHash)
+	np := min(len(s.players)-p, room/wire.SnapshotPlayerSize, wire.MaxSnapshotPlayers)
+	room -= np * wire.SnapshotPlayerSize
+	ne := 0
+	if p+np == len(s.players) {
+		ne = min(len(s.entities)-e, room/wire.SnapshotEntitySize, wire.MaxSnapshotEntities)
+	}
+	return p + np, e + ne
+}
+
+// sendAll queues s.body, of type t, to the multicast group (while any
+// client may use it: one on unicast fallback keeps measuring it) and to
+// every client currently on unicast.
+func (s *Server) sendAll(now int64, t wire.PacketType) {
+	if s.multicastN > 0 {
+		h := wire.Header{Type: t, Token: s.groupToken, Seq: s.groupSeq}
+		if s.group != nil {
+			h.Flags = wire.FlagSealed
+		}
+		b := s.begin(s.cfg.Multicast, h)
+		s.outSeal = s.group
+		s.groupSeq++
+		s.finish(append(b, s.body...))
+	}
+	for _, c := range s.sess.order {
+		if c.unicast {
+			s.finish(append(s.beginConn(now, c, t), s.body...))
+		}
+	}
+}
+
+// snapSamples are the inputs received when eager propagation is off: they
+// wait for the tick that applies them, and that tick's snapshot is the
+// first send to carry them.
+type snapSamples struct {
+	waiting        []latSample // received, not applied yet
+	avatars, grabs []latSample // applied by this tick
+	dropped        uint64      // samples not kept: the lists were full
+}
+
+func newSnapSamples(n int) snapSamples {
+	return snapSamples{waiting: make([]latSample, 0, n), avatars: make([]latSample, 0, n), grabs: make([]latSample, 0, n)}
+}
+
+// add keeps the sample of an input of c received at rx.
+func (t *snapSamples) add(c *session, rx int64) {
+	if rx == 0 {
+		return
+	}
+	if len(t.waiting) == cap(t.waiting) {
+		t.dropped++
+		return
+	}
+	t.waiting = append(t.waiting, latSample{c, rx})
+}
+
+// applied moves the waiting samples to this tick's: their inputs are
+// applied now. Those of clients whose hands then hold something count for
+// held objects too.
+func (t *snapSamples) applied(w World) {
+	for _, l := range t.waiting {
+		t.avatars = append(t.avatars, l)
+		if w != nil && w.Holding(l.c.id) {
+			t.grabs = append(t.grabs, l)
+		}
+	}
+	t.waiting = t.waiting[:0]
+}
+
+// record records this tick's samples against the send at sentAt.
+func (t *snapSamples) record(st *Stats, sentAt int64) {
+	for _, l := range t.avatars {
+		st.ServerAdded.Record(sentAt - l.rx)
+		l.c.lat.add(sentAt - l.rx)
+	}
+	for _, l := range t.grabs {
+		st.ServerAddedGrab.Record(sentAt - l.rx)
+		l.c.grabLat.add(sentAt - l.rx)
+	}
+	t.avatars, t.grabs = t.avatars[:0], t.grabs[:0]
+	if t.dropped > 0 {
+		st.SamplesDropped.Add(t.dropped)
+		t.dropped = 0
+	}
+}
+
+// forget drops c's samples (its session ended).
+func (t *snapSamples) forget(c *session) {
+	t.waiting = deleteSamples(t.waiting, c)
+	t.avatars = deleteSamples(t.avatars, c)
+	t.grabs = deleteSamples(t.grabs, c)
+}
+
+func deleteSamples(l []latSample, c *session) []latSample {
+	out := l[:0]
+	for _, x := range l {
+		if x.c != c {
+			out = append(out, x)
+		}
+	}
+	return out
+}

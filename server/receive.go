@@ -1,0 +1,172 @@
+package server
+
+import (
+	"arcade/internal/udp"
+	"arcade/seal"
+	"arcade/wire"
+)
+
+const (
+	batchSize = 64
+	// recvBudget bounds the batches one receive reads, so a flood cannot
+	// hold off a tick: what is left waits for the next Step.
+	recvBudget = 8
+)
+
+// receive reads what is waiting on the transport, at most recvBudget
+// batches, and handles each datagram: handshakes and pings are answered,
+// poses applied (eagerly) or kept for the tick. It reports whether the
+// budget ran out with datagrams possibly still waiting.
+func (s *Server) receive(now int64) (more bool) {
+	for range recvBudget {
+		n, err := s.tr.ReadBatch(s.in)
+		if err != nil || n == 0 {
+			return false
+		}
+		wall := s.cfg.WallClock()
+		for i := range n {
+			m := &s.in.Msgs[i]
+			if m.RxTime != 0 {
+				s.stats.RxDelay.Record(wall - m.RxTime)
+			}
+			if s.cfg.Tap != nil {
+				s.cfg.Tap.Received(m)
+			}
+			s.handle(now, m)
+		}
+		if n < len(s.in.Msgs) {
+			return false
+		}
+	}
+	return true
+}
+
+// handle acts on one received datagram or drops it with a counted reason.
+func (s *Server) handle(now int64, m *udp.Message) {
+	s.stats.RxPackets.Inc()
+	if m.Truncated || m.N > wire.MaxDatagramSize {
+		s.stats.drop(DropTooLarge)
+		return
+	}
+	if from := m.Addr.Addr(); len(s.denyList) > 0 && s.denyList.contains(from) || len(s.allowList) > 0 && !s.allowList.contains(from) {
+		s.stats.drop(DropDenied)
+		return
+	}
+	b := m.Buf[:m.N]
+	h := &s.hdr
+	n, err := h.Parse(b)
+	if err != nil {
+		if err == wire.ErrVersion && h.Type == wire.TypeConnectRequest && len(b) >= wire.MinConnectRequestSize {
+			s.denyVersion(m.Addr, b[wire.HeaderSize:])
+		}
+		s.stats.drop(dropReasonFor(err))
+		return
+	}
+	body := b[n:]
+	switch h.Type {
+	case wire.TypeConnectRequest, wire.TypeChallengeResponse:
+		if !s.handshakes.allow(m.Addr.Addr(), now) {
+			s.stats.drop(DropRateLimited)
+			return
+		}
+		if h.Type == wire.TypeConnectRequest {
+			s.onConnectRequest(now, m.Addr, body)
+		} else {
+			s.onChallengeResponse(now, m.Addr, body)
+		}
+	case wire.TypePoseInput, wire.TypePing, wire.TypeDisconnect, wire.TypeDeliveryReport, wire.TypeMessage:
+		c := s.sess.byToken[h.Token]
+		if c == nil {
+			s.stats.drop(DropUnknownToken)
+			return
+		}
+		if c.addr != m.Addr {
+			s.stats.drop(DropWrongSource)
+			return
+		}
+		if s.sessionLimit.rate > 0 && !s.sessionLimit.spend(&c.limit, now) {
+			s.stats.drop(DropRateLimited)
+			return
+		}
+		if c.seal != nil {
+			if body = s.open(c.seal, h, b); body == nil {
+				return
+			}
+		}
+		c.rtt.acked(h.Ack, now)
+		c.up.observe(h.Seq)
+		s.onSession(now, c, h, body, m.RxTime)
+	default:
+		s.stats.drop(DropUnexpected)
+	}
+}
+
+// open checks and decrypts the sealed datagram b of a session whose
+// sealer is sl and returns its body (in s.openBuf), or nil after counting
+// the drop.
+func (s *Server) open(sl *seal.Session, h *wire.Header, b []byte) []byte {
+	if h.Flags&wire.FlagSealed == 0 {
+		s.stats.drop(DropUnsealed)
+		return nil
+	}
+	body, err := sl.Open(s.openBuf[:0], b[:wire.HeaderSize], b[wire.HeaderSize:])
+	switch err {
+	case nil:
+		return body[:len(body):len(body)]
+	case seal.ErrReplay:
+		s.stats.drop(DropReplayed)
+	default:
+		s.stats.drop(DropBadSeal)
+	}
+	return nil
+}
+
+// onSession handles a datagram from a verified session.
+func (s *Server) onSession(now int64, c *session, h *wire.Header, body []byte, rx int64) {
+	switch h.Type {
+	case wire.TypePoseInput:
+		m := &s.mPose
+		if _, err := m.Parse(body); err != nil {
+			s.stats.drop(dropReasonFor(err))
+			return
+		}
+		c.lastHeard = now
+		s.recordSeq(now, c, h)
+		if newest, ok := c.newest(); ok && int32(m.InputSeq-newest.InputSeq) <= 0 {
+			s.stats.drop(DropStaleInput)
+			return
+		}
+		c.inputs++
+		s.onPose(now, c, m, rx)
+	case wire.TypePing:
+		m := &s.mPing
+		if _, err := m.Parse(body); err != nil {
+			s.stats.drop(dropReasonFor(err))
+			return
+		}
+		c.lastHeard = now
+		s.recordSeq(now, c, h)
+		p := wire.Pong{PingID: m.PingID, ClientTime: m.ClientTime, ServerRecvTime: s.micros(now), ServerSendTime: s.micros(now)}
+		s.finish(p.Append(s.beginConn(now, c, wire.TypePong)))
+	case wire.TypeDeliveryReport:
+		if _, err := s.mReport.Parse(body); err != nil {
+			s.stats.drop(dropReasonFor(err))
+			return
+		}
+		c.lastHeard = now
+		s.recordSeq(now, c, h)
+		s.onDeliveryReport(now, c, &s.mReport)
+	case wire.TypeMessage:
+		if _, err := s.mMessage.Parse(body); err != nil {
+			s.stats.drop(dropReasonFor(err))
+			return
+		}
+		s.onMessage(now, c, h, s.mMessage.Payload)
+	case wire.TypeDisconnect:
+		if _, err := s.mDisc.Parse(body); err != nil {
+			s.stats.drop(dropReasonFor(err))
+			return
+		}
+		s.remove(now, c, wire.DisconnectClientLeft, false)
+	}
+}
