@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -23,6 +24,7 @@ import (
 
 	"arcade/capture"
 	"arcade/discovery"
+	"arcade/internal/hostprobe"
 	"arcade/internal/udp"
 	"arcade/scene"
 	"arcade/server"
@@ -48,7 +50,10 @@ type options struct {
 	httpAddr   string
 	dscp       int
 	rtPrio     int
+	tickCPU    int
 	spinMax    time.Duration
+	coalesce   time.Duration
+	hostProbe  bool
 	scenePath  string
 	eager      bool
 	fallback   bool
@@ -91,7 +96,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return err
 	})
 	fs.BoolVar(&o.fallback, "unicast-fallback", true, "switch a headset whose multicast is lossy or late (against a unicast probe stream) to unicast, and back when multicast recovers")
-	fs.BoolVar(&o.eager, "eager", true, "send a grabbed object's new pose the moment the hand's pose arrives, not at the next tick")
+	fs.BoolVar(&o.eager, "eager", true, "send a headset's avatar and what its hands hold the moment its pose arrives, not at the next tick")
+	fs.DurationVar(&o.coalesce, "coalesce", 0, "let an eager update wait this long for more poses to share its datagram (0..a quarter of a tick; 0 = send each receive batch at once)")
+	fs.IntVar(&o.tickCPU, "tick-cpu", -1, "pin the tick thread to this `CPU` (-1 = any), e.g. to keep load generators off it")
+	fs.BoolVar(&o.hostProbe, "host-probe", true, "run a reference timerfd loop beside the tick (about 2% of a core) and sample CPU steal, so late ticks are told apart as the host's or Arcade's")
 	fs.IntVar(&o.hashEvery, "hash-every", server.DefaultHashEvery, "carry the state hash in the snapshot every N ticks (0 = never)")
 	fs.DurationVar(&o.spinMax, "tick-spin", server.DefaultSpinMax, "longest the tick thread may spin before a deadline after an early timer wake (adapts to the host's timer lateness; at most half a tick); 0 = sleep only")
 	fs.DurationVar(&o.idle, "idle-timeout", server.DefaultIdleTimeout, "remove a headset silent for this long")
@@ -143,6 +151,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.rtPrio < 0 || o.rtPrio > 99 {
 		return nil, fmt.Errorf("--rt-priority: %d is out of range 0..99", o.rtPrio)
+	}
+	if o.coalesce < 0 || o.coalesce > time.Second/time.Duration(o.tickRate)/4 {
+		return nil, fmt.Errorf("--coalesce: %v is out of range 0..a quarter of a tick (%v)", o.coalesce, time.Second/time.Duration(o.tickRate)/4)
+	}
+	if o.tickCPU < -1 || o.tickCPU >= runtime.NumCPU() {
+		return nil, fmt.Errorf("--tick-cpu: %d is not -1 or a CPU of this machine (0..%d)", o.tickCPU, runtime.NumCPU()-1)
 	}
 	if o.spinMax < 0 || o.spinMax > time.Second/time.Duration(o.tickRate)/2 {
 		return nil, fmt.Errorf("--tick-spin: %v is out of range 0..half a tick (%v)", o.spinMax, time.Second/time.Duration(o.tickRate)/2)
@@ -319,7 +333,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Deny:              o.deny,
 		HashEvery:         o.hashEvery,
 		RealtimePriority:  o.rtPrio,
+		PinTick:           o.tickCPU >= 0,
+		TickCPU:           max(o.tickCPU, 0),
 		SpinMax:           o.spinMax,
+		CoalesceWindow:    o.coalesce,
 		Passphrase:        o.passphrase,
 	}
 	if o.spinMax == 0 {
@@ -327,6 +344,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if o.hashEvery == 0 {
 		cfg.HashEvery = -1
+	}
+	if o.hostProbe {
+		// The reference loop runs at the tick thread's priority, so the
+		// two see the same host.
+		h, err := hostprobe.StartHost(hostprobe.Config{Priority: o.rtPrio}, 0)
+		if err != nil {
+			fmt.Fprintf(stderr, "arcade-server: --host-probe: %v\n", err)
+			return 1
+		}
+		defer h.Stop()
+		if err := h.RealtimeErr(); err != nil {
+			log.Warn("host probe runs at normal priority", "err", err)
+		}
+		if err := h.StealErr(); err != nil {
+			log.Warn("CPU steal not sampled", "err", err)
+		}
+		cfg.HostProbe = h
 	}
 	if o.capture != "" {
 		capw, err := capture.New(o.capture, conn.LocalAddr(), capture.Options{})
