@@ -187,6 +187,17 @@ func TestLoopServesArrivalsWhileSpinning(t *testing.T) {
 	}
 }
 
+// TestLoopDoesNotSpinForAPromptHost: a host that wakes within a few µs is
+// not worth spinning for: no spin, no poll, and ticks as late as it is.
+func TestLoopDoesNotSpinForAPromptHost(t *testing.T) {
+	v := &virtualWaiter{spinCost: 100, late: constLate(5 * time.Microsecond), stopAt: int64(time.Second)}
+	k := &ticker{period: tickPeriod, next: tickPeriod, spin: true}
+	l := run(t, LoopConfig{SpinMax: 500 * time.Microsecond}, v, k)
+	if v.polls != 0 || l.Spin.Count() != 0 || l.Lead() != 0 {
+		t.Fatalf("%d polls, %d spins, lead %d for a host 5 µs late", v.polls, l.Spin.Count(), l.Lead())
+	}
+}
+
 func TestLoopConfigValidate(t *testing.T) {
 	if _, err := NewLoop(LoopConfig{PollEvery: -1}); err == nil {
 		t.Fatal("negative PollEvery accepted")

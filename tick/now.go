@@ -3,6 +3,7 @@
 package tick
 
 import (
+	"slices"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -41,30 +42,54 @@ func Now() int64 { return baseMono + int64(time.Since(baseTime)) }
 
 // Lead is how long before a deadline to arm a timer so that it fires before
 // the deadline despite the host's wake-up lateness, leaving the rest to a
-// spin (Loop). It follows the upper envelope of observed lateness: it jumps up
-// to a late wake at once and decays by 1/256 per observation, so a rare
-// outlier costs some spinning for about a second and is then forgotten.
+// spin (Loop). It is the 90th percentile of the last leadWindow wakes'
+// lateness plus a margin: enough to cover the host's ordinary lateness,
+// while a rare outlier (which no affordable spin would cover) costs
+// nothing. When that percentile is below leadWorth, a spin would buy less
+// than it costs and the lead is 0.
 //
 // The zero value has no lead until it observes lateness. Max caps the lead,
 // and so the CPU time spun per tick; Max 0 disables early waking.
 type Lead struct {
-	Max int64 // ns
-	est int64
+	Max  int64 // ns
+	cur  int64
+	ring [leadWindow]int64
+	n    int
+	tmp  [leadWindow]int64
 }
 
-// leadMargin is added to the lateness estimate.
-const leadMargin = 20_000
+const (
+	// leadWindow is how many recent wakes the lead is computed from:
+	// about half a second at 120 Hz.
+	leadWindow = 64
+	// leadMargin is added to the lateness percentile.
+	leadMargin = 20_000
+	// leadWorth: a percentile below this is not worth spinning for.
+	leadWorth = 20_000
+)
 
 // Lead returns how early to arm the timer, in ns.
 func (l *Lead) Lead() int64 {
 	if l.Max <= 0 {
 		return 0
 	}
-	return min(l.est+leadMargin, l.Max)
+	return l.cur
 }
 
 // Observe records one wake: late is the time the timer fired after the
-// instant it was armed for (negative values count as 0).
+// instant it was armed for (negative values count as 0). It does not
+// allocate.
 func (l *Lead) Observe(late int64) {
-	l.est = max(late, l.est-l.est>>8, 0)
+	l.ring[l.n%leadWindow] = max(late, 0)
+	l.n++
+	k := min(l.n, leadWindow)
+	copy(l.tmp[:k], l.ring[:k])
+	slices.Sort(l.tmp[:k])
+	p90 := l.tmp[(k*9+9)/10-1]
+	switch {
+	case p90 < leadWorth:
+		l.cur = 0
+	default:
+		l.cur = min(p90+leadMargin, l.Max)
+	}
 }

@@ -18,24 +18,38 @@ func TestNowIsClockMonotonic(t *testing.T) {
 	}
 }
 
-
 func TestLead(t *testing.T) {
 	l := Lead{Max: 500_000}
-	if l.Lead() != leadMargin {
-		t.Fatalf("fresh lead %d, want the margin %d", l.Lead(), leadMargin)
+	if l.Lead() != 0 {
+		t.Fatalf("fresh lead %d, want 0", l.Lead())
 	}
 	l.Observe(100_000)
 	if got := l.Lead(); got != 100_000+leadMargin {
 		t.Fatalf("after a 100µs wake: lead %d", got)
 	}
-	l.Observe(-5) // early wakes do not lower it below the decay
-	for range 256 * 8 {
-		l.Observe(10_000)
+	// A host that wakes within leadWorth is not worth spinning for.
+	for range leadWindow {
+		l.Observe(5_000)
 	}
-	if got := l.Lead(); got < 10_000+leadMargin || got > 15_000+leadMargin {
-		t.Fatalf("lead did not decay toward 10µs: %d", got)
+	if got := l.Lead(); got != 0 {
+		t.Fatalf("lead %d for a host 5 µs late", got)
 	}
-	l.Observe(5_000_000)
+	// Ordinary lateness of 60 µs with an outlier of 5 ms in every 20
+	// wakes: the lead covers the ordinary, not the outlier.
+	for i := range 4 * leadWindow {
+		late := int64(60_000)
+		if i%20 == 0 {
+			late = 5_000_000
+		}
+		l.Observe(late)
+	}
+	if got := l.Lead(); got != 60_000+leadMargin {
+		t.Fatalf("lead %d with rare outliers, want the ordinary 60 µs + margin", got)
+	}
+	// Mostly late beyond Max: capped.
+	for range leadWindow {
+		l.Observe(2_000_000)
+	}
 	if got := l.Lead(); got != l.Max {
 		t.Fatalf("lead %d not capped at Max %d", got, l.Max)
 	}
@@ -43,6 +57,9 @@ func TestLead(t *testing.T) {
 	off.Observe(100_000)
 	if off.Lead() != 0 {
 		t.Fatal("Max 0 must disable early waking")
+	}
+	if a := testing.AllocsPerRun(100, func() { l.Observe(70_000) }); a != 0 {
+		t.Fatalf("Observe allocates %v", a)
 	}
 }
 
