@@ -6,6 +6,10 @@ import (
 	"arcade/tick"
 )
 
+// Loop is Run's real-time loop, for its wake and spin figures; nil before
+// Run starts it.
+func (s *Server) Loop() *tick.Loop { return s.loop.Load() }
+
 // RealtimeErr reports why Run could not raise its thread to real-time
 // priority or pin it, or nil. Valid once Started has been called.
 func (s *Server) RealtimeErr() error { return s.realtimeErr }

@@ -316,6 +316,7 @@ func (s *Server) publish(now int64) {
 			Addr:           c.addrStr,
 			Delivery:       d,
 			DeliveryReason: c.delivery.reason,
+			Fallback:       c.unicast && !c.fixedUnicast,
 			LastInputSeq:   c.applied.InputSeq,
 			Inputs:         c.inputs,
 			IdleMs:         (now - c.lastHeard) / 1e6,

@@ -168,8 +168,11 @@ type ClientInfo struct {
 	Name     string `json:"name"`
 	Addr     string `json:"addr"`
 	Delivery string `json:"delivery"`
-	// DeliveryReason says why the client is on its delivery mode.
+	// DeliveryReason says why the client is on its delivery mode;
+	// Fallback, that the server moved it to unicast because multicast
+	// served it badly (not because it asked, or multicast is off).
 	DeliveryReason string `json:"delivery_reason"`
+	Fallback       bool   `json:"delivery_fallback"`
 	// From the client's latest delivery report: multicast loss and how much
 	// later than unicast multicast arrived (90th percentile).
 	McastLossPct     float64 `json:"mcast_loss_pct"`

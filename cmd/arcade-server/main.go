@@ -26,6 +26,7 @@ import (
 	"arcade/discovery"
 	"arcade/internal/hostprobe"
 	"arcade/internal/udp"
+	"arcade/operator"
 	"arcade/scene"
 	"arcade/server"
 	"arcade/sim"
@@ -407,7 +408,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "arcade-server: --http: %v\n", err)
 			return 1
 		}
-		hs = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		hs = &http.Server{Handler: operator.Handler(srv), ReadHeaderTimeout: 5 * time.Second}
 		go func() {
 			defer close(httpDone)
 			if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

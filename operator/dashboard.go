@@ -1,4 +1,4 @@
-package server
+package operator
 
 import (
 	"bytes"
@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"arcade/scene"
+	"arcade/server"
 	"arcade/wire"
 )
 
@@ -50,7 +51,7 @@ const (
 
 // dashboard serves the page and the event stream of one Handler.
 type dashboard struct {
-	report   func() StatsReport
+	report   func() server.StatsReport
 	world    func() ([]wire.PlayerState, []wire.EntityState)
 	now      func() time.Time
 	interval time.Duration
@@ -59,7 +60,7 @@ type dashboard struct {
 	scene    dashScene
 	objects  map[uint16]*dashObject // by entity id, from scene
 	info     dashServer
-	describe func() Description // live name, version, discovery; may be nil
+	describe func() server.Description // live name, version, discovery; may be nil
 
 	subs atomic.Int32 // event streams being served
 
@@ -72,16 +73,17 @@ type dashboard struct {
 type sceneSource interface{ Scene() *scene.Scene }
 
 // newDashboard builds the dashboard of s from what s publishes.
-func (s *Server) newDashboard() *dashboard {
+func newDashboard(s Source) *dashboard {
+	cfg := s.Config()
 	sc, source := scene.Default(), "embedded demo (assumed: the world does not say which scene it runs)"
-	if s.cfg.World == nil {
+	if cfg.World == nil {
 		sc, source = &scene.Scene{Name: "none"}, "no world"
-	} else if ss, ok := s.cfg.World.(sceneSource); ok && ss.Scene() != nil {
+	} else if ss, ok := cfg.World.(sceneSource); ok && ss.Scene() != nil {
 		sc, source = ss.Scene(), "world"
 	}
 	mc := "off"
-	if !s.cfg.NoMulticast {
-		mc = s.cfg.Multicast.String()
+	if !cfg.NoMulticast {
+		mc = cfg.Multicast.String()
 	}
 	// The name arcade-server advertises by default (its --name flag is not
 	// passed down to the server package).
@@ -95,15 +97,15 @@ func (s *Server) newDashboard() *dashboard {
 		Version:   buildVersion(),
 		Multicast: mc,
 		Discovery: "n/a",
-		TickRate:  s.cfg.TickRate,
+		TickRate:  cfg.TickRate,
 		Scene:     sc.Name,
 	}
-	d := newDashboardFrom(s.Report, s.stats.WorldView, sc, source, info)
-	d.describe = s.cfg.Describe
+	d := newDashboardFrom(s.Report, s.Stats().WorldView, sc, source, info)
+	d.describe = cfg.Describe
 	return d
 }
 
-func newDashboardFrom(report func() StatsReport, world func() ([]wire.PlayerState, []wire.EntityState),
+func newDashboardFrom(report func() server.StatsReport, world func() ([]wire.PlayerState, []wire.EntityState),
 	sc *scene.Scene, source string, info dashServer) *dashboard {
 	d := &dashboard{
 		report:   report,
@@ -243,15 +245,15 @@ func (d *dashboard) shutdownOf(r *http.Request) <-chan struct{} {
 // dashEvent is the data of one state event.
 type dashEvent struct {
 	// Stats is Report() without its client list, which Clients carries.
-	Stats   StatsReport  `json:"stats"`
-	Clients []dashClient `json:"clients"`
-	World   dashWorld    `json:"world"`
-	Server  dashServer   `json:"server"`
+	Stats   server.StatsReport `json:"stats"`
+	Clients []dashClient       `json:"clients"`
+	World   dashWorld          `json:"world"`
+	Server  dashServer         `json:"server"`
 }
 
-// dashClient is ClientInfo with the figures the dashboard derives.
+// dashClient is server.ClientInfo with the figures the dashboard derives.
 type dashClient struct {
-	ClientInfo
+	server.ClientInfo
 	// InputRateHz is the rate of applied inputs over the last second or
 	// so, from the change of Inputs; null until two samples span
 	// minRateSpan.
@@ -445,7 +447,7 @@ func (d *dashboard) event(rates *rateTracker) *dashEvent {
 }
 
 // lagReasons says why a headset needs the operator's attention, if it does.
-func lagReasons(c *ClientInfo) []string {
+func lagReasons(c *server.ClientInfo) []string {
 	var r []string
 	if c.IdleMs > lagIdleMs {
 		r = append(r, "idle "+strconv.FormatInt(c.IdleMs, 10)+" ms")
@@ -453,7 +455,7 @@ func lagReasons(c *ClientInfo) []string {
 	if c.McastLossPct > lagLossPct {
 		r = append(r, "multicast loss "+strconv.FormatFloat(c.McastLossPct, 'f', 1, 64)+" %")
 	}
-	if c.Delivery == "unicast" && c.DeliveryReason != reasonAsked && c.DeliveryReason != reasonNoMulticast {
+	if c.Fallback {
 		r = append(r, "unicast fallback: "+c.DeliveryReason)
 	}
 	return r
@@ -496,7 +498,7 @@ func (rt *rateTracker) observe(id uint16, inputs uint64, now time.Time) (float64
 }
 
 // forgetOthers drops the history of clients not in list.
-func (rt *rateTracker) forgetOthers(list []ClientInfo) {
+func (rt *rateTracker) forgetOthers(list []server.ClientInfo) {
 	if len(rt.hist) == len(list) {
 		return
 	}

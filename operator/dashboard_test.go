@@ -1,4 +1,4 @@
-package server
+package operator
 
 import (
 	"bufio"
@@ -18,6 +18,7 @@ import (
 
 	"arcade/internal/wait"
 	"arcade/scene"
+	"arcade/server"
 	"arcade/wire"
 )
 
@@ -66,15 +67,15 @@ type fakeSource struct {
 	calls atomic.Uint64
 }
 
-func (f *fakeSource) report() StatsReport {
+func (f *fakeSource) report() server.StatsReport {
 	n := f.calls.Add(1)
-	return StatsReport{
+	return server.StatsReport{
 		TickRate: 120,
-		StageUS:  map[string]Quantiles{"input": {P50: 2, P99: 10}, "broadcast": {P50: 40, P99: 90}},
-		ClientList: []ClientInfo{
-			{ID: 1, Name: "quest-a", Addr: "10.0.0.2:5000", Delivery: "multicast", DeliveryReason: reasonMulticast, Inputs: 9 * n, LastInputSeq: uint32(9 * n)},
-			{ID: 2, Name: "quest-b", Addr: "10.0.0.3:5000", Delivery: "unicast", DeliveryReason: "no multicast received while unicast probes arrived", IdleMs: 900},
-			{ID: 3, Name: "quest-c", Addr: "10.0.0.4:5000", Delivery: "unicast", DeliveryReason: reasonAsked},
+		StageUS:  map[string]server.Quantiles{"input": {P50: 2, P99: 10}, "broadcast": {P50: 40, P99: 90}},
+		ClientList: []server.ClientInfo{
+			{ID: 1, Name: "quest-a", Addr: "10.0.0.2:5000", Delivery: "multicast", DeliveryReason: "multicast", Inputs: 9 * n, LastInputSeq: uint32(9 * n)},
+			{ID: 2, Name: "quest-b", Addr: "10.0.0.3:5000", Delivery: "unicast", Fallback: true, DeliveryReason: "no multicast received while unicast probes arrived", IdleMs: 900},
+			{ID: 3, Name: "quest-c", Addr: "10.0.0.4:5000", Delivery: "unicast", DeliveryReason: "client asked for unicast"},
 		},
 	}
 }
@@ -360,11 +361,11 @@ func TestDashboardSubscriberLimit(t *testing.T) {
 }
 
 func TestDashboardPageAndAssets(t *testing.T) {
-	s, err := New(Config{Seed: 1}, nil, 0)
+	s, err := server.New(server.Config{Seed: 1}, nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(s.Handler())
+	srv := httptest.NewServer(Handler(s))
 	defer srv.Close()
 	for path, want := range map[string]string{
 		"/":                  "<canvas id=\"venue\"",
@@ -394,18 +395,19 @@ func TestDashboardPageAndAssets(t *testing.T) {
 
 func TestLagReasons(t *testing.T) {
 	for _, tc := range []struct {
-		c    ClientInfo
+		c    server.ClientInfo
 		want string
 	}{
-		{ClientInfo{Delivery: "multicast", DeliveryReason: reasonMulticast, IdleMs: 12}, ""},
-		{ClientInfo{Delivery: "multicast", DeliveryReason: reasonMulticast, IdleMs: 500}, ""},
-		{ClientInfo{Delivery: "multicast", DeliveryReason: reasonMulticast, IdleMs: 501}, "idle 501 ms"},
-		{ClientInfo{Delivery: "multicast", DeliveryReason: reasonRecovered, McastLossPct: 2}, ""},
-		{ClientInfo{Delivery: "multicast", DeliveryReason: reasonMulticast, McastLossPct: 2.5}, "multicast loss 2.5 %"},
-		{ClientInfo{Delivery: "unicast", DeliveryReason: reasonAsked}, ""},
-		{ClientInfo{Delivery: "unicast", DeliveryReason: reasonNoMulticast}, ""},
-		{ClientInfo{Delivery: "unicast", DeliveryReason: reasonNotJoined}, "unicast fallback: " + reasonNotJoined},
-		{ClientInfo{Delivery: "unicast", DeliveryReason: "multicast loss 7.0% (over 5%)", McastLossPct: 7, IdleMs: 800},
+		{server.ClientInfo{Delivery: "multicast", IdleMs: 12}, ""},
+		{server.ClientInfo{Delivery: "multicast", IdleMs: 500}, ""},
+		{server.ClientInfo{Delivery: "multicast", IdleMs: 501}, "idle 501 ms"},
+		{server.ClientInfo{Delivery: "multicast", DeliveryReason: "multicast recovered", McastLossPct: 2}, ""},
+		{server.ClientInfo{Delivery: "multicast", McastLossPct: 2.5}, "multicast loss 2.5 %"},
+		{server.ClientInfo{Delivery: "unicast", DeliveryReason: "client asked for unicast"}, ""},
+		{server.ClientInfo{Delivery: "unicast", DeliveryReason: "multicast disabled on the server"}, ""},
+		{server.ClientInfo{Delivery: "unicast", Fallback: true, DeliveryReason: "client could not join the multicast group"},
+			"unicast fallback: client could not join the multicast group"},
+		{server.ClientInfo{Delivery: "unicast", Fallback: true, DeliveryReason: "multicast loss 7.0% (over 5%)", McastLossPct: 7, IdleMs: 800},
 			"idle 800 ms; multicast loss 7.0 %; unicast fallback: multicast loss 7.0% (over 5%)"},
 	} {
 		if got := strings.Join(lagReasons(&tc.c), "; "); got != tc.want {
@@ -447,7 +449,7 @@ func TestRateTracker(t *testing.T) {
 		t.Error("rate across a counter reset")
 	}
 	rt.observe(2, 0, at(4750))
-	rt.forgetOthers([]ClientInfo{{ID: 2}})
+	rt.forgetOthers([]server.ClientInfo{{ID: 2}})
 	if _, ok := rt.hist[1]; ok || len(rt.hist) != 1 {
 		t.Errorf("history of gone clients kept: %v", rt.hist)
 	}

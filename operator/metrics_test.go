@@ -1,4 +1,4 @@
-package server
+package operator
 
 import (
 	"io"
@@ -7,20 +7,35 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"arcade/server"
 )
 
+// withClients is a server whose report lists the given clients.
+type withClients struct {
+	*server.Server
+	clients []server.ClientInfo
+}
+
+func (w withClients) Report() server.StatsReport {
+	r := w.Server.Report()
+	r.ClientList = w.clients
+	return r
+}
+
 func TestMetricsExposition(t *testing.T) {
-	s, err := New(Config{Seed: 1}, nil, 0)
+	srvr, err := server.New(server.Config{Seed: 1}, nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.stats.RxPackets.Add(42)
-	s.stats.Dropped[DropBadCookie].Add(3)
+	st := srvr.Stats()
+	st.RxPackets.Add(42)
+	st.Dropped[server.DropBadCookie].Add(3)
 	for _, v := range []int64{1000, 2000, 3000, 4000} {
-		s.stats.ServerAdded.Record(v * 1000) // 1..4 ms
+		st.ServerAdded.Record(v * 1000) // 1..4 ms
 	}
-	s.stats.clientsView = append(s.stats.clientsView, ClientInfo{ID: 7, Name: "a \"quoted\" name\\with\nnewline", Delivery: "unicast", McastLossPct: 5})
-	srv := httptest.NewServer(s.Handler())
+	s := withClients{srvr, []server.ClientInfo{{ID: 7, Name: "a \"quoted\" name\\with\nnewline", Delivery: "unicast", McastLossPct: 5}}}
+	srv := httptest.NewServer(Handler(s))
 	defer srv.Close()
 	resp, err := srv.Client().Get(srv.URL + "/metrics")
 	if err != nil {

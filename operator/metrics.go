@@ -1,4 +1,4 @@
-package server
+package operator
 
 import (
 	"bufio"
@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"arcade/internal/metrics"
+	"arcade/server"
 )
 
 // writeMetrics writes the same figures as /api/stats in the Prometheus text
@@ -15,8 +16,9 @@ import (
 // (quantiles 0.5, 0.9, 0.99 plus _sum and _count) in seconds. Everything is
 // read from the lock-free counters the tick thread updates; nothing here
 // touches the tick.
-func (s *Server) writeMetrics(w *bufio.Writer) {
-	st := s.stats
+func writeMetrics(s Source, w *bufio.Writer) {
+	st := s.Stats()
+	cfg := s.Config()
 	counter := func(name, help string, v uint64) {
 		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n%s %d\n", name, help, name, name, v)
 	}
@@ -42,7 +44,7 @@ func (s *Server) writeMetrics(w *bufio.Writer) {
 	}
 
 	gauge("arcade_clients", "Connected headsets.", float64(st.Clients.Load()))
-	gauge("arcade_tick_rate_hz", "Configured ticks per second.", float64(s.cfg.TickRate))
+	gauge("arcade_tick_rate_hz", "Configured ticks per second.", float64(cfg.TickRate))
 	counter("arcade_ticks_total", "Ticks run.", st.Ticks.Load())
 	counter("arcade_missed_ticks_total", "Tick deadlines skipped because the loop woke too late.", st.MissedTicks.Load())
 	counter("arcade_rx_packets_total", "Datagrams received.", st.RxPackets.Load())
@@ -51,7 +53,7 @@ func (s *Server) writeMetrics(w *bufio.Writer) {
 	counter("arcade_delivery_switches_total", "Headsets moved between multicast and unicast delivery.", st.DeliverySwitches.Load())
 
 	fmt.Fprintf(w, "# HELP arcade_dropped_total Datagrams dropped, by reason.\n# TYPE arcade_dropped_total counter\n")
-	for r := DropReason(0); r < NumDropReasons; r++ {
+	for r := server.DropReason(0); r < server.NumDropReasons; r++ {
 		fmt.Fprintf(w, "arcade_dropped_total{reason=%s} %d\n", label(r.String()), st.Dropped[r].Load())
 	}
 
@@ -64,19 +66,19 @@ func (s *Server) writeMetrics(w *bufio.Writer) {
 	}{{"host", st.TicksLateHost.Load()}, {"arcade", st.TicksLateArcade.Load()}, {"unknown", st.TicksLateUnknown.Load()}} {
 		fmt.Fprintf(w, "arcade_ticks_late_total{cause=%s} %d\n", label(c.cause), c.n)
 	}
-	if p := s.cfg.HostProbe; p != nil {
+	if p := cfg.HostProbe; p != nil {
 		summaryHead("arcade_host_timer_lateness_seconds", "Wake-up lateness of a bare timerfd loop on this host, the reference the tick is held against.")
 		summary("arcade_host_timer_lateness_seconds", "", p.Lateness())
 		gauge("arcade_cpu_steal_ratio", "CPU time the hypervisor gave to others, over the last sampling interval.", p.StealPct()/100)
 	}
-	if l := s.loop.Load(); l != nil {
+	if l := s.Loop(); l != nil {
 		summaryHead("arcade_tick_spin_seconds", "Time spun per deadline between an early timer wake and the deadline.")
 		summary("arcade_tick_spin_seconds", "", &l.Spin)
 		summaryHead("arcade_timer_wake_late_seconds", "How late the tick thread's timer woke after the instant it was armed for.")
 		summary("arcade_timer_wake_late_seconds", "", &l.WakeLate)
 	}
 	summaryHead("arcade_stage_seconds", "Duration of each tick stage.")
-	for i, name := range StageNames {
+	for i, name := range server.StageNames {
 		summary("arcade_stage_seconds", "stage="+label(name), &st.Stage[i])
 	}
 	summaryHead("arcade_send_syscall_seconds", "Time inside the send calls of one flush (on loopback: with the delivery of every multicast copy).")
@@ -90,7 +92,7 @@ func (s *Server) writeMetrics(w *bufio.Writer) {
 	summaryHead("arcade_grab_physics_seconds", "Grab and physics stages together.")
 	summary("arcade_grab_physics_seconds", "", &st.GrabPhysics)
 
-	clients := st.ClientList()
+	clients := s.Report().ClientList
 	fmt.Fprintf(w, "# HELP arcade_client_unicast Whether a headset's snapshots go by unicast (1) or multicast (0).\n# TYPE arcade_client_unicast gauge\n")
 	for _, c := range clients {
 		v := 0
@@ -117,10 +119,10 @@ var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 // label returns a quoted label value.
 func label(v string) string { return `"` + labelEscaper.Replace(v) + `"` }
 
-func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
+func serveMetrics(s Source, w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	bw := bufio.NewWriter(w)
-	s.writeMetrics(bw)
+	writeMetrics(s, bw)
 	bw.Flush()
 }
 
