@@ -7,6 +7,7 @@
 const $ = (sel) => document.querySelector(sel);
 const STAGE_ORDER = ['input', 'grab', 'physics', 'broadcast'];
 const STAGE_COLORS = { input: '#5aa9e6', grab: '#f0b429', physics: '#9b7bea', broadcast: '#3fb67a' };
+const HOST_COLOR = '#ffb454';
 const PLAYER_COLORS = ['#ff6b6b', '#4ecdc4', '#ffd93d', '#6c9cff', '#ff9ff3', '#54e38e', '#ffa94d', '#c0a0ff'];
 const TAG_COLORS = {
   ball: '#ffffff', paddle: '#e05a47', dart: '#ffd93d', block: '#6c9cff',
@@ -146,10 +147,46 @@ function drawBudget(ev) {
   ctx.fillStyle = '#ff5d5d'; ctx.textAlign = 'left'; ctx.textBaseline = 'bottom';
   ctx.fillText('Δt = ' + fmtUS(dt) + ' (' + ev.stats.tick_rate + ' Hz)', left + 4, y(dt) - 2);
 
+  // The host's own timer lateness p99: what the box alone imposes.
+  if (ev.stats.host_probe) {
+    const hl = ev.stats.host_timer_lateness_us.p99;
+    ctx.strokeStyle = HOST_COLOR; ctx.setLineDash([2, 3]); ctx.lineWidth = 2;
+    ctx.beginPath(); ctx.moveTo(left, y(hl)); ctx.lineTo(w - right, y(hl)); ctx.stroke();
+    ctx.setLineDash([]);
+    ctx.fillStyle = HOST_COLOR; ctx.textAlign = 'right'; ctx.textBaseline = 'bottom';
+    ctx.fillText('host timer p99 ' + fmtUS(hl), w - right - 4, y(hl) - 2);
+  }
+
   const pct = (100 * total.p99 / dt).toFixed(1);
   $('#budget-note').textContent = 'Sum of stage p99: ' + fmtUS(total.p99) + ' = ' + pct + ' % of the tick. ' +
     'Ticks ' + ev.stats.ticks + ', missed ' + ev.stats.missed_ticks +
     ', tick lateness p99 ' + fmtUS(ev.stats.tick_lateness_us.p99) + '.';
+}
+
+// ---- the host's own limits beside the tick: is the box or Arcade late? ----
+
+function renderHost(ev) {
+  const s = ev.stats;
+  const set = (id, text, cls) => { const e = $(id); e.textContent = text; e.className = cls || ''; };
+  set('#tick-late', fmtUS(s.tick_lateness_us.p50) + ' / ' + fmtUS(s.tick_lateness_us.p99));
+  const late = s.ticks_late_host + s.ticks_late_arcade + s.ticks_late_unknown;
+  if (!s.host_probe) {
+    set('#host-late', 'no probe (--host-probe=false)');
+    set('#host-steal', '—');
+    set('#late-ticks', late + ' late, cause unknown');
+    $('#host-note').textContent = '';
+    return;
+  }
+  const hl = s.host_timer_lateness_us;
+  set('#host-late', fmtUS(hl.p50) + ' / ' + fmtUS(hl.p99));
+  set('#host-steal', s.cpu_steal_pct.toFixed(1) + ' %', s.cpu_steal_pct >= 20 ? 'bad' : s.cpu_steal_pct >= 5 ? 'warn' : '');
+  set('#late-ticks', s.ticks_late_host + ' / ' + s.ticks_late_arcade +
+    (s.ticks_late_unknown ? ' (' + s.ticks_late_unknown + ' unknown)' : ''), s.ticks_late_arcade > 0 ? 'warn' : '');
+  // Whose is the tail: the tick against the bare timer loop beside it.
+  const ratio = hl.p99 > 0 ? s.tick_lateness_us.p99 / hl.p99 : 0;
+  $('#host-note').textContent = 'A tick is late from ' + fmtUS(s.late_tick_us) + '. ' +
+    (ratio > 0 ? 'Tick lateness p99 is ' + ratio.toFixed(2) + '× the host timer\'s: ' +
+      (ratio <= 1.2 ? 'the box, not Arcade, sets the tail.' : 'Arcade adds to the box\'s tail.') : '');
 }
 
 // ---- server-added latency: bars of the quantiles Report gives ----
@@ -203,7 +240,7 @@ function drawLatency(ev) {
   ctx.strokeStyle = '#ff5d5d'; ctx.setLineDash([6, 4]); ctx.lineWidth = 2;
   ctx.beginPath(); ctx.moveTo(x(dt), top); ctx.lineTo(x(dt), h - bottom); ctx.stroke();
   ctx.setLineDash([]); ctx.lineWidth = 1;
-  $('#latency-note').textContent = 'Kernel receive timestamp of a pose → return of the send carrying its effect; ' +
+  $('#latency-note').textContent = 'Kernel receive timestamp of every pose → hand-off to the kernel of the first send carrying it (time in the send call is apart); ' +
     'red line: one tick (' + fmtUS(dt) + '). Only the quantiles the server keeps are shown.';
 }
 
@@ -328,6 +365,7 @@ function render(ev) {
   state.last = ev;
   renderClients(ev);
   drawBudget(ev);
+  renderHost(ev);
   drawLatency(ev);
   drawVenue(ev);
   renderInfo(ev);

@@ -251,6 +251,19 @@ func TestDashboardInChromium(t *testing.T) {
 	if n := eval[int](t, page, fmt.Sprintf(colorJS, "#budget", 0xff, 0x5d, 0x5d)); n < 100 {
 		t.Errorf("tick budget chart: no Δt line (%d red pixels)", n)
 	}
+	// The box's own limits beside the tick budget: the host probe's timer
+	// lateness and the CPU steal as text, and its p99 as a line on the
+	// chart (#ffb454).
+	waitFor(t, page, "the host's timer lateness and steal",
+		`/ \/ /.test(document.querySelector('#host-late').textContent) && /\d+\.\d %/.test(document.querySelector('#host-steal').textContent) && / \/ /.test(document.querySelector('#late-ticks').textContent)`, pageTimeout)
+	t.Logf("host: timer lateness %s, steal %s, late ticks host/Arcade %s; %s",
+		eval[string](t, page, `document.querySelector('#host-late').textContent`),
+		eval[string](t, page, `document.querySelector('#host-steal').textContent`),
+		eval[string](t, page, `document.querySelector('#late-ticks').textContent`),
+		eval[string](t, page, `document.querySelector('#host-note').textContent`))
+	if n := eval[int](t, page, fmt.Sprintf(colorJS, "#budget", 0xff, 0xb4, 0x54)); n < 30 {
+		t.Errorf("tick budget chart: no host timer lateness line (%d amber pixels)", n)
+	}
 	if n := eval[int](t, page, fmt.Sprintf(colorJS, "#venue", 0xff, 0x6b, 0x6b)); n < 50 {
 		t.Errorf("venue view: player 1's head is not drawn (%d pixels of its colour)", n)
 	}
