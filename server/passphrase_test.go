@@ -103,9 +103,16 @@ func TestPassphraseRPCTwin(t *testing.T) { rpcTwin(t, testPassphrase) }
 // tryJoin starts a session with passphrase pass and runs the twin until
 // the handshake ends either way.
 func tryJoin(e *twinEnv, name, pass string) *twinPeer {
+	return tryJoinWith(e, client.SessionConfig{Name: name, Passphrase: pass})
+}
+
+// tryJoinWith is tryJoin for a session configured by cfg, whose nonce it
+// sets.
+func tryJoinWith(e *twinEnv, cfg client.SessionConfig) *twinPeer {
 	p := &twinPeer{idx: len(e.peers)}
 	p.ep = e.r.net.Endpoint(netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 3, byte(len(e.peers) + 1)}), 4000))
-	p.s = client.NewSession(client.SessionConfig{Name: name, Nonce: uint64(len(e.peers) + 200), Passphrase: pass})
+	cfg.Nonce = uint64(len(e.peers) + 200)
+	p.s = client.NewSession(cfg)
 	p.s.OnSnapshot(p.onSnapshot)
 	e.peers = append(e.peers, p)
 	p.s.Start(e.r.net.Now())
@@ -241,29 +248,108 @@ func TestPassphraseReplayAndForgery(t *testing.T) {
 	}
 }
 
+// coast moves virtual time d forward with no client sending: the server
+// runs every tick that falls due, at its deadline, and p's session then
+// takes in what the server sent it meanwhile.
+func coast(r *rig, p *twinPeer, d time.Duration) {
+	end := r.net.Now() + int64(d)
+	for r.sched.Next() <= end {
+		at := r.sched.Next()
+		r.net.SetNow(at)
+		_, tickNo, _ := r.sched.Fire(at)
+		r.srv.Tick(at, tickNo)
+	}
+	r.net.SetNow(end)
+	p.ep.Recv(func(b []byte, _ netip.AddrPort, rx int64, mc bool) { p.s.Handle(end, b, rx, mc) })
+}
+
 // FuzzSealedReceive: whatever arrives from a sealed session's address with
-// its token, the server never panics and the session survives.
+// its token, the server never panics and the session survives: it is still
+// there, and a genuine ping of its client still gets a pong at once.
+//
+// The server and the session are made once (each derives a key with
+// PBKDF2, tens of ms) and serve every input. So that the thousandth input
+// meets the state the first one met, each input is followed by that
+// genuine ping, which keeps the session from idling out, and then by
+// enough virtual time for the rate limiters to win back every token the
+// input and the ping spent. The fuzzer can run for hours.
 func FuzzSealedReceive(f *testing.F) {
 	e := &twinEnv{r: newRig(f, netsim.Config{Seed: 5}, server.Config{Passphrase: testPassphrase}), passphrase: testPassphrase}
-	p := tryJoin(e, "fuzz", testPassphrase)
+	// PingInterval 1 ns: the session pings on every Update.
+	p := tryJoinWith(e, client.SessionConfig{Name: "fuzz", Unicast: true, PingInterval: time.Nanosecond, Passphrase: testPassphrase})
 	if p.s.State() != client.Connected {
 		f.Fatalf("%v (%v)", p.s.State(), p.s.Err())
 	}
 	p.silent = true
 	token := p.s.Token()
+	pongs := 0
+	p.s.OnPong(func(int64, int64) { pongs++ })
+
+	// An input may spend two tokens of its source's handshake bucket (the
+	// datagram and the bare body may each be a handshake message) and three
+	// of the session's (those two and the genuine ping); gap wins them back.
+	cfg := e.r.cfg
+	gap := time.Duration(float64(time.Second)*max(2/cfg.HandshakeRate, 3/cfg.SessionRate)) + time.Millisecond
+	if gap >= cfg.IdleTimeout/2 {
+		f.Fatalf("gap %v is not well within the idle timeout %v", gap, cfg.IdleTimeout)
+	}
+
+	// exchange has the session send its ping and the server answer it. It
+	// returns the ping datagram and whether the session got its pong.
+	exchange := func() ([]byte, bool) {
+		now := e.r.net.Now()
+		before := pongs
+		var ping []byte
+		p.s.Update(now)
+		p.s.Outgoing(func(d []byte) {
+			if wire.PacketType(d[4]) == wire.TypePing {
+				ping = bytes.Clone(d)
+			}
+			p.ep.Send(serverAddr, d)
+		})
+		e.r.srv.Receive(now)
+		p.ep.Recv(func(b []byte, _ netip.AddrPort, rx int64, mc bool) { p.s.Handle(now, b, rx, mc) })
+		return ping, ping != nil && pongs == before+1 && p.s.State() == client.Connected
+	}
+
+	// The handshake's steps pinged at every step: let the buckets fill.
+	coast(e.r, p, time.Second)
+	ping, ok := exchange()
+	if !ok {
+		f.Fatalf("no pong for a genuine ping (%d pongs, %v)", pongs, p.s.State())
+	}
+	coast(e.r, p, gap)
+
 	f.Add(uint8(wire.TypePoseInput), uint8(wire.FlagSealed), make([]byte, 24))
 	f.Add(uint8(wire.TypePing), uint8(wire.FlagSealed), bytes.Repeat([]byte{0xff}, 100))
 	f.Add(uint8(wire.TypeMessage), uint8(0), []byte{1, 2, 3})
 	f.Add(uint8(wire.TypeDisconnect), uint8(wire.FlagSealed), []byte{})
+	// The genuine ping again, as a bare datagram (a replay) and as the body
+	// of a datagram with another header; and with its tag damaged.
+	f.Add(uint8(wire.TypePing), uint8(wire.FlagSealed), ping)
+	f.Add(uint8(wire.TypePing), uint8(wire.FlagSealed), ping[wire.HeaderSize:])
+	damaged := bytes.Clone(ping)
+	damaged[len(damaged)-1] ^= 0x01
+	f.Add(uint8(wire.TypeDisconnect), uint8(wire.FlagSealed), damaged)
 	f.Fuzz(func(t *testing.T, typ, flags uint8, body []byte) {
+		st := e.stats()
+		limited := st.Dropped[server.DropRateLimited].Load()
 		h := wire.Header{Type: wire.PacketType(typ), Flags: flags, Token: token}
 		d := append(h.Append(nil), body...)
 		p.ep.Send(serverAddr, d)
 		p.ep.Send(serverAddr, body)
-		e.r.advance(100*time.Microsecond, nil)
-		p.ep.Recv(func([]byte, netip.AddrPort, int64, bool) {})
-		if e.stats().Clients.Load() != 1 {
+		e.r.srv.Receive(e.r.net.Now())
+		p.ep.Recv(func([]byte, netip.AddrPort, int64, bool) {}) // answers to the forgeries
+		if st.Clients.Load() != 1 {
 			t.Fatal("a forged datagram ended the session")
 		}
+		_, ok := exchange()
+		if n := st.Dropped[server.DropRateLimited].Load() - limited; n != 0 {
+			t.Fatalf("%d datagrams rate limited: the input did not meet full buckets", n)
+		}
+		if !ok {
+			t.Fatalf("after a forged datagram a genuine ping got no pong (session %v, %v)", p.s.State(), p.s.Err())
+		}
+		coast(e.r, p, gap)
 	})
 }
