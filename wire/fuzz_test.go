@@ -97,17 +97,24 @@ func FuzzDeliveryReport(f *testing.F) {
 }
 
 // FuzzSnapshot also parses into a Snapshot that already holds records, as a
-// receiver reusing one Snapshot does, and checks the result is the same.
+// receiver reusing one does, and checks the result is the same. The reused
+// Snapshot is put in the same stale state before every input (every field
+// set, and stale records beyond its length up to the most a datagram can
+// hold), so what it holds never depends on earlier inputs and a failure
+// reproduces from its input alone.
 func FuzzSnapshot(f *testing.F) {
-	stale := Snapshot{StateHash: 99, Players: players(3), Entities: entities(90)}
+	stalePlayers, staleEntities := players(MaxSnapshotPlayers), entities(90)
 	var used Snapshot
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkRoundTrip(t, new(Snapshot), new(Snapshot), data)
 		var fresh Snapshot
 		freshN, freshErr := fresh.Parse(data)
-		used.StateHash = stale.StateHash
-		used.Players = append(used.Players[:0], stale.Players...)
-		used.Entities = append(used.Entities[:0], stale.Entities...)
+		used = Snapshot{
+			Tick: 0xdeadbeef, ServerTime: 0xfeedfacecafe, Part: 3, Parts: 7, PlayerCount: 999,
+			Flags: 0xff, StateHash: 99,
+			Players:  append(used.Players[:0], stalePlayers...)[:3],
+			Entities: append(used.Entities[:0], staleEntities...)[:90],
+		}
 		n, err := used.Parse(data)
 		if n != freshN || err != freshErr {
 			t.Fatalf("reused Snapshot: %d, %v; fresh: %d, %v", n, err, freshN, freshErr)
@@ -119,18 +126,21 @@ func FuzzSnapshot(f *testing.F) {
 }
 
 // FuzzEntityUpdate also parses into an EntityUpdate that already holds
-// records, as a receiver reusing one does, and checks the result is the same.
-// It checks NewestInput against a plain scan of the causes.
+// records, as a receiver reusing one does, and checks the result is the same;
+// the reused one is put in the same stale state before every input, as in
+// FuzzSnapshot. It checks NewestInput against a plain scan of the causes.
 func FuzzEntityUpdate(f *testing.F) {
-	stale := EntityUpdate{Tick: 5, Causes: causes(40), Entities: entities(90)}
+	staleCauses, staleEntities := causes((MaxBodySize-EntityUpdateFixedSize)/UpdateCauseSize), entities(90)
 	var used EntityUpdate
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkRoundTrip(t, new(EntityUpdate), new(EntityUpdate), data)
 		var fresh EntityUpdate
 		freshN, freshErr := fresh.Parse(data)
-		used.Tick = stale.Tick
-		used.Causes = append(used.Causes[:0], stale.Causes...)
-		used.Entities = append(used.Entities[:0], stale.Entities...)
+		used = EntityUpdate{
+			Tick: 5, ServerTime: 0xfeedfacecafe,
+			Causes:   append(used.Causes[:0], staleCauses...)[:40],
+			Entities: append(used.Entities[:0], staleEntities...)[:90],
+		}
 		n, err := used.Parse(data)
 		if n != freshN || err != freshErr {
 			t.Fatalf("reused EntityUpdate: %d, %v; fresh: %d, %v", n, err, freshN, freshErr)
