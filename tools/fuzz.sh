@@ -21,6 +21,11 @@
 # machine keep a CPU. On a two-core box one worker tests about as many
 # inputs as two that fight each other and the coordinator for both cores.
 #
+# Minimising an input that finds new coverage can take up to
+# -fuzzminimizetime, 60 s by default, and a slow target's first one would
+# eat a short run whole: it is a tenth of FUZZTIME here, 1 s to 60 s
+# (FUZZMINIMIZETIME overrides; with a count, Go's default).
+#
 # execs is the count go test last reported: a lower bound, since the inputs
 # a worker ran while being stopped, or while minimising, go uncounted.
 set -uo pipefail
@@ -56,6 +61,14 @@ else
   die "FUZZTIME '$fuzztime' is neither a positive Go duration (30s, 10m, 1h30m) nor a count (5000x)"
 fi
 
+if [[ -n ${FUZZMINIMIZETIME:-} ]]; then
+  minimize=$FUZZMINIMIZETIME
+elif [[ $mode == time ]]; then
+  minimize="$(((secs + 9) / 10 > 60 ? 60 : (secs + 9) / 10))s"
+else
+  minimize=60s
+fi
+
 ncpu=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
 parallel=${FUZZPARALLEL:-$((ncpu > 1 ? ncpu - 1 : 1))}
 [[ $parallel =~ ^[1-9][0-9]*$ ]] || die "FUZZPARALLEL must be a positive integer, got '$parallel'"
@@ -67,7 +80,7 @@ tailpid=""
 
 summary() {
   echo
-  echo "== fuzz summary: FUZZTIME $fuzztime, $parallel worker(s) per target, limit ${limit}s per target"
+  echo "== fuzz summary: FUZZTIME $fuzztime, $parallel worker(s) per target, minimising up to $minimize, limit ${limit}s per target"
   local r
   for r in "${results[@]}"; do
     IFS=$'\t' read -r res pkg target execs secs note <<<"$r"
@@ -130,7 +143,8 @@ while IFS=$'\t' read -r pkg dir files; do
     log="$work/$ntargets.log"
     echo "== $pkg $target ($fuzztime, $parallel worker(s))"
     start=$SECONDS
-    bounded "$limit" "$log" go test -run='^$' -fuzz="^$target\$" -fuzztime="$fuzztime" -parallel="$parallel" "$pkg"
+    bounded "$limit" "$log" go test -run='^$' -fuzz="^$target\$" -fuzztime="$fuzztime" \
+      -fuzzminimizetime="$minimize" -parallel="$parallel" "$pkg"
     rc=$?
     secs=$((SECONDS - start))
     execs=$(grep -oE 'execs: [0-9]+' "$log" | tail -n 1 | cut -d' ' -f2)
@@ -145,11 +159,14 @@ while IFS=$'\t' read -r pkg dir files; do
         fi ;;
       124 | 137) res=TIMEOUT note="stopped after ${limit}s" ;;
       *) res=FAIL
-        if input=$(grep -oE 'testdata/fuzz/[^ ]+' "$log" | tail -n 1); then
-          note="failing input ${dir#"$PWD"/}/$input"
+        if input=$(grep -oE 'Failing input written to testdata/fuzz/[^ ]+' "$log" | tail -n 1); then
+          note="failing input ${dir#"$PWD"/}/${input#Failing input written to }"
+        elif seed=$(grep -oE 'failure while testing seed corpus entry: [^ ]+' "$log" | head -n 1); then
+          note="seed ${seed##* } fails"
         else
           note="exit status $rc"
-        fi ;;
+        fi
+        note+=": $(grep -m 1 -E '^ +[A-Za-z0-9_]+\.go:[0-9]+: ' "$log" | sed -E 's/^ +//' | cut -c 1-120)" ;;
     esac
     [[ $res == PASS ]] || failed=1
     results+=("$(printf '%s\t%s\t%s\t%s\t%ss\t%s' "$res" "$pkg" "$target" "${execs:--}" "$secs" "$note")")
