@@ -253,11 +253,10 @@ func TestPassphraseReplayAndForgery(t *testing.T) {
 // takes in what the server sent it meanwhile.
 func coast(r *rig, p *twinPeer, d time.Duration) {
 	end := r.net.Now() + int64(d)
-	for r.sched.Next() <= end {
-		at := r.sched.Next()
+	for r.srv.NextTick() <= end {
+		at := r.srv.NextTick()
 		r.net.SetNow(at)
-		_, tickNo, _ := r.sched.Fire(at)
-		r.srv.Tick(at, tickNo)
+		r.srv.Step(at)
 	}
 	r.net.SetNow(end)
 	p.ep.Recv(func(b []byte, _ netip.AddrPort, rx int64, mc bool) { p.s.Handle(end, b, rx, mc) })
@@ -307,7 +306,7 @@ func FuzzSealedReceive(f *testing.F) {
 			}
 			p.ep.Send(serverAddr, d)
 		})
-		e.r.srv.Receive(now)
+		e.r.srv.Step(now)
 		p.ep.Recv(func(b []byte, _ netip.AddrPort, rx int64, mc bool) { p.s.Handle(now, b, rx, mc) })
 		return ping, ping != nil && pongs == before+1 && p.s.State() == client.Connected
 	}
@@ -338,7 +337,7 @@ func FuzzSealedReceive(f *testing.F) {
 		d := append(h.Append(nil), body...)
 		p.ep.Send(serverAddr, d)
 		p.ep.Send(serverAddr, body)
-		e.r.srv.Receive(e.r.net.Now())
+		e.r.srv.Step(e.r.net.Now())
 		p.ep.Recv(func([]byte, netip.AddrPort, int64, bool) {}) // answers to the forgeries
 		if st.Clients.Load() != 1 {
 			t.Fatal("a forged datagram ended the session")
