@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -55,6 +56,7 @@ type options struct {
 	spinMax    time.Duration
 	coalesce   time.Duration
 	hostProbe  bool
+	pprof      bool
 	scenePath  string
 	eager      bool
 	fallback   bool
@@ -100,6 +102,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.eager, "eager", true, "send a headset's avatar and what its hands hold the moment its pose arrives, not at the next tick")
 	fs.DurationVar(&o.coalesce, "coalesce", 0, "let an eager update wait this long for more poses to share its datagram (0..a quarter of a tick; 0 = send each receive batch at once)")
 	fs.IntVar(&o.tickCPU, "tick-cpu", -1, "pin the tick thread to this `CPU` (-1 = any), e.g. to keep load generators off it")
+	fs.BoolVar(&o.pprof, "pprof", false, "serve Go's /debug/pprof/ (profiles, heap, runtime trace) on the --http address")
 	fs.BoolVar(&o.hostProbe, "host-probe", true, "run a reference timerfd loop beside the tick (about 2% of a core) and sample CPU steal, so late ticks are told apart as the host's or Arcade's")
 	fs.IntVar(&o.hashEvery, "hash-every", server.DefaultHashEvery, "carry the state hash in the snapshot every N ticks (0 = never)")
 	fs.DurationVar(&o.spinMax, "tick-spin", server.DefaultSpinMax, "longest the tick thread may spin before a deadline after an early timer wake (adapts to the host's timer lateness; at most half a tick); 0 = sleep only")
@@ -408,7 +411,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "arcade-server: --http: %v\n", err)
 			return 1
 		}
-		hs = &http.Server{Handler: operator.Handler(srv), ReadHeaderTimeout: 5 * time.Second}
+		var h http.Handler = operator.Handler(srv)
+		if o.pprof {
+			mux := http.NewServeMux()
+			mux.Handle("/", h)
+			mux.HandleFunc("/debug/pprof/", pprof.Index)
+			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+			mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+			h = mux
+		}
+		hs = &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 		go func() {
 			defer close(httpDone)
 			if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
