@@ -192,6 +192,15 @@ func (e *Endpoint) Recv(fn func(data []byte, from netip.AddrPort, rx int64, viaG
 	}
 }
 
+// NextDelivery is the delivery time of the endpoint's earliest pending
+// datagram, or false if none.
+func (e *Endpoint) NextDelivery() (int64, bool) {
+	if len(e.queue) == 0 {
+		return 0, false
+	}
+	return e.queue[0].at, true
+}
+
 // ReadBatch fills b with the datagrams due by now.
 func (e *Endpoint) ReadBatch(b *udp.Batch) (int, error) {
 	n := 0
