@@ -112,8 +112,10 @@ type Config struct {
 	Tap Tap
 	// RealtimePriority, when 1..99, runs Run's event loop thread under
 	// SCHED_FIFO at that priority so that other processes on the box cannot
-	// delay a tick. If the kernel refuses (no CAP_SYS_NICE), Run continues
-	// at normal priority and RealtimeErr says why. Zero leaves it off.
+	// delay a tick. If the kernel refuses (no CAP_SYS_NICE), or the process
+	// may run on one CPU only (where a real-time Go thread can livelock
+	// with the runtime's own threads, see tick.ErrOneCPU), Run continues at
+	// normal priority and RealtimeErr says why. Zero leaves it off.
 	RealtimePriority int
 	// TickCPU, when PinTick is set, pins Run's event loop thread to that
 	// CPU (so a benchmark can keep load generators off it). Default: any.

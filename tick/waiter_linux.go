@@ -200,11 +200,36 @@ func RunRealtime(ctx context.Context, l *Loop, tc ThreadConfig, fds []int, start
 	return nil
 }
 
+// ErrOneCPU says why a real-time priority is refused: the process may run
+// on one CPU only.
+var ErrOneCPU = errors.New("the process may run on one CPU only; there a SCHED_FIFO thread can livelock with the Go runtime's own threads (it spins waiting for a garbage-collector stack scan that a normal-priority thread on the same CPU never gets to finish) until the kernel's real-time throttling cuts in, about a second later")
+
+// RealtimeSafe reports whether the calling thread may take a SCHED_FIFO
+// priority without risking that livelock: nil if its CPU affinity allows
+// two CPUs or more, ErrOneCPU if one (taskset -c N, a one-CPU machine).
+func RealtimeSafe() error {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		return fmt.Errorf("CPU affinity: %w", err)
+	}
+	if set.Count() < 2 {
+		return ErrOneCPU
+	}
+	return nil
+}
+
 // setupThread applies tc to the calling (locked) thread and returns why
 // part of it was refused, and a function that undoes what was applied.
 func setupThread(tc ThreadConfig) (error, func()) {
 	var errs []error
 	var undo []func()
+	if p := tc.Priority; p > 0 {
+		if err := RealtimeSafe(); err != nil {
+			errs = append(errs, fmt.Errorf("SCHED_FIFO priority %d not taken: %w", p, err))
+			p = 0
+		}
+		tc.Priority = p
+	}
 	if p := tc.Priority; p > 0 {
 		attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_FIFO, Priority: uint32(p)}
 		if err := unix.SchedSetAttr(0, &attr, 0); err != nil {

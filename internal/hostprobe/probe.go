@@ -175,6 +175,9 @@ func (p *Probe) run(setup chan<- error) {
 		}
 	}()
 	p.tid = unix.Gettid()
+	// Asked before the pin, which leaves the thread one CPU whatever the
+	// process has.
+	rtSafe := tick.RealtimeSafe()
 	if p.cfg.Pin {
 		var set unix.CPUSet
 		set.Set(p.cfg.CPU)
@@ -184,9 +187,13 @@ func (p *Probe) run(setup chan<- error) {
 		}
 	}
 	if pr := p.cfg.Priority; pr > 0 {
-		attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_FIFO, Priority: uint32(pr)}
-		if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
-			p.realtimeErr = fmt.Errorf("hostprobe: SCHED_FIFO priority %d: %w", pr, err)
+		if err := rtSafe; err != nil {
+			p.realtimeErr = fmt.Errorf("hostprobe: SCHED_FIFO priority %d not taken: %w", pr, err)
+		} else {
+			attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_FIFO, Priority: uint32(pr)}
+			if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
+				p.realtimeErr = fmt.Errorf("hostprobe: SCHED_FIFO priority %d: %w", pr, err)
+			}
 		}
 	}
 	p.ring.init(tick.Now(), p.period)
