@@ -125,14 +125,18 @@ type Placement struct {
 	Taskset     string `json:"taskset,omitempty"`
 	ServerCPU   int    `json:"server_cpu"` // -1: not pinned
 	BotCPU      int    `json:"client_cpu"` // -1: not pinned
+	Nice        string `json:"nice,omitempty"`
+	Niced       bool   `json:"bot_niced"`
+	NiceN       int    `json:"bot_nice_increment"`
+	NiceWhy     string `json:"why_not_niced,omitempty"`
 	Why         string `json:"why_not_pinned,omitempty"`
 }
 
-// place decides the placement: the echo server and the reference loop on
-// the first allowed CPU and the echo client on the second, when taskset
-// exists and at least two CPUs are allowed. pin false keeps everything
-// unpinned.
-func place(pin bool) Placement {
+// place decides the placement: the server (and the in-process threads that
+// stand for it) on the first allowed CPU and the bots on the second, when
+// taskset exists and at least two CPUs are allowed; the bots niced by
+// niceN (0: not) when nice exists. pin false keeps everything unpinned.
+func place(pin bool, niceN int) Placement {
 	p := Placement{CPUsOnline: runtime.NumCPU(), ServerCPU: -1, BotCPU: -1}
 	var set unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &set); err == nil {
@@ -154,16 +158,49 @@ func place(pin bool) Placement {
 		p.Pinned, p.Taskset = true, ts
 		p.ServerCPU, p.BotCPU = p.CPUsAllowed[0], p.CPUsAllowed[1]
 	}
+	n, err := exec.LookPath("nice")
+	switch {
+	case niceN == 0:
+		p.NiceWhy = "--bot-nice 0"
+	case err != nil:
+		p.NiceWhy = "no nice in PATH"
+	default:
+		p.Nice, p.Niced, p.NiceN = n, true, niceN
+	}
 	return p
+}
+
+// serverCmd and botCmd prefix a command line with the placement's taskset
+// and nice.
+func (p Placement) serverCmd(argv []string) []string {
+	if !p.Pinned {
+		return argv
+	}
+	return append([]string{p.Taskset, "-c", strconv.Itoa(p.ServerCPU)}, argv...)
+}
+
+func (p Placement) botCmd(argv []string) []string {
+	if p.Niced {
+		argv = append([]string{p.Nice, "-n", strconv.Itoa(p.NiceN)}, argv...)
+	}
+	if p.Pinned {
+		argv = append([]string{p.Taskset, "-c", strconv.Itoa(p.BotCPU)}, argv...)
+	}
+	return argv
 }
 
 func (p Placement) describe() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d CPUs online, %d allowed %v; ", p.CPUsOnline, len(p.CPUsAllowed), p.CPUsAllowed)
 	if p.Pinned {
-		fmt.Fprintf(&b, "pinned: echo server and reference loop on CPU %d, echo client on CPU %d", p.ServerCPU, p.BotCPU)
+		fmt.Fprintf(&b, "pinned: arcade-server, echo server and reference loop on CPU %d, arcade-bot and echo client on CPU %d (taskset -c)", p.ServerCPU, p.BotCPU)
 	} else {
 		fmt.Fprintf(&b, "not pinned (%s)", p.Why)
+	}
+	if p.Niced {
+		fmt.Fprintf(&b, "; arcade-bot niced +%d", p.NiceN)
+	} else {
+		fmt.Fprintf(&b, "; arcade-bot not niced (%s)", p.NiceWhy)
 	}
 	return b.String()
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,23 +16,58 @@ func TestParseFlagsDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.echoCount != 10_000 || o.echoRate != 1000 || o.refDuration != 10*time.Second || !o.pin {
+	if o.duration != 10*time.Second || o.warmup != time.Second || o.echoCount != 10_000 || o.echoRate != 1000 {
 		t.Errorf("defaults: %+v", o)
+	}
+	if len(o.headsets) != 2 || o.headsets[0] != 16 || o.headsets[1] != 64 {
+		t.Errorf("--headsets default: %v", o.headsets)
+	}
+	if len(o.modes) != 2 || !o.modes[0] || o.modes[1] {
+		t.Errorf("--modes default: %v, want [eager tick]", o.modes)
+	}
+	o, err = parseFlags([]string{"--headsets", " 8 ", "--modes", "tick", "--duration", "5s", "--warmup", "0s"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.headsets) != 1 || o.headsets[0] != 8 || len(o.modes) != 1 || o.modes[0] || o.warmup != 0 {
+		t.Errorf("parsed: %+v", o)
 	}
 }
 
 func TestParseFlagsErrors(t *testing.T) {
 	dir := t.TempDir()
+	plain := filepath.Join(dir, "plain")
+	if err := os.WriteFile(plain, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string // in the error
 	}{
+		{[]string{"--duration", "0s"}, "--duration"},
+		{[]string{"--duration", "11m"}, "--duration"},
+		{[]string{"--warmup", "-1s"}, "--warmup"},
+		{[]string{"--warmup", "2m"}, "--warmup"},
+		{[]string{"--headsets", ""}, "--headsets"},
+		{[]string{"--headsets", "16,x"}, `--headsets: "16,x": "x" is not a number`},
+		{[]string{"--headsets", "0"}, "--headsets"},
+		{[]string{"--headsets", "2000"}, "--headsets"},
+		{[]string{"--headsets", "16,16"}, "listed twice"},
+		{[]string{"--headsets", "16,"}, "empty entry"},
+		{[]string{"--modes", "fast"}, `--modes: "fast": "fast" is not eager or tick`},
+		{[]string{"--modes", "tick,tick"}, "--modes"},
+		{[]string{"--modes", ""}, "--modes"},
 		{[]string{"--echo-count", "0"}, "--echo-count"},
 		{[]string{"--echo-count", "2000000"}, "--echo-count"},
 		{[]string{"--echo-rate", "0"}, "--echo-rate"},
 		{[]string{"--echo-rate", "20000"}, "--echo-rate"},
 		{[]string{"--ref-duration", "0s"}, "--ref-duration"},
 		{[]string{"--ref-duration", "1ms"}, "--ref-duration: 1ms is shorter than one tick"},
+		{[]string{"--bot-nice", "-1"}, "--bot-nice"},
+		{[]string{"--bot-nice", "20"}, "--bot-nice"},
+		{[]string{"--server-bin", filepath.Join(dir, "none")}, "--server-bin"},
+		{[]string{"--bot-bin", plain}, "--bot-bin: " + plain + " is not an executable file"},
+		{[]string{"--bot-bin", dir}, "--bot-bin"},
 		{[]string{"--json", filepath.Join(dir, "no", "such.json")}, "--json: directory"},
 		{[]string{"--json", dir}, "--json"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
@@ -43,10 +79,10 @@ func TestParseFlagsErrors(t *testing.T) {
 	}
 	// An unknown flag is the flag package's error, printed with the usage.
 	var usage bytes.Buffer
-	if _, err := parseFlags([]string{"--nope"}, &usage); err == nil || !strings.Contains(usage.String(), "-echo-count") {
+	if _, err := parseFlags([]string{"--nope"}, &usage); err == nil || !strings.Contains(usage.String(), "-headsets") {
 		t.Errorf("unknown flag: %v, usage %q", err, usage.String())
 	}
-	if code := run([]string{"--echo-count", "0"}, &bytes.Buffer{}, &bytes.Buffer{}); code != 1 {
+	if code := run([]string{"--duration", "0s"}, &bytes.Buffer{}, &bytes.Buffer{}); code != 1 {
 		t.Errorf("run with a bad flag: exit %d, want 1", code)
 	}
 	if code := run([]string{"-h"}, &bytes.Buffer{}, &bytes.Buffer{}); code != 0 {
@@ -83,11 +119,181 @@ func TestSeedModel(t *testing.T) {
 	}
 }
 
+func TestRatios(t *testing.T) {
+	r := ratios(ratioInputs{
+		EchoP99US: ptr(100.0), RefP99US: ptr(400.0), TickP99US: ptr(200.0), HostProbeP99US: ptr(800.0),
+		AvatarP50US: ptr(150.0), AvatarP99US: ptr(760.0), HeldP99US: ptr(740.0),
+		InputP99MS: ptr(16.0), GrabP99MS: ptr(17.0), WorstMS: ptr(16.667),
+	})
+	check := func(name string, got *float64, want float64) {
+		t.Helper()
+		if got == nil || math.Abs(*got-want) > 1e-9 {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	check("tick ÷ ref", r.TickOverRef, 0.5)
+	check("tick ÷ host probe", r.TickOverHostProbe, 0.25)
+	check("avatar − echo", r.AvatarMinusEchoUS, 660)
+	check("held − echo", r.HeldMinusEchoUS, 640)
+	check("budget", r.BudgetUS, 750)
+	check("avatar − budget", r.AvatarOverBudgetUS, 10)
+	check("held − budget", r.HeldOverBudgetUS, -10)
+	for _, b := range []struct {
+		name string
+		got  *bool
+		want bool
+	}{
+		{"avatar within budget", r.AvatarWithinBudget, false},
+		{"held within budget", r.HeldWithinBudget, true},
+		{"avatar p50 within 150", r.AvatarP50Within, true}, // the bound is inclusive
+		{"input within Lworst", r.InputWithinModel, true},
+		{"grab within Lworst", r.GrabWithinModel, false},
+	} {
+		if b.got == nil || *b.got != b.want {
+			t.Errorf("%s = %v, want %v", b.name, b.got, b.want)
+		}
+	}
+
+	// Missing figures stay missing: no ratio, no mark.
+	r = ratios(ratioInputs{TickP99US: ptr(200.0), RefP99US: ptr(0.0), AvatarP99US: ptr(1.0)})
+	if r.TickOverRef != nil || r.TickOverHostProbe != nil || r.BudgetUS != nil || r.AvatarOverBudgetUS != nil ||
+		r.AvatarWithinBudget != nil || r.AvatarMinusEchoUS != nil || r.AvatarP50Within != nil || r.InputWithinModel != nil {
+		t.Errorf("ratios of missing figures: %+v", r)
+	}
+}
+
+func readTestdata(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func val(p *float64) any {
 	if p == nil {
 		return "n/a"
 	}
 	return *p
+}
+
+// testdata/stats-main.json is /api/stats of the server on main when this
+// command was written; stats-new.json adds the fields still to come.
+func TestParseServerStats(t *testing.T) {
+	s, err := parseServerStats(readTestdata(t, "stats-main.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		got  *float64
+		want any
+	}{
+		{"clients", s.Clients, 4.0},
+		{"ticks", s.Ticks, 385.0},
+		{"missed_ticks", s.MissedTicks, 9.0},
+		{"tick_lateness p99", s.TickLateness.p99(), 1.503},
+		{"tick_lateness max", s.TickLateness.max(), 45.469},
+		{"server_added p50", s.ServerAdded.p50(), 4718.591},
+		{"server_added samples", s.ServerAddedSamples, 466.0},
+		{"server_added_grab p99", s.ServerAddedGrab.p99(), 198.655},
+		{"rx_delay p50", s.RxDelay.p50(), 52.223},
+		// Not on main yet: n/a, not 0.
+		{"host_timer_lateness p99", s.HostTimerLateness.p99(), "n/a"},
+		{"cpu_steal_pct", s.CPUStealPct, "n/a"},
+		{"ticks_late_host", s.TicksLateHost, "n/a"},
+		{"ticks_late_arcade", s.TicksLateArcade, "n/a"},
+		{"send_syscall p50", s.SendSyscall.p50(), "n/a"},
+	} {
+		if g := val(c.got); g != c.want {
+			t.Errorf("main: %s = %v, want %v", c.name, g, c.want)
+		}
+	}
+	if s.Eager == nil || !*s.Eager || len(s.Unreadable) != 0 {
+		t.Errorf("main: eager %v, unreadable %v", s.Eager, s.Unreadable)
+	}
+
+	s, err = parseServerStats(readTestdata(t, "stats-new.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		got  *float64
+		want any
+	}{
+		{"host_timer_lateness p50", s.HostTimerLateness.p50(), 61.4},
+		{"host_timer_lateness p99", s.HostTimerLateness.p99(), 1830.9},
+		{"host_timer_lateness max", s.HostTimerLateness.max(), 4210.0},
+		{"cpu_steal_pct", s.CPUStealPct, 12.5},
+		{"ticks_late_host", s.TicksLateHost, 14.0},
+		{"ticks_late_arcade", s.TicksLateArcade, 2.0},
+		{"send_syscall p99", s.SendSyscall.p99(), 91.1},
+		{"tick_lateness p50", s.TickLateness.p50(), 0.671},
+	} {
+		if g := val(c.got); g != c.want {
+			t.Errorf("new: %s = %v, want %v", c.name, g, c.want)
+		}
+	}
+
+	// A field of another shape than expected is n/a and named; a
+	// quantile left out (Max is omitempty on the server) is n/a.
+	s, err = parseServerStats([]byte(`{"cpu_steal_pct": {"all": 3}, "tick_lateness_us": {"p50": 1, "p99": 2},
+		"send_syscall_us": 7, "host_timer_lateness_us": null, "ticks": 10}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.CPUStealPct != nil || s.SendSyscall != nil || s.HostTimerLateness != nil || val(s.Ticks) != 10.0 ||
+		s.TickLateness.max() != nil || val(s.TickLateness.p99()) != 2.0 {
+		t.Errorf("odd shapes: %+v", s)
+	}
+	if strings.Join(s.Unreadable, ",") != "cpu_steal_pct,send_syscall_us" {
+		t.Errorf("unreadable = %v", s.Unreadable)
+	}
+	if _, err := parseServerStats([]byte(`[1,2]`)); err == nil {
+		t.Error("a JSON array parsed as /api/stats")
+	}
+	if samples(ptr(0.0)) || !samples(ptr(3.0)) || !samples(nil) {
+		t.Error("samples: 0 must mean no data, an unknown count must not")
+	}
+}
+
+func TestParseBotStats(t *testing.T) {
+	b, err := parseBotStats(readTestdata(t, "bot.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		got  *float64
+		want any
+	}{
+		{"clients_connected", b.ClientsConnected, 4.0},
+		{"snapshot_loss_pct", b.SnapshotLossPct, 0.0},
+		{"input_to_state p50", b.InputToState.p50(), 4.704},
+		{"input_to_state p99", b.InputToState.p99(), 7.553},
+		{"input_to_state samples", b.InputSamples, 488.0},
+		{"grab_to_state p99", b.GrabToState.p99(), 0.232},
+		{"grab_to_state samples", b.GrabSamples, 487.0},
+		{"grabbing", b.Grabbing, 4.0},
+		{"rtt p50", b.RTT.p50(), 0.068},
+	} {
+		if g := val(c.got); g != c.want {
+			t.Errorf("%s = %v, want %v", c.name, g, c.want)
+		}
+	}
+	if len(b.Errors) != 1 || !strings.HasPrefix(b.Errors[0], "bot-01: ended early") {
+		t.Errorf("errors = %q", b.Errors)
+	}
+	// Without --grab there is no grab_to_state: n/a.
+	b, err = parseBotStats([]byte(`{"clients_connected": 2, "input_to_state_ms": {"samples": 0, "p50": 0, "p99": 0}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.GrabToState != nil || b.GrabSamples != nil || samples(b.InputSamples) {
+		t.Errorf("no grab: %+v", b)
+	}
 }
 
 const procStat = `cpu  390349 778 140176 133207 1259 0 3764 5196 120 0
@@ -188,6 +394,45 @@ func TestQuantile(t *testing.T) {
 	}
 	if d := summarize(nil); d != (Dist{}) {
 		t.Errorf("summarize(nil) = %+v", d)
+	}
+}
+
+// TestPrintTable prints a report whose server lacks the new fields and
+// whose second run failed: the missing figures are n/a, never 0.
+func TestPrintTable(t *testing.T) {
+	st, err := parseServerStats(readTestdata(t, "stats-main.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bot, err := parseBotStats(readTestdata(t, "bot.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := seedModel(300_000, tickRate)
+	r := &Report{TickRateHz: tickRate, DtMS: 1e3 / tickRate, Placement: Placement{ServerCPU: -1, BotCPU: -1, Why: "test"},
+		Echo:      &EchoResult{RTT: Dist{Samples: 10, P50: 60, P99: 300}},
+		Reference: &LoopResult{Lateness: Dist{Samples: 10, P99: 120}},
+		ModelP50:  &m, ModelP99: &m,
+		Runs:     []*ArcadeRun{{Headsets: 16, Mode: "eager", Server: st, Bot: bot}, {Headsets: 64, Mode: "tick", Error: "boom"}},
+		Problems: []string{"arcade 64 tick: boom"}}
+	r.fillRatios()
+	var out bytes.Buffer
+	printTable(&out, r)
+	text := out.String()
+	for _, want := range []string{
+		"16 eager", "64 tick", "n/a / n/a", "✗", "✓", "arcade 64 tick: boom", "time.Ticker lateness (µs)                not measured",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("table lacks %q:\n%s", want, text)
+		}
+	}
+	for _, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(line, "server's host timer probe lateness p99") && !strings.Contains(line, "n/a") {
+			t.Errorf("host probe without the field: %q", line)
+		}
+		if strings.HasPrefix(line, "tick lateness p99 ÷ reference") && !strings.Contains(line, "0.01×") {
+			t.Errorf("tick ratio: %q", line)
+		}
 	}
 }
 
