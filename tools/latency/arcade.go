@@ -79,6 +79,21 @@ type ArcadeRun struct {
 
 func (r *ArcadeRun) label() string { return fmt.Sprintf("%d %s", r.Headsets, r.Mode) }
 
+// longestStallMS is the longest the server left a datagram unread or a
+// tick unserved: the larger of the receive delay and tick lateness maxima.
+func (r *ArcadeRun) longestStallMS() *float64 {
+	if r.Server == nil {
+		return nil
+	}
+	var out *float64
+	for _, v := range []*float64{r.Server.RxDelay.max(), r.Server.TickLateness.max()} {
+		if v != nil && (out == nil || *v/1e3 > *out) {
+			out = ptr(*v / 1e3)
+		}
+	}
+	return out
+}
+
 // inputsSentPct is the share of the poses the bots should have sent
 // (headsets × botRate × (warm-up + window)) that they did: well below 100,
 // the bots were starved of CPU and the load was lighter than asked for.

@@ -119,24 +119,28 @@ func stealBetween(a, b map[string]cpuTimes) Steal {
 
 // Placement is where the measured processes and threads run.
 type Placement struct {
-	CPUsOnline  int    `json:"cpus_online"`
-	CPUsAllowed []int  `json:"cpus_allowed"`
-	Pinned      bool   `json:"pinned"`
-	Taskset     string `json:"taskset,omitempty"`
-	ServerCPU   int    `json:"server_cpu"` // -1: not pinned
-	BotCPU      int    `json:"client_cpu"` // -1: not pinned
-	Nice        string `json:"nice,omitempty"`
-	Niced       bool   `json:"bot_niced"`
-	NiceN       int    `json:"bot_nice_increment"`
-	NiceWhy     string `json:"why_not_niced,omitempty"`
-	Why         string `json:"why_not_pinned,omitempty"`
+	CPUsOnline  int   `json:"cpus_online"`
+	CPUsAllowed []int `json:"cpus_allowed"`
+	Pinned      bool  `json:"pinned"`
+	// ServerPinned: arcade-server, all its threads, is confined to
+	// ServerCPU (with Pinned, unless --pin-server=false).
+	ServerPinned bool   `json:"server_pinned"`
+	Taskset      string `json:"taskset,omitempty"`
+	ServerCPU    int    `json:"server_cpu"` // -1: not pinned
+	BotCPU       int    `json:"client_cpu"` // -1: not pinned
+	Nice         string `json:"nice,omitempty"`
+	Niced        bool   `json:"bot_niced"`
+	NiceN        int    `json:"bot_nice_increment"`
+	NiceWhy      string `json:"why_not_niced,omitempty"`
+	Why          string `json:"why_not_pinned,omitempty"`
 }
 
 // place decides the placement: the server (and the in-process threads that
 // stand for it) on the first allowed CPU and the bots on the second, when
 // taskset exists and at least two CPUs are allowed; the bots niced by
-// niceN (0: not) when nice exists. pin false keeps everything unpinned.
-func place(pin bool, niceN int) Placement {
+// niceN (0: not) when nice exists. pin false keeps everything unpinned;
+// pinServer false leaves arcade-server free while the rest is pinned.
+func place(pin, pinServer bool, niceN int) Placement {
 	p := Placement{CPUsOnline: runtime.NumCPU(), ServerCPU: -1, BotCPU: -1}
 	var set unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &set); err == nil {
@@ -155,7 +159,7 @@ func place(pin bool, niceN int) Placement {
 	case len(p.CPUsAllowed) < 2:
 		p.Why = fmt.Sprintf("%d CPU allowed", len(p.CPUsAllowed))
 	default:
-		p.Pinned, p.Taskset = true, ts
+		p.Pinned, p.Taskset, p.ServerPinned = true, ts, pinServer
 		p.ServerCPU, p.BotCPU = p.CPUsAllowed[0], p.CPUsAllowed[1]
 	}
 	n, err := exec.LookPath("nice")
@@ -173,7 +177,7 @@ func place(pin bool, niceN int) Placement {
 // serverCmd and botCmd prefix a command line with the placement's taskset
 // and nice.
 func (p Placement) serverCmd(argv []string) []string {
-	if !p.Pinned {
+	if !p.ServerPinned {
 		return argv
 	}
 	return append([]string{p.Taskset, "-c", strconv.Itoa(p.ServerCPU)}, argv...)
@@ -192,9 +196,12 @@ func (p Placement) botCmd(argv []string) []string {
 func (p Placement) describe() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d CPUs online, %d allowed %v; ", p.CPUsOnline, len(p.CPUsAllowed), p.CPUsAllowed)
-	if p.Pinned {
+	switch {
+	case p.ServerPinned:
 		fmt.Fprintf(&b, "pinned: arcade-server, echo server and reference loop on CPU %d, arcade-bot and echo client on CPU %d (taskset -c)", p.ServerCPU, p.BotCPU)
-	} else {
+	case p.Pinned:
+		fmt.Fprintf(&b, "pinned: echo server and reference loop on CPU %d, arcade-bot and echo client on CPU %d (taskset -c); arcade-server not pinned (--pin-server=false)", p.ServerCPU, p.BotCPU)
+	default:
 		fmt.Fprintf(&b, "not pinned (%s)", p.Why)
 	}
 	if p.Niced {
@@ -203,6 +210,32 @@ func (p Placement) describe() string {
 		fmt.Fprintf(&b, "; arcade-bot not niced (%s)", p.NiceWhy)
 	}
 	return b.String()
+}
+
+// RTThrottle is the kernel's real-time bandwidth limit: SCHED_FIFO threads
+// on a CPU may run RuntimeUS of every PeriodUS (-1: no limit). A
+// real-time thread that cannot sleep stops for good only after RuntimeUS.
+type RTThrottle struct {
+	RuntimeUS int64  `json:"sched_rt_runtime_us"`
+	PeriodUS  int64  `json:"sched_rt_period_us"`
+	Error     string `json:"error,omitempty"`
+}
+
+func readRTThrottle() RTThrottle {
+	var t RTThrottle
+	for _, f := range []struct {
+		path string
+		dst  *int64
+	}{{"/proc/sys/kernel/sched_rt_runtime_us", &t.RuntimeUS}, {"/proc/sys/kernel/sched_rt_period_us", &t.PeriodUS}} {
+		b, err := os.ReadFile(f.path)
+		if err == nil {
+			*f.dst, err = strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		}
+		if err != nil {
+			t.Error = err.Error()
+		}
+	}
+	return t
 }
 
 // Thread is what a measuring thread got of what it asked for.

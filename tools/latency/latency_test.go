@@ -415,12 +415,15 @@ func TestPrintTable(t *testing.T) {
 		ModelP50:  &m, ModelP99: &m,
 		Runs:     []*ArcadeRun{{Headsets: 16, Mode: "eager", Server: st, Bot: bot}, {Headsets: 64, Mode: "tick", Error: "boom"}},
 		Problems: []string{"arcade 64 tick: boom"}}
+	r.RTThrottle = RTThrottle{RuntimeUS: 950_000, PeriodUS: 1_000_000}
+	r.Runs[0].Bot.Errors = []string{"bot-01: ended early: a", "bot-02: ended early: b", "bot-03: ended early: a"}
 	r.fillRatios()
 	var out bytes.Buffer
 	printTable(&out, r)
 	text := out.String()
 	for _, want := range []string{
 		"16 eager", "64 tick", "n/a / n/a", "✗", "✓", "arcade 64 tick: boom", "time.Ticker lateness (µs)                not measured",
+		"16 eager: 3 of 16 bots ended early: 2 × ended early: a; 1 × ended early: b",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("table lacks %q:\n%s", want, text)
@@ -433,6 +436,22 @@ func TestPrintTable(t *testing.T) {
 		if strings.HasPrefix(line, "tick lateness p99 ÷ reference") && !strings.Contains(line, "0.01×") {
 			t.Errorf("tick ratio: %q", line)
 		}
+		if strings.HasPrefix(line, "longest stall") && !strings.Contains(line, "0.8") {
+			t.Errorf("longest stall (rx delay max 772 µs): %q", line)
+		}
+	}
+	if strings.Contains(text, "real-time budget") {
+		t.Errorf("a 0.8 ms stall pointed out as throttling:\n%s", text)
+	}
+
+	// A stall near the real-time budget is pointed out.
+	r.Runs[0].Server.RxDelay.Max = ptr(948_000.0)
+	r.Placement = Placement{Pinned: true, ServerPinned: true, ServerCPU: 0, BotCPU: 1}
+	out.Reset()
+	printTable(&out, r)
+	if !strings.Contains(out.String(), "16 eager: a 948 ms stall, close to the kernel's real-time budget (950 ms of every 1000 ms)") ||
+		!strings.Contains(out.String(), "--pin-server=false") {
+		t.Errorf("no stall note:\n%s", out.String())
 	}
 }
 

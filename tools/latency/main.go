@@ -6,7 +6,8 @@
 //
 //	latency [--duration 10s] [--warmup 1s] [--headsets 16,64] [--modes eager,tick]
 //	        [--echo-count 10000] [--echo-rate 1000] [--ref-duration 10s]
-//	        [--pin=true] [--bot-nice 10] [--server-bin FILE --bot-bin FILE] [--json FILE]
+//	        [--pin=true] [--pin-server=true] [--bot-nice 10]
+//	        [--server-bin FILE --bot-bin FILE] [--json FILE]
 //
 // In order, each measured alone:
 //
@@ -25,13 +26,17 @@
 //     and a multicast group 239.255.X.Y of its own, with arcade-bot
 //     --grab at 90 Hz. With taskset and at least two CPUs (and --pin) the
 //     server is pinned to the first allowed CPU (like the echo server and
-//     the reference loop) and the bot to the second (like the echo
-//     client); the bot is niced by --bot-nice (+10) when nice exists. The
+//     the reference loop; --pin-server=false leaves it free) and the bot
+//     to the second (like the echo client); the bot is niced by
+//     --bot-nice (+10) when nice exists. The
 //     server's histograms are reset at the end of the bots' warm-up
 //     (counted from when the server has them all) and read --duration
 //     later, or when the bots stop if that comes first; /proc/stat steal
 //     is read over the same window. The share of the poses the bots were
-//     asked for that they sent shows whether they were starved of CPU.
+//     asked for that they sent shows whether they were starved of CPU;
+//     the longest stall seen (receive delay or tick lateness) is set
+//     beside the kernel's real-time throttling budget, which is what ends
+//     a stall of a SCHED_FIFO thread that does not sleep.
 //  5. The seed model at the echo's RTT p50 and p99: Lbest = ⌈RTT/Δt⌉·Δt,
 //     Lworst = Lbest + Δt, Δt = 1/120 s.
 //  6. Per Arcade run: tick lateness p99 ÷ reference p99 (and ÷ the
@@ -91,6 +96,7 @@ type options struct {
 	jsonFile    string
 	botNice     int
 	pin         bool
+	pinServer   bool
 }
 
 // Flag limits.
@@ -119,6 +125,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.serverBin, "server-bin", "", "arcade-server `binary` (default: build ./cmd/arcade-server into a temporary directory)")
 	fs.StringVar(&o.botBin, "bot-bin", "", "arcade-bot `binary` (default: build ./tools/arcade-bot into a temporary directory)")
 	fs.BoolVar(&o.pin, "pin", true, "pin the server to one CPU and the bots to another (with taskset, given two CPUs)")
+	fs.BoolVar(&o.pinServer, "pin-server", true, "with --pin, confine arcade-server (every thread) to the first CPU; false leaves it free")
 	fs.IntVar(&o.botNice, "bot-nice", 10, "nice increment of arcade-bot (0..19; 0 = not niced)")
 	fs.StringVar(&o.jsonFile, "json", "", "also write every figure as JSON to `file`")
 	if err := fs.Parse(args); err != nil {
@@ -280,7 +287,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 // measured (the build failed); a part that failed is in Problems.
 func measure(ctx context.Context, o *options, logf func(string, ...any)) (*Report, error) {
 	rep := &Report{Started: time.Now().Format(time.RFC3339), GoVersion: runtime.Version(),
-		TickRateHz: tickRate, DtMS: 1e3 / tickRate, Placement: place(o.pin, o.botNice)}
+		TickRateHz: tickRate, DtMS: 1e3 / tickRate, Placement: place(o.pin, o.pinServer, o.botNice), RTThrottle: readRTThrottle()}
 	rep.Targets.BudgetSlackUS, rep.Targets.AvatarP50US = budgetSlackUS, avatarP50TargetUS
 	var uts unix.Utsname
 	if unix.Uname(&uts) == nil {

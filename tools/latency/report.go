@@ -8,12 +8,13 @@ import (
 
 // Report is everything one run measured; --json writes it.
 type Report struct {
-	Started    string    `json:"started"`
-	Kernel     string    `json:"kernel"`
-	GoVersion  string    `json:"go_version"`
-	Placement  Placement `json:"placement"`
-	TickRateHz int       `json:"tick_rate_hz"`
-	DtMS       float64   `json:"dt_ms"`
+	Started    string     `json:"started"`
+	Kernel     string     `json:"kernel"`
+	GoVersion  string     `json:"go_version"`
+	Placement  Placement  `json:"placement"`
+	RTThrottle RTThrottle `json:"rt_throttle"`
+	TickRateHz int        `json:"tick_rate_hz"`
+	DtMS       float64    `json:"dt_ms"`
 
 	Echo      *EchoResult `json:"udp_echo"`
 	Reference *LoopResult `json:"reference_timerfd_loop"`
@@ -284,6 +285,7 @@ func printTable(w io.Writer, r *Report) {
 	row("ticks late: host / arcade", func(run *ArcadeRun) string {
 		return num(run.Counters.TicksLateHost, "%.0f") + " / " + num(run.Counters.TicksLateArcade, "%.0f")
 	})
+	row("longest stall: max(receive delay, tick lateness) (ms)", func(run *ArcadeRun) string { return num(run.longestStallMS(), "%.1f") })
 	row("tick lateness p50 (µs)", srvQ(tickL, p50, nil))
 	row("tick lateness p99 (µs)", srvQ(tickL, p99, nil))
 	row("tick lateness max (µs)", srvQ(tickL, mx, nil))
@@ -350,10 +352,43 @@ func printTable(w io.Writer, r *Report) {
 			fmt.Fprintf(w, "%s: /api/stats fields of an unexpected shape, read as n/a: %s\n", run.label(), strings.Join(run.Server.Unreadable, ", "))
 		}
 		if run.Bot != nil && len(run.Bot.Errors) > 0 {
-			fmt.Fprintf(w, "%s: bot errors: %s\n", run.label(), strings.Join(run.Bot.Errors, "; "))
+			fmt.Fprintf(w, "%s: %d of %d bots ended early: %s\n", run.label(), len(run.Bot.Errors), run.Headsets, groupErrors(run.Bot.Errors))
+		}
+		if st := run.longestStallMS(); st != nil && r.RTThrottle.RuntimeUS > 0 && *st >= stallShare*float64(r.RTThrottle.RuntimeUS)/1e3 {
+			fmt.Fprintf(w, "%s: a %.0f ms stall, close to the kernel's real-time budget (%d ms of every %d ms): consistent with the SCHED_FIFO tick thread running without sleeping until throttled",
+				run.label(), *st, r.RTThrottle.RuntimeUS/1000, r.RTThrottle.PeriodUS/1000)
+			if r.Placement.ServerPinned {
+				fmt.Fprintf(w, "; every thread of the server shares CPU %d with it (--pin-server=false leaves them free)", r.Placement.ServerCPU)
+			}
+			fmt.Fprintln(w)
 		}
 	}
 	printProblems(w, r)
+}
+
+// stallShare: a stall this share of the real-time budget or longer is
+// pointed out.
+const stallShare = 0.8
+
+// groupErrors counts the bots' errors by text ("name: text" each).
+func groupErrors(errs []string) string {
+	count := map[string]int{}
+	var order []string
+	for _, e := range errs {
+		_, text, ok := strings.Cut(e, ": ")
+		if !ok {
+			text = e
+		}
+		if count[text] == 0 {
+			order = append(order, text)
+		}
+		count[text]++
+	}
+	parts := make([]string, len(order))
+	for i, text := range order {
+		parts[i] = fmt.Sprintf("%d × %s", count[text], text)
+	}
+	return strings.Join(parts, "; ")
 }
 
 func within(ok *bool) string {
