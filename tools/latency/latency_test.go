@@ -455,6 +455,22 @@ func TestPrintTable(t *testing.T) {
 	}
 }
 
+func TestTickIndex(t *testing.T) {
+	const p = 1000
+	for _, tc := range []struct{ sent, last, want int64 }{
+		{1000, 0, 1},   // on time
+		{1400, 0, 1},   // sent late: still the tick of deadline 1
+		{2999, 0, 2},   // deadline 1 skipped by the ticker: missed
+		{2100, 1, 2},   // the next one
+		{1900, 1, 2},   // sent before the grid point it must be for
+		{20000, 3, 20}, // a long stall
+	} {
+		if got := tickIndex(tc.sent, tc.last, p); got != tc.want {
+			t.Errorf("tickIndex(%d, last %d) = %d, want %d", tc.sent, tc.last, got, tc.want)
+		}
+	}
+}
+
 // TestSmoke runs the echo and the reference loop for about 0.2 s each and
 // checks only that they took samples: timing on a shared box says nothing
 // about the code.
