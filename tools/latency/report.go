@@ -345,8 +345,13 @@ func printTable(w io.Writer, r *Report) {
 	}
 	row("bot input_to_state p99 ≤ Lworst(echo p99) = "+worst, func(run *ArcadeRun) string { return within(run.Ratios.InputWithinModel) })
 	row("bot grab_to_state p99 ≤ Lworst(echo p99) = "+worst, func(run *ArcadeRun) string { return within(run.Ratios.GrabWithinModel) })
-	fmt.Fprintln(w, "n/a: not reported by this server or bot (a missing field is never read as 0); no samples: the histogram was empty;")
-	fmt.Fprintln(w, "(bots): the window ended when the bots stopped, before --duration.")
+	fmt.Fprintln(w, "n/a: not reported by this server or bot (a missing field is never read as 0); no samples: the histogram was empty.")
+	for _, run := range r.Runs {
+		if run.WindowEnd != "duration" && run.WindowEnd != "" {
+			fmt.Fprintln(w, "(bots): the window ended when the bots stopped, before --duration.")
+			break
+		}
+	}
 	for _, run := range r.Runs {
 		if run.Server != nil && len(run.Server.Unreadable) > 0 {
 			fmt.Fprintf(w, "%s: /api/stats fields of an unexpected shape, read as n/a: %s\n", run.label(), strings.Join(run.Server.Unreadable, ", "))
