@@ -396,7 +396,9 @@ func (r *ArcadeRun) measure(ctx context.Context, c arcadeConfig, eager bool) err
 		if ctx.Err() != nil {
 			return err
 		}
-		r.WindowEnd = "arcade-bot exited"
+		if time.Since(t0) < c.duration { // not both at once
+			r.WindowEnd = "arcade-bot exited"
+		}
 	}
 	raw, stEnd, err := getStats(api)
 	r.WindowS = time.Since(t0).Seconds()

@@ -287,7 +287,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 // measured (the build failed); a part that failed is in Problems.
 func measure(ctx context.Context, o *options, logf func(string, ...any)) (*Report, error) {
 	rep := &Report{Started: time.Now().Format(time.RFC3339), GoVersion: runtime.Version(),
-		TickRateHz: tickRate, DtMS: 1e3 / tickRate, Placement: place(o.pin, o.pinServer, o.botNice), RTThrottle: readRTThrottle()}
+		TickRateHz: tickRate, DtMS: 1e3 / tickRate, Problems: []string{}, Placement: place(o.pin, o.pinServer, o.botNice), RTThrottle: readRTThrottle()}
 	rep.Targets.BudgetSlackUS, rep.Targets.AvatarP50US = budgetSlackUS, avatarP50TargetUS
 	var uts unix.Utsname
 	if unix.Uname(&uts) == nil {
