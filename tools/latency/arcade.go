@@ -418,6 +418,9 @@ func (r *ArcadeRun) measure(ctx context.Context, c arcadeConfig, eager bool) err
 	if r.WindowS < minWindow*c.duration.Seconds() {
 		return fmt.Errorf("the window lasted %.2f s of %v: arcade-bot ended early", r.WindowS, c.duration)
 	}
+	if n := stEnd.ServerAddedSamples; n != nil && *n == 0 {
+		return fmt.Errorf("the server measured no input in the window (%d of %d bots ended early)", len(r.Bot.Errors), r.Headsets)
+	}
 	return nil
 }
 
