@@ -66,6 +66,7 @@ type ArcadeRun struct {
 		MissedTicks     *float64 `json:"missed_ticks"`
 		TicksLateHost   *float64 `json:"ticks_late_host"`
 		TicksLateArcade *float64 `json:"ticks_late_arcade"`
+		TicksLateUnkn   *float64 `json:"ticks_late_unknown"`
 	} `json:"counters_over_window"`
 	Bot          *BotStats       `json:"bot"`
 	BotExit      *int            `json:"bot_exit_code"`
@@ -103,6 +104,15 @@ func (r *ArcadeRun) inputsSentPct() *float64 {
 	}
 	want := float64(r.Headsets) * botRate * (r.WarmupS + r.DurationS)
 	return ptr(100 * *r.Bot.InputsSent / want)
+}
+
+// serverHasFlag reports whether the server binary lists flag (without
+// dashes) in its -h usage.
+func serverHasFlag(ctx context.Context, bin, flag string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	out, _ := exec.CommandContext(ctx, bin, "-h").CombinedOutput() // -h exits non-zero
+	return strings.Contains(string(out), "  -"+flag+" ") || strings.Contains(string(out), "  -"+flag+"\n")
 }
 
 // build compiles what is missing of the server and the bot into dir.
@@ -315,6 +325,9 @@ func (r *ArcadeRun) measure(ctx context.Context, c arcadeConfig, eager bool) err
 	sargs := []string{c.serverBin, "--listen", gameAddr, "--http", fmt.Sprintf("127.0.0.1:%d", httpPort),
 		"--iface", "lo", "--multicast", group, "--discovery=false", "--tick-rate", strconv.Itoa(tickRate),
 		"--rt-priority", strconv.Itoa(rtPriority), "--eager=" + strconv.FormatBool(eager)}
+	if c.place.TickCPU >= 0 {
+		sargs = append(sargs, "--tick-cpu", strconv.Itoa(c.place.TickCPU))
+	}
 	if r.Headsets > serverMaxCl {
 		sargs = append(sargs, "--max-clients", strconv.Itoa(r.Headsets))
 	}
@@ -411,6 +424,7 @@ func (r *ArcadeRun) measure(ctx context.Context, c arcadeConfig, eager bool) err
 	r.Counters.MissedTicks = delta(stStart.MissedTicks, stEnd.MissedTicks)
 	r.Counters.TicksLateHost = delta(stStart.TicksLateHost, stEnd.TicksLateHost)
 	r.Counters.TicksLateArcade = delta(stStart.TicksLateArcade, stEnd.TicksLateArcade)
+	r.Counters.TicksLateUnkn = delta(stStart.TicksLateUnknown, stEnd.TicksLateUnknown)
 
 	if err := collect(c.warmup + c.duration + botSlack); err != nil {
 		return err

@@ -124,15 +124,18 @@ type Placement struct {
 	Pinned      bool  `json:"pinned"`
 	// ServerPinned: arcade-server, all its threads, is confined to
 	// ServerCPU (with Pinned, unless --pin-server=false).
-	ServerPinned bool   `json:"server_pinned"`
-	Taskset      string `json:"taskset,omitempty"`
-	ServerCPU    int    `json:"server_cpu"` // -1: not pinned
-	BotCPU       int    `json:"client_cpu"` // -1: not pinned
-	Nice         string `json:"nice,omitempty"`
-	Niced        bool   `json:"bot_niced"`
-	NiceN        int    `json:"bot_nice_increment"`
-	NiceWhy      string `json:"why_not_niced,omitempty"`
-	Why          string `json:"why_not_pinned,omitempty"`
+	ServerPinned bool `json:"server_pinned"`
+	// TickCPU is the CPU the server was asked to pin its tick thread to
+	// with --tick-cpu when the server itself is not pinned (-1: not).
+	TickCPU   int    `json:"server_tick_cpu"`
+	Taskset   string `json:"taskset,omitempty"`
+	ServerCPU int    `json:"server_cpu"` // -1: not pinned
+	BotCPU    int    `json:"client_cpu"` // -1: not pinned
+	Nice      string `json:"nice,omitempty"`
+	Niced     bool   `json:"bot_niced"`
+	NiceN     int    `json:"bot_nice_increment"`
+	NiceWhy   string `json:"why_not_niced,omitempty"`
+	Why       string `json:"why_not_pinned,omitempty"`
 }
 
 // place decides the placement: the server (and the in-process threads that
@@ -141,7 +144,7 @@ type Placement struct {
 // niceN (0: not) when nice exists. pin false keeps everything unpinned;
 // pinServer false leaves arcade-server free while the rest is pinned.
 func place(pin, pinServer bool, niceN int) Placement {
-	p := Placement{CPUsOnline: runtime.NumCPU(), ServerCPU: -1, BotCPU: -1}
+	p := Placement{CPUsOnline: runtime.NumCPU(), ServerCPU: -1, BotCPU: -1, TickCPU: -1}
 	var set unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &set); err == nil {
 		for c := range 1024 {
@@ -201,6 +204,9 @@ func (p Placement) describe() string {
 		fmt.Fprintf(&b, "pinned: arcade-server, echo server and reference loop on CPU %d, arcade-bot and echo client on CPU %d (taskset -c)", p.ServerCPU, p.BotCPU)
 	case p.Pinned:
 		fmt.Fprintf(&b, "pinned: echo server and reference loop on CPU %d, arcade-bot and echo client on CPU %d (taskset -c); arcade-server not pinned (--pin-server=false)", p.ServerCPU, p.BotCPU)
+		if p.TickCPU >= 0 {
+			fmt.Fprintf(&b, ", its tick thread on CPU %d (--tick-cpu)", p.TickCPU)
+		}
 	default:
 		fmt.Fprintf(&b, "not pinned (%s)", p.Why)
 	}

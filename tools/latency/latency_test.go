@@ -178,10 +178,11 @@ func val(p *float64) any {
 	return *p
 }
 
-// testdata/stats-main.json is /api/stats of the server on main when this
-// command was written; stats-new.json adds the fields still to come.
+// testdata/stats-old.json is /api/stats of a server from before the host
+// probe and the late-tick counters; stats-probe.json one of a server that
+// has them (both real, the client list cut to one).
 func TestParseServerStats(t *testing.T) {
-	s, err := parseServerStats(readTestdata(t, "stats-main.json"))
+	s, err := parseServerStats(readTestdata(t, "stats-old.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,22 +200,24 @@ func TestParseServerStats(t *testing.T) {
 		{"server_added samples", s.ServerAddedSamples, 466.0},
 		{"server_added_grab p99", s.ServerAddedGrab.p99(), 198.655},
 		{"rx_delay p50", s.RxDelay.p50(), 52.223},
-		// Not on main yet: n/a, not 0.
+		// Not in this server: n/a, not 0.
 		{"host_timer_lateness p99", s.HostTimerLateness.p99(), "n/a"},
 		{"cpu_steal_pct", s.CPUStealPct, "n/a"},
 		{"ticks_late_host", s.TicksLateHost, "n/a"},
 		{"ticks_late_arcade", s.TicksLateArcade, "n/a"},
 		{"send_syscall p50", s.SendSyscall.p50(), "n/a"},
+		{"server_added_samples_dropped", s.SamplesDropped, "n/a"},
 	} {
 		if g := val(c.got); g != c.want {
-			t.Errorf("main: %s = %v, want %v", c.name, g, c.want)
+			t.Errorf("old: %s = %v, want %v", c.name, g, c.want)
 		}
 	}
-	if s.Eager == nil || !*s.Eager || len(s.Unreadable) != 0 {
-		t.Errorf("main: eager %v, unreadable %v", s.Eager, s.Unreadable)
+	if s.Eager == nil || !*s.Eager || s.HostProbe != nil || len(s.Unreadable) != 0 {
+		t.Errorf("old: eager %v, host_probe %v, unreadable %v", s.Eager, s.HostProbe, s.Unreadable)
 	}
 
-	s, err = parseServerStats(readTestdata(t, "stats-new.json"))
+	body := readTestdata(t, "stats-probe.json")
+	s, err = parseServerStats(body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,18 +226,39 @@ func TestParseServerStats(t *testing.T) {
 		got  *float64
 		want any
 	}{
-		{"host_timer_lateness p50", s.HostTimerLateness.p50(), 61.4},
-		{"host_timer_lateness p99", s.HostTimerLateness.p99(), 1830.9},
-		{"host_timer_lateness max", s.HostTimerLateness.max(), 4210.0},
-		{"cpu_steal_pct", s.CPUStealPct, 12.5},
-		{"ticks_late_host", s.TicksLateHost, 14.0},
-		{"ticks_late_arcade", s.TicksLateArcade, 2.0},
-		{"send_syscall p99", s.SendSyscall.p99(), 91.1},
-		{"tick_lateness p50", s.TickLateness.p50(), 0.671},
+		{"host_timer_lateness p50", s.HostTimerLateness.p50(), 22.015},
+		{"host_timer_lateness p99", s.HostTimerLateness.p99(), 348.159},
+		{"host_timer_lateness max", s.HostTimerLateness.max(), 4035.999},
+		{"cpu_steal_pct", s.CPUStealPct, 0.0}, // reported as 0: a figure, not n/a
+		{"ticks_late_host", s.TicksLateHost, 3.0},
+		{"ticks_late_arcade", s.TicksLateArcade, 0.0},
+		{"ticks_late_unknown", s.TicksLateUnknown, 0.0},
+		{"late_tick_us", s.LateTickUS, 1041.666},
+		{"send_syscall p50", s.SendSyscall.p50(), 27.647},
+		{"send_syscall p99", s.SendSyscall.p99(), 91.135},
+		{"timer_wake_late p99", s.TimerWakeLate.p99(), 145.407},
+		{"tick_lateness p99", s.TickLateness.p99(), 458.751},
+		{"server_added samples", s.ServerAddedSamples, 2101.0},
+		{"server_added_samples_dropped", s.SamplesDropped, 0.0},
 	} {
 		if g := val(c.got); g != c.want {
-			t.Errorf("new: %s = %v, want %v", c.name, g, c.want)
+			t.Errorf("probe: %s = %v, want %v", c.name, g, c.want)
 		}
+	}
+	if len(s.Unreadable) != 0 {
+		t.Errorf("probe: unreadable %v", s.Unreadable)
+	}
+
+	// A server run without its probe reports zeros for it: n/a.
+	off := bytes.Replace(body, []byte(`"host_probe": true`), []byte(`"host_probe": false`), 1)
+	if bytes.Equal(off, body) {
+		t.Fatal("stats-probe.json has no host_probe field")
+	}
+	if s, err = parseServerStats(off); err != nil {
+		t.Fatal(err)
+	}
+	if s.HostTimerLateness != nil || s.CPUStealPct != nil || val(s.TicksLateHost) != 3.0 {
+		t.Errorf("probe off: host lateness %v, steal %v, ticks late %v", s.HostTimerLateness, val(s.CPUStealPct), val(s.TicksLateHost))
 	}
 
 	// A field of another shape than expected is n/a and named; a
@@ -400,7 +424,7 @@ func TestQuantile(t *testing.T) {
 // TestPrintTable prints a report whose server lacks the new fields and
 // whose second run failed: the missing figures are n/a, never 0.
 func TestPrintTable(t *testing.T) {
-	st, err := parseServerStats(readTestdata(t, "stats-main.json"))
+	st, err := parseServerStats(readTestdata(t, "stats-old.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -422,7 +446,7 @@ func TestPrintTable(t *testing.T) {
 	printTable(&out, r)
 	text := out.String()
 	for _, want := range []string{
-		"16 eager", "64 tick", "n/a / n/a", "✗", "✓", "arcade 64 tick: boom", "time.Ticker lateness (µs)                not measured",
+		"16 eager", "64 tick", "n/a/n/a/n/a", "✗", "✓", "arcade 64 tick: boom", "time.Ticker lateness (µs)                not measured",
 		"16 eager: 3 of 16 bots ended early: 2 × ended early: a; 1 × ended early: b",
 	} {
 		if !strings.Contains(text, want) {

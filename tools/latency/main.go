@@ -26,7 +26,8 @@
 //     and a multicast group 239.255.X.Y of its own, with arcade-bot
 //     --grab at 90 Hz. With taskset and at least two CPUs (and --pin) the
 //     server is pinned to the first allowed CPU (like the echo server and
-//     the reference loop; --pin-server=false leaves it free) and the bot
+//     the reference loop; --pin-server=false leaves it free but for its
+//     tick thread, with --tick-cpu if the server has it) and the bot
 //     to the second (like the echo client); the bot is niced by
 //     --bot-nice (+10) when nice exists. The
 //     server's histograms are reset at the end of the bots' warm-up
@@ -125,7 +126,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.serverBin, "server-bin", "", "arcade-server `binary` (default: build ./cmd/arcade-server into a temporary directory)")
 	fs.StringVar(&o.botBin, "bot-bin", "", "arcade-bot `binary` (default: build ./tools/arcade-bot into a temporary directory)")
 	fs.BoolVar(&o.pin, "pin", true, "pin the server to one CPU and the bots to another (with taskset, given two CPUs)")
-	fs.BoolVar(&o.pinServer, "pin-server", true, "with --pin, confine arcade-server (every thread) to the first CPU; false leaves it free")
+	fs.BoolVar(&o.pinServer, "pin-server", true, "with --pin, confine arcade-server (every thread) to the first CPU; false leaves it free (its tick thread alone on that CPU, if it has --tick-cpu)")
 	fs.IntVar(&o.botNice, "bot-nice", 10, "nice increment of arcade-bot (0..19; 0 = not niced)")
 	fs.StringVar(&o.jsonFile, "json", "", "also write every figure as JSON to `file`")
 	if err := fs.Parse(args); err != nil {
@@ -356,6 +357,12 @@ func measure(ctx context.Context, o *options, logf func(string, ...any)) (*Repor
 		problem("time.Ticker: %d wakes, %v", tk.Wakes, err)
 	}
 
+	// Left free, the server is still asked to keep its tick thread on the
+	// reference loop's CPU, if it can.
+	if pl.Pinned && !pl.ServerPinned && serverHasFlag(ctx, o.serverBin, "tick-cpu") {
+		rep.Placement.TickCPU = pl.ServerCPU
+		pl = rep.Placement
+	}
 	cfg := arcadeConfig{serverBin: o.serverBin, botBin: o.botBin, place: pl, duration: o.duration, warmup: o.warmup, logf: logf}
 	for _, h := range o.headsets {
 		for _, eager := range o.modes {

@@ -282,13 +282,16 @@ func printTable(w io.Writer, r *Report) {
 	row("CPU steal, server's cpu_steal_pct (%)", srvN(func(s *ServerStats) *float64 { return s.CPUStealPct }, "%.1f"))
 	row("ticks in the window", func(run *ArcadeRun) string { return num(run.Counters.Ticks, "%.0f") })
 	row("missed ticks", func(run *ArcadeRun) string { return num(run.Counters.MissedTicks, "%.0f") })
-	row("ticks late: host / arcade", func(run *ArcadeRun) string {
-		return num(run.Counters.TicksLateHost, "%.0f") + " / " + num(run.Counters.TicksLateArcade, "%.0f")
+	row("ticks late: host / arcade / unknown", func(run *ArcadeRun) string {
+		return num(run.Counters.TicksLateHost, "%.0f") + "/" + num(run.Counters.TicksLateArcade, "%.0f") + "/" + num(run.Counters.TicksLateUnkn, "%.0f")
 	})
+	row("  late means later than (µs)", srvN(func(s *ServerStats) *float64 { return s.LateTickUS }, "%.0f"))
 	row("longest stall: max(receive delay, tick lateness) (ms)", func(run *ArcadeRun) string { return num(run.longestStallMS(), "%.1f") })
 	row("tick lateness p50 (µs)", srvQ(tickL, p50, nil))
 	row("tick lateness p99 (µs)", srvQ(tickL, p99, nil))
 	row("tick lateness max (µs)", srvQ(tickL, mx, nil))
+	wake := func(s *ServerStats) *Quant { return s.TimerWakeLate }
+	row("tick thread's timer wake lateness p99 (µs)", srvQ(wake, p99, nil))
 	spin := func(s *ServerStats) *Quant { return s.TickSpin }
 	row("tick spin to the deadline p50 (µs)", srvQ(spin, p50, nil))
 	row("tick spin to the deadline p99 (µs)", srvQ(spin, p99, nil))
@@ -298,7 +301,12 @@ func printTable(w io.Writer, r *Report) {
 	row("server-added, avatars p50 (µs)", srvQ(av, p50, avN))
 	row("server-added, avatars p99 (µs)", srvQ(av, p99, avN))
 	row("server-added, avatars max (µs)", srvQ(av, mx, avN))
-	row("server-added, avatars samples", srvN(avN, "%.0f"))
+	row("server-added, avatars samples (dropped)", func(run *ArcadeRun) string {
+		if run.Server == nil {
+			return "n/a"
+		}
+		return num(run.Server.ServerAddedSamples, "%.0f") + " (" + num(run.Server.SamplesDropped, "%.0f") + ")"
+	})
 	row("server-added, held objects p50 (µs)", srvQ(held, p50, heldN))
 	row("server-added, held objects p99 (µs)", srvQ(held, p99, heldN))
 	row("server-added, held objects max (µs)", srvQ(held, mx, heldN))

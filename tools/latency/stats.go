@@ -33,16 +33,23 @@ type ServerStats struct {
 	ServerAddedGrab        *Quant   `json:"server_added_grab_latency_us"`
 	ServerAddedGrabSamples *float64 `json:"server_added_grab_samples"`
 	RxDelay                *Quant   `json:"rx_delay_us"`
-	HostTimerLateness      *Quant   `json:"host_timer_lateness_us"`
-	CPUStealPct            *float64 `json:"cpu_steal_pct"`
-	TicksLateHost          *float64 `json:"ticks_late_host"`
-	TicksLateArcade        *float64 `json:"ticks_late_arcade"`
-	SendSyscall            *Quant   `json:"send_syscall_us"`
-	EagerUpdates           *float64 `json:"eager_updates"`
-	RxPackets              *float64 `json:"rx_packets"`
-	TxPackets              *float64 `json:"tx_packets"`
-	Multicast              *string  `json:"multicast"`
-	Unreadable             []string `json:"unreadable_fields,omitempty"`
+	// HostProbe false: the server ran without its reference probe, and
+	// its (zero) host figures are read as n/a.
+	HostProbe         *bool    `json:"host_probe"`
+	HostTimerLateness *Quant   `json:"host_timer_lateness_us"`
+	CPUStealPct       *float64 `json:"cpu_steal_pct"`
+	TicksLateHost     *float64 `json:"ticks_late_host"`
+	TicksLateArcade   *float64 `json:"ticks_late_arcade"`
+	TicksLateUnknown  *float64 `json:"ticks_late_unknown"`
+	LateTickUS        *float64 `json:"late_tick_us"`
+	TimerWakeLate     *Quant   `json:"timer_wake_late_us"`
+	SamplesDropped    *float64 `json:"server_added_samples_dropped"`
+	SendSyscall       *Quant   `json:"send_syscall_us"`
+	EagerUpdates      *float64 `json:"eager_updates"`
+	RxPackets         *float64 `json:"rx_packets"`
+	TxPackets         *float64 `json:"tx_packets"`
+	Multicast         *string  `json:"multicast"`
+	Unreadable        []string `json:"unreadable_fields,omitempty"`
 }
 
 // parseServerStats reads a /api/stats body. Only a body that is not a JSON
@@ -71,6 +78,14 @@ func parseServerStats(body []byte) (*ServerStats, error) {
 	num("cpu_steal_pct", &s.CPUStealPct)
 	num("ticks_late_host", &s.TicksLateHost)
 	num("ticks_late_arcade", &s.TicksLateArcade)
+	num("ticks_late_unknown", &s.TicksLateUnknown)
+	num("late_tick_us", &s.LateTickUS)
+	quant("timer_wake_late_us", &s.TimerWakeLate)
+	num("server_added_samples_dropped", &s.SamplesDropped)
+	field(m, "host_probe", &s.HostProbe, &s.Unreadable)
+	if s.HostProbe != nil && !*s.HostProbe {
+		s.HostTimerLateness, s.CPUStealPct = nil, nil
+	}
 	quant("send_syscall_us", &s.SendSyscall)
 	num("eager_updates", &s.EagerUpdates)
 	num("rx_packets", &s.RxPackets)
