@@ -126,7 +126,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.serverBin, "server-bin", "", "arcade-server `binary` (default: build ./cmd/arcade-server into a temporary directory)")
 	fs.StringVar(&o.botBin, "bot-bin", "", "arcade-bot `binary` (default: build ./tools/arcade-bot into a temporary directory)")
 	fs.BoolVar(&o.pin, "pin", true, "pin the server to one CPU and the bots to another (with taskset, given two CPUs)")
-	fs.BoolVar(&o.pinServer, "pin-server", true, "with --pin, confine arcade-server (every thread) to the first CPU; false leaves it free (its tick thread alone on that CPU, if it has --tick-cpu)")
+	fs.BoolVar(&o.pinServer, "pin-server", false, "with --pin, confine arcade-server (every thread) to the first CPU (its real-time priority is then refused: a real-time Go thread alone on a CPU can livelock with the runtime); false, the default, pins only its tick thread there (--tick-cpu)")
 	fs.IntVar(&o.botNice, "bot-nice", 10, "nice increment of arcade-bot (0..19; 0 = not niced)")
 	fs.StringVar(&o.jsonFile, "json", "", "also write every figure as JSON to `file`")
 	if err := fs.Parse(args); err != nil {
