@@ -11,8 +11,8 @@ help: ## list the targets
 build: ## build the server and the tools into bin/
 	$(GO) build -o bin/ ./cmd/... ./tools/...
 
-# The lab tests run on their own after the rest, verbosely: alone, because they
-# measure real timing through the relay; verbosely, so their figures show.
+# The lab tests run on their own after the rest, verbosely, so the figures they
+# report (delays against each profile's own) show.
 LAB_PKGS = ./tools/netlab/...
 
 test: vet ## vet, every test (fuzz seeds included), the race detector on the concurrent packages, the lab tests, then what was skipped and why
@@ -38,6 +38,10 @@ load: ## loopback load measurement only: server + 16 bots, multicast and unicast
 
 grabbench: ## eager vs tick-only grab latency with 16 grabbing bots
 	./tools/grabbench.sh
+
+.PHONY: latency
+latency: ## Arcade's latency beside this box's own limits (UDP echo, timerfd loop, time.Ticker): 16/64 headsets × eager/tick on lo, as ratios
+	$(GO) run ./tools/latency --duration $(or $(DURATION),10s)
 
 .PHONY: soak
 soak: ## hostile-input soak: server + 8 bots 10 s alone, then 10 s beside a 50k datagrams/s flood of malformed, spoofed and replayed datagrams

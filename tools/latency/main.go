@@ -25,10 +25,10 @@
 //     --eager, tick: --eager=false), arcade-server on free loopback ports
 //     and a multicast group 239.255.X.Y of its own, with arcade-bot
 //     --grab at 90 Hz. With taskset and at least two CPUs (and --pin) the
-//     server is pinned to the first allowed CPU (like the echo server and
-//     the reference loop; --pin-server=false leaves it free but for its
-//     tick thread, with --tick-cpu if the server has it) and the bot
-//     to the second (like the echo client); the bot is niced by
+//     server's tick thread is pinned to the first allowed CPU (--tick-cpu,
+//     like the echo server and the reference loop; --pin-server confines
+//     the whole server there instead) and the bot to the second (like the
+//     echo client); the bot is niced by
 //     --bot-nice (+10) when nice exists. The
 //     server's histograms are reset at the end of the bots' warm-up
 //     (counted from when the server has them all) and read --duration
