@@ -121,9 +121,9 @@ func TestSeedModel(t *testing.T) {
 
 func TestRatios(t *testing.T) {
 	r := ratios(ratioInputs{
-		EchoP99US: ptr(100.0), RefP99US: ptr(400.0), TickP99US: ptr(200.0), HostProbeP99US: ptr(800.0),
+		EchoP50US: ptr(60.0), EchoP99US: ptr(100.0), RefP99US: ptr(400.0), TickP99US: ptr(200.0), HostProbeP99US: ptr(800.0),
 		AvatarP50US: ptr(150.0), AvatarP99US: ptr(760.0), HeldP99US: ptr(740.0),
-		InputP99MS: ptr(16.0), GrabP99MS: ptr(17.0), WorstMS: ptr(16.667),
+		InputP50MS: ptr(0.25), InputP99MS: ptr(16.0), GrabP99MS: ptr(17.0), WorstMS: ptr(16.667),
 	})
 	check := func(name string, got *float64, want float64) {
 		t.Helper()
@@ -138,6 +138,7 @@ func TestRatios(t *testing.T) {
 	check("budget", r.BudgetUS, 750)
 	check("avatar − budget", r.AvatarOverBudgetUS, 10)
 	check("held − budget", r.HeldOverBudgetUS, -10)
+	check("agreement", r.AgreementUS, 40)
 	for _, b := range []struct {
 		name string
 		got  *bool

@@ -40,6 +40,7 @@ func seedModel(rttNs int64, rateHz int) Model {
 
 // ratioInputs are the figures the ratios are made of; nil = not measured.
 type ratioInputs struct {
+	EchoP50US      *float64 // UDP echo RTT p50
 	EchoP99US      *float64 // UDP echo RTT p99
 	RefP99US       *float64 // reference timerfd loop lateness p99
 	TickP99US      *float64 // Arcade tick lateness p99
@@ -47,6 +48,7 @@ type ratioInputs struct {
 	AvatarP50US    *float64 // server-added latency, avatars
 	AvatarP99US    *float64
 	HeldP99US      *float64 // server-added latency, held objects
+	InputP50MS     *float64 // bot input_to_state p50
 	InputP99MS     *float64 // bot input_to_state p99
 	GrabP99MS      *float64 // bot grab_to_state p99
 	WorstMS        *float64 // Lworst at the echo's p99
@@ -71,6 +73,12 @@ type Ratios struct {
 
 	AvatarP50US     *float64 `json:"avatar_server_added_p50_us"`
 	AvatarP50Within *bool    `json:"avatar_p50_within_target"`
+
+	// AgreementUS = the bots' input_to_state p50 − (avatar server-added
+	// p50 + echo p50): what the headsets measured end to end less what
+	// the server says it added and the network's round trip; near 0
+	// when the server's figure accounts for everything it does.
+	AgreementUS *float64 `json:"input_to_state_p50_minus_server_added_p50_minus_echo_p50_us"`
 
 	// The bots' end-to-end p99 against Lworst at the echo's p99.
 	InputWithinModel *bool `json:"input_to_state_p99_within_l_worst"`
@@ -110,6 +118,9 @@ func ratios(in ratioInputs) Ratios {
 	r.HeldWithinBudget = atMost(in.HeldP99US, r.BudgetUS)
 	r.AvatarP50US = in.AvatarP50US
 	r.AvatarP50Within = atMost(in.AvatarP50US, ptr(avatarP50TargetUS))
+	if in.InputP50MS != nil && in.AvatarP50US != nil && in.EchoP50US != nil {
+		r.AgreementUS = ptr(*in.InputP50MS*1e3 - *in.AvatarP50US - *in.EchoP50US)
+	}
 	r.InputWithinModel = atMost(in.InputP99MS, in.WorstMS)
 	r.GrabWithinModel = atMost(in.GrabP99MS, in.WorstMS)
 	return r

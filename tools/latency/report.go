@@ -59,6 +59,9 @@ func (r *Report) fillRatios() {
 	}
 	for _, run := range r.Runs {
 		in := ratioInputs{EchoP99US: r.echoP99(), RefP99US: r.refP99(), WorstMS: worst}
+		if r.Echo != nil && r.Echo.RTT.Samples > 0 {
+			in.EchoP50US = ptr(r.Echo.RTT.P50)
+		}
 		if s := run.Server; s != nil {
 			in.TickP99US = s.TickLateness.p99()
 			in.HostProbeP99US = s.HostTimerLateness.p99()
@@ -71,7 +74,7 @@ func (r *Report) fillRatios() {
 		}
 		if b := run.Bot; b != nil {
 			if samples(b.InputSamples) {
-				in.InputP99MS = b.InputToState.p99()
+				in.InputP50MS, in.InputP99MS = b.InputToState.p50(), b.InputToState.p99()
 			}
 			if samples(b.GrabSamples) {
 				in.GrabP99MS = b.GrabToState.p99()
@@ -346,6 +349,9 @@ func printTable(w io.Writer, r *Report) {
 	})
 	row(fmt.Sprintf("avatars: server-added p50 (µs), target ≤ %.0f", avatarP50TargetUS), func(run *ArcadeRun) string {
 		return num(run.Ratios.AvatarP50US, "%.1f") + mark(run.Ratios.AvatarP50Within)
+	})
+	row("agreement: bot input→state p50 − (server-added p50 + echo p50) (µs)", func(run *ArcadeRun) string {
+		return num(run.Ratios.AgreementUS, "%+.1f")
 	})
 	worst := "n/a"
 	if r.ModelP99 != nil {
