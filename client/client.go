@@ -24,6 +24,11 @@ type Config struct {
 	// snapshot group. "" picks the interface holding the local address
 	// that routes to the server ("lo" for a loopback server).
 	MulticastIface string
+	// SharedMulticast, if set, receives the snapshot group on that hub's
+	// socket, shared with the other Clients using it, instead of on a
+	// socket of this Client's own; see MulticastHub. Nil (the default)
+	// gives the Client its own socket.
+	SharedMulticast *MulticastHub
 }
 
 // Stats are a Client's counters: the session's and the runtime's own.
@@ -41,9 +46,12 @@ var ErrNotConnected = errors.New("client: not connected")
 //
 // It owns three goroutines at most, all stopped by Close: a reader for the
 // unicast socket, a reader for the multicast socket when snapshots come by
-// multicast, and a timer that runs Session.Update. Callbacks (OnSnapshot,
-// OnEntityUpdate, OnPong) run on a reader goroutine while the client's lock is held: they
-// must return quickly and must not call the Client's methods.
+// multicast on a socket of its own, and a timer that runs Session.Update.
+// With Config.SharedMulticast the hub's reader delivers the group's
+// datagrams instead. Callbacks (OnSnapshot, OnEntityUpdate, OnPong) run on
+// a reader goroutine while the client's lock is held: they must return
+// quickly and must not call the Client's methods (nor, on a shared hub,
+// those of the hub's other Clients).
 //
 // Datagrams are read one per system call into one fixed buffer per socket.
 // The server sends a client one snapshot per tick and, between ticks, an
@@ -53,7 +61,7 @@ var ErrNotConnected = errors.New("client: not connected")
 type Client struct {
 	server netip.AddrPort
 	uc     *net.UDPConn // to and from the server
-	mc     *net.UDPConn // snapshot group; nil when snapshots come by unicast
+	mc     *net.UDPConn // snapshot group; nil when snapshots come by unicast or by hub
 	group  netip.AddrPort
 	iface  string
 
@@ -67,6 +75,11 @@ type Client struct {
 	isDone  bool
 
 	joinErr error // why the multicast group could not be joined, if so
+
+	// hub delivers the snapshot group when it is shared; hubGone, set by
+	// Close, makes the hub's reader skip this client from then on.
+	hub     *MulticastHub
+	hubGone bool
 
 	// timerAt is when timerLoop will next run Update; kick wakes it
 	// earlier when Handle or an RPC send moved NextUpdate before it.
@@ -134,25 +147,41 @@ func Dial(ctx context.Context, server string, cfg Config) (*Client, error) {
 	if acc.Flags&wire.AcceptedUnicast != 0 {
 		return c, nil
 	}
-	mc, ifname, err := listenGroup(ctx, acc.Multicast, cfg.MulticastIface, raddr)
-	if err != nil && cfg.MulticastIface != "" {
-		c.Close()
-		return nil, err
-	}
-	if err != nil {
-		// The interface was our own guess: rather than fail, tell the
-		// server, which then sends this client's snapshots by unicast.
+	if hub := cfg.SharedMulticast; hub != nil {
+		ifname, err := hub.attach(ctx, c, acc.Multicast, acc.GroupToken, cfg.MulticastIface, raddr)
+		if err != nil {
+			return c.joinFailed(err, cfg.MulticastIface != "")
+		}
 		c.mu.Lock()
-		c.s.SetMulticastJoined(false)
-		c.joinErr = err
+		c.hub, c.group, c.iface = hub, acc.Multicast, ifname
 		c.mu.Unlock()
 		return c, nil
+	}
+	mc, ifname, err := listenGroup(ctx, acc.Multicast, cfg.MulticastIface, raddr)
+	if err != nil {
+		return c.joinFailed(err, cfg.MulticastIface != "")
 	}
 	c.mu.Lock()
 	c.mc, c.group, c.iface = mc, acc.Multicast, ifname
 	c.mu.Unlock()
 	c.wg.Add(1)
 	go c.readLoop(mc, true)
+	return c, nil
+}
+
+// joinFailed ends a Dial whose multicast join failed: with an error when the
+// interface was named, else with snapshots by unicast.
+func (c *Client) joinFailed(err error, named bool) (*Client, error) {
+	if named {
+		c.Close()
+		return nil, err
+	}
+	// The interface was our own guess: rather than fail, tell the server,
+	// which then sends this client's snapshots by unicast.
+	c.mu.Lock()
+	c.s.SetMulticastJoined(false)
+	c.joinErr = err
+	c.mu.Unlock()
 	return c, nil
 }
 
@@ -282,12 +311,27 @@ func (c *Client) readLoop(conn *net.UDPConn, viaMulticast bool) {
 			c.mu.Unlock()
 			continue
 		}
-		c.s.Handle(t, buf[:n], rx, viaMulticast)
-		c.s.Outgoing(c.sendFn)
-		c.noteState()
-		c.wake()
+		c.handle(t, buf[:n], rx, viaMulticast)
 		c.mu.Unlock()
 	}
+}
+
+// handle feeds one received datagram to the session and sends what it
+// queued. Called with c.mu held.
+func (c *Client) handle(t int64, dgram []byte, rxTime int64, viaMulticast bool) {
+	c.s.Handle(t, dgram, rxTime, viaMulticast)
+	c.s.Outgoing(c.sendFn)
+	c.noteState()
+	c.wake()
+}
+
+// handleShared is handle for a datagram of the snapshot group from a
+// MulticastHub, unless the client closed. Called with c.mu held.
+func (c *Client) handleShared(dgram []byte, rxTime int64) {
+	if c.hubGone {
+		return
+	}
+	c.handle(now(), dgram, rxTime, true)
 }
 
 // timerLoop calls Session.Update whenever NextUpdate says so.
@@ -367,13 +411,17 @@ func (c *Client) SendPose(in *wire.PoseInput) (uint32, error) {
 }
 
 // Close tells the server the client leaves (when connected), stops every
-// goroutine and closes the sockets. It returns once all of that is done.
+// goroutine and closes the sockets; a client on a MulticastHub leaves it
+// (the hub's socket stays open for the others). It returns once all of
+// that is done, and no callback runs after it.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
 		c.mu.Lock()
 		c.s.Close(now())
 		c.s.Outgoing(c.sendFn)
 		c.noteState()
+		hub := c.hub
+		c.hubGone = true
 		c.mu.Unlock()
 		close(c.quit)
 		c.uc.Close()
@@ -382,6 +430,9 @@ func (c *Client) Close() error {
 		c.mu.Unlock()
 		if mc != nil {
 			mc.Close()
+		}
+		if hub != nil {
+			hub.detach(c)
 		}
 		c.wg.Wait()
 	})

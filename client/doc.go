@@ -17,6 +17,13 @@
 // per socket and one timer goroutine. Dial blocks until the server accepted,
 // denied or did not answer; Close stops everything it started.
 //
+// A process running many sessions on one host (a load generator) can give
+// its Clients one MulticastHub (Config.SharedMulticast): one socket joined
+// to the snapshot group for all of them, read in batches by one goroutine
+// that hands each datagram to every Client of its group token. Each
+// session still keeps its own multicast sequence, loss and delivery
+// reports.
+//
 // # Protocol, client side
 //
 // Handshake: ConnectRequest (padded to wire.MinConnectRequestSize) →
