@@ -4,6 +4,7 @@
 // time and whether every bot saw every other.
 //
 //	arcade-bot --server host:port --clients N --rate 90 --duration 10s [--unicast] [--iface lo] [--grab] [--json]
+//	           [--per-client-mcast] [--cpu LIST] [--nice N]
 //	arcade-bot --discover [--beacon host:port] ...
 //
 // With --discover instead of --server the bot finds the server as a headset
@@ -17,6 +18,23 @@
 // stream; the clients' reader goroutines record snapshots and pongs. The run
 // is bounded: connect (ConnectTimeout 5 s), send for --duration, drain for
 // 500 ms, close every client (the server is told), report.
+//
+// The bots of one process share one socket joined to the snapshot group
+// (client.MulticastHub), as the headsets of a real venue share the switch
+// that copies each multicast datagram to them: one read per datagram for
+// the process, handed to every bot. A socket per bot instead
+// (--per-client-mcast) makes the kernel copy every datagram once per bot,
+// inside the server's send call when the server is on the same host, and
+// that copying then shows in the server's send times and tick lateness.
+// The report says which (shared_multicast) and what the shared socket read
+// (multicast_hub).
+//
+// --cpu LIST (e.g. 1, or 0,2-3) pins every thread of the bot process to
+// those CPUs (sched_setaffinity) and sets GOMAXPROCS to their number when
+// fewer than before; --nice N sets every thread's nice value
+// (setpriority). Both keep the load generator off the server's CPU or
+// behind it; the report says what was applied (pinned_cpus, null when not
+// pinned; nice, the value in effect either way; gomaxprocs).
 //
 // Measurements, per bot, aggregated over all connected bots:
 //   - input_to_state: for each input k, the clock read just before its send
@@ -56,7 +74,7 @@
 //   - grabbing: bots that held an object.
 //
 // Exit status: 0 after a run, 1 if no bot connected or --discover found no
-// server, 2 for bad flags.
+// server, 2 for bad flags, including a --cpu or --nice the system refused.
 package main
 
 import (
@@ -111,6 +129,13 @@ type options struct {
 	// passphrase is the venue passphrase, empty if none.
 	passphrase string
 	samples    bool
+	// perClientMcast gives every bot a multicast socket of its own.
+	perClientMcast bool
+	// cpus are the CPUs to pin the process to (nil: not pinned); nice is
+	// the nice value to set when niceSet.
+	cpus    []int
+	nice    int
+	niceSet bool
 }
 
 // errUsage marks errors for which the flag package already printed usage.
@@ -133,6 +158,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	beacon := fs.String("beacon", "", "with --discover: `host:port` to send the beacon probe to (default: broadcast on --iface, or 255.255.255.255:7779)")
 	fs.StringVar(&o.passphrase, "passphrase", "", "venue `passphrase` of the server (empty = none)")
 	fs.BoolVar(&o.samples, "samples", false, "include every input_to_state sample (ms) in the JSON, for pooling across bot processes")
+	fs.BoolVar(&o.perClientMcast, "per-client-mcast", false, "give every headset a multicast socket of its own instead of one shared by the process (the kernel then copies each snapshot once per headset)")
+	cpuList := fs.String("cpu", "", "pin the bot's threads to these `CPUs` (e.g. 1, or 0,2-3)")
+	fs.IntVar(&o.nice, "nice", 0, "set the bot's threads to this nice `value` (-20..19; below the current one needs CAP_SYS_NICE)")
 	if err := fs.Parse(args); err != nil {
 		return nil, errUsage
 	}
@@ -153,6 +181,30 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	cpuSet := false
+	fs.Visit(func(f *flag.Flag) {
+		o.niceSet = o.niceSet || f.Name == "nice"
+		cpuSet = cpuSet || f.Name == "cpu"
+	})
+	if o.niceSet && (o.nice < -20 || o.nice > 19) {
+		return nil, fmt.Errorf("--nice: %d is out of range -20..19", o.nice)
+	}
+	if cpuSet {
+		cpus, err := parseCPUList(*cpuList)
+		if err != nil {
+			return nil, fmt.Errorf("--cpu %q: %v", *cpuList, err)
+		}
+		allowed, err := allowedCPUs()
+		if err != nil {
+			return nil, fmt.Errorf("--cpu %q: %v", *cpuList, err)
+		}
+		for _, c := range cpus {
+			if !slices.Contains(allowed, c) {
+				return nil, fmt.Errorf("--cpu %q: CPU %d is not available to this process (it may run on %s)", *cpuList, c, formatCPUList(allowed))
+			}
+		}
+		o.cpus = cpus
 	}
 	host, port, err := net.SplitHostPort(o.server)
 	if err != nil || host == "" {
@@ -192,6 +244,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
+	sched, err := applySched(o)
+	if err != nil {
+		fmt.Fprintf(stderr, "arcade-bot: %v\n", err)
+		return 2
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var disc *DiscoveryReport
@@ -200,7 +257,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		disc = &d
 		if d.Service == nil {
 			if o.json {
-				json.NewEncoder(stdout).Encode(Report{ClientsRequested: o.clients, Discovery: disc})
+				rep := Report{ClientsRequested: o.clients, Discovery: disc}
+				sched.fill(&rep)
+				json.NewEncoder(stdout).Encode(rep)
 			} else {
 				printDiscovery(stdout, disc)
 			}
@@ -210,6 +269,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	rep := runBots(ctx, o)
 	rep.Discovery = disc
+	sched.fill(&rep)
 	if disc != nil && !o.json {
 		printDiscovery(stdout, disc)
 	}
@@ -242,6 +302,13 @@ type bot struct {
 func runBots(ctx context.Context, o *options) Report {
 	bots := make([]*bot, o.clients)
 	expect := int(o.duration.Seconds()*float64(o.rate)*1.1) + 16
+	// One socket joined to the snapshot group for every bot of the process,
+	// unless each is to have its own. Closed after the clients.
+	var hub *client.MulticastHub
+	if !o.unicast && !o.perClientMcast {
+		hub = client.NewMulticastHub()
+		defer hub.Close()
+	}
 	var wg sync.WaitGroup
 	for i := range bots {
 		b := &bot{name: fmt.Sprintf("bot-%02d", i), path: newPath(i, o.clients)}
@@ -257,7 +324,8 @@ func runBots(ctx context.Context, o *options) Report {
 					PingInterval:   pingInterval,
 					Passphrase:     o.passphrase,
 				},
-				MulticastIface: o.iface,
+				MulticastIface:  o.iface,
+				SharedMulticast: hub,
 			}
 			b.c, b.err = client.Dial(ctx, o.server, cfg)
 			if b.err != nil {
@@ -335,10 +403,19 @@ func runBots(ctx context.Context, o *options) Report {
 		tickRate = int(acc.TickRate)
 		results[i] = r
 	}
+	var hubRep *HubReport
+	if hub != nil {
+		if g, _ := hub.Group(); g.IsValid() {
+			st := hub.Stats()
+			hubRep = &HubReport{Batches: st.Batches, Datagrams: st.Datagrams, Deliveries: st.Deliveries,
+				Deferred: st.Deferred, Unmatched: st.Unmatched, ReadErrors: st.ReadErrors}
+		}
+	}
 	for _, b := range live {
 		b.c.Close()
 	}
 	rep := aggregate(results, tickRate)
+	rep.SharedMulticast, rep.MulticastHub = hubRep != nil, hubRep
 	if o.samples {
 		for _, r := range results {
 			for _, ns := range r.Latency {
@@ -406,6 +483,17 @@ func printTable(w io.Writer, r Report) {
 	fmt.Fprintf(w, "  %-16s p50 %.3f ms   p99 %.3f ms   max %.3f ms   (%d of %d inputs reported)\n",
 		"input to state", r.InputToState.P50, r.InputToState.P99, r.InputToState.Max, r.InputsReported, r.InputsSent)
 	fmt.Fprintf(w, "  %-16s p50 %.3f ms   p99 %.3f ms   (%d pongs)\n", "rtt", r.RTT.P50, r.RTT.P99, r.RTT.Samples)
+	if h := r.MulticastHub; h != nil {
+		fmt.Fprintf(w, "  %-16s one shared socket: %d datagrams in %d reads, %d handed to bots, %d to none\n",
+			"multicast", h.Datagrams, h.Batches, h.Deliveries, h.Unmatched)
+	} else if r.SnapshotPath == "multicast" {
+		fmt.Fprintf(w, "  %-16s one socket per headset\n", "multicast")
+	}
+	pinned := "not pinned"
+	if r.PinnedCPUs != nil {
+		pinned = "pinned to CPUs " + formatCPUList(r.PinnedCPUs)
+	}
+	fmt.Fprintf(w, "  %-16s %s, nice %d, GOMAXPROCS %d\n", "scheduling", pinned, r.Nice, r.GOMAXPROCS)
 	if g := r.GrabReport; g != nil {
 		fmt.Fprintf(w, "  %-16s p50 %.3f ms   p99 %.3f ms   max %.3f ms   (%d samples, %d by entity update; %d of %d bots holding)\n",
 			"grab to state", g.GrabToState.P50, g.GrabToState.P99, g.GrabToState.Max, g.GrabToState.Samples, g.GrabShownByUpdate, g.Grabbing, r.ClientsConnected)

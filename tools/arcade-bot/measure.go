@@ -316,6 +316,16 @@ type GrabReport struct {
 	EntityUpdates uint64 `json:"entity_updates_received"`
 }
 
+// HubReport is the shared multicast socket's counters (client.HubStats).
+type HubReport struct {
+	Batches    uint64 `json:"batches"`    // reads that returned datagrams
+	Datagrams  uint64 `json:"datagrams"`  // datagrams read, once each for the process
+	Deliveries uint64 `json:"deliveries"` // datagrams handed to a bot, one per bot
+	Deferred   uint64 `json:"deferred"`   // of those, handed over last because the bot's lock was busy
+	Unmatched  uint64 `json:"unmatched"`  // datagrams handed to no bot
+	ReadErrors uint64 `json:"read_errors"`
+}
+
 // Report is the bot's output; --json prints it.
 type Report struct {
 	Server           string    `json:"server"`
@@ -340,7 +350,18 @@ type Report struct {
 	Samples         []float64 `json:"input_to_state_samples_ms,omitempty"`
 	UnicastAfterMax float64   `json:"unicast_after_ms_max,omitempty"`
 	*GrabReport
-	Clients []ClientReport `json:"clients"`
+	// SharedMulticast: the bots received the snapshot group on one socket
+	// shared by the process (false with --per-client-mcast, --unicast, or
+	// when no bot joined the group); MulticastHub is what that socket read.
+	SharedMulticast bool       `json:"shared_multicast"`
+	MulticastHub    *HubReport `json:"multicast_hub,omitempty"`
+	// What --cpu and --nice put in effect: the CPUs every thread is pinned
+	// to (null: not pinned), the nice value (set or inherited) and
+	// GOMAXPROCS.
+	PinnedCPUs []int          `json:"pinned_cpus"`
+	Nice       int            `json:"nice"`
+	GOMAXPROCS int            `json:"gomaxprocs"`
+	Clients    []ClientReport `json:"clients"`
 	// Discovery is how --discover found the server; absent without it.
 	Discovery *DiscoveryReport `json:"discovery,omitempty"`
 }
