@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -21,6 +23,12 @@ func TestFlags(t *testing.T) {
 		{[]string{"--server", "127.0.0.1:0"}, "--server"},
 		{[]string{"--server", "[::1]:7777"}, "--server"},
 		{[]string{"--iface", "nosuchif0"}, "--iface"},
+		{[]string{"--cpu", ""}, "--cpu"},
+		{[]string{"--cpu", "x"}, "--cpu"},
+		{[]string{"--cpu", "3-1"}, "--cpu"},
+		{[]string{"--cpu", "1023"}, "--cpu"}, // more CPUs than this machine has
+		{[]string{"--nice", "20"}, "--nice"},
+		{[]string{"--nice", "-21"}, "--nice"},
 	} {
 		var out, errb bytes.Buffer
 		if code := run(c.args, &out, &errb); code != 2 {
@@ -37,5 +45,51 @@ func TestFlags(t *testing.T) {
 	o, err := parseFlags([]string{"--server", "127.0.0.1:7777", "--clients", "16", "--rate", "90", "--duration", "10s", "--unicast", "--iface", "lo", "--grab", "--json"}, &errb)
 	if err != nil || o.clients != 16 || o.rate != 90 || !o.unicast || !o.json || o.iface != "lo" || !o.grab {
 		t.Errorf("parseFlags = %+v, %v", o, err)
+	}
+	if o.perClientMcast || o.cpus != nil || o.niceSet {
+		t.Errorf("defaults: per-client sockets %v, CPUs %v, nice set %v", o.perClientMcast, o.cpus, o.niceSet)
+	}
+	cpu := anyCPU(t)
+	o, err = parseFlags([]string{"--per-client-mcast", "--cpu", strconv.Itoa(cpu), "--nice", "0"}, &errb)
+	if err != nil || !o.perClientMcast || !slices.Equal(o.cpus, []int{cpu}) || !o.niceSet || o.nice != 0 {
+		t.Errorf("parseFlags = %+v, %v", o, err)
+	}
+}
+
+// anyCPU returns the last CPU the process may run on.
+func anyCPU(t *testing.T) int {
+	t.Helper()
+	cpus, err := allowedCPUs()
+	if err != nil || len(cpus) == 0 {
+		t.Skip("CPU affinity unavailable:", err)
+	}
+	return cpus[len(cpus)-1]
+}
+
+func TestParseCPUList(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want []int
+		back string
+	}{
+		{"1", []int{1}, "1"},
+		{"0,2-3", []int{0, 2, 3}, "0,2-3"},
+		{"3,1,1", []int{1, 3}, "1,3"},
+		{"4-6,0-1,5", []int{0, 1, 4, 5, 6}, "0-1,4-6"},
+		{"1023", []int{1023}, "1023"},
+	} {
+		got, err := parseCPUList(c.in)
+		if err != nil || !slices.Equal(got, c.want) {
+			t.Errorf("parseCPUList(%q) = %v, %v; want %v", c.in, got, err, c.want)
+			continue
+		}
+		if s := formatCPUList(got); s != c.back {
+			t.Errorf("formatCPUList(%v) = %q, want %q", got, s, c.back)
+		}
+	}
+	for _, in := range []string{"", ",", "a", "-1", "1-", "3-1", "1024", "+1", " 1", "1,,2"} {
+		if got, err := parseCPUList(in); err == nil {
+			t.Errorf("parseCPUList(%q) = %v, want an error", in, got)
+		}
 	}
 }
