@@ -46,6 +46,12 @@ type udpPeer struct {
 	token uint64
 	seq   uint16
 	last  uint32
+	// From the client's delivery reports: how many, the multicast
+	// datagrams they counted received and lost, and whether one said the
+	// group was not joined.
+	reports          int
+	mcRecv, mcLost   uint64
+	reportsNotJoined bool
 }
 
 func startUDPServer(t *testing.T, group netip.AddrPort, deny wire.DenyReason, silent bool) *udpServer {
@@ -71,6 +77,19 @@ func startUDPServer(t *testing.T, group netip.AddrPort, deny wire.DenyReason, si
 }
 
 func (s *udpServer) addr() string { return s.conn.LocalAddr().String() }
+
+// reported returns what client c's delivery reports told the server so far.
+func (s *udpServer) reported(c *Client) udpPeer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// The client's socket is bound to 0.0.0.0: match by port.
+	for addr, p := range s.clients {
+		if addr.Port() == c.LocalAddr().Port() {
+			return *p
+		}
+	}
+	return udpPeer{}
+}
 
 func (s *udpServer) stop() {
 	s.conn.Close()
@@ -177,6 +196,19 @@ func (s *udpServer) handle(b []byte, from netip.AddrPort) {
 		if p := s.clients[from]; p != nil && h.Token == p.token {
 			s.disconnects++
 		}
+	case wire.TypeDeliveryReport:
+		p := s.clients[from]
+		var m wire.DeliveryReport
+		if p == nil || h.Token != p.token {
+			return
+		}
+		if _, err := m.Parse(body); err != nil {
+			return
+		}
+		p.reports++
+		p.mcRecv += uint64(m.McastReceived)
+		p.mcLost += uint64(m.McastLost)
+		p.reportsNotJoined = p.reportsNotJoined || m.Flags&wire.DeliveryNotJoined != 0
 	}
 }
 

@@ -164,6 +164,16 @@ func TestHubDeliversOncePerClient(t *testing.T) {
 		}
 	}
 	check("first round")
+	// Each client's delivery reports count its own multicast datagrams.
+	servers := []*udpServer{srvA, srvA, srvA, srvB}
+	for i, c := range clients {
+		wait.For(t, waitTimeout, "the delivery reports to count every datagram", func() bool {
+			return servers[i].reported(c).mcRecv >= uint64(want[i])
+		})
+		if r := servers[i].reported(c); r.mcRecv != uint64(want[i]) || r.mcLost != 0 || r.reportsNotJoined {
+			t.Errorf("client %d: reports counted %d received, %d lost, not joined %v; want %d, 0, false", i, r.mcRecv, r.mcLost, r.reportsNotJoined, want[i])
+		}
+	}
 	st := hub.Stats()
 	if st.Datagrams != total || st.Deliveries != 3*nA+nB || st.Unmatched != nOther+2 || st.ReadErrors != 0 || st.Batches == 0 || st.Batches > st.Datagrams {
 		t.Errorf("hub stats %+v, want %d datagrams, %d deliveries, %d unmatched", st, total, 3*nA+nB, nOther+2)
@@ -228,6 +238,9 @@ func TestHubRefusesOtherGroup(t *testing.T) {
 	if g, _ := guessed.Group(); g.IsValid() || guessed.MulticastError() == nil {
 		t.Errorf("guessed interface: joined %v, MulticastError %v; want no group and an error", g, guessed.MulticastError())
 	}
+	// Its delivery reports tell the server, which may then switch it to
+	// unicast.
+	wait.For(t, waitTimeout, "a delivery report saying the group was not joined", func() bool { return other.reported(guessed).reportsNotJoined })
 	guessed.Close()
 	hub.Close()
 	if _, err := dialShared(t, srv, hub, "lo"); !errors.Is(err, errHubClosed) {
