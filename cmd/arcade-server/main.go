@@ -350,9 +350,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cfg.HashEvery = -1
 	}
 	if o.hostProbe {
-		// The reference loop runs at the tick thread's priority, so the
-		// two see the same host.
-		h, err := hostprobe.StartHost(hostprobe.Config{Priority: o.rtPrio}, 0)
+		// The reference loop runs at the tick thread's priority, and on
+		// its CPU when that is pinned, so the two see the same host (a
+		// vCPU the hypervisor holds stalls only what runs on it).
+		pc := hostprobe.Config{Priority: o.rtPrio}
+		if o.tickCPU >= 0 {
+			pc.Pin, pc.CPU = true, o.tickCPU
+		}
+		h, err := hostprobe.StartHost(pc, 0)
 		if err != nil {
 			fmt.Fprintf(stderr, "arcade-server: --host-probe: %v\n", err)
 			return 1
