@@ -353,9 +353,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		// The reference loop runs at the tick thread's priority, and on
 		// its CPU when that is pinned, so the two see the same host (a
 		// vCPU the hypervisor holds stalls only what runs on it).
+		// There it runs one priority above the tick thread, or a spin of
+		// the tick would count as the host's lateness.
 		pc := hostprobe.Config{Priority: o.rtPrio}
 		if o.tickCPU >= 0 {
 			pc.Pin, pc.CPU = true, o.tickCPU
+			if o.rtPrio > 0 && o.rtPrio < 99 {
+				pc.Priority++
+			}
 		}
 		h, err := hostprobe.StartHost(pc, 0)
 		if err != nil {
