@@ -25,10 +25,10 @@
 //     --eager, tick: --eager=false), arcade-server on free loopback ports
 //     and a multicast group 239.255.X.Y of its own, with arcade-bot
 //     --grab at 90 Hz. With taskset and at least two CPUs (and --pin) the
-//     server's tick thread is pinned to the first allowed CPU (--tick-cpu,
+//     bot is pinned to the second allowed CPU (like the echo client) and
+//     the server left free (--pin-tick pins its tick thread to the first,
 //     like the echo server and the reference loop; --pin-server confines
-//     the whole server there instead) and the bot to the second (like the
-//     echo client); the bot is niced by
+//     the whole server there); the bot is niced by
 //     --bot-nice (+10) when nice exists. The
 //     server's histograms are reset at the end of the bots' warm-up
 //     (counted from when the server has them all) and read --duration
@@ -98,6 +98,7 @@ type options struct {
 	botNice     int
 	pin         bool
 	pinServer   bool
+	pinTick     bool
 }
 
 // Flag limits.
@@ -126,6 +127,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.serverBin, "server-bin", "", "arcade-server `binary` (default: build ./cmd/arcade-server into a temporary directory)")
 	fs.StringVar(&o.botBin, "bot-bin", "", "arcade-bot `binary` (default: build ./tools/arcade-bot into a temporary directory)")
 	fs.BoolVar(&o.pin, "pin", true, "pin the server to one CPU and the bots to another (with taskset, given two CPUs)")
+	fs.BoolVar(&o.pinTick, "pin-tick", false, "with --pin, pin the server's tick thread (--tick-cpu) to the first CPU; by default the server is left free, so the kernel runs its real-time thread on whichever CPU is not held")
 	fs.BoolVar(&o.pinServer, "pin-server", false, "with --pin, confine arcade-server (every thread) to the first CPU (its real-time priority is then refused: a real-time Go thread alone on a CPU can livelock with the runtime); false, the default, pins only its tick thread there (--tick-cpu)")
 	fs.IntVar(&o.botNice, "bot-nice", 10, "nice increment of arcade-bot (0..19; 0 = not niced)")
 	fs.StringVar(&o.jsonFile, "json", "", "also write every figure as JSON to `file`")
@@ -357,9 +359,9 @@ func measure(ctx context.Context, o *options, logf func(string, ...any)) (*Repor
 		problem("time.Ticker: %d wakes, %v", tk.Wakes, err)
 	}
 
-	// Left free, the server is still asked to keep its tick thread on the
-	// reference loop's CPU, if it can.
-	if pl.Pinned && !pl.ServerPinned && serverHasFlag(ctx, o.serverBin, "tick-cpu") {
+	// Left free, the server may still be asked to keep its tick thread on
+	// the reference loop's CPU (--pin-tick).
+	if o.pinTick && pl.Pinned && !pl.ServerPinned && serverHasFlag(ctx, o.serverBin, "tick-cpu") {
 		rep.Placement.TickCPU = pl.ServerCPU
 		pl = rep.Placement
 	}
