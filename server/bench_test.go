@@ -69,11 +69,16 @@ func hotPathWorld(tb testing.TB, n int, unicast, world bool) (*server.Server, *r
 
 // hotPathTap is hotPathWorld with a capture tap on every datagram.
 func hotPathTap(tb testing.TB, n int, unicast, world bool, tap server.Tap) (*server.Server, *replay, *int64) {
+	return hotPathConfig(tb, n, unicast, world, server.Config{Tap: tap})
+}
+
+// hotPathConfig is hotPathWorld with cfg's settings.
+func hotPathConfig(tb testing.TB, n int, unicast, world bool, cfg server.Config) (*server.Server, *replay, *int64) {
 	tb.Helper()
 	nw := netsim.New(netsim.Config{}, start)
 	sw := &switchTransport{inner: nw.Endpoint(serverAddr)}
 	now := start
-	cfg := server.Config{Seed: 1, WallClock: func() int64 { return now }, MonoClock: func() int64 { return now }, Tap: tap}
+	cfg.Seed, cfg.WallClock, cfg.MonoClock = 1, func() int64 { return now }, func() int64 { return now }
 	var grabbables []scene.Object
 	if world {
 		w, err := sim.New(scene.Default())
@@ -148,6 +153,20 @@ func TestHotPathAllocationFree(t *testing.T) {
 		}
 		if srv.Stats().Dropped[server.DropStaleInput].Load() != 0 {
 			t.Fatal("replayed inputs were treated as stale")
+		}
+	}
+}
+
+// TestHotPathAllocationFreeTickOnly: eager propagation off, the inputs
+// wait for the tick; still no allocation per round.
+func TestHotPathAllocationFreeTickOnly(t *testing.T) {
+	for _, world := range []bool{false, true} {
+		srv, rp, now := hotPathConfig(t, 16, false, world, server.Config{NoEager: true})
+		if allocs := testing.AllocsPerRun(200, func() { round(srv, rp, now) }); allocs != 0 {
+			t.Errorf("world=%v: %.1f allocations per round without eager propagation, want 0", world, allocs)
+		}
+		if srv.Stats().EagerUpdates.Load() != 0 || srv.Stats().ServerAdded.Count() == 0 {
+			t.Errorf("world=%v: %d eager updates, %d samples", world, srv.Stats().EagerUpdates.Load(), srv.Stats().ServerAdded.Count())
 		}
 	}
 }
