@@ -93,9 +93,18 @@ func (f *fakeServer) denied(nonce uint64, r wire.DenyReason) []byte {
 	return m.Append(h.Append(nil))
 }
 
+// stampOf is the server time (µs) a 120 Hz server stamps tick's state
+// with: its deadline, one period after the tick's start on the grid.
+func stampOf(tick uint32) uint64 { return (uint64(tick) + 1) * 1_000_000 / 120 }
+
+// connectedServerTime is the server time (µs) the fake server's Accepted
+// gives in connect: later than any tick the tests send (2³² ticks at
+// 120 Hz is 414 days), so every test state lies in the server's past.
+const connectedServerTime = 40_000_000_000_000
+
 func testSnapshot(tick uint32, players ...wire.PlayerState) *wire.Snapshot {
 	return &wire.Snapshot{
-		Tick: tick, ServerTime: uint64(tick) * 8333, Parts: 1,
+		Tick: tick, ServerTime: stampOf(tick), Parts: 1,
 		PlayerCount: uint16(len(players)), Players: players,
 		Entities: []wire.EntityState{{ID: 1, Pose: wire.Pose{Rot: wire.Quat{W: 1}}}},
 	}
@@ -117,7 +126,7 @@ func (f *fakeServer) multicastSnapshot(snap *wire.Snapshot) []byte {
 // cause, moving one held object.
 func testEntityUpdate(tick uint32, cause uint16, seq uint32) *wire.EntityUpdate {
 	return &wire.EntityUpdate{
-		Tick: tick, ServerTime: uint64(tick)*8333 + 100, Causes: []wire.UpdateCause{{Client: cause, Input: seq}},
+		Tick: tick, ServerTime: stampOf(tick) + 100, Causes: []wire.UpdateCause{{Client: cause, Input: seq}},
 		Entities: []wire.EntityState{{ID: 3, Flags: wire.EntityHeld | wire.EntityGrabbable, Pose: wire.Pose{Pos: wire.Vec3{X: 0.5, Y: 1.1, Z: -0.25}, Rot: wire.Quat{W: 1}}}},
 	}
 }
@@ -162,7 +171,7 @@ func (f *fakeServer) connect(s *Session, now int64) {
 	if len(out) != 1 || out[0].h.Type != wire.TypeChallengeResponse {
 		f.t.Fatalf("after Challenge: %v, want one ChallengeResponse", types(out))
 	}
-	s.Handle(now, f.accepted(req.ClientNonce, 1_000_000), 0, false)
+	s.Handle(now, f.accepted(req.ClientNonce, connectedServerTime), 0, false)
 	if s.State() != Connected {
 		f.t.Fatalf("after Accepted: state %v, err %v", s.State(), s.Err())
 	}

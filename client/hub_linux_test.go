@@ -302,6 +302,7 @@ func TestHubAllocs(t *testing.T) {
 	var sent uint64
 	allocs := testing.AllocsPerRun(200, func() {
 		snap.Tick++
+		snap.ServerTime = stampOf(snap.Tick)
 		h := wire.Header{Type: wire.TypeSnapshot, Token: token, Seq: uint16(sent)}
 		m := &b.Msgs[0]
 		m.N = len(snap.Append(h.Append(m.Buf[:0])))

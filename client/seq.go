@@ -4,6 +4,17 @@ package client
 // arrive and still be recognised as late rather than stale.
 const seqWindowBits = 64
 
+// seqMaxGap is the largest jump ahead counted as loss. A sender never
+// skips more between two datagrams that arrive; a bigger jump is either a
+// long outage or a datagram forged to make the real ones look stale: it
+// moves the window but counts no loss.
+const seqMaxGap = 4096
+
+// seqResync is how many stale datagrams in a row, each following the one
+// before, bring the window back to them: the sender's real sequence after
+// a forged jump ahead (or after a sender restart).
+const seqResync = 8
+
 // PathStats counts the datagrams received on one path from the gaps in the
 // sender's sequence numbers.
 type PathStats struct {
@@ -12,6 +23,8 @@ type PathStats struct {
 	Late       uint64 // arrived after a newer one, filling a gap
 	Duplicates uint64 // a sequence number seen before
 	Stale      uint64 // older than the window; cannot tell late from duplicate
+	Jumps      uint64 // jumps ahead beyond seqMaxGap, not counted as loss
+	Resyncs    uint64 // times a run of stale datagrams took the window back
 }
 
 // LossPercent is Lost as a percentage of the datagrams the sender sent on
@@ -44,6 +57,10 @@ type seqWindow struct {
 	started bool
 	newest  uint16
 	bits    uint64 // bit i set: newest-1-i received
+	// A run of stale datagrams, each within the window of the one before:
+	// its newest sequence number and its length.
+	staleNewest uint16
+	staleRun    int
 }
 
 // observe records seq and updates st.
@@ -65,8 +82,13 @@ func (w *seqWindow) observe(seq uint16, st *PathStats) seqVerdict {
 			w.bits = w.bits<<gap | 1<<(gap-1)
 		}
 		w.newest = seq
-		st.Lost += gap - 1
+		if gap > seqMaxGap {
+			st.Jumps++
+		} else {
+			st.Lost += gap - 1
+		}
 		st.Received++
+		w.staleRun = 0
 		return seqNew
 	case d == 0:
 		st.Duplicates++
@@ -75,6 +97,18 @@ func (w *seqWindow) observe(seq uint16, st *PathStats) seqVerdict {
 		back := uint64(-int32(d)) // 1.. newest-seq
 		if back > seqWindowBits {
 			st.Stale++
+			if e := int16(seq - w.staleNewest); w.staleRun > 0 && e > 0 && e <= seqWindowBits {
+				w.staleRun++
+			} else {
+				w.staleRun = 1
+			}
+			w.staleNewest = seq
+			if w.staleRun >= seqResync {
+				// The datagrams that keep coming are these: follow them.
+				w.newest, w.bits, w.staleRun = seq, 0, 0
+				st.Resyncs++
+				return seqNew
+			}
 			return seqStale
 		}
 		bit := uint64(1) << (back - 1)

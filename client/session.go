@@ -601,7 +601,18 @@ func (s *Session) handleState(now, rxTime int64, h *wire.Header, body []byte, vi
 		s.drop(dropReasonFor(err))
 		return
 	}
-	if !s.accept(now, h.Seq, w, st) {
+	tick, at := s.snap.Tick, s.snap.ServerTime
+	if h.Type == wire.TypeEntityUpdate {
+		tick, at = s.upd.Tick, s.upd.ServerTime
+	}
+	if !s.plausible(now, tick, at) {
+		s.drop(DropImplausible)
+		return
+	}
+	// A state datagram older than the sequence window is still handed on:
+	// the tick and server-time rules below tell a copy from new state, so
+	// a forged jump of the sequence cannot make real state look stale.
+	if !s.acceptState(now, h.Seq, w, st) {
 		return
 	}
 	if !viaMulticast {
@@ -615,6 +626,49 @@ func (s *Session) handleState(now, rxTime int64, h *wire.Header, body []byte, vi
 		s.delivery.arrival(s.snap.Tick, rxTime, viaMulticast)
 	}
 	s.deliverSnapshot(rxTime, viaMulticast)
+}
+
+// MaxStateAhead is how far ahead of the client's estimate of the server
+// clock a Snapshot or EntityUpdate may be stamped and still be taken: the
+// estimate's error on a venue LAN (half a round trip, power-save holds) is
+// far below it, and a datagram stamped further ahead cannot come from the
+// server. It bounds what one forged datagram can do: state stamped at most
+// this far ahead makes real state look old for at most this long.
+const MaxStateAhead = 250 * time.Millisecond
+
+// plausible reports whether a state datagram's tick and server time (µs)
+// can come from the server the session joined: the server time is not
+// beyond the server clock as estimated now (plus MaxStateAhead), and the
+// tick is the one of its server time (docs/PROTOCOL.md §10: a tick's state
+// is stamped within that tick's period, so tick = ⌊time·rate/10⁶⌋ − 1;
+// maxTickSkew either way).
+func (s *Session) plausible(now int64, tick uint32, at uint64) bool {
+	if !s.clock.known || s.accepted.TickRate == 0 {
+		return true
+	}
+	est := now + s.clock.offset // server clock, ns
+	if int64(at) > (est+int64(MaxStateAhead))/1000 {
+		return false
+	}
+	want := int64(at)*int64(s.accepted.TickRate)/1_000_000 - 1
+	d := int64(int32(tick - uint32(want)))
+	return d >= -maxTickSkew && d <= maxTickSkew
+}
+
+// maxTickSkew is how many ticks a state's tick may differ from the tick of
+// its server time: one for rounding, one for a server that stamps a tick
+// at its start rather than its deadline.
+const maxTickSkew = 2
+
+// acceptState is accept for Snapshots and EntityUpdates: a datagram older
+// than the window is delivered too (stale for the statistics only).
+func (s *Session) acceptState(now int64, seq uint16, w *seqWindow, st *PathStats) bool {
+	s.lastRecv = now
+	if w.observe(seq, st) == seqDuplicate {
+		s.drop(DropDuplicate)
+		return false
+	}
+	return true
 }
 
 // accept records a valid datagram's sequence number on its path and reports

@@ -669,8 +669,9 @@ func TestZeroAllocs(t *testing.T) {
 		// Each round is a new tick (and a new update) on both paths; the
 		// copy from the second path is dropped as a duplicate.
 		snap.Tick = uint32(2 + i)
+		snap.ServerTime = stampOf(snap.Tick)
 		upd.Tick = snap.Tick
-		upd.ServerTime = uint64(1000 + i)
+		upd.ServerTime = stampOf(snap.Tick) + 100
 		uni[i] = f.unicastSnapshot(snap)
 		multi[i] = f.multicastSnapshot(snap)
 		uniUpd[i] = f.unicastEntityUpdate(upd)

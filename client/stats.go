@@ -24,6 +24,7 @@ const (
 	DropUnsealed                      // datagram in clear on a sealed session (or a clear Accepted for a client with a passphrase)
 	DropBadSeal                       // sealed datagram that does not authenticate
 	DropReplayed                      // sealed datagram whose number was seen or is too old
+	DropImplausible                   // state stamped beyond the server clock, or a tick not of its server time
 	NumDropReasons
 )
 
@@ -45,6 +46,7 @@ var dropNames = [NumDropReasons]string{
 	DropUnsealed:    "unsealed",
 	DropBadSeal:     "bad-seal",
 	DropReplayed:    "replayed",
+	DropImplausible: "implausible",
 }
 
 func (r DropReason) String() string {

@@ -132,8 +132,7 @@ func (s *Server) onSession(now int64, c *session, h *wire.Header, body []byte, r
 		}
 		c.lastHeard = now
 		s.recordSeq(now, c, h)
-		if newest, ok := c.newest(); ok && int32(m.InputSeq-newest.InputSeq) <= 0 {
-			s.stats.drop(DropStaleInput)
+		if !s.inputInOrder(c, m.InputSeq) {
 			return
 		}
 		c.inputs++
@@ -169,4 +168,47 @@ func (s *Server) onSession(now int64, c *session, h *wire.Header, body []byte, r
 		}
 		s.remove(now, c, wire.DisconnectClientLeft, false)
 	}
+}
+
+// Input sequence rules. An input must be newer than the newest one of its
+// session, by at most maxInputJump: a client numbers the inputs it sends,
+// and more than that lost in a row outlasts the idle timeout, so a bigger
+// jump is a forgery meant to make the real inputs look old. Old inputs are
+// dropped, but inputResync of them in a row, each following the one
+// before, are the client's own sequence: the newest is moved back to them,
+// so a forged jump that got in freezes an avatar for a few inputs at most.
+const (
+	maxInputJump = 1024
+	inputResync  = 8
+)
+
+// inputInOrder applies the input sequence rules to an input numbered seq
+// from c and reports whether to take it.
+func (s *Server) inputInOrder(c *session, seq uint32) bool {
+	newest, ok := c.newest()
+	if !ok {
+		return true
+	}
+	d := int32(seq - newest.InputSeq)
+	switch {
+	case d > maxInputJump:
+		s.stats.drop(DropImplausibleInput)
+		return false
+	case d > 0:
+		c.oldRun = 0
+		return true
+	}
+	if e := int32(seq - c.oldNewest); c.oldRun > 0 && e > 0 && e <= maxInputJump {
+		c.oldRun++
+	} else {
+		c.oldRun = 1
+	}
+	c.oldNewest = seq
+	if c.oldRun >= inputResync {
+		c.oldRun = 0
+		s.stats.InputResyncs.Inc()
+		return true
+	}
+	s.stats.drop(DropStaleInput)
+	return false
 }

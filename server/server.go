@@ -222,7 +222,9 @@ func New(cfg Config, tr Transport, now int64) (*Server, error) {
 // reliable channels that are due; flush.
 func (s *Server) Step(now int64) (next int64) {
 	more := s.receive(now)
-	if now >= s.eagerDue() {
+	if now >= s.eagerDue() && now < s.sched.Next() {
+		// (With the tick due, the tick sends it first, under its own
+		// number: every state is stamped within its tick's period.)
 		s.sendEager(now)
 	}
 	if now >= s.sched.Next() {

@@ -56,6 +56,10 @@ type session struct {
 	pending    wire.PoseInput
 	hasPending bool
 	inputs     uint64
+	// A run of old inputs, each following the one before (inputInOrder):
+	// the newest of it and its length.
+	oldNewest uint32
+	oldRun    int
 	// stamp is the eager update generation that last listed this
 	// session's avatar.
 	stamp uint32
