@@ -10,7 +10,6 @@ import (
 // liveTick is a tick well inside the fake server's past after connect.
 const liveTick = uint32(1_000_000)
 
-
 // atServerClock returns a tick and stamp at the fake server's clock as the
 // session estimates it at client time now, plus ahead.
 func atServerClock(s *Session, now int64, ahead time.Duration) (uint32, uint64) {
