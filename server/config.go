@@ -20,9 +20,11 @@ const (
 	DefaultHashEvery     = 12
 	DefaultProbeEvery    = 4
 	DefaultHandshakeRate = 100
-	DefaultSessionRate   = 1000
-	MinTickRate          = 30
-	MaxTickRate          = 500
+	// DefaultHandshakeBudget is the default of Config.HandshakeBudget.
+	DefaultHandshakeBudget = 2000
+	DefaultSessionRate     = 1000
+	MinTickRate            = 30
+	MaxTickRate            = 500
 	// MaxClientsLimit bounds --max-clients: client ids are 16-bit and the
 	// connection table is preallocated.
 	MaxClientsLimit = 4096
@@ -98,6 +100,11 @@ type Config struct {
 	// HandshakeRate bounds connect requests and challenge responses per
 	// source address, per second (burst twice that). Default 100.
 	HandshakeRate float64
+	// HandshakeBudget bounds the handshake datagrams the server answers
+	// per second from all sources together (burst: one second's worth), on
+	// top of HandshakeRate, so that many spoofed sources cannot make it
+	// answer without end. Default 2000; negative disables it.
+	HandshakeBudget float64
 	// SessionRate bounds the datagrams one session may send per second
 	// (burst a fifth of that); a headset sends about 100. Default 1000.
 	SessionRate float64
@@ -158,6 +165,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.HandshakeRate == 0 {
 		c.HandshakeRate = DefaultHandshakeRate
+	}
+	if c.HandshakeBudget == 0 {
+		c.HandshakeBudget = DefaultHandshakeBudget
 	}
 	if c.SessionRate == 0 {
 		c.SessionRate = DefaultSessionRate

@@ -59,3 +59,51 @@ func (j *cookieJar) check(c *[wire.CookieSize]byte, nowMicros uint64, from netip
 	want := j.compute(t, from, nonce)
 	return subtle.ConstantTimeCompare(want[:wire.CookieSize-cookieTimeSize], c[cookieTimeSize:]) == 1
 }
+
+// cookieLog remembers the cookies that made a session, until they expire,
+// so that a ChallengeResponse replayed within a cookie's life creates
+// nothing: a ring of the cookies' MACs in the order they were used (cookie
+// times increase with it) and a set for lookup. Its size bounds it; with
+// the handshake budget, no cookie leaves it before it expires.
+type cookieLog struct {
+	ring []cookieUse
+	next int
+	set  map[[8]byte]int64 // MAC prefix → expiry, µs of server time
+	life int64
+}
+
+type cookieUse struct {
+	key [8]byte
+	exp int64
+}
+
+func newCookieLog(size int, lifeMicros int64) cookieLog {
+	return cookieLog{ring: make([]cookieUse, size), set: make(map[[8]byte]int64, size), life: lifeMicros}
+}
+
+func cookieKey(c *[wire.CookieSize]byte) (k [8]byte) {
+	copy(k[:], c[cookieTimeSize:])
+	return k
+}
+
+// seen reports whether c made a session within its life.
+func (l *cookieLog) seen(c *[wire.CookieSize]byte, nowMicros uint64) bool {
+	exp, ok := l.set[cookieKey(c)]
+	return ok && exp >= int64(nowMicros)
+}
+
+// add records that c made a session.
+func (l *cookieLog) add(c *[wire.CookieSize]byte) {
+	if len(l.ring) == 0 {
+		return
+	}
+	old := &l.ring[l.next]
+	if exp, ok := l.set[old.key]; ok && exp == old.exp {
+		delete(l.set, old.key)
+	}
+	k := cookieKey(c)
+	exp := int64(binary.LittleEndian.Uint64(c[:cookieTimeSize])) + l.life
+	*old = cookieUse{key: k, exp: exp}
+	l.set[k] = exp
+	l.next = (l.next + 1) % len(l.ring)
+}

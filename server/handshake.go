@@ -53,6 +53,11 @@ func (s *Server) onChallengeResponse(now int64, from netip.AddrPort, body []byte
 		// The same source started a new session: the old one is over.
 		s.remove(now, c, wire.DisconnectClientLeft, false)
 	}
+	if s.usedCookies.seen(&m.Cookie, s.micros(now)) {
+		// This very response made a session that is gone: a replay.
+		s.stats.drop(DropReplayedHandshake)
+		return
+	}
 	// The same player from elsewhere (a headset that roamed to another
 	// address): its old session ends as if it had left, and this one
 	// resumes it.
@@ -99,6 +104,7 @@ func (s *Server) onChallengeResponse(now int64, from netip.AddrPort, body []byte
 		c.applied, c.hasApplied = prev.avatar, true
 	}
 	s.sess.add(c)
+	s.usedCookies.add(&m.Cookie)
 	c.fixedUnicast = c.unicast
 	c.delivery.reason = reasonMulticast
 	if c.fixedUnicast {

@@ -69,6 +69,12 @@ func (s *Server) handle(now int64, m *udp.Message) {
 			s.stats.drop(DropRateLimited)
 			return
 		}
+		// On top of each source's budget, one for all: many spoofed
+		// sources cannot make the server answer more than this.
+		if s.handshakeAll.rate > 0 && !s.handshakeAll.spend(&s.handshakeSlot, now) {
+			s.stats.drop(DropHandshakeBudget)
+			return
+		}
 		if h.Type == wire.TypeConnectRequest {
 			s.onConnectRequest(now, m.Addr, body)
 		} else {
@@ -84,14 +90,19 @@ func (s *Server) handle(now int64, m *udp.Message) {
 			s.stats.drop(DropWrongSource)
 			return
 		}
-		if s.sessionLimit.rate > 0 && !s.sessionLimit.spend(&c.limit, now) {
-			s.stats.drop(DropRateLimited)
-			return
-		}
+		// Sealed, a datagram is authenticated before it spends the
+		// session's budget: junk carrying a victim's address and token
+		// (both in clear) costs one failed open, never the victim's
+		// allowance. Open, nothing tells the victim's datagrams from
+		// forged ones, and both spend it.
 		if c.seal != nil {
 			if body = s.open(c.seal, h, b); body == nil {
 				return
 			}
+		}
+		if s.sessionLimit.rate > 0 && !s.sessionLimit.spend(&c.limit, now) {
+			s.stats.drop(DropRateLimited)
+			return
 		}
 		c.rtt.acked(h.Ack, now)
 		c.up.observe(h.Seq)

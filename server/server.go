@@ -86,10 +86,13 @@ type Server struct {
 	lastPub   uint64
 	lastStamp uint64
 
-	handshakes   *sourceLimiter
-	sessionLimit *sourceLimiter // its rate and burst; the slots live in the sessions
-	allowList    prefixList
-	denyList     prefixList
+	handshakes    *sourceLimiter
+	handshakeAll  *sourceLimiter // server-wide: rate and burst, one slot
+	handshakeSlot limitSlot
+	usedCookies   cookieLog
+	sessionLimit  *sourceLimiter // its rate and burst; the slots live in the sessions
+	allowList     prefixList
+	denyList      prefixList
 
 	world    World
 	eagerOn  bool
@@ -187,6 +190,11 @@ func New(cfg Config, tr Transport, now int64) (*Server, error) {
 		s.passKey, s.sealed, s.sealRoom = k, true, seal.Overhead
 	}
 	s.handshakes = newSourceLimiter(4096, cfg.HandshakeRate, 2*cfg.HandshakeRate)
+	s.handshakeAll = &sourceLimiter{rate: max(cfg.HandshakeBudget, 0), burst: max(cfg.HandshakeBudget, 0)}
+	s.handshakeSlot = limitSlot{tokens: s.handshakeAll.burst, last: now}
+	// Every cookie accepted within its life is remembered: with the
+	// handshake budget, at most that many a second.
+	s.usedCookies = newCookieLog(int(max(cfg.HandshakeBudget, DefaultHandshakeBudget))*int(cfg.CookieLife/time.Second+1), cfg.CookieLife.Microseconds())
 	s.sessionLimit = &sourceLimiter{rate: cfg.SessionRate, burst: max(cfg.SessionRate/5, 20)}
 	s.allowList, s.denyList = cfg.Allow, cfg.Deny
 	s.initRPC()

@@ -14,60 +14,64 @@ type DropReason uint8
 
 // Drop reasons. Every malformed or unwanted datagram is counted under one.
 const (
-	DropShort            DropReason = iota // shorter than its header or body
-	DropMagic                              // not an Arcade datagram
-	DropVersion                            // another protocol version
-	DropType                               // unknown packet type
-	DropTooLarge                           // larger than wire.MaxDatagramSize
-	DropNotPadded                          // connect request below the padding size
-	DropCount                              // record count out of range
-	DropField                              // field value out of range
-	DropUnknownToken                       // no session with that token
-	DropWrongSource                        // token valid, source address differs
-	DropBadCookie                          // handshake cookie invalid or expired
-	DropUnexpected                         // a type only the server sends
-	DropStaleInput                         // input sequence not newer than the last one
-	DropServerFull                         // handshake refused: no free slot
-	DropSendBlocked                        // outgoing datagram dropped: socket buffer full
-	DropSendError                          // outgoing datagram dropped: send failed
-	DropDenied                             // source not allowed by the allow/deny lists
-	DropRateLimited                        // source or session over its datagram rate
-	DropBadMessage                         // Message payload breaks the reliable layer's receive rules
-	DropUnknownRPC                         // RPC message of a type no handler takes (or shorter than its type id)
-	DropBadPassphrase                      // handshake without a proof, or a wrong one, of the venue passphrase
-	DropUnsealed                           // datagram of a sealed session without FlagSealed
-	DropBadSeal                            // sealed datagram that does not authenticate
-	DropReplayed                           // sealed datagram whose number was seen or is too old
-	DropImplausibleInput                   // input sequence more than maxInputJump ahead of the session's newest
-	NumDropReasons                         // the number of reasons
+	DropShort             DropReason = iota // shorter than its header or body
+	DropMagic                               // not an Arcade datagram
+	DropVersion                             // another protocol version
+	DropType                                // unknown packet type
+	DropTooLarge                            // larger than wire.MaxDatagramSize
+	DropNotPadded                           // connect request below the padding size
+	DropCount                               // record count out of range
+	DropField                               // field value out of range
+	DropUnknownToken                        // no session with that token
+	DropWrongSource                         // token valid, source address differs
+	DropBadCookie                           // handshake cookie invalid or expired
+	DropUnexpected                          // a type only the server sends
+	DropStaleInput                          // input sequence not newer than the last one
+	DropServerFull                          // handshake refused: no free slot
+	DropSendBlocked                         // outgoing datagram dropped: socket buffer full
+	DropSendError                           // outgoing datagram dropped: send failed
+	DropDenied                              // source not allowed by the allow/deny lists
+	DropRateLimited                         // source or session over its datagram rate
+	DropBadMessage                          // Message payload breaks the reliable layer's receive rules
+	DropUnknownRPC                          // RPC message of a type no handler takes (or shorter than its type id)
+	DropBadPassphrase                       // handshake without a proof, or a wrong one, of the venue passphrase
+	DropUnsealed                            // datagram of a sealed session without FlagSealed
+	DropBadSeal                             // sealed datagram that does not authenticate
+	DropReplayed                            // sealed datagram whose number was seen or is too old
+	DropImplausibleInput                    // input sequence more than maxInputJump ahead of the session's newest
+	DropHandshakeBudget                     // handshake datagram over the server-wide handshake budget
+	DropReplayedHandshake                   // ChallengeResponse whose cookie already made a session that is gone
+	NumDropReasons                          // the number of reasons
 )
 
 var dropNames = [NumDropReasons]string{
-	DropShort:            "short",
-	DropMagic:            "bad_magic",
-	DropVersion:          "bad_version",
-	DropType:             "unknown_type",
-	DropTooLarge:         "too_large",
-	DropNotPadded:        "not_padded",
-	DropCount:            "bad_count",
-	DropField:            "bad_field",
-	DropUnknownToken:     "unknown_token",
-	DropWrongSource:      "wrong_source",
-	DropBadCookie:        "bad_cookie",
-	DropUnexpected:       "unexpected_type",
-	DropStaleInput:       "stale_input",
-	DropServerFull:       "server_full",
-	DropSendBlocked:      "send_blocked",
-	DropSendError:        "send_error",
-	DropDenied:           "denied_source",
-	DropRateLimited:      "rate_limited",
-	DropBadMessage:       "bad_message",
-	DropUnknownRPC:       "unknown_rpc",
-	DropBadPassphrase:    "bad_passphrase",
-	DropUnsealed:         "unsealed",
-	DropBadSeal:          "bad_seal",
-	DropReplayed:         "replayed",
-	DropImplausibleInput: "implausible_input",
+	DropShort:             "short",
+	DropMagic:             "bad_magic",
+	DropVersion:           "bad_version",
+	DropType:              "unknown_type",
+	DropTooLarge:          "too_large",
+	DropNotPadded:         "not_padded",
+	DropCount:             "bad_count",
+	DropField:             "bad_field",
+	DropUnknownToken:      "unknown_token",
+	DropWrongSource:       "wrong_source",
+	DropBadCookie:         "bad_cookie",
+	DropUnexpected:        "unexpected_type",
+	DropStaleInput:        "stale_input",
+	DropServerFull:        "server_full",
+	DropSendBlocked:       "send_blocked",
+	DropSendError:         "send_error",
+	DropDenied:            "denied_source",
+	DropRateLimited:       "rate_limited",
+	DropBadMessage:        "bad_message",
+	DropUnknownRPC:        "unknown_rpc",
+	DropBadPassphrase:     "bad_passphrase",
+	DropUnsealed:          "unsealed",
+	DropBadSeal:           "bad_seal",
+	DropReplayed:          "replayed",
+	DropImplausibleInput:  "implausible_input",
+	DropHandshakeBudget:   "handshake_budget",
+	DropReplayedHandshake: "replayed_handshake",
 }
 
 func (r DropReason) String() string {
