@@ -17,3 +17,5 @@ require (
 )
 
 require github.com/gopacket/gopacket v1.7.7
+
+require github.com/gtank/ristretto255 v0.1.2
