@@ -269,13 +269,14 @@ type Session struct {
 	upd   wire.EntityUpdate // reused by every entity update
 	stats SessionStats
 
-	// Venue passphrase: its key, and once accepted the session's and the
-	// multicast group's sealers (nil on an anonymous session). sealBuf
-	// holds a body being sealed, openBuf a received body once opened.
-	passKey [seal.KeySize]byte
+	// Venue passphrase: the attempt's CPace handshake (made with its first
+	// cookie), and once accepted the session's sealer and the multicast
+	// group's opener (nil on an anonymous session). sealBuf holds a body
+	// being sealed, openBuf a received body once opened.
 	hasKey  bool
+	pake    *seal.ClientHandshake
 	seal    *seal.Session
-	group   *seal.Session
+	group   *seal.Group
 	sealBuf [wire.MaxDatagramSize]byte
 	openBuf [wire.MaxDatagramSize]byte
 
@@ -291,11 +292,7 @@ func NewSession(cfg SessionConfig) *Session {
 	s := &Session{cfg: cfg.withDefaults(), step: wire.TypeConnectRequest}
 	mtu := wire.MaxMessagePayload
 	if cfg.Passphrase != "" {
-		k, err := seal.PassphraseKey(cfg.Passphrase)
-		if err != nil {
-			panic("client: passphrase key: " + err.Error()) // fixed sizes: cannot fail
-		}
-		s.passKey, s.hasKey = k, true
+		s.hasKey = true
 		mtu -= seal.Overhead
 	}
 	ep, err := reliable.New(reliable.Config{
@@ -358,7 +355,7 @@ func (s *Session) Handle(now int64, dgram []byte, rxTime int64, viaMulticast boo
 		s.drop(DropUnexpected)
 	case viaMulticast:
 		if s.group != nil {
-			if body = s.open(s.group, &h, dgram); body == nil {
+			if body = s.openGroup(&h, dgram); body == nil {
 				return
 			}
 		}
@@ -397,6 +394,29 @@ func (s *Session) open(sl *seal.Session, h *wire.Header, dgram []byte) []byte {
 	return nil
 }
 
+// openGroup checks the server's signature on a multicast datagram and
+// decrypts it, returning its body (in s.openBuf) or nil after counting the
+// drop: a headset of the venue holds the group key, only the server signs.
+func (s *Session) openGroup(h *wire.Header, dgram []byte) []byte {
+	if h.Flags&wire.FlagSealed == 0 {
+		s.drop(DropUnsealed)
+		return nil
+	}
+	in := s.sealBuf[:copy(s.sealBuf[:], dgram)]
+	body, err := s.group.OpenSigned(s.openBuf[:0], in, wire.HeaderSize)
+	switch err {
+	case nil:
+		return body[:len(body):len(body)]
+	case seal.ErrReplay:
+		s.drop(DropReplayed)
+	case seal.ErrSignature:
+		s.drop(DropBadSignature)
+	default:
+		s.drop(DropBadSeal)
+	}
+	return nil
+}
+
 // foreignVersionDenied handles a Denied whose header carries another
 // protocol version. Only the first five header bytes (magic, version, type)
 // are stable across versions, so the body is not read: a Denied of another
@@ -425,13 +445,21 @@ func (s *Session) handleHandshake(now, rxTime int64, h *wire.Header, body []byte
 			return
 		}
 		// A later challenge carries the fresher cookie. With a passphrase
-		// the session keys derive from the cookie the server accepts, so
+		// the CPace exchange is bound to the cookie (its session id), so
 		// the first one is kept for the whole attempt: the server accepts
 		// no other (an expired one is denied and the handshake restarts).
 		if !s.hasKey || s.step == wire.TypeConnectRequest {
 			s.cookie = c.Cookie
 		}
 		if s.step == wire.TypeConnectRequest {
+			if s.hasKey {
+				h, err := seal.NewClientHandshake(s.cfg.Passphrase, s.nonce, s.cookie[:], nil)
+				if err != nil {
+					s.finish(Closed, err) // no random source: nothing to retry
+					return
+				}
+				s.pake = h
+			}
 			s.step = wire.TypeChallengeResponse
 			s.sendHandshake(now)
 		}
@@ -458,14 +486,18 @@ func (s *Session) handleHandshake(now, rxTime int64, h *wire.Header, body []byte
 			s.finish(Denied, ErrNotSealed)
 			return
 		case sealed:
-			sl, err := seal.NewSession(&s.passKey, s.nonce, s.cookie[:], false)
-			if err != nil {
-				s.drop(DropBadSeal)
+			if s.pake == nil {
+				s.drop(DropUnexpected) // an Accepted before our response
 				return
 			}
-			g, err := seal.NewGroup(&s.passKey, a.GroupToken)
+			acc := seal.Accept{PAKE: a.PAKE, ServerKey: a.ServerKey, GroupKey: a.GroupKey, Confirm: a.Confirm}
+			sl, g, err := s.pake.Finish(&acc, a.GroupToken)
+			s.pake = nil // one exchange per attempt, whatever the outcome
 			if err != nil {
+				// The server does not know our passphrase (or this
+				// Accepted is forged): it cannot tell, we can.
 				s.drop(DropBadSeal)
+				s.finish(Denied, &DeniedError{Reason: wire.DenyBadPassphrase, ServerVersion: wire.Version})
 				return
 			}
 			s.seal, s.group = sl, g
@@ -965,9 +997,9 @@ func (s *Session) sendHandshake(now int64) {
 		b = m.Append(b)
 	} else {
 		m := wire.ChallengeResponse{ClientNonce: s.nonce, Flags: s.connectFlags(), NameLen: s.nameLen, Name: s.name, Cookie: s.cookie, PlayerID: s.cfg.PlayerID}
-		if s.hasKey {
-			m.Flags |= wire.ConnectHasProof
-			m.Proof = seal.Proof(&s.passKey, s.nonce, s.cookie[:])
+		if s.pake != nil {
+			m.Flags |= wire.ConnectHasPAKE
+			m.PAKE = s.pake.Message()
 		}
 		b = m.Append(b)
 	}

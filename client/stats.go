@@ -7,46 +7,48 @@ type DropReason uint8
 
 // Drop reasons, indexes into SessionStats.Dropped.
 const (
-	DropTooLarge    DropReason = iota // longer than wire.MaxDatagramSize
-	DropShort                         // header or body truncated
-	DropMagic                         // not an Arcade datagram
-	DropVersion                       // another protocol version
-	DropType                          // unknown packet type
-	DropMalformed                     // body fields out of range
-	DropToken                         // wrong session or group token
-	DropNonce                         // handshake reply for another nonce
-	DropDuplicate                     // sequence number already received
-	DropStale                         // sequence number older than the window
-	DropOldTick                       // snapshot or entity update of a tick older than a snapshot delivered
-	DropUnknownPing                   // Pong for no Ping in flight
-	DropUnexpected                    // valid, but not expected now or on this path
-	DropBadMessage                    // Message payload breaks the reliable layer's receive rules
-	DropUnsealed                      // datagram in clear on a sealed session (or a clear Accepted for a client with a passphrase)
-	DropBadSeal                       // sealed datagram that does not authenticate
-	DropReplayed                      // sealed datagram whose number was seen or is too old
-	DropImplausible                   // state stamped beyond the server clock, or a tick not of its server time
+	DropTooLarge     DropReason = iota // longer than wire.MaxDatagramSize
+	DropShort                          // header or body truncated
+	DropMagic                          // not an Arcade datagram
+	DropVersion                        // another protocol version
+	DropType                           // unknown packet type
+	DropMalformed                      // body fields out of range
+	DropToken                          // wrong session or group token
+	DropNonce                          // handshake reply for another nonce
+	DropDuplicate                      // sequence number already received
+	DropStale                          // sequence number older than the window
+	DropOldTick                        // snapshot or entity update of a tick older than a snapshot delivered
+	DropUnknownPing                    // Pong for no Ping in flight
+	DropUnexpected                     // valid, but not expected now or on this path
+	DropBadMessage                     // Message payload breaks the reliable layer's receive rules
+	DropUnsealed                       // datagram in clear on a sealed session (or a clear Accepted for a client with a passphrase)
+	DropBadSeal                        // sealed datagram that does not authenticate
+	DropReplayed                       // sealed datagram whose number was seen or is too old
+	DropImplausible                    // state stamped beyond the server clock, or a tick not of its server time
+	DropBadSignature                   // multicast datagram that opens with the group key but is not signed by the server
 	NumDropReasons
 )
 
 var dropNames = [NumDropReasons]string{
-	DropTooLarge:    "too-large",
-	DropShort:       "short",
-	DropMagic:       "magic",
-	DropVersion:     "version",
-	DropType:        "type",
-	DropMalformed:   "malformed",
-	DropToken:       "token",
-	DropNonce:       "nonce",
-	DropDuplicate:   "duplicate",
-	DropStale:       "stale",
-	DropOldTick:     "old-tick",
-	DropUnknownPing: "unknown-ping",
-	DropUnexpected:  "unexpected",
-	DropBadMessage:  "bad-message",
-	DropUnsealed:    "unsealed",
-	DropBadSeal:     "bad-seal",
-	DropReplayed:    "replayed",
-	DropImplausible: "implausible",
+	DropTooLarge:     "too-large",
+	DropShort:        "short",
+	DropMagic:        "magic",
+	DropVersion:      "version",
+	DropType:         "type",
+	DropMalformed:    "malformed",
+	DropToken:        "token",
+	DropNonce:        "nonce",
+	DropDuplicate:    "duplicate",
+	DropStale:        "stale",
+	DropOldTick:      "old-tick",
+	DropUnknownPing:  "unknown-ping",
+	DropUnexpected:   "unexpected",
+	DropBadMessage:   "bad-message",
+	DropUnsealed:     "unsealed",
+	DropBadSeal:      "bad-seal",
+	DropReplayed:     "replayed",
+	DropImplausible:  "implausible",
+	DropBadSignature: "bad-signature",
 }
 
 func (r DropReason) String() string {

@@ -26,9 +26,9 @@ package seal
 // model, under the sCDH and sSDH assumptions) is Abdalla, Haase and Hesse,
 // "Security analysis of CPace", eprint 2021/114.
 //
-// The passphrase check it replaces, an HMAC over public values keyed by a
-// PBKDF2 of the passphrase (CheckProof), lets anyone holding one sniffed
-// handshake test guesses offline at PBKDF2 speed.
+// A simpler check, an HMAC over public values keyed by a slow hash of the
+// passphrase, would let anyone holding one sniffed handshake test guesses
+// offline at the hash's speed: CPace gives them nothing to test against.
 //
 // # The protocol, byte for byte
 //

@@ -1,12 +1,13 @@
-// Package seal is the cryptography of a venue passphrase: deriving a key
-// from the passphrase, proving knowledge of it in the handshake without
-// revealing it, and sealing every datagram of a session with an AEAD and a
-// replay window.
+// Package seal is the cryptography of a venue passphrase: a PAKE (CPace)
+// in the handshake that proves knowledge of the passphrase without giving
+// anything to test guesses against, session keys from it, an AEAD with a
+// replay window on every datagram, and the server's signature on every
+// multicast datagram.
 //
-// All of it is the standard library: PBKDF2-SHA256 for the passphrase,
-// HKDF-SHA256 for session keys, HMAC-SHA256 for the proof and AES-128-GCM
-// for datagrams (AES instructions are on every headset and server CPU that
-// matters; no dependency is needed).
+// The primitives: CPace over ristretto255 with SHA-512 (cpace.go,
+// draft-irtf-cfrg-cpace), HKDF-SHA256 for keys, AES-128-GCM for datagrams
+// (AES instructions are on every headset and server CPU that matters) and
+// Ed25519 for the group's signatures.
 //
 // A sealed datagram is the plaintext header (authenticated, not
 // encrypted), then an 8-byte little-endian packet number, then the
@@ -15,32 +16,26 @@
 //	header (22 B, additional data) | number u64 | ciphertext | tag (16 B)
 //
 // The nonce is 4 bytes naming the direction (0 client to server, 1 server
-// to client, 2 the multicast group: NewGroup) followed by the 8-byte number, which each sender increments
-// per datagram and never reuses under one key. A receiver accepts a number
-// once, within a window of the last WindowSize numbers.
+// to client, 2 the multicast group) followed by the 8-byte number, which
+// each sender increments per datagram and never reuses under one key. A
+// receiver accepts a number once, within a window of the last WindowSize
+// numbers. The multicast group's datagrams are signed too (group.go).
 package seal
 
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hkdf"
-	"crypto/hmac"
-	"crypto/pbkdf2"
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 )
 
 // Sizes and parameters.
 const (
-	KeySize      = 32 // the passphrase key
-	ProofSize    = 16 // handshake proof
 	NumberSize   = 8  // packet number before the ciphertext
 	TagSize      = 16 // AES-GCM tag
 	Overhead     = NumberSize + TagSize
 	WindowSize   = 1024 // replay window, packet numbers
-	kdfRounds    = 100_000
-	sessionKeyed = 16 // AES-128
+	sessionKeyed = 16   // AES-128
 )
 
 // Errors. Open returns them without allocating.
@@ -49,40 +44,6 @@ var (
 	ErrAuth   = errors.New("seal: authentication failed")
 	ErrReplay = errors.New("seal: packet number replayed or too old")
 )
-
-// PassphraseKey derives the key of a venue passphrase. It is slow on
-// purpose (PBKDF2, 100 000 rounds): do it once at start-up.
-func PassphraseKey(passphrase string) ([KeySize]byte, error) {
-	var k [KeySize]byte
-	b, err := pbkdf2.Key(sha256.New, passphrase, []byte("arcade v1 venue passphrase"), kdfRounds, KeySize)
-	if err != nil {
-		return k, err
-	}
-	copy(k[:], b)
-	return k, nil
-}
-
-// Proof is what a client shows in its ChallengeResponse to prove it knows
-// the passphrase: an HMAC over the handshake's nonce and cookie, so it is
-// useless for any other handshake.
-func Proof(key *[KeySize]byte, clientNonce uint64, cookie []byte) [ProofSize]byte {
-	m := hmac.New(sha256.New, key[:])
-	var n [8]byte
-	binary.LittleEndian.PutUint64(n[:], clientNonce)
-	m.Write([]byte("arcade v1 proof"))
-	m.Write(n[:])
-	m.Write(cookie)
-	var p [ProofSize]byte
-	copy(p[:], m.Sum(nil))
-	return p
-}
-
-// CheckProof reports, in constant time, whether p is the proof for this
-// handshake.
-func CheckProof(key *[KeySize]byte, clientNonce uint64, cookie []byte, p [ProofSize]byte) bool {
-	want := Proof(key, clientNonce, cookie)
-	return hmac.Equal(want[:], p[:])
-}
 
 // Session seals and opens one session's datagrams in one role.
 type Session struct {
@@ -94,22 +55,14 @@ type Session struct {
 	nonceBuf [12]byte
 }
 
-// NewSession derives the session's two keys from the passphrase key and
-// the handshake (the client's nonce and the server's cookie: fresh for
-// every session). server says which side this is.
-func NewSession(key *[KeySize]byte, clientNonce uint64, cookie []byte, server bool) (*Session, error) {
-	salt := make([]byte, 8+len(cookie))
-	binary.LittleEndian.PutUint64(salt, clientNonce)
-	copy(salt[8:], cookie)
-	keys, err := hkdf.Key(sha256.New, key[:], salt, "arcade v1 session keys", 2*sessionKeyed)
+// newSession returns a session sealer with the client → server and server
+// → client keys; server says which side this is.
+func newSession(c2sKey, s2cKey []byte, server bool) (*Session, error) {
+	c2s, err := newGCM(c2sKey)
 	if err != nil {
 		return nil, err
 	}
-	c2s, err := newGCM(keys[:sessionKeyed])
-	if err != nil {
-		return nil, err
-	}
-	s2c, err := newGCM(keys[sessionKeyed:])
+	s2c, err := newGCM(s2cKey)
 	if err != nil {
 		return nil, err
 	}
@@ -150,19 +103,29 @@ func (s *Session) Seal(dst, header, body []byte) []byte {
 // ErrReplay; a forged or damaged datagram is ErrAuth. The window only
 // advances for datagrams that authenticate.
 func (s *Session) Open(dst, header, sealed []byte) ([]byte, error) {
-	if len(sealed) < Overhead {
-		return dst, ErrShort
-	}
-	n := binary.LittleEndian.Uint64(sealed)
-	if !s.window.fresh(n) {
-		return dst, ErrReplay
-	}
-	out, err := s.rx.Open(dst, s.nonce(s.rxDir, n), sealed[NumberSize:], header)
+	n, out, err := s.open(dst, header, sealed)
 	if err != nil {
-		return dst, ErrAuth
+		return dst, err
 	}
 	s.window.accept(n)
 	return out, nil
+}
+
+// open is Open without accepting the number into the window: it returns
+// the number for the caller to accept once every other check passed.
+func (s *Session) open(dst, header, sealed []byte) (uint64, []byte, error) {
+	if len(sealed) < Overhead {
+		return 0, dst, ErrShort
+	}
+	n := binary.LittleEndian.Uint64(sealed)
+	if !s.window.fresh(n) {
+		return 0, dst, ErrReplay
+	}
+	out, err := s.rx.Open(dst, s.nonce(s.rxDir, n), sealed[NumberSize:], header)
+	if err != nil {
+		return 0, dst, ErrAuth
+	}
+	return n, out, nil
 }
 
 // replayWindow remembers which recent packet numbers were accepted, as
@@ -202,23 +165,3 @@ func (w *replayWindow) accept(n uint64) {
 
 // DirGroup is the nonce direction of the multicast group's datagrams.
 const DirGroup = 2
-
-// NewGroup derives the key of the multicast group whose datagrams carry
-// groupToken and returns a sealer for it: the server seals with it (its
-// counter numbers the group's datagrams), every client opens with its own
-// (the replay window is per receiver). The key is HKDF-SHA256 of the
-// passphrase key with salt groupToken (u64 little-endian) and info
-// "arcade v1 group"; the nonce direction is DirGroup.
-func NewGroup(key *[KeySize]byte, groupToken uint64) (*Session, error) {
-	var salt [8]byte
-	binary.LittleEndian.PutUint64(salt[:], groupToken)
-	k, err := hkdf.Key(sha256.New, key[:], salt[:], "arcade v1 group", sessionKeyed)
-	if err != nil {
-		return nil, err
-	}
-	g, err := newGCM(k)
-	if err != nil {
-		return nil, err
-	}
-	return &Session{tx: g, rx: g, txDir: DirGroup, rxDir: DirGroup}, nil
-}

@@ -12,7 +12,9 @@ import (
 func (s *Server) broadcast(now int64) {
 	s.players = s.players[:0]
 	for _, c := range s.sess.order {
-		s.players = append(s.players, playerState(c))
+		if c.confirmed {
+			s.players = append(s.players, playerState(c))
+		}
 	}
 	s.entities = s.entities[:0]
 	if s.world != nil {
@@ -76,12 +78,12 @@ func (s *Server) sendAll(now int64, t wire.PacketType) {
 			h.Flags = wire.FlagSealed
 		}
 		b := s.begin(s.cfg.Multicast, h)
-		s.outSeal = s.group
+		s.outSigned = s.group != nil
 		s.groupSeq++
 		s.finish(append(b, s.body...))
 	}
 	for _, c := range s.sess.order {
-		if c.unicast {
+		if c.unicast && c.confirmed {
 			s.finish(append(s.beginConn(now, c, t), s.body...))
 		}
 	}

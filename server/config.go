@@ -22,9 +22,11 @@ const (
 	DefaultHandshakeRate = 100
 	// DefaultHandshakeBudget is the default of Config.HandshakeBudget.
 	DefaultHandshakeBudget = 2000
-	DefaultSessionRate     = 1000
-	MinTickRate            = 30
-	MaxTickRate            = 500
+	// DefaultPAKERate is the default of Config.PAKERate.
+	DefaultPAKERate    = 200
+	DefaultSessionRate = 1000
+	MinTickRate        = 30
+	MaxTickRate        = 500
 	// MaxClientsLimit bounds --max-clients: client ids are 16-bit and the
 	// connection table is preallocated.
 	MaxClientsLimit = 4096
@@ -100,6 +102,10 @@ type Config struct {
 	// HandshakeRate bounds connect requests and challenge responses per
 	// source address, per second (burst twice that). Default 100.
 	HandshakeRate float64
+	// PAKERate bounds the CPace exchanges (the costly half of a handshake
+	// with a passphrase, a few hundred µs of CPU each, and one online guess
+	// of the passphrase each) per second from all sources. Default 200.
+	PAKERate float64
 	// HandshakeBudget bounds the handshake datagrams the server answers
 	// per second from all sources together (burst: one second's worth), on
 	// top of HandshakeRate, so that many spoofed sources cannot make it
@@ -138,12 +144,13 @@ type Config struct {
 	// as late (TicksLateHost, TicksLateArcade). Default an eighth of the
 	// tick period.
 	LateTick time.Duration
-	// Passphrase, if not empty, is the venue passphrase: a ChallengeResponse
-	// must prove it (else Denied, DenyBadPassphrase, and no state), and
-	// every later datagram of a session, both ways, and every multicast
-	// datagram is sealed (authenticated, encrypted, replay-checked) with
-	// keys derived from it. New derives its key, which is slow on purpose
-	// (PBKDF2, tens of ms). Empty: anonymous, nothing sealed.
+	// Passphrase, if not empty, is the venue passphrase: a client proves it
+	// with a CPace exchange in the handshake (a recorded handshake gives no
+	// offline test of a guess; each online guess is one handshake, within
+	// PAKERate), every later datagram of a session, both ways, is sealed
+	// (authenticated, encrypted, replay-checked) with keys of that
+	// exchange, and every multicast datagram with a random group key and
+	// the server's signature. Empty: anonymous, nothing sealed.
 	Passphrase string
 }
 
@@ -168,6 +175,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.HandshakeBudget == 0 {
 		c.HandshakeBudget = DefaultHandshakeBudget
+	}
+	if c.PAKERate == 0 {
+		c.PAKERate = DefaultPAKERate
 	}
 	if c.SessionRate == 0 {
 		c.SessionRate = DefaultSessionRate
@@ -198,6 +208,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("server: Multicast %s is not an IPv4 multicast address", c.Multicast)
 	case !c.NoMulticast && c.Multicast.Port() == 0:
 		return errors.New("server: Multicast port must not be 0")
+	case c.PAKERate < 0:
+		return fmt.Errorf("server: PAKERate %v is negative", c.PAKERate)
 	case c.HandshakeRate < 0:
 		return fmt.Errorf("server: HandshakeRate %v is negative", c.HandshakeRate)
 	case c.SessionRate < 0:

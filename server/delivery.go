@@ -92,7 +92,7 @@ func (s *Server) sendProbes(now int64, firstGroupSeq uint16) {
 	}
 	p := wire.DeliveryProbe{Tick: s.snap.Tick, ServerTime: s.snap.ServerTime, GroupSeq: firstGroupSeq}
 	for _, c := range s.sess.order {
-		if !c.unicast {
+		if !c.unicast && c.confirmed {
 			s.finish(p.Append(s.beginConn(now, c, wire.TypeDeliveryProbe)))
 		}
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/binary"
 	"net/netip"
+	"time"
 
 	"arcade/reliable"
 	"arcade/seal"
@@ -38,7 +39,9 @@ func (s *Server) onChallengeResponse(now int64, from netip.AddrPort, body []byte
 		s.deny(from, m.ClientNonce, wire.DenyBadCookie)
 		return
 	}
-	if s.sealed && (m.Flags&wire.ConnectHasProof == 0 || !seal.CheckProof(&s.passKey, m.ClientNonce, m.Cookie[:], m.Proof)) {
+	if s.sealed && m.Flags&wire.ConnectHasPAKE == 0 {
+		// No CPace message: a client without the passphrase (or one that
+		// would prove it the old, offline-guessable way).
 		s.stats.drop(DropBadPassphrase)
 		s.deny(from, m.ClientNonce, wire.DenyBadPassphrase)
 		return
@@ -59,12 +62,20 @@ func (s *Server) onChallengeResponse(now int64, from netip.AddrPort, body []byte
 		return
 	}
 	// The same player from elsewhere (a headset that roamed to another
-	// address): its old session ends as if it had left, and this one
-	// resumes it.
-	if old := s.liveByPlayer(m.PlayerID); old != nil {
-		s.remove(now, old, wire.DisconnectClientLeft, true)
+	// address, whose old one went silent): its old session ends as if it
+	// had left, and this one resumes it. A player id is in clear on the
+	// LAN: one whose session still speaks is not taken over, or anyone
+	// could kick a player off; the newcomer is then a player of its own.
+	player := m.PlayerID
+	if old := s.liveByPlayer(player); old != nil {
+		if now-old.lastHeard < int64(roamSilence) {
+			player = [wire.PlayerIDSize]byte{}
+			s.stats.PlayerIDInUse.Inc()
+		} else {
+			s.remove(now, old, wire.DisconnectClientLeft, true)
+		}
 	}
-	prev, resume := s.resumable(now, m.PlayerID)
+	prev, resume := s.resumable(now, player)
 	id := prev.id
 	if !resume {
 		id = s.sess.freeID(now, s.cfg.MaxClients)
@@ -75,15 +86,27 @@ func (s *Server) onChallengeResponse(now int64, from netip.AddrPort, body []byte
 		return
 	}
 	var sl *seal.Session
+	var acc *seal.Accept
 	if s.sealed {
+		// Sessions whose client has not yet shown it derived the same
+		// keys are few and short-lived; and the exchange itself, the
+		// costly part, has a server-wide budget.
+		if s.unconfirmed >= maxUnconfirmed || !s.pakeAll.spend(&s.pakeSlot, now) {
+			s.stats.drop(DropHandshakeBudget)
+			return
+		}
 		var err error
-		if sl, err = seal.NewSession(&s.passKey, m.ClientNonce, m.Cookie[:], true); err != nil {
-			s.stats.drop(DropBadPassphrase) // cannot happen: the key sizes are fixed
+		if acc, sl, err = seal.ServerHandshake(s.passphrase, m.ClientNonce, m.Cookie[:], m.PAKE[:], s.group, nil); err != nil {
+			s.stats.drop(DropBadPassphrase) // not a valid CPace message
+			s.deny(from, m.ClientNonce, wire.DenyBadPassphrase)
 			return
 		}
 	}
 	c := &session{
 		seal:      sl,
+		accept:    acc,
+		confirmed: !s.sealed,
+		created:   now,
 		id:        id,
 		token:     s.newToken(),
 		nonce:     m.ClientNonce,
@@ -93,7 +116,7 @@ func (s *Server) onChallengeResponse(now int64, from netip.AddrPort, body []byte
 		unicast:   m.Flags&wire.ConnectWantUnicast != 0 || s.cfg.NoMulticast,
 		lastHeard: now,
 		limit:     limitSlot{tokens: s.sessionLimit.burst, last: now},
-		playerID:  m.PlayerID,
+		playerID:  player,
 		resumed:   resume,
 		ep:        s.newEndpoint(),
 		due:       -1,
@@ -115,11 +138,46 @@ func (s *Server) onChallengeResponse(now int64, from netip.AddrPort, body []byte
 	} else {
 		s.multicastN++
 	}
-	s.stats.Clients.Store(int64(len(s.sess.order)))
-	if s.world != nil {
-		s.world.AddPlayer(id, now)
+	if c.confirmed {
+		s.joined(now, c)
+	} else {
+		s.unconfirmed++
 	}
+	s.stats.Clients.Store(int64(len(s.sess.order) - s.unconfirmed))
 	s.sendAccepted(now, c)
+}
+
+// roamSilence is how long a session must have been silent before a
+// handshake with its player id takes it over.
+const roamSilence = 500 * time.Millisecond
+
+// maxUnconfirmed bounds the sessions of a sealed server whose client has
+// not yet sealed a datagram that opens, and unconfirmedLife how long one
+// of them may wait for it (a client that cannot is a failed guess of the
+// passphrase).
+const (
+	maxUnconfirmed  = 32
+	unconfirmedLife = 1_000_000_000 // ns
+)
+
+// joined makes c a player: in the world and in snapshots. A sealed session
+// joins when its client's first sealed datagram opens (confirm).
+func (s *Server) joined(now int64, c *session) {
+	if c.resumed {
+		s.resumed(c)
+	}
+	if s.world != nil {
+		s.world.AddPlayer(c.id, now)
+	}
+}
+
+// confirm marks c's keys as shared: its client sealed a datagram that
+// opened with them, so it ran the exchange with the passphrase.
+func (s *Server) confirm(now int64, c *session) {
+	c.confirmed = true
+	s.unconfirmed--
+	s.stats.Clients.Store(int64(len(s.sess.order) - s.unconfirmed))
+	s.joined(now, c)
 }
 
 func (s *Server) sendAccepted(now int64, c *session) {
@@ -139,8 +197,9 @@ func (s *Server) sendAccepted(now int64, c *session) {
 	if c.resumed {
 		a.Flags |= wire.AcceptedResumed
 	}
-	if c.seal != nil {
+	if c.accept != nil {
 		a.Flags |= wire.AcceptedSealed
+		a.PAKE, a.ServerKey, a.GroupKey, a.Confirm = c.accept.PAKE, c.accept.ServerKey, c.accept.GroupKey, c.accept.Confirm
 	}
 	// The Accepted is the last datagram in clear: beginConn does not seal it.
 	s.finish(a.Append(s.beginConn(now, c, wire.TypeAccepted)))

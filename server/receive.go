@@ -99,6 +99,9 @@ func (s *Server) handle(now int64, m *udp.Message) {
 			if body = s.open(c.seal, h, b); body == nil {
 				return
 			}
+			if !c.confirmed {
+				s.confirm(now, c)
+			}
 		}
 		if s.sessionLimit.rate > 0 && !s.sessionLimit.spend(&c.limit, now) {
 			s.stats.drop(DropRateLimited)

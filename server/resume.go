@@ -29,7 +29,10 @@ func (s *Server) noteDeparture(now int64, c *session) {
 }
 
 // resumable returns the departed slot of a player identity, if it ended
-// within ResumeWindow, and forgets it.
+// within ResumeWindow and no session holds its id. The slot is kept until
+// the session that resumes it joins (resumed): a sealed session that never
+// proves the passphrase (an outsider who read the player id off the LAN)
+// leaves it to its player.
 func (s *Server) resumable(now int64, player [wire.PlayerIDSize]byte) (departed, bool) {
 	if player == ([wire.PlayerIDSize]byte{}) {
 		return departed{}, false
@@ -38,12 +41,22 @@ func (s *Server) resumable(now int64, player [wire.PlayerIDSize]byte) (departed,
 	if !ok {
 		return departed{}, false
 	}
-	delete(s.sess.departed, player)
-	if now-d.at >= int64(ResumeWindow) || s.sess.usedIDs[d.id] {
+	if now-d.at >= int64(ResumeWindow) {
+		delete(s.sess.departed, player)
 		return departed{}, false
 	}
-	s.sess.reservedUntil[d.id] = 0
+	if s.sess.usedIDs[d.id] {
+		return departed{}, false
+	}
 	return d, true
+}
+
+// resumed forgets the departed slot c took over, now that it joined.
+func (s *Server) resumed(c *session) {
+	if d, ok := s.sess.departed[c.playerID]; ok && d.id == c.id {
+		delete(s.sess.departed, c.playerID)
+		s.sess.reservedUntil[c.id] = 0
+	}
 }
 
 // forgetDeparted drops departures older than ResumeWindow.
@@ -55,13 +68,14 @@ func (s *Server) forgetDeparted(now int64) {
 	}
 }
 
-// liveByPlayer finds a connected session of a player identity.
+// liveByPlayer finds a connected session of a player identity (one that
+// proved the passphrase, on a sealed server).
 func (s *Server) liveByPlayer(player [wire.PlayerIDSize]byte) *session {
 	if player == ([wire.PlayerIDSize]byte{}) {
 		return nil
 	}
 	for _, c := range s.sess.order {
-		if c.playerID == player {
+		if c.playerID == player && c.confirmed {
 			return c
 		}
 	}

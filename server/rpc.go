@@ -193,13 +193,16 @@ func (s *Server) SendRPC(now int64, to ClientRef, stream int, typ uint16, body [
 func (s *Server) sendRPC(now int64, to ClientRef, stream int, msg []byte) error {
 	if to != All {
 		c := s.sess.byID(uint16(to))
-		if c == nil {
+		if c == nil || !c.confirmed {
 			return ErrNoClient
 		}
 		return s.sendTo(now, c, stream, msg)
 	}
 	var first error
 	for _, c := range s.sess.order {
+		if !c.confirmed {
+			continue // not a player yet
+		}
 		if err := s.sendTo(now, c, stream, msg); err != nil && first == nil {
 			first = err
 		}

@@ -19,7 +19,7 @@ func (s *Server) begin(dst netip.AddrPort, h wire.Header) []byte {
 	if s.nout == len(s.out.Msgs) {
 		s.flush()
 	}
-	s.outSeal = nil
+	s.outSeal, s.outSigned = nil, false
 	m := &s.out.Msgs[s.nout]
 	m.Addr = dst
 	return h.Append(m.Buf[:0])
@@ -50,7 +50,17 @@ func (s *Server) beginConn(now int64, c *session, t wire.PacketType) []byte {
 // back into the datagram's buffer after the header.
 func (s *Server) finish(b []byte) {
 	m := &s.out.Msgs[s.nout]
-	if sl := s.outSeal; sl != nil {
+	switch {
+	case s.outSigned:
+		s.outSigned = false
+		if len(b)+seal.GroupOverhead > len(m.Buf) {
+			s.stats.drop(DropSendError) // a body sized without the seal's room: a bug
+			return
+		}
+		n := copy(s.sealBuf[:], b[wire.HeaderSize:])
+		b = s.group.SealSigned(b[:wire.HeaderSize], b[:wire.HeaderSize], s.sealBuf[:n])
+	case s.outSeal != nil:
+		sl := s.outSeal
 		s.outSeal = nil
 		if len(b)+seal.Overhead > len(m.Buf) {
 			s.stats.drop(DropSendError) // a body sized without the seal's room: a bug

@@ -119,17 +119,25 @@ type Server struct {
 
 	rpc rpcState
 
-	// Venue passphrase (Config.Passphrase): its key, the multicast group's
-	// sealer, and the body room sealing takes (0 without a passphrase).
-	// outSeal seals the datagram being built (begin to finish); sealBuf
-	// holds its body meanwhile, openBuf a received body once opened.
-	passKey  [seal.KeySize]byte
-	sealed   bool
-	group    *seal.Session
-	sealRoom int
-	outSeal  *seal.Session
-	sealBuf  [wire.MaxDatagramSize]byte
-	openBuf  [wire.MaxDatagramSize]byte
+	// Venue passphrase (Config.Passphrase): it, the multicast group's
+	// sealer and signer, the body room sealing takes (0 without a
+	// passphrase; a group datagram's signature included), and the budget
+	// of CPace exchanges, the costly part of a sealed handshake. outSeal
+	// (or outSigned, for the group) seals the datagram being built (begin
+	// to finish); sealBuf holds its body meanwhile, openBuf a received body
+	// once opened. unconfirmed counts the sessions whose client has yet to
+	// prove it derived the same keys.
+	passphrase  string
+	sealed      bool
+	group       *seal.Group
+	sealRoom    int
+	pakeAll     *sourceLimiter
+	pakeSlot    limitSlot
+	unconfirmed int
+	outSeal     *seal.Session
+	outSigned   bool
+	sealBuf     [wire.MaxDatagramSize]byte
+	openBuf     [wire.MaxDatagramSize]byte
 }
 
 // New returns a server that talks through tr. now is the monotonic time (ns)
@@ -183,11 +191,9 @@ func New(cfg Config, tr Transport, now int64) (*Server, error) {
 		hasher:   newStateHasher(),
 	}
 	if cfg.Passphrase != "" {
-		k, err := seal.PassphraseKey(cfg.Passphrase)
-		if err != nil {
-			return nil, err
-		}
-		s.passKey, s.sealed, s.sealRoom = k, true, seal.Overhead
+		s.passphrase, s.sealed, s.sealRoom = cfg.Passphrase, true, seal.GroupOverhead
+		s.pakeAll = &sourceLimiter{rate: cfg.PAKERate, burst: cfg.PAKERate}
+		s.pakeSlot = limitSlot{tokens: cfg.PAKERate, last: now}
 	}
 	s.handshakes = newSourceLimiter(4096, cfg.HandshakeRate, 2*cfg.HandshakeRate)
 	s.handshakeAll = &sourceLimiter{rate: max(cfg.HandshakeBudget, 0), burst: max(cfg.HandshakeBudget, 0)}
@@ -207,7 +213,7 @@ func New(cfg Config, tr Transport, now int64) (*Server, error) {
 		s.groupToken = rng.Uint64()
 	}
 	if s.sealed {
-		g, err := seal.NewGroup(&s.passKey, s.groupToken)
+		g, err := seal.NewServerGroup(s.groupToken, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -315,6 +321,9 @@ func (s *Server) publish(now int64) {
 	}
 	v := st.clientsView[:0]
 	for _, c := range s.sess.order {
+		if !c.confirmed {
+			continue // not a player until it proves the passphrase
+		}
 		d := "multicast"
 		if c.unicast {
 			d = "unicast"

@@ -40,12 +40,18 @@ type session struct {
 	relDirty bool
 	limit    limitSlot // this session's datagram budget
 	// seal seals and opens every datagram after the handshake when the
-	// server has a passphrase; nil otherwise.
-	seal    *seal.Session
-	rtt     rttTracker
-	up      upstream // loss on the client's path to the server
-	lat     latRing  // server-added latency of this client's inputs (its avatar)
-	grabLat latRing  // the same, for the objects its hands hold
+	// server has a passphrase; nil otherwise. accept is what the sealed
+	// Accepted carries (for a resend); confirmed, that the client sealed a
+	// datagram that opened (always true without a passphrase): only then
+	// is it a player. created is when the session was made.
+	seal      *seal.Session
+	accept    *seal.Accept
+	confirmed bool
+	created   int64
+	rtt       rttTracker
+	up        upstream // loss on the client's path to the server
+	lat       latRing  // server-added latency of this client's inputs (its avatar)
+	grabLat   latRing  // the same, for the objects its hands hold
 
 	// applied is the avatar: the newest input applied (eagerly, or at the
 	// tick when eager is off). pending, when hasPending, is the newest
@@ -162,10 +168,13 @@ func (s *Server) remove(now int64, c *session, why wire.DisconnectReason, notify
 		d := wire.Disconnect{Reason: why}
 		s.finish(d.Append(s.beginConn(now, c, wire.TypeDisconnect)))
 	}
-	if s.world != nil {
+	if s.world != nil && c.confirmed {
 		s.world.RemovePlayer(c.id, now)
 	}
-	if why != wire.DisconnectServerShutdown && why != wire.DisconnectKicked {
+	if !c.confirmed {
+		s.unconfirmed--
+	}
+	if why != wire.DisconnectServerShutdown && why != wire.DisconnectKicked && c.confirmed {
 		s.noteDeparture(now, c)
 	}
 	s.sess.delete(c)
@@ -175,14 +184,22 @@ func (s *Server) remove(now int64, c *session, why wire.DisconnectReason, notify
 	if !c.fixedUnicast {
 		s.multicastN--
 	}
-	s.stats.Clients.Store(int64(len(s.sess.order)))
+	s.stats.Clients.Store(int64(len(s.sess.order) - s.unconfirmed))
 }
 
 // expire removes the sessions silent for longer than the idle timeout,
 // telling them why.
 func (s *Server) expire(now int64) {
 	for i := 0; i < len(s.sess.order); i++ {
-		if c := s.sess.order[i]; now-c.lastHeard > int64(s.cfg.IdleTimeout) {
+		c := s.sess.order[i]
+		switch {
+		case !c.confirmed && now-c.created > unconfirmedLife:
+			// Its client never sealed a datagram that opened: it
+			// does not know the passphrase.
+			s.stats.drop(DropBadPassphrase)
+			s.remove(now, c, wire.DisconnectTimeout, false)
+			i--
+		case now-c.lastHeard > int64(s.cfg.IdleTimeout):
 			s.remove(now, c, wire.DisconnectTimeout, true)
 			i--
 		}

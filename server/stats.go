@@ -140,6 +140,9 @@ type Stats struct {
 	// kept out of ServerAdded, which ends at the hand-off.
 	SendSyscall  metrics.Histogram
 	EagerUpdates metrics.Counter // EntityUpdate datagrams sent
+	// PlayerIDInUse counts handshakes naming the player id of a session
+	// that still speaks: not taken over, made a new player.
+	PlayerIDInUse metrics.Counter
 	// InputResyncs counts sessions whose newest input was moved back to a
 	// run of older ones (a forged input jumped ahead of the client's).
 	InputResyncs metrics.Counter

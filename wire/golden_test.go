@@ -118,6 +118,9 @@ func entities(n int) []EntityState {
 	return e
 }
 
+// handshakeCookie is the cookie of seal/testdata/handshake.txt.
+var handshakeCookie = [CookieSize]byte([]byte("0123456789abcdef0123456789abcdef"))
+
 const (
 	testNonce      = 0x0123456789abcdef
 	testToken      = 0x8877665544332211
@@ -147,10 +150,10 @@ func goldenVectors() []vector {
 		{"challenge_response", "ChallengeResponse, name \"Ada\", with a player id",
 			Header{Type: TypeChallengeResponse, Seq: 2},
 			&ChallengeResponse{ClientNonce: testNonce, NameLen: nameLen3, Name: name3, Cookie: cookie(1), PlayerID: testPlayerID}},
-		{"challenge_response_proof", "ChallengeResponse to a server with a venue passphrase: ConnectHasProof, the proof after the player id",
+		{"challenge_response_pake", "ChallengeResponse to a server with a venue passphrase: ConnectHasPAKE, the client's CPace message after the player id (msgA of seal/testdata/handshake.txt: passphrase \"lantern orchard 42\", this nonce, that vector's cookie)",
 			Header{Type: TypeChallengeResponse, Seq: 4},
-			&ChallengeResponse{ClientNonce: testNonce, Flags: ConnectHasProof, NameLen: nameLen3, Name: name3, Cookie: cookie(1), PlayerID: testPlayerID,
-				Proof: [ProofSize]byte{0x9a, 0x41, 0x07, 0xd2, 0x3c, 0x88, 0x15, 0xe6, 0x70, 0x2b, 0xc4, 0x5f, 0x93, 0x0e, 0xa1, 0x66}}},
+			&ChallengeResponse{ClientNonce: testNonce, Flags: ConnectHasPAKE, NameLen: nameLen3, Name: name3, Cookie: handshakeCookie, PlayerID: testPlayerID,
+				PAKE: [PAKESize]byte{0xec, 0xd6, 0x87, 0xd3, 0x95, 0x32, 0xb0, 0x48, 0x75, 0x69, 0x58, 0xd0, 0x8b, 0xff, 0x42, 0x7b, 0x8f, 0xea, 0xb3, 0x29, 0x52, 0xb4, 0xf4, 0xae, 0x86, 0x3c, 0xf0, 0xb4, 0x19, 0x05, 0x75, 0x3b}}},
 		{"challenge_response_name32", "ChallengeResponse, 32-byte name, unicast wanted, anonymous (player id all zero)",
 			Header{Type: TypeChallengeResponse, Seq: 3},
 			&ChallengeResponse{ClientNonce: testNonce, Flags: ConnectWantUnicast, NameLen: nameLen32, Name: name32, Cookie: cookie(0xf0)}},
@@ -158,10 +161,14 @@ func goldenVectors() []vector {
 			session(TypeAccepted, 1, 2, 0b10),
 			&Accepted{ClientNonce: testNonce, ClientID: 3, TickRate: 90, ServerTime: 123_456_789,
 				Multicast: netip.MustParseAddrPort("239.255.77.77:7778"), GroupToken: testGroupToken}},
-		{"accepted_sealed", "Accepted by a server with a venue passphrase: every later datagram is sealed; multicast",
+		{"accepted_sealed", "Accepted by a server with a venue passphrase (every later datagram is sealed; multicast), answering challenge_response_pake: the server's CPace message, its Ed25519 key, the wrapped group key and its confirmation, from seal/testdata/handshake.txt",
 			session(TypeAccepted, 0, 4, 0),
 			&Accepted{ClientNonce: testNonce, ClientID: 4, TickRate: 90, ServerTime: 123_456_789,
-				Multicast: netip.MustParseAddrPort("239.255.77.77:7778"), GroupToken: testGroupToken, Flags: AcceptedSealed}},
+				Multicast: netip.MustParseAddrPort("239.255.77.77:7778"), GroupToken: testGroupToken, Flags: AcceptedSealed,
+				PAKE:      [PAKESize]byte{0xb6, 0xda, 0x4d, 0x28, 0x97, 0xf4, 0xb0, 0xad, 0xd8, 0x94, 0xba, 0x0d, 0xec, 0x3d, 0x13, 0x47, 0x53, 0x7a, 0x5e, 0x68, 0x88, 0xf2, 0x44, 0x9d, 0xe8, 0x43, 0xeb, 0x17, 0x37, 0x7d, 0x44, 0x3a},
+				ServerKey: [ServerKeySize]byte{0x00, 0xde, 0x13, 0x54, 0xe4, 0x08, 0x5f, 0x24, 0x96, 0x81, 0x14, 0x7a, 0x91, 0x51, 0x4e, 0x8d, 0x45, 0xc4, 0x78, 0x2e, 0x61, 0xec, 0x30, 0x16, 0xc8, 0xcd, 0xc5, 0x78, 0x3e, 0xa9, 0x62, 0xc4},
+				GroupKey:  [WrappedKeySize]byte{0x1d, 0x83, 0xde, 0xf8, 0xdc, 0x31, 0x08, 0xe2, 0x0c, 0x4f, 0x6f, 0x3b, 0xb4, 0xb0, 0x93, 0xa4, 0x99, 0x99, 0xc4, 0x91, 0x5a, 0xa0, 0xb7, 0x26, 0x35, 0x8c, 0x5b, 0x96, 0x5a, 0x3d, 0x13, 0x30},
+				Confirm:   [ConfirmSize]byte{0x78, 0xec, 0xe2, 0xed, 0xe6, 0x5a, 0xc4, 0xfb, 0x68, 0x9f, 0xfe, 0x10, 0x88, 0x91, 0xa8, 0x67, 0x3a, 0x5f, 0xad, 0x4a, 0x0d, 0x82, 0xb7, 0xd0, 0x05, 0x45, 0x65, 0xcc, 0x21, 0x74, 0xc8, 0xb9}}},
 		{"accepted_unicast", "Accepted, no multicast group, snapshots by unicast",
 			session(TypeAccepted, 0, 3, 0b111),
 			&Accepted{ClientNonce: testNonce, ClientID: 0xffff, TickRate: 120, ServerTime: 1 << 40, Flags: AcceptedUnicast}},
@@ -509,8 +516,8 @@ func dissect(b []byte) ([]field, error) {
 			}
 			raw(16, id)
 		}
-		if ok && b[HeaderSize+offConnFlags]&ConnectHasProof != 0 {
-			ok = off+ProofSize <= len(b) && raw(ProofSize, "passphrase proof")
+		if ok && b[HeaderSize+offConnFlags]&ConnectHasPAKE != 0 {
+			ok = off+PAKESize <= len(b) && raw(PAKESize, "CPace message (msgA)")
 		}
 	case TypeAccepted:
 		ok = hex64("client nonce")
@@ -532,7 +539,12 @@ func dissect(b []byte) ([]field, error) {
 			if len(bits) > 0 {
 				comment += " (" + strings.Join(bits, ", ") + ")"
 			}
+			sealed := b[off]&AcceptedSealed != 0
 			raw(1, comment)
+			if sealed {
+				ok = off+AcceptedSealedSize-AcceptedSize <= len(b) && raw(PAKESize, "CPace message (msgB)") &&
+					raw(ServerKeySize, "server key (Ed25519)") && raw(WrappedKeySize, "group key, wrapped") && raw(ConfirmSize, "server confirmation tag")
+			}
 		}
 	case TypeDenied:
 		ok = hex64("client nonce")

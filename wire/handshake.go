@@ -13,7 +13,10 @@ const (
 	ConnectRequestBodySize = MinConnectRequestSize - HeaderSize
 	ChallengeSize          = 8 + CookieSize // 40
 	AcceptedSize           = 35
-	DeniedSize             = 9
+	// AcceptedSealedSize is an Accepted with AcceptedSealed: the CPace
+	// message, the server key, the wrapped group key and the confirmation.
+	AcceptedSealedSize = AcceptedSize + PAKESize + ServerKeySize + WrappedKeySize + ConfirmSize // 163
+	DeniedSize         = 9
 )
 
 // ConnectRequest and ChallengeResponse offsets. The name is variable length;
@@ -160,11 +163,11 @@ func (m *ChallengeResponse) NameString() string {
 }
 
 // Len returns the body length: 10 + NameLen + CookieSize + PlayerIDSize,
-// plus ProofSize when Flags has ConnectHasProof.
+// plus PAKESize when Flags has ConnectHasPAKE.
 func (m *ChallengeResponse) Len() int {
 	n := offConnName + int(min(m.NameLen, MaxNameLen)) + CookieSize + PlayerIDSize
-	if m.Flags&ConnectHasProof != 0 {
-		n += ProofSize
+	if m.Flags&ConnectHasPAKE != 0 {
+		n += PAKESize
 	}
 	return n
 }
@@ -176,15 +179,15 @@ func (m *ChallengeResponse) Append(b []byte) []byte {
 	b = appendName(b, &m.Name, m.NameLen)
 	b = append(b, m.Cookie[:]...)
 	b = append(b, m.PlayerID[:]...)
-	if m.Flags&ConnectHasProof != 0 {
-		b = append(b, m.Proof[:]...)
+	if m.Flags&ConnectHasPAKE != 0 {
+		b = append(b, m.PAKE[:]...)
 	}
 	return b
 }
 
 // Parse decodes a body. A body that ends before the player id, or before
-// the proof when Flags has ConnectHasProof, is ErrShort. Without the flag
-// Proof is zeroed.
+// the CPace message when Flags has ConnectHasPAKE, is ErrShort. Without
+// the flag PAKE is zeroed.
 func (m *ChallengeResponse) Parse(b []byte) (int, error) {
 	if len(b) < offConnName {
 		return 0, ErrShort
@@ -196,9 +199,9 @@ func (m *ChallengeResponse) Parse(b []byte) (int, error) {
 	cookie := offConnName + l
 	player := cookie + CookieSize
 	n := player + PlayerIDSize
-	proof := n
-	if b[offConnFlags]&ConnectHasProof != 0 {
-		n += ProofSize
+	pake := n
+	if b[offConnFlags]&ConnectHasPAKE != 0 {
+		n += PAKESize
 	}
 	if len(b) < n {
 		return 0, ErrShort
@@ -209,14 +212,19 @@ func (m *ChallengeResponse) Parse(b []byte) (int, error) {
 	m.ClientNonce = binary.LittleEndian.Uint64(b[offConnNonce:])
 	m.Flags = b[offConnFlags]
 	copy(m.Cookie[:], b[cookie:player])
-	copy(m.PlayerID[:], b[player:proof])
-	m.Proof = [ProofSize]byte{}
-	copy(m.Proof[:], b[proof:n])
+	copy(m.PlayerID[:], b[player:pake])
+	m.PAKE = [PAKESize]byte{}
+	copy(m.PAKE[:], b[pake:n])
 	return n, nil
 }
 
-// Len returns AcceptedSize.
-func (m *Accepted) Len() int { return AcceptedSize }
+// Len returns AcceptedSize, or AcceptedSealedSize with AcceptedSealed.
+func (m *Accepted) Len() int {
+	if m.Flags&AcceptedSealed != 0 {
+		return AcceptedSealedSize
+	}
+	return AcceptedSize
+}
 
 // Append appends the body to b. A Multicast that is not a valid IPv4 (or
 // IPv4-mapped IPv6) address and port is sent as 0.0.0.0:0, meaning none.
@@ -233,12 +241,21 @@ func (m *Accepted) Append(b []byte) []byte {
 	b = append(b, ip[:]...)
 	b = binary.LittleEndian.AppendUint16(b, port)
 	b = binary.LittleEndian.AppendUint64(b, m.GroupToken)
-	return append(b, m.Flags)
+	b = append(b, m.Flags)
+	if m.Flags&AcceptedSealed != 0 {
+		b = append(b, m.PAKE[:]...)
+		b = append(b, m.ServerKey[:]...)
+		b = append(b, m.GroupKey[:]...)
+		b = append(b, m.Confirm[:]...)
+	}
+	return b
 }
 
-// Parse decodes a body. 0.0.0.0:0 decodes as the zero netip.AddrPort.
+// Parse decodes a body. 0.0.0.0:0 decodes as the zero netip.AddrPort. With
+// AcceptedSealed a body shorter than AcceptedSealedSize is ErrShort;
+// without it the sealed fields are zeroed.
 func (m *Accepted) Parse(b []byte) (int, error) {
-	if len(b) < AcceptedSize {
+	if len(b) < AcceptedSize || b[offAccFlags]&AcceptedSealed != 0 && len(b) < AcceptedSealedSize {
 		return 0, ErrShort
 	}
 	m.ClientNonce = binary.LittleEndian.Uint64(b[offAccNonce:])
@@ -254,7 +271,16 @@ func (m *Accepted) Parse(b []byte) (int, error) {
 	}
 	m.GroupToken = binary.LittleEndian.Uint64(b[offAccGroupToken:])
 	m.Flags = b[offAccFlags]
-	return AcceptedSize, nil
+	m.PAKE, m.ServerKey, m.GroupKey, m.Confirm = [PAKESize]byte{}, [ServerKeySize]byte{}, [WrappedKeySize]byte{}, [ConfirmSize]byte{}
+	if m.Flags&AcceptedSealed == 0 {
+		return AcceptedSize, nil
+	}
+	d := b[AcceptedSize:]
+	copy(m.PAKE[:], d)
+	copy(m.ServerKey[:], d[PAKESize:])
+	copy(m.GroupKey[:], d[PAKESize+ServerKeySize:])
+	copy(m.Confirm[:], d[PAKESize+ServerKeySize+WrappedKeySize:])
+	return AcceptedSealedSize, nil
 }
 
 // Len returns DeniedSize.

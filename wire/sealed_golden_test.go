@@ -10,18 +10,18 @@ import (
 	"strings"
 	"testing"
 
+	"arcade/internal/detrand"
 	"arcade/seal"
 )
 
-// Sealed vectors: golden datagrams sealed with a fixed test passphrase, so
-// another implementation can check its key derivation and AEAD against
-// them (docs/PROTOCOL.md, "Venue passphrase").
-const sealedTestPassphrase = "lantern orchard 42"
-
+// Sealed vectors: golden datagrams sealed with the keys of the handshake
+// of seal/testdata/handshake.txt (passphrase "lantern orchard 42", fixed
+// random sources), so another implementation can check its AEAD and the
+// group signature against them (docs/PROTOCOL.md, "Venue passphrase").
 type sealedVector struct {
 	name, what string
 	plain      vector // the datagram in clear; its header gets FlagSealed
-	group      bool   // sealed with the group key, else client to server
+	group      bool   // sealed and signed by the server's group, else client to server
 	number     int    // datagrams sealed before it with the same sealer
 }
 
@@ -36,46 +36,66 @@ func sealedVectors() []sealedVector {
 		panic("no vector " + name)
 	}
 	return []sealedVector{
-		{"sealed_ping", "the ping vector sealed client to server, packet number 1; passphrase \"" + sealedTestPassphrase +
-			"\", client nonce 0x0123456789abcdef, cookie of the challenge vector", find("ping"), false, 1},
-		{"sealed_snapshot_group", "the snapshot_empty vector sealed with the group key of group token 0xc0ffee0ddba11ad5, packet number 0; passphrase \"" +
-			sealedTestPassphrase + "\"", find("snapshot_empty"), true, 0},
+		{"sealed_ping", "the ping vector sealed client to server with the client -> server key of seal/testdata/handshake.txt, packet number 1",
+			find("ping"), false, 1},
+		{"sealed_snapshot_group", "the snapshot_empty vector sealed with the group key of seal/testdata/handshake.txt and signed with its server key, packet number 0",
+			find("snapshot_empty"), true, 0},
 	}
 }
 
-// sealers returns the sealer of v and the one that opens it.
-func (v *sealedVector) sealers(t *testing.T) (tx, rx *seal.Session) {
-	key, err := seal.PassphraseKey(sealedTestPassphrase)
+// sealedEnds runs the handshake of seal/testdata/handshake.txt: the
+// client's and the server's sessions and groups.
+func sealedEnds(t *testing.T) (cs, ss *seal.Session, cg, sg *seal.Group) {
+	const passphrase = "lantern orchard 42"
+	sg, err := seal.NewServerGroup(testGroupToken, detrand.New("group"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.group {
-		if tx, err = seal.NewGroup(&key, testGroupToken); err == nil {
-			rx, err = seal.NewGroup(&key, testGroupToken)
-		}
-	} else {
-		c := cookie(1)
-		if tx, err = seal.NewSession(&key, testNonce, c[:], false); err == nil {
-			rx, err = seal.NewSession(&key, testNonce, c[:], true)
-		}
-	}
+	ch, err := seal.NewClientHandshake(passphrase, testNonce, handshakeCookie[:], detrand.New("client"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tx, rx
+	msgA := ch.Message()
+	a, ss, err := seal.ServerHandshake(passphrase, testNonce, handshakeCookie[:], msgA[:], sg, detrand.New("server"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, cg, err = ch.Finish(a, testGroupToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs, ss, cg, sg
 }
 
 func (v *sealedVector) datagram(t *testing.T) (sealed, plain []byte) {
-	tx, _ := v.sealers(t)
+	cs, _, _, sg := sealedEnds(t)
 	h := v.plain.hdr
 	h.Flags |= FlagSealed
 	hdr := h.Append(nil)
 	body := v.plain.msg.Append(nil)
 	var out []byte
 	for range v.number + 1 {
-		out = tx.Seal(bytes.Clone(hdr), hdr, body)
+		if v.group {
+			out = sg.SealSigned(bytes.Clone(hdr), hdr, body)
+		} else {
+			out = cs.Seal(bytes.Clone(hdr), hdr, body)
+		}
 	}
 	return out, body
+}
+
+// open opens b as its receiver would, twice: the second must be refused
+// as a replay.
+func (v *sealedVector) open(t *testing.T, b []byte) (first, second error, body []byte) {
+	_, ss, cg, _ := sealedEnds(t)
+	if v.group {
+		body, first = cg.OpenSigned(nil, b, HeaderSize)
+		_, second = cg.OpenSigned(nil, b, HeaderSize)
+	} else {
+		body, first = ss.Open(nil, b[:HeaderSize], b[HeaderSize:])
+		_, second = ss.Open(nil, b[:HeaderSize], b[HeaderSize:])
+	}
+	return first, second, body
 }
 
 // TestSealedGolden recomputes the sealed vectors from the passphrase and
@@ -98,13 +118,21 @@ func TestSealedGolden(t *testing.T) {
 		if _, err := h.Parse(want); err != nil || h.Flags&FlagSealed == 0 {
 			t.Fatalf("%s: header %+v, %v", v.name, h, err)
 		}
-		_, rx := v.sealers(t)
-		got, err := rx.Open(nil, want[:HeaderSize], want[HeaderSize:])
-		if err != nil || !bytes.Equal(got, body) {
-			t.Fatalf("%s: opens to %x, %v; want %x", v.name, got, err, body)
+		err1, err2, got := v.open(t, want)
+		if err1 != nil || !bytes.Equal(got, body) {
+			t.Fatalf("%s: opens to %x, %v; want %x", v.name, got, err1, body)
 		}
-		if _, err := rx.Open(nil, want[:HeaderSize], want[HeaderSize:]); err != seal.ErrReplay {
-			t.Errorf("%s: opened twice: %v", v.name, err)
+		if err2 != seal.ErrReplay {
+			t.Errorf("%s: opened twice: %v", v.name, err2)
+		}
+		if v.group {
+			// One bit of the signature changed: refused, not opened.
+			bad := bytes.Clone(want)
+			bad[len(bad)-1] ^= 1
+			_, _, cg, _ := sealedEnds(t)
+			if _, err := cg.OpenSigned(nil, bad, HeaderSize); err != seal.ErrSignature {
+				t.Errorf("%s: a bad signature: %v, want ErrSignature", v.name, err)
+			}
 		}
 	}
 }
@@ -112,8 +140,15 @@ func TestSealedGolden(t *testing.T) {
 func writeSealed(t *testing.T, path string, v *sealedVector, b []byte) {
 	var w strings.Builder
 	fmt.Fprintf(&w, "# %s: %s.\n", v.name, v.what)
-	fmt.Fprintf(&w, "# %d bytes: %d header + 8 packet number + %d ciphertext + 16 tag. Layout: docs/PROTOCOL.md, \"Venue passphrase\".\n",
-		len(b), HeaderSize, len(b)-HeaderSize-seal.Overhead)
+	sig := 0
+	if v.group {
+		sig = seal.SignatureSize
+	}
+	fmt.Fprintf(&w, "# %d bytes: %d header + 8 packet number + %d ciphertext + 16 tag", len(b), HeaderSize, len(b)-HeaderSize-seal.Overhead-sig)
+	if sig > 0 {
+		fmt.Fprintf(&w, " + %d Ed25519 signature", sig)
+	}
+	w.WriteString(". Layout: docs/PROTOCOL.md, \"Venue passphrase\".\n")
 	w.WriteString("# One field per line: its bytes in hex as sent, then '#' and its meaning.\n")
 	w.WriteString("# Regenerate with: go test ./wire -run SealedGolden -update\n")
 	line := func(p []byte, comment string) {
@@ -127,8 +162,12 @@ func writeSealed(t *testing.T, path string, v *sealedVector, b []byte) {
 	}
 	line(b[:HeaderSize], fmt.Sprintf("header (additional data), flags = 0x%02x (FlagSealed)", b[offFlags]))
 	line(b[HeaderSize:HeaderSize+seal.NumberSize], fmt.Sprintf("packet number = %d", binary.LittleEndian.Uint64(b[HeaderSize:])))
-	line(b[HeaderSize+seal.NumberSize:len(b)-seal.TagSize], "ciphertext of the body")
-	line(b[len(b)-seal.TagSize:], "AES-128-GCM tag")
+	end := len(b) - sig
+	line(b[HeaderSize+seal.NumberSize:end-seal.TagSize], "ciphertext of the body")
+	line(b[end-seal.TagSize:end], "AES-128-GCM tag")
+	if sig > 0 {
+		line(b[end:], "Ed25519 signature by the server key of everything before it")
+	}
 	if err := os.WriteFile(path, []byte(w.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}

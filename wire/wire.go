@@ -43,7 +43,10 @@ const (
 	MaxNameLen      = 32   // player display name, UTF-8 bytes
 	CookieSize      = 32   // opaque handshake cookie
 	PlayerIDSize    = 16   // player identity in a ChallengeResponse
-	ProofSize       = 16   // passphrase proof in a ChallengeResponse
+	PAKESize        = 32   // a CPace message (docs/PROTOCOL.md §17)
+	ServerKeySize   = 32   // the server's Ed25519 public key, in a sealed Accepted
+	WrappedKeySize  = 32   // the group key sealed for one client: 16 + a 16-byte tag
+	ConfirmSize     = 32   // a key confirmation tag
 	// MinConnectRequestSize is the smallest datagram (header included) that
 	// is accepted as a connect request. Clients pad their request to it, so
 	// no unverified reply is ever larger than the request that caused it.
@@ -139,9 +142,12 @@ const (
 // Connect flags, in ConnectRequest.Flags and ChallengeResponse.Flags.
 const (
 	ConnectWantUnicast = 1 << 0 // deliver snapshots by unicast, not multicast
-	// ConnectHasProof (ChallengeResponse only): a ProofSize-byte proof of
-	// the venue passphrase follows the player id.
-	ConnectHasProof = 1 << 1
+	// Bit 1 is reserved: a former proof of the passphrase that a recorded
+	// handshake let anyone test guesses against offline.
+	//
+	// ConnectHasPAKE (ChallengeResponse only): the client's CPace message
+	// (PAKESize bytes, §17) follows the player id.
+	ConnectHasPAKE = 1 << 2
 )
 
 // Hand indices for the per-hand arrays in PoseInput.
@@ -177,9 +183,10 @@ type ChallengeResponse struct {
 	// (same client id, same avatar) by the next one with the same PlayerID
 	// within 10 s. All zero is anonymous: never resumed.
 	PlayerID [PlayerIDSize]byte
-	// Proof proves knowledge of the venue passphrase (seal.Proof). It is
-	// on the wire only when Flags has ConnectHasProof.
-	Proof [ProofSize]byte
+	// PAKE is the client's CPace message for the venue passphrase
+	// (seal.NewCPaceInitiator). It is on the wire only when Flags has
+	// ConnectHasPAKE.
+	PAKE [PAKESize]byte
 }
 
 // Accepted completes the handshake. The header's Token is the session token
@@ -192,6 +199,14 @@ type Accepted struct {
 	Multicast   netip.AddrPort // IPv4 group and port; zero if none
 	GroupToken  uint64         // token carried by multicast snapshots
 	Flags       uint8          // Accepted* bits
+	// With AcceptedSealed, on the wire after Flags (required then): the
+	// server's CPace message, its Ed25519 public key (every multicast
+	// datagram is signed with its private half), the group key sealed with
+	// a key of this handshake, and the server's key confirmation tag.
+	PAKE      [PAKESize]byte
+	ServerKey [ServerKeySize]byte
+	GroupKey  [WrappedKeySize]byte
+	Confirm   [ConfirmSize]byte
 }
 
 // Accepted flags.

@@ -34,8 +34,12 @@ local POSE_SIZE = 11
 local MAX_NAME = 32
 local COOKIE_SIZE = 32
 local PLAYER_ID_SIZE = 16
-local PROOF_SIZE = 16 -- passphrase proof in a ChallengeResponse
+local PAKE_SIZE = 32 -- CPace message in a ChallengeResponse or sealed Accepted
+local SERVER_KEY_SIZE = 32 -- the server's Ed25519 public key
+local WRAPPED_KEY_SIZE = 32 -- the group key, wrapped
+local CONFIRM_SIZE = 32 -- the server's key confirmation tag
 local SEAL_TAG_SIZE = 16 -- AES-GCM tag at the end of a sealed datagram
+local SIGNATURE_SIZE = 64 -- Ed25519 signature after a sealed multicast datagram
 local PLAYER_SIZE = 40
 local ENTITY_SIZE = 14
 local CAUSE_SIZE = 6
@@ -123,6 +127,7 @@ local F = {
     sealed_number = ProtoField.uint64("arcade.sealed.number", "Packet number"),
     sealed_ciphertext = ProtoField.bytes("arcade.sealed.ciphertext", "Ciphertext"),
     sealed_tag = ProtoField.bytes("arcade.sealed.tag", "Tag"),
+    sealed_signature = ProtoField.bytes("arcade.sealed.signature", "Server signature (Ed25519)"),
     token = ProtoField.uint64("arcade.token", "Token", base.HEX),
     seq = ProtoField.uint16("arcade.seq", "Seq"),
     ack = ProtoField.uint16("arcade.ack", "Ack"),
@@ -136,8 +141,11 @@ local F = {
     nonce = ProtoField.uint64("arcade.nonce", "Client nonce", base.HEX),
     connect_flags = ProtoField.uint8("arcade.connect.flags", "Connect flags", base.HEX),
     connect_unicast = ProtoField.bool("arcade.connect.flags.want_unicast", "ConnectWantUnicast", 8, nil, 0x01),
-    connect_proof = ProtoField.bool("arcade.connect.flags.has_proof", "ConnectHasProof", 8, nil, 0x02),
-    proof = ProtoField.bytes("arcade.proof", "Passphrase proof"),
+    connect_pake = ProtoField.bool("arcade.connect.flags.has_pake", "ConnectHasPAKE", 8, nil, 0x04),
+    pake = ProtoField.bytes("arcade.pake", "CPace message"),
+    server_key = ProtoField.bytes("arcade.accepted.server_key", "Server key (Ed25519)"),
+    wrapped_key = ProtoField.bytes("arcade.accepted.group_key", "Group key, wrapped"),
+    confirm = ProtoField.bytes("arcade.accepted.confirm", "Server key confirmation"),
     name_len = ProtoField.uint8("arcade.name_len", "Name length"),
     name = ProtoField.string("arcade.name", "Name", base.UNICODE),
     padding_len = ProtoField.uint16("arcade.connect.padding_len", "Padding length"),
@@ -624,7 +632,7 @@ end
 
 body[3] = function(c, t) -- ChallengeResponse (§6.3)
     local nonce = c:le(t, F.nonce, 8, "client nonce")
-    local fl = c:flags(t, F.connect_flags, { F.connect_unicast, F.connect_proof }, "flags")
+    local fl = c:flags(t, F.connect_flags, { F.connect_unicast, F.connect_pake }, "flags")
     local name = c:name(t)
     local r = c:take(COOKIE_SIZE, "cookie")
     if r then t:add(F.cookie, r) end
@@ -636,12 +644,12 @@ body[3] = function(c, t) -- ChallengeResponse (§6.3)
         anonymous = pr:bytes():tohex() == string.rep("00", PLAYER_ID_SIZE)
         if anonymous then item:append_text(" (anonymous)") end
     end
-    local proof = false
-    if pr and fl and fl % 4 >= 2 then
-        local p = c:take(PROOF_SIZE, "passphrase proof")
+    local pake = false
+    if pr and fl and fl % 8 >= 4 then
+        local p = c:take(PAKE_SIZE, "CPace message")
         if p then
-            t:add(F.proof, p)
-            proof = true
+            t:add(F.pake, p)
+            pake = true
         end
     end
     local s = ""
@@ -651,7 +659,7 @@ body[3] = function(c, t) -- ChallengeResponse (§6.3)
         s = s .. " player=" .. (anonymous and "anonymous" or pr:bytes():tohex():lower())
     end
     if fl and fl % 2 == 1 then s = s .. " unicast" end
-    if proof then s = s .. " proof" end
+    if pake then s = s .. " pake" end
     return s
 end
 
@@ -665,6 +673,17 @@ body[4] = function(c, t) -- Accepted (§6.4)
     local port = c:le(t, F.acc_mcast_port, 2, "multicast port")
     c:le(t, F.acc_group_token, 8, "group token")
     local fl = c:flags(t, F.acc_flags, { F.acc_unicast, F.acc_resumed, F.acc_sealed }, "flags")
+    if fl and fl % 8 >= 4 then
+        -- AcceptedSealed: the server's half of the handshake (§17.2).
+        local p = c:take(PAKE_SIZE, "CPace message")
+        if p then t:add(F.pake, p) end
+        p = c:take(SERVER_KEY_SIZE, "server key")
+        if p then t:add(F.server_key, p) end
+        p = c:take(WRAPPED_KEY_SIZE, "wrapped group key")
+        if p then t:add(F.wrapped_key, p) end
+        p = c:take(CONFIRM_SIZE, "key confirmation")
+        if p then t:add(F.confirm, p) end
+    end
     local s = ""
     if id then s = s .. " client=" .. id end
     if rate then s = s .. " tick_rate=" .. rate end
@@ -1127,6 +1146,13 @@ body[14] = function(c, t) -- Message (§6.14)
     return s
 end
 
+-- is_multicast tells whether a destination address is IPv4 multicast
+-- (224.0.0.0/4): the group, whose sealed datagrams the server signs.
+local function is_multicast(addr)
+    local a = tonumber(tostring(addr):match("^(%d+)%.%d+%.%d+%.%d+$"))
+    return a ~= nil and a >= 224 and a <= 239
+end
+
 -- dissect decodes one datagram. It returns 0 when the payload is not
 -- Arcade (no "ARC" magic), so other dissectors can try.
 local function dissect(tvb, pinfo, root)
@@ -1173,20 +1199,28 @@ local function dissect(tvb, pinfo, root)
 
     if hflags and hflags % 2 == 1 then
         -- Sealed (PROTOCOL.md "Venue passphrase"): the packet number, then
-        -- the body encrypted, then the tag. Without the keys, opaque.
+        -- the body encrypted, then the tag; to a multicast group, the
+        -- server's signature last. Without the keys, opaque.
         tree:append_text(" (sealed)")
         local st = node(tree, F.body, len > HEADER_SIZE and tvb(HEADER_SIZE) or nil, name .. " (sealed)")
         local sc = new_cursor(tvb, HEADER_SIZE, st, "sealed " .. name)
         local num = sc:le(st, F.sealed_number, 8, "packet number")
         local s = info .. " sealed"
         if num then s = s .. " #" .. tostring(num) end
-        if len - sc.off >= SEAL_TAG_SIZE then
-            if len - sc.off > SEAL_TAG_SIZE then
-                st:add(F.sealed_ciphertext, tvb(sc.off, len - sc.off - SEAL_TAG_SIZE))
+        local sig = 0
+        if is_multicast(pinfo.dst) then
+            sig = SIGNATURE_SIZE
+            s = s .. " signed"
+        end
+        local tail = SEAL_TAG_SIZE + sig
+        if len - sc.off >= tail then
+            if len - sc.off > tail then
+                st:add(F.sealed_ciphertext, tvb(sc.off, len - sc.off - tail))
             end
-            st:add(F.sealed_tag, tvb(len - SEAL_TAG_SIZE, SEAL_TAG_SIZE))
+            st:add(F.sealed_tag, tvb(len - tail, SEAL_TAG_SIZE))
+            if sig > 0 then st:add(F.sealed_signature, tvb(len - sig, sig)) end
         else
-            sc:take(SEAL_TAG_SIZE, "tag")
+            sc:take(tail, sig > 0 and "tag and signature" or "tag")
         end
         if sc.short then s = s .. " [truncated]" end
         pinfo.cols.info = s

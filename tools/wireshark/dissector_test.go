@@ -348,15 +348,24 @@ func expect(t *testing.T, name string, b []byte) (fields, int) {
 	expectHeader(f, b, &h)
 	body := b[wire.HeaderSize:]
 	if h.Flags&wire.FlagSealed != 0 {
-		// Sealed: packet number, ciphertext, tag; the body is opaque.
-		if len(body) < seal.Overhead {
+		// Sealed: packet number, ciphertext, tag, and the server's
+		// signature on the group's datagrams; the body is opaque.
+		sig := 0
+		if groupState(&h) {
+			sig = seal.SignatureSize
+		}
+		if len(body) < seal.Overhead+sig {
 			t.Fatalf("%s: sealed body of %d bytes", name, len(body))
 		}
 		f.add("arcade.sealed.number", binary.LittleEndian.Uint64(body))
-		if len(body) > seal.Overhead {
-			f.add("arcade.sealed.ciphertext", body[seal.NumberSize:len(body)-seal.TagSize])
+		end := len(body) - sig
+		if end > seal.Overhead {
+			f.add("arcade.sealed.ciphertext", body[seal.NumberSize:end-seal.TagSize])
 		}
-		f.add("arcade.sealed.tag", body[len(body)-seal.TagSize:])
+		f.add("arcade.sealed.tag", body[end-seal.TagSize:end])
+		if sig > 0 {
+			f.add("arcade.sealed.signature", body[end:])
+		}
 		return f, len(body)
 	}
 	var n int
@@ -380,12 +389,12 @@ func expect(t *testing.T, name string, b []byte) (fields, int) {
 		f.add("arcade.nonce", m.ClientNonce)
 		f.add("arcade.connect.flags", m.Flags)
 		f.add("arcade.connect.flags.want_unicast", m.Flags&wire.ConnectWantUnicast != 0)
-		f.add("arcade.connect.flags.has_proof", m.Flags&wire.ConnectHasProof != 0)
+		f.add("arcade.connect.flags.has_pake", m.Flags&wire.ConnectHasPAKE != 0)
 		expectName(f, m.NameLen, m.NameString())
 		f.add("arcade.cookie", m.Cookie[:])
 		f.add("arcade.player_id", m.PlayerID[:])
-		if m.Flags&wire.ConnectHasProof != 0 {
-			f.add("arcade.proof", m.Proof[:])
+		if m.Flags&wire.ConnectHasPAKE != 0 {
+			f.add("arcade.pake", m.PAKE[:])
 		}
 	case wire.TypeAccepted:
 		var m wire.Accepted
@@ -405,6 +414,12 @@ func expect(t *testing.T, name string, b []byte) (fields, int) {
 		f.add("arcade.accepted.flags.unicast", m.Flags&wire.AcceptedUnicast != 0)
 		f.add("arcade.accepted.flags.resumed", m.Flags&wire.AcceptedResumed != 0)
 		f.add("arcade.accepted.flags.sealed", m.Flags&wire.AcceptedSealed != 0)
+		if m.Flags&wire.AcceptedSealed != 0 {
+			f.add("arcade.pake", m.PAKE[:])
+			f.add("arcade.accepted.server_key", m.ServerKey[:])
+			f.add("arcade.accepted.group_key", m.GroupKey[:])
+			f.add("arcade.accepted.confirm", m.Confirm[:])
+		}
 	case wire.TypeDenied:
 		var m wire.Denied
 		n = parseBody(t, name, &m, body)
@@ -516,6 +531,16 @@ func expect(t *testing.T, name string, b []byte) (fields, int) {
 	return f, n
 }
 
+// goldenGroupToken is the group token of the golden vectors
+// (accepted_multicast): state under it goes to the multicast group.
+const goldenGroupToken uint64 = 0xc0ffee0ddba11ad5
+
+// groupState tells whether a golden datagram is state for the multicast
+// group (sent to it; signed when sealed).
+func groupState(h *wire.Header) bool {
+	return (h.Type == wire.TypeSnapshot || h.Type == wire.TypeEntityUpdate) && h.Token == goldenGroupToken
+}
+
 // wantInfo is the Info column of some golden datagrams.
 var wantInfo = map[string]string{
 	"accepted_multicast":         "Accepted client=3 tick_rate=90 group=239.255.77.77:7778",
@@ -523,6 +548,10 @@ var wantInfo = map[string]string{
 	"accepted_resumed":           "Accepted client=3 tick_rate=90 group=239.255.77.77:7778 resumed",
 	"connect_request_empty_name": `ConnectRequest nonce=0x0123456789abcdef name=""`,
 	"challenge_response":         `ChallengeResponse nonce=0x0123456789abcdef name="Ada" player=6f1c3a9e4b274d0a8e55c21970b3fd42`,
+	"challenge_response_pake":    `ChallengeResponse nonce=0x0123456789abcdef name="Ada" player=6f1c3a9e4b274d0a8e55c21970b3fd42 pake`,
+	"accepted_sealed":            "Accepted client=4 tick_rate=90 group=239.255.77.77:7778 sealed",
+	"sealed_ping":                "Ping sealed #1",
+	"sealed_snapshot_group":      "Snapshot sealed #0 signed",
 	"challenge_response_name32":  `ChallengeResponse nonce=0x0123456789abcdef name="Zoë Łukasiewicz, Team Blue #07" player=anonymous unicast`,
 	"denied_unknown_reason":      "Denied nonce=0x0000000000000001 reason=200",
 	"denied_server_full":         "Denied nonce=0x0123456789abcdef reason=ServerFull",
@@ -634,6 +663,9 @@ func goldenFrames(t *testing.T) []frame {
 		t.Fatal(err)
 	}
 	group := acc.Multicast
+	if acc.GroupToken != goldenGroupToken {
+		t.Fatalf("accepted_multicast: group token %#x, want %#x", acc.GroupToken, goldenGroupToken)
+	}
 	var frames []frame
 	for _, p := range paths {
 		name := strings.TrimSuffix(filepath.Base(p), ".hex")
@@ -644,9 +676,10 @@ func goldenFrames(t *testing.T) []frame {
 		}
 		fr := frame{name: name, src: server, dst: client, payload: b, want: want, info: wantInfo[name]}
 		typ := wire.PacketType(b[4])
-		token := binary.LittleEndian.Uint64(b[6:])
+		var h wire.Header
+		h.Parse(b)
 		switch {
-		case (typ == wire.TypeSnapshot || typ == wire.TypeEntityUpdate) && token == acc.GroupToken:
+		case groupState(&h):
 			fr.src, fr.dst = netip.AddrPortFrom(server.Addr(), 50000), group
 		case typ == wire.TypeConnectRequest || typ == wire.TypeChallengeResponse || typ == wire.TypePoseInput ||
 			typ == wire.TypePing || typ == wire.TypeDeliveryReport ||
@@ -1265,8 +1298,13 @@ func TestDissectorRobust(t *testing.T) {
 				continue
 			}
 			// A sealed body has no length to check: only a cut into the
-			// header, the packet number or the tag's minimum is malformed.
-			if g.payload[5]&wire.FlagSealed != 0 && n >= wire.HeaderSize+seal.Overhead {
+			// header, the packet number or the tag's (and signature's)
+			// minimum is malformed.
+			tail := seal.Overhead
+			if g.dst.Addr().IsMulticast() {
+				tail = seal.GroupOverhead
+			}
+			if g.payload[5]&wire.FlagSealed != 0 && n >= wire.HeaderSize+tail {
 				continue
 			}
 			truncated[len(frames)] = true
