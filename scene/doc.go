@@ -69,6 +69,14 @@
 // detection, for small fast bodies. tag is free for clients and tools (ball,
 // paddle, dart, block, puck, mallet, table, board, ...).
 //
+// Every object lies within the positions the wire format can carry,
+// wire.PosMin..wire.PosMax (-32..31.9990234375 m) on each axis: its pos,
+// the sphere or the rotated box around it at its starting pose (its
+// axis-aligned bounds), and for a plane its point nearest the origin,
+// normal × offset (with the normal normalized). Anything beyond is an error
+// naming the object and the field (pos, radius, half or offset), not a pose
+// clamped on the wire.
+//
 // Objects without an id get the smallest ids not given explicitly anywhere in
 // the file, 1, 2, 3, ... in file order. Two objects with the same id or the
 // same name are an error.

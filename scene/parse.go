@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"arcade/geom"
+	"arcade/wire"
 )
 
 // Error is a parse error. Its message names the file, the line, the object
@@ -247,6 +248,9 @@ func (p *parser) parseObject(f []string) error {
 	if field, msg := check(&o, set); msg != "" {
 		return p.errf(name, field, "%s", msg)
 	}
+	if field, msg := checkRange(&o); msg != "" {
+		return p.errf(name, field, "%s", msg)
+	}
 	p.names[name] = len(p.scene.Objects)
 	p.scene.Objects = append(p.scene.Objects, o)
 	p.explicitID = append(p.explicitID, set.has(kID))
@@ -416,6 +420,55 @@ func check(o *Object, set keySet) (string, string) {
 	}
 	if !set.has(kBullet) {
 		o.Bullet = autoBullet(o)
+	}
+	return "", ""
+}
+
+// checkRange checks that the object lies within the positions the wire
+// format carries, wire.PosMin..wire.PosMax on each axis (poses are
+// quantized there and clamped beyond it): its starting position, and the
+// box or sphere around it at its starting pose (the axis-aligned bounds of
+// the rotated box); for a plane, its point nearest the origin
+// (normal × offset). It returns the field at fault and a message, or ""
+// and "".
+func checkRange(o *Object) (string, string) {
+	in := func(v float64) bool { return v >= wire.PosMin && v <= wire.PosMax }
+	outside := fmt.Sprintf("outside the wire format's position range %g..%g m", wire.PosMin, wire.PosMax)
+	axes := [3]string{"x", "y", "z"}
+	if o.Shape == ShapePlane {
+		pt := [3]float64{o.Normal.X * o.Offset, o.Normal.Y * o.Offset, o.Normal.Z * o.Offset}
+		for i, v := range pt {
+			if !in(v) {
+				return "offset", fmt.Sprintf("the plane's point nearest the origin has %s = %g, %s", axes[i], v, outside)
+			}
+		}
+		return "", ""
+	}
+	pos := [3]float64{o.Pose.Pos.X, o.Pose.Pos.Y, o.Pose.Pos.Z}
+	for i, v := range pos {
+		if !in(v) {
+			return "pos", fmt.Sprintf("%s = %g is %s", axes[i], v, outside)
+		}
+	}
+	var ext [3]float64
+	field := "radius"
+	if o.Shape == ShapeSphere {
+		ext = [3]float64{o.Radius, o.Radius, o.Radius}
+	} else {
+		field = "half"
+		for _, h := range []geom.Vec3{{X: o.Half.X}, {Y: o.Half.Y}, {Z: o.Half.Z}} {
+			a := o.Pose.Rot.Rotate(h)
+			ext[0] += math.Abs(a.X)
+			ext[1] += math.Abs(a.Y)
+			ext[2] += math.Abs(a.Z)
+		}
+	}
+	for i := range pos {
+		for _, v := range []float64{pos[i] - ext[i], pos[i] + ext[i]} {
+			if !in(v) {
+				return field, fmt.Sprintf("the %s reaches %s = %g at its starting pose, %s", o.Shape, axes[i], v, outside)
+			}
+		}
 	}
 	return "", ""
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"arcade/geom"
+	"arcade/wire"
 )
 
 func parseString(t *testing.T, src string) *Scene {
@@ -300,5 +301,57 @@ func TestLoad(t *testing.T) {
 	missing := filepath.Join(dir, "missing.scene")
 	if _, err := Load(missing); err == nil || !strings.Contains(err.Error(), missing) {
 		t.Errorf("Load(missing) = %v, want the path", err)
+	}
+}
+
+// TestPositionRange: an object must lie within the positions the wire
+// format carries (wire.PosMin..wire.PosMax on each axis): its pos, the
+// sphere or rotated box around it, a plane's point nearest the origin.
+// Each error names the object, the field and the axis.
+func TestPositionRange(t *testing.T) {
+	max := strconv.FormatFloat(wire.PosMax, 'g', -1, 64) // 31.9990234375
+	const rangeMsg = "outside the wire format's position range -32..31.9990234375 m"
+	for _, tt := range []struct {
+		src, object, field, msg string
+	}{
+		{"object far shape=sphere radius=0.1 mass=1 pos=40,0,0", "far", "pos", "x = 40 is " + rangeMsg},
+		{"object far shape=sphere radius=0.1 mass=1 pos=0,-32.5,0", "far", "pos", "y = -32.5 is " + rangeMsg},
+		{"object far shape=box half=1,1,1 kind=static pos=0,0,1e300", "far", "pos", "z = 1e+300 is " + rangeMsg},
+		{"object far shape=box half=1,1,1 kind=static pos=0,0," + max + "1", "far", "pos", "z = " + max + "1 is " + rangeMsg},
+		{"object edge shape=sphere radius=0.5 mass=1 pos=31.6,0,0", "edge", "radius", "the sphere reaches x = 32.1 at its starting pose, " + rangeMsg},
+		{"object edge shape=sphere radius=0.5 mass=1 pos=0,0,-31.8", "edge", "radius", "reaches z = -32.3"},
+		{"object wall shape=box half=40,1,0.1 kind=static", "wall", "half", "the box reaches x = -40 at its starting pose, " + rangeMsg},
+		// A box 2 m long along x, turned 90° about y: it reaches 2 m along z.
+		{"object bar shape=box half=2,0.1,0.1 mass=1 pos=0,0,30.5 euler=90,0,0", "bar", "half", "reaches z = 32.5"},
+		{"object sky shape=plane normal=0,-1,0 offset=-40 kind=static", "sky", "offset", "the plane's point nearest the origin has y = 40, " + rangeMsg},
+		{"object pit shape=plane normal=0,3,0 offset=-33 kind=static", "pit", "offset", "y = -33"},
+	} {
+		_, err := Parse("t.scene", strings.NewReader("name t\n"+tt.src+"\n"))
+		var e *Error
+		if !errors.As(err, &e) {
+			t.Errorf("%q: error %v, want *Error", tt.src, err)
+			continue
+		}
+		if e.Line != 2 || e.Object != tt.object || e.Field != tt.field || !strings.Contains(e.Msg, tt.msg) {
+			t.Errorf("%q:\n got %+v\nwant object %q field %q msg containing %q", tt.src, *e, tt.object, tt.field, tt.msg)
+		}
+		if s := e.Error(); !strings.Contains(s, `object "`+tt.object+`": field `+tt.field+": ") {
+			t.Errorf("%q: message %q does not name the object and field", tt.src, s)
+		}
+	}
+	// The range's own ends are inside it.
+	for _, src := range []string{
+		"object a shape=sphere radius=0.5 mass=1 pos=-31.5,0,31.4990234375",
+		"object b shape=sphere radius=0.0009765625 mass=1 pos=30,-31.9990234375,0",
+		"object g shape=box half=0.5,0.5,0.5 kind=static pos=31.4990234375,-31.5,0",
+		"object c shape=box half=1,1,1 kind=static pos=30.9990234375,-31,0 euler=0,0,0",
+		"object floor shape=box half=31.99951171875,0.5,31.99951171875 kind=static pos=-0.00048828125,0.5,-0.00048828125",
+		"object d shape=box half=2,0.1,0.1 mass=1 pos=0,0,29.5 euler=90,0,0",
+		"object e shape=plane normal=0,1,0 offset=-32 kind=static",
+		"object f shape=plane normal=1,1,0 offset=45 kind=static", // nearest point (31.8, 31.8, 0)
+	} {
+		if _, err := Parse("t.scene", strings.NewReader("name t\n"+src+"\n")); err != nil {
+			t.Errorf("%q: %v", src, err)
+		}
 	}
 }
