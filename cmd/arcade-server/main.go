@@ -123,14 +123,18 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	var err error
-	if *passFile != "" {
-		if o.passphrase != "" {
+	if given["passphrase-file"] {
+		if given["passphrase"] {
 			return nil, errors.New("--passphrase and --passphrase-file: give only one")
 		}
-		if o.passphrase, err = readPassphrase(*passFile); err != nil {
-			return nil, fmt.Errorf("--passphrase-file: %w", err)
+		if o.passphrase, err = readSecretFile("--passphrase-file", *passFile); err != nil {
+			return nil, err
 		}
+	} else if o.passphrase != "" && strings.TrimSpace(o.passphrase) == "" {
+		return nil, errors.New("--passphrase: only whitespace (give a passphrase, or leave the flag out to run without one)")
 	}
 	if o.listen, err = parseListen(*listen); err != nil {
 		return nil, fmt.Errorf("--listen: %w", err)
@@ -141,8 +145,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("--multicast: %q is not group:port: %w", *multicast, err)
 	} else if !o.multicast.Addr().Is4() || !o.multicast.Addr().IsMulticast() {
 		return nil, fmt.Errorf("--multicast: %s is not an IPv4 multicast group (224.0.0.0/4)", o.multicast.Addr())
+	} else if linkLocalGroups.Contains(o.multicast.Addr()) {
+		return nil, fmt.Errorf("--multicast: %s is in %s, the link-local control block (routing protocols, mDNS 224.0.0.251): use an administratively scoped group such as %s", o.multicast.Addr(), linkLocalGroups, server.DefaultMulticast.Addr())
 	} else if o.multicast.Port() == 0 {
 		return nil, errors.New("--multicast: port must not be 0")
+	} else if o.multicast.Port() == o.listen.Port() {
+		return nil, fmt.Errorf("--multicast: port %d is the game port (--listen %s): snapshots need a port of their own", o.multicast.Port(), o.listen)
 	}
 	if o.tickRate < server.MinTickRate || o.tickRate > server.MaxTickRate {
 		return nil, fmt.Errorf("--tick-rate: %d is out of range %d..%d", o.tickRate, server.MinTickRate, server.MaxTickRate)
@@ -193,18 +201,50 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if o.beaconPort < 0 || o.beaconPort > 65535 {
 		return nil, fmt.Errorf("--beacon-port: %d is out of range 0..65535", o.beaconPort)
 	}
+	if bp := uint16(o.beaconPort); bp != 0 {
+		switch {
+		case bp == o.listen.Port():
+			return nil, fmt.Errorf("--beacon-port: %d is the game port (--listen %s)", bp, o.listen)
+		case !o.noMcast && bp == o.multicast.Port():
+			return nil, fmt.Errorf("--beacon-port: %d is the snapshot multicast port (--multicast %s)", bp, o.multicast)
+		case bp == discovery.MDNSPort:
+			return nil, fmt.Errorf("--beacon-port: %d is the mDNS port", bp)
+		}
+	}
 	return &o, nil
 }
 
-// readPassphrase returns the first line of the file at path, without its
-// line ending.
-func readPassphrase(path string) (string, error) {
+// linkLocalGroups is the IPv4 Local Network Control Block (RFC 5771): groups
+// for link-local protocols (OSPF, IGMP, mDNS, ...), never for application
+// data.
+var linkLocalGroups = netip.MustParsePrefix("224.0.0.0/24")
+
+// readSecretFile returns the first line of the file at path, without its
+// line ending, for a flag that names a secret's file. It fails, naming the
+// flag and the file, when the name is empty, the file cannot be read, or
+// its first line is empty or only whitespace: a secret that is asked for
+// but missing never means "no secret".
+func readSecretFile(flagName, path string) (string, error) {
+	if path == "" {
+		return "", fmt.Errorf("%s: empty file name", flagName)
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return "", err
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return "", fmt.Errorf("%s %s: cannot read: %w", flagName, path, err)
 	}
 	line, _, _ := strings.Cut(string(b), "\n")
-	return strings.TrimSuffix(line, "\r"), nil
+	line = strings.TrimSuffix(line, "\r")
+	switch {
+	case len(b) == 0:
+		return "", fmt.Errorf("%s %s: the file is empty", flagName, path)
+	case strings.TrimSpace(line) == "":
+		return "", fmt.Errorf("%s %s: the first line is empty or only whitespace", flagName, path)
+	}
+	return line, nil
 }
 
 // parsePrefixes parses a comma-separated list of prefixes or addresses (an

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -101,6 +102,72 @@ func TestParsePrefixes(t *testing.T) {
 	for i := range want {
 		if p[i].String() != want[i] {
 			t.Errorf("prefix %d = %v, want %s", i, p[i], want[i])
+		}
+	}
+}
+
+// TestFailClosed: a secret asked for but missing, a group or port that
+// clashes, and a scene beyond the wire format's range each stop the server
+// (exit 2) with an error naming the flag, the file and the problem.
+func TestFailClosed(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	empty := file("empty", "")
+	blank := file("blank", " \t\r\n")
+	newline := file("newline", "\nsecond line\n")
+	crlf := file("crlf", "\r\n")
+	good := file("good", "lantern orchard 42\n")
+	far := file("far.scene", "name far\nobject ball shape=sphere radius=0.1 mass=1 pos=0,1,40\n")
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--passphrase-file", empty}, []string{"--passphrase-file", empty, "the file is empty"}},
+		{[]string{"--passphrase-file", blank}, []string{"--passphrase-file", blank, "first line is empty or only whitespace"}},
+		{[]string{"--passphrase-file", newline}, []string{"--passphrase-file", newline, "first line is empty"}},
+		{[]string{"--passphrase-file", crlf}, []string{"--passphrase-file", crlf, "first line is empty"}},
+		{[]string{"--passphrase-file", dir}, []string{"--passphrase-file", dir, "cannot read", "is a directory"}},
+		{[]string{"--passphrase-file", filepath.Join(dir, "missing")}, []string{"--passphrase-file", filepath.Join(dir, "missing"), "cannot read", "no such file"}},
+		{[]string{"--passphrase-file", ""}, []string{"--passphrase-file", "empty file name"}},
+		{[]string{"--passphrase", "x", "--passphrase-file", good}, []string{"--passphrase and --passphrase-file", "only one"}},
+		{[]string{"--passphrase", "", "--passphrase-file", good}, []string{"--passphrase and --passphrase-file", "only one"}},
+		{[]string{"--passphrase", "  "}, []string{"--passphrase", "only whitespace"}},
+		{[]string{"--multicast", "224.0.0.251:7778"}, []string{"--multicast", "224.0.0.251", "224.0.0.0/24", "link-local"}},
+		{[]string{"--multicast", "224.0.0.1:9000"}, []string{"--multicast", "224.0.0.0/24"}},
+		{[]string{"--multicast", "224.0.0.255:9000"}, []string{"--multicast", "224.0.0.0/24"}},
+		{[]string{"--multicast", "239.255.77.77:7777"}, []string{"--multicast", "port 7777 is the game port"}},
+		{[]string{"--listen", "127.0.0.1:9000", "--multicast", "239.1.2.3:9000"}, []string{"--multicast", "port 9000 is the game port", "127.0.0.1:9000"}},
+		{[]string{"--beacon-port", "7777"}, []string{"--beacon-port", "7777 is the game port"}},
+		{[]string{"--beacon-port", "7778"}, []string{"--beacon-port", "7778 is the snapshot multicast port"}},
+		{[]string{"--multicast", "239.1.2.3:9100", "--beacon-port", "9100"}, []string{"--beacon-port", "9100 is the snapshot multicast port"}},
+		{[]string{"--beacon-port", "5353"}, []string{"--beacon-port", "mDNS port"}},
+		{[]string{"--scene", far, "--http", "off", "--discovery=false"}, []string{"--scene", far, `object "ball"`, "field pos", "z = 40", "position range"}},
+	} {
+		var out, errb bytes.Buffer
+		code := run(tc.args, &out, &errb)
+		if code != 2 {
+			t.Errorf("%q: exit %d, want 2 (stderr %q)", tc.args, code, errb.String())
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(errb.String(), w) {
+				t.Errorf("%q: error %q does not name %q", tc.args, errb.String(), w)
+			}
+		}
+	}
+	// What is right still passes.
+	for _, args := range [][]string{
+		{"--multicast", "224.0.1.1:7778"},
+		{"--multicast", "off", "--beacon-port", "7778"},
+		{"--listen", ":0", "--multicast", "239.1.2.3:7777", "--beacon-port", "0"},
+	} {
+		if _, err := parseFlags(args, io.Discard); err != nil {
+			t.Errorf("%q: %v", args, err)
 		}
 	}
 }
