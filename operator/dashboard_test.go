@@ -365,7 +365,7 @@ func TestDashboardPageAndAssets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(Handler(s))
+	srv := httptest.NewServer(Handler(s, Options{}))
 	defer srv.Close()
 	for path, want := range map[string]string{
 		"/":                  "<canvas id=\"venue\"",
@@ -478,5 +478,106 @@ func TestFacingAndYaw(t *testing.T) {
 	// Looking straight down: facing falls back to -Z instead of NaN.
 	if f := facingOf(wire.Quat{X: -s, W: s}); f != [2]float32{0, -1} {
 		t.Errorf("facing straight down: %v", f)
+	}
+}
+
+// countingResets is a server that counts ResetMeasurements calls.
+type countingResets struct {
+	*server.Server
+	resets atomic.Int32
+}
+
+func (c *countingResets) ResetMeasurements() {
+	c.resets.Add(1)
+	c.Server.ResetMeasurements()
+}
+
+// TestTokenRequired: a request that changes state needs the operator
+// token as a bearer token (401 without it or with a wrong one, with a
+// WWW-Authenticate challenge); GET and HEAD need none.
+func TestTokenRequired(t *testing.T) {
+	s, err := server.New(server.Config{Seed: 1}, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const token = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+	src := &countingResets{Server: s}
+	srv := httptest.NewServer(Handler(src, Options{Token: token}))
+	defer srv.Close()
+	do := func(method, path, auth string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequest(method, srv.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	for _, tc := range []struct {
+		method, path, auth string
+		status             int
+		challenge          string // WWW-Authenticate, for a 401
+	}{
+		{"POST", "/api/stats/reset", "", 401, `Bearer realm="arcade operator"`},
+		{"POST", "/api/stats/reset", "Bearer", 401, `Bearer realm="arcade operator"`},
+		{"POST", "/api/stats/reset", "Basic " + token, 401, `Bearer realm="arcade operator"`},
+		{"POST", "/api/stats/reset", "Bearer wrong", 401, `Bearer realm="arcade operator", error="invalid_token"`},
+		{"POST", "/api/stats/reset", "Bearer " + token[:63], 401, `Bearer realm="arcade operator", error="invalid_token"`},
+		{"POST", "/api/stats/reset", "Bearer " + token + "0", 401, `Bearer realm="arcade operator", error="invalid_token"`},
+		// Every method but GET and HEAD, on any path, before routing.
+		{"PUT", "/api/stats", "", 401, `Bearer realm="arcade operator"`},
+		{"DELETE", "/api/stats", "", 401, `Bearer realm="arcade operator"`},
+		{"PATCH", "/api/stats/reset", "Bearer wrong", 401, `Bearer realm="arcade operator", error="invalid_token"`},
+		{"OPTIONS", "/api/stats/reset", "", 401, `Bearer realm="arcade operator"`},
+		{"POST", "/api/no-such-thing", "", 401, `Bearer realm="arcade operator"`},
+		// With the token: done, or the route's own answer.
+		{"POST", "/api/stats/reset", "Bearer " + token, 204, ""},
+		{"POST", "/api/stats/reset", "bearer  " + token + " ", 204, ""},
+		{"DELETE", "/api/stats", "Bearer " + token, 405, ""},
+		// Reading needs nothing.
+		{"GET", "/api/stats", "", 200, ""},
+		{"GET", "/metrics", "", 200, ""},
+		{"GET", "/", "", 200, ""},
+		{"HEAD", "/api/stats", "", 200, ""},
+		{"GET", "/api/stats", "Bearer wrong", 200, ""},
+	} {
+		resp := do(tc.method, tc.path, tc.auth)
+		if resp.StatusCode != tc.status {
+			t.Errorf("%s %s (Authorization %q): %s, want %d", tc.method, tc.path, tc.auth, resp.Status, tc.status)
+		}
+		if got := resp.Header.Get("WWW-Authenticate"); got != tc.challenge {
+			t.Errorf("%s %s (Authorization %q): WWW-Authenticate %q, want %q", tc.method, tc.path, tc.auth, got, tc.challenge)
+		}
+	}
+	if n := src.resets.Load(); n != 2 {
+		t.Errorf("%d resets, want 2 (the two with the token)", n)
+	}
+
+	// Without a token configured, nothing that changes state is accepted.
+	src2 := &countingResets{Server: s}
+	srv2 := httptest.NewServer(Handler(src2, Options{}))
+	defer srv2.Close()
+	for _, auth := range []string{"", "Bearer ", "Bearer x"} {
+		req, _ := http.NewRequest("POST", srv2.URL+"/api/stats/reset", nil)
+		req.Header.Set("Authorization", auth)
+		resp, err := srv2.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 401 {
+			t.Errorf("no token configured, Authorization %q: %s, want 401", auth, resp.Status)
+		}
+	}
+	if src2.resets.Load() != 0 {
+		t.Error("reset without a configured token")
 	}
 }

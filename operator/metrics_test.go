@@ -35,7 +35,7 @@ func TestMetricsExposition(t *testing.T) {
 		st.ServerAdded.Record(v * 1000) // 1..4 ms
 	}
 	s := withClients{srvr, []server.ClientInfo{{ID: 7, Name: "a \"quoted\" name\\with\nnewline", Delivery: "unicast", McastLossPct: 5}}}
-	srv := httptest.NewServer(Handler(s))
+	srv := httptest.NewServer(Handler(s, Options{}))
 	defer srv.Close()
 	resp, err := srv.Client().Get(srv.URL + "/metrics")
 	if err != nil {

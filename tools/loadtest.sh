@@ -20,10 +20,13 @@ done
 mkdir -p bin
 go build -o bin/ ./cmd/arcade-server ./tools/arcade-bot
 log=$(mktemp)
+# The reset needs the operator token: one of this run's own.
+token_file=$(mktemp)
+od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$token_file"
 ./bin/arcade-server --listen 127.0.0.1:$PORT --http 127.0.0.1:$HTTP --iface lo \
-  --multicast "$GROUP" --tick-rate "$TICK" 2>"$log" &
+  --http-token-file "$token_file" --multicast "$GROUP" --tick-rate "$TICK" 2>"$log" &
 srv=$!
-trap 'kill $srv 2>/dev/null; wait $srv 2>/dev/null; rm -f "$log"' EXIT
+trap 'kill $srv 2>/dev/null; wait $srv 2>/dev/null; rm -f "$log" "$token_file"' EXIT
 for _ in $(seq 50); do
   curl -sf "http://127.0.0.1:$HTTP/api/stats" >/dev/null && break
   sleep 0.1
@@ -32,7 +35,7 @@ done
 for mode in multicast unicast; do
   extra=""
   [ "$mode" = unicast ] && extra="--unicast"
-  curl -sf -X POST "http://127.0.0.1:$HTTP/api/stats/reset"
+  curl -sf -X POST -H "Authorization: Bearer $(cat "$token_file")" "http://127.0.0.1:$HTTP/api/stats/reset"
   echo "== $mode: $CLIENTS bots at $RATE Hz for $DURATION, server tick $TICK Hz =="
   timeout 60 ./bin/arcade-bot --server 127.0.0.1:$PORT --clients "$CLIENTS" --rate "$RATE" \
     --duration "$DURATION" --iface lo --json $extra | tee "bin/bot-$mode.json"
@@ -42,4 +45,4 @@ done
 kill -TERM $srv
 wait $srv && echo "server exited 0 after SIGTERM"
 trap - EXIT
-rm -f "$log"
+rm -f "$log" "$token_file"

@@ -5,6 +5,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,6 +18,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"regexp"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -43,34 +46,36 @@ func main() {
 
 // options are the parsed command line.
 type options struct {
-	listen     netip.AddrPort
-	tickRate   int
-	iface      string
-	multicast  netip.AddrPort
-	noMcast    bool
-	maxClients int
-	httpAddr   string
-	dscp       int
-	rtPrio     int
-	tickCPU    int
-	spinMax    time.Duration
-	coalesce   time.Duration
-	hostProbe  bool
-	pprof      bool
-	scenePath  string
-	eager      bool
-	fallback   bool
-	allow      []netip.Prefix
-	deny       []netip.Prefix
-	hashEvery  int
-	idle       time.Duration
-	logFormat  string
-	capture    string
-	version    bool
-	name       string
-	discovery  bool
-	beaconPort int
-	passphrase string
+	listen        netip.AddrPort
+	tickRate      int
+	iface         string
+	multicast     netip.AddrPort
+	noMcast       bool
+	maxClients    int
+	httpAddr      string
+	httpToken     string // from --http-token-file; empty: generated at start
+	tokenFromFile bool
+	dscp          int
+	rtPrio        int
+	tickCPU       int
+	spinMax       time.Duration
+	coalesce      time.Duration
+	hostProbe     bool
+	pprof         bool
+	scenePath     string
+	eager         bool
+	fallback      bool
+	allow         []netip.Prefix
+	deny          []netip.Prefix
+	hashEvery     int
+	idle          time.Duration
+	logFormat     string
+	capture       string
+	version       bool
+	name          string
+	discovery     bool
+	beaconPort    int
+	passphrase    string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -84,7 +89,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.tickRate, "tick-rate", server.DefaultTickRate, fmt.Sprintf("ticks per second (%d..%d)", server.MinTickRate, server.MaxTickRate))
 	fs.StringVar(&o.iface, "iface", "", "network `interface` to multicast on and to advertise on (default: multicast on the first up, multicast-capable non-loopback interface, else lo; advertise on every up IPv4 interface the game socket is reachable on)")
 	fs.IntVar(&o.maxClients, "max-clients", server.DefaultMaxClients, fmt.Sprintf("maximum connected headsets (1..%d)", server.MaxClientsLimit))
-	fs.StringVar(&o.httpAddr, "http", ":7780", "HTTP `address` for the operator API (/api/stats), or \"off\"")
+	fs.StringVar(&o.httpAddr, "http", "127.0.0.1:7780", "HTTP `address` for the operator API and dashboard (loopback only by default; e.g. 0.0.0.0:7780 to serve the LAN), or \"off\"")
+	tokenFile := fs.String("http-token-file", "", "read the operator API token from the first line of `file` (default: a random token, printed at start); every request that changes state (POST, PUT, DELETE) needs it")
 	fs.IntVar(&o.dscp, "dscp", 46, "DSCP mark for game traffic (0..63; 46 = EF, WMM voice), -1 to leave unmarked")
 	fs.IntVar(&o.rtPrio, "rt-priority", 10, "SCHED_FIFO priority (1..99) for the tick thread so other load cannot delay a tick; 0 = normal scheduling")
 	fs.StringVar(&o.scenePath, "scene", "", "scene `file` to load (default: the embedded demo arcade)")
@@ -187,6 +193,19 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 			return nil, fmt.Errorf("--http: %q is not host:port: %w", o.httpAddr, err)
 		}
 	}
+	if given["http-token-file"] {
+		if o.httpToken, err = readSecretFile("--http-token-file", *tokenFile); err != nil {
+			return nil, err
+		}
+		o.httpToken = strings.TrimSpace(o.httpToken)
+		if !tokenRE.MatchString(o.httpToken) {
+			return nil, fmt.Errorf("--http-token-file %s: the token has characters a bearer token cannot carry (want letters, digits and -._~+/, then any '=')", *tokenFile)
+		}
+		if len(o.httpToken) < minTokenLen {
+			return nil, fmt.Errorf("--http-token-file %s: the token is %d bytes, want at least %d", *tokenFile, len(o.httpToken), minTokenLen)
+		}
+		o.tokenFromFile = true
+	}
 	if o.iface != "" {
 		if _, err := net.InterfaceByName(o.iface); err != nil {
 			return nil, fmt.Errorf("--iface: no interface %q", o.iface)
@@ -213,6 +232,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	return &o, nil
 }
+
+// minTokenLen is the shortest operator token --http-token-file accepts.
+const minTokenLen = 16
+
+// tokenRE is the syntax of a bearer token (RFC 6750 §2.1, b64token).
+var tokenRE = regexp.MustCompile(`^[A-Za-z0-9._~+/-]+=*$`)
 
 // linkLocalGroups is the IPv4 Local Network Control Block (RFC 5771): groups
 // for link-local protocols (OSPF, IGMP, mDNS, ...), never for application
@@ -286,6 +311,29 @@ func parseListen(s string) (netip.AddrPort, error) {
 		}
 	}
 	return netip.AddrPortFrom(a, uint16(p)), nil
+}
+
+// newToken returns a random operator token: 32 bytes, hex.
+func newToken() (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+// dashboardURL is the dashboard's address on the listener a: an
+// unspecified host (all interfaces) is shown as 127.0.0.1, which reaches
+// it from this machine.
+func dashboardURL(a net.Addr) string {
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		return "http://" + a.String() + "/"
+	}
+	if ap.Addr().IsUnspecified() {
+		ap = netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), ap.Port())
+	}
+	return "http://" + ap.String() + "/"
 }
 
 // defaultIface picks the interface to multicast on when --iface is not given.
@@ -463,13 +511,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "arcade-server: --http: %v\n", err)
 			return 1
 		}
-		var h http.Handler = operator.Handler(srv)
+		token := o.httpToken
+		if token == "" {
+			if token, err = newToken(); err != nil {
+				fmt.Fprintf(stderr, "arcade-server: operator token: %v\n", err)
+				return 1
+			}
+		}
+		var h http.Handler = operator.Handler(srv, operator.Options{Token: token})
 		if o.pprof {
+			// Read-only, like every GET; other methods fall through to the
+			// operator API, which wants the token.
 			mux := http.NewServeMux()
 			mux.Handle("/", h)
-			mux.HandleFunc("/debug/pprof/", pprof.Index)
-			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-			mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+			mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+			mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+			mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 			h = mux
 		}
 		hs = &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
@@ -479,7 +536,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 				log.Error("http server", "err", err)
 			}
 		}()
-		log.Info("operator API", "addr", ln.Addr().String())
+		dash := dashboardURL(ln.Addr())
+		if o.tokenFromFile {
+			log.Info("operator API", "addr", ln.Addr().String(), "dashboard", dash+"#token=<the token in --http-token-file>")
+		} else {
+			// The one place the generated token is shown: the operator
+			// opens this address; the page keeps the token for its tab.
+			log.Info("operator API", "addr", ln.Addr().String(), "dashboard", dash+"#token="+token,
+				"token", "generated for this run; POST, PUT and DELETE need \"Authorization: Bearer <token>\"")
+		}
 	} else {
 		close(httpDone)
 	}

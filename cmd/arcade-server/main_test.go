@@ -123,6 +123,8 @@ func TestFailClosed(t *testing.T) {
 	newline := file("newline", "\nsecond line\n")
 	crlf := file("crlf", "\r\n")
 	good := file("good", "lantern orchard 42\n")
+	short := file("short", "0123456789\n")
+	spaced := file("spaced", "two words of the operator's token\n")
 	far := file("far.scene", "name far\nobject ball shape=sphere radius=0.1 mass=1 pos=0,1,40\n")
 	for _, tc := range []struct {
 		args []string
@@ -138,6 +140,11 @@ func TestFailClosed(t *testing.T) {
 		{[]string{"--passphrase", "x", "--passphrase-file", good}, []string{"--passphrase and --passphrase-file", "only one"}},
 		{[]string{"--passphrase", "", "--passphrase-file", good}, []string{"--passphrase and --passphrase-file", "only one"}},
 		{[]string{"--passphrase", "  "}, []string{"--passphrase", "only whitespace"}},
+		{[]string{"--http-token-file", empty}, []string{"--http-token-file", empty, "the file is empty"}},
+		{[]string{"--http-token-file", blank}, []string{"--http-token-file", blank, "only whitespace"}},
+		{[]string{"--http-token-file", filepath.Join(dir, "missing")}, []string{"--http-token-file", "cannot read"}},
+		{[]string{"--http-token-file", short}, []string{"--http-token-file", short, "10 bytes, want at least 16"}},
+		{[]string{"--http-token-file", spaced}, []string{"--http-token-file", spaced, "characters a bearer token cannot carry"}},
 		{[]string{"--multicast", "224.0.0.251:7778"}, []string{"--multicast", "224.0.0.251", "224.0.0.0/24", "link-local"}},
 		{[]string{"--multicast", "224.0.0.1:9000"}, []string{"--multicast", "224.0.0.0/24"}},
 		{[]string{"--multicast", "224.0.0.255:9000"}, []string{"--multicast", "224.0.0.0/24"}},
@@ -165,9 +172,32 @@ func TestFailClosed(t *testing.T) {
 		{"--multicast", "224.0.1.1:7778"},
 		{"--multicast", "off", "--beacon-port", "7778"},
 		{"--listen", ":0", "--multicast", "239.1.2.3:7777", "--beacon-port", "0"},
+		{"--http-token-file", file("token", "0123456789abcdef0123456789abcdef\n")},
 	} {
 		if _, err := parseFlags(args, io.Discard); err != nil {
 			t.Errorf("%q: %v", args, err)
 		}
+	}
+}
+
+func TestHTTPDefaultsAndToken(t *testing.T) {
+	o, err := parseFlags(nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.httpAddr != "127.0.0.1:7780" || o.httpToken != "" {
+		t.Errorf("--http default %q, token %q; want loopback and a generated token", o.httpAddr, o.httpToken)
+	}
+	path := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(path, []byte("  c2VjcmV0LXRva2VuLTE2Yg==\t\r\nrest"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if o, err = parseFlags([]string{"--http-token-file", path}, io.Discard); err != nil || o.httpToken != "c2VjcmV0LXRva2VuLTE2Yg==" || !o.tokenFromFile {
+		t.Errorf("--http-token-file: %+v, %v", o, err)
+	}
+	a, errA := newToken()
+	b, errB := newToken()
+	if errA != nil || errB != nil || len(a) != 64 || a == b || strings.Trim(a, "0123456789abcdef") != "" {
+		t.Errorf("newToken: %q %v, %q %v; want two different 64-digit hex tokens", a, errA, b, errB)
 	}
 }

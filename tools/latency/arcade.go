@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	crand "crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -255,8 +256,13 @@ func getStats(url string) ([]byte, *ServerStats, error) {
 	return body, st, err
 }
 
-func resetStats(url string) error {
-	resp, err := httpClient.Post(url+"/reset", "", nil)
+func resetStats(url, token string) error {
+	req, err := http.NewRequest(http.MethodPost, url+"/reset", nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		return err
 	}
@@ -321,8 +327,22 @@ func (r *ArcadeRun) measure(ctx context.Context, c arcadeConfig, eager bool) err
 	group := fmt.Sprintf("239.255.%d.%d:%d", 1+rand.IntN(254), 1+rand.IntN(254), groupPort)
 	gameAddr := fmt.Sprintf("127.0.0.1:%d", game)
 	api := fmt.Sprintf("http://127.0.0.1:%d/api/stats", httpPort)
+	// The reset needs the operator token: one of this run's own.
+	token := crand.Text()
+	tokenFile, err := os.CreateTemp("", "arcade-latency-token-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tokenFile.Name())
+	_, err = tokenFile.WriteString(token + "\n")
+	if cerr := tokenFile.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
 
-	sargs := []string{c.serverBin, "--listen", gameAddr, "--http", fmt.Sprintf("127.0.0.1:%d", httpPort),
+	sargs := []string{c.serverBin, "--listen", gameAddr, "--http", fmt.Sprintf("127.0.0.1:%d", httpPort), "--http-token-file", tokenFile.Name(),
 		"--iface", "lo", "--multicast", group, "--discovery=false", "--tick-rate", strconv.Itoa(tickRate),
 		"--rt-priority", strconv.Itoa(rtPriority), "--eager=" + strconv.FormatBool(eager)}
 	if c.place.TickCPU >= 0 {
@@ -393,7 +413,7 @@ func (r *ArcadeRun) measure(ctx context.Context, c arcadeConfig, eager bool) err
 		}
 		return fmt.Errorf("before the window: %w", err)
 	}
-	if err := resetStats(api); err != nil {
+	if err := resetStats(api, token); err != nil {
 		return err
 	}
 	steal := watchSteal()

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	crand "crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -81,6 +82,7 @@ type features struct {
 	unicastFallback bool // arcade-server --unicast-fallback
 	warmup          bool // arcade-bot --warmup
 	samples         bool // arcade-bot --samples
+	httpToken       bool // arcade-server --http-token-file
 }
 
 func helpHas(ctx context.Context, bin, flagName string) bool {
@@ -111,7 +113,7 @@ func drive(ctx context.Context, o *options, stdout, stderr io.Writer) (err error
 		return err
 	}
 	feat := features{discover: helpHas(ctx, botBin, "discover"), unicastFallback: helpHas(ctx, srvBin, "unicast-fallback"),
-		warmup: helpHas(ctx, botBin, "warmup"), samples: helpHas(ctx, botBin, "samples")}
+		warmup: helpHas(ctx, botBin, "warmup"), samples: helpHas(ctx, botBin, "samples"), httpToken: helpHas(ctx, srvBin, "http-token-file")}
 	useDiscover := o.join == "discover" || (o.join == "auto" && feat.discover)
 	if o.join == "discover" && !feat.discover {
 		return errors.New("--join discover: arcade-bot has no --discover")
@@ -156,7 +158,7 @@ func drive(ctx context.Context, o *options, stdout, stderr io.Writer) (err error
 			return ctx.Err()
 		}
 		r := &labRun{o: o, l: l, out: out, self: self, srvBin: srvBin, botBin: botBin, spec: sp, seed: o.seed + uint64(i)*2,
-			discover: useDiscover, fallbackFlag: feat.unicastFallback, warmupFlag: feat.warmup, samplesFlag: feat.samples}
+			discover: useDiscover, fallbackFlag: feat.unicastFallback, warmupFlag: feat.warmup, samplesFlag: feat.samples, tokenFlag: feat.httpToken}
 		rw, rs, err := r.run(ctx, stderr)
 		if err != nil {
 			fmt.Fprintf(stderr, "netlab: %s: %v\n", sp.label, err)
@@ -249,8 +251,10 @@ type labRun struct {
 	seed           uint64
 	discover       bool
 	fallbackFlag   bool
-	warmupFlag     bool // arcade-bot has --warmup
-	samplesFlag    bool // arcade-bot has --samples
+	warmupFlag     bool   // arcade-bot has --warmup
+	samplesFlag    bool   // arcade-bot has --samples
+	tokenFlag      bool   // arcade-server has --http-token-file
+	token          string // the operator token POSTs carry, if tokenFlag
 }
 
 // run starts the relay, the server and the bots, polls the server while
@@ -292,6 +296,14 @@ func (r *labRun) run(ctx context.Context, stderr io.Writer) (rw row, rs relay.St
 		"--multicast", mcastGroup, "--tick-rate", fmt.Sprint(r.o.tickRate)}
 	if r.spec.noFallback && r.fallbackFlag {
 		args = append(args, "--unicast-fallback=false")
+	}
+	if r.tokenFlag { // the reset below needs the operator token
+		r.token = crand.Text()
+		tf := filepath.Join(r.out, file+".token")
+		if err := os.WriteFile(tf, []byte(r.token+"\n"), 0o600); err != nil {
+			return rw, rs, err
+		}
+		args = append(args, "--http-token-file", tf)
 	}
 	srvCtx, srvCancel := context.WithCancel(context.Background())
 	defer srvCancel()
@@ -442,6 +454,9 @@ func (r *labRun) http(ctx context.Context, method, path string) ([]byte, error) 
 		return nil, err
 	}
 	req.Close = true
+	if r.token != "" && method != http.MethodGet {
+		req.Header.Set("Authorization", "Bearer "+r.token)
+	}
 	if err := req.Write(conn); err != nil {
 		return nil, err
 	}
