@@ -14,7 +14,7 @@ const TAG_COLORS = {
   tongs: '#c0a0ff', puck: '#ff9ff3', mallet: '#54e38e',
 };
 
-const state = { scene: null, last: null };
+const state = { scene: null, last: null, resets: 0 };
 window.arcadeDashboard = state; // for the console and the browser test
 
 // ---- formatting ----
@@ -359,6 +359,57 @@ function renderInfo(ev) {
   $('#info').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
 }
 
+// ---- operator token and the reset ----
+
+// Requests that change state need the operator token as a bearer token.
+// arcade-server prints the dashboard's address with it in the fragment
+// (…/#token=…): a fragment is never sent to the server, nor in a Referer.
+// The page keeps it in sessionStorage (this tab only, gone when the tab
+// closes) and takes it out of the address bar, so it is not bookmarked,
+// shared or shown.
+const TOKEN_KEY = 'arcade-operator-token';
+
+function takeToken() {
+  const m = /(?:^|&)token=([^&]*)/.exec(location.hash.slice(1));
+  if (m) {
+    let t = m[1];
+    try { t = decodeURIComponent(t); } catch (e) { /* keep it as written */ }
+    if (t) sessionStorage.setItem(TOKEN_KEY, t);
+    history.replaceState(null, '', location.pathname + location.search);
+  }
+  return sessionStorage.getItem(TOKEN_KEY) || '';
+}
+
+function setupReset() {
+  const button = $('#reset'), status = $('#reset-status');
+  const show = (text, bad) => { status.textContent = text; status.className = bad ? 'bad' : 'muted'; };
+  const token = takeToken();
+  if (!token) {
+    show('read-only: no operator token');
+    return;
+  }
+  button.disabled = false;
+  button.title = 'clear the latency and timing histograms (POST api/stats/reset)';
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    try {
+      const resp = await fetch('api/stats/reset', { method: 'POST', headers: { Authorization: 'Bearer ' + token } });
+      if (resp.ok) {
+        state.resets++;
+        show('measurements reset at ' + new Date().toLocaleTimeString());
+      } else if (resp.status === 401) {
+        show('token refused (401): open the address arcade-server printed at start', true);
+      } else {
+        show('reset failed: ' + resp.status + ' ' + resp.statusText, true);
+      }
+    } catch (e) {
+      show('reset failed: ' + e.message, true);
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
 // ---- the stream ----
 
 function render(ev) {
@@ -379,6 +430,7 @@ function setConn(up) {
   document.body.classList.toggle('stale', !up); // the figures shown are old
 }
 
+setupReset();
 const events = new EventSource('api/events');
 events.onopen = () => setConn(true);
 events.onerror = () => setConn(false);

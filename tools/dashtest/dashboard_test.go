@@ -10,8 +10,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,6 +25,10 @@ import (
 )
 
 const chromiumPath = "/usr/bin/chromium"
+
+// dashboardRE finds the dashboard's address, with the token, in the
+// server's log.
+var dashboardRE = regexp.MustCompile(`dashboard="?(http://[^\s"]+/#token=([0-9a-f]{64}))`)
 
 // repoRoot is the module root: the test runs in tools/dashtest.
 func repoRoot(t *testing.T) string {
@@ -37,14 +43,32 @@ func repoRoot(t *testing.T) string {
 	return root
 }
 
+// output is a process's output so far, safe to read while it runs.
+type output struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (o *output) Write(b []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.Write(b)
+}
+
+func (o *output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.String()
+}
+
 // start runs a binary whose output goes to a buffer logged at the end, and
 // registers its stop: SIGTERM, then SIGKILL after two seconds. The channel
 // is closed when the process has exited.
-func start(t *testing.T, ctx context.Context, name string, args ...string) (*exec.Cmd, <-chan struct{}) {
+func start(t *testing.T, ctx context.Context, name string, args ...string) (*exec.Cmd, <-chan struct{}, *output) {
 	t.Helper()
 	cmd := exec.CommandContext(ctx, name, args...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := &output{}
+	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 2 * time.Second
 	cmd.SysProcAttr = childAttr()
@@ -64,7 +88,7 @@ func start(t *testing.T, ctx context.Context, name string, args ...string) (*exe
 		}
 		t.Logf("%s output:\n%s", filepath.Base(name), strings.TrimSpace(out.String()))
 	})
-	return cmd, done
+	return cmd, done, out
 }
 
 // writeArtifact writes b to path through a file of this process's own and
@@ -166,7 +190,7 @@ func TestDashboardInChromium(t *testing.T) {
 	game, beacon, httpPort := udpPorts[0], udpPorts[2], testnet.TCPPort(t)
 	group := netip.AddrPortFrom(testnet.GroupAddr(), udpPorts[1])
 	base := fmt.Sprintf("http://127.0.0.1:%d", httpPort)
-	_, serverDone := start(t, ctx, filepath.Join(bin, "arcade-server"),
+	_, serverDone, serverOut := start(t, ctx, filepath.Join(bin, "arcade-server"),
 		"--listen", fmt.Sprintf("127.0.0.1:%d", game), "--iface", "lo",
 		"--http", fmt.Sprintf("127.0.0.1:%d", httpPort),
 		"--multicast", group.String(), "--rt-priority", "0",
@@ -189,6 +213,21 @@ func TestDashboardInChromium(t *testing.T) {
 	if !up {
 		t.Fatalf("server's HTTP API not up: %v", apiErr)
 	}
+	// The operator opens the address the server printed, token and all;
+	// by then a request that changes state without it is refused.
+	m := dashboardRE.FindStringSubmatch(serverOut.String())
+	if m == nil {
+		t.Fatalf("the server did not print the dashboard's address with a token")
+	}
+	dashURL, token := m[1], m[2]
+	if !strings.HasPrefix(dashURL, base+"/#token=") {
+		t.Fatalf("dashboard address %q is not on %s", dashURL, base)
+	}
+	if resp, err := http.Post(base+"/api/stats/reset", "", nil); err != nil {
+		t.Fatal(err)
+	} else if resp.Body.Close(); resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") == "" {
+		t.Fatalf("POST /api/stats/reset without the token: %s (WWW-Authenticate %q), want 401 with a challenge", resp.Status, resp.Header.Get("WWW-Authenticate"))
+	}
 	// Headless Chromium with a fresh profile.
 	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
 		chromedp.ExecPath(chromiumPath),
@@ -206,18 +245,28 @@ func TestDashboardInChromium(t *testing.T) {
 	defer cancelAlloc()
 	page, cancelPage := chromedp.NewContext(alloc)
 	defer cancelPage()
-	if err := chromedp.Do(page, chromedp.Navigate(base+"/")); err != nil {
+	if err := chromedp.Do(page, chromedp.Navigate(dashURL)); err != nil {
 		t.Fatalf("open the dashboard: %v", err)
 	}
 	// The waits below return as soon as the page shows what they wait for;
 	// their timeouts only bound a failing run.
 	const pageTimeout = 30 * time.Second
 	waitFor(t, page, "the event stream", `document.querySelector('#conn').textContent === 'live'`, pageTimeout)
+	// The page took the token out of the address bar and kept it for the tab.
+	if h := eval[string](t, page, `location.hash`); h != "" {
+		t.Errorf("the token is still in the address bar: %q", h)
+	}
+	if got := eval[string](t, page, `sessionStorage.getItem('arcade-operator-token') || ''`); got != token {
+		t.Errorf("the page keeps token %q, want the printed %q", got, token)
+	}
+	if eval[bool](t, page, `document.querySelector('#reset').disabled`) {
+		t.Errorf("the reset button is disabled with the token")
+	}
 
 	// The bots start once the page is live, and run for longer than the
 	// test needs them (the cleanup stops them), so the lagging check below
 	// finds them running on a slow machine too.
-	bot, botDone := start(t, ctx, filepath.Join(bin, "arcade-bot"),
+	bot, botDone, _ := start(t, ctx, filepath.Join(bin, "arcade-bot"),
 		"--server", fmt.Sprintf("127.0.0.1:%d", game), "--clients", "4", "--rate", "90",
 		"--duration", "90s", "--iface", "lo", "--grab")
 
@@ -270,6 +319,19 @@ func TestDashboardInChromium(t *testing.T) {
 	if n := eval[int](t, page, `window.arcadeDashboard.last.world.players.length`); n != 4 {
 		t.Errorf("%d players in the world view, want 4", n)
 	}
+
+	// The reset button: its POST carries the token, and the histograms
+	// start again from few samples.
+	samples := `window.arcadeDashboard.last.stats.server_added_samples`
+	waitFor(t, page, "latency samples to pile up", samples+` > 500`, pageTimeout)
+	before := eval[int](t, page, samples)
+	if _, err := chromedp.Run(page, chromedp.Click(chromedp.ID("reset"))); err != nil {
+		t.Fatalf("click the reset button: %v", err)
+	}
+	waitFor(t, page, "the reset to be reported", `/^measurements reset at /.test(document.querySelector('#reset-status').textContent)`, pageTimeout)
+	waitFor(t, page, "fewer samples after the reset", samples+` < `+fmt.Sprint(before/2), pageTimeout)
+	t.Logf("reset from the page: %d latency samples before, %d after (%q)", before, eval[int](t, page, samples),
+		eval[string](t, page, `document.querySelector('#reset-status').textContent`))
 
 	shot, err := chromedp.Run(page, chromedp.FullScreenshot(100))
 	if err != nil {
