@@ -220,7 +220,7 @@ func TestBeaconResponderSizes(t *testing.T) {
 	}
 	for _, size := range []int{64, 80, 100, 128, 512, 1200} {
 		p := AppendProbe(nil, BeaconProbe{Nonce: uint32(size)}, size)
-		out := br.handle(p, eth0.Index)
+		out := br.handle(p, peer, eth0.Index)
 		if out == nil {
 			t.Fatalf("size %d: no reply", size)
 		}
@@ -238,13 +238,13 @@ func TestBeaconResponderSizes(t *testing.T) {
 	long := adv
 	long.Instance = strings.Repeat("n", 60)
 	br2, _ := NewBeaconResponder(Config{Advert: long, Interfaces: []Interface{eth0}}, nil, nil)
-	if out := br2.handle(AppendProbe(nil, BeaconProbe{}, 64), eth0.Index); out != nil {
+	if out := br2.handle(AppendProbe(nil, BeaconProbe{}, 64), peer, eth0.Index); out != nil {
 		t.Errorf("reply of %d bytes to a 64-byte probe with a 60-byte name", len(out))
 	}
 	if br2.stats.Dropped[DropBeaconTooSmall].Load() != 1 {
 		t.Error("too-small probe not counted")
 	}
-	if out := br.handle(AppendProbe(nil, BeaconProbe{}, 64), 99); out != nil || br.stats.Dropped[DropOtherInterface].Load() != 1 {
+	if out := br.handle(AppendProbe(nil, BeaconProbe{}, 64), peer, 99); out != nil || br.stats.Dropped[DropOtherInterface].Load() != 1 {
 		t.Error("probe from another interface answered")
 	}
 }

@@ -13,7 +13,8 @@ type BeaconResponder struct {
 	cfg   Config
 	conn  Transport
 	name  func() string
-	ifs   map[int]bool
+	ifs   map[int]*Interface
+	local map[netip.Addr]bool // this host's addresses
 	stats *Stats
 	buf   []byte
 }
@@ -41,9 +42,14 @@ func NewBeaconResponder(cfg Config, conn Transport, name func() string) (*Beacon
 	if name == nil {
 		name = func() string { return cfg.Advert.Instance }
 	}
-	b := &BeaconResponder{cfg: cfg, conn: conn, name: name, ifs: map[int]bool{}, stats: new(Stats), buf: make([]byte, 0, BeaconMaxSize)}
-	for _, in := range cfg.Interfaces {
-		b.ifs[in.Index] = true
+	b := &BeaconResponder{cfg: cfg, conn: conn, name: name, ifs: map[int]*Interface{}, local: localAddrs(),
+		stats: new(Stats), buf: make([]byte, 0, BeaconMaxSize)}
+	for i := range cfg.Interfaces {
+		in := &cfg.Interfaces[i]
+		b.ifs[in.Index] = in
+		for _, a := range in.Addrs {
+			b.local[a] = true
+		}
 	}
 	return b, nil
 }
@@ -51,14 +57,22 @@ func NewBeaconResponder(cfg Config, conn Transport, name func() string) (*Beacon
 // Stats returns the responder's counters.
 func (b *BeaconResponder) Stats() *Stats { return b.stats }
 
-// handle returns the reply to a datagram, or nil to drop it. The reply is
-// never longer than the probe: trailing text strings are left out (and
-// the truncated flag set) until it fits, and a probe too small for even
-// that gets no reply.
-func (b *BeaconResponder) handle(p []byte, ifIndex int) []byte {
+// handle returns the reply to a datagram from src that arrived on
+// interface ifIndex (0 if unknown), or nil to drop it. Only a source on
+// the arrival interface's link (any advertised interface's, if unknown),
+// or this host, is answered: a probe from elsewhere may carry a spoofed
+// victim's address. The reply is never longer than the probe: trailing
+// text strings are left out (and the truncated flag set) until it fits,
+// and a probe too small for even that gets no reply.
+func (b *BeaconResponder) handle(p []byte, src netip.AddrPort, ifIndex int) []byte {
 	b.stats.Received.Add(1)
-	if ifIndex != 0 && !b.ifs[ifIndex] {
+	in := b.ifs[ifIndex]
+	if ifIndex != 0 && in == nil {
 		b.stats.drop(DropOtherInterface)
+		return nil
+	}
+	if !b.onLink(in, src.Addr()) {
+		b.stats.drop(DropOffLink)
 		return nil
 	}
 	probe, _, err := ParseProbe(p)
@@ -88,6 +102,23 @@ func (b *BeaconResponder) handle(p []byte, ifIndex int) []byte {
 	return out
 }
 
+// onLink reports whether a is on in's link (on any advertised interface's
+// when in is nil), or is this host.
+func (b *BeaconResponder) onLink(in *Interface, a netip.Addr) bool {
+	if b.local[a.Unmap()] {
+		return true
+	}
+	if in != nil {
+		return in.OnLink(a)
+	}
+	for _, in := range b.ifs {
+		if in.OnLink(a) {
+			return true
+		}
+	}
+	return false
+}
+
 // Run answers probes until ctx is done, then closes the socket. It returns
 // an error only if the socket fails.
 func (b *BeaconResponder) Run(ctx context.Context) error {
@@ -110,7 +141,7 @@ func (b *BeaconResponder) Run(ctx context.Context) error {
 			b.stats.drop(DropMalformed)
 			continue
 		}
-		if reply := b.handle(buf[:n], ifIndex); reply != nil {
+		if reply := b.handle(buf[:n], src, ifIndex); reply != nil {
 			if err := b.conn.WriteTo(reply, ifIndex, src); err != nil {
 				b.stats.SendErrors.Add(1)
 				continue

@@ -23,17 +23,32 @@
 // query is truncated, at once for unique records), QU questions by unicast
 // when the record was multicast within a quarter of its TTL (else by
 // multicast, §5.4), legacy queries (source port ≠ 5353) by unicast to the
-// source with the id echoed, the questions repeated, TTLs capped at 10 s
-// and no cache-flush bit. It applies known-answer suppression (§7.1, also
+// source with the id echoed, the questions repeated, TTLs capped at 10 s,
+// no cache-flush bit and only the answers asked for: an additional record
+// goes in only if the reply stays no longer than the query. It applies known-answer suppression (§7.1, also
 // across a truncated query's continuation), duplicate-answer suppression
 // (§7.4) and the one-multicast-per-second-per-record limit (§6; 250 ms
 // when defending against a probe, which is always answered by multicast).
-// Additional records follow RFC 6763 §12. A changed player count is
+// Additional records follow RFC 6763 §12 (in a legacy reply, as far as the
+// query's size allows: a PTR query without EDNS padding gets the PTR alone,
+// and the client asks for SRV, TXT and A as a unicast DNS client does). A
+// changed player count is
 // re-announced (TXT only) at most once a second. On shutdown every record
 // is multicast with TTL 0. A conflict after the names were claimed makes
 // the responder probe again (§9). Datagrams that are not well-formed DNS,
 // responses not from port 5353, non-zero opcodes or rcodes and datagrams
 // from other interfaces are dropped and counted (Stats.Dropped).
+//
+// The responder answers its own link only (§11). A datagram whose source
+// address is not on a subnet of the interface it arrived on
+// (Interface.Nets; this host's own addresses count as on-link) is dropped
+// before it is parsed: counted off_link_unicast when its answer would go
+// by unicast (sent to one of our addresses, or from a port other than
+// 5353), off_link otherwise (224.0.0.251 is never routed, so such a
+// datagram is forged). So a spoofed query from elsewhere on the internet
+// gets no reply at all, a response from there draws no conflict, and the
+// only unicast replies go to the link's own hosts, bounded as above. IP
+// TTL 255 is not checked: not every path reports it.
 //
 // Records are packed and parsed by golang.org/x/net/dns/dnsmessage; the
 // responder logic above is hand-written in this package. The Go mDNS
@@ -64,7 +79,9 @@
 // a probe (magic "ARCB", version 1, type 1, a u32 nonce, padded to at
 // least 64 bytes) with a reply carrying the nonce, the game port, the
 // instance name and the TXT strings, never longer than the probe: strings
-// are dropped from the end (and a flag set) until it fits. The byte layout
+// are dropped from the end (and a flag set) until it fits. Only a probe
+// from the arrival interface's link (or this host) is answered; others are
+// counted off_link. The byte layout
 // is in docs/PROTOCOL.md, "Discovery"; golden vectors are in
 // testdata/discovery at the repository root.
 package discovery

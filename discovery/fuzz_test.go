@@ -42,14 +42,14 @@ func FuzzMessage(f *testing.F) {
 		fc := &fakeConn{}
 		r := newResponder(testAdvert(), []Interface{eth0}, map[netip.Addr]bool{}, fc, rand.New(rand.NewPCG(1, 2)), testLogger(t), t0)
 		now := runUntil(r, t0, t0.Add(3*time.Second))
-		r.handle(now, data, peer, eth0.Index)
-		r.handle(now, data, legacyQ, eth0.Index)
+		r.handle(now, data, peer, group, eth0.Index)
+		r.handle(now, data, legacyQ, group, eth0.Index)
 		runUntil(r, now, now.Add(time.Second))
 		// While probing, too.
 		r2 := newResponder(testAdvert(), []Interface{eth0}, map[netip.Addr]bool{}, fc, rand.New(rand.NewPCG(1, 2)), testLogger(t), t0)
 		n := r2.step(t0)
 		r2.step(n)
-		r2.handle(n, data, peer, eth0.Index)
+		r2.handle(n, data, peer, group, eth0.Index)
 		runUntil(r2, n, n.Add(3*time.Second))
 		for _, p := range fc.sent {
 			if _, ok := parseMessage(p.b); !ok {

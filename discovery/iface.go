@@ -8,11 +8,32 @@ import (
 )
 
 // Interface is a network interface discovery runs on, with its IPv4
-// addresses.
+// addresses and their subnets.
 type Interface struct {
 	Index int
 	Name  string
 	Addrs []netip.Addr
+	// Nets are the subnets of Addrs, each an address with its prefix
+	// length (192.168.1.20/24), as the interface has them: the link the
+	// responders answer (OnLink). Empty means each address alone (/32).
+	Nets []netip.Prefix
+}
+
+// OnLink reports whether a is on the interface's link: in one of its
+// subnets (Nets), or one of its addresses. RFC 6762 §11 has responders
+// answer only the local link; a source elsewhere is someone else's
+// network, or a spoofed address.
+func (in *Interface) OnLink(a netip.Addr) bool {
+	a = a.Unmap()
+	if !a.IsValid() {
+		return false
+	}
+	for _, p := range in.Nets {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return hasAddr(in.Addrs, a)
 }
 
 // LookupInterface returns the named interface and its IPv4 addresses. It
@@ -35,7 +56,15 @@ func fromNet(ifi *net.Interface) Interface {
 	for _, a := range addrs {
 		if ipn, ok := a.(*net.IPNet); ok {
 			if ip4 := ipn.IP.To4(); ip4 != nil {
-				in.Addrs = append(in.Addrs, netip.AddrFrom4([4]byte(ip4)))
+				addr := netip.AddrFrom4([4]byte(ip4))
+				in.Addrs = append(in.Addrs, addr)
+				ones, bits := ipn.Mask.Size()
+				if bits == 128 && ones >= 96 { // a 16-byte mask of an IPv4 address
+					ones, bits = ones-96, 32
+				}
+				if bits == 32 {
+					in.Nets = append(in.Nets, netip.PrefixFrom(addr, ones))
+				}
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"os"
 	"strings"
@@ -13,7 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"arcade/internal/wait"
+
 	"golang.org/x/net/dns/dnsmessage"
+	"golang.org/x/net/ipv4"
 )
 
 // loopback returns the lo interface, or skips.
@@ -59,7 +63,13 @@ func requireMulticast(t *testing.T, lo Interface) {
 // claimed its name, after any rename).
 func startResponder(t *testing.T, adv Advert) *Responder {
 	t.Helper()
-	lo := loopback(t)
+	return startResponderOn(t, adv, loopback(t))
+}
+
+// startResponderOn is startResponder on lo described as lo (its subnets
+// may be narrowed, to make some loopback sources off-link).
+func startResponderOn(t *testing.T, adv Advert, lo Interface) *Responder {
+	t.Helper()
 	requireMulticast(t, lo)
 	// Listen before the responder starts, so its announcement is not missed.
 	watch, err := ListenMDNS([]Interface{lo})
@@ -375,4 +385,164 @@ func unicastQuery(t *testing.T, q []byte, id uint16, name string) bool {
 			}
 		}
 	}
+}
+
+// narrowLoopback is lo with its subnet narrowed to 127.0.0.1/32: on it,
+// 127.0.0.2 is off-link (this host has 127.0.0.0/8 on lo, but lists only
+// 127.0.0.1 as its address).
+func narrowLoopback(t *testing.T) Interface {
+	lo := loopback(t)
+	lo.Addrs = []netip.Addr{netip.MustParseAddr("127.0.0.1")}
+	lo.Nets = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	if localAddrs()[netip.MustParseAddr("127.0.0.2")] {
+		t.Skip("127.0.0.2 is an address of this host: it cannot stand for an off-link source")
+	}
+	return lo
+}
+
+// srcConn is a UDP socket on a loopback address of the test's choosing,
+// multicasting on lo. It sends without IP_PKTINFO, which would let the
+// kernel pick another source address.
+type srcConn struct{ *udpTransport }
+
+func (c srcConn) send(b []byte, dst netip.AddrPort) error {
+	_, err := c.c.WriteToUDPAddrPort(b, dst)
+	return err
+}
+
+// listenFrom opens a UDP socket on addr:0 that multicasts on lo.
+func listenFrom(t *testing.T, addr string, lo Interface) srcConn {
+	t.Helper()
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(addr)})
+	if err != nil {
+		t.Skipf("cannot bind %s: %v", addr, err)
+	}
+	tr := &udpTransport{c: c, pc: ipv4.NewPacketConn(c), byAddr: map[netip.Addr]int{}}
+	t.Cleanup(func() { tr.Close() })
+	ifi, err := net.InterfaceByIndex(lo.Index)
+	if err == nil {
+		err = tr.pc.SetMulticastInterface(ifi)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srcConn{tr}
+}
+
+// replyFor reads datagrams on conn until d passes and returns the size of
+// the first response answering with a PTR to name (0 if none came).
+func replyFor(conn Transport, name string, d time.Duration) int {
+	conn.SetReadDeadline(time.Now().Add(d))
+	buf := make([]byte, maxMessage)
+	for {
+		n, _, _, err := conn.ReadFrom(buf)
+		if err != nil {
+			return 0
+		}
+		m, ok := parseMessage(buf[:n])
+		if !ok || !m.h.Response {
+			continue
+		}
+		for _, rr := range m.ans {
+			if p, ok := rr.Body.(*dnsmessage.PTRResource); ok && strings.HasPrefix(p.PTR.String(), name+".") {
+				return n
+			}
+		}
+	}
+}
+
+// TestLoopbackOffLink runs a real responder and beacon responder on lo
+// narrowed to 127.0.0.1/32. A legacy query multicast on lo from 127.0.0.2
+// (off-link there) gets no reply and is counted off_link_unicast; the same
+// query from 127.0.0.1 is answered. A beacon probe from 127.0.0.2 gets no
+// reply and is counted off_link; from 127.0.0.1 it is answered with no
+// more bytes than the probe.
+func TestLoopbackOffLink(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real sockets and multicast on lo; skipped in -short mode")
+	}
+	lo := narrowLoopback(t)
+	r := startResponderOn(t, Advert{Instance: unique("OffLink"), Host: "arcade-test", Port: 17786}, lo)
+	qb, err := buildQuery(0x0ff1, []dnsmessage.Question{{Name: dnsmessage.MustNewName(ServiceType), Type: dnsmessage.TypePTR, Class: classIN}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := listenFrom(t, "127.0.0.2", lo)
+	dropped := func() uint64 { return r.Stats().Dropped[DropOffLinkUnicast].Load() }
+	if err := off.send(qb, MDNSGroup); err != nil {
+		t.Fatal(err)
+	}
+	// The count says the responder has seen the query and dropped it; any
+	// reply of its would have been sent by then.
+	if !wait.Until(10*time.Second, func() bool { return dropped() >= 1 }) {
+		t.Fatalf("the off-link query was not counted: received %d, dropped %v", r.Stats().Received.Load(), r.Stats().DroppedByName())
+	}
+	if n := replyFor(off, r.Name(), 300*time.Millisecond); n != 0 {
+		t.Errorf("the %d-byte legacy query from 127.0.0.2 got a %d-byte reply", len(qb), n)
+	}
+	t.Logf("mDNS legacy query from 127.0.0.2 (off-link): %d bytes in, 0 out; dropped %v", len(qb), r.Stats().DroppedByName())
+
+	on := listenFrom(t, "127.0.0.1", lo)
+	var n int
+	for range 10 { // a reply lost on a busy machine is asked for again
+		if err := on.send(qb, MDNSGroup); err != nil {
+			t.Fatal(err)
+		}
+		if n = replyFor(on, r.Name(), time.Second); n > 0 {
+			break
+		}
+	}
+	if n == 0 {
+		t.Fatal("the legacy query from 127.0.0.1 got no reply")
+	}
+	t.Logf("mDNS legacy query from 127.0.0.1 (on-link): %d bytes in, %d out (%.2f×)", len(qb), n, float64(n)/float64(len(qb)))
+
+	// The beacon.
+	conn, err := ListenUDP(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := conn.(*udpTransport).LocalAddr().Port()
+	br, err := NewBeaconResponder(Config{Advert: Advert{Instance: unique("OffLink"), Host: "arcade-test", Port: 17786}, Interfaces: []Interface{lo}}, conn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { br.Run(ctx) })
+	defer func() { cancel(); wg.Wait() }()
+	target := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port)
+	probe := AppendProbe(nil, BeaconProbe{Nonce: 0x0ff1}, BeaconProbeSize)
+	beaconReply := func(c Transport, d time.Duration) int {
+		c.SetReadDeadline(time.Now().Add(d))
+		buf := make([]byte, BeaconMaxSize)
+		for {
+			n, _, _, err := c.ReadFrom(buf)
+			if err != nil {
+				return 0
+			}
+			if rp, _, err := ParseReply(buf[:n]); err == nil && rp.Nonce == 0x0ff1 {
+				return n
+			}
+		}
+	}
+	if err := off.send(probe, target); err != nil {
+		t.Fatal(err)
+	}
+	wait.For(t, 10*time.Second, "the off-link probe to be counted", func() bool { return br.Stats().Dropped[DropOffLink].Load() >= 1 })
+	if n := beaconReply(off, 300*time.Millisecond); n != 0 {
+		t.Errorf("the %d-byte probe from 127.0.0.2 got a %d-byte reply", len(probe), n)
+	}
+	for range 10 {
+		if err := on.send(probe, target); err != nil {
+			t.Fatal(err)
+		}
+		if n = beaconReply(on, time.Second); n > 0 {
+			break
+		}
+	}
+	if n == 0 || n > len(probe) {
+		t.Fatalf("the %d-byte probe from 127.0.0.1 got a %d-byte reply, want 1..%d", len(probe), n, len(probe))
+	}
+	t.Logf("beacon probe: from 127.0.0.2 (off-link) %d bytes in, 0 out; from 127.0.0.1 %d in, %d out", len(probe), len(probe), n)
 }

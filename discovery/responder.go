@@ -254,9 +254,14 @@ func (r *responder) ifaceOf(index int) *ifState {
 	return nil
 }
 
-// handle processes one received datagram. Malformed or unwanted datagrams
-// are counted by reason and dropped.
-func (r *responder) handle(now time.Time, b []byte, src netip.AddrPort, ifIndex int) {
+// handle processes one datagram that arrived on interface ifIndex from
+// src, sent to dst (224.0.0.251 or one of our addresses; invalid if the
+// socket does not say). Malformed or unwanted datagrams are counted by
+// reason and dropped. So is anything from a source off the interface's
+// link (RFC 6762 §11): a unicast or legacy query from elsewhere would make
+// this responder a reflector, and a multicast datagram from elsewhere can
+// only be forged, as 224.0.0.251 is never routed.
+func (r *responder) handle(now time.Time, b []byte, src netip.AddrPort, dst netip.Addr, ifIndex int) {
 	r.stats.Received.Add(1)
 	if r.state == stateStopped {
 		return
@@ -264,6 +269,14 @@ func (r *responder) handle(now time.Time, b []byte, src netip.AddrPort, ifIndex 
 	s := r.ifaceOf(ifIndex)
 	if s == nil {
 		r.stats.drop(DropOtherInterface)
+		return
+	}
+	if !r.onLink(s, src.Addr()) {
+		if src.Port() != MDNSPort || (dst.IsValid() && dst != MDNSGroup.Addr()) {
+			r.stats.drop(DropOffLinkUnicast)
+		} else {
+			r.stats.drop(DropOffLink)
+		}
 		return
 	}
 	msg, ok := parseMessage(b)
@@ -287,8 +300,15 @@ func (r *responder) handle(now time.Time, b []byte, src netip.AddrPort, ifIndex 
 	}
 }
 
+// onLink reports whether a is on s's link, or is this host itself (Linux
+// drops datagrams from outside that claim a local source address).
+func (r *responder) onLink(s *ifState, a netip.Addr) bool {
+	return s.OnLink(a) || r.local[a.Unmap()]
+}
+
 // message is a parsed DNS message.
 type message struct {
+	size  int // bytes on the wire
 	h     dnsmessage.Header
 	qs    []dnsmessage.Question
 	ans   []dnsmessage.Resource
@@ -303,6 +323,7 @@ func parseMessage(b []byte) (message, bool) {
 	if len(b) > maxMessage {
 		return m, false
 	}
+	m.size = len(b)
 	if m.h, err = p.Start(b); err != nil {
 		return m, false
 	}
@@ -457,8 +478,7 @@ func (r *responder) handleQuery(now time.Time, s *ifState, m message, src netip.
 		}
 	}
 	if len(leg) > 0 {
-		h := responseHeader(m.h.ID)
-		r.send(s, src, h, m.qs, leg, r.additional(s, leg, known), sendLegacy)
+		r.sendLegacyReply(s, src, m, leg, r.additional(s, leg, known))
 	}
 	if len(uc) > 0 {
 		r.send(s, src, responseHeader(0), nil, uc, r.additional(s, uc, known), 0)
@@ -648,8 +668,46 @@ const (
 	sendProbe               // second record list goes to the authority section
 )
 
+// sendLegacyReply answers a legacy unicast query q (RFC 6762 §6.7) with
+// no more bytes than needed: the id echoed, the questions repeated, the
+// answers asked for, and of the additional records RFC 6763 §12 suggests,
+// in order, only those that keep the reply no longer than the query. So
+// the reply outgrows the query only by what was asked for (a PTR query
+// gets the PTR, the SRV, TXT and A follow when the querier asks, as a
+// unicast DNS client does), and never carries records nobody asked for to
+// an address that may be a spoofed victim's.
+func (r *responder) sendLegacyReply(s *ifState, dst netip.AddrPort, q message, answers, adds []*record) {
+	h := responseHeader(q.h.ID)
+	var kept []*record
+	for _, a := range adds {
+		try := append(slices.Clip(kept), a)
+		if msg, err := r.build(h, q.qs, answers, try, sendLegacy); err == nil && len(msg) <= q.size {
+			kept = try
+		}
+	}
+	r.send(s, dst, h, q.qs, answers, kept, sendLegacy)
+}
+
 // send builds a message and writes it to dst on s.
 func (r *responder) send(s *ifState, dst netip.AddrPort, h dnsmessage.Header, qs []dnsmessage.Question, answers, more []*record, mode int) {
+	msg, err := r.build(h, qs, answers, more, mode)
+	if err != nil {
+		r.stats.SendErrors.Add(1)
+		r.log.Warn("mDNS: cannot build message", "err", err)
+		return
+	}
+	if err := r.out.WriteTo(msg, s.Index, dst); err != nil {
+		r.stats.SendErrors.Add(1)
+		r.log.Debug("mDNS: send", "iface", s.Name, "dst", dst, "err", err)
+		return
+	}
+	r.stats.Sent.Add(1)
+}
+
+// build builds a message in r.buf: the questions, answers, and more in the
+// additional (or, for a probe, authority) section. The result is valid
+// until the next build.
+func (r *responder) build(h dnsmessage.Header, qs []dnsmessage.Question, answers, more []*record, mode int) ([]byte, error) {
 	b := dnsmessage.NewBuilder(r.buf[:0], h)
 	b.EnableCompression()
 	err := b.StartQuestions()
@@ -706,15 +764,8 @@ func (r *responder) send(s *ifState, dst netip.AddrPort, h dnsmessage.Header, qs
 		msg, err = b.Finish()
 	}
 	if err != nil {
-		r.stats.SendErrors.Add(1)
-		r.log.Warn("mDNS: cannot build message", "err", err)
-		return
+		return nil, err
 	}
 	r.buf = msg[:0]
-	if err := r.out.WriteTo(msg, s.Index, dst); err != nil {
-		r.stats.SendErrors.Add(1)
-		r.log.Debug("mDNS: send", "iface", s.Name, "dst", dst, "err", err)
-		return
-	}
-	r.stats.Sent.Add(1)
+	return msg, nil
 }

@@ -38,10 +38,12 @@ func (f *fakeConn) take() []sentPacket {
 
 var (
 	t0       = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	eth0     = Interface{Index: 2, Name: "eth0", Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.2")}}
-	eth1     = Interface{Index: 3, Name: "eth1", Addrs: []netip.Addr{netip.MustParseAddr("198.51.100.2")}}
+	eth0     = Interface{Index: 2, Name: "eth0", Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.2")}, Nets: []netip.Prefix{netip.MustParsePrefix("192.0.2.2/24")}}
+	eth1     = Interface{Index: 3, Name: "eth1", Addrs: []netip.Addr{netip.MustParseAddr("198.51.100.2")}, Nets: []netip.Prefix{netip.MustParsePrefix("198.51.100.2/24")}}
 	peer     = netip.MustParseAddrPort("192.0.2.9:5353")
 	legacyQ  = netip.MustParseAddrPort("192.0.2.9:40000")
+	peer1    = netip.MustParseAddrPort("198.51.100.9:5353") // on eth1's link
+	group    = MDNSGroup.Addr()                             // where a query is sent
 	instName = "Arena._arcade._udp.local."
 )
 
@@ -358,7 +360,7 @@ func TestProbeConflictRenames(t *testing.T) {
 	r.step(now)
 	fc.take()
 	other := buildRecords(makeNames("Arena", "venue"), 9999, []string{"v=1", "id=ffff"}, []netip.Addr{netip.MustParseAddr("192.0.2.9")})
-	r.handle(now.Add(10*time.Millisecond), response(t, other[2:3], 120), peer, eth0.Index)
+	r.handle(now.Add(10*time.Millisecond), response(t, other[2:3], 120), peer, group, eth0.Index)
 	if r.Name() != "Arena (2)" || r.Host() != "venue" {
 		t.Fatalf("after conflict: %q, %q", r.Name(), r.Host())
 	}
@@ -370,7 +372,7 @@ func TestProbeConflictRenames(t *testing.T) {
 		t.Fatalf("no probe for the new name: %d packets", len(sent))
 	}
 	other2 := buildRecords(makeNames("Arena (2)", "venue"), 9999, []string{"v=1"}, []netip.Addr{netip.MustParseAddr("192.0.2.9")})
-	r.handle(now, response(t, other2[3:], 120), peer, eth0.Index) // TXT and a foreign A for venue.local
+	r.handle(now, response(t, other2[3:], 120), peer, group, eth0.Index) // TXT and a foreign A for venue.local
 	if r.Name() != "Arena (3)" || r.Host() != "venue-2" {
 		t.Fatalf("after second conflict: %q, %q", r.Name(), r.Host())
 	}
@@ -402,10 +404,10 @@ func TestNoConflictWithOwnRecords(t *testing.T) {
 	now := r.step(t0)
 	r.step(now)
 	for _, p := range fc.take() {
-		r.handle(now, p.b, netip.AddrPortFrom(eth0.Addrs[0], MDNSPort), p.ifIndex)
+		r.handle(now, p.b, netip.AddrPortFrom(eth0.Addrs[0], MDNSPort), group, p.ifIndex)
 	}
 	same := buildRecords(makeNames("Arena", "venue"), 0, nil, []netip.Addr{netip.MustParseAddr("192.0.2.77")})
-	r.handle(now, response(t, same[4:], 120), peer, eth0.Index)
+	r.handle(now, response(t, same[4:], 120), peer, group, eth0.Index)
 	established(t, r, fc)
 	if r.Name() != "Arena" || r.stats.Conflicts.Load() != 0 || r.stats.ProbeDefers.Load() != 0 {
 		t.Fatalf("name %q, %d conflicts, %d defers", r.Name(), r.stats.Conflicts.Load(), r.stats.ProbeDefers.Load())
@@ -425,7 +427,7 @@ func TestSimultaneousProbe(t *testing.T) {
 		r.step(now)
 		fc.take()
 		theirs := buildRecords(makeNames("Arena", "venue"), c.port, r.text, eth0.Addrs)
-		r.handle(now, query(t, 0, []dnsmessage.Question{q(instName, typeANY, true)}, nil, theirs[2:]), peer, eth0.Index)
+		r.handle(now, query(t, 0, []dnsmessage.Question{q(instName, typeANY, true)}, nil, theirs[2:]), peer, group, eth0.Index)
 		if got := r.stats.ProbeDefers.Load() == 1; got != c.deferred {
 			t.Fatalf("port %d: deferred %v, want %v", c.port, got, c.deferred)
 		}
@@ -445,7 +447,7 @@ func TestDefendName(t *testing.T) {
 	r, fc := newTestResponder(t, testAdvert())
 	now := established(t, r, fc)
 	theirs := buildRecords(makeNames("Arena", "other"), 1, []string{"v=1"}, []netip.Addr{netip.MustParseAddr("192.0.2.9")})
-	r.handle(now, query(t, 0, []dnsmessage.Question{q(instName, typeANY, true)}, nil, theirs[2:4]), peer, eth0.Index)
+	r.handle(now, query(t, 0, []dnsmessage.Question{q(instName, typeANY, true)}, nil, theirs[2:4]), peer, group, eth0.Index)
 	sent := fc.take()
 	if len(sent) != 1 || sent[0].dst != MDNSGroup || sent[0].ifIndex != eth0.Index {
 		t.Fatalf("sent %+v, want one multicast on eth0", sent)
@@ -463,7 +465,7 @@ func TestDefendName(t *testing.T) {
 func TestQueryMulticast(t *testing.T) {
 	r, fc := newTestResponder(t, testAdvert())
 	now := established(t, r, fc)
-	r.handle(now, query(t, 0, []dnsmessage.Question{q(ServiceType, dnsmessage.TypePTR, false)}, nil, nil), peer, eth1.Index)
+	r.handle(now, query(t, 0, []dnsmessage.Question{q(ServiceType, dnsmessage.TypePTR, false)}, nil, nil), peer1, group, eth1.Index)
 	if len(fc.sent) != 0 {
 		t.Fatal("PTR answered without the random delay")
 	}
@@ -495,7 +497,7 @@ func TestQueryMulticast(t *testing.T) {
 
 	// Unique record: no delay.
 	now = due.Add(2 * time.Second)
-	r.handle(now, query(t, 0, []dnsmessage.Question{q(instName, dnsmessage.TypeSRV, false)}, nil, nil), peer, eth0.Index)
+	r.handle(now, query(t, 0, []dnsmessage.Question{q(instName, dnsmessage.TypeSRV, false)}, nil, nil), peer, group, eth0.Index)
 	sent = fc.take()
 	if len(sent) != 1 || sent[0].dst != MDNSGroup {
 		t.Fatalf("SRV query: sent %+v", sent)
@@ -504,7 +506,7 @@ func TestQueryMulticast(t *testing.T) {
 		t.Errorf("SRV additionals %v", got)
 	}
 	// The meta query.
-	r.handle(now, query(t, 0, []dnsmessage.Question{q(metaQuery, dnsmessage.TypePTR, false)}, nil, nil), peer, eth0.Index)
+	r.handle(now, query(t, 0, []dnsmessage.Question{q(metaQuery, dnsmessage.TypePTR, false)}, nil, nil), peer, group, eth0.Index)
 	r.step(now.Add(sharedDelayMax))
 	sent = fc.take()
 	if len(sent) != 1 {
@@ -521,12 +523,12 @@ func TestMulticastRateLimit(t *testing.T) {
 	r, fc := newTestResponder(t, testAdvert())
 	now := established(t, r, fc)
 	qq := query(t, 0, []dnsmessage.Question{q(instName, dnsmessage.TypeSRV, false)}, nil, nil)
-	r.handle(now, qq, peer, eth0.Index)
-	r.handle(now.Add(500*time.Millisecond), qq, peer, eth0.Index)
+	r.handle(now, qq, peer, group, eth0.Index)
+	r.handle(now.Add(500*time.Millisecond), qq, peer, group, eth0.Index)
 	if n := len(fc.take()); n != 1 {
 		t.Fatalf("%d answers within a second, want 1", n)
 	}
-	r.handle(now.Add(1100*time.Millisecond), qq, peer, eth0.Index)
+	r.handle(now.Add(1100*time.Millisecond), qq, peer, group, eth0.Index)
 	if n := len(fc.take()); n != 1 {
 		t.Fatalf("%d answers after a second, want 1", n)
 	}
@@ -539,7 +541,7 @@ func TestQueryUnicast(t *testing.T) {
 	r, fc := newTestResponder(t, testAdvert())
 	now := established(t, r, fc)
 	qq := query(t, 0, []dnsmessage.Question{q(instName, dnsmessage.TypeSRV, true)}, nil, nil)
-	r.handle(now, qq, peer, eth0.Index)
+	r.handle(now, qq, peer, group, eth0.Index)
 	sent := fc.take()
 	if len(sent) != 1 || sent[0].dst != peer {
 		t.Fatalf("QU: sent %+v, want unicast to %v", sent, peer)
@@ -550,7 +552,7 @@ func TestQueryUnicast(t *testing.T) {
 	}
 	// SRV's TTL is 120 s: after 30 s without a multicast, multicast.
 	later := now.Add(31 * time.Second)
-	r.handle(later, qq, peer, eth0.Index)
+	r.handle(later, qq, peer, group, eth0.Index)
 	sent = fc.take()
 	if len(sent) != 1 || sent[0].dst != MDNSGroup {
 		t.Fatalf("QU after a quarter TTL: sent %+v, want multicast", sent)
@@ -559,11 +561,14 @@ func TestQueryUnicast(t *testing.T) {
 
 // TestLegacyUnicast: a query from a port other than 5353 gets a unicast
 // reply to that port at once, the id echoed, the question repeated, TTLs
-// at most 10 s, no cache-flush bits (RFC 6762 §6.7).
+// at most 10 s, no cache-flush bits (RFC 6762 §6.7), and only what was
+// asked for: no additional record that would make it longer than the
+// query.
 func TestLegacyUnicast(t *testing.T) {
 	r, fc := newTestResponder(t, testAdvert())
 	now := established(t, r, fc)
-	r.handle(now, query(t, 0xbeef, []dnsmessage.Question{q(ServiceType, dnsmessage.TypePTR, false)}, nil, nil), legacyQ, eth0.Index)
+	qb := query(t, 0xbeef, []dnsmessage.Question{q(ServiceType, dnsmessage.TypePTR, false)}, nil, nil)
+	r.handle(now, qb, legacyQ, group, eth0.Index)
 	sent := fc.take()
 	if len(sent) != 1 || sent[0].dst != legacyQ {
 		t.Fatalf("sent %+v, want one unicast to %v", sent, legacyQ)
@@ -573,8 +578,13 @@ func TestLegacyUnicast(t *testing.T) {
 	if got := types(m.ans); !slices.Equal(got, []string{"_arcade._udp.local. PTR"}) {
 		t.Errorf("answers %v", got)
 	}
-	if len(m.addit) != 3 {
-		t.Errorf("additionals %v", types(m.addit))
+	if len(m.addit) != 0 {
+		t.Errorf("additionals %v in a reply to a %d-byte query", types(m.addit), len(qb))
+	}
+	// The reply: 12 header + 24 question + 20 PTR (name pointer, 10
+	// fixed, "Arena" label, pointer) for the 36-byte query.
+	if len(qb) != 36 || len(sent[0].b) != 56 {
+		t.Errorf("query %d bytes, reply %d; want 36 and 56", len(qb), len(sent[0].b))
 	}
 }
 
@@ -587,13 +597,13 @@ func TestKnownAnswerSuppression(t *testing.T) {
 	known := func(ttl uint32) []dnsmessage.Resource {
 		return []dnsmessage.Resource{{Header: dnsmessage.ResourceHeader{Name: ptr.name, Type: dnsmessage.TypePTR, Class: classIN, TTL: ttl}, Body: ptr.body}}
 	}
-	r.handle(now, query(t, 0, []dnsmessage.Question{q(ServiceType, dnsmessage.TypePTR, false)}, known(ttlOther/2), nil), peer, eth0.Index)
+	r.handle(now, query(t, 0, []dnsmessage.Question{q(ServiceType, dnsmessage.TypePTR, false)}, known(ttlOther/2), nil), peer, group, eth0.Index)
 	runUntil(r, now, now.Add(200*time.Millisecond))
 	if n := len(fc.take()); n != 0 || r.stats.KnownAnswers.Load() != 1 {
 		t.Fatalf("%d packets, %d suppressed; want 0 and 1", n, r.stats.KnownAnswers.Load())
 	}
 	now = now.Add(200 * time.Millisecond)
-	r.handle(now, query(t, 0, []dnsmessage.Question{q(ServiceType, dnsmessage.TypePTR, false)}, known(ttlOther/2-1), nil), peer, eth0.Index)
+	r.handle(now, query(t, 0, []dnsmessage.Question{q(ServiceType, dnsmessage.TypePTR, false)}, known(ttlOther/2-1), nil), peer, group, eth0.Index)
 	runUntil(r, now, now.Add(200*time.Millisecond))
 	if n := len(fc.take()); n != 1 {
 		t.Fatalf("%d packets with a stale known answer, want 1", n)
@@ -605,8 +615,8 @@ func TestKnownAnswerSuppression(t *testing.T) {
 func TestDuplicateAnswerSuppression(t *testing.T) {
 	r, fc := newTestResponder(t, testAdvert())
 	now := established(t, r, fc)
-	r.handle(now, query(t, 0, []dnsmessage.Question{q(ServiceType, dnsmessage.TypePTR, false)}, nil, nil), peer, eth0.Index)
-	r.handle(now.Add(5*time.Millisecond), response(t, r.ifs[0].recs[1:2], ttlOther), peer, eth0.Index)
+	r.handle(now, query(t, 0, []dnsmessage.Question{q(ServiceType, dnsmessage.TypePTR, false)}, nil, nil), peer, group, eth0.Index)
+	r.handle(now.Add(5*time.Millisecond), response(t, r.ifs[0].recs[1:2], ttlOther), peer, group, eth0.Index)
 	runUntil(r, now, now.Add(200*time.Millisecond))
 	if n := len(fc.take()); n != 0 || r.stats.DuplicateAnswers.Load() != 1 {
 		t.Fatalf("%d packets, %d duplicates suppressed", n, r.stats.DuplicateAnswers.Load())
@@ -620,7 +630,7 @@ func TestTruncatedQuery(t *testing.T) {
 	now := established(t, r, fc)
 	msg := query(t, 0, []dnsmessage.Question{q(ServiceType, dnsmessage.TypePTR, false)}, nil, nil)
 	msg[2] |= 0x02 // TC
-	r.handle(now, msg, peer, eth0.Index)
+	r.handle(now, msg, peer, group, eth0.Index)
 	if len(r.pending) != 1 {
 		t.Fatalf("%d pending responses", len(r.pending))
 	}
@@ -629,7 +639,7 @@ func TestTruncatedQuery(t *testing.T) {
 	}
 	ptr := r.ifs[0].recs[1]
 	cont := query(t, 0, nil, []dnsmessage.Resource{{Header: dnsmessage.ResourceHeader{Name: ptr.name, Type: dnsmessage.TypePTR, Class: classIN, TTL: ttlOther}, Body: ptr.body}}, nil)
-	r.handle(now.Add(100*time.Millisecond), cont, peer, eth0.Index)
+	r.handle(now.Add(100*time.Millisecond), cont, peer, group, eth0.Index)
 	runUntil(r, now, now.Add(600*time.Millisecond))
 	if n := len(fc.take()); n != 0 {
 		t.Fatalf("%d packets after the continuation listed the answer", n)
@@ -690,7 +700,7 @@ func TestTextUpdate(t *testing.T) {
 		t.Fatal("second update not sent after a second")
 	}
 	// Our own previous TXT looped back is not a conflict.
-	r.handle(now.Add(1100*time.Millisecond), sent[0].b, netip.AddrPortFrom(eth0.Addrs[0], MDNSPort), eth0.Index)
+	r.handle(now.Add(1100*time.Millisecond), sent[0].b, netip.AddrPortFrom(eth0.Addrs[0], MDNSPort), group, eth0.Index)
 	if r.stats.Conflicts.Load() != 0 {
 		t.Error("own old TXT taken for a conflict")
 	}
@@ -701,13 +711,13 @@ func TestMalformedCounted(t *testing.T) {
 	r, fc := newTestResponder(t, testAdvert())
 	now := established(t, r, fc)
 	good := query(t, 0, []dnsmessage.Question{q(instName, dnsmessage.TypeSRV, false)}, nil, nil)
-	r.handle(now, []byte{1, 2, 3}, peer, eth0.Index)
-	r.handle(now, good[:len(good)-3], peer, eth0.Index)
-	r.handle(now, good, peer, 99)
+	r.handle(now, []byte{1, 2, 3}, peer, group, eth0.Index)
+	r.handle(now, good[:len(good)-3], peer, group, eth0.Index)
+	r.handle(now, good, peer, group, 99)
 	bad := slices.Clone(good)
 	bad[2] |= 0x10 // opcode 2
-	r.handle(now, bad, peer, eth0.Index)
-	r.handle(now, response(t, r.ifs[0].recs[2:3], 120), legacyQ, eth0.Index)
+	r.handle(now, bad, peer, group, eth0.Index)
+	r.handle(now, response(t, r.ifs[0].recs[2:3], 120), legacyQ, group, eth0.Index)
 	st := r.stats
 	want := map[string]uint64{"malformed": 2, "other_interface": 1, "opcode": 1, "source_port": 1}
 	got := st.DroppedByName()

@@ -109,7 +109,7 @@ func (r *Responder) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			break
 		}
-		n, ifIndex, src, err := r.conn.ReadFrom(buf)
+		n, ifIndex, src, dst, err := readFrom(r.conn, buf)
 		if ctx.Err() != nil {
 			break
 		}
@@ -120,7 +120,7 @@ func (r *Responder) Run(ctx context.Context) error {
 			r.m.goodbye()
 			return fmt.Errorf("discovery: mDNS read: %w", err)
 		}
-		r.m.handle(r.cfg.Now(), buf[:n], src, ifIndex)
+		r.m.handle(r.cfg.Now(), buf[:n], src, dst, ifIndex)
 	}
 	r.m.goodbye()
 	return nil

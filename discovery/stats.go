@@ -15,10 +15,18 @@ const (
 	DropBeaconSize                       // beacon probe shorter than 64 bytes or longer than 1200
 	DropBeaconVersion                    // beacon probe of another version or type
 	DropBeaconTooSmall                   // beacon probe too small for even a truncated reply
+	// DropOffLinkUnicast: an mDNS datagram whose answer would go by
+	// unicast (sent to one of our addresses, or a legacy query from a
+	// port other than 5353) from a source not on the arrival interface's
+	// subnet (RFC 6762 §11).
+	DropOffLinkUnicast
+	// DropOffLink: any other datagram (mDNS to 224.0.0.251, a beacon
+	// probe) from a source not on the arrival interface's subnet.
+	DropOffLink
 	numDropReasons
 )
 
-var dropNames = [numDropReasons]string{"malformed", "other_interface", "opcode", "source_port", "rcode", "beacon_size", "beacon_version", "beacon_too_small"}
+var dropNames = [numDropReasons]string{"malformed", "other_interface", "opcode", "source_port", "rcode", "beacon_size", "beacon_version", "beacon_too_small", "off_link_unicast", "off_link"}
 
 func (d DropReason) String() string {
 	if d >= 0 && d < numDropReasons {

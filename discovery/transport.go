@@ -106,16 +106,29 @@ func listenUDP(port int, ifs []Interface, mdns bool) (Transport, error) {
 	return t, nil
 }
 
+// dstReader is a Transport that also tells a datagram's destination
+// address: 224.0.0.251, a broadcast address or one of this host's.
+type dstReader interface {
+	readFromDst(b []byte) (n, ifIndex int, src netip.AddrPort, dst netip.Addr, err error)
+}
+
 func (t *udpTransport) ReadFrom(b []byte) (int, int, netip.AddrPort, error) {
+	n, ifIndex, src, _, err := t.readFromDst(b)
+	return n, ifIndex, src, err
+}
+
+func (t *udpTransport) readFromDst(b []byte) (int, int, netip.AddrPort, netip.Addr, error) {
 	n, cm, src, err := t.pc.ReadFrom(b)
 	if err != nil {
-		return 0, 0, netip.AddrPort{}, err
+		return 0, 0, netip.AddrPort{}, netip.Addr{}, err
 	}
 	ifIndex := 0
+	var dst netip.Addr
 	if cm != nil {
 		ifIndex = cm.IfIndex
-		if dst, ok := netip.AddrFromSlice(cm.Dst); ok {
-			if i, ok := t.byAddr[dst.Unmap()]; ok {
+		if d, ok := netip.AddrFromSlice(cm.Dst); ok {
+			dst = d.Unmap()
+			if i, ok := t.byAddr[dst]; ok {
 				ifIndex = i
 			}
 		}
@@ -125,7 +138,17 @@ func (t *udpTransport) ReadFrom(b []byte) (int, int, netip.AddrPort, error) {
 		ap = ua.AddrPort()
 		ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	}
-	return n, ifIndex, ap, nil
+	return n, ifIndex, ap, dst, nil
+}
+
+// readFrom reads from conn, with the destination address when conn knows
+// it (else an invalid one).
+func readFrom(conn Transport, b []byte) (n, ifIndex int, src netip.AddrPort, dst netip.Addr, err error) {
+	if dr, ok := conn.(dstReader); ok {
+		return dr.readFromDst(b)
+	}
+	n, ifIndex, src, err = conn.ReadFrom(b)
+	return n, ifIndex, src, netip.Addr{}, err
 }
 
 func (t *udpTransport) WriteTo(b []byte, ifIndex int, dst netip.AddrPort) error {
