@@ -161,13 +161,24 @@ func TestDiscoveryLab(t *testing.T) {
 		} else if target, _ := lab.UnescapeName(rr.data); target != fqdn {
 			t.Errorf("PTR query: answer %q, want %q", rr.data, fqdn)
 		}
+		// A legacy reply is no longer than needed: additional records only
+		// as far as the reply stays within the query's size. dig's plain
+		// query has no room for them; padded to 512 bytes it has room for
+		// all that RFC 6763 §12 suggests.
+		if len(ptr.additional) > 0 {
+			t.Errorf("PTR query: additional records %v in the reply to an unpadded query", ptr.additional)
+		}
+		padded := dig(ctx, t, tr, h2.NS, server, "+padding=512", "_arcade._udp.local", "PTR")
+		if padded.find("_arcade._udp.local.", "PTR") == nil {
+			t.Errorf("padded PTR query: no PTR answer")
+		}
 		for _, want := range []string{"SRV", "TXT"} {
-			if !slices.ContainsFunc(ptr.additional, func(r digRR) bool { return r.typ == want }) {
-				t.Errorf("PTR query: no %s in the additional section (RFC 6763 §12)", want)
+			if !slices.ContainsFunc(padded.additional, func(r digRR) bool { return r.typ == want }) {
+				t.Errorf("padded PTR query: no %s in the additional section (RFC 6763 §12)", want)
 			}
 		}
-		if !slices.ContainsFunc(ptr.additional, func(r digRR) bool { return r.typ == "A" && r.data == lab.SrvAddr.String() }) {
-			t.Errorf("PTR query: no A %s in the additional section (RFC 6763 §12)", lab.SrvAddr)
+		if !slices.ContainsFunc(padded.additional, func(r digRR) bool { return r.typ == "A" && r.data == lab.SrvAddr.String() }) {
+			t.Errorf("padded PTR query: no A %s in the additional section (RFC 6763 §12)", lab.SrvAddr)
 		}
 
 		srv := dig(ctx, t, tr, h2.NS, server, fqdn, "SRV")
@@ -191,7 +202,7 @@ func TestDiscoveryLab(t *testing.T) {
 		}
 		// Legacy unicast replies (RFC 6762 §6.7): the question repeated, TTLs
 		// at most 10 s.
-		for _, r := range []*digResult{ptr, srv, txt} {
+		for _, r := range []*digResult{ptr, padded, srv, txt} {
 			if r.status != "NOERROR" || r.questions != 1 {
 				t.Errorf("%s: status %q, %d questions; want NOERROR and the question repeated", r.query, r.status, r.questions)
 			}
