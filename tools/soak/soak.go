@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	crand "crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -517,16 +518,33 @@ type process struct {
 	err    error
 }
 
+// operatorToken is what resetStats sends: the server reads it from a file
+// (--http-token-file), as the reset needs it.
+var operatorToken = crand.Text()
+
 func startServer(bin string, game netip.AddrPort, httpPort int, group string) (*process, error) {
+	tf, err := os.CreateTemp("", "arcade-soak-token-")
+	if err != nil {
+		return nil, err
+	}
+	_, err = tf.WriteString(operatorToken + "\n")
+	if cerr := tf.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tf.Name())
+		return nil, err
+	}
 	cmd := exec.Command(bin, "--listen", game.String(), "--http", fmt.Sprintf("127.0.0.1:%d", httpPort),
-		"--iface", "lo", "--multicast", group, "--discovery=false")
+		"--http-token-file", tf.Name(), "--iface", "lo", "--multicast", group, "--discovery=false")
 	p := &process{cmd: cmd, stderr: &capBuffer{max: maxStderrKeep}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.stderr, p.stderr
 	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {
+		os.Remove(tf.Name())
 		return nil, err
 	}
-	go func() { p.err = cmd.Wait(); close(p.done) }()
+	go func() { p.err = cmd.Wait(); os.Remove(tf.Name()); close(p.done) }()
 	return p, nil
 }
 
@@ -603,7 +621,12 @@ func getStats(api string) (*serverStats, error) {
 }
 
 func resetStats(api string) {
-	resp, err := httpClient.Post(api+"/reset", "", nil)
+	req, err := http.NewRequest(http.MethodPost, api+"/reset", nil)
+	if err != nil {
+		return
+	}
+	req.Header.Set("Authorization", "Bearer "+operatorToken)
+	resp, err := httpClient.Do(req)
 	if err == nil {
 		resp.Body.Close()
 	}
