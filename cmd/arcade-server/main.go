@@ -46,36 +46,36 @@ func main() {
 
 // options are the parsed command line.
 type options struct {
-	listen        netip.AddrPort
-	tickRate      int
-	iface         string
-	multicast     netip.AddrPort
-	noMcast       bool
-	maxClients    int
-	httpAddr      string
-	httpToken     string // from --http-token-file; empty: generated at start
-	tokenFromFile bool
-	dscp          int
-	rtPrio        int
-	tickCPU       int
-	spinMax       time.Duration
-	coalesce      time.Duration
-	hostProbe     bool
-	pprof         bool
-	scenePath     string
-	eager         bool
-	fallback      bool
-	allow         []netip.Prefix
-	deny          []netip.Prefix
-	hashEvery     int
-	idle          time.Duration
-	logFormat     string
-	capture       string
-	version       bool
-	name          string
-	discovery     bool
-	beaconPort    int
-	passphrase    string
+	listen     netip.AddrPort
+	tickRate   int
+	iface      string
+	multicast  netip.AddrPort
+	noMcast    bool
+	maxClients int
+	httpAddr   string
+	httpToken  string // from --http-token-file; empty: generated at start
+	fileToken  bool   // httpToken came from --http-token-file
+	dscp       int
+	rtPrio     int
+	tickCPU    int
+	spinMax    time.Duration
+	coalesce   time.Duration
+	hostProbe  bool
+	pprof      bool
+	scenePath  string
+	eager      bool
+	fallback   bool
+	allow      []netip.Prefix
+	deny       []netip.Prefix
+	hashEvery  int
+	idle       time.Duration
+	logFormat  string
+	capture    string
+	version    bool
+	name       string
+	discovery  bool
+	beaconPort int
+	passphrase string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -204,7 +204,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		if len(o.httpToken) < minTokenLen {
 			return nil, fmt.Errorf("--http-token-file %s: the token is %d bytes, want at least %d", *tokenFile, len(o.httpToken), minTokenLen)
 		}
-		o.tokenFromFile = true
+		o.fileToken = true
 	}
 	if o.iface != "" {
 		if _, err := net.InterfaceByName(o.iface); err != nil {
@@ -537,7 +537,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			}
 		}()
 		dash := dashboardURL(ln.Addr())
-		if o.tokenFromFile {
+		if o.fileToken {
 			log.Info("operator API", "addr", ln.Addr().String(), "dashboard", dash+"#token=<the token in --http-token-file>")
 		} else {
 			// The one place the generated token is shown: the operator

@@ -192,7 +192,7 @@ func TestHTTPDefaultsAndToken(t *testing.T) {
 	if err := os.WriteFile(path, []byte("  c2VjcmV0LXRva2VuLTE2Yg==\t\r\nrest"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if o, err = parseFlags([]string{"--http-token-file", path}, io.Discard); err != nil || o.httpToken != "c2VjcmV0LXRva2VuLTE2Yg==" || !o.tokenFromFile {
+	if o, err = parseFlags([]string{"--http-token-file", path}, io.Discard); err != nil || o.httpToken != "c2VjcmV0LXRva2VuLTE2Yg==" || !o.fileToken {
 		t.Errorf("--http-token-file: %+v, %v", o, err)
 	}
 	a, errA := newToken()
