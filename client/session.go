@@ -251,6 +251,7 @@ type Session struct {
 	// Newest snapshot tick delivered; parts of older ticks are dropped,
 	// and so are second copies of a part (multicast and unicast both).
 	newestTick uint32
+	newestTime uint64 // its server time, µs
 	haveTick   bool
 	tickParts  [4]uint64 // parts of newestTick delivered
 	// Newest entity update delivered, to drop its copy from the other path.
@@ -651,13 +652,13 @@ func (s *Session) handleState(now, rxTime int64, h *wire.Header, body []byte, vi
 		s.ep.OnDatagram(now, h.Seq, h.Ack, h.AckBits, nil)
 	}
 	if h.Type == wire.TypeEntityUpdate {
-		s.deliverEntityUpdate(rxTime, viaMulticast)
+		s.deliverEntityUpdate(now, rxTime, viaMulticast)
 		return
 	}
 	if s.snap.Part == 0 {
 		s.delivery.arrival(s.snap.Tick, rxTime, viaMulticast)
 	}
-	s.deliverSnapshot(rxTime, viaMulticast)
+	s.deliverSnapshot(now, rxTime, viaMulticast)
 }
 
 // MaxStateAhead is how far ahead of the client's estimate of the server
@@ -685,6 +686,24 @@ func (s *Session) plausible(now int64, tick uint32, at uint64) bool {
 	want := int64(at)*int64(s.accepted.TickRate)/1_000_000 - 1
 	d := int64(int32(tick - uint32(want)))
 	return d >= -maxTickSkew && d <= maxTickSkew
+}
+
+// StateRecoverAhead is how far ahead of the client's estimate of the
+// server clock the newest state may still be when older state arrives,
+// for the older state to be the reordered copy it looks like. Beyond it the
+// newest was stamped in the future, which only a forgery does: the older
+// state is taken and becomes the newest. Real state recovers at once from
+// one forged datagram, instead of waiting up to MaxStateAhead for the
+// server clock to catch up with the forgery.
+const StateRecoverAhead = 30 * time.Millisecond
+
+// stillAhead reports whether server time at (µs) is beyond the server
+// clock as estimated now by more than StateRecoverAhead.
+func (s *Session) stillAhead(now int64, at uint64) bool {
+	if !s.clock.known {
+		return false
+	}
+	return int64(at) > (now+s.clock.offset+int64(StateRecoverAhead))/1000
 }
 
 // maxTickSkew is how many ticks a state's tick may differ from the tick of
@@ -718,10 +737,13 @@ func (s *Session) accept(now int64, seq uint16, w *seqWindow, st *PathStats) boo
 	return true
 }
 
-func (s *Session) deliverSnapshot(rxTime int64, viaMulticast bool) {
+func (s *Session) deliverSnapshot(now, rxTime int64, viaMulticast bool) {
 	if s.haveTick && wire.InputSeqNewer(s.newestTick, s.snap.Tick) {
-		s.drop(DropOldTick) // a newer tick already superseded it
-		return
+		if !s.stillAhead(now, s.newestTime) {
+			s.drop(DropOldTick) // a newer tick already superseded it
+			return
+		}
+		s.stats.StateRecoveries++ // the newest came from the future
 	}
 	if !s.haveTick || s.snap.Tick != s.newestTick {
 		s.tickParts = [4]uint64{}
@@ -732,7 +754,7 @@ func (s *Session) deliverSnapshot(rxTime int64, viaMulticast bool) {
 		return
 	}
 	s.tickParts[s.snap.Part/64] |= bit
-	s.haveTick, s.newestTick = true, s.snap.Tick
+	s.haveTick, s.newestTick, s.newestTime = true, s.snap.Tick, s.snap.ServerTime
 	s.stats.Snapshots++
 	if s.onSnapshot != nil {
 		s.onSnapshot(&s.snap, rxTime, viaMulticast)
@@ -742,17 +764,26 @@ func (s *Session) deliverSnapshot(rxTime int64, viaMulticast bool) {
 // deliverEntityUpdate passes on an entity update unless a snapshot of a
 // newer tick was already delivered: that snapshot was made after the update
 // and supersedes it. Updates never advance the newest tick themselves.
-func (s *Session) deliverEntityUpdate(rxTime int64, viaMulticast bool) {
+func (s *Session) deliverEntityUpdate(now, rxTime int64, viaMulticast bool) {
 	if s.haveTick && wire.InputSeqNewer(s.newestTick, s.upd.Tick) {
-		s.drop(DropOldTick)
-		return
+		if !s.stillAhead(now, s.newestTime) {
+			s.drop(DropOldTick)
+			return
+		}
+		// The newest snapshot came from the future: forget it, so that
+		// the next real one is taken.
+		s.haveTick = false
+		s.stats.StateRecoveries++
 	}
 	// The same update by the other path is a copy; parts of one split
 	// update share a server time and come by one path.
 	if s.haveUpd && (s.upd.ServerTime < s.updTime ||
 		s.upd.ServerTime == s.updTime && viaMulticast != s.updMulticast) {
-		s.drop(DropDuplicate)
-		return
+		if !s.stillAhead(now, s.updTime) {
+			s.drop(DropDuplicate)
+			return
+		}
+		s.stats.StateRecoveries++
 	}
 	s.haveUpd, s.updTime, s.updMulticast = true, s.upd.ServerTime, viaMulticast
 	s.stats.EntityUpdates++

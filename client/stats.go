@@ -91,6 +91,9 @@ type SessionStats struct {
 	// CookieRetries counts handshakes restarted because the server denied
 	// the cookie (expired, or the server restarted).
 	CookieRetries uint64
+	// StateRecoveries counts older state taken because the newest was
+	// stamped in the future (beyond StateRecoverAhead): a forgery.
+	StateRecoveries uint64
 	// RPCIn counts RPC messages delivered (to OnRPC, if set); RPCOut
 	// those queued by SendRPC and its helpers.
 	RPCIn     uint64

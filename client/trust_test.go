@@ -54,36 +54,79 @@ func TestForgedFutureSnapshotIsIgnored(t *testing.T) {
 }
 
 // TestForgedNearFutureFreezesBriefly: a forged Snapshot stamped within
-// MaxStateAhead of the server clock is taken, and real ticks older than it
-// are ignored, but only until the real clock reaches it.
+// MaxStateAhead of the server clock is taken. Real ticks older than it are
+// taken again while the forgery is more than StateRecoverAhead ahead of
+// the clock: at once for one stamped far ahead; one stamped less ahead
+// holds them back until the clock reaches it, StateRecoverAhead and a tick
+// at most.
 func TestForgedNearFutureFreezesBriefly(t *testing.T) {
+	const period = 8333 * time.Microsecond
+	for _, ahead := range []time.Duration{MaxStateAhead - 10*time.Millisecond, StateRecoverAhead + 15*time.Millisecond, StateRecoverAhead - 5*time.Millisecond} {
+		f := newFakeServer(t)
+		s := newTestSession(SessionConfig{})
+		f.connect(s, t0)
+		var rec snapshotRecorder
+		rec.attach(s)
+		now := t0 + ms
+		ft, fat := atServerClock(s, now, ahead)
+		s.Handle(now, f.multicastSnapshot(&wire.Snapshot{Tick: ft, ServerTime: fat, Parts: 1}), now, true)
+		if len(rec.ticks) != 1 {
+			t.Fatalf("%v ahead: a forged tick within the bound was not taken: %v", ahead, rec.ticks)
+		}
+		// The real server keeps ticking at its clock.
+		var frozen time.Duration
+		missed := 0
+		for step := period; step < 2*MaxStateAhead; step += period {
+			at := now + int64(step)
+			tick, stamp := atServerClock(s, at, 0)
+			n := len(rec.ticks)
+			s.Handle(at, f.multicastSnapshot(&wire.Snapshot{Tick: tick, ServerTime: stamp, Parts: 1}), at, true)
+			if len(rec.ticks) == n {
+				frozen, missed = step, missed+1
+			}
+		}
+		// The first real tick comes a period later: by then the forgery
+		// is a period less ahead.
+		limit := time.Duration(0)
+		recovers := ahead-period > StateRecoverAhead
+		if !recovers {
+			limit = ahead
+		}
+		if frozen > limit {
+			t.Errorf("%v ahead: real ticks ignored until %v (%d of them), want none after %v", ahead, frozen, missed, limit)
+		}
+		if recovers && s.Stats().StateRecoveries != 1 {
+			t.Errorf("%v ahead: %d recoveries, want 1", ahead, s.Stats().StateRecoveries)
+		}
+	}
+}
+
+// TestForgedFutureEntityUpdate: an EntityUpdate stamped ahead (within
+// MaxStateAhead) does not hide the real updates that follow, nor does a
+// Snapshot stamped ahead.
+func TestForgedFutureEntityUpdate(t *testing.T) {
 	f := newFakeServer(t)
 	s := newTestSession(SessionConfig{})
 	f.connect(s, t0)
-	var rec snapshotRecorder
-	rec.attach(s)
+	var got []uint64
+	s.OnEntityUpdate(func(u *wire.EntityUpdate, _ int64, _ bool) { got = append(got, u.ServerTime) })
 	now := t0 + ms
 	ahead := MaxStateAhead - 10*time.Millisecond
+	update := func(at int64, d time.Duration) {
+		tick, stamp := atServerClock(s, at, d)
+		s.Handle(at, f.multicastEntityUpdate(&wire.EntityUpdate{Tick: tick, ServerTime: stamp}), at, true)
+	}
+	update(now, ahead)
 	ft, fat := atServerClock(s, now, ahead)
 	s.Handle(now, f.multicastSnapshot(&wire.Snapshot{Tick: ft, ServerTime: fat, Parts: 1}), now, true)
-	if len(rec.ticks) != 1 {
-		t.Fatalf("a forged tick within the bound was not taken: %v", rec.ticks)
+	for i := range 10 {
+		update(now+int64(i+1)*int64(time.Millisecond), 0)
 	}
-	// The real server keeps ticking at its clock, every 8.33 ms.
-	var frozen, resumed time.Duration
-	for step := time.Duration(0); step < 2*MaxStateAhead; step += 8333 * time.Microsecond {
-		at := now + int64(step)
-		tick, stamp := atServerClock(s, at, 0)
-		n := len(rec.ticks)
-		s.Handle(at, f.multicastSnapshot(&wire.Snapshot{Tick: tick, ServerTime: stamp, Parts: 1}), at, true)
-		if len(rec.ticks) == n {
-			frozen = step
-		} else if resumed == 0 {
-			resumed = step
-		}
+	if len(got) != 11 {
+		t.Fatalf("delivered %d updates, want the forged one and the 10 real ones", len(got))
 	}
-	if resumed == 0 || frozen > ahead+8333*time.Microsecond {
-		t.Fatalf("real ticks ignored for %v after a forged one %v ahead (resumed at %v)", frozen, ahead, resumed)
+	if r := s.Stats().StateRecoveries; r != 2 {
+		t.Fatalf("%d recoveries, want 2 (the forged update and the forged snapshot)", r)
 	}
 }
 
