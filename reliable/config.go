@@ -8,12 +8,13 @@ import (
 
 // Defaults for the zero fields of Config.
 const (
-	DefaultStreams        = 4
-	DefaultMaxMessage     = 256 << 10
-	DefaultSendQueueBytes = 1 << 20
-	DefaultMinRTO         = 5 * time.Millisecond
-	DefaultMaxRTO         = 500 * time.Millisecond
-	DefaultMTU            = 1150
+	DefaultStreams         = 4
+	DefaultMaxMessage      = 256 << 10
+	DefaultSendQueueBytes  = 1 << 20
+	DefaultRecvBufferBytes = 1 << 20
+	DefaultMinRTO          = 5 * time.Millisecond
+	DefaultMaxRTO          = 500 * time.Millisecond
+	DefaultMTU             = 1150
 )
 
 // Limits on Config fields.
@@ -84,10 +85,21 @@ type Config struct {
 	MaxMessage int
 	// SendQueueBytes bounds the bytes queued and not yet acknowledged per
 	// stream (Send returns ErrQueueFull beyond it), the unreliable bytes
-	// waiting for Poll, and the bytes a receiver buffers per stream beyond
-	// the next message to deliver. Default DefaultSendQueueBytes (1 MiB);
-	// at least MaxMessage.
+	// waiting for Poll, and the message data a receiver has received and
+	// buffers per stream beyond the next message to deliver. Default
+	// DefaultSendQueueBytes (1 MiB); at least MaxMessage.
 	SendQueueBytes int
+	// RecvBufferBytes bounds the memory a receiver holds for received
+	// messages, all streams together, besides the one message at the head
+	// of a stream that holds the Endpoint's reassembly priority (see
+	// "Memory bounds" in the package doc). Memory is counted as allocated:
+	// buffers, fragment blocks and reassembly state. Default
+	// DefaultRecvBufferBytes (1 MiB).
+	RecvBufferBytes int
+	// Budget, if not nil, bounds the memory all the Endpoints sharing it
+	// hold for received messages, counted as for RecvBufferBytes, the
+	// priority heads included. Nil: no bound across Endpoints.
+	Budget *Budget
 	// MinRTO and MaxRTO clamp the retransmission timeout, backoff
 	// included. Defaults DefaultMinRTO (5 ms) and DefaultMaxRTO (500 ms).
 	MinRTO, MaxRTO time.Duration
@@ -106,6 +118,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SendQueueBytes == 0 {
 		c.SendQueueBytes = max(DefaultSendQueueBytes, c.MaxMessage)
+	}
+	if c.RecvBufferBytes == 0 {
+		c.RecvBufferBytes = DefaultRecvBufferBytes
 	}
 	if c.MinRTO == 0 {
 		c.MinRTO = DefaultMinRTO
@@ -133,6 +148,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("reliable: Config.MaxMessage is %d, more than %d fragments of Config.MTU %d", c.MaxMessage, MaxFragments, c.MTU)
 	case c.SendQueueBytes < c.MaxMessage:
 		return fmt.Errorf("reliable: Config.SendQueueBytes is %d, want at least Config.MaxMessage (%d)", c.SendQueueBytes, c.MaxMessage)
+	case c.RecvBufferBytes < 0:
+		return fmt.Errorf("reliable: Config.RecvBufferBytes is negative (%d)", c.RecvBufferBytes)
 	case c.MinRTO < 0:
 		return fmt.Errorf("reliable: Config.MinRTO is negative (%v)", c.MinRTO)
 	case c.MaxRTO < c.MinRTO:

@@ -3,7 +3,8 @@
 // unreliable datagrams, plus one unreliable-sequenced stream where the newest
 // message wins.
 //
-// It is pure logic: an Endpoint owns no socket, clock or goroutine. The caller
+// It is pure logic: an Endpoint owns no socket, clock or goroutine (a
+// Budget short of memory may start a garbage collection). The caller
 // passes the time in (now, ns, on any monotonic clock), builds datagrams from
 // Poll, puts Ack into the header of every datagram it sends, hands received
 // datagrams to OnDatagram (or their header acks to OnAcks), and collects
@@ -47,16 +48,55 @@
 //
 // Receiving: fragments of stream messages are stored in a per-stream window
 // of RecvWindow messages starting at the next message to deliver, reassembled,
-// de-duplicated, and delivered by Receive exactly once and in order. The
-// bytes buffered per stream beyond the message at the head of the window are
-// bounded by Config.SendQueueBytes. A packet is acknowledged only if every
-// reliable chunk in it was stored (or already held): a chunk outside the
-// window makes the receiver leave the whole packet unacknowledged, so the
-// sender resends it. The receiver acknowledges promptly: every datagram it
+// de-duplicated, and delivered by Receive exactly once and in order, within
+// the memory bounds below. A packet is acknowledged only if every reliable
+// chunk in it was stored (or already held): a chunk outside the window or
+// over a bound makes the receiver leave the whole packet unacknowledged, so
+// the sender resends it. The receiver acknowledges promptly: every datagram it
 // sends carries Ack; when it has nothing to send, Poll emits an empty payload
 // (a pure acknowledgement) at once after every AckEvery-th (2nd) packet with
 // reliable data, after one that arrived out of order, and otherwise AckDelay
 // (1 ms) after the first unacknowledged one.
+//
+// # Memory bounds
+//
+// Whatever a peer sends, what an Endpoint holds for it is bounded; a chunk
+// that would pass a bound is dropped, counted (Stats.DroppedOverBudget) and
+// its packet left unacknowledged, so an honest sender resends it once
+// memory is freed. Nothing blocks or panics.
+//
+// A message that arrives whole takes a buffer of its length, rounded up to
+// a pool size class (64, 256, 1024 or 4096 bytes). A fragmented message
+// takes memory only as its fragments arrive, never by the msgLen they
+// announce: its data is kept in blocks of up to 64 consecutive fragments,
+// each block (one pool buffer) allocated when its first fragment arrives,
+// found through a table that grows with the blocks held. All of it,
+// reassembly state and table included, is counted as allocated against:
+//
+//   - per stream: RecvWindow (256) messages from the next to deliver, and
+//     Config.SendQueueBytes of message data received beyond that next one;
+//   - per Endpoint: Config.RecvBufferBytes (default 1 MiB) for all streams
+//     together, besides the priority head: the message at the head of one
+//     stream at a time (the first whose chunk would not fit otherwise),
+//     which may take what its whole message needs (less than 1.4 ×
+//     MaxMessage for fragments of up to 1163 bytes, 2.1 × for any) until it
+//     is delivered, so that the message blocking delivery always
+//     completes;
+//   - across Endpoints: Config.Budget, if set (a server shares one among
+//     its sessions): three quarters of its limit for everything but
+//     priority heads, the whole limit for them.
+//
+// During Receive, a message of several blocks is copied into one buffer
+// of its length, dropped after the call. Other state a peer can make grow
+// is bounded too: the unreliable message kept for Receive is one, at most
+// one payload long; acknowledgement state is a 64-packet bitmap; the free
+// buffers an Endpoint keeps are at most 16 KiB per size class. Fixed per
+// Endpoint: the receive window of a stream (RecvWindow slots of 40 bytes,
+// allocated when the stream first receives) and the record of the last 64
+// packets sent (26 KiB). The sending side holds only what the caller
+// queued: Config.SendQueueBytes and MaxQueuedMessages per stream,
+// MaxQueuedUnreliable unreliable messages, and at most one resend entry
+// per fragment of the messages in flight.
 //
 // # Packet sequence numbers
 //

@@ -1,6 +1,10 @@
 package reliable
 
-import "time"
+import (
+	"runtime"
+	"sync/atomic"
+	"time"
+)
 
 // lossGain is the inverse gain of the loss estimate's moving average.
 const lossGain = 32
@@ -40,6 +44,12 @@ type Endpoint struct {
 	unrelInSeen    bool
 	unrelInNewest  uint16
 
+	// Memory held for received messages (see admit).
+	held      int          // all of it
+	prio      int          // stream whose head has the reassembly priority; -1: none
+	prioBytes int          // the part that head holds
+	acct      *recvAccount // held, for Config.Budget; nil without one
+
 	pool bufPool
 	st   Stats
 }
@@ -72,7 +82,19 @@ type Stats struct {
 	DuplicatePackets   uint64 // packet numbers received before
 	DuplicateFragments uint64 // chunks of messages already held or delivered
 	StaleUnreliable    uint64 // unreliable messages older than one seen before
+	DroppedOverBudget  uint64 // reliable chunks dropped (packet left unacknowledged): a receive memory bound was reached
+	RecvBytes          int    // memory held for received messages, as counted against RecvBufferBytes and Budget
 }
+
+// recvAccount is what an Endpoint has charged to its Budget, kept apart
+// from the Endpoint so that a cleanup can return it once the Endpoint is
+// unreachable.
+type recvAccount struct {
+	budget *Budget
+	held   atomic.Int64
+}
+
+func (a *recvAccount) release() { a.budget.give(a.held.Swap(0)) }
 
 // New returns an Endpoint, or an error naming the first invalid Config
 // field.
@@ -81,15 +103,37 @@ func New(cfg Config) (*Endpoint, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Endpoint{
+	e := &Endpoint{
 		cfg:  cfg,
 		send: make([]sendStream, cfg.Streams),
 		recv: make([]recvStream, cfg.Streams),
 		sent: make([]sentPacket, sentRingSize),
+		prio: -1,
 
 		pktThreshold:  PacketThreshold,
 		timeThreshold: TimeThreshold,
-	}, nil
+	}
+	if cfg.Budget != nil {
+		e.acct = &recvAccount{budget: cfg.Budget}
+		runtime.AddCleanup(e, (*recvAccount).release, e.acct)
+	}
+	return e, nil
+}
+
+// Close releases the messages received and not yet delivered and returns
+// their memory to Config.Budget. The Endpoint must not be used afterwards.
+// An Endpoint dropped without Close returns it when the garbage collector
+// finds the Endpoint unreachable.
+func (e *Endpoint) Close() {
+	for i := range e.recv {
+		rs := &e.recv[i]
+		for j := range rs.slots {
+			if rs.slots[j].used {
+				e.free(i, &rs.slots[j])
+			}
+		}
+		rs.slots, rs.bytes = nil, 0
+	}
 }
 
 // Config returns the configuration in use, defaults filled in.
@@ -328,5 +372,6 @@ func (e *Endpoint) Stats() Stats {
 	}
 	s.QueueBytes += e.unrelBytes
 	s.InFlight = e.inFlight
+	s.RecvBytes = e.held
 	return s
 }

@@ -36,6 +36,7 @@ func TestConfigValidation(t *testing.T) {
 		{Config{MTU: 64, MaxMessage: 4 << 20}, "Config.MaxMessage"},
 		{Config{MaxMessage: 1 << 20, SendQueueBytes: 1000}, "Config.SendQueueBytes"},
 		{Config{SendQueueBytes: -1}, "Config.SendQueueBytes"},
+		{Config{RecvBufferBytes: -1}, "Config.RecvBufferBytes"},
 		{Config{MinRTO: -time.Millisecond}, "Config.MinRTO"},
 		{Config{MinRTO: 10 * time.Millisecond, MaxRTO: time.Millisecond}, "Config.MaxRTO"},
 	} {
@@ -48,7 +49,7 @@ func TestConfigValidation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{Streams: 4, MaxMessage: 256 << 10, SendQueueBytes: 1 << 20, MinRTO: 5 * time.Millisecond, MaxRTO: 500 * time.Millisecond, MTU: 1150}
+	want := Config{Streams: 4, MaxMessage: 256 << 10, SendQueueBytes: 1 << 20, RecvBufferBytes: 1 << 20, MinRTO: 5 * time.Millisecond, MaxRTO: 500 * time.Millisecond, MTU: 1150}
 	if got := e.Config(); got != want {
 		t.Errorf("defaults %+v, want %+v", got, want)
 	}

@@ -171,7 +171,12 @@ func TestFuzzSeedDelivers(t *testing.T) {
 // fuzzOnDatagram runs one fuzz input and returns the messages delivered.
 func fuzzOnDatagram(t *testing.T, in []byte) int {
 	{
-		e := mustNewPanic()
+		// Small memory bounds, so that inputs reach them.
+		budget := NewBudget(64 << 10)
+		e, err := New(Config{RecvBufferBytes: 16 << 10, Budget: budget})
+		if err != nil {
+			t.Fatal(err)
+		}
 		fuzzTraffic(e)
 		cfg := e.Config()
 		m := &fuzzModel{whole: map[[2]int][][]byte{}, frags: map[[5]int][][]byte{}}
@@ -224,12 +229,20 @@ func fuzzOnDatagram(t *testing.T, in []byte) int {
 					break
 				}
 			}
+			checkAccounting(t, e)
+			if budget.Used() != int64(e.Stats().RecvBytes) || budget.Used() > budget.Limit() {
+				t.Fatalf("budget counts %d of %d, endpoint holds %d", budget.Used(), budget.Limit(), e.Stats().RecvBytes)
+			}
 			if nt := e.NextTimeout(); nt <= now {
 				t.Fatalf("NextTimeout %d not after now %d after Poll drained", nt, now)
 			}
 			now += 300_000
 		}
 		st := e.Stats()
+		e.Close()
+		if budget.Used() != 0 {
+			t.Fatalf("budget counts %d after Close", budget.Used())
+		}
 		if st.InFlight < 0 || st.InFlight > MaxInFlight || st.QueueBytes < 0 {
 			t.Fatalf("stats out of range: %+v", st)
 		}
