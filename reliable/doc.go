@@ -40,6 +40,13 @@
 // MaxTimeThreshold, 2 RTT), as RFC 8985 adapts its reordering window. They
 // never fall again for the life of the Endpoint.
 //
+// Lost fragments of each stream's oldest unacknowledged message are resent
+// first, the streams in turn, then the others, oldest loss first. A
+// fragment lost again after being resent takes turns with new data: a
+// receiver short of memory refuses all but the messages it needs most (see
+// Memory bounds), and new fragments of those must not wait behind resends
+// it will refuse.
+//
 // So a lost fragment is normally resent about one RTT after it was sent,
 // not one RTO. At most MaxInFlight packets with reliable data are
 // unacknowledged at once, so that one header's 33-packet acknowledgement

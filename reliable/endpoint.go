@@ -22,6 +22,9 @@ type Endpoint struct {
 	unrelBytes    int
 	unrelNextID   uint16
 	rtx           ring[fragRef] // fragments to resend, oldest loss first
+	rtxYield      bool          // the last packet resent a fragment resent before: new data's turn
+	rtxRepeat     bool          // this packet resends a fragment resent before
+	rtxRR         int           // stream whose oldest message resends first next
 	sent          []sentPacket  // by packet number mod sentRingSize
 	nextSeq       uint16
 	consumed      uint64 // packet numbers handed out, saturating
@@ -212,28 +215,52 @@ func (e *Endpoint) Poll(now int64, buf []byte) (payload []byte, seq uint16, ok b
 	n := 0
 	shift := uint8(MaxBackoff)
 	if e.inFlight < MaxInFlight {
+		yield := false
 		for e.rtx.n > 0 && n < MaxChunksPerPacket {
-			ref := *e.rtx.at(0)
-			m, f := e.lookup(ref)
-			if f == nil || f.acked || f.inFlight {
-				if f != nil {
-					f.queued = false
+			// Lost fragments of each stream's oldest message go first:
+			// they hold up delivery, and a receiver short of memory
+			// takes them when it takes nothing else. Their entries
+			// stay in rtx, to be dropped when reached.
+			ref, m, f, head := e.headLost()
+			if !head {
+				ref = *e.rtx.at(0)
+				m, f = e.lookup(ref)
+				if f == nil || f.acked || f.inFlight {
+					if f != nil {
+						f.queued = false
+					}
+					e.rtx.pop()
+					continue
 				}
-				e.rtx.pop()
-				continue
+			}
+			if f.sends > 1 {
+				// Resent before and lost again, perhaps refused by a
+				// receiver short of memory: such fragments take turns
+				// with new data.
+				if e.rtxYield && n == 0 && e.hasNewFragment() {
+					yield = true
+					break
+				}
+				e.rtxRepeat = true
 			}
 			if len(buf)-start+m.chunkSize(int(ref.frag)) > mtu {
 				break
 			}
-			e.rtx.pop()
-			f.queued = false
+			if head {
+				e.rtxRR = (int(ref.stream) + 1) % len(e.send)
+			} else {
+				e.rtx.pop()
+				f.queued = false
+			}
 			buf = m.appendFrag(buf, ref.stream, int(ref.frag))
 			e.markSent(f, seq)
 			shift = min(shift, f.timeouts)
 			rec.refs[n] = ref
 			n++
 		}
-		if e.rtx.n == 0 {
+		e.rtxYield = e.rtxRepeat && !yield
+		e.rtxRepeat = false
+		if e.rtx.n == 0 || yield {
 			for progress := true; progress && n < MaxChunksPerPacket; {
 				progress = false
 				for k := 0; k < len(e.send) && n < MaxChunksPerPacket; k++ {

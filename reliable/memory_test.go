@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"arcade/netsim"
 )
 
 // checkAccounting recomputes from the receive windows what an Endpoint
@@ -582,6 +584,96 @@ func TestAnnouncementAttackRSS(t *testing.T) {
 		t.Errorf("RSS grew %.1f MiB, more than 64 MiB", float64(res)/mib)
 	}
 	runtime.KeepAlive(eps)
+}
+
+// TestHonestLargeUnderAttack: while attacking Endpoints keep a shared
+// Budget full, an honest peer's 200 KiB messages (and small ones) still
+// arrive exactly once and in order over a lossy network, through the
+// priority head; once the attackers are gone they flow freely.
+func TestHonestLargeUnderAttack(t *testing.T) {
+	for _, drop := range []string{"Close", "GC"} {
+		t.Run(drop, func(t *testing.T) { testHonestUnderAttack(t, drop) })
+	}
+}
+
+func testHonestUnderAttack(t *testing.T, drop string) {
+	const streams = 4
+	b := NewBudget(4 * mib)
+	attackers := make([]*attacker, 4)
+	for i := range attackers {
+		attackers[i] = &attacker{e: mustNew(t, Config{Budget: b})}
+		cfg := attackers[i].e.Config()
+		attackers[i].feed(t, 0, announcements(streams, cfg.MTU, cfg.MaxMessage, []int{0, 100, 200, 300, 400}))
+	}
+	if b.Used() < b.aheadLimit()*9/10 {
+		t.Fatalf("attackers hold only %d of %d", b.Used(), b.Limit())
+	}
+
+	net := netsim.New(netsim.Config{Loss: 0.1, Duplicate: 0.05, Delay: time.Millisecond, Jitter: 500 * time.Microsecond, Seed: 3}, 0)
+	a := newNode(t, Config{Streams: streams}, net, "10.0.0.1:1", "10.0.0.2:1")
+	rcv := newNode(t, Config{Streams: streams, Budget: b}, net, "10.0.0.2:1", "10.0.0.1:1")
+	var p plan
+	for k := range 24 {
+		size := 200 << 10
+		if k%3 == 1 {
+			size = 1 + k
+		}
+		p.stream = append(p.stream, k%streams)
+		p.size = append(p.size, size)
+	}
+	fwd := newFlow(t, p, streams)
+	run := func(until int, limit time.Duration) time.Duration {
+		t0 := net.Now()
+		for fwd.done < until {
+			if net.Now()-t0 > int64(limit) {
+				t.Fatalf("%d of %d messages after %v virtual; sender %+v; receiver %+v, priority %d, budget %d of %d", fwd.done, until, limit, a.ep.Stats(), rcv.ep.Stats(), rcv.ep.prio, b.Used(), b.Limit())
+			}
+			rcv.ep.Receive(fwd.check)
+			fwd.feed(a.ep, net.Now())
+			if !step(t, net, a, rcv) {
+				t.Fatal("nothing scheduled but messages missing")
+			}
+			checkAccounting(t, rcv.ep)
+			if b.Used() > b.Limit() {
+				t.Fatalf("budget counts %d of %d", b.Used(), b.Limit())
+			}
+		}
+		return time.Duration(net.Now() - t0)
+	}
+	under := run(12, 120*time.Second)
+	dropped := rcv.ep.Stats().DroppedOverBudget
+
+	switch drop {
+	case "Close":
+		for _, x := range attackers {
+			x.e.Close()
+		}
+	case "GC":
+		attackers = nil
+		deadline := time.Now().Add(10 * time.Second)
+		for b.Used() > int64(rcv.ep.Stats().RecvBytes) {
+			if time.Now().After(deadline) {
+				t.Fatalf("dropped attackers still counted: %d of %d", b.Used(), b.Limit())
+			}
+			runtime.GC()
+			time.Sleep(time.Millisecond)
+		}
+	}
+	after := run(len(p.size), 60*time.Second)
+	for step(t, net, a, rcv) {
+		rcv.ep.Receive(fwd.check)
+	}
+	rcv.ep.Receive(fwd.check)
+	checkAccounting(t, rcv.ep)
+	st := rcv.ep.Stats()
+	t.Logf("12 messages under attack in %v virtual (%d chunks dropped over budget), 12 more after %s in %v (%d dropped)", under, dropped, drop, after, st.DroppedOverBudget-dropped)
+	if dropped == 0 {
+		t.Error("the honest receiver never hit the budget: the test shows nothing")
+	}
+	if st.RecvBytes != 0 || b.Used() != 0 {
+		t.Errorf("at rest: receiver holds %d bytes, budget counts %d", st.RecvBytes, b.Used())
+	}
+	runtime.KeepAlive(attackers)
 }
 
 func ExampleBudget() {

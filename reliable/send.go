@@ -17,6 +17,7 @@ type outMsg struct {
 	fragSize int // 0: sent whole
 	nfrags   int
 	nacked   int
+	scan     int         // no lost fragment below this index
 	f0       fragState   // the fragment state of a whole message
 	fs       []fragState // fragment states of a fragmented message
 }
@@ -189,11 +190,12 @@ func (e *Endpoint) declareLost(r *sentPacket, timeout bool) {
 	e.st.PacketsLost++
 	e.loss += (1 - e.loss) / lossGain
 	for _, ref := range r.refs[:r.n] {
-		_, f := e.lookup(ref)
+		m, f := e.lookup(ref)
 		if f == nil || f.acked || !f.inFlight || f.carrier != r.seq {
 			continue
 		}
 		f.inFlight = false
+		m.scan = min(m.scan, int(ref.frag))
 		if timeout && f.timeouts < MaxBackoff {
 			f.timeouts++
 		}
@@ -329,6 +331,25 @@ func (e *Endpoint) processAcks(ack uint16, bits uint32) {
 			e.ackPacket(r)
 		}
 	}
+}
+
+// headLost returns a fragment of the oldest message of a stream that was
+// lost and waits in rtx, looking from stream rtxRR on.
+func (e *Endpoint) headLost() (fragRef, *outMsg, *fragState, bool) {
+	for k := range len(e.send) {
+		s := (e.rtxRR + k) % len(e.send)
+		ss := &e.send[s]
+		if ss.q.n == 0 {
+			continue
+		}
+		m := ss.q.at(0)
+		for ; m.scan < m.nfrags; m.scan++ {
+			if f := m.frag(m.scan); f.queued && !f.inFlight && !f.acked {
+				return fragRef{stream: uint8(s), id: m.id, frag: uint16(m.scan)}, m, f, true
+			}
+		}
+	}
+	return fragRef{}, nil, nil, false
 }
 
 // hasNewFragment reports whether some stream has a fragment never sent that
