@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"arcade/internal/metrics"
+	"arcade/reliable"
 )
 
 // Defaults for Config fields left at their zero value.
@@ -114,6 +115,12 @@ type Config struct {
 	// SessionRate bounds the datagrams one session may send per second
 	// (burst a fifth of that); a headset sends about 100. Default 1000.
 	SessionRate float64
+	// ReliableBudget bounds the memory the reliable channels of all
+	// sessions hold for messages received and not yet delivered (see
+	// reliable.Budget; each session is bounded on its own as well). Nil
+	// means a budget of reliable.DefaultBudgetBytes (48 MiB) for this
+	// server.
+	ReliableBudget *reliable.Budget
 	// Describe, if set, tells operator views what the process knows and the
 	// server package does not: the advertised name (after any rename), the
 	// version, and the discovery status. Called at most a few times a
@@ -181,6 +188,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.SessionRate == 0 {
 		c.SessionRate = DefaultSessionRate
+	}
+	if c.ReliableBudget == nil {
+		c.ReliableBudget = reliable.NewBudget(reliable.DefaultBudgetBytes)
 	}
 	if c.ProbeEvery == 0 {
 		c.ProbeEvery = DefaultProbeEvery

@@ -306,6 +306,7 @@ func (s *Server) newEndpoint() *reliable.Endpoint {
 		Streams:    wire.RPCStreams,
 		MaxMessage: wire.MaxRPCMessage,
 		MTU:        wire.MaxMessagePayload - s.sealRoom,
+		Budget:     s.cfg.ReliableBudget,
 	})
 	if err != nil {
 		panic("server: reliable config: " + err.Error()) // constant config
