@@ -4,6 +4,9 @@ import (
 	"bufio"
 	"fmt"
 	"net/http"
+	"os"
+	"runtime"
+	rtmetrics "runtime/metrics"
 	"strconv"
 	"strings"
 
@@ -109,6 +112,47 @@ func writeMetrics(s Source, w *bufio.Writer) {
 	for _, c := range clients {
 		fmt.Fprintf(w, "arcade_client_mcast_excess_seconds{client=\"%d\",name=%s} %s\n", c.ID, label(c.Name), num(c.McastExcessP90Ms/1e3))
 	}
+
+	// The process, under the names of Prometheus' standard collectors,
+	// read at scrape time (runtime/metrics does not stop the world, as
+	// runtime.ReadMemStats would, tick thread included).
+	if rss, ok := residentBytes(); ok {
+		gauge("process_resident_memory_bytes", "Resident memory size in bytes.", float64(rss))
+	}
+	gauge("go_memstats_heap_inuse_bytes", "Number of heap bytes that are in use.", float64(heapInuseBytes()))
+	gauge("go_goroutines", "Number of goroutines that currently exist.", float64(runtime.NumGoroutine()))
+}
+
+// residentBytes returns the process's resident set size from
+// /proc/self/statm (Linux), and false where there is none.
+func residentBytes() (int64, bool) {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0, false
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0, false
+	}
+	pages, err := strconv.ParseInt(f[1], 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return pages * int64(os.Getpagesize()), true
+}
+
+// heapInuseBytes is runtime.MemStats.HeapInuse: the bytes of in-use heap
+// spans, objects and the free space among them.
+func heapInuseBytes() uint64 {
+	s := []rtmetrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"}}
+	rtmetrics.Read(s)
+	var n uint64
+	for _, x := range s {
+		if x.Value.Kind() == rtmetrics.KindUint64 {
+			n += x.Value.Uint64()
+		}
+	}
+	return n
 }
 
 func num(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }

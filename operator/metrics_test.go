@@ -86,6 +86,17 @@ func TestMetricsExposition(t *testing.T) {
 	if v, _ := strconv.ParseFloat(m[1], 64); v < 0.0019 || v > 0.0031 {
 		t.Errorf("median %v s, want about 2 ms", v)
 	}
+	// The process gauges, as Prometheus' standard collectors name them.
+	for _, name := range []string{"process_resident_memory_bytes", "go_memstats_heap_inuse_bytes", "go_goroutines"} {
+		m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindStringSubmatch(text)
+		if !families[name] || m == nil {
+			t.Errorf("no gauge %s", name)
+			continue
+		}
+		if v, _ := strconv.ParseFloat(m[1], 64); v <= 0 {
+			t.Errorf("%s is %v", name, v)
+		}
+	}
 	for _, stage := range []string{"input", "grab", "physics", "broadcast"} {
 		if !strings.Contains(text, `arcade_stage_seconds_count{stage="`+stage+`"}`) {
 			t.Errorf("no stage %s", stage)
