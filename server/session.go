@@ -178,6 +178,7 @@ func (s *Server) remove(now int64, c *session, why wire.DisconnectReason, notify
 		s.noteDeparture(now, c)
 	}
 	s.sess.delete(c)
+	c.ep.Close() // its receive buffers go back to the server's budget now
 	s.rel.forget(c)
 	s.eager.forget(c)
 	s.snapLat.forget(c)
