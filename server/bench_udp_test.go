@@ -101,14 +101,19 @@ func (h *udpHotPath) drainClient(i int) {
 // loopback sockets: every headset's pose is sent, the server reads them
 // with recvmmsg, ticks, and sends the snapshot with sendmmsg. Only the
 // server's part is timed; ns/op and allocs/op are per received datagram.
+// The sealed cases compare with the open ones of the same run.
 func BenchmarkReceiveTickSendUDP(b *testing.B) {
 	for _, tc := range []struct {
 		name    string
 		clients int
 		unicast bool
-	}{{"multicast-16", 16, false}, {"unicast-16", 16, true}} {
+		pass    string
+	}{{"multicast-16", 16, false, ""}, {"unicast-16", 16, true, ""},
+		// A venue passphrase: sessions sealed, the group's datagrams
+		// sealed and signed (the cost of the signature per tick).
+		{"sealed-multicast-16", 16, false, "bench"}, {"sealed-unicast-16", 16, true, "bench"}} {
 		b.Run(tc.name, func(b *testing.B) {
-			h := newUDPHotPath(b, tc.clients, tc.unicast)
+			h := newUDPHotPathSealed(b, tc.clients, tc.unicast, tc.pass)
 			var in wire.PoseInput
 			in.Head.Rot.W, in.Hands[0].Rot.W, in.Hands[1].Rot.W = 1, 1, 1
 			b.ReportAllocs()
