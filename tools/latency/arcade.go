@@ -39,7 +39,7 @@ const (
 // ArcadeRun is one server + bots measurement.
 type ArcadeRun struct {
 	Headsets   int      `json:"headsets"`
-	Mode       string   `json:"mode"` // "eager" or "tick"
+	Mode       string   `json:"mode"` // "eager", "tick" or "sealed" (eager, with a venue passphrase)
 	ServerArgv []string `json:"server_argv"`
 	BotArgv    []string `json:"bot_argv"`
 	Error      string   `json:"error,omitempty"`
@@ -298,18 +298,17 @@ type arcadeConfig struct {
 // runArcade starts the server and the bots for one headset count and mode,
 // measures over the window after the warm-up, and stops both. A run that
 // could not be measured carries Error.
-func runArcade(ctx context.Context, c arcadeConfig, headsets int, eager bool) *ArcadeRun {
+func runArcade(ctx context.Context, c arcadeConfig, headsets int, mode string) *ArcadeRun {
 	runtime.LockOSThread() // see proc.start: Pdeathsig
 	defer runtime.UnlockOSThread()
-	r := &ArcadeRun{Headsets: headsets, Mode: map[bool]string{true: "eager", false: "tick"}[eager],
-		WarmupS: c.warmup.Seconds(), DurationS: c.duration.Seconds()}
-	if err := r.measure(ctx, c, eager); err != nil {
+	r := &ArcadeRun{Headsets: headsets, Mode: mode, WarmupS: c.warmup.Seconds(), DurationS: c.duration.Seconds()}
+	if err := r.measure(ctx, c, mode != "tick", mode == "sealed"); err != nil {
 		r.Error = err.Error()
 	}
 	return r
 }
 
-func (r *ArcadeRun) measure(ctx context.Context, c arcadeConfig, eager bool) error {
+func (r *ArcadeRun) measure(ctx context.Context, c arcadeConfig, eager, sealed bool) error {
 	game, err := freePort("udp")
 	if err != nil {
 		return err
@@ -329,20 +328,13 @@ func (r *ArcadeRun) measure(ctx context.Context, c arcadeConfig, eager bool) err
 	api := fmt.Sprintf("http://127.0.0.1:%d/api/stats", httpPort)
 	// The reset needs the operator token: one of this run's own.
 	token := crand.Text()
-	tokenFile, err := os.CreateTemp("", "arcade-latency-token-")
+	tokenFile, err := writeSecret("arcade-latency-token-", token)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tokenFile.Name())
-	_, err = tokenFile.WriteString(token + "\n")
-	if cerr := tokenFile.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
+	defer os.Remove(tokenFile)
 
-	sargs := []string{c.serverBin, "--listen", gameAddr, "--http", fmt.Sprintf("127.0.0.1:%d", httpPort), "--http-token-file", tokenFile.Name(),
+	sargs := []string{c.serverBin, "--listen", gameAddr, "--http", fmt.Sprintf("127.0.0.1:%d", httpPort), "--http-token-file", tokenFile,
 		"--iface", "lo", "--multicast", group, "--discovery=false", "--tick-rate", strconv.Itoa(tickRate),
 		"--rt-priority", strconv.Itoa(rtPriority), "--eager=" + strconv.FormatBool(eager)}
 	if c.place.TickCPU >= 0 {
@@ -351,10 +343,21 @@ func (r *ArcadeRun) measure(ctx context.Context, c arcadeConfig, eager bool) err
 	if r.Headsets > serverMaxCl {
 		sargs = append(sargs, "--max-clients", strconv.Itoa(r.Headsets))
 	}
-	r.ServerArgv = c.place.serverCmd(sargs)
 	bargs := []string{c.botBin, "--server", gameAddr, "--clients", strconv.Itoa(r.Headsets),
 		"--rate", strconv.Itoa(botRate), "--duration", c.duration.String(), "--warmup", c.warmup.String(),
 		"--iface", "lo", "--grab", "--json"}
+	if sealed {
+		// A venue passphrase of this run's own.
+		pass := crand.Text()
+		passFile, err := writeSecret("arcade-latency-passphrase-", pass)
+		if err != nil {
+			return err
+		}
+		defer os.Remove(passFile)
+		sargs = append(sargs, "--passphrase-file", passFile)
+		bargs = append(bargs, "--passphrase", pass)
+	}
+	r.ServerArgv = c.place.serverCmd(sargs)
 	r.BotArgv = c.place.botCmd(bargs)
 
 	srv, err := start(r.ServerArgv)
@@ -498,4 +501,22 @@ func waitUp(ctx context.Context, api string, p *proc) error {
 			return err
 		}
 	}
+}
+
+// writeSecret writes secret and a newline to a new temporary file (mode
+// 0600) and returns its path.
+func writeSecret(prefix, secret string) (string, error) {
+	f, err := os.CreateTemp("", prefix)
+	if err != nil {
+		return "", err
+	}
+	_, err = f.WriteString(secret + "\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
 }

@@ -22,14 +22,14 @@ func TestParseFlagsDefaults(t *testing.T) {
 	if len(o.headsets) != 2 || o.headsets[0] != 16 || o.headsets[1] != 64 {
 		t.Errorf("--headsets default: %v", o.headsets)
 	}
-	if len(o.modes) != 2 || !o.modes[0] || o.modes[1] {
+	if len(o.modes) != 2 || o.modes[0] != "eager" || o.modes[1] != "tick" {
 		t.Errorf("--modes default: %v, want [eager tick]", o.modes)
 	}
 	o, err = parseFlags([]string{"--headsets", " 8 ", "--modes", "tick", "--duration", "5s", "--warmup", "0s"}, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(o.headsets) != 1 || o.headsets[0] != 8 || len(o.modes) != 1 || o.modes[0] || o.warmup != 0 {
+	if len(o.headsets) != 1 || o.headsets[0] != 8 || len(o.modes) != 1 || o.modes[0] != "tick" || o.warmup != 0 {
 		t.Errorf("parsed: %+v", o)
 	}
 }
@@ -54,7 +54,7 @@ func TestParseFlagsErrors(t *testing.T) {
 		{[]string{"--headsets", "2000"}, "--headsets"},
 		{[]string{"--headsets", "16,16"}, "listed twice"},
 		{[]string{"--headsets", "16,"}, "empty entry"},
-		{[]string{"--modes", "fast"}, `--modes: "fast": "fast" is not eager or tick`},
+		{[]string{"--modes", "fast"}, `--modes: "fast": "fast" is not eager, tick or sealed`},
 		{[]string{"--modes", "tick,tick"}, "--modes"},
 		{[]string{"--modes", ""}, "--modes"},
 		{[]string{"--echo-count", "0"}, "--echo-count"},

@@ -22,7 +22,9 @@
 //  3. time.Ticker lateness at the same period, received by an ordinary
 //     goroutine.
 //  4. Arcade: for each --headsets count and --modes mode (eager:
-//     --eager, tick: --eager=false), arcade-server on free loopback ports
+//     --eager, tick: --eager=false, sealed: --eager with a venue
+//     passphrase, so that every datagram is sealed and the group's are
+//     signed), arcade-server on free loopback ports
 //     and a multicast group 239.255.X.Y of its own, with arcade-bot
 //     --grab at 90 Hz. With taskset and at least two CPUs (and --pin) the
 //     bot is pinned to the second allowed CPU (like the echo client) and
@@ -88,7 +90,7 @@ type options struct {
 	duration    time.Duration
 	warmup      time.Duration
 	headsets    []int
-	modes       []bool // eager?
+	modes       []string // eager, tick, sealed
 	echoCount   int
 	echoRate    int
 	refDuration time.Duration
@@ -120,7 +122,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured window of each Arcade run, after the warm-up")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "bots stream this long before each Arcade run's window")
 	headsets := fs.String("headsets", "16,64", "comma-separated headset `counts`, one Arcade run pair each")
-	modes := fs.String("modes", "eager,tick", "comma-separated `modes`: eager (--eager) and/or tick (--eager=false)")
+	modes := fs.String("modes", "eager,tick", "comma-separated `modes`: eager (--eager), tick (--eager=false), sealed (--eager and a venue passphrase)")
 	fs.IntVar(&o.echoCount, "echo-count", 10_000, "datagrams the UDP echo client sends")
 	fs.IntVar(&o.echoRate, "echo-rate", 1000, "echo datagrams per second")
 	fs.DurationVar(&o.refDuration, "ref-duration", 10*time.Second, "how long the reference timerfd loop and the time.Ticker each run")
@@ -210,21 +212,19 @@ func parseHeadsets(s string) ([]int, error) {
 	return out, nil
 }
 
-func parseModes(s string) ([]bool, error) {
-	var out []bool
+func parseModes(s string) ([]string, error) {
+	var out []string
 	for _, f := range strings.Split(s, ",") {
-		var eager bool
-		switch strings.TrimSpace(f) {
-		case "eager":
-			eager = true
-		case "tick":
+		m := strings.TrimSpace(f)
+		switch m {
+		case "eager", "tick", "sealed":
 		default:
-			return nil, fmt.Errorf("%q: %q is not eager or tick", s, f)
+			return nil, fmt.Errorf("%q: %q is not eager, tick or sealed", s, f)
 		}
-		if slices.Contains(out, eager) {
-			return nil, fmt.Errorf("%q: %s is listed twice", s, strings.TrimSpace(f))
+		if slices.Contains(out, m) {
+			return nil, fmt.Errorf("%q: %s is listed twice", s, m)
 		}
-		out = append(out, eager)
+		out = append(out, m)
 	}
 	return out, nil
 }
@@ -367,14 +367,14 @@ func measure(ctx context.Context, o *options, logf func(string, ...any)) (*Repor
 	}
 	cfg := arcadeConfig{serverBin: o.serverBin, botBin: o.botBin, place: pl, duration: o.duration, warmup: o.warmup, logf: logf}
 	for _, h := range o.headsets {
-		for _, eager := range o.modes {
+		for _, mode := range o.modes {
 			if ctx.Err() != nil {
 				problem("interrupted")
 				rep.fillRatios()
 				return rep, nil
 			}
-			logf("arcade: %d headsets, eager=%v, %v warm-up + %v", h, eager, o.warmup, o.duration)
-			r := runArcade(ctx, cfg, h, eager)
+			logf("arcade: %d headsets, %s, %v warm-up + %v", h, mode, o.warmup, o.duration)
+			r := runArcade(ctx, cfg, h, mode)
 			rep.Runs = append(rep.Runs, r)
 			if r.Error != "" {
 				problem("arcade %s: %s", r.label(), r.Error)
