@@ -78,6 +78,7 @@ func browse(ctx context.Context, conn Transport, ifs []Interface, legacy bool, n
 		deadline = start.Add(BrowseTimeout)
 	}
 	b := &browser{insts: map[string]*found{}, hosts: map[string][]netip.Addr{}, asked: map[string]bool{}}
+	local := localAddrs()
 	id := uint16(0)
 	if legacy {
 		id = uint16(rand.Uint32())
@@ -130,6 +131,11 @@ func browse(ctx context.Context, conn Transport, ifs []Interface, legacy bool, n
 			return nil, fmt.Errorf("discovery: browse: %w", err)
 		}
 		if src.Port() != MDNSPort {
+			continue
+		}
+		// RFC 6762 §11: a response from off the link is someone else's
+		// network or a spoofed source.
+		if !onAnyLink(ifs, local, src.Addr()) {
 			continue
 		}
 		if !b.handle(buf[:n], src.Addr()) {
@@ -189,7 +195,29 @@ type found struct {
 	gone        bool
 }
 
-// browser collects answers.
+// onAnyLink reports whether a is on the link of one of ifs, or is one of
+// this host's addresses (local).
+func onAnyLink(ifs []Interface, local map[netip.Addr]bool, a netip.Addr) bool {
+	if local[a.Unmap()] {
+		return true
+	}
+	for i := range ifs {
+		if ifs[i].OnLink(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// Browse bounds: a LAN full of forged responses fills these and no more
+// (each instance also costs at most three questions, asked once).
+const (
+	maxBrowseInstances = 64 // instances of the service (and beacon replies)
+	maxBrowseHosts     = 64 // host names with addresses
+	maxHostAddrs       = 8  // addresses per host name
+)
+
+// browser collects answers, up to the browse bounds.
 type browser struct {
 	insts map[string]*found
 	hosts map[string][]netip.Addr
@@ -211,6 +239,9 @@ func (b *browser) handle(p []byte, src netip.Addr) bool {
 		}
 		f := b.insts[l]
 		if f == nil {
+			if len(b.insts) >= maxBrowseInstances {
+				return nil
+			}
 			f = &found{fqdn: name, label: name[:len(name)-len(suffix)]}
 			b.insts[l] = f
 		}
@@ -241,9 +272,12 @@ func (b *browser) handle(p []byte, src netip.Addr) bool {
 			case *dnsmessage.AResource:
 				l := lowerASCII(name)
 				a := netip.AddrFrom4(body.A)
-				if rr.Header.TTL > 0 && !slices.Contains(b.hosts[l], a) {
-					b.hosts[l] = append(b.hosts[l], a)
+				have, known := b.hosts[l]
+				if rr.Header.TTL == 0 || slices.Contains(have, a) || len(have) >= maxHostAddrs ||
+					!known && len(b.hosts) >= maxBrowseHosts {
+					continue
 				}
+				b.hosts[l] = append(have, a)
 			}
 		}
 	}
@@ -381,7 +415,7 @@ func Beacon(ctx context.Context, target netip.AddrPort) ([]Service, error) {
 		}
 		s := Service{Instance: r.Instance, Addr: netip.AddrPortFrom(src.Addr(), r.Port), Truncated: r.Truncated}
 		s.setText(r.Text)
-		if slices.ContainsFunc(out, func(o Service) bool { return o.Addr == s.Addr }) {
+		if slices.ContainsFunc(out, func(o Service) bool { return o.Addr == s.Addr }) || len(out) >= maxBrowseInstances {
 			continue
 		}
 		out = append(out, s)
