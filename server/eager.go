@@ -110,13 +110,21 @@ func (s *Server) onPose(now int64, c *session, m *wire.PoseInput, rx int64) {
 }
 
 // eagerDue returns when the gathered update must go out: at once, or at
-// the end of the coalescing window; Never when nothing waits.
+// the end of the coalescing window, and on a signed group not sooner than
+// SignedUpdateGap after the last one; Never when nothing waits.
 func (s *Server) eagerDue() int64 {
 	if !s.eager.pending() {
 		return never
 	}
-	return s.eager.since + int64(s.cfg.CoalesceWindow)
+	due := s.eager.since + int64(s.cfg.CoalesceWindow)
+	if s.signsGroup() {
+		due = max(due, s.lastSigned+int64(s.cfg.SignedUpdateGap))
+	}
+	return due
 }
+
+// signsGroup reports whether updates go to a signed multicast group.
+func (s *Server) signsGroup() bool { return s.group != nil && s.multicastN > 0 }
 
 // sendEager sends the gathered update — every avatar moved, every entity
 // moved, the causes — split over as many datagrams as it takes, then
@@ -179,6 +187,9 @@ func (s *Server) sendEager(now int64) {
 		emit()
 	}
 	sentAt := s.flush()
+	if s.signsGroup() {
+		s.lastSigned = now
+	}
 	for _, l := range e.avatars {
 		s.stats.ServerAdded.Record(sentAt - l.rx)
 		l.c.lat.add(sentAt - l.rx)

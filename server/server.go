@@ -134,10 +134,13 @@ type Server struct {
 	pakeAll     *sourceLimiter
 	pakeSlot    limitSlot
 	unconfirmed int
-	outSeal     *seal.Session
-	outSigned   bool
-	sealBuf     [wire.MaxDatagramSize]byte
-	openBuf     [wire.MaxDatagramSize]byte
+	// lastSigned is when the last eager update went to the signed group
+	// (SignedUpdateGap).
+	lastSigned int64
+	outSeal    *seal.Session
+	outSigned  bool
+	sealBuf    [wire.MaxDatagramSize]byte
+	openBuf    [wire.MaxDatagramSize]byte
 }
 
 // New returns a server that talks through tr. now is the monotonic time (ns)

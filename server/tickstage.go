@@ -60,7 +60,9 @@ func (s *Server) runTick(now int64, tickNo uint64) {
 				// A pose arriving during the step is not held up by it:
 				// read, applied and sent between sub-steps.
 				s.receive(now)
-				s.sendEager(now)
+				if now >= s.eagerDue() {
+					s.sendEager(now)
+				}
 			}
 		}
 		s.world.EndStep(now)

@@ -60,6 +60,7 @@ type options struct {
 	tickCPU    int
 	spinMax    time.Duration
 	coalesce   time.Duration
+	signedGap  time.Duration
 	hostProbe  bool
 	pprof      bool
 	scenePath  string
@@ -107,6 +108,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.fallback, "unicast-fallback", true, "switch a headset whose multicast is lossy or late (against a unicast probe stream) to unicast, and back when multicast recovers")
 	fs.BoolVar(&o.eager, "eager", true, "send a headset's avatar and what its hands hold the moment its pose arrives, not at the next tick")
 	fs.DurationVar(&o.coalesce, "coalesce", 0, "let an eager update wait this long for more poses to share its datagram (0..a quarter of a tick; 0 = send each receive batch at once)")
+	fs.DurationVar(&o.signedGap, "signed-update-gap", server.DefaultSignedUpdateGap, "with a passphrase, the least time between two eager updates to the multicast group, each signed and checked by every headset (1µs..a quarter of a tick): bounds a headset's signature checks")
 	fs.IntVar(&o.tickCPU, "tick-cpu", -1, "pin the tick thread to this `CPU` (-1 = any), e.g. to keep load generators off it")
 	fs.BoolVar(&o.pprof, "pprof", false, "serve Go's /debug/pprof/ (profiles, heap, runtime trace) on the --http address")
 	fs.BoolVar(&o.hostProbe, "host-probe", true, "run a reference timerfd loop beside the tick (every 2 ms; about 2% of a core) and sample CPU steal, so late ticks are told apart as the host's or Arcade's")
@@ -172,6 +174,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.coalesce < 0 || o.coalesce > time.Second/time.Duration(o.tickRate)/4 {
 		return nil, fmt.Errorf("--coalesce: %v is out of range 0..a quarter of a tick (%v)", o.coalesce, time.Second/time.Duration(o.tickRate)/4)
+	}
+	if o.signedGap <= 0 || o.signedGap > time.Second/time.Duration(o.tickRate)/4 {
+		return nil, fmt.Errorf("--signed-update-gap: %v is out of range 1µs..a quarter of a tick (%v)", o.signedGap, time.Second/time.Duration(o.tickRate)/4)
 	}
 	if o.tickCPU < -1 || o.tickCPU >= runtime.NumCPU() {
 		return nil, fmt.Errorf("--tick-cpu: %d is not -1 or a CPU of this machine (0..%d)", o.tickCPU, runtime.NumCPU()-1)
@@ -429,6 +434,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		TickCPU:           max(o.tickCPU, 0),
 		SpinMax:           o.spinMax,
 		CoalesceWindow:    o.coalesce,
+		SignedUpdateGap:   o.signedGap,
 		Passphrase:        o.passphrase,
 	}
 	if o.spinMax == 0 {

@@ -1,0 +1,121 @@
+package server_test
+
+import (
+	"testing"
+	"time"
+
+	"arcade/netsim"
+	"arcade/server"
+	"arcade/wire"
+)
+
+// TestSignedUpdatesPaced: with a passphrase, eager EntityUpdates to the
+// multicast group (each signed, each checked by every headset) go out at
+// least SignedUpdateGap apart, except beside a tick's Snapshot; the inputs
+// they carry still reach the headsets within the gap. Open mode, with the
+// same poses, sends one update per pose.
+func TestSignedUpdatesPaced(t *testing.T) {
+	const gap = 2 * time.Millisecond
+	open := pacedRun(t, "", gap)
+	sealed := pacedRun(t, testPassphrase, gap)
+	t.Logf("group EntityUpdates a second: open %.0f, sealed %.0f (gap %v)", open, sealed, gap)
+	// 16 headsets at 90 Hz, each at its own phase: ~1 440 poses a second.
+	if open < 1000 {
+		t.Errorf("open: %.0f group updates a second for ~1 440 poses: not eager", open)
+	}
+	// At most one paced update a gap, plus those sent with a tick.
+	if limit := float64(time.Second/gap) + 2*server.DefaultTickRate; sealed > limit {
+		t.Errorf("sealed: %.0f group updates a second, over %.0f", sealed, limit)
+	}
+}
+
+// pacedRun runs 16 multicast headsets sending poses spread evenly over
+// the 90 Hz period for a second and returns how many group EntityUpdates
+// one of them received a second.
+func pacedRun(t *testing.T, pass string, gap time.Duration) float64 {
+	t.Helper()
+	e := &twinEnv{t: t, r: newRig(t, netsim.Config{Delay: 200 * time.Microsecond, Seed: 3}, server.Config{Passphrase: pass, SignedUpdateGap: gap}), passphrase: pass}
+	const n = 16
+	refl := make([]reflection, n)
+	for i := range n {
+		refl[i].watch(e.join(t, "paced", false).(*twinPeer))
+	}
+	var updates, snaps []int64
+	watcher := e.peers[0]
+	prev := watcher.s
+	prev.OnEntityUpdate(func(u *wire.EntityUpdate, rx int64, mc bool) {
+		if mc {
+			updates = append(updates, rx)
+		}
+		for _, c := range u.Causes {
+			if c.Client == watcher.id() {
+				refl[0].show(rx, c.Input)
+			}
+		}
+		for _, pl := range u.Players {
+			if pl.ClientID == watcher.id() {
+				refl[0].show(rx, pl.LastInputSeq)
+			}
+		}
+	})
+	prev.OnSnapshot(func(s *wire.Snapshot, rx int64, mc bool) {
+		if mc {
+			snaps = append(snaps, rx)
+		}
+		for _, pl := range s.Players {
+			if pl.ClientID == watcher.id() {
+				refl[0].show(rx, pl.LastInputSeq)
+			}
+		}
+	})
+
+	period := int64(time.Second / 90)
+	begin := e.r.net.Now()
+	next := make([]int64, n)
+	for i := range next {
+		next[i] = begin + period*int64(i)/n
+	}
+	const run = time.Second
+	e.r.advance(run, func(now int64) {
+		for i, p := range e.peers {
+			if now >= next[i] {
+				next[i] += period
+				p.sendPose(now)
+				refl[i].sent = append(refl[i].sent, sentInput{p.lastSent(), now})
+			}
+		}
+		e.step(now)
+	})
+
+	if pass != "" {
+		// Two updates closer than the gap (less one 50 µs step of the
+		// rig) are the halves of one split update or sit beside a tick.
+		near := func(at int64) bool {
+			for _, s := range snaps {
+				if d := at - s; d > -int64(100*time.Microsecond) && d < int64(100*time.Microsecond) {
+					return true
+				}
+			}
+			return false
+		}
+		close := 0
+		for i := 1; i < len(updates); i++ {
+			d := updates[i] - updates[i-1]
+			if d > 0 && d < int64(gap-50*time.Microsecond) && !near(updates[i]) && !near(updates[i-1]) {
+				close++
+			}
+		}
+		if close > 0 {
+			t.Errorf("sealed: %d pairs of group updates less than %v apart away from any tick", close, gap)
+		}
+	}
+	// Pacing delays an update, never drops what it carries.
+	within := gap + 2*time.Millisecond
+	for i := range n {
+		got, of := refl[i].reflected(begin+int64(100*time.Millisecond), begin+int64(run-50*time.Millisecond), within)
+		if of < 70 || got != of {
+			t.Errorf("passphrase %q, headset %d: %d of %d inputs reflected within %v", pass, i, got, of, within)
+		}
+	}
+	return float64(len(updates)) / run.Seconds()
+}
