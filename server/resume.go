@@ -24,8 +24,36 @@ func (s *Server) noteDeparture(now int64, c *session) {
 	if c.playerID == ([wire.PlayerIDSize]byte{}) {
 		return
 	}
+	if _, ok := s.sess.departed[c.playerID]; !ok && len(s.sess.departed) >= s.maxDeparted() {
+		s.forgetOldestDeparted()
+	}
 	s.sess.departed[c.playerID] = departed{id: c.id, avatar: c.applied, has: c.hasApplied, at: now}
 	s.sess.reservedUntil[c.id] = now + int64(ResumeWindow)
+}
+
+// maxDeparted bounds the departed table: four times MaxClients, so that
+// joining and leaving under fresh player ids (each join costs a handshake,
+// and a proof of the passphrase on a sealed server) cannot grow it.
+func (s *Server) maxDeparted() int { return 4 * max(s.cfg.MaxClients, 16) }
+
+// forgetOldestDeparted drops the departure that ended first. The table is
+// full only under churn, so a scan is fine.
+func (s *Server) forgetOldestDeparted() {
+	var oldest [wire.PlayerIDSize]byte
+	at, found := int64(0), false
+	for p, d := range s.sess.departed {
+		if !found || d.at < at {
+			oldest, at, found = p, d.at, true
+		}
+	}
+	if found {
+		d := s.sess.departed[oldest]
+		delete(s.sess.departed, oldest)
+		if s.sess.reservedUntil[d.id] == d.at+int64(ResumeWindow) {
+			s.sess.reservedUntil[d.id] = 0
+		}
+		s.stats.DepartedEvicted.Inc()
+	}
 }
 
 // resumable returns the departed slot of a player identity, if it ended

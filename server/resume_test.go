@@ -140,3 +140,32 @@ func TestResumeNotTakenWithoutPassphrase(t *testing.T) {
 		t.Errorf("%d bad_passphrase drops for two unproven sessions", d)
 	}
 }
+
+// TestDepartedTableBounded: players who join and leave under ever new
+// player ids fill the table of departed players only up to its bound
+// (4 × MaxClients, at least 64); the oldest departures go first, the
+// newest still resume.
+func TestDepartedTableBounded(t *testing.T) {
+	e := &twinEnv{t: t, r: newRig(t, netsim.Config{Delay: 100 * time.Microsecond, Seed: 9}, server.Config{MaxClients: 4})}
+	const bound, churn = 64, 80
+	player := func(i int) [16]byte { return [16]byte{0xde, byte(i >> 8), byte(i), 1} }
+	addr := func(i, gen int) netip.AddrPort {
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 5 + byte(gen), byte(i + 1)}), 4000)
+	}
+	for i := range churn {
+		p := e.joinAs(t, "churn", player(i), addr(i, 0))
+		p.leave(true)
+		e.r.advance(2*time.Millisecond, e.step)
+	}
+	if got := e.stats().DepartedEvicted.Load(); got != churn-bound {
+		t.Errorf("%d departures evicted, want %d (%d players left, bound %d)", got, churn-bound, churn, bound)
+	}
+	if first := e.joinAs(t, "first", player(0), addr(0, 1)); first.s.Resumed() {
+		t.Error("the oldest departure resumed: it should have been evicted")
+	} else {
+		first.leave(true)
+	}
+	if last := e.joinAs(t, "last", player(churn-1), addr(churn-1, 1)); !last.s.Resumed() {
+		t.Error("the newest departure did not resume")
+	}
+}

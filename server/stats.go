@@ -143,6 +143,9 @@ type Stats struct {
 	// PlayerIDInUse counts handshakes naming the player id of a session
 	// that still speaks: not taken over, made a new player.
 	PlayerIDInUse metrics.Counter
+	// DepartedEvicted counts departed players forgotten before their
+	// ResumeWindow ended because the table of them was full.
+	DepartedEvicted metrics.Counter
 	// InputResyncs counts sessions whose newest input was moved back to a
 	// run of older ones (a forged input jumped ahead of the client's).
 	InputResyncs metrics.Counter
