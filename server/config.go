@@ -159,14 +159,14 @@ type Config struct {
 	// exchange, and every multicast datagram with a random group key and
 	// the server's signature. Empty: anonymous, nothing sealed.
 	Passphrase string
-	// SignedUpdateGap is, with a Passphrase and clients on multicast, the
-	// least time between two eager EntityUpdates to the group outside the
-	// tick. Each multicast datagram then carries the server's signature,
-	// which every headset checks (tens of microseconds each): at one
-	// update per receive batch, 64 players at 90 Hz would cost a headset
-	// thousands of checks a second. Paced, an update waits at most this
-	// long, and only when another went out less than this long ago.
-	// Default DefaultSignedUpdateGap; at most a quarter of a tick.
+	// SignedUpdateGap paces, with a Passphrase and clients on multicast,
+	// the eager EntityUpdates to the group: after a burst of SignedBurst,
+	// one every gap. Each multicast datagram then carries the server's
+	// signature, which every headset checks (tens of microseconds each):
+	// at one update per receive batch, 64 players at 90 Hz would cost a
+	// headset thousands of checks a second. An update waits only when the
+	// room's poses arrive more often than one a gap, and then at most a
+	// gap. Default DefaultSignedUpdateGap; at most a quarter of a tick.
 	SignedUpdateGap time.Duration
 }
 

@@ -87,7 +87,7 @@ func (s *Server) onPose(now int64, c *session, m *wire.PoseInput, rx int64) {
 	}
 	e := &s.eager
 	if len(e.avatars) == cap(e.avatars) || len(e.causes) == cap(e.causes) {
-		s.sendEager(now) // bounded: never grow, send what there is
+		s.sendPaced(now) // bounded: never grow, send what there is
 	}
 	c.applied, c.hasApplied = *m, true
 	if c.stamp != e.gen {
@@ -110,21 +110,45 @@ func (s *Server) onPose(now int64, c *session, m *wire.PoseInput, rx int64) {
 }
 
 // eagerDue returns when the gathered update must go out: at once, or at
-// the end of the coalescing window, and on a signed group not sooner than
-// SignedUpdateGap after the last one; Never when nothing waits.
+// the end of the coalescing window, and on a signed group not before its
+// pacing allows (at most SignedBurst updates at once, then one every
+// SignedUpdateGap); Never when nothing waits.
 func (s *Server) eagerDue() int64 {
 	if !s.eager.pending() {
 		return never
 	}
 	due := s.eager.since + int64(s.cfg.CoalesceWindow)
 	if s.signsGroup() {
-		due = max(due, s.lastSigned+int64(s.cfg.SignedUpdateGap))
+		due = max(due, s.signedAt+int64(s.cfg.SignedUpdateGap))
 	}
 	return due
 }
 
+// SignedBurst is how many eager updates to a signed group may go out back
+// to back before SignedUpdateGap paces them: a room whose poses arrive
+// less often than one a gap is never held back.
+const SignedBurst = 4
+
 // signsGroup reports whether updates go to a signed multicast group.
 func (s *Server) signsGroup() bool { return s.group != nil && s.multicastN > 0 }
+
+// sendPaced sends the gathered update between ticks and, on a signed
+// group, charges it to the pacing. (The tick's own sends, two a tick at
+// most, are not charged: a headset checks those whatever the pacing.)
+func (s *Server) sendPaced(now int64) {
+	if !s.eager.pending() {
+		return
+	}
+	s.sendEager(now)
+	if s.signsGroup() {
+		// A token bucket kept as one time (GCRA): signedAt runs at most
+		// SignedBurst gaps behind now, and each update moves it one gap
+		// on. An update is due when signedAt + gap has passed: a burst
+		// goes at once, a steady stream at one update a gap.
+		gap := int64(s.cfg.SignedUpdateGap)
+		s.signedAt = max(s.signedAt, now-SignedBurst*gap) + gap
+	}
+}
 
 // sendEager sends the gathered update — every avatar moved, every entity
 // moved, the causes — split over as many datagrams as it takes, then
@@ -187,9 +211,6 @@ func (s *Server) sendEager(now int64) {
 		emit()
 	}
 	sentAt := s.flush()
-	if s.signsGroup() {
-		s.lastSigned = now
-	}
 	for _, l := range e.avatars {
 		s.stats.ServerAdded.Record(sentAt - l.rx)
 		l.c.lat.add(sentAt - l.rx)

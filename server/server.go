@@ -134,9 +134,9 @@ type Server struct {
 	pakeAll     *sourceLimiter
 	pakeSlot    limitSlot
 	unconfirmed int
-	// lastSigned is when the last eager update went to the signed group
-	// (SignedUpdateGap).
-	lastSigned int64
+	// signedAt paces eager updates to the signed group (SignedUpdateGap,
+	// SignedBurst; see sendEager).
+	signedAt int64
 	outSeal    *seal.Session
 	outSigned  bool
 	sealBuf    [wire.MaxDatagramSize]byte
@@ -242,7 +242,7 @@ func (s *Server) Step(now int64) (next int64) {
 	if now >= s.eagerDue() && now < s.sched.Next() {
 		// (With the tick due, the tick sends it first, under its own
 		// number: every state is stamped within its tick's period.)
-		s.sendEager(now)
+		s.sendPaced(now)
 	}
 	if now >= s.sched.Next() {
 		deadline, tickNo, missed := s.sched.Fire(now)

@@ -61,7 +61,7 @@ func (s *Server) runTick(now int64, tickNo uint64) {
 				// read, applied and sent between sub-steps.
 				s.receive(now)
 				if now >= s.eagerDue() {
-					s.sendEager(now)
+					s.sendPaced(now)
 				}
 			}
 		}

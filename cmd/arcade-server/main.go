@@ -108,7 +108,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.fallback, "unicast-fallback", true, "switch a headset whose multicast is lossy or late (against a unicast probe stream) to unicast, and back when multicast recovers")
 	fs.BoolVar(&o.eager, "eager", true, "send a headset's avatar and what its hands hold the moment its pose arrives, not at the next tick")
 	fs.DurationVar(&o.coalesce, "coalesce", 0, "let an eager update wait this long for more poses to share its datagram (0..a quarter of a tick; 0 = send each receive batch at once)")
-	fs.DurationVar(&o.signedGap, "signed-update-gap", server.DefaultSignedUpdateGap, "with a passphrase, the least time between two eager updates to the multicast group, each signed and checked by every headset (1µs..a quarter of a tick): bounds a headset's signature checks")
+	fs.DurationVar(&o.signedGap, "signed-update-gap", server.DefaultSignedUpdateGap, "with a passphrase, pace eager updates to the multicast group (each signed, and checked by every headset) to one per this gap after a burst of 4 (1µs..a quarter of a tick): bounds a headset's signature checks")
 	fs.IntVar(&o.tickCPU, "tick-cpu", -1, "pin the tick thread to this `CPU` (-1 = any), e.g. to keep load generators off it")
 	fs.BoolVar(&o.pprof, "pprof", false, "serve Go's /debug/pprof/ (profiles, heap, runtime trace) on the --http address")
 	fs.BoolVar(&o.hostProbe, "host-probe", true, "run a reference timerfd loop beside the tick (every 2 ms; about 2% of a core) and sample CPU steal, so late ticks are told apart as the host's or Arcade's")
