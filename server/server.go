@@ -136,11 +136,11 @@ type Server struct {
 	unconfirmed int
 	// signedAt paces eager updates to the signed group (SignedUpdateGap,
 	// SignedBurst; see sendEager).
-	signedAt int64
-	outSeal    *seal.Session
-	outSigned  bool
-	sealBuf    [wire.MaxDatagramSize]byte
-	openBuf    [wire.MaxDatagramSize]byte
+	signedAt  int64
+	outSeal   *seal.Session
+	outSigned bool
+	sealBuf   [wire.MaxDatagramSize]byte
+	openBuf   [wire.MaxDatagramSize]byte
 }
 
 // New returns a server that talks through tr. now is the monotonic time (ns)
