@@ -135,7 +135,7 @@ type Server struct {
 	pakeSlot    limitSlot
 	unconfirmed int
 	// signedAt paces eager updates to the signed group (SignedUpdateGap,
-	// SignedBurst; see sendEager).
+	// SignedBurst; see sendPaced).
 	signedAt  int64
 	outSeal   *seal.Session
 	outSigned bool
