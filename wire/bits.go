@@ -80,7 +80,7 @@ var (
 	codeGap = tiers{2, 5, 9, 16}  // id gaps
 	codePos = tiers{3, 6, 10, 16} // position deltas, zigzag, in grid steps
 	codeRot = tiers{3, 6, 9, 12}  // rotation component deltas, zigzag
-	codeSeq  = tiers{2, 5, 12, 32} // input seq deltas, zigzag
+	codeSeq = tiers{2, 5, 12, 32} // input seq deltas, zigzag
 )
 
 // writeCode writes v with code c.
