@@ -1,0 +1,221 @@
+// Package statesync decides what each tick's state is coded against
+// (docs/PROTOCOL.md §10.4): the server keeps the recent ticks' states
+// (History), each receiver reports which of the recent ticks it holds
+// whole (Held), and Group picks, for the datagrams one multicast send gives
+// every headset, a baseline every receiver holds, and which receivers need
+// a unicast repair to keep it so. It does no I/O and reads no clock.
+//
+// The multicast problem it solves: a baseline must be held by every
+// receiver of the datagram, and with n receivers each losing a share p of
+// datagrams, the chance that all hold a given tick is (1−p)ⁿ, which for 64
+// headsets at 5 % loss is 4 %. So the baseline does not follow the newest
+// tick everyone holds; it moves in steps. Every so often the group picks a
+// recent tick as the next baseline, receivers that lack it are sent it by
+// unicast (coded against a tick each of them holds), and once all hold it
+// the group's datagrams are coded against it. A receiver that misses a
+// datagram still decodes the next one (coded against the same baseline):
+// one loss costs one tick.
+package statesync
+
+import (
+	"math/bits"
+
+	"arcade/wire"
+)
+
+// Window is how many of the newest complete ticks a receiver keeps and
+// reports (the newest and the 63 before it), and how many the server's
+// History keeps.
+const Window = 64
+
+// Held is what a receiver reported holding: Newest, the newest complete
+// tick, and Mask, bit i set when tick Newest−i is held (bit 0 is Newest
+// itself).
+type Held struct {
+	Newest uint32
+	Mask   uint64
+	// At is when the report arrived (the caller's clock); zero: never.
+	At int64
+}
+
+// Has reports whether h says tick is held.
+func (h *Held) Has(tick uint32) bool {
+	if h.At == 0 {
+		return false
+	}
+	d := h.Newest - tick
+	return d < Window && h.Mask>>d&1 != 0
+}
+
+// aligned returns h's mask with bit j meaning tick top−j.
+func (h *Held) aligned(top uint32) uint64 {
+	if h.At == 0 {
+		return 0
+	}
+	d := int64(int32(top - h.Newest))
+	switch {
+	case d >= Window || d <= -Window:
+		return 0
+	case d >= 0:
+		return h.Mask << uint(d)
+	default:
+		return h.Mask >> uint(-d)
+	}
+}
+
+// NewestIn returns the newest tick h holds that ok accepts (e.g. one the
+// server's History still has), and whether there is one.
+func (h *Held) NewestIn(ok func(uint32) bool) (uint32, bool) {
+	if h.At == 0 {
+		return 0, false
+	}
+	for m := h.Mask; m != 0; m &= m - 1 {
+		t := h.Newest - uint32(bits.TrailingZeros64(m))
+		if ok(t) {
+			return t, true
+		}
+	}
+	return 0, false
+}
+
+// History is the server's ring of the last Window ticks' states.
+type History struct {
+	slot [Window]struct {
+		tick  uint32
+		valid bool
+		st    wire.State
+	}
+}
+
+// Put keeps a copy of st (under st.Tick), forgetting the tick Window
+// before it.
+func (h *History) Put(st *wire.State) {
+	s := &h.slot[st.Tick%Window]
+	s.tick, s.valid = st.Tick, true
+	s.st.CopyFrom(st)
+}
+
+// Get returns the state of tick, or nil when it is not kept.
+func (h *History) Get(tick uint32) *wire.State {
+	s := &h.slot[tick%Window]
+	if !s.valid || s.tick != tick {
+		return nil
+	}
+	return &s.st
+}
+
+// Has reports whether tick is kept.
+func (h *History) Has(tick uint32) bool { return h.Get(tick) != nil }
+
+// Member is one receiver of the group's datagrams, as Group sees it.
+type Member struct {
+	Held Held
+	// RepairTick and RepairAt are the last repair Group asked for.
+	RepairTick uint32
+	RepairAt   int64
+}
+
+// Settings of a Group, in ticks and in the caller's time unit.
+type Settings struct {
+	// AdvanceAge is how old the baseline may grow before the group picks
+	// a newer one.
+	AdvanceAge uint32
+	// MaxAge is the oldest a baseline may be: past it the group moves on
+	// even if some receiver has not confirmed the new one. Below Window.
+	MaxAge uint32
+	// CandidateLag is how many ticks back from the newest the next
+	// baseline is picked: enough for most receivers' reports to show it.
+	CandidateLag uint32
+	// Stale is how long without a report a receiver is left out of the
+	// decision (it can no longer hold the group back).
+	Stale int64
+	// Retry is the least time between two repairs to one receiver.
+	Retry int64
+}
+
+// DefaultSettings for a tick rate of rate Hz and a clock in ns.
+func DefaultSettings(rate int) Settings {
+	ms := int64(1_000_000)
+	ticks := func(d int64) uint32 { return uint32(max(1, d*int64(rate)/1000/ms)) }
+	return Settings{
+		AdvanceAge:   ticks(60 * ms), // about 60 ms
+		MaxAge:       min(ticks(300*ms), Window-8),
+		CandidateLag: ticks(12 * ms),
+		Stale:        250 * ms,
+		Retry:        20 * ms,
+	}
+}
+
+// Group is the baseline state of one multicast group.
+type Group struct {
+	Settings
+	base, cand       uint32
+	hasBase, hasCand bool
+	candAt           int64
+}
+
+// Base returns the group's baseline, if it has one.
+func (g *Group) Base() (uint32, bool) { return g.base, g.hasBase }
+
+// Plan runs before tick is coded for the group (the History holds the
+// ticks before it). It updates the baseline from the members' reports and
+// returns it (ok false: none, code a keyframe), and calls repair for each
+// member that should be sent tick target by unicast now.
+func (g *Group) Plan(now int64, tick uint32, hist *History, members []*Member, repair func(m *Member, target uint32)) (base uint32, ok bool) {
+	top := tick - 1
+	if g.hasBase && (tick-g.base > g.MaxAge || !hist.Has(g.base)) {
+		// Too old: move on to the candidate, or to the newest tick.
+		g.base = top
+		if g.hasCand && hist.Has(g.cand) {
+			g.base = g.cand
+		}
+		g.hasCand = false
+	}
+	if !g.hasBase {
+		if !hist.Has(top) {
+			return 0, false // nothing sent yet
+		}
+		g.base, g.hasBase, g.hasCand = top, true, false
+	}
+	// The fresh members that hold the baseline decide; the newest tick all
+	// of them hold becomes the baseline.
+	common, n := ^uint64(0), 0
+	for _, m := range members {
+		if now-m.Held.At <= g.Stale && m.Held.Has(g.base) {
+			common &= m.Held.aligned(top)
+			n++
+		}
+	}
+	if n > 0 && common != 0 {
+		if t := top - uint32(bits.TrailingZeros64(common)); int32(t-g.base) > 0 && hist.Has(t) {
+			g.base = t
+		}
+	}
+	if g.hasCand && int32(g.cand-g.base) <= 0 {
+		g.hasCand = false // reached
+	}
+	if !g.hasCand && tick-g.base >= g.AdvanceAge && tick > g.CandidateLag && hist.Has(tick-g.CandidateLag) {
+		g.cand, g.hasCand, g.candAt = tick-g.CandidateLag, true, now
+	}
+	for _, m := range members {
+		target := g.base
+		switch {
+		case m.Held.At == 0:
+			// Never reported: a new receiver; send it the baseline.
+		case now-m.Held.At > g.Stale:
+			continue // silent: no repairs until it reports again
+		case !m.Held.Has(g.base):
+		case g.hasCand && !m.Held.Has(g.cand) && (int32(m.Held.Newest-g.cand) > 0 || now-g.candAt >= g.Retry):
+			// Lost, not merely unreported yet: the report shows a newer
+			// tick, or the candidate is older than a retry.
+			target = g.cand
+		default:
+			continue
+		}
+		if m.RepairTick != target || now-m.RepairAt >= g.Retry {
+			m.RepairTick, m.RepairAt = target, now
+			repair(m, target)
+		}
+	}
+	return g.base, true
+}

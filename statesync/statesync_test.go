@@ -1,0 +1,182 @@
+package statesync
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"arcade/wire"
+)
+
+func TestHeld(t *testing.T) {
+	h := Held{Newest: 100, Mask: 0b1011, At: 1}
+	for tick, want := range map[uint32]bool{100: true, 99: true, 98: false, 97: true, 96: false, 101: false, 36: false} {
+		if h.Has(tick) != want {
+			t.Errorf("Has(%d) = %v", tick, !want)
+		}
+	}
+	if got := h.aligned(102); got != 0b1011<<2 {
+		t.Errorf("aligned(102) = %b", got)
+	}
+	if got := h.aligned(99); got != 0b101 {
+		t.Errorf("aligned(99) = %b", got)
+	}
+	if got, ok := h.NewestIn(func(t uint32) bool { return t < 100 }); !ok || got != 99 {
+		t.Errorf("NewestIn = %d %v", got, ok)
+	}
+	// Wraparound.
+	w := Held{Newest: 1, Mask: 0b11, At: 1}
+	if !w.Has(0) || !w.Has(1) || w.Has(^uint32(0)) {
+		t.Error("wraparound")
+	}
+	if (&Held{}).Has(0) {
+		t.Error("an empty report holds a tick")
+	}
+}
+
+// receiver simulates one headset: the complete ticks it holds, and the
+// reports it sends.
+type receiver struct {
+	m        Member
+	held     map[uint32]bool
+	newest   uint32
+	has      bool
+	lastGood int64 // when it last decoded a tick of the group
+	worstGap int64
+}
+
+func (r *receiver) hold(t uint32) {
+	r.held[t] = true
+	if !r.has || int32(t-r.newest) > 0 {
+		r.newest, r.has = t, true
+	}
+}
+
+func (r *receiver) report(at int64) Held {
+	h := Held{Newest: r.newest, At: at}
+	for i := range uint32(Window) {
+		if r.held[r.newest-i] {
+			h.Mask |= 1 << i
+		}
+	}
+	return h
+}
+
+type delivery struct {
+	at   int64
+	r    *receiver
+	tick uint32 // held when it arrives, if base is held then
+	base uint32
+	kf   bool
+	rep  *Held // a report instead
+}
+
+// simulate runs n receivers for d ticks at rate Hz, each datagram (the
+// group's, a repair, a report) lost with probability loss, one way delay
+// half of rtt, and returns the receivers, the repairs sent and the oldest
+// baseline used.
+func simulate(t *testing.T, n int, loss float64, rate int, ticks int, rtt int64) ([]*receiver, int, uint32) {
+	rng := rand.New(rand.NewPCG(uint64(n), uint64(loss*1000)))
+	g := Group{Settings: DefaultSettings(rate)}
+	var hist History
+	rs := make([]*receiver, n)
+	members := make([]*Member, n)
+	for i := range rs {
+		rs[i] = &receiver{held: map[uint32]bool{}}
+		members[i] = &rs[i].m
+	}
+	var queue []delivery
+	period := int64(1e9) / int64(rate)
+	repairs := 0
+	oldest := uint32(0)
+	for k := 1; k <= ticks; k++ {
+		now := int64(k) * period
+		tick := uint32(k)
+		// Deliver what arrived by now.
+		rest := queue[:0]
+		for _, d := range queue {
+			if d.at > now {
+				rest = append(rest, d)
+				continue
+			}
+			switch {
+			case d.rep != nil:
+				d.r.m.Held = *d.rep
+			case d.kf || d.r.held[d.base]:
+				d.r.hold(d.tick)
+			}
+		}
+		queue = rest
+		base, ok := g.Plan(now, tick, &hist, members, func(m *Member, target uint32) {
+			repairs++
+			for _, r := range rs {
+				if &r.m == m {
+					if rng.Float64() >= loss {
+						queue = append(queue, delivery{at: now + rtt/2, r: r, tick: target, kf: true})
+					}
+				}
+			}
+		})
+		if ok {
+			oldest = max(oldest, tick-base)
+		}
+		hist.Put(&wire.State{Tick: tick})
+		for _, r := range rs {
+			if rng.Float64() < loss {
+				continue
+			}
+			if ok && r.held[base] || !ok {
+				// Decodable on arrival (the baseline cannot leave the
+				// receiver's window in half a round trip).
+				if r.lastGood != 0 {
+					r.worstGap = max(r.worstGap, now-r.lastGood)
+				}
+				r.lastGood = now
+			}
+			queue = append(queue, delivery{at: now + rtt/2, r: r, tick: tick, base: base, kf: !ok})
+		}
+		// Each receiver reports with its poses, about every tick.
+		for _, r := range rs {
+			if r.has && rng.Float64() >= loss {
+				h := r.report(now + rtt/2)
+				queue = append(queue, delivery{at: now + rtt/2, r: r, rep: &h})
+			}
+		}
+	}
+	return rs, repairs, oldest
+}
+
+// TestGroupConverges: with 16 and with 2 000 receivers losing 5 % of
+// datagrams, every receiver decodes the group's state again within 100 ms
+// of a loss, the baseline stays within MaxAge, and repairs stay a small
+// share of the datagrams.
+func TestGroupConverges(t *testing.T) {
+	for _, tc := range []struct {
+		n     int
+		loss  float64
+		ticks int
+	}{{16, 0, 600}, {16, 0.05, 600}, {2000, 0.05, 240}} {
+		rs, repairs, oldest := simulate(t, tc.n, tc.loss, 120, tc.ticks, 4e6)
+		worst := int64(0)
+		for _, r := range rs {
+			if r.lastGood == 0 {
+				t.Fatalf("n=%d loss=%v: a receiver never decoded the group's state", tc.n, tc.loss)
+			}
+			worst = max(worst, r.worstGap)
+		}
+		perSecond := float64(repairs) / (float64(tc.ticks) / 120)
+		t.Logf("n=%d loss=%.0f%%: worst gap %.1f ms, repairs %.0f/s (%.2f per receiver per second), oldest baseline %d ticks",
+			tc.n, 100*tc.loss, float64(worst)/1e6, perSecond, perSecond/float64(tc.n), oldest)
+		if worst > 100e6 {
+			t.Errorf("n=%d loss=%v: a receiver went %.1f ms without decodable state", tc.n, tc.loss, float64(worst)/1e6)
+		}
+		if oldest > DefaultSettings(120).MaxAge+1 {
+			t.Errorf("baseline %d ticks old, max %d", oldest, DefaultSettings(120).MaxAge)
+		}
+		if tc.loss == 0 && repairs > tc.n {
+			t.Errorf("no loss, yet %d repairs for %d receivers", repairs, tc.n)
+		}
+		if perSecond/float64(tc.n) > 4 {
+			t.Errorf("%.1f repairs per receiver per second", perSecond/float64(tc.n))
+		}
+	}
+}
