@@ -328,6 +328,8 @@ func messageFor(t PacketType) codec {
 		return new(DeliveryReport)
 	case TypeMessage:
 		return new(Message)
+	case TypeStateDelta:
+		return new(StateDelta)
 	}
 	return nil
 }

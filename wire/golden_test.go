@@ -137,7 +137,7 @@ func goldenVectors() []vector {
 	session := func(t PacketType, seq, ack uint16, bits uint32) Header {
 		return Header{Type: t, Token: testToken, Seq: seq, Ack: ack, AckBits: bits}
 	}
-	return []vector{
+	return append(deltaVectors(), []vector{
 		{"connect_request_empty_name", "ConnectRequest, empty name, padded to 1200 bytes",
 			Header{Type: TypeConnectRequest},
 			&ConnectRequest{ClientNonce: testNonce, NameLen: nameLen0, Name: name0}},
@@ -297,7 +297,7 @@ func goldenVectors() []vector {
 			session(TypeDeliveryReport, 0xffff, 0xffff, 0xffffffff),
 			&DeliveryReport{WindowMs: 0xffff, McastReceived: 0xffff, McastLost: 0xffff, Samples: 0xffff,
 				ExcessP50: math.MinInt32, ExcessP90: math.MaxInt32, Flags: 0xff, UnicastLoss: MaxUnicastLoss}},
-	}
+	}...)
 }
 
 // TestGolden encodes every vector and compares with its file, then decodes
@@ -561,6 +561,42 @@ func dissect(b []byte) ([]field, error) {
 			ok = ok && take(1, "%s: q = %d, %g", n, int8(b[off]), max(float64(int8(b[off])), -127)/127)
 		}
 		ok = ok && raw(1, fmt.Sprintf("tracking = 0x%02x", b[off]))
+		if ok && len(b)-off >= 12 {
+			ok = u32("state ack: newest complete tick held") && off+8 <= len(b) &&
+				take(8, "state ack: ticks held, bit i = tick newest-i: 0x%016x", le.Uint64(b[off:]))
+		}
+	case TypeStateDelta:
+		ok = u32("tick") && u64("server time (µs)") && u32("baseline tick")
+		var flags uint8
+		if ok {
+			_, ok = u8("part")
+			ok = ok && off < len(b) && take(1, "parts = %d", b[off])
+		}
+		if ok {
+			_, ok = u16("player count (whole tick)")
+		}
+		if ok {
+			_, ok = u16("entity count (whole tick)")
+		}
+		ok = ok && off < len(b) && take(1, "flags = 0x%02x (bit 0 hash, bit 1 keyframe)", b[off])
+		if ok {
+			flags = b[off-1]
+			if flags&1 != 0 {
+				ok = hex64("state hash")
+			}
+		}
+		for _, n := range []string{"player ids from", "player ids to", "entity ids from", "entity ids to", "player records", "entity records"} {
+			if ok {
+				_, ok = u16(n)
+			}
+		}
+		if ok {
+			var nbits uint16
+			nbits, ok = u16("payload bits")
+			if n := (int(nbits) + 7) / 8; ok && n > 0 {
+				ok = raw(n, fmt.Sprintf("bit payload, %d bits: see the .bits file", nbits))
+			}
+		}
 	case TypeSnapshot:
 		ok = u32("tick") && u64("server time (µs)")
 		var part, parts, flags uint8

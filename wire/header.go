@@ -7,7 +7,7 @@ import "encoding/binary"
 const MaxBodySize = MaxDatagramSize - HeaderSize
 
 // MaxType is the largest packet type of this version.
-const MaxType = TypeMessage
+const MaxType = TypeStateDelta
 
 var typeNames = [...]string{
 	TypeConnectRequest:    "ConnectRequest",
@@ -24,6 +24,7 @@ var typeNames = [...]string{
 	TypeDeliveryProbe:     "DeliveryProbe",
 	TypeDeliveryReport:    "DeliveryReport",
 	TypeMessage:           "Message",
+	TypeStateDelta:        "StateDelta",
 }
 
 // String returns the message name, or "unknown" for a type this version does

@@ -5,8 +5,12 @@ import (
 	"math"
 )
 
-// PoseInputSize is the body size of a PoseInput.
-const PoseInputSize = 58
+// PoseInputSize is the body size of a PoseInput; PoseInputAckSize with a
+// state acknowledgement.
+const (
+	PoseInputSize    = 58
+	PoseInputAckSize = PoseInputSize + 12
+)
 
 // PoseInput offsets.
 const (
@@ -29,8 +33,13 @@ const (
 	signedMaxQ = math.MaxInt8
 )
 
-// Len returns PoseInputSize.
-func (m *PoseInput) Len() int { return PoseInputSize }
+// Len returns PoseInputSize, or PoseInputAckSize with HasStateAck.
+func (m *PoseInput) Len() int {
+	if m.HasStateAck {
+		return PoseInputAckSize
+	}
+	return PoseInputSize
+}
 
 // Append appends the body to b. Poses and analog values are quantized.
 func (m *PoseInput) Append(b []byte) []byte {
@@ -40,18 +49,31 @@ func (m *PoseInput) Append(b []byte) []byte {
 	b = AppendPose(b, &m.Hands[Left])
 	b = AppendPose(b, &m.Hands[Right])
 	b = binary.LittleEndian.AppendUint32(b, m.Buttons)
-	return append(b,
+	b = append(b,
 		quantUnit(m.Trigger[Left]), quantUnit(m.Trigger[Right]),
 		quantUnit(m.Grip[Left]), quantUnit(m.Grip[Right]),
 		quantSigned(m.Stick[Left][0]), quantSigned(m.Stick[Left][1]),
 		quantSigned(m.Stick[Right][0]), quantSigned(m.Stick[Right][1]),
 		m.Tracking)
+	if m.HasStateAck {
+		b = binary.LittleEndian.AppendUint32(b, m.StateTick)
+		b = binary.LittleEndian.AppendUint64(b, m.StateHeld)
+	}
+	return b
 }
 
 // Parse decodes a body.
 func (m *PoseInput) Parse(b []byte) (int, error) {
 	if len(b) < PoseInputSize {
 		return 0, ErrShort
+	}
+	n := PoseInputSize
+	m.HasStateAck, m.StateTick, m.StateHeld = false, 0, 0
+	if len(b) >= PoseInputAckSize {
+		m.HasStateAck = true
+		m.StateTick = binary.LittleEndian.Uint32(b[PoseInputSize:])
+		m.StateHeld = binary.LittleEndian.Uint64(b[PoseInputSize+4:])
+		n = PoseInputAckSize
 	}
 	b = b[:PoseInputSize]
 	m.InputSeq = binary.LittleEndian.Uint32(b[offInInputSeq:])
@@ -67,7 +89,7 @@ func (m *PoseInput) Parse(b []byte) (int, error) {
 		{dequantSigned(b[offInStick+2]), dequantSigned(b[offInStick+3])},
 	}
 	m.Tracking = b[offInTracking]
-	return PoseInputSize, nil
+	return n, nil
 }
 
 // quantUnit sends v in 0..1 as round(v*255); NaN is 0, others are clamped.

@@ -118,7 +118,7 @@ type StateDelta struct {
 	Tick        uint32
 	ServerTime  uint64
 	Base        uint32 // baseline tick; 0 with DeltaKeyframe
-	Part, Parts uint8
+	Part, Parts uint8  // this part, 0 … Parts−1, of Parts
 	PlayerCount uint16 // players in the whole tick
 	EntityCount uint16 // entities in the whole tick
 	Flags       uint8
@@ -205,7 +205,7 @@ func (m *StateDelta) Parse(b []byte) (int, error) {
 		return 0, ErrShort
 	}
 	switch {
-	case d.Parts == 0 || d.Part == 0 || d.Part > d.Parts:
+	case d.Parts == 0 || d.Part >= d.Parts:
 		return 0, ErrField
 	case d.Flags&DeltaKeyframe != 0 && d.Base != 0:
 		return 0, ErrField
@@ -390,7 +390,7 @@ func (e *StateEncoder) end() bool {
 		e.bodies = append(e.bodies, make([]byte, 0, MaxBodySize))
 	}
 	p := e.w.bytes()
-	e.cur.Part = uint8(i + 1)
+	e.cur.Part = uint8(i)
 	e.cur.Bits = uint16(e.w.n)
 	// The payload is copied into the body by Append; keep it in the
 	// body's tail meanwhile.

@@ -106,7 +106,7 @@ func applyAll(t *testing.T, d *StateDecoder, base *State, parts [][]byte) *State
 		if err != nil || n != len(b) {
 			t.Fatalf("part %d: parse %d of %d bytes: %v", i+1, n, len(b), err)
 		}
-		if int(m.Part) != i+1 || int(m.Parts) != len(parts) {
+		if int(m.Part) != i || int(m.Parts) != len(parts) {
 			t.Fatalf("part %d says %d of %d, want of %d", i+1, m.Part, m.Parts, len(parts))
 		}
 		if err := d.Apply(&m, st); err != nil {
@@ -297,6 +297,48 @@ func BenchmarkStateDelta901(b *testing.B) {
 			for _, p := range parts {
 				m.Parse(p)
 				d.Apply(&m, st)
+			}
+		}
+	})
+}
+
+// FuzzStateDelta applies any body to the golden vectors' worlds (the one
+// it was coded against, and another) as a receiver does: it never panics,
+// a failed apply changes nothing, and a state it accepts is still sorted
+// by id with each id once.
+func FuzzStateDelta(f *testing.F) {
+	for _, v := range deltaVectors() {
+		if m, ok := v.msg.(*StateDelta); ok {
+			f.Add(m.Append(nil))
+		}
+	}
+	base, cur := deltaWorlds()
+	var d StateDecoder
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var m StateDelta
+		if _, err := m.Parse(data); err != nil {
+			return
+		}
+		for _, w := range []*State{base, cur, {}} {
+			st := &State{}
+			st.CopyFrom(w)
+			before := &State{}
+			before.CopyFrom(w)
+			if err := d.Apply(&m, st); err != nil {
+				if !st.Equal(before) {
+					t.Fatal("a failed apply changed the state")
+				}
+				continue
+			}
+			for i := 1; i < len(st.Players); i++ {
+				if st.Players[i-1].ClientID >= st.Players[i].ClientID {
+					t.Fatal("players out of order")
+				}
+			}
+			for i := 1; i < len(st.Entities); i++ {
+				if st.Entities[i-1].ID >= st.Entities[i].ID {
+					t.Fatal("entities out of order")
+				}
 			}
 		}
 	})

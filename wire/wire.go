@@ -86,6 +86,7 @@ const (
 	TypeDeliveryProbe     PacketType = 12
 	TypeDeliveryReport    PacketType = 13
 	TypeMessage           PacketType = 14 // reliable-layer payload: RPC messages and acknowledgements
+	TypeStateDelta        PacketType = 15 // a tick's state coded against a baseline tick (§10.4)
 )
 
 // Parse errors. They are sentinel values so that dropping a datagram never
@@ -148,6 +149,9 @@ const (
 	// ConnectHasPAKE (ChallengeResponse only): the client's CPace message
 	// (PAKESize bytes, §17) follows the player id.
 	ConnectHasPAKE = 1 << 2
+	// ConnectDeltaState: the client takes the tick's state as StateDelta
+	// (§10.4) and reports what it holds in its PoseInputs.
+	ConnectDeltaState = 1 << 3
 )
 
 // Hand indices for the per-hand arrays in PoseInput.
@@ -219,6 +223,9 @@ const (
 	// datagram of the session, both ways, and of the multicast group is
 	// sealed (FlagSealed).
 	AcceptedSealed = 1 << 2
+	// AcceptedDeltaState: the server sends this client the tick's state as
+	// StateDelta (§10.4), not Snapshot, on every path.
+	AcceptedDeltaState = 1 << 3
 )
 
 // DenyReason says why a handshake was refused.
@@ -250,6 +257,12 @@ type PoseInput struct {
 	Grip       [2]float32    // 0..1, quantized to 1/255
 	Stick      [2][2]float32 // per hand X, Y in -1..1, quantized to 1/127
 	Tracking   uint8         // Track* bits
+	// With HasStateAck (on the wire when the body is PoseInputAckSize
+	// bytes): the newest complete tick the client holds, and a mask of the
+	// ticks it holds, bit i for tick StateTick−i (§10.4).
+	HasStateAck bool
+	StateTick   uint32
+	StateHeld   uint64
 }
 
 // PlayerState is one player's avatar in a snapshot.
