@@ -82,7 +82,7 @@ func deltaVectors() []vector {
 		{"pose_input_state_ack", "PoseInput with a state acknowledgement: holds tick 1003 whole, and 1000, 999 and 998 (ConnectDeltaState sessions)",
 			Header{Type: TypePoseInput, Token: testToken, Seq: 77, Ack: 9},
 			&PoseInput{InputSeq: 4243, ClientTime: 987_665_432, Head: QuantizePose(Pose{Pos: Vec3{0.1, 1.7, -0.3}, Rot: Quat{0, 0, 0, 1}}),
-				Hands: [2]Pose{QuantizePose(Pose{Rot: Quat{0, 0, 0, 1}}), QuantizePose(Pose{Rot: Quat{0, 0, 0, 1}})},
+				Hands:    [2]Pose{QuantizePose(Pose{Rot: Quat{0, 0, 0, 1}}), QuantizePose(Pose{Rot: Quat{0, 0, 0, 1}})},
 				Tracking: TrackHead, HasStateAck: true, StateTick: 1003, StateHeld: 0b111001}},
 	}
 }
