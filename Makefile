@@ -43,6 +43,10 @@ grabbench: ## eager vs tick-only grab latency with 16 grabbing bots
 latency: ## Arcade's latency beside this box's own limits (UDP echo, timerfd loop, time.Ticker): 16/64 headsets × eager/tick on lo, as ratios
 	$(GO) run ./tools/latency --duration $(or $(DURATION),10s)
 
+.PHONY: bandwidth
+bandwidth: ## multicast state stream size: 901 cubes, 2000 players, the demo arcade × 60/120 Hz × encoders × 0/5 % loss, beside Fiedler's figures
+	$(GO) run ./tools/bandwidth $(if $(JSON),--json $(JSON))
+
 .PHONY: soak
 soak: ## hostile-input soak: server + 8 bots 10 s alone, then 10 s beside a 50k datagrams/s flood of malformed, spoofed and replayed datagrams
 	$(GO) run ./tools/soak
