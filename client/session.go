@@ -54,6 +54,10 @@ type SessionConfig struct {
 	// ServerTimeout is how long without a valid datagram from the server
 	// ends the session. Default DefaultServerTimeout.
 	ServerTimeout time.Duration
+	// SnapshotsOnly asks the server for the tick's state as Snapshots, not
+	// as StateDelta (docs/PROTOCOL.md §10.4), which it otherwise takes when
+	// the server offers it. Either way OnSnapshot gets whole snapshots.
+	SnapshotsOnly bool
 	// Passphrase is the venue passphrase, empty if the venue has none.
 	// With one, the ChallengeResponse carries a proof of it and every
 	// datagram after the handshake, both ways, is sealed; a server that
@@ -212,6 +216,7 @@ type sentPing struct {
 // Handle and SendPose do not allocate once the session is connected and has
 // seen its largest snapshot and entity update.
 type Session struct {
+	delta   deltaRx // the StateDelta stream (delta.go)
 	cfg     SessionConfig
 	state   State
 	err     error
@@ -504,6 +509,7 @@ func (s *Session) handleHandshake(now, rxTime int64, h *wire.Header, body []byte
 			s.seal, s.group = sl, g
 		}
 		s.accepted = a
+		s.delta.on = a.Flags&wire.AcceptedDeltaState != 0
 		s.token = h.Token
 		s.state = Connected
 		s.lastRecv = now
@@ -554,7 +560,7 @@ func (s *Session) handleConnected(now, rxTime int64, h *wire.Header, body []byte
 		s.drop(DropToken)
 		return
 	}
-	if h.Type == wire.TypeSnapshot || h.Type == wire.TypeEntityUpdate {
+	if h.Type == wire.TypeSnapshot || h.Type == wire.TypeEntityUpdate || h.Type == wire.TypeStateDelta {
 		s.handleState(now, rxTime, h, body, false)
 		return
 	}
@@ -609,8 +615,8 @@ func (s *Session) handleMulticast(now, rxTime int64, h *wire.Header, body []byte
 		s.drop(DropToken)
 		return
 	}
-	// The group carries snapshots and entity updates, in one sequence.
-	if h.Type != wire.TypeSnapshot && h.Type != wire.TypeEntityUpdate {
+	// The group carries the state and entity updates, in one sequence.
+	if h.Type != wire.TypeSnapshot && h.Type != wire.TypeEntityUpdate && h.Type != wire.TypeStateDelta {
 		s.drop(DropUnexpected)
 		return
 	}
@@ -625,9 +631,19 @@ func (s *Session) handleState(now, rxTime int64, h *wire.Header, body []byte, vi
 		w, st = &s.multi, &s.stats.Multicast
 	}
 	var err error
-	if h.Type == wire.TypeSnapshot {
+	// A StateDelta is parsed into a local: its payload points into the
+	// datagram, which must not outlive Handle.
+	var dm wire.StateDelta
+	switch h.Type {
+	case wire.TypeSnapshot:
 		_, err = s.snap.Parse(body)
-	} else {
+	case wire.TypeStateDelta:
+		if !s.delta.on {
+			s.drop(DropUnexpected) // not offered at the handshake
+			return
+		}
+		_, err = dm.Parse(body)
+	default:
 		_, err = s.upd.Parse(body)
 	}
 	if err != nil {
@@ -635,8 +651,11 @@ func (s *Session) handleState(now, rxTime int64, h *wire.Header, body []byte, vi
 		return
 	}
 	tick, at := s.snap.Tick, s.snap.ServerTime
-	if h.Type == wire.TypeEntityUpdate {
+	switch h.Type {
+	case wire.TypeEntityUpdate:
 		tick, at = s.upd.Tick, s.upd.ServerTime
+	case wire.TypeStateDelta:
+		tick, at = dm.Tick, dm.ServerTime
 	}
 	if !s.plausible(now, tick, at) {
 		s.drop(DropImplausible)
@@ -653,6 +672,13 @@ func (s *Session) handleState(now, rxTime int64, h *wire.Header, body []byte, vi
 	}
 	if h.Type == wire.TypeEntityUpdate {
 		s.deliverEntityUpdate(now, rxTime, viaMulticast)
+		return
+	}
+	if h.Type == wire.TypeStateDelta {
+		if dm.Part == 0 {
+			s.delivery.arrival(dm.Tick, rxTime, viaMulticast)
+		}
+		s.handleDelta(now, rxTime, viaMulticast, &dm)
 		return
 	}
 	if s.snap.Part == 0 {
@@ -878,6 +904,10 @@ func (s *Session) SendPose(now int64, in *wire.PoseInput) uint32 {
 	in.InputSeq = s.inputSeq
 	in.ClientTime = uint64(now / 1000)
 	b := s.header(wire.TypePoseInput)
+	in.HasStateAck = s.delta.on
+	if in.HasStateAck {
+		in.StateTick, in.StateHeld = s.delta.held()
+	}
 	b = in.Append(b)
 	s.push(b)
 	s.stats.Inputs++
@@ -1038,10 +1068,14 @@ func (s *Session) sendHandshake(now int64) {
 }
 
 func (s *Session) connectFlags() uint8 {
+	var f uint8
 	if s.cfg.Unicast {
-		return wire.ConnectWantUnicast
+		f |= wire.ConnectWantUnicast
 	}
-	return 0
+	if !s.cfg.SnapshotsOnly {
+		f |= wire.ConnectDeltaState
+	}
+	return f
 }
 
 func (s *Session) sendPing(now int64) {

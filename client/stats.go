@@ -26,6 +26,8 @@ const (
 	DropReplayed                       // sealed datagram whose number was seen or is too old
 	DropImplausible                    // state stamped beyond the server clock, or a tick not of its server time
 	DropBadSignature                   // multicast datagram that opens with the group key but is not signed by the server
+	DropNoBaseline                     // StateDelta coded against a tick this client does not hold
+	DropBadDelta                       // StateDelta that does not decode against its baseline, or a tick whose parts disagree
 	NumDropReasons
 )
 
@@ -49,6 +51,8 @@ var dropNames = [NumDropReasons]string{
 	DropReplayed:     "replayed",
 	DropImplausible:  "implausible",
 	DropBadSignature: "bad-signature",
+	DropNoBaseline:   "no-baseline",
+	DropBadDelta:     "bad-delta",
 }
 
 func (r DropReason) String() string {
@@ -82,7 +86,10 @@ type SessionStats struct {
 	Sent      uint64                 // datagrams handed out by Outgoing
 	Overflow  uint64                 // queued datagrams discarded because Outgoing was not called
 	Dropped   [NumDropReasons]uint64 // received datagrams dropped, by reason
-	Snapshots uint64                 // distinct snapshot datagrams delivered
+	Snapshots uint64                 // distinct snapshot datagrams delivered (a StateDelta tick counts once, when complete)
+	// DeltaTicks counts the ticks assembled whole from StateDelta parts,
+	// repairs of older ticks included.
+	DeltaTicks uint64
 	// EntityUpdates counts distinct entity update datagrams delivered.
 	EntityUpdates uint64
 	Pongs         uint64 // pongs matched to a ping

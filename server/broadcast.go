@@ -29,6 +29,33 @@ func (s *Server) broadcast(now int64) {
 		s.snap.Flags = wire.SnapshotHasHash
 		s.snap.StateHash = s.hasher.sum(s.snap.Tick, s.players, s.entities)
 	}
+	group := s.deltaGroup()
+	firstGroupSeq := s.groupSeq
+	if !s.cfg.NoDeltaState {
+		s.broadcastDelta(now, group)
+	}
+	if toGroup, toUnicast := s.multicastN > 0 && !group, s.legacyUnicast(); toGroup || toUnicast {
+		s.broadcastSnapshot(now, toGroup)
+	}
+	s.sendProbes(now, firstGroupSeq)
+	sentAt := s.flush()
+	s.snapLat.record(s.stats, sentAt)
+}
+
+// legacyUnicast reports whether some client on unicast takes Snapshots.
+func (s *Server) legacyUnicast() bool {
+	for _, c := range s.sess.order {
+		if c.unicast && c.confirmed && (!c.delta || s.cfg.NoDeltaState) {
+			return true
+		}
+	}
+	return false
+}
+
+// broadcastSnapshot sends the tick's state as Snapshot parts to the group
+// (when toGroup) and to every unicast client that does not take
+// StateDelta.
+func (s *Server) broadcastSnapshot(now int64, toGroup bool) {
 	hasHash := s.snap.Flags&wire.SnapshotHasHash != 0
 	parts := 0
 	for p, e := 0, 0; ; {
@@ -39,7 +66,6 @@ func (s *Server) broadcast(now int64) {
 		}
 	}
 	s.snap.Parts = uint8(min(parts, 255))
-	firstGroupSeq := s.groupSeq
 	p, e := 0, 0
 	for part := 0; part < parts && part < 255; part++ {
 		np, ne := s.nextPart(p, e, hasHash)
@@ -48,11 +74,15 @@ func (s *Server) broadcast(now int64) {
 		s.snap.Entities = append(s.snap.Entities[:0], s.entities[e:ne]...)
 		p, e = np, ne
 		s.body = s.snap.Append(s.body[:0])
-		s.sendAll(now, wire.TypeSnapshot)
+		if toGroup {
+			s.sendGroup(wire.TypeSnapshot)
+		}
+		for _, c := range s.sess.order {
+			if c.unicast && c.confirmed && (!c.delta || s.cfg.NoDeltaState) {
+				s.finish(append(s.beginConn(now, c, wire.TypeSnapshot), s.body...))
+			}
+		}
 	}
-	s.sendProbes(now, firstGroupSeq)
-	sentAt := s.flush()
-	s.snapLat.record(s.stats, sentAt)
 }
 
 // nextPart returns where the snapshot part starting at player p and entity
@@ -73,14 +103,7 @@ func (s *Server) nextPart(p, e int, hasHash bool) (int, int) {
 // every client currently on unicast.
 func (s *Server) sendAll(now int64, t wire.PacketType) {
 	if s.multicastN > 0 {
-		h := wire.Header{Type: t, Token: s.groupToken, Seq: s.groupSeq}
-		if s.group != nil {
-			h.Flags = wire.FlagSealed
-		}
-		b := s.begin(s.cfg.Multicast, h)
-		s.outSigned = s.group != nil
-		s.groupSeq++
-		s.finish(append(b, s.body...))
+		s.sendGroup(t)
 	}
 	for _, c := range s.sess.order {
 		if c.unicast && c.confirmed {
@@ -159,4 +182,16 @@ func deleteSamples(l []latSample, c *session) []latSample {
 		}
 	}
 	return out
+}
+
+// sendGroup queues s.body, of type t, to the multicast group.
+func (s *Server) sendGroup(t wire.PacketType) {
+	h := wire.Header{Type: t, Token: s.groupToken, Seq: s.groupSeq}
+	if s.group != nil {
+		h.Flags = wire.FlagSealed
+	}
+	b := s.begin(s.cfg.Multicast, h)
+	s.outSigned = s.group != nil
+	s.groupSeq++
+	s.finish(append(b, s.body...))
 }

@@ -48,6 +48,11 @@ type Config struct {
 	// unicast.
 	Multicast   netip.AddrPort
 	NoMulticast bool
+	// NoDeltaState sends the tick's state as Snapshots only, also to the
+	// clients that take StateDelta (docs/PROTOCOL.md §10.4). By default a
+	// client that asks for it gets StateDelta, and so does the multicast
+	// group while every client on it does.
+	NoDeltaState bool
 	// IdleTimeout removes a client that sent nothing for this long. Default 2 s.
 	IdleTimeout time.Duration
 	// CookieLife is how long a handshake cookie stays valid. Default 5 s.

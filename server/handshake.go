@@ -114,6 +114,7 @@ func (s *Server) onChallengeResponse(now int64, from netip.AddrPort, body []byte
 		addrStr:   from.String(),
 		name:      string(m.Name[:m.NameLen]),
 		unicast:   m.Flags&wire.ConnectWantUnicast != 0 || s.cfg.NoMulticast,
+		delta:     m.Flags&wire.ConnectDeltaState != 0 && !s.cfg.NoDeltaState,
 		lastHeard: now,
 		limit:     limitSlot{tokens: s.sessionLimit.burst, last: now},
 		playerID:  player,
@@ -196,6 +197,9 @@ func (s *Server) sendAccepted(now int64, c *session) {
 	}
 	if c.resumed {
 		a.Flags |= wire.AcceptedResumed
+	}
+	if c.delta {
+		a.Flags |= wire.AcceptedDeltaState
 	}
 	if c.accept != nil {
 		a.Flags |= wire.AcceptedSealed

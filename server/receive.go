@@ -3,6 +3,7 @@ package server
 import (
 	"arcade/internal/udp"
 	"arcade/seal"
+	"arcade/statesync"
 	"arcade/wire"
 )
 
@@ -148,6 +149,11 @@ func (s *Server) onSession(now int64, c *session, h *wire.Header, body []byte, r
 		s.recordSeq(now, c, h)
 		if !s.inputInOrder(c, m.InputSeq) {
 			return
+		}
+		if m.HasStateAck && c.delta {
+			// The newest input's report replaces the last: a forged one
+			// lasts until the client's next input.
+			c.sync.Held = statesync.Held{Newest: m.StateTick, Mask: m.StateHeld, At: now}
 		}
 		c.inputs++
 		s.onPose(now, c, m, rx)

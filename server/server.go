@@ -29,6 +29,7 @@ import (
 	"arcade/internal/udp"
 	"arcade/reliable"
 	"arcade/seal"
+	"arcade/statesync"
 	"arcade/tick"
 	"arcade/wire"
 )
@@ -81,6 +82,7 @@ type Server struct {
 
 	hdr       wire.Header
 	snap      wire.Snapshot
+	delta     deltaState
 	body      []byte
 	tickNo    uint64
 	lastPub   uint64
@@ -193,6 +195,7 @@ func New(cfg Config, tr Transport, now int64) (*Server, error) {
 		entities: make([]wire.EntityState, 0, 1024),
 		hasher:   newStateHasher(),
 	}
+	s.delta.group.Settings = statesync.DefaultSettings(cfg.TickRate)
 	if cfg.Passphrase != "" {
 		s.passphrase, s.sealed, s.sealRoom = cfg.Passphrase, true, seal.GroupOverhead
 		s.pakeAll = &sourceLimiter{rate: cfg.PAKERate, burst: cfg.PAKERate}

@@ -6,6 +6,7 @@ import (
 
 	"arcade/reliable"
 	"arcade/seal"
+	"arcade/statesync"
 	"arcade/wire"
 )
 
@@ -69,6 +70,10 @@ type session struct {
 	// stamp is the eager update generation that last listed this
 	// session's avatar.
 	stamp uint32
+	// delta: the client takes the tick's state as StateDelta; sync is
+	// what it reported holding, and its repairs (§10.4).
+	delta bool
+	sync  statesync.Member
 }
 
 // newest returns the newest input received from c, applied or not, and

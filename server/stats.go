@@ -143,6 +143,9 @@ type Stats struct {
 	// PlayerIDInUse counts handshakes naming the player id of a session
 	// that still speaks: not taken over, made a new player.
 	PlayerIDInUse metrics.Counter
+	// StateRepairs counts ticks sent by unicast to a client on the group
+	// that lacked the group's baseline (docs/PROTOCOL.md §10.4).
+	StateRepairs metrics.Counter
 	// DepartedEvicted counts departed players forgotten before their
 	// ResumeWindow ended because the table of them was full.
 	DepartedEvicted metrics.Counter

@@ -152,6 +152,14 @@ type Group struct {
 	base, cand       uint32
 	hasBase, hasCand bool
 	candAt           int64
+	keyframe         bool // the next Plan returns no baseline
+}
+
+// Reset forgets the baseline: the next Plan asks for a keyframe, and the
+// one after takes it as the baseline. For a group that starts to take
+// the coded stream (its receivers hold none of the ticks before).
+func (g *Group) Reset() {
+	g.hasBase, g.hasCand, g.keyframe = false, false, true
 }
 
 // Base returns the group's baseline, if it has one.
@@ -170,6 +178,10 @@ func (g *Group) Plan(now int64, tick uint32, hist *History, members []*Member, r
 			g.base = g.cand
 		}
 		g.hasCand = false
+	}
+	if g.keyframe {
+		g.keyframe = false
+		return 0, false
 	}
 	if !g.hasBase {
 		if !hist.Has(top) {

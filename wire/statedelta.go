@@ -129,9 +129,9 @@ type StateDelta struct {
 	// Records coded in the payload, and the payload's length in bits.
 	PlayerRecords, EntityRecords uint16
 	Bits                         uint16
-	// Payload is the bit payload, ⌈Bits/8⌉ bytes; Parse points it into the
-	// datagram.
-	Payload []byte
+	// Payload holds the bit payload in its first ⌈Bits/8⌉ bytes (a copy,
+	// so that nothing keeps a datagram's buffer).
+	Payload [MaxBodySize]byte
 }
 
 // Len returns the body length.
@@ -210,8 +210,8 @@ func (m *StateDelta) Parse(b []byte) (int, error) {
 	case d.Flags&DeltaKeyframe != 0 && d.Base != 0:
 		return 0, ErrField
 	}
-	d.Payload = b[o : o+n]
 	*m = d
+	copy(m.Payload[:n], b[o:o+n])
 	return o + n, nil
 }
 
@@ -392,11 +392,7 @@ func (e *StateEncoder) end() bool {
 	p := e.w.bytes()
 	e.cur.Part = uint8(i)
 	e.cur.Bits = uint16(e.w.n)
-	// The payload is copied into the body by Append; keep it in the
-	// body's tail meanwhile.
-	body := e.bodies[i][:MaxBodySize]
-	copy(body[MaxBodySize-len(p):], p)
-	e.cur.Payload = body[MaxBodySize-len(p):]
+	copy(e.cur.Payload[:], p)
 	e.parts = append(e.parts, e.cur)
 	return true
 }
@@ -457,7 +453,6 @@ func (e *StateEncoder) poseDelta(b, c *QPose) {
 // StateDecoder applies StateDelta parts. It keeps scratch space between
 // calls and grows it only to the largest state seen.
 type StateDecoder struct {
-	r        bitReader
 	ops      []deltaOp
 	players  []QPlayer
 	entities []QEntity
@@ -481,7 +476,9 @@ type deltaOp struct {
 // over or missing). When every part of a tick is applied, st holds
 // PlayerCount players and EntityCount entities, or the tick is corrupt.
 func (d *StateDecoder) Apply(m *StateDelta, st *State) error {
-	d.r.reset(m.Payload, int(m.Bits))
+	// The reader is local: the payload points into the caller's datagram,
+	// which must not be kept (nor made to escape) past the call.
+	r := bitReader{buf: m.Payload[:], end: int(m.Bits)}
 	d.ops = d.ops[:0]
 	d.players = d.players[:0]
 	d.entities = d.entities[:0]
@@ -490,14 +487,14 @@ func (d *StateDecoder) Apply(m *StateDelta, st *State) error {
 	j := 0 // index in st.Players of the first id ≥ the next one
 	prev := -1
 	for range m.PlayerRecords {
-		g := d.r.readCode(codeGap)
+		g := r.readCode(codeGap)
 		var id int
 		if prev < 0 {
 			id = int(m.PlayerFrom) + int(g)
 		} else {
 			id = prev + 1 + int(g)
 		}
-		if d.r.bad || id > int(m.PlayerTo) || id > 65535 {
+		if r.bad || id > int(m.PlayerTo) || id > 65535 {
 			return ErrField
 		}
 		prev = id
@@ -505,24 +502,24 @@ func (d *StateDecoder) Apply(m *StateDelta, st *State) error {
 			j++
 		}
 		have := j < len(st.Players) && int(st.Players[j].ClientID) == id
-		op := uint8(d.r.read(2))
+		op := uint8(r.read(2))
 		switch {
 		case op == opNew && !have:
 			var c QPlayer
 			c.ClientID = uint16(id)
-			c.Seq = uint32(d.r.read(32))
-			c.Tracking = uint8(d.r.read(8))
+			c.Seq = uint32(r.read(32))
+			c.Tracking = uint8(r.read(8))
 			for i := range c.Poses {
-				d.rawPose(&c.Poses[i])
+				readRawPose(&r, &c.Poses[i])
 			}
 			d.ops = append(d.ops, deltaOp{uint16(id), op, int32(len(d.players))})
 			d.players = append(d.players, c)
 		case op == opChanged && have:
 			c := st.Players[j]
-			c.Seq = uint32(int64(c.Seq) + unzigzag(d.r.readCode(codeSeq)))
-			c.Tracking = d.flag8(c.Tracking)
+			c.Seq = uint32(int64(c.Seq) + unzigzag(r.readCode(codeSeq)))
+			c.Tracking = flag8(&r, c.Tracking)
 			for i := range c.Poses {
-				d.poseDelta(&c.Poses[i])
+				readPoseDelta(&r, &c.Poses[i])
 			}
 			d.ops = append(d.ops, deltaOp{uint16(id), op, int32(len(d.players))})
 			d.players = append(d.players, c)
@@ -535,14 +532,14 @@ func (d *StateDecoder) Apply(m *StateDelta, st *State) error {
 	playerOps := len(d.ops)
 	j, prev = 0, -1
 	for range m.EntityRecords {
-		g := d.r.readCode(codeGap)
+		g := r.readCode(codeGap)
 		var id int
 		if prev < 0 {
 			id = int(m.EntityFrom) + int(g)
 		} else {
 			id = prev + 1 + int(g)
 		}
-		if d.r.bad || id > int(m.EntityTo) || id > 65535 {
+		if r.bad || id > int(m.EntityTo) || id > 65535 {
 			return ErrField
 		}
 		prev = id
@@ -550,19 +547,19 @@ func (d *StateDecoder) Apply(m *StateDelta, st *State) error {
 			j++
 		}
 		have := j < len(st.Entities) && int(st.Entities[j].ID) == id
-		op := uint8(d.r.read(2))
+		op := uint8(r.read(2))
 		switch {
 		case op == opNew && !have:
 			var c QEntity
 			c.ID = uint16(id)
-			c.Flags = uint8(d.r.read(8))
-			d.rawPose(&c.Pose)
+			c.Flags = uint8(r.read(8))
+			readRawPose(&r, &c.Pose)
 			d.ops = append(d.ops, deltaOp{uint16(id), op, int32(len(d.entities))})
 			d.entities = append(d.entities, c)
 		case op == opChanged && have:
 			c := st.Entities[j]
-			c.Flags = d.flag8(c.Flags)
-			d.poseDelta(&c.Pose)
+			c.Flags = flag8(&r, c.Flags)
+			readPoseDelta(&r, &c.Pose)
 			d.ops = append(d.ops, deltaOp{uint16(id), op, int32(len(d.entities))})
 			d.entities = append(d.entities, c)
 		case op == opRemoved && have:
@@ -571,7 +568,7 @@ func (d *StateDecoder) Apply(m *StateDelta, st *State) error {
 			return ErrField
 		}
 	}
-	if d.r.bad || d.r.pos != d.r.end {
+	if r.bad || r.pos != r.end {
 		return ErrField
 	}
 	if playerOps > 0 {
@@ -607,38 +604,38 @@ func mergeOps[T any](dst, s []T, ops []deltaOp, recs []T, id func(*T) uint16) []
 	return append(dst, s[r:]...)
 }
 
-func (d *StateDecoder) flag8(v uint8) uint8 {
-	if d.r.read(1) == 0 {
+func flag8(r *bitReader, v uint8) uint8 {
+	if r.read(1) == 0 {
 		return v
 	}
-	return uint8(d.r.read(8))
+	return uint8(r.read(8))
 }
 
-func (d *StateDecoder) rawPose(p *QPose) {
-	p.X = uint16(d.r.read(16))
-	p.Y = uint16(d.r.read(16))
-	p.Z = uint16(d.r.read(16))
-	p.Rot = d.r.read(2 + 3*rotBits)
+func readRawPose(r *bitReader, p *QPose) {
+	p.X = uint16(r.read(16))
+	p.Y = uint16(r.read(16))
+	p.Z = uint16(r.read(16))
+	p.Rot = r.read(2 + 3*rotBits)
 }
 
-func (d *StateDecoder) poseDelta(p *QPose) {
-	if d.r.read(1) == 1 {
-		p.X = uint16(int64(p.X) + unzigzag(d.r.readCode(codePos)))
-		p.Y = uint16(int64(p.Y) + unzigzag(d.r.readCode(codePos)))
-		p.Z = uint16(int64(p.Z) + unzigzag(d.r.readCode(codePos)))
+func readPoseDelta(r *bitReader, p *QPose) {
+	if r.read(1) == 1 {
+		p.X = uint16(int64(p.X) + unzigzag(r.readCode(codePos)))
+		p.Y = uint16(int64(p.Y) + unzigzag(r.readCode(codePos)))
+		p.Z = uint16(int64(p.Z) + unzigzag(r.readCode(codePos)))
 	}
-	if d.r.read(1) == 0 {
+	if r.read(1) == 0 {
 		return
 	}
-	if d.r.read(1) == 0 {
-		p.Rot = d.r.read(2 + 3*rotBits)
+	if r.read(1) == 0 {
+		p.Rot = r.read(2 + 3*rotBits)
 		return
 	}
-	r := p.Rot & 3
+	w := p.Rot & 3
 	for k := range 3 {
 		sh := uint(rotIdxBits + k*rotBits)
-		c := uint64(int64(p.Rot>>sh&rotMask)+unzigzag(d.r.readCode(codeRot))) & rotMask
-		r |= c << sh
+		c := uint64(int64(p.Rot>>sh&rotMask)+unzigzag(r.readCode(codeRot))) & rotMask
+		w |= c << sh
 	}
-	p.Rot = r
+	p.Rot = w
 }

@@ -1,7 +1,6 @@
 package wire
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -63,7 +62,6 @@ func deltaVector(base, cur *State, h StateDelta) *StateDelta {
 	if _, err := m.Parse(parts[0]); err != nil {
 		panic(err)
 	}
-	m.Payload = bytes.Clone(m.Payload)
 	return &m
 }
 

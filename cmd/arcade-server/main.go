@@ -61,6 +61,7 @@ type options struct {
 	spinMax    time.Duration
 	coalesce   time.Duration
 	signedGap  time.Duration
+	delta      bool
 	hostProbe  bool
 	pprof      bool
 	scenePath  string
@@ -105,6 +106,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		o.deny = append(o.deny, p...)
 		return err
 	})
+	fs.BoolVar(&o.delta, "delta-state", true, "send the tick's state coded against a tick each headset holds (StateDelta) to the headsets that take it, and to the multicast group while all on it do; false: Snapshots only")
 	fs.BoolVar(&o.fallback, "unicast-fallback", true, "switch a headset whose multicast is lossy or late (against a unicast probe stream) to unicast, and back when multicast recovers")
 	fs.BoolVar(&o.eager, "eager", true, "send a headset's avatar and what its hands hold the moment its pose arrives, not at the next tick")
 	fs.DurationVar(&o.coalesce, "coalesce", 0, "let an eager update wait this long for more poses to share its datagram (0..a quarter of a tick; 0 = send each receive batch at once)")
@@ -426,6 +428,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		World:             world,
 		NoEager:           !o.eager,
 		NoUnicastFallback: !o.fallback,
+		NoDeltaState:      !o.delta,
 		Allow:             o.allow,
 		Deny:              o.deny,
 		HashEvery:         o.hashEvery,

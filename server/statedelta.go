@@ -1,0 +1,138 @@
+package server
+
+import (
+	"arcade/statesync"
+	"arcade/wire"
+)
+
+// The delta-coded state stream (docs/PROTOCOL.md §10.4). Every tick's
+// state goes into the history; the multicast group gets it coded against
+// the group's baseline (statesync.Group) while every client on multicast
+// takes StateDelta, and Snapshots otherwise; a client on unicast that
+// takes StateDelta gets it coded against the newest tick it holds; a
+// client on the group that lacks the baseline is sent it by unicast.
+
+// deltaState holds the server's side of the stream.
+type deltaState struct {
+	hist    statesync.History
+	group   statesync.Group
+	on      bool // the group took StateDelta at the last tick
+	cur     wire.State
+	enc     wire.StateEncoder
+	members []*statesync.Member
+	repairs []repair
+	hdr     wire.StateDelta
+	times   [statesync.Window]uint64 // server time of each tick in hist
+}
+
+type repair struct {
+	c      *session
+	target uint32
+}
+
+// quantState puts the tick's players and entities in s.delta.cur.
+func (s *Server) quantState() {
+	d := &s.delta
+	d.cur.Tick = uint32(s.tickNo)
+	d.cur.Players = d.cur.Players[:0]
+	for i := range s.players {
+		d.cur.Players = append(d.cur.Players, wire.QuantPlayer(&s.players[i]))
+	}
+	d.cur.Entities = d.cur.Entities[:0]
+	for i := range s.entities {
+		d.cur.Entities = append(d.cur.Entities, wire.QuantEntity(&s.entities[i]))
+	}
+}
+
+// deltaGroup reports whether the group takes StateDelta this tick: every
+// client on multicast asked for it.
+func (s *Server) deltaGroup() bool {
+	if s.cfg.NoDeltaState || s.multicastN == 0 {
+		return false
+	}
+	d := &s.delta
+	d.members = d.members[:0]
+	for _, c := range s.sess.order {
+		if c.unicast || !c.confirmed {
+			continue
+		}
+		if !c.delta {
+			return false
+		}
+		d.members = append(d.members, &c.sync)
+	}
+	return len(d.members) > 0
+}
+
+// broadcastDelta sends the tick's state as StateDelta where it goes so:
+// to the group when group is set (with the repairs the group asks for),
+// and to every unicast client that takes it; then keeps it in the
+// history.
+func (s *Server) broadcastDelta(now int64, group bool) {
+	d := &s.delta
+	s.quantState()
+	d.hdr = wire.StateDelta{Tick: d.cur.Tick, ServerTime: s.snap.ServerTime, StateHash: s.snap.StateHash}
+	if s.snap.Flags&wire.SnapshotHasHash != 0 {
+		d.hdr.Flags = wire.DeltaHasHash
+	}
+	maxBody := wire.MaxBodySize - s.sealRoom
+	if group {
+		if !d.on {
+			d.group.Reset() // the group held Snapshots: start from a keyframe
+		}
+		d.repairs = d.repairs[:0]
+		base, ok := d.group.Plan(now, d.cur.Tick, &d.hist, d.members, s.queueRepair)
+		var b *wire.State
+		if ok {
+			b = d.hist.Get(base)
+			d.hdr.Base = base
+		}
+		for _, part := range d.enc.Encode(&d.hdr, b, &d.cur, maxBody) {
+			s.body = append(s.body[:0], part...)
+			s.sendGroup(wire.TypeStateDelta)
+		}
+		for _, r := range d.repairs {
+			s.sendDeltaTo(now, r.c, r.target, maxBody)
+		}
+	}
+	d.on = group
+	for _, c := range s.sess.order {
+		if c.unicast && c.confirmed && c.delta {
+			s.sendDeltaTo(now, c, d.cur.Tick, maxBody)
+		}
+	}
+	d.hist.Put(&d.cur)
+	d.times[d.cur.Tick%statesync.Window] = d.hdr.ServerTime
+}
+
+// queueRepair is the group's repair callback: m is some session's sync.
+func (s *Server) queueRepair(m *statesync.Member, target uint32) {
+	for _, c := range s.sess.order {
+		if &c.sync == m {
+			s.delta.repairs = append(s.delta.repairs, repair{c, target})
+			s.stats.StateRepairs.Inc()
+			return
+		}
+	}
+}
+
+// sendDeltaTo sends c tick (the current one, or one in the history) coded
+// against the newest tick c holds that the history has, or as a keyframe.
+func (s *Server) sendDeltaTo(now int64, c *session, tick uint32, maxBody int) {
+	d := &s.delta
+	st := &d.cur
+	h := d.hdr
+	if tick != d.cur.Tick {
+		if st = d.hist.Get(tick); st == nil {
+			return
+		}
+		h.Tick, h.ServerTime, h.Flags, h.StateHash = tick, d.times[tick%statesync.Window], 0, 0
+	}
+	var base *wire.State
+	if t, ok := c.sync.Held.NewestIn(func(t uint32) bool { return t != tick && d.hist.Has(t) }); ok {
+		base, h.Base = d.hist.Get(t), t
+	}
+	for _, part := range d.enc.Encode(&h, base, st, maxBody) {
+		s.finish(append(s.beginConn(now, c, wire.TypeStateDelta), part...))
+	}
+}
