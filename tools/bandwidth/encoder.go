@@ -49,6 +49,14 @@ type EncoderConfig struct {
 	// HashEvery: the server puts the state hash in every HashEvery-th
 	// tick's snapshot (server.DefaultHashEvery); 0 never.
 	HashEvery int
+	// The receivers, for a coder that simulates its own (delta: it needs
+	// what each receiver decoded, and sends repairs).
+	Run RunConfig
+}
+
+// extras is what an encoder may add to its Result.
+type extras interface {
+	fill(r *Result)
 }
 
 // NewEncoder makes an encoder for a stream.

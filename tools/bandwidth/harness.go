@@ -180,6 +180,16 @@ type Result struct {
 	// that had a baseline; NoBaseline the share that had none.
 	BaselineAge float64 `json:"baseline_age_ticks"`
 	NoBaseline  float64 `json:"no_baseline_share"`
+
+	// Delta coders, which decode at their own receivers: unicast repairs
+	// (kbps with both headers, all receivers together); the longest a
+	// receiver went without a decodable tick, ms; ticks decoded to
+	// anything but the sender's state (must be 0); ticks decoded, over
+	// all receivers.
+	RepairKbpsWire float64 `json:"repair_kbps_wire,omitempty"`
+	WorstGapMs     float64 `json:"worst_gap_ms,omitempty"`
+	Mismatches     int     `json:"mismatches,omitempty"`
+	Decoded        int     `json:"ticks_decoded,omitempty"`
 }
 
 // stream is one encoder with its own receivers and tallies.
@@ -201,12 +211,12 @@ func Run(tr Trace, names []string, losses []float64, cfg RunConfig) ([]Result, t
 	rate := tr.Rate()
 	var ss []*stream
 	for _, loss := range losses {
-		encs, err := newEncoders(names, EncoderConfig{Rate: rate, HashEvery: 12})
+		c := cfg
+		c.Loss = loss
+		encs, err := newEncoders(names, EncoderConfig{Rate: rate, HashEvery: 12, Run: c})
 		if err != nil {
 			return nil, 0, err
 		}
-		c := cfg
-		c.Loss = loss
 		for _, e := range encs {
 			ss = append(ss, &stream{enc: e, rx: newReceivers(c, rate, tr.Len()), res: Result{
 				Scene: tr.Name(), Rate: rate, Encoder: e.Name(), Loss: loss, Receivers: cfg.Receivers,
@@ -298,6 +308,9 @@ func (st *stream) result(rate int) Result {
 		r.BaselineAge = st.ageSum / float64(st.ageN)
 	}
 	r.NoBaseline = float64(st.noBase) / float64(n)
+	if x, ok := st.enc.(extras); ok {
+		x.fill(&r)
+	}
 	return r
 }
 
