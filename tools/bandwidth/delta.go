@@ -118,7 +118,7 @@ func (e *deltaEncoder) Tick(t int, s *State, _ Held, sizes []int) []int {
 		if st == nil {
 			continue
 		}
-		h := wire.StateDelta{Tick: rp.target, ServerTime: uint64(e.now(int(rp.target) - 1) / 1000)}
+		h := wire.StateDelta{Tick: rp.target, ServerTime: uint64(e.now(int(rp.target)-1) / 1000)}
 		var b *wire.State
 		if bt, ok := rp.r.m.Held.NewestIn(func(u uint32) bool { return u != rp.target && e.hist.Has(u) }); ok {
 			b, h.Base = e.hist.Get(bt), bt
