@@ -18,4 +18,7 @@ require (
 
 require github.com/gopacket/gopacket v1.7.7
 
-require github.com/gtank/ristretto255 v0.1.2
+require (
+	github.com/gtank/ristretto255 v0.1.2
+	github.com/pierrec/lz4/v4 v4.1.33
+)

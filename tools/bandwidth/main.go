@@ -113,6 +113,16 @@ type Report struct {
 	Generations []Generation `json:"generations"`
 	Results     []Result     `json:"results"`
 	References  []Reference  `json:"references"`
+	LZ4         []LZ4Figure  `json:"lz4"`
+}
+
+// LZ4Figure is what LZ4 leaves of a whole tick (compressed ÷ raw): as
+// Snapshot parts, and as a StateDelta keyframe.
+type LZ4Figure struct {
+	Scene    string  `json:"scene"`
+	Rate     int     `json:"rate_hz"`
+	Snapshot float64 `json:"snapshot_share"`
+	Keyframe float64 `json:"keyframe_share"`
 }
 
 func run(args []string, out io.Writer) error {
@@ -133,6 +143,8 @@ func run(args []string, out io.Writer) error {
 			c.Warmup = o.settle
 		}
 		for i, tr := range traces {
+			sn, kf := lz4Share(tr, tr.Len()-1)
+			rep.LZ4 = append(rep.LZ4, LZ4Figure{Scene: tr.Name(), Rate: tr.Rate(), Snapshot: sn, Keyframe: kf})
 			res, read, err := Run(tr, o.encoders, o.losses, c)
 			if err != nil {
 				return err
@@ -149,6 +161,14 @@ func run(args []string, out io.Writer) error {
 	}
 	fmt.Fprintln(out)
 	writeTable(out, rep, o)
+	fmt.Fprintln(out)
+	fmt.Fprintln(out, "LZ4 on one whole tick (the last), compressed ÷ raw:")
+	for _, f := range rep.LZ4 {
+		fmt.Fprintf(out, "  %-8s %3d Hz  Snapshot parts %.2f  StateDelta keyframe %.2f\n", f.Scene, f.Rate, f.Snapshot, f.Keyframe)
+	}
+	if b, err := os.ReadFile("scene/demo.scene"); err == nil {
+		fmt.Fprintf(out, "  scene/demo.scene (%d bytes of text, what a scene transfer would carry): %.2f\n", len(b), lz4Ratio(b))
+	}
 	if o.json != "" {
 		b, err := json.MarshalIndent(rep, "", "  ")
 		if err != nil {

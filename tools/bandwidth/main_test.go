@@ -36,7 +36,7 @@ func TestRun(t *testing.T) {
 			t.Errorf("%s %d Hz %s: %.3f complete without loss", r.Scene, r.Rate, r.Encoder, r.CompleteShare)
 		}
 	}
-	for _, bad := range [][]string{{"--scene", "nope"}, {"--loss", "2"}, {"--rates", "90"}, {"--encoders", "delta"}, {"--receivers", "0"}} {
+	for _, bad := range [][]string{{"--scene", "nope"}, {"--loss", "2"}, {"--rates", "90"}, {"--encoders", "nope"}, {"--receivers", "0"}} {
 		if err := run(bad, &out); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
