@@ -46,6 +46,15 @@
 //     (the multicast group's sequence, or the unicast per-connection one),
 //     from the first datagram received after connecting.
 //   - rtt: from pongs, one ping every 100 ms.
+//   - inputs_sent_measured: inputs sent after the warm-up (inputs_sent
+//     counts the warm-up's too); inputs_reported of them were reported.
+//   - reports_beyond_sent: player records naming a bot's input seq more
+//     than 2 beyond the newest it had sent. No server sends one: it is
+//     forged state its session took (open mode, stamped a little ahead of
+//     the server clock), and it is left out of every measurement.
+//   - dropped, state_recoveries: the sessions' client.SessionStats
+//     (Dropped by client.DropReason name, StateRecoveries), summed over
+//     the bots, and per bot in clients.
 //   - saw_all_peers: every bot saw every other connected bot's ClientID in
 //     snapshots with an advancing LastInputSeq.
 //
@@ -84,6 +93,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net"
 	"net/netip"
@@ -91,6 +101,7 @@ import (
 	"os/signal"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -397,6 +408,15 @@ func runBots(ctx context.Context, o *options) Report {
 		}
 		r.PathReceived, r.PathLost = ps.Received, ps.Lost
 		r.CookieRetries = st.CookieRetries
+		r.Recoveries = st.StateRecoveries
+		for d, n := range st.Dropped {
+			if n > 0 {
+				if r.Dropped == nil {
+					r.Dropped = map[string]uint64{}
+				}
+				r.Dropped[client.DropReason(d).String()] = n
+			}
+		}
 		if b.c.State() != client.Connected {
 			r.Err = fmt.Sprint("ended early: ", b.c.Err())
 		}
@@ -499,6 +519,15 @@ func printTable(w io.Writer, r Report) {
 			"grab to state", g.GrabToState.P50, g.GrabToState.P99, g.GrabToState.Max, g.GrabToState.Samples, g.GrabShownByUpdate, g.Grabbing, r.ClientsConnected)
 		fmt.Fprintf(w, "  %-16s %d of %d held states off hand·offset by more than 2 mm or 1°, %d releases seen, %d entity updates\n",
 			"grab pose", g.GrabPoseMismatch, g.GrabPoseChecks, g.GrabReleased, g.EntityUpdates)
+	}
+	if len(r.Dropped) > 0 || r.StateRecoveries > 0 || r.ReportsBeyondSent > 0 {
+		keys := slices.Sorted(maps.Keys(r.Dropped))
+		var parts []string
+		for _, k := range keys {
+			parts = append(parts, fmt.Sprintf("%s %d", k, r.Dropped[k]))
+		}
+		fmt.Fprintf(w, "  %-16s dropped: %s; %d state recoveries, %d reports of inputs not sent\n",
+			"received", strings.Join(parts, ", "), r.StateRecoveries, r.ReportsBeyondSent)
 	}
 	if r.CookieRetries > 0 {
 		fmt.Fprintf(w, "  %-16s %d handshakes restarted after a bad-cookie denial\n", "handshake", r.CookieRetries)

@@ -49,7 +49,20 @@ type recorder struct {
 	// connected is when the bot connected; firstUnicast when its first
 	// snapshot came by unicast (0 = never), ns.
 	connected, firstUnicast int64
+	// newest is the newest input seq the sender numbered (sent or
+	// unsent); beyond counts reports of this bot's inputs past it, which
+	// no server sends: forged state (open mode) that the session took.
+	newest uint32
+	beyond uint64
+	// inputsAtReset is inputs when the warm-up ended.
+	inputsAtReset uint64
 }
+
+// maxReportAhead is how far past the newest input the sender recorded a
+// report may name one: the input being sent when the report came (its
+// send is recorded after the system call) and one more for slack. A
+// report further ahead names an input never sent.
+const maxReportAhead = 2
 
 func newRecorder(self uint16, expectInputs int) *recorder {
 	return &recorder{
@@ -90,6 +103,7 @@ func (r *recorder) sample(t float64, in *wire.PoseInput) {
 func (r *recorder) unsent(seq uint32) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.numbered(seq)
 	if r.grab != nil {
 		r.grab.unsent(seq)
 	}
@@ -115,6 +129,7 @@ func (r *recorder) sent(seq uint32, t int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.inputs++
+	r.numbered(seq)
 	if r.grab != nil {
 		r.grab.sent(seq, t)
 	}
@@ -154,8 +169,19 @@ func (r *recorder) snapshot(snap *wire.Snapshot, rx int64) {
 	}
 }
 
+// numbered notes that the sender numbered input seq.
+func (r *recorder) numbered(seq uint32) {
+	if wire.InputSeqNewer(seq, r.newest) {
+		r.newest = seq
+	}
+}
+
 func (r *recorder) report(last uint32, rx int64) {
 	if !wire.InputSeqNewer(last, r.reported) {
+		return
+	}
+	if wire.InputSeqNewer(last, r.newest+maxReportAhead) {
+		r.beyond++ // an input not sent yet: not the server's report
 		return
 	}
 	from := r.reported + 1
@@ -192,7 +218,18 @@ type botResult struct {
 	Connected bool
 	Err       string
 	Inputs    uint64
+	// Measured counts the inputs sent after the warm-up.
+	Measured  uint64
 	Snapshots uint64
+	// Beyond counts reports of inputs the bot had not sent (forged
+	// state the session took).
+	Beyond uint64
+	// Dropped is the session's received datagrams dropped, by reason
+	// (client.DropReason names, only those above zero); Recoveries its
+	// StateRecoveries: older state taken because the newest was stamped
+	// in the future.
+	Dropped    map[string]uint64
+	Recoveries uint64
 	// CookieRetries counts handshakes the server made the client restart.
 	CookieRetries uint64
 	// Path is the sequence accounting of the path snapshots came on.
@@ -221,6 +258,7 @@ func (r *recorder) unicastSnapshot(rx int64) {
 func (r *recorder) resetLatency() {
 	r.mu.Lock()
 	r.latency, r.rtt = r.latency[:0], r.rtt[:0]
+	r.inputsAtReset = r.inputs
 	if r.grab != nil {
 		r.grab.resetLatency()
 	}
@@ -235,7 +273,9 @@ func (r *recorder) result() botResult {
 		ID:        r.self,
 		Connected: true,
 		Inputs:    r.inputs,
+		Measured:  r.inputs - r.inputsAtReset,
 		Snapshots: r.snapshots,
+		Beyond:    r.beyond,
 		Latency:   slices.Clone(r.latency),
 		RTT:       slices.Clone(r.rtt),
 		Peers:     maps.Clone(r.peers),
@@ -266,20 +306,24 @@ type RTTMillis struct {
 
 // ClientReport is one bot's line in the report.
 type ClientReport struct {
-	Name            string      `json:"name"`
-	ID              uint16      `json:"client_id,omitempty"`
-	Connected       bool        `json:"connected"`
-	Error           string      `json:"error,omitempty"`
-	InputsSent      uint64      `json:"inputs_sent"`
-	InputsReported  int         `json:"inputs_reported"`
-	Snapshots       uint64      `json:"snapshots_received"`
-	SnapshotLossPct float64     `json:"snapshot_loss_pct"`
-	UnicastAfterMs  float64     `json:"unicast_after_ms,omitempty"`
-	InputToStateP50 float64     `json:"input_to_state_p50_ms"`
-	RTTP50          float64     `json:"rtt_p50_ms"`
-	PeersSeen       int         `json:"peers_seen"`
-	PeersAdvancing  int         `json:"peers_advancing"`
-	Grab            *ClientGrab `json:"grab,omitempty"`
+	Name            string            `json:"name"`
+	ID              uint16            `json:"client_id,omitempty"`
+	Connected       bool              `json:"connected"`
+	Error           string            `json:"error,omitempty"`
+	InputsSent      uint64            `json:"inputs_sent"`
+	InputsMeasured  uint64            `json:"inputs_sent_measured"`
+	InputsReported  int               `json:"inputs_reported"`
+	ReportsBeyond   uint64            `json:"reports_beyond_sent,omitempty"`
+	Snapshots       uint64            `json:"snapshots_received"`
+	Dropped         map[string]uint64 `json:"dropped,omitempty"`
+	StateRecoveries uint64            `json:"state_recoveries,omitempty"`
+	SnapshotLossPct float64           `json:"snapshot_loss_pct"`
+	UnicastAfterMs  float64           `json:"unicast_after_ms,omitempty"`
+	InputToStateP50 float64           `json:"input_to_state_p50_ms"`
+	RTTP50          float64           `json:"rtt_p50_ms"`
+	PeersSeen       int               `json:"peers_seen"`
+	PeersAdvancing  int               `json:"peers_advancing"`
+	Grab            *ClientGrab       `json:"grab,omitempty"`
 }
 
 // ClientGrab is one bot's part in the grab run.
@@ -341,8 +385,19 @@ type Report struct {
 	RTT              RTTMillis `json:"rtt_ms"`
 	TickRate         int       `json:"tick_rate"`
 	InputsSent       uint64    `json:"inputs_sent"`
-	InputsReported   int       `json:"inputs_reported"`
-	CookieRetries    uint64    `json:"handshake_cookie_retries"`
+	// InputsMeasured counts the inputs sent after the warm-up, the window
+	// whose reports input_to_state and inputs_reported count.
+	InputsMeasured uint64 `json:"inputs_sent_measured"`
+	InputsReported int    `json:"inputs_reported"`
+	// ReportsBeyondSent counts state records that named a bot's input
+	// before the bot had sent it: no server does, so forged state the
+	// sessions took (and the bots ignored for their measurements).
+	ReportsBeyondSent uint64 `json:"reports_beyond_sent"`
+	// Dropped sums the bots' sessions' dropped datagrams by reason
+	// (client.DropReason names); StateRecoveries their StateRecoveries.
+	Dropped         map[string]uint64 `json:"dropped"`
+	StateRecoveries uint64            `json:"state_recoveries"`
+	CookieRetries   uint64            `json:"handshake_cookie_retries"`
 	// For bots that joined on multicast: how many were later served by
 	// unicast (the server's fallback) and the longest time to that switch.
 	OnUnicast int `json:"clients_on_unicast"`
@@ -391,7 +446,7 @@ func lossPct(received, lost uint64) float64 {
 // other connected bot's ClientID with an advancing LastInputSeq (and at
 // least one bot connected).
 func aggregate(bots []botResult, tickRate int) Report {
-	rep := Report{ClientsRequested: len(bots), TickRate: tickRate}
+	rep := Report{ClientsRequested: len(bots), TickRate: tickRate, Dropped: map[string]uint64{}}
 	var lat, rtt []int64
 	var recv, lost uint64
 	var connected []uint16
@@ -416,12 +471,20 @@ func aggregate(bots []botResult, tickRate int) Report {
 			lost += b.PathLost
 			rep.SnapshotsRecv += b.Snapshots
 			rep.InputsSent += b.Inputs
+			rep.InputsMeasured += b.Measured
 			rep.InputsReported += len(b.Latency)
+			rep.ReportsBeyondSent += b.Beyond
+			rep.StateRecoveries += b.Recoveries
+			for k, v := range b.Dropped {
+				rep.Dropped[k] += v
+			}
 			rep.CookieRetries += b.CookieRetries
 
 			l := slices.Sorted(slices.Values(b.Latency))
 			r := slices.Sorted(slices.Values(b.RTT))
 			cr.InputsSent, cr.InputsReported, cr.Snapshots = b.Inputs, len(b.Latency), b.Snapshots
+			cr.InputsMeasured, cr.ReportsBeyond = b.Measured, b.Beyond
+			cr.Dropped, cr.StateRecoveries = b.Dropped, b.Recoveries
 			cr.SnapshotLossPct = lossPct(b.PathReceived, b.PathLost)
 			cr.InputToStateP50, cr.RTTP50 = ms(percentile(l, 50)), ms(percentile(r, 50))
 			cr.PeersSeen = len(b.Peers)

@@ -54,6 +54,33 @@ func TestRecorderReportBeforeSend(t *testing.T) {
 	}
 }
 
+// A record naming an input the bot has not sent (forged state) is
+// counted and changes nothing: later real reports are measured as before.
+func TestRecorderReportBeyondSent(t *testing.T) {
+	r := newRecorder(1, 16)
+	r.sent(1, 1*msNs)
+	r.sent(2, 2*msNs)
+	r.snapshot(snap(wire.PlayerState{ClientID: 1, LastInputSeq: 1 << 30}), 3*msNs)
+	r.snapshot(snap(wire.PlayerState{ClientID: 1, LastInputSeq: 2}), 5*msNs)
+	r.sent(3, 6*msNs)
+	r.unsent(4)
+	r.snapshot(snap(wire.PlayerState{ClientID: 1, LastInputSeq: 7}), 7*msNs) // 4 + 3: beyond
+	r.snapshot(snap(wire.PlayerState{ClientID: 1, LastInputSeq: 3}), 8*msNs)
+	res := r.result()
+	if res.Beyond != 2 {
+		t.Errorf("%d reports beyond the inputs sent, want 2", res.Beyond)
+	}
+	want := []int64{4 * msNs, 3 * msNs, 2 * msNs}
+	if len(res.Latency) != len(want) {
+		t.Fatalf("latencies %v, want %v", res.Latency, want)
+	}
+	for i := range want {
+		if res.Latency[i] != want[i] {
+			t.Errorf("latency[%d] = %d, want %d", i, res.Latency[i], want[i])
+		}
+	}
+}
+
 func TestRecorderNoAllocs(t *testing.T) {
 	r := newRecorder(1, 1000)
 	s := snap(wire.PlayerState{ClientID: 1}, wire.PlayerState{ClientID: 2}, wire.PlayerState{ClientID: 3})
