@@ -142,7 +142,6 @@ type attacker struct {
 	bytes                uint64
 	wouldBlock, sendErrs uint64
 	replies, replyBytes  uint64
-	lastReport           AttackReport // of the last run
 }
 
 // newAttacker opens the attacker's sockets: sockets on 127.0.0.1 (distinct

@@ -25,6 +25,8 @@ type headset struct {
 	local  netip.AddrPort // zero: 127.0.0.1 with an ephemeral port
 	server netip.AddrPort
 	rate   int
+	// passphrase is the venue passphrase, empty in open mode.
+	passphrase string
 
 	conn      *net.UDPConn
 	connected chan struct{} // closed once Accepted
@@ -33,13 +35,19 @@ type headset struct {
 	sent      atomic.Uint32 // newest input seq sent
 	applied   atomic.Uint32 // newest own input seq a snapshot reported
 	snapshots atomic.Uint64
+	// Set before connected is closed: the session's Accepted, and when
+	// the session's clock started. offset is the session's estimate of
+	// the server clock minus its own (ns), updated as pongs come.
+	accepted wire.Accepted
+	start    time.Time
+	offset   atomic.Int64
 
 	mu       sync.Mutex
 	captured [][]byte // the first maxCaptured pose datagrams sent
 	err      error    // why the session ended, if it ended before Close
 }
 
-func newHeadset(name string, local, server netip.AddrPort, rate int) (*headset, error) {
+func newHeadset(name string, local, server netip.AddrPort, rate int, passphrase string) (*headset, error) {
 	var laddr *net.UDPAddr
 	if local.IsValid() {
 		laddr = net.UDPAddrFromAddrPort(local)
@@ -48,7 +56,13 @@ func newHeadset(name string, local, server netip.AddrPort, rate int) (*headset, 
 	if err != nil {
 		return nil, err
 	}
-	return &headset{name: name, local: local, server: server, rate: rate, conn: conn, connected: make(chan struct{})}, nil
+	return &headset{name: name, local: local, server: server, rate: rate, passphrase: passphrase, conn: conn, connected: make(chan struct{})}, nil
+}
+
+// ServerTime is the session's estimate of the server clock (µs since the
+// server started) at t; valid once connected.
+func (h *headset) ServerTime(t time.Time) uint64 {
+	return uint64((int64(t.Sub(h.start)) + h.offset.Load()) / 1000)
 }
 
 // Conn is the headset's socket: datagrams written to it come from the
@@ -74,8 +88,9 @@ func (h *headset) Err() error {
 func (h *headset) run(ctx context.Context, limit time.Duration) {
 	defer h.conn.Close()
 	start := time.Now()
+	h.start = start
 	now := func() int64 { return int64(time.Since(start)) }
-	s := client.NewSession(client.SessionConfig{Name: h.name, Unicast: true})
+	s := client.NewSession(client.SessionConfig{Name: h.name, Unicast: true, Passphrase: h.passphrase})
 	s.OnSnapshot(func(snap *wire.Snapshot, _ int64, _ bool) {
 		h.snapshots.Add(1)
 		for i := range snap.Players {
@@ -114,7 +129,9 @@ func (h *headset) run(ctx context.Context, limit time.Duration) {
 		switch s.State() {
 		case client.Connecting:
 		case client.Connected:
+			h.offset.Store(s.ClockOffset())
 			if h.token.Load() == 0 {
+				h.accepted = s.Accepted()
 				h.token.Store(s.Token())
 				h.id.Store(uint32(s.ClientID()))
 				close(h.connected)

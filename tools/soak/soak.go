@@ -35,6 +35,18 @@ type options struct {
 	spoofAddrs        int // attacker sockets on 127.0.0.2..
 	seed              uint64
 	log               io.Writer // progress lines; nil: none
+	// sealed runs the soak with a venue passphrase: the attack is then
+	// sealed junk from the own headset's socket (junkRate a second) and
+	// an insider's forged group datagrams, instead of the open flood.
+	sealed   bool
+	junkRate int
+	// forgeRate is the forged state datagrams a second sent to the
+	// multicast group in the attack phase (open: in clear; sealed: by an
+	// insider), 0 for none.
+	forgeRate int
+	// pinSessions sessions (0: none) send pinRounds rounds of fragment
+	// announcements after the attack phase (open mode).
+	pinSessions, pinRounds int
 }
 
 // Fixed parts of a run.
@@ -56,6 +68,8 @@ type Report struct {
 	Bots           int     `json:"bots"`
 	BotRateHz      int     `json:"bot_rate_hz"`
 	AttackRateGoal int     `json:"attack_rate_goal_per_s"`
+	// Mode is "open" (no passphrase) or "sealed".
+	Mode string `json:"mode"`
 
 	Baseline Phase `json:"baseline"`
 	Attack   Phase `json:"attack"`
@@ -68,6 +82,14 @@ type Report struct {
 
 	Attacker AttackReport        `json:"attacker"`
 	Targets  map[string][]string `json:"targets"` // category → drop reasons
+	// Forged is the forged state sent to the multicast group during the
+	// attack; Insider the venue headset whose group key it used (sealed).
+	Forged  ForgeReport    `json:"forged_state"`
+	Insider *InsiderReport `json:"insider,omitempty"`
+	// Junk is the sealed junk sent from the own headset's socket (sealed).
+	Junk *JunkReport `json:"sealed_junk,omitempty"`
+	// Pin is the fragment-pin phase after the attack (open).
+	Pin *PinReport `json:"fragment_pin,omitempty"`
 
 	Own OwnReport `json:"own_headset"`
 	// ServerUp: /api/stats answered during the attack and after it.
@@ -91,6 +113,18 @@ type Phase struct {
 	SnapshotsRecv   uint64   `json:"snapshots_received"`
 	SnapshotLossPct float64  `json:"snapshot_loss_pct"`
 	BotErrors       []string `json:"bot_errors,omitempty"`
+	// InputsMeasured: inputs the bots sent after their warm-up;
+	// InputsReported of them were reflected in state they received.
+	InputsMeasured uint64 `json:"inputs_sent_measured"`
+	InputsReported int    `json:"inputs_reported"`
+	// ReportsBeyond: state records naming a bot's input before it was
+	// sent (forged state a session took). BotDropped sums the bots'
+	// sessions' drops by client.DropReason name, StateRecoveries their
+	// recoveries from state stamped in the future; PerBot is each bot's.
+	ReportsBeyond   uint64            `json:"reports_beyond_sent"`
+	BotDropped      map[string]uint64 `json:"bot_dropped"`
+	StateRecoveries uint64            `json:"bot_state_recoveries"`
+	PerBot          []BotCounters     `json:"per_bot"`
 
 	// Server counters, deltas over the phase.
 	RxPackets   uint64            `json:"rx_packets"`
@@ -125,6 +159,25 @@ type OwnReport struct {
 	CaughtUp      bool   `json:"caught_up_after_attack"`
 	Snapshots     uint64 `json:"snapshots"`
 	CapturedPoses int    `json:"captured_poses"`
+	// From the server's client list at the attack's start and end: the
+	// inputs of the own headset it applied, over the span of input seqs
+	// it took (the newest applied, from first to last read), and their
+	// ratio.
+	ServerInputs  uint64  `json:"server_inputs_applied_during_attack"`
+	ServerSeqSpan uint32  `json:"server_input_seq_span_during_attack"`
+	AppliedShare  float64 `json:"server_applied_share_during_attack"`
+}
+
+// BotCounters are one bot's session counters that the forged state
+// aims at.
+type BotCounters struct {
+	Name         string `json:"name"`
+	Implausible  uint64 `json:"implausible"`
+	Recoveries   uint64 `json:"state_recoveries"`
+	BadSignature uint64 `json:"bad_signature"`
+	Unsealed     uint64 `json:"unsealed"`
+	OldTick      uint64 `json:"old_tick"`
+	Beyond       uint64 `json:"reports_beyond_sent"`
 }
 
 // Exit is how the server stopped after SIGTERM.
@@ -145,6 +198,27 @@ type serverStats struct {
 	TickLateness   quantiles         `json:"tick_lateness_us"`
 	ServerAdded    quantiles         `json:"server_added_latency_us"`
 	ServerAddedCnt uint64            `json:"server_added_samples"`
+	ClientList     []clientInfo      `json:"client_list"`
+}
+
+// clientInfo is the part of one /api/stats client_list entry the soak
+// reads.
+type clientInfo struct {
+	ID           uint16 `json:"id"`
+	Name         string `json:"name"`
+	Inputs       uint64 `json:"inputs"`
+	LastInputSeq uint32 `json:"last_input_seq"`
+	BytesIn      uint64 `json:"bytes_in"`
+}
+
+// client returns the entry of client id, if listed.
+func (st *serverStats) client(id uint16) (clientInfo, bool) {
+	for _, c := range st.ClientList {
+		if c.ID == id {
+			return c, true
+		}
+	}
+	return clientInfo{}, false
 }
 
 type quantiles struct {
@@ -154,11 +228,16 @@ type quantiles struct {
 
 // botReport is the part of arcade-bot --json the soak reads.
 type botReport struct {
-	ClientsConnected int     `json:"clients_connected"`
-	SawAllPeers      bool    `json:"saw_all_peers"`
-	SnapshotsRecv    uint64  `json:"snapshots_received"`
-	SnapshotLossPct  float64 `json:"snapshot_loss_pct"`
-	InputsSent       uint64  `json:"inputs_sent"`
+	ClientsConnected int               `json:"clients_connected"`
+	SawAllPeers      bool              `json:"saw_all_peers"`
+	SnapshotsRecv    uint64            `json:"snapshots_received"`
+	SnapshotLossPct  float64           `json:"snapshot_loss_pct"`
+	InputsSent       uint64            `json:"inputs_sent"`
+	InputsMeasured   uint64            `json:"inputs_sent_measured"`
+	InputsReported   int               `json:"inputs_reported"`
+	ReportsBeyond    uint64            `json:"reports_beyond_sent"`
+	Dropped          map[string]uint64 `json:"dropped"`
+	StateRecoveries  uint64            `json:"state_recoveries"`
 	InputToState     struct {
 		Samples int     `json:"samples"`
 		P50     float64 `json:"p50"`
@@ -166,14 +245,18 @@ type botReport struct {
 		Max     float64 `json:"max"`
 	} `json:"input_to_state_ms"`
 	Clients []struct {
-		Name  string `json:"name"`
-		Error string `json:"error"`
+		Name            string            `json:"name"`
+		Connected       bool              `json:"connected"`
+		Error           string            `json:"error"`
+		ReportsBeyond   uint64            `json:"reports_beyond_sent"`
+		Dropped         map[string]uint64 `json:"dropped"`
+		StateRecoveries uint64            `json:"state_recoveries"`
 	} `json:"clients"`
 }
 
-// soak runs the whole thing: server, own headset, baseline, attack,
-// shutdown. An error means the soak itself could not run; what it found
-// is in Report.Problems.
+// soak runs the whole thing: server, own headset, baseline, attack, the
+// fragment pin (open mode), shutdown. An error means the soak itself
+// could not run; what it found is in Report.Problems.
 func soak(ctx context.Context, o options) (*Report, error) {
 	logf := func(format string, args ...any) {
 		if o.log != nil {
@@ -181,9 +264,13 @@ func soak(ctx context.Context, o options) (*Report, error) {
 		}
 	}
 	rep := &Report{Seed: o.seed, DurationS: o.duration.Seconds(), Bots: o.bots, BotRateHz: o.botRate,
-		AttackRateGoal: o.attackRate, Targets: map[string][]string{}}
-	for c := range numCategories {
-		rep.Targets[c.String()] = targets[c]
+		AttackRateGoal: o.attackRate, Mode: "open", Targets: map[string][]string{}}
+	if o.sealed {
+		rep.Mode, rep.AttackRateGoal = "sealed", 0
+	} else {
+		for c := range numCategories {
+			rep.Targets[c.String()] = targets[c]
+		}
 	}
 
 	if o.serverBin == "" || o.botBin == "" {
@@ -215,10 +302,15 @@ func soak(ctx context.Context, o options) (*Report, error) {
 		return nil, err
 	}
 	game := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(gamePort))
-	group := fmt.Sprintf("239.255.%d.%d:%d", 1+rng.IntN(254), 1+rng.IntN(254), groupPort)
+	group := netip.AddrPortFrom(netip.AddrFrom4([4]byte{239, 255, byte(1 + rng.IntN(254)), byte(1 + rng.IntN(254))}), uint16(groupPort))
 	api := fmt.Sprintf("http://127.0.0.1:%d/api/stats", httpPort)
+	metricsURL := fmt.Sprintf("http://127.0.0.1:%d/metrics", httpPort)
+	passphrase := ""
+	if o.sealed {
+		passphrase = crand.Text() // a venue passphrase of this run's own
+	}
 
-	srv, err := startServer(o.serverBin, game, httpPort, group)
+	srv, err := startServer(o.serverBin, game, httpPort, group.String(), passphrase, maxClients(o))
 	if err != nil {
 		return nil, err
 	}
@@ -226,13 +318,13 @@ func soak(ctx context.Context, o options) (*Report, error) {
 	if err := waitStats(ctx, api, srv, startTimeout); err != nil {
 		return nil, fmt.Errorf("server did not answer /api/stats: %w\n%s", err, srv.stderr.String())
 	}
-	logf("server on %s, http :%d, group %s", game, httpPort, group)
+	logf("server on %s, http :%d, group %s, %s", game, httpPort, group, rep.Mode)
 
 	// The soak's own headset: connected through both phases; its poses of
 	// the baseline are the attack's replays, its token the wrong-source
-	// attack's token.
+	// attack's token (sealed: the junk's), its clock the forgeries'.
 	limit := 2*(o.warmup+o.duration) + 2*connectWait + 30*time.Second
-	own, err := newHeadset("soak-own", netip.AddrPort{}, game, headsetRate)
+	own, err := newHeadset("soak-own", netip.AddrPort{}, game, headsetRate, passphrase)
 	if err != nil {
 		return nil, err
 	}
@@ -248,26 +340,78 @@ func soak(ctx context.Context, o options) (*Report, error) {
 
 	// Baseline.
 	logf("baseline: %d bots for %v", o.bots, o.duration)
-	rep.Baseline, err = runPhase(ctx, o, api, game, nil, hooks{})
+	rep.Baseline, err = runPhase(ctx, o, api, game, passphrase, nil, hooks{})
 	if err != nil {
 		return nil, err
 	}
 
 	// Attack.
 	token := own.token.Load()
-	replays := own.Captured()
-	rep.Own.CapturedPoses = len(replays)
-	atk, err := newAttacker(game, o.attackRate, o.seed, o.ports, o.spoofAddrs, token, own.Conn(), replays)
-	if err != nil {
-		return nil, fmt.Errorf("attacker sockets: %w", err)
+	var replays [][]byte
+	if !o.sealed {
+		replays = own.Captured()
+		rep.Own.CapturedPoses = len(replays)
 	}
-	defer atk.close()
-	logf("attack: %d bots for %v beside %d datagrams/s from %d sockets", o.bots, o.duration, o.attackRate, len(atk.socks)+1)
+	var attacks []func(context.Context, time.Duration)
+	if o.sealed {
+		// A venue headset joins, proves the passphrase and leaves,
+		// keeping the group key for the forgeries.
+		rep.Insider = &InsiderReport{}
+		t := time.Now()
+		g, err := joinInsider(ctx, netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 52}), 0), game, passphrase)
+		rep.Insider.Ms = float64(time.Since(t).Microseconds()) / 1e3
+		if err != nil {
+			rep.Insider.Error = err.Error()
+		} else {
+			rep.Insider.Joined = true
+			if o.forgeRate > 0 {
+				f, err := newForger(group, own.accepted.GroupToken, int(own.accepted.TickRate), own.ServerTime, g, o.forgeRate, o.seed)
+				if err != nil {
+					return nil, fmt.Errorf("forger socket: %w", err)
+				}
+				defer f.close()
+				attacks = append(attacks, func(ctx context.Context, d time.Duration) { rep.Forged = f.run(ctx, d) })
+			}
+		}
+		rep.Junk = &JunkReport{RateGoal: o.junkRate}
+		if o.junkRate > 0 {
+			attacks = append(attacks, func(ctx context.Context, d time.Duration) {
+				*rep.Junk = sendJunk(ctx, own.Conn(), token, o.junkRate, d, o.seed)
+			})
+		}
+		logf("attack: %d bots for %v beside %d sealed junk datagrams/s from the own headset's socket and %d forged group datagrams/s from an insider",
+			o.bots, o.duration, o.junkRate, o.forgeRate)
+	} else {
+		atk, err := newAttacker(game, o.attackRate, o.seed, o.ports, o.spoofAddrs, token, own.Conn(), replays)
+		if err != nil {
+			return nil, fmt.Errorf("attacker sockets: %w", err)
+		}
+		defer atk.close()
+		attacks = append(attacks, func(ctx context.Context, d time.Duration) { rep.Attacker = atk.run(ctx, d) })
+		if o.forgeRate > 0 {
+			f, err := newForger(group, own.accepted.GroupToken, int(own.accepted.TickRate), own.ServerTime, nil, o.forgeRate, o.seed)
+			if err != nil {
+				return nil, fmt.Errorf("forger socket: %w", err)
+			}
+			defer f.close()
+			attacks = append(attacks, func(ctx context.Context, d time.Duration) { rep.Forged = f.run(ctx, d) })
+		}
+		logf("attack: %d bots for %v beside %d datagrams/s from %d sockets and %d forged state datagrams/s to the group",
+			o.bots, o.duration, o.attackRate, len(atk.socks)+1, o.forgeRate)
+	}
 	var statsMs float64
 	var upDuring bool
 	var sent0, applied0, sent1, applied1 uint32
-	rep.Attack, err = runPhase(ctx, o, api, game, atk, hooks{
-		started: func() { sent0, applied0 = own.sent.Load(), own.applied.Load() },
+	var srv0, srv1 clientInfo
+	var srvOK0, srvOK1 bool
+	ownID := uint16(own.id.Load())
+	rep.Attack, err = runPhase(ctx, o, api, game, passphrase, attacks, hooks{
+		started: func() {
+			sent0, applied0 = own.sent.Load(), own.applied.Load()
+			if st, err := getStats(api); err == nil {
+				srv0, srvOK0 = st.client(ownID)
+			}
+		},
 		mid: func() {
 			t := time.Now()
 			if _, err := getStats(api); err == nil {
@@ -275,12 +419,24 @@ func soak(ctx context.Context, o options) (*Report, error) {
 				statsMs = float64(time.Since(t).Microseconds()) / 1e3
 			}
 		},
-		stopped: func() { sent1, applied1 = own.sent.Load(), own.applied.Load() },
+		stopped: func() {
+			sent1, applied1 = own.sent.Load(), own.applied.Load()
+			if st, err := getStats(api); err == nil {
+				srv1, srvOK1 = st.client(ownID)
+			}
+		},
 	})
 	if err != nil {
 		return nil, err
 	}
 	rep.Own.AttackSent, rep.Own.AttackApplied = sent1-sent0, applied1-applied0
+	if srvOK0 && srvOK1 {
+		rep.Own.ServerInputs = srv1.Inputs - srv0.Inputs
+		rep.Own.ServerSeqSpan = srv1.LastInputSeq - srv0.LastInputSeq
+		if rep.Own.ServerSeqSpan > 0 {
+			rep.Own.AppliedShare = float64(rep.Own.ServerInputs) / float64(rep.Own.ServerSeqSpan)
+		}
+	}
 	// Once the flood has stopped, every input sent during it is reflected
 	// within a few snapshots; a bounded wait covers a starved box.
 	for wait := time.Now().Add(caughtUpWait); time.Now().Before(wait) && own.Err() == nil; {
@@ -290,7 +446,6 @@ func soak(ctx context.Context, o options) (*Report, error) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	rep.Attacker = atk.lastReport
 	rep.StatsMsInAtk = statsMs
 	if rep.Baseline.InputToStateP50 > 0 {
 		rep.AttackOverBaseline.InputToStateP50 = rep.Attack.InputToStateP50 / rep.Baseline.InputToStateP50
@@ -300,6 +455,14 @@ func soak(ctx context.Context, o options) (*Report, error) {
 	}
 	_, errAfter := getStats(api)
 	rep.ServerUp = upDuring && errAfter == nil
+
+	// Fragment pin: many sessions announcing the largest messages, and
+	// the server's memory before and after.
+	if !o.sealed && o.pinSessions > 0 {
+		logf("fragment pin: %d sessions × %d rounds of announcements", o.pinSessions, o.pinRounds)
+		pin := runPin(ctx, api, metricsURL, game, o.pinSessions, o.pinRounds, own)
+		rep.Pin = &pin
+	}
 
 	// The own headset must still be connected and its inputs applied.
 	rep.Own.InputsSent = own.sent.Load()
@@ -319,12 +482,24 @@ func soak(ctx context.Context, o options) (*Report, error) {
 	return rep, nil
 }
 
+// maxClients is the server's --max-clients: its default (64), or room for
+// the bots, the own headset and the late joiner, or for the pinning
+// sessions and the own headset, whichever is more.
+func maxClients(o options) int {
+	n := 64
+	n = max(n, o.bots+2)
+	if !o.sealed {
+		n = max(n, o.pinSessions+1)
+	}
+	return n
+}
+
 // runPhase runs the bots once. With an attacker, the flood starts once
 // every bot is connected (they share 127.0.0.1 with the attacker, whose
 // connect flood exhausts that address's handshake budget) and inside their
 // warm-up, and stops when the bots stop. The hooks that are set run when
 // the attack starts, halfway and when it has stopped.
-func runPhase(ctx context.Context, o options, api string, game netip.AddrPort, atk *attacker, h hooks) (Phase, error) {
+func runPhase(ctx context.Context, o options, api string, game netip.AddrPort, passphrase string, attacks []func(context.Context, time.Duration), h hooks) (Phase, error) {
 	var ph Phase
 	before, err := getStats(api)
 	if err != nil {
@@ -339,6 +514,9 @@ func runPhase(ctx context.Context, o options, api string, game netip.AddrPort, a
 	cmd := exec.CommandContext(bctx, o.botBin, "--server", game.String(), "--clients", strconv.Itoa(o.bots),
 		"--rate", strconv.Itoa(o.botRate), "--duration", o.duration.String(), "--warmup", o.warmup.String(),
 		"--iface", "lo", "--json")
+	if passphrase != "" {
+		cmd.Args = append(cmd.Args, "--passphrase", passphrase)
+	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.SysProcAttr = childAttr()
@@ -365,8 +543,8 @@ func runPhase(ctx context.Context, o options, api string, game netip.AddrPort, a
 	if h.started != nil {
 		h.started()
 	}
-	if atk != nil {
-		wg.Go(func() { atk.lastReport = atk.run(actx, run+connectWait) })
+	for _, a := range attacks {
+		wg.Go(func() { a(actx, run+connectWait) })
 	}
 	// Halfway through the measured window: the server's client count, the
 	// caller's probe, and a fresh headset joining.
@@ -382,7 +560,7 @@ func runPhase(ctx context.Context, o options, api string, game netip.AddrPort, a
 		if h.mid != nil {
 			h.mid()
 		}
-		ph.LateJoin, ph.LateJoinMs = lateJoin(actx, game)
+		ph.LateJoin, ph.LateJoinMs = lateJoin(actx, game, passphrase)
 	})
 	berr := <-botsDone
 	acancel()
@@ -405,9 +583,17 @@ func runPhase(ctx context.Context, o options, api string, game netip.AddrPort, a
 	ph.InputsSent = br.InputsSent
 	ph.SnapshotsRecv = br.SnapshotsRecv
 	ph.SnapshotLossPct = br.SnapshotLossPct
+	ph.InputsMeasured, ph.InputsReported, ph.ReportsBeyond = br.InputsMeasured, br.InputsReported, br.ReportsBeyond
+	ph.BotDropped, ph.StateRecoveries = br.Dropped, br.StateRecoveries
 	for _, c := range br.Clients {
 		if c.Error != "" {
 			ph.BotErrors = append(ph.BotErrors, c.Name+": "+c.Error)
+		}
+		if c.Connected {
+			ph.PerBot = append(ph.PerBot, BotCounters{Name: c.Name,
+				Implausible: c.Dropped["implausible"], Recoveries: c.StateRecoveries,
+				BadSignature: c.Dropped["bad-signature"], Unsealed: c.Dropped["unsealed"],
+				OldTick: c.Dropped["old-tick"], Beyond: c.ReportsBeyond})
 		}
 	}
 	ph.RxPackets = after.RxPackets - before.RxPackets
@@ -446,8 +632,8 @@ func settled(api string, game netip.AddrPort) (*serverStats, error) {
 
 // lateJoin connects a fresh headset from 127.0.0.51, holds the session
 // for half a second, and closes it.
-func lateJoin(ctx context.Context, game netip.AddrPort) (bool, float64) {
-	h, err := newHeadset("soak-late", netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 51}), 0), game, headsetRate)
+func lateJoin(ctx context.Context, game netip.AddrPort, passphrase string) (bool, float64) {
+	h, err := newHeadset("soak-late", netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 51}), 0), game, headsetRate, passphrase)
 	if err != nil {
 		return false, 0
 	}
@@ -522,29 +708,58 @@ type process struct {
 // (--http-token-file), as the reset needs it.
 var operatorToken = crand.Text()
 
-func startServer(bin string, game netip.AddrPort, httpPort int, group string) (*process, error) {
-	tf, err := os.CreateTemp("", "arcade-soak-token-")
+// writeSecret writes secret and a newline to a new temporary file (mode
+// 0600) and returns its path.
+func writeSecret(prefix, secret string) (string, error) {
+	f, err := os.CreateTemp("", prefix)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	_, err = tf.WriteString(operatorToken + "\n")
-	if cerr := tf.Close(); err == nil {
+	_, err = f.WriteString(secret + "\n")
+	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		os.Remove(tf.Name())
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+// startServer starts the server; passphrase, if not empty, goes to it in
+// a file (--passphrase-file).
+func startServer(bin string, game netip.AddrPort, httpPort int, group, passphrase string, maxClients int) (*process, error) {
+	tokenFile, err := writeSecret("arcade-soak-token-", operatorToken)
+	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "--listen", game.String(), "--http", fmt.Sprintf("127.0.0.1:%d", httpPort),
-		"--http-token-file", tf.Name(), "--iface", "lo", "--multicast", group, "--discovery=false")
+	files := []string{tokenFile}
+	args := []string{"--listen", game.String(), "--http", fmt.Sprintf("127.0.0.1:%d", httpPort),
+		"--http-token-file", tokenFile, "--iface", "lo", "--multicast", group, "--discovery=false",
+		"--max-clients", strconv.Itoa(maxClients)}
+	if passphrase != "" {
+		passFile, err := writeSecret("arcade-soak-passphrase-", passphrase)
+		if err != nil {
+			os.Remove(tokenFile)
+			return nil, err
+		}
+		files = append(files, passFile)
+		args = append(args, "--passphrase-file", passFile)
+	}
+	removeFiles := func() {
+		for _, f := range files {
+			os.Remove(f)
+		}
+	}
+	cmd := exec.Command(bin, args...)
 	p := &process{cmd: cmd, stderr: &capBuffer{max: maxStderrKeep}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.stderr, p.stderr
 	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {
-		os.Remove(tf.Name())
+		removeFiles()
 		return nil, err
 	}
-	go func() { p.err = cmd.Wait(); os.Remove(tf.Name()); close(p.done) }()
+	go func() { p.err = cmd.Wait(); removeFiles(); close(p.done) }()
 	return p, nil
 }
 
