@@ -48,8 +48,10 @@ bandwidth: ## multicast state stream size: 901 cubes, 2000 players, the demo arc
 	$(GO) run ./tools/bandwidth $(if $(JSON),--json $(JSON))
 
 .PHONY: soak
-soak: ## hostile-input soak: server + 8 bots 10 s alone, then 10 s beside a 50k datagrams/s flood of malformed, spoofed and replayed datagrams
-	$(GO) run ./tools/soak
+soak: ## hostile-input soak: server + 8 bots 10 s alone, then 10 s beside a 50k datagrams/s flood and forged group state, then 64 sessions pinning fragments; then sealed (5 s): sealed junk from a victim's socket, an insider's forged group datagrams
+	$(GO) build -o bin/ ./cmd/arcade-server ./tools/arcade-bot
+	$(GO) run ./tools/soak --server-bin bin/arcade-server --bot-bin bin/arcade-bot
+	$(GO) run ./tools/soak --server-bin bin/arcade-server --bot-bin bin/arcade-bot --sealed --duration 5s
 
 fuzz: ## run every fuzz target for FUZZTIME each (default 10s)
 	./tools/fuzz.sh $(or $(FUZZTIME),10s)
