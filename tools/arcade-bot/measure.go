@@ -54,8 +54,10 @@ type recorder struct {
 	// no server sends: forged state (open mode) that the session took.
 	newest uint32
 	beyond uint64
-	// inputsAtReset is inputs when the warm-up ended.
+	// inputsAtReset is inputs when the warm-up ended, seqAtReset the
+	// newest input seq numbered then.
 	inputsAtReset uint64
+	seqAtReset    uint32
 }
 
 // maxReportAhead is how far past the newest input the sender recorded a
@@ -169,6 +171,13 @@ func (r *recorder) snapshot(snap *wire.Snapshot, rx int64) {
 	}
 }
 
+// caughtUp reports whether the newest input numbered has been reported.
+func (r *recorder) caughtUp() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return !wire.InputSeqNewer(r.newest, r.reported)
+}
+
 // numbered notes that the sender numbered input seq.
 func (r *recorder) numbered(seq uint32) {
 	if wire.InputSeqNewer(seq, r.newest) {
@@ -218,8 +227,11 @@ type botResult struct {
 	Connected bool
 	Err       string
 	Inputs    uint64
-	// Measured counts the inputs sent after the warm-up.
+	// Measured counts the inputs sent after the warm-up, Reflected those
+	// of them reported (the newest reported input seq beyond the last
+	// one of the warm-up, at most Measured).
 	Measured  uint64
+	Reflected uint64
 	Snapshots uint64
 	// Beyond counts reports of inputs the bot had not sent (forged
 	// state the session took).
@@ -258,7 +270,7 @@ func (r *recorder) unicastSnapshot(rx int64) {
 func (r *recorder) resetLatency() {
 	r.mu.Lock()
 	r.latency, r.rtt = r.latency[:0], r.rtt[:0]
-	r.inputsAtReset = r.inputs
+	r.inputsAtReset, r.seqAtReset = r.inputs, r.newest
 	if r.grab != nil {
 		r.grab.resetLatency()
 	}
@@ -274,6 +286,7 @@ func (r *recorder) result() botResult {
 		Connected: true,
 		Inputs:    r.inputs,
 		Measured:  r.inputs - r.inputsAtReset,
+		Reflected: min(uint64(max(int32(r.reported-r.seqAtReset), 0)), r.inputs-r.inputsAtReset),
 		Snapshots: r.snapshots,
 		Beyond:    r.beyond,
 		Latency:   slices.Clone(r.latency),
@@ -312,6 +325,7 @@ type ClientReport struct {
 	Error           string            `json:"error,omitempty"`
 	InputsSent      uint64            `json:"inputs_sent"`
 	InputsMeasured  uint64            `json:"inputs_sent_measured"`
+	InputsReflected uint64            `json:"inputs_reflected"`
 	InputsReported  int               `json:"inputs_reported"`
 	ReportsBeyond   uint64            `json:"reports_beyond_sent,omitempty"`
 	Snapshots       uint64            `json:"snapshots_received"`
@@ -389,6 +403,10 @@ type Report struct {
 	// whose reports input_to_state and inputs_reported count.
 	InputsMeasured uint64 `json:"inputs_sent_measured"`
 	InputsReported int    `json:"inputs_reported"`
+	// InputsReflected counts the inputs sent after the warm-up that were
+	// reported by the end of the drain (inputs_reported also counts
+	// warm-up inputs reported after it).
+	InputsReflected uint64 `json:"inputs_reflected"`
 	// ReportsBeyondSent counts state records that named a bot's input
 	// before the bot had sent it: no server does, so forged state the
 	// sessions took (and the bots ignored for their measurements).
@@ -472,6 +490,7 @@ func aggregate(bots []botResult, tickRate int) Report {
 			rep.SnapshotsRecv += b.Snapshots
 			rep.InputsSent += b.Inputs
 			rep.InputsMeasured += b.Measured
+			rep.InputsReflected += b.Reflected
 			rep.InputsReported += len(b.Latency)
 			rep.ReportsBeyondSent += b.Beyond
 			rep.StateRecoveries += b.Recoveries
@@ -483,7 +502,7 @@ func aggregate(bots []botResult, tickRate int) Report {
 			l := slices.Sorted(slices.Values(b.Latency))
 			r := slices.Sorted(slices.Values(b.RTT))
 			cr.InputsSent, cr.InputsReported, cr.Snapshots = b.Inputs, len(b.Latency), b.Snapshots
-			cr.InputsMeasured, cr.ReportsBeyond = b.Measured, b.Beyond
+			cr.InputsMeasured, cr.InputsReflected, cr.ReportsBeyond = b.Measured, b.Reflected, b.Beyond
 			cr.Dropped, cr.StateRecoveries = b.Dropped, b.Recoveries
 			cr.SnapshotLossPct = lossPct(b.PathReceived, b.PathLost)
 			cr.InputToStateP50, cr.RTTP50 = ms(percentile(l, 50)), ms(percentile(r, 50))

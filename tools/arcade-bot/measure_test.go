@@ -81,6 +81,29 @@ func TestRecorderReportBeyondSent(t *testing.T) {
 	}
 }
 
+// Inputs sent after the warm-up are reflected once a report names them
+// or a later one; warm-up inputs reported after it do not count.
+func TestRecorderReflected(t *testing.T) {
+	r := newRecorder(1, 16)
+	r.sent(1, 1*msNs)
+	r.sent(2, 2*msNs)
+	r.resetLatency()
+	r.sent(3, 3*msNs)
+	r.sent(4, 4*msNs)
+	r.sent(5, 5*msNs)
+	r.snapshot(snap(wire.PlayerState{ClientID: 1, LastInputSeq: 4}), 6*msNs)
+	if res := r.result(); res.Measured != 3 || res.Reflected != 2 || len(res.Latency) != 4 {
+		t.Errorf("measured %d, reflected %d, %d latency samples; want 3, 2, 4", res.Measured, res.Reflected, len(res.Latency))
+	}
+	if r.caughtUp() {
+		t.Error("caught up with input 5 not reported")
+	}
+	r.snapshot(snap(wire.PlayerState{ClientID: 1, LastInputSeq: 5}), 7*msNs)
+	if res := r.result(); res.Reflected != 3 || !r.caughtUp() {
+		t.Errorf("reflected %d (want 3), caught up %v", res.Reflected, r.caughtUp())
+	}
+}
+
 func TestRecorderNoAllocs(t *testing.T) {
 	r := newRecorder(1, 1000)
 	s := snap(wire.PlayerState{ClientID: 1}, wire.PlayerState{ClientID: 2}, wire.PlayerState{ClientID: 3})
