@@ -127,14 +127,19 @@ func checkForged(r *Report, add func(string, ...any)) {
 			add("forged state %s: none sent", k)
 		}
 	}
-	if a.InputsMeasured == 0 || float64(a.InputsReported) < minReflected*float64(a.InputsMeasured) {
-		add("bots: %d of %d inputs sent during the attack reflected (want ≥ %.0f%%)", a.InputsReported, a.InputsMeasured, 100*minReflected)
+	if a.InputsMeasured == 0 || float64(a.InputsReflected) < minReflected*float64(a.InputsMeasured) {
+		add("bots: %d of %d inputs sent during the attack reflected (want ≥ %.0f%%)", a.InputsReflected, a.InputsMeasured, 100*minReflected)
 	}
-	var baseOld uint64
+	// Real state refused: as of an old tick, or as a copy of an update
+	// (an update whose server time is below the newest taken).
+	var baseRefused uint64
 	for _, b := range r.Baseline.PerBot {
-		baseOld = max(baseOld, b.OldTick)
+		baseRefused = max(baseRefused, b.OldTick+b.Duplicate)
 	}
 	for _, b := range a.PerBot {
+		if b.ServerSeqSpan == 0 || float64(b.ServerInputs) < minReflected*float64(b.ServerSeqSpan) {
+			add("%s: the server applied %d of its inputs over %d input seqs during the attack (want ≥ %.0f%%)", b.Name, b.ServerInputs, b.ServerSeqSpan, 100*minReflected)
+		}
 		if r.Mode == "sealed" {
 			if b.BadSignature == 0 || b.Unsealed == 0 {
 				add("%s: %d forgeries refused as bad_signature, %d as unsealed: the insider's forgeries did not reach it", b.Name, b.BadSignature, b.Unsealed)
@@ -144,8 +149,8 @@ func checkForged(r *Report, add func(string, ...any)) {
 		if b.Implausible == 0 || b.Recoveries == 0 {
 			add("%s: %d forgeries implausible, %d recoveries: the forgeries did not reach it", b.Name, b.Implausible, b.Recoveries)
 		}
-		if b.OldTick > baseOld+f.SentTotal {
-			add("%s: %d real state datagrams refused as old (baseline at most %d) for %d forgeries", b.Name, b.OldTick, baseOld, f.SentTotal)
+		if refused := b.OldTick + b.Duplicate; refused > baseRefused+f.SentTotal {
+			add("%s: %d state datagrams refused as old or duplicate (baseline at most %d) for %d forgeries", b.Name, refused, baseRefused, f.SentTotal)
 		}
 	}
 	if r.Mode == "sealed" && a.ReportsBeyond != 0 {
@@ -227,10 +232,11 @@ func printTable(w io.Writer, r *Report) {
 	fmt.Fprintf(w, "  %-26s %12.3f %12.3f %8.2f\n", "input→state p99 (ms)", b.InputToStateP99, a.InputToStateP99, r.AttackOverBaseline.InputToStateP99)
 	fmt.Fprintf(w, "  %-26s %12.3f %12.3f\n", "input→state max (ms)", b.InputToStateMax, a.InputToStateMax)
 	fmt.Fprintf(w, "  %-26s %12.3f %12.3f\n", "snapshot loss (%)", b.SnapshotLossPct, a.SnapshotLossPct)
-	fmt.Fprintf(w, "  %-26s %12s %12s\n", "inputs reflected", fmt.Sprintf("%d/%d", b.InputsReported, b.InputsMeasured), fmt.Sprintf("%d/%d", a.InputsReported, a.InputsMeasured))
+	fmt.Fprintf(w, "  %-26s %12s %12s\n", "inputs reflected", fmt.Sprintf("%d/%d", b.InputsReflected, b.InputsMeasured), fmt.Sprintf("%d/%d", a.InputsReflected, a.InputsMeasured))
+	fmt.Fprintf(w, "  %-26s %12s %12s\n", "inputs applied (server)", fmt.Sprintf("%d/%d", b.BotsServerInputs, b.BotsServerSeqSpan), fmt.Sprintf("%d/%d", a.BotsServerInputs, a.BotsServerSeqSpan))
 	fmt.Fprintf(w, "  %-26s %12d %12d\n", "state recoveries", b.StateRecoveries, a.StateRecoveries)
 	fmt.Fprintf(w, "  %-26s %12d %12d\n", "forged records taken", b.ReportsBeyond, a.ReportsBeyond)
-	for _, k := range []string{"implausible", "old-tick", "bad-signature", "unsealed"} {
+	for _, k := range []string{"implausible", "old-tick", "duplicate", "bad-signature", "unsealed"} {
 		fmt.Fprintf(w, "  %-26s %12d %12d\n", "bots dropped "+k, b.BotDropped[k], a.BotDropped[k])
 	}
 	fmt.Fprintf(w, "  %-26s %12.1f %12.1f\n", "server added p99 (µs)", b.ServerAddedP99US, a.ServerAddedP99US)
@@ -252,9 +258,10 @@ func printTable(w io.Writer, r *Report) {
 		}
 		fmt.Fprintln(w)
 		if len(a.PerBot) > 0 {
-			fmt.Fprintf(w, "  %-16s %11s %10s %13s %9s %9s %8s\n", "bot (attack)", "implausible", "recovered", "bad_signature", "unsealed", "old_tick", "forged")
+			fmt.Fprintf(w, "  %-12s %11s %10s %13s %9s %9s %10s %7s %9s\n", "bot (attack)", "implausible", "recovered", "bad_signature", "unsealed", "old_tick", "duplicate", "forged", "applied")
 			for _, c := range a.PerBot {
-				fmt.Fprintf(w, "  %-16s %11d %10d %13d %9d %9d %8d\n", c.Name, c.Implausible, c.Recoveries, c.BadSignature, c.Unsealed, c.OldTick, c.Beyond)
+				fmt.Fprintf(w, "  %-12s %11d %10d %13d %9d %9d %10d %7d %9s\n", c.Name, c.Implausible, c.Recoveries, c.BadSignature, c.Unsealed, c.OldTick, c.Duplicate, c.Beyond,
+					fmt.Sprintf("%d/%d", c.ServerInputs, c.ServerSeqSpan))
 			}
 		}
 	}

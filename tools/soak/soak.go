@@ -114,9 +114,14 @@ type Phase struct {
 	SnapshotLossPct float64  `json:"snapshot_loss_pct"`
 	BotErrors       []string `json:"bot_errors,omitempty"`
 	// InputsMeasured: inputs the bots sent after their warm-up;
-	// InputsReported of them were reflected in state they received.
-	InputsMeasured uint64 `json:"inputs_sent_measured"`
-	InputsReported int    `json:"inputs_reported"`
+	// InputsReflected of them were reflected in state they received.
+	InputsMeasured  uint64 `json:"inputs_sent_measured"`
+	InputsReflected uint64 `json:"inputs_reflected"`
+	// From the server's client list, read when the bots were connected
+	// and near the end of their streaming: the bots' inputs it applied
+	// over the input seqs it took, summed over the bots.
+	BotsServerInputs  uint64 `json:"bots_server_inputs_applied"`
+	BotsServerSeqSpan uint64 `json:"bots_server_input_seq_span"`
 	// ReportsBeyond: state records naming a bot's input before it was
 	// sent (forged state a session took). BotDropped sums the bots'
 	// sessions' drops by client.DropReason name, StateRecoveries their
@@ -177,7 +182,11 @@ type BotCounters struct {
 	BadSignature uint64 `json:"bad_signature"`
 	Unsealed     uint64 `json:"unsealed"`
 	OldTick      uint64 `json:"old_tick"`
+	Duplicate    uint64 `json:"duplicate"`
 	Beyond       uint64 `json:"reports_beyond_sent"`
+	// On the server: the bot's inputs applied over the input seqs it took.
+	ServerInputs  uint64 `json:"server_inputs_applied"`
+	ServerSeqSpan uint32 `json:"server_input_seq_span"`
 }
 
 // Exit is how the server stopped after SIGTERM.
@@ -234,7 +243,7 @@ type botReport struct {
 	SnapshotLossPct  float64           `json:"snapshot_loss_pct"`
 	InputsSent       uint64            `json:"inputs_sent"`
 	InputsMeasured   uint64            `json:"inputs_sent_measured"`
-	InputsReported   int               `json:"inputs_reported"`
+	InputsReflected  uint64            `json:"inputs_reflected"`
 	ReportsBeyond    uint64            `json:"reports_beyond_sent"`
 	Dropped          map[string]uint64 `json:"dropped"`
 	StateRecoveries  uint64            `json:"state_recoveries"`
@@ -543,6 +552,29 @@ func runPhase(ctx context.Context, o options, api string, game netip.AddrPort, p
 	if h.started != nil {
 		h.started()
 	}
+	// The bots' entries on the server, early in their warm-up (the list
+	// is published ten times a second) and near the end of their
+	// streaming: how many of their inputs it applied over the input seqs
+	// it took.
+	var list0, list1 []clientInfo
+	wg.Go(func() {
+		start := time.Now()
+		for i, at := range [2]time.Duration{o.warmup / 2, o.warmup + o.duration*9/10} {
+			select {
+			case <-actx.Done():
+				return
+			case <-time.After(time.Until(start.Add(at))):
+			}
+			st, err := getStats(api)
+			switch {
+			case err != nil:
+			case i == 0:
+				list0 = st.ClientList
+			default:
+				list1 = st.ClientList
+			}
+		}
+	})
 	for _, a := range attacks {
 		wg.Go(func() { a(actx, run+connectWait) })
 	}
@@ -583,17 +615,25 @@ func runPhase(ctx context.Context, o options, api string, game netip.AddrPort, p
 	ph.InputsSent = br.InputsSent
 	ph.SnapshotsRecv = br.SnapshotsRecv
 	ph.SnapshotLossPct = br.SnapshotLossPct
-	ph.InputsMeasured, ph.InputsReported, ph.ReportsBeyond = br.InputsMeasured, br.InputsReported, br.ReportsBeyond
+	ph.InputsMeasured, ph.InputsReflected, ph.ReportsBeyond = br.InputsMeasured, br.InputsReflected, br.ReportsBeyond
 	ph.BotDropped, ph.StateRecoveries = br.Dropped, br.StateRecoveries
 	for _, c := range br.Clients {
 		if c.Error != "" {
 			ph.BotErrors = append(ph.BotErrors, c.Name+": "+c.Error)
 		}
 		if c.Connected {
-			ph.PerBot = append(ph.PerBot, BotCounters{Name: c.Name,
+			bc := BotCounters{Name: c.Name,
 				Implausible: c.Dropped["implausible"], Recoveries: c.StateRecoveries,
 				BadSignature: c.Dropped["bad-signature"], Unsealed: c.Dropped["unsealed"],
-				OldTick: c.Dropped["old-tick"], Beyond: c.ReportsBeyond})
+				OldTick: c.Dropped["old-tick"], Duplicate: c.Dropped["duplicate"], Beyond: c.ReportsBeyond}
+			if a, ok := byName(list0, c.Name); ok {
+				if b, ok := byName(list1, c.Name); ok {
+					bc.ServerInputs, bc.ServerSeqSpan = b.Inputs-a.Inputs, b.LastInputSeq-a.LastInputSeq
+					ph.BotsServerInputs += bc.ServerInputs
+					ph.BotsServerSeqSpan += uint64(bc.ServerSeqSpan)
+				}
+			}
+			ph.PerBot = append(ph.PerBot, bc)
 		}
 	}
 	ph.RxPackets = after.RxPackets - before.RxPackets
@@ -612,6 +652,18 @@ func runPhase(ctx context.Context, o options, api string, game netip.AddrPort, p
 	ph.TickLatenessP99US = after.TickLateness.P99
 	ph.ServerAddedP50US, ph.ServerAddedP99US = after.ServerAdded.P50, after.ServerAdded.P99
 	return ph, nil
+}
+
+// byName returns the entry of the client called name, if listed once.
+func byName(list []clientInfo, name string) (clientInfo, bool) {
+	var found clientInfo
+	n := 0
+	for _, c := range list {
+		if c.Name == name {
+			found, n = c, n+1
+		}
+	}
+	return found, n == 1
 }
 
 // hooks are runPhase's optional callbacks.
