@@ -183,14 +183,14 @@ func (f *forger) run(ctx context.Context, d time.Duration) ForgeReport {
 			continue
 		}
 		k := forgeKind(i % int(numForgeKinds))
-		clear := f.datagram(k, time.Now())
+		plain := f.datagram(k, time.Now())
 		n := 0
 		if f.insider != nil {
-			d := f.sealed(clear)
-			out.Msgs[n].Buf, out.Msgs[n].N, out.Msgs[n].Addr = d, len(d), f.group
+			sd := f.sealed(plain)
+			out.Msgs[n].Buf, out.Msgs[n].N, out.Msgs[n].Addr = sd, len(sd), f.group
 			n++
 		}
-		out.Msgs[n].Buf, out.Msgs[n].N, out.Msgs[n].Addr = clear, len(clear), f.group
+		out.Msgs[n].Buf, out.Msgs[n].N, out.Msgs[n].Addr = plain, len(plain), f.group
 		n++
 		got, err := f.conn.WriteBatch(out, n)
 		if err != nil || got < n {
@@ -250,14 +250,14 @@ func (f *forger) datagram(k forgeKind, t time.Time) []byte {
 	return m.Append(h.Append(make([]byte, 0, wire.MaxDatagramSize)))
 }
 
-// sealed is the forgery clear sealed with the insider's group key and
+// sealed is the forgery plain sealed with the insider's group key and
 // given a random signature (not the server's).
-func (f *forger) sealed(clear []byte) []byte {
+func (f *forger) sealed(plain []byte) []byte {
 	var h wire.Header
-	h.Parse(clear)
+	h.Parse(plain)
 	h.Flags |= wire.FlagSealed
 	hdr := h.Append(make([]byte, 0, wire.MaxDatagramSize))
-	d := f.insider.Seal(hdr, hdr, clear[wire.HeaderSize:])
+	d := f.insider.Seal(hdr, hdr, plain[wire.HeaderSize:])
 	sig := make([]byte, seal.SignatureSize)
 	crand.Read(sig)
 	return append(d, sig...)

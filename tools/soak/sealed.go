@@ -89,8 +89,13 @@ type InsiderReport struct {
 	Ms     float64 `json:"handshake_ms"`
 }
 
-// insiderHandshakeTimeout bounds the insider's handshake.
-const insiderHandshakeTimeout = 5 * time.Second
+// insiderHandshakeTimeout bounds the insider's handshake in time,
+// insiderMaxReads each of its three exchanges in datagrams read (the
+// server sends the session state meanwhile).
+const (
+	insiderHandshakeTimeout = 5 * time.Second
+	insiderMaxReads         = 10000
+)
 
 // joinInsider runs a venue handshake by hand from local, as a headset
 // that knows the passphrase, proves it (a sealed Ping answered by a sealed
@@ -108,10 +113,12 @@ func joinInsider(ctx context.Context, local, server netip.AddrPort, passphrase s
 	crand.Read(nb[:])
 	nonce := binary.LittleEndian.Uint64(nb[:])
 	buf := make([]byte, 2048)
-	// exchange sends req every 250 ms until a datagram of type want with
-	// this nonce (or, with token, sealed for it) arrives.
+	// exchange sends req every 250 ms until a datagram of type want that
+	// check accepts arrives: until the deadline, at most
+	// insiderMaxReads datagrams read.
 	exchange := func(req []byte, want wire.PacketType, check func(h *wire.Header, body []byte) bool) error {
-		for resend := time.Now(); ; {
+		resend := time.Now()
+		for range insiderMaxReads {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -140,6 +147,7 @@ func joinInsider(ctx context.Context, local, server netip.AddrPort, passphrase s
 				return nil
 			}
 		}
+		return fmt.Errorf("no %v among %d datagrams from the server", want, insiderMaxReads)
 	}
 
 	req := wire.ConnectRequest{ClientNonce: nonce}
