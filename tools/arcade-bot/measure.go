@@ -386,10 +386,13 @@ type HubReport struct {
 
 // Report is the bot's output; --json prints it.
 type Report struct {
-	Server           string    `json:"server"`
-	SnapshotPath     string    `json:"snapshot_path"`
-	Rate             int       `json:"rate_hz"`
-	DurationS        float64   `json:"duration_s"`
+	Server       string  `json:"server"`
+	SnapshotPath string  `json:"snapshot_path"`
+	Rate         int     `json:"rate_hz"`
+	DurationS    float64 `json:"duration_s"`
+	// DrainS is how long the bots waited for their last states after
+	// streaming (0.5 s, more while a bot's last input was not reported).
+	DrainS           float64   `json:"drain_s"`
 	ClientsRequested int       `json:"clients_requested"`
 	ClientsConnected int       `json:"clients_connected"`
 	SawAllPeers      bool      `json:"saw_all_peers"`
