@@ -233,6 +233,7 @@ func printTable(w io.Writer, r *Report) {
 	fmt.Fprintf(w, "  %-26s %12.3f %12.3f\n", "input→state max (ms)", b.InputToStateMax, a.InputToStateMax)
 	fmt.Fprintf(w, "  %-26s %12.3f %12.3f\n", "snapshot loss (%)", b.SnapshotLossPct, a.SnapshotLossPct)
 	fmt.Fprintf(w, "  %-26s %12s %12s\n", "inputs reflected", fmt.Sprintf("%d/%d", b.InputsReflected, b.InputsMeasured), fmt.Sprintf("%d/%d", a.InputsReflected, a.InputsMeasured))
+	fmt.Fprintf(w, "  %-26s %12.3f %12.3f\n", "bots drained (s)", b.BotDrainS, a.BotDrainS)
 	fmt.Fprintf(w, "  %-26s %12s %12s\n", "inputs applied (server)", fmt.Sprintf("%d/%d", b.BotsServerInputs, b.BotsServerSeqSpan), fmt.Sprintf("%d/%d", a.BotsServerInputs, a.BotsServerSeqSpan))
 	fmt.Fprintf(w, "  %-26s %12d %12d\n", "state recoveries", b.StateRecoveries, a.StateRecoveries)
 	fmt.Fprintf(w, "  %-26s %12d %12d\n", "forged records taken", b.ReportsBeyond, a.ReportsBeyond)

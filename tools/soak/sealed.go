@@ -11,6 +11,8 @@ import (
 	"net/netip"
 	"time"
 
+	"golang.org/x/net/ipv4"
+
 	"arcade/seal"
 	"arcade/wire"
 )
@@ -27,7 +29,10 @@ type JunkReport struct {
 
 // junkStep is how often the junk sender wakes: rate·junkStep datagrams
 // each time.
-const junkStep = time.Millisecond
+const (
+	junkStep  = time.Millisecond
+	junkBatch = 64
+)
 
 // sendJunk sends, from conn (the victim's own socket, so past the token
 // and source checks), session datagrams with the victim's token and
@@ -49,6 +54,11 @@ func sendJunk(ctx context.Context, conn *net.UDPConn, token uint64, rate int, d 
 		}
 		pool[i] = append(h.Append(nil), randBytes(rng, n)...)
 	}
+	pc := ipv4.NewPacketConn(conn)
+	ms := make([]ipv4.Message, junkBatch)
+	for i := range ms {
+		ms[i].Buffers = [][]byte{nil} // the socket is connected: no address
+	}
 	start := time.Now()
 	limit := uint64(float64(rate) * d.Seconds())
 	tick := time.NewTicker(junkStep)
@@ -62,15 +72,23 @@ func sendJunk(ctx context.Context, conn *net.UDPConn, token uint64, rate int, d 
 		if ctx.Err() != nil || el >= d {
 			break
 		}
-		// Pace on the clock: catch up after a late wake, never ahead.
+		// Pace on the clock: catch up after a late wake, never ahead;
+		// sendmmsg, junkBatch datagrams a call at most.
 		due := min(limit, uint64(el.Seconds()*float64(rate))+1)
-		for ; r.Sent < due; r.Sent++ {
-			b := pool[rng.IntN(len(pool))]
-			if _, err := conn.Write(b); err != nil {
+		for r.Sent < due {
+			n := int(min(due-r.Sent, junkBatch))
+			for i := range n {
+				ms[i].Buffers[0] = pool[rng.IntN(len(pool))]
+			}
+			got, err := pc.WriteBatch(ms[:n], 0)
+			for i := range got {
+				r.SentBytes += uint64(len(ms[i].Buffers[0]))
+			}
+			r.Sent += uint64(got)
+			if err != nil || got == 0 {
 				r.SendErrors++
 				break
 			}
-			r.SentBytes += uint64(len(b))
 		}
 	}
 	r.DurationS = time.Since(start).Seconds()

@@ -117,6 +117,8 @@ type Phase struct {
 	// InputsReflected of them were reflected in state they received.
 	InputsMeasured  uint64 `json:"inputs_sent_measured"`
 	InputsReflected uint64 `json:"inputs_reflected"`
+	// BotDrainS: how long the bots waited for their last states.
+	BotDrainS float64 `json:"bot_drain_s"`
 	// From the server's client list, read when the bots were connected
 	// and near the end of their streaming: the bots' inputs it applied
 	// over the input seqs it took, summed over the bots.
@@ -242,6 +244,7 @@ type botReport struct {
 	SnapshotsRecv    uint64            `json:"snapshots_received"`
 	SnapshotLossPct  float64           `json:"snapshot_loss_pct"`
 	InputsSent       uint64            `json:"inputs_sent"`
+	DrainS           float64           `json:"drain_s"`
 	InputsMeasured   uint64            `json:"inputs_sent_measured"`
 	InputsReflected  uint64            `json:"inputs_reflected"`
 	ReportsBeyond    uint64            `json:"reports_beyond_sent"`
@@ -518,7 +521,7 @@ func runPhase(ctx context.Context, o options, api string, game netip.AddrPort, p
 	resetStats(api)
 
 	run := o.warmup + o.duration
-	bctx, cancel := context.WithTimeout(ctx, run+connectWait+10*time.Second)
+	bctx, cancel := context.WithTimeout(ctx, run+connectWait+20*time.Second) // the bots drain up to 10 s
 	defer cancel()
 	cmd := exec.CommandContext(bctx, o.botBin, "--server", game.String(), "--clients", strconv.Itoa(o.bots),
 		"--rate", strconv.Itoa(o.botRate), "--duration", o.duration.String(), "--warmup", o.warmup.String(),
@@ -616,6 +619,7 @@ func runPhase(ctx context.Context, o options, api string, game netip.AddrPort, p
 	ph.SnapshotsRecv = br.SnapshotsRecv
 	ph.SnapshotLossPct = br.SnapshotLossPct
 	ph.InputsMeasured, ph.InputsReflected, ph.ReportsBeyond = br.InputsMeasured, br.InputsReflected, br.ReportsBeyond
+	ph.BotDrainS = br.DrainS
 	ph.BotDropped, ph.StateRecoveries = br.Dropped, br.StateRecoveries
 	for _, c := range br.Clients {
 		if c.Error != "" {
