@@ -39,25 +39,33 @@ func (r *reflection) show(at int64, seq uint32) {
 	r.shown = append(r.shown, shownInput{at, seq})
 }
 
-// watch makes r record what p's session delivers about p's own inputs.
+// watch makes r record what p's session delivers about p's own inputs. A
+// record of an input p has not sent yet is a forgery's, not a reflection:
+// it is left out (else one forged input far ahead would count every later
+// input as reflected).
 func (r *reflection) watch(p *twinPeer) {
+	show := func(at int64, seq uint32) {
+		if !wire.InputSeqNewer(seq, p.lastSent()) {
+			r.show(at, seq)
+		}
+	}
 	p.s.OnSnapshot(func(s *wire.Snapshot, rx int64, mc bool) {
 		p.onSnapshot(s, rx, mc)
 		for _, pl := range s.Players {
 			if pl.ClientID == p.id() {
-				r.show(rx, pl.LastInputSeq)
+				show(rx, pl.LastInputSeq)
 			}
 		}
 	})
 	p.s.OnEntityUpdate(func(u *wire.EntityUpdate, rx int64, _ bool) {
 		for _, c := range u.Causes {
 			if c.Client == p.id() {
-				r.show(rx, c.Input)
+				show(rx, c.Input)
 			}
 		}
 		for _, pl := range u.Players {
 			if pl.ClientID == p.id() {
-				r.show(rx, pl.LastInputSeq)
+				show(rx, pl.LastInputSeq)
 			}
 		}
 	})
