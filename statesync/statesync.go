@@ -110,9 +110,12 @@ func (h *History) Has(tick uint32) bool { return h.Get(tick) != nil }
 // Member is one receiver of the group's datagrams, as Group sees it.
 type Member struct {
 	Held Held
-	// RepairTick and RepairAt are the last repair Group asked for.
+	// RepairTick and RepairAt are the last repair Group asked for; tries
+	// counts the repairs since the report they answered (Held.At then).
 	RepairTick uint32
 	RepairAt   int64
+	tries      int
+	triesAt    int64
 }
 
 // Settings of a Group, in ticks and in the caller's time unit.
@@ -224,8 +227,15 @@ func (g *Group) Plan(now int64, tick uint32, hist *History, members []*Member, r
 		default:
 			continue
 		}
-		if m.RepairTick != target || now-m.RepairAt >= g.Retry {
+		if m.triesAt != m.Held.At {
+			m.tries, m.triesAt = 0, m.Held.At // a new report
+		}
+		// Without a newer report each retry waits twice as long (up to
+		// 64 × Retry): a receiver that never reports is not sent the
+		// world fifty times a second.
+		if m.RepairTick != target && m.Held.At != 0 || now-m.RepairAt >= g.Retry<<min(m.tries, 6) {
 			m.RepairTick, m.RepairAt = target, now
+			m.tries++
 			repair(m, target)
 		}
 	}

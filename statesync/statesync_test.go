@@ -180,3 +180,29 @@ func TestGroupConverges(t *testing.T) {
 		}
 	}
 }
+
+// TestSilentReceiverBackoff: a receiver that never reports is sent the
+// baseline again and again, each time after twice the wait, not every
+// Retry: about a dozen repairs in five seconds, not 250.
+func TestSilentReceiverBackoff(t *testing.T) {
+	g := Group{Settings: DefaultSettings(120)}
+	var hist History
+	silent, talker := &Member{}, &Member{}
+	repairs := 0
+	period := int64(1e9) / 120
+	for k := 1; k <= 600; k++ {
+		now := int64(k) * period
+		tick := uint32(k)
+		talker.Held = Held{Newest: tick - 1, Mask: ^uint64(0), At: now}
+		g.Plan(now, tick, &hist, []*Member{silent, talker}, func(m *Member, target uint32) {
+			if m == silent {
+				repairs++
+			}
+		})
+		hist.Put(&wire.State{Tick: tick})
+	}
+	if repairs < 3 || repairs > 20 {
+		t.Errorf("%d repairs to a silent receiver in 5 s", repairs)
+	}
+	t.Logf("%d repairs to a silent receiver in 5 s", repairs)
+}
