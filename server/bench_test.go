@@ -36,6 +36,9 @@ type replay struct {
 	queued bool
 	sent   int
 	rx     int64
+	// ack, when set, gives the tick the clients acknowledge holding, with
+	// every tick before it (pose datagrams with a state acknowledgement).
+	ack func() uint32
 }
 
 func (r *replay) ReadBatch(b *udp.Batch) (int, error) {
@@ -45,6 +48,10 @@ func (r *replay) ReadBatch(b *udp.Batch) (int, error) {
 	r.queued = false
 	for i, d := range r.dgrams {
 		binary.LittleEndian.PutUint32(d[wire.HeaderSize:], r.seq)
+		if r.ack != nil && len(d) >= wire.HeaderSize+wire.PoseInputAckSize {
+			binary.LittleEndian.PutUint32(d[wire.HeaderSize+wire.PoseInputSize:], r.ack())
+			binary.LittleEndian.PutUint64(d[wire.HeaderSize+wire.PoseInputSize+4:], ^uint64(0))
+		}
 		m := &b.Msgs[i]
 		m.N = copy(m.Buf[:cap(m.Buf)], d)
 		m.Addr = r.from[i]
@@ -74,6 +81,14 @@ func hotPathTap(tb testing.TB, n int, unicast, world bool, tap server.Tap) (*ser
 
 // hotPathConfig is hotPathWorld with cfg's settings.
 func hotPathConfig(tb testing.TB, n int, unicast, world bool, cfg server.Config) (*server.Server, *replay, *int64) {
+	return hotPathClients(tb, n, unicast, world, false, cfg)
+}
+
+// hotPathClients is hotPathConfig with clients that take StateDelta when
+// delta is set: their poses acknowledge a tick, always the same (the
+// replay does not change), so the server codes against it while it keeps
+// it and repairs them once it does not.
+func hotPathClients(tb testing.TB, n int, unicast, world, delta bool, cfg server.Config) (*server.Server, *replay, *int64) {
 	tb.Helper()
 	nw := netsim.New(netsim.Config{}, start)
 	sw := &switchTransport{inner: nw.Endpoint(serverAddr)}
@@ -102,11 +117,14 @@ func hotPathConfig(tb testing.TB, n int, unicast, world bool, cfg server.Config)
 	if unicast {
 		flags = wire.ConnectWantUnicast
 	}
+	if delta {
+		flags |= wire.ConnectDeltaState
+	}
 	for i := range n {
 		c := r.client(fmt.Sprintf("10.0.1.%d:4000", i+1))
 		r.connect(c, flags)
 		now = nw.Now()
-		in := wire.PoseInput{Tracking: 7}
+		in := wire.PoseInput{Tracking: 7, HasStateAck: delta, StateTick: 2, StateHeld: 1}
 		in.Head.Rot.W, in.Hands[0].Rot.W, in.Hands[1].Rot.W = 1, 1, 1
 		if world && i < len(grabbables) {
 			p := grabbables[i].Pose.Pos
@@ -157,6 +175,28 @@ func TestHotPathAllocationFree(t *testing.T) {
 	}
 }
 
+// TestHotPathAllocationFreeDelta: with clients that take StateDelta (on
+// the group and on unicast, with repairs), still no allocation per round.
+func TestHotPathAllocationFreeDelta(t *testing.T) {
+	for _, tc := range []struct{ unicast, world bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+		srv, rp, now := hotPathClients(t, 16, tc.unicast, tc.world, true, server.Config{})
+		for range 300 { // past the history's window, with the same acknowledgement: repairs
+			round(srv, rp, now)
+		}
+		if allocs := testing.AllocsPerRun(200, func() { round(srv, rp, now) }); allocs != 0 {
+			t.Errorf("unicast=%v world=%v: %.1f allocations per round with StateDelta, want 0", tc.unicast, tc.world, allocs)
+		}
+		if !tc.unicast && srv.Stats().StateRepairs.Load() == 0 {
+			t.Errorf("world=%v: no repairs, though the clients' acknowledgement went stale", tc.world)
+		}
+		// Clients that acknowledge every tick: coded against recent ones.
+		rp.ack = ackNewest(srv, now)
+		if allocs := testing.AllocsPerRun(200, func() { round(srv, rp, now) }); allocs != 0 {
+			t.Errorf("unicast=%v world=%v: %.1f allocations per round with StateDelta acknowledged, want 0", tc.unicast, tc.world, allocs)
+		}
+	}
+}
+
 // TestHotPathAllocationFreeTickOnly: eager propagation off, the inputs
 // wait for the tick; still no allocation per round.
 func TestHotPathAllocationFreeTickOnly(t *testing.T) {
@@ -173,17 +213,24 @@ func TestHotPathAllocationFreeTickOnly(t *testing.T) {
 
 // BenchmarkReceiveTickSend measures the server's whole hot path per datagram:
 // 16 clients' pose datagrams are handled, one tick applies them and sends
-// the snapshot. ns/op and allocs/op are per received datagram.
+// the snapshot (or, delta-*, the StateDelta). ns/op and allocs/op are per
+// received datagram.
 func BenchmarkReceiveTickSend(b *testing.B) {
 	for _, tc := range []struct {
 		name    string
 		clients int
 		unicast bool
 		world   bool
-	}{{"multicast-16", 16, false, false}, {"unicast-16", 16, true, false}, {"multicast-64", 64, false, false},
-		{"arcade-grabbing-16", 16, false, true}} {
+		delta   bool
+	}{{"multicast-16", 16, false, false, false}, {"unicast-16", 16, true, false, false}, {"multicast-64", 64, false, false, false},
+		{"arcade-grabbing-16", 16, false, true, false},
+		{"delta-multicast-16", 16, false, false, true}, {"delta-unicast-16", 16, true, false, true}, {"delta-multicast-64", 64, false, false, true},
+		{"delta-arcade-grabbing-16", 16, false, true, true}} {
 		b.Run(tc.name, func(b *testing.B) {
-			srv, rp, now := hotPathWorld(b, tc.clients, tc.unicast, tc.world)
+			srv, rp, now := hotPathClients(b, tc.clients, tc.unicast, tc.world, tc.delta, server.Config{})
+			if tc.delta {
+				rp.ack = ackNewest(srv, now)
+			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			rounds := 0
@@ -210,4 +257,11 @@ func TestHotPathAllocationFreeWithCapture(t *testing.T) {
 	}); allocs != 0 {
 		t.Fatalf("%.1f allocations per round with capture on, want 0", allocs)
 	}
+}
+
+// ackNewest is a replay's acknowledgement: the tick whose deadline last
+// passed at *now, as a client that received everything holds.
+func ackNewest(srv *server.Server, now *int64) func() uint32 {
+	period := int64(srv.Config().Period())
+	return func() uint32 { return uint32((*now-start)/period) - 1 }
 }
