@@ -18,6 +18,7 @@ type analyzer struct {
 	enc   *json.Encoder
 	ss    *sessions
 	st    *stats
+	dt    *deltaTracker
 	d     datagram
 	first int64 // capture time of the first datagram, for relative bounds
 	seen  bool
@@ -27,6 +28,7 @@ func newAnalyzer(o *options, w io.Writer) *analyzer {
 	a := &analyzer{o: o, out: bufio.NewWriter(w), ss: newSessions()}
 	a.enc = json.NewEncoder(a.out)
 	a.st = newStats(a.ss)
+	a.dt = newDeltaTracker(a.ss)
 	return a
 }
 
@@ -63,6 +65,9 @@ func (a *analyzer) pass(src source, learnOnly bool) error {
 		if learnOnly {
 			continue
 		}
+		// Every StateDelta, in the bounds or not, builds the ticks later
+		// ones are coded against.
+		a.dt.observe(&a.d)
 		if !a.seen {
 			a.first, a.seen = f.at, true
 		}
@@ -152,13 +157,24 @@ func writeReport(w io.Writer, r *Report) {
 			c.Poses, c.JitterMs, c.InterarrivalMs, c.InterarrivalSDMs)
 		fmt.Fprintf(w, "  input→state  %d samples, p50 %.3f ms, p99 %.3f ms, max %.3f ms (%d unreported)\n",
 			c.InputToState.Samples, c.InputToState.P50, c.InputToState.P99, c.InputToState.Max, c.Unreported)
+		writeDeltas(w, "  ", c.StateDelta)
 	}
 	for _, g := range r.Groups {
 		fmt.Fprintf(w, "\ngroup %s  %d datagrams %v, loss %d/%d (%.2f%%)\n",
 			g.Group, g.Datagrams, g.Types, g.Loss.Lost, g.Loss.Lost+g.Loss.Received, g.Loss.LossPct)
+		writeDeltas(w, "  ", g.StateDelta)
 	}
 	if len(r.Clients) > 0 {
 		m := r.InputToState
 		fmt.Fprintf(w, "\nall clients input→state: %d samples, p50 %.3f ms, p99 %.3f ms, max %.3f ms\n", m.Samples, m.P50, m.P99, m.Max)
 	}
+}
+
+// writeDeltas prints what became of a path's StateDelta parts.
+func writeDeltas(w io.Writer, indent string, d *DeltaReport) {
+	if d == nil {
+		return
+	}
+	fmt.Fprintf(w, "%sstate delta  %d parts: %d ticks whole, %d partial, %d copies, %d duplicates, %d no-baseline, %d bad-delta\n",
+		indent, d.Parts, d.Ticks, d.Partial, d.Copies, d.Duplicates, d.NoBaseline, d.Bad)
 }

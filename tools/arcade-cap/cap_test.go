@@ -88,12 +88,18 @@ func script() []scripted {
 // would, and returns the file.
 func writeScript(t *testing.T) string {
 	t.Helper()
+	return writeFrames(t, script())
+}
+
+// writeFrames captures ds as the server would and returns the file.
+func writeFrames(t *testing.T, ds []scripted) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "script.pcapng")
 	w, err := capture.New(path, srvAddr, capture.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range script() {
+	for _, s := range ds {
 		m := &udp.Message{Buf: s.b, N: len(s.b), Addr: s.peer, RxTime: t0 + s.at}
 		if s.in {
 			w.Received(m)

@@ -35,6 +35,10 @@ type datagram struct {
 	probe     wire.DeliveryProbe
 	report    wire.DeliveryReport
 	msg       []byte // Message payload, into payload
+	delta     wire.StateDelta
+	// dv is what the StateDelta streams made of delta (deltaTracker.observe);
+	// zero until then.
+	dv deltaView
 }
 
 // isArcade reports whether b starts like an Arcade datagram: the magic.
@@ -52,6 +56,7 @@ func (d *datagram) decode(f frame) bool {
 	d.frame = f
 	d.hdr = wire.Header{}
 	d.err = nil
+	d.dv.reset()
 	d.version = 0
 	if len(f.payload) > 3 {
 		d.version = f.payload[3]
@@ -91,6 +96,8 @@ func (d *datagram) decode(f frame) bool {
 		_, err = d.report.Parse(body)
 	case wire.TypeMessage:
 		d.msg, _, err = wire.ParseMessagePayload(body)
+	case wire.TypeStateDelta:
+		_, err = d.delta.Parse(body)
 	}
 	d.err = err
 	return true
@@ -110,7 +117,7 @@ func fromClient(t wire.PacketType) bool {
 func toClient(t wire.PacketType) bool {
 	switch t {
 	case wire.TypeChallenge, wire.TypeAccepted, wire.TypeDenied, wire.TypeSnapshot,
-		wire.TypePong, wire.TypeEntityUpdate, wire.TypeDeliveryProbe:
+		wire.TypePong, wire.TypeEntityUpdate, wire.TypeDeliveryProbe, wire.TypeStateDelta:
 		return true
 	}
 	return false

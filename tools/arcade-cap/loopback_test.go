@@ -77,11 +77,21 @@ func (cc *capClient) reported() bool {
 // statistics. The latencies are logged, not held to a bound in time (the
 // machine running the test decides those); what is checked is behaviour
 // (every input is in the snapshot of the tick that took it or the next)
-// and that the capture and the server agree on the same inputs.
+// and that the capture and the server agree on the same inputs. It runs
+// with the server's default StateDelta stream, which arcade-cap assembles
+// into ticks from the capture alone; with it and no eager updates (so
+// that every input is reported by a StateDelta tick); and with
+// --delta-state=false (Snapshots only).
 func TestLoopbackCaptureStats(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real-socket test skipped in -short mode")
 	}
+	t.Run("StateDelta", func(t *testing.T) { testLoopbackCapture(t, true, true) })
+	t.Run("StateDeltaNoEager", func(t *testing.T) { testLoopbackCapture(t, true, false) })
+	t.Run("Snapshot", func(t *testing.T) { testLoopbackCapture(t, false, true) })
+}
+
+func testLoopbackCapture(t *testing.T, delta, eager bool) {
 	group := testnet.Group(t) // this run's own: another run's datagrams do not reach it
 	conn, err := udp.Listen(udp.Config{
 		Listen:         netip.MustParseAddrPort("127.0.0.1:0"),
@@ -106,7 +116,7 @@ func TestLoopbackCaptureStats(t *testing.T) {
 	// A long idle timeout: a loaded machine that stalls the test process
 	// for a while must not end the sessions (the headsets leave by
 	// Disconnect).
-	cfg := server.Config{Multicast: group, MaxClients: 3, World: world, Tap: capw, RealtimePriority: 10, IdleTimeout: stallTimeout}
+	cfg := server.Config{Multicast: group, MaxClients: 3, World: world, Tap: capw, RealtimePriority: 10, IdleTimeout: stallTimeout, NoDeltaState: !delta, NoEager: !eager}
 	srv, err := server.New(cfg, conn, tick.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -260,10 +270,45 @@ stream:
 	}
 	a2 := newAnalyzer(&options{anyT: true}, io.Discard) // the refused client's handshake has no session
 	countTypes(t, a2, path, seen)
+	// The tick's state comes one way or the other, never both: every
+	// client asks for StateDelta. EntityUpdates are the eager ones.
+	stateType, notType := wire.TypeStateDelta, wire.TypeSnapshot
+	if !delta {
+		stateType, notType = notType, stateType
+	}
 	for ty := wire.PacketType(1); ty <= wire.MaxType; ty++ {
-		if !seen[ty.String()] {
+		switch {
+		case ty == notType && seen[ty.String()]:
+			t.Errorf("%v in the capture, the state should be all %v", ty, stateType)
+		case ty == wire.TypeEntityUpdate && !eager:
+		case ty != notType && !seen[ty.String()]:
 			t.Errorf("no %v in the capture", ty)
 		}
+	}
+	// Every StateDelta part decodes from the capture alone (it holds every
+	// datagram the server sent): no baseline missing, none corrupt.
+	var dr DeltaReport
+	var reports []*DeltaReport
+	for _, c := range r.Clients {
+		reports = append(reports, c.StateDelta)
+	}
+	for _, g := range r.Groups {
+		reports = append(reports, g.StateDelta)
+	}
+	for _, d := range reports {
+		if d != nil {
+			dr.Parts += d.Parts
+			dr.Ticks += d.Ticks
+			dr.NoBaseline += d.NoBaseline
+			dr.Bad += d.Bad
+		}
+	}
+	t.Logf("StateDelta: %+v", dr)
+	if delta && (dr.Ticks == 0 || dr.NoBaseline != 0 || dr.Bad != 0) {
+		t.Errorf("StateDelta parts: %+v, want whole ticks and none without baseline or bad", dr)
+	}
+	if !delta && dr.Parts != 0 {
+		t.Errorf("StateDelta parts with --delta-state=false: %+v", dr)
 	}
 
 	// The server's own view of the same inputs, for the log and for the
@@ -274,6 +319,12 @@ stream:
 		sst.ServerAdded.Count(), time.Duration(sst.ServerAdded.Quantile(0.5)), time.Duration(sst.ServerAdded.Max()))
 	tr := traceInputs(t, a.ss, path)
 	checkServerAdded(t, tr.applied, &sst.ServerAdded)
+	// The clients acknowledge the ticks they hold in their PoseInputs when
+	// they take StateDelta, and only then.
+	t.Logf("PoseInputs with a state acknowledgement: %d", tr.acks)
+	if delta && tr.acks == 0 || !delta && tr.acks != 0 {
+		t.Errorf("%d PoseInputs with a state acknowledgement (delta state %v)", tr.acks, delta)
+	}
 
 	byID := map[uint16]ClientReport{}
 	for _, c := range r.Clients {
@@ -330,8 +381,11 @@ stream:
 		if byTicks[3] != 0 {
 			t.Errorf("client %d: %d inputs reported only in the 3rd tick to reach it or later", id, byTicks[3])
 		}
-		if byTicks[0] == 0 {
+		if eager && byTicks[0] == 0 {
 			t.Errorf("client %d: no input reported by an eager update", id)
+		}
+		if !eager && byTicks[0] != 0 {
+			t.Errorf("client %d: %d inputs reported before any tick without eager updates", id, byTicks[0])
 		}
 	}
 }
@@ -346,6 +400,8 @@ type inputTrace struct {
 	// applied holds the input → state latency, in ns, of the inputs each
 	// reflecting snapshot or update names (LastInputSeq equal to theirs).
 	applied []int64
+	// acks counts the PoseInputs with a state acknowledgement.
+	acks int
 }
 
 // traceInputs reads the capture at path in file order with the sessions
@@ -368,6 +424,7 @@ func traceInputs(t *testing.T, ss *sessions, path string) inputTrace {
 	pending := map[*session][]*waiting{}
 	seen := map[*session]map[uint32]bool{}
 	var d datagram
+	dt := newDeltaTracker(ss)
 	for {
 		f, err := src.next()
 		if errors.Is(err, io.EOF) {
@@ -379,6 +436,7 @@ func traceInputs(t *testing.T, ss *sessions, path string) inputTrace {
 		if !d.decode(f) || d.err != nil {
 			continue
 		}
+		dt.observe(&d)
 		switch d.hdr.Type {
 		case wire.TypePoseInput:
 			s := ss.owner(&d)
@@ -392,10 +450,16 @@ func traceInputs(t *testing.T, ss *sessions, path string) inputTrace {
 				seen[s][seq] = true
 				pending[s] = append(pending[s], &waiting{seq: seq, at: d.at})
 			}
-		case wire.TypeSnapshot, wire.TypeEntityUpdate:
-			players, isTick := d.upd.Players, d.hdr.Type == wire.TypeSnapshot
-			if isTick {
-				players = d.snap.Players
+			if d.pose.HasStateAck {
+				tr.acks++
+			}
+		case wire.TypeSnapshot, wire.TypeEntityUpdate, wire.TypeStateDelta:
+			// A tick reaches a client as a Snapshot part, or as the
+			// StateDelta part that makes it whole.
+			players := statePlayers(&d)
+			isTick, tick := d.hdr.Type == wire.TypeSnapshot, d.snap.Tick
+			if d.hdr.Type == wire.TypeStateDelta {
+				isTick, tick = true, d.delta.Tick
 			}
 			for _, p := range players {
 				s := ss.byClientAt(p.ClientID, d.at)
@@ -404,9 +468,9 @@ func traceInputs(t *testing.T, ss *sessions, path string) inputTrace {
 				}
 				keep := pending[s][:0]
 				for _, in := range pending[s] {
-					if isTick && (in.ticks == 0 || in.tick != d.snap.Tick) {
+					if isTick && (in.ticks == 0 || in.tick != tick) {
 						in.ticks++
-						in.tick = d.snap.Tick
+						in.tick = tick
 					}
 					if wire.InputSeqNewer(in.seq, p.LastInputSeq) {
 						keep = append(keep, in)

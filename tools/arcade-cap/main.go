@@ -18,6 +18,18 @@
 // number, or "ack" for a pure acknowledgement), or with --json one JSON
 // object per line.
 //
+// StateDelta (docs/PROTOCOL.md §10.4) is decoded as a client would,
+// passively: per state stream (the group token, each session token) the
+// ticks assembled whole from the capture are kept (the 64 newest), later
+// parts are applied to a copy of their baseline, and a part shows its
+// header fields and what became of it: whole (it completed its tick),
+// partial, copy (of a tick held whole), duplicate, no-baseline (coded
+// against a tick the capture does not hold whole: its records are
+// unknown) or bad-delta; with the players of its tick within the part's
+// ids (client id: last input seq) once decoded. A unicast repair may be
+// coded against a tick the group carried and the reverse, as a client
+// holds both paths' ticks in one ring.
+//
 // Clients are identified from the Accepted packets in the capture: the
 // header token is the session token, the destination the client's address.
 // A file is read twice so that datagrams before a client's Accepted (its
@@ -41,9 +53,11 @@
 // time minus client time between consecutive PoseInputs, the client's send
 // time being the "RTP timestamp") and as the mean and standard deviation of
 // the gaps between arrivals; and input → state latency: for each PoseInput
-// k captured at t_k, the time to the capture of the first later Snapshot
-// on that client's path (a multicast group, or its unicast address) whose
-// record for the client has LastInputSeq ≥ k, as p50/p99/max. Where the
+// k captured at t_k, the time to the capture of the first later Snapshot,
+// EntityUpdate or StateDelta part completing a tick on that client's path
+// (a multicast group, or its unicast address) whose record for the client
+// has LastInputSeq ≥ k, as p50/p99/max; and per path what became of the
+// StateDelta parts (whole ticks, no-baseline, bad-delta …). Where the
 // capture was taken decides what that measures: on the server (its
 // --capture: the pose at the kernel's receive time, the snapshot when the
 // send returned) it is the latency the server adds; on a headset (tcpdump)

@@ -48,24 +48,35 @@ func line(d *datagram, client uint16) string {
 		p := &d.pose
 		fmt.Fprintf(&b, " input=%d client_us=%d head=(%.3f,%.3f,%.3f) grip=%.2f/%.2f tracking=%03b",
 			p.InputSeq, p.ClientTime, p.Head.Pos.X, p.Head.Pos.Y, p.Head.Pos.Z, p.Grip[0], p.Grip[1], p.Tracking)
+		if p.HasStateAck {
+			fmt.Fprintf(&b, " state_tick=%d held=%016x", p.StateTick, p.StateHeld)
+		}
 	case wire.TypeSnapshot:
 		s := &d.snap
 		fmt.Fprintf(&b, " tick=%d server_us=%d part=%d/%d players=%d/%d entities=%d", s.Tick, s.ServerTime, s.Part, s.Parts, len(s.Players), s.PlayerCount, len(s.Entities))
 		if s.Flags&wire.SnapshotHasHash != 0 {
 			fmt.Fprintf(&b, " hash=%s", hex64(s.StateHash))
 		}
-		b.WriteString(" inputs=[")
-		for i, p := range s.Players {
-			if i == 8 {
-				b.WriteString(" …")
-				break
-			}
-			if i > 0 {
-				b.WriteByte(' ')
-			}
-			b.WriteString("c" + strconv.Itoa(int(p.ClientID)) + ":" + strconv.FormatUint(uint64(p.LastInputSeq), 10))
+		writeInputs(&b, s.Players)
+	case wire.TypeStateDelta:
+		m := &d.delta
+		fmt.Fprintf(&b, " tick=%d server_us=%d base=%d part=%d/%d players=%d entities=%d", m.Tick, m.ServerTime, m.Base, m.Part, m.Parts, m.PlayerCount, m.EntityCount)
+		if m.Flags&wire.DeltaKeyframe != 0 {
+			b.WriteString(" keyframe")
 		}
-		b.WriteByte(']')
+		if m.Flags&wire.DeltaHasHash != 0 {
+			fmt.Fprintf(&b, " hash=%s", hex64(m.StateHash))
+		}
+		fmt.Fprintf(&b, " ids=p%s,e%s records=%d/%d bits=%d", idRange(m.PlayerFrom, m.PlayerTo), idRange(m.EntityFrom, m.EntityTo), m.PlayerRecords, m.EntityRecords, m.Bits)
+		switch v := &d.dv; {
+		case v.status.decoded():
+			fmt.Fprintf(&b, " %s players_in_part=%d entities_in_part=%d", v.status, len(v.players), v.entities)
+			writeInputs(&b, v.players)
+		case v.status == deltaNoBaseline:
+			fmt.Fprintf(&b, " no-baseline (tick %d not captured whole)", m.Base)
+		case v.status != deltaNone:
+			b.WriteString(" " + v.status.String())
+		}
 	case wire.TypePing:
 		fmt.Fprintf(&b, " ping=%d client_us=%d", d.ping.PingID, d.ping.ClientTime)
 	case wire.TypePong:
@@ -103,6 +114,30 @@ func line(d *datagram, client uint16) string {
 	return b.String()
 }
 
+// writeInputs writes the client:last-input pairs of the first players.
+func writeInputs(b *strings.Builder, ps []wire.PlayerState) {
+	b.WriteString(" inputs=[")
+	for i, p := range ps {
+		if i == 8 {
+			b.WriteString(" …")
+			break
+		}
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString("c" + strconv.Itoa(int(p.ClientID)) + ":" + strconv.FormatUint(uint64(p.LastInputSeq), 10))
+	}
+	b.WriteByte(']')
+}
+
+// idRange formats an inclusive id range; from > to is empty.
+func idRange(from, to uint16) string {
+	if from > to {
+		return "none"
+	}
+	return strconv.Itoa(int(from)) + "-" + strconv.Itoa(int(to))
+}
+
 // jsonDatagram is --json's object for one datagram. Exactly one of the
 // message fields is set (none when Error is).
 type jsonDatagram struct {
@@ -134,6 +169,36 @@ type jsonDatagram struct {
 	DeliveryProbe     *jsonProbe      `json:"delivery_probe,omitempty"`
 	DeliveryReport    *jsonReport     `json:"delivery_report,omitempty"`
 	Message           *jsonMessage    `json:"message,omitempty"`
+	StateDelta        *jsonDelta      `json:"state_delta,omitempty"`
+}
+
+// jsonDelta is a StateDelta part: its header fields, and what the
+// capture's StateDelta stream made of it. Decoded is "whole" (the part
+// completed its tick), "partial" (applied, more parts to come), "copy" (of
+// a tick held whole already), "duplicate" (a part applied already),
+// "no-baseline" (coded against a tick not captured whole: its records
+// are unknown) or "bad-delta" (did not decode, or the parts do not add
+// up). Players and Entities are the tick's records within the part's id
+// ranges, when known.
+type jsonDelta struct {
+	Tick          uint32       `json:"tick"`
+	ServerTime    uint64       `json:"server_time_us"`
+	Baseline      uint32       `json:"baseline"`
+	Part          uint8        `json:"part"`
+	Parts         uint8        `json:"parts"`
+	PlayerCount   uint16       `json:"player_count"`
+	EntityCount   uint16       `json:"entity_count"`
+	Flags         uint8        `json:"flags"`
+	Keyframe      bool         `json:"keyframe"`
+	Hash          string       `json:"hash,omitempty"`
+	PlayerIDs     [2]uint16    `json:"player_ids"` // from, to (inclusive; from > to: none)
+	EntityIDs     [2]uint16    `json:"entity_ids"`
+	PlayerRecords uint16       `json:"player_records"`
+	EntityRecords uint16       `json:"entity_records"`
+	PayloadBits   uint16       `json:"payload_bits"`
+	Decoded       string       `json:"decoded,omitempty"`
+	Players       []jsonPlayer `json:"players"` // null when not decoded
+	Entities      *int         `json:"entities,omitempty"`
 }
 
 type jsonMessage struct {
@@ -213,6 +278,10 @@ type jsonPose struct {
 	Grip       [2]float32 `json:"grip"`
 	Trigger    [2]float32 `json:"trigger"`
 	Tracking   uint8      `json:"tracking"`
+	// The state acknowledgement (§6.6), when sent: the newest tick held
+	// whole, and the mask of held ticks (bit i: StateTick − i) in hex.
+	StateTick *uint32 `json:"state_tick,omitempty"`
+	TicksHeld string  `json:"ticks_held,omitempty"`
 }
 
 type jsonPlayer struct {
@@ -265,7 +334,13 @@ func toJSON(d *datagram, client uint16) *jsonDatagram {
 		j.Denied = &jsonDenied{hex64(d.denied.ClientNonce), uint8(d.denied.Reason)}
 	case wire.TypePoseInput:
 		p := &d.pose
-		j.PoseInput = &jsonPose{p.InputSeq, p.ClientTime, pos(p.Head), pos(p.Hands[wire.Left]), pos(p.Hands[wire.Right]), p.Buttons, p.Grip, p.Trigger, p.Tracking}
+		jp := &jsonPose{InputSeq: p.InputSeq, ClientTime: p.ClientTime, Head: pos(p.Head), Left: pos(p.Hands[wire.Left]), Right: pos(p.Hands[wire.Right]),
+			Buttons: p.Buttons, Grip: p.Grip, Trigger: p.Trigger, Tracking: p.Tracking}
+		if p.HasStateAck {
+			tick := p.StateTick
+			jp.StateTick, jp.TicksHeld = &tick, hex64(p.StateHeld)
+		}
+		j.PoseInput = jp
 	case wire.TypeSnapshot:
 		s := &d.snap
 		js := &jsonSnapshot{Tick: s.Tick, ServerTime: s.ServerTime, Part: s.Part, Parts: s.Parts, PlayerCount: s.PlayerCount, Entities: len(s.Entities), Players: []jsonPlayer{}}
@@ -302,6 +377,24 @@ func toJSON(d *datagram, client uint16) *jsonDatagram {
 			cs = []msgChunk{}
 		}
 		j.Message = &jsonMessage{PayloadLen: len(d.msg), Chunks: cs, Malformed: !ok}
+	case wire.TypeStateDelta:
+		m := &d.delta
+		jd := &jsonDelta{Tick: m.Tick, ServerTime: m.ServerTime, Baseline: m.Base, Part: m.Part, Parts: m.Parts,
+			PlayerCount: m.PlayerCount, EntityCount: m.EntityCount, Flags: m.Flags, Keyframe: m.Flags&wire.DeltaKeyframe != 0,
+			PlayerIDs: [2]uint16{m.PlayerFrom, m.PlayerTo}, EntityIDs: [2]uint16{m.EntityFrom, m.EntityTo},
+			PlayerRecords: m.PlayerRecords, EntityRecords: m.EntityRecords, PayloadBits: m.Bits, Decoded: d.dv.status.String()}
+		if m.Flags&wire.DeltaHasHash != 0 {
+			jd.Hash = hex64(m.StateHash)
+		}
+		if d.dv.status.decoded() {
+			jd.Players = []jsonPlayer{}
+			for _, p := range d.dv.players {
+				jd.Players = append(jd.Players, jsonPlayer{p.ClientID, p.LastInputSeq})
+			}
+			n := d.dv.entities
+			jd.Entities = &n
+		}
+		j.StateDelta = jd
 	}
 	return j
 }

@@ -42,6 +42,45 @@ type clientStats struct {
 	pending              []pendingInput
 	latency              []int64 // input → state, ns
 	unreported           uint64
+	deltas               deltaCounts // StateDelta parts by unicast
+}
+
+// deltaCounts counts StateDelta parts on one path by what became of them.
+type deltaCounts [deltaBad + 1]uint64
+
+func (c *deltaCounts) observe(d *datagram) {
+	if d.err == nil && d.hdr.Type == wire.TypeStateDelta {
+		c[d.dv.status]++
+	}
+}
+
+// DeltaReport is what became of the StateDelta parts of one path.
+type DeltaReport struct {
+	Parts      uint64 `json:"parts"`
+	Ticks      uint64 `json:"ticks_whole"` // ticks assembled whole from their parts
+	Partial    uint64 `json:"partial"`     // applied to a tick that needed more
+	Copies     uint64 `json:"copies"`      // of a tick held whole already
+	Duplicates uint64 `json:"duplicates"`  // of a part applied already
+	NoBaseline uint64 `json:"no_baseline"` // coded against a tick not captured (or not whole)
+	Bad        uint64 `json:"bad_delta"`   // did not decode, or the parts did not add up
+}
+
+// report returns the counts, or nil when the path carried no StateDelta.
+func (c *deltaCounts) report() *DeltaReport {
+	r := c.result()
+	if r.Parts == 0 {
+		return nil
+	}
+	return &r
+}
+
+func (c *deltaCounts) result() DeltaReport {
+	r := DeltaReport{Ticks: c[deltaWhole], Partial: c[deltaPartial], Copies: c[deltaCopy],
+		Duplicates: c[deltaDuplicate], NoBaseline: c[deltaNoBaseline], Bad: c[deltaBad]}
+	for _, n := range c {
+		r.Parts += n
+	}
+	return r
 }
 
 type pendingInput struct {
@@ -54,6 +93,7 @@ type groupStats struct {
 	datagrams uint64
 	types     [wire.MaxType + 1]uint64
 	seq       seqTrack
+	deltas    deltaCounts
 }
 
 func newStats(ss *sessions) *stats {
@@ -90,6 +130,7 @@ func (st *stats) observe(d *datagram) {
 		g.datagrams++
 		g.types[t]++
 		g.seq.observe(d.hdr.Seq)
+		g.deltas.observe(d)
 		st.state(d)
 		return
 	}
@@ -115,6 +156,7 @@ func (st *stats) observe(d *datagram) {
 	if d.hdr.Token == s.token {
 		c.down.observe(d.hdr.Seq)
 	}
+	c.deltas.observe(d)
 	st.state(d)
 }
 
@@ -144,19 +186,17 @@ func (c *clientStats) poseInput(d *datagram) {
 }
 
 // state resolves waiting inputs with a Snapshot's or an EntityUpdate's
-// player records: for every one, the inputs of that client up to its
-// LastInputSeq are reflected by this datagram, if it went on that client's
-// path (its unicast address, or a multicast group: clients accept state
-// from both paths). Input-to-state is the first state datagram reporting
-// an input, whichever kind.
+// player records, or those of the tick a StateDelta part made whole: for
+// every one, the inputs of that client up to its LastInputSeq are
+// reflected by this datagram, if it went on that client's path (its
+// unicast address, or a multicast group: clients accept state from both
+// paths). Input-to-state is the first state datagram reporting an input,
+// whichever kind. A StateDelta tick counts when its last part arrives, as
+// a client shows it then; a part the capture cannot decode (its baseline
+// not captured) reports nothing.
 func (st *stats) state(d *datagram) {
-	var players []wire.PlayerState
-	switch d.hdr.Type {
-	case wire.TypeSnapshot:
-		players = d.snap.Players
-	case wire.TypeEntityUpdate:
-		players = d.upd.Players
-	default:
+	players := statePlayers(d)
+	if players == nil {
 		return
 	}
 	for i := range players {
@@ -179,6 +219,23 @@ func (st *stats) state(d *datagram) {
 		}
 		c.pending = keep
 	}
+}
+
+// statePlayers returns the player records d reports state with: a
+// Snapshot's or an EntityUpdate's, or the whole tick a StateDelta
+// completed; nil for any other datagram.
+func statePlayers(d *datagram) []wire.PlayerState {
+	switch d.hdr.Type {
+	case wire.TypeSnapshot:
+		return d.snap.Players
+	case wire.TypeEntityUpdate:
+		return d.upd.Players
+	case wire.TypeStateDelta:
+		if d.dv.status == deltaWhole {
+			return d.dv.tick
+		}
+	}
+	return nil
 }
 
 // seqTrack counts loss on one path from header sequence numbers, with
@@ -279,6 +336,8 @@ type ClientReport struct {
 	InputToState Millis `json:"input_to_state_ms"`
 	// Unreported inputs: captured but no later snapshot reflected them.
 	Unreported uint64 `json:"inputs_unreported"`
+	// StateDelta parts to the client's address, if any.
+	StateDelta *DeltaReport `json:"state_delta,omitempty"`
 }
 
 // GroupReport is one multicast group's figures.
@@ -287,6 +346,8 @@ type GroupReport struct {
 	Datagrams uint64            `json:"datagrams"`
 	Types     map[string]uint64 `json:"types"`
 	Loss      PathLoss          `json:"loss"`
+	// StateDelta parts to the group, if any.
+	StateDelta *DeltaReport `json:"state_delta,omitempty"`
 }
 
 // Report is --stats' output.
@@ -330,6 +391,7 @@ func (st *stats) report(keep func(*session) bool) *Report {
 		if !s.unicast && s.group.IsValid() {
 			cr.Path = s.group.String()
 		}
+		cr.StateDelta = c.deltas.report()
 		if len(c.gaps) > 0 {
 			var sum, sq float64
 			for _, g := range c.gaps {
@@ -354,7 +416,7 @@ func (st *stats) report(keep func(*session) bool) *Report {
 	})
 	r.InputToState = summarize(all)
 	for g, gs := range st.groups {
-		r.Groups = append(r.Groups, GroupReport{Group: g.String(), Datagrams: gs.datagrams, Types: typeCounts(&gs.types), Loss: gs.seq.result()})
+		r.Groups = append(r.Groups, GroupReport{Group: g.String(), Datagrams: gs.datagrams, Types: typeCounts(&gs.types), Loss: gs.seq.result(), StateDelta: gs.deltas.report()})
 	}
 	sort.Slice(r.Groups, func(i, j int) bool { return r.Groups[i].Group < r.Groups[j].Group })
 	return r
