@@ -2,14 +2,16 @@
 --
 -- docs/PROTOCOL.md is the normative description: every datagram is a
 -- 22-byte little-endian header (magic "ARC", version, type, flags, token,
--- seq, ack, ack bits) followed by one message body of type 1..14. This file
+-- seq, ack, ack bits) followed by one message body of type 1..15. This file
 -- follows that document field by field; poses are decoded with the exact
 -- arithmetic of §3 (positions to metres, "smallest three" rotations to
 -- float32 quaternion components), so the values shown are the values a
 -- receiver uses. A Message (type 14) is decoded down to the reliable
 -- layer's chunks (package reliable's payload encoding) and, for whole
 -- messages, the RPC inside (a u16 RPC type id and its body); fragments are
--- shown as bytes, not reassembled.
+-- shown as bytes, not reassembled. A StateDelta (type 15) shows every
+-- header field; its bit payload (§10.4), coded against a baseline tick
+-- only a receiver holding it can apply, is shown as bytes.
 --
 -- Registered for UDP ports 7777 (server) and 7778 (default multicast group
 -- port), and as a heuristic dissector on UDP for any payload that starts
@@ -40,6 +42,9 @@ local WRAPPED_KEY_SIZE = 32 -- the group key, wrapped
 local CONFIRM_SIZE = 32 -- the server's key confirmation tag
 local SEAL_TAG_SIZE = 16 -- AES-GCM tag at the end of a sealed datagram
 local SIGNATURE_SIZE = 64 -- Ed25519 signature after a sealed multicast datagram
+local STATE_ACK_SIZE = 12  -- state tick (u32) and ticks held (u64), §6.6
+local DELTA_HAS_HASH = 0x01
+local DELTA_KEYFRAME = 0x02
 local PLAYER_SIZE = 40
 local ENTITY_SIZE = 14
 local CAUSE_SIZE = 6
@@ -76,6 +81,7 @@ local type_names = {
     [12] = "DeliveryProbe",
     [13] = "DeliveryReport",
     [14] = "Message",
+    [15] = "StateDelta",
 }
 
 local deny_names = {
@@ -142,6 +148,7 @@ local F = {
     connect_flags = ProtoField.uint8("arcade.connect.flags", "Connect flags", base.HEX),
     connect_unicast = ProtoField.bool("arcade.connect.flags.want_unicast", "ConnectWantUnicast", 8, nil, 0x01),
     connect_pake = ProtoField.bool("arcade.connect.flags.has_pake", "ConnectHasPAKE", 8, nil, 0x04),
+    connect_delta = ProtoField.bool("arcade.connect.flags.delta_state", "ConnectDeltaState", 8, nil, 0x08),
     pake = ProtoField.bytes("arcade.pake", "CPace message"),
     server_key = ProtoField.bytes("arcade.accepted.server_key", "Server key (Ed25519)"),
     wrapped_key = ProtoField.bytes("arcade.accepted.group_key", "Group key, wrapped"),
@@ -162,6 +169,7 @@ local F = {
     acc_unicast = ProtoField.bool("arcade.accepted.flags.unicast", "AcceptedUnicast", 8, nil, 0x01),
     acc_resumed = ProtoField.bool("arcade.accepted.flags.resumed", "AcceptedResumed", 8, nil, 0x02),
     acc_sealed = ProtoField.bool("arcade.accepted.flags.sealed", "AcceptedSealed", 8, nil, 0x04),
+    acc_delta = ProtoField.bool("arcade.accepted.flags.delta_state", "AcceptedDeltaState", 8, nil, 0x08),
 
     deny_reason = ProtoField.uint8("arcade.denied.reason", "Reason", base.DEC, deny_names),
 
@@ -194,6 +202,9 @@ local F = {
     in_stick_left_y = ProtoField.double("arcade.input.stick.left.y", "Stick left Y"),
     in_stick_right_x = ProtoField.double("arcade.input.stick.right.x", "Stick right X"),
     in_stick_right_y = ProtoField.double("arcade.input.stick.right.y", "Stick right Y"),
+    -- The optional state acknowledgement (§6.6, §10.4).
+    in_state_tick = ProtoField.uint32("arcade.input.state_tick", "State tick (newest held whole)"),
+    in_ticks_held = ProtoField.uint64("arcade.input.ticks_held", "Ticks held (bit i: state tick - i)", base.HEX),
 
     -- Snapshot (§6.7).
     snap_tick = ProtoField.uint32("arcade.snapshot.tick", "Tick"),
@@ -237,6 +248,27 @@ local F = {
     cause_input = ProtoField.uint32("arcade.update.cause.input", "Input seq"),
     upd_entities = ProtoField.uint8("arcade.update.entity_records", "Entity records"),
     upd_players = ProtoField.uint8("arcade.update.player_records", "Player records"),
+
+    -- StateDelta (§6.15).
+    sd_tick = ProtoField.uint32("arcade.state_delta.tick", "Tick"),
+    sd_server_time = ProtoField.uint64("arcade.state_delta.server_time", "Server time (µs)"),
+    sd_baseline = ProtoField.uint32("arcade.state_delta.baseline", "Baseline tick"),
+    sd_part = ProtoField.uint8("arcade.state_delta.part", "Part"),
+    sd_parts = ProtoField.uint8("arcade.state_delta.parts", "Parts"),
+    sd_player_count = ProtoField.uint16("arcade.state_delta.player_count", "Player count (whole tick)"),
+    sd_entity_count = ProtoField.uint16("arcade.state_delta.entity_count", "Entity count (whole tick)"),
+    sd_flags = ProtoField.uint8("arcade.state_delta.flags", "StateDelta flags", base.HEX),
+    sd_has_hash = ProtoField.bool("arcade.state_delta.flags.has_hash", "DeltaHasHash", 8, nil, DELTA_HAS_HASH),
+    sd_keyframe = ProtoField.bool("arcade.state_delta.flags.keyframe", "DeltaKeyframe", 8, nil, DELTA_KEYFRAME),
+    sd_hash = ProtoField.uint64("arcade.state_delta.hash", "State hash", base.HEX),
+    sd_player_from = ProtoField.uint16("arcade.state_delta.player_from", "Player ids from"),
+    sd_player_to = ProtoField.uint16("arcade.state_delta.player_to", "Player ids to (inclusive)"),
+    sd_entity_from = ProtoField.uint16("arcade.state_delta.entity_from", "Entity ids from"),
+    sd_entity_to = ProtoField.uint16("arcade.state_delta.entity_to", "Entity ids to (inclusive)"),
+    sd_player_records = ProtoField.uint16("arcade.state_delta.player_records", "Player records"),
+    sd_entity_records = ProtoField.uint16("arcade.state_delta.entity_records", "Entity records"),
+    sd_bits = ProtoField.uint16("arcade.state_delta.payload_bits", "Payload bits"),
+    sd_payload = ProtoField.bytes("arcade.state_delta.payload", "Bit payload"),
 
     -- DeliveryProbe, DeliveryReport (§6.12-6.13).
     probe_tick = ProtoField.uint32("arcade.probe.tick", "Tick"),
@@ -596,7 +628,7 @@ local body = {}
 
 body[1] = function(c, t) -- ConnectRequest (§6.1)
     local nonce = c:le(t, F.nonce, 8, "client nonce")
-    local fl = c:flags(t, F.connect_flags, { F.connect_unicast }, "flags")
+    local fl = c:flags(t, F.connect_flags, { F.connect_unicast, F.connect_delta }, "flags")
     local name = c:name(t)
     if not c.short then
         -- Padding up to datagram offset 1200; the content is not checked.
@@ -632,7 +664,7 @@ end
 
 body[3] = function(c, t) -- ChallengeResponse (§6.3)
     local nonce = c:le(t, F.nonce, 8, "client nonce")
-    local fl = c:flags(t, F.connect_flags, { F.connect_unicast, F.connect_pake }, "flags")
+    local fl = c:flags(t, F.connect_flags, { F.connect_unicast, F.connect_pake, F.connect_delta }, "flags")
     local name = c:name(t)
     local r = c:take(COOKIE_SIZE, "cookie")
     if r then t:add(F.cookie, r) end
@@ -672,7 +704,7 @@ body[4] = function(c, t) -- Accepted (§6.4)
     if ar then t:add(F.acc_mcast_addr, ar) end
     local port = c:le(t, F.acc_mcast_port, 2, "multicast port")
     c:le(t, F.acc_group_token, 8, "group token")
-    local fl = c:flags(t, F.acc_flags, { F.acc_unicast, F.acc_resumed, F.acc_sealed }, "flags")
+    local fl = c:flags(t, F.acc_flags, { F.acc_unicast, F.acc_resumed, F.acc_sealed, F.acc_delta }, "flags")
     if fl and fl % 8 >= 4 then
         -- AcceptedSealed: the server's half of the handshake (§17.2).
         local p = c:take(PAKE_SIZE, "CPace message")
@@ -745,9 +777,22 @@ body[6] = function(c, t) -- PoseInput (§6.6)
     signed(F.in_stick_right_y, "Stick right Y")
     local tv, titem = c:flags(t, F.tracking, tracking_bits, "tracking")
     if titem then titem:append_text(" (" .. tracking_text(tv) .. ")") end
+    -- The state acknowledgement, when the body has room for it (70
+    -- bytes); fewer extra bytes are trailing.
+    local st
+    if tv and c:left() >= STATE_ACK_SIZE then
+        st = c:le(t, F.in_state_tick, 4, "state tick")
+        local held, hitem = c:le(t, F.in_ticks_held, 8, "ticks held")
+        local n = 0
+        for i = 0, 63 do
+            if held:rshift(i):band(UInt64.new(1)) == UInt64.new(1) then n = n + 1 end
+        end
+        hitem:append_text(string.format(" (%d ticks)", n))
+    end
     local s = ""
     if seq then s = s .. " input=" .. seq end
     if tv then s = s .. " tracking=" .. tracking_text(tv) end
+    if st then s = s .. " state_tick=" .. st end
     return s
 end
 
@@ -783,6 +828,58 @@ body[7] = function(c, t) -- Snapshot (§6.7)
     end
     if ne then s = s .. " entities=" .. ne end
     if fl and fl % 2 == 1 then s = s .. " hash" end
+    return s
+end
+
+body[15] = function(c, t) -- StateDelta (§6.15)
+    local tick = c:le(t, F.sd_tick, 4, "tick")
+    c:le(t, F.sd_server_time, 8, "server time")
+    local base, bitem = c:le(t, F.sd_baseline, 4, "baseline tick")
+    local part = c:u8(t, F.sd_part, "part")
+    local parts, pitem = c:u8(t, F.sd_parts, "parts")
+    local np = c:le(t, F.sd_player_count, 2, "player count")
+    local ne = c:le(t, F.sd_entity_count, 2, "entity count")
+    local fl = c:flags(t, F.sd_flags, { F.sd_has_hash, F.sd_keyframe }, "flags")
+    if parts and (parts == 0 or part >= parts) then
+        invalid(pitem, string.format("Part %d of %d: receivers drop this part", part, parts))
+    end
+    local kf = fl and fl % 4 >= DELTA_KEYFRAME
+    if kf and base ~= 0 then
+        invalid(bitem, string.format("Keyframe with baseline tick %d (not 0): receivers drop this part", base))
+    end
+    if fl and fl % 2 == DELTA_HAS_HASH then c:le(t, F.sd_hash, 8, "state hash") end
+    local function range(ffrom, fto, what)
+        local from, fitem = c:le(t, ffrom, 2, what .. " ids from")
+        local to = c:le(t, fto, 2, what .. " ids to")
+        if from and to and from > to then fitem:append_text(" (from > to: none)") end
+    end
+    range(F.sd_player_from, F.sd_player_to, "player")
+    range(F.sd_entity_from, F.sd_entity_to, "entity")
+    local rp = c:le(t, F.sd_player_records, 2, "player records")
+    local re = c:le(t, F.sd_entity_records, 2, "entity records")
+    local bits, bitsitem = c:le(t, F.sd_bits, 2, "payload bits")
+    if bits then
+        local n = math.floor((bits + 7) / 8)
+        bitsitem:append_text(string.format(" (%d bytes)", n))
+        local r = c:take(n, "bit payload")
+        if r then
+            local pi = t:add(F.sd_payload, r)
+            pi:append_text(kf and " (keyframe: every record new)" or
+                string.format(" (coded against tick %d)", base))
+        end
+    end
+    local s = ""
+    if tick then s = s .. " tick=" .. tick end
+    if kf then
+        s = s .. " keyframe"
+    elseif base then
+        s = s .. " base=" .. base
+    end
+    if parts and parts > 1 then s = s .. string.format(" part=%d/%d", part, parts) end
+    if np then s = s .. " players=" .. np end
+    if ne then s = s .. " entities=" .. ne end
+    if rp and re then s = s .. string.format(" records=%d/%d", rp, re) end
+    if fl and fl % 2 == DELTA_HAS_HASH then s = s .. " hash" end
     return s
 end
 

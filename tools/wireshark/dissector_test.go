@@ -376,6 +376,7 @@ func expect(t *testing.T, name string, b []byte) (fields, int) {
 		f.add("arcade.nonce", m.ClientNonce)
 		f.add("arcade.connect.flags", m.Flags)
 		f.add("arcade.connect.flags.want_unicast", m.Flags&wire.ConnectWantUnicast != 0)
+		f.add("arcade.connect.flags.delta_state", m.Flags&wire.ConnectDeltaState != 0)
 		expectName(f, m.NameLen, m.NameString())
 		f.add("arcade.connect.padding_len", n-10-int(m.NameLen))
 	case wire.TypeChallenge:
@@ -390,6 +391,7 @@ func expect(t *testing.T, name string, b []byte) (fields, int) {
 		f.add("arcade.connect.flags", m.Flags)
 		f.add("arcade.connect.flags.want_unicast", m.Flags&wire.ConnectWantUnicast != 0)
 		f.add("arcade.connect.flags.has_pake", m.Flags&wire.ConnectHasPAKE != 0)
+		f.add("arcade.connect.flags.delta_state", m.Flags&wire.ConnectDeltaState != 0)
 		expectName(f, m.NameLen, m.NameString())
 		f.add("arcade.cookie", m.Cookie[:])
 		f.add("arcade.player_id", m.PlayerID[:])
@@ -414,6 +416,7 @@ func expect(t *testing.T, name string, b []byte) (fields, int) {
 		f.add("arcade.accepted.flags.unicast", m.Flags&wire.AcceptedUnicast != 0)
 		f.add("arcade.accepted.flags.resumed", m.Flags&wire.AcceptedResumed != 0)
 		f.add("arcade.accepted.flags.sealed", m.Flags&wire.AcceptedSealed != 0)
+		f.add("arcade.accepted.flags.delta_state", m.Flags&wire.AcceptedDeltaState != 0)
 		if m.Flags&wire.AcceptedSealed != 0 {
 			f.add("arcade.pake", m.PAKE[:])
 			f.add("arcade.accepted.server_key", m.ServerKey[:])
@@ -443,6 +446,10 @@ func expect(t *testing.T, name string, b []byte) (fields, int) {
 		f.add("arcade.input.stick.right.x", m.Stick[wire.Right][0])
 		f.add("arcade.input.stick.right.y", m.Stick[wire.Right][1])
 		expectTracking(f, m.Tracking)
+		if m.HasStateAck {
+			f.add("arcade.input.state_tick", m.StateTick)
+			f.add("arcade.input.ticks_held", m.StateHeld)
+		}
 	case wire.TypeSnapshot:
 		var m wire.Snapshot
 		n = parseBody(t, name, &m, body)
@@ -518,6 +525,32 @@ func expect(t *testing.T, name string, b []byte) (fields, int) {
 		f.add("arcade.report.flags", m.Flags)
 		f.add("arcade.report.flags.not_joined", m.Flags&wire.DeliveryNotJoined != 0)
 		f.add("arcade.report.unicast_loss", m.UnicastLoss)
+	case wire.TypeStateDelta:
+		var m wire.StateDelta
+		n = parseBody(t, name, &m, body)
+		f.add("arcade.state_delta.tick", m.Tick)
+		f.add("arcade.state_delta.server_time", m.ServerTime)
+		f.add("arcade.state_delta.baseline", m.Base)
+		f.add("arcade.state_delta.part", m.Part)
+		f.add("arcade.state_delta.parts", m.Parts)
+		f.add("arcade.state_delta.player_count", m.PlayerCount)
+		f.add("arcade.state_delta.entity_count", m.EntityCount)
+		f.add("arcade.state_delta.flags", m.Flags)
+		f.add("arcade.state_delta.flags.has_hash", m.Flags&wire.DeltaHasHash != 0)
+		f.add("arcade.state_delta.flags.keyframe", m.Flags&wire.DeltaKeyframe != 0)
+		if m.Flags&wire.DeltaHasHash != 0 {
+			f.add("arcade.state_delta.hash", m.StateHash)
+		}
+		f.add("arcade.state_delta.player_from", m.PlayerFrom)
+		f.add("arcade.state_delta.player_to", m.PlayerTo)
+		f.add("arcade.state_delta.entity_from", m.EntityFrom)
+		f.add("arcade.state_delta.entity_to", m.EntityTo)
+		f.add("arcade.state_delta.player_records", m.PlayerRecords)
+		f.add("arcade.state_delta.entity_records", m.EntityRecords)
+		f.add("arcade.state_delta.payload_bits", m.Bits)
+		if m.Bits > 0 {
+			f.add("arcade.state_delta.payload", m.Payload[:(int(m.Bits)+7)/8])
+		}
 	case wire.TypeMessage:
 		p, m, err := wire.ParseMessagePayload(body)
 		if err != nil {
@@ -538,7 +571,7 @@ const goldenGroupToken uint64 = 0xc0ffee0ddba11ad5
 // groupState tells whether a golden datagram is state for the multicast
 // group (sent to it; signed when sealed).
 func groupState(h *wire.Header) bool {
-	return (h.Type == wire.TypeSnapshot || h.Type == wire.TypeEntityUpdate) && h.Token == goldenGroupToken
+	return (h.Type == wire.TypeSnapshot || h.Type == wire.TypeEntityUpdate || h.Type == wire.TypeStateDelta) && h.Token == goldenGroupToken
 }
 
 // wantInfo is the Info column of some golden datagrams.
@@ -556,6 +589,10 @@ var wantInfo = map[string]string{
 	"denied_unknown_reason":      "Denied nonce=0x0000000000000001 reason=200",
 	"denied_server_full":         "Denied nonce=0x0123456789abcdef reason=ServerFull",
 	"pose_input":                 "PoseInput input=4242 tracking=head,left,right",
+	"pose_input_state_ack":       "PoseInput input=4243 tracking=head state_tick=1003",
+	"state_delta_keyframe":       "StateDelta tick=1000 keyframe players=2 entities=4 records=2/4",
+	"state_delta_changes":        "StateDelta tick=1003 base=1000 players=2 entities=5 records=3/4 hash",
+	"state_delta_unchanged":      "StateDelta tick=1004 base=1003 players=2 entities=5 records=0/0",
 	"snapshot_hash":              "Snapshot tick=90000 players=2 entities=3 hash",
 	"snapshot_multipart_0":       "Snapshot tick=4294967294 part=0/2 players=28/30 entities=0",
 	"ping":                       "Ping id=17",
@@ -648,6 +685,21 @@ var fromComments = []struct{ vector, field, values string }{
 	{"message_rpc", "arcade.rpc.event.pos.z", "-2"},
 	{"message_rpc", "arcade.rpc.event.server_time", "1000250000"},
 	{"message_rpc", "arcade.rpc.event.strength", "200"},
+	{"pose_input_state_ack", "arcade.input.state_tick", "1003"},
+	{"pose_input_state_ack", "arcade.input.ticks_held", "0x0000000000000039"},
+	{"state_delta_keyframe", "arcade.state_delta.tick", "1000"},
+	{"state_delta_keyframe", "arcade.state_delta.baseline", "0"},
+	{"state_delta_keyframe", "arcade.state_delta.flags.keyframe", "1"},
+	{"state_delta_keyframe", "arcade.state_delta.payload_bits", "1002"},
+	{"state_delta_changes", "arcade.state_delta.baseline", "1000"},
+	{"state_delta_changes", "arcade.state_delta.server_time", "8366000"},
+	{"state_delta_changes", "arcade.state_delta.hash", "0x0123456789abcdef"},
+	{"state_delta_changes", "arcade.state_delta.player_to", "65535"},
+	{"state_delta_changes", "arcade.state_delta.player_records", "3"},
+	{"state_delta_changes", "arcade.state_delta.entity_records", "4"},
+	{"state_delta_changes", "arcade.state_delta.entity_count", "5"},
+	{"state_delta_changes", "arcade.state_delta.payload_bits", "596"},
+	{"state_delta_unchanged", "arcade.state_delta.payload_bits", "0"},
 }
 
 // goldenFrames returns a frame per golden vector: client messages to the
@@ -784,6 +836,41 @@ func badFrames(t *testing.T) []frame {
 	frames = append(frames, frame{name: "report_unicast_loss_10001", src: client, dst: server, payload: rep, want: want,
 		info:   "DeliveryReport window=250ms received=22 lost=1 samples=6 p50=-180us p90=4250us unicast_loss=invalid(10001)",
 		expert: "Unicast loss 10001 is above 10000", group: groupProtocol, severity: severityWarn})
+
+	// StateDelta parts receivers drop: a keyframe naming a baseline, and
+	// parts 0; decoded, and flagged. One cut inside its bit payload.
+	kf := golden("state_delta_keyframe")
+	kfBase := bytes.Clone(kf)
+	kfBase[wire.HeaderSize+12] = 5 // baseline tick 5
+	var sd wire.StateDelta
+	if _, err := sd.Parse(kfBase[wire.HeaderSize:]); !errors.Is(err, wire.ErrField) {
+		t.Fatalf("test bug: a keyframe with a baseline parses with %v", err)
+	}
+	want, _ = expect(t, "state_delta_keyframe", kf)
+	want["arcade.state_delta.baseline"] = []string{"5"}
+	frames = append(frames, frame{name: "state_delta_keyframe_baseline", src: server, dst: client, payload: kfBase, want: want,
+		info:   "StateDelta tick=1000 keyframe players=2 entities=4 records=2/4",
+		expert: "Keyframe with baseline tick 5 (not 0)", group: groupProtocol, severity: severityWarn})
+	changes := golden("state_delta_changes")
+	parts0 := bytes.Clone(changes)
+	parts0[wire.HeaderSize+17] = 0
+	if _, err := sd.Parse(parts0[wire.HeaderSize:]); !errors.Is(err, wire.ErrField) {
+		t.Fatalf("test bug: parts 0 parses with %v", err)
+	}
+	want, _ = expect(t, "state_delta_changes", changes)
+	want["arcade.state_delta.parts"] = []string{"0"}
+	frames = append(frames, frame{name: "state_delta_parts_0", src: server, dst: client, payload: parts0, want: want,
+		info:   "StateDelta tick=1003 base=1000 players=2 entities=5 records=3/4 hash",
+		expert: "Part 0 of 0: receivers drop this part", group: groupProtocol, severity: severityWarn})
+	cutDelta := changes[:len(changes)-1]
+	if _, err := sd.Parse(cutDelta[wire.HeaderSize:]); !errors.Is(err, wire.ErrShort) {
+		t.Fatalf("test bug: the cut StateDelta parses with %v", err)
+	}
+	want, _ = expect(t, "state_delta_changes", changes)
+	delete(want, "arcade.state_delta.payload")
+	frames = append(frames, frame{name: "truncated_state_delta", src: server, dst: client, payload: cutDelta, want: want,
+		info:   "StateDelta tick=1003 base=1000 players=2 entities=5 records=3/4 hash [truncated]",
+		expert: "Truncated StateDelta: bit payload needs 75 bytes", group: groupMalformed, severity: severityError})
 
 	// A name that is not UTF-8: shown with U+FFFD, flagged as rejected.
 	resp := bytes.Clone(golden("challenge_response"))
@@ -1234,8 +1321,8 @@ func capture(frames []frame) []byte {
 	const t0 = 1_767_225_600      // 2026-01-01T00:00:00Z
 	for i, f := range frames {
 		pkt := udpFrame(uint16(i), f.src, f.dst, f.payload)
-		b = le.AppendUint32(b, t0)
-		b = le.AppendUint32(b, uint32(i)*1000) // 1 ms apart
+		b = le.AppendUint32(b, t0+uint32(i/1000))
+		b = le.AppendUint32(b, uint32(i%1000)*1000) // 1 ms apart
 		b = le.AppendUint32(b, uint32(len(pkt)))
 		b = le.AppendUint32(b, uint32(len(pkt)))
 		b = append(b, pkt...)
@@ -1305,6 +1392,11 @@ func TestDissectorRobust(t *testing.T) {
 				tail = seal.GroupOverhead
 			}
 			if g.payload[5]&wire.FlagSealed != 0 && n >= wire.HeaderSize+tail {
+				continue
+			}
+			// A PoseInput cut inside its state acknowledgement is a
+			// PoseInput without one, and trailing bytes (§6.6).
+			if wire.PacketType(g.payload[4]) == wire.TypePoseInput && n >= wire.HeaderSize+wire.PoseInputSize {
 				continue
 			}
 			truncated[len(frames)] = true
