@@ -53,6 +53,12 @@ type Config struct {
 	// client that asks for it gets StateDelta, and so does the multicast
 	// group while every client on it does.
 	NoDeltaState bool
+	// StateBudgetKbps holds the group's StateDelta payload to this many
+	// kbps: when entities change faster than that, those with the highest
+	// accumulated priority (grown by waiting and by speed) are sent and
+	// the rest keep their last sent state a little longer. Avatars and
+	// held entities are never held back. 0: no budget.
+	StateBudgetKbps int
 	// IdleTimeout removes a client that sent nothing for this long. Default 2 s.
 	IdleTimeout time.Duration
 	// CookieLife is how long a handshake cookie stays valid. Default 5 s.
@@ -257,6 +263,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("server: CookieLife %v is negative", c.CookieLife)
 	case c.CoalesceWindow < 0 || c.CoalesceWindow > time.Duration(c.Period()/4):
 		return fmt.Errorf("server: CoalesceWindow %v out of range 0..%v (a quarter of a tick)", c.CoalesceWindow, time.Duration(c.Period()/4))
+	case c.StateBudgetKbps < 0 || c.StateBudgetKbps > 1_000_000:
+		return fmt.Errorf("server: StateBudgetKbps %d out of range 0..1000000", c.StateBudgetKbps)
 	case c.SignedUpdateGap < 0 || c.SignedUpdateGap > time.Duration(c.Period()/4):
 		return fmt.Errorf("server: SignedUpdateGap %v out of range 0..%v (a quarter of a tick)", c.SignedUpdateGap, time.Duration(c.Period()/4))
 	case c.PinTick && (c.TickCPU < 0 || c.TickCPU >= 1024):

@@ -196,6 +196,7 @@ func New(cfg Config, tr Transport, now int64) (*Server, error) {
 		hasher:   newStateHasher(),
 	}
 	s.delta.group.Settings = statesync.DefaultSettings(cfg.TickRate)
+	s.delta.budget.Bits = statesync.BitsFor(cfg.StateBudgetKbps, cfg.TickRate)
 	if cfg.Passphrase != "" {
 		s.passphrase, s.sealed, s.sealRoom = cfg.Passphrase, true, seal.GroupOverhead
 		s.pakeAll = &sourceLimiter{rate: cfg.PAKERate, burst: cfg.PAKERate}

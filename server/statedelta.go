@@ -16,8 +16,12 @@ import (
 type deltaState struct {
 	hist    statesync.History
 	group   statesync.Group
-	on      bool // the group took StateDelta at the last tick
-	cur     wire.State
+	on      bool       // the group took StateDelta at the last tick
+	truth   wire.State // the tick's state
+	cur     wire.State // what is sent of it: truth, or shaped by budget
+	budget  statesync.Budget
+	last    uint32 // the tick sent before, in hist when hasLast
+	hasLast bool
 	enc     wire.StateEncoder
 	members []*statesync.Member
 	repairs []repair
@@ -30,17 +34,17 @@ type repair struct {
 	target uint32
 }
 
-// quantState puts the tick's players and entities in s.delta.cur.
+// quantState puts the tick's players and entities in s.delta.truth.
 func (s *Server) quantState() {
 	d := &s.delta
-	d.cur.Tick = uint32(s.tickNo)
-	d.cur.Players = d.cur.Players[:0]
+	d.truth.Tick = uint32(s.tickNo)
+	d.truth.Players = d.truth.Players[:0]
 	for i := range s.players {
-		d.cur.Players = append(d.cur.Players, wire.QuantPlayer(&s.players[i]))
+		d.truth.Players = append(d.truth.Players, wire.QuantPlayer(&s.players[i]))
 	}
-	d.cur.Entities = d.cur.Entities[:0]
+	d.truth.Entities = d.truth.Entities[:0]
 	for i := range s.entities {
-		d.cur.Entities = append(d.cur.Entities, wire.QuantEntity(&s.entities[i]))
+		d.truth.Entities = append(d.truth.Entities, wire.QuantEntity(&s.entities[i]))
 	}
 }
 
@@ -71,7 +75,7 @@ func (s *Server) deltaGroup() bool {
 func (s *Server) broadcastDelta(now int64, group bool) {
 	d := &s.delta
 	s.quantState()
-	d.hdr = wire.StateDelta{Tick: d.cur.Tick, ServerTime: s.snap.ServerTime, StateHash: s.snap.StateHash}
+	d.hdr = wire.StateDelta{Tick: d.truth.Tick, ServerTime: s.snap.ServerTime, StateHash: s.snap.StateHash}
 	if s.snap.Flags&wire.SnapshotHasHash != 0 {
 		d.hdr.Flags = wire.DeltaHasHash
 	}
@@ -81,11 +85,21 @@ func (s *Server) broadcastDelta(now int64, group bool) {
 			d.group.Reset() // the group held Snapshots: start from a keyframe
 		}
 		d.repairs = d.repairs[:0]
-		base, ok := d.group.Plan(now, d.cur.Tick, &d.hist, d.members, s.queueRepair)
+		base, ok := d.group.Plan(now, d.truth.Tick, &d.hist, d.members, s.queueRepair)
 		var b *wire.State
 		if ok {
 			b = d.hist.Get(base)
 			d.hdr.Base = base
+		}
+		var prev *wire.State
+		if d.hasLast {
+			prev = d.hist.Get(d.last)
+		}
+		// Under a budget some entities keep their last sent state: what
+		// is sent, and kept, is the shaped state.
+		d.budget.Shape(prev, b, &d.truth, &d.cur)
+		if d.budget.Deferred > 0 {
+			s.stats.StateDeferred.Add(uint64(d.budget.Deferred))
 		}
 		for _, part := range d.enc.Encode(&d.hdr, b, &d.cur, maxBody) {
 			s.body = append(s.body[:0], part...)
@@ -95,6 +109,9 @@ func (s *Server) broadcastDelta(now int64, group bool) {
 			s.sendDeltaTo(now, r.c, r.target, maxBody)
 		}
 	}
+	if !group {
+		d.cur.CopyFrom(&d.truth)
+	}
 	d.on = group
 	for _, c := range s.sess.order {
 		if c.unicast && c.confirmed && c.delta {
@@ -103,6 +120,7 @@ func (s *Server) broadcastDelta(now int64, group bool) {
 	}
 	d.hist.Put(&d.cur)
 	d.times[d.cur.Tick%statesync.Window] = d.hdr.ServerTime
+	d.last, d.hasLast = d.cur.Tick, true
 }
 
 // queueRepair is the group's repair callback: m is some session's sync.

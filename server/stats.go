@@ -146,6 +146,9 @@ type Stats struct {
 	// StateRepairs counts ticks sent by unicast to a client on the group
 	// that lacked the group's baseline (docs/PROTOCOL.md §10.4).
 	StateRepairs metrics.Counter
+	// StateDeferred counts entity records held back by the state budget
+	// (Config.StateBudgetKbps), one per entity per tick.
+	StateDeferred metrics.Counter
 	// DepartedEvicted counts departed players forgotten before their
 	// ResumeWindow ended because the table of them was full.
 	DepartedEvicted metrics.Counter

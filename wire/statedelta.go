@@ -639,3 +639,41 @@ func readPoseDelta(r *bitReader, p *QPose) {
 	}
 	p.Rot = w
 }
+
+// EntityRecordBits is how many payload bits the record of c costs coded
+// against b (nil: as a new record), id gap aside.
+func EntityRecordBits(b, c *QEntity) int {
+	if b == nil {
+		return 2 + 8 + 48 + 2 + 3*rotBits
+	}
+	if *b == *c {
+		return 0
+	}
+	n := 2 + 1 + poseDeltaBits(&b.Pose, &c.Pose)
+	if b.Flags != c.Flags {
+		n += 8
+	}
+	return n
+}
+
+func poseDeltaBits(b, c *QPose) int {
+	n := 2
+	if b.X != c.X || b.Y != c.Y || b.Z != c.Z {
+		n += codeBits(codePos, zigzag(wrapDelta(uint64(b.X), uint64(c.X), 16))) +
+			codeBits(codePos, zigzag(wrapDelta(uint64(b.Y), uint64(c.Y), 16))) +
+			codeBits(codePos, zigzag(wrapDelta(uint64(b.Z), uint64(c.Z), 16)))
+	}
+	br, cr := b.Rot&rotWordMask, c.Rot&rotWordMask
+	switch {
+	case br == cr:
+	case br&3 != cr&3:
+		n += 1 + 2 + 3*rotBits
+	default:
+		n++
+		for k := range 3 {
+			sh := uint(rotIdxBits + k*rotBits)
+			n += codeBits(codeRot, zigzag(wrapDelta(br>>sh&rotMask, cr>>sh&rotMask, rotBits)))
+		}
+	}
+	return n
+}

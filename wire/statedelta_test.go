@@ -343,3 +343,41 @@ func FuzzStateDelta(f *testing.F) {
 		}
 	})
 }
+
+// TestEntityRecordBits: the cost function gives exactly what the encoder
+// writes for an entity record (alone in a part, its id gap 0: 3 bits).
+func TestEntityRecordBits(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	var e StateEncoder
+	for range 300 {
+		be := QEntity{Flags: uint8(r.IntN(8)), Pose: randQPose(r)}
+		ce := be
+		switch r.IntN(4) {
+		case 0:
+			ce.Pose = nudge(r, ce.Pose, 1+r.IntN(300))
+		case 1:
+			ce.Pose = randQPose(r)
+		case 2:
+			ce.Flags ^= EntitySleeping
+			ce.Pose = nudge(r, ce.Pose, 2)
+		}
+		for _, tc := range []struct {
+			base *State
+			b    *QEntity
+		}{{&State{Entities: []QEntity{be}}, &be}, {&State{}, nil}} {
+			cur := &State{Entities: []QEntity{ce}}
+			want := EntityRecordBits(tc.b, &ce)
+			if tc.base.Equal(cur) {
+				if want != 0 {
+					t.Fatalf("unchanged record costs %d", want)
+				}
+				continue
+			}
+			var m StateDelta
+			m.Parse(e.Encode(&StateDelta{Tick: 2, Base: 1}, tc.base, cur, MaxBodySize)[0])
+			if got := int(m.Bits) - 3; got != want {
+				t.Fatalf("cost %d, encoder wrote %d", want, got)
+			}
+		}
+	}
+}

@@ -46,38 +46,39 @@ func main() {
 
 // options are the parsed command line.
 type options struct {
-	listen     netip.AddrPort
-	tickRate   int
-	iface      string
-	multicast  netip.AddrPort
-	noMcast    bool
-	maxClients int
-	httpAddr   string
-	httpToken  string // from --http-token-file; empty: generated at start
-	fileToken  bool   // httpToken came from --http-token-file
-	dscp       int
-	rtPrio     int
-	tickCPU    int
-	spinMax    time.Duration
-	coalesce   time.Duration
-	signedGap  time.Duration
-	delta      bool
-	hostProbe  bool
-	pprof      bool
-	scenePath  string
-	eager      bool
-	fallback   bool
-	allow      []netip.Prefix
-	deny       []netip.Prefix
-	hashEvery  int
-	idle       time.Duration
-	logFormat  string
-	capture    string
-	version    bool
-	name       string
-	discovery  bool
-	beaconPort int
-	passphrase string
+	listen      netip.AddrPort
+	tickRate    int
+	iface       string
+	multicast   netip.AddrPort
+	noMcast     bool
+	maxClients  int
+	httpAddr    string
+	httpToken   string // from --http-token-file; empty: generated at start
+	fileToken   bool   // httpToken came from --http-token-file
+	dscp        int
+	rtPrio      int
+	tickCPU     int
+	spinMax     time.Duration
+	coalesce    time.Duration
+	signedGap   time.Duration
+	delta       bool
+	stateBudget int
+	hostProbe   bool
+	pprof       bool
+	scenePath   string
+	eager       bool
+	fallback    bool
+	allow       []netip.Prefix
+	deny        []netip.Prefix
+	hashEvery   int
+	idle        time.Duration
+	logFormat   string
+	capture     string
+	version     bool
+	name        string
+	discovery   bool
+	beaconPort  int
+	passphrase  string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -107,6 +108,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return err
 	})
 	fs.BoolVar(&o.delta, "delta-state", true, "send the tick's state coded against a tick each headset holds (StateDelta) to the headsets that take it, and to the multicast group while all on it do; false: Snapshots only")
+	fs.IntVar(&o.stateBudget, "state-budget", 0, "hold the multicast group's StateDelta payload to this many `kbps`: past it, the entities that waited longest or move fastest are sent first and the rest a few ticks later (avatars and held objects never wait); 0 = no budget")
 	fs.BoolVar(&o.fallback, "unicast-fallback", true, "switch a headset whose multicast is lossy or late (against a unicast probe stream) to unicast, and back when multicast recovers")
 	fs.BoolVar(&o.eager, "eager", true, "send a headset's avatar and what its hands hold the moment its pose arrives, not at the next tick")
 	fs.DurationVar(&o.coalesce, "coalesce", 0, "let an eager update wait this long for more poses to share its datagram (0..a quarter of a tick; 0 = send each receive batch at once)")
@@ -173,6 +175,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.rtPrio < 0 || o.rtPrio > 99 {
 		return nil, fmt.Errorf("--rt-priority: %d is out of range 0..99", o.rtPrio)
+	}
+	if o.stateBudget < 0 || o.stateBudget > 1_000_000 {
+		return nil, fmt.Errorf("--state-budget: %d kbps is out of range 0..1000000", o.stateBudget)
+	}
+	if o.stateBudget > 0 && !o.delta {
+		return nil, errors.New("--state-budget: needs --delta-state (a budget shapes the StateDelta stream)")
 	}
 	if o.coalesce < 0 || o.coalesce > time.Second/time.Duration(o.tickRate)/4 {
 		return nil, fmt.Errorf("--coalesce: %v is out of range 0..a quarter of a tick (%v)", o.coalesce, time.Second/time.Duration(o.tickRate)/4)
@@ -429,6 +437,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		NoEager:           !o.eager,
 		NoUnicastFallback: !o.fallback,
 		NoDeltaState:      !o.delta,
+		StateBudgetKbps:   o.stateBudget,
 		Allow:             o.allow,
 		Deny:              o.deny,
 		HashEvery:         o.hashEvery,
