@@ -13,7 +13,8 @@ import (
 // that appear or go, and changed flags that make an entity held are never
 // deferred; a deferred entity's priority grows every tick by one plus its
 // speed (grid steps moved since it was last sent, over eight), so a fast
-// one is sent sooner and a slow one is not starved.
+// one is sent sooner and a slow one is not starved. At least a quarter of
+// the budget goes to waiting entities, whatever the avatars take.
 //
 // What Shape returns is what receivers will hold: the server keeps and
 // codes the shaped state, never the true one, so a deferred entity costs
@@ -109,7 +110,9 @@ func (b *Budget) Shape(prev, base, cur, out *wire.State) {
 		}
 		return int(out.Entities[x.i].ID) - int(out.Entities[y.i].ID)
 	})
-	left := b.Bits - spent
+	// A quarter of the budget always goes to the waiting entities, so
+	// that avatars and held objects that take it all cannot starve them.
+	left := max(b.Bits-spent, b.Bits/4)
 	for _, k := range b.cand {
 		e := &out.Entities[k.i]
 		if k.add <= left {

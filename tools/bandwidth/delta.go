@@ -26,10 +26,21 @@ type deltaEncoder struct {
 	enc   wire.StateEncoder
 	rep   wire.StateEncoder
 	cur   wire.State
-	rx    []*deltaReceiver
-	mem   []*statesync.Member
-	acks  []deltaAck
-	hash  int
+	truth wire.State
+	// Under a budget (delta+budget) the sent state is shaped.
+	budget               statesync.Budget
+	last                 uint32
+	wait                 []int // by entity id: ticks its sent state has not been its true one
+	deferredSum, maxWait int
+	name                 string
+	// streaks counts, by length in ticks, the runs of ticks a receiver
+	// showed a record other than the one sent (after a loss).
+	streaks []int
+	warm    int // ticks left out of the staleness, as of the bytes
+	rx      []*deltaReceiver
+	mem     []*statesync.Member
+	acks    []deltaAck
+	hash    int
 
 	repairBytes, repairDgrams int
 	ticks                     int
@@ -37,15 +48,19 @@ type deltaEncoder struct {
 }
 
 type deltaReceiver struct {
-	m        statesync.Member
-	ring     map[uint32]*wire.State
-	newest   uint32
-	has      bool
-	dec      wire.StateDecoder
-	work     wire.State
-	last     int // tick of the last on-time decode, or -1
-	worstGap int // ticks
-	msg      wire.StateDelta
+	m      statesync.Member
+	ring   map[uint32]*wire.State
+	newest uint32
+	has    bool
+	dec    wire.StateDecoder
+	work   wire.State
+	msg    wire.StateDelta
+	// What the receiver shows, record by record (by id), from every part
+	// it applied, and for how many ticks each has differed from the sent.
+	showP  []wire.QPlayer
+	showE  []wire.QEntity
+	staleP []int
+	staleE []int
 }
 
 type deltaAck struct {
@@ -55,35 +70,48 @@ type deltaAck struct {
 }
 
 func init() {
-	RegisterEncoder("delta", func(cfg EncoderConfig) Encoder {
+	RegisterEncoder("delta", func(cfg EncoderConfig) Encoder { return newDeltaEncoder(cfg, 0) })
+	RegisterEncoder("delta+budget", func(cfg EncoderConfig) Encoder {
+		e := newDeltaEncoder(cfg, cfg.BudgetKbps)
+		e.name = "delta+budget"
+		return e
+	})
+}
+
+func newDeltaEncoder(cfg EncoderConfig, budgetKbps int) *deltaEncoder {
+	{
 		rc := cfg.Run
 		e := &deltaEncoder{rate: cfg.Rate, loss: rc.Loss, hash: cfg.HashEvery,
 			delay: max(1, int(math.Ceil(rc.RTT.Seconds()*float64(cfg.Rate)-1e-9))),
 			rng:   rand.New(rand.NewPCG(rc.Seed, 0xde17a))}
 		e.group.Settings = statesync.DefaultSettings(cfg.Rate)
 		for range max(rc.Receivers, 1) {
-			r := &deltaReceiver{ring: map[uint32]*wire.State{}, last: -1}
+			r := &deltaReceiver{ring: map[uint32]*wire.State{}}
 			e.rx = append(e.rx, r)
 			e.mem = append(e.mem, &r.m)
 		}
+		e.name = "delta"
+		e.warm = int(math.Round(rc.Warmup * float64(cfg.Rate)))
+		e.budget.Bits = statesync.BitsFor(budgetKbps, cfg.Rate)
+		e.wait = make([]int, 1<<16)
 		return e
-	})
+	}
 }
 
-func (e *deltaEncoder) Name() string { return "delta" }
+func (e *deltaEncoder) Name() string { return e.name }
 
 func (e *deltaEncoder) now(t int) int64 { return int64(t+1) * 1e9 / int64(e.rate) }
 
 func (e *deltaEncoder) Tick(t int, s *State, _ Held, sizes []int) []int {
 	tick := uint32(t + 1) // tick 0 is not a tick the group ever sees
-	e.cur.Tick = tick
-	e.cur.Players = e.cur.Players[:0]
+	e.truth.Tick = tick
+	e.truth.Players = e.truth.Players[:0]
 	for i := range s.Players {
-		e.cur.Players = append(e.cur.Players, wire.QuantPlayer(&s.Players[i]))
+		e.truth.Players = append(e.truth.Players, wire.QuantPlayer(&s.Players[i]))
 	}
-	e.cur.Entities = e.cur.Entities[:0]
+	e.truth.Entities = e.truth.Entities[:0]
 	for i := range s.Entities {
-		e.cur.Entities = append(e.cur.Entities, wire.QuantEntity(&s.Entities[i]))
+		e.truth.Entities = append(e.truth.Entities, wire.QuantEntity(&s.Entities[i]))
 	}
 	now := e.now(t)
 	// Reports that reached the sender by now.
@@ -138,12 +166,27 @@ func (e *deltaEncoder) Tick(t int, s *State, _ Held, sizes []int) []int {
 	if ok {
 		b, h.Base = e.hist.Get(base), base
 	}
+	e.budget.Shape(e.hist.Get(e.last), b, &e.truth, &e.cur)
+	e.deferredSum += e.budget.Deferred
+	for i := range e.cur.Entities {
+		id := e.cur.Entities[i].ID
+		if e.cur.Entities[i] != e.truth.Entities[i] {
+			e.wait[id]++
+			e.maxWait = max(e.maxWait, e.wait[id])
+		} else {
+			e.wait[id] = 0
+		}
+	}
+	e.last = tick
 	parts := e.enc.Encode(&h, b, &e.cur, wire.MaxBodySize)
 	for _, p := range parts {
 		sizes = append(sizes, len(p))
 	}
 	for _, r := range e.rx {
 		e.deliver(r, parts, &e.cur, t)
+		if t >= e.warm {
+			e.staleness(r)
+		}
 		held := statesync.Held{At: e.now(t + e.delay)}
 		if r.has {
 			held.Newest = r.newest
@@ -165,19 +208,21 @@ func (e *deltaEncoder) Tick(t int, s *State, _ Held, sizes []int) []int {
 }
 
 // deliver gives r the parts of a tick whose state is want, each lost with
-// the loss rate; on time (t ≥ 0) means it is the tick just sent.
+// the loss rate. Each part that arrives (with its baseline held) is applied
+// to the tick's assembly and to what r shows; the tick is held when every
+// part was applied, and must then be exactly want.
 func (e *deltaEncoder) deliver(r *deltaReceiver, parts [][]byte, want *wire.State, t int) {
-	var first wire.StateDelta
-	for i, p := range parts {
+	started, whole := false, true
+	for _, p := range parts {
 		if e.rng.Float64() < e.loss {
-			return // a lost part: the tick is not held
+			whole = false // a lost part: the tick is not held whole
+			continue
 		}
 		m := &r.msg
 		if _, err := m.Parse(p); err != nil {
 			panic(err)
 		}
-		if i == 0 {
-			first = *m
+		if !started {
 			if m.Flags&wire.DeltaKeyframe != 0 {
 				r.work.Players, r.work.Entities = r.work.Players[:0], r.work.Entities[:0]
 			} else if b := r.ring[m.Base]; b != nil {
@@ -185,16 +230,19 @@ func (e *deltaEncoder) deliver(r *deltaReceiver, parts [][]byte, want *wire.Stat
 			} else {
 				return // no baseline: cannot decode
 			}
+			started = true
 		}
 		if err := r.dec.Apply(m, &r.work); err != nil {
 			e.mismatches++
 			return
 		}
+		if t >= 0 {
+			r.show(m, &r.work)
+		}
 	}
-	if len(parts) == 0 {
+	if !started || !whole {
 		return
 	}
-	_ = first
 	r.work.Tick = want.Tick
 	e.decoded++
 	if !r.work.Equal(want) {
@@ -208,11 +256,53 @@ func (e *deltaEncoder) deliver(r *deltaReceiver, parts [][]byte, want *wire.Stat
 	if !r.has || int32(want.Tick-r.newest) > 0 {
 		r.newest, r.has = want.Tick, true
 	}
-	if t >= 0 {
-		if r.last >= 0 {
-			r.worstGap = max(r.worstGap, t-r.last)
+}
+
+// show takes into what r shows the records of st within m's ranges.
+func (r *deltaReceiver) show(m *wire.StateDelta, st *wire.State) {
+	for _, p := range st.Players {
+		if p.ClientID >= m.PlayerFrom && p.ClientID <= m.PlayerTo {
+			for int(p.ClientID) >= len(r.showP) {
+				r.showP, r.staleP = append(r.showP, wire.QPlayer{}), append(r.staleP, 0)
+			}
+			r.showP[p.ClientID] = p
 		}
-		r.last = t
+	}
+	for _, x := range st.Entities {
+		if x.ID >= m.EntityFrom && x.ID <= m.EntityTo {
+			for int(x.ID) >= len(r.showE) {
+				r.showE, r.staleE = append(r.showE, wire.QEntity{}), append(r.staleE, 0)
+			}
+			r.showE[x.ID] = x
+		}
+	}
+}
+
+// staleness counts, for every record sent this tick, whether r shows it;
+// a run of ticks it did not ends in e.streaks.
+func (e *deltaEncoder) staleness(r *deltaReceiver) {
+	end := func(n *int) {
+		if *n > 0 {
+			for len(e.streaks) <= *n {
+				e.streaks = append(e.streaks, 0)
+			}
+			e.streaks[*n]++
+			*n = 0
+		}
+	}
+	for _, p := range e.cur.Players {
+		if int(p.ClientID) < len(r.showP) && r.showP[p.ClientID] == p {
+			end(&r.staleP[p.ClientID])
+		} else if int(p.ClientID) < len(r.staleP) {
+			r.staleP[p.ClientID]++
+		}
+	}
+	for _, x := range e.cur.Entities {
+		if int(x.ID) < len(r.showE) && r.showE[x.ID] == x {
+			end(&r.staleE[x.ID])
+		} else if int(x.ID) < len(r.staleE) {
+			r.staleE[x.ID]++
+		}
 	}
 }
 
@@ -221,11 +311,28 @@ func (e *deltaEncoder) fill(res *Result) {
 		return
 	}
 	res.RepairKbpsWire = float64(e.repairBytes) * 8 * float64(e.rate) / float64(e.ticks) / 1000
-	worst := 0
-	for _, r := range e.rx {
-		worst = max(worst, r.worstGap)
+	// The longest and the 99th-percentile run of ticks a receiver showed
+	// a record other than the one sent, in ms.
+	total := 0
+	for _, n := range e.streaks {
+		total += n
 	}
-	res.WorstGapMs = float64(worst) * 1000 / float64(e.rate)
+	seen := 0
+	for n, c := range e.streaks {
+		if c == 0 {
+			continue
+		}
+		seen += c
+		if res.StaleP99Ms == 0 && seen*100 >= total*99 {
+			res.StaleP99Ms = float64(n) * 1000 / float64(e.rate)
+		}
+		res.WorstGapMs = float64(n) * 1000 / float64(e.rate)
+	}
+	if e.budget.Bits > 0 {
+		res.BudgetKbps = e.budget.Bits * e.rate / 1000
+		res.DeferredPerTick = float64(e.deferredSum) / float64(e.ticks)
+		res.LongestWaitMs = float64(e.maxWait) * 1000 / float64(e.rate)
+	}
 	res.Mismatches = e.mismatches
 	res.Decoded = e.decoded
 }

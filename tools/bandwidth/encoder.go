@@ -52,6 +52,8 @@ type EncoderConfig struct {
 	// The receivers, for a coder that simulates its own (delta: it needs
 	// what each receiver decoded, and sends repairs).
 	Run RunConfig
+	// BudgetKbps is the payload budget of a coder that shapes to one.
+	BudgetKbps int
 }
 
 // extras is what an encoder may add to its Result.

@@ -21,6 +21,8 @@ type RunConfig struct {
 	RTT       time.Duration // sender → receiver → sender
 	Seed      uint64
 	Warmup    float64 // s at the start left out of the figures
+	// BudgetKbps is the payload budget of delta+budget.
+	BudgetKbps int
 }
 
 // receivers simulates the multicast group's members and their
@@ -182,14 +184,21 @@ type Result struct {
 	NoBaseline  float64 `json:"no_baseline_share"`
 
 	// Delta coders, which decode at their own receivers: unicast repairs
-	// (kbps with both headers, all receivers together); the longest a
-	// receiver went without a decodable tick, ms; ticks decoded to
-	// anything but the sender's state (must be 0); ticks decoded, over
-	// all receivers.
+	// (kbps with both headers, all receivers together); the longest, and
+	// the 99th percentile, of the runs of time a receiver showed a record
+	// other than the one sent (after a loss), ms; ticks decoded to
+	// anything but the sender's state (must be 0); ticks decoded whole,
+	// over all receivers.
 	RepairKbpsWire float64 `json:"repair_kbps_wire,omitempty"`
-	WorstGapMs     float64 `json:"worst_gap_ms,omitempty"`
+	WorstGapMs     float64 `json:"worst_stale_ms,omitempty"`
+	StaleP99Ms     float64 `json:"p99_stale_ms,omitempty"`
 	Mismatches     int     `json:"mismatches,omitempty"`
 	Decoded        int     `json:"ticks_decoded,omitempty"`
+	// Under a budget (delta+budget): the payload budget, entities held
+	// back a tick on average, and the longest one waited, ms.
+	BudgetKbps      int     `json:"budget_kbps,omitempty"`
+	DeferredPerTick float64 `json:"deferred_per_tick,omitempty"`
+	LongestWaitMs   float64 `json:"longest_wait_ms,omitempty"`
 }
 
 // stream is one encoder with its own receivers and tallies.
@@ -213,7 +222,7 @@ func Run(tr Trace, names []string, losses []float64, cfg RunConfig) ([]Result, t
 	for _, loss := range losses {
 		c := cfg
 		c.Loss = loss
-		encs, err := newEncoders(names, EncoderConfig{Rate: rate, HashEvery: 12, Run: c})
+		encs, err := newEncoders(names, EncoderConfig{Rate: rate, HashEvery: 12, Run: c, BudgetKbps: cfg.BudgetKbps})
 		if err != nil {
 			return nil, 0, err
 		}

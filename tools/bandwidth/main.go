@@ -28,6 +28,7 @@ type options struct {
 	settle    float64
 	receivers int
 	rtt       time.Duration
+	budget    int
 	seed      uint64
 	json      string
 }
@@ -44,6 +45,7 @@ func parseOptions(args []string) (*options, error) {
 	fs.IntVar(&o.receivers, "receivers", 16, "receivers of the multicast group")
 	fs.DurationVar(&o.rtt, "rtt", 4*time.Millisecond, "round trip from sender to receiver and back, for acknowledgements")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the scenes and of the losses")
+	fs.IntVar(&o.budget, "budget", 64, "payload budget of the delta+budget coder, `kbps`")
 	fs.StringVar(&o.json, "json", "", "also write the results to this file as JSON")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -86,6 +88,8 @@ func parseOptions(args []string) (*options, error) {
 		return nil, fmt.Errorf("--receivers %d: want ≥ 1", o.receivers)
 	case o.rtt < 0:
 		return nil, fmt.Errorf("--rtt %v: want ≥ 0", o.rtt)
+	case o.budget < 1:
+		return nil, fmt.Errorf("--budget %d: want ≥ 1 kbps", o.budget)
 	}
 	return o, nil
 }
@@ -131,7 +135,7 @@ func run(args []string, out io.Writer) error {
 		return err
 	}
 	rep := &Report{Seed: o.seed, References: fiedler}
-	cfg := RunConfig{Receivers: o.receivers, RTT: o.rtt, Seed: o.seed}
+	cfg := RunConfig{Receivers: o.receivers, RTT: o.rtt, Seed: o.seed, BudgetKbps: o.budget}
 	for _, sc := range o.scenes {
 		traces, gen, err := makeTraces(sc, o)
 		if err != nil {

@@ -28,11 +28,12 @@ func writeTable(out io.Writer, rep *Report, o *options) {
 	fmt.Fprintln(out, "kbps: body = bodies only; +arc = with the 22-byte Arcade header per datagram; +ip = also IPv4+UDP (28 bytes).")
 	fmt.Fprintln(out, "Mean over the measured ticks; p95 over one-second windows. complete: share of (receiver, tick) with every datagram;")
 	fmt.Fprintln(out, "base age: mean ticks from the newest tick all receivers acked to the tick sent (none: share of ticks without one).")
-	fmt.Fprintln(out, "delta only (its own receivers decode every tick): repair = unicast repairs, kbps +ip, all receivers; gap = longest a receiver")
-	fmt.Fprintln(out, "went without decoding the tick just sent, ms; bad = ticks decoded to anything but the sender's state (must be 0).")
+	fmt.Fprintln(out, "delta only (its own receivers decode every part): repair = unicast repairs, kbps +ip, all receivers; stale = the longest")
+	fmt.Fprintln(out, "(p99) a receiver showed a record other than the one sent, ms; bad = ticks decoded to anything but the sender's state (must be 0).")
+	fmt.Fprintln(out, "delta+budget: held to the --budget payload kbps; held back = entities deferred a tick on average, wait = the longest one waited, ms.")
 	fmt.Fprintln(out)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scene\tHz\tencoder\tloss\tkbps body\tkbps +arc\tp95 +arc\tkbps +ip\tp95 +ip\tB/tick\tdg/tick\tcomplete\tbase age\tnone\trepair\tgap\tbad\t")
+	fmt.Fprintln(tw, "scene\tHz\tencoder\tloss\tkbps body\tkbps +arc\tp95 +arc\tkbps +ip\tp95 +ip\tB/tick\tdg/tick\tcomplete\tbase age\tnone\trepair\tstale (p99)\tbad\theld back\twait\t")
 	prev := ""
 	for _, r := range rep.Results {
 		key := fmt.Sprintf("%s/%d", r.Scene, r.Rate)
@@ -40,7 +41,7 @@ func writeTable(out io.Writer, rep *Report, o *options) {
 			if prev == "cubes/60" {
 				writeFiedler(tw)
 			}
-			fmt.Fprintln(tw, "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t")
+			fmt.Fprintln(tw, "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t")
 		}
 		prev = key
 		age := "-"
@@ -49,11 +50,15 @@ func writeTable(out io.Writer, rep *Report, o *options) {
 		}
 		rep, gap, bad := "", "", ""
 		if r.Decoded > 0 {
-			rep, gap, bad = fmt.Sprintf("%.0f", r.RepairKbpsWire), fmt.Sprintf("%.0f", r.WorstGapMs), fmt.Sprint(r.Mismatches)
+			rep, gap, bad = fmt.Sprintf("%.0f", r.RepairKbpsWire), fmt.Sprintf("%.0f (%.0f)", r.WorstGapMs, r.StaleP99Ms), fmt.Sprint(r.Mismatches)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f%%\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.2f\t%.1f%%\t%s\t%.0f%%\t%s\t%s\t%s\t\n",
+		held, wait := "", ""
+		if r.BudgetKbps > 0 {
+			held, wait = fmt.Sprintf("%.1f", r.DeferredPerTick), fmt.Sprintf("%.0f", r.LongestWaitMs)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f%%\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.2f\t%.1f%%\t%s\t%.0f%%\t%s\t%s\t%s\t%s\t%s\t\n",
 			r.Scene, r.Rate, r.Encoder, 100*r.Loss, r.KbpsBody, r.KbpsArcade, r.P95KbpsArcade, r.KbpsWire, r.P95KbpsWire,
-			r.BodyBytesPerTick, r.DatagramsPerTick, 100*r.CompleteShare, age, 100*r.NoBaseline, rep, gap, bad)
+			r.BodyBytesPerTick, r.DatagramsPerTick, 100*r.CompleteShare, age, 100*r.NoBaseline, rep, gap, bad, held, wait)
 	}
 	if prev == "cubes/60" {
 		writeFiedler(tw)
@@ -63,6 +68,6 @@ func writeTable(out io.Writer, rep *Report, o *options) {
 
 func writeFiedler(tw io.Writer) {
 	for _, f := range fiedler {
-		fmt.Fprintf(tw, "cubes\t60\tFiedler: %s\t\t%.0f\t\t\t\t\t\t\t\t\t\t\t\t\t\n", f.What, f.Kbps)
+		fmt.Fprintf(tw, "cubes\t60\tFiedler: %s\t\t%.0f\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\n", f.What, f.Kbps)
 	}
 }
