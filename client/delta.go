@@ -76,10 +76,10 @@ func (d *deltaRx) keep(a *assembly) {
 	}
 }
 
-// handleDelta applies the StateDelta part m: to the assembly of
-// its tick (started from a copy of its baseline), and when the tick is
-// complete, keeps it and delivers it as one whole Snapshot if it is the
-// newest state.
+// handleDelta applies the StateDelta part m to the assembly of its tick
+// (started from a copy of its baseline), delivers the part's records as a
+// Snapshot part unless the tick is older than the newest shown (a repair),
+// and keeps the tick once it is whole.
 func (s *Session) handleDelta(now, rxTime int64, viaMulticast bool, m *wire.StateDelta) {
 	d := &s.delta
 	if d.holds(m.Tick) != nil {
@@ -129,6 +129,12 @@ func (s *Session) handleDelta(now, rxTime int64, viaMulticast bool, m *wire.Stat
 	}
 	a.got[m.Part/64] |= bit
 	a.n++
+	old := s.haveTick && wire.InputSeqNewer(s.newestTick, a.tick) && !s.stillAhead(now, s.newestTime)
+	if !old {
+		// Each part is shown as it arrives: within its ranges the
+		// assembly is the tick's state, whatever the other parts do.
+		s.showPart(now, m, &a.st, rxTime, viaMulticast)
+	}
 	if a.n < int(a.parts) {
 		return
 	}
@@ -139,23 +145,29 @@ func (s *Session) handleDelta(now, rxTime int64, viaMulticast bool, m *wire.Stat
 	}
 	d.keep(a)
 	s.stats.DeltaTicks++
-	if s.haveTick && wire.InputSeqNewer(s.newestTick, a.tick) && !s.stillAhead(now, s.newestTime) {
-		return // an older tick, kept as a baseline only
-	}
+}
+
+// showPart delivers the records of st within m's ranges as part m.Part of
+// a snapshot of m.Tick.
+func (s *Session) showPart(now int64, m *wire.StateDelta, st *wire.State, rxTime int64, viaMulticast bool) {
 	sn := &s.snap
-	sn.Tick, sn.ServerTime, sn.Part, sn.Parts = a.tick, m.ServerTime, 0, 1
+	sn.Tick, sn.ServerTime, sn.Part, sn.Parts = m.Tick, m.ServerTime, m.Part, m.Parts
 	sn.PlayerCount = m.PlayerCount
 	sn.Flags, sn.StateHash = 0, 0
 	if m.Flags&wire.DeltaHasHash != 0 {
 		sn.Flags, sn.StateHash = wire.SnapshotHasHash, m.StateHash
 	}
 	sn.Players = sn.Players[:0]
-	for i := range a.st.Players {
-		sn.Players = append(sn.Players, a.st.Players[i].Player())
+	for i := range st.Players {
+		if id := st.Players[i].ClientID; id >= m.PlayerFrom && id <= m.PlayerTo {
+			sn.Players = append(sn.Players, st.Players[i].Player())
+		}
 	}
 	sn.Entities = sn.Entities[:0]
-	for i := range a.st.Entities {
-		sn.Entities = append(sn.Entities, a.st.Entities[i].Entity())
+	for i := range st.Entities {
+		if id := st.Entities[i].ID; id >= m.EntityFrom && id <= m.EntityTo {
+			sn.Entities = append(sn.Entities, st.Entities[i].Entity())
+		}
 	}
 	s.deliverSnapshot(now, rxTime, viaMulticast)
 }

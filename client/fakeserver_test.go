@@ -13,6 +13,7 @@ import (
 // the client sent.
 type fakeServer struct {
 	t          testing.TB
+	deltaState bool // the Accepted offers StateDelta
 	token      uint64
 	groupToken uint64
 	group      netip.AddrPort
@@ -83,6 +84,9 @@ func (f *fakeServer) accepted(nonce uint64, serverTimeUS uint64) []byte {
 	if f.unicast {
 		m.Flags = wire.AcceptedUnicast
 		m.Multicast = netip.AddrPort{}
+	}
+	if f.deltaState {
+		m.Flags |= wire.AcceptedDeltaState
 	}
 	return m.Append(f.unicastHeader(wire.TypeAccepted, f.token))
 }
