@@ -20,6 +20,9 @@ const (
 	DefaultSpinMax       = 500 * time.Microsecond
 	DefaultHashEvery     = 12
 	DefaultProbeEvery    = 4
+	DefaultProbeBudget   = 4000
+	DefaultMaxFallback   = 64
+	DefaultFallbackRate  = 4
 	DefaultHandshakeRate = 100
 	// DefaultHandshakeBudget is the default of Config.HandshakeBudget.
 	DefaultHandshakeBudget = 2000
@@ -95,8 +98,20 @@ type Config struct {
 	// multicast recovers.
 	NoUnicastFallback bool
 	// ProbeEvery is how many ticks apart a multicast client gets a unicast
-	// DeliveryProbe to compare against. Default 4.
+	// DeliveryProbe to compare against, at most. Default 4.
 	ProbeEvery int
+	// ProbeBudget bounds the DeliveryProbes a second over all clients:
+	// with more clients than it serves at ProbeEvery, each is probed less
+	// often. The probes are spread over the ticks by client id. Default
+	// DefaultProbeBudget.
+	ProbeBudget int
+	// MaxFallback is how many clients the unicast fallback may move to
+	// unicast at once, and FallbackRate how many a second at most (a burst
+	// of twice that): each costs a datagram per state part per tick, and
+	// a fallback that outran the tick's budget would turn overload into
+	// more load. Defaults DefaultMaxFallback, DefaultFallbackRate.
+	MaxFallback  int
+	FallbackRate float64
 	// HashEvery puts the state hash in the snapshot every this many ticks.
 	// Default 12; negative disables it.
 	HashEvery int
@@ -219,6 +234,15 @@ func (c *Config) setDefaults() {
 	if c.ProbeEvery == 0 {
 		c.ProbeEvery = DefaultProbeEvery
 	}
+	if c.ProbeBudget == 0 {
+		c.ProbeBudget = DefaultProbeBudget
+	}
+	if c.MaxFallback == 0 {
+		c.MaxFallback = DefaultMaxFallback
+	}
+	if c.FallbackRate == 0 {
+		c.FallbackRate = DefaultFallbackRate
+	}
 	if c.HashEvery == 0 {
 		c.HashEvery = DefaultHashEvery
 	}
@@ -253,6 +277,12 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("server: SessionRate %v is negative", c.SessionRate)
 	case c.ProbeEvery < 1:
 		return fmt.Errorf("server: ProbeEvery %d must be at least 1", c.ProbeEvery)
+	case c.ProbeBudget < 1:
+		return fmt.Errorf("server: ProbeBudget %d must be at least 1", c.ProbeBudget)
+	case c.MaxFallback < 0:
+		return fmt.Errorf("server: MaxFallback %d is negative", c.MaxFallback)
+	case !(c.FallbackRate > 0):
+		return fmt.Errorf("server: FallbackRate %v must be above 0", c.FallbackRate)
 	case c.IdleTimeout < 0:
 		return fmt.Errorf("server: IdleTimeout %v is negative", c.IdleTimeout)
 	case c.RealtimePriority < 0 || c.RealtimePriority > 99:

@@ -37,12 +37,14 @@ const (
 
 // Delivery reasons shown in /api/stats.
 const (
-	reasonMulticast   = "multicast"
-	reasonAsked       = "client asked for unicast"
-	reasonNoMulticast = "multicast disabled on the server"
-	reasonNotJoined   = "client could not join the multicast group"
-	reasonSilent      = "no multicast received while unicast probes arrived"
-	reasonRecovered   = "multicast recovered"
+	reasonMulticast = "multicast"
+	reasonAsked     = "client asked for unicast"
+	// reasonFallbackFull prefixes why a client would have been moved.
+	reasonFallbackFull = "multicast (the unicast fallback is at its limit): "
+	reasonNoMulticast  = "multicast disabled on the server"
+	reasonNotJoined    = "client could not join the multicast group"
+	reasonSilent       = "no multicast received while unicast probes arrived"
+	reasonRecovered    = "multicast recovered"
 )
 
 // deliveryState is what the server knows of one client's multicast path.
@@ -83,19 +85,38 @@ func (d *deliveryState) windowLoss() (expected int, excessLoss float64) {
 	return expected, excessLoss
 }
 
-// sendProbes sends every client on multicast a DeliveryProbe for this tick,
-// every ProbeEvery ticks, naming the group sequence of the tick's first
-// multicast datagram.
+// sendProbes sends a DeliveryProbe for this tick, naming the group
+// sequence of the tick's first multicast datagram, to the clients on
+// multicast whose turn it is: each every ProbeEvery ticks, or less often
+// when that would exceed ProbeBudget probes a second, spread over the
+// ticks by client id so that no tick sends them all.
 func (s *Server) sendProbes(now int64, firstGroupSeq uint16) {
-	if s.cfg.NoUnicastFallback || s.multicastN == 0 || s.tickNo%uint64(s.cfg.ProbeEvery) != 0 {
+	if s.cfg.NoUnicastFallback || s.multicastN == 0 {
 		return
 	}
+	every := max(uint64(s.cfg.ProbeEvery), (uint64(s.multicastN)*uint64(s.cfg.TickRate)+uint64(s.cfg.ProbeBudget)-1)/uint64(s.cfg.ProbeBudget))
 	p := wire.DeliveryProbe{Tick: s.snap.Tick, ServerTime: s.snap.ServerTime, GroupSeq: firstGroupSeq}
 	for _, c := range s.sess.order {
-		if !c.unicast && c.confirmed {
+		if !c.unicast && c.confirmed && (s.tickNo+uint64(c.id))%every == 0 {
 			s.finish(p.Append(s.beginConn(now, c, wire.TypeDeliveryProbe)))
 		}
 	}
+}
+
+// fallbackAllowed reports whether the unicast fallback may move one more
+// client to unicast now (MaxFallback, FallbackRate), and takes its turn.
+func (s *Server) fallbackAllowed(now int64) bool {
+	n := 0
+	for _, c := range s.sess.order {
+		if c.unicast && !c.fixedUnicast {
+			n++
+		}
+	}
+	if n >= s.cfg.MaxFallback || !s.fallbackLimit.spend(&s.fallbackSlot, now) {
+		s.stats.FallbackDeferred.Inc()
+		return false
+	}
+	return true
 }
 
 // onDeliveryReport applies a client's report: switch to unicast at the
@@ -128,8 +149,13 @@ func (s *Server) onDeliveryReport(now int64, c *session, r *wire.DeliveryReport)
 		bad = fmt.Sprintf("multicast loss %.1f%% above unicast's over %d datagrams (over %.0f%%)", 100*loss, expected, 100*fallbackLoss)
 	}
 	if !c.unicast {
-		if bad != "" {
+		switch {
+		case bad == "":
+		case s.fallbackAllowed(now):
 			s.setDelivery(c, true, bad)
+		default:
+			// Over the fallback's budget: stays, and says why.
+			c.delivery.reason = reasonFallbackFull + bad
 		}
 		return
 	}

@@ -1,11 +1,15 @@
 package server_test
 
 import (
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"arcade/internal/udp"
 	"arcade/netsim"
 	"arcade/server"
+	"arcade/wire"
 )
 
 func deliveryOf(t *testing.T, srv *server.Server, id uint16) server.ClientInfo {
@@ -131,4 +135,100 @@ func TestSharedBurstyLossDoesNotSwitch(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestFallbackLimited: when multicast goes bad for every headset at once,
+// the fallback moves at most MaxFallback of them to unicast, at most
+// FallbackRate a second, counts the rest and says why they stay.
+func TestFallbackLimited(t *testing.T) {
+	e := &twinEnv{t: t, r: newRig(t, netsim.Config{Delay: time.Millisecond, Seed: 5},
+		server.Config{MaxFallback: 3, FallbackRate: 2})}
+	var peers []peer
+	for range 8 {
+		peers = append(peers, e.join(t, "crowd", false))
+	}
+	e.run(300*time.Millisecond, peers)
+	e.r.net.SetConfig(netsim.Config{Delay: time.Millisecond, McastDelay: 50 * time.Millisecond})
+	onUnicast := func() (n int, full int) {
+		for _, p := range e.peers {
+			d := deliveryOf(t, e.r.srv, p.id())
+			if d.Delivery == "unicast" {
+				n++
+			} else if strings.Contains(d.DeliveryReason, "limit") {
+				full++
+			}
+		}
+		return n, full
+	}
+	e.run(1500*time.Millisecond, peers)
+	n1, _ := onUnicast()
+	e.run(2*time.Second, peers)
+	n2, full := onUnicast()
+	t.Logf("on unicast: %d after 1.5 s, %d after 3.5 s; %d held at the limit; %d deferred", n1, n2, full, e.r.srv.Stats().FallbackDeferred.Load())
+	if n2 != 3 || full != 5 {
+		t.Errorf("%d on unicast and %d held at the limit, want 3 and 5", n2, full)
+	}
+	if e.r.srv.Stats().FallbackDeferred.Load() == 0 {
+		t.Error("no move deferred")
+	}
+	// Everyone still sees everyone: the ones held on multicast get it late, not never.
+	if !settle(e, peers, 0) {
+		t.Error("headsets did not converge")
+	}
+}
+
+// TestProbesSpread: DeliveryProbes go to a few headsets each tick, not to
+// all at once, and within ProbeBudget a second.
+func TestProbesSpread(t *testing.T) {
+	tap := &probeTap{}
+	e := &twinEnv{t: t, r: newRig(t, netsim.Config{Delay: 200 * time.Microsecond, Seed: 6},
+		server.Config{Tap: tap, ProbeBudget: 960})}
+	var peers []peer
+	for range 32 {
+		peers = append(peers, e.join(t, "probed", false))
+	}
+	tap.reset()
+	e.run(time.Second, peers)
+	perTick, total := tap.stats()
+	// 32 headsets × 120 ticks/s ÷ 960 a second: every 4th tick each, so
+	// 8 a tick, 960 a second.
+	t.Logf("probes: at most %d in one tick, %d in a second", perTick, total)
+	if perTick > 10 || total > 960+40 || total < 800 {
+		t.Errorf("probes: %d in one tick, %d a second; want about 8 and 960", perTick, total)
+	}
+}
+
+// probeTap counts the DeliveryProbes the server sends, by send batch.
+type probeTap struct {
+	mu       sync.Mutex
+	byAt     map[int64]int
+	total    int
+	counting bool
+}
+
+func (p *probeTap) Received(*udp.Message) {}
+func (p *probeTap) Sent(m *udp.Message, at int64) {
+	if m.N < wire.HeaderSize || wire.PacketType(m.Buf[4]) != wire.TypeDeliveryProbe {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.counting {
+		return
+	}
+	p.byAt[at]++
+	p.total++
+}
+func (p *probeTap) reset() {
+	p.mu.Lock()
+	p.byAt, p.total, p.counting = map[int64]int{}, 0, true
+	p.mu.Unlock()
+}
+func (p *probeTap) stats() (perTick, total int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, n := range p.byAt {
+		perTick = max(perTick, n)
+	}
+	return perTick, p.total
 }

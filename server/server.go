@@ -129,13 +129,16 @@ type Server struct {
 	// to finish); sealBuf holds its body meanwhile, openBuf a received body
 	// once opened. unconfirmed counts the sessions whose client has yet to
 	// prove it derived the same keys.
-	passphrase  string
-	sealed      bool
-	group       *seal.Group
-	sealRoom    int
-	pakeAll     *sourceLimiter
-	pakeSlot    limitSlot
-	unconfirmed int
+	passphrase string
+	sealed     bool
+	group      *seal.Group
+	sealRoom   int
+	pakeAll    *sourceLimiter
+	pakeSlot   limitSlot
+	// The unicast fallback's rate of moves to unicast (FallbackRate).
+	fallbackLimit *sourceLimiter
+	fallbackSlot  limitSlot
+	unconfirmed   int
 	// signedAt paces eager updates to the signed group (SignedUpdateGap,
 	// SignedBurst; see sendPaced).
 	signedAt  int64
@@ -209,6 +212,8 @@ func New(cfg Config, tr Transport, now int64) (*Server, error) {
 	// handshake budget, at most that many a second.
 	s.usedCookies = newCookieLog(int(max(cfg.HandshakeBudget, DefaultHandshakeBudget))*int(cfg.CookieLife/time.Second+1), cfg.CookieLife.Microseconds())
 	s.sessionLimit = &sourceLimiter{rate: cfg.SessionRate, burst: max(cfg.SessionRate/5, 20)}
+	s.fallbackLimit = &sourceLimiter{rate: cfg.FallbackRate, burst: 2 * cfg.FallbackRate}
+	s.fallbackSlot = limitSlot{tokens: 2 * cfg.FallbackRate, last: now}
 	s.allowList, s.denyList = cfg.Allow, cfg.Deny
 	s.initRPC()
 	s.snap.Players = make([]wire.PlayerState, 0, wire.MaxSnapshotPlayers)

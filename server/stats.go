@@ -157,6 +157,9 @@ type Stats struct {
 	InputResyncs metrics.Counter
 	// DeliverySwitches counts clients moved between multicast and unicast.
 	DeliverySwitches metrics.Counter
+	// FallbackDeferred counts moves to unicast the fallback's limits
+	// (Config.MaxFallback, FallbackRate) held back.
+	FallbackDeferred metrics.Counter
 	// RxDelay is the time from a datagram's kernel receive timestamp to
 	// the server reading it: the wake-up and queueing part of ServerAdded.
 	RxDelay metrics.Histogram
