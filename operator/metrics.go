@@ -54,6 +54,10 @@ func writeMetrics(s Source, w *bufio.Writer) {
 	counter("arcade_tx_packets_total", "Datagrams sent.", st.TxPackets.Load())
 	counter("arcade_eager_updates_total", "EntityUpdate datagrams sent between ticks.", st.EagerUpdates.Load())
 	counter("arcade_delivery_switches_total", "Headsets moved between multicast and unicast delivery.", st.DeliverySwitches.Load())
+	counter("arcade_fallback_deferred_total", "Moves to unicast the fallback's limits held back.", st.FallbackDeferred.Load())
+	counter("arcade_state_repairs_total", "Ticks sent by unicast to a headset on the group that lacked the group's baseline.", st.StateRepairs.Load())
+	counter("arcade_state_deferred_total", "Entity records held back a tick by the state budget.", st.StateDeferred.Load())
+	counter("arcade_departed_evicted_total", "Departed players forgotten before their resume window ended (table full).", st.DepartedEvicted.Load())
 
 	fmt.Fprintf(w, "# HELP arcade_dropped_total Datagrams dropped, by reason.\n# TYPE arcade_dropped_total counter\n")
 	for r := server.DropReason(0); r < server.NumDropReasons; r++ {

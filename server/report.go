@@ -63,6 +63,9 @@ type StatsReport struct {
 	Eager                bool              `json:"eager"`
 	EagerUpdates         uint64            `json:"eager_updates"`
 	DeliverySwitches     uint64            `json:"delivery_switches"`
+	FallbackDeferred     uint64            `json:"fallback_deferred"`
+	StateRepairs         uint64            `json:"state_repairs"`
+	StateDeferred        uint64            `json:"state_deferred"`
 	RxPackets            uint64            `json:"rx_packets"`
 	TxPackets            uint64            `json:"tx_packets"`
 	Dropped              map[string]uint64 `json:"dropped"`
@@ -96,6 +99,9 @@ func (s *Server) Report() StatsReport {
 		Eager:                s.eagerOn,
 		EagerUpdates:         st.EagerUpdates.Load(),
 		DeliverySwitches:     st.DeliverySwitches.Load(),
+		FallbackDeferred:     st.FallbackDeferred.Load(),
+		StateRepairs:         st.StateRepairs.Load(),
+		StateDeferred:        st.StateDeferred.Load(),
 		RxPackets:            st.RxPackets.Load(),
 		TxPackets:            st.TxPackets.Load(),
 		Dropped:              st.DroppedByName(),
