@@ -38,15 +38,16 @@ type replay struct {
 	rx     int64
 	// ack, when set, gives the tick the clients acknowledge holding, with
 	// every tick before it (pose datagrams with a state acknowledgement).
-	ack func() uint32
+	ack  func() uint32
+	next int // the next datagram to hand out of this round's
 }
 
 func (r *replay) ReadBatch(b *udp.Batch) (int, error) {
 	if !r.queued {
 		return 0, nil
 	}
-	r.queued = false
-	for i, d := range r.dgrams {
+	n := min(len(r.dgrams)-r.next, len(b.Msgs))
+	for i, d := range r.dgrams[r.next : r.next+n] {
 		binary.LittleEndian.PutUint32(d[wire.HeaderSize:], r.seq)
 		if r.ack != nil && len(d) >= wire.HeaderSize+wire.PoseInputAckSize {
 			binary.LittleEndian.PutUint32(d[wire.HeaderSize+wire.PoseInputSize:], r.ack())
@@ -54,11 +55,14 @@ func (r *replay) ReadBatch(b *udp.Batch) (int, error) {
 		}
 		m := &b.Msgs[i]
 		m.N = copy(m.Buf[:cap(m.Buf)], d)
-		m.Addr = r.from[i]
+		m.Addr = r.from[r.next+i]
 		m.RxTime = r.rx
 		m.Truncated = false
 	}
-	return len(r.dgrams), nil
+	if r.next += n; r.next == len(r.dgrams) {
+		r.queued, r.next = false, 0
+	}
+	return n, nil
 }
 
 func (r *replay) WriteBatchRange(b *udp.Batch, from, to int) (int, error) {
@@ -121,7 +125,7 @@ func hotPathClients(tb testing.TB, n int, unicast, world, delta bool, cfg server
 		flags |= wire.ConnectDeltaState
 	}
 	for i := range n {
-		c := r.client(fmt.Sprintf("10.0.1.%d:4000", i+1))
+		c := r.client(fmt.Sprintf("10.0.%d.%d:4000", 1+(i+1)/250, 1+(i+1)%250))
 		r.connect(c, flags)
 		now = nw.Now()
 		in := wire.PoseInput{Tracking: 7, HasStateAck: delta, StateTick: 2, StateHeld: 1}
