@@ -8,37 +8,48 @@ package wire
 // follows in the tier's width. A sender uses the narrowest tier the value
 // fits in; a receiver takes any.
 
+import "encoding/binary"
+
 // bitWriter appends bits to a fixed buffer. It never grows: a caller
 // checks room with bits before writing.
 type bitWriter struct {
-	buf  []byte // len is the capacity in bytes; zeroed as written
-	n    int    // bits written
-	acc  uint64 // bits not yet stored, low bits first
-	nacc uint
+	buf     []byte // len is the capacity in bytes
+	n       int    // bits written
+	acc     uint64 // bits not yet stored, low bits first
+	nacc    uint
+	flushed int // bytes stored
 }
 
 func (w *bitWriter) reset(buf []byte) { *w = bitWriter{buf: buf} }
 
-// write appends the low n bits (n ≤ 56) of v.
+// write appends the low n bits (n ≤ 32) of v.
 func (w *bitWriter) write(v uint64, n uint) {
-	if n == 0 {
-		return
-	}
 	v &= 1<<n - 1
 	w.acc |= v << w.nacc
 	w.nacc += n
 	w.n += int(n)
-	for w.nacc >= 8 {
-		w.buf[(w.n-int(w.nacc))/8] = byte(w.acc)
-		w.acc >>= 8
-		w.nacc -= 8
+	if w.nacc >= 32 {
+		binary.LittleEndian.PutUint32(w.buf[w.flushed:], uint32(w.acc))
+		w.flushed += 4
+		w.acc >>= 32
+		w.nacc -= 32
 	}
 }
 
-// bytes flushes and returns the bytes written, the last one zero-padded.
+// write38 appends a 38-bit rotation word.
+func (w *bitWriter) write38(v uint64) {
+	w.write(v&(1<<19-1), 19)
+	w.write(v>>19, 19)
+}
+
+// bytes stores what is left and returns the bytes written, the last one
+// zero-padded.
 func (w *bitWriter) bytes() []byte {
-	if w.nacc > 0 {
-		w.buf[(w.n-int(w.nacc))/8] = byte(w.acc)
+	for w.nacc > 0 {
+		w.buf[w.flushed] = byte(w.acc)
+		w.flushed++
+		w.acc >>= 8
+		w.nacc -= min(w.nacc, 8)
 	}
 	return w.buf[:(w.n+7)/8]
 }
@@ -54,12 +65,17 @@ type bitReader struct {
 
 func (r *bitReader) reset(buf []byte, bits int) { *r = bitReader{buf: buf, end: bits} }
 
-// read returns the next n bits (n ≤ 64).
+// read returns the next n bits (n ≤ 56).
 func (r *bitReader) read(n uint) uint64 {
 	if r.pos+int(n) > r.end {
 		r.bad = true
 		r.pos = r.end
 		return 0
+	}
+	if i := r.pos >> 3; i+8 <= len(r.buf) {
+		v := binary.LittleEndian.Uint64(r.buf[i:]) >> (uint(r.pos) & 7) & (1<<n - 1)
+		r.pos += int(n)
+		return v
 	}
 	var v uint64
 	for got := uint(0); got < n; {

@@ -418,7 +418,7 @@ func (e *StateEncoder) rawPose(p *QPose) {
 	e.w.write(uint64(p.X), 16)
 	e.w.write(uint64(p.Y), 16)
 	e.w.write(uint64(p.Z), 16)
-	e.w.write(p.Rot&rotWordMask, 2+3*rotBits)
+	e.w.write38(p.Rot & rotWordMask)
 }
 
 func (e *StateEncoder) poseDelta(b, c *QPose) {
@@ -438,7 +438,7 @@ func (e *StateEncoder) poseDelta(b, c *QPose) {
 	e.w.write(1, 1)
 	if br&3 != cr&3 {
 		e.w.write(0, 1)
-		e.w.write(cr, 2+3*rotBits)
+		e.w.write38(cr)
 		return
 	}
 	e.w.write(1, 1)
@@ -464,6 +464,7 @@ type deltaOp struct {
 	id uint16
 	op uint8
 	i  int32 // index into players/entities scratch of the new record
+	at int32 // a changed record's index in the state
 }
 
 // ApplyStateDelta applies part m to st, which must hold m.Base's state
@@ -512,19 +513,20 @@ func (d *StateDecoder) Apply(m *StateDelta, st *State) error {
 			for i := range c.Poses {
 				readRawPose(&r, &c.Poses[i])
 			}
-			d.ops = append(d.ops, deltaOp{uint16(id), op, int32(len(d.players))})
+			d.ops = append(d.ops, deltaOp{uint16(id), op, int32(len(d.players)), -1})
 			d.players = append(d.players, c)
 		case op == opChanged && have:
 			c := st.Players[j]
 			c.Seq = uint32(int64(c.Seq) + unzigzag(r.readCode(codeSeq)))
+			at := int32(j)
 			c.Tracking = flag8(&r, c.Tracking)
 			for i := range c.Poses {
 				readPoseDelta(&r, &c.Poses[i])
 			}
-			d.ops = append(d.ops, deltaOp{uint16(id), op, int32(len(d.players))})
+			d.ops = append(d.ops, deltaOp{uint16(id), op, int32(len(d.players)), at})
 			d.players = append(d.players, c)
 		case op == opRemoved && have:
-			d.ops = append(d.ops, deltaOp{uint16(id), op, -1})
+			d.ops = append(d.ops, deltaOp{uint16(id), op, -1, -1})
 		default:
 			return ErrField
 		}
@@ -554,16 +556,17 @@ func (d *StateDecoder) Apply(m *StateDelta, st *State) error {
 			c.ID = uint16(id)
 			c.Flags = uint8(r.read(8))
 			readRawPose(&r, &c.Pose)
-			d.ops = append(d.ops, deltaOp{uint16(id), op, int32(len(d.entities))})
+			d.ops = append(d.ops, deltaOp{uint16(id), op, int32(len(d.entities)), -1})
 			d.entities = append(d.entities, c)
 		case op == opChanged && have:
 			c := st.Entities[j]
 			c.Flags = flag8(&r, c.Flags)
+			at := int32(j)
 			readPoseDelta(&r, &c.Pose)
-			d.ops = append(d.ops, deltaOp{uint16(id), op, int32(len(d.entities))})
+			d.ops = append(d.ops, deltaOp{uint16(id), op, int32(len(d.entities)), at})
 			d.entities = append(d.entities, c)
 		case op == opRemoved && have:
-			d.ops = append(d.ops, deltaOp{uint16(id), op, -1})
+			d.ops = append(d.ops, deltaOp{uint16(id), op, -1, -1})
 		default:
 			return ErrField
 		}
@@ -572,14 +575,33 @@ func (d *StateDecoder) Apply(m *StateDelta, st *State) error {
 		return ErrField
 	}
 	if playerOps > 0 {
-		d.mergedP = mergeOps(d.mergedP[:0], st.Players, d.ops[:playerOps], d.players, func(p *QPlayer) uint16 { return p.ClientID })
-		st.Players = append(st.Players[:0], d.mergedP...)
+		if !inPlace(st.Players, d.ops[:playerOps], d.players) {
+			d.mergedP = mergeOps(d.mergedP[:0], st.Players, d.ops[:playerOps], d.players, func(p *QPlayer) uint16 { return p.ClientID })
+			st.Players = append(st.Players[:0], d.mergedP...)
+		}
 	}
 	if len(d.ops) > playerOps {
-		d.mergedE = mergeOps(d.mergedE[:0], st.Entities, d.ops[playerOps:], d.entities, func(e *QEntity) uint16 { return e.ID })
-		st.Entities = append(st.Entities[:0], d.mergedE...)
+		if !inPlace(st.Entities, d.ops[playerOps:], d.entities) {
+			d.mergedE = mergeOps(d.mergedE[:0], st.Entities, d.ops[playerOps:], d.entities, func(e *QEntity) uint16 { return e.ID })
+			st.Entities = append(st.Entities[:0], d.mergedE...)
+		}
 	}
 	return nil
+}
+
+// inPlace applies ops to s where they only change records, and reports
+// whether it did (otherwise s is untouched and needs mergeOps): a part
+// with no record added or removed costs its records, not the state's.
+func inPlace[T any](s []T, ops []deltaOp, recs []T) bool {
+	for _, o := range ops {
+		if o.op != opChanged {
+			return false
+		}
+	}
+	for _, o := range ops {
+		s[o.at] = recs[o.i]
+	}
+	return true
 }
 
 // mergeOps appends to dst the records of s with ops (sorted by id, checked
