@@ -36,16 +36,7 @@ type repair struct {
 
 // quantState puts the tick's players and entities in s.delta.truth.
 func (s *Server) quantState() {
-	d := &s.delta
-	d.truth.Tick = uint32(s.tickNo)
-	d.truth.Players = d.truth.Players[:0]
-	for i := range s.players {
-		d.truth.Players = append(d.truth.Players, wire.QuantPlayer(&s.players[i]))
-	}
-	d.truth.Entities = d.truth.Entities[:0]
-	for i := range s.entities {
-		d.truth.Entities = append(d.truth.Entities, wire.QuantEntity(&s.entities[i]))
-	}
+	s.delta.truth.From(uint32(s.tickNo), s.players, s.entities)
 }
 
 // deltaGroup reports whether the group takes StateDelta this tick: every

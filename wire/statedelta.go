@@ -72,6 +72,20 @@ type State struct {
 	Entities []QEntity
 }
 
+// From puts players and entities (each sorted by id) on the wire's grid as
+// the state of tick, reusing s's slices.
+func (s *State) From(tick uint32, players []PlayerState, entities []EntityState) {
+	s.Tick = tick
+	s.Players = s.Players[:0]
+	for i := range players {
+		s.Players = append(s.Players, QuantPlayer(&players[i]))
+	}
+	s.Entities = s.Entities[:0]
+	for i := range entities {
+		s.Entities = append(s.Entities, QuantEntity(&entities[i]))
+	}
+}
+
 // CopyFrom makes s a copy of o, reusing s's slices.
 func (s *State) CopyFrom(o *State) {
 	s.Tick = o.Tick

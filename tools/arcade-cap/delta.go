@@ -1,6 +1,7 @@
 package main
 
 import (
+	"arcade/statesync"
 	"arcade/wire"
 )
 
@@ -10,10 +11,6 @@ import (
 // as a client does (client/delta.go): a ring of the newest held ticks that
 // later ticks are coded against, and the ticks being assembled from their
 // parts.
-
-// deltaRing is how many whole ticks a stream keeps, as a client does
-// (statesync.Window): the server never codes against an older one.
-const deltaRing = 64
 
 // deltaStatus is what became of one StateDelta part.
 type deltaStatus uint8
@@ -70,33 +67,14 @@ func (v *deltaView) reset() {
 // deltaTracker follows every StateDelta stream of a capture.
 type deltaTracker struct {
 	ss      *sessions
-	dec     wire.StateDecoder
 	streams map[uint64]*deltaStream
 }
 
+// deltaStream is one state stream's receiver. A client assembles two
+// ticks at once (the newest, and an older one sent as a repair); a capture
+// of several paths may interleave more.
 type deltaStream struct {
-	ring [deltaRing]struct {
-		tick  uint32
-		valid bool
-		st    wire.State
-	}
-	newest    uint32
-	hasNewest bool
-	// A client assembles two ticks at once (the newest, and an older one
-	// sent as a repair); a capture of several paths may interleave more.
-	asm  [4]deltaAssembly
-	next int
-}
-
-type deltaAssembly struct {
-	active bool
-	tick   uint32
-	base   uint32
-	kf     bool
-	parts  uint8
-	got    [4]uint64 // parts applied
-	n      int
-	st     wire.State
+	rx statesync.Receiver
 }
 
 func newDeltaTracker(ss *sessions) *deltaTracker {
@@ -106,7 +84,7 @@ func newDeltaTracker(ss *sessions) *deltaTracker {
 func (t *deltaTracker) stream(token uint64) *deltaStream {
 	s := t.streams[token]
 	if s == nil {
-		s = &deltaStream{}
+		s = &deltaStream{rx: statesync.Receiver{Slots: 4}}
 		t.streams[token] = s
 	}
 	return s
@@ -117,27 +95,7 @@ func (s *deltaStream) holds(tick uint32) *wire.State {
 	if s == nil {
 		return nil
 	}
-	r := &s.ring[tick%deltaRing]
-	if !r.valid || r.tick != tick {
-		return nil
-	}
-	return &r.st
-}
-
-// keep stores a whole tick, as client/delta.go does.
-func (s *deltaStream) keep(a *deltaAssembly) {
-	if s.hasNewest && int32(s.newest-a.tick) >= deltaRing {
-		return
-	}
-	r := &s.ring[a.tick%deltaRing]
-	if r.valid && int32(r.tick-a.tick) > 0 {
-		return
-	}
-	r.tick, r.valid = a.tick, true
-	r.st.CopyFrom(&a.st)
-	if !s.hasNewest || int32(a.tick-s.newest) > 0 {
-		s.newest, s.hasNewest = a.tick, true
-	}
+	return s.rx.Holds(tick)
 }
 
 // baseline returns the whole state of tick as the receivers of the stream
@@ -174,67 +132,27 @@ func (t *deltaTracker) observe(d *datagram) {
 	m := &d.delta
 	s := t.stream(d.hdr.Token)
 	v := &d.dv
-	if st := s.holds(m.Tick); st != nil {
-		v.status = deltaCopy
-		v.view(m, st)
+	out, st := s.rx.Apply(m, func(tick uint32) *wire.State { return t.baseline(d.hdr.Token, tick) })
+	v.status = statusOf[out]
+	if !out.Decoded() {
 		return
 	}
-	kf := m.Flags&wire.DeltaKeyframe != 0
-	var a *deltaAssembly
-	for i := range s.asm {
-		if s.asm[i].active && s.asm[i].tick == m.Tick {
-			a = &s.asm[i]
+	v.view(m, st)
+	if out == statesync.Whole {
+		for i := range st.Players {
+			v.tick = append(v.tick, st.Players[i].Player())
 		}
 	}
-	if a != nil && (a.base != m.Base || a.kf != kf || a.parts != m.Parts) {
-		a.active = false // the same tick coded otherwise: start again
-		a = nil
-	}
-	if a == nil {
-		var base *wire.State
-		if !kf {
-			if base = t.baseline(d.hdr.Token, m.Base); base == nil {
-				v.status = deltaNoBaseline
-				return
-			}
-		}
-		a = &s.asm[s.next]
-		s.next = (s.next + 1) % len(s.asm)
-		*a = deltaAssembly{active: true, tick: m.Tick, base: m.Base, kf: kf, parts: m.Parts, st: a.st}
-		a.st.Players, a.st.Entities = a.st.Players[:0], a.st.Entities[:0]
-		if base != nil {
-			a.st.CopyFrom(base)
-		}
-		a.st.Tick = m.Tick
-	}
-	bit := uint64(1) << (m.Part % 64)
-	if a.got[m.Part/64]&bit != 0 {
-		v.status = deltaDuplicate
-		v.view(m, &a.st)
-		return
-	}
-	if err := t.dec.Apply(m, &a.st); err != nil {
-		v.status = deltaBad
-		a.active = false
-		return
-	}
-	a.got[m.Part/64] |= bit
-	a.n++
-	v.view(m, &a.st)
-	if a.n < int(a.parts) {
-		v.status = deltaPartial
-		return
-	}
-	a.active = false
-	if len(a.st.Players) != int(m.PlayerCount) || len(a.st.Entities) != int(m.EntityCount) {
-		v.status = deltaBad
-		return
-	}
-	s.keep(a)
-	v.status = deltaWhole
-	for i := range a.st.Players {
-		v.tick = append(v.tick, a.st.Players[i].Player())
-	}
+}
+
+// statusOf names a receiver's outcomes as the capture shows them.
+var statusOf = [...]deltaStatus{
+	statesync.Partial:    deltaPartial,
+	statesync.Whole:      deltaWhole,
+	statesync.Copy:       deltaCopy,
+	statesync.Duplicate:  deltaDuplicate,
+	statesync.NoBaseline: deltaNoBaseline,
+	statesync.Bad:        deltaBad,
 }
 
 // view notes the records of st within m's id ranges.

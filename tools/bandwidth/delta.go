@@ -104,15 +104,7 @@ func (e *deltaEncoder) now(t int) int64 { return int64(t+1) * 1e9 / int64(e.rate
 
 func (e *deltaEncoder) Tick(t int, s *State, _ Held, sizes []int) []int {
 	tick := uint32(t + 1) // tick 0 is not a tick the group ever sees
-	e.truth.Tick = tick
-	e.truth.Players = e.truth.Players[:0]
-	for i := range s.Players {
-		e.truth.Players = append(e.truth.Players, wire.QuantPlayer(&s.Players[i]))
-	}
-	e.truth.Entities = e.truth.Entities[:0]
-	for i := range s.Entities {
-		e.truth.Entities = append(e.truth.Entities, wire.QuantEntity(&s.Entities[i]))
-	}
+	e.truth.From(tick, s.Players, s.Entities)
 	now := e.now(t)
 	// Reports that reached the sender by now.
 	rest := e.acks[:0]

@@ -20,12 +20,7 @@ func lz4Share(tr Trace, tick int) (snapshot, keyframe float64) {
 	}
 	snapshot = lz4Ratio(raw)
 	var st wire.State
-	for i := range s.Players {
-		st.Players = append(st.Players, wire.QuantPlayer(&s.Players[i]))
-	}
-	for i := range s.Entities {
-		st.Entities = append(st.Entities, wire.QuantEntity(&s.Entities[i]))
-	}
+	st.From(uint32(tick), s.Players, s.Entities)
 	var enc wire.StateEncoder
 	raw = raw[:0]
 	for _, p := range enc.Encode(&wire.StateDelta{Tick: uint32(tick)}, nil, &st, wire.MaxBodySize) {
