@@ -9,7 +9,7 @@ import (
 func world(tick uint32, n int) *wire.State {
 	st := &wire.State{Tick: tick}
 	for i := range n {
-		st.Entities = append(st.Entities, wire.QEntity{ID: uint16(i + 1), Pose: wire.QPose{X: uint16(tick*7 + uint32(i)), Rot: 1}})
+		st.Entities = append(st.Entities, wire.QEntity{ID: uint16(i + 1), Pose: wire.QPose{X: uint16(tick*7 + uint32(i)), Y: uint16(tick * 3001), Z: uint16(tick * 977), Rot: uint64(tick*13) << 2}})
 	}
 	return st
 }
