@@ -4,7 +4,7 @@
 // time and whether every bot saw every other.
 //
 //	arcade-bot --server host:port --clients N --rate 90 --duration 10s [--unicast] [--iface lo] [--grab] [--json]
-//	           [--per-client-mcast] [--cpu LIST] [--nice N]
+//	           [--per-client-mcast] [--cpu LIST] [--nice N] [--interval-reports]
 //	arcade-bot --discover [--beacon host:port] ...
 //
 // With --discover instead of --server the bot finds the server as a headset
@@ -36,6 +36,13 @@
 // (setpriority). Both keep the load generator off the server's CPU or
 // behind it; the report says what was applied (pinned_cpus, null when not
 // pinned; nice, the value in effect either way; gomaxprocs).
+//
+// --interval-reports makes each SIGUSR1 print one JSON line of what the
+// headsets measured since the previous one (IntervalReport: headsets
+// connected, inputs sent, snapshot path counters, input_to_state as a
+// histogram), for a driver that runs the bots for long and cuts their
+// measurements into windows of its own (arcade-load); the final report
+// follows the last such line.
 //
 // Measurements, per bot, aggregated over all connected bots:
 //   - input_to_state: for each input k, the clock read just before its send
@@ -156,6 +163,10 @@ type options struct {
 	cpus    []int
 	nice    int
 	niceSet bool
+	// intervalReports: print an IntervalReport line on each SIGUSR1;
+	// iv answers them once run has started it.
+	intervalReports bool
+	iv              *intervals
 }
 
 // errUsage marks errors for which the flag package already printed usage.
@@ -180,6 +191,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.samples, "samples", false, "include every input_to_state sample (ms) in the JSON, for pooling across bot processes")
 	fs.BoolVar(&o.perClientMcast, "per-client-mcast", false, "give every headset a multicast socket of its own instead of one shared by the process (the kernel then copies each snapshot once per headset)")
 	cpuList := fs.String("cpu", "", "pin the bot's threads to these `CPUs` (e.g. 1, or 0,2-3)")
+	fs.BoolVar(&o.intervalReports, "interval-reports", false, "on each SIGUSR1 print one JSON line of what the headsets measured since the previous one (for a driver cutting a long run into windows; see interval.go)")
 	fs.IntVar(&o.nice, "nice", 0, "set the bot's threads to this nice `value` (-20..19; below the current one needs CAP_SYS_NICE)")
 	if err := fs.Parse(args); err != nil {
 		return nil, errUsage
@@ -271,6 +283,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if o.intervalReports {
+		var outMu sync.Mutex
+		o.iv = watchIntervals(stdout, &outMu)
+		defer o.iv.stop()
+	}
 	var disc *DiscoveryReport
 	if o.discover {
 		d := discover(ctx, o.iface, o.beacon)
@@ -381,6 +398,9 @@ func runBots(ctx context.Context, o *options) Report {
 			b.rec.setGrabRank(i, len(byID))
 		}
 	}
+	if o.iv != nil {
+		o.iv.setBots(live)
+	}
 	var drainS float64
 	if len(live) > 0 {
 		if o.warmup > 0 {
@@ -439,6 +459,12 @@ func runBots(ctx context.Context, o *options) Report {
 			hubRep = &HubReport{Batches: st.Batches, Datagrams: st.Datagrams, Deliveries: st.Deliveries,
 				Deferred: st.Deferred, Unmatched: st.Unmatched, ReadErrors: st.ReadErrors}
 		}
+	}
+	if o.iv != nil {
+		// No interval line after the final report, nor one reading a
+		// closed client.
+		o.iv.stop()
+		o.iv = nil
 	}
 	for _, b := range live {
 		b.c.Close()
