@@ -60,3 +60,8 @@ check: vet ## formatting, vet, staticcheck, and a short benchmark smoke run
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
 	$(GO) test -run='^$$' -bench=. -benchtime=100x $(PKGS) > /dev/null
+
+.PHONY: load-ramp
+load-ramp: ## ramp headsets against a loopback server step by step and name the knee (RAMP=0:512:64 STEP=5s; table, bin/load-ramp.json, bin/load-ramp.svg)
+	@mkdir -p bin
+	$(GO) run ./tools/arcade-load --ramp $(or $(RAMP),0:512:64) --step $(or $(STEP),5s) --json bin/load-ramp.json --svg bin/load-ramp.svg $(LOADFLAGS)

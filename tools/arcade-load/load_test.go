@@ -1,0 +1,121 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// A tiny ramp against a real server: the report has one step per count,
+// every headset connects, and CPU and packet counters grow with the load.
+// No figure is held to an absolute time.
+func TestTinyRamp(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc: Linux only")
+	}
+	if testing.Short() {
+		t.Skip("starts a server and bots (about 15 s)")
+	}
+	dir := t.TempDir()
+	if err := build(context.Background(), dir); err != nil {
+		t.Fatal(err)
+	}
+	jsonPath, svgPath := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.svg")
+	var out, errb bytes.Buffer
+	code := run([]string{"--ramp", "0:8:4", "--step", "2s", "--settle", "500ms", "--per-proc", "4", "--past-knee", "-1",
+		"--server-bin", filepath.Join(dir, "arcade-server"), "--bot-bin", filepath.Join(dir, "arcade-bot"),
+		"--json", jsonPath, "--svg", svgPath}, &out, &errb)
+	t.Logf("table:\n%s", out.String())
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Steps) != 3 {
+		t.Fatalf("%d steps, want 3", len(rep.Steps))
+	}
+	for i, s := range rep.Steps {
+		want := 4 * i
+		if s.Headsets != want || s.Connected != want || s.BotProcs != i {
+			t.Errorf("step %d: %d headsets, %d connected, %d bot processes; want %d, %d, %d", i, s.Headsets, s.Connected, s.BotProcs, want, want, i)
+		}
+		if s.ServerCPUPct == nil || s.RxPPS == nil || s.TxPPS == nil || s.TickUS == nil || s.GeneratorCPU == nil || s.LoBytesPS == nil {
+			t.Errorf("step %d: a server or host figure is missing: %+v", i, s)
+			continue
+		}
+		if s.WindowS < 1 {
+			t.Errorf("step %d: window %.2f s, want about 1.5", i, s.WindowS)
+		}
+		if len(s.Errors) > 0 {
+			t.Errorf("step %d: %v", i, s.Errors)
+		}
+		if i == 0 {
+			continue
+		}
+		if s.BotsConnected != want {
+			t.Errorf("step %d: the bots counted %d connected, want %d", i, s.BotsConnected, want)
+		}
+		if s.InputToState == nil || s.I2SSamples == 0 || s.SnapshotLoss == nil || s.InputsSentPct == nil {
+			t.Errorf("step %d: no headset measurements", i)
+		} else if s.InputToState.P50 <= 0 || s.InputToState.P99 < s.InputToState.P50 || *s.InputsSentPct < 50 || *s.InputsSentPct > 110 {
+			t.Errorf("step %d: implausible headset figures: i2s %+v, sent %.1f%%", i, *s.InputToState, *s.InputsSentPct)
+		}
+		p := rep.Steps[i-1]
+		// Each headset sends 90 poses a second: the server's receive
+		// rate grows by about 360/s a step. (lo's counters are the
+		// host's: other loopback traffic is in them too.)
+		if *s.RxPPS < *p.RxPPS+100 || *s.TxPPS <= *p.TxPPS {
+			t.Errorf("step %d: packets did not grow: rx %v→%v, tx %v→%v", i, *p.RxPPS, *s.RxPPS, *p.TxPPS, *s.TxPPS)
+		}
+		if *s.GeneratorCPU <= *p.GeneratorCPU {
+			t.Errorf("step %d: generator CPU did not grow: %v→%v", i, *p.GeneratorCPU, *s.GeneratorCPU)
+		}
+	}
+	// Server CPU: 8 headsets cost more than none.
+	if a, z := rep.Steps[0].ServerCPUPct, rep.Steps[2].ServerCPUPct; *z <= *a {
+		t.Errorf("server CPU did not grow: %v%% idle, %v%% at 8 headsets", *a, *z)
+	}
+	if rep.Knee != nil && (rep.Knee.Step < 0 || rep.Knee.Step >= 3 || len(rep.Knee.Saturated) == 0) {
+		t.Errorf("knee %+v", *rep.Knee)
+	}
+	svg, err := os.ReadFile(svgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<svg", "<polyline", "headsets connected", "saturated", "</svg>"} {
+		if !strings.Contains(string(svg), want) {
+			t.Errorf("SVG has no %q", want)
+		}
+	}
+	if !strings.Contains(out.String(), "knee") || strings.Count(out.String(), "\n") < 5 {
+		t.Errorf("table:\n%s", out.String())
+	}
+}
+
+// Knee rules, on made-up steps.
+func TestJudge(t *testing.T) {
+	f := ptr
+	s := Step{ServerCPUPct: f(50), TicksLateArcade: f(1), TicksLateHost: f(0), MissedTicks: f(0),
+		SnapshotLoss: f(0.05), InputToState: &Quant{P50: 1, P99: 8}, HostLatenessUS: &Quant{P99: 200}}
+	judge(&s, 120)
+	if len(s.Saturated) != 0 {
+		t.Errorf("nothing saturated, got %v", s.Saturated)
+	}
+	s.ServerCPUPct, s.MissedTicks, s.SnapshotLoss, s.UDPRcvbufErrors = f(95), f(3), f(0.2), f(1)
+	s.InputToState.P99 = 9
+	judge(&s, 120)
+	if len(s.Saturated) != 5 {
+		t.Errorf("CPU, missed ticks, drops, loss and latency saturated, got %v", s.Saturated)
+	}
+}
