@@ -35,7 +35,10 @@
 // The knee is the first step at which any of these holds: server CPU ≥ 90 %
 // of a core; ticks missed while the late ticks were Arcade's
 // (ticks_late_arcade ≥ ticks_late_host, > 0); a UDP drop; snapshot loss ≥ 0.1 %; input-to-state p99 above one
-// tick plus the host's timer lateness p99. The report says which.
+// tick plus the host's timer lateness p99. The report says which, and
+// marks a step generator-limited when the bots sent under 95 % of their
+// inputs: its headset-side figures are then the generator's as much as the
+// server's.
 //
 // Bounds: every step is bounded (connect wait, settle, hold); the whole
 // run by --max-time; the ramp stops at --to, when a step's headsets do

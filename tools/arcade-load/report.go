@@ -31,6 +31,8 @@ type Knee struct {
 	Step      int      `json:"step"`
 	Headsets  int      `json:"headsets"`
 	Saturated []string `json:"saturated"`
+	// GeneratorLimited: see Step.
+	GeneratorLimited string `json:"generator_limited,omitempty"`
 }
 
 // Saturation thresholds; see the command doc.
@@ -39,9 +41,13 @@ const (
 	lossLimitPct = 0.1
 )
 
-// judge fills s.Saturated.
+// judge fills s.Saturated and s.GeneratorLimited.
 func judge(s *Step, tickRate int) {
 	s.Saturated = nil
+	s.GeneratorLimited = ""
+	if s.InputsSentPct != nil && *s.InputsSentPct < 95 {
+		s.GeneratorLimited = fmt.Sprintf("the bots sent %.1f%% of their inputs", *s.InputsSentPct)
+	}
 	if s.ServerCPUPct != nil && *s.ServerCPUPct >= cpuLimitPct {
 		s.Saturated = append(s.Saturated, fmt.Sprintf("server CPU %.0f%% ≥ %d%% of a core", *s.ServerCPUPct, cpuLimitPct))
 	}
@@ -89,7 +95,7 @@ func finish(r *Report) *Report {
 	for i := range r.Steps {
 		judge(&r.Steps[i], r.TickRate)
 		if r.Knee == nil && len(r.Steps[i].Saturated) > 0 {
-			r.Knee = &Knee{Step: i, Headsets: r.Steps[i].Headsets, Saturated: r.Steps[i].Saturated}
+			r.Knee = &Knee{Step: i, Headsets: r.Steps[i].Headsets, Saturated: r.Steps[i].Saturated, GeneratorLimited: r.Steps[i].GeneratorLimited}
 		}
 	}
 	return r
@@ -177,8 +183,16 @@ func printTable(w io.Writer, r *Report) {
 			fmt.Fprintf(w, "  %d headsets: %s\n", s.Headsets, e)
 		}
 	}
+	for _, s := range r.Steps {
+		if s.GeneratorLimited != "" {
+			fmt.Fprintf(w, "  %d headsets: generator-limited: %s (input→state, loss and the host's UDP drops are the generator's as much as the server's)\n", s.Headsets, s.GeneratorLimited)
+		}
+	}
 	if k := r.Knee; k != nil {
 		fmt.Fprintf(w, "knee: %d headsets: %s\n", k.Headsets, strings.Join(k.Saturated, "; "))
+		if g := r.Steps[k.Step].GeneratorLimited; g != "" {
+			fmt.Fprintf(w, "  (generator-limited at the knee: %s)\n", g)
+		}
 	} else {
 		fmt.Fprintln(w, "knee: none within the ramp: nothing saturated")
 	}
@@ -301,6 +315,9 @@ func plotSVG(r *Report) string {
 			fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="11">%s</text>`+"\n", W-R+15, ly+30+i*16, esc(trim(s, 48)))
 		}
 		fmt.Fprintf(&b, `<text x="%d" y="%d" font-weight="bold">knee at %d headsets:</text>`+"\n", W-R+15, ly+14, k.Headsets)
+		if k.GeneratorLimited != "" {
+			fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="11" fill="#ff7f0e">generator-limited: %s</text>`+"\n", W-R+15, ly+30+len(k.Saturated)*16, esc(trim(k.GeneratorLimited, 40)))
+		}
 	} else {
 		fmt.Fprintf(&b, `<text x="%d" y="%d" font-weight="bold">no knee: nothing saturated</text>`+"\n", W-R+15, ly+14)
 	}

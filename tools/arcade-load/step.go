@@ -58,7 +58,12 @@ type Step struct {
 
 	// Saturated names what saturated at this step (see the command doc).
 	Saturated []string `json:"saturated,omitempty"`
-	Errors    []string `json:"errors,omitempty"`
+	// GeneratorLimited says why the headsets' own figures (input→state,
+	// loss, the host's UDP drops, which count the bots' sockets too) are
+	// the generator's as much as the server's: the bots sent under 95 %
+	// of the inputs asked of them (they were short of CPU).
+	GeneratorLimited string   `json:"generator_limited,omitempty"`
+	Errors           []string `json:"errors,omitempty"`
 }
 
 // Quant is p50/p99 (and max when known).
