@@ -29,6 +29,10 @@ type Config struct {
 	// socket of this Client's own; see MulticastHub. Nil (the default)
 	// gives the Client its own socket.
 	SharedMulticast *MulticastHub
+	// LocalAddr is the IPv4 address the session's socket binds to; zero
+	// (the default) lets the system choose. A load generator gives each
+	// simulated headset its own, as a venue's headsets each have theirs.
+	LocalAddr netip.Addr
 }
 
 // Stats are a Client's counters: the session's and the runtime's own.
@@ -104,7 +108,14 @@ func Dial(ctx context.Context, server string, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	uc, err := net.ListenUDP("udp4", nil)
+	var laddr *net.UDPAddr
+	if cfg.LocalAddr.IsValid() {
+		if !cfg.LocalAddr.Is4() {
+			return nil, fmt.Errorf("client: Config.LocalAddr %v is not IPv4", cfg.LocalAddr)
+		}
+		laddr = &net.UDPAddr{IP: cfg.LocalAddr.AsSlice()}
+	}
+	uc, err := net.ListenUDP("udp4", laddr)
 	if err != nil {
 		return nil, fmt.Errorf("client: open UDP socket: %w", err)
 	}

@@ -158,6 +158,7 @@ type options struct {
 	samples    bool
 	// perClientMcast gives every bot a multicast socket of its own.
 	perClientMcast bool
+	sourceNet      netip.Prefix
 	// cpus are the CPUs to pin the process to (nil: not pinned); nice is
 	// the nice value to set when niceSet.
 	cpus    []int
@@ -189,6 +190,14 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	beacon := fs.String("beacon", "", "with --discover: `host:port` to send the beacon probe to (default: broadcast on --iface, or 255.255.255.255:7779)")
 	fs.StringVar(&o.passphrase, "passphrase", "", "venue `passphrase` of the server (empty = none)")
 	fs.BoolVar(&o.samples, "samples", false, "include every input_to_state sample (ms) in the JSON, for pooling across bot processes")
+	fs.Func("source-net", "bind headset i to the i+1-th address of this IPv4 `prefix` (e.g. 127.3.0.0/16), one source address each as a venue's headsets have; default: the system's choice", func(v string) error {
+		p, err := netip.ParsePrefix(v)
+		if err != nil || !p.Addr().Is4() || p.Bits() > 30 {
+			return fmt.Errorf("want an IPv4 prefix of /30 or wider, like 127.3.0.0/16")
+		}
+		o.sourceNet = p.Masked()
+		return nil
+	})
 	fs.BoolVar(&o.perClientMcast, "per-client-mcast", false, "give every headset a multicast socket of its own instead of one shared by the process (the kernel then copies each snapshot once per headset)")
 	cpuList := fs.String("cpu", "", "pin the bot's threads to these `CPUs` (e.g. 1, or 0,2-3)")
 	fs.BoolVar(&o.intervalReports, "interval-reports", false, "on each SIGUSR1 print one JSON line of what the headsets measured since the previous one (for a driver cutting a long run into windows; see interval.go)")
@@ -250,6 +259,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.clients < 1 || o.clients > maxClients {
 		return nil, fmt.Errorf("--clients: %d is out of range 1..%d", o.clients, maxClients)
+	}
+	if o.sourceNet.IsValid() && o.clients > 1<<(32-o.sourceNet.Bits())-2 {
+		return nil, fmt.Errorf("--source-net: %v has too few addresses for %d headsets", o.sourceNet, o.clients)
 	}
 	if o.rate < 1 || o.rate > maxRate {
 		return nil, fmt.Errorf("--rate: %d is out of range 1..%d", o.rate, maxRate)
@@ -363,6 +375,7 @@ func runBots(ctx context.Context, o *options) Report {
 				},
 				MulticastIface:  o.iface,
 				SharedMulticast: hub,
+				LocalAddr:       sourceAddr(o.sourceNet, i),
 			}
 			b.c, b.err = client.Dial(ctx, o.server, cfg)
 			if b.err != nil {
@@ -597,4 +610,16 @@ func printTable(w io.Writer, r Report) {
 			fmt.Fprintf(w, "  %s: %s\n", c.Name, c.Error)
 		}
 	}
+}
+
+// sourceAddr is headset i's source address in prefix p (zero when p is):
+// the i+1-th address of it.
+func sourceAddr(p netip.Prefix, i int) netip.Addr {
+	if !p.IsValid() {
+		return netip.Addr{}
+	}
+	a := p.Addr().As4()
+	v := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
+	v += uint32(i + 1)
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }
