@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"runtime/trace"
+	"strconv"
 
 	"arcade/tick"
 )
@@ -13,6 +15,13 @@ func (s *Server) Loop() *tick.Loop { return s.loop.Load() }
 // RealtimeErr reports why Run could not raise its thread to real-time
 // priority or pin it, or nil. Valid once Started has been called.
 func (s *Server) RealtimeErr() error { return s.realtimeErr }
+
+// TraceTickCategory is the category of the runtime/trace log event Run
+// writes, while a runtime trace is being taken, as each tick starts: its
+// message is how late the tick started after its deadline, in ns, so that
+// the trace places the deadline (the event's time less that) among the
+// tick thread's syscalls, the garbage collector's pauses and the rest.
+const TraceTickCategory = "arcade.tick"
 
 // Run drives s on a real socket until ctx is done: tick's real-time loop
 // (one locked OS thread in epoll on the socket and an absolute-deadline
@@ -38,6 +47,14 @@ func (s *Server) Run(ctx context.Context, fd int) error {
 			s.Started()
 		}
 	}, func(now int64, _ uint64) (int64, bool) {
+		if trace.IsEnabled() {
+			if late := now - s.sched.Next(); late >= 0 {
+				// A tick starts in this step: how late (after the
+				// deadline it serves, as Fire will count it), for a
+				// runtime trace to be set against (tools/ticktrace).
+				trace.Log(ctx, TraceTickCategory, strconv.FormatInt(late%s.sched.Period, 10))
+			}
+		}
 		next := s.Step(now)
 		// Spin only for a tick someone waits on.
 		return next, next == s.sched.Next() && s.Busy()
