@@ -21,4 +21,5 @@ require github.com/gopacket/gopacket v1.7.7
 require (
 	github.com/gtank/ristretto255 v0.1.2
 	github.com/pierrec/lz4/v4 v4.1.33
+	golang.org/x/exp v0.0.0-20261113113407-e3970619a1a4
 )
