@@ -378,8 +378,12 @@ func (r *rig) addBots(n int) error {
 		// A running bot cannot take more headsets: a new process takes
 		// the step's, up to --per-proc each.
 		dur := time.Until(r.deadlineForBots).Round(time.Second)
+		// Each process's headsets take addresses of their own, 127.(10+p).x.y,
+		// as a venue's headsets each have one: the server limits
+		// handshakes per source address.
+		src := fmt.Sprintf("127.%d.0.0/16", 10+len(r.bots))
 		argv := []string{r.botBin, "--server", r.game, "--clients", strconv.Itoa(k), "--rate", strconv.Itoa(r.o.rate),
-			"--duration", dur.String(), "--iface", "lo", "--json", "--interval-reports"}
+			"--duration", dur.String(), "--iface", "lo", "--json", "--interval-reports", "--source-net", src}
 		c, err := startChild(argv, r.o.nice)
 		if err != nil {
 			return fmt.Errorf("start arcade-bot: %w", err)
