@@ -13,7 +13,9 @@ type Quantiles struct {
 }
 
 func quantilesUS(h *metrics.Histogram, withMax bool) Quantiles {
-	q := Quantiles{P50: us(h.Quantile(0.5)), P99: us(h.Quantile(0.99))}
+	var v [2]int64
+	h.Quantiles(v[:], 0.5, 0.99)
+	q := Quantiles{P50: us(v[0]), P99: us(v[1])}
 	if withMax {
 		q.Max = us(h.Max())
 		q.Mean = h.Mean() / 1e3

@@ -106,42 +106,63 @@ func (h *Histogram) Mean() float64 {
 // Quantile may run concurrently with Record; it then reflects some of the
 // concurrent records and not others.
 func (h *Histogram) Quantile(q float64) int64 {
+	var v [1]int64
+	h.Quantiles(v[:], q)
+	return v[0]
+}
+
+// Quantiles fills v[i] with Quantile(qs[i]) for each of qs, in ascending
+// order, in one pass over the buckets that stops at the last rank wanted:
+// a reader of several quantiles pays for one. v and qs have the same
+// length; qs must be ascending.
+func (h *Histogram) Quantiles(v []int64, qs ...float64) {
 	var total uint64
 	for i := range h.buckets {
 		total += h.buckets[i].Load()
 	}
+	for i := range v {
+		v[i] = 0
+	}
 	if total == 0 {
-		return 0
+		return
 	}
-	switch {
-	case !(q > 0): // also NaN
-		q = 0
-	case q > 1:
-		q = 1
+	var ranks [8]uint64
+	n := min(len(qs), len(v), len(ranks))
+	for k, q := range qs[:n] {
+		switch {
+		case !(q > 0): // also NaN
+			q = 0
+		case q > 1:
+			q = 1
+		}
+		rank := uint64(q * float64(total))
+		if float64(rank) < q*float64(total) {
+			rank++ // ceil
+		}
+		ranks[k] = min(max(rank, 1), total)
 	}
-	rank := uint64(q * float64(total))
-	if float64(rank) < q*float64(total) {
-		rank++ // ceil
-	}
-	rank = max(rank, 1)
-	rank = min(rank, total)
-
 	maxv := h.max.Load()
 	var seen uint64
-	last := 0
+	k := 0
 	for i := range h.buckets {
 		c := h.buckets[i].Load()
 		if c == 0 {
 			continue
 		}
-		last = i
 		seen += c
-		if seen >= rank {
-			break
+		for k < n && seen >= ranks[k] {
+			_, hi := bucketBounds(i)
+			v[k] = min(hi, maxv)
+			k++
+		}
+		if k == n {
+			return
 		}
 	}
-	_, hi := bucketBounds(last)
-	return min(hi, maxv)
+	// Records raced with the sum: the rest are at the last bucket seen.
+	for ; k < n; k++ {
+		v[k] = maxv
+	}
 }
 
 // Reset empties the histogram. It is not atomic with respect to concurrent
