@@ -10,33 +10,48 @@ import (
 // into or through another body during the sub-step back to its first
 // touch.
 func (w *World) sweep(h float64) {
+	if !w.brute {
+		w.sweepPairs(h)
+	}
+	w.bp.moved = w.bp.moved[:0]
+	pairs := w.bp.pairs
 	for i := range w.bodies {
 		b := &w.bodies[i]
 		if !b.active() {
 			continue
 		}
+		var mine []uint64
+		if !w.brute {
+			n := 0
+			for n < len(pairs) && pairs[n]>>32 == uint64(i) {
+				n++
+			}
+			mine, pairs = pairs[:n], pairs[n:]
+		}
+		hit := false
 		switch b.shape.Kind {
 		case ShapeSphere:
-			w.sweepBall(i, h)
+			hit = w.sweepBall(i, h, mine)
 		case ShapeBox:
-			w.sweepBoxBody(i, h)
+			hit = w.sweepBoxBody(i, h, mine)
+		}
+		if hit {
+			w.bp.moved = append(w.bp.moved, int32(i))
 		}
 	}
 }
 
 // sweepBall sweeps sphere i: at the earliest time of impact t it is placed
 // where it touches the other body's end pose, carried by that body's motion
-// for the rest of the sub-step.
-func (w *World) sweepBall(i int, h float64) {
+// for the rest of the sub-step. It reports whether it moved the sphere;
+// pairs are the candidates of sweepPairs.
+func (w *World) sweepBall(i int, h float64, pairs []uint64) bool {
 	s := &w.bodies[i]
 	r := s.shape.Radius
 	ds := s.pose.Pos.Sub(s.start)
 	best, hit := 1.0, false
 	var carry geom.Vec3
-	for j := range w.bodies {
-		if j == i {
-			continue
-		}
+	w.sweepCandidates(i, pairs, true, func(j int) {
 		o := &w.bodies[j]
 		// Displacement of o's material point under the sphere.
 		do := o.vel.Add(o.angVel.Cross(s.start.Sub(o.start))).Scale(h)
@@ -45,7 +60,7 @@ func (w *World) sweepBall(i int, h float64) {
 		}
 		p0, p1 := s.start.Add(do), s.pose.Pos
 		if p1.Sub(p0).Len2() <= (ccdFraction*r)*(ccdFraction*r) {
-			continue
+			return
 		}
 		path := aabb{min: p0, max: p0}.union(aabb{min: p1, max: p1}).grow(r + ccdGap)
 		ob := o.box
@@ -53,7 +68,7 @@ func (w *World) sweepBall(i int, h float64) {
 			ob = bounds(&o.shape, o.pose)
 		}
 		if !path.overlaps(ob) {
-			continue
+			return
 		}
 		var t float64
 		var ok bool
@@ -69,10 +84,11 @@ func (w *World) sweepBall(i int, h float64) {
 		if ok && t < best {
 			best, hit, carry = t, true, do
 		}
-	}
+	})
 	if hit {
 		s.pose.Pos = s.start.Add(ds.Scale(best)).Add(carry.Scale(1 - best))
 	}
+	return hit
 }
 
 // motion is a body's path over a sub-step as a function of the fraction
@@ -115,8 +131,9 @@ func (m *motion) at(t float64) geom.Pose {
 // t, carried by the other body's motion from t to the end of the
 // sub-step: the pose relative to the other body at t, on the other body's
 // end pose. It keeps its velocity, so the next sub-step's contact bounces
-// it.
-func (w *World) sweepBoxBody(i int, h float64) {
+// it. It reports whether it moved the box; pairs are the candidates of
+// sweepPairs.
+func (w *World) sweepBoxBody(i int, h float64, pairs []uint64) bool {
 	a := &w.bodies[i]
 	ha := a.shape.Half
 	fast := ccdFraction * math.Min(ha.X, math.Min(ha.Y, ha.Z))
@@ -126,10 +143,10 @@ func (w *World) sweepBoxBody(i int, h float64) {
 	prepared := false
 	best, hit := 1.0, -1
 	var mhit motion
-	for j := range w.bodies {
+	w.sweepCandidates(i, pairs, false, func(j int) {
 		o := &w.bodies[j]
-		if j == i || o.shape.Kind == ShapeSphere || a.reach+o.reach <= fast {
-			continue
+		if o.shape.Kind == ShapeSphere || a.reach+o.reach <= fast {
+			return
 		}
 		if !prepared {
 			ma = motionOf(a, h)
@@ -140,31 +157,32 @@ func (w *World) sweepBoxBody(i int, h float64) {
 		var mo motion
 		if o.reach > 0 {
 			if !path.overlaps(o.box.grow(o.reach)) {
-				continue
+				return
 			}
 			mo = motionOf(o, h)
 			rel = mo.d.Sub(da)
 		} else {
 			if !path.overlaps(o.box) {
-				continue
+				return
 			}
 			mo = motion{start: o.pose, end: o.pose}
 		}
 		if rel.Len()+spin <= fast {
-			continue
+			return
 		}
 		if t, ok := toi(ha, &ma, o, &mo, rel, spin); ok && t < best {
 			best, hit, mhit = t, j, mo
 		}
-	}
+	})
 	if hit < 0 {
-		return
+		return false
 	}
 	p := ma.at(best)
 	if mhit.d != (geom.Vec3{}) || mhit.turn > 0 {
 		p = mhit.end.Mul(mhit.at(best).Inverse().Mul(p))
 	}
 	a.pose = p
+	return true
 }
 
 // toi returns the earliest fraction t of the sub-step at which box a

@@ -48,6 +48,7 @@ func (w *World) Begin(dt float64) int {
 			b.vel, b.angVel = geom.Vec3{}, geom.Vec3{}
 		}
 	}
+	w.chooseAxis()
 	w.stepH = dt / float64(w.subSteps)
 	w.stepN = w.subSteps
 	return w.stepN
@@ -81,6 +82,9 @@ func (w *World) End() {
 }
 
 func (w *World) substep(h float64, last bool) {
+	if !w.brute {
+		w.sortOrder()
+	}
 	w.wakeTouched()
 	w.collide(h)
 	w.prepare(h)
@@ -113,31 +117,6 @@ func (w *World) substep(h float64, last bool) {
 	w.updateSleep(h)
 }
 
-// wakeTouched wakes the islands of sleeping bodies touched by awake dynamic
-// bodies or moving kinematic ones, until no more wake.
-func (w *World) wakeTouched() {
-	for changed := true; changed; {
-		changed = false
-		for i := range w.bodies {
-			a := &w.bodies[i]
-			if !a.active() && !a.moving() {
-				continue
-			}
-			grown := a.box.grow(margin)
-			for j := range w.bodies {
-				b := &w.bodies[j]
-				if !b.sleeping || !grown.overlaps(b.box) {
-					continue
-				}
-				if _, c := collide(a, b, margin, &w.scratch); c > 0 {
-					w.wakeIsland(b.island)
-					changed = true
-				}
-			}
-		}
-	}
-}
-
 // collide rebuilds the manifolds at the current poses, inheriting
 // accumulated impulses from the previous sub-step's matching points. A
 // fast box already touching (within ccdTouch, so not swept) gets points up
@@ -146,63 +125,55 @@ func (w *World) wakeTouched() {
 func (w *World) collide(h float64) {
 	w.manifolds, w.prevManifolds = w.prevManifolds[:0], w.manifolds
 	w.contacts, w.prevContacts = w.prevContacts[:0], w.contacts
+	w.contactPairs()
 	prev := 0
-	for i := range w.bodies {
-		a := &w.bodies[i]
-		if a.sleeping {
+	for _, p := range w.bp.pairs {
+		i, j := int(p>>32), int(uint32(p))
+		a, b := &w.bodies[i], &w.bodies[j]
+		mg := margin
+		if ext := sweptMargin(a, b, h); ext > 0 && separation(a, b) < ccdTouch {
+			mg += ext
+		}
+		n, cnt := collide(a, b, mg, &w.scratch)
+		if cnt == 0 {
 			continue
 		}
-		grown := a.box.grow(margin)
-		for j := i + 1; j < len(w.bodies); j++ {
-			b := &w.bodies[j]
-			if b.sleeping || (!a.active() && !b.active()) || !grown.overlaps(b.box) {
-				continue
-			}
-			mg := margin
-			if ext := sweptMargin(a, b, h); ext > 0 && separation(a, b) < ccdTouch {
-				mg += ext
-			}
-			n, cnt := collide(a, b, mg, &w.scratch)
-			if cnt == 0 {
-				continue
-			}
-			m := manifold{
-				a: int32(i), b: int32(j),
-				key:         uint64(a.id)<<32 | uint64(b.id),
-				first:       int32(len(w.contacts)),
-				count:       int32(cnt),
-				n:           n,
-				restitution: math.Max(a.mat.Restitution, b.mat.Restitution),
-				muDynamic:   math.Sqrt(a.mat.Friction * b.mat.Friction),
-				muStatic:    math.Sqrt(staticFriction(&a.mat) * staticFriction(&b.mat)),
-			}
-			if r := math.Max(a.mat.Rolling, b.mat.Rolling); r > 0 {
-				if a.shape.Kind == ShapeSphere {
-					m.rolling = r * a.shape.Radius
-				} else if b.shape.Kind == ShapeSphere {
-					m.rolling = r * b.shape.Radius
-				}
-			}
-			for prev < len(w.prevManifolds) && w.prevManifolds[prev].key < m.key {
-				prev++
-			}
-			var old *manifold
-			if prev < len(w.prevManifolds) && w.prevManifolds[prev].key == m.key {
-				old = &w.prevManifolds[prev]
-				m.jr = old.jr
-			}
-			invA, invB := a.pose.Inverse(), b.pose.Inverse()
-			t1, t2 := tangents(n)
-			for k := 0; k < cnt; k++ {
-				p := w.scratch[k]
-				c := contact{point: p, lA: invA.Apply(p.pA), lB: invB.Apply(p.pB), t1: t1, t2: t2}
-				if old != nil {
-					w.inherit(&c, old)
-				}
-				w.contacts = append(w.contacts, c)
-			}
-			w.manifolds = append(w.manifolds, m)
+		m := manifold{
+			a: int32(i), b: int32(j),
+			key:         uint64(a.id)<<32 | uint64(b.id),
+			first:       int32(len(w.contacts)),
+			count:       int32(cnt),
+			n:           n,
+			restitution: math.Max(a.mat.Restitution, b.mat.Restitution),
+			muDynamic:   math.Sqrt(a.mat.Friction * b.mat.Friction),
+			muStatic:    math.Sqrt(staticFriction(&a.mat) * staticFriction(&b.mat)),
 		}
+		if r := math.Max(a.mat.Rolling, b.mat.Rolling); r > 0 {
+			if a.shape.Kind == ShapeSphere {
+				m.rolling = r * a.shape.Radius
+			} else if b.shape.Kind == ShapeSphere {
+				m.rolling = r * b.shape.Radius
+			}
+		}
+		for prev < len(w.prevManifolds) && w.prevManifolds[prev].key < m.key {
+			prev++
+		}
+		var old *manifold
+		if prev < len(w.prevManifolds) && w.prevManifolds[prev].key == m.key {
+			old = &w.prevManifolds[prev]
+			m.jr = old.jr
+		}
+		invA, invB := a.pose.Inverse(), b.pose.Inverse()
+		t1, t2 := tangents(n)
+		for k := 0; k < cnt; k++ {
+			p := w.scratch[k]
+			c := contact{point: p, lA: invA.Apply(p.pA), lB: invB.Apply(p.pB), t1: t1, t2: t2}
+			if old != nil {
+				w.inherit(&c, old)
+			}
+			w.contacts = append(w.contacts, c)
+		}
+		w.manifolds = append(w.manifolds, m)
 	}
 }
 

@@ -111,6 +111,9 @@ type World struct {
 	parent                   []int32   // island union-find, by body index
 	islandMin                []float64 // per island root: least sleep time
 	scratch                  [maxClip]point
+
+	bp    broad // broad phase
+	brute bool  // test all pairs instead (tests, comparison)
 }
 
 // NewWorld returns an empty world. It fails on negative Config fields,
@@ -223,6 +226,7 @@ func (w *World) Add(id BodyID, def BodyDef) error {
 	b.setMassProps()
 	b.box = bounds(&b.shape, b.pose)
 	w.bodies = slices.Insert(w.bodies, i, b)
+	w.bp.dirty = true
 	w.wakeNear(b.box)
 	return nil
 }
@@ -245,6 +249,7 @@ func (w *World) Remove(id BodyID) {
 	}
 	box := w.bodies[i].box
 	w.bodies = slices.Delete(w.bodies, i, i+1)
+	w.bp.dirty = true
 	w.wakeNear(box)
 }
 

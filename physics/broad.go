@@ -1,0 +1,470 @@
+package physics
+
+import (
+	"math"
+	"slices"
+)
+
+// The broad phase is sweep and prune on one axis. World.bp.order keeps the
+// body indices sorted by the low end of their bounds along the axis; each
+// sub-step re-sorts it by insertion, which costs one pass when few bodies
+// changed place (resting and sleeping ones never do). Each question the
+// step asks (which awake bodies touch which, which awake bodies touch
+// sleeping ones, which bodies a fast one may have passed into) filters
+// that order into sorted lists of spans and sweeps them: a span only meets
+// the spans that start before it ends, so the cost is the length of the
+// lists plus the pairs that overlap along the axis, not the square of the
+// count. Sleeping and static bodies enter a sweep only as the other side
+// of an awake one, so they cost a comparison each.
+//
+// The candidate pairs are a superset of those the all-pairs loops accept:
+// they are sorted and then filtered by the very tests of those loops, so
+// the step sees the same pairs in the same order either way (World.brute
+// keeps the all-pairs loops, for tests and comparison).
+//
+// The axis is the one along which the body centres spread most, chosen
+// again at each Begin and changed only for one with twice the variance.
+
+// span is a body's bounds in one sweep; lo and hi are its extent along the
+// axis.
+type span struct {
+	lo, hi float64
+	box    aabb
+	i      int32
+}
+
+// broad is the broad phase's state and buffers.
+type broad struct {
+	axis    int
+	dirty   bool    // order must be rebuilt (bodies were added or removed)
+	order   []int32 // body indices by box.min along axis, then index
+	a, b, c []span
+	pairs   []uint64
+	tmp     []uint64 // sortPairs' buffer
+	count   []int32  // sortPairs' buckets
+	islands []BodyID
+	moved   []int32 // bodies a sweep has moved, in this sub-step
+}
+
+// sweepSlack pads the bounds of the sweep's broad phase beyond what its
+// tests can reach, against rounding.
+const sweepSlack = 1e-6
+
+func (w *World) mkspan(i int32, box aabb) span {
+	k := w.bp.axis
+	return span{lo: comp(box.min, k), hi: comp(box.max, k), box: box, i: i}
+}
+
+// chooseAxis picks the sweep axis from the spread of the body centres.
+func (w *World) chooseAxis() {
+	var sum, sum2 [3]float64
+	n := 0
+	for i := range w.bodies {
+		b := &w.bodies[i]
+		if b.shape.Kind == ShapePlane {
+			continue
+		}
+		for k := 0; k < 3; k++ {
+			x := comp(b.pose.Pos, k)
+			sum[k] += x
+			sum2[k] += x * x
+		}
+		n++
+	}
+	if n < 2 {
+		return
+	}
+	var v [3]float64
+	best := 0
+	for k := 0; k < 3; k++ {
+		m := sum[k] / float64(n)
+		v[k] = sum2[k]/float64(n) - m*m
+		if v[k] > v[best] {
+			best = k
+		}
+	}
+	if v[best] > 2*v[w.bp.axis] {
+		w.bp.axis = best
+		w.bp.dirty = true
+	}
+}
+
+// sortOrder brings bp.order up to date with the bodies' bounds.
+func (w *World) sortOrder() {
+	bp := &w.bp
+	n := len(w.bodies)
+	key := func(i int32) float64 { return comp(w.bodies[i].box.min, bp.axis) }
+	cmp := func(x, y int32) int {
+		kx, ky := key(x), key(y)
+		switch {
+		case kx < ky:
+			return -1
+		case kx > ky:
+			return 1
+		}
+		return int(x) - int(y)
+	}
+	if bp.dirty || len(bp.order) != n {
+		bp.order = bp.order[:0]
+		for i := 0; i < n; i++ {
+			bp.order = append(bp.order, int32(i))
+		}
+		slices.SortFunc(bp.order, cmp)
+		bp.dirty = false
+		return
+	}
+	o := bp.order
+	moves, limit := 0, 2*n+16
+	for k := 1; k < n; k++ {
+		x := o[k]
+		m := k
+		for m > 0 && cmp(x, o[m-1]) < 0 {
+			o[m] = o[m-1]
+			m--
+		}
+		o[m] = x
+		if moves += k - m; moves > limit {
+			slices.SortFunc(o, cmp)
+			return
+		}
+	}
+}
+
+// sortSpans sorts s by lo, then body index: by insertion when it is
+// nearly sorted already, as the lists filtered from bp.order are.
+func sortSpans(s []span) {
+	less := func(x, y *span) bool { return x.lo < y.lo || (x.lo == y.lo && x.i < y.i) }
+	moves, limit := 0, 2*len(s)+16
+	for k := 1; k < len(s); k++ {
+		x := s[k]
+		m := k
+		for m > 0 && less(&x, &s[m-1]) {
+			s[m] = s[m-1]
+			m--
+		}
+		s[m] = x
+		if moves += k - m; moves > limit {
+			slices.SortFunc(s, func(x, y span) int {
+				switch {
+				case less(&x, &y):
+					return -1
+				case less(&y, &x):
+					return 1
+				}
+				return 0
+			})
+			return
+		}
+	}
+}
+
+// selfPairs appends the pairs of s (sorted by lo) whose boxes overlap, as
+// lower index << 32 | higher index.
+func selfPairs(s []span, out []uint64) []uint64 {
+	for k := range s {
+		a := &s[k]
+		for m := k + 1; m < len(s) && s[m].lo <= a.hi; m++ {
+			if a.box.overlaps(s[m].box) {
+				out = append(out, pairKey(a.i, s[m].i))
+			}
+		}
+	}
+	return out
+}
+
+// crossPairs appends the pairs of a span of s and a span of t (both sorted
+// by lo) whose boxes overlap, as s's index << 32 | t's index; a body in
+// both lists is not paired with itself.
+func crossPairs(s, t []span, out []uint64) []uint64 {
+	i, j := 0, 0
+	for i < len(s) && j < len(t) {
+		if s[i].lo <= t[j].lo {
+			a := &s[i]
+			for k := j; k < len(t) && t[k].lo <= a.hi; k++ {
+				if a.i != t[k].i && a.box.overlaps(t[k].box) {
+					out = append(out, uint64(a.i)<<32|uint64(t[k].i))
+				}
+			}
+			i++
+			continue
+		}
+		b := &t[j]
+		for k := i; k < len(s) && s[k].lo <= b.hi; k++ {
+			if s[k].i != b.i && s[k].box.overlaps(b.box) {
+				out = append(out, uint64(s[k].i)<<32|uint64(b.i))
+			}
+		}
+		j++
+	}
+	return out
+}
+
+// sortPairs sorts bp.pairs, keys of two body indices below n: by
+// counting sort on the second index, then (stably) on the first, so the
+// cost is linear in the pairs and bodies.
+func (bp *broad) sortPairs(n int) {
+	if len(bp.pairs) < 256 {
+		slices.Sort(bp.pairs)
+		return
+	}
+	if cap(bp.count) < n+1 {
+		bp.count = make([]int32, n+1)
+	}
+	bp.tmp = slices.Grow(bp.tmp[:0], len(bp.pairs))[:len(bp.pairs)]
+	src, dst := bp.pairs, bp.tmp
+	for _, shift := range [2]uint{0, 32} {
+		count := bp.count[:n+1]
+		clear(count)
+		for _, p := range src {
+			count[uint32(p>>shift)+1]++
+		}
+		for k := 1; k <= n; k++ {
+			count[k] += count[k-1]
+		}
+		for _, p := range src {
+			d := uint32(p >> shift)
+			dst[count[d]] = p
+			count[d]++
+		}
+		src, dst = dst, src
+	}
+	bp.pairs, bp.tmp = src, dst
+}
+
+func pairKey(a, b int32) uint64 {
+	if a > b {
+		a, b = b, a
+	}
+	return uint64(a)<<32 | uint64(b)
+}
+
+// contactPairs sets bp.pairs to the candidate pairs of collide, sorted:
+// pairs of bodies not asleep, one of them awake and dynamic, whose bounds
+// grown by margin overlap.
+func (w *World) contactPairs() {
+	bp := &w.bp
+	bp.pairs = bp.pairs[:0]
+	if w.brute {
+		for i := range w.bodies {
+			a := &w.bodies[i]
+			if a.sleeping {
+				continue
+			}
+			grown := a.box.grow(margin)
+			for j := i + 1; j < len(w.bodies); j++ {
+				b := &w.bodies[j]
+				if b.sleeping || (!a.active() && !b.active()) || !grown.overlaps(b.box) {
+					continue
+				}
+				bp.pairs = append(bp.pairs, uint64(i)<<32|uint64(j))
+			}
+		}
+		return
+	}
+	act, other := bp.a[:0], bp.b[:0]
+	for _, i := range bp.order {
+		b := &w.bodies[i]
+		if b.sleeping {
+			continue
+		}
+		if b.active() {
+			act = append(act, w.mkspan(i, b.box.grow(margin)))
+		} else {
+			other = append(other, w.mkspan(i, b.box.grow(margin)))
+		}
+	}
+	bp.a, bp.b = act, other
+	if len(act) == 0 {
+		return
+	}
+	bp.pairs = selfPairs(act, bp.pairs)
+	bp.pairs = crossPairs(act, other, bp.pairs)
+	for k, p := range bp.pairs {
+		bp.pairs[k] = pairKey(int32(p>>32), int32(uint32(p)))
+	}
+	bp.sortPairs(len(w.bodies))
+	// The exact test of the all-pairs loop, on the pair in index order.
+	out := bp.pairs[:0]
+	for _, p := range bp.pairs {
+		a, b := &w.bodies[p>>32], &w.bodies[uint32(p)]
+		if a.box.grow(margin).overlaps(b.box) {
+			out = append(out, p)
+		}
+	}
+	bp.pairs = out
+}
+
+// wakeTouched wakes the islands of sleeping bodies touched by awake dynamic
+// bodies or moving kinematic ones, until no more wake.
+func (w *World) wakeTouched() {
+	if w.brute {
+		w.wakeTouchedBrute()
+		return
+	}
+	bp := &w.bp
+	front, asleep := bp.a[:0], bp.b[:0]
+	for _, i := range bp.order {
+		b := &w.bodies[i]
+		switch {
+		case b.sleeping:
+			asleep = append(asleep, w.mkspan(i, b.box.grow(margin)))
+		case b.active() || b.moving():
+			front = append(front, w.mkspan(i, b.box.grow(margin)))
+		}
+	}
+	// Each round pairs the bodies woken by the last (at first, all awake
+	// ones) with those still asleep.
+	for len(front) > 0 && len(asleep) > 0 {
+		bp.pairs = crossPairs(front, asleep, bp.pairs[:0])
+		bp.islands = bp.islands[:0]
+		for _, p := range bp.pairs {
+			a, b := &w.bodies[p>>32], &w.bodies[uint32(p)]
+			if !a.box.grow(margin).overlaps(b.box) {
+				continue
+			}
+			if _, c := collide(a, b, margin, &w.scratch); c > 0 {
+				bp.islands = append(bp.islands, b.island)
+			}
+		}
+		if len(bp.islands) == 0 {
+			break
+		}
+		slices.Sort(bp.islands)
+		bp.islands = slices.Compact(bp.islands)
+		front = front[:0]
+		still := asleep[:0]
+		for _, s := range asleep {
+			b := &w.bodies[s.i]
+			if _, found := slices.BinarySearch(bp.islands, b.island); found {
+				b.sleeping, b.sleepTime = false, 0
+				front = append(front, s)
+				continue
+			}
+			still = append(still, s)
+		}
+		asleep = still
+	}
+	bp.a, bp.b = front, asleep
+}
+
+// wakeTouchedBrute is wakeTouched over all pairs.
+func (w *World) wakeTouchedBrute() {
+	for changed := true; changed; {
+		changed = false
+		for i := range w.bodies {
+			a := &w.bodies[i]
+			if !a.active() && !a.moving() {
+				continue
+			}
+			grown := a.box.grow(margin)
+			for j := range w.bodies {
+				b := &w.bodies[j]
+				if !b.sleeping || !grown.overlaps(b.box) {
+					continue
+				}
+				if _, c := collide(a, b, margin, &w.scratch); c > 0 {
+					w.wakeIsland(b.island)
+					changed = true
+				}
+			}
+		}
+	}
+}
+
+// sweepPairs sets bp.pairs to the candidates of the sweep, sorted: pairs
+// (i, j) of an awake dynamic body i and any other j whose tests in
+// sweepBall or sweepBoxBody could pass, with j at its integrated pose.
+//
+// i's span holds its bounds at the start and end of the sub-step. j's
+// holds its bounds grown by its reach (what a swept box tests) and, for a
+// moving j, its end bounds grown by how far the point under a swept sphere
+// is carried: |v|·h plus |ω|·h times that point's distance from j's
+// centre. A sphere whose path meets j's end bounds is at most |ds| + √3·
+// (r + ccdGap) + the carry from them (ds its own motion), so the distance
+// D is at most (S + e + d + |v|·h) / (1 − |ω|·h) with S the largest such
+// reach of any sphere, e the half diagonal of j's bounds and d j's motion
+// over the sub-step.
+func (w *World) sweepPairs(h float64) {
+	bp := &w.bp
+	bp.pairs = bp.pairs[:0]
+	reach := 0.0 // S above
+	for i := range w.bodies {
+		b := &w.bodies[i]
+		if b.active() && b.shape.Kind == ShapeSphere {
+			reach = math.Max(reach, b.pose.Pos.Sub(b.start).Len()+math.Sqrt(3)*(b.shape.Radius+ccdGap))
+		}
+	}
+	q, fixed, moving := bp.a[:0], bp.b[:0], bp.c[:0]
+	for _, i := range bp.order {
+		b := &w.bodies[i]
+		if !b.active() && !b.moving() {
+			fixed = append(fixed, w.mkspan(i, b.box.grow(sweepSlack)))
+			continue
+		}
+		end := bounds(&b.shape, b.pose)
+		if b.active() {
+			var path aabb
+			if b.shape.Kind == ShapeSphere {
+				path = aabb{min: b.start, max: b.start}.union(aabb{min: b.pose.Pos, max: b.pose.Pos}).grow(b.shape.Radius + ccdGap)
+			} else {
+				path = b.box.union(end).grow(ccdGap)
+			}
+			q = append(q, w.mkspan(i, path.grow(sweepSlack)))
+		}
+		vh, turn := b.vel.Len()*h, b.angVel.Len()*h
+		carry := math.Inf(1)
+		if turn < 0.5 {
+			half := end.max.Sub(end.min).Scale(0.5).Len()
+			carry = vh + turn*(reach+half+b.pose.Pos.Sub(b.start).Len()+vh)/(1-turn)
+		}
+		box := b.box.grow(b.reach).union(end.grow(carry))
+		moving = append(moving, w.mkspan(i, box.grow(sweepSlack)))
+	}
+	bp.a, bp.b, bp.c = q, fixed, moving
+	if len(q) == 0 {
+		return
+	}
+	sortSpans(q)
+	sortSpans(moving)
+	bp.pairs = crossPairs(q, fixed, bp.pairs)
+	bp.pairs = crossPairs(q, moving, bp.pairs)
+	bp.sortPairs(len(w.bodies))
+}
+
+// sweepCandidates calls fn for the bodies i is swept against, in increasing
+// index order: all others for the all-pairs loop, else i's candidates from
+// pairs (i's run of sweepPairs) and, if moved, the bodies moved by sweeps
+// so far (whose end bounds sweepPairs did not know).
+func (w *World) sweepCandidates(i int, pairs []uint64, moved bool, fn func(j int)) {
+	if w.brute {
+		for j := range w.bodies {
+			if j != i {
+				fn(j)
+			}
+		}
+		return
+	}
+	var mv []int32
+	if moved {
+		mv = w.bp.moved
+	}
+	k, m := 0, 0
+	for k < len(pairs) || m < len(mv) {
+		var j int
+		switch {
+		case m == len(mv) || (k < len(pairs) && int(uint32(pairs[k])) < int(mv[m])):
+			j = int(uint32(pairs[k]))
+			k++
+		case k == len(pairs) || int(mv[m]) < int(uint32(pairs[k])):
+			j = int(mv[m])
+			m++
+		default:
+			j = int(mv[m])
+			k++
+			m++
+		}
+		if j != i {
+			fn(j)
+		}
+	}
+}

@@ -1,0 +1,173 @@
+package physics
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"arcade/geom"
+)
+
+// randomScene fills w with a floor, a tilted plane, static boxes, two
+// kinematic boxes and n dynamic spheres and boxes scattered over a region
+// whose proportions depend on the seed, some of them fast and spinning.
+func randomScene(t testing.TB, w *World, seed uint64, n int) {
+	r := rand.New(rand.NewPCG(seed, 7))
+	m := func() Material {
+		return Material{Restitution: 0.6 * r.Float64(), Friction: r.Float64(), Rolling: 0.02 * r.Float64()}
+	}
+	mustAdd(t, w, 1, BodyDef{Shape: Plane(v3(0, 1, 0), 0), Kind: Static, Material: m()})
+	mustAdd(t, w, 2, BodyDef{Shape: Plane(v3(1, 0.2, 0), -3), Kind: Static, Material: m()})
+	size := v3(1+4*r.Float64(), 1+3*r.Float64(), 1+4*r.Float64())
+	rot := func() geom.Quat {
+		return geom.AxisAngle(v3(r.Float64()-0.5, r.Float64()-0.5, r.Float64()-0.5).Add(v3(0, 0.01, 0)), 6*r.Float64())
+	}
+	pos := func() geom.Vec3 {
+		return v3(size.X*(r.Float64()-0.5), 0.05+size.Y*r.Float64(), size.Z*(r.Float64()-0.5))
+	}
+	for k := 0; k < 6; k++ {
+		mustAdd(t, w, BodyID(10+k), BodyDef{Shape: Box(v3(0.05+r.Float64(), 0.02+0.3*r.Float64(), 0.05+r.Float64())), Kind: Static,
+			Pose: geom.Pose{Pos: pos(), Rot: rot()}, Material: m()})
+	}
+	for k := 0; k < 2; k++ {
+		mustAdd(t, w, BodyID(20+k), BodyDef{Shape: Box(v3(0.3, 0.05, 0.3)), Kind: Kinematic, Mass: 1,
+			Pose: geom.Pose{Pos: pos(), Rot: rot()}, Material: m()})
+	}
+	for k := 0; k < n; k++ {
+		def := BodyDef{Pose: geom.Pose{Pos: pos(), Rot: rot()}, Material: m(), Mass: 0.1 + r.Float64()}
+		if k%2 == 0 {
+			def.Shape = Sphere(0.02 + 0.13*r.Float64())
+		} else {
+			def.Shape = Box(v3(0.01+0.19*r.Float64(), 0.01+0.19*r.Float64(), 0.01+0.19*r.Float64()))
+		}
+		switch k % 7 {
+		case 0: // fast: swept
+			def.Vel = v3(30*(r.Float64()-0.5), 20*(r.Float64()-0.5), 30*(r.Float64()-0.5))
+			def.AngVel = v3(60*(r.Float64()-0.5), 60*(r.Float64()-0.5), 60*(r.Float64()-0.5))
+		case 1, 2:
+			def.Vel = v3(2*(r.Float64()-0.5), 0, 2*(r.Float64()-0.5))
+		}
+		mustAdd(t, w, BodyID(100+k), def)
+	}
+}
+
+// disturb moves the kinematic boxes and, now and then, throws, teleports,
+// removes and adds bodies: the same calls for the same frame and seed.
+func disturb(w *World, seed uint64, frame int) {
+	r := rand.New(rand.NewPCG(seed, uint64(frame)))
+	for k := 0; k < 2; k++ {
+		ph := float64(frame)*tick*(1+float64(k)) + float64(k)
+		w.SetKinematicPose(BodyID(20+k), geom.Pose{
+			Pos: v3(2*math.Sin(ph), 0.3+0.25*math.Sin(2*ph), 2*math.Sin(1.3*ph+1)),
+			Rot: geom.AxisAngle(v3(0, 1, 0), ph),
+		})
+	}
+	if frame%37 == 0 {
+		id := BodyID(100 + r.IntN(60))
+		w.SetVelocity(id, v3(20*(r.Float64()-0.5), 10*r.Float64(), 20*(r.Float64()-0.5)), v3(0, 40*r.Float64(), 0))
+	}
+	if frame%53 == 0 {
+		w.SetPose(BodyID(100+r.IntN(60)), at(r.Float64()-0.5, 1+r.Float64(), r.Float64()-0.5))
+	}
+	if frame%97 == 0 {
+		id := BodyID(100 + r.IntN(60))
+		w.Remove(id)
+		w.Add(id, BodyDef{Shape: Sphere(0.05 + 0.1*r.Float64()), Mass: 0.5, Pose: at(r.Float64()-0.5, 2, r.Float64()-0.5),
+			Material: Material{Restitution: 0.5, Friction: 0.5}})
+	}
+}
+
+type bodyState struct {
+	id       BodyID
+	p        geom.Pose
+	lin, ang geom.Vec3
+	sleeping bool
+}
+
+func states(w *World) []bodyState {
+	var s []bodyState
+	w.Bodies(func(id BodyID, p geom.Pose, sl bool) {
+		lin, ang := w.Velocity(id)
+		s = append(s, bodyState{id, p, lin, ang, sl})
+	})
+	return s
+}
+
+type contactReport struct {
+	a, b BodyID
+	p    geom.Vec3
+	j    float64
+}
+
+func reports(w *World) []contactReport {
+	var s []contactReport
+	w.Contacts(func(a, b BodyID, p geom.Vec3, j float64) { s = append(s, contactReport{a, b, p, j}) })
+	return s
+}
+
+// TestBroadPhaseAgainstBrute: on random scenes, the sweep-and-prune
+// candidates of every sub-step's contact search are exactly the all-pairs
+// loop's, and a world stepped with the broad phase stays bit-identical
+// (poses, velocities, sleep, contact reports) to one stepped with the
+// all-pairs loops, through waking, sleeping, sweeping, teleports, removals
+// and additions.
+func TestBroadPhaseAgainstBrute(t *testing.T) {
+	seeds := []uint64{1, 2, 3, 4}
+	frames := 240
+	if testing.Short() {
+		seeds, frames = seeds[:2], 120
+	}
+	for _, seed := range seeds {
+		fast, slow := newWorld(t, Config{}), newWorld(t, Config{})
+		slow.brute = true
+		randomScene(t, fast, seed, 120)
+		randomScene(t, slow, seed, 120)
+		pairs, swept, asleep := 0, 0, 0
+		for f := 1; f <= frames; f++ {
+			disturb(fast, seed, f)
+			disturb(slow, seed, f)
+			nf, ns := fast.Begin(tick), slow.Begin(tick)
+			if nf != ns {
+				t.Fatalf("seed %d frame %d: %d vs %d sub-steps", seed, f, nf, ns)
+			}
+			for i := 0; i < nf; i++ {
+				// The candidates collide will see, both ways, on the fast world.
+				fast.sortOrder()
+				fast.contactPairs()
+				got := slices.Clone(fast.bp.pairs)
+				fast.brute = true
+				fast.contactPairs()
+				fast.brute = false
+				if !slices.Equal(got, fast.bp.pairs) {
+					t.Fatalf("seed %d frame %d sub-step %d: broad phase pairs %d, all pairs %d", seed, f, i, len(got), len(fast.bp.pairs))
+				}
+				pairs += len(got)
+				fast.SubStep(i)
+				slow.SubStep(i)
+				swept += len(fast.bp.moved)
+			}
+			fast.End()
+			slow.End()
+			sf, ss := states(fast), states(slow)
+			if !slices.Equal(sf, ss) {
+				for k := range sf {
+					if k < len(ss) && sf[k] != ss[k] {
+						t.Fatalf("seed %d frame %d: body %d: %+v, all pairs %+v", seed, f, sf[k].id, sf[k], ss[k])
+					}
+				}
+				t.Fatalf("seed %d frame %d: %d bodies vs %d", seed, f, len(sf), len(ss))
+			}
+			if !slices.Equal(reports(fast), reports(slow)) {
+				t.Fatalf("seed %d frame %d: contact reports differ", seed, f)
+			}
+		}
+		for _, s := range states(fast) {
+			if s.sleeping {
+				asleep++
+			}
+		}
+		t.Logf("seed %d: axis %d, %d contact candidates, %d swept hits, %d of %d asleep at the end",
+			seed, fast.bp.axis, pairs, swept, asleep, len(fast.bodies))
+	}
+}
