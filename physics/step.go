@@ -130,8 +130,12 @@ func (w *World) collide(h float64) {
 	for _, p := range w.bp.pairs {
 		i, j := int(p>>32), int(uint32(p))
 		a, b := &w.bodies[i], &w.bodies[j]
+		ext := sweptMargin(a, b, h)
+		if planeApart(a, b, margin+ext) {
+			continue
+		}
 		mg := margin
-		if ext := sweptMargin(a, b, h); ext > 0 && separation(a, b) < ccdTouch {
+		if ext > 0 && separation(a, b) < ccdTouch {
 			mg += ext
 		}
 		n, cnt := collide(a, b, mg, &w.scratch)
@@ -175,6 +179,22 @@ func (w *World) collide(h float64) {
 		}
 		w.manifolds = append(w.manifolds, m)
 	}
+}
+
+// planeApart reports whether one of a and b is a plane and the other's
+// bounds are further than mg above it, so that collide finds no point.
+func planeApart(a, b *body, mg float64) bool {
+	if a.shape.Kind == ShapePlane {
+		a, b = b, a
+	}
+	if b.shape.Kind != ShapePlane || a.shape.Kind == ShapePlane {
+		return false
+	}
+	n := b.shape.Normal
+	c := a.box.min.Add(a.box.max).Scale(0.5)
+	e := a.box.max.Sub(a.box.min).Scale(0.5)
+	low := n.Dot(c) - math.Abs(n.X)*e.X - math.Abs(n.Y)*e.Y - math.Abs(n.Z)*e.Z - b.shape.Offset
+	return low > mg+sweepSlack
 }
 
 // inherit copies the impulses of the nearest point of old, if close enough,
