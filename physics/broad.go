@@ -261,6 +261,9 @@ func (w *World) contactPairs() {
 		}
 		return
 	}
+	if !w.anyAwake(false) {
+		return
+	}
 	act, other := bp.a[:0], bp.b[:0]
 	for _, i := range bp.order {
 		b := &w.bodies[i]
@@ -294,11 +297,25 @@ func (w *World) contactPairs() {
 	bp.pairs = out
 }
 
+// anyAwake reports whether some dynamic body is awake, or, with moving,
+// some kinematic body moves: when none is, a sub-step has no pairs to find.
+func (w *World) anyAwake(moving bool) bool {
+	for i := range w.bodies {
+		if b := &w.bodies[i]; b.active() || (moving && b.moving()) {
+			return true
+		}
+	}
+	return false
+}
+
 // wakeTouched wakes the islands of sleeping bodies touched by awake dynamic
 // bodies or moving kinematic ones, until no more wake.
 func (w *World) wakeTouched() {
 	if w.brute {
 		w.wakeTouchedBrute()
+		return
+	}
+	if !w.anyAwake(true) {
 		return
 	}
 	bp := &w.bp
@@ -387,12 +404,16 @@ func (w *World) wakeTouchedBrute() {
 func (w *World) sweepPairs(h float64) {
 	bp := &w.bp
 	bp.pairs = bp.pairs[:0]
-	reach := 0.0 // S above
+	reach, any := 0.0, false // S above
 	for i := range w.bodies {
 		b := &w.bodies[i]
+		any = any || b.active()
 		if b.active() && b.shape.Kind == ShapeSphere {
 			reach = math.Max(reach, b.pose.Pos.Sub(b.start).Len()+math.Sqrt(3)*(b.shape.Radius+ccdGap))
 		}
+	}
+	if !any {
+		return
 	}
 	q, fixed, moving := bp.a[:0], bp.b[:0], bp.c[:0]
 	for _, i := range bp.order {
