@@ -116,10 +116,9 @@ func (h *Histogram) Quantile(q float64) int64 {
 // a reader of several quantiles pays for one. v and qs have the same
 // length; qs must be ascending.
 func (h *Histogram) Quantiles(v []int64, qs ...float64) {
-	var total uint64
-	for i := range h.buckets {
-		total += h.buckets[i].Load()
-	}
+	// Record counts the bucket before Count, so the buckets read after
+	// Count hold at least that many: every rank below is reached.
+	total := h.count.Load()
 	for i := range v {
 		v[i] = 0
 	}
@@ -159,7 +158,7 @@ func (h *Histogram) Quantiles(v []int64, qs ...float64) {
 			return
 		}
 	}
-	// Records raced with the sum: the rest are at the last bucket seen.
+	// Only after a Reset racing with Record: the rest are at the top.
 	for ; k < n; k++ {
 		v[k] = maxv
 	}

@@ -231,3 +231,39 @@ func BenchmarkQuantile(b *testing.B) {
 		h.Quantile(0.99)
 	}
 }
+
+// BenchmarkQuantiles: p50 and p99 read together, against two Quantile
+// calls, on a histogram of tick-like lateness (µs to ms, in ns).
+func BenchmarkQuantiles(b *testing.B) {
+	var h Histogram
+	for i := range 10000 {
+		h.Record(int64(1000 + i*i%3_000_000))
+	}
+	b.Run("two-calls", func(b *testing.B) {
+		for b.Loop() {
+			_, _ = h.Quantile(0.5), h.Quantile(0.99)
+		}
+	})
+	b.Run("one-pass", func(b *testing.B) {
+		var v [2]int64
+		for b.Loop() {
+			h.Quantiles(v[:], 0.5, 0.99)
+		}
+	})
+}
+
+// TestQuantilesMatch: Quantiles gives what Quantile gives for each.
+func TestQuantilesMatch(t *testing.T) {
+	var h Histogram
+	for i := range 5000 {
+		h.Record(int64(i * 7919 % 100_000))
+	}
+	qs := []float64{0, 0.1, 0.5, 0.9, 0.99, 0.999, 1}
+	v := make([]int64, len(qs))
+	h.Quantiles(v, qs...)
+	for i, q := range qs {
+		if v[i] != h.Quantile(q) {
+			t.Errorf("q %v: %d, Quantile %d", q, v[i], h.Quantile(q))
+		}
+	}
+}
