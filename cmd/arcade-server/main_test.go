@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -203,5 +204,24 @@ func TestHTTPDefaultsAndToken(t *testing.T) {
 	b, errB := newToken()
 	if errA != nil || errB != nil || len(a) != 64 || a == b || strings.Trim(a, "0123456789abcdef") != "" {
 		t.Errorf("newToken: %q %v, %q %v; want two different 64-digit hex tokens", a, errA, b, errB)
+	}
+}
+
+// TestSceneLimits: a scene past the hard limit is refused with a clear
+// error naming the flag.
+func TestSceneLimits(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("name big\n")
+	for i := range maxSceneObjects + 1 {
+		fmt.Fprintf(&b, "object o%d shape=sphere radius=0.1 mass=1 pos=%d,1,%d\n", i, i%60-30, i/60%60-30)
+	}
+	path := dir + "/big.scene"
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"--scene", path}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "--scene") || !strings.Contains(errb.String(), "at most") {
+		t.Errorf("a %d-object scene: exit %d, %q", maxSceneObjects+1, code, errb.String())
 	}
 }
