@@ -266,7 +266,7 @@ func ramp(ctx context.Context, o *options, stderr io.Writer) (*Report, error) {
 		TickRate: o.tickRate, Rate: o.rate, PerProc: o.perProc, Nice: o.nice,
 		SettleS: o.settle.Seconds(), HoldS: o.hold.Seconds(), CPUs: runtime.NumCPU(),
 		ServerArgv: r.serverArgv, Started: start.UTC().Format(time.RFC3339),
-		SourceAddresses: "127.0.0.1",
+		SourceAddresses: "127.(10+p).0.0/16, one address each (arcade-bot process p)",
 	}
 	// Bots are told to stream until the ramp could at most end, then are
 	// stopped by SIGTERM; a bot outliving this process is killed by

@@ -117,7 +117,7 @@ func fmtp(p *float64, prec int) string {
 }
 
 func printTable(w io.Writer, r *Report) {
-	fmt.Fprintf(w, "arcade-load: %d CPUs, server tick %d Hz, headsets at %d Hz, ≤ %d per arcade-bot process at nice %d, settle %gs, window %gs; every headset from %s\n",
+	fmt.Fprintf(w, "arcade-load: %d CPUs, server tick %d Hz, headsets at %d Hz, ≤ %d per arcade-bot process at nice %d, settle %gs, window %gs; headsets from %s\n",
 		r.CPUs, r.TickRate, r.Rate, r.PerProc, r.Nice, r.SettleS, r.HoldS, r.SourceAddresses)
 	hdr := []string{"headsets", "conn", "procs", "srvCPU%", "usr%", "sys%", "RSS MB", "gor",
 		"tick p50/p99 µs", "input p99", "grab p99", "phys p99", "bcast p99", "missed", "late A/H",
