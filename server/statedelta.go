@@ -27,6 +27,17 @@ type deltaState struct {
 	repairs []repair
 	hdr     wire.StateDelta
 	times   [statesync.Window]uint64 // server time of each tick in hist
+	// The unicast encodings of this tick, by (tick, baseline): clients
+	// that hold the same baseline share one.
+	coded []codedParts
+	arena []byte
+	offs  []int // part boundaries in arena: part i is arena[offs[i]:offs[i+1]]
+}
+
+type codedParts struct {
+	tick, base uint32
+	kf         bool
+	at, n      int // parts at arena offsets offs[at:at+n]
 }
 
 type repair struct {
@@ -65,6 +76,7 @@ func (s *Server) deltaGroup() bool {
 // history.
 func (s *Server) broadcastDelta(now int64, group bool) {
 	d := &s.delta
+	d.coded, d.arena, d.offs = d.coded[:0], d.arena[:0], d.offs[:0]
 	s.quantState()
 	d.hdr = wire.StateDelta{Tick: d.truth.Tick, ServerTime: s.snap.ServerTime, StateHash: s.snap.StateHash}
 	if s.snap.Flags&wire.SnapshotHasHash != 0 {
@@ -127,21 +139,39 @@ func (s *Server) queueRepair(m *statesync.Member, target uint32) {
 
 // sendDeltaTo sends c tick (the current one, or one in the history) coded
 // against the newest tick c holds that the history has, or as a keyframe.
+// Clients that hold the same baseline share one encoding a tick.
 func (s *Server) sendDeltaTo(now int64, c *session, tick uint32, maxBody int) {
 	d := &s.delta
-	st := &d.cur
-	h := d.hdr
-	if tick != d.cur.Tick {
-		if st = d.hist.Get(tick); st == nil {
-			return
+	base, hasBase := c.sync.Held.NewestIn(func(t uint32) bool { return t != tick && d.hist.Has(t) })
+	var cp *codedParts
+	for i := range d.coded {
+		if k := &d.coded[i]; k.tick == tick && k.kf == !hasBase && (!hasBase || k.base == base) {
+			cp = k
 		}
-		h.Tick, h.ServerTime, h.Flags, h.StateHash = tick, d.times[tick%statesync.Window], 0, 0
 	}
-	var base *wire.State
-	if t, ok := c.sync.Held.NewestIn(func(t uint32) bool { return t != tick && d.hist.Has(t) }); ok {
-		base, h.Base = d.hist.Get(t), t
+	if cp == nil {
+		st := &d.cur
+		h := d.hdr
+		if tick != d.cur.Tick {
+			if st = d.hist.Get(tick); st == nil {
+				return
+			}
+			h.Tick, h.ServerTime, h.Flags, h.StateHash = tick, d.times[tick%statesync.Window], 0, 0
+		}
+		var b *wire.State
+		if hasBase {
+			b, h.Base = d.hist.Get(base), base
+		}
+		parts := d.enc.Encode(&h, b, st, maxBody)
+		d.coded = append(d.coded, codedParts{tick: tick, base: base, kf: !hasBase, at: len(d.offs), n: len(parts)})
+		cp = &d.coded[len(d.coded)-1]
+		for _, p := range parts {
+			d.offs = append(d.offs, len(d.arena))
+			d.arena = append(d.arena, p...)
+		}
+		d.offs = append(d.offs, len(d.arena))
 	}
-	for _, part := range d.enc.Encode(&h, base, st, maxBody) {
-		s.finish(append(s.beginConn(now, c, wire.TypeStateDelta), part...))
+	for i := cp.at; i < cp.at+cp.n; i++ {
+		s.finish(append(s.beginConn(now, c, wire.TypeStateDelta), d.arena[d.offs[i]:d.offs[i+1]]...))
 	}
 }
