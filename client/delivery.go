@@ -2,6 +2,7 @@ package client
 
 import (
 	"slices"
+	"time"
 
 	"arcade/wire"
 )
@@ -40,6 +41,24 @@ type deliveryTracker struct {
 	uwin    int                       // windows begun
 	joined  bool                      // the multicast group could be joined
 	on      bool                      // reports are due: connected with a multicast group
+	// Datagrams read this window, and those read more than StarvedLag
+	// after the kernel had them.
+	read, late int
+}
+
+// StarvedLag is how long after the kernel received a datagram the client
+// may read it and still count as keeping up: half a tick at 120 Hz. A
+// client that reads more than a tenth of a report window's datagrams later
+// than that says so (wire.DeliveryStarved): its reader is starved (its
+// CPU, its app), and the losses it sees are its own.
+const StarvedLag = 4 * time.Millisecond
+
+// readAt records a datagram read lag after the kernel received it.
+func (d *deliveryTracker) readAt(lag int64) {
+	d.read++
+	if lag > int64(StarvedLag) {
+		d.late++
+	}
 }
 
 type pairSlot struct {
@@ -102,8 +121,11 @@ func (d *deliveryTracker) report(now int64, mc, uc PathStats, r *wire.DeliveryRe
 	if !d.joined {
 		r.Flags |= wire.DeliveryNotJoined
 	}
+	if d.read > 0 && d.late*10 > d.read {
+		r.Flags |= wire.DeliveryStarved
+	}
 	r.UnicastLoss = unicastLoss(uc, d.ubase)
-	d.n = 0
+	d.n, d.read, d.late = 0, 0, 0
 	d.begin(now, mc, uc)
 }
 

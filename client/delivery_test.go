@@ -2,6 +2,7 @@ package client
 
 import (
 	"testing"
+	"time"
 
 	"arcade/wire"
 )
@@ -201,5 +202,36 @@ func TestReportsOnlyForMulticastSessions(t *testing.T) {
 		if !unicast && (reports < 6 || reports > 9) {
 			t.Errorf("multicast session sent %d reports in 2 s, want one per 250 ms", reports)
 		}
+	}
+}
+
+// TestReportStarved: a window in which more than a tenth of the datagrams
+// were read more than StarvedLag late is reported DeliveryStarved; one
+// that kept up is not.
+func TestReportStarved(t *testing.T) {
+	var d deliveryTracker
+	d.joined = true
+	var r wire.DeliveryReport
+	for i := range 100 {
+		lag := int64(time.Millisecond)
+		if i%8 == 0 { // 13 of 100 late
+			lag = int64(StarvedLag) + 1
+		}
+		d.readAt(lag)
+	}
+	d.report(250e6, PathStats{}, PathStats{}, &r)
+	if r.Flags&wire.DeliveryStarved == 0 {
+		t.Fatalf("13 %% read late: flags %#x", r.Flags)
+	}
+	for i := range 100 {
+		lag := int64(0)
+		if i%20 == 0 { // 5 of 100 late
+			lag = int64(StarvedLag) * 2
+		}
+		d.readAt(lag)
+	}
+	d.report(500e6, PathStats{}, PathStats{}, &r)
+	if r.Flags&wire.DeliveryStarved != 0 {
+		t.Fatalf("5 %% read late: flags %#x", r.Flags)
 	}
 }

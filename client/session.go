@@ -342,6 +342,7 @@ func (s *Session) Handle(now int64, dgram []byte, rxTime int64, viaMulticast boo
 	if rxTime == 0 {
 		rxTime = now
 	}
+	s.delivery.readAt(now - rxTime)
 	if len(dgram) > wire.MaxDatagramSize {
 		s.drop(DropTooLarge)
 		return

@@ -39,8 +39,11 @@ const (
 const (
 	reasonMulticast = "multicast"
 	reasonAsked     = "client asked for unicast"
+	// reasonStarved: the headset's own reader is late, and its report
+	// says so: overload is not blamed on multicast.
+	reasonStarved = "the headset reads late: its losses are its own"
 	// reasonFallbackFull prefixes why a client would have been moved.
-	reasonFallbackFull = "multicast (the unicast fallback is at its limit): "
+	reasonFallbackFull = "the unicast fallback is at its limit: "
 	reasonNoMulticast  = "multicast disabled on the server"
 	reasonNotJoined    = "client could not join the multicast group"
 	reasonSilent       = "no multicast received while unicast probes arrived"
@@ -126,8 +129,19 @@ func (s *Server) onDeliveryReport(now int64, c *session, r *wire.DeliveryReport)
 	d.last = *r
 	i := d.reports % lossWindow
 	d.recv[i], d.lost[i], d.ucLoss[i] = r.McastReceived, r.McastLost, r.UnicastLoss
+	starved := r.Flags&wire.DeliveryStarved != 0
+	if starved {
+		// The headset read late: what it lost is its own, not the
+		// path's. The window counts as no data, and it is not moved.
+		d.recv[i], d.lost[i] = 0, 0
+		s.stats.ReportsStarved.Inc()
+	}
 	d.reports++
 	if c.fixedUnicast || s.cfg.NoUnicastFallback {
+		return
+	}
+	if starved && !c.unicast && r.Flags&wire.DeliveryNotJoined == 0 {
+		c.delivery.reason = reasonStarved
 		return
 	}
 	expected, loss := d.windowLoss()

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -231,4 +232,44 @@ func (p *probeTap) stats() (perTick, total int) {
 		perTick = max(perTick, n)
 	}
 	return perTick, p.total
+}
+
+// TestStarvedHeadsetNotMoved: two headsets lose a fifth of the multicast
+// datagrams; one reads its socket only every 10 ms (its own CPU starved)
+// and says so in its reports. The one that keeps up is moved to unicast;
+// the starved one stays on multicast, and the server says why.
+func TestStarvedHeadsetNotMoved(t *testing.T) {
+	e := &twinEnv{t: t, r: newRig(t, netsim.Config{Delay: time.Millisecond, McastLoss: 0.2, Seed: 8}, server.Config{})}
+	fine := e.join(t, "fine", false).(*twinPeer)
+	slow := e.join(t, "slow", false).(*twinPeer)
+	period := int64(time.Second / 90)
+	next := e.r.net.Now()
+	e.r.advance(3*time.Second, func(now int64) {
+		if now >= next {
+			next += period
+			fine.sendPose(now)
+			slow.sendPose(now)
+		}
+		for _, p := range []*twinPeer{fine, slow} {
+			if p == slow && now%int64(10*time.Millisecond) >= int64(50*time.Microsecond) {
+				p.s.Update(now)
+				p.flush()
+				continue // reads every 10 ms only
+			}
+			p.ep.Recv(func(b []byte, _ netip.AddrPort, rx int64, mc bool) { p.s.Handle(now, b, rx, mc) })
+			p.s.Update(now)
+			p.flush()
+		}
+	})
+	f, s := deliveryOf(t, e.r.srv, fine.id()), deliveryOf(t, e.r.srv, slow.id())
+	t.Logf("fine: %s (%s); slow: %s (%s); %d starved reports", f.Delivery, f.DeliveryReason, s.Delivery, s.DeliveryReason, e.r.srv.Stats().ReportsStarved.Load())
+	if f.Delivery != "unicast" {
+		t.Errorf("the headset that keeps up: %s (%s), want unicast", f.Delivery, f.DeliveryReason)
+	}
+	if s.Delivery != "multicast" || !strings.Contains(s.DeliveryReason, "reads late") {
+		t.Errorf("the starved headset: %s (%s), want multicast, its own lateness named", s.Delivery, s.DeliveryReason)
+	}
+	if e.r.srv.Stats().ReportsStarved.Load() == 0 {
+		t.Error("no report said starved")
+	}
 }

@@ -157,6 +157,9 @@ type Stats struct {
 	InputResyncs metrics.Counter
 	// DeliverySwitches counts clients moved between multicast and unicast.
 	DeliverySwitches metrics.Counter
+	// ReportsStarved counts delivery reports whose headset said it read
+	// late (wire.DeliveryStarved): not held against multicast.
+	ReportsStarved metrics.Counter
 	// FallbackDeferred counts moves to unicast the fallback's limits
 	// (Config.MaxFallback, FallbackRate) held back.
 	FallbackDeferred metrics.Counter

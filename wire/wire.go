@@ -403,6 +403,10 @@ type DeliveryReport struct {
 const (
 	// DeliveryNotJoined: the client could not join the multicast group.
 	DeliveryNotJoined = 1 << 0
+	// DeliveryStarved: the client read more than a tenth of the window's
+	// datagrams late (more than StarvedLag after the kernel received them):
+	// its losses are its own, not the multicast path's.
+	DeliveryStarved = 1 << 1
 )
 
 // DeliveryReport.UnicastLoss values.
