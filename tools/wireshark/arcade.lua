@@ -282,6 +282,7 @@ local F = {
     rep_p90 = ProtoField.int32("arcade.report.excess_p90", "Excess p90 (µs)"),
     rep_flags = ProtoField.uint8("arcade.report.flags", "Report flags", base.HEX),
     rep_not_joined = ProtoField.bool("arcade.report.flags.not_joined", "DeliveryNotJoined", 8, nil, 0x01),
+    rep_starved = ProtoField.bool("arcade.report.flags.starved", "DeliveryStarved", 8, nil, 0x02),
     -- The wire value in 1/10000; the tree shows it as a percentage.
     rep_unicast_loss = ProtoField.uint16("arcade.report.unicast_loss", "Unicast loss"),
 
@@ -964,7 +965,7 @@ body[13] = function(c, t) -- DeliveryReport (§6.13)
     if r50 then t:add_le(F.rep_p50, r50) end
     local r90 = c:take(4, "excess p90")
     if r90 then t:add_le(F.rep_p90, r90) end
-    local fl = c:flags(t, F.rep_flags, { F.rep_not_joined }, "flags")
+    local fl = c:flags(t, F.rep_flags, { F.rep_not_joined, F.rep_starved }, "flags")
     local ul, ulitem = c:le(t, F.rep_unicast_loss, 2, "unicast loss")
     local ultext
     if ul == UNICAST_LOSS_UNKNOWN then
@@ -987,6 +988,7 @@ body[13] = function(c, t) -- DeliveryReport (§6.13)
     if r50 and r90 then s = s .. string.format(" p50=%dus p90=%dus", r50:le_int(), r90:le_int()) end
     if ultext then s = s .. " unicast_loss=" .. ultext end
     if fl and fl % 2 == 1 then s = s .. " not_joined" end
+    if fl and math.floor(fl / 2) % 2 == 1 then s = s .. " starved" end
     return s
 end
 

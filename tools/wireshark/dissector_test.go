@@ -524,6 +524,7 @@ func expect(t *testing.T, name string, b []byte) (fields, int) {
 		f.add("arcade.report.excess_p90", m.ExcessP90)
 		f.add("arcade.report.flags", m.Flags)
 		f.add("arcade.report.flags.not_joined", m.Flags&wire.DeliveryNotJoined != 0)
+		f.add("arcade.report.flags.starved", m.Flags&wire.DeliveryStarved != 0)
 		f.add("arcade.report.unicast_loss", m.UnicastLoss)
 	case wire.TypeStateDelta:
 		var m wire.StateDelta
@@ -606,7 +607,7 @@ var wantInfo = map[string]string{
 	"message_ack":                "Message ack",
 	"message_fragment":           "Message 2/65535 fragment 2 of 3",
 	"message_rpc":                "Message 0/0 GrabRequest, 0/1 ButtonEvent, 1/0 SceneChange, 0/2 Event",
-	"delivery_report_extremes":   "DeliveryReport window=65535ms received=65535 lost=65535 samples=65535 p50=-2147483648us p90=2147483647us unicast_loss=100.00% not_joined",
+	"delivery_report_extremes":   "DeliveryReport window=65535ms received=65535 lost=65535 samples=65535 p50=-2147483648us p90=2147483647us unicast_loss=100.00% not_joined starved",
 }
 
 // fromComments are values written in the golden files' comments and in the
