@@ -34,12 +34,9 @@ func (h *udpHotPath) step() {
 	h.srv.Step(max(now, h.srv.NextTick()))
 }
 
-func newUDPHotPath(tb testing.TB, n int, unicast bool) *udpHotPath {
-	return newUDPHotPathSealed(tb, n, unicast, "")
-}
-
-// newUDPHotPathSealed is newUDPHotPath with a venue passphrase: every
-// session datagram sealed.
+// newUDPHotPathSealed is the hot path over real UDP, with a venue
+// passphrase (none if empty: nothing sealed; else every session datagram
+// sealed).
 func newUDPHotPathSealed(tb testing.TB, n int, unicast bool, passphrase string) *udpHotPath {
 	tb.Helper()
 	group := testnet.Group(tb) // this run's own: its snapshots reach no other run's receivers

@@ -173,7 +173,7 @@ type ThreadConfig struct {
 func RunRealtime(ctx context.Context, l *Loop, tc ThreadConfig, fds []int, started func(setupErr error), step StepFunc) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	setupErr, restore := setupThread(tc)
+	restore, setupErr := setupThread(tc)
 	defer restore()
 	w, err := NewEpollWaiter(fds...)
 	if err != nil {
@@ -218,9 +218,9 @@ func RealtimeSafe() error {
 	return nil
 }
 
-// setupThread applies tc to the calling (locked) thread and returns why
-// part of it was refused, and a function that undoes what was applied.
-func setupThread(tc ThreadConfig) (error, func()) {
+// setupThread applies tc to the calling (locked) thread and returns a
+// function that undoes what was applied, and why part of it was refused.
+func setupThread(tc ThreadConfig) (func(), error) {
 	var errs []error
 	var undo []func()
 	if p := tc.Priority; p > 0 {
@@ -254,9 +254,9 @@ func setupThread(tc ThreadConfig) (error, func()) {
 			}
 		}
 	}
-	return errors.Join(errs...), func() {
+	return func() {
 		for i := len(undo) - 1; i >= 0; i-- {
 			undo[i]()
 		}
-	}
+	}, errors.Join(errs...)
 }

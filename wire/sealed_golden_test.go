@@ -86,7 +86,7 @@ func (v *sealedVector) datagram(t *testing.T) (sealed, plain []byte) {
 
 // open opens b as its receiver would, twice: the second must be refused
 // as a replay.
-func (v *sealedVector) open(t *testing.T, b []byte) (first, second error, body []byte) {
+func (v *sealedVector) open(t *testing.T, b []byte) (body []byte, first, second error) {
 	_, ss, cg, _ := sealedEnds(t)
 	if v.group {
 		body, first = cg.OpenSigned(nil, b, HeaderSize)
@@ -95,7 +95,7 @@ func (v *sealedVector) open(t *testing.T, b []byte) (first, second error, body [
 		body, first = ss.Open(nil, b[:HeaderSize], b[HeaderSize:])
 		_, second = ss.Open(nil, b[:HeaderSize], b[HeaderSize:])
 	}
-	return first, second, body
+	return body, first, second
 }
 
 // TestSealedGolden recomputes the sealed vectors from the passphrase and
@@ -118,7 +118,7 @@ func TestSealedGolden(t *testing.T) {
 		if _, err := h.Parse(want); err != nil || h.Flags&FlagSealed == 0 {
 			t.Fatalf("%s: header %+v, %v", v.name, h, err)
 		}
-		err1, err2, got := v.open(t, want)
+		got, err1, err2 := v.open(t, want)
 		if err1 != nil || !bytes.Equal(got, body) {
 			t.Fatalf("%s: opens to %x, %v; want %x", v.name, got, err1, body)
 		}

@@ -75,22 +75,21 @@ func main() {
 }
 
 type options struct {
-	from, to, by     int
-	step, settle     time.Duration
-	hold             time.Duration
-	perProc          int
-	maxAdd           int
-	nice             int
-	rate, tickRate   int
-	jsonFile         string
-	svgFile          string
-	serverBin        string
-	botBin           string
-	maxTime          time.Duration
-	pastKnee         int
-	connectWait      time.Duration
-	quiet            bool
-	maxHeadsetsLimit int
+	from, to, by   int
+	step, settle   time.Duration
+	hold           time.Duration
+	perProc        int
+	maxAdd         int
+	nice           int
+	rate, tickRate int
+	jsonFile       string
+	svgFile        string
+	serverBin      string
+	botBin         string
+	maxTime        time.Duration
+	pastKnee       int
+	connectWait    time.Duration
+	quiet          bool
 }
 
 const (
