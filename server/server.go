@@ -135,6 +135,11 @@ type Server struct {
 	sealRoom   int
 	pakeAll    *sourceLimiter
 	pakeSlot   limitSlot
+	// The answers to unknown session tokens (tellUnknown): per source and
+	// in all.
+	unknownBySource *sourceLimiter
+	unknownAll      *sourceLimiter
+	unknownSlot     limitSlot
 	// The unicast fallback's rate of moves to unicast (FallbackRate).
 	fallbackLimit *sourceLimiter
 	fallbackSlot  limitSlot
@@ -213,6 +218,9 @@ func New(cfg Config, tr Transport, now int64) (*Server, error) {
 	s.usedCookies = newCookieLog(int(max(cfg.HandshakeBudget, DefaultHandshakeBudget))*int(cfg.CookieLife/time.Second+1), cfg.CookieLife.Microseconds())
 	s.sessionLimit = &sourceLimiter{rate: cfg.SessionRate, burst: max(cfg.SessionRate/5, 20)}
 	s.fallbackLimit = &sourceLimiter{rate: cfg.FallbackRate, burst: 2 * cfg.FallbackRate}
+	s.unknownBySource = newSourceLimiter(4096, 2, 4)
+	s.unknownAll = &sourceLimiter{rate: 200, burst: 200}
+	s.unknownSlot = limitSlot{tokens: 200, last: now}
 	s.fallbackSlot = limitSlot{tokens: 2 * cfg.FallbackRate, last: now}
 	s.allowList, s.denyList = cfg.Allow, cfg.Deny
 	s.initRPC()

@@ -157,6 +157,9 @@ type Stats struct {
 	InputResyncs metrics.Counter
 	// DeliverySwitches counts clients moved between multicast and unicast.
 	DeliverySwitches metrics.Counter
+	// UnknownSessionNotices counts Disconnect(UnknownSession) answers to
+	// datagrams whose token no session had.
+	UnknownSessionNotices metrics.Counter
 	// ReportsStarved counts delivery reports whose headset said it read
 	// late (wire.DeliveryStarved): not held against multicast.
 	ReportsStarved metrics.Counter

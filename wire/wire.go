@@ -358,6 +358,10 @@ const (
 	DisconnectTimeout        DisconnectReason = 2
 	DisconnectServerShutdown DisconnectReason = 3
 	DisconnectKicked         DisconnectReason = 4
+	// DisconnectUnknownSession: the server holds no session of the token
+	// the datagram it answers carried (it restarted, or forgot it): start
+	// a new handshake. Sent in clear, even on a sealed server.
+	DisconnectUnknownSession DisconnectReason = 5
 )
 
 // Disconnect ends a session.

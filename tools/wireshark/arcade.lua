@@ -97,6 +97,7 @@ local disconnect_names = {
     [2] = "Timeout",
     [3] = "ServerShutdown",
     [4] = "Kicked",
+    [5] = "UnknownSession",
 }
 
 local axis_names = { [0] = "X", [1] = "Y", [2] = "Z", [3] = "W" }
