@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"math"
@@ -29,6 +30,14 @@ type Config struct {
 	// socket of this Client's own; see MulticastHub. Nil (the default)
 	// gives the Client its own socket.
 	SharedMulticast *MulticastHub
+	// Reconnect makes the Client start a new handshake by itself, with the
+	// same player id, whenever the session is lost (the server timed it
+	// out, shut down, told it the session is unknown after a restart, or
+	// fell silent): at once, then after 0.1, 0.2, 0.4 … 2 s between
+	// attempts, until connected again or closed. Done is then closed only
+	// by Close. A zero PlayerID is replaced by a random one at Dial, so that
+	// a server that kept the player's slot gives its client id back.
+	Reconnect bool
 	// LocalAddr is the IPv4 address the session's socket binds to; zero
 	// (the default) lets the system choose. A load generator gives each
 	// simulated headset its own, as a venue's headsets each have theirs.
@@ -90,6 +99,17 @@ type Client struct {
 	timerAt int64
 	kick    chan struct{}
 
+	// Reconnecting (Config.Reconnect): whether a new handshake is under
+	// way or due, when the next attempt may start, the wait after it, and
+	// the group token the hub delivers for this client.
+	reconnect    bool
+	reconnecting bool
+	retryAt      int64
+	backoff      time.Duration
+	hubToken     uint64
+	closing      bool
+	dialCtx      context.Context
+
 	quit      chan struct{}
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -103,6 +123,11 @@ type Client struct {
 func Dial(ctx context.Context, server string, cfg Config) (*Client, error) {
 	if err := cfg.SessionConfig.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.Reconnect && cfg.PlayerID == ([wire.PlayerIDSize]byte{}) {
+		if _, err := rand.Read(cfg.PlayerID[:]); err != nil {
+			return nil, fmt.Errorf("client: player id for reconnecting: %w", err)
+		}
 	}
 	raddr, err := resolve(ctx, server)
 	if err != nil {
@@ -131,6 +156,8 @@ func Dial(ctx context.Context, server string, cfg Config) (*Client, error) {
 		done:    make(chan struct{}),
 		quit:    make(chan struct{}),
 		kick:    make(chan struct{}, 1),
+		// Reconnecting starts once Dial has returned a connected client.
+		dialCtx: context.WithoutCancel(ctx),
 	}
 	c.sendFn = c.send
 
@@ -155,6 +182,10 @@ func Dial(ctx context.Context, server string, cfg Config) (*Client, error) {
 		c.Close()
 		return nil, serr
 	}
+	c.mu.Lock()
+	c.reconnect = cfg.Reconnect
+	c.hubToken = acc.GroupToken
+	c.mu.Unlock()
 	if acc.Flags&wire.AcceptedUnicast != 0 {
 		return c, nil
 	}
@@ -332,8 +363,48 @@ func (c *Client) readLoop(conn *net.UDPConn, viaMulticast bool) {
 func (c *Client) handle(t int64, dgram []byte, rxTime int64, viaMulticast bool) {
 	c.s.Handle(t, dgram, rxTime, viaMulticast)
 	c.s.Outgoing(c.sendFn)
+	c.maybeReconnect(t)
 	c.noteState()
 	c.wake()
+}
+
+// Reconnect backoff: the first attempt at once, then these waits, doubling.
+const (
+	reconnectFirstWait = 100 * time.Millisecond
+	reconnectMaxWait   = 2 * time.Second
+)
+
+// maybeReconnect starts a new handshake when the session was lost (or a
+// reconnect attempt failed) and its wait is over, and notes a reconnect
+// that succeeded. Called with c.mu held.
+func (c *Client) maybeReconnect(t int64) {
+	if !c.reconnect || c.closing {
+		return
+	}
+	st := c.s.State()
+	if st == Connected {
+		if c.reconnecting {
+			c.reconnecting, c.backoff, c.retryAt = false, 0, 0
+			if acc := c.s.Accepted(); c.hub != nil && acc.GroupToken != c.hubToken {
+				// The hub delivers by group token: register the new one.
+				hub := c.hub
+				c.hubToken = acc.GroupToken
+				go func() {
+					hub.detach(c)
+					hub.attach(c.dialCtx, c, acc.Multicast, acc.GroupToken, c.iface, c.server)
+				}()
+			}
+		}
+		return
+	}
+	if st == Connecting || !(c.s.Lost() || c.reconnecting) || t < c.retryAt {
+		return
+	}
+	c.s.Restart(t)
+	c.s.Outgoing(c.sendFn)
+	c.reconnecting = true
+	c.retryAt = t + int64(c.backoff)
+	c.backoff = min(max(2*c.backoff, reconnectFirstWait), reconnectMaxWait)
 }
 
 // handleShared is handle for a datagram of the snapshot group from a
@@ -367,8 +438,12 @@ func (c *Client) timerLoop() {
 		n := now()
 		c.s.Update(n)
 		c.s.Outgoing(c.sendFn)
+		c.maybeReconnect(n)
 		c.noteState()
 		next := c.s.NextUpdate()
+		if c.reconnect && !c.closing && c.s.State() != Connected && c.s.State() != Connecting {
+			next = max(c.retryAt, n+int64(time.Millisecond)) // a reconnect attempt is due
+		}
 		c.timerAt = max(next, n+int64(time.Millisecond))
 		c.mu.Unlock()
 		if next == math.MaxInt64 {
@@ -394,7 +469,7 @@ func (c *Client) noteState() {
 		c.isSettl = true
 		close(c.settled)
 	}
-	if st != Connecting && st != Connected && !c.isDone {
+	if st != Connecting && st != Connected && !c.isDone && (!c.reconnect || c.closing) {
 		c.isDone = true
 		close(c.done)
 	}
@@ -428,6 +503,7 @@ func (c *Client) SendPose(in *wire.PoseInput) (uint32, error) {
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
 		c.mu.Lock()
+		c.closing = true
 		c.s.Close(now())
 		c.s.Outgoing(c.sendFn)
 		c.noteState()

@@ -370,6 +370,13 @@ func (s *Session) Handle(now int64, dgram []byte, rxTime int64, viaMulticast boo
 	case s.state == Connecting:
 		s.handleHandshake(now, rxTime, &h, body)
 	default:
+		if h.Type == wire.TypeDisconnect && h.Flags&wire.FlagSealed == 0 && h.Token == s.token &&
+			len(body) >= wire.DisconnectSize && wire.DisconnectReason(body[0]) == wire.DisconnectUnknownSession {
+			// The server holds no session of our token (it restarted): in
+			// clear even on a sealed session, since it has no key for it.
+			s.finish(Closed, &DisconnectedError{Reason: wire.DisconnectUnknownSession})
+			return
+		}
 		if s.seal != nil {
 			if body = s.open(s.seal, &h, dgram); body == nil {
 				return
@@ -377,6 +384,42 @@ func (s *Session) Handle(now int64, dgram []byte, rxTime int64, viaMulticast boo
 		}
 		s.handleConnected(now, rxTime, &h, body)
 	}
+}
+
+// Lost reports whether the session ended because the server went away or
+// forgot it (timed out, shut down, told it the session is unknown), the
+// ends after which a client may reconnect; not a refusal or a close.
+func (s *Session) Lost() bool {
+	if s.state != Closed && s.state != TimedOut {
+		return false
+	}
+	if s.err == ErrServerTimeout {
+		return true
+	}
+	var d *DisconnectedError
+	if errors.As(s.err, &d) {
+		switch d.Reason {
+		case wire.DisconnectTimeout, wire.DisconnectServerShutdown, wire.DisconnectUnknownSession:
+			return true
+		}
+	}
+	return false
+}
+
+// Restart begins a new session on the same configuration, player id
+// included, as if just made and started: a new handshake, which a server
+// that still has the player's slot resumes (same client id). Callbacks,
+// counters and the input sequence stay; everything agreed with the server
+// (token, keys, state ticks, reliable messages in flight) goes.
+func (s *Session) Restart(now int64) {
+	n := NewSession(s.cfg)
+	n.onSnapshot, n.onEntityUpdate, n.onPong, n.onRPC = s.onSnapshot, s.onEntityUpdate, s.onPong, s.onRPC
+	n.stats = s.stats
+	n.stats.Restarts++
+	n.inputSeq = s.inputSeq
+	*s = *n
+	s.deliver = s.deliverRPC // bound to s, not to n
+	s.Start(now)
 }
 
 // open checks and decrypts the sealed datagram dgram and returns its body

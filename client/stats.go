@@ -87,6 +87,8 @@ type SessionStats struct {
 	Overflow  uint64                 // queued datagrams discarded because Outgoing was not called
 	Dropped   [NumDropReasons]uint64 // received datagrams dropped, by reason
 	Snapshots uint64                 // distinct snapshot datagrams delivered (a StateDelta tick counts once, when complete)
+	// Restarts counts the new handshakes Restart began (reconnects).
+	Restarts uint64
 	// DeltaTicks counts the ticks assembled whole from StateDelta parts,
 	// repairs of older ticks included.
 	DeltaTicks uint64

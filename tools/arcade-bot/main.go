@@ -159,6 +159,7 @@ type options struct {
 	// perClientMcast gives every bot a multicast socket of its own.
 	perClientMcast bool
 	sourceNet      netip.Prefix
+	reconnect      bool
 	// cpus are the CPUs to pin the process to (nil: not pinned); nice is
 	// the nice value to set when niceSet.
 	cpus    []int
@@ -198,6 +199,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		o.sourceNet = p.Masked()
 		return nil
 	})
+	fs.BoolVar(&o.reconnect, "reconnect", true, "when a headset's session is lost (the server restarted, timed it out or shut down), start a new handshake with the same player id, with backoff")
 	fs.BoolVar(&o.perClientMcast, "per-client-mcast", false, "give every headset a multicast socket of its own instead of one shared by the process (the kernel then copies each snapshot once per headset)")
 	cpuList := fs.String("cpu", "", "pin the bot's threads to these `CPUs` (e.g. 1, or 0,2-3)")
 	fs.BoolVar(&o.intervalReports, "interval-reports", false, "on each SIGUSR1 print one JSON line of what the headsets measured since the previous one (for a driver cutting a long run into windows; see interval.go)")
@@ -376,6 +378,7 @@ func runBots(ctx context.Context, o *options) Report {
 				MulticastIface:  o.iface,
 				SharedMulticast: hub,
 				LocalAddr:       sourceAddr(o.sourceNet, i),
+				Reconnect:       o.reconnect,
 			}
 			b.c, b.err = client.Dial(ctx, o.server, cfg)
 			if b.err != nil {
