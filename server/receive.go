@@ -239,16 +239,25 @@ func (s *Server) inputInOrder(c *session, seq uint32) bool {
 // Disconnect(UnknownSession), so that a headset of a server that restarted
 // starts a new handshake at once instead of waiting for its timeout. In
 // clear (no key is held for the token), 23 bytes, never more than the
-// datagram answered, at most 2 a second per source and 200 in all: no
-// amplification and no flood of answers to spoofed sources.
+// datagram answered, at most 2 a second per source address and port (the
+// headsets of a venue behind one address each get theirs) and 200 in all:
+// no amplification and no flood of answers to spoofed sources.
 func (s *Server) tellUnknown(now int64, to netip.AddrPort, h *wire.Header, size int) {
 	const replySize = wire.HeaderSize + wire.DisconnectSize
 	if h.Type == wire.TypeDisconnect || size < replySize ||
-		!s.unknownAll.spend(&s.unknownSlot, now) || !s.unknownBySource.allow(to.Addr(), now) {
+		!s.unknownAll.spend(&s.unknownSlot, now) || !s.unknownBySource.allow(portKey(to), now) {
 		return
 	}
 	r := wire.Header{Type: wire.TypeDisconnect, Token: h.Token}
 	d := wire.Disconnect{Reason: wire.DisconnectUnknownSession}
 	s.finish(d.Append(s.begin(to, r)))
 	s.stats.UnknownSessionNotices.Inc()
+}
+
+// portKey is a limiter key for an address and port: the address with the
+// port folded into bytes 8–9 (zero in every IPv4 address's 16-byte form).
+func portKey(ap netip.AddrPort) netip.Addr {
+	b := ap.Addr().As16()
+	b[8], b[9] = byte(ap.Port()>>8), byte(ap.Port())
+	return netip.AddrFrom16(b)
 }
