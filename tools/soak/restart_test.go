@@ -74,7 +74,7 @@ func TestRestartRejoin(t *testing.T) {
 		t.Fatal("the 8 headsets did not connect")
 	}
 	time.Sleep(500 * time.Millisecond) // they stream, the grabbers hold
-	srv.kill()                        // SIGKILL: no goodbye to anyone
+	srv.kill()                         // SIGKILL: no goodbye to anyone
 	time.Sleep(70 * time.Millisecond)
 	srv, err = startServer(bin, game, httpPort, group, "", 64)
 	if err != nil {
