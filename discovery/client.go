@@ -111,10 +111,11 @@ func browse(ctx context.Context, conn Transport, ifs []Interface, legacy bool, n
 			query(ptrQ, b.knownPTRs())
 		}
 		wake := deadline
-		for _, w := range append(retries[:min(len(retries), 1):1], done) {
-			if !w.IsZero() && w.Before(wake) {
-				wake = w
-			}
+		if len(retries) > 0 && retries[0].Before(wake) {
+			wake = retries[0]
+		}
+		if !done.IsZero() && done.Before(wake) {
+			wake = done
 		}
 		conn.SetReadDeadline(wake)
 		if ctx.Err() != nil {

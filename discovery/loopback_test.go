@@ -546,3 +546,27 @@ func TestLoopbackOffLink(t *testing.T) {
 	}
 	t.Logf("beacon probe: from 127.0.0.2 (off-link) %d bytes in, 0 out; from 127.0.0.1 %d in, %d out", len(probe), len(probe), n)
 }
+
+// TestBrowseLongDeadline: a browse given more than the 3 s of its query
+// retries (it used to panic once both were spent) runs to its deadline
+// and returns what it found.
+func TestBrowseLongDeadline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real sockets and multicast on lo; skipped in -short mode")
+	}
+	r := startResponder(t, Advert{Instance: unique("Long Browse"), Host: "arcade-test", Port: 17779, Scene: "demo", Capacity: 8,
+		Multicast: netip.MustParseAddrPort("239.255.77.77:7778"), Players: func() int { return 0 }})
+	ctx, cancel := context.WithTimeout(context.Background(), 3500*time.Millisecond)
+	defer cancel()
+	svcs, err := Browse(ctx, "lo")
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		t.Fatal(err)
+	}
+	found := false
+	for _, s := range svcs {
+		found = found || s.Instance == r.Name()
+	}
+	if !found {
+		t.Errorf("a 3.5 s browse found %d services, not %q", len(svcs), r.Name())
+	}
+}
