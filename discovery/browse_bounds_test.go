@@ -40,6 +40,12 @@ func (c *scriptConn) Close() error                              { return nil }
 // serviceResponse is an mDNS response announcing instance i completely:
 // PTR, SRV, TXT and the host's A record with addrs addresses.
 func serviceResponse(t *testing.T, i, addrs int) []byte {
+	return serviceResponseTXT(t, i, addrs, []string{"v=1"})
+}
+
+// serviceResponseTXT is serviceResponse with the given TXT strings (none:
+// no TXT record).
+func serviceResponseTXT(t *testing.T, i, addrs int, txt []string) []byte {
 	t.Helper()
 	b := dnsmessage.NewBuilder(nil, dnsmessage.Header{Response: true, Authoritative: true})
 	b.StartAnswers()
@@ -50,7 +56,9 @@ func serviceResponse(t *testing.T, i, addrs int) []byte {
 	}
 	b.PTRResource(hdr(dnsmessage.MustNewName(ServiceType), dnsmessage.TypePTR), dnsmessage.PTRResource{PTR: inst})
 	b.SRVResource(hdr(inst, dnsmessage.TypeSRV), dnsmessage.SRVResource{Target: host, Port: 7777})
-	b.TXTResource(hdr(inst, dnsmessage.TypeTXT), dnsmessage.TXTResource{TXT: []string{"v=1"}})
+	if txt != nil {
+		b.TXTResource(hdr(inst, dnsmessage.TypeTXT), dnsmessage.TXTResource{TXT: txt})
+	}
 	for a := range addrs {
 		b.AResource(hdr(host, dnsmessage.TypeA), dnsmessage.AResource{A: [4]byte{192, 0, 2, byte(10 + a)}})
 	}
@@ -111,5 +119,22 @@ func TestBrowseIgnoresOffLink(t *testing.T) {
 	defer cancel2()
 	if svcs, err := browse(ctx2, c, []Interface{eth0}, false, time.Now); err != nil || len(svcs) != 1 {
 		t.Fatalf("on-link answer: %v, %v", svcs, err)
+	}
+}
+
+// TestBrowseWantsOurVersion: an instance whose TXT names another protocol
+// version, or that has no TXT, is not returned; ours is.
+func TestBrowseWantsOurVersion(t *testing.T) {
+	c := &scriptConn{in: []scripted{
+		{serviceResponseTXT(t, 1, 1, []string{"v=2", "scene=x"}), peer},
+		{serviceResponseTXT(t, 2, 1, nil), peer},
+		{serviceResponseTXT(t, 3, 1, []string{""}), peer},
+		{serviceResponseTXT(t, 4, 1, []string{"v=1"}), peer},
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	svcs, err := browse(ctx, c, []Interface{eth0}, false, time.Now)
+	if err != nil || len(svcs) != 1 || svcs[0].Instance != "Forged 4" {
+		t.Fatalf("browse: %+v, %v; want only Forged 4", svcs, err)
 	}
 }

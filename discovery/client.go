@@ -328,12 +328,14 @@ func (b *browser) knownPTRs() []dnsmessage.Resource {
 	return rs
 }
 
-// complete returns the instances with an SRV record and an address,
-// sorted by name.
+// complete returns the instances with an SRV record, an address and a TXT
+// record naming our protocol version (v=ProtocolVersion), sorted by name:
+// an instance without its TXT yet is not complete, and one of another
+// version is not ours to join.
 func (b *browser) complete() []Service {
 	var out []Service
 	for _, f := range b.insts {
-		if f.gone || !f.srv {
+		if f.gone || !f.srv || len(f.txt) == 0 {
 			continue
 		}
 		addrs := b.hosts[lowerASCII(f.host)]
@@ -342,6 +344,9 @@ func (b *browser) complete() []Service {
 		}
 		s := Service{Instance: f.label, Host: f.host, Addr: netip.AddrPortFrom(addrOn(addrs, f.src), f.port)}
 		s.setText(f.txt)
+		if s.Version != ProtocolVersion {
+			continue
+		}
 		out = append(out, s)
 	}
 	slices.SortFunc(out, func(a, b Service) int { return strings.Compare(a.Instance, b.Instance) })
