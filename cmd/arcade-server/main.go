@@ -489,7 +489,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		defer h.Stop()
 		if err := h.RealtimeErr(); err != nil {
-			log.Warn("host probe runs at normal priority", "err", err)
+			log.Warn("host probe runs at normal priority", "err", err, "hint", realtimeHint)
 		}
 		if err := h.StealErr(); err != nil {
 			log.Warn("CPU steal not sampled", "err", err)
@@ -599,7 +599,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	srv.Started = func() {
 		if err := srv.RealtimeErr(); err != nil {
-			log.Warn("tick thread runs at normal priority", "err", err)
+			log.Warn("tick thread runs at normal priority", "err", err, "hint", realtimeHint)
 		}
 	}
 	runErr := srv.Run(ctx, conn.Fd())
@@ -637,3 +637,7 @@ func dynamicObjects(sc *scene.Scene) int {
 	}
 	return n
 }
+
+// realtimeHint says how to let the server take SCHED_FIFO when it was
+// refused.
+const realtimeHint = "SCHED_FIFO needs CAP_SYS_NICE and an RLIMIT_RTPRIO at or above --rt-priority: under systemd AmbientCapabilities=CAP_SYS_NICE and LimitRTPRIO=99; by hand sudo setcap cap_sys_nice+ep on the binary, or run as root; --rt-priority 0 turns it off"
