@@ -167,6 +167,7 @@ func (s *Server) joined(now int64, c *session) {
 	if c.resumed {
 		s.resumed(c)
 	}
+	s.emit(Event{Join: true, ID: c.id, Name: c.name, Addr: c.addrStr, Resumed: c.resumed, At: now})
 	if s.world != nil {
 		s.world.AddPlayer(c.id, now)
 	}

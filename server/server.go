@@ -83,6 +83,7 @@ type Server struct {
 	hdr       wire.Header
 	snap      wire.Snapshot
 	delta     deltaState
+	events    chan Event
 	body      []byte
 	tickNo    uint64
 	lastPub   uint64
@@ -204,6 +205,7 @@ func New(cfg Config, tr Transport, now int64) (*Server, error) {
 		hasher:   newStateHasher(),
 	}
 	s.delta.group.Settings = statesync.DefaultSettings(cfg.TickRate)
+	s.events = make(chan Event, eventBuffer)
 	s.delta.budget.Bits = statesync.BitsFor(cfg.StateBudgetKbps, cfg.TickRate)
 	if cfg.Passphrase != "" {
 		s.passphrase, s.sealed, s.sealRoom = cfg.Passphrase, true, seal.GroupOverhead

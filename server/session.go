@@ -176,7 +176,9 @@ func (s *Server) remove(now int64, c *session, why wire.DisconnectReason, notify
 	if s.world != nil && c.confirmed {
 		s.world.RemovePlayer(c.id, now)
 	}
-	if !c.confirmed {
+	if c.confirmed {
+		s.emit(Event{ID: c.id, Name: c.name, Addr: c.addrStr, Reason: why, At: now})
+	} else {
 		s.unconfirmed--
 	}
 	if why != wire.DisconnectServerShutdown && why != wire.DisconnectKicked && c.confirmed {

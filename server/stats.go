@@ -157,6 +157,8 @@ type Stats struct {
 	InputResyncs metrics.Counter
 	// DeliverySwitches counts clients moved between multicast and unicast.
 	DeliverySwitches metrics.Counter
+	// EventsDropped counts join and leave events no reader took in time.
+	EventsDropped metrics.Counter
 	// UnknownSessionNotices counts Disconnect(UnknownSession) answers to
 	// datagrams whose token no session had.
 	UnknownSessionNotices metrics.Counter

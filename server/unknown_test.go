@@ -50,3 +50,33 @@ func TestUnknownSessionNotice(t *testing.T) {
 	}
 	t.Logf("%d notices sent", r.srv.Stats().UnknownSessionNotices.Load())
 }
+
+// TestJoinLeaveEvents: a headset joining and leaving shows as two events,
+// taken off the tick without waiting; with nobody reading, events are
+// dropped and counted, never waited for.
+func TestJoinLeaveEvents(t *testing.T) {
+	e := &twinEnv{t: t, r: newRig(t, netsim.Config{Delay: 100 * time.Microsecond, Seed: 3}, server.Config{})}
+	p := e.join(t, "ada", false).(*twinPeer)
+	p.leave(true)
+	e.r.advance(20*time.Millisecond, e.step)
+	var got []server.Event
+	for len(got) < 2 {
+		select {
+		case ev := <-e.r.srv.Events():
+			got = append(got, ev)
+		default:
+			t.Fatalf("events: %+v, want a join and a leave", got)
+		}
+	}
+	if !got[0].Join || got[0].Name != "ada" || got[1].Join || got[1].ID != got[0].ID || got[1].Reason != wire.DisconnectClientLeft {
+		t.Fatalf("events %+v", got)
+	}
+	for range 300 { // nobody reads: the buffer fills, the rest is counted
+		q := e.join(t, "crowd", false).(*twinPeer)
+		q.leave(true)
+		e.r.advance(2*time.Millisecond, e.step)
+	}
+	if e.r.srv.Stats().EventsDropped.Load() == 0 {
+		t.Error("no event dropped with nobody reading 600")
+	}
+}

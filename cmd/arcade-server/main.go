@@ -35,6 +35,7 @@ import (
 	"arcade/server"
 	"arcade/sim"
 	"arcade/tick"
+	"arcade/wire"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -602,6 +603,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			log.Warn("tick thread runs at normal priority", "err", err, "hint", realtimeHint)
 		}
 	}
+	go logEvents(ctx, srv.Events(), log)
 	runErr := srv.Run(ctx, conn.Fd())
 	stopDiscovery() // goodbyes: headsets drop the server from their lists
 	if hs != nil {
@@ -641,3 +643,27 @@ func dynamicObjects(sc *scene.Scene) int {
 // realtimeHint says how to let the server take SCHED_FIFO when it was
 // refused.
 const realtimeHint = "SCHED_FIFO needs CAP_SYS_NICE and an RLIMIT_RTPRIO at or above --rt-priority: under systemd AmbientCapabilities=CAP_SYS_NICE and LimitRTPRIO=99; by hand sudo setcap cap_sys_nice+ep on the binary, or run as root; --rt-priority 0 turns it off"
+
+// logEvents logs every headset that joins or leaves, off the tick thread.
+func logEvents(ctx context.Context, events <-chan server.Event, log *slog.Logger) {
+	reasons := map[wire.DisconnectReason]string{
+		wire.DisconnectClientLeft: "left", wire.DisconnectTimeout: "timed out",
+		wire.DisconnectServerShutdown: "server shutdown", wire.DisconnectKicked: "kicked",
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev := <-events:
+			if ev.Join {
+				log.Info("headset joined", "id", ev.ID, "name", ev.Name, "addr", ev.Addr, "resumed", ev.Resumed)
+				continue
+			}
+			why, ok := reasons[ev.Reason]
+			if !ok {
+				why = fmt.Sprintf("reason %d", ev.Reason)
+			}
+			log.Info("headset left", "id", ev.ID, "name", ev.Name, "addr", ev.Addr, "why", why)
+		}
+	}
+}
