@@ -146,6 +146,9 @@ func (a *analyzer) finish() error {
 func writeReport(w io.Writer, r *Report) {
 	fmt.Fprintf(w, "%d Arcade datagrams over %.3f s (%d malformed, %d of no known client)\n",
 		r.Datagrams, r.DurationS, r.Malformed, r.Unattributed)
+	if r.Sealed > 0 {
+		fmt.Fprintf(w, "warning: %d datagrams are sealed with a venue passphrase's keys: their bodies are not decoded and count in no figure below\n", r.Sealed)
+	}
 	for _, c := range r.Clients {
 		fmt.Fprintf(w, "\nclient %d %q %s token %s, snapshots via %s\n", c.ClientID, c.Name, c.Addr, c.Token, c.Path)
 		fmt.Fprintf(w, "  from client  %6d datagrams %v\n", c.FromClient, c.FromClientTypes)

@@ -285,3 +285,30 @@ func TestUDPFilter(t *testing.T) {
 		}
 	}
 }
+
+// TestSealedNotDecoded: a sealed datagram (a venue passphrase) is shown as
+// sealed, not decoded as if its ciphertext were a body, and counted apart
+// from the malformed ones in the report, which warns about it.
+func TestSealedNotDecoded(t *testing.T) {
+	b := golden(t, "sealed_ping")
+	var d datagram
+	f := frame{at: 1, src: netip.MustParseAddrPort("10.0.0.2:4000"), dst: netip.MustParseAddrPort("10.0.0.1:7777"), payload: b}
+	if !d.decode(f) || d.err != errSealed {
+		t.Fatalf("decode: %v", d.err)
+	}
+	if l := line(&d, 0); !strings.Contains(l, "sealed") || strings.Contains(l, "ping_id") {
+		t.Errorf("text %q", l)
+	}
+	ss := newSessions()
+	st := newStats(ss)
+	st.observe(&d)
+	r := st.report(nil)
+	if r.Sealed != 1 || r.Malformed != 0 {
+		t.Errorf("report: %d sealed, %d malformed", r.Sealed, r.Malformed)
+	}
+	var w strings.Builder
+	writeReport(&w, r)
+	if !strings.Contains(w.String(), "warning: 1 datagrams are sealed") {
+		t.Errorf("report text %q", w.String())
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"net/netip"
 
 	"arcade/wire"
@@ -67,6 +68,12 @@ func (d *datagram) decode(f frame) bool {
 		return true
 	}
 	body := f.payload[n:]
+	if d.hdr.Flags&wire.FlagSealed != 0 {
+		// A venue passphrase: the body is ciphertext. Parsing it as a
+		// message would show noise as fields.
+		d.err = errSealed
+		return true
+	}
 	switch d.hdr.Type {
 	case wire.TypeConnectRequest:
 		_, err = d.connect.Parse(body)
@@ -122,3 +129,7 @@ func toClient(t wire.PacketType) bool {
 	}
 	return false
 }
+
+// errSealed marks a sealed datagram (FlagSealed): its body is ciphertext
+// of a venue passphrase's keys, which a capture does not hold.
+var errSealed = errors.New("sealed (venue passphrase): body not decoded")

@@ -28,6 +28,10 @@ func line(d *datagram, client uint16) string {
 		fmt.Fprintf(&b, " c%d", client)
 	}
 	fmt.Fprintf(&b, " tok=%s seq=%d ack=%d", hex64(d.hdr.Token), d.hdr.Seq, d.hdr.Ack)
+	if d.err == errSealed {
+		fmt.Fprintf(&b, " sealed: %d bytes, not decoded (venue passphrase)", len(d.payload)-wire.HeaderSize)
+		return b.String()
+	}
 	if d.err != nil {
 		fmt.Fprintf(&b, " len=%d version=%d error: %v", len(d.payload), d.version, d.err)
 		return b.String()

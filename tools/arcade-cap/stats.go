@@ -20,6 +20,7 @@ type stats struct {
 	groups  map[netip.AddrPort]*groupStats
 	other   uint64 // Arcade datagrams of no known client or group
 	bad     uint64 // Arcade datagrams that did not parse
+	sealed  uint64 // sealed ones, not decoded
 	first   int64
 	last    int64
 	n       uint64
@@ -116,6 +117,10 @@ func (st *stats) observe(d *datagram) {
 	}
 	st.n++
 	st.last = d.at
+	if d.err == errSealed {
+		st.sealed++
+		return
+	}
 	if d.err != nil {
 		st.bad++
 		return
@@ -352,8 +357,11 @@ type GroupReport struct {
 
 // Report is --stats' output.
 type Report struct {
-	Datagrams    uint64         `json:"datagrams"`
-	Malformed    uint64         `json:"malformed"`
+	Datagrams uint64 `json:"datagrams"`
+	Malformed uint64 `json:"malformed"`
+	// Sealed counts datagrams sealed with a venue passphrase's keys: not
+	// decoded, in no figure below.
+	Sealed       uint64         `json:"sealed"`
 	Unattributed uint64         `json:"unattributed"`
 	DurationS    float64        `json:"duration_s"`
 	InputToState Millis         `json:"input_to_state_ms"` // all clients' samples together
@@ -373,7 +381,7 @@ func typeCounts(c *[wire.MaxType + 1]uint64) map[string]uint64 {
 
 // report builds the report; keep filters the clients listed.
 func (st *stats) report(keep func(*session) bool) *Report {
-	r := &Report{Datagrams: st.n, Malformed: st.bad, Unattributed: st.other, DurationS: float64(st.last-st.first) / 1e9}
+	r := &Report{Datagrams: st.n, Malformed: st.bad, Sealed: st.sealed, Unattributed: st.other, DurationS: float64(st.last-st.first) / 1e9}
 	var all []int64
 	for s, c := range st.clients {
 		if keep != nil && !keep(s) {
