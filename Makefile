@@ -11,6 +11,16 @@ help: ## list the targets
 build: ## build the server and the tools into bin/
 	$(GO) build -o bin/ ./cmd/... ./tools/...
 
+PREFIX ?= /usr/local
+.PHONY: install
+install: ## install arcade-server, arcade-cap and arcade-bot into $(PREFIX)/bin, the systemd unit and docs/OPERATING.md (DESTDIR, PREFIX)
+	$(GO) build -o bin/ ./cmd/arcade-server ./tools/arcade-cap ./tools/arcade-bot
+	install -D -m 0755 bin/arcade-server $(DESTDIR)$(PREFIX)/bin/arcade-server
+	install -D -m 0755 bin/arcade-cap $(DESTDIR)$(PREFIX)/bin/arcade-cap
+	install -D -m 0755 bin/arcade-bot $(DESTDIR)$(PREFIX)/bin/arcade-bot
+	install -D -m 0644 deploy/arcade-server.service $(DESTDIR)/etc/systemd/system/arcade-server.service
+	install -D -m 0644 docs/OPERATING.md $(DESTDIR)$(PREFIX)/share/doc/arcade/OPERATING.md
+
 # The lab tests run on their own after the rest, verbosely, so the figures they
 # report (delays against each profile's own) show.
 LAB_PKGS = ./tools/netlab/...
