@@ -121,6 +121,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.spinMax, "tick-spin", server.DefaultSpinMax, "longest the tick thread may spin before a deadline after an early timer wake (adapts to the host's timer lateness; at most half a tick); 0 = sleep only")
 	fs.DurationVar(&o.idle, "idle-timeout", server.DefaultIdleTimeout, "remove a headset silent for this long")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	configPath := fs.String("config", "", "read flags from `file`: one \"name = value\" a line (the flag's name, no dashes; '#' starts a comment); flags on the command line win; an unknown name is an error")
 	fs.StringVar(&o.capture, "capture", "", "record every game datagram received and sent to this pcapng `file` (read it with arcade-cap or Wireshark)")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	hostname, _ := os.Hostname()
@@ -138,6 +139,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if *configPath != "" {
+		if err := applyConfig(fs, *configPath, given); err != nil {
+			return nil, err
+		}
+	}
 	var err error
 	if given["passphrase-file"] {
 		if given["passphrase"] {
@@ -666,4 +672,47 @@ func logEvents(ctx context.Context, events <-chan server.Event, log *slog.Logger
 			log.Info("headset left", "id", ev.ID, "name", ev.Name, "addr", ev.Addr, "why", why)
 		}
 	}
+}
+
+// applyConfig sets, from the file at path, every flag the command line did
+// not give (given, which it extends). A line is "name = value" (or "name
+// value"); '#' starts a comment; a name may repeat for the flags that
+// accumulate (allow, deny). An unknown name, a bad value or "config"
+// itself is an error naming the file, the line and the name.
+func applyConfig(fs *flag.FlagSet, path string, given map[string]bool) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("--config: %w", err)
+	}
+	fromFile := map[string]bool{}
+	for i, line := range strings.Split(string(b), "\n") {
+		if j := strings.IndexByte(line, '#'); j >= 0 {
+			line = line[:j]
+		}
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		name, value, ok := strings.Cut(line, "=")
+		if !ok {
+			name, value, _ = strings.Cut(line, " ")
+		}
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		value = strings.Trim(value, "\"")
+		where := fmt.Sprintf("--config %s:%d", path, i+1)
+		f := fs.Lookup(name)
+		switch {
+		case f == nil:
+			return fmt.Errorf("%s: unknown key %q (the name of a flag, without dashes)", where, name)
+		case name == "config":
+			return fmt.Errorf("%s: a config file cannot name another", where)
+		case given[name] && !fromFile[name]:
+			continue // the command line wins
+		}
+		if err := fs.Set(name, value); err != nil {
+			return fmt.Errorf("%s: %s: %v", where, name, err)
+		}
+		fromFile[name], given[name] = true, true
+	}
+	return nil
 }

@@ -225,3 +225,38 @@ func TestSceneLimits(t *testing.T) {
 		t.Errorf("a %d-object scene: exit %d, %q", maxSceneObjects+1, code, errb.String())
 	}
 }
+
+// TestConfigFile: a config file sets flags the command line did not give;
+// the command line wins; an unknown key or a bad value is an error naming
+// the file, the line and the key.
+func TestConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("good.conf", "# the hall\ntick-rate = 90\nmax-clients 32\nname = \"Arcade Hall\"\nallow = 10.0.0.0/8\nallow = 192.168.0.0/16\n")
+	o, err := parseFlags([]string{"--config", good, "--max-clients", "16"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.tickRate != 90 || o.maxClients != 16 || o.name != "Arcade Hall" {
+		t.Errorf("tick rate %d, max clients %d, name %q: want 90 (file), 16 (command line), the file's name", o.tickRate, o.maxClients, o.name)
+	}
+	for _, tc := range []struct{ text, want string }{
+		{"tick-rate = 90\nticks = 3\n", `bad.conf:2: unknown key "ticks"`},
+		{"tick-rate = fast\n", "bad.conf:1: tick-rate"},
+		{"config = other.conf\n", "bad.conf:1"},
+	} {
+		bad := write("bad.conf", tc.text)
+		if _, err := parseFlags([]string{"--config", bad}, io.Discard); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want an error with %q", tc.text, err, tc.want)
+		}
+	}
+	if _, err := parseFlags([]string{"--config", filepath.Join(dir, "none.conf")}, io.Discard); err == nil || !strings.Contains(err.Error(), "--config") {
+		t.Errorf("a missing config file: %v", err)
+	}
+}
