@@ -45,7 +45,7 @@ const (
 // A headset is flagged as lagging when any of these holds.
 const (
 	lagIdleMs  = 500 // nothing heard for longer than this
-	lagLossPct = 2.0 // multicast loss in its latest delivery report, percent
+	lagLossPct = 2.0 // loss either way, percent: multicast or unicast to it (its latest report), or from it (the server's count)
 	// or: the server moved it to unicast because multicast failed it
 )
 
@@ -454,6 +454,12 @@ func lagReasons(c *server.ClientInfo) []string {
 	}
 	if c.McastLossPct > lagLossPct {
 		r = append(r, "multicast loss "+strconv.FormatFloat(c.McastLossPct, 'f', 1, 64)+" %")
+	}
+	if c.UnicastLossPct > lagLossPct {
+		r = append(r, "server→headset unicast loss "+strconv.FormatFloat(c.UnicastLossPct, 'f', 1, 64)+" %")
+	}
+	if c.UpstreamLossPct > lagLossPct {
+		r = append(r, "headset→server loss "+strconv.FormatFloat(c.UpstreamLossPct, 'f', 1, 64)+" %")
 	}
 	if c.Fallback {
 		r = append(r, "unicast fallback: "+c.DeliveryReason)

@@ -378,6 +378,10 @@ func (s *Server) publish(now int64) {
 				info.McastLossPct = 100 * float64(r.McastLost) / float64(n)
 			}
 			info.McastExcessP90Ms = float64(r.ExcessP90) / 1e3
+			info.UnicastLossPct = -1
+			if r.UnicastLoss != wire.UnicastLossUnknown {
+				info.UnicastLossPct = 100 * float64(r.UnicastLoss) / wire.MaxUnicastLoss
+			}
 		}
 		v = append(v, info)
 	}

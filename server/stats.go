@@ -209,6 +209,10 @@ type ClientInfo struct {
 	// later than unicast multicast arrived (90th percentile).
 	McastLossPct     float64 `json:"mcast_loss_pct"`
 	McastExcessP90Ms float64 `json:"mcast_excess_p90_ms"`
+	// UnicastLossPct is the server→headset unicast loss the headset
+	// reported over its last 16 windows (about 4 s); -1 when it could not
+	// tell (too few datagrams) or sent no report.
+	UnicastLossPct float64 `json:"unicast_loss_pct"`
 	// RTTMs is the smallest round trip measured over the last one to two
 	// seconds from the acknowledgements in the client's headers; 0 if none.
 	RTTMs float64 `json:"rtt_ms"`

@@ -71,8 +71,11 @@ function renderClients(ev) {
       el('td', { class: 'addr' }, c.addr),
       el('td', { class: 'delivery' }, delivery),
       el('td', { class: 'rtt num', title: 'smallest round trip of the last 1–2 s, from the acknowledgements in the headset\'s datagrams' }, c.rtt_ms == null ? '—' : c.rtt_ms.toFixed(2) + ' ms'),
-      el('td', { class: 'loss num', title: 'multicast p90 excess over unicast: ' + c.mcast_excess_p90_ms.toFixed(1) + ' ms; headset→server loss ' + (c.upstream_loss_pct || 0).toFixed(1) + ' %; reliable channel: ' + (c.retransmits || 0) + ' retransmits' },
-        c.mcast_loss_pct.toFixed(1) + ' %'),
+      el('td', { class: 'loss num', title: 'to the headset: multicast ' + c.mcast_loss_pct.toFixed(1) + ' %, unicast ' +
+          (c.unicast_loss_pct >= 0 ? c.unicast_loss_pct.toFixed(1) + ' %' : 'unknown') + ' (its reports); from it: ' +
+          (c.upstream_loss_pct || 0).toFixed(1) + ' % (the server\'s count); multicast p90 excess over unicast ' +
+          c.mcast_excess_p90_ms.toFixed(1) + ' ms; reliable channel: ' + (c.retransmits || 0) + ' retransmits' },
+        '↓ ' + Math.max(c.mcast_loss_pct, c.unicast_loss_pct || 0).toFixed(1) + ' % · ↑ ' + (c.upstream_loss_pct || 0).toFixed(1) + ' %'),
       el('td', { class: 'rate num' }, rate),
       el('td', { class: 'lat num', title: 'server-added latency of this headset\'s last 128 inputs: p50 / p99' },
         c.latency_p99_ms ? c.latency_p50_ms.toFixed(2) + ' / ' + c.latency_p99_ms.toFixed(2) + ' ms' : '—'),
