@@ -104,6 +104,14 @@ const (
 	DeltaKeyframe = 1 << 1 // no baseline: every record is new; Base is 0
 )
 
+// The most players and entities a tick's state holds (a server has at
+// most 4096 sessions and a scene at most 4096 objects): a receiver refuses
+// a part that would take it past either, so what it keeps stays bounded.
+const (
+	MaxStatePlayers  = 4096
+	MaxStateEntities = 4096
+)
+
 // StateDelta sizes.
 const (
 	// StateDeltaFixedSize is the body without hash and bit payload.
@@ -588,6 +596,9 @@ func (d *StateDecoder) Apply(m *StateDelta, st *State) error {
 	if r.bad || r.pos != r.end {
 		return ErrField
 	}
+	if grown(len(st.Players), d.ops[:playerOps]) > MaxStatePlayers || grown(len(st.Entities), d.ops[playerOps:]) > MaxStateEntities {
+		return ErrCount // more than any server sends: a receiver's memory stays bounded
+	}
 	if playerOps > 0 {
 		if !inPlace(st.Players, d.ops[:playerOps], d.players) {
 			d.mergedP = mergeOps(d.mergedP[:0], st.Players, d.ops[:playerOps], d.players, func(p *QPlayer) uint16 { return p.ClientID })
@@ -601,6 +612,19 @@ func (d *StateDecoder) Apply(m *StateDelta, st *State) error {
 		}
 	}
 	return nil
+}
+
+// grown is how many records n become with ops applied.
+func grown(n int, ops []deltaOp) int {
+	for _, o := range ops {
+		switch o.op {
+		case opNew:
+			n++
+		case opRemoved:
+			n--
+		}
+	}
+	return n
 }
 
 // inPlace applies ops to s where they only change records, and reports

@@ -428,3 +428,25 @@ func BenchmarkStateDelta2000(b *testing.B) {
 		}
 	})
 }
+
+// TestStateDeltaBounded: a part that would take a state past
+// MaxStateEntities is refused (ErrCount), the state untouched.
+func TestStateDeltaBounded(t *testing.T) {
+	full := &State{}
+	for i := range MaxStateEntities {
+		full.Entities = append(full.Entities, QEntity{ID: uint16(i + 1), Pose: QPose{Rot: 1}})
+	}
+	more := &State{Tick: 1}
+	more.CopyFrom(full)
+	more.Entities = append(more.Entities, QEntity{ID: MaxStateEntities + 1, Pose: QPose{Rot: 1}})
+	var e StateEncoder
+	var d StateDecoder
+	parts := e.Encode(&StateDelta{Tick: 1}, full, more, MaxBodySize)
+	var m StateDelta
+	m.Parse(parts[len(parts)-1])
+	st := &State{}
+	st.CopyFrom(full)
+	if err := d.Apply(&m, st); err != ErrCount || len(st.Entities) != MaxStateEntities {
+		t.Fatalf("apply: %v, %d entities", err, len(st.Entities))
+	}
+}
