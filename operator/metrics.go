@@ -117,6 +117,29 @@ func writeMetrics(s Source, w *bufio.Writer) {
 		fmt.Fprintf(w, "arcade_client_mcast_excess_seconds{client=\"%d\",name=%s} %s\n", c.ID, label(c.Name), num(c.McastExcessP90Ms/1e3))
 	}
 
+	perClient := func(name, typ, help string, v func(c *server.ClientInfo) (float64, bool)) {
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
+		for i := range clients {
+			if x, ok := v(&clients[i]); ok {
+				fmt.Fprintf(w, "%s{client=\"%d\",name=%s} %s\n", name, clients[i].ID, label(clients[i].Name), num(x))
+			}
+		}
+	}
+	perClient("arcade_client_rtt_seconds", "gauge", "Smallest round trip of the last 1–2 s, from the acknowledgements in the headset's datagrams.",
+		func(c *server.ClientInfo) (float64, bool) { return c.RTTMs / 1e3, c.RTTMs > 0 })
+	perClient("arcade_client_jitter_seconds", "gauge", "Round-trip jitter of the headset's reliable channel.",
+		func(c *server.ClientInfo) (float64, bool) { return c.JitterMs / 1e3, true })
+	perClient("arcade_client_upstream_loss_ratio", "gauge", "Loss of the headset's datagrams to the server, from their sequence numbers.",
+		func(c *server.ClientInfo) (float64, bool) { return c.UpstreamLossPct / 100, true })
+	perClient("arcade_client_unicast_loss_ratio", "gauge", "Loss of the server's unicast datagrams to the headset, from its reports (absent when unknown).",
+		func(c *server.ClientInfo) (float64, bool) { return c.UnicastLossPct / 100, c.UnicastLossPct >= 0 })
+	perClient("arcade_client_received_bytes_total", "counter", "Reliable-channel bytes received from the headset.",
+		func(c *server.ClientInfo) (float64, bool) { return float64(c.BytesIn), true })
+	perClient("arcade_client_sent_bytes_total", "counter", "Reliable-channel bytes sent to the headset.",
+		func(c *server.ClientInfo) (float64, bool) { return float64(c.BytesOut), true })
+	fmt.Fprintf(w, "# HELP arcade_build_info The server's build: its version and Go's.\n# TYPE arcade_build_info gauge\narcade_build_info{version=%s,goversion=%s} 1\n",
+		label(buildVersion()), label(runtime.Version()))
+
 	// The process, under the names of Prometheus' standard collectors,
 	// read at scrape time (runtime/metrics does not stop the world, as
 	// runtime.ReadMemStats would, tick thread included).

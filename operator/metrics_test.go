@@ -34,7 +34,8 @@ func TestMetricsExposition(t *testing.T) {
 	for _, v := range []int64{1000, 2000, 3000, 4000} {
 		st.ServerAdded.Record(v * 1000) // 1..4 ms
 	}
-	s := withClients{srvr, []server.ClientInfo{{ID: 7, Name: "a \"quoted\" name\\with\nnewline", Delivery: "unicast", McastLossPct: 5}}}
+	s := withClients{srvr, []server.ClientInfo{{ID: 7, Name: "a \"quoted\" name\\with\nnewline", Delivery: "unicast", McastLossPct: 5,
+		RTTMs: 2.5, UpstreamLossPct: 6, UnicastLossPct: -1, BytesIn: 1234}}}
 	srv := httptest.NewServer(Handler(s, Options{}))
 	defer srv.Close()
 	resp, err := srv.Client().Get(srv.URL + "/metrics")
@@ -73,10 +74,18 @@ func TestMetricsExposition(t *testing.T) {
 		"arcade_server_added_latency_seconds_count 4\n",
 		`arcade_client_unicast{client="7",name="a \"quoted\" name\\with\nnewline"} 1` + "\n",
 		`arcade_client_mcast_loss_ratio{client="7",name="a \"quoted\" name\\with\nnewline"} 0.05` + "\n",
+		`arcade_client_rtt_seconds{client="7",name="a \"quoted\" name\\with\nnewline"} 0.0025` + "\n",
+		`arcade_client_upstream_loss_ratio{client="7",name="a \"quoted\" name\\with\nnewline"} 0.06` + "\n",
+		`arcade_client_received_bytes_total{client="7",name="a \"quoted\" name\\with\nnewline"} 1234` + "\n",
+		"arcade_build_info{version=",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("missing %q", want)
 		}
+	}
+	// An unknown unicast loss is left out, not shown as 0.
+	if strings.Contains(text, "arcade_client_unicast_loss_ratio{") {
+		t.Error("an unknown unicast loss was exported")
 	}
 	// The median of 1..4 ms lies within the histogram's resolution.
 	m := regexp.MustCompile(`arcade_server_added_latency_seconds\{quantile="0.5"\} (\S+)`).FindStringSubmatch(text)
