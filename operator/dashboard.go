@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"arcade/internal/metrics"
 	"arcade/scene"
 	"arcade/server"
 	"arcade/wire"
@@ -51,7 +52,10 @@ const (
 
 // dashboard serves the page and the event stream of one Handler.
 type dashboard struct {
-	report   func() server.StatsReport
+	report func() server.StatsReport
+	// stats gives the histograms the recent window is taken from (nil:
+	// lifetime figures only).
+	stats    func() *server.Stats
 	world    func() ([]wire.PlayerState, []wire.EntityState)
 	now      func() time.Time
 	interval time.Duration
@@ -102,6 +106,7 @@ func newDashboard(s Source) *dashboard {
 	}
 	d := newDashboardFrom(s.Report, s.Stats().WorldView, sc, source, info)
 	d.describe = cfg.Describe
+	d.stats = s.Stats
 	return d
 }
 
@@ -245,10 +250,13 @@ func (d *dashboard) shutdownOf(r *http.Request) <-chan struct{} {
 // dashEvent is the data of one state event.
 type dashEvent struct {
 	// Stats is Report() without its client list, which Clients carries.
-	Stats   server.StatsReport `json:"stats"`
-	Clients []dashClient       `json:"clients"`
-	World   dashWorld          `json:"world"`
-	Server  dashServer         `json:"server"`
+	Stats server.StatsReport `json:"stats"`
+	// Recent is the same quantiles over the last WindowS seconds or so
+	// (absent until a window has passed): "now", not since the start.
+	Recent  *dashRecent  `json:"recent,omitempty"`
+	Clients []dashClient `json:"clients"`
+	World   dashWorld    `json:"world"`
+	Server  dashServer   `json:"server"`
 }
 
 // dashClient is server.ClientInfo with the figures the dashboard derives.
@@ -387,6 +395,9 @@ func (d *dashboard) event(rates *rateTracker) *dashEvent {
 	list := st.ClientList
 	st.ClientList = nil
 	ev := &dashEvent{Stats: st, Clients: make([]dashClient, 0, len(list)), Server: d.info}
+	if d.stats != nil {
+		ev.Recent = rates.window.observe(now, d.stats())
+	}
 	if d.describe != nil {
 		desc := d.describe()
 		if desc.Name != "" {
@@ -470,7 +481,8 @@ func lagReasons(c *server.ClientInfo) []string {
 // rateTracker derives each client's input rate from successive values of
 // its Inputs counter. One per subscriber; not safe for concurrent use.
 type rateTracker struct {
-	hist map[uint16][]rateSample
+	hist   map[uint16][]rateSample
+	window windowTracker // the recent quantiles' snapshots
 }
 
 type rateSample struct {
@@ -479,6 +491,74 @@ type rateSample struct {
 }
 
 func newRateTracker() *rateTracker { return &rateTracker{hist: make(map[uint16][]rateSample)} }
+
+// recentWindow is how far back the dashboard's "now" figures look, and
+// recentStep how often a subscriber keeps the histograms' counts.
+const (
+	recentWindow = 10 * time.Second
+	recentStep   = 2 * time.Second
+)
+
+// dashRecent is the quantiles of the last window.
+type dashRecent struct {
+	WindowS         float64          `json:"window_s"`
+	TickLatenessUS  server.Quantiles `json:"tick_lateness_us"`
+	ServerAddedUS   server.Quantiles `json:"server_added_latency_us"`
+	ServerAddedN    uint64           `json:"server_added_samples"`
+	ServerAddedGrab server.Quantiles `json:"server_added_grab_latency_us"`
+	GrabN           uint64           `json:"server_added_grab_samples"`
+}
+
+// windowTracker keeps, per subscriber, the counts of the histograms the
+// recent figures come from, every recentStep over recentWindow.
+type windowTracker struct {
+	snaps []windowSnap
+}
+
+type windowSnap struct {
+	at                 time.Time
+	tick, added, grabs *[metrics.NumBuckets]uint64
+}
+
+// observe keeps a snapshot when one is due and returns the quantiles
+// since the oldest one kept, or nil before a step has passed.
+func (w *windowTracker) observe(now time.Time, st *server.Stats) *dashRecent {
+	if n := len(w.snaps); n == 0 || now.Sub(w.snaps[n-1].at) >= recentStep {
+		s := windowSnap{at: now, tick: new([metrics.NumBuckets]uint64), added: new([metrics.NumBuckets]uint64), grabs: new([metrics.NumBuckets]uint64)}
+		if len(w.snaps) > int(recentWindow/recentStep) {
+			s.tick, s.added, s.grabs = w.snaps[0].tick, w.snaps[0].added, w.snaps[0].grabs // reuse the oldest's arrays
+			w.snaps = append(w.snaps[:0], w.snaps[1:]...)
+		}
+		st.TickLateness.Counts(s.tick)
+		st.ServerAdded.Counts(s.added)
+		st.ServerAddedGrab.Counts(s.grabs)
+		w.snaps = append(w.snaps, s)
+	}
+	if len(w.snaps) < 2 {
+		return nil
+	}
+	old := w.snaps[0]
+	var cur [metrics.NumBuckets]uint64
+	q := func(h *metrics.Histogram, then *[metrics.NumBuckets]uint64) (server.Quantiles, uint64) {
+		h.Counts(&cur)
+		var n uint64
+		for i := range cur {
+			cur[i] -= min(cur[i], then[i]) // a reset in between: count from zero
+			n += cur[i]
+		}
+		var out server.Quantiles
+		if p50, ok := metrics.QuantileOf(&cur, 0.5); ok {
+			p99, _ := metrics.QuantileOf(&cur, 0.99)
+			out.P50, out.P99 = float64(p50)/1e3, float64(p99)/1e3
+		}
+		return out, n
+	}
+	r := &dashRecent{WindowS: now.Sub(old.at).Seconds()}
+	r.TickLatenessUS, _ = q(&st.TickLateness, old.tick)
+	r.ServerAddedUS, r.ServerAddedN = q(&st.ServerAdded, old.added)
+	r.ServerAddedGrab, r.GrabN = q(&st.ServerAddedGrab, old.grabs)
+	return r
+}
 
 // observe records a sample and returns the rate over the samples of the
 // last rateWindow (plus the one before, so the span reaches the window).

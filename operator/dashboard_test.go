@@ -584,3 +584,31 @@ func TestTokenRequired(t *testing.T) {
 		t.Error("reset without a configured token")
 	}
 }
+
+// TestRecentWindow: the dashboard's recent quantiles cover the last
+// seconds only: a spike at the start is in the lifetime figure but leaves
+// the window once it has passed.
+func TestRecentWindow(t *testing.T) {
+	var st server.Stats
+	var w windowTracker
+	t0 := time.Unix(1000, 0)
+	for range 30 {
+		st.TickLateness.Record(132_000_000) // a 132 ms stall at start-up: 2.4 % of all
+	}
+	if r := w.observe(t0, &st); r != nil {
+		t.Fatal("a window before a step has passed")
+	}
+	for i := 1; i <= 12; i++ {
+		for range 100 {
+			st.TickLateness.Record(20_000) // 20 µs from then on
+		}
+		w.observe(t0.Add(time.Duration(i)*time.Second), &st)
+	}
+	r := w.observe(t0.Add(13*time.Second), &st)
+	if r == nil || r.TickLatenessUS.P99 > 25 || r.WindowS > 12.1 {
+		t.Fatalf("recent %+v: want a p99 of about 20 µs over about 10 s", r)
+	}
+	if st.TickLateness.Quantile(0.99) < 100_000_000 {
+		t.Fatal("the lifetime p99 lost the stall")
+	}
+}

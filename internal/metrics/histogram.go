@@ -2,6 +2,7 @@
 package metrics
 
 import (
+	"math"
 	"math/bits"
 	"sync/atomic"
 )
@@ -195,4 +196,39 @@ func (h *Histogram) Summary() Summary {
 		Mean:  h.Mean(),
 		Count: h.Count(),
 	}
+}
+
+// NumBuckets is how many buckets a Histogram has (Counts, QuantileOf).
+const NumBuckets = numBuckets
+
+// Counts copies the bucket counts into c: two copies taken apart in time,
+// subtracted, are the histogram of what was recorded in between
+// (QuantileOf).
+func (h *Histogram) Counts(c *[NumBuckets]uint64) {
+	for i := range h.buckets {
+		c[i] = h.buckets[i].Load()
+	}
+}
+
+// QuantileOf returns the q quantile of the values counted in c (as
+// Quantile does, but not clipped to a maximum), and false when c is empty.
+func QuantileOf(c *[NumBuckets]uint64, q float64) (int64, bool) {
+	var total uint64
+	for _, n := range c {
+		total += n
+	}
+	if total == 0 {
+		return 0, false
+	}
+	q = min(max(q, 0), 1)
+	rank := max(uint64(math.Ceil(q*float64(total))), 1)
+	var seen uint64
+	for i, n := range c {
+		if seen += n; n > 0 && seen >= rank {
+			_, hi := bucketBounds(i)
+			return hi, true
+		}
+	}
+	_, hi := bucketBounds(numBuckets - 1)
+	return hi, true
 }

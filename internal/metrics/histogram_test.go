@@ -267,3 +267,31 @@ func TestQuantilesMatch(t *testing.T) {
 		}
 	}
 }
+
+// TestQuantileOfWindow: counts taken apart in time and subtracted give the
+// quantiles of what was recorded in between only.
+func TestQuantileOfWindow(t *testing.T) {
+	var h Histogram
+	for range 1000 {
+		h.Record(1_000_000) // 1 ms, before the window
+	}
+	var before, after [NumBuckets]uint64
+	h.Counts(&before)
+	for range 100 {
+		h.Record(50_000) // 50 µs, in it
+	}
+	h.Counts(&after)
+	for i := range after {
+		after[i] -= before[i]
+	}
+	if v, ok := QuantileOf(&after, 0.99); !ok || v < 50_000 || v > 51_000 {
+		t.Errorf("window p99 %d (%v), want about 50 µs", v, ok)
+	}
+	if h.Quantile(0.5) < 900_000 {
+		t.Errorf("lifetime median %d, want about 1 ms", h.Quantile(0.5))
+	}
+	var empty [NumBuckets]uint64
+	if _, ok := QuantileOf(&empty, 0.5); ok {
+		t.Error("an empty window has a quantile")
+	}
+}

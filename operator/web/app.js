@@ -96,8 +96,18 @@ function renderClients(ev) {
   const s = ev.stats;
   const chip = (label, q, n) => el('span', { class: 'chip' }, label + ' p50 ', el('b', {}, fmtUS(q.p50)),
     ' · p99 ', el('b', {}, fmtUS(q.p99)), el('span', { class: 'muted' }, ' (' + n + ' samples)'));
+  const r = ev.recent;
+  if (r) {
+    // "Now": the last few seconds, with the whole run beside it.
+    $('#latency-summary').replaceChildren(
+      el('span', { class: 'muted' }, 'Server-added latency, all headsets, last ' + r.window_s.toFixed(0) + ' s:'),
+      chip('input → state', r.server_added_latency_us, r.server_added_samples),
+      chip('grab → state', r.server_added_grab_latency_us, r.server_added_grab_samples),
+      el('span', { class: 'muted' }, ' since start: p99 ' + fmtUS(s.server_added_latency_us.p99) + ' / ' + fmtUS(s.server_added_grab_latency_us.p99)));
+    return;
+  }
   $('#latency-summary').replaceChildren(
-    el('span', { class: 'muted' }, 'Server-added latency, all headsets:'),
+    el('span', { class: 'muted' }, 'Server-added latency, all headsets, since start:'),
     chip('input → state', s.server_added_latency_us, s.server_added_samples),
     chip('grab → state', s.server_added_grab_latency_us, s.server_added_grab_samples));
 }
@@ -171,7 +181,8 @@ function drawBudget(ev) {
 function renderHost(ev) {
   const s = ev.stats;
   const set = (id, text, cls) => { const e = $(id); e.textContent = text; e.className = cls || ''; };
-  set('#tick-late', fmtUS(s.tick_lateness_us.p50) + ' / ' + fmtUS(s.tick_lateness_us.p99));
+  const tl = ev.recent ? ev.recent.tick_lateness_us : s.tick_lateness_us;
+  set('#tick-late', fmtUS(tl.p50) + ' / ' + fmtUS(tl.p99) + (ev.recent ? ' (last ' + ev.recent.window_s.toFixed(0) + ' s; since start p99 ' + fmtUS(s.tick_lateness_us.p99) + ')' : ''));
   const late = s.ticks_late_host + s.ticks_late_arcade + s.ticks_late_unknown;
   if (!s.host_probe) {
     set('#host-late', 'no probe (--host-probe=false)');
