@@ -22,8 +22,10 @@ import (
 // the step sees the same pairs in the same order either way (World.brute
 // keeps the all-pairs loops, for tests and comparison).
 //
-// The axis is the one along which the body centres spread most, chosen
-// again at each Begin and changed only for one with twice the variance.
+// The axis is the one along which the centres of the awake and moving
+// bodies spread most (of all bodies but planes, when fewer than two are),
+// since the sweeps cost the overlaps of those along it: chosen again at
+// each Begin and changed only for one with twice the variance.
 
 // span is a body's bounds in one sweep; lo and hi are its extent along the
 // axis.
@@ -55,21 +57,25 @@ func (w *World) mkspan(i int32, box aabb) span {
 	return span{lo: comp(box.min, k), hi: comp(box.max, k), box: box, i: i}
 }
 
-// chooseAxis picks the sweep axis from the spread of the body centres.
+// chooseAxis picks the sweep axis from the spread of the body centres, the
+// awake and moving ones' if there are two.
 func (w *World) chooseAxis() {
 	var sum, sum2 [3]float64
 	n := 0
-	for i := range w.bodies {
-		b := &w.bodies[i]
-		if b.shape.Kind == ShapePlane {
-			continue
+	for pass := 0; pass < 2 && n < 2; pass++ {
+		sum, sum2, n = [3]float64{}, [3]float64{}, 0
+		for i := range w.bodies {
+			b := &w.bodies[i]
+			if b.shape.Kind == ShapePlane || (pass == 0 && !b.active() && !b.moving()) {
+				continue
+			}
+			for k := 0; k < 3; k++ {
+				x := comp(b.pose.Pos, k)
+				sum[k] += x
+				sum2[k] += x * x
+			}
+			n++
 		}
-		for k := 0; k < 3; k++ {
-			x := comp(b.pose.Pos, k)
-			sum[k] += x
-			sum2[k] += x * x
-		}
-		n++
 	}
 	if n < 2 {
 		return
