@@ -41,11 +41,13 @@ type broad struct {
 	dirty   bool    // order must be rebuilt (bodies were added or removed)
 	order   []int32 // body indices by box.min along axis, then index
 	a, b, c []span
-	pairs   []uint64
-	tmp     []uint64 // sortPairs' buffer
-	count   []int32  // sortPairs' buckets
-	islands []BodyID
-	moved   []int32 // bodies a sweep has moved, in this sub-step
+	// sweepPairs' selections of a, b and c
+	d, e, f, g, h, k []span
+	pairs            []uint64
+	tmp              []uint64 // sortPairs' buffer
+	count            []int32  // sortPairs' buckets
+	islands          []BodyID
+	moved            []int32 // bodies a sweep has moved, in this sub-step
 }
 
 // sweepSlack pads the bounds of the sweep's broad phase beyond what its
@@ -453,9 +455,63 @@ func (w *World) sweepPairs(h float64) {
 	}
 	sortSpans(q)
 	sortSpans(moving)
-	bp.pairs = crossPairs(q, fixed, bp.pairs)
-	bp.pairs = crossPairs(q, moving, bp.pairs)
+	// Pairs the sweeps would skip by their first tests are left out: a
+	// body of q is paired with the fixed ones only if it moved far enough
+	// to be swept against one (sweepsFixed), and a box (which spheres
+	// sweep themselves against) only with boxes and planes.
+	qs, qb, qfs, qfb, fb, mb := bp.d[:0], bp.e[:0], bp.f[:0], bp.g[:0], bp.h[:0], bp.k[:0]
+	for _, s := range q {
+		b := &w.bodies[s.i]
+		far := sweepsFixed(b)
+		if b.shape.Kind == ShapeSphere {
+			qs = append(qs, s)
+			if far {
+				qfs = append(qfs, s)
+			}
+			continue
+		}
+		qb = append(qb, s)
+		if far {
+			qfb = append(qfb, s)
+		}
+	}
+	if len(qfb) > 0 {
+		for _, s := range fixed {
+			if w.bodies[s.i].shape.Kind != ShapeSphere {
+				fb = append(fb, s)
+			}
+		}
+	}
+	if len(qb) > 0 {
+		for _, s := range moving {
+			if w.bodies[s.i].shape.Kind == ShapeBox {
+				mb = append(mb, s)
+			}
+		}
+	}
+	bp.d, bp.e, bp.f, bp.g, bp.h, bp.k = qs, qb, qfs, qfb, fb, mb
+	bp.pairs = crossPairs(qfs, fixed, bp.pairs)
+	bp.pairs = crossPairs(qfb, fb, bp.pairs)
+	bp.pairs = crossPairs(qs, moving, bp.pairs)
+	bp.pairs = crossPairs(qb, mb, bp.pairs)
 	bp.sortPairs(len(w.bodies))
+}
+
+// sweepsFixed reports whether awake body b moved far enough in the
+// sub-step for sweepBall or sweepBoxBody to sweep it against a static,
+// sleeping or unmoving kinematic body, by their very tests: a sphere more
+// than ccdFraction of its radius, a box (whose reach the other's, 0, adds
+// to) more than ccdFraction of its smallest half extent.
+func sweepsFixed(b *body) bool {
+	switch b.shape.Kind {
+	case ShapeSphere:
+		r := b.shape.Radius
+		return !(b.pose.Pos.Sub(b.start).Len2() <= (ccdFraction*r)*(ccdFraction*r))
+	case ShapeBox:
+		ha := b.shape.Half
+		return !(b.reach+0 <= ccdFraction*math.Min(ha.X, math.Min(ha.Y, ha.Z)))
+	}
+	return false
 }
 
 // sweepCandidates calls fn for the bodies i is swept against, in increasing
