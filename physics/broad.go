@@ -427,7 +427,6 @@ func (w *World) sweepPairs(h float64) {
 	for _, i := range bp.order {
 		b := &w.bodies[i]
 		if !b.active() && !b.moving() {
-			fixed = append(fixed, w.mkspan(i, b.box.grow(sweepSlack)))
 			continue
 		}
 		end := bounds(&b.shape, b.pose)
@@ -449,7 +448,7 @@ func (w *World) sweepPairs(h float64) {
 		box := b.box.grow(b.reach).union(end.grow(carry))
 		moving = append(moving, w.mkspan(i, box.grow(sweepSlack)))
 	}
-	bp.a, bp.b, bp.c = q, fixed, moving
+	bp.a, bp.c = q, moving
 	if len(q) == 0 {
 		return
 	}
@@ -457,8 +456,9 @@ func (w *World) sweepPairs(h float64) {
 	sortSpans(moving)
 	// Pairs the sweeps would skip by their first tests are left out: a
 	// body of q is paired with the fixed ones only if it moved far enough
-	// to be swept against one (sweepsFixed), and a box (which spheres
-	// sweep themselves against) only with boxes and planes.
+	// to be swept against one (sweepsFixed; their spans are built only
+	// then), and a box (which spheres sweep themselves against) only with
+	// boxes and planes.
 	qs, qb, qfs, qfb, fb, mb := bp.d[:0], bp.e[:0], bp.f[:0], bp.g[:0], bp.h[:0], bp.k[:0]
 	for _, s := range q {
 		b := &w.bodies[s.i]
@@ -475,9 +475,15 @@ func (w *World) sweepPairs(h float64) {
 			qfb = append(qfb, s)
 		}
 	}
-	if len(qfb) > 0 {
-		for _, s := range fixed {
-			if w.bodies[s.i].shape.Kind != ShapeSphere {
+	if len(qfs)+len(qfb) > 0 {
+		for _, i := range bp.order {
+			b := &w.bodies[i]
+			if b.active() || b.moving() {
+				continue
+			}
+			s := w.mkspan(i, b.box.grow(sweepSlack))
+			fixed = append(fixed, s)
+			if b.shape.Kind != ShapeSphere {
 				fb = append(fb, s)
 			}
 		}
@@ -489,7 +495,7 @@ func (w *World) sweepPairs(h float64) {
 			}
 		}
 	}
-	bp.d, bp.e, bp.f, bp.g, bp.h, bp.k = qs, qb, qfs, qfb, fb, mb
+	bp.b, bp.d, bp.e, bp.f, bp.g, bp.h, bp.k = fixed, qs, qb, qfs, qfb, fb, mb
 	bp.pairs = crossPairs(qfs, fixed, bp.pairs)
 	bp.pairs = crossPairs(qfb, fb, bp.pairs)
 	bp.pairs = crossPairs(qs, moving, bp.pairs)
