@@ -47,6 +47,7 @@ type broad struct {
 	tmp              []uint64 // sortPairs' buffer
 	count            []int32  // sortPairs' buckets
 	islands          []BodyID
+	planes           []int32 // contactPairs' planes
 	moved            []int32 // bodies a sweep has moved, in this sub-step
 }
 
@@ -246,10 +247,11 @@ func pairKey(a, b int32) uint64 {
 	return uint64(a)<<32 | uint64(b)
 }
 
-// contactPairs sets bp.pairs to the candidate pairs of collide, sorted:
-// pairs of bodies not asleep, one of them awake and dynamic, whose bounds
-// grown by margin overlap.
-func (w *World) contactPairs() {
+// contactPairs sets bp.pairs to the candidate pairs of collide in a
+// sub-step of h, sorted: pairs of bodies not asleep, one of them awake and
+// dynamic, whose bounds grown by margin overlap and, if one is a plane,
+// that planeApart does not keep apart (collide would find no point).
+func (w *World) contactPairs(h float64) {
 	bp := &w.bp
 	bp.pairs = bp.pairs[:0]
 	if w.brute {
@@ -258,10 +260,9 @@ func (w *World) contactPairs() {
 			if a.sleeping {
 				continue
 			}
-			grown := a.box.grow(margin)
 			for j := i + 1; j < len(w.bodies); j++ {
 				b := &w.bodies[j]
-				if b.sleeping || (!a.active() && !b.active()) || !grown.overlaps(b.box) {
+				if b.sleeping || (!a.active() && !b.active()) || !contactCandidate(a, b, h) {
 					continue
 				}
 				bp.pairs = append(bp.pairs, uint64(i)<<32|uint64(j))
@@ -272,19 +273,20 @@ func (w *World) contactPairs() {
 	if !w.anyAwake(false) {
 		return
 	}
-	act, other := bp.a[:0], bp.b[:0]
+	act, other, planes := bp.a[:0], bp.b[:0], bp.planes[:0]
 	for _, i := range bp.order {
 		b := &w.bodies[i]
-		if b.sleeping {
-			continue
-		}
-		if b.active() {
+		switch {
+		case b.sleeping:
+		case b.active():
 			act = append(act, w.mkspan(i, b.box.grow(margin)))
-		} else {
+		case b.shape.Kind == ShapePlane:
+			planes = append(planes, i)
+		default:
 			other = append(other, w.mkspan(i, b.box.grow(margin)))
 		}
 	}
-	bp.a, bp.b = act, other
+	bp.a, bp.b, bp.planes = act, other, planes
 	if len(act) == 0 {
 		return
 	}
@@ -293,16 +295,31 @@ func (w *World) contactPairs() {
 	for k, p := range bp.pairs {
 		bp.pairs[k] = pairKey(int32(p>>32), int32(uint32(p)))
 	}
+	// Planes span the axis: each awake body meets each plane, but few
+	// planes, and most of them pass planeApart.
+	for _, s := range act {
+		a := &w.bodies[s.i]
+		for _, j := range planes {
+			if !planeApart(a, &w.bodies[j], margin+sweptMargin(a, &w.bodies[j], h)) {
+				bp.pairs = append(bp.pairs, pairKey(s.i, j))
+			}
+		}
+	}
 	bp.sortPairs(len(w.bodies))
 	// The exact test of the all-pairs loop, on the pair in index order.
 	out := bp.pairs[:0]
 	for _, p := range bp.pairs {
-		a, b := &w.bodies[p>>32], &w.bodies[uint32(p)]
-		if a.box.grow(margin).overlaps(b.box) {
+		if contactCandidate(&w.bodies[p>>32], &w.bodies[uint32(p)], h) {
 			out = append(out, p)
 		}
 	}
 	bp.pairs = out
+}
+
+// contactCandidate is contactPairs' test of the bounds of a and b, a the
+// body of the lower index.
+func contactCandidate(a, b *body, h float64) bool {
+	return a.box.grow(margin).overlaps(b.box) && !planeApart(a, b, margin+sweptMargin(a, b, h))
 }
 
 // anyAwake reports whether some dynamic body is awake, or, with moving,

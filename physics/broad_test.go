@@ -134,10 +134,10 @@ func TestBroadPhaseAgainstBrute(t *testing.T) {
 			for i := 0; i < nf; i++ {
 				// The candidates collide will see, both ways, on the fast world.
 				fast.sortOrder()
-				fast.contactPairs()
+				fast.contactPairs(fast.stepH)
 				got := slices.Clone(fast.bp.pairs)
 				fast.brute = true
-				fast.contactPairs()
+				fast.contactPairs(fast.stepH)
 				fast.brute = false
 				if !slices.Equal(got, fast.bp.pairs) {
 					t.Fatalf("seed %d frame %d sub-step %d: broad phase pairs %d, all pairs %d", seed, f, i, len(got), len(fast.bp.pairs))

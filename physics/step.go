@@ -125,15 +125,12 @@ func (w *World) substep(h float64, last bool) {
 func (w *World) collide(h float64) {
 	w.manifolds, w.prevManifolds = w.prevManifolds[:0], w.manifolds
 	w.contacts, w.prevContacts = w.prevContacts[:0], w.contacts
-	w.contactPairs()
+	w.contactPairs(h)
 	prev := 0
 	for _, p := range w.bp.pairs {
 		i, j := int(p>>32), int(uint32(p))
 		a, b := &w.bodies[i], &w.bodies[j]
-		ext := sweptMargin(a, b, h)
-		if planeApart(a, b, margin+ext) {
-			continue
-		}
+		ext := sweptMargin(a, b, h) // contactPairs has tested planeApart
 		mg := margin
 		if ext > 0 && separation(a, b) < ccdTouch {
 			mg += ext
