@@ -295,12 +295,15 @@ func (w *World) contactPairs(h float64) {
 	for k, p := range bp.pairs {
 		bp.pairs[k] = pairKey(int32(p>>32), int32(uint32(p)))
 	}
-	// Planes span the axis: each awake body meets each plane, but few
-	// planes, and most of them pass planeApart.
+	// Planes span the axis: each awake body meets each plane, but there
+	// are few planes, and most bodies are apart from most of them (more
+	// so the further margin, so sweptMargin is asked only when margin
+	// alone keeps them apart).
 	for _, s := range act {
 		a := &w.bodies[s.i]
 		for _, j := range planes {
-			if !planeApart(a, &w.bodies[j], margin+sweptMargin(a, &w.bodies[j], h)) {
+			p := &w.bodies[j]
+			if !planeApart(a, p, margin) || !planeApart(a, p, margin+sweptMargin(a, p, h)) {
 				bp.pairs = append(bp.pairs, pairKey(s.i, j))
 			}
 		}
