@@ -443,7 +443,14 @@ func (w *World) sweepPairs(h float64) {
 	if !any {
 		return
 	}
-	q, fixed, moving := bp.a[:0], bp.b[:0], bp.c[:0]
+	// Pairs the sweeps would skip by their first tests are left out: an
+	// awake body is paired with the fixed ones only if it moved far enough
+	// to be swept against one (sweepsFixed; their spans are built only
+	// then), and a box (which spheres sweep themselves against) only with
+	// boxes and planes. So the awake spheres' spans (qs) meet all moving
+	// ones (moving), the boxes' (qb) the moving boxes (mb).
+	qs, qb, fixed, moving, mb := bp.d[:0], bp.e[:0], bp.b[:0], bp.c[:0], bp.k[:0]
+	far := false
 	for _, i := range bp.order {
 		b := &w.bodies[i]
 		if !b.active() && !b.moving() {
@@ -451,13 +458,13 @@ func (w *World) sweepPairs(h float64) {
 		}
 		end := bounds(&b.shape, b.pose)
 		if b.active() {
-			var path aabb
+			far = far || sweepsFixed(b)
 			if b.shape.Kind == ShapeSphere {
-				path = aabb{min: b.start, max: b.start}.union(aabb{min: b.pose.Pos, max: b.pose.Pos}).grow(b.shape.Radius + ccdGap)
+				path := aabb{min: b.start, max: b.start}.union(aabb{min: b.pose.Pos, max: b.pose.Pos}).grow(b.shape.Radius + ccdGap)
+				qs = append(qs, w.mkspan(i, path.grow(sweepSlack)))
 			} else {
-				path = b.box.union(end).grow(ccdGap)
+				qb = append(qb, w.mkspan(i, b.box.union(end).grow(ccdGap).grow(sweepSlack)))
 			}
-			q = append(q, w.mkspan(i, path.grow(sweepSlack)))
 		}
 		vh, turn := b.vel.Len()*h, b.angVel.Len()*h
 		carry := math.Inf(1)
@@ -467,35 +474,29 @@ func (w *World) sweepPairs(h float64) {
 		}
 		box := b.box.grow(b.reach).union(end.grow(carry))
 		moving = append(moving, w.mkspan(i, box.grow(sweepSlack)))
+		if b.shape.Kind == ShapeBox {
+			mb = append(mb, moving[len(moving)-1])
+		}
 	}
-	bp.a, bp.c = q, moving
-	if len(q) == 0 {
+	if len(qs)+len(qb) == 0 {
 		return
 	}
-	sortSpans(q)
+	sortSpans(qs)
+	sortSpans(qb)
 	sortSpans(moving)
-	// Pairs the sweeps would skip by their first tests are left out: a
-	// body of q is paired with the fixed ones only if it moved far enough
-	// to be swept against one (sweepsFixed; their spans are built only
-	// then), and a box (which spheres sweep themselves against) only with
-	// boxes and planes.
-	qs, qb, qfs, qfb, fb, mb := bp.d[:0], bp.e[:0], bp.f[:0], bp.g[:0], bp.h[:0], bp.k[:0]
-	for _, s := range q {
-		b := &w.bodies[s.i]
-		far := sweepsFixed(b)
-		if b.shape.Kind == ShapeSphere {
-			qs = append(qs, s)
-			if far {
+	sortSpans(mb)
+	qfs, qfb, fb := bp.f[:0], bp.g[:0], bp.h[:0]
+	if far {
+		for _, s := range qs {
+			if sweepsFixed(&w.bodies[s.i]) {
 				qfs = append(qfs, s)
 			}
-			continue
 		}
-		qb = append(qb, s)
-		if far {
-			qfb = append(qfb, s)
+		for _, s := range qb {
+			if sweepsFixed(&w.bodies[s.i]) {
+				qfb = append(qfb, s)
+			}
 		}
-	}
-	if len(qfs)+len(qfb) > 0 {
 		for _, i := range bp.order {
 			b := &w.bodies[i]
 			if b.active() || b.moving() {
@@ -508,13 +509,7 @@ func (w *World) sweepPairs(h float64) {
 			}
 		}
 	}
-	if len(qb) > 0 {
-		for _, s := range moving {
-			if w.bodies[s.i].shape.Kind == ShapeBox {
-				mb = append(mb, s)
-			}
-		}
-	}
+	bp.c = moving
 	bp.b, bp.d, bp.e, bp.f, bp.g, bp.h, bp.k = fixed, qs, qb, qfs, qfb, fb, mb
 	bp.pairs = crossPairs(qfs, fixed, bp.pairs)
 	bp.pairs = crossPairs(qfb, fb, bp.pairs)
