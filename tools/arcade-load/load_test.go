@@ -1,6 +1,7 @@
 package main
 
 import (
+	"arcade/tools/internal/toolrun"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -22,7 +23,7 @@ func TestTinyRamp(t *testing.T) {
 		t.Skip("starts a server and bots (about 15 s)")
 	}
 	dir := t.TempDir()
-	if err := build(context.Background(), dir); err != nil {
+	if err := toolrun.Build(context.Background(), dir, "./cmd/arcade-server", "./tools/arcade-bot"); err != nil {
 		t.Fatal(err)
 	}
 	jsonPath, svgPath := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.svg")

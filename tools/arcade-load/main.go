@@ -54,6 +54,7 @@
 package main
 
 import (
+	"arcade/tools/internal/toolrun"
 	"context"
 	crand "crypto/rand"
 	"errors"
@@ -246,7 +247,7 @@ func ramp(ctx context.Context, o *options, stderr io.Writer) (*Report, error) {
 		}
 		defer os.RemoveAll(dir)
 		logf("building arcade-server and arcade-bot")
-		if err := build(ctx, dir); err != nil {
+		if err := toolrun.Build(ctx, dir, "./cmd/arcade-server", "./tools/arcade-bot"); err != nil {
 			return nil, err
 		}
 		if o.serverBin == "" {
@@ -314,15 +315,15 @@ func ramp(ctx context.Context, o *options, stderr io.Writer) (*Report, error) {
 }
 
 func (r *rig) startServer(ctx context.Context) error {
-	game, err := freePort("udp")
+	game, err := toolrun.FreePort("udp")
 	if err != nil {
 		return err
 	}
-	httpPort, err := freePort("tcp")
+	httpPort, err := toolrun.FreePort("tcp")
 	if err != nil {
 		return err
 	}
-	groupPort, err := freePort("udp")
+	groupPort, err := toolrun.FreePort("udp")
 	if err != nil {
 		return err
 	}
@@ -333,7 +334,7 @@ func (r *rig) startServer(ctx context.Context) error {
 	base := fmt.Sprintf("http://127.0.0.1:%d", httpPort)
 	r.api, r.metrics, r.reset = base+"/api/stats", base+"/metrics", base+"/api/stats/reset"
 	r.token = crand.Text()
-	tokenFile, err := writeSecret("arcade-load-token-", r.token)
+	tokenFile, err := toolrun.WriteSecret("arcade-load-token-", r.token)
 	if err != nil {
 		return err
 	}

@@ -3,16 +3,13 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -133,58 +130,6 @@ func (b *capBuffer) tail(n int) string {
 	defer b.mu.Unlock()
 	lines := strings.Split(strings.TrimSpace(b.buf.String()), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
-}
-
-// build compiles the server and the bot into dir (as tools/latency does).
-func build(ctx context.Context, dir string) error {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return fmt.Errorf("go env GOMOD: %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return errors.New("go env GOMOD: not inside the arcade module; give --server-bin and --bot-bin")
-	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+string(filepath.Separator), "./cmd/arcade-server", "./tools/arcade-bot")
-	cmd.Dir = filepath.Dir(gomod)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %v\n%s", err, b)
-	}
-	return nil
-}
-
-func freePort(network string) (int, error) {
-	if network == "tcp" {
-		l, err := net.Listen("tcp4", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		defer l.Close()
-		return l.Addr().(*net.TCPAddr).Port, nil
-	}
-	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port, nil
-}
-
-// writeSecret writes secret to a new 0600 temporary file.
-func writeSecret(prefix, secret string) (string, error) {
-	f, err := os.CreateTemp("", prefix)
-	if err != nil {
-		return "", err
-	}
-	_, err = f.WriteString(secret + "\n")
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return "", err
-	}
-	return f.Name(), nil
 }
 
 var httpClient = &http.Client{Timeout: 2 * time.Second}

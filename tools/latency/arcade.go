@@ -1,6 +1,7 @@
 package main
 
 import (
+	"arcade/tools/internal/toolrun"
 	"bytes"
 	"context"
 	crand "crypto/rand"
@@ -9,11 +10,9 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -114,42 +113,6 @@ func serverHasFlag(ctx context.Context, bin, flag string) bool {
 	defer cancel()
 	out, _ := exec.CommandContext(ctx, bin, "-h").CombinedOutput() // -h exits non-zero
 	return strings.Contains(string(out), "  -"+flag+" ") || strings.Contains(string(out), "  -"+flag+"\n")
-}
-
-// build compiles what is missing of the server and the bot into dir.
-func build(ctx context.Context, dir string, pkgs []string) error {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return fmt.Errorf("go env GOMOD: %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return errors.New("go env GOMOD: not inside the arcade module; give --server-bin and --bot-bin")
-	}
-	args := append([]string{"build", "-o", dir + string(filepath.Separator)}, pkgs...)
-	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = filepath.Dir(gomod)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build %s: %v\n%s", strings.Join(pkgs, " "), err, b)
-	}
-	return nil
-}
-
-func freePort(network string) (int, error) {
-	if network == "tcp" {
-		l, err := net.Listen("tcp4", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		defer l.Close()
-		return l.Addr().(*net.TCPAddr).Port, nil
-	}
-	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port, nil
 }
 
 // proc is a child process whose output is kept (the first keepStderr
@@ -309,15 +272,15 @@ func runArcade(ctx context.Context, c arcadeConfig, headsets int, mode string) *
 }
 
 func (r *ArcadeRun) measure(ctx context.Context, c arcadeConfig, eager, sealed bool) error {
-	game, err := freePort("udp")
+	game, err := toolrun.FreePort("udp")
 	if err != nil {
 		return err
 	}
-	httpPort, err := freePort("tcp")
+	httpPort, err := toolrun.FreePort("tcp")
 	if err != nil {
 		return err
 	}
-	groupPort, err := freePort("udp")
+	groupPort, err := toolrun.FreePort("udp")
 	if err != nil {
 		return err
 	}
@@ -328,7 +291,7 @@ func (r *ArcadeRun) measure(ctx context.Context, c arcadeConfig, eager, sealed b
 	api := fmt.Sprintf("http://127.0.0.1:%d/api/stats", httpPort)
 	// The reset needs the operator token: one of this run's own.
 	token := crand.Text()
-	tokenFile, err := writeSecret("arcade-latency-token-", token)
+	tokenFile, err := toolrun.WriteSecret("arcade-latency-token-", token)
 	if err != nil {
 		return err
 	}
@@ -349,7 +312,7 @@ func (r *ArcadeRun) measure(ctx context.Context, c arcadeConfig, eager, sealed b
 	if sealed {
 		// A venue passphrase of this run's own.
 		pass := crand.Text()
-		passFile, err := writeSecret("arcade-latency-passphrase-", pass)
+		passFile, err := toolrun.WriteSecret("arcade-latency-passphrase-", pass)
 		if err != nil {
 			return err
 		}
@@ -501,22 +464,4 @@ func waitUp(ctx context.Context, api string, p *proc) error {
 			return err
 		}
 	}
-}
-
-// writeSecret writes secret and a newline to a new temporary file (mode
-// 0600) and returns its path.
-func writeSecret(prefix, secret string) (string, error) {
-	f, err := os.CreateTemp("", prefix)
-	if err != nil {
-		return "", err
-	}
-	_, err = f.WriteString(secret + "\n")
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return "", err
-	}
-	return f.Name(), nil
 }

@@ -78,6 +78,7 @@ import (
 	"syscall"
 	"time"
 
+	"arcade/tools/internal/toolrun"
 	"golang.org/x/sys/unix"
 )
 
@@ -319,7 +320,7 @@ func measure(ctx context.Context, o *options, logf func(string, ...any)) (*Repor
 		}
 		defer os.RemoveAll(dir)
 		logf("building %s", strings.Join(pkgs, " "))
-		if err := build(ctx, dir, pkgs); err != nil {
+		if err := toolrun.Build(ctx, dir, pkgs...); err != nil {
 			return nil, err
 		}
 		if o.serverBin == "" {

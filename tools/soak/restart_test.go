@@ -1,6 +1,7 @@
 package main
 
 import (
+	"arcade/tools/internal/toolrun"
 	"context"
 	"fmt"
 	"net/netip"
@@ -23,18 +24,18 @@ func TestRestartRejoin(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	dir := t.TempDir()
-	if err := build(ctx, dir); err != nil {
+	if err := toolrun.Build(ctx, dir, "./cmd/arcade-server", "./tools/arcade-bot"); err != nil {
 		t.Fatal(err)
 	}
-	gamePort, err := freePort("udp")
+	gamePort, err := toolrun.FreePort("udp")
 	if err != nil {
 		t.Fatal(err)
 	}
-	groupPort, err := freePort("udp")
+	groupPort, err := toolrun.FreePort("udp")
 	if err != nil {
 		t.Fatal(err)
 	}
-	httpPort, err := freePort("tcp")
+	httpPort, err := toolrun.FreePort("tcp")
 	if err != nil {
 		t.Fatal(err)
 	}

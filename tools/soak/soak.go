@@ -1,6 +1,7 @@
 package main
 
 import (
+	"arcade/tools/internal/toolrun"
 	"bufio"
 	"bytes"
 	"context"
@@ -10,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -292,7 +292,7 @@ func soak(ctx context.Context, o options) (*Report, error) {
 		}
 		defer os.RemoveAll(dir)
 		logf("building arcade-server and arcade-bot")
-		if err := build(ctx, dir); err != nil {
+		if err := toolrun.Build(ctx, dir, "./cmd/arcade-server", "./tools/arcade-bot"); err != nil {
 			return nil, err
 		}
 		o.serverBin, o.botBin = filepath.Join(dir, "arcade-server"), filepath.Join(dir, "arcade-bot")
@@ -301,15 +301,15 @@ func soak(ctx context.Context, o options) (*Report, error) {
 	// Ports and a multicast group of this run's own, so that a soak can run
 	// beside other loopback tests.
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(os.Getpid())))
-	gamePort, err := freePort("udp")
+	gamePort, err := toolrun.FreePort("udp")
 	if err != nil {
 		return nil, err
 	}
-	httpPort, err := freePort("tcp")
+	httpPort, err := toolrun.FreePort("tcp")
 	if err != nil {
 		return nil, err
 	}
-	groupPort, err := freePort("udp")
+	groupPort, err := toolrun.FreePort("udp")
 	if err != nil {
 		return nil, err
 	}
@@ -713,43 +713,10 @@ func lateJoin(ctx context.Context, game netip.AddrPort, passphrase string) (bool
 	return false, 0
 }
 
-// build compiles the server and the bot into dir.
-func build(ctx context.Context, dir string) error {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return fmt.Errorf("go env GOMOD: %w", err)
-	}
-	root := filepath.Dir(strings.TrimSpace(string(out)))
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+string(filepath.Separator), "./cmd/arcade-server", "./tools/arcade-bot")
-	cmd.Dir = root
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %v\n%s", err, b)
-	}
-	return nil
-}
-
 // childAttr makes a child die with the soak, even when the soak is killed
 // before it can stop it.
 func childAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-}
-
-// freePort returns a port on 127.0.0.1 that was free a moment ago.
-func freePort(network string) (int, error) {
-	if network == "tcp" {
-		l, err := net.Listen("tcp4", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		defer l.Close()
-		return l.Addr().(*net.TCPAddr).Port, nil
-	}
-	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port, nil
 }
 
 // process is the running server.
@@ -764,28 +731,10 @@ type process struct {
 // (--http-token-file), as the reset needs it.
 var operatorToken = crand.Text()
 
-// writeSecret writes secret and a newline to a new temporary file (mode
-// 0600) and returns its path.
-func writeSecret(prefix, secret string) (string, error) {
-	f, err := os.CreateTemp("", prefix)
-	if err != nil {
-		return "", err
-	}
-	_, err = f.WriteString(secret + "\n")
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return "", err
-	}
-	return f.Name(), nil
-}
-
 // startServer starts the server; passphrase, if not empty, goes to it in
 // a file (--passphrase-file).
 func startServer(bin string, game netip.AddrPort, httpPort int, group, passphrase string, maxClients int) (*process, error) {
-	tokenFile, err := writeSecret("arcade-soak-token-", operatorToken)
+	tokenFile, err := toolrun.WriteSecret("arcade-soak-token-", operatorToken)
 	if err != nil {
 		return nil, err
 	}
@@ -794,7 +743,7 @@ func startServer(bin string, game netip.AddrPort, httpPort int, group, passphras
 		"--http-token-file", tokenFile, "--iface", "lo", "--multicast", group, "--discovery=false",
 		"--max-clients", strconv.Itoa(maxClients)}
 	if passphrase != "" {
-		passFile, err := writeSecret("arcade-soak-passphrase-", passphrase)
+		passFile, err := toolrun.WriteSecret("arcade-soak-passphrase-", passphrase)
 		if err != nil {
 			os.Remove(tokenFile)
 			return nil, err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"arcade/tools/internal/toolrun"
 	"bytes"
 	"context"
 	"path/filepath"
@@ -50,7 +51,7 @@ func TestSoak(t *testing.T) {
 	bctx, bcancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer bcancel()
 	dir := t.TempDir()
-	if err := build(bctx, dir); err != nil {
+	if err := toolrun.Build(bctx, dir, "./cmd/arcade-server", "./tools/arcade-bot"); err != nil {
 		t.Fatal(err)
 	}
 	base := options{

@@ -40,7 +40,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -52,6 +51,7 @@ import (
 	"syscall"
 	"time"
 
+	"arcade/tools/internal/toolrun"
 	"golang.org/x/sys/unix"
 )
 
@@ -210,15 +210,15 @@ func measure(ctx context.Context, o *options, pl placement, headsets int, logf f
 	// while the children run.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	game, err := freePort("udp")
+	game, err := toolrun.FreePort("udp")
 	if err != nil {
 		return nil, err
 	}
-	httpPort, err := freePort("tcp")
+	httpPort, err := toolrun.FreePort("tcp")
 	if err != nil {
 		return nil, err
 	}
-	groupPort, err := freePort("udp")
+	groupPort, err := toolrun.FreePort("udp")
 	if err != nil {
 		return nil, err
 	}
@@ -376,23 +376,6 @@ func waitStats(ctx context.Context, base string, p *proc, d time.Duration, ok fu
 			return nil, ctx.Err()
 		}
 	}
-}
-
-func freePort(network string) (int, error) {
-	if network == "tcp" {
-		l, err := net.Listen("tcp4", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		defer l.Close()
-		return l.Addr().(*net.TCPAddr).Port, nil
-	}
-	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port, nil
 }
 
 // proc is a child process; its stderr is kept (the first 64 KiB).

@@ -1,0 +1,72 @@
+// Package toolrun holds what the measuring tools (latency, soak,
+// arcade-load, ticktrace) share to run the real binaries on loopback:
+// building them, free ports, secret files.
+package toolrun
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// Build compiles pkgs (e.g. ./cmd/arcade-server) of the module the working
+// directory is in into dir.
+func Build(ctx context.Context, dir string, pkgs ...string) error {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return errors.New("go env GOMOD: not inside the arcade module; give the binaries' paths")
+	}
+	args := append([]string{"build", "-o", dir + string(filepath.Separator)}, pkgs...)
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = filepath.Dir(gomod)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %v\n%s", strings.Join(pkgs, " "), err, b)
+	}
+	return nil
+}
+
+// FreePort returns a port on 127.0.0.1 that was free a moment ago, for
+// network "tcp" or "udp".
+func FreePort(network string) (int, error) {
+	if network == "tcp" {
+		l, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		defer l.Close()
+		return l.Addr().(*net.TCPAddr).Port, nil
+	}
+	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port, nil
+}
+
+// WriteSecret writes secret and a newline to a new 0600 temporary file
+// named with prefix, and returns its path.
+func WriteSecret(prefix, secret string) (string, error) {
+	f, err := os.CreateTemp("", prefix)
+	if err != nil {
+		return "", err
+	}
+	_, err = f.WriteString(secret + "\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
+}
