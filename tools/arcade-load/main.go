@@ -355,7 +355,7 @@ func (r *rig) startServer(ctx context.Context) error {
 		if _, err := getJSON(r.api); err == nil {
 			break
 		} else if srv.exited() {
-			return fmt.Errorf("arcade-server exited: %s", srv.stderr.tail(6))
+			return fmt.Errorf("arcade-server exited: %s", srv.stderr.Tail(6))
 		} else if time.Now().After(end) {
 			return fmt.Errorf("arcade-server did not answer %s: %w", r.api, err)
 		}

@@ -12,9 +12,10 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
+
+	"arcade/tools/internal/toolrun"
 )
 
 // child is a process this command started. Its stdout is read line by line
@@ -22,7 +23,7 @@ import (
 type child struct {
 	cmd    *exec.Cmd
 	lines  chan []byte
-	stderr capBuffer
+	stderr toolrun.CapBuffer
 	done   chan struct{}
 }
 
@@ -32,7 +33,7 @@ const keepStderr = 32 << 10
 // (Pdeathsig: run keeps its goroutine on one thread while children run).
 func startChild(argv []string, nice int) (*child, error) {
 	c := &child{cmd: exec.Command(argv[0], argv[1:]...), lines: make(chan []byte, 64), done: make(chan struct{})}
-	c.stderr.max = keepStderr
+	c.stderr.Max = keepStderr
 	c.cmd.Stderr = &c.stderr
 	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	out, err := c.cmd.StdoutPipe()
@@ -102,34 +103,12 @@ func (c *child) nextLine(d time.Duration) ([]byte, error) {
 	select {
 	case l, ok := <-c.lines:
 		if !ok {
-			return nil, fmt.Errorf("exited: %s", c.stderr.tail(4))
+			return nil, fmt.Errorf("exited: %s", c.stderr.Tail(4))
 		}
 		return l, nil
 	case <-t.C:
 		return nil, errors.New("no line in time")
 	}
-}
-
-type capBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-	max int
-}
-
-func (b *capBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if room := b.max - b.buf.Len(); room > 0 {
-		b.buf.Write(p[:min(len(p), room)])
-	}
-	return len(p), nil
-}
-
-func (b *capBuffer) tail(n int) string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	lines := strings.Split(strings.TrimSpace(b.buf.String()), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 var httpClient = &http.Client{Timeout: 2 * time.Second}

@@ -189,7 +189,7 @@ func (r *rig) mark() ([]*intervalLine, []string) {
 	asked := make([]bool, len(r.bots))
 	for i, b := range r.bots {
 		if b.exited() || !catchesUSR1(b.pid()) {
-			errs = append(errs, fmt.Sprintf("arcade-bot %d: not taking interval requests (exited or not started): %s", i, b.stderr.tail(2)))
+			errs = append(errs, fmt.Sprintf("arcade-bot %d: not taking interval requests (exited or not started): %s", i, b.stderr.Tail(2)))
 			continue
 		}
 		b.cmd.Process.Signal(syscall.SIGUSR1)
@@ -232,7 +232,7 @@ func (r *rig) step(ctx context.Context, n int) (*Step, error) {
 			}
 		}
 		if r.server.exited() {
-			return nil, fmt.Errorf("arcade-server exited: %s", r.server.stderr.tail(6))
+			return nil, fmt.Errorf("arcade-server exited: %s", r.server.stderr.Tail(6))
 		}
 		if time.Now().After(end) {
 			st.Errors = append(st.Errors, fmt.Sprintf("not all headsets connected within %v", r.o.connectWait))
@@ -259,7 +259,7 @@ func (r *rig) step(ctx context.Context, n int) (*Step, error) {
 	lines, errs := r.mark()
 	st.Errors = append(st.Errors, errs...)
 	if r.server.exited() {
-		return st, fmt.Errorf("arcade-server exited: %s", r.server.stderr.tail(6))
+		return st, fmt.Errorf("arcade-server exited: %s", r.server.stderr.Tail(6))
 	}
 	w := b.t.Sub(a.t).Seconds()
 	st.WindowS = round(w, 3)

@@ -16,7 +16,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 )
@@ -120,13 +119,13 @@ func serverHasFlag(ctx context.Context, bin, flag string) bool {
 type proc struct {
 	cmd    *exec.Cmd
 	stdout bytes.Buffer
-	stderr capBuffer
+	stderr toolrun.CapBuffer
 	done   chan struct{}
 }
 
 func start(argv []string) (*proc, error) {
 	p := &proc{cmd: exec.Command(argv[0], argv[1:]...), done: make(chan struct{})}
-	p.stderr.max = keepStderr
+	p.stderr.Max = keepStderr
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
 	// The child dies with this process even if it is killed before it can
 	// stop it. Pdeathsig follows the thread that forks: runArcade keeps
@@ -175,29 +174,6 @@ func (p *proc) wait(d time.Duration) int {
 		<-p.done
 	}
 	return p.cmd.ProcessState.ExitCode()
-}
-
-type capBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-	max int
-}
-
-func (b *capBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if room := b.max - b.buf.Len(); room > 0 {
-		b.buf.Write(p[:min(len(p), room)])
-	}
-	return len(p), nil
-}
-
-// tail returns the last n lines.
-func (b *capBuffer) tail(n int) string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	lines := strings.Split(strings.TrimSpace(b.buf.String()), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 var httpClient = &http.Client{Timeout: httpTimeout}
@@ -330,7 +306,7 @@ func (r *ArcadeRun) measure(ctx context.Context, c arcadeConfig, eager, sealed b
 	defer func() {
 		code := srv.stop(stopTimeout)
 		r.ServerExit = &code
-		r.ServerStderr = srv.stderr.tail(8)
+		r.ServerStderr = srv.stderr.Tail(8)
 	}()
 	if err := waitUp(ctx, api, srv); err != nil {
 		return fmt.Errorf("arcade-server did not answer %s: %w", api, err)
@@ -429,7 +405,7 @@ func (r *ArcadeRun) measure(ctx context.Context, c arcadeConfig, eager, sealed b
 func (r *ArcadeRun) collectBot(bot *proc, d time.Duration) error {
 	code := bot.wait(d)
 	r.BotExit = &code
-	r.BotStderr = bot.stderr.tail(8)
+	r.BotStderr = bot.stderr.Tail(8)
 	out := bytes.TrimSpace(bot.stdout.Bytes())
 	if len(out) == 0 || !json.Valid(out) {
 		return fmt.Errorf("arcade-bot exited %d without a JSON report: %s", code, r.BotStderr)
@@ -455,7 +431,7 @@ func waitUp(ctx context.Context, api string, p *proc) error {
 			return nil
 		}
 		if p.exited() {
-			return fmt.Errorf("arcade-server exited: %s", p.stderr.tail(8))
+			return fmt.Errorf("arcade-server exited: %s", p.stderr.Tail(8))
 		}
 		if time.Now().After(end) {
 			return err

@@ -722,7 +722,7 @@ func childAttr() *syscall.SysProcAttr {
 // process is the running server.
 type process struct {
 	cmd    *exec.Cmd
-	stderr *capBuffer
+	stderr *toolrun.CapBuffer
 	done   chan struct{}
 	err    error
 }
@@ -757,7 +757,7 @@ func startServer(bin string, game netip.AddrPort, httpPort int, group, passphras
 		}
 	}
 	cmd := exec.Command(bin, args...)
-	p := &process{cmd: cmd, stderr: &capBuffer{max: maxStderrKeep}, done: make(chan struct{})}
+	p := &process{cmd: cmd, stderr: &toolrun.CapBuffer{Max: maxStderrKeep}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.stderr, p.stderr
 	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {
@@ -798,28 +798,6 @@ func (p *process) kill() {
 		p.cmd.Process.Kill()
 		<-p.done
 	}
-}
-
-// capBuffer keeps the first max bytes written to it.
-type capBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-	max int
-}
-
-func (b *capBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if room := b.max - b.buf.Len(); room > 0 {
-		b.buf.Write(p[:min(len(p), room)])
-	}
-	return len(p), nil
-}
-
-func (b *capBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 var httpClient = &http.Client{Timeout: statsTimeout}

@@ -4,6 +4,7 @@
 package toolrun
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // Build compiles pkgs (e.g. ./cmd/arcade-server) of the module the working
@@ -69,4 +71,35 @@ func WriteSecret(prefix, secret string) (string, error) {
 		return "", err
 	}
 	return f.Name(), nil
+}
+
+// CapBuffer keeps the first Max bytes written to it (a child's stderr),
+// safe for concurrent use.
+type CapBuffer struct {
+	Max int
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write keeps what fits under Max and reports all of p written.
+func (b *CapBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if room := b.Max - b.buf.Len(); room > 0 {
+		b.buf.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+// String returns what was kept.
+func (b *CapBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Tail returns the last n lines of what was kept.
+func (b *CapBuffer) Tail(n int) string {
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
