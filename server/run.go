@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"runtime"
 	"runtime/trace"
 	"strconv"
 
@@ -32,7 +33,11 @@ const TraceTickCategory = "arcade.tick"
 // socket. fd is the transport's socket. On return every client has been
 // told the server is shutting down.
 func (s *Server) Run(ctx context.Context, fd int) error {
-	loop, err := tick.NewLoop(tick.LoopConfig{SpinMax: s.cfg.SpinMax})
+	lc := tick.LoopConfig{SpinMax: s.cfg.SpinMax, Yield: runtime.Gosched}
+	if s.cfg.NoTickYield {
+		lc.Yield = nil
+	}
+	loop, err := tick.NewLoop(lc)
 	if err != nil {
 		return err
 	}

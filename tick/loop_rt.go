@@ -48,6 +48,22 @@ type LoopConfig struct {
 	// datagram arriving during the spin is served within PollEvery
 	// without a system call per spin iteration. Default 20 µs.
 	PollEvery time.Duration
+	// Yield, if set, is called after the step that met a deadline the
+	// loop spins for, when the next such deadline is at least YieldSlack
+	// away: the loop's chosen moment to pass through the Go scheduler
+	// (runtime.Gosched). A goroutine locked to its thread that only ever
+	// leaves Go code for system calls never starts a new scheduling
+	// slice, so the runtime's monitor preempts it, or takes its P in a
+	// system call, once it has run 10 ms on one slice (forcePreemptNS in
+	// runtime/proc.go) — at a moment of the monitor's choosing, often the
+	// spin just before a deadline, and handing a locked thread its P back
+	// takes two thread wake-ups. Passing through the scheduler just after
+	// a tick, a whole tick before the next deadline, starts a new slice
+	// when nothing waits on the loop, so the monitor never has to.
+	Yield func()
+	// YieldSlack is how far the next deadline must be for Yield to be
+	// called. Default 2 ms.
+	YieldSlack time.Duration
 }
 
 // Never is a deadline that never comes: a step with nothing due returns it.
@@ -56,10 +72,16 @@ const Never = math.MaxInt64
 // DefaultPollEvery is LoopConfig.PollEvery's default.
 const DefaultPollEvery = 20 * time.Microsecond
 
+// DefaultYieldSlack is LoopConfig.YieldSlack's default.
+const DefaultYieldSlack = 2 * time.Millisecond
+
 // Validate reports the first invalid field.
 func (c *LoopConfig) Validate() error {
 	if c.PollEvery < 0 {
 		return fmt.Errorf("tick: LoopConfig.PollEvery %v is negative", c.PollEvery)
+	}
+	if c.YieldSlack < 0 {
+		return fmt.Errorf("tick: LoopConfig.YieldSlack %v is negative", c.YieldSlack)
 	}
 	return nil
 }
@@ -83,6 +105,8 @@ type Loop struct {
 	// descriptor polls made while spinning.
 	Spin  metrics.Histogram
 	Polls metrics.Counter
+	// Yield is the time each call of LoopConfig.Yield took (ns).
+	Yield metrics.Histogram
 }
 
 // NewLoop returns a Loop for cfg, which must be valid.
@@ -92,6 +116,9 @@ func NewLoop(cfg LoopConfig) (*Loop, error) {
 	}
 	if cfg.PollEvery == 0 {
 		cfg.PollEvery = DefaultPollEvery
+	}
+	if cfg.YieldSlack == 0 {
+		cfg.YieldSlack = DefaultYieldSlack
 	}
 	return &Loop{cfg: cfg, lead: Lead{Max: max(0, int64(cfg.SpinMax))}}, nil
 }
@@ -156,7 +183,14 @@ func (l *Loop) Run(w Waiter, step StepFunc) error {
 			l.Spin.Record(now - start)
 		}
 		if now >= next {
+			met := spin
 			next, spin = step(now, 0)
+			if met && spin && l.cfg.Yield != nil {
+				if now = w.Now(); next-now >= int64(l.cfg.YieldSlack) {
+					l.cfg.Yield()
+					l.Yield.Record(max(w.Now()-now, 0))
+				}
+			}
 		}
 	}
 }

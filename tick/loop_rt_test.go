@@ -261,3 +261,56 @@ func TestRunRealtimeStopsWithContext(t *testing.T) {
 		t.Fatalf("RunRealtime = %v after %d steps (setup %v)", err, steps, setup)
 	}
 }
+
+// TestLoopYieldsJustAfterEachTick: Yield is called once after each tick
+// the loop spins for, never when the next deadline is closer than
+// YieldSlack and never for deadlines nobody waits on; the time it takes is
+// recorded.
+func TestLoopYieldsJustAfterEachTick(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		spin  bool
+		slack time.Duration
+		want  bool
+	}{
+		{"spun ticks", true, 0, true},
+		{"slack beyond a tick", true, 9 * time.Millisecond, false},
+		{"unspun ticks", false, 0, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v := &virtualWaiter{spinCost: 100, late: constLate(300 * time.Microsecond), stopAt: int64(time.Second)}
+			k := &ticker{period: tickPeriod, next: tickPeriod, spin: c.spin}
+			var gaps []int64
+			yield := func() {
+				gaps = append(gaps, k.next-v.now)
+				v.now += int64(50 * time.Microsecond) // the scheduler's round trip
+			}
+			l := run(t, LoopConfig{SpinMax: 500 * time.Microsecond, Yield: yield, YieldSlack: c.slack}, v, k)
+			if !c.want {
+				if len(gaps) != 0 {
+					t.Fatalf("%d yields, want none", len(gaps))
+				}
+				return
+			}
+			if n := len(k.lateness); len(gaps) < n-1 || len(gaps) > n {
+				t.Fatalf("%d yields for %d ticks, want one per tick", len(gaps), n)
+			}
+			for i, g := range gaps {
+				if g < int64(DefaultYieldSlack) {
+					t.Fatalf("yield %d with the next deadline %d ns away, under the slack", i, g)
+				}
+			}
+			if l.Yield.Count() != uint64(len(gaps)) || l.Yield.Quantile(0.5) < int64(49*time.Microsecond) {
+				t.Fatalf("Yield histogram: %d samples, p50 %d ns; want %d of 50 µs", l.Yield.Count(), l.Yield.Quantile(0.5), len(gaps))
+			}
+			for i, late := range k.lateness[1:] {
+				if late > 200 {
+					t.Fatalf("tick %d late by %d ns: yielding delayed it", i+1, late)
+				}
+			}
+		})
+	}
+	if err := (&LoopConfig{YieldSlack: -1}).Validate(); err == nil {
+		t.Fatal("a negative YieldSlack validated")
+	}
+}

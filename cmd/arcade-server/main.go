@@ -60,6 +60,7 @@ type options struct {
 	rtPrio      int
 	tickCPU     int
 	spinMax     time.Duration
+	tickYield   bool
 	coalesce    time.Duration
 	signedGap   time.Duration
 	delta       bool
@@ -119,6 +120,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.hostProbe, "host-probe", true, "run a reference timerfd loop beside the tick (every 2 ms; about 2% of a core) and sample CPU steal, so late ticks are told apart as the host's or Arcade's")
 	fs.IntVar(&o.hashEvery, "hash-every", server.DefaultHashEvery, "carry the state hash in the snapshot every N ticks (0 = never)")
 	fs.DurationVar(&o.spinMax, "tick-spin", server.DefaultSpinMax, "longest the tick thread may spin before a deadline after an early timer wake (adapts to the host's timer lateness; at most half a tick); 0 = sleep only")
+	fs.BoolVar(&o.tickYield, "tick-yield", true, "let the tick thread pass through Go's scheduler just after each tick, so the runtime never preempts it near a deadline (false: for measuring the difference)")
 	fs.DurationVar(&o.idle, "idle-timeout", server.DefaultIdleTimeout, "remove a headset silent for this long")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	configPath := fs.String("config", "", "read flags from `file`: one \"name = value\" a line (the flag's name, no dashes; '#' starts a comment); flags on the command line win; an unknown name is an error")
@@ -464,6 +466,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		PinTick:           o.tickCPU >= 0,
 		TickCPU:           max(o.tickCPU, 0),
 		SpinMax:           o.spinMax,
+		NoTickYield:       !o.tickYield,
 		CoalesceWindow:    o.coalesce,
 		SignedUpdateGap:   o.signedGap,
 		Passphrase:        o.passphrase,
