@@ -57,6 +57,13 @@ func (s *Server) handle(now int64, m *udp.Message) {
 	b := m.Buf[:m.N]
 	h := &s.hdr
 	n, err := h.Parse(b)
+	if t := h.Type; err == nil && t <= wire.MaxType {
+		s.stats.Rx[t].Inc()
+		s.stats.RxBytes[t].Add(uint64(len(b)))
+	} else {
+		s.stats.Rx[0].Inc()
+		s.stats.RxBytes[0].Add(uint64(len(b)))
+	}
 	if err != nil {
 		if err == wire.ErrVersion && h.Type == wire.TypeConnectRequest && len(b) >= wire.MinConnectRequestSize {
 			s.denyVersion(m.Addr, b[wire.HeaderSize:])

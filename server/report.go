@@ -141,3 +141,7 @@ func (s *Server) ResetMeasurements() {
 		p.Reset()
 	}
 }
+
+// ClientList returns the connected headsets as last published (about ten
+// times a second): Report's ClientList without the rest of the report.
+func (s *Server) ClientList() []ClientInfo { return s.stats.ClientList() }

@@ -87,6 +87,13 @@ func (s *Server) flush() int64 {
 	for from := 0; from < s.nout; {
 		n, err := s.tr.WriteBatchRange(s.out, from, s.nout)
 		s.stats.TxPackets.Add(uint64(n))
+		for i := from; i < from+n; i++ {
+			m := &s.out.Msgs[i]
+			if t, err := wire.PeekType(m.Buf[:m.N]); err == nil && t <= wire.MaxType {
+				s.stats.Tx[t].Inc()
+				s.stats.TxBytes[t].Add(uint64(m.N))
+			}
+		}
 		if s.cfg.Tap != nil {
 			for i := from; i < from+n; i++ {
 				s.cfg.Tap.Sent(&s.out.Msgs[i], handoff)

@@ -112,6 +112,10 @@ type Stats struct {
 	TxPackets   metrics.Counter
 	Clients     atomic.Int64
 	Dropped     [NumDropReasons]metrics.Counter
+	// Traffic each way by packet type (the header's type byte; index 0
+	// counts received datagrams whose header did not parse): datagrams
+	// and bytes, headers and seals included.
+	Rx, RxBytes, Tx, TxBytes [wire.MaxType + 1]metrics.Counter
 
 	TickLateness metrics.Histogram // ns the tick started after its deadline
 	// Late ticks (starting Config.LateTick or more after their deadline),

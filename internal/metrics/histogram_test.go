@@ -295,3 +295,55 @@ func TestQuantileOfWindow(t *testing.T) {
 		t.Error("an empty window has a quantile")
 	}
 }
+
+// TestCumulative: coarse cumulative buckets count every value at or below
+// their bound, never one above it, and are exact at bucket edges.
+func TestCumulative(t *testing.T) {
+	var h Histogram
+	for _, v := range []int64{0, 5, 63, 64, 1000, 1000, 99_999, 1 << 40} {
+		h.Record(v)
+	}
+	// Bounds at bucket edges (the linear range, 2^k−1): exact.
+	bounds := []int64{0, 63, 64, 1023, 131_071, 1<<50 - 1}
+	cum := make([]uint64, len(bounds))
+	count, sum := h.Cumulative(bounds, cum)
+	want := []uint64{1, 3, 4, 6, 7, 8}
+	for k := range want {
+		if cum[k] != want[k] {
+			t.Errorf("≤ %d: %d, want %d", bounds[k], cum[k], want[k])
+		}
+	}
+	if count != 8 || sum != h.Sum() {
+		t.Errorf("count %d sum %d, want 8 and %d", count, sum, h.Sum())
+	}
+	// Against a slow reference over random values: never counted early,
+	// late by at most a bucket's width.
+	var g Histogram
+	var vals []int64
+	x := uint64(1)
+	for range 5000 {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		v := int64(x % 50_000_000)
+		vals = append(vals, v)
+		g.Record(v)
+	}
+	bounds = []int64{10_000, 25_000, 100_000, 1_000_000, 10_000_000, 40_000_000}
+	cum = cum[:len(bounds)]
+	g.Cumulative(bounds, cum)
+	for k, b := range bounds {
+		var atMost, belowLow uint64
+		for _, v := range vals {
+			if v <= b {
+				atMost++
+			}
+			if float64(v) <= float64(b)*(1-1.0/64) {
+				belowLow++
+			}
+		}
+		if cum[k] > atMost || cum[k] < belowLow {
+			t.Errorf("≤ %d: %d, want in [%d, %d]", b, cum[k], belowLow, atMost)
+		}
+	}
+}
