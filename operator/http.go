@@ -20,6 +20,9 @@ import (
 // Source is what the operator surface reads: *server.Server.
 type Source interface {
 	Report() server.StatsReport
+	// ClientList is the connected headsets as last published (Report's
+	// ClientList, without the rest of the report).
+	ClientList() []server.ClientInfo
 	Stats() *server.Stats
 	Config() server.Config
 	ResetMeasurements()
@@ -72,7 +75,7 @@ func Handler(s Source, opt Options) http.Handler {
 		enc.SetIndent("", "  ")
 		enc.Encode(s.Report())
 	})
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) { serveMetrics(s, w, r) })
+	mux.Handle("GET /metrics", metricsHandler(newRegistry(s)))
 	mux.HandleFunc("POST /api/stats/reset", func(w http.ResponseWriter, r *http.Request) {
 		s.ResetMeasurements()
 		w.WriteHeader(http.StatusNoContent)
