@@ -46,7 +46,12 @@ const (
 // A headset is flagged as lagging when any of these holds.
 const (
 	lagIdleMs  = 500 // nothing heard for longer than this
-	lagLossPct = 2.0 // loss either way, percent: multicast or unicast to it (its latest report), or from it (the server's count)
+	lagLossPct = 2.0 // loss either way over the last seconds, percent: multicast (its last 8 reports, ~2 s) or unicast (~4 s) to it, or from it (the server's count, 5 s)
+	// input rate below this share of the headset's own session average
+	// (once that is at least minUsualRate, after usualRateAfter)
+	lagRateShare   = 0.5
+	minUsualRate   = 10.0
+	usualRateAfter = 3 * time.Second
 	// or: the server moved it to unicast because multicast failed it
 )
 
@@ -266,6 +271,10 @@ type dashClient struct {
 	// so, from the change of Inputs; null until two samples span
 	// minRateSpan.
 	InputRateHz *float64 `json:"input_rate_hz"`
+	// UsualRateHz is the headset's input rate over its whole session (its
+	// own norm, against which InputRateHz is judged); null in its first
+	// usualRateAfter.
+	UsualRateHz *float64 `json:"usual_rate_hz"`
 	// RTTMs is the round-trip time; null until the server has a sample.
 	RTTMs      *float64 `json:"rtt_ms"`
 	Lagging    bool     `json:"lagging"`
@@ -420,7 +429,11 @@ func (d *dashboard) event(rates *rateTracker) *dashEvent {
 		if r, ok := rates.observe(c.ID, c.Inputs, now); ok {
 			dc.InputRateHz = &r
 		}
-		dc.LagReasons = lagReasons(&c)
+		if c.ConnectedMs >= usualRateAfter.Milliseconds() {
+			u := float64(c.Inputs) / (float64(c.ConnectedMs) / 1e3)
+			dc.UsualRateHz = &u
+		}
+		dc.LagReasons = lagReasons(&c, dc.InputRateHz, dc.UsualRateHz)
 		dc.Lagging = len(dc.LagReasons) > 0
 		ev.Clients = append(ev.Clients, dc)
 	}
@@ -457,20 +470,26 @@ func (d *dashboard) event(rates *rateTracker) *dashEvent {
 	return ev
 }
 
-// lagReasons says why a headset needs the operator's attention, if it does.
-func lagReasons(c *server.ClientInfo) []string {
+// lagReasons says why a headset needs the operator's attention, if it
+// does, from its recent figures (the last few seconds), so that a headset
+// is flagged while it suffers and cleared once it no longer does.
+func lagReasons(c *server.ClientInfo, rate, usual *float64) []string {
 	var r []string
+	pct := func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) + " %" }
 	if c.IdleMs > lagIdleMs {
 		r = append(r, "idle "+strconv.FormatInt(c.IdleMs, 10)+" ms")
 	}
-	if c.McastLossPct > lagLossPct {
-		r = append(r, "multicast loss "+strconv.FormatFloat(c.McastLossPct, 'f', 1, 64)+" %")
+	if c.Delivery != "unicast" && c.McastLossRecentPct > lagLossPct {
+		r = append(r, "multicast loss "+pct(c.McastLossRecentPct))
 	}
 	if c.UnicastLossPct > lagLossPct {
-		r = append(r, "server→headset unicast loss "+strconv.FormatFloat(c.UnicastLossPct, 'f', 1, 64)+" %")
+		r = append(r, "server→headset unicast loss "+pct(c.UnicastLossPct))
 	}
-	if c.UpstreamLossPct > lagLossPct {
-		r = append(r, "headset→server loss "+strconv.FormatFloat(c.UpstreamLossPct, 'f', 1, 64)+" %")
+	if c.UpstreamLossRecentPct > lagLossPct {
+		r = append(r, "headset→server loss "+pct(c.UpstreamLossRecentPct))
+	}
+	if rate != nil && usual != nil && *usual >= minUsualRate && *rate < lagRateShare**usual {
+		r = append(r, "input rate "+strconv.FormatFloat(*rate, 'f', 0, 64)+" Hz, usually "+strconv.FormatFloat(*usual, 'f', 0, 64)+" Hz")
 	}
 	if c.Fallback {
 		r = append(r, "unicast fallback: "+c.DeliveryReason)
@@ -507,6 +526,8 @@ type dashRecent struct {
 	ServerAddedN    uint64           `json:"server_added_samples"`
 	ServerAddedGrab server.Quantiles `json:"server_added_grab_latency_us"`
 	GrabN           uint64           `json:"server_added_grab_samples"`
+	// MissedTicks is how many tick deadlines were skipped in the window.
+	MissedTicks uint64 `json:"missed_ticks"`
 }
 
 // windowTracker keeps, per subscriber, the counts of the histograms the
@@ -518,6 +539,7 @@ type windowTracker struct {
 type windowSnap struct {
 	at                 time.Time
 	tick, added, grabs *[metrics.NumBuckets]uint64
+	missed             uint64
 }
 
 // observe keeps a snapshot when one is due and returns the quantiles
@@ -532,6 +554,7 @@ func (w *windowTracker) observe(now time.Time, st *server.Stats) *dashRecent {
 		st.TickLateness.Counts(s.tick)
 		st.ServerAdded.Counts(s.added)
 		st.ServerAddedGrab.Counts(s.grabs)
+		s.missed = st.MissedTicks.Load()
 		w.snaps = append(w.snaps, s)
 	}
 	if len(w.snaps) < 2 {
@@ -557,6 +580,7 @@ func (w *windowTracker) observe(now time.Time, st *server.Stats) *dashRecent {
 	r.TickLatenessUS, _ = q(&st.TickLateness, old.tick)
 	r.ServerAddedUS, r.ServerAddedN = q(&st.ServerAdded, old.added)
 	r.ServerAddedGrab, r.GrabN = q(&st.ServerAddedGrab, old.grabs)
+	r.MissedTicks = st.MissedTicks.Load() - min(st.MissedTicks.Load(), old.missed)
 	return r
 }
 

@@ -394,26 +394,36 @@ func TestDashboardPageAndAssets(t *testing.T) {
 }
 
 func TestLagReasons(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
 	for _, tc := range []struct {
-		c    server.ClientInfo
-		want string
+		c           server.ClientInfo
+		rate, usual *float64
+		want        string
 	}{
-		{server.ClientInfo{Delivery: "multicast", IdleMs: 12}, ""},
-		{server.ClientInfo{Delivery: "multicast", IdleMs: 500}, ""},
-		{server.ClientInfo{Delivery: "multicast", IdleMs: 501}, "idle 501 ms"},
-		{server.ClientInfo{Delivery: "multicast", DeliveryReason: "multicast recovered", McastLossPct: 2}, ""},
-		{server.ClientInfo{Delivery: "multicast", McastLossPct: 2.5}, "multicast loss 2.5 %"},
-		{server.ClientInfo{Delivery: "multicast", UpstreamLossPct: 6}, "headset→server loss 6.0 %"},
-		{server.ClientInfo{Delivery: "unicast", UnicastLossPct: 6}, "server→headset unicast loss 6.0 %"},
-		{server.ClientInfo{Delivery: "multicast", UnicastLossPct: -1}, ""},
-		{server.ClientInfo{Delivery: "unicast", DeliveryReason: "client asked for unicast"}, ""},
-		{server.ClientInfo{Delivery: "unicast", DeliveryReason: "multicast disabled on the server"}, ""},
-		{server.ClientInfo{Delivery: "unicast", Fallback: true, DeliveryReason: "client could not join the multicast group"},
+		{server.ClientInfo{Delivery: "multicast", IdleMs: 12}, nil, nil, ""},
+		{server.ClientInfo{Delivery: "multicast", IdleMs: 500}, nil, nil, ""},
+		{server.ClientInfo{Delivery: "multicast", IdleMs: 501}, nil, nil, "idle 501 ms"},
+		{server.ClientInfo{Delivery: "multicast", DeliveryReason: "multicast recovered", McastLossRecentPct: 2}, nil, nil, ""},
+		{server.ClientInfo{Delivery: "multicast", McastLossRecentPct: 2.5}, nil, nil, "multicast loss 2.5 %"},
+		// Judged on the recent figures: a past loss no longer flags.
+		{server.ClientInfo{Delivery: "multicast", McastLossPct: 9, UpstreamLossPct: 9}, nil, nil, ""},
+		{server.ClientInfo{Delivery: "multicast", UpstreamLossRecentPct: 6}, nil, nil, "headset→server loss 6.0 %"},
+		{server.ClientInfo{Delivery: "unicast", UnicastLossPct: 6}, nil, nil, "server→headset unicast loss 6.0 %"},
+		{server.ClientInfo{Delivery: "multicast", UnicastLossPct: -1}, nil, nil, ""},
+		{server.ClientInfo{Delivery: "unicast", DeliveryReason: "client asked for unicast"}, nil, nil, ""},
+		{server.ClientInfo{Delivery: "unicast", DeliveryReason: "multicast disabled on the server"}, nil, nil, ""},
+		{server.ClientInfo{Delivery: "unicast", Fallback: true, DeliveryReason: "client could not join the multicast group"}, nil, nil,
 			"unicast fallback: client could not join the multicast group"},
-		{server.ClientInfo{Delivery: "unicast", Fallback: true, DeliveryReason: "multicast loss 7.0% (over 5%)", McastLossPct: 7, IdleMs: 800},
-			"idle 800 ms; multicast loss 7.0 %; unicast fallback: multicast loss 7.0% (over 5%)"},
+		// On unicast, the multicast figures are no longer its path.
+		{server.ClientInfo{Delivery: "unicast", Fallback: true, DeliveryReason: "multicast loss 7.0% (over 5%)", McastLossRecentPct: 7, IdleMs: 800}, nil, nil,
+			"idle 800 ms; unicast fallback: multicast loss 7.0% (over 5%)"},
+		// The input rate against the headset's own norm.
+		{server.ClientInfo{Delivery: "multicast"}, f(40), f(90), "input rate 40 Hz, usually 90 Hz"},
+		{server.ClientInfo{Delivery: "multicast"}, f(46), f(90), ""},
+		{server.ClientInfo{Delivery: "multicast"}, f(2), f(5), ""}, // a headset that barely sends
+		{server.ClientInfo{Delivery: "multicast"}, f(0), nil, ""},  // too young to have a norm
 	} {
-		if got := strings.Join(lagReasons(&tc.c), "; "); got != tc.want {
+		if got := strings.Join(lagReasons(&tc.c, tc.rate, tc.usual), "; "); got != tc.want {
 			t.Errorf("%+v: %q, want %q", tc.c, got, tc.want)
 		}
 	}

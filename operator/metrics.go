@@ -166,6 +166,8 @@ func newCollector(s Source) *collector {
 		func(c *server.ClientInfo) (float64, bool) { return b2f(c.Delivery == "unicast"), true })
 	client("arcade_client_mcast_loss_ratio", prometheus.GaugeValue, "Multicast loss in the headset's latest delivery report.",
 		func(c *server.ClientInfo) (float64, bool) { return c.McastLossPct / 100, true })
+	client("arcade_client_mcast_loss_recent_ratio", prometheus.GaugeValue, "Multicast loss over the headset's last 8 delivery reports (about 2 s): what flags it on the dashboard.",
+		func(c *server.ClientInfo) (float64, bool) { return c.McastLossRecentPct / 100, true })
 	client("arcade_client_mcast_excess_seconds", prometheus.GaugeValue, "Multicast arrival after unicast, p90 of the headset's latest delivery report.",
 		func(c *server.ClientInfo) (float64, bool) { return c.McastExcessP90Ms / 1e3, true })
 	client("arcade_client_rtt_seconds", prometheus.GaugeValue, "Smallest round trip of the last 1–2 s, from the acknowledgements in the headset's datagrams.",
@@ -174,6 +176,8 @@ func newCollector(s Source) *collector {
 		func(c *server.ClientInfo) (float64, bool) { return c.JitterMs / 1e3, true })
 	client("arcade_client_upstream_loss_ratio", prometheus.GaugeValue, "Loss of the headset's datagrams to the server, from their sequence numbers.",
 		func(c *server.ClientInfo) (float64, bool) { return c.UpstreamLossPct / 100, true })
+	client("arcade_client_upstream_loss_recent_ratio", prometheus.GaugeValue, "Loss of the headset's datagrams to the server over the last 5 s: what flags it on the dashboard.",
+		func(c *server.ClientInfo) (float64, bool) { return c.UpstreamLossRecentPct / 100, true })
 	client("arcade_client_unicast_loss_ratio", prometheus.GaugeValue, "Loss of the server's unicast datagrams to the headset over its last reports (absent when unknown).",
 		func(c *server.ClientInfo) (float64, bool) { return c.UnicastLossPct / 100, c.UnicastLossPct >= 0 })
 	client("arcade_client_latency_p99_seconds", prometheus.GaugeValue, "Server-added latency p99 of the headset's last 128 inputs.",

@@ -101,6 +101,56 @@ type upstream struct {
 	any       bool
 	first, hi int64 // seq extended past wraparound
 	recv      int64
+	// marks are (hi, recv) as they were at one-second marks (mark), the
+	// newest at marks[nmarks%upMarks]: the recent loss is taken against
+	// the one about RecentLossWindow ago.
+	marks   [upMarks]upMark
+	nmarks  uint64
+	markAt  int64 // mono ns of the newest mark
+	markAny bool
+}
+
+type upMark struct{ hi, recv int64 }
+
+// RecentLossWindow is the span the recent loss figures cover
+// (ClientInfo.UpstreamLossRecentPct); the marks are a second apart.
+const RecentLossWindow = 5 * 1e9
+
+const upMarks = RecentLossWindow/1e9 + 1
+
+// mark records the counts once a second (called as the client list is
+// published, about ten times a second).
+func (u *upstream) mark(now int64) {
+	if !u.any || u.markAny && now-u.markAt < 1e9 {
+		return
+	}
+	if !u.markAny {
+		// The first mark is the session's first datagram, so that a
+		// young session's recent figure is its whole life.
+		u.marks[0] = upMark{u.first - 1, 0}
+		u.nmarks, u.markAny = 0, true
+	} else {
+		u.nmarks++
+		u.marks[u.nmarks%upMarks] = upMark{u.hi, u.recv}
+	}
+	u.markAt = now
+}
+
+// recentLossPct is the loss since the oldest mark held (about
+// RecentLossWindow ago, less for a younger session), in percent.
+func (u *upstream) recentLossPct() float64 {
+	if !u.markAny {
+		return u.lossPct()
+	}
+	old := u.marks[0]
+	if u.nmarks >= upMarks-1 {
+		old = u.marks[(u.nmarks+1)%upMarks]
+	}
+	sent := u.hi - old.hi
+	if sent <= 0 {
+		return 0
+	}
+	return max(0, 100*float64(sent-(u.recv-old.recv))/float64(sent))
 }
 
 func (u *upstream) observe(seq uint16) {

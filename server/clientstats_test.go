@@ -1,6 +1,9 @@
 package server
 
-import "testing"
+import (
+	"math"
+	"testing"
+)
 
 func TestRTTTrackerTakesTheWindowMinimum(t *testing.T) {
 	var r rttTracker
@@ -67,5 +70,44 @@ func TestUpstreamLoss(t *testing.T) {
 	want := 100 * (sent - float64(n+1)) / sent
 	if got := u.lossPct(); got < want-1e-9 || got > want+1e-9 {
 		t.Fatalf("loss %v %%, want %v %%", got, want)
+	}
+}
+
+// TestUpstreamRecentLoss: the recent figure follows the loss of the last
+// RecentLossWindow, while the lifetime one keeps the past: 6 % loss for
+// 10 s shows as 6 % in both, then after 6 s without loss the recent figure
+// is 0 and the lifetime one still shows it; a young session's recent
+// figure is its whole life.
+func TestUpstreamRecentLoss(t *testing.T) {
+	var u upstream
+	seq := uint16(65000) // crosses wraparound
+	now := int64(0)
+	step := func(lossy bool, seconds int) {
+		for range seconds * 100 {
+			seq++
+			now += 1e7 // 100 Hz
+			if !(lossy && seq%50 < 3) {
+				u.observe(seq)
+			}
+			if now%1e8 == 0 {
+				u.mark(now) // published at 10 Hz
+			}
+		}
+	}
+	step(true, 1)
+	if r, l := u.recentLossPct(), u.lossPct(); math.Abs(r-l) > 1e-9 || r < 2 || r > 8 {
+		t.Fatalf("young session: recent %.2f %%, lifetime %.2f %%, want both the same, about 3-6 %% (edges)", r, l)
+	}
+	step(true, 9)
+	if r := u.recentLossPct(); r < 5 || r > 7 {
+		t.Fatalf("under loss: recent %.2f %%, want about 6", r)
+	}
+	step(false, 6)
+	if r, l := u.recentLossPct(), u.lossPct(); r != 0 || l < 3 {
+		t.Fatalf("6 s after the loss ended: recent %.2f %% (want 0), lifetime %.2f %% (want the past's)", r, l)
+	}
+	step(false, 100)
+	if r := u.recentLossPct(); r != 0 {
+		t.Fatalf("recent %.2f %%", r)
 	}
 }

@@ -88,6 +88,20 @@ func (d *deliveryState) windowLoss() (expected int, excessLoss float64) {
 	return expected, excessLoss
 }
 
+// recentMcastLossPct is the multicast loss over the last lossWindow
+// reports (about 2 s; starved reports count as no data), in percent.
+func (d *deliveryState) recentMcastLossPct() float64 {
+	expected, lost := 0, 0
+	for i := range lossWindow {
+		expected += int(d.recv[i]) + int(d.lost[i])
+		lost += int(d.lost[i])
+	}
+	if expected == 0 {
+		return 0
+	}
+	return 100 * float64(lost) / float64(expected)
+}
+
 // sendProbes sends a DeliveryProbe for this tick, naming the group
 // sequence of the tick's first multicast datagram, to the clients on
 // multicast whose turn it is: each every ProbeEvery ticks, or less often

@@ -370,6 +370,9 @@ func (s *Server) publish(now int64) {
 		info.Retransmits = rs.Retransmits
 		info.ReliableLossPct = 100 * rs.Loss
 		info.UpstreamLossPct = c.up.lossPct()
+		c.up.mark(now)
+		info.UpstreamLossRecentPct = c.up.recentLossPct()
+		info.ConnectedMs = (now - c.created) / 1e6
 		info.BytesIn, info.BytesOut = rs.BytesIn, rs.BytesOut
 		info.MessagesIn, info.MessagesOut = rs.MessagesIn, rs.MessagesOut
 		info.lat, info.grabLat = c.lat, c.grabLat
@@ -377,6 +380,7 @@ func (s *Server) publish(now int64) {
 			if n := int(r.McastReceived) + int(r.McastLost); n > 0 {
 				info.McastLossPct = 100 * float64(r.McastLost) / float64(n)
 			}
+			info.McastLossRecentPct = c.delivery.recentMcastLossPct()
 			info.McastExcessP90Ms = float64(r.ExcessP90) / 1e3
 			info.UnicastLossPct = -1
 			if r.UnicastLoss != wire.UnicastLossUnknown {

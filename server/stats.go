@@ -211,8 +211,11 @@ type ClientInfo struct {
 	Fallback       bool   `json:"delivery_fallback"`
 	// From the client's latest delivery report: multicast loss and how much
 	// later than unicast multicast arrived (90th percentile).
-	McastLossPct     float64 `json:"mcast_loss_pct"`
-	McastExcessP90Ms float64 `json:"mcast_excess_p90_ms"`
+	McastLossPct float64 `json:"mcast_loss_pct"`
+	// McastLossRecentPct is the multicast loss over its last 8 reports
+	// (about 2 s).
+	McastLossRecentPct float64 `json:"mcast_loss_recent_pct"`
+	McastExcessP90Ms   float64 `json:"mcast_excess_p90_ms"`
 	// UnicastLossPct is the server→headset unicast loss the headset
 	// reported over its last 16 windows (about 4 s); -1 when it could not
 	// tell (too few datagrams) or sent no report.
@@ -238,10 +241,15 @@ type ClientInfo struct {
 	// gaps).
 	ReliableLossPct float64 `json:"reliable_loss_pct"`
 	UpstreamLossPct float64 `json:"upstream_loss_pct"`
-	BytesIn         uint64  `json:"bytes_in"`
-	BytesOut        uint64  `json:"bytes_out"`
-	MessagesIn      uint64  `json:"messages_in"`
-	MessagesOut     uint64  `json:"messages_out"`
+	// UpstreamLossRecentPct is UpstreamLossPct over the last
+	// RecentLossWindow (5 s), or the session's life if shorter.
+	UpstreamLossRecentPct float64 `json:"upstream_loss_recent_pct"`
+	// ConnectedMs is how long the session has existed.
+	ConnectedMs int64  `json:"connected_ms"`
+	BytesIn     uint64 `json:"bytes_in"`
+	BytesOut    uint64 `json:"bytes_out"`
+	MessagesIn  uint64 `json:"messages_in"`
+	MessagesOut uint64 `json:"messages_out"`
 
 	rttNs        int64
 	lat, grabLat latRing

@@ -63,7 +63,11 @@ function renderClients(ev) {
   let lagging = 0;
   for (const c of ev.clients) {
     if (c.lagging) lagging++;
-    const rate = c.input_rate_hz == null ? '…' : c.input_rate_hz.toFixed(0) + ' Hz';
+    const rate = (c.input_rate_hz == null ? '…' : c.input_rate_hz.toFixed(0) + ' Hz') +
+      (c.usual_rate_hz == null ? '' : ' / ' + c.usual_rate_hz.toFixed(0));
+    // Loss over the last seconds (what flags a headset); the whole
+    // session's in the tooltip.
+    const down = c.delivery === 'unicast' ? Math.max(c.unicast_loss_pct, 0) : Math.max(c.mcast_loss_recent_pct || 0, c.unicast_loss_pct || 0);
     const delivery = el('span', { class: 'badge ' + c.delivery, title: c.delivery_reason || c.delivery }, c.delivery);
     const status = c.lagging ? c.lag_reasons.join('; ') : 'OK';
     const row = el('tr', { 'data-id': String(c.id), class: c.lagging ? 'lagging' : '' },
@@ -71,11 +75,12 @@ function renderClients(ev) {
       el('td', { class: 'addr' }, c.addr),
       el('td', { class: 'delivery' }, delivery),
       el('td', { class: 'rtt num', title: 'smallest round trip of the last 1–2 s, from the acknowledgements in the headset\'s datagrams' }, c.rtt_ms == null ? '—' : c.rtt_ms.toFixed(2) + ' ms'),
-      el('td', { class: 'loss num', title: 'to the headset: multicast ' + c.mcast_loss_pct.toFixed(1) + ' %, unicast ' +
-          (c.unicast_loss_pct >= 0 ? c.unicast_loss_pct.toFixed(1) + ' %' : 'unknown') + ' (its reports); from it: ' +
-          (c.upstream_loss_pct || 0).toFixed(1) + ' % (the server\'s count); multicast p90 excess over unicast ' +
-          c.mcast_excess_p90_ms.toFixed(1) + ' ms; reliable channel: ' + (c.retransmits || 0) + ' retransmits' },
-        '↓ ' + Math.max(c.mcast_loss_pct, c.unicast_loss_pct || 0).toFixed(1) + ' % · ↑ ' + (c.upstream_loss_pct || 0).toFixed(1) + ' %'),
+      el('td', { class: 'loss num', title: 'recent: to the headset multicast ' + (c.mcast_loss_recent_pct || 0).toFixed(1) + ' % (its last 8 reports, ~2 s), unicast ' +
+          (c.unicast_loss_pct >= 0 ? c.unicast_loss_pct.toFixed(1) + ' % (~4 s)' : 'unknown') + '; from it ' +
+          (c.upstream_loss_recent_pct || 0).toFixed(1) + ' % (the server\'s count, 5 s). Whole session: from it ' +
+          (c.upstream_loss_pct || 0).toFixed(1) + ' %; multicast p90 excess over unicast ' +
+          c.mcast_excess_p90_ms.toFixed(1) + ' ms; reliable channel: ' + (c.retransmits || 0) + ' retransmits, jitter ' + (c.jitter_ms || 0).toFixed(2) + ' ms' },
+        '↓ ' + down.toFixed(1) + ' % · ↑ ' + (c.upstream_loss_recent_pct || 0).toFixed(1) + ' %'),
       el('td', { class: 'rate num' }, rate),
       el('td', { class: 'lat num', title: 'server-added latency of this headset\'s last 128 inputs: p50 / p99' },
         c.latency_p99_ms ? c.latency_p50_ms.toFixed(2) + ' / ' + c.latency_p99_ms.toFixed(2) + ' ms' : '—'),
@@ -424,11 +429,80 @@ function setupReset() {
   });
 }
 
+// ---- missed ticks: a warning, not grey text ----
+
+function renderMissed(ev) {
+  const m = $('#missed');
+  const recent = ev.recent ? ev.recent.missed_ticks : 0;
+  m.hidden = recent === 0;
+  m.textContent = recent ? recent + ' tick' + (recent > 1 ? 's' : '') + ' missed in the last ' + ev.recent.window_s.toFixed(0) +
+    ' s (' + ev.stats.missed_ticks + ' since start)' : '';
+}
+
+// ---- sparklines: the last two minutes of the recent figures ----
+
+const SPARK_POINTS = 480; // 2 min of 250 ms updates
+const sparks = { latency: [], loss: [], budget: [] };
+state.sparks = sparks;
+
+function pushSpark(name, v) {
+  const a = sparks[name];
+  a.push(v);
+  if (a.length > SPARK_POINTS) a.shift();
+}
+
+function drawSpark(name, color, limit, fmt) {
+  const a = sparks[name];
+  const { ctx, w, h } = setupCanvas($('#spark-' + name));
+  const hi = Math.max(limit || 0, ...a.filter((v) => v != null), 1e-9) * 1.1;
+  const x = (i) => w - (a.length - 1 - i) * (w / SPARK_POINTS);
+  const y = (v) => h - 2 - (h - 4) * Math.min(v, hi) / hi;
+  if (limit) {
+    ctx.strokeStyle = '#ff5d5d'; ctx.setLineDash([3, 3]);
+    ctx.beginPath(); ctx.moveTo(0, y(limit)); ctx.lineTo(w, y(limit)); ctx.stroke();
+    ctx.setLineDash([]);
+  }
+  ctx.strokeStyle = color; ctx.lineWidth = 1.5; ctx.beginPath();
+  let pen = false;
+  a.forEach((v, i) => {
+    if (v == null) { pen = false; return; }
+    if (pen) ctx.lineTo(x(i), y(v)); else ctx.moveTo(x(i), y(v));
+    pen = true;
+  });
+  ctx.stroke();
+  const last = a.length ? a[a.length - 1] : null;
+  $('#spark-' + name + '-v').textContent = last == null ? '—' : fmt(last);
+}
+
+function renderSparks(ev, fresh) {
+  if (!fresh) { drawSparks(ev); return; }
+  const r = ev.recent;
+  pushSpark('latency', r && r.server_added_samples ? r.server_added_latency_us.p99 : null);
+  let worst = 0;
+  for (const c of ev.clients) {
+    const down = c.delivery === 'unicast' ? Math.max(c.unicast_loss_pct, 0) : Math.max(c.mcast_loss_recent_pct || 0, c.unicast_loss_pct || 0);
+    worst = Math.max(worst, down, c.upstream_loss_recent_pct || 0);
+  }
+  pushSpark('loss', ev.clients.length ? worst : null);
+  const dt = 1e6 / ev.stats.tick_rate;
+  pushSpark('budget', r ? r.tick_lateness_us.p99 / dt : null);
+  drawSparks(ev);
+}
+
+function drawSparks(ev) {
+  const dt = 1e6 / ev.stats.tick_rate;
+  drawSpark('latency', '#5aa9e6', dt, fmtUS);
+  drawSpark('loss', '#f0b429', 2, (v) => v.toFixed(1) + ' %');
+  drawSpark('budget', '#8fd694', 1, (v) => (100 * v).toFixed(1) + ' %');
+}
+
 // ---- the stream ----
 
-function render(ev) {
+function render(ev, fresh) {
   state.last = ev;
   renderClients(ev);
+  renderMissed(ev);
+  renderSparks(ev, fresh);
   drawBudget(ev);
   renderHost(ev);
   drawLatency(ev);
@@ -449,5 +523,5 @@ const events = new EventSource('api/events');
 events.onopen = () => setConn(true);
 events.onerror = () => setConn(false);
 events.addEventListener('scene', (e) => { state.scene = JSON.parse(e.data); drawVenue(state.last); });
-events.onmessage = (e) => { setConn(true); render(JSON.parse(e.data)); };
-window.addEventListener('resize', () => { if (state.last) render(state.last); });
+events.onmessage = (e) => { setConn(true); render(JSON.parse(e.data), true); };
+window.addEventListener('resize', () => { if (state.last) render(state.last, false); });

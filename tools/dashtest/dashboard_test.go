@@ -290,7 +290,7 @@ func TestDashboardInChromium(t *testing.T) {
 	for _, c := range []struct {
 		sel string
 		min int
-	}{{"#budget", 2000}, {"#latency", 2000}, {"#venue", 5000}} {
+	}{{"#budget", 2000}, {"#latency", 2000}, {"#venue", 5000}, {"#spark-latency", 30}, {"#spark-loss", 30}, {"#spark-budget", 30}} {
 		if n := eval[int](t, page, fmt.Sprintf(inkJS, c.sel)); n < c.min {
 			t.Errorf("canvas %s has %d drawn pixels, want at least %d", c.sel, n, c.min)
 		} else {
@@ -315,6 +315,12 @@ func TestDashboardInChromium(t *testing.T) {
 	}
 	if n := eval[int](t, page, fmt.Sprintf(colorJS, "#venue", 0xff, 0x6b, 0x6b)); n < 50 {
 		t.Errorf("venue view: player 1's head is not drawn (%d pixels of its colour)", n)
+	}
+	// The sparklines hold a point per update, measured ones once the
+	// recent window has passed.
+	waitFor(t, page, "sparkline points", `['latency', 'loss', 'budget'].every(k => window.arcadeDashboard.sparks[k].filter(v => v != null).length >= 4)`, pageTimeout)
+	if n := eval[int](t, page, `window.arcadeDashboard.sparks.latency.filter(v => v > 0).length`); n < 4 {
+		t.Errorf("server-added p99 sparkline: %d positive points", n)
 	}
 	if n := eval[int](t, page, `window.arcadeDashboard.last.world.players.length`); n != 4 {
 		t.Errorf("%d players in the world view, want 4", n)
