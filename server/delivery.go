@@ -180,7 +180,7 @@ func (s *Server) onDeliveryReport(now int64, c *session, r *wire.DeliveryReport)
 		switch {
 		case bad == "":
 		case s.fallbackAllowed(now):
-			s.setDelivery(c, true, bad)
+			s.setDelivery(now, c, true, bad)
 		default:
 			// Over the fallback's budget: stays, and says why.
 			c.delivery.reason = reasonFallbackFull + bad
@@ -195,13 +195,18 @@ func (s *Server) onDeliveryReport(now int64, c *session, r *wire.DeliveryReport)
 	case d.goodSince == 0:
 		d.goodSince = now
 	case now-d.goodSince >= int64(recoverAfter):
-		s.setDelivery(c, false, reasonRecovered)
+		s.setDelivery(now, c, false, reasonRecovered)
 	}
 }
 
-func (s *Server) setDelivery(c *session, unicast bool, reason string) {
+func (s *Server) setDelivery(now int64, c *session, unicast bool, reason string) {
 	c.unicast = unicast
 	c.delivery.reason = reason
 	c.delivery.goodSince = 0
 	s.stats.DeliverySwitches.Inc()
+	d := "multicast"
+	if unicast {
+		d = "unicast"
+	}
+	s.emit(Event{ID: c.id, Name: c.name, Addr: c.addrStr, Delivery: d, DeliveryReason: reason, At: now})
 }

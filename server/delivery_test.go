@@ -99,6 +99,21 @@ func TestLossyMulticastFallsBack(t *testing.T) {
 	if d.Delivery != "unicast" || d.McastLossPct < 2 {
 		t.Fatalf("lossy multicast client: %+v", d)
 	}
+	// The move is an event for the operator's log, with its reason.
+	for {
+		select {
+		case ev := <-e.r.srv.Events():
+			if ev.Delivery == "" {
+				continue // the join
+			}
+			if ev.Delivery != "unicast" || ev.ID != p.id() || ev.Name != "lossy" || !strings.Contains(ev.DeliveryReason, "multicast loss") {
+				t.Fatalf("delivery event %+v", ev)
+			}
+			return
+		default:
+			t.Fatal("no delivery event for the move to unicast")
+		}
+	}
 }
 
 // TestOrdinaryWiFiDoesNotSwitch: loss and jitter that both paths share (0.5 %

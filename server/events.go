@@ -2,11 +2,17 @@ package server
 
 import "arcade/wire"
 
-// Event is a headset joining or leaving, for the operator's log. The tick
-// thread hands events over without waiting (Events); when nobody reads
-// fast enough they are dropped and counted (Stats.EventsDropped).
+// Event is a headset joining, leaving or changing delivery, for the
+// operator's log. The tick thread hands events over without waiting
+// (Events); when nobody reads fast enough they are dropped and counted
+// (Stats.EventsDropped).
 type Event struct {
-	Join    bool // joined; else left
+	Join bool // joined; else left, unless Delivery is set
+	// Delivery, when not empty, says the headset's state now goes by
+	// "unicast" or "multicast", and DeliveryReason why (the fallback's
+	// measurement, or its recovery).
+	Delivery       string
+	DeliveryReason string
 	ID      uint16
 	Name    string
 	Addr    string

@@ -653,7 +653,8 @@ func dynamicObjects(sc *scene.Scene) int {
 // refused.
 const realtimeHint = "SCHED_FIFO needs CAP_SYS_NICE and an RLIMIT_RTPRIO at or above --rt-priority: under systemd AmbientCapabilities=CAP_SYS_NICE and LimitRTPRIO=99; by hand sudo setcap cap_sys_nice+ep on the binary, or run as root; --rt-priority 0 turns it off"
 
-// logEvents logs every headset that joins or leaves, off the tick thread.
+// logEvents logs every headset that joins, leaves or moves between
+// multicast and unicast, off the tick thread.
 func logEvents(ctx context.Context, events <-chan server.Event, log *slog.Logger) {
 	reasons := map[wire.DisconnectReason]string{
 		wire.DisconnectClientLeft: "left", wire.DisconnectTimeout: "timed out",
@@ -664,6 +665,10 @@ func logEvents(ctx context.Context, events <-chan server.Event, log *slog.Logger
 		case <-ctx.Done():
 			return
 		case ev := <-events:
+			if ev.Delivery != "" {
+				log.Info("headset delivery changed", "id", ev.ID, "name", ev.Name, "addr", ev.Addr, "delivery", ev.Delivery, "why", ev.DeliveryReason)
+				continue
+			}
 			if ev.Join {
 				log.Info("headset joined", "id", ev.ID, "name", ev.Name, "addr", ev.Addr, "resumed", ev.Resumed)
 				continue
