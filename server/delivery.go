@@ -66,10 +66,14 @@ type deliveryState struct {
 }
 
 // windowLoss returns the multicast datagrams expected over the last
-// lossWindow reports and how much more multicast lost than unicast there:
-// the multicast loss ratio minus the mean unicast loss the client reported
-// (zero when it never knew its unicast loss).
-func (d *deliveryState) windowLoss() (expected int, excessLoss float64) {
+// lossWindow reports and how much more multicast lost than the headset's
+// other paths there: the multicast loss ratio minus the larger of the mean
+// unicast loss the client reported and pathLoss, the loss of its own
+// datagrams to the server (the same radio link the other way, measured by
+// the server from many more datagrams than the unicast it receives). Loss
+// that every path to the headset suffers is not multicast's: moving the
+// headset to unicast would only add datagrams to a lossy link.
+func (d *deliveryState) windowLoss(pathLoss float64) (expected int, excessLoss float64) {
 	lost, uc, ucN := 0, 0.0, 0
 	for i := range lossWindow {
 		expected += int(d.recv[i]) + int(d.lost[i])
@@ -82,10 +86,11 @@ func (d *deliveryState) windowLoss() (expected int, excessLoss float64) {
 	if expected > 0 {
 		excessLoss = float64(lost) / float64(expected)
 	}
+	other := pathLoss
 	if ucN > 0 {
-		excessLoss -= uc / float64(ucN)
+		other = max(other, uc/float64(ucN))
 	}
-	return expected, excessLoss
+	return expected, excessLoss - other
 }
 
 // recentMcastLossPct is the multicast loss over the last lossWindow
@@ -158,7 +163,7 @@ func (s *Server) onDeliveryReport(now int64, c *session, r *wire.DeliveryReport)
 		c.delivery.reason = reasonStarved
 		return
 	}
-	expected, loss := d.windowLoss()
+	expected, loss := d.windowLoss(c.up.recentLossPct() / 100)
 	late := r.Samples >= minSamples && r.ExcessP50 > fallbackDelay
 	if late {
 		d.lateRuns++
