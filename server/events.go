@@ -13,12 +13,12 @@ type Event struct {
 	// measurement, or its recovery).
 	Delivery       string
 	DeliveryReason string
-	ID      uint16
-	Name    string
-	Addr    string
-	Resumed bool                  // joined: took back a departed player's slot
-	Reason  wire.DisconnectReason // left: why (ClientLeft, Timeout, …)
-	At      int64                 // mono ns
+	ID             uint16
+	Name           string
+	Addr           string
+	Resumed        bool                  // joined: took back a departed player's slot
+	Reason         wire.DisconnectReason // left: why (ClientLeft, Timeout, …)
+	At             int64                 // mono ns
 }
 
 // eventBuffer is how many events wait for a reader at most.
