@@ -14,8 +14,8 @@ namespace Arcade.Crypto
     // Seal and Open write into caller-supplied buffers and allocate nothing
     // after construction. Open checks the tag in constant time before it
     // decrypts anything, so on failure dst is left untouched. dst may be
-    // the source buffer at the same offset (in place); other overlaps are
-    // not supported. One instance is not safe for concurrent use: give each
+    // the source buffer at the same offset (in place) or a lower one (the
+    // output moving towards the start); other overlaps are not supported. One instance is not safe for concurrent use: give each
     // thread its own.
     //
     // GHASH's table lookups are indexed by bits of the running hash, as in

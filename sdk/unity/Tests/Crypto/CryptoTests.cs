@@ -69,6 +69,8 @@ namespace Arcade.Crypto.Tests
             Run("cpace-draft", CpaceDraftTests);
             Run("handshake", HandshakeTests);
             Run("datagrams", DatagramTests);
+            Run("replaywindow", ReplayWindowTests);
+            Run("sessions", SessionTests);
             Run("hostile", HostileTests);
             Run("allocation", AllocationTests);
             foreach (var kv in perGroup)

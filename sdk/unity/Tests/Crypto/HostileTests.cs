@@ -17,6 +17,8 @@ namespace Arcade.Crypto.Tests
             byte[] key = new byte[16];
             rng.NextBytes(key);
             var gcm = new AesGcm128(key);
+            var session = new SealedSession(key, key);
+            var groupOpener = new GroupOpener(key, new byte[32]);
             var pub = new byte[32];
             var dst = new byte[2048];
             byte[] ya = new byte[32];
@@ -36,6 +38,12 @@ namespace Arcade.Crypto.Tests
                     if (gcm.Open(new byte[12], 0, d, 0, len, null, 0, 0, dst, 0)) accepted++;
                     if (gcm.Open(null, 0, d, 0, len, null, 0, 0, dst, 0)) accepted++;
                     if (gcm.Open(new byte[12], 0, d, 0, len, null, 0, 0, new byte[1], 0)) accepted++;
+                    // Sealed sessions and the group: random datagrams and
+                    // header lengths.
+                    int bl;
+                    if (session.Open(d, len, rng.Next(-2, 30), dst, 0, out bl) == SealResult.Ok) accepted++;
+                    if (groupOpener.Open(d, len, rng.Next(-2, 30), dst, 0, out bl) == SealResult.Ok) accepted++;
+                    if (session.Open(d, rng.Next(-2, len + 3), 22, dst, 0, out bl) == SealResult.Ok) accepted++;
                     // Ed25519: random keys and signatures, over the datagram.
                     if (len >= 64 && Ed25519.Verify(pub, d, 0, len - 64, d, len - 64)) accepted++;
                     if (Ed25519.Verify(pub, d, rng.Next(-3, 5), rng.Next(-3, len + 3), d, rng.Next(-3, len + 3))) accepted++;
@@ -84,6 +92,8 @@ namespace Arcade.Crypto.Tests
                 }
             }
             gcm.Dispose();
+            session.Dispose();
+            groupOpener.Dispose();
             Check(threw == 0, "hostile input: " + threw + " of " + rounds + " rounds threw");
             Check(accepted == 0, "hostile input: " + accepted + " forgeries accepted");
             Check(!gcm.Open(new byte[12], 0, new byte[16], 0, 16, null, 0, 0, dst, 0), "a disposed AesGcm128 opens nothing");
