@@ -120,9 +120,9 @@ namespace Arcade.Crypto
             return true;
         }
 
-        // Seal and Open for the datagram nonce of docs/PROTOCOL.md §17.3:
-        // direction (u32 little-endian: 0 client to server, 1 server to
-        // client, 2 group) then the packet number (u64 little-endian).
+        // Seal with the datagram nonce of docs/PROTOCOL.md §17.3: direction
+        // (u32 little-endian: 0 client to server, 1 server to client, 2
+        // group) then the packet number (u64 little-endian).
         public void Seal(uint direction, ulong number, byte[] plain, int pOff, int len, byte[] ad, int adOff,
             int adLen, byte[] dst, int dstOff)
         {
@@ -130,6 +130,7 @@ namespace Arcade.Crypto
             Seal(nonceBuf, 0, plain, pOff, len, ad, adOff, adLen, dst, dstOff);
         }
 
+        // Open with the datagram nonce of direction and number.
         public bool Open(uint direction, ulong number, byte[] sealed_, int sOff, int sealedLen, byte[] ad, int adOff,
             int adLen, byte[] dst, int dstOff)
         {

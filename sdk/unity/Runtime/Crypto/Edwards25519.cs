@@ -17,6 +17,8 @@
 // constant time (fixed signed 4-bit windows, table entries chosen by
 // masks); DoubleScalarMultVartime, for signature checks on public values,
 // is not.
+using System;
+
 namespace Arcade.Crypto
 {
     internal struct P3
@@ -265,10 +267,11 @@ namespace Arcade.Crypto
                 Add(out t, ref r, ref sel);
                 ToP3(out r, ref t);
             }
-            for (int i = 0; i < 64; i++)
-            {
-                digits[i] = 0;
-            }
+            // The scalar's digits and the multiples of p (a secret generator,
+            // in CPace) do not outlive the call.
+            Array.Clear(digits, 0, digits.Length);
+            Array.Clear(table, 0, table.Length);
+            m = default(P3);
         }
 
         // Slide writes the width-w non-adjacent form of the 256-bit

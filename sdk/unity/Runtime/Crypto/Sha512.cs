@@ -123,10 +123,9 @@ namespace Arcade.Crypto
             {
                 PutBE(dst, off + 8 * i, h[i]);
             }
-            for (int i = 0; i < BlockSize; i++)
-            {
-                block[i] = 0;
-            }
+            // Nothing of the message (a passphrase, in CPace) stays behind.
+            System.Array.Clear(block, 0, BlockSize);
+            System.Array.Clear(w, 0, w.Length);
             Reset();
         }
 
