@@ -32,7 +32,7 @@ namespace Arcade.Crypto
             internal readonly long[] Limbs = new long[24];
             internal readonly int[] NafA = new int[256];
             internal readonly int[] NafB = new int[256];
-            internal readonly Cached[] NegAOdd = new Cached[8];
+            internal readonly Cached[] NegAOdd = new Cached[Edwards25519.OddCount];
             internal readonly byte[] Key = new byte[PublicKeySize];
             internal bool HaveKey;
         }

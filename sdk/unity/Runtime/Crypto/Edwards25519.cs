@@ -327,7 +327,10 @@ namespace Arcade.Crypto
         // odd multiples B, 3B, … 127B in affine form.
         internal static P3 Base;
         internal const int BaseWindowMax = 127;
-        internal const int PointWindowMax = 15;
+        // The key's table is as wide as the base point's: a verifier builds
+        // it once per key (Ed25519 keeps it while the key stays the same).
+        internal const int PointWindowMax = 127;
+        internal const int OddCount = (PointWindowMax + 1) / 2;
         static readonly Niels[] baseOdd = new Niels[64];
 
         static Edwards25519()
@@ -353,7 +356,7 @@ namespace Arcade.Crypto
             }
         }
 
-        // OddMultiples fills odd[0..8] with A, 3A, … 15A, the table
+        // OddMultiples fills odd[0..64] with A, 3A, … 127A, the table
         // DoubleScalarMultVartime adds from.
         internal static void OddMultiples(Cached[] odd, ref P3 A)
         {
@@ -362,7 +365,7 @@ namespace Arcade.Crypto
             ToCached(out odd[0], ref A);
             Double(out t, ref A);
             ToP3(out a2, ref t);
-            for (int j = 1; j < 8; j++)
+            for (int j = 1; j < OddCount; j++)
             {
                 Add(out t, ref a2, ref odd[j - 1]);
                 ToP3(out u, ref t);
@@ -372,8 +375,9 @@ namespace Arcade.Crypto
 
         // DoubleScalarMultVartime sets r = a A + b B (B the base point) for
         // scalars a and b below 2^255, as X, Y, Z only (enough to encode
-        // it); aOdd is OddMultiples of A. nafA and nafB (256 ints each) are
-        // scratch. Variable time: for public values only.
+        // it); aOdd is OddMultiples of A (OddCount entries). nafA and nafB
+        // (256 ints each) are scratch. Variable time: for public values
+        // only.
         internal static void DoubleScalarMultVartime(ref P3 r, byte[] a, int aOff, Cached[] aOdd, byte[] b, int bOff,
             int[] nafA, int[] nafB)
         {
