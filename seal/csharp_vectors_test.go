@@ -512,6 +512,14 @@ func genHandshake(t *testing.T) *vecFile {
 		f.line("handshake", []byte(c.clientPass), []byte(c.serverPass), cookie, nonce, token, ya, yb, a.ServerKey[:], g.key[:],
 			msgA[:], a.PAKE[:], a.Confirm[:], a.GroupKey[:], ok, isk, c2s, s2c)
 	}
+	f.comment("generator PRS CI SID GEN_STR G: CPace's generator string and generator for passphrases around the")
+	f.comment("  lengths where the zero padding ends (109-111 bytes) and the length takes two LEB128 bytes (128)")
+	gr := detrand.New("csharp generator")
+	for _, n := range []int{0, 1, 50, 108, 109, 110, 111, 112, 127, 128, 129, 300} {
+		prs, sid := detBytes(gr, n), detBytes(gr, 40)
+		gs := cpaceGeneratorString(nil, prs, handshakeCI, sid)
+		f.line("generator", prs, handshakeCI, sid, gs, cpaceGenerator(prs, handshakeCI, sid).Encode(nil))
+	}
 	f.comment("datagrams of case a's sessions (sealed as docs/PROTOCOL.md §17.3; the header is any 22 bytes, the AEAD's additional data)")
 	f.comment("s2c KEY HEADER BODY DATAGRAM: the server's datagram to the client, number in the datagram")
 	f.comment("c2s KEY HEADER BODY DATAGRAM: the client's datagram to the server")
@@ -642,6 +650,14 @@ func checkHandshake(t *testing.T, n int, kind string, x [][]byte) {
 		isk, c2s, s2c, ok := clientSide(t, string(x[0]), nonce, cookie, ya, a, token)
 		if ok != (string(x[13]) == "1") || !bytes.Equal(isk, x[14]) || !bytes.Equal(c2s, x[15]) || !bytes.Equal(s2c, x[16]) {
 			t.Errorf("handshake.txt:%d: the client gives %v %x %x %x", n, ok, isk, c2s, s2c)
+		}
+	case "generator":
+		prs, ci, sid := x[0], x[1], x[2]
+		if gs := cpaceGeneratorString(nil, prs, ci, sid); !bytes.Equal(gs, x[3]) {
+			t.Errorf("handshake.txt:%d: generator string %x", n, gs)
+		}
+		if g := cpaceGenerator(prs, ci, sid).Encode(nil); !bytes.Equal(g, x[4]) {
+			t.Errorf("handshake.txt:%d: generator %x", n, g)
 		}
 	case "s2c", "c2s":
 		key, header, body, d := x[0], x[1], x[2], x[3]

@@ -784,6 +784,18 @@ namespace Arcade.Crypto.Tests
                     Check(keys == null && gk == null, name + ": nothing given on refusal");
                 }
             }
+            int gens = 0;
+            foreach (var v in Vectors("handshake.txt"))
+            {
+                if (v.Key == "generator")
+                {
+                    gens++;
+                    byte[] prs = Unhex(v.Value[0]), ci = Unhex(v.Value[1]), sid = Unhex(v.Value[2]);
+                    CheckBytes(Cpace.GeneratorString(prs, ci, sid), Unhex(v.Value[3]), "generator string, " + prs.Length + "-byte passphrase");
+                    CheckBytes(Cpace.Generator(prs, ci, sid), Unhex(v.Value[4]), "generator, " + prs.Length + "-byte passphrase");
+                }
+            }
+            Check(gens >= 12, "handshake.txt has its generators (" + gens + ")");
             Check(accepted >= 3 && refused >= 2, "handshakes accepted and refused both tested (" + accepted + ", " + refused + ")");
             // Begin draws a fresh valid scalar each time.
             byte[] sidR = Cpace.Sid(new byte[32], 7);
