@@ -72,7 +72,9 @@ namespace Arcade.Crypto
         // Seal encrypts plain[pOff..pOff+len] with nonce[nOff..nOff+12] and
         // the additional data ad[adOff..adOff+adLen] (ad may be null when
         // adLen is 0), writing the ciphertext to dst[dstOff..dstOff+len] and
-        // the tag right after it: len + 16 bytes in all.
+        // the tag right after it: len + 16 bytes in all. A buffer too short
+        // for its offset and length is ArgumentOutOfRangeException (Seal
+        // only sees the caller's own data; Open never throws).
         public void Seal(byte[] nonce, int nOff, byte[] plain, int pOff, int len, byte[] ad, int adOff, int adLen,
             byte[] dst, int dstOff)
         {
