@@ -53,6 +53,7 @@ type Session struct {
 	next     uint64 // next number to send
 	window   replayWindow
 	nonceBuf [12]byte
+	keys     SessionKeys // for a capture's key log (keylog.go)
 }
 
 // newSession returns a session sealer with the client → server and server
@@ -67,6 +68,8 @@ func newSession(c2sKey, s2cKey []byte, server bool) (*Session, error) {
 		return nil, err
 	}
 	s := &Session{tx: c2s, rx: s2c, txDir: 0, rxDir: 1}
+	copy(s.keys.ClientToServer[:], c2sKey)
+	copy(s.keys.ServerToClient[:], s2cKey)
 	if server {
 		s.tx, s.rx, s.txDir, s.rxDir = s2c, c2s, 1, 0
 	}
