@@ -20,6 +20,7 @@ package capture
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"math/bits"
@@ -46,6 +47,10 @@ const (
 	maxSlots    = 1 << 20
 	maxSlotSize = 65507 // largest UDP payload over IPv4
 	fileBuffer  = 256 << 10
+
+	// minFileBytes is the smallest MaxBytes: a file holds its headers,
+	// the keys and some datagrams before it rotates.
+	minFileBytes = 64 << 10
 )
 
 // Synthesized header sizes.
@@ -73,6 +78,21 @@ type Options struct {
 	// Clock returns the wall clock in ns since the Unix epoch; it stamps
 	// received datagrams that carry no kernel timestamp. Default time.Now.
 	Clock func() int64
+
+	// Keys, when set, is the server's key log: its keys are written into
+	// the file, sealed with Wrap (which must then be set too), each before
+	// the first datagram that needs it (keylog.go).
+	Keys *KeyLog
+	Wrap *KeyWrap
+
+	// MaxBytes, when positive, caps a file: once it has this many bytes
+	// the writer goes on in a new one, FILE.1.pcapng, FILE.2.pcapng …
+	// (for New's path FILE.pcapng), each starting with the headers and
+	// the keys of the sessions still live, so each reads alone. Only New
+	// rotates. MaxFiles, when positive, keeps only the newest MaxFiles
+	// files, removing older ones.
+	MaxBytes int64
+	MaxFiles int
 }
 
 func (o *Options) setDefaults() error {
@@ -85,6 +105,14 @@ func (o *Options) setDefaults() error {
 		return fmt.Errorf("capture: Poll %v is negative", o.Poll)
 	case o.FlushEvery < 0:
 		return fmt.Errorf("capture: FlushEvery %v is negative", o.FlushEvery)
+	case o.Keys != nil && o.Wrap == nil:
+		return errors.New("capture: Keys without Wrap: the key log would be written in clear")
+	case o.MaxBytes < 0:
+		return fmt.Errorf("capture: MaxBytes %d is negative", o.MaxBytes)
+	case o.MaxBytes > 0 && o.MaxBytes < minFileBytes:
+		return fmt.Errorf("capture: MaxBytes %d is below %d", o.MaxBytes, minFileBytes)
+	case o.MaxFiles < 0:
+		return fmt.Errorf("capture: MaxFiles %d is negative", o.MaxFiles)
 	}
 	if o.Slots == 0 {
 		o.Slots = DefaultSlots
@@ -121,11 +149,20 @@ type Writer struct {
 
 	// Owned by the writer goroutine until it exits.
 	file  io.Closer // nil when the caller owns the io.Writer
+	out   *countWriter
 	buf   *bufio.Writer
 	ng    *pcapgo.NgWriter
 	frame []byte
 	ipID  uint16
 	err   error
+
+	path     string // New's; "" for NewWriter (no rotation)
+	fileN    int    // files rotated to
+	files    atomic.Int64
+	keysSeq  uint64 // newest key written into this file
+	keysGen  uint64 // the key log's generation then
+	keyBuf   []byte
+	keyBlock []byte
 
 	stop      chan struct{}
 	done      chan struct{}
@@ -136,11 +173,11 @@ type Writer struct {
 // local is the server's bound address, written as the destination of
 // received datagrams and the source of sent ones.
 func New(path string, local netip.AddrPort, opts Options) (*Writer, error) {
-	f, err := os.Create(path)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, fileMode)
 	if err != nil {
 		return nil, fmt.Errorf("capture: %w", err)
 	}
-	w, err := newWriter(f, local, opts)
+	w, err := newWriter(f, local, opts, path)
 	if err != nil {
 		f.Close()
 		os.Remove(path)
@@ -150,13 +187,17 @@ func New(path string, local netip.AddrPort, opts Options) (*Writer, error) {
 	return w, nil
 }
 
+// fileMode is a capture file's: the traffic, and with a passphrase the
+// sealed key log, are for the operator alone.
+const fileMode = 0o600
+
 // NewWriter starts capturing to out, which the caller keeps owning: Close
 // flushes it but does not close it.
 func NewWriter(out io.Writer, local netip.AddrPort, opts Options) (*Writer, error) {
-	return newWriter(out, local, opts)
+	return newWriter(out, local, opts, "")
 }
 
-func newWriter(out io.Writer, local netip.AddrPort, opts Options) (*Writer, error) {
+func newWriter(out io.Writer, local netip.AddrPort, opts Options, path string) (*Writer, error) {
 	if err := opts.setDefaults(); err != nil {
 		return nil, err
 	}
@@ -164,27 +205,42 @@ func newWriter(out io.Writer, local netip.AddrPort, opts Options) (*Writer, erro
 		opts:  opts,
 		local: local,
 		ring:  newRing(opts.Slots, opts.SlotSize),
-		buf:   bufio.NewWriterSize(out, fileBuffer),
+		out:   &countWriter{w: out},
 		frame: make([]byte, frameOverhead+opts.SlotSize),
+		path:  path,
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
 	}
+	w.buf = bufio.NewWriterSize(w.out, fileBuffer)
+	if err := w.begin(); err != nil {
+		return nil, err
+	}
+	w.files.Store(1)
+	go w.run()
+	return w, nil
+}
+
+// begin writes a file's headers and every key the log holds.
+func (w *Writer) begin() error {
 	intf := pcapgo.NgInterface{
 		Name:                "arcade",
-		Description:         "Arcade server socket " + local.String(),
-		Comment:             opts.Comment,
+		Description:         "Arcade server socket " + w.local.String(),
+		Comment:             w.opts.Comment,
 		LinkType:            layers.LinkTypeRaw,
 		TimestampResolution: 9,
 	}
 	ng, err := pcapgo.NewNgWriterInterface(w.buf, intf, pcapgo.NgWriterOptions{
-		SectionInfo: pcapgo.NgSectionInfo{Application: "arcade-server", Comment: opts.Comment},
+		SectionInfo: pcapgo.NgSectionInfo{Application: "arcade-server", Comment: w.opts.Comment},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("capture: %w", err)
+		return fmt.Errorf("capture: %w", err)
 	}
 	w.ng = ng
-	go w.run()
-	return w, nil
+	w.keysSeq, w.keysGen = 0, 0
+	if w.opts.Keys != nil {
+		return w.writeKeys()
+	}
+	return nil
 }
 
 // Received records a datagram the server read: from m.Addr to the local
@@ -215,6 +271,10 @@ func (w *Writer) Dropped() uint64 { return w.dropped.Load() }
 
 // Captured returns how many datagrams have been handed to the file.
 func (w *Writer) Captured() uint64 { return w.captured.Load() }
+
+// Files returns how many files the writer has written to (1 until it
+// first rotates).
+func (w *Writer) Files() int { return int(w.files.Load()) }
 
 // Close stops the writer goroutine once it has written what the ring holds,
 // flushes the file (and closes it, for New) and returns the first write
@@ -268,10 +328,17 @@ func (w *Writer) drain() {
 		if s == nil {
 			return
 		}
+		if w.err == nil && w.opts.Keys != nil && w.opts.Keys.gen.Load() != w.keysGen {
+			// The key was logged before its first datagram was queued.
+			w.err = w.writeKeys()
+		}
 		if w.err == nil {
 			w.err = w.write(s)
 		}
 		w.ring.release(s)
+		if w.err == nil && w.opts.MaxBytes > 0 && w.path != "" && w.out.n+int64(w.buf.Buffered()) >= w.opts.MaxBytes {
+			w.err = w.rotate()
+		}
 	}
 }
 
