@@ -187,3 +187,49 @@ func TestKeyLogOptions(t *testing.T) {
 		t.Fatal("a block asking for 1 TiB of memory accepted")
 	}
 }
+
+// TestRecorderMidRun: a capture started while sealed sessions live holds
+// their keys and the group's; one started without a directory or while
+// another runs is refused; between captures nothing is recorded.
+func TestRecorderMidRun(t *testing.T) {
+	dir := t.TempDir()
+	r, err := NewRecorder(RecorderConfig{Local: serverAddr, Dir: dir, Passphrase: "p", KDF: testKDF})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gk seal.GroupKeys
+	gk.Key[3] = 1
+	r.GroupKeys(0xfeed, gk)
+	r.SessionKeys(5, sessionKeys(50)) // before any capture
+	r.Received(msg([]byte("ARC before"), clientAddr, 1))
+	now := time.Date(2026, 12, 2, 7, 0, 0, 0, time.UTC)
+	st, err := r.Start(StartOptions{}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Start(StartOptions{}, now); !errors.Is(err, ErrRunning) {
+		t.Fatalf("a second Start: %v, want ErrRunning", err)
+	}
+	r.Received(msg([]byte("ARC during"), clientAddr, 2))
+	st, err = r.Stop(now.Add(time.Second))
+	if err != nil || st.Datagrams != 1 || !st.KeyLog {
+		t.Fatalf("Stop: %+v, %v", st, err)
+	}
+	keys, err := openKeys(t, st.File, "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keys.Sessions[5] != sessionKeys(50) || keys.Groups[0xfeed] != gk {
+		t.Fatalf("keys of the sessions live at Start: %+v", keys)
+	}
+	if _, err := r.Stop(now); !errors.Is(err, ErrNotRunning) {
+		t.Fatalf("a second Stop: %v, want ErrNotRunning", err)
+	}
+	nodir, err := NewRecorder(RecorderConfig{Local: serverAddr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nodir.Start(StartOptions{}, now); !errors.Is(err, ErrNoDir) {
+		t.Fatalf("Start without a directory: %v, want ErrNoDir", err)
+	}
+}
