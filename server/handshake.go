@@ -128,6 +128,7 @@ func (s *Server) onChallengeResponse(now int64, from netip.AddrPort, body []byte
 		c.applied, c.hasApplied = prev.avatar, true
 	}
 	s.sess.add(c)
+	s.logSessionKeys(c)
 	s.usedCookies.add(&m.Cookie)
 	c.fixedUnicast = c.unicast
 	c.delivery.reason = reasonMulticast

@@ -240,6 +240,7 @@ func New(cfg Config, tr Transport, now int64) (*Server, error) {
 			return nil, err
 		}
 		s.group = g
+		s.logGroupKeys()
 	}
 	return s, nil
 }

@@ -185,6 +185,7 @@ func (s *Server) remove(now int64, c *session, why wire.DisconnectReason, notify
 		s.noteDeparture(now, c)
 	}
 	s.sess.delete(c)
+	s.logSessionEnded(c)
 	c.ep.Close() // its receive buffers go back to the server's budget now
 	s.rel.forget(c)
 	s.eager.forget(c)
