@@ -81,6 +81,7 @@ func Handler(s Source, opt Options) http.Handler {
 		w.WriteHeader(http.StatusNoContent)
 	})
 	newDashboard(s).register(mux)
+	registerCapture(mux, s) // capture.go: GET /api/capture, POST /api/capture/{start,stop}
 	return requireToken(mux, opt.Token)
 }
 

@@ -76,6 +76,7 @@ type options struct {
 	idle        time.Duration
 	logFormat   string
 	capture     string
+	captureDir  string
 	version     bool
 	name        string
 	discovery   bool
@@ -124,7 +125,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.idle, "idle-timeout", server.DefaultIdleTimeout, "remove a headset silent for this long")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	configPath := fs.String("config", "", "read flags from `file`: one \"name = value\" a line (the flag's name, no dashes; '#' starts a comment); flags on the command line win; an unknown name is an error")
-	fs.StringVar(&o.capture, "capture", "", "record every game datagram received and sent to this pcapng `file` (read it with arcade-cap or Wireshark)")
+	fs.StringVar(&o.capture, "capture", "", "record every game datagram received and sent to this pcapng `file` from the start (read it with arcade-cap or Wireshark; with a passphrase it holds the session keys, sealed with it)")
+	fs.StringVar(&o.captureDir, "capture-dir", "", "let the operator API start and stop captures (POST /api/capture/start, /stop) into this `directory`")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	hostname, _ := os.Hostname()
 	hostname, _, _ = strings.Cut(hostname, ".")
@@ -506,21 +508,30 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		cfg.HostProbe = h
 	}
-	if o.capture != "" {
-		capw, err := capture.New(o.capture, conn.LocalAddr(), capture.Options{})
+	if o.capture != "" || o.captureDir != "" {
+		rec, err := capture.NewRecorder(capture.RecorderConfig{Local: conn.LocalAddr(), Dir: o.captureDir, Passphrase: o.passphrase})
 		if err != nil {
-			fmt.Fprintf(stderr, "arcade-server: --capture: %v\n", err)
+			fmt.Fprintf(stderr, "arcade-server: --capture-dir: %v\n", err)
 			return 1
 		}
-		cfg.Tap = capw
+		if o.capture != "" {
+			if _, err := rec.Start(capture.StartOptions{Path: o.capture}, time.Now()); err != nil {
+				fmt.Fprintf(stderr, "arcade-server: --capture: %v\n", err)
+				return 1
+			}
+		}
+		cfg.Tap = rec
 		defer func() { // after Run: the tap is no longer called
-			err := capw.Close()
+			st, err := rec.Stop(time.Now())
+			if errors.Is(err, capture.ErrNotRunning) {
+				return
+			}
 			lvl := slog.LevelInfo
-			if err != nil || capw.Dropped() > 0 {
+			if err != nil || st.Dropped > 0 {
 				lvl = slog.LevelWarn
 			}
-			log.Log(context.Background(), lvl, "capture closed", "file", o.capture,
-				"datagrams", capw.Captured(), "dropped", capw.Dropped(), "err", err)
+			log.Log(context.Background(), lvl, "capture closed", "file", st.File,
+				"datagrams", st.Datagrams, "dropped", st.Dropped, "files", st.Files, "key_log", st.KeyLog, "err", err)
 		}()
 	}
 	disco := &discoveryStatus{}
