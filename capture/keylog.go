@@ -70,7 +70,10 @@ type KDF struct {
 // must not make it allocate without limit.
 const (
 	maxKDFTime      = 16
-	maxKDFMemoryKiB = 1 << 20 // 1 GiB
+	maxKDFMemoryKiB = 256 << 10 // 256 MiB
+	// maxDerivations bounds the distinct wrapping keys one opener
+	// derives: a server run uses one; a file of many is not a server's.
+	maxDerivations = 16
 	maxKDFThreads   = 16
 )
 
@@ -322,6 +325,9 @@ func (o *KeyLogOpener) Open(keys *Keys, secrets []byte) error {
 	id := string(secrets[4:32])
 	a, ok := o.derived[id]
 	if !ok {
+		if len(o.derived) >= maxDerivations {
+			return fmt.Errorf("key log block: more than %d distinct passphrase derivations in one capture (a server run has one)", maxDerivations)
+		}
 		var err error
 		if a, err = wrapAEAD(o.passphrase, salt, kdf); err != nil {
 			return err
