@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
 	"slices"
 	"strconv"
+
+	"arcade/capture"
 )
 
 // analyzer runs the decode, filter, print or measure pipeline over sources.
@@ -22,19 +25,30 @@ type analyzer struct {
 	d     datagram
 	first int64 // capture time of the first datagram, for relative bounds
 	seen  bool
+
+	keyBlocks int    // key log blocks in the capture
+	sealed    uint64 // datagrams that stayed sealed
+	stderr    io.Writer
 }
 
-func newAnalyzer(o *options, w io.Writer) *analyzer {
-	a := &analyzer{o: o, out: bufio.NewWriter(w), ss: newSessions()}
+func newAnalyzer(o *options, w, stderr io.Writer) *analyzer {
+	a := &analyzer{o: o, out: bufio.NewWriter(w), ss: newSessions(), stderr: stderr}
 	a.enc = json.NewEncoder(a.out)
 	a.st = newStats(a.ss)
 	a.dt = newDeltaTracker(a.ss)
 	return a
 }
 
-// file reads path twice: once to learn the sessions, once to output.
+// file reads path twice: once to learn the sessions, once to output;
+// first, its key log.
 func (a *analyzer) file(path string) error {
+	if err := a.loadKeys(path); err != nil {
+		return err
+	}
 	for _, learnOnly := range []bool{true, false} {
+		if a.d.kr != nil {
+			a.d.kr.resetCounts()
+		}
 		src, err := openFile(path)
 		if err != nil {
 			return err
@@ -45,6 +59,29 @@ func (a *analyzer) file(path string) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// loadKeys counts the capture's key log blocks and, with
+// --passphrase-file, opens them.
+func (a *analyzer) loadKeys(path string) error {
+	if a.o.passphrase == "" {
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		blocks, err := capture.ReadSecrets(f)
+		if err == nil { // not pcapng: no key log; the reader says what it is
+			a.keyBlocks = len(blocks)
+		}
+		return nil
+	}
+	kr, err := loadKeys(path, a.o.passphrase)
+	if err != nil {
+		return err
+	}
+	a.d.kr, a.keyBlocks = kr, kr.blocks
 	return nil
 }
 
@@ -60,6 +97,9 @@ func (a *analyzer) pass(src source, learnOnly bool) error {
 		}
 		if !a.portsMatch(f) || !a.d.decode(f) {
 			continue
+		}
+		if a.d.err == errSealed && !learnOnly {
+			a.sealed++
 		}
 		a.ss.learn(&a.d)
 		if learnOnly {
@@ -132,6 +172,10 @@ func (a *analyzer) emit() error {
 func (a *analyzer) finish() error {
 	if a.o.stats {
 		r := a.st.report(func(s *session) bool { return a.clientMatch(s) })
+		if a.d.kr != nil {
+			r.Decrypted = a.d.kr.opened
+		}
+		r.Missing = missing(a.d.kr, r.Sealed, a.keyBlocks, a.o.live != "")
 		if a.o.json {
 			if err := a.enc.Encode(r); err != nil {
 				return err
@@ -139,6 +183,11 @@ func (a *analyzer) finish() error {
 		} else {
 			writeReport(a.out, r)
 		}
+	} else if m := missing(a.d.kr, a.sealed, a.keyBlocks, a.o.live != ""); m != "" {
+		if err := a.out.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintln(a.stderr, "arcade-cap: warning:", m)
 	}
 	return a.out.Flush()
 }
@@ -146,8 +195,12 @@ func (a *analyzer) finish() error {
 func writeReport(w io.Writer, r *Report) {
 	fmt.Fprintf(w, "%d Arcade datagrams over %.3f s (%d malformed, %d of no known client)\n",
 		r.Datagrams, r.DurationS, r.Malformed, r.Unattributed)
+	if r.Decrypted > 0 {
+		fmt.Fprintf(w, "%d sealed datagrams decrypted with the capture's key log\n", r.Decrypted)
+	}
 	if r.Sealed > 0 {
 		fmt.Fprintf(w, "warning: %d datagrams are sealed with a venue passphrase's keys: their bodies are not decoded and count in no figure below\n", r.Sealed)
+		fmt.Fprintf(w, "warning: %s\n", r.Missing)
 	}
 	for _, c := range r.Clients {
 		fmt.Fprintf(w, "\nclient %d %q %s token %s, snapshots via %s\n", c.ClientID, c.Name, c.Addr, c.Token, c.Path)

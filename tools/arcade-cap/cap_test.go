@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -124,7 +125,7 @@ func runCap(t *testing.T, args ...string) string {
 
 func TestStatsFromScript(t *testing.T) {
 	path := writeScript(t)
-	a := newAnalyzer(&options{stats: true, anyT: true}, nil)
+	a := newAnalyzer(&options{stats: true, anyT: true}, nil, io.Discard)
 	if err := a.file(path); err != nil {
 		t.Fatal(err)
 	}

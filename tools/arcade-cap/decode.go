@@ -40,6 +40,11 @@ type datagram struct {
 	// dv is what the StateDelta streams made of delta (deltaTracker.observe);
 	// zero until then.
 	dv deltaView
+
+	// kr opens sealed datagrams (--passphrase-file); nil: they stay
+	// sealed. opened says this one was.
+	kr     *keyring
+	opened bool
 }
 
 // isArcade reports whether b starts like an Arcade datagram: the magic.
@@ -59,6 +64,7 @@ func (d *datagram) decode(f frame) bool {
 	d.err = nil
 	d.dv.reset()
 	d.version = 0
+	d.opened = false
 	if len(f.payload) > 3 {
 		d.version = f.payload[3]
 	}
@@ -70,9 +76,16 @@ func (d *datagram) decode(f frame) bool {
 	body := f.payload[n:]
 	if d.hdr.Flags&wire.FlagSealed != 0 {
 		// A venue passphrase: the body is ciphertext. Parsing it as a
-		// message would show noise as fields.
-		d.err = errSealed
-		return true
+		// message would show noise as fields; the key log opens it.
+		var ok bool
+		if d.kr != nil {
+			body, ok = d.kr.open(f.payload, &d.hdr)
+		}
+		if !ok {
+			d.err = errSealed
+			return true
+		}
+		d.opened = true
 	}
 	switch d.hdr.Type {
 	case wire.TypeConnectRequest:

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 
@@ -93,7 +94,7 @@ func TestStateDeltaFromGolden(t *testing.T) {
 	}
 
 	// Stats: the inputs are reported by tick 1003, whole at 30 ms.
-	a := newAnalyzer(&options{stats: true, anyT: true}, nil)
+	a := newAnalyzer(&options{stats: true, anyT: true}, nil, io.Discard)
 	if err := a.file(path); err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +141,7 @@ func TestStateDeltaBad(t *testing.T) {
 		{30 * msec, false, group, again},
 		{40 * msec, false, group, unchanged},
 	})
-	a := newAnalyzer(&options{stats: true, anyT: true}, nil)
+	a := newAnalyzer(&options{stats: true, anyT: true}, nil, io.Discard)
 	if err := a.file(path); err != nil {
 		t.Fatal(err)
 	}

@@ -243,7 +243,7 @@ stream:
 		t.Errorf("capture dropped %d datagrams", capw.Dropped())
 	}
 
-	a := newAnalyzer(&options{stats: true, anyT: true}, io.Discard)
+	a := newAnalyzer(&options{stats: true, anyT: true}, io.Discard, io.Discard)
 	if err := a.file(path); err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +268,7 @@ stream:
 			seen[ty] = true
 		}
 	}
-	a2 := newAnalyzer(&options{anyT: true}, io.Discard) // the refused client's handshake has no session
+	a2 := newAnalyzer(&options{anyT: true}, io.Discard, io.Discard) // the refused client's handshake has no session
 	countTypes(t, a2, path, seen)
 	// The tick's state comes one way or the other, never both: every
 	// client asks for StateDelta. EntityUpdates are the eager ones.

@@ -65,7 +65,17 @@
 // every datagram in --from/--to and ignores --type; --client limits the
 // clients reported.
 //
-// Exit status: 0 after a run, 1 on a read error, 2 for bad flags.
+// Sealed datagrams (a venue passphrase, docs/PROTOCOL.md §17) are shown
+// as sealed and count in no figure, unless --passphrase-file names the
+// passphrase: then the key log a server writes into its own capture
+// (docs/CAPTURE.md) opens them, they are decoded as in clear and marked
+// "(decrypted)", and --stats gives the figures an open capture would.
+// Whatever stays sealed is counted, and the tool says what is missing:
+// the passphrase, a key log (a headset's tcpdump has none: the handshake
+// alone cannot give the keys), or a session's key.
+//
+// Exit status: 0 after a run, 1 on a read error or a passphrase that does
+// not open the key log, 2 for bad flags.
 package main
 
 import (
@@ -104,6 +114,8 @@ type options struct {
 	from   bound
 	to     bound
 	ports  []uint16
+
+	passphrase string // --passphrase-file's
 }
 
 // bound is a --from/--to time: absolute, or relative to the first datagram.
@@ -194,6 +206,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&from, "from", "", "skip datagrams before this `time` (RFC 3339, or a duration after the first datagram)")
 	fs.StringVar(&to, "to", "", "skip datagrams after this `time` (RFC 3339, or a duration after the first datagram)")
 	fs.StringVar(&ports, "ports", "", "only UDP to or from these `ports`, comma-separated (default: all; 7777,7778 with --live)")
+	passFile := fs.String("passphrase-file", "", "decrypt sealed datagrams: the venue `file`'s first line is the passphrase, which opens the key log the server wrote into its capture")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -205,6 +218,14 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	o.file = fs.Arg(0)
 	var err error
+	if *passFile != "" {
+		if o.live != "" {
+			return nil, errors.New("--passphrase-file: a live capture holds no keys; capture on the server (arcade-server --capture-dir) and read its file")
+		}
+		if o.passphrase, err = readPassphrase(*passFile); err != nil {
+			return nil, fmt.Errorf("--passphrase-file: %w", err)
+		}
+	}
 	if err = parseTypes(types, &o); err != nil {
 		return nil, fmt.Errorf("--type: %w", err)
 	}
@@ -241,7 +262,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	a := newAnalyzer(o, stdout)
+	a := newAnalyzer(o, stdout, stderr)
 	if o.live != "" {
 		src, err := openLive(ctx, o.live, o.ports)
 		if err != nil {
@@ -263,4 +284,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// readPassphrase reads the first line of path, as arcade-server does: an
+// empty or blank first line is an error, never "no passphrase".
+func readPassphrase(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	line = strings.TrimSuffix(line, "\r")
+	if strings.TrimSpace(line) == "" {
+		return "", fmt.Errorf("%s: the first line is empty", path)
+	}
+	return line, nil
 }

@@ -32,6 +32,9 @@ func line(d *datagram, client uint16) string {
 		fmt.Fprintf(&b, " sealed: %d bytes, not decoded (venue passphrase)", len(d.payload)-wire.HeaderSize)
 		return b.String()
 	}
+	if d.opened {
+		b.WriteString(" (decrypted)")
+	}
 	if d.err != nil {
 		fmt.Fprintf(&b, " len=%d version=%d error: %v", len(d.payload), d.version, d.err)
 		return b.String()
@@ -157,7 +160,9 @@ type jsonDatagram struct {
 	Ack     uint16 `json:"ack"`
 	AckBits uint32 `json:"ack_bits"`
 	Version uint8  `json:"version"`
-	Error   string `json:"error,omitempty"`
+	// Decrypted: the datagram was sealed and the key log opened it.
+	Decrypted bool   `json:"decrypted,omitempty"`
+	Error     string `json:"error,omitempty"`
 
 	ConnectRequest    *jsonHello      `json:"connect_request,omitempty"`
 	Challenge         *jsonNonce      `json:"challenge,omitempty"`
@@ -319,6 +324,7 @@ func toJSON(d *datagram, client uint16) *jsonDatagram {
 		Src: d.src.String(), Dst: d.dst.String(), Len: len(d.payload),
 		Type: d.hdr.Type.String(), Client: client, Token: hex64(d.hdr.Token),
 		Seq: d.hdr.Seq, Ack: d.hdr.Ack, AckBits: d.hdr.AckBits, Version: d.version,
+		Decrypted: d.opened,
 	}
 	if d.err != nil {
 		j.Error = d.err.Error()

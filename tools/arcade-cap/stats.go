@@ -361,7 +361,13 @@ type Report struct {
 	Malformed uint64 `json:"malformed"`
 	// Sealed counts datagrams sealed with a venue passphrase's keys: not
 	// decoded, in no figure below.
-	Sealed       uint64         `json:"sealed"`
+	Sealed uint64 `json:"sealed"`
+	// Decrypted counts sealed datagrams opened with the capture's key log
+	// (--passphrase-file): they count in every figure, as in clear.
+	Decrypted uint64 `json:"decrypted"`
+	// Missing says what the capture or the command line lacks to open
+	// the datagrams still sealed; empty when none is.
+	Missing      string         `json:"missing,omitempty"`
 	Unattributed uint64         `json:"unattributed"`
 	DurationS    float64        `json:"duration_s"`
 	InputToState Millis         `json:"input_to_state_ms"` // all clients' samples together
