@@ -74,7 +74,7 @@ const (
 	// maxDerivations bounds the distinct wrapping keys one opener
 	// derives: a server run uses one; a file of many is not a server's.
 	maxDerivations = 16
-	maxKDFThreads   = 16
+	maxKDFThreads  = 16
 )
 
 func (k *KDF) setDefaults() {
