@@ -24,6 +24,10 @@
 -- id 0, a zero report window, a unicast loss above 10000, a bad name, a
 -- chunk or RPC field outside its range) as protocol warnings. The
 -- dissector decodes whatever fits and never raises a Lua error on bad input.
+--
+-- Across frames: sequence gaps per path are flagged (arcade.seq.gap) and a
+-- Pong is linked to its Ping with the round trip (arcade.pong.rtt_ms); see
+-- "Conversation analysis" below. Sealed datagrams are shown as sealed.
 
 local arcade = Proto("arcade", "Arcade")
 
@@ -238,6 +242,12 @@ local F = {
     pong_recv_time = ProtoField.uint64("arcade.pong.server_recv_time", "Server receive time t2 (µs)"),
     pong_send_time = ProtoField.uint64("arcade.pong.server_send_time", "Server send time t3 (µs)"),
     pong_hold = ProtoField.uint64("arcade.pong.server_hold", "Time in server t3 - t2 (µs)"),
+    -- Conversation analysis (generated): Ping ↔ Pong, sequence gaps.
+    ping_pong = ProtoField.framenum("arcade.ping.pong_in", "Pong in frame", base.NONE, frametype and frametype.RESPONSE),
+    pong_ping = ProtoField.framenum("arcade.pong.ping_in", "Ping in frame", base.NONE, frametype and frametype.REQUEST),
+    pong_rtt = ProtoField.double("arcade.pong.rtt_ms", "Round trip since the Ping, as captured (ms)"),
+    seq_prev = ProtoField.uint16("arcade.seq.prev", "Previous seq on this path"),
+    seq_lost = ProtoField.uint16("arcade.seq.lost", "Datagrams missing before this one"),
     disc_reason = ProtoField.uint8("arcade.disconnect.reason", "Reason", base.DEC, disconnect_names),
 
     -- EntityUpdate (§6.11).
@@ -341,8 +351,15 @@ local E = {
         expert.group.PROTOCOL, expert.severity.NOTE),
     bug = ProtoExpert.new("arcade.dissector_error", "Error in the Arcade dissector",
         expert.group.MALFORMED, expert.severity.ERROR),
+    seq_gap = ProtoExpert.new("arcade.seq.gap", "Sequence gap: datagrams missing on this path",
+        expert.group.SEQUENCE, expert.severity.WARN),
+    seq_old = ProtoExpert.new("arcade.seq.old", "Not newer than the previous seq: reordered or duplicated",
+        expert.group.SEQUENCE, expert.severity.NOTE),
+    seq_jump = ProtoExpert.new("arcade.seq.jump", "Sequence jump of more than 4096: not counted as loss",
+        expert.group.SEQUENCE, expert.severity.NOTE),
 }
-arcade.experts = { E.truncated, E.unknown_type, E.version, E.too_large, E.invalid, E.trailing, E.bug }
+arcade.experts = { E.truncated, E.unknown_type, E.version, E.too_large, E.invalid, E.trailing, E.bug,
+    E.seq_gap, E.seq_old, E.seq_jump }
 
 -- Value decoding (docs/PROTOCOL.md §3), in IEEE-754 doubles like the Go
 -- codec. Lua never fuses multiply-add, so the results are bit-identical.
@@ -1253,6 +1270,114 @@ local function is_multicast(addr)
     return a ~= nil and a >= 224 and a <= 239
 end
 
+-- Conversation analysis, computed on the first pass over the capture (in
+-- frame order) and kept per frame for every later pass:
+--
+-- Sequence (PROTOCOL.md §8.2): each path (source address:port →
+-- destination address:port; the multicast group is a destination) carries
+-- one u16 counter. A datagram whose seq is d ahead of the previous one on
+-- its path, 1 < d ≤ 4096, has d − 1 missing before it (arcade.seq.lost,
+-- and a sequence warning); one not newer is reordered or duplicated; a
+-- jump past 4096 is not loss (as receivers count it). A ConnectRequest or
+-- Accepted with seq 0 starts its path's counter again (a new handshake);
+-- Challenge and Denied carry no session seq.
+--
+-- Ping ↔ Pong (§6.8, §6.9): a Pong names its Ping's id; the Ping with that
+-- id from the Pong's destination, under the same token, is linked both
+-- ways, and the Pong shows the round trip between the two frames as this
+-- capture saw them: on a headset, the network both ways and the server;
+-- on the server (its --capture), only the server's own hold; to the
+-- microsecond (a frame's time is a double of seconds). Sealed Pings
+-- and Pongs hide their ids and are not linked.
+local SEQ_JUMP = 4096
+local seq_last = {} -- path → last seq seen (first pass)
+local seq_seen = {} -- frame → { prev, lost, old, jump }
+local pings = {}    -- client addr:port / token / id → { frame, ts }
+local pong_of = {}  -- ping frame → pong frame
+local ping_of = {}  -- pong frame → { frame, rtt_ms }
+
+function arcade.init()
+    seq_last, seq_seen, pings, pong_of, ping_of = {}, {}, {}, {}, {}
+end
+
+local function endpoint(addr, port) return tostring(addr) .. ":" .. tostring(port) end
+
+-- track_seq notes the datagram's seq on its path (first pass only) and
+-- shows what it found (every pass).
+local function track_seq(pinfo, ht, ptype, seq)
+    if not pinfo.visited and ptype ~= 2 and ptype ~= 5 then
+        local path = endpoint(pinfo.src, pinfo.src_port) .. ">" .. endpoint(pinfo.dst, pinfo.dst_port)
+        local prev = seq_last[path]
+        if (ptype == 1 or ptype == 4) and seq == 0 then prev = nil end
+        if prev then
+            local d = (seq - prev) % 65536
+            local r = { prev = prev }
+            if d == 0 or d >= 32768 then
+                r.old = true
+            elseif d > SEQ_JUMP then
+                r.jump = d
+                seq_last[path] = seq
+            else
+                r.lost = d - 1
+                seq_last[path] = seq
+            end
+            seq_seen[pinfo.number] = r
+        else
+            seq_last[path] = seq
+        end
+    end
+    local r = seq_seen[pinfo.number]
+    if not r then return "" end
+    ht:add(F.seq_prev, r.prev):set_generated()
+    if r.old then
+        ht:add_proto_expert_info(E.seq_old, string.format(
+            "seq %d is not newer than %d, the previous on this path: reordered or duplicated", seq, r.prev))
+        return " [old seq]"
+    elseif r.jump then
+        ht:add_proto_expert_info(E.seq_jump, string.format(
+            "seq jumps %d ahead of %d: more than %d, not counted as loss", r.jump, r.prev, SEQ_JUMP))
+    elseif r.lost > 0 then
+        local it = ht:add(F.seq_lost, r.lost)
+        it:set_generated()
+        it:add_proto_expert_info(E.seq_gap, string.format(
+            "%d datagram%s missing on this path before seq %d (after %d)", r.lost, r.lost == 1 and "" or "s", seq, r.prev))
+        return string.format(" [%d lost]", r.lost)
+    end
+    return ""
+end
+
+-- link_ping notes a Ping or links a Pong to its Ping (first pass), and
+-- shows the link (every pass).
+local function link_ping(tvb, pinfo, bt, ptype, token)
+    if tvb:len() < HEADER_SIZE + 4 then return "" end
+    local id = tvb(HEADER_SIZE, 4):le_uint()
+    if not pinfo.visited then
+        if ptype == 8 then
+            pings[endpoint(pinfo.src, pinfo.src_port) .. "/" .. token .. "/" .. id] = { frame = pinfo.number, ts = pinfo.abs_ts }
+        else
+            local key = endpoint(pinfo.dst, pinfo.dst_port) .. "/" .. token .. "/" .. id
+            local p = pings[key]
+            if p then
+                -- abs_ts is seconds in a double: to the microsecond.
+                local us = math.floor((pinfo.abs_ts - p.ts) * 1e6 + 0.5)
+                ping_of[pinfo.number] = { frame = p.frame, rtt_ms = us / 1000 }
+                pong_of[p.frame] = pinfo.number
+                pings[key] = nil
+            end
+        end
+    end
+    if ptype == 8 then
+        local f = pong_of[pinfo.number]
+        if f then bt:add(F.ping_pong, f):set_generated() end
+        return ""
+    end
+    local p = ping_of[pinfo.number]
+    if not p then return "" end
+    bt:add(F.pong_ping, p.frame):set_generated()
+    bt:add(F.pong_rtt, p.rtt_ms):set_generated()
+    return string.format(" rtt=%.3fms", p.rtt_ms)
+end
+
 -- dissect decodes one datagram. It returns 0 when the payload is not
 -- Arcade (no "ARC" magic), so other dissectors can try.
 local function dissect(tvb, pinfo, root)
@@ -1266,8 +1391,8 @@ local function dissect(tvb, pinfo, root)
     local version, vitem = c:u8(ht, F.version, "version")
     local ptype, titem = c:u8(ht, F.type, "type")
     local hflags = c:flags(ht, F.flags, { F.flag_sealed }, "flags")
-    c:le(ht, F.token, 8, "token")
-    c:le(ht, F.seq, 2, "seq")
+    local token = c:le(ht, F.token, 8, "token")
+    local seq = c:le(ht, F.seq, 2, "seq")
     c:le(ht, F.ack, 2, "ack")
     c:le(ht, F.ack_bits, 4, "ack bits")
 
@@ -1296,6 +1421,7 @@ local function dissect(tvb, pinfo, root)
         return len
     end
     tree:append_text(", " .. name)
+    local seqinfo = track_seq(pinfo, ht, ptype, seq)
 
     if hflags and hflags % 2 == 1 then
         -- Sealed (PROTOCOL.md "Venue passphrase"): the packet number, then
@@ -1323,7 +1449,7 @@ local function dissect(tvb, pinfo, root)
             sc:take(tail, sig > 0 and "tag and signature" or "tag")
         end
         if sc.short then s = s .. " [truncated]" end
-        pinfo.cols.info = s
+        pinfo.cols.info = s .. seqinfo
         return len
     end
 
@@ -1336,6 +1462,8 @@ local function dissect(tvb, pinfo, root)
         result = " [dissector error]"
     end
     info = info .. result
+    if ptype == 8 or ptype == 9 then info = info .. link_ping(tvb, pinfo, bt, ptype, tostring(token)) end
+    info = info .. seqinfo
     if bc.short then
         info = info .. " [truncated]"
     elseif bc.off < len then
