@@ -40,8 +40,11 @@ func (c *scriptConn) Close() error                              { return nil }
 // serviceResponse is an mDNS response announcing instance i completely:
 // PTR, SRV, TXT and the host's A record with addrs addresses.
 func serviceResponse(t *testing.T, i, addrs int) []byte {
-	return serviceResponseTXT(t, i, addrs, []string{"v=1"})
+	return serviceResponseTXT(t, i, addrs, goodTXT)
 }
+
+// goodTXT has every required key, well-formed, for version 1.
+var goodTXT = []string{"v=1", "id=00112233aabbccdd", "tick=120", "mcast=off", "players=0/8"}
 
 // serviceResponseTXT is serviceResponse with the given TXT strings (none:
 // no TXT record).
@@ -129,7 +132,7 @@ func TestBrowseWantsOurVersion(t *testing.T) {
 		{serviceResponseTXT(t, 1, 1, []string{"v=2", "scene=x"}), peer},
 		{serviceResponseTXT(t, 2, 1, nil), peer},
 		{serviceResponseTXT(t, 3, 1, []string{""}), peer},
-		{serviceResponseTXT(t, 4, 1, []string{"v=1"}), peer},
+		{serviceResponseTXT(t, 4, 1, goodTXT), peer},
 	}}
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()

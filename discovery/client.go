@@ -32,7 +32,13 @@ const (
 // ErrNotFound is returned when no server answered in time.
 var ErrNotFound = errors.New("discovery: no Arcade server answered")
 
-// Browse looks for Arcade servers by mDNS on the named interface ("" =
+// Browse is BrowseReport without the rejected answers.
+func Browse(ctx context.Context, iface string) ([]Service, error) {
+	svcs, _, err := BrowseReport(ctx, iface)
+	return svcs, err
+}
+
+// BrowseReport looks for Arcade servers by mDNS on the named interface ("" =
 // every up multicast-capable IPv4 interface and loopback). It multicasts a
 // one-shot QM query for the PTR records of _arcade._udp.local, asks for
 // the SRV, TXT and A records that did not come as additional records, and
@@ -43,32 +49,47 @@ var ErrNotFound = errors.New("discovery: no Arcade server answered")
 // It listens on port 5353 (shared, as avahi does); if that fails it
 // queries from an ephemeral port, which responders answer by legacy
 // unicast (RFC 6762 §6.7).
-func Browse(ctx context.Context, iface string) ([]Service, error) {
+//
+// It returns the answers that carry the required TXT keys (RequiredKeys)
+// well-formed, of the newest protocol version among them that this client
+// speaks, sorted by instance name; and every other answer it heard, with
+// the reason it was left out (said goodbye, no SRV, TXT or address by the
+// end, a key missing or malformed, a version this client does not speak,
+// an older version than another server's), for the caller to log. The
+// error is ErrNotFound (wrapped) when no answer is left, whatever was
+// rejected.
+func BrowseReport(ctx context.Context, iface string) ([]Service, []Rejected, error) {
 	var ifs []Interface
 	var err error
 	if iface != "" {
 		in, err := LookupInterface(iface)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		ifs = []Interface{in}
 	} else if ifs, err = ChooseInterfaces("", netip.IPv4Unspecified()); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	conn, err := ListenMDNS(ifs)
 	legacy := false
 	if err != nil {
 		var err2 error
 		if conn, err2 = ListenUDP(0); err2 != nil {
-			return nil, errors.Join(err, err2)
+			return nil, nil, errors.Join(err, err2)
 		}
 		legacy = true
 	}
-	return browse(ctx, conn, ifs, legacy, time.Now)
+	return browseReport(ctx, conn, ifs, legacy, time.Now)
 }
 
 // browse runs a browse over conn.
 func browse(ctx context.Context, conn Transport, ifs []Interface, legacy bool, now func() time.Time) ([]Service, error) {
+	svcs, _, err := browseReport(ctx, conn, ifs, legacy, now)
+	return svcs, err
+}
+
+// browseReport runs a browse over conn, with the rejected answers.
+func browseReport(ctx context.Context, conn Transport, ifs []Interface, legacy bool, now func() time.Time) ([]Service, []Rejected, error) {
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
@@ -129,7 +150,7 @@ func browse(ctx context.Context, conn Transport, ifs []Interface, legacy bool, n
 			if ctx.Err() != nil {
 				break
 			}
-			return nil, fmt.Errorf("discovery: browse: %w", err)
+			return nil, nil, fmt.Errorf("discovery: browse: %w", err)
 		}
 		if src.Port() != MDNSPort {
 			continue
@@ -145,18 +166,29 @@ func browse(ctx context.Context, conn Transport, ifs []Interface, legacy bool, n
 		if qs := b.missing(); len(qs) > 0 {
 			query(qs, nil)
 		}
-		if early && done.IsZero() && len(b.complete()) > 0 {
+		if svcs, _ := b.result(); early && done.IsZero() && len(svcs) > 0 {
 			done = now().Add(grace)
 		}
 	}
-	svcs := b.complete()
+	svcs, rejected := b.result()
 	if len(svcs) == 0 {
 		if sendErr != nil {
-			return nil, sendErr
+			return nil, rejected, sendErr
 		}
-		return nil, fmt.Errorf("%w by mDNS within %v", ErrNotFound, deadline.Sub(start).Round(time.Millisecond))
+		return nil, rejected, fmt.Errorf("%w by mDNS within %v%s", ErrNotFound, deadline.Sub(start).Round(time.Millisecond), rejectedNote(rejected))
 	}
-	return svcs, nil
+	return svcs, rejected, nil
+}
+
+// rejectedNote is ErrNotFound's note of the answers left out.
+func rejectedNote(r []Rejected) string {
+	switch len(r) {
+	case 0:
+		return ""
+	case 1:
+		return " (1 answer rejected: " + r[0].String() + ")"
+	}
+	return fmt.Sprintf(" (%d answers rejected, the first: %s)", len(r), r[0])
 }
 
 // buildQuery builds an mDNS query with known answers.
@@ -328,44 +360,59 @@ func (b *browser) knownPTRs() []dnsmessage.Resource {
 	return rs
 }
 
-// complete returns the instances with an SRV record, an address and a TXT
-// record naming our protocol version (v=ProtocolVersion), sorted by name:
-// an instance without its TXT yet is not complete, and one of another
-// version is not ours to join.
-func (b *browser) complete() []Service {
-	var out []Service
+// result returns the instances with an SRV record, an address and a TXT
+// record with the required keys, of the newest version among them that
+// this client speaks, sorted by name; and the others with why (choose).
+// An instance without its TXT yet is not complete.
+func (b *browser) result() ([]Service, []Rejected) {
+	var cands []Service
+	var from []netip.Addr
+	var rejected []Rejected
 	for _, f := range b.insts {
-		if f.gone || !f.srv || len(f.txt) == 0 {
-			continue
-		}
+		r := Rejected{Instance: f.label, From: f.src, Text: f.txt}
 		addrs := b.hosts[lowerASCII(f.host)]
-		if len(addrs) == 0 {
+		switch {
+		case f.gone:
+			r.Reason, r.Detail = RejectGoodbye, "the server said goodbye (TTL 0): it stopped"
+		case !f.srv:
+			r.Reason, r.Detail = RejectNoSRV, "no SRV record (game port and host) was answered"
+		case !f.hasTXT:
+			r.Reason, r.Detail = RejectNoTXT, "no TXT record (version, id, tick rate, players) was answered"
+		case len(addrs) == 0:
+			r.Reason, r.Detail = RejectNoAddress, fmt.Sprintf("no A record for its host %q", f.host)
+		}
+		if r.Reason != 0 {
+			rejected = append(rejected, r)
 			continue
 		}
 		s := Service{Instance: f.label, Host: f.host, Addr: netip.AddrPortFrom(addrOn(addrs, f.src), f.port)}
 		s.setText(f.txt)
-		if s.Version != ProtocolVersion {
-			continue
-		}
-		out = append(out, s)
+		cands = append(cands, s)
+		from = append(from, f.src)
 	}
-	slices.SortFunc(out, func(a, b Service) int { return strings.Compare(a.Instance, b.Instance) })
-	return out
+	return choose(cands, from, rejected)
 }
 
-// Beacon broadcasts a beacon probe (padded to 512 bytes) to target (zero
+// Beacon is BeaconReport without the rejected replies.
+func Beacon(ctx context.Context, target netip.AddrPort) ([]Service, error) {
+	svcs, _, err := BeaconReport(ctx, target)
+	return svcs, err
+}
+
+// BeaconReport broadcasts a beacon probe (padded to 512 bytes) to target (zero
 // value: 255.255.255.255:7779), again after 250 ms while unanswered, and
 // returns the servers that replied with its nonce when ctx is done; if ctx
 // has no deadline, 200 ms after the first reply, or after 1 s. A server's
 // address is the reply's source address with the game port from the
-// reply.
-func Beacon(ctx context.Context, target netip.AddrPort) ([]Service, error) {
+// reply. As BrowseReport, it keeps the replies with the required keys of
+// the newest version, and returns the others with why.
+func BeaconReport(ctx context.Context, target netip.AddrPort) ([]Service, []Rejected, error) {
 	if !target.IsValid() {
 		target = beaconTarget
 	}
 	conn, err := ListenUDP(0)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Unix(1, 0)) })
@@ -378,11 +425,13 @@ func Beacon(ctx context.Context, target netip.AddrPort) ([]Service, error) {
 	nonce := rand.Uint32()
 	probe := AppendProbe(nil, BeaconProbe{Nonce: nonce}, BeaconProbeSize)
 	if err := conn.WriteTo(probe, 0, target); err != nil {
-		return nil, fmt.Errorf("discovery: beacon probe to %s: %w", target, err)
+		return nil, nil, fmt.Errorf("discovery: beacon probe to %s: %w", target, err)
 	}
 	retry := start.Add(queryRetry)
 	var done time.Time
 	var out []Service
+	var from []netip.Addr
+	var dups []Rejected
 	buf := make([]byte, BeaconMaxSize+1)
 	for ctx.Err() == nil {
 		t := time.Now()
@@ -413,7 +462,7 @@ func Beacon(ctx context.Context, target netip.AddrPort) ([]Service, error) {
 			if ctx.Err() != nil {
 				break
 			}
-			return nil, fmt.Errorf("discovery: beacon: %w", err)
+			return nil, nil, fmt.Errorf("discovery: beacon: %w", err)
 		}
 		r, _, err := ParseReply(buf[:n])
 		if err != nil || r.Nonce != nonce {
@@ -421,17 +470,23 @@ func Beacon(ctx context.Context, target netip.AddrPort) ([]Service, error) {
 		}
 		s := Service{Instance: r.Instance, Addr: netip.AddrPortFrom(src.Addr(), r.Port), Truncated: r.Truncated}
 		s.setText(r.Text)
-		if slices.ContainsFunc(out, func(o Service) bool { return o.Addr == s.Addr }) || len(out) >= maxBrowseInstances {
+		if len(out)+len(dups) >= maxBrowseInstances {
+			continue
+		}
+		if slices.ContainsFunc(out, func(o Service) bool { return o.Addr == s.Addr }) {
+			dups = append(dups, Rejected{Instance: s.Instance, From: src.Addr(), Addr: s.Addr, Version: s.Version, Reason: RejectDuplicate,
+				Detail: "a second reply for the same game address", Text: s.Text})
 			continue
 		}
 		out = append(out, s)
-		if early && done.IsZero() {
+		from = append(from, src.Addr())
+		if svcs, _ := choose(slices.Clone(out), from, nil); early && done.IsZero() && len(svcs) > 0 {
 			done = time.Now().Add(grace)
 		}
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%w to the beacon probe sent to %s within %v", ErrNotFound, target, deadline.Sub(start).Round(time.Millisecond))
+	svcs, rejected := choose(out, from, dups)
+	if len(svcs) == 0 {
+		return nil, rejected, fmt.Errorf("%w to the beacon probe sent to %s within %v%s", ErrNotFound, target, deadline.Sub(start).Round(time.Millisecond), rejectedNote(rejected))
 	}
-	slices.SortFunc(out, func(a, b Service) int { return strings.Compare(a.Instance, b.Instance) })
-	return out, nil
+	return svcs, rejected, nil
 }

@@ -73,6 +73,21 @@
 // unicast query sent to 127.0.0.1:5353 when several processes share the
 // port (the kernel gives it to one of them: query 224.0.0.251 instead).
 //
+// # The client: which answers it takes
+//
+// Browse and Beacon return only answers a headset can join: an mDNS
+// instance with its SRV, TXT and an address by the end of the browse; a
+// TXT (or beacon reply) with every key of RequiredKeys, well-formed (v
+// and tick positive integers, id non-empty, players n/capacity); and of
+// the newest protocol version among such answers that the client speaks
+// (MinProtocolVersion..MaxProtocolVersion), so that servers of a newer
+// version are preferred once the client speaks it. BrowseReport and
+// BeaconReport also return every other answer as a Rejected, with a typed
+// RejectReason and a detail for a log line (goodbye, no_srv, no_txt,
+// no_address, missing_key, bad_value, newer_version, older_version,
+// duplicate), so a headset can say why a server it can see is not
+// offered.
+//
 // # Beacon
 //
 // A BeaconResponder listens on its own UDP port (default 7779) and answers

@@ -20,6 +20,10 @@ type DiscoveryReport struct {
 	// Found lists every server the successful method found; Service is
 	// the first (by instance name).
 	Found []discovery.Service `json:"found,omitempty"`
+	// Rejected lists the answers of both methods that were not taken,
+	// each with its reason (a goodbye, a TXT key missing, another
+	// protocol version…).
+	Rejected []discovery.Rejected `json:"rejected,omitempty"`
 	// MS is the time the discovery took, both methods included.
 	MS float64 `json:"ms"`
 }
@@ -37,7 +41,8 @@ func discover(ctx context.Context, iface string, beacon netip.AddrPort) Discover
 	}
 	// Without a deadline, each returns 200 ms after its first answer, or
 	// gives up after 1 s.
-	svcs, err := discovery.Browse(ctx, iface)
+	svcs, rej, err := discovery.BrowseReport(ctx, iface)
+	r.Rejected = append(r.Rejected, rej...)
 	if err == nil {
 		return done("mdns", svcs)
 	}
@@ -50,7 +55,8 @@ func discover(ctx context.Context, iface string, beacon netip.AddrPort) Discover
 			}
 		}
 	}
-	svcs, err = discovery.Beacon(ctx, beacon)
+	svcs, rej, err = discovery.BeaconReport(ctx, beacon)
+	r.Rejected = append(r.Rejected, rej...)
 	if err == nil {
 		return done("beacon", svcs)
 	}
@@ -61,6 +67,9 @@ func discover(ctx context.Context, iface string, beacon netip.AddrPort) Discover
 
 // printDiscovery describes the discovery for the table output.
 func printDiscovery(w io.Writer, d *DiscoveryReport) {
+	for _, r := range d.Rejected {
+		fmt.Fprintf(w, "arcade-bot: discovery left out %s\n", r)
+	}
 	if d.Service == nil {
 		fmt.Fprintf(w, "arcade-bot: discovery found no server in %.0f ms\n  mDNS:   %s\n  beacon: %s\n", d.MS, d.MDNSError, d.BeaconError)
 		return

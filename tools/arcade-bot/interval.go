@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/signal"
 	"sync"
-	"syscall"
 
 	"arcade/client"
 	"arcade/wire"
@@ -81,7 +80,9 @@ type intervals struct {
 // default action ends the process.
 func watchIntervals(out io.Writer, lock *sync.Mutex) *intervals {
 	iv := &intervals{out: out, marks: map[*bot]intervalMark{}, sig: make(chan os.Signal, 4), done: make(chan struct{})}
-	signal.Notify(iv.sig, syscall.SIGUSR1)
+	if intervalSignal != nil { // parseFlags refuses --interval-reports without one
+		signal.Notify(iv.sig, intervalSignal)
+	}
 	go func() {
 		defer close(iv.done)
 		for range iv.sig {
@@ -105,7 +106,9 @@ func (iv *intervals) setBots(bots []*bot) {
 // for a line being written.
 func (iv *intervals) stop() {
 	iv.once.Do(func() {
-		signal.Ignore(syscall.SIGUSR1)
+		if intervalSignal != nil {
+			signal.Ignore(intervalSignal)
+		}
 		signal.Stop(iv.sig)
 		close(iv.sig)
 		<-iv.done

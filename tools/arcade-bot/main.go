@@ -109,6 +109,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -273,6 +274,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.duration <= 0 || o.duration > maxDuration {
 		return nil, fmt.Errorf("--duration: %v is out of range (0, %v]", o.duration, maxDuration)
+	}
+	if o.intervalReports && intervalSignal == nil {
+		return nil, fmt.Errorf("--interval-reports: needs SIGUSR1, which %s does not have", runtime.GOOS)
 	}
 	if o.iface != "" {
 		if _, err := net.InterfaceByName(o.iface); err != nil {
