@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -50,6 +51,10 @@ type Stats struct {
 	ForeignSource uint64 // unicast datagrams not from the server's address, dropped
 	ReadErrors    uint64 // failed socket reads (other than at Close)
 	WriteErrors   uint64 // failed socket writes
+	// CallbackReentries counts calls into the Client from one of its own
+	// callbacks (callback.go): answered by a getter, refused with
+	// ErrInCallback by the others, never a deadlock.
+	CallbackReentries uint64
 }
 
 // ErrNotConnected is returned by SendPose when the session is not connected.
@@ -61,10 +66,13 @@ var ErrNotConnected = errors.New("client: not connected")
 // unicast socket, a reader for the multicast socket when snapshots come by
 // multicast on a socket of its own, and a timer that runs Session.Update.
 // With Config.SharedMulticast the hub's reader delivers the group's
-// datagrams instead. Callbacks (OnSnapshot, OnEntityUpdate, OnPong) run on
-// a reader goroutine while the client's lock is held: they must return
-// quickly and must not call the Client's methods (nor, on a shared hub,
-// those of the hub's other Clients).
+// datagrams instead. Callbacks (OnSnapshot, OnEntityUpdate, OnPong, OnRPC)
+// run on a reader goroutine while the client's lock is held: they must
+// return quickly. A callback may call the Client's getters (State, Stats,
+// ClientID, RTT …); a call that would change the session (SendPose, an RPC,
+// Close) returns ErrInCallback instead of waiting for the lock forever, and
+// Stats.CallbackReentries counts both (callback.go). It must not call the
+// methods of a shared hub's other Clients.
 //
 // Datagrams are read one per system call into one fixed buffer per socket.
 // The server sends a client one snapshot per tick and, between ticks, an
@@ -79,6 +87,7 @@ type Client struct {
 	iface  string
 
 	mu      sync.Mutex
+	cbG     atomic.Uint64 // goroutine running the session for this Client now (callback.go)
 	s       *Session
 	stats   Stats // runtime counters; SessionStats filled in by Stats()
 	sendFn  func([]byte)
@@ -327,6 +336,7 @@ func routeInterface(server netip.AddrPort) (*net.Interface, error) {
 // readLoop feeds every datagram read from conn to the session.
 func (c *Client) readLoop(conn *net.UDPConn, viaMulticast bool) {
 	defer c.wg.Done()
+	g := goid()
 	var buf [wire.MaxDatagramSize + 1]byte // one extra byte exposes oversized datagrams
 	var oob [oobSize]byte
 	for {
@@ -353,15 +363,18 @@ func (c *Client) readLoop(conn *net.UDPConn, viaMulticast bool) {
 			c.mu.Unlock()
 			continue
 		}
-		c.handle(t, buf[:n], rx, viaMulticast)
+		c.handle(t, buf[:n], rx, viaMulticast, g)
 		c.mu.Unlock()
 	}
 }
 
 // handle feeds one received datagram to the session and sends what it
 // queued. Called with c.mu held.
-func (c *Client) handle(t int64, dgram []byte, rxTime int64, viaMulticast bool) {
+// g is the calling goroutine's id (callback.go).
+func (c *Client) handle(t int64, dgram []byte, rxTime int64, viaMulticast bool, g uint64) {
+	c.running(g)
 	c.s.Handle(t, dgram, rxTime, viaMulticast)
+	c.running(0)
 	c.s.Outgoing(c.sendFn)
 	c.maybeReconnect(t)
 	c.noteState()
@@ -409,16 +422,17 @@ func (c *Client) maybeReconnect(t int64) {
 
 // handleShared is handle for a datagram of the snapshot group from a
 // MulticastHub, unless the client closed. Called with c.mu held.
-func (c *Client) handleShared(dgram []byte, rxTime int64) {
+func (c *Client) handleShared(dgram []byte, rxTime int64, g uint64) {
 	if c.hubGone {
 		return
 	}
-	c.handle(now(), dgram, rxTime, true)
+	c.handle(now(), dgram, rxTime, true, g)
 }
 
 // timerLoop calls Session.Update whenever NextUpdate says so.
 func (c *Client) timerLoop() {
 	defer c.wg.Done()
+	g := goid()
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
@@ -436,7 +450,9 @@ func (c *Client) timerLoop() {
 		}
 		c.mu.Lock()
 		n := now()
+		c.running(g)
 		c.s.Update(n)
+		c.running(0)
 		c.s.Outgoing(c.sendFn)
 		c.maybeReconnect(n)
 		c.noteState()
@@ -479,7 +495,9 @@ func (c *Client) noteState() {
 // in.ClientTime (µs, the clock read just before the datagram is written)
 // and returns the input sequence number.
 func (c *Client) SendPose(in *wire.PoseInput) (uint32, error) {
-	c.mu.Lock()
+	if c.lock() {
+		return 0, ErrInCallback
+	}
 	defer c.mu.Unlock()
 	seq := c.s.SendPose(now(), in)
 	if seq == 0 {
@@ -501,6 +519,10 @@ func (c *Client) SendPose(in *wire.PoseInput) (uint32, error) {
 // (the hub's socket stays open for the others). It returns once all of
 // that is done, and no callback runs after it.
 func (c *Client) Close() error {
+	if c.lock() {
+		return ErrInCallback // Close waits for the goroutine the callback runs on
+	}
+	c.mu.Unlock()
 	c.closeOnce.Do(func() {
 		c.mu.Lock()
 		c.closing = true
@@ -533,73 +555,63 @@ func (c *Client) Done() <-chan struct{} { return c.done }
 // OnSnapshot sets the function called for every new snapshot datagram; see
 // Session.OnSnapshot and the Client doc for the constraints.
 func (c *Client) OnSnapshot(fn func(snap *wire.Snapshot, rxTime int64, viaMulticast bool)) {
-	c.mu.Lock()
+	defer c.unlock(c.lock())
 	c.s.OnSnapshot(fn)
-	c.mu.Unlock()
 }
 
 // OnEntityUpdate sets the function called for every new entity update
 // datagram; see Session.OnEntityUpdate and the Client doc for the
 // constraints.
 func (c *Client) OnEntityUpdate(fn func(u *wire.EntityUpdate, rxTime int64, viaMulticast bool)) {
-	c.mu.Lock()
+	defer c.unlock(c.lock())
 	c.s.OnEntityUpdate(fn)
-	c.mu.Unlock()
 }
 
 // OnPong sets the function called for every pong; see Session.OnPong.
 func (c *Client) OnPong(fn func(rtt, offset int64)) {
-	c.mu.Lock()
+	defer c.unlock(c.lock())
 	c.s.OnPong(fn)
-	c.mu.Unlock()
 }
 
 // State returns the session's state.
 func (c *Client) State() State {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock(c.lock())
 	return c.s.State()
 }
 
 // Err says why the session is not connected; see Session.Err.
 func (c *Client) Err() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock(c.lock())
 	return c.s.Err()
 }
 
 // ClientID returns the id the server assigned.
 func (c *Client) ClientID() uint16 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock(c.lock())
 	return c.s.ClientID()
 }
 
 // Accepted returns the server's Accepted message.
 func (c *Client) Accepted() wire.Accepted {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock(c.lock())
 	return c.s.Accepted()
 }
 
 // ServerTime estimates the server clock now, in µs since the server started.
 func (c *Client) ServerTime() int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock(c.lock())
 	return c.s.ServerTime(now())
 }
 
 // RTT returns the smoothed round-trip time.
 func (c *Client) RTT() time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock(c.lock())
 	return time.Duration(c.s.RTT())
 }
 
 // Stats returns the counters.
 func (c *Client) Stats() Stats {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock(c.lock())
 	st := c.stats
 	st.SessionStats = c.s.Stats()
 	return st
@@ -613,8 +625,7 @@ func (c *Client) LocalAddr() netip.AddrPort {
 // Group returns the multicast group snapshots come on and the interface it
 // was joined on; zero and "" when snapshots come by unicast.
 func (c *Client) Group() (netip.AddrPort, string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock(c.lock())
 	return c.group, c.iface
 }
 
@@ -626,15 +637,13 @@ func Now() int64 { return now() }
 // the interface was chosen automatically; the server then delivers by
 // unicast. Nil when joined or when snapshots come by unicast anyway.
 func (c *Client) MulticastError() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock(c.lock())
 	return c.joinErr
 }
 
 // Resumed reports whether the server gave this session the client id and
 // avatar of the player's previous one (SessionConfig.PlayerID).
 func (c *Client) Resumed() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock(c.lock())
 	return c.s.Resumed()
 }

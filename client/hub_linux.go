@@ -75,6 +75,7 @@ func (s *hubSocket) close() error {
 // readLoop reads sock in batches and delivers every datagram until stop.
 func (h *MulticastHub) readLoop(sock *hubSocket) {
 	defer h.wg.Done()
+	g := goid()
 	b := udp.NewBatch(hubBatch, wire.MaxDatagramSize+1) // one extra byte exposes oversized datagrams
 	fds := [2]unix.PollFd{
 		{Fd: int32(sock.conn.Fd()), Events: unix.POLLIN},
@@ -98,7 +99,7 @@ func (h *MulticastHub) readLoop(sock *hubSocket) {
 		h.stats.datagrams.Add(uint64(n))
 		for i := range n {
 			m := &b.Msgs[i]
-			h.deliver(m.Payload(), m.RxTime)
+			h.deliver(m.Payload(), m.RxTime, g)
 		}
 	}
 }

@@ -149,7 +149,9 @@ func (c *Client) wake() {
 // rpc runs one of the session's RPC sends under the lock, sends what it
 // queued and wakes the timer for the resends.
 func (c *Client) rpc(send func(s *Session, now int64) error) error {
-	c.mu.Lock()
+	if c.lock() {
+		return ErrInCallback
+	}
 	defer c.mu.Unlock()
 	err := send(c.s, now())
 	c.s.Outgoing(c.sendFn)
@@ -181,7 +183,6 @@ func (c *Client) Button(button uint8, down bool) error {
 // OnRPC sets the function called for every RPC message from the server, as
 // Session.OnRPC; it runs on a reader goroutine with the client's lock held.
 func (c *Client) OnRPC(fn func(typ uint16, body []byte)) {
-	c.mu.Lock()
+	defer c.unlock(c.lock())
 	c.s.OnRPC(fn)
-	c.mu.Unlock()
 }
