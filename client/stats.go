@@ -62,6 +62,37 @@ func (r DropReason) String() string {
 	return "unknown"
 }
 
+// MarshalText names the reason (in JSON, logs).
+func (r DropReason) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// ParseDropReason returns the reason named name (as String gives it).
+func ParseDropReason(name string) (DropReason, bool) {
+	for r := range NumDropReasons {
+		if dropNames[r] == name {
+			return r, true
+		}
+	}
+	return 0, false
+}
+
+// Drop is one reason's count of dropped datagrams.
+type Drop struct {
+	Reason DropReason `json:"reason"`
+	Count  uint64     `json:"count"`
+}
+
+// Drops returns the reasons that dropped any datagram, with their
+// counts, in the order of the reasons: what to log or show of Dropped.
+func (s *SessionStats) Drops() []Drop {
+	var out []Drop
+	for r, n := range s.Dropped {
+		if n > 0 {
+			out = append(out, Drop{Reason: DropReason(r), Count: n})
+		}
+	}
+	return out
+}
+
 // dropReasonFor maps a wire parse error to a drop reason.
 func dropReasonFor(err error) DropReason {
 	switch err {
@@ -82,11 +113,13 @@ func dropReasonFor(err error) DropReason {
 
 // SessionStats counts a session's traffic. All counters only grow.
 type SessionStats struct {
-	Received  uint64                 // datagrams handed to Handle
-	Sent      uint64                 // datagrams handed out by Outgoing
-	Overflow  uint64                 // queued datagrams discarded because Outgoing was not called
-	Dropped   [NumDropReasons]uint64 // received datagrams dropped, by reason
-	Snapshots uint64                 // distinct snapshot datagrams delivered (a StateDelta tick counts once, when complete)
+	Received uint64 // datagrams handed to Handle
+	Sent     uint64 // datagrams handed out by Outgoing
+	Overflow uint64 // queued datagrams discarded because Outgoing was not called
+	// Dropped counts received datagrams dropped, indexed by DropReason
+	// (Dropped[DropBadSeal]…); Drops lists the non-zero ones by name.
+	Dropped   [NumDropReasons]uint64
+	Snapshots uint64 // distinct snapshot datagrams delivered (a StateDelta tick counts once, when complete)
 	// Restarts counts the new handshakes Restart began (reconnects).
 	Restarts uint64
 	// DeltaTicks counts the ticks assembled whole from StateDelta parts,
