@@ -24,6 +24,26 @@
 // session still keeps its own multicast sequence, loss and delivery
 // reports.
 //
+// # Using it from a headset program
+//
+// Dial, then set the callbacks (OnSnapshot, OnEntityUpdate, OnPong,
+// OnRPC), send poses with SendPose at the headset's rate and RPCs (Grab,
+// Release, Button) when they happen, and Close at the end; Example shows
+// the whole of it against a server. A World (world.go) keeps the shared
+// state the callbacks deliver, by the protocol's ordering rules, and says
+// who joined and left (OnJoined, OnLeft); World.Track wires it to a
+// Client.
+//
+// Callbacks run on the Client's goroutines with its lock held, so they
+// must return quickly and copy what they keep (the messages are reused).
+// One that calls back into its Client is recognised: getters answer, and
+// SendPose, the RPCs and Close return ErrInCallback rather than deadlock
+// (counted in Stats.CallbackReentries).
+//
+// What a session drops (forged, damaged, replayed, misdirected datagrams)
+// is counted by reason in Stats.Dropped; Drops lists the non-zero counts
+// with their names (DropReason.String), for a log or an overlay.
+//
 // # Protocol, client side
 //
 // Handshake: ConnectRequest (padded to wire.MinConnectRequestSize) →
