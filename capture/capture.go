@@ -16,6 +16,15 @@
 // captured datagrams, TTL is 64 (1 to a multicast group), TOS is 0, and the
 // server's address is the one it is bound to (0.0.0.0 when it listens on
 // every interface).
+//
+// With a venue passphrase the file also holds the server's key log: each
+// session's keys and the group's, in pcapng Decryption Secrets Blocks
+// sealed under an Argon2id key of the passphrase (keylog.go,
+// docs/CAPTURE.md), so that arcade-cap --passphrase-file can read the
+// sealed datagrams. A Recorder (recorder.go) is the Tap a running server
+// keeps: it starts and stops captures on demand (the operator API), caps
+// their size by rotating files (rotate.go), and holds the live sessions'
+// keys between captures.
 package capture
 
 import (

@@ -201,7 +201,7 @@ func runCaptured(ctx context.Context, t *testing.T, dir, passFile string) sealed
 	outs := make([]*bytes.Buffer, len(bots))
 	cmds := make([]*exec.Cmd, len(bots))
 	for i, b := range bots {
-		a := append([]string{"--server", game, "--rate", "60", "--duration", "3s", "--iface", "lo", "--json"}, b.args...)
+		a := append([]string{"--server", game, "--rate", "60", "--duration", "2s", "--iface", "lo", "--json"}, b.args...)
 		if passFile != "" {
 			a = append(a, "--passphrase", "lantern orchard 42")
 		}
