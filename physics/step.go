@@ -3,7 +3,6 @@ package physics
 import (
 	"fmt"
 	"math"
-	"slices"
 
 	"arcade/geom"
 )
@@ -64,8 +63,8 @@ func (w *World) SubStep(i int) {
 	w.substep(w.stepH, i == w.stepN-1)
 }
 
-// End finishes the step Begin started: kinematic targets are consumed and
-// the step's contact reports merged. A step whose sub-steps did not all run
+// End finishes the step Begin started: kinematic targets are consumed. A
+// step whose sub-steps did not all run
 // is a programming error and panics.
 func (w *World) End() {
 	if w.stepNext != w.stepN {
@@ -77,7 +76,6 @@ func (w *World) End() {
 	for i := range w.bodies {
 		w.bodies[i].hasTarget = false
 	}
-	w.mergeReports()
 	w.stepN, w.stepNext = 0, 0
 }
 
@@ -246,8 +244,13 @@ func (w *World) integrate(h float64, last bool) {
 	}
 }
 
-// record adds this sub-step's normal impulses to the reports.
+// record adds this sub-step's normal impulses to the reports. The
+// manifolds are in pair order, so each sub-step's reports are a sorted run
+// of distinct pairs, merged at once into the Step's (sorted, one per pair):
+// a pair's impulses add up in sub-step order, and its point is that of the
+// first sub-step with the largest impulse.
 func (w *World) record() {
+	n0 := len(w.reports)
 	for mi := range w.manifolds {
 		m := &w.manifolds[mi]
 		sum := 0.0
@@ -262,32 +265,31 @@ func (w *World) record() {
 			w.reports = append(w.reports, report{key: m.key, point: p.Scale(1 / sum), impulse: sum, peak: sum})
 		}
 	}
-}
-
-// mergeReports sorts the Step's reports by pair and merges each pair's.
-func (w *World) mergeReports() {
-	slices.SortStableFunc(w.reports, func(x, y report) int {
-		switch {
-		case x.key < y.key:
-			return -1
-		case x.key > y.key:
-			return 1
-		}
-		return 0
-	})
-	out := w.reports[:0]
-	for _, r := range w.reports {
-		if n := len(out); n > 0 && out[n-1].key == r.key {
-			o := &out[n-1]
-			o.impulse += r.impulse
-			if r.peak > o.peak {
-				o.peak, o.point = r.peak, r.point
-			}
-			continue
-		}
-		out = append(out, r)
+	if n0 == 0 || n0 == len(w.reports) {
+		return
 	}
-	w.reports = out
+	old, run := w.reports[:n0], w.reports[n0:]
+	out := w.reportsTmp[:0]
+	for len(old) > 0 && len(run) > 0 {
+		switch o, r := &old[0], &run[0]; {
+		case o.key < r.key:
+			out = append(out, *o)
+			old = old[1:]
+		case r.key < o.key:
+			out = append(out, *r)
+			run = run[1:]
+		default:
+			m := *o
+			m.impulse += r.impulse
+			if r.peak > m.peak {
+				m.peak, m.point = r.peak, r.point
+			}
+			out = append(out, m)
+			old, run = old[1:], run[1:]
+		}
+	}
+	out = append(append(out, old...), run...)
+	w.reports, w.reportsTmp = out, w.reports[:0]
 }
 
 // updateSleep puts islands to sleep that have all been slow for the sleep

@@ -107,7 +107,7 @@ type World struct {
 
 	manifolds, prevManifolds []manifold
 	contacts, prevContacts   []contact
-	reports                  []report
+	reports, reportsTmp      []report  // sorted by key
 	parent                   []int32   // island union-find, by body index
 	islandMin                []float64 // per island root: least sleep time
 	scratch                  [maxClip]point
