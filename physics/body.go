@@ -177,8 +177,8 @@ func (a aabb) overlaps(b aabb) bool {
 
 func (a aabb) union(b aabb) aabb {
 	return aabb{
-		min: geom.Vec3{X: math.Min(a.min.X, b.min.X), Y: math.Min(a.min.Y, b.min.Y), Z: math.Min(a.min.Z, b.min.Z)},
-		max: geom.Vec3{X: math.Max(a.max.X, b.max.X), Y: math.Max(a.max.Y, b.max.Y), Z: math.Max(a.max.Z, b.max.Z)},
+		min: geom.Vec3{X: min(a.min.X, b.min.X), Y: min(a.min.Y, b.min.Y), Z: min(a.min.Z, b.min.Z)},
+		max: geom.Vec3{X: max(a.max.X, b.max.X), Y: max(a.max.Y, b.max.Y), Z: max(a.max.Z, b.max.Z)},
 	}
 }
 

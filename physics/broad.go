@@ -437,7 +437,7 @@ func (w *World) sweepPairs(h float64) {
 		b := &w.bodies[i]
 		any = any || b.active()
 		if b.active() && b.shape.Kind == ShapeSphere {
-			reach = math.Max(reach, b.pose.Pos.Sub(b.start).Len()+math.Sqrt(3)*(b.shape.Radius+ccdGap))
+			reach = max(reach, b.pose.Pos.Sub(b.start).Len()+math.Sqrt(3)*(b.shape.Radius+ccdGap))
 		}
 	}
 	if !any {
@@ -530,7 +530,7 @@ func sweepsFixed(b *body) bool {
 		return !(b.pose.Pos.Sub(b.start).Len2() <= (ccdFraction*r)*(ccdFraction*r))
 	case ShapeBox:
 		ha := b.shape.Half
-		return !(b.reach+0 <= ccdFraction*math.Min(ha.X, math.Min(ha.Y, ha.Z)))
+		return !(b.reach+0 <= ccdFraction*min(ha.X, min(ha.Y, ha.Z)))
 	}
 	return false
 }

@@ -136,7 +136,7 @@ func (m *motion) at(t float64) geom.Pose {
 func (w *World) sweepBoxBody(i int, h float64, pairs []uint64) bool {
 	a := &w.bodies[i]
 	ha := a.shape.Half
-	fast := ccdFraction * math.Min(ha.X, math.Min(ha.Y, ha.Z))
+	fast := ccdFraction * min(ha.X, min(ha.Y, ha.Z))
 	da := a.pose.Pos.Sub(a.start)
 	var ma motion
 	var path aabb
@@ -210,7 +210,7 @@ func toi(ha geom.Vec3, ma *motion, o *body, mo *motion, rel geom.Vec3, spin floa
 	stop := ccdGap
 	sep, step := advance(0, stop-ccdGap/2)
 	if sep < ccdTouch {
-		stop = math.Min(sep, 0) - ccdSink
+		stop = min(sep, 0) - ccdSink
 		sep, step = advance(0, stop-ccdGap/2)
 	}
 	t := 0.0
@@ -253,9 +253,9 @@ func advanceBox(pa geom.Pose, ha geom.Vec3, pb geom.Pose, hb geom.Vec3, rel geom
 	axis := func(n geom.Vec3, ra, rb float64) {
 		dn := d.Dot(n)
 		s := math.Abs(dn) - ra - rb
-		sep = math.Max(sep, s)
+		sep = max(sep, s)
 		// Along n oriented from A to B, B approaches at −rel·n.
-		step = math.Max(step, advanceStep(s, spin-sign(dn)*rel.Dot(n), keep))
+		step = max(step, advanceStep(s, spin-sign(dn)*rel.Dot(n), keep))
 	}
 	for i := 0; i < 3; i++ {
 		axis(a[i], ea[i], eb[0]*math.Abs(a[i].Dot(b[0]))+eb[1]*math.Abs(a[i].Dot(b[1]))+eb[2]*math.Abs(a[i].Dot(b[2])))
@@ -289,7 +289,7 @@ func sweptMargin(a, b *body, h float64) float64 {
 	for _, x := range [2]*body{a, b} {
 		if x.active() {
 			e := x.shape.Half
-			fast = math.Min(fast, ccdFraction*math.Min(e.X, math.Min(e.Y, e.Z)))
+			fast = min(fast, ccdFraction*min(e.X, min(e.Y, e.Z)))
 		}
 	}
 	m := h * (b.vel.Sub(a.vel).Len() + a.angVel.Len()*a.shape.Half.Len() + b.angVel.Len()*b.shape.Half.Len())
@@ -358,7 +358,7 @@ func sweepSphere(q0, q1 geom.Vec3, rr float64) (float64, bool) {
 	if t > 1 {
 		return 0, false
 	}
-	return math.Max(t, 0), true
+	return max(t, 0), true
 }
 
 // sweepBox returns the time in [0, 1] at which a sphere of radius r moving
@@ -384,7 +384,7 @@ func sweepBox(l0, l1 geom.Vec3, r float64, h geom.Vec3) (float64, bool) {
 		if ta > tb {
 			ta, tb = tb, ta
 		}
-		t0, t1 = math.Max(t0, ta), math.Min(t1, tb)
+		t0, t1 = max(t0, ta), min(t1, tb)
 		if t0 > t1 {
 			return 0, false
 		}
@@ -435,6 +435,6 @@ func sweepBox(l0, l1 geom.Vec3, r float64, h geom.Vec3) (float64, bool) {
 // centred at the origin (negative inside).
 func boxDist(p, h geom.Vec3) float64 {
 	qx, qy, qz := math.Abs(p.X)-h.X, math.Abs(p.Y)-h.Y, math.Abs(p.Z)-h.Z
-	out := geom.Vec3{X: math.Max(qx, 0), Y: math.Max(qy, 0), Z: math.Max(qz, 0)}.Len()
-	return out + math.Min(math.Max(qx, math.Max(qy, qz)), 0)
+	out := geom.Vec3{X: max(qx, 0), Y: max(qy, 0), Z: max(qz, 0)}.Len()
+	return out + min(max(qx, max(qy, qz)), 0)
 }

@@ -218,7 +218,7 @@ func (w *World) solveNormals(m *manifold) {
 	a, b := &w.bodies[m.a], &w.bodies[m.b]
 	for ci := m.first; ci < m.first+m.count; ci++ {
 		c := &w.contacts[ci]
-		jn := math.Max(c.jn+(c.target-c.jN.speed(a, b, m.n))*c.jN.mass, 0)
+		jn := max(c.jn+(c.target-c.jN.speed(a, b, m.n))*c.jN.mass, 0)
 		c.jN.apply(a, b, m.n, jn-c.jn)
 		c.jn = jn
 	}
@@ -244,7 +244,7 @@ func (w *World) solveManifold(m *manifold) {
 		c.jT2.apply(a, b, c.t2, j2-c.jt2)
 		c.jt1, c.jt2 = j1, j2
 
-		jn := math.Max(c.jn+(c.target-c.jN.speed(a, b, m.n))*c.jN.mass, 0)
+		jn := max(c.jn+(c.target-c.jN.speed(a, b, m.n))*c.jN.mass, 0)
 		c.jN.apply(a, b, m.n, jn-c.jn)
 		c.jn = jn
 		sumN += jn + c.ji

@@ -143,11 +143,11 @@ func (w *World) collide(h float64) {
 			first:       int32(len(w.contacts)),
 			count:       int32(cnt),
 			n:           n,
-			restitution: math.Max(a.mat.Restitution, b.mat.Restitution),
+			restitution: max(a.mat.Restitution, b.mat.Restitution),
 			muDynamic:   math.Sqrt(a.mat.Friction * b.mat.Friction),
 			muStatic:    math.Sqrt(staticFriction(&a.mat) * staticFriction(&b.mat)),
 		}
-		if r := math.Max(a.mat.Rolling, b.mat.Rolling); r > 0 {
+		if r := max(a.mat.Rolling, b.mat.Rolling); r > 0 {
 			if a.shape.Kind == ShapeSphere {
 				m.rolling = r * a.shape.Radius
 			} else if b.shape.Kind == ShapeSphere {
@@ -333,7 +333,7 @@ func (w *World) updateSleep(h float64) {
 	for i := range w.bodies {
 		if b := &w.bodies[i]; b.active() {
 			r := w.root(int32(i))
-			w.islandMin[r] = math.Min(w.islandMin[r], b.sleepTime)
+			w.islandMin[r] = min(w.islandMin[r], b.sleepTime)
 		}
 	}
 	for i := range w.bodies {
