@@ -274,24 +274,38 @@ func (w *World) contactPairs(h float64) {
 		return
 	}
 	act, other, planes := bp.a[:0], bp.b[:0], bp.planes[:0]
+	var reach aabb // of act
 	for _, i := range bp.order {
 		b := &w.bodies[i]
 		switch {
 		case b.sleeping:
 		case b.active():
-			act = append(act, w.mkspan(i, b.box.grow(margin)))
+			s := w.mkspan(i, b.box.grow(margin))
+			if len(act) == 0 {
+				reach = s.box
+			}
+			act = append(act, s)
+			reach = reach.union(s.box)
 		case b.shape.Kind == ShapePlane:
 			planes = append(planes, i)
 		default:
 			other = append(other, w.mkspan(i, b.box.grow(margin)))
 		}
 	}
-	bp.a, bp.b, bp.planes = act, other, planes
 	if len(act) == 0 {
+		bp.a, bp.b, bp.planes = act, other, planes
 		return
 	}
+	// The others out of reach of every awake body meet none.
+	near := other[:0]
+	for _, s := range other {
+		if s.box.overlaps(reach) {
+			near = append(near, s)
+		}
+	}
+	bp.a, bp.b, bp.planes = act, near, planes
 	bp.pairs = selfPairs(act, bp.pairs)
-	bp.pairs = crossPairs(act, other, bp.pairs)
+	bp.pairs = crossPairs(act, near, bp.pairs)
 	for k, p := range bp.pairs {
 		bp.pairs[k] = pairKey(int32(p>>32), int32(uint32(p)))
 	}
@@ -347,16 +361,22 @@ func (w *World) wakeTouched() {
 		return
 	}
 	bp := &w.bp
-	front, asleep := bp.a[:0], bp.b[:0]
+	front := bp.a[:0]
+	var reach aabb // of the first front
 	for _, i := range bp.order {
-		b := &w.bodies[i]
-		switch {
-		case b.sleeping:
-			asleep = append(asleep, w.mkspan(i, b.box.grow(margin)))
-		case b.active() || b.moving():
-			front = append(front, w.mkspan(i, b.box.grow(margin)))
+		if b := &w.bodies[i]; b.active() || b.moving() {
+			s := w.mkspan(i, b.box.grow(margin))
+			if len(front) == 0 {
+				reach = s.box
+			}
+			front = append(front, s)
+			reach = reach.union(s.box)
 		}
 	}
+	// The first round needs only the sleeping bodies within reach of the
+	// awake ones; once it wakes some, the others are all listed.
+	asleep := w.asleepSpans(bp.b[:0], &reach)
+	all := false
 	// Each round pairs the bodies woken by the last (at first, all awake
 	// ones) with those still asleep.
 	for len(front) > 0 && len(asleep) > 0 {
@@ -376,6 +396,9 @@ func (w *World) wakeTouched() {
 		}
 		slices.Sort(bp.islands)
 		bp.islands = slices.Compact(bp.islands)
+		if !all {
+			asleep, all = w.asleepSpans(asleep[:0], nil), true
+		}
 		front = front[:0]
 		still := asleep[:0]
 		for _, s := range asleep {
@@ -390,6 +413,23 @@ func (w *World) wakeTouched() {
 		asleep = still
 	}
 	bp.a, bp.b = front, asleep
+}
+
+// asleepSpans appends the spans of the sleeping bodies, in order, grown by
+// margin: those that meet within, if not nil.
+func (w *World) asleepSpans(out []span, within *aabb) []span {
+	for _, i := range w.bp.order {
+		b := &w.bodies[i]
+		if !b.sleeping {
+			continue
+		}
+		box := b.box.grow(margin)
+		if within != nil && !box.overlaps(*within) {
+			continue
+		}
+		out = append(out, w.mkspan(i, box))
+	}
+	return out
 }
 
 // wakeTouchedBrute is wakeTouched over all pairs.
@@ -487,14 +527,23 @@ func (w *World) sweepPairs(h float64) {
 	sortSpans(mb)
 	qfs, qfb, fb := bp.f[:0], bp.g[:0], bp.h[:0]
 	if far {
+		var reach aabb // of qfs and qfb: fixed bodies beyond it meet none
 		for _, s := range qs {
 			if sweepsFixed(&w.bodies[s.i]) {
+				if len(qfs) == 0 {
+					reach = s.box
+				}
 				qfs = append(qfs, s)
+				reach = reach.union(s.box)
 			}
 		}
 		for _, s := range qb {
 			if sweepsFixed(&w.bodies[s.i]) {
+				if len(qfs)+len(qfb) == 0 {
+					reach = s.box
+				}
 				qfb = append(qfb, s)
+				reach = reach.union(s.box)
 			}
 		}
 		for _, i := range bp.order {
@@ -502,7 +551,11 @@ func (w *World) sweepPairs(h float64) {
 			if b.active() || b.moving() {
 				continue
 			}
-			s := w.mkspan(i, b.box.grow(sweepSlack))
+			box := b.box.grow(sweepSlack)
+			if !box.overlaps(reach) {
+				continue
+			}
+			s := w.mkspan(i, box)
 			fixed = append(fixed, s)
 			if b.shape.Kind != ShapeSphere {
 				fb = append(fb, s)
