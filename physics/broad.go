@@ -306,31 +306,39 @@ func (w *World) contactPairs(h float64) {
 	bp.a, bp.b, bp.planes = act, near, planes
 	bp.pairs = selfPairs(act, bp.pairs)
 	bp.pairs = crossPairs(act, near, bp.pairs)
-	for k, p := range bp.pairs {
-		bp.pairs[k] = pairKey(int32(p>>32), int32(uint32(p)))
-	}
-	// Planes span the axis: each awake body meets each plane, but there
-	// are few planes, and most bodies are apart from most of them (more
-	// so the further margin, so sweptMargin is asked only when margin
-	// alone keeps them apart).
-	for _, s := range act {
-		a := &w.bodies[s.i]
-		for _, j := range planes {
-			p := &w.bodies[j]
-			if !planeApart(a, p, margin) || !planeApart(a, p, margin+sweptMargin(a, p, h)) {
-				bp.pairs = append(bp.pairs, pairKey(s.i, j))
-			}
-		}
-	}
-	bp.sortPairs(len(w.bodies))
 	// The exact test of the all-pairs loop, on the pair in index order.
 	out := bp.pairs[:0]
 	for _, p := range bp.pairs {
+		p = pairKey(int32(p>>32), int32(uint32(p)))
 		if contactCandidate(&w.bodies[p>>32], &w.bodies[uint32(p)], h) {
 			out = append(out, p)
 		}
 	}
 	bp.pairs = out
+	// Planes span the axis: each awake body meets each plane, but there
+	// are few planes, and most bodies are apart from most of them. This is
+	// contactCandidate's test, with the body's centre and extents and its
+	// sweptMargin (the same for every plane, which stands still) found
+	// once, the latter only when margin alone keeps it apart from one.
+	for _, s := range act {
+		a := &w.bodies[s.i]
+		c, e := boxCentre(a.box)
+		ext := -1.0
+		for _, j := range planes {
+			p := &w.bodies[j]
+			low := planeLow(c, e, &p.shape)
+			if low > margin+sweepSlack {
+				if ext < 0 {
+					ext = sweptMargin(a, p, h)
+				}
+				if low > margin+ext+sweepSlack {
+					continue
+				}
+			}
+			bp.pairs = append(bp.pairs, pairKey(s.i, j))
+		}
+	}
+	bp.sortPairs(len(w.bodies))
 }
 
 // contactCandidate is contactPairs' test of the bounds of a and b, a the

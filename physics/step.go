@@ -185,11 +185,20 @@ func planeApart(a, b *body, mg float64) bool {
 	if b.shape.Kind != ShapePlane || a.shape.Kind == ShapePlane {
 		return false
 	}
-	n := b.shape.Normal
-	c := a.box.min.Add(a.box.max).Scale(0.5)
-	e := a.box.max.Sub(a.box.min).Scale(0.5)
-	low := n.Dot(c) - math.Abs(n.X)*e.X - math.Abs(n.Y)*e.Y - math.Abs(n.Z)*e.Z - b.shape.Offset
-	return low > mg+sweepSlack
+	c, e := boxCentre(a.box)
+	return planeLow(c, e, &b.shape) > mg+sweepSlack
+}
+
+// boxCentre returns the centre and half extents of box.
+func boxCentre(box aabb) (c, e geom.Vec3) {
+	return box.min.Add(box.max).Scale(0.5), box.max.Sub(box.min).Scale(0.5)
+}
+
+// planeLow returns the height above the plane p of the lowest point of the
+// box of centre c and half extents e.
+func planeLow(c, e geom.Vec3, p *Shape) float64 {
+	n := p.Normal
+	return n.Dot(c) - math.Abs(n.X)*e.X - math.Abs(n.Y)*e.Y - math.Abs(n.Z)*e.Z - p.Offset
 }
 
 // inherit copies the impulses of the nearest point of old, if close enough,
