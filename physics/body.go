@@ -85,33 +85,33 @@ type BodyDef struct {
 	Kind     BodyKind
 }
 
-// body is the simulation state of one body.
+// body is the simulation state of one body. The fields most loops read
+// come first, so that a pass over the bodies that skips most of them reads
+// one cache line of each.
 type body struct {
-	id    BodyID
-	kind  BodyKind
-	shape Shape
-	mat   Material
-	mass  float64
+	id        BodyID
+	kind      BodyKind
+	sleeping  bool
+	hasTarget bool // kinematic: target is set for the Step
 
-	invMass    float64   // 0 unless Dynamic
-	invInertia geom.Vec3 // local principal inverse inertia; valid when mass > 0
-	invI       mat3      // world inverse inertia; zero unless Dynamic
-
-	pose        geom.Pose
 	vel, angVel geom.Vec3
+	invMass     float64 // 0 unless Dynamic
+	box         aabb    // world bounds at the current pose
+	pose        geom.Pose
 	start       geom.Vec3 // position at the start of the sub-step
 	startRot    geom.Quat // rotation at the start of the sub-step
 	turn        float64   // box: how far its points moved by turning in the sub-step
 	reach       float64   // box: how far its points moved in the sub-step, at most
 
+	shape      Shape
+	mat        Material
+	mass       float64
+	invInertia geom.Vec3 // local principal inverse inertia; valid when mass > 0
+	invI       mat3      // world inverse inertia; zero unless Dynamic
+
 	target    geom.Pose // kinematic: pose to reach at the end of the Step
-	hasTarget bool
-
-	sleeping  bool
-	sleepTime float64 // how long the body has been slow, s
-	island    BodyID  // while sleeping: the island it sleeps with
-
-	box aabb // world bounds at the current pose
+	sleepTime float64   // how long the body has been slow, s
+	island    BodyID    // while sleeping: the island it sleeps with
 }
 
 // active reports whether the body is integrated and solved as dynamic.
