@@ -32,6 +32,7 @@ import (
 type span struct {
 	lo, hi float64
 	box    aabb
+	m      float64 // sweepPairs' moving spans: the carry, or a box's reach
 	i      int32
 }
 
@@ -42,13 +43,14 @@ type broad struct {
 	order   []int32 // body indices by box.min along axis, then index
 	a, b, c []span
 	// sweepPairs' selections of a, b and c
-	d, e, f, g, h, k []span
-	pairs            []uint64
-	tmp              []uint64 // sortPairs' buffer
-	count            []int32  // sortPairs' buckets
-	islands          []BodyID
-	planes           []int32 // contactPairs' planes
-	moved            []int32 // bodies a sweep has moved, in this sub-step
+	d, e, f, g, h, k  []span
+	qsl, qbl, ms, mbs []span // sweepPairs' slow spheres and boxes, the moving bodies fast enough for them
+	pairs             []uint64
+	tmp               []uint64 // sortPairs' buffer
+	count             []int32  // sortPairs' buckets
+	islands           []BodyID
+	planes            []int32 // contactPairs' planes
+	moved             []int32 // bodies a sweep has moved, in this sub-step
 }
 
 // sweepSlack pads the bounds of the sweep's broad phase beyond what its
@@ -497,7 +499,20 @@ func (w *World) sweepPairs(h float64) {
 	// then), and a box (which spheres sweep themselves against) only with
 	// boxes and planes. So the awake spheres' spans (qs) meet all moving
 	// ones (moving), the boxes' (qb) the moving boxes (mb).
+	//
+	// And slow bodies meet only fast ones. A sphere that moved less than
+	// half the distance that gets it swept (ccdFraction of its radius) is
+	// slow; it is swept against a body only if its own motion plus that
+	// body's carry (which bounds the motion of the point under it, if their
+	// bounds meet at all) exceeds that distance, so slow spheres (qsl) meet
+	// only the moving bodies whose carry is at least the least margin any
+	// slow sphere has left (ts, less 1 %, against rounding). Likewise a box
+	// whose reach is below half its threshold meets only the moving boxes
+	// whose reach is at least tb. When, as at rest, nothing moves fast,
+	// the slow bodies' lists stay empty.
 	qs, qb, fixed, moving, mb := bp.d[:0], bp.e[:0], bp.b[:0], bp.c[:0], bp.k[:0]
+	qsl, qbl := bp.qsl[:0], bp.qbl[:0]
+	ts, tb := math.Inf(1), math.Inf(1)
 	far := false
 	for _, i := range bp.order {
 		b := &w.bodies[i]
@@ -509,9 +524,23 @@ func (w *World) sweepPairs(h float64) {
 			far = far || sweepsFixed(b)
 			if b.shape.Kind == ShapeSphere {
 				path := aabb{min: b.start, max: b.start}.union(aabb{min: b.pose.Pos, max: b.pose.Pos}).grow(b.shape.Radius + ccdGap)
-				qs = append(qs, w.mkspan(i, path.grow(sweepSlack)))
+				sp := w.mkspan(i, path.grow(sweepSlack))
+				thr, d := ccdFraction*b.shape.Radius, b.pose.Pos.Sub(b.start).Len()
+				if d <= thr/2 {
+					qsl = append(qsl, sp)
+					ts = min(ts, 0.99*(thr-d))
+				} else {
+					qs = append(qs, sp)
+				}
 			} else {
-				qb = append(qb, w.mkspan(i, b.box.union(end).grow(ccdGap).grow(sweepSlack)))
+				sp := w.mkspan(i, b.box.union(end).grow(ccdGap).grow(sweepSlack))
+				ha := b.shape.Half
+				if thr := ccdFraction * min(ha.X, ha.Y, ha.Z); b.reach <= thr/2 {
+					qbl = append(qbl, sp)
+					tb = min(tb, 0.99*(thr-b.reach))
+				} else {
+					qb = append(qb, sp)
+				}
 			}
 		}
 		vh, turn := b.vel.Len()*h, b.angVel.Len()*h
@@ -521,20 +550,45 @@ func (w *World) sweepPairs(h float64) {
 			carry = vh + turn*(reach+half+b.pose.Pos.Sub(b.start).Len()+vh)/(1-turn)
 		}
 		box := b.box.grow(b.reach).union(end.grow(carry))
-		moving = append(moving, w.mkspan(i, box.grow(sweepSlack)))
+		sp := w.mkspan(i, box.grow(sweepSlack))
+		sp.m = carry
+		moving = append(moving, sp)
 		if b.shape.Kind == ShapeBox {
-			mb = append(mb, moving[len(moving)-1])
+			sp.m = b.reach
+			mb = append(mb, sp)
 		}
 	}
-	if len(qs)+len(qb) == 0 {
+	if len(qs)+len(qb)+len(qsl)+len(qbl) == 0 {
 		return
 	}
-	sortSpans(qs)
-	sortSpans(qb)
-	sortSpans(moving)
-	sortSpans(mb)
+	// The moving bodies fast enough for the slow ones.
+	ms, mbs := bp.ms[:0], bp.mbs[:0]
+	if len(qsl) > 0 {
+		for _, s := range moving {
+			if !(s.m < ts) {
+				ms = append(ms, s)
+			}
+		}
+		if len(ms) == 0 {
+			qsl = qsl[:0]
+		}
+	}
+	if len(qbl) > 0 {
+		for _, s := range mb {
+			if !(s.m < tb) {
+				mbs = append(mbs, s)
+			}
+		}
+		if len(mbs) == 0 {
+			qbl = qbl[:0]
+		}
+	}
+	for _, l := range [...][]span{qs, qb, qsl, qbl, moving, mb, ms, mbs} {
+		sortSpans(l)
+	}
 	qfs, qfb, fb := bp.f[:0], bp.g[:0], bp.h[:0]
 	if far {
+		// Far bodies are fast: in qs and qb.
 		var reach aabb // of qfs and qfb: fixed bodies beyond it meet none
 		for _, s := range qs {
 			if sweepsFixed(&w.bodies[s.i]) {
@@ -572,10 +626,13 @@ func (w *World) sweepPairs(h float64) {
 	}
 	bp.c = moving
 	bp.b, bp.d, bp.e, bp.f, bp.g, bp.h, bp.k = fixed, qs, qb, qfs, qfb, fb, mb
+	bp.qsl, bp.qbl, bp.ms, bp.mbs = qsl, qbl, ms, mbs
 	bp.pairs = crossPairs(qfs, fixed, bp.pairs)
 	bp.pairs = crossPairs(qfb, fb, bp.pairs)
 	bp.pairs = crossPairs(qs, moving, bp.pairs)
 	bp.pairs = crossPairs(qb, mb, bp.pairs)
+	bp.pairs = crossPairs(qsl, ms, bp.pairs)
+	bp.pairs = crossPairs(qbl, mbs, bp.pairs)
 	bp.sortPairs(len(w.bodies))
 }
 
