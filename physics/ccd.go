@@ -28,12 +28,18 @@ func (w *World) sweep(h float64) {
 			}
 			mine, pairs = pairs[:n], pairs[n:]
 		}
+		// Without candidates (a sphere: nor bodies moved by the sweeps so
+		// far), there is nothing to sweep against.
 		hit := false
 		switch b.shape.Kind {
 		case ShapeSphere:
-			hit = w.sweepBall(i, h, mine)
+			if w.brute || len(mine) > 0 || len(w.bp.moved) > 0 {
+				hit = w.sweepBall(i, h, mine)
+			}
 		case ShapeBox:
-			hit = w.sweepBoxBody(i, h, mine)
+			if w.brute || len(mine) > 0 {
+				hit = w.sweepBoxBody(i, h, mine)
+			}
 		}
 		if hit {
 			w.bp.moved = append(w.bp.moved, int32(i))
