@@ -19,7 +19,11 @@
 //     warm-started: a non-penetration impulse per point, Coulomb friction
 //     clamped to a circular cone bounded by the whole normal impulse
 //     (impact included), so spin and sliding at the contact point turn into
-//     linear velocity and back, and rolling resistance for spheres;
+//     linear velocity and back, and rolling resistance for spheres. The
+//     islands of dynamic bodies joined by contacts are solved together, up
+//     to Config.Iterations passes each: one whose impulses all changed by
+//     less than solveTol (0.01 %) of their point's normal impulse in a pass
+//     has converged and costs nothing more in the sub-step;
 //  5. integrates positions, then sweeps fast spheres and boxes (continuous
 //     collision, below) and projects remaining penetration out by moving
 //     positions only, so position correction never adds velocity;

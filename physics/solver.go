@@ -20,6 +20,7 @@ type manifold struct {
 	rolling     float64   // rolling resistance coefficient × sphere radius, m
 	rollMass    float64   // effective mass for relative rotation
 	jr          geom.Vec3 // accumulated rolling impulse
+	island      int32     // a body index of its island, for the solver
 }
 
 // contact is one point of a manifold with its solver state.
@@ -206,10 +207,79 @@ func (w *World) warmStart() {
 	}
 }
 
-// solveVelocities runs one sequential-impulse pass over all contacts.
-func (w *World) solveVelocities() {
+// solveTol: an island whose impulses all changed by less than this
+// fraction of their point's normal impulse (or than solveTiny) in a solver
+// pass has converged and is not solved again in the sub-step.
+const (
+	solveTol  = 1e-4
+	solveTiny = 1e-9 // N·s
+)
+
+// solverIslands sets each manifold's island (the awake dynamic bodies it
+// joins with others through contacts) and marks every island unsolved.
+func (w *World) solverIslands() {
+	n := len(w.bodies)
+	if cap(w.parent) < n {
+		w.parent = make([]int32, n)
+		w.islandMin = make([]float64, n)
+	}
+	if cap(w.islandState) < n {
+		w.islandState = make([]int8, n)
+	}
+	w.parent, w.islandState = w.parent[:n], w.islandState[:n]
 	for mi := range w.manifolds {
-		w.solveManifold(&w.manifolds[mi])
+		m := &w.manifolds[mi]
+		w.parent[m.a], w.parent[m.b] = m.a, m.b
+	}
+	for mi := range w.manifolds {
+		m := &w.manifolds[mi]
+		if w.bodies[m.a].active() && w.bodies[m.b].active() {
+			w.union(m.a, m.b)
+		}
+	}
+	for mi := range w.manifolds {
+		m := &w.manifolds[mi]
+		r := m.a
+		if !w.bodies[r].active() {
+			r = m.b
+		}
+		m.island = w.root(r)
+		w.islandState[m.island] = islandOpen
+	}
+}
+
+// Solver states of an island, by the body index of its root.
+const (
+	islandOpen      = iota // not converged yet
+	islandConverged        // in this pass so far
+	islandDone             // converged in an earlier pass: not solved
+)
+
+// solveVelocities runs one sequential-impulse pass over the contacts of
+// the islands that have not converged.
+func (w *World) solveVelocities() {
+	st := w.islandState
+	for mi := range w.manifolds {
+		m := &w.manifolds[mi]
+		if st[m.island] == islandDone {
+			continue
+		}
+		w.solves++
+		if w.solveManifold(m) {
+			if st[m.island] == islandOpen {
+				st[m.island] = islandConverged
+			}
+		} else {
+			st[m.island] = -1 // not converged in this pass
+		}
+	}
+	for mi := range w.manifolds {
+		switch r := w.manifolds[mi].island; st[r] {
+		case islandConverged:
+			st[r] = islandDone
+		case -1:
+			st[r] = islandOpen
+		}
 	}
 }
 
@@ -226,10 +296,12 @@ func (w *World) solveNormals(m *manifold) {
 
 // solveManifold runs one sequential-impulse pass over m's points:
 // friction clamped to the cone |jt| ≤ μ·jn, then the normal impulse toward
-// the point's target, then rolling resistance.
-func (w *World) solveManifold(m *manifold) {
+// the point's target, then rolling resistance. It reports whether no
+// impulse changed by more than solveTol of its point's normal impulse.
+func (w *World) solveManifold(m *manifold) bool {
 	a, b := &w.bodies[m.a], &w.bodies[m.b]
 	sumN := 0.0
+	conv := true
 	for ci := m.first; ci < m.first+m.count; ci++ {
 		c := &w.contacts[ci]
 
@@ -240,14 +312,18 @@ func (w *World) solveManifold(m *manifold) {
 			s := limit / math.Sqrt(l2)
 			j1, j2 = j1*s, j2*s
 		}
-		c.jT1.apply(a, b, c.t1, j1-c.jt1)
-		c.jT2.apply(a, b, c.t2, j2-c.jt2)
+		d1, d2 := j1-c.jt1, j2-c.jt2
+		c.jT1.apply(a, b, c.t1, d1)
+		c.jT2.apply(a, b, c.t2, d2)
 		c.jt1, c.jt2 = j1, j2
 
 		jn := max(c.jn+(c.target-c.jN.speed(a, b, m.n))*c.jN.mass, 0)
-		c.jN.apply(a, b, m.n, jn-c.jn)
+		dn := jn - c.jn
+		c.jN.apply(a, b, m.n, dn)
 		c.jn = jn
 		sumN += jn + c.ji
+		tol := solveTol*(jn+c.ji) + solveTiny
+		conv = conv && math.Abs(d1) <= tol && math.Abs(d2) <= tol && math.Abs(dn) <= tol
 	}
 	if m.rolling > 0 && m.rollMass > 0 {
 		rel := b.angVel.Sub(a.angVel)
@@ -259,7 +335,9 @@ func (w *World) solveManifold(m *manifold) {
 		d := j.Sub(m.jr)
 		m.jr = j
 		angImpulse(a, b, d)
+		conv = conv && d.Len() <= solveTol*limit+solveTiny
 	}
+	return conv
 }
 
 // projectPositions moves bodies apart along the contact normals to remove

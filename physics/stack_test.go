@@ -98,3 +98,37 @@ func TestStackHoldsAwake(t *testing.T) {
 		t.Errorf("drift %.3f mm, want < 1 mm", drift*1000)
 	}
 }
+
+// TestConvergedIslandsStop: a settled stack kept awake converges in a few
+// of the solver's passes and is not solved again in the sub-step, while
+// it stays put (TestStackHoldsAwake); and islands are solved on their
+// own: the stack's bodies end bit-identical whether or not a ball bounces
+// elsewhere in the world all along.
+func TestConvergedIslandsStop(t *testing.T) {
+	alone := stackWorld(t, Config{NoSleep: true})
+	busy := stackWorld(t, Config{NoSleep: true})
+	mustAdd(t, busy, 99, BodyDef{Shape: Sphere(0.1), Mass: 1, Pose: at(3, 1, 3), Vel: v3(0.5, 0, 0),
+		Material: Material{Restitution: 0.9, Friction: 0.5}})
+	for i := 0; i < 3*120; i++ {
+		alone.Step(tick)
+		busy.Step(tick)
+		if i%60 == 0 { // throw the ball up again
+			busy.SetVelocity(99, v3(0.5, 3, 0), v3(0, 0, 2))
+		}
+	}
+	alone.Step(tick)
+	full := defaultIterations * defaultSubSteps * len(alone.manifolds)
+	if alone.solves >= full/2 {
+		t.Errorf("settled stack: %d manifold solves in a step, want fewer than half of %d", alone.solves, full)
+	}
+	t.Logf("settled stack: %d manifold solves in a step of at most %d", alone.solves, full)
+	busy.Step(tick)
+	for k := 0; k < 5; k++ {
+		id := BodyID(10 + k)
+		la, aa := alone.Velocity(id)
+		lb, ab := busy.Velocity(id)
+		if alone.Pose(id) != busy.Pose(id) || la != lb || aa != ab {
+			t.Fatalf("box %d: %+v %v %v alone, %+v %v %v beside the ball", id, alone.Pose(id), la, aa, busy.Pose(id), lb, ab)
+		}
+	}
+}

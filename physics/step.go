@@ -35,6 +35,7 @@ func (w *World) Begin(dt float64) int {
 		return 0
 	}
 	w.reports = w.reports[:0]
+	w.solves = 0
 	for i := range w.bodies {
 		b := &w.bodies[i]
 		if b.kind != Kinematic {
@@ -94,6 +95,7 @@ func (w *World) substep(h float64, last bool) {
 		}
 	}
 	w.warmStart()
+	w.solverIslands()
 	for it := 0; it < w.iterations; it++ {
 		w.solveVelocities()
 	}

@@ -29,7 +29,8 @@ type Config struct {
 	// SubSteps is the number of equal sub-steps per Step; default 4.
 	SubSteps int
 	// Iterations is the number of velocity solver passes per sub-step;
-	// default 10.
+	// default 10. An island of bodies whose contacts have converged stops
+	// earlier.
 	Iterations int
 	// PositionIterations is the number of penetration projection passes per
 	// sub-step; default 3.
@@ -110,6 +111,8 @@ type World struct {
 	reports, reportsTmp      []report  // sorted by key
 	parent                   []int32   // island union-find, by body index
 	islandMin                []float64 // per island root: least sleep time
+	islandState              []int8    // per island root: solver state
+	solves                   int       // manifold solves since Begin (tests)
 	scratch                  [maxClip]point
 
 	bp    broad // broad phase
