@@ -46,10 +46,21 @@ type row struct {
 	mass   float64
 }
 
+//
+// A body without mass (static or kinematic) has no inverse inertia: its
+// side is left zero, which adds nothing to the effective mass of the other.
 func makeRow(a, b *body, rA, rB, d geom.Vec3) row {
 	r := row{xA: rA.Cross(d), xB: rB.Cross(d)}
-	r.iA, r.iB = a.invI.mulVec(r.xA), b.invI.mulVec(r.xB)
-	if k := a.invMass + b.invMass + r.xA.Dot(r.iA) + r.xB.Dot(r.iB); k > 0 {
+	k := a.invMass + b.invMass
+	if a.invMass > 0 {
+		r.iA = a.invI.mulVec(r.xA)
+		k += r.xA.Dot(r.iA)
+	}
+	if b.invMass > 0 {
+		r.iB = b.invI.mulVec(r.xB)
+		k += r.xB.Dot(r.iB)
+	}
+	if k > 0 {
 		r.mass = 1 / k
 	}
 	return r
@@ -76,8 +87,17 @@ func (r *row) apply(a, b *body, d geom.Vec3, j float64) {
 // at offsets rA, rB.
 func effMass(a, b *body, rA, rB, d geom.Vec3) float64 {
 	k := a.invMass + b.invMass
-	ra, rb := rA.Cross(d), rB.Cross(d)
-	k += ra.Dot(a.invI.mulVec(ra)) + rb.Dot(b.invI.mulVec(rb))
+	switch {
+	case a.invMass > 0 && b.invMass > 0:
+		ra, rb := rA.Cross(d), rB.Cross(d)
+		k += ra.Dot(a.invI.mulVec(ra)) + rb.Dot(b.invI.mulVec(rb))
+	case a.invMass > 0: // b has no inverse inertia (makeRow)
+		ra := rA.Cross(d)
+		k += ra.Dot(a.invI.mulVec(ra))
+	case b.invMass > 0:
+		rb := rB.Cross(d)
+		k += rb.Dot(b.invI.mulVec(rb))
+	}
 	if k <= 0 {
 		return 0
 	}
