@@ -168,11 +168,12 @@ func (w *World) collide(h float64) {
 		t1, t2 := tangents(n)
 		for k := 0; k < cnt; k++ {
 			p := w.scratch[k]
-			c := contact{point: p, lA: invA.Apply(p.pA), lB: invB.Apply(p.pB), t1: t1, t2: t2}
+			w.contacts = append(w.contacts, contact{})
+			c := &w.contacts[len(w.contacts)-1]
+			c.point, c.lA, c.lB, c.t1, c.t2 = p, invA.Apply(p.pA), invB.Apply(p.pB), t1, t2
 			if old != nil {
-				w.inherit(&c, old)
+				w.inherit(c, old)
 			}
-			w.contacts = append(w.contacts, c)
 		}
 		w.manifolds = append(w.manifolds, m)
 	}
