@@ -111,13 +111,19 @@ func reports(w *World) []contactReport {
 // loop's, and a world stepped with the broad phase stays bit-identical
 // (poses, velocities, sleep, contact reports) to one stepped with the
 // all-pairs loops, through waking, sleeping, sweeping, teleports, removals
-// and additions.
+// and additions; the scenes take the shortcuts of waking (sleeping bodies
+// out of reach left aside) and of the sweep (slow bodies paired only with
+// fast ones).
 func TestBroadPhaseAgainstBrute(t *testing.T) {
 	seeds := []uint64{1, 2, 3, 4}
 	frames := 240
 	if testing.Short() {
 		seeds, frames = seeds[:2], 120
 	}
+	// Sub-steps in which waking left sleeping bodies out of reach aside,
+	// and in which the sweep paired slow spheres and slow boxes with the
+	// moving bodies fast enough for them.
+	culled, slowSpheres, slowBoxes := 0, 0, 0
 	for _, seed := range seeds {
 		fast, slow := newWorld(t, Config{}), newWorld(t, Config{})
 		slow.brute = true
@@ -143,9 +149,28 @@ func TestBroadPhaseAgainstBrute(t *testing.T) {
 					t.Fatalf("seed %d frame %d sub-step %d: broad phase pairs %d, all pairs %d", seed, f, i, len(got), len(fast.bp.pairs))
 				}
 				pairs += len(got)
+				// Waking again changes nothing (the sub-step wakes the same
+				// islands first); it leaves the first round's list of
+				// sleeping bodies, those within reach of the awake ones.
+				sleeping := 0
+				for k := range fast.bodies {
+					if fast.bodies[k].sleeping {
+						sleeping++
+					}
+				}
+				fast.wakeTouched()
+				if len(fast.bp.b) < sleeping {
+					culled++
+				}
 				fast.SubStep(i)
 				slow.SubStep(i)
 				swept += len(fast.bp.moved)
+				if len(fast.bp.qsl) > 0 {
+					slowSpheres++
+				}
+				if len(fast.bp.qbl) > 0 {
+					slowBoxes++
+				}
 			}
 			fast.End()
 			slow.End()
@@ -169,5 +194,10 @@ func TestBroadPhaseAgainstBrute(t *testing.T) {
 		}
 		t.Logf("seed %d: axis %d, %d contact candidates, %d swept hits, %d of %d asleep at the end",
 			seed, fast.bp.axis, pairs, swept, asleep, len(fast.bodies))
+	}
+	t.Logf("sub-steps: %d waking with sleeping bodies out of reach, %d sweeping slow spheres, %d slow boxes against fast ones",
+		culled, slowSpheres, slowBoxes)
+	if culled == 0 || slowSpheres == 0 || slowBoxes == 0 {
+		t.Errorf("the scenes did not exercise the broad phase's shortcuts")
 	}
 }

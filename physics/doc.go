@@ -53,7 +53,11 @@
 // one pass when few changed place; resting and sleeping bodies never do.
 // Waking, contact finding and sweeping each filter that order into sorted
 // lists and pair a body only with those that start along the axis before
-// it ends. The axis is the one along which the body centres spread most
+// it ends. Sleeping, fixed and other bodies enter those lists only within
+// the bounds of all the awake bodies they would be paired with, so resting
+// bodies out of reach cost a comparison each. The sweep pairs a slow body
+// (moved less than half of what gets it swept) only with the moving bodies
+// fast enough to get it swept, so at rest its lists are empty. The axis is the one along which the body centres spread most
 // (changed at a Begin only for twice the variance). Sweep and prune was
 // chosen over a uniform grid because Arcade's bodies range from 2 cm balls
 // to 3 m tables, which no one cell size suits, and because the sorted order
