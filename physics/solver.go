@@ -46,9 +46,9 @@ type row struct {
 	mass   float64
 }
 
-//
-// A body without mass (static or kinematic) has no inverse inertia: its
-// side is left zero, which adds nothing to the effective mass of the other.
+// makeRow returns the row of direction d at offsets rA, rB. A body without
+// mass (static or kinematic) has no inverse inertia: its side is left
+// zero, which adds nothing to the effective mass of the other.
 func makeRow(a, b *body, rA, rB, d geom.Vec3) row {
 	r := row{xA: rA.Cross(d), xB: rB.Cross(d)}
 	k := a.invMass + b.invMass
