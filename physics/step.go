@@ -233,10 +233,15 @@ func staticFriction(m *Material) float64 {
 
 // integrate moves awake dynamic and kinematic bodies over the sub-step,
 // remembering where they started. On the last sub-step kinematic bodies
-// land exactly on their target pose.
+// land exactly on their target pose. Sleeping and static bodies stand
+// still: their motion (turn, reach) is zero, and where they started is
+// never asked.
 func (w *World) integrate(h float64, last bool) {
 	for i := range w.bodies {
 		b := &w.bodies[i]
+		if b.sleeping || b.kind == Static {
+			continue
+		}
 		b.start, b.startRot = b.pose.Pos, b.pose.Rot
 		switch {
 		case b.active():
@@ -358,6 +363,7 @@ func (w *World) updateSleep(h float64) {
 			b.sleeping = true
 			b.island = w.bodies[r].id
 			b.vel, b.angVel = geom.Vec3{}, geom.Vec3{}
+			b.turn, b.reach = 0, 0 // integrate leaves it so while it sleeps
 		}
 	}
 }
