@@ -264,7 +264,14 @@ func (w *World) solverIslands() {
 			r = m.b
 		}
 		m.island = w.root(r)
-		w.islandState[m.island] = islandOpen
+		w.islandState[m.island] = islandUnseen
+	}
+	w.islands = w.islands[:0]
+	for mi := range w.manifolds {
+		if r := w.manifolds[mi].island; w.islandState[r] == islandUnseen {
+			w.islandState[r] = islandOpen
+			w.islands = append(w.islands, r)
+		}
 	}
 }
 
@@ -273,6 +280,8 @@ const (
 	islandOpen      = iota // not converged yet
 	islandConverged        // in this pass so far
 	islandDone             // converged in an earlier pass: not solved
+	islandFailed           // not converged in this pass
+	islandUnseen           // solverIslands' mark
 )
 
 // solveVelocities runs one sequential-impulse pass over the contacts of
@@ -290,14 +299,14 @@ func (w *World) solveVelocities() {
 				st[m.island] = islandConverged
 			}
 		} else {
-			st[m.island] = -1 // not converged in this pass
+			st[m.island] = islandFailed
 		}
 	}
-	for mi := range w.manifolds {
-		switch r := w.manifolds[mi].island; st[r] {
+	for _, r := range w.islands {
+		switch st[r] {
 		case islandConverged:
 			st[r] = islandDone
-		case -1:
+		case islandFailed:
 			st[r] = islandOpen
 		}
 	}
@@ -360,13 +369,43 @@ func (w *World) solveManifold(m *manifold) bool {
 	return conv
 }
 
-// projectPositions moves bodies apart along the contact normals to remove
-// penetration beyond slop, without touching velocities.
-func (w *World) projectPositions() {
+// projectPositions runs passes of moving bodies apart along the contact
+// normals to remove penetration beyond slop, without touching velocities.
+// An island (solverIslands) none of whose points needed a correction in a
+// pass stands as it stood, so it needs none in the next either, and is
+// left out of the passes that remain.
+func (w *World) projectPositions(passes int) {
+	st := w.islandState // reused: posOpen, posMoved, posStill
+	for _, r := range w.islands {
+		st[r] = posOpen
+	}
+	for range passes {
+		w.projectPass()
+		for _, r := range w.islands {
+			switch st[r] {
+			case posOpen:
+				st[r] = posStill
+			case posMoved:
+				st[r] = posOpen
+			}
+		}
+	}
+}
+
+// Island states in projectPositions.
+const (
+	posOpen  = iota // no correction in this pass so far
+	posMoved        // corrected in this pass
+	posStill        // none in an earlier pass: left out
+)
+
+// projectPass is one pass of projectPositions.
+func (w *World) projectPass() {
+	st := w.islandState
 	for mi := range w.manifolds {
 		m := &w.manifolds[mi]
 		a, b := &w.bodies[m.a], &w.bodies[m.b]
-		if a.invMass == 0 && b.invMass == 0 {
+		if a.invMass == 0 && b.invMass == 0 || st[m.island] == posStill {
 			continue
 		}
 		for ci := m.first; ci < m.first+m.count; ci++ {
@@ -381,6 +420,7 @@ func (w *World) projectPositions() {
 			rA, rB := p.Sub(a.pose.Pos), p.Sub(b.pose.Pos)
 			k := effMass(a, b, rA, rB, m.n)
 			P := m.n.Scale(-corr * k)
+			st[m.island] = posMoved
 			if a.invMass > 0 {
 				a.pose.Pos = a.pose.Pos.Sub(P.Scale(a.invMass))
 				a.pose.Rot = rotateSmall(a.pose.Rot, a.invI.mulVec(rA.Cross(P)).Neg())

@@ -101,9 +101,7 @@ func (w *World) substep(h float64, last bool) {
 	}
 	w.integrate(h, last)
 	w.sweep(h)
-	for it := 0; it < w.posIterations; it++ {
-		w.projectPositions()
-	}
+	w.projectPositions(w.posIterations)
 	for i := range w.bodies {
 		b := &w.bodies[i]
 		if b.active() {

@@ -112,6 +112,7 @@ type World struct {
 	parent                   []int32   // island union-find, by body index
 	islandMin                []float64 // per island root: least sleep time
 	islandState              []int8    // per island root: solver state
+	islands                  []int32   // the roots of the sub-step's islands
 	solves                   int       // manifold solves since Begin (tests)
 	scratch                  [maxClip]point
 
