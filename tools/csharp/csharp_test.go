@@ -1,0 +1,53 @@
+package csharp
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const repoRoot = "../.."
+
+func compile(t *testing.T) *Build {
+	t.Helper()
+	if _, _, err := Tools(); err != nil {
+		t.Skip(err.Error())
+	}
+	root, err := filepath.Abs(repoRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Compile(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// runTests runs the C# test runner with the given name filters and fails
+// the Go test if any C# test failed; the runner's output is logged.
+func runTests(t *testing.T, b *Build, env []string, filters ...string) string {
+	t.Helper()
+	root, _ := filepath.Abs(repoRoot)
+	cmd := exec.Command(b.Mono, append([]string{"--debug", b.Tests, root}, filters...)...)
+	cmd.Env = append(cmd.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	t.Logf("mono %s:\n%s", filepath.Base(b.Tests), out)
+	if err != nil {
+		t.Fatalf("C# tests failed: %v", err)
+	}
+	return string(out)
+}
+
+// TestCore: the C# core's unit tests: every golden vector of testdata/wire
+// and testdata/discovery decodes and re-encodes byte for byte, the
+// quantization, the reliable channel, the world store and its allocation
+// budget.
+func TestCore(t *testing.T) {
+	b := compile(t)
+	out := runTests(t, b, nil, "GoldenTests.", "QuantTests.", "ReliableTests.", "WorldTests.", "CryptoTests", "Crypto.")
+	if !strings.Contains(out, "GoldenTests.EveryVectorRoundTrips") {
+		t.Fatal("the golden vector test did not run")
+	}
+}
