@@ -1,0 +1,248 @@
+using System;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading;
+using Arcade.Wire;
+
+namespace Arcade
+{
+    /// <summary>An Arcade headset client: a Session over real UDP sockets.
+    ///
+    /// Threads: a receive thread reads the session socket (connected to the server, so only the
+    /// server's datagrams arrive) and runs the session's timers; a second one reads the multicast
+    /// group's socket once joined. Both hand what they applied to the main thread through a
+    /// lock-free ring (EventRing); the main thread calls Poll once per frame to move it into World
+    /// and raise the callbacks, and SendPose whenever a tracking sample is available (it sends at
+    /// once, on the caller's thread, taking only a short send lock). Receive buffers are allocated
+    /// once per thread; nothing on the path of a received snapshot or a sent pose allocates.</summary>
+    public sealed class Client : IDisposable, ITransport
+    {
+        static readonly long epoch = Stopwatch.GetTimestamp();
+        static readonly double usPerTick = 1e6 / Stopwatch.Frequency;
+
+        /// <summary>The client clock: µs since this process loaded the SDK.</summary>
+        public static long NowUs() { return (long)((Stopwatch.GetTimestamp() - epoch) * usPerTick); }
+
+        readonly ClientConfig cfg;
+        readonly Session session;
+        readonly object sync = new object(); // the receive side: Session.OnDatagram and Step
+        readonly Socket sock;
+        Socket mcast;
+        Thread rxThread, mcastThread;
+        volatile bool running;
+        IPAddress joinedGroup;
+        int joinedPort;
+
+        /// <summary>The newest state of every player and entity (main thread, after Poll).</summary>
+        public readonly World World = new World();
+
+        /// <summary>Callbacks, raised by Poll on the main thread.</summary>
+        public event Action<ushort> PlayerJoined, PlayerLeft;
+        public event Action<ConnectionState, StateReason, int> StateChanged;
+        /// <summary>Every RPC message from the server: type, stream, the whole message (type id first), its length.</summary>
+        public event Action<ushort, int, byte[], int> RpcReceived;
+        public event Action<EventRpc> EventReceived;
+        public event Action<string> SceneChanged, TextReceived;
+        /// <summary>A complete tick: its number.</summary>
+        public event Action<uint> TickCompleted;
+
+        /// <summary>Bytes the receive threads allocated while handling Snapshot datagrams, and how many they handled.</summary>
+        public long SnapshotAllocatedBytes, SnapshotsMeasured;
+
+        public Client(ClientConfig config)
+        {
+            config.Validate();
+            cfg = config;
+            sock = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            sock.Bind(new IPEndPoint(cfg.LocalAddress ?? IPAddress.Any, 0));
+            sock.Connect(cfg.Server);
+            sock.Blocking = false;
+            TrySetBuffer(sock);
+            session = new Session(cfg, this);
+        }
+
+        static void TrySetBuffer(Socket s)
+        {
+            try { s.ReceiveBufferSize = 1 << 20; } catch (SocketException) { }
+        }
+
+        public Session Session { get { return session; } }
+        public ConnectionState State { get { return session.State; } }
+        public ushort ClientId { get { return session.ClientId; } }
+        public byte[] PlayerId { get { return session.PlayerId; } }
+        public ClientStats Stats { get { return session.Stats; } }
+        public IPEndPoint LocalEndPoint { get { return (IPEndPoint)sock.LocalEndPoint; } }
+        /// <summary>Estimated server clock now (µs since the server started).</summary>
+        public long ServerNow { get { return session.Clock.ServerNow(NowUs()); } }
+        /// <summary>Round trip to the server (µs, the best of the last 8 pings).</summary>
+        public long Rtt { get { return session.Clock.Rtt; } }
+        /// <summary>Events dropped because Poll was not called in time.</summary>
+        public long EventsDropped { get { return session.Events.Dropped; } }
+
+        /// <summary>Starts the handshake and the receive thread.</summary>
+        public void Start()
+        {
+            if (running) return;
+            running = true;
+            lock (sync) session.Start(NowUs());
+            rxThread = new Thread(RxLoop) { IsBackground = true, Name = "arcade-rx" };
+            rxThread.Start();
+        }
+
+        /// <summary>Sends one tracking sample now. Call it the moment a sample is available. False when not connected.</summary>
+        public bool SendPose(ref PoseSample p) { return session.SendPose(ref p, NowUs()); }
+
+        public bool Grab(int hand, ushort entity) { lock (sync) return session.Grab(hand, entity, NowUs()); }
+        public bool Release(int hand) { lock (sync) return session.Release(hand, NowUs()); }
+        public bool Button(byte button, bool down) { lock (sync) return session.Button(button, down, NowUs()); }
+        public bool RequestScene(string name) { lock (sync) return session.RequestScene(name, NowUs()); }
+        public bool SendRpc(int stream, byte[] msg, int off, int len) { lock (sync) return session.SendRpc(stream, msg, off, len, NowUs()); }
+
+        /// <summary>Moves what the receive threads applied into World and raises the callbacks; returns the number of events.
+        /// Call once per frame on the main thread.</summary>
+        public int Poll()
+        {
+            int n = 0;
+            ClientEvent e;
+            while (session.Events.TryPop(out e))
+            {
+                n++;
+                World.Apply(ref e);
+                switch (e.Kind)
+                {
+                    case EventKind.PlayerJoined: if (PlayerJoined != null) PlayerJoined(e.Id); break;
+                    case EventKind.PlayerLeft: if (PlayerLeft != null) PlayerLeft(e.Id); break;
+                    case EventKind.TickComplete: if (TickCompleted != null) TickCompleted(e.Seq); break;
+                    case EventKind.State:
+                        if (StateChanged != null) StateChanged((ConnectionState)e.Flags, (StateReason)e.Reason, (int)e.Seq);
+                        break;
+                    case EventKind.Rpc: DispatchRpc(ref e); break;
+                }
+            }
+            return n;
+        }
+
+        void DispatchRpc(ref ClientEvent e)
+        {
+            if (RpcReceived != null) RpcReceived(e.Id, (int)e.Seq, e.Data, e.Length);
+            int body = Rpc.TypeSize, n = e.Length - Rpc.TypeSize;
+            switch (e.Id)
+            {
+                case Rpc.Event:
+                    var ev = new EventRpc();
+                    if (ev.Parse(e.Data, body, n) && EventReceived != null) EventReceived(ev);
+                    break;
+                case Rpc.SceneChange:
+                    int l = Rpc.ParseScene(e.Data, body, n);
+                    if (l >= 0 && SceneChanged != null) SceneChanged(System.Text.Encoding.UTF8.GetString(e.Data, body + 1, l));
+                    break;
+                case Rpc.Text:
+                    int t = Rpc.ParseText(e.Data, body, n);
+                    if (t >= 0 && TextReceived != null) TextReceived(System.Text.Encoding.UTF8.GetString(e.Data, body + 4, t));
+                    break;
+            }
+        }
+
+        void ITransport.Send(byte[] b, int n)
+        {
+            SocketError err;
+            sock.Send(b, 0, n, SocketFlags.None, out err);
+        }
+
+        bool ITransport.JoinGroup(byte[] addr, int port)
+        {
+            var group = new IPAddress(new byte[] { addr[0], addr[1], addr[2], addr[3] });
+            if (mcast != null && group.Equals(joinedGroup) && port == joinedPort) return true;
+            try
+            {
+                var s = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+                s.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                s.Bind(new IPEndPoint(IPAddress.Any, port));
+                var iface = cfg.MulticastInterface ?? IPAddress.Any;
+                s.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.AddMembership, new MulticastOption(group, iface));
+                s.Blocking = false;
+                TrySetBuffer(s);
+                var old = mcast;
+                mcast = s;
+                joinedGroup = group;
+                joinedPort = port;
+                if (old != null) old.Close();
+                if (mcastThread == null)
+                {
+                    mcastThread = new Thread(McastLoop) { IsBackground = true, Name = "arcade-mcast" };
+                    mcastThread.Start();
+                }
+                return true;
+            }
+            catch (SocketException)
+            {
+                return false;
+            }
+        }
+
+        void RxLoop()
+        {
+            var buf = new byte[Proto.MaxDatagramSize + 64];
+            while (running)
+            {
+                long now = NowUs();
+                long wait;
+                lock (sync) wait = session.NextWake(now) - now;
+                if (wait < 0) wait = 0;
+                bool readable;
+                try { readable = sock.Poll((int)Math.Min(wait, 2000), SelectMode.SelectRead); }
+                catch (ObjectDisposedException) { return; }
+                if (readable) Drain(sock, buf, false);
+                lock (sync) session.Step(NowUs());
+            }
+        }
+
+        void McastLoop()
+        {
+            var buf = new byte[Proto.MaxDatagramSize + 64];
+            while (running)
+            {
+                var s = mcast;
+                bool readable;
+                try { readable = s.Poll(20000, SelectMode.SelectRead); }
+                catch (ObjectDisposedException) { continue; }
+                catch (SocketException) { continue; }
+                if (readable) Drain(s, buf, true);
+            }
+        }
+
+        void Drain(Socket s, byte[] buf, bool group)
+        {
+            for (int i = 0; i < 64 && running; i++)
+            {
+                SocketError err;
+                int n;
+                try { n = s.Receive(buf, 0, buf.Length, SocketFlags.None, out err); }
+                catch (ObjectDisposedException) { return; }
+                if (err == SocketError.WouldBlock) return;
+                if (err != SocketError.Success) continue; // e.g. ICMP port unreachable on the connected socket
+                if (n > Proto.MaxDatagramSize) continue;
+                long a = GC.GetAllocatedBytesForCurrentThread();
+                bool isSnapshot = n > Proto.HeaderSize && buf[Header.OffType] == PacketType.Snapshot;
+                lock (sync) session.OnDatagram(buf, n, group, NowUs());
+                if (isSnapshot)
+                {
+                    Interlocked.Add(ref SnapshotAllocatedBytes, GC.GetAllocatedBytesForCurrentThread() - a);
+                    Interlocked.Increment(ref SnapshotsMeasured);
+                }
+            }
+        }
+
+        /// <summary>Leaves (Disconnect(ClientLeft)), stops the threads and closes the sockets.</summary>
+        public void Dispose()
+        {
+            lock (sync) session.Close(NowUs());
+            running = false;
+            if (rxThread != null) rxThread.Join(1000);
+            if (mcastThread != null) mcastThread.Join(1000);
+            sock.Close();
+            if (mcast != null) mcast.Close();
+        }
+    }
+}

@@ -1,0 +1,217 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Net;
+using Arcade.Wire;
+
+namespace Arcade.Tests
+{
+    /// <summary>Two C# clients against the real arcade-server, which tools/csharp starts on loopback
+    /// and names in ARCADE_SERVER (host:port). A test that needs the server restarted prints
+    /// "RESTART" and waits for a line on stdin. Without ARCADE_SERVER these tests do nothing but say so.</summary>
+    public static class IntegrationTests
+    {
+        static IPEndPoint Server()
+        {
+            var s = Environment.GetEnvironmentVariable("ARCADE_SERVER");
+            if (string.IsNullOrEmpty(s)) return null;
+            int c = s.LastIndexOf(':');
+            return new IPEndPoint(IPAddress.Parse(s.Substring(0, c)), int.Parse(s.Substring(c + 1)));
+        }
+
+        /// <summary>A headset of the test: a client and the poses it sends.</summary>
+        sealed class Headset
+        {
+            public Client C;
+            public PoseSample Pose;
+            public readonly List<ushort> Joined = new List<ushort>(), Left = new List<ushort>();
+            public readonly List<ConnectionState> States = new List<ConnectionState>();
+            public readonly List<string> Scenes = new List<string>();
+
+            public Headset(IPEndPoint server, string name, byte[] playerId, string passphrase, float x, float z)
+            {
+                var cfg = new ClientConfig
+                {
+                    Server = server, Name = name, PlayerId = playerId, Passphrase = passphrase,
+                    MulticastInterface = IPAddress.Loopback,
+                };
+                C = new Client(cfg);
+                C.PlayerJoined += id => Joined.Add(id);
+                C.PlayerLeft += id => Left.Add(id);
+                C.StateChanged += (s, why, code) => States.Add(s);
+                C.SceneChanged += s => Scenes.Add(s);
+                SetPose(x, z);
+                C.Start();
+            }
+
+            public void SetPose(float x, float z)
+            {
+                Pose = new PoseSample
+                {
+                    HeadX = x, HeadY = 1.6f, HeadZ = z, HeadRX = 0.1f, HeadRY = 0.3f, HeadRZ = -0.05f, HeadRW = 0.948f,
+                    LeftX = x - 0.25f, LeftY = 1.2f, LeftZ = z + 0.3f, LeftRX = -0.2f, LeftRY = 0.1f, LeftRZ = 0.7f, LeftRW = 0.68f,
+                    RightX = x + 0.25f, RightY = 1.21f, RightZ = z + 0.31f, RightRX = 0.5f, RightRY = -0.5f, RightRZ = 0.5f, RightRW = -0.5f,
+                    Tracking = Tracking.All,
+                };
+            }
+        }
+
+        // Pumps the headsets as a game's main thread would: a pose each 11 ms (90 Hz) and Poll, until cond or the time is up.
+        static bool Run(double seconds, Func<bool> cond, params Headset[] hs)
+        {
+            var sw = Stopwatch.StartNew();
+            long next = 0;
+            while (sw.Elapsed.TotalSeconds < seconds)
+            {
+                foreach (var h in hs) h.C.Poll();
+                if (cond()) return true;
+                if (sw.ElapsedMilliseconds >= next)
+                {
+                    foreach (var h in hs) h.C.SendPose(ref h.Pose);
+                    next = sw.ElapsedMilliseconds + 11;
+                }
+                System.Threading.Thread.Sleep(1);
+            }
+            foreach (var h in hs) h.C.Poll();
+            return cond();
+        }
+
+        static bool Sees(Headset a, Headset b)
+        {
+            PlayerState p;
+            return a.C.World.TryGetPlayer(b.C.ClientId, out p) && p.Present && SamePose(p, ref b.Pose);
+        }
+
+        static bool SamePose(PlayerState p, ref PoseSample s)
+        {
+            return p.Head.Equals(QPose.From(s.HeadX, s.HeadY, s.HeadZ, s.HeadRX, s.HeadRY, s.HeadRZ, s.HeadRW))
+                && p.Left.Equals(QPose.From(s.LeftX, s.LeftY, s.LeftZ, s.LeftRX, s.LeftRY, s.LeftRZ, s.LeftRW))
+                && p.Right.Equals(QPose.From(s.RightX, s.RightY, s.RightZ, s.RightRX, s.RightRY, s.RightRZ, s.RightRW));
+        }
+
+        static void CheckError(QPose q, float x, float y, float z, float rx, float ry, float rz, float rw, string what)
+        {
+            const float posErr = 1f / 2048f;
+            T.True(Math.Abs(q.PX - x) <= posErr && Math.Abs(q.PY - y) <= posErr && Math.Abs(q.PZ - z) <= posErr,
+                what + " position within 1/2048 m: " + q);
+            float qx, qy, qz, qw;
+            q.Rotation(out qx, out qy, out qz, out qw);
+            double n = Math.Sqrt(rx * rx + ry * ry + rz * rz + rw * rw);
+            double dot = Math.Abs((qx * rx + qy * ry + qz * rz + qw * rw) / n);
+            double deg = 2 * Math.Acos(Math.Min(1, dot)) * 180 / Math.PI;
+            T.True(deg < 0.1, what + " rotation within 0.1° (" + deg + "°)");
+        }
+
+        static void Restart()
+        {
+            Console.WriteLine("RESTART");
+            Console.Out.Flush();
+            var line = Console.ReadLine();
+            T.True(line != null && line.Trim() == "go", "the harness restarted the server");
+        }
+
+        public static void TwoClients()
+        {
+            RunScenario(null);
+        }
+
+        public static void TwoClientsSealed()
+        {
+            var pass = Environment.GetEnvironmentVariable("ARCADE_PASSPHRASE");
+            if (string.IsNullOrEmpty(pass)) { T.Log("ARCADE_PASSPHRASE not set: not run"); return; }
+            if (PassphraseCrypto.Factory == null) throw new TestFailure("ARCADE_PASSPHRASE set but no passphrase crypto is linked");
+            RunScenario(pass);
+        }
+
+        static void RunScenario(string pass)
+        {
+            var server = Server();
+            if (server == null) { T.Log("ARCADE_SERVER not set: not run (tools/csharp runs it against arcade-server)"); return; }
+            if ((pass == null) != string.IsNullOrEmpty(Environment.GetEnvironmentVariable("ARCADE_PASSPHRASE"))) { T.Log("server mode differs: not run"); return; }
+            var a = new Headset(server, "alice", null, pass, 1f, 0f);
+            var b = new Headset(server, "bob", null, pass, -1f, 2f);
+            try
+            {
+                T.True(Run(5, () => a.C.State == ConnectionState.Connected && b.C.State == ConnectionState.Connected, a, b),
+                    "both connected: " + a.C.State + ", " + b.C.State);
+                T.True(a.C.ClientId != b.C.ClientId, "two client ids");
+                T.Equal(pass != null, a.C.Session.Sealed, "sealed session");
+                T.True(Run(5, () => Sees(a, b) && Sees(b, a), a, b), "each sees the other with the exact quantized poses it sent");
+                PlayerState pb;
+                a.C.World.TryGetPlayer(b.C.ClientId, out pb);
+                var s = b.Pose;
+                CheckError(pb.Head, s.HeadX, s.HeadY, s.HeadZ, s.HeadRX, s.HeadRY, s.HeadRZ, s.HeadRW, "bob's head seen by alice");
+                CheckError(pb.Right, s.RightX, s.RightY, s.RightZ, s.RightRX, s.RightRY, s.RightRZ, s.RightRW, "bob's right hand seen by alice");
+                T.True(a.Joined.Contains(b.C.ClientId), "alice got PlayerJoined for bob");
+                T.Log("handshake, poses: ids {0}, {1}; rtt {2} µs; clock offset {3} µs", a.C.ClientId, b.C.ClientId, a.C.Rtt, a.C.Session.Clock.Offset);
+
+                // 0 allocations per received snapshot, on the receive threads.
+                long snaps0 = a.C.SnapshotsMeasured + b.C.SnapshotsMeasured;
+                long bytes0 = a.C.SnapshotAllocatedBytes + b.C.SnapshotAllocatedBytes;
+                Run(1.5, () => false, a, b);
+                long snaps = a.C.SnapshotsMeasured + b.C.SnapshotsMeasured - snaps0;
+                long bytes = a.C.SnapshotAllocatedBytes + b.C.SnapshotAllocatedBytes - bytes0;
+                T.True(snaps >= 100, "snapshots measured: " + snaps);
+                T.Log("allocated on the receive threads over {0} snapshots: {1} bytes (GC.GetAllocatedBytesForCurrentThread)", snaps, bytes);
+                T.Equal(0L, bytes, "bytes allocated handling snapshots");
+
+                Grab(a, b);
+
+                // Disconnect: bob leaves, alice sees it; bob comes back with his player id and is resumed.
+                ushort bobId = b.C.ClientId;
+                var bobPlayer = b.C.PlayerId;
+                b.C.Dispose();
+                T.True(Run(3, () => a.Left.Contains(bobId), a), "alice saw bob leave");
+                b = new Headset(server, "bob", bobPlayer, pass, -1f, 2f);
+                T.True(Run(5, () => b.C.State == ConnectionState.Connected, a, b), "bob back: " + b.C.State);
+                T.True(b.C.Session.Resumed, "bob's session resumed");
+                T.Equal(bobId, b.C.ClientId, "bob's client id kept");
+                T.True(Run(5, () => Sees(a, b) && Sees(b, a), a, b), "each sees the other again");
+
+                // Reconnect: the server is killed and started again; both come back by themselves.
+                Restart();
+                var sw = Stopwatch.StartNew();
+                T.True(Run(10, () => a.C.Stats.Reconnects > 0 && b.C.Stats.Reconnects > 0
+                    && a.C.State == ConnectionState.Connected && b.C.State == ConnectionState.Connected, a, b),
+                    "both reconnected: " + a.C.State + ", " + b.C.State);
+                T.Log("after the restart both reconnected within {0} ms", sw.ElapsedMilliseconds);
+                T.True(Run(5, () => Sees(a, b) && Sees(b, a), a, b), "each sees the other after the restart");
+                T.True(a.States.Contains(ConnectionState.Reconnecting), "alice went through Reconnecting");
+            }
+            finally
+            {
+                a.C.Dispose();
+                b.C.Dispose();
+            }
+        }
+
+        // A grab through the reliable channel: alice puts her right hand on a resting grabbable entity,
+        // asks to grab it, then moves; the entity follows in EntityUpdates, flagged held.
+        static void Grab(Headset a, Headset b)
+        {
+            EntityState target = default(EntityState);
+            bool found = false;
+            for (int i = 0; i < a.C.World.EntityCount; i++)
+            {
+                var e = a.C.World.EntityAt(i);
+                if ((e.Flags & EntityFlags.Grabbable) != 0 && (e.Flags & EntityFlags.Held) == 0) { target = e; found = true; break; }
+            }
+            T.True(found, "a grabbable entity in the world (" + a.C.World.EntityCount + " entities)");
+            float ex = target.Pose.PX, ey = target.Pose.PY, ez = target.Pose.PZ;
+            a.Pose.RightX = ex; a.Pose.RightY = ey; a.Pose.RightZ = ez;
+            PlayerState me;
+            T.True(Run(2, () => a.C.World.TryGetPlayer(a.C.ClientId, out me) && Math.Abs(me.Right.PX - ex) < 0.001f, a, b), "alice's hand at the entity");
+            var sw = Stopwatch.StartNew();
+            T.True(a.C.Grab(1, target.Id), "grab request queued");
+            EntityState got = default(EntityState);
+            T.True(Run(2, () => a.C.World.TryGetEntity(target.Id, out got) && (got.Flags & EntityFlags.Held) != 0, a, b), "entity " + target.Id + " held");
+            long heldMs = sw.ElapsedMilliseconds;
+            a.Pose.RightY = ey + 0.2f;
+            T.True(Run(2, () => b.C.World.TryGetEntity(target.Id, out got) && got.FromUpdate && (got.Flags & EntityFlags.Held) != 0
+                && Math.Abs(got.Pose.PY - (ey + 0.2f)) < 0.01f, a, b), "bob saw the held entity follow alice's hand in an EntityUpdate: " + got.Pose);
+            T.Log("grab: entity {0} held {1} ms after the request; followed the hand in EntityUpdates", target.Id, heldMs);
+            T.True(a.C.Release(1), "release queued");
+            T.True(Run(2, () => a.C.World.TryGetEntity(target.Id, out got) && (got.Flags & EntityFlags.Held) == 0, a, b), "entity released");
+        }
+    }
+}

@@ -1,0 +1,170 @@
+package csharp
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"arcade/tools/internal/toolrun"
+)
+
+// server is an arcade-server process on loopback ports of its own.
+type server struct {
+	bin        string
+	args       []string
+	cmd        *exec.Cmd
+	stderr     *toolrun.CapBuffer
+	game, http string
+}
+
+// startServer builds nothing: bin is arcade-server. passFile, if not
+// empty, is its --passphrase-file.
+func newServer(t *testing.T, bin, passFile string) *server {
+	t.Helper()
+	gamePort, err := toolrun.FreePort("udp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	groupPort, err := toolrun.FreePort("udp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	httpPort, err := toolrun.FreePort("tcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &server{bin: bin, game: fmt.Sprintf("127.0.0.1:%d", gamePort), http: fmt.Sprintf("127.0.0.1:%d", httpPort)}
+	group := fmt.Sprintf("239.255.%d.%d:%d", 1+gamePort%250, 1+groupPort%250, groupPort)
+	s.args = []string{"--listen", s.game, "--http", s.http, "--iface", "lo", "--multicast", group,
+		"--discovery=false", "--rt-priority", "0", "--host-probe=false", "--dscp", "-1"}
+	if passFile != "" {
+		s.args = append(s.args, "--passphrase-file", passFile)
+	}
+	return s
+}
+
+func (s *server) start(ctx context.Context) error {
+	s.stderr = &toolrun.CapBuffer{Max: 64 << 10}
+	s.cmd = exec.Command(s.bin, s.args...)
+	s.cmd.Stderr = s.stderr
+	s.cmd.Stdout = s.stderr
+	if err := s.cmd.Start(); err != nil {
+		return err
+	}
+	// Ready when the operator API answers.
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		resp, err := http.Get("http://" + s.http + "/api/stats")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("arcade-server did not answer on %s within 10 s:\n%s", s.http, s.stderr.Tail(20))
+}
+
+func (s *server) kill() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		s.cmd.Process.Kill()
+		s.cmd.Wait()
+	}
+}
+
+// runWithServer runs the C# tests named by filters against a fresh
+// arcade-server (with passphrase pass, if not empty), restarting the server
+// whenever the tests print RESTART, and returns their output.
+func runWithServer(t *testing.T, b *Build, serverBin, pass string, filters ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	passFile := ""
+	if pass != "" {
+		f, err := toolrun.WriteSecret("arcade-csharp-pass-", pass)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.Remove(f)
+		passFile = f
+	}
+	srv := newServer(t, serverBin, passFile)
+	if err := srv.start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { srv.kill() }()
+	root, _ := filepath.Abs(repoRoot)
+	cmd := exec.CommandContext(ctx, b.Mono, append([]string{"--debug", b.Tests, root}, filters...)...)
+	cmd.Env = append(cmd.Environ(), "ARCADE_SERVER="+srv.game, "ARCADE_PASSPHRASE="+pass)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		line := sc.Text()
+		out.WriteString(line + "\n")
+		if strings.TrimSpace(line) == "RESTART" {
+			srv.kill() // SIGKILL: no goodbye to anyone
+			if err := srv.start(ctx); err != nil {
+				t.Error(err)
+				io.WriteString(stdin, "failed\n")
+				continue
+			}
+			io.WriteString(stdin, "go\n")
+		}
+	}
+	err = cmd.Wait()
+	t.Logf("mono %s %s:\n%s", filepath.Base(b.Tests), strings.Join(filters, " "), out.String())
+	if err != nil {
+		t.Fatalf("C# integration tests failed: %v\narcade-server's last lines:\n%s", err, srv.stderr.Tail(15))
+	}
+	return out.String()
+}
+
+func buildServer(t *testing.T) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	if err := toolrun.Build(ctx, dir, "./cmd/arcade-server"); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, "arcade-server")
+}
+
+// TestIntegration: two C# clients against the real arcade-server on
+// loopback: handshake, poses seen by the other with their exact quantized
+// values, 0 bytes allocated per received snapshot, a grab through the
+// reliable channel followed in EntityUpdates, a disconnect and a resumed
+// return with the same client id, and a server restart both clients come
+// back from by themselves.
+func TestIntegration(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs arcade-server and Mono; skipped in -short mode")
+	}
+	b := compile(t)
+	bin := buildServer(t)
+	out := runWithServer(t, b, bin, "", "IntegrationTests.TwoClients")
+	if !strings.Contains(out, "ok   IntegrationTests.TwoClients ") {
+		t.Fatal("the two-client test did not pass")
+	}
+}
