@@ -83,5 +83,7 @@ namespace Arcade
     {
         public long Received, Sent, Dropped, DroppedImplausible, DroppedStale, DroppedDuplicate, DroppedBadSeal, DroppedToken;
         public long Snapshots, EntityUpdates, TicksComplete, Pongs, RpcsReceived, Reconnects, ReportsSent;
+        /// <summary>µs from the last lost session to the Accepted of the reconnect.</summary>
+        public long LastReconnectUs;
     }
 }

@@ -40,7 +40,7 @@ namespace Arcade
         int attempt; // 0: first connection; >0: reconnect attempts
         ulong nonce;
         bool challenged;
-        long challengeAt, nextResend, lastHeard;
+        long challengeAt, nextResend, lastHeard, lostAt = -1;
         long connectStart;
         long backoff;
         readonly Challenge challenge = new Challenge();
@@ -256,6 +256,7 @@ namespace Arcade
                 delivery.Start(now);
             }
             lastHeard = now;
+            if (attempt > 0 && lostAt >= 0) Stats.LastReconnectUs = now - lostAt;
             everConnected = true;
             attempt = 0;
             backoff = 0;
@@ -291,6 +292,7 @@ namespace Arcade
         void Lost(StateReason why, int code, bool mayReconnect, long now)
         {
             ResetPresence(now);
+            lostAt = now;
             if (mayReconnect && cfg.Reconnect)
             {
                 Stats.Reconnects++;
