@@ -191,7 +191,7 @@ namespace Arcade
                 lock (sync) wait = session.NextWake(now) - now;
                 if (wait < 0) wait = 0;
                 bool readable;
-                try { readable = sock.Poll((int)Math.Min(wait, 2000), SelectMode.SelectRead); }
+                try { readable = sock.Poll((int)Math.Min(wait, 50000), SelectMode.SelectRead); }
                 catch (ObjectDisposedException) { return; }
                 if (readable) Drain(sock, buf, false);
                 lock (sync) session.Step(NowUs());

@@ -54,6 +54,9 @@ namespace Arcade
         /// <summary>The unicast reference of tick t (a probe, or part 0 by unicast) arrived at now.</summary>
         public void UnicastReference(uint t, long now) { Note(t, now, false); }
 
+        /// <summary>When the next report is due (long.MaxValue before Start).</summary>
+        public long NextDue { get { return windowStart < 0 ? long.MaxValue : windowStart + Interval; } }
+
         /// <summary>Whether a report is due at now.</summary>
         public bool Due(long now) { return windowStart >= 0 && now - windowStart >= Interval; }
 

@@ -14,35 +14,38 @@ namespace Arcade
         ulong history; // bit i: newest − i received (bit 0: newest itself)
         /// <summary>Counts since the last Take.</summary>
         public int Received, Lost;
+        /// <summary>Counts since the last Reset.</summary>
+        public long TotalReceived, TotalLost;
 
         public bool Any { get { return any; } }
 
-        public void Reset() { any = false; newest = 0; history = 0; Received = 0; Lost = 0; }
+        public void Reset() { any = false; newest = 0; history = 0; Received = 0; Lost = 0; TotalReceived = 0; TotalLost = 0; }
 
         /// <summary>Records seq; returns false for a duplicate (already recorded).</summary>
         public bool Record(ushort seq)
         {
             if (!any)
             {
-                any = true; newest = seq; history = 1; Received++;
+                any = true; newest = seq; history = 1; Received++; TotalReceived++;
                 return true;
             }
             int d = (short)(seq - newest);
             if (d > 0)
             {
-                if (d <= JumpLimit) Lost += d - 1;
+                if (d <= JumpLimit) { Lost += d - 1; TotalLost += d - 1; }
                 history = d >= 64 ? 1UL : history << d | 1UL;
                 newest = seq;
-                Received++;
+                Received++; TotalReceived++;
                 return true;
             }
             int back = -d;
-            if (back >= 64) { Received++; return true; } // too old to tell: counted, not a fill
+            if (back >= 64) { Received++; TotalReceived++; return true; } // too old to tell: counted, not a fill
             ulong bit = 1UL << back;
             if ((history & bit) != 0) return false;
             history |= bit;
-            Received++;
+            Received++; TotalReceived++;
             if (Lost > 0) Lost--; // a late arrival fills a gap counted before
+            if (TotalLost > 0) TotalLost--;
             return true;
         }
 

@@ -504,13 +504,33 @@ namespace Arcade
             }
         }
 
-        /// <summary>When Step next has something to do (µs, client clock).</summary>
+        /// <summary>When Step next has something to do (µs, client clock), at most 50 ms ahead.</summary>
         public long NextWake(long now)
         {
-            long t = now + 2000;
-            if (reliable != null) t = Math.Min(t, Math.Max(now, reliable.NextTimeout()));
-            return t;
+            long t = now + 50000;
+            var st = State;
+            if (st == ConnectionState.Connected)
+            {
+                t = Math.Min(t, nextPingAt);
+                t = Math.Min(t, lastHeard + IdleTimeout + 1);
+                if (!Unicast) t = Math.Min(t, delivery.NextDue);
+                if (reliable != null)
+                {
+                    t = Math.Min(t, reliable.NextTimeout());
+                    if (reliable.AckPending > 0) t = Math.Min(t, reliable.AckPendingSince + ReliableChannel.AckDelay);
+                    if (reliable.HasDataToSend) t = now;
+                }
+            }
+            else if (st == ConnectionState.Connecting || st == ConnectionState.Reconnecting)
+            {
+                t = Math.Min(t, nextResend);
+            }
+            return Math.Max(now, t);
         }
+
+        /// <summary>Multicast datagrams received and lost (gaps in the group seq) since the session opened.</summary>
+        public long GroupReceived { get { return groupRx.TotalReceived; } }
+        public long GroupLost { get { return groupRx.TotalLost; } }
 
         // ---------------------------------------------------------------- receiving
 

@@ -1,0 +1,99 @@
+package csharp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"arcade/tools/internal/toolrun"
+)
+
+// csBotReport is what ArcadeBot.exe prints.
+type csBotReport struct {
+	Requested  int     `json:"clients_requested"`
+	Connected  int     `json:"clients_connected"`
+	PeersMin   int     `json:"peers_advancing_min"`
+	PeersMax   int     `json:"peers_advancing_max"`
+	Snapshots  int64   `json:"snapshots_received"`
+	GroupRecv  int64   `json:"group_received"`
+	GroupLost  int64   `json:"group_lost"`
+	LossPct    float64 `json:"snapshot_loss_pct"`
+	AllocBytes int64   `json:"snapshot_alloc_bytes"`
+	AllocSnaps int64   `json:"snapshots_alloc_measured"`
+}
+
+// goBotReport is the part of arcade-bot --json this test reads.
+type goBotReport struct {
+	Connected int     `json:"clients_connected"`
+	LossPct   float64 `json:"snapshot_loss_pct"`
+	Clients   []struct {
+		ID        uint16 `json:"client_id"`
+		PeersSeen int    `json:"peers_seen"`
+	} `json:"clients"`
+}
+
+// TestBotsBesideArcadeBot: 16 headsets of the C# console bot and 16 of
+// arcade-bot (Go) stream against one arcade-server by multicast on
+// loopback: every headset sees every other, of either kind. The snapshot
+// loss of both and the C# bot's allocations per snapshot are logged.
+func TestBotsBesideArcadeBot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs arcade-server, arcade-bot and Mono for seconds; skipped in -short mode")
+	}
+	const n = 16
+	b := compile(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	if err := toolrun.Build(ctx, dir, "./cmd/arcade-server", "./tools/arcade-bot"); err != nil {
+		t.Fatal(err)
+	}
+	srv := newServer(t, filepath.Join(dir, "arcade-server"), "")
+	if err := srv.start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.kill()
+	var goOut, csOut bytes.Buffer
+	gobot := exec.CommandContext(ctx, filepath.Join(dir, "arcade-bot"), "--server", srv.game, "--clients", strconv.Itoa(n),
+		"--duration", "5s", "--iface", "lo", "--json")
+	gobot.Stdout = &goOut
+	if err := gobot.Start(); err != nil {
+		t.Fatal(err)
+	}
+	csbot := exec.CommandContext(ctx, b.Mono, b.Bot, "--server", srv.game, "--clients", strconv.Itoa(n),
+		"--duration", "4", "--iface-addr", "127.0.0.1")
+	csbot.Stdout = &csOut
+	var csErr bytes.Buffer
+	csbot.Stderr = &csErr
+	csRunErr := csbot.Run()
+	goRunErr := gobot.Wait()
+	var cs csBotReport
+	if err := json.Unmarshal(csOut.Bytes(), &cs); err != nil {
+		t.Fatalf("C# bot (%v): %v\n%s\n%s\nserver:\n%s", csRunErr, err, csOut.Bytes(), csErr.Bytes(), srv.stderr.Tail(10))
+	}
+	var gr goBotReport
+	if err := json.Unmarshal(goOut.Bytes(), &gr); err != nil {
+		t.Fatalf("arcade-bot (%v): %v\n%s", goRunErr, err, goOut.Bytes())
+	}
+	t.Logf("C# bot: %d/%d connected, each saw %d…%d advancing peers; %d snapshots; group path %d received, %d lost (%.3f %%); %d bytes allocated over %d snapshots",
+		cs.Connected, cs.Requested, cs.PeersMin, cs.PeersMax, cs.Snapshots, cs.GroupRecv, cs.GroupLost, cs.LossPct, cs.AllocBytes, cs.AllocSnaps)
+	minGo := 1 << 30
+	for _, c := range gr.Clients {
+		minGo = min(minGo, c.PeersSeen)
+	}
+	t.Logf("arcade-bot: %d/%d connected, each saw at least %d peers; snapshot loss %.3f %%", gr.Connected, n, minGo, gr.LossPct)
+	if cs.Connected != n || gr.Connected != n {
+		t.Fatalf("connected: C# %d, Go %d, want %d each", cs.Connected, gr.Connected, n)
+	}
+	if cs.PeersMin != 2*n-1 {
+		t.Errorf("a C# headset saw %d other headsets move, want %d (15 C#, 16 Go)", cs.PeersMin, 2*n-1)
+	}
+	if minGo != 2*n-1 {
+		t.Errorf("a Go headset saw %d other headsets, want %d (15 Go, 16 C#)", minGo, 2*n-1)
+	}
+}
