@@ -84,6 +84,14 @@ func startDiscovery(ctx context.Context, o *options, info discoveryInfo, st *dis
 	if o.noMcast {
 		cfg.Advert.Multicast = netip.AddrPort{}
 	}
+	// Defaults once, here: the mDNS and the beacon responder each get a
+	// copy of cfg, and each would otherwise draw an id= of its own, so one
+	// server run would show two ids.
+	if err := cfg.Advert.Validate(); err != nil {
+		log.Warn("discovery off: headsets need the server's address", "err", err)
+		st.set(&st.mdns, &st.beacon, "off: "+err.Error())
+		return func() {}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	var name func() string
