@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,11 +24,12 @@ type server struct {
 	cmd        *exec.Cmd
 	stderr     *toolrun.CapBuffer
 	game, http string
+	env        []string // more for the C# tests
 }
 
 // startServer builds nothing: bin is arcade-server. passFile, if not
 // empty, is its --passphrase-file.
-func newServer(t *testing.T, bin, passFile string) *server {
+func newServer(t *testing.T, bin, passFile string, extra ...string) *server {
 	t.Helper()
 	gamePort, err := toolrun.FreePort("udp")
 	if err != nil {
@@ -48,6 +50,7 @@ func newServer(t *testing.T, bin, passFile string) *server {
 	if passFile != "" {
 		s.args = append(s.args, "--passphrase-file", passFile)
 	}
+	s.args = append(s.args, extra...) // later flags win
 	return s
 }
 
@@ -84,20 +87,10 @@ func (s *server) kill() {
 // runWithServer runs the C# tests named by filters against a fresh
 // arcade-server (with passphrase pass, if not empty), restarting the server
 // whenever the tests print RESTART, and returns their output.
-func runWithServer(t *testing.T, b *Build, serverBin, pass string, filters ...string) string {
+func runWithServer(t *testing.T, b *Build, srv *server, pass string, filters ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	passFile := ""
-	if pass != "" {
-		f, err := toolrun.WriteSecret("arcade-csharp-pass-", pass)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer os.Remove(f)
-		passFile = f
-	}
-	srv := newServer(t, serverBin, passFile)
 	if err := srv.start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -105,6 +98,7 @@ func runWithServer(t *testing.T, b *Build, serverBin, pass string, filters ...st
 	root, _ := filepath.Abs(repoRoot)
 	cmd := exec.CommandContext(ctx, b.Mono, append([]string{"--debug", b.Tests, root}, filters...)...)
 	cmd.Env = append(cmd.Environ(), "ARCADE_SERVER="+srv.game, "ARCADE_PASSPHRASE="+pass)
+	cmd.Env = append(cmd.Env, srv.env...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -163,8 +157,29 @@ func TestIntegration(t *testing.T) {
 	}
 	b := compile(t)
 	bin := buildServer(t)
-	out := runWithServer(t, b, bin, "", "IntegrationTests.TwoClients")
+	out := runWithServer(t, b, newServer(t, bin, ""), "", "IntegrationTests.TwoClients")
 	if !strings.Contains(out, "ok   IntegrationTests.TwoClients ") {
 		t.Fatal("the two-client test did not pass")
+	}
+}
+
+// TestDiscovery: the C# beacon probe and mDNS browse find a real
+// arcade-server advertising on lo under a name of this run's own.
+func TestDiscovery(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs arcade-server and Mono; skipped in -short mode")
+	}
+	b := compile(t)
+	bin := buildServer(t)
+	beaconPort, err := toolrun.FreePort("udp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := fmt.Sprintf("csharp-test-%d-%d", os.Getpid(), beaconPort)
+	srv := newServer(t, bin, "", "--discovery=true", "--beacon-port", strconv.Itoa(beaconPort), "--name", name)
+	srv.env = []string{fmt.Sprintf("ARCADE_BEACON=127.0.0.1:%d", beaconPort), "ARCADE_NAME=" + name}
+	out := runWithServer(t, b, srv, "", "DiscoveryTests.")
+	if !strings.Contains(out, "ok   DiscoveryTests.FindsTheServer ") || strings.Contains(out, "not run") {
+		t.Fatal("the discovery test did not run and pass")
 	}
 }
