@@ -37,6 +37,10 @@ namespace Arcade
         /// <summary>The newest state of every player and entity (main thread, after Poll).</summary>
         public readonly World World = new World();
 
+        /// <summary>What to show this frame (main thread, after Poll): held objects at their newest state,
+        /// the others through the bounded interpolation (ClientConfig.InterpolationDelayUs).</summary>
+        public readonly Presentation Presentation = new Presentation(0);
+
         /// <summary>Callbacks, raised by Poll on the main thread.</summary>
         public event Action<ushort> PlayerJoined, PlayerLeft;
         public event Action<ConnectionState, StateReason, int> StateChanged;
@@ -93,8 +97,34 @@ namespace Arcade
         /// <summary>Sends one tracking sample now. Call it the moment a sample is available. False when not connected.</summary>
         public bool SendPose(ref PoseSample p) { return session.SendPose(ref p, NowUs()); }
 
-        public bool Grab(int hand, ushort entity) { lock (sync) return session.Grab(hand, entity, NowUs()); }
-        public bool Release(int hand) { lock (sync) return session.Release(hand, NowUs()); }
+        readonly ushort[] grabbed = new ushort[2];
+
+        /// <summary>Asks the server to make hand (0 left, 1 right) grab entity (0: the nearest in reach).
+        /// A named entity is shown at its newest state from now on (Presentation); after grabbing the
+        /// nearest one, tell Presentation.SetHeldLocally which it was.</summary>
+        public bool Grab(int hand, ushort entity)
+        {
+            bool ok;
+            lock (sync) ok = session.Grab(hand, entity, NowUs());
+            if (ok && entity != 0 && hand >= 0 && hand <= 1)
+            {
+                grabbed[hand] = entity;
+                Presentation.SetHeldLocally(entity, true);
+            }
+            return ok;
+        }
+
+        public bool Release(int hand)
+        {
+            bool ok;
+            lock (sync) ok = session.Release(hand, NowUs());
+            if (ok && hand >= 0 && hand <= 1 && grabbed[hand] != 0)
+            {
+                Presentation.SetHeldLocally(grabbed[hand], false);
+                grabbed[hand] = 0;
+            }
+            return ok;
+        }
         public bool Button(byte button, bool down) { lock (sync) return session.Button(button, down, NowUs()); }
         public bool RequestScene(string name) { lock (sync) return session.RequestScene(name, NowUs()); }
         public bool SendRpc(int stream, byte[] msg, int off, int len) { lock (sync) return session.SendRpc(stream, msg, off, len, NowUs()); }
@@ -109,6 +139,7 @@ namespace Arcade
             {
                 n++;
                 World.Apply(ref e);
+                Presentation.Apply(ref e);
                 switch (e.Kind)
                 {
                     case EventKind.PlayerJoined: if (PlayerJoined != null) PlayerJoined(e.Id); break;
@@ -120,6 +151,10 @@ namespace Arcade
                     case EventKind.Rpc: DispatchRpc(ref e); break;
                 }
             }
+            long d = cfg.InterpolationDelayUs;
+            if (d == 0) d = session.TickRate == 0 ? 0 : 1000000L / session.TickRate;
+            Presentation.DelayUs = Math.Max(0, d);
+            Presentation.BeginFrame(ServerNow);
             return n;
         }
 

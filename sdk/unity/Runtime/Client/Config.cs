@@ -49,6 +49,9 @@ namespace Arcade
         public IPAddress LocalAddress;
         /// <summary>Events the receive thread may queue for the main thread (a power of two); 0: 8192.</summary>
         public int EventCapacity;
+        /// <summary>Added delay of the interpolation of remote players and free objects (µs, at most 100 ms);
+        /// 0: one tick of the server's; negative: none (every object at its newest state).</summary>
+        public long InterpolationDelayUs;
         /// <summary>Interval between Pings (µs), at most 0.5 s; 0: 250 ms.</summary>
         public long PingIntervalUs;
 
@@ -60,6 +63,7 @@ namespace Arcade
             if (PlayerId != null && PlayerId.Length != Wire.Proto.PlayerIdSize) throw new ArgumentException("ClientConfig.PlayerId: must be 16 bytes, is " + PlayerId.Length);
             if (ConnectTimeoutUs < 0) throw new ArgumentException("ClientConfig.ConnectTimeoutUs: negative");
             if (EventCapacity != 0 && (EventCapacity < 64 || (EventCapacity & (EventCapacity - 1)) != 0)) throw new ArgumentException("ClientConfig.EventCapacity: must be a power of two ≥ 64, is " + EventCapacity);
+            if (InterpolationDelayUs > 100000) throw new ArgumentException("ClientConfig.InterpolationDelayUs: at most 100000 µs, is " + InterpolationDelayUs);
             if (PingIntervalUs < 0 || PingIntervalUs > 500000) throw new ArgumentException("ClientConfig.PingIntervalUs: must be 0…500000, is " + PingIntervalUs);
             if (!string.IsNullOrEmpty(Passphrase) && PassphraseCrypto.Factory == null) throw new ArgumentException("ClientConfig.Passphrase: set, but no passphrase crypto is linked (PassphraseCrypto.Factory)");
         }
