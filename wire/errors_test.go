@@ -218,7 +218,7 @@ func TestBodyParseErrors(t *testing.T) {
 			return body(t, "entity_update", nil)[:offUpdCauses+3*UpdateCauseSize]
 		}, ErrShort},
 		{"EntityUpdate entities past end", new(EntityUpdate), func(t *testing.T) []byte {
-			return body(t, "entity_update", map[int]byte{offUpdCauses + 3*UpdateCauseSize: 4})
+			return body(t, "entity_update", map[int]byte{offUpdCauses + 2*UpdateCauseSize: 4})
 		}, ErrShort},
 		{"EntityUpdate entity count 255, no records", new(EntityUpdate), func(t *testing.T) []byte {
 			return body(t, "entity_update_empty", map[int]byte{offUpdCauses: 255})
@@ -251,11 +251,11 @@ func TestBodyParseErrors(t *testing.T) {
 			return body(t, "entity_update", map[int]byte{offUpdCauses + offCauseClient: 0})
 		}, ErrField},
 		{"EntityUpdate last cause client 0", new(EntityUpdate), func(t *testing.T) []byte {
-			o := offUpdCauses + 2*UpdateCauseSize + offCauseClient
+			o := offUpdCauses + 1*UpdateCauseSize + offCauseClient
 			return body(t, "entity_update", map[int]byte{o: 0, o + 1: 0})
 		}, ErrField},
 		{"EntityUpdate cause client 0 and records past end", new(EntityUpdate), func(t *testing.T) []byte {
-			return body(t, "entity_update", map[int]byte{offUpdCauses + offCauseClient: 0, offUpdCauses + 3*UpdateCauseSize: 4})
+			return body(t, "entity_update", map[int]byte{offUpdCauses + offCauseClient: 0, offUpdCauses + 2*UpdateCauseSize: 4})
 		}, ErrShort},
 		{"EntityUpdate cause client 0 and too long", new(EntityUpdate), func(t *testing.T) []byte {
 			u := EntityUpdate{Causes: []UpdateCause{{Client: 0}}, Entities: entities(MaxEntityUpdateEntities)}
@@ -355,7 +355,7 @@ func TestForwardCompatible(t *testing.T) {
 	}
 	// Entity flag bits version 1 does not define are passed through, in
 	// snapshots and entity updates alike.
-	u := body(t, "entity_update", map[int]byte{offUpdCauses + 3*UpdateCauseSize + 1 + offEnFlags: 0xf8})
+	u := body(t, "entity_update", map[int]byte{offUpdCauses + 2*UpdateCauseSize + 1 + offEnFlags: 0xf8})
 	var eu EntityUpdate
 	if n, err := eu.Parse(u); err != nil || n != len(u) || eu.Entities[0].Flags != 0xf8 {
 		t.Errorf("entity flags 0xf8: %d, %v, %+v", n, err, eu)

@@ -121,6 +121,10 @@ func entities(n int) []EntityState {
 // handshakeCookie is the cookie of seal/testdata/handshake.txt.
 var handshakeCookie = [CookieSize]byte([]byte("0123456789abcdef0123456789abcdef"))
 
+// noAck is the ack of a datagram sent before anything was received on
+// its session path (PROTOCOL §8.2): every handshake datagram's.
+const noAck = 0xffff
+
 const (
 	testNonce      = 0x0123456789abcdef
 	testToken      = 0x8877665544332211
@@ -138,31 +142,31 @@ func goldenVectors() []vector {
 		return Header{Type: t, Token: testToken, Seq: seq, Ack: ack, AckBits: bits}
 	}
 	return append(deltaVectors(), []vector{
-		{"connect_request_empty_name", "ConnectRequest, empty name, padded to 1200 bytes",
-			Header{Type: TypeConnectRequest},
+		{"connect_request_empty_name", "ConnectRequest, empty name, padded to 1200 bytes; ack 0xffff: nothing received yet",
+			Header{Type: TypeConnectRequest, Ack: noAck},
 			&ConnectRequest{ClientNonce: testNonce, NameLen: nameLen0, Name: name0}},
 		{"connect_request_name32", "ConnectRequest, 32-byte UTF-8 name, unicast wanted, retry (seq 1)",
-			Header{Type: TypeConnectRequest, Seq: 1},
+			Header{Type: TypeConnectRequest, Seq: 1, Ack: noAck},
 			&ConnectRequest{ClientNonce: ^uint64(0), Flags: ConnectWantUnicast, NameLen: nameLen32, Name: name32}},
 		{"challenge", "Challenge with a 32-byte cookie",
 			Header{Type: TypeChallenge},
 			&Challenge{ClientNonce: testNonce, Cookie: cookie(1)}},
 		{"challenge_response", "ChallengeResponse, name \"Ada\", with a player id",
-			Header{Type: TypeChallengeResponse, Seq: 2},
+			Header{Type: TypeChallengeResponse, Seq: 2, Ack: noAck},
 			&ChallengeResponse{ClientNonce: testNonce, NameLen: nameLen3, Name: name3, Cookie: cookie(1), PlayerID: testPlayerID}},
 		{"challenge_response_pake", "ChallengeResponse to a server with a venue passphrase: ConnectHasPAKE, the client's CPace message after the player id (msgA of seal/testdata/handshake.txt: passphrase \"lantern orchard 42\", this nonce, that vector's cookie)",
-			Header{Type: TypeChallengeResponse, Seq: 4},
+			Header{Type: TypeChallengeResponse, Seq: 4, Ack: noAck},
 			&ChallengeResponse{ClientNonce: testNonce, Flags: ConnectHasPAKE, NameLen: nameLen3, Name: name3, Cookie: handshakeCookie, PlayerID: testPlayerID,
 				PAKE: [PAKESize]byte{0xec, 0xd6, 0x87, 0xd3, 0x95, 0x32, 0xb0, 0x48, 0x75, 0x69, 0x58, 0xd0, 0x8b, 0xff, 0x42, 0x7b, 0x8f, 0xea, 0xb3, 0x29, 0x52, 0xb4, 0xf4, 0xae, 0x86, 0x3c, 0xf0, 0xb4, 0x19, 0x05, 0x75, 0x3b}}},
 		{"challenge_response_name32", "ChallengeResponse, 32-byte name, unicast wanted, anonymous (player id all zero)",
-			Header{Type: TypeChallengeResponse, Seq: 3},
+			Header{Type: TypeChallengeResponse, Seq: 3, Ack: noAck},
 			&ChallengeResponse{ClientNonce: testNonce, Flags: ConnectWantUnicast, NameLen: nameLen32, Name: name32, Cookie: cookie(0xf0)}},
-		{"accepted_multicast", "Accepted, snapshots by multicast to 239.255.77.77:7778; header carries the session token",
-			session(TypeAccepted, 1, 2, 0b10),
+		{"accepted_multicast", "Accepted, snapshots by multicast to 239.255.77.77:7778; header carries the session token; seq 1: a repeated Accepted (the first was lost) takes the session's next number",
+			session(TypeAccepted, 1, noAck, 0),
 			&Accepted{ClientNonce: testNonce, ClientID: 3, TickRate: 90, ServerTime: 123_456_789,
 				Multicast: netip.MustParseAddrPort("239.255.77.77:7778"), GroupToken: testGroupToken}},
 		{"accepted_sealed", "Accepted by a server with a venue passphrase (every later datagram is sealed; multicast), answering challenge_response_pake: the server's CPace message, its Ed25519 key, the wrapped group key and its confirmation, from seal/testdata/handshake.txt",
-			session(TypeAccepted, 0, 4, 0),
+			session(TypeAccepted, 0, noAck, 0),
 			&Accepted{ClientNonce: testNonce, ClientID: 4, TickRate: 90, ServerTime: 123_456_789,
 				Multicast: netip.MustParseAddrPort("239.255.77.77:7778"), GroupToken: testGroupToken, Flags: AcceptedSealed,
 				PAKE:      [PAKESize]byte{0xb6, 0xda, 0x4d, 0x28, 0x97, 0xf4, 0xb0, 0xad, 0xd8, 0x94, 0xba, 0x0d, 0xec, 0x3d, 0x13, 0x47, 0x53, 0x7a, 0x5e, 0x68, 0x88, 0xf2, 0x44, 0x9d, 0xe8, 0x43, 0xeb, 0x17, 0x37, 0x7d, 0x44, 0x3a},
@@ -170,10 +174,10 @@ func goldenVectors() []vector {
 				GroupKey:  [WrappedKeySize]byte{0x1d, 0x83, 0xde, 0xf8, 0xdc, 0x31, 0x08, 0xe2, 0x0c, 0x4f, 0x6f, 0x3b, 0xb4, 0xb0, 0x93, 0xa4, 0x99, 0x99, 0xc4, 0x91, 0x5a, 0xa0, 0xb7, 0x26, 0x35, 0x8c, 0x5b, 0x96, 0x5a, 0x3d, 0x13, 0x30},
 				Confirm:   [ConfirmSize]byte{0x78, 0xec, 0xe2, 0xed, 0xe6, 0x5a, 0xc4, 0xfb, 0x68, 0x9f, 0xfe, 0x10, 0x88, 0x91, 0xa8, 0x67, 0x3a, 0x5f, 0xad, 0x4a, 0x0d, 0x82, 0xb7, 0xd0, 0x05, 0x45, 0x65, 0xcc, 0x21, 0x74, 0xc8, 0xb9}}},
 		{"accepted_unicast", "Accepted, no multicast group, snapshots by unicast",
-			session(TypeAccepted, 0, 3, 0b111),
+			session(TypeAccepted, 0, noAck, 0),
 			&Accepted{ClientNonce: testNonce, ClientID: 0xffff, TickRate: 120, ServerTime: 1 << 40, Flags: AcceptedUnicast}},
 		{"accepted_resumed", "Accepted, resuming the previous session of the player id in challenge_response: client id 3 again; multicast",
-			session(TypeAccepted, 0, 2, 0),
+			session(TypeAccepted, 0, noAck, 0),
 			&Accepted{ClientNonce: testNonce, ClientID: 3, TickRate: 90, ServerTime: 133_456_789,
 				Multicast: netip.MustParseAddrPort("239.255.77.77:7778"), GroupToken: testGroupToken, Flags: AcceptedResumed}},
 		{"denied_server_full", "Denied: server full",
@@ -228,10 +232,10 @@ func goldenVectors() []vector {
 		{"snapshot_empty", "Snapshot with no players and no entities",
 			Header{Type: TypeSnapshot, Token: testGroupToken, Seq: 0},
 			&Snapshot{Tick: 0, ServerTime: 0, Parts: 1}},
-		{"snapshot_multipart_0", "Snapshot part 0 of 2: MaxSnapshotPlayers (28) players of the tick's 30",
+		{"snapshot_multipart_0", "Snapshot part 0 of 2: MaxSnapshotPlayers (28) players of the tick's 30; flags and hash as in every part of the tick",
 			Header{Type: TypeSnapshot, Token: testGroupToken, Seq: 1001},
 			&Snapshot{Tick: 0xfffffffe, ServerTime: 5_000_000, Part: 0, Parts: 2, PlayerCount: 30,
-				Players: players(MaxSnapshotPlayers)}},
+				Flags: SnapshotHasHash, StateHash: 1, Players: players(MaxSnapshotPlayers)}},
 		{"snapshot_multipart_1", "Snapshot part 1 of 2: the other 2 players and 4 entities, with hash",
 			Header{Type: TypeSnapshot, Token: testGroupToken, Seq: 1002},
 			&Snapshot{Tick: 0xfffffffe, ServerTime: 5_000_000, Part: 1, Parts: 2, PlayerCount: 30,
@@ -240,10 +244,10 @@ func goldenVectors() []vector {
 			Header{Type: TypeSnapshot, Token: testGroupToken, Seq: 65535},
 			&Snapshot{Tick: 12345, ServerTime: 999, Part: 2, Parts: 3, PlayerCount: 0,
 				Flags: SnapshotHasHash, StateHash: ^uint64(0), Entities: entities(MaxSnapshotEntities)}},
-		{"entity_update", "EntityUpdate after tick 90000 reflecting inputs of two clients, in the order applied: client 3's 4242, client 5's 77, client 3's 4243; a held grabbable entity, an entity held in a chain below it, a sleeping grabbable one with unknown flag bit 7 (unicast)",
+		{"entity_update", "EntityUpdate after tick 90000 reflecting the inputs client 3's 4242, client 5's 77, client 3's 4243, applied in that order: each client named once, with its newest input, in the order those were applied (5's 77, 3's 4243); a held grabbable entity, an entity held in a chain below it, a sleeping grabbable one with unknown flag bit 7 (unicast)",
 			session(TypeEntityUpdate, 42, 40, 0xff),
 			&EntityUpdate{Tick: 90_000, ServerTime: 1_000_004_321,
-				Causes:   []UpdateCause{{Client: 3, Input: 4242}, {Client: 5, Input: 77}, {Client: 3, Input: 4243}},
+				Causes:   []UpdateCause{{Client: 5, Input: 77}, {Client: 3, Input: 4243}},
 				Entities: flagged(entities(3), EntityHeld|EntityGrabbable, EntityHeld, EntitySleeping|EntityGrabbable|0x80)}},
 		{"entity_update_empty", "EntityUpdate with no causes, entities or players (multicast: group token, server-wide seq)",
 			Header{Type: TypeEntityUpdate, Token: testGroupToken, Seq: 501},

@@ -216,7 +216,12 @@ namespace Arcade
         void OnAccepted(ref Header h, byte[] b, int n, long now)
         {
             if (!accepted.Parse(b, Proto.HeaderSize, n) || accepted.Nonce != nonce || !challenged) return;
-            if (State == ConnectionState.Connected) return; // a repeated Accepted for this session: harmless
+            if (State == ConnectionState.Connected)
+            {
+                // A repeated Accepted for this session: it took a number of the server's counter (§8.2).
+                if (h.Token == Token) { sessionRx.Record(h.Seq); reportSessionRx.Record(h.Seq); PublishAck(); }
+                return;
+            }
             if (accepted.ClientId == 0 || accepted.TickRate == 0) return;
             ISealer s = null;
             if (pake != null)
