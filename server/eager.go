@@ -89,7 +89,7 @@ func (s *Server) onPose(now int64, c *session, m *wire.PoseInput, rx int64) {
 	if len(e.avatars) == cap(e.avatars) || len(e.causes) == cap(e.causes) {
 		s.sendPaced(now) // bounded: never grow, send what there is
 	}
-	c.applied, c.hasApplied = *m, true
+	c.applied, c.hasApplied, c.inputApplied = *m, true, true
 	if c.stamp != e.gen {
 		c.stamp = e.gen
 		e.players = append(e.players, c)
@@ -235,10 +235,14 @@ func (s *Server) sendEager(now int64) {
 // playerState is c's avatar as a snapshot or update record.
 func playerState(c *session) wire.PlayerState {
 	a := &c.applied
+	tracking := a.Tracking
+	if !c.inputApplied {
+		tracking |= wire.TrackNoInput // its seq is none of this session's
+	}
 	return wire.PlayerState{
 		ClientID:     c.id,
 		LastInputSeq: a.InputSeq,
-		Tracking:     a.Tracking,
+		Tracking:     tracking,
 		Head:         a.Head,
 		Hands:        a.Hands,
 	}

@@ -60,9 +60,12 @@ type session struct {
 	// (eager off only).
 	applied    wire.PoseInput
 	hasApplied bool
-	pending    wire.PoseInput
-	hasPending bool
-	inputs     uint64
+	// inputApplied: an input of this session was applied (a resumed
+	// session's kept avatar is applied without one).
+	inputApplied bool
+	pending      wire.PoseInput
+	hasPending   bool
+	inputs       uint64
 	// A run of old inputs, each following the one before (inputInOrder):
 	// the newest of it and its length.
 	oldNewest uint32

@@ -94,7 +94,7 @@ func (s *Server) applyPending(now int64) {
 		if !c.hasPending {
 			continue
 		}
-		c.applied, c.hasApplied, c.hasPending = c.pending, true, false
+		c.applied, c.hasApplied, c.hasPending, c.inputApplied = c.pending, true, false, true
 		if s.world != nil {
 			s.scratch = s.world.ApplyInput(c.id, &c.applied, now, s.scratch[:0])
 		}

@@ -129,6 +129,12 @@ const (
 	TrackHead  = 1 << 0
 	TrackLeft  = 1 << 1
 	TrackRight = 1 << 2
+	// TrackNoInput, in a player record only: no input of the player's
+	// session has been applied yet, so LastInputSeq is no input seq of
+	// that session (0 for a new player; a resumed one's kept avatar
+	// carries its previous session's) and must not be compared with the
+	// client's own (PROTOCOL §6.7).
+	TrackNoInput = 1 << 7
 )
 
 // Header flags, in Header.Flags.

@@ -11,6 +11,8 @@ namespace Arcade
         public uint InputSeq;
         public byte Tracking;
         public QPose Head, Left, Right;
+        /// <summary>Whether an input of the player's session was applied (else InputSeq means nothing, §6.7).</summary>
+        public bool HasInput { get { return (Tracking & Wire.Tracking.NoInput) == 0; } }
         /// <summary>Server time of the state (µs, server clock).</summary>
         public ulong ServerTime;
         /// <summary>Client clock (µs) when the datagram carrying it was read.</summary>

@@ -75,6 +75,8 @@ namespace Arcade.Wire
     public static class Tracking
     {
         public const byte Head = 1, LeftHand = 2, RightHand = 4, All = 7;
+        /// <summary>In a player record: no input of the player's session applied yet; its input seq means nothing (§6.7).</summary>
+        public const byte NoInput = 0x80;
     }
 
     /// <summary>Deny reasons (§5).</summary>

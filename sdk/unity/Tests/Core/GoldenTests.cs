@@ -128,6 +128,17 @@ namespace Arcade.Tests
             T.Equal(11.419921875f, s.Entities[2].Pose.PZ, "entity 2 z");
         }
 
+        public static void NewPlayerHasNoInput()
+        {
+            var d = Load("snapshot_new_player");
+            var s = new Snapshot();
+            T.True(s.Parse(d, 22, d.Length - 22), "parse");
+            T.Equal(1, s.NumPlayers, "one player");
+            T.Equal((byte)Tracking.NoInput, s.Players[0].Tracking, "TrackNoInput set, nothing tracked");
+            T.Equal(0U, s.Players[0].InputSeq, "seq 0");
+            T.True(s.Players[0].Head.Equals(QPose.Identity), "origin pose, identity rotation");
+        }
+
         public static void EntityUpdateValues()
         {
             var d = Load("entity_update");
