@@ -79,9 +79,41 @@ namespace Arcade.Tests
             }
         }
 
+        /// <summary>testdata/wire/quantize_floats.txt: encodings from raw float32 values.</summary>
+        public static void RawFloatVectors()
+        {
+            var path = System.IO.Path.Combine(T.Root, "testdata", "wire", "quantize_floats.txt");
+            int pos = 0, rot = 0;
+            var b = new byte[11];
+            foreach (var raw in System.IO.File.ReadAllLines(path))
+            {
+                int c = raw.IndexOf('#');
+                string why = c >= 0 ? raw.Substring(c + 1).Trim() : "";
+                string line = (c >= 0 ? raw.Substring(0, c) : raw).Trim();
+                if (line.Length == 0) continue;
+                var f = line.Split(new[] { ' ' }, StringSplitOptions.RemoveEmptyEntries);
+                Func<string, float> fl = h => BitConverter.ToSingle(BitConverter.GetBytes(Convert.ToUInt32(h, 16)), 0);
+                if (f[0] == "pos")
+                {
+                    T.Equal(Convert.ToUInt16(f[3], 16), Quant.EncodePosition(fl(f[1])), "pos " + f[1] + " (" + why + ")");
+                    pos++;
+                }
+                else if (f[0] == "rot")
+                {
+                    var q = new QPose { Rot = Quant.EncodeRotation(fl(f[1]), fl(f[2]), fl(f[3]), fl(f[4])) };
+                    q.Write(b, 0);
+                    T.Equal(f[6], Hex.Encode(b, 6, 5), "rot " + string.Join(" ", f, 1, 4) + " (" + why + ")");
+                    rot++;
+                }
+                else throw new TestFailure("unknown line: " + line);
+            }
+            T.True(pos >= 10 && rot >= 10, "cases read: " + pos + " positions, " + rot + " rotations");
+            T.Log("{0} positions and {1} rotations encoded from raw floats as the Go encoder does", pos, rot);
+        }
+
         public static void Analog()
         {
-            T.Equal((byte)128, Quant.EncodeUnit(0.5f + 0.5f / 255f - 0.5f / 255f + 0.001f), "trigger rounds");
+            T.Equal((byte)128, Quant.EncodeUnit(0.5f), "trigger: 127.5 rounds away from zero");
             T.Equal((byte)0, Quant.EncodeUnit(float.NaN), "trigger NaN");
             T.Equal((byte)255, Quant.EncodeUnit(2f), "trigger clamped");
             T.Equal((sbyte)-127, Quant.EncodeAxis(-5f), "axis clamped");
