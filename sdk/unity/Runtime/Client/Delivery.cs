@@ -64,7 +64,7 @@ namespace Arcade
         /// seq counts, and starts the next window.</summary>
         public void Report(long now, SeqWindow group, SeqWindow session, DeliveryReport r)
         {
-            long w = (now - windowStart + 500) / 1000;
+            long w = (now - windowStart) / 1000; // measured, whole ms, truncated (§10.3)
             r.WindowMs = (ushort)Math.Max(1, Math.Min(65535, w));
             int recv, lost;
             group.Take(out recv, out lost);
@@ -74,8 +74,8 @@ namespace Arcade
             if (nSamples > 0)
             {
                 Array.Sort(samples, 0, nSamples);
-                r.ExcessP50 = Percentile(50);
-                r.ExcessP90 = Percentile(90);
+                r.ExcessP50 = samples[(nSamples - 1) / 2];
+                r.ExcessP90 = samples[(nSamples - 1) * 9 / 10];
             }
             else { r.ExcessP50 = 0; r.ExcessP90 = 0; }
             session.Take(out recv, out lost);
@@ -83,17 +83,11 @@ namespace Arcade
             uniNext = (uniNext + 1) % UnicastWindows;
             long tr = 0, tl = 0;
             for (int i = 0; i < UnicastWindows; i++) { tr += uniRecv[i]; tl += uniLost[i]; }
-            r.UnicastLoss = tr + tl < MinUnicastExpected ? Proto.UnicastLossUnknown : (ushort)Math.Round(10000.0 * tl / (tr + tl), MidpointRounding.AwayFromZero);
+            r.UnicastLoss = tr + tl < MinUnicastExpected ? Proto.UnicastLossUnknown : (ushort)((tl * Proto.MaxUnicastLoss + (tr + tl) / 2) / (tr + tl));
             r.Flags = NotJoined ? DeliveryFlags.NotJoined : (byte)0;
             nSamples = 0;
             windowStart = now;
         }
 
-        // Nearest rank on the sorted samples: the value at ceil(p/100 · n) − 1.
-        int Percentile(int p)
-        {
-            int k = (p * nSamples + 99) / 100 - 1;
-            return samples[Math.Max(0, Math.Min(nSamples - 1, k))];
-        }
     }
 }
