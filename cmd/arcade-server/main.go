@@ -67,6 +67,7 @@ type options struct {
 	stateBudget int
 	hostProbe   bool
 	pprof       bool
+	echoRPC     bool
 	scenePath   string
 	eager       bool
 	fallback    bool
@@ -118,6 +119,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.signedGap, "signed-update-gap", server.DefaultSignedUpdateGap, "with a passphrase, pace eager updates to the multicast group (each signed, and checked by every headset) to one per this gap after a burst of 4 (1µs..a quarter of a tick): bounds a headset's signature checks")
 	fs.IntVar(&o.tickCPU, "tick-cpu", -1, "pin the tick thread to this `CPU` (-1 = any), e.g. to keep load generators off it")
 	fs.BoolVar(&o.pprof, "pprof", false, "serve Go's /debug/pprof/ (profiles, heap, runtime trace) on the --http address")
+	fs.BoolVar(&o.echoRPC, "echo-rpc", false, "for testing a headset's receive side: announce every SceneChangeRequest as a SceneChange to every headset, answer every ButtonEvent with a Text and a sound Event to its sender")
 	fs.BoolVar(&o.hostProbe, "host-probe", true, "run a reference timerfd loop beside the tick (every 2 ms; about 2% of a core) and sample CPU steal, so late ticks are told apart as the host's or Arcade's")
 	fs.IntVar(&o.hashEvery, "hash-every", server.DefaultHashEvery, "carry the state hash in the snapshot every N ticks (0 = never)")
 	fs.DurationVar(&o.spinMax, "tick-spin", server.DefaultSpinMax, "longest the tick thread may spin before a deadline after an early timer wake (adapts to the host's timer lateness; at most half a tick); 0 = sleep only")
@@ -549,6 +551,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "arcade-server: %v\n", err)
 		return 1
+	}
+	if o.echoRPC {
+		echoRPCs(srv)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)

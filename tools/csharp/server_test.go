@@ -46,7 +46,7 @@ func newServer(t *testing.T, bin, passFile string, extra ...string) *server {
 	s := &server{bin: bin, game: fmt.Sprintf("127.0.0.1:%d", gamePort), http: fmt.Sprintf("127.0.0.1:%d", httpPort)}
 	group := fmt.Sprintf("239.255.%d.%d:%d", 1+gamePort%250, 1+groupPort%250, groupPort)
 	s.args = []string{"--listen", s.game, "--http", s.http, "--iface", "lo", "--multicast", group,
-		"--discovery=false", "--rt-priority", "0", "--host-probe=false", "--dscp", "-1"}
+		"--discovery=false", "--rt-priority", "0", "--host-probe=false", "--dscp", "-1", "--echo-rpc"}
 	if passFile != "" {
 		s.args = append(s.args, "--passphrase-file", passFile)
 	}

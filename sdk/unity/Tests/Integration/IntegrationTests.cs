@@ -26,7 +26,8 @@ namespace Arcade.Tests
             public PoseSample Pose;
             public readonly List<ushort> Joined = new List<ushort>(), Left = new List<ushort>();
             public readonly List<ConnectionState> States = new List<ConnectionState>();
-            public readonly List<string> Scenes = new List<string>();
+            public readonly List<string> Scenes = new List<string>(), Texts = new List<string>();
+            public readonly List<EventRpc> Events = new List<EventRpc>();
 
             public Headset(IPEndPoint server, string name, byte[] playerId, string passphrase, float x, float z)
             {
@@ -40,6 +41,8 @@ namespace Arcade.Tests
                 C.PlayerLeft += id => Left.Add(id);
                 C.StateChanged += (s, why, code) => States.Add(s);
                 C.SceneChanged += s => Scenes.Add(s);
+                C.TextReceived += s => Texts.Add(s);
+                C.EventReceived += e => Events.Add(e);
                 SetPose(x, z);
                 C.Start();
             }
@@ -156,6 +159,17 @@ namespace Arcade.Tests
                 T.Equal(0L, bytes, "bytes allocated handling snapshots");
 
                 Grab(a, b);
+
+                // Server → client RPCs (arcade-server --echo-rpc): a SceneChange to all, a Text and an Event to the sender.
+                T.True(a.C.RequestScene("arena"), "scene change request queued");
+                T.True(a.C.Button(3, true), "button event queued");
+                T.True(Run(2, () => a.Scenes.Contains("arena") && b.Scenes.Contains("arena") && a.Texts.Contains("button 3 down") && a.Events.Count > 0, a, b),
+                    "SceneChange to both, Text and Event to alice: scenes " + a.Scenes.Count + "/" + b.Scenes.Count + ", texts " + string.Join("|", a.Texts) + ", events " + a.Events.Count);
+                T.Equal((byte)Rpc.EventSound, a.Events[0].Kind, "event kind");
+                T.Equal((ushort)3, a.Events[0].Cue, "event cue");
+                T.Equal((byte)255, a.Events[0].Strength, "event strength");
+                T.Equal(0, b.Texts.Count, "the Text went to the sender only");
+                T.Log("RPCs from the server: SceneChange \"arena\" to both, Text \"{0}\" and Event cue {1} to the sender", a.Texts[0], a.Events[0].Cue);
 
                 // Disconnect: bob leaves, alice sees it; bob comes back with his player id and is resumed.
                 ushort bobId = b.C.ClientId;
