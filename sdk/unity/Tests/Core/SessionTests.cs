@@ -103,6 +103,15 @@ namespace Arcade.Tests
             return n;
         }
 
+        /// <summary>A session connected at now by the fake server, sending nowhere.</summary>
+        public static Session Connected(long now)
+        {
+            var net = new FakeNet();
+            var s = Connect(net, now);
+            net.Keep = false;
+            return s;
+        }
+
         public static void JoinAndLeaveByCompleteTicks()
         {
             var net = new FakeNet();
