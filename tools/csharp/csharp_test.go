@@ -46,7 +46,7 @@ func runTests(t *testing.T, b *Build, env []string, filters ...string) string {
 // budget.
 func TestCore(t *testing.T) {
 	b := compile(t)
-	out := runTests(t, b, nil, "GoldenTests.", "QuantTests.", "ReliableTests.", "SessionTests.", "PresentationTests.", "DeliveryTests.", "HostileInputTests.", "DiscoveryTests.Nothing", "CryptoTests", "Crypto.")
+	out := runTests(t, b, nil, "GoldenTests.", "QuantTests.", "ReliableTests.", "SessionTests.", "PresentationTests.", "DeliveryTests.", "HostileInputTests.", "StateDeltaTests.", "DiscoveryTests.Nothing", "CryptoTests", "Crypto.")
 	if !strings.Contains(out, "GoldenTests.EveryVectorRoundTrips") {
 		t.Fatal("the golden vector test did not run")
 	}

@@ -158,6 +158,9 @@ func TestIntegration(t *testing.T) {
 	b := compile(t)
 	bin := buildServer(t)
 	out := runWithServer(t, b, newServer(t, bin, ""), "", "IntegrationTests.TwoClients")
+	if !strings.Contains(out, "ok   IntegrationTests.TwoClientsDelta ") {
+		t.Fatal("the StateDelta test did not pass")
+	}
 	if !strings.Contains(out, "ok   IntegrationTests.TwoClients ") {
 		t.Fatal("the two-client test did not pass")
 	}

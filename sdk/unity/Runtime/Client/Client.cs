@@ -51,7 +51,7 @@ namespace Arcade
         /// <summary>A complete tick: its number.</summary>
         public event Action<uint> TickCompleted;
 
-        /// <summary>Bytes the receive threads allocated while handling Snapshot datagrams, and how many they handled.</summary>
+        /// <summary>Bytes the receive threads allocated while handling Snapshot and StateDelta datagrams, and how many they handled.</summary>
         public long SnapshotAllocatedBytes, SnapshotsMeasured;
 
         public Client(ClientConfig config)
@@ -259,7 +259,7 @@ namespace Arcade
                 if (err != SocketError.Success) continue; // e.g. ICMP port unreachable on the connected socket
                 if (n > Proto.MaxDatagramSize) continue;
                 long a = GC.GetAllocatedBytesForCurrentThread();
-                bool isSnapshot = n > Proto.HeaderSize && buf[Header.OffType] == PacketType.Snapshot;
+                bool isSnapshot = n > Proto.HeaderSize && (buf[Header.OffType] == PacketType.Snapshot || buf[Header.OffType] == PacketType.StateDelta);
                 lock (sync) session.OnDatagram(buf, n, group, NowUs());
                 if (isSnapshot)
                 {

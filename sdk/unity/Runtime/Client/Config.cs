@@ -38,6 +38,9 @@ namespace Arcade
         public bool WantUnicast;
         /// <summary>The venue passphrase; null or empty: none. Needs PassphraseCrypto.Factory.</summary>
         public string Passphrase;
+        /// <summary>Take the tick's state as StateDelta (§10.4): coded against ticks this client holds,
+        /// smaller than Snapshots when little changes. Default false: full Snapshots.</summary>
+        public bool DeltaState;
         /// <summary>Start a new handshake by itself, with the same player id, when the session is lost
         /// (server timeout, shutdown, restart, silence), with backoff 0.1 s … 2 s. Default true.</summary>
         public bool Reconnect = true;
@@ -89,5 +92,7 @@ namespace Arcade
         public long Snapshots, EntityUpdates, TicksComplete, Pongs, RpcsReceived, Reconnects, ReportsSent;
         /// <summary>µs from the last lost session to the Accepted of the reconnect.</summary>
         public long LastReconnectUs;
+        /// <summary>StateDelta parts applied, and refused for want of their baseline or as corrupt.</summary>
+        public long DeltaParts, DeltaNoBaseline, DeltaBad;
     }
 }

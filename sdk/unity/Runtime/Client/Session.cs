@@ -60,6 +60,17 @@ namespace Arcade
         public bool Resumed { get; private set; }
         public bool Sealed { get; private set; }
         public bool GroupJoined { get; private set; }
+        /// <summary>Whether the server may send this session StateDelta (AcceptedDeltaState).</summary>
+        public bool DeltaOn { get; private set; }
+        readonly DeltaReceiver deltaRx = new DeltaReceiver();
+        readonly StateDeltaHeader sdh = new StateDeltaHeader();
+        bool haveDeltaTick;
+        uint deltaTick;
+        ulong deltaTickTime;
+        // The state acknowledgement for PoseInput (under sendLock).
+        bool ackState;
+        uint ackStateTick;
+        ulong ackStateMask;
         readonly byte[] groupAddr = new byte[4];
         int groupPort;
 
@@ -176,7 +187,7 @@ namespace Arcade
         void SendConnectRequest(long now)
         {
             request.Nonce = nonce;
-            request.Flags = cfg.WantUnicast ? ConnectFlags.WantUnicast : (byte)0;
+            request.Flags = (byte)((cfg.WantUnicast ? ConnectFlags.WantUnicast : 0) | (cfg.DeltaState ? ConnectFlags.DeltaState : 0));
             lock (sendLock)
             {
                 int e = request.Write(sendBuf, Proto.HeaderSize);
@@ -241,6 +252,10 @@ namespace Arcade
             GroupToken = accepted.GroupToken;
             Resumed = accepted.Resumed;
             Unicast = accepted.Unicast || accepted.NoGroup;
+            DeltaOn = (accepted.Flags & AcceptedFlags.DeltaState) != 0;
+            deltaRx.Reset();
+            haveDeltaTick = false;
+            lock (sendLock) ackState = false;
             sessionRx.Record(h.Seq);
             reportSessionRx.Reset();
             PublishAck();
@@ -374,7 +389,9 @@ namespace Arcade
                 m.StickLeftX = Quant.EncodeAxis(p.StickLeftX); m.StickLeftY = Quant.EncodeAxis(p.StickLeftY);
                 m.StickRightX = Quant.EncodeAxis(p.StickRightX); m.StickRightY = Quant.EncodeAxis(p.StickRightY);
                 m.Tracking = p.Tracking;
-                m.HasStateAck = false;
+                m.HasStateAck = ackState;
+                m.StateTick = ackStateTick;
+                m.TicksHeld = ackStateMask;
                 int e = m.Write(sendBuf, Proto.HeaderSize);
                 SendLocked(PacketType.PoseInput, Token, e, true);
             }
@@ -646,8 +663,9 @@ namespace Arcade
                     Lost(StateReason.Disconnected, (int)r, r == DisconnectReason.Timeout || r == DisconnectReason.ServerShutdown || r == DisconnectReason.UnknownSession, now);
                     return;
                 case PacketType.StateDelta:
-                    // Not asked for (no ConnectDeltaState): a server never sends it to this client.
+                    if (!sdh.Parse(b, o, n)) break;
                     Heard(ref h, now);
+                    if (DeltaOn) OnDelta(b, now);
                     return;
                 default:
                     break; // client → server types
@@ -666,7 +684,7 @@ namespace Arcade
         {
             if (State != ConnectionState.Connected || Unicast && !GroupJoined) { Stats.Dropped++; return; }
             if (h.Token != GroupToken) { Stats.DroppedToken++; return; }
-            if (h.Type != PacketType.Snapshot && h.Type != PacketType.EntityUpdate) { Stats.Dropped++; return; }
+            if (h.Type != PacketType.Snapshot && h.Type != PacketType.EntityUpdate && !(h.Type == PacketType.StateDelta && DeltaOn)) { Stats.Dropped++; return; }
             int bodyLen = n - Proto.HeaderSize;
             var s = sealer;
             if (s != null)
@@ -675,7 +693,14 @@ namespace Arcade
                 bodyLen = s.OpenGroup(b, n);
                 if (bodyLen < 0) { Stats.DroppedBadSeal++; return; }
             }
-            if (h.Type == PacketType.Snapshot)
+            if (h.Type == PacketType.StateDelta)
+            {
+                if (!sdh.Parse(b, Proto.HeaderSize, bodyLen)) { Stats.Dropped++; return; }
+                groupRx.Record(h.Seq);
+                if (sdh.Part == 0) delivery.MulticastPart0(sdh.Tick, now);
+                OnDelta(b, now);
+            }
+            else if (h.Type == PacketType.Snapshot)
             {
                 if (!snap.Parse(b, Proto.HeaderSize, bodyLen)) { Stats.Dropped++; return; }
                 groupRx.Record(h.Seq);
@@ -796,10 +821,11 @@ namespace Arcade
         {
             var u = upd;
             if (!Plausible(u.Tick, u.ServerTime, now)) { Stats.DroppedImplausible++; return; }
-            bool stale = (haveTick && TickOlder(u.Tick, newestTick)) || (haveUpdate && u.ServerTime < lastUpdateTime);
+            bool stale = (haveTick && TickOlder(u.Tick, newestTick)) || (haveDeltaTick && TickOlder(u.Tick, deltaTick))
+                || (haveUpdate && u.ServerTime < lastUpdateTime);
             if (stale)
             {
-                ulong newest = Math.Max(haveTick ? newestTickTime : 0, haveUpdate ? lastUpdateTime : 0);
+                ulong newest = Math.Max(Math.Max(haveTick ? newestTickTime : 0, haveDeltaTick ? deltaTickTime : 0), haveUpdate ? lastUpdateTime : 0);
                 if ((long)newest <= Clock.ServerNow(now) + StateRecoverAhead) { Stats.DroppedStale++; return; }
             }
             if (haveUpdate && u.ServerTime == lastUpdateTime && group != lastUpdateGroup) { Stats.DroppedDuplicate++; return; }
@@ -830,6 +856,60 @@ namespace Arcade
             ev.Kind = EventKind.Entity; ev.Id = r.Id; ev.Flags = r.Flags; ev.Head = r.Pose; ev.Reason = update ? 1 : 0;
             ev.ServerTime = serverTime; ev.ReceivedAt = now;
             Events.Push(ref ev);
+        }
+
+        // A StateDelta part (§10.4), after the plausibility rule; the tick ordering rules of §10 do not
+        // apply to it: a part of an older tick is assembled (a repair, kept as a baseline) but not shown.
+        void OnDelta(byte[] b, long now)
+        {
+            var h = sdh;
+            if (!Plausible(h.Tick, h.ServerTime, now)) { Stats.DroppedImplausible++; return; }
+            bool complete;
+            var st = deltaRx.Take(h, b, out complete);
+            Stats.DeltaNoBaseline = deltaRx.NoBaseline;
+            Stats.DeltaBad = deltaRx.BadDelta;
+            if (st == null) return;
+            Stats.DeltaParts++;
+            bool show = !haveDeltaTick || !TickOlder(h.Tick, deltaTick);
+            if (show)
+            {
+                if (!haveDeltaTick || h.Tick != deltaTick) { haveDeltaTick = true; deltaTick = h.Tick; deltaTickTime = h.ServerTime; }
+                var rec = new PlayerRecord();
+                for (int i = 0; i < st.NumPlayers; i++)
+                {
+                    var p = st.Players[i];
+                    if (p.Id < h.PlayerFrom || p.Id > h.PlayerTo) continue;
+                    rec.ClientId = p.Id; rec.InputSeq = p.Seq; rec.Tracking = p.Tracking; rec.Head = p.Head; rec.Left = p.Left; rec.Right = p.Right;
+                    ApplyPlayer(ref rec, h.ServerTime, now, false);
+                }
+                var er = new EntityRecord();
+                for (int i = 0; i < st.NumEntities; i++)
+                {
+                    var e = st.Entities[i];
+                    if (e.Id < h.EntityFrom || e.Id > h.EntityTo) continue;
+                    er.Id = e.Id; er.Flags = e.Flags; er.Pose = e.Pose;
+                    ApplyEntity(ref er, h.ServerTime, now, false);
+                }
+            }
+            if (!complete) return;
+            if (show)
+            {
+                // A whole tick: every player present, all others left (§10).
+                serial++;
+                seenCount = 0;
+                for (int i = 0; i < st.NumPlayers && seenCount < seenList.Length; i++)
+                {
+                    ushort id = st.Players[i].Id;
+                    if (id == 0) continue;
+                    seenIn[id] = serial;
+                    seenList[seenCount++] = id;
+                }
+                CompleteTick(h.Tick, h.ServerTime, st.NumPlayers, now);
+                haveTick = false; // the snapshot assembly no longer names the newest state
+            }
+            uint t; ulong mask;
+            bool any = deltaRx.Ack(out t, out mask);
+            lock (sendLock) { ackState = any; ackStateTick = t; ackStateMask = mask; }
         }
 
         void OnDeliver(int stream, byte[] data, int len)

@@ -32,6 +32,7 @@ namespace Arcade.Wire
         public const int MessageHeaderSize = 2;
         public const int MaxMessagePayload = MaxBodySize - MessageHeaderSize; // 1176
         public const int StateDeltaFixedSize = 37;
+        public const int MaxStatePlayers = 4096, MaxStateEntities = 4096, StateTicksHeld = 64;
         public const int MaxUnicastLoss = 10000;
         public const ushort UnicastLossUnknown = 65535;
         public const int SealOverhead = 24;

@@ -29,12 +29,12 @@ namespace Arcade.Tests
             public readonly List<string> Scenes = new List<string>(), Texts = new List<string>();
             public readonly List<EventRpc> Events = new List<EventRpc>();
 
-            public Headset(IPEndPoint server, string name, byte[] playerId, string passphrase, float x, float z)
+            public Headset(IPEndPoint server, string name, byte[] playerId, string passphrase, float x, float z, bool delta = false)
             {
                 var cfg = new ClientConfig
                 {
                     Server = server, Name = name, PlayerId = playerId, Passphrase = passphrase,
-                    MulticastInterface = IPAddress.Loopback,
+                    MulticastInterface = IPAddress.Loopback, DeltaState = delta,
                 };
                 C = new Client(cfg);
                 C.PlayerJoined += id => Joined.Add(id);
@@ -116,6 +116,40 @@ namespace Arcade.Tests
         public static void TwoClients()
         {
             RunScenario(null);
+        }
+
+        /// <summary>Both clients take StateDelta (§10.4), so the group is sent StateDelta: each sees the
+        /// other's exact poses and the scene's entities, acknowledges ticks, and allocates nothing per part.</summary>
+        public static void TwoClientsDelta()
+        {
+            var server = Server();
+            if (server == null || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("ARCADE_PASSPHRASE"))) { T.Log("ARCADE_SERVER not set (or sealed): not run"); return; }
+            var a = new Headset(server, "dora", null, null, 0.5f, -1f, true);
+            var b = new Headset(server, "dave", null, null, -0.5f, 1f, true);
+            try
+            {
+                T.True(Run(5, () => a.C.State == ConnectionState.Connected && b.C.State == ConnectionState.Connected, a, b), "both connected");
+                T.True(a.C.Session.DeltaOn && b.C.Session.DeltaOn, "the server takes ConnectDeltaState (AcceptedDeltaState)");
+                T.True(Run(5, () => Sees(a, b) && Sees(b, a), a, b), "each sees the other with the exact quantized poses, by StateDelta");
+                T.True(Run(3, () => a.C.World.EntityCount > 0, a, b), "the scene's entities, by StateDelta");
+                long parts0 = a.C.Stats.DeltaParts + b.C.Stats.DeltaParts;
+                long snaps0 = a.C.SnapshotsMeasured + b.C.SnapshotsMeasured;
+                long bytes0 = a.C.SnapshotAllocatedBytes + b.C.SnapshotAllocatedBytes;
+                Run(1.5, () => false, a, b);
+                long parts = a.C.Stats.DeltaParts + b.C.Stats.DeltaParts - parts0;
+                long snaps = a.C.SnapshotsMeasured + b.C.SnapshotsMeasured - snaps0;
+                long bytes = a.C.SnapshotAllocatedBytes + b.C.SnapshotAllocatedBytes - bytes0;
+                T.True(parts >= 100, "StateDelta parts applied: " + parts);
+                T.Equal(0L, a.C.Stats.DeltaBad + b.C.Stats.DeltaBad, "corrupt parts");
+                T.Log("StateDelta: {0} parts applied in 1.5 s, {1} without their baseline, {2} snapshots; {3} bytes allocated over {4} state datagrams",
+                    parts, a.C.Stats.DeltaNoBaseline + b.C.Stats.DeltaNoBaseline, a.C.Stats.Snapshots + b.C.Stats.Snapshots, bytes, snaps);
+                T.Equal(0L, bytes, "bytes allocated handling state datagrams");
+            }
+            finally
+            {
+                a.C.Dispose();
+                b.C.Dispose();
+            }
         }
 
         public static void TwoClientsSealed()
