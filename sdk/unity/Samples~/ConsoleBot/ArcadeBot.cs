@@ -5,7 +5,7 @@
 // its snapshot path.
 //
 //   mono ArcadeBot.exe --server 127.0.0.1:7777 [--clients 16] [--duration 10]
-//        [--rate 90] [--unicast] [--passphrase P] [--iface-addr 127.0.0.1] [--expect N]
+//        [--rate 90] [--unicast] [--delta] [--passphrase P] [--iface-addr 127.0.0.1] [--expect N]
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -29,7 +29,7 @@ static class ArcadeBot
         string server = "127.0.0.1:7777", pass = null, iface = null;
         int clients = 16, rate = 90, expect = -1;
         double duration = 10;
-        bool unicast = false;
+        bool unicast = false, delta = false;
         try
         {
             for (int i = 0; i < args.Length; i++)
@@ -41,6 +41,7 @@ static class ArcadeBot
                     case "--duration": duration = double.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                     case "--rate": rate = int.Parse(args[++i]); break;
                     case "--unicast": unicast = true; break;
+                    case "--delta": delta = true; break;
                     case "--passphrase": pass = args[++i]; break;
                     case "--iface-addr": iface = args[++i]; break;
                     case "--expect": expect = int.Parse(args[++i]); break;
@@ -62,7 +63,7 @@ static class ArcadeBot
         {
             var cfg = new ClientConfig
             {
-                Server = ep, Name = "cs-bot-" + i, WantUnicast = unicast, Passphrase = pass,
+                Server = ep, Name = "cs-bot-" + i, WantUnicast = unicast, Passphrase = pass, DeltaState = delta,
                 MulticastInterface = iface == null ? null : IPAddress.Parse(iface),
             };
             var b = new Bot { C = new Client(cfg), Phase = i * 2 * Math.PI / clients };
