@@ -28,7 +28,10 @@ type Build struct {
 	Core  string // Arcade.Client.dll: sdk/unity/Runtime without its Unity glue
 	Tests string // ArcadeTests.exe: sdk/unity/Tests
 	Bot   string // ArcadeBot.exe: sdk/unity/Samples~/ConsoleBot
-	Mono  string // the mono binary
+	// Crypto is CryptoTests.exe: Runtime/Crypto with the tests of
+	// Tests/Crypto, which have a runner of their own.
+	Crypto string
+	Mono   string // the mono binary
 }
 
 // Tools returns the paths of mcs and mono, or an error saying what is
@@ -82,7 +85,15 @@ func Compile(root string) (*Build, error) {
 	if err != nil {
 		return nil, err
 	}
-	tests, err := sources(root, "sdk/unity/Tests")
+	tests, err := sources(root, "sdk/unity/Tests", "/Crypto/")
+	if err != nil {
+		return nil, err
+	}
+	cryptoTests, err := sources(root, "sdk/unity/Tests/Crypto")
+	if err != nil {
+		return nil, err
+	}
+	cryptoCore, err := sources(root, "sdk/unity/Runtime/Crypto")
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +107,7 @@ func Compile(root string) (*Build, error) {
 	}
 	h := sha256.New()
 	h.Write(ver)
-	for _, group := range [][]string{core, tests, bot} {
+	for _, group := range [][]string{core, tests, bot, cryptoTests} {
 		for _, f := range group {
 			b, err := os.ReadFile(f)
 			if err != nil {
@@ -109,7 +120,7 @@ func Compile(root string) (*Build, error) {
 	}
 	dir := filepath.Join(os.TempDir(), "arcade-csharp-"+hex.EncodeToString(h.Sum(nil))[:16])
 	b := &Build{Dir: dir, Core: filepath.Join(dir, "Arcade.Client.dll"), Tests: filepath.Join(dir, "ArcadeTests.exe"),
-		Bot: filepath.Join(dir, "ArcadeBot.exe"), Mono: mono}
+		Bot: filepath.Join(dir, "ArcadeBot.exe"), Crypto: filepath.Join(dir, "CryptoTests.exe"), Mono: mono}
 	if _, err := os.Stat(filepath.Join(dir, "ok")); err == nil {
 		return b, nil
 	}
@@ -135,6 +146,12 @@ func Compile(root string) (*Build, error) {
 	}
 	if len(bot) > 0 {
 		if err := run(append(append([]string{"-target:exe", "-out:" + filepath.Join(tmp, "ArcadeBot.exe"), "-r:" + lib}, common...), bot...)...); err != nil {
+			return nil, err
+		}
+	}
+	if len(cryptoTests) > 0 {
+		args := append([]string{"-target:exe", "-out:" + filepath.Join(tmp, "CryptoTests.exe"), "-r:System.Numerics.dll"}, common...)
+		if err := run(append(append(args, cryptoCore...), cryptoTests...)...); err != nil {
 			return nil, err
 		}
 	}

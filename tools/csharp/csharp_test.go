@@ -1,6 +1,7 @@
 package csharp
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -38,6 +39,22 @@ func runTests(t *testing.T, b *Build, env []string, filters ...string) string {
 		t.Fatalf("C# tests failed: %v", err)
 	}
 	return string(out)
+}
+
+// TestCrypto: the passphrase cryptography of Runtime/Crypto (CPace over
+// ristretto255, AES-128-GCM, HKDF, Ed25519, the sealed datagrams) against
+// the Go vectors of seal/testdata, by its own runner (Tests/Crypto).
+func TestCrypto(t *testing.T) {
+	b := compile(t)
+	if _, err := os.Stat(b.Crypto); err != nil {
+		t.Skip("no Tests/Crypto")
+	}
+	root, _ := filepath.Abs(repoRoot)
+	out, err := exec.Command(b.Mono, "--debug", b.Crypto, root).CombinedOutput()
+	t.Logf("mono %s:\n%s", filepath.Base(b.Crypto), out)
+	if err != nil || !strings.Contains(string(out), ", 0 failed") {
+		t.Fatalf("C# crypto tests failed: %v", err)
+	}
 }
 
 // TestCore: the C# core's unit tests: every golden vector of testdata/wire

@@ -166,6 +166,27 @@ func TestIntegration(t *testing.T) {
 	}
 }
 
+// TestIntegrationSealed: the same with a venue passphrase: the CPace
+// handshake, every datagram after it sealed, the group's signed, and a
+// wrong passphrase (and none) refused.
+func TestIntegrationSealed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs arcade-server and Mono; skipped in -short mode")
+	}
+	b := compile(t)
+	bin := buildServer(t)
+	const pass = "lantern orchard 42"
+	f, err := toolrun.WriteSecret("arcade-csharp-pass-", pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(f)
+	out := runWithServer(t, b, newServer(t, bin, f), pass, "IntegrationTests.TwoClientsSealed")
+	if !strings.Contains(out, "ok   IntegrationTests.TwoClientsSealed ") || strings.Contains(out, "not run") {
+		t.Fatal("the sealed two-client test did not run and pass")
+	}
+}
+
 // TestDiscovery: the C# beacon probe and mDNS browse find a real
 // arcade-server advertising on lo under a name of this run's own.
 func TestDiscovery(t *testing.T) {

@@ -36,7 +36,7 @@ namespace Arcade
         public byte[] PlayerId;
         /// <summary>Ask for snapshots by unicast instead of multicast.</summary>
         public bool WantUnicast;
-        /// <summary>The venue passphrase; null or empty: none. Needs PassphraseCrypto.Factory.</summary>
+        /// <summary>The venue passphrase; null or empty: none (then a server with one refuses this client).</summary>
         public string Passphrase;
         /// <summary>Take the tick's state as StateDelta (§10.4): coded against ticks this client holds,
         /// smaller than Snapshots when little changes. Default false: full Snapshots.</summary>
@@ -68,7 +68,7 @@ namespace Arcade
             if (EventCapacity != 0 && (EventCapacity < 64 || (EventCapacity & (EventCapacity - 1)) != 0)) throw new ArgumentException("ClientConfig.EventCapacity: must be a power of two ≥ 64, is " + EventCapacity);
             if (InterpolationDelayUs > 100000) throw new ArgumentException("ClientConfig.InterpolationDelayUs: at most 100000 µs, is " + InterpolationDelayUs);
             if (PingIntervalUs < 0 || PingIntervalUs > 500000) throw new ArgumentException("ClientConfig.PingIntervalUs: must be 0…500000, is " + PingIntervalUs);
-            if (!string.IsNullOrEmpty(Passphrase) && PassphraseCrypto.Factory == null) throw new ArgumentException("ClientConfig.Passphrase: set, but no passphrase crypto is linked (PassphraseCrypto.Factory)");
+            if (!string.IsNullOrEmpty(Passphrase) && PassphraseCrypto.Factory == null) throw new ArgumentException("ClientConfig.Passphrase: set, but PassphraseCrypto.Factory is null");
         }
     }
 

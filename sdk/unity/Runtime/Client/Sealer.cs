@@ -15,8 +15,8 @@ namespace Arcade
         /// is at buf[22..22+n) and n is returned; -1 when it does not authenticate or is a replay.</summary>
         int Open(byte[] buf, int len);
 
-        /// <summary>Opens a sealed and signed multicast datagram in place, as Open, checking the
-        /// server's signature; -1 when any check fails.</summary>
+        /// <summary>Opens a sealed and signed multicast datagram, as Open (the body ends up at
+        /// buf[22..]), checking the server's signature; -1 when any check fails.</summary>
         int OpenGroup(byte[] buf, int len);
     }
 
@@ -32,11 +32,11 @@ namespace Arcade
         ISealer Finish(Accepted accepted);
     }
 
-    /// <summary>Where a passphrase handshake comes from: set by the crypto code at start-up, so the
-    /// core compiles and runs in clear without it.</summary>
+    /// <summary>Where a passphrase handshake comes from: Arcade.Crypto's CPace by default; a test or
+    /// another implementation may replace it.</summary>
     public static class PassphraseCrypto
     {
-        /// <summary>Makes a handshake for a passphrase (UTF-8); null when no implementation is linked.</summary>
-        public static System.Func<byte[], IPassphraseHandshake> Factory;
+        /// <summary>Makes a handshake for a passphrase (UTF-8).</summary>
+        public static System.Func<byte[], IPassphraseHandshake> Factory = p => new CpaceHandshake(p);
     }
 }

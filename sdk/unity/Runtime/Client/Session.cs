@@ -237,7 +237,7 @@ namespace Arcade
             ISealer s = null;
             if (pake != null)
             {
-                if (!accepted.Sealed || (s = pake.Finish(accepted)) == null)
+                if (!accepted.Sealed || h.Token == 0 || (s = pake.Finish(accepted)) == null)
                 {
                     Fail(StateReason.BadPassphrase, (int)DenyReason.BadPassphrase);
                     return;

@@ -26,6 +26,7 @@ namespace Arcade.Tests
             public PoseSample Pose;
             public readonly List<ushort> Joined = new List<ushort>(), Left = new List<ushort>();
             public readonly List<ConnectionState> States = new List<ConnectionState>();
+            public readonly List<StateReason> Reasons = new List<StateReason>();
             public readonly List<string> Scenes = new List<string>(), Texts = new List<string>();
             public readonly List<EventRpc> Events = new List<EventRpc>();
 
@@ -39,7 +40,7 @@ namespace Arcade.Tests
                 C = new Client(cfg);
                 C.PlayerJoined += id => Joined.Add(id);
                 C.PlayerLeft += id => Left.Add(id);
-                C.StateChanged += (s, why, code) => States.Add(s);
+                C.StateChanged += (s, why, code) => { States.Add(s); Reasons.Add(why); };
                 C.SceneChanged += s => Scenes.Add(s);
                 C.TextReceived += s => Texts.Add(s);
                 C.EventReceived += e => Events.Add(e);
@@ -157,6 +158,23 @@ namespace Arcade.Tests
             var pass = Environment.GetEnvironmentVariable("ARCADE_PASSPHRASE");
             if (string.IsNullOrEmpty(pass)) { T.Log("ARCADE_PASSPHRASE not set: not run"); return; }
             if (PassphraseCrypto.Factory == null) throw new TestFailure("ARCADE_PASSPHRASE set but no passphrase crypto is linked");
+            // A headset with the wrong passphrase, and one with none, get no session.
+            var server = Server();
+            var wrong = new Headset(server, "mallory", null, pass + "x", 0, 0);
+            var none = new Headset(server, "nobody", null, null, 0, 0);
+            try
+            {
+                T.True(Run(5, () => wrong.C.State == ConnectionState.Closed && none.C.State == ConnectionState.Closed, wrong, none),
+                    "refused: " + wrong.C.State + ", " + none.C.State);
+                T.True(wrong.Reasons.Contains(StateReason.BadPassphrase), "the wrong passphrase ends as BadPassphrase");
+                T.True(none.Reasons.Contains(StateReason.BadPassphrase), "no passphrase: Denied(BadPassphrase)");
+                T.Log("wrong passphrase and none: refused (BadPassphrase) without a session");
+            }
+            finally
+            {
+                wrong.C.Dispose();
+                none.C.Dispose();
+            }
             RunScenario(pass);
         }
 
@@ -191,6 +209,10 @@ namespace Arcade.Tests
                 T.True(snaps >= 100, "snapshots measured: " + snaps);
                 T.Log("allocated on the receive threads over {0} snapshots: {1} bytes (GC.GetAllocatedBytesForCurrentThread)", snaps, bytes);
                 T.Equal(0L, bytes, "bytes allocated handling snapshots");
+                T.Log("alice: {0} group datagrams received, {1} lost, {2} refused as badly sealed or signed, {3} delivery reports sent",
+                    a.C.Session.GroupReceived, a.C.Session.GroupLost, a.C.Stats.DroppedBadSeal, a.C.Stats.ReportsSent);
+                T.True(a.C.Session.GroupReceived > 0, "the group's datagrams arrive and open");
+                T.Equal(0L, a.C.Stats.DroppedBadSeal, "no real datagram refused");
 
                 Grab(a, b);
 
