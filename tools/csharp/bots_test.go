@@ -39,8 +39,9 @@ type goBotReport struct {
 
 // TestBotsBesideArcadeBot: 16 headsets of the C# console bot and 16 of
 // arcade-bot (Go) stream against one arcade-server by multicast on
-// loopback: every headset sees every other, of either kind. The snapshot
-// loss of both and the C# bot's allocations per snapshot are logged.
+// loopback: every headset sees every other, of either kind, and the C#
+// receive threads allocate nothing per snapshot after a warm-up second. The
+// snapshot loss of both is logged (not asserted: the box is shared).
 func TestBotsBesideArcadeBot(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs arcade-server, arcade-bot and Mono for seconds; skipped in -short mode")
@@ -80,7 +81,7 @@ func TestBotsBesideArcadeBot(t *testing.T) {
 	if err := json.Unmarshal(goOut.Bytes(), &gr); err != nil {
 		t.Fatalf("arcade-bot (%v): %v\n%s", goRunErr, err, goOut.Bytes())
 	}
-	t.Logf("C# bot: %d/%d connected, each saw %d…%d advancing peers; %d snapshots; group path %d received, %d lost (%.3f %%); %d bytes allocated over %d snapshots",
+	t.Logf("C# bot: %d/%d connected, each saw %d…%d advancing peers; %d snapshots; group path %d received, %d lost (%.3f %%); %d bytes allocated over %d snapshots after the warm-up",
 		cs.Connected, cs.Requested, cs.PeersMin, cs.PeersMax, cs.Snapshots, cs.GroupRecv, cs.GroupLost, cs.LossPct, cs.AllocBytes, cs.AllocSnaps)
 	minGo := 1 << 30
 	for _, c := range gr.Clients {
@@ -95,5 +96,8 @@ func TestBotsBesideArcadeBot(t *testing.T) {
 	}
 	if minGo != 2*n-1 {
 		t.Errorf("a Go headset saw %d other headsets, want %d (15 Go, 16 C#)", minGo, 2*n-1)
+	}
+	if cs.AllocSnaps == 0 || cs.AllocBytes != 0 {
+		t.Errorf("the C# receive threads allocated %d bytes over %d snapshots after the warm-up second, want 0", cs.AllocBytes, cs.AllocSnaps)
 	}
 }
