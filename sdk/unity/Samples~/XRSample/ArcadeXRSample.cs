@@ -40,6 +40,7 @@ public sealed class ArcadeXRSample : MonoBehaviour
     Client client;
     PoseSample pose;
     readonly Dictionary<ushort, Transform[]> avatars = new Dictionary<ushort, Transform[]>();
+    readonly Dictionary<ushort, GameObject> avatarObjects = new Dictionary<ushort, GameObject>();
     readonly Dictionary<int, Transform> bound = new Dictionary<int, Transform>();
     InputDevice head, left, right;
     string status = "starting";
@@ -121,16 +122,18 @@ public sealed class ArcadeXRSample : MonoBehaviour
         var go = Instantiate(AvatarPrefab, VenueOrigin);
         go.name = "player " + id;
         avatars[id] = new[] { Find(go, "Head"), Find(go, "LeftHand"), Find(go, "RightHand") };
+        avatarObjects[id] = go;
     }
 
     static Transform Find(GameObject go, string child) { var t = go.transform.Find(child); return t != null ? t : go.transform; }
 
     void OnLeft(ushort id)
     {
-        Transform[] a;
-        if (!avatars.TryGetValue(id, out a)) return;
-        Destroy(a[0].root == a[0] ? a[0].gameObject : a[0].parent.gameObject);
+        GameObject go;
+        if (!avatarObjects.TryGetValue(id, out go)) return;
+        Destroy(go);
         avatars.Remove(id);
+        avatarObjects.Remove(id);
     }
 
     static bool Read(ref InputDevice d, XRNode node, out Vector3 p, out Quaternion q)
