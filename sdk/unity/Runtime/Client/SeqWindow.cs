@@ -5,10 +5,14 @@ namespace Arcade
     /// <summary>What one receive path has seen of its sender's header seq (§8.2): the newest
     /// number and a 64-packet history, which give the ack and ack bits to send back and the
     /// path's received and lost counts (a late arrival fills an earlier gap). A jump of
-    /// more than 4096 ahead is not counted as loss.</summary>
+    /// more than 4096 ahead is not counted as loss, and 8 datagrams in a row older than the
+    /// window, each within 64 after the one before, move the window back to them: a forged
+    /// datagram numbered far ahead cannot stop the real sequence from being acknowledged.</summary>
     public sealed class SeqWindow
     {
-        public const int JumpLimit = 4096;
+        public const int JumpLimit = 4096, ResyncRun = 8;
+        int oldRun;
+        ushort oldLast;
         bool any;
         ushort newest;
         ulong history; // bit i: newest − i received (bit 0: newest itself)
@@ -19,7 +23,7 @@ namespace Arcade
 
         public bool Any { get { return any; } }
 
-        public void Reset() { any = false; newest = 0; history = 0; Received = 0; Lost = 0; TotalReceived = 0; TotalLost = 0; }
+        public void Reset() { any = false; newest = 0; history = 0; Received = 0; Lost = 0; TotalReceived = 0; TotalLost = 0; oldRun = 0; }
 
         /// <summary>Records seq; returns false for a duplicate (already recorded).</summary>
         public bool Record(ushort seq)
@@ -32,6 +36,7 @@ namespace Arcade
             int d = (short)(seq - newest);
             if (d > 0)
             {
+                oldRun = 0;
                 if (d <= JumpLimit) { Lost += d - 1; TotalLost += d - 1; }
                 history = d >= 64 ? 1UL : history << d | 1UL;
                 newest = seq;
@@ -39,7 +44,16 @@ namespace Arcade
                 return true;
             }
             int back = -d;
-            if (back >= 64) { Received++; TotalReceived++; return true; } // too old to tell: counted, not a fill
+            if (back >= 64)
+            {
+                // Too old to tell: counted, not a fill; a run of them resynchronises.
+                int step = (short)(seq - oldLast);
+                oldRun = oldRun > 0 && step > 0 && step <= 64 ? oldRun + 1 : 1;
+                oldLast = seq;
+                if (oldRun >= ResyncRun) { newest = seq; history = 1; oldRun = 0; }
+                Received++; TotalReceived++;
+                return true;
+            }
             ulong bit = 1UL << back;
             if ((history & bit) != 0) return false;
             history |= bit;

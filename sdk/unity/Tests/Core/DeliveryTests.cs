@@ -37,3 +37,42 @@ namespace Arcade.Tests
         }
     }
 }
+
+namespace Arcade.Tests
+{
+    /// <summary>Sequence windows (§8.2) and the session's reactions to the server's Disconnects (§8.5, §7.6).</summary>
+    public static class SeqAndDisconnectTests
+    {
+        public static void ForgedJumpIsRecoveredFrom()
+        {
+            var w = new SeqWindow();
+            for (ushort s = 100; s < 110; s++) w.Record(s);
+            w.Record(30000); // forged, far ahead: no loss counted
+            ushort ack; uint bits;
+            w.Ack(out ack, out bits);
+            T.Equal((ushort)30000, ack, "the forged number is the newest for a while");
+            T.Equal(0, w.Lost, "a jump past 4096 is not loss");
+            for (ushort s = 110; s < 118; s++) w.Record(s); // the real sequence goes on
+            w.Ack(out ack, out bits);
+            T.Equal((ushort)117, ack, "8 old datagrams in a row move the window back");
+            w.Record(118);
+            w.Ack(out ack, out bits);
+            T.Equal((ushort)118, ack, "and the real sequence is acknowledged again");
+        }
+
+        public static void DisconnectReasons()
+        {
+            foreach (var reason in new[] { DisconnectReason.ClientLeft, DisconnectReason.Kicked, DisconnectReason.UnknownSession, DisconnectReason.Timeout })
+            {
+                var s = SessionTests.Connected(1000000);
+                var d = new byte[Proto.HeaderSize + 1];
+                new Header { Type = PacketType.Disconnect, Token = s.Token }.Write(d);
+                d[Proto.HeaderSize] = (byte)reason;
+                s.OnDatagram(d, d.Length, false, 1100000);
+                bool reconnects = reason == DisconnectReason.UnknownSession || reason == DisconnectReason.Timeout;
+                T.Equal(reconnects ? ConnectionState.Reconnecting : ConnectionState.Closed, s.State, reason + ": state");
+                if (reconnects) T.Equal(1L, s.Stats.Reconnects, reason + ": a new handshake at once");
+            }
+        }
+    }
+}
