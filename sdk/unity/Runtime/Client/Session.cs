@@ -150,6 +150,15 @@ namespace Arcade
         public long SmoothedRtt { get { return reliable == null ? 0 : reliable.SmoothedRtt; } }
         public ReliableChannel Reliable { get { return reliable; } }
 
+        // The old session's keys go (under the send lock, so no SendPose is sealing with them).
+        void DropSealer()
+        {
+            ISealer old;
+            lock (sendLock) { old = sealer; sealer = null; }
+            var d = old as IDisposable;
+            if (d != null) d.Dispose();
+        }
+
         ulong NextNonce()
         {
             var b = new byte[8];
@@ -178,7 +187,7 @@ namespace Arcade
             challenged = false;
             Interlocked.Exchange(ref seq, -1);
             Interlocked.Exchange(ref token, 0);
-            sealer = null;
+            DropSealer();
             sessionRx.Reset();
             PublishAck();
             SendConnectRequest(now);
@@ -340,6 +349,7 @@ namespace Arcade
                 }
             }
             if (State != ConnectionState.Closed) SetState(ConnectionState.Closed, StateReason.Closed, 0);
+            DropSealer();
         }
 
         // ---------------------------------------------------------------- sending
