@@ -68,3 +68,32 @@ func TestCore(t *testing.T) {
 		t.Fatal("the golden vector test did not run")
 	}
 }
+
+// TestUnityGlueCompiles: the Unity-only code (Runtime/Unity, the XR sample,
+// Android's MulticastLock) compiles with mcs against testdata/unitystubs,
+// stand-ins with Unity 2021.3's signatures, for Android and for the rest:
+// it is otherwise compiled only inside Unity.
+func TestUnityGlueCompiles(t *testing.T) {
+	mcs, _, err := Tools()
+	if err != nil {
+		t.Skip(err.Error())
+	}
+	root, _ := filepath.Abs(repoRoot)
+	core, err := sources(root, "sdk/unity/Runtime")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sample, err := sources(root, "sdk/unity/Samples~/XRSample")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, defs := range []string{"UNITY_5_3_OR_NEWER", "UNITY_5_3_OR_NEWER;UNITY_ANDROID"} {
+		args := []string{"-langversion:7.2", "-nologo", "-warnaserror+", "-target:library", "-define:" + defs,
+			"-out:" + filepath.Join(dir, "glue.dll"), filepath.Join(root, "tools/csharp/testdata/unitystubs/UnityEngine.cs")}
+		args = append(append(args, core...), sample...)
+		if out, err := exec.Command(mcs, args...).CombinedOutput(); err != nil {
+			t.Fatalf("-define:%s: %v\n%s", defs, err, out)
+		}
+	}
+}
