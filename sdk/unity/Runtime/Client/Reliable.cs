@@ -187,20 +187,26 @@ namespace Arcade
         /// <summary>Applies a session datagram's ack and ack bits: acknowledged packets free their chunks; packets 3 or more behind the ack, or past their RTO, are lost and their chunks resent.</summary>
         public void OnAck(ushort ack, uint bits, long now)
         {
+            // Packets, then losses: a packet not acknowledged is lost when one sent 3 or more later
+            // was (the ack names every packet of ours, whatever its type), or when a later reliable
+            // packet was acknowledged and it was sent more than 9/8 of max(SRTT, latest RTT) ago.
+            long newestAckedSent = long.MinValue;
+            for (int i = 0; i < MaxInFlight; i++)
+            {
+                var pk = sent[i];
+                if (!pk.Live || !Acked(pk.Seq, ack, bits)) continue;
+                if (pk.Seq == ack) Sample(now - pk.SentAt);
+                newestAckedSent = Math.Max(newestAckedSent, pk.SentAt);
+                for (int c = 0; c < pk.N; c++) AckFrag(pk.Msg[c], pk.Frag[c]);
+                Free(pk);
+            }
+            long timeThreshold = 9 * Math.Max(srtt, latestRtt) / 8;
             for (int i = 0; i < MaxInFlight; i++)
             {
                 var pk = sent[i];
                 if (!pk.Live) continue;
-                if (Acked(pk.Seq, ack, bits))
-                {
-                    if (pk.Seq == ack) Sample(now - pk.SentAt);
-                    for (int c = 0; c < pk.N; c++) AckFrag(pk.Msg[c], pk.Frag[c]);
-                    Free(pk);
-                }
-                else if ((short)(ack - pk.Seq) >= PacketThreshold)
-                {
+                if ((short)(ack - pk.Seq) >= PacketThreshold || (pk.SentAt < newestAckedSent && now - pk.SentAt > timeThreshold))
                     Lose(pk);
-                }
             }
             Timeouts(now);
         }
@@ -230,9 +236,12 @@ namespace Arcade
             return t;
         }
 
+        long latestRtt = InitialRtt;
+
         void Sample(long r)
         {
             if (r < 0) return;
+            latestRtt = r;
             if (!rttSampled) { srtt = r; rttvar = r / 2; rttSampled = true; return; }
             long err = Math.Abs(srtt - r);
             rttvar = (3 * rttvar + err) / 4;
