@@ -143,6 +143,7 @@ namespace Arcade
                 switch (e.Kind)
                 {
                     case EventKind.PlayerJoined: if (PlayerJoined != null) PlayerJoined(e.Id); break;
+                    case EventKind.ResyncEnd: World.EndResync(PlayerLeft); break;
                     case EventKind.PlayerLeft: if (PlayerLeft != null) PlayerLeft(e.Id); break;
                     case EventKind.TickComplete: if (TickCompleted != null) TickCompleted(e.Seq); break;
                     case EventKind.State:

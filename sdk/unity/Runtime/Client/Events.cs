@@ -21,6 +21,10 @@ namespace Arcade
         Rpc,
         /// <summary>The connection state changed (Reason: ConnectionState; Seq: deny or disconnect reason).</summary>
         State,
+        /// <summary>Events were dropped (the main thread did not poll in time): the PlayerJoined events up to
+        /// ResyncEnd name every player present; one present before and not named has left.</summary>
+        Resync,
+        ResyncEnd,
     }
 
     /// <summary>One hand-off from the receive thread: a fixed-size value, no allocation.</summary>
@@ -58,6 +62,9 @@ namespace Arcade
         }
 
         public int Count { get { return (int)(Volatile.Read(ref tail) - Volatile.Read(ref head)); } }
+
+        /// <summary>Room left for pushes.</summary>
+        public int Free { get { return items.Length - Count; } }
 
         /// <summary>Producer: pushes e, or counts it dropped when full.</summary>
         public bool Push(ref ClientEvent e)

@@ -119,6 +119,7 @@ namespace Arcade
         readonly bool[] present = new bool[65536];
         readonly ushort[] presentList = new ushort[4096];
         int presentCount;
+        long droppedSeen;
         bool haveUpdate, lastUpdateGroup;
         ulong lastUpdateTime;
         ClientEvent ev;
@@ -825,6 +826,14 @@ namespace Arcade
             ev = default(ClientEvent);
             ev.Kind = EventKind.TickComplete; ev.Seq = tick; ev.ServerTime = serverTime; ev.ReceivedAt = now; ev.Reason = playerCount;
             Events.Push(ref ev);
+            // Events were lost (the main thread fell behind): once there is room, say again who is present.
+            if (Events.Dropped != droppedSeen && Events.Free >= presentCount + 2)
+            {
+                droppedSeen = Events.Dropped;
+                PushId(EventKind.Resync, 0, now);
+                for (int i = 0; i < presentCount; i++) PushId(EventKind.PlayerJoined, presentList[i], now);
+                PushId(EventKind.ResyncEnd, 0, now);
+            }
         }
 
         void OnUpdate(bool group, long now)

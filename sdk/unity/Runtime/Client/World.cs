@@ -47,6 +47,24 @@ namespace Arcade
         public uint Tick { get; private set; }
         public ulong TickServerTime { get; private set; }
 
+        readonly bool[] wasPresent = new bool[65536];
+
+        /// <summary>After a ResyncEnd: removes the players present before the Resync and not named since,
+        /// calling left for each.</summary>
+        public void EndResync(System.Action<ushort> left)
+        {
+            for (int i = 0; i < PlayerCount;)
+            {
+                var p = players[i];
+                bool gone = wasPresent[p.Id] && !p.Present;
+                wasPresent[p.Id] = false;
+                if (!gone) { i++; continue; }
+                var e = new ClientEvent { Kind = EventKind.PlayerLeft, Id = p.Id };
+                Apply(ref e); // the last slot moves into i
+                if (left != null) left(p.Id);
+            }
+        }
+
         public World()
         {
             for (int i = 0; i < 65536; i++) { playerSlot[i] = -1; entitySlot[i] = -1; }
@@ -139,6 +157,9 @@ namespace Arcade
                     }
                 case EventKind.TickComplete:
                     Tick = e.Seq; TickServerTime = e.ServerTime;
+                    return;
+                case EventKind.Resync:
+                    for (int i = 0; i < PlayerCount; i++) { players[i].Present = false; wasPresent[players[i].Id] = true; }
                     return;
             }
         }

@@ -44,3 +44,34 @@ namespace Arcade.Tests
         }
     }
 }
+
+namespace Arcade.Tests
+{
+    /// <summary>A main thread that falls behind loses events, then gets the players present again.</summary>
+    public static class ResyncTests
+    {
+        public static void WorldRecoversPresenceAfterDroppedEvents()
+        {
+            var w = new World();
+            ClientEvent e;
+            foreach (ushort id in new ushort[] { 3, 4, 5 })
+            {
+                e = new ClientEvent { Kind = EventKind.PlayerJoined, Id = id }; w.Apply(ref e);
+            }
+            // Player 4 left and 6 joined while events were dropped; the resync names 3, 5 and 6.
+            e = new ClientEvent { Kind = EventKind.Resync }; w.Apply(ref e);
+            foreach (ushort id in new ushort[] { 3, 5, 6 })
+            {
+                e = new ClientEvent { Kind = EventKind.PlayerJoined, Id = id }; w.Apply(ref e);
+            }
+            var left = new System.Collections.Generic.List<ushort>();
+            w.EndResync(id => left.Add(id));
+            T.Equal(1, left.Count, "one left");
+            T.Equal((ushort)4, left[0], "player 4 left");
+            PlayerState p;
+            T.True(!w.TryGetPlayer(4, out p), "4 is gone");
+            foreach (ushort id in new ushort[] { 3, 5, 6 })
+                T.True(w.TryGetPlayer(id, out p) && p.Present, id + " present");
+        }
+    }
+}

@@ -47,9 +47,9 @@ namespace Arcade.Tests
         }
 
         // A session connected at now = 1 s, server clock = client clock (server time 1 s).
-        static Session Connect(FakeNet net, long now)
+        static Session Connect(FakeNet net, long now, int events = 0)
         {
-            var s = new Session(new ClientConfig { Server = new IPEndPoint(IPAddress.Loopback, 7777), Name = "t" }, net);
+            var s = new Session(new ClientConfig { Server = new IPEndPoint(IPAddress.Loopback, 7777), Name = "t", EventCapacity = events }, net);
             s.Start(now);
             var cr = new ConnectRequest();
             var req = net.Last(PacketType.ConnectRequest);
@@ -196,6 +196,38 @@ namespace Arcade.Tests
             var later = Snap(119, TimeOf(119), 3, true, 3);
             s.OnDatagram(later, later.Length, true, now);
             T.Equal(0, Count(Drain(s), EventKind.Entity, 9), "a snapshot older than the update does not replace it");
+        }
+
+        public static void DroppedEventsAreFollowedByAResync()
+        {
+            var net = new FakeNet();
+            long now = 1000000;
+            var s = Connect(net, now, 64);
+            Drain(s);
+            // 20 ticks of 3 players and an entity without polling: the 64-event ring overflows.
+            for (int i = 0; i < 20; i++)
+            {
+                uint t = (uint)(119 + i);
+                var d = Snap(t, TimeOf(t), (ushort)(i + 1), true, 3, 4, 5);
+                s.OnDatagram(d, d.Length, true, now + i * 8333);
+            }
+            T.True(s.Events.Dropped > 0, "events were dropped");
+            Drain(s);
+            var d2 = Snap(139, TimeOf(139), 21, true, 3, 5);
+            s.OnDatagram(d2, d2.Length, true, now + 20 * 8333);
+            var ev = Drain(s);
+            T.Equal(1, Count(ev, EventKind.Resync, 0), "a resync follows once there is room");
+            T.Equal(1, Count(ev, EventKind.ResyncEnd, 0), "and ends");
+            T.Equal(1, Count(ev, EventKind.PlayerLeft, 4), "4 left in this tick");
+            int afterResync = 0;
+            bool inResync = false;
+            foreach (var e in ev)
+            {
+                if (e.Kind == EventKind.Resync) inResync = true;
+                else if (e.Kind == EventKind.ResyncEnd) inResync = false;
+                else if (inResync && e.Kind == EventKind.PlayerJoined) afterResync++;
+            }
+            T.Equal(2, afterResync, "the resync names the 2 players present");
         }
 
         public static void ReceiveAndSendAllocateNothing()
