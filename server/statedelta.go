@@ -103,6 +103,9 @@ func (s *Server) broadcastDelta(now int64, group bool) {
 		d.budget.Shape(prev, b, &d.truth, &d.cur)
 		if d.budget.Deferred > 0 {
 			s.stats.StateDeferred.Add(uint64(d.budget.Deferred))
+			if d.hdr.Flags&wire.DeltaHasHash != 0 {
+				d.hdr.StateHash = s.hasher.sumState(&d.cur) // of the state sent (§10.5)
+			}
 		}
 		for _, part := range d.enc.Encode(&d.hdr, b, &d.cur, maxBody) {
 			s.body = append(s.body[:0], part...)

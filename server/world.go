@@ -1,8 +1,6 @@
 package server
 
 import (
-	"github.com/cespare/xxhash/v2"
-
 	"arcade/wire"
 )
 
@@ -43,37 +41,20 @@ type World interface {
 	Entity(id uint16) (wire.EntityState, bool)
 }
 
-// stateHasher computes the state hash snapshots carry: xxhash64 over the
-// tick number and the quantized player and entity records exactly as the
-// snapshot encodes them, players by client id, entities by id. Two servers
-// fed the same inputs produce the same sequence.
-type stateHasher struct {
-	d   *xxhash.Digest
-	buf []byte
-	one wire.Snapshot
-}
+// stateHasher computes the state hash snapshots carry (docs/PROTOCOL.md
+// §10.5): XXH64 over the tick number, the player and entity counts and the
+// quantized player and entity records exactly as a snapshot encodes them,
+// players by client id, entities by id. A headset holding the tick's
+// records computes the same value, and two servers fed the same inputs
+// produce the same sequence.
+type stateHasher struct{ h wire.StateHasher }
 
-func newStateHasher() *stateHasher {
-	h := &stateHasher{d: xxhash.New(), buf: make([]byte, 0, wire.MaxDatagramSize)}
-	h.one.Players = make([]wire.PlayerState, 0, wire.MaxSnapshotPlayers)
-	h.one.Entities = make([]wire.EntityState, 0, wire.MaxSnapshotEntities)
-	h.one.Parts = 1
-	return h
-}
+func newStateHasher() *stateHasher { return &stateHasher{} }
 
-// sum hashes players and entities, encoding them in chunks through the
-// snapshot codec so the bytes hashed are the bytes sent.
+// sum hashes a tick's players and entities (each sorted by id).
 func (h *stateHasher) sum(tick uint32, players []wire.PlayerState, entities []wire.EntityState) uint64 {
-	h.d.Reset()
-	h.one.Tick = tick
-	for first := true; first || len(players) > 0 || len(entities) > 0; first = false {
-		np := min(len(players), wire.MaxSnapshotPlayers)
-		ne := min(len(entities), wire.MaxSnapshotEntities)
-		h.one.Players = append(h.one.Players[:0], players[:np]...)
-		h.one.Entities = append(h.one.Entities[:0], entities[:ne]...)
-		players, entities = players[np:], entities[ne:]
-		h.buf = h.one.Append(h.buf[:0])
-		h.d.Write(h.buf)
-	}
-	return h.d.Sum64()
+	return h.h.Records(tick, players, entities)
 }
+
+// sumState hashes a tick's state already on the wire's grid.
+func (h *stateHasher) sumState(st *wire.State) uint64 { return h.h.State(st) }

@@ -12,7 +12,7 @@ import (
 // and count a message of a type they do not know.
 type RPCType uint16
 
-// RPC types. Client to server: 1 to 4; server to client: 5 to 7.
+// RPC types. Client to server: 1 to 4 and 8; server to client: 5 to 7.
 const (
 	RPCGrabRequest        RPCType = 1
 	RPCReleaseRequest     RPCType = 2
@@ -21,14 +21,15 @@ const (
 	RPCEvent              RPCType = 5
 	RPCSceneChange        RPCType = 6
 	RPCText               RPCType = 7
+	RPCDesyncReport       RPCType = 8 // desync.go
 	// MaxRPCType is the largest RPC type of this version.
-	MaxRPCType = RPCText
+	MaxRPCType = RPCDesyncReport
 )
 
 // Reliable streams of a session, by what they carry. Both ends configure
 // the reliable layer with RPCStreams streams.
 const (
-	StreamControl = 0 // RPC requests (grab, release, button, scene change request) and events
+	StreamControl = 0 // RPC requests (grab, release, button, scene change request), events and desync reports
 	StreamScene   = 1 // scene changes
 	StreamText    = 2 // text
 	RPCStreams    = 4 // reliable-ordered streams per session (3 is unused in version 1)
@@ -80,6 +81,7 @@ var rpcNames = [...]string{
 	RPCEvent:              "Event",
 	RPCSceneChange:        "SceneChange",
 	RPCText:               "Text",
+	RPCDesyncReport:       "DesyncReport",
 }
 
 // String returns the RPC name, or "unknown". It does not allocate.

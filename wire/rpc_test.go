@@ -36,6 +36,8 @@ func rpcVectors() []struct {
 		{"text", &Text{Text: []byte("goal!")}, "0700 05000000 676f616c21"},
 		{"text utf-8", &big, "0700 06000000 c3a9c3a9c3a9"},
 		{"text empty", &Text{}, "0700 00000000"},
+		{"desync report", &testDesyncReport, "0800 e8030000 02000000 01000000 d0070000 c4070000 efcdab8967452301 1032547698badcfe"},
+		{"desync report, nothing checked", &DesyncReport{}, "0800 00000000 00000000 00000000 00000000 00000000 0000000000000000 0000000000000000"},
 	}
 }
 
@@ -56,6 +58,8 @@ func rpcFor(t RPCType) rpcMessage {
 		return new(SceneChange)
 	case RPCText:
 		return new(Text)
+	case RPCDesyncReport:
+		return new(DesyncReport)
 	}
 	return nil
 }
@@ -197,6 +201,7 @@ func FuzzSceneChangeRequest(f *testing.F) { fuzzRPCBody[SceneChangeRequest](f) }
 func FuzzEvent(f *testing.F)              { fuzzRPCBody[Event](f) }
 func FuzzSceneChange(f *testing.F)        { fuzzRPCBody[SceneChange](f) }
 func FuzzText(f *testing.F)               { fuzzRPCBody[Text](f) }
+func FuzzDesyncReport(f *testing.F)       { fuzzRPCBody[DesyncReport](f) }
 
 // FuzzRPC parses RPC messages as a receiver does: the type id, then the
 // body of that type. A message that parses re-encodes stably.
