@@ -25,6 +25,7 @@ func (d *deltaRx) held() (uint32, uint64) {
 // Snapshot part unless the tick is older than the newest shown (a repair),
 // and keeps the tick once it is whole.
 func (s *Session) handleDelta(now, rxTime int64, viaMulticast bool, m *wire.StateDelta) {
+	defer s.resyncDelta() // after a mismatch (desync.go), once the part is shown
 	out, st := s.delta.rx.Apply(m, nil)
 	switch out {
 	case statesync.Copy, statesync.Duplicate:
@@ -38,6 +39,7 @@ func (s *Session) handleDelta(now, rxTime int64, viaMulticast bool, m *wire.Stat
 		return
 	case statesync.Whole:
 		s.stats.DeltaTicks++
+		s.checkDeltaTick(m, st)
 	}
 	if s.haveTick && wire.InputSeqNewer(s.newestTick, m.Tick) && !s.stillAhead(now, s.newestTime) {
 		return // an older tick, kept as a baseline only

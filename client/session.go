@@ -216,7 +216,8 @@ type sentPing struct {
 // Handle and SendPose do not allocate once the session is connected and has
 // seen its largest snapshot and entity update.
 type Session struct {
-	delta   deltaRx // the StateDelta stream (delta.go)
+	delta   deltaRx     // the StateDelta stream (delta.go)
+	desync  desyncCheck // state hash checks (desync.go)
 	cfg     SessionConfig
 	state   State
 	err     error
@@ -728,7 +729,11 @@ func (s *Session) handleState(now, rxTime int64, h *wire.Header, body []byte, vi
 	if s.snap.Part == 0 {
 		s.delivery.arrival(s.snap.Tick, rxTime, viaMulticast)
 	}
+	n := s.stats.Snapshots
 	s.deliverSnapshot(now, rxTime, viaMulticast)
+	if s.stats.Snapshots != n {
+		s.checkSnapshotPart() // delivered: its records count towards the tick's hash (desync.go)
+	}
 }
 
 // MaxStateAhead is how far ahead of the client's estimate of the server
@@ -906,6 +911,7 @@ func (s *Session) Update(now int64) {
 			s.delivery.report(now, s.stats.Multicast, s.stats.Unicast, &s.report)
 			s.push(s.report.Append(s.header(wire.TypeDeliveryReport)))
 		}
+		s.reportDesync(now)
 		s.pollReliable(now)
 	}
 }

@@ -142,6 +142,8 @@ type SessionStats struct {
 	RPCOut    uint64
 	Unicast   PathStats // server's per-connection sequence, from Accepted on
 	Multicast PathStats // the group sequence, from the first multicast datagram
+	// Desync counts the state hash checks and what they found (desync.go).
+	Desync DesyncStats
 }
 
 // TotalDropped is the sum of Dropped.
