@@ -73,6 +73,10 @@ type StatsReport struct {
 	Dropped              map[string]uint64 `json:"dropped"`
 	ClientList           []ClientInfo      `json:"client_list"`
 	Multicast            string            `json:"multicast,omitempty"`
+	// DesyncChecks and DesyncMismatches are the state hash checks every
+	// headset reported and the mismatches among them (§10.5).
+	DesyncChecks     uint64 `json:"desync_checks"`
+	DesyncMismatches uint64 `json:"desync_mismatches"`
 }
 
 // Report gathers the current statistics. Safe to call from any goroutine.
@@ -104,6 +108,8 @@ func (s *Server) Report() StatsReport {
 		FallbackDeferred:     st.FallbackDeferred.Load(),
 		StateRepairs:         st.StateRepairs.Load(),
 		StateDeferred:        st.StateDeferred.Load(),
+		DesyncChecks:         st.DesyncChecks.Load(),
+		DesyncMismatches:     st.DesyncMismatches.Load(),
 		RxPackets:            st.RxPackets.Load(),
 		TxPackets:            st.TxPackets.Load(),
 		Dropped:              st.DroppedByName(),

@@ -105,6 +105,8 @@ func (s *Server) deliver(stream int, msg []byte) {
 			return
 		}
 		s.stats.ButtonEvents.Inc()
+	case wire.RPCDesyncReport:
+		s.onDesyncReport(now, c, body) // desync.go
 	default:
 		builtin = false
 	}

@@ -377,6 +377,7 @@ func (s *Server) publish(now int64) {
 		info.BytesIn, info.BytesOut = rs.BytesIn, rs.BytesOut
 		info.MessagesIn, info.MessagesOut = rs.MessagesIn, rs.MessagesOut
 		info.lat, info.grabLat = c.lat, c.grabLat
+		c.desync.info(&info, now)
 		if c.delivery.reports > 0 {
 			if n := int(r.McastReceived) + int(r.McastLost); n > 0 {
 				info.McastLossPct = 100 * float64(r.McastLost) / float64(n)

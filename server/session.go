@@ -77,6 +77,9 @@ type session struct {
 	// what it reported holding, and its repairs (§10.4).
 	delta bool
 	sync  statesync.Member
+	// desync is what the client reported of its state hash checks
+	// (desync.go).
+	desync desyncState
 }
 
 // newest returns the newest input received from c, applied or not, and

@@ -190,6 +190,12 @@ type Stats struct {
 	RPCOut        metrics.Counter
 	RPCSendFailed metrics.Counter
 
+	// Desync reports taken (docs/PROTOCOL.md §10.5), and the state hash
+	// checks and mismatches they added, over every session.
+	DesyncReports    metrics.Counter
+	DesyncChecks     metrics.Counter
+	DesyncMismatches metrics.Counter
+
 	// Client list published by the tick thread for readers. The tick thread
 	// only ever TryLocks it, so a slow reader never blocks a tick.
 	clientsMu    sync.Mutex
@@ -257,6 +263,19 @@ type ClientInfo struct {
 	LastInputSeq uint32 `json:"last_input_seq"`
 	Inputs       uint64 `json:"inputs"`
 	IdleMs       int64  `json:"idle_ms"`
+
+	// The state hash checks the headset reported (docs/PROTOCOL.md
+	// §10.5): ticks checked and of them mismatched over its session, the
+	// same over the last RecentDesyncWindow (10 s), the times it dropped
+	// its held ticks to recover, the newest tick that mismatched, and how
+	// many reports it sent.
+	DesyncChecks           uint64 `json:"desync_checks"`
+	DesyncMismatches       uint64 `json:"desync_mismatches"`
+	DesyncChecksRecent     uint64 `json:"desync_checks_recent"`
+	DesyncMismatchesRecent uint64 `json:"desync_mismatches_recent"`
+	DesyncResyncs          uint64 `json:"desync_resyncs"`
+	DesyncMismatchTick     uint32 `json:"desync_mismatch_tick"`
+	DesyncReports          uint64 `json:"desync_reports"`
 }
 
 // WorldView returns copies of the most recently published player and
