@@ -494,6 +494,9 @@ func lagReasons(c *server.ClientInfo, rate, usual *float64) []string {
 	if c.Fallback {
 		r = append(r, "unicast fallback: "+c.DeliveryReason)
 	}
+	if c.DesyncMismatchesRecent > 0 {
+		r = append(r, "desync: "+strconv.FormatUint(c.DesyncMismatchesRecent, 10)+" of "+strconv.FormatUint(c.DesyncChecksRecent, 10)+" state hashes differed in the last 10 s")
+	}
 	return r
 }
 

@@ -422,6 +422,10 @@ func TestLagReasons(t *testing.T) {
 		{server.ClientInfo{Delivery: "multicast"}, f(46), f(90), ""},
 		{server.ClientInfo{Delivery: "multicast"}, f(2), f(5), ""}, // a headset that barely sends
 		{server.ClientInfo{Delivery: "multicast"}, f(0), nil, ""},  // too young to have a norm
+		// A recent state hash mismatch flags; an old one no longer does.
+		{server.ClientInfo{Delivery: "multicast", DesyncChecks: 90, DesyncMismatches: 2, DesyncChecksRecent: 80, DesyncMismatchesRecent: 2}, nil, nil,
+			"desync: 2 of 80 state hashes differed in the last 10 s"},
+		{server.ClientInfo{Delivery: "multicast", DesyncChecks: 190, DesyncMismatches: 2, DesyncChecksRecent: 80}, nil, nil, ""},
 	} {
 		if got := strings.Join(lagReasons(&tc.c, tc.rate, tc.usual), "; "); got != tc.want {
 			t.Errorf("%+v: %q, want %q", tc.c, got, tc.want)

@@ -136,6 +136,8 @@ func newCollector(s Source) *collector {
 	counter("arcade_rpc_sent_total", "Reliable-channel RPC messages sent.", func(st *server.Stats) uint64 { return st.RPCOut.Load() })
 	counter("arcade_rpc_send_failed_total", "RPC messages that could not be queued (the headset's reliable window was full).", func(st *server.Stats) uint64 { return st.RPCSendFailed.Load() })
 	counter("arcade_grabs_refused_total", "Grab requests refused.", func(st *server.Stats) uint64 { return st.GrabsRefused.Load() })
+	counter("arcade_desync_checks_total", "State hashes headsets compared with the hash of the state they hold (PROTOCOL §10.5).", func(st *server.Stats) uint64 { return st.DesyncChecks.Load() })
+	counter("arcade_desync_mismatches_total", "State hash checks that found a headset's state differing from the server's.", func(st *server.Stats) uint64 { return st.DesyncMismatches.Load() })
 
 	hist("arcade_tick_lateness_seconds", "How late a tick started after its deadline.", func(st *server.Stats) *metrics.Histogram { return &st.TickLateness })
 	hist("arcade_send_syscall_seconds", "Time inside the send calls of one flush (on loopback: with the delivery of every multicast copy).", func(st *server.Stats) *metrics.Histogram { return &st.SendSyscall })
@@ -190,6 +192,10 @@ func newCollector(s Source) *collector {
 		func(c *server.ClientInfo) (float64, bool) { return float64(c.BytesOut), true })
 	client("arcade_client_retransmits_total", prometheus.CounterValue, "Reliable-channel fragments resent to the headset.",
 		func(c *server.ClientInfo) (float64, bool) { return float64(c.Retransmits), true })
+	client("arcade_client_desync_checks_total", prometheus.CounterValue, "State hashes the headset checked against its own state.",
+		func(c *server.ClientInfo) (float64, bool) { return float64(c.DesyncChecks), true })
+	client("arcade_client_desync_mismatches_total", prometheus.CounterValue, "State hash checks of the headset that mismatched (rate() over checks: its desync rate).",
+		func(c *server.ClientInfo) (float64, bool) { return float64(c.DesyncMismatches), true })
 	return c
 }
 

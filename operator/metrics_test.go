@@ -183,7 +183,7 @@ func TestMetricsPerHeadset(t *testing.T) {
 	}
 	name := "a \"quoted\" name\\with\nnewline"
 	clients := []server.ClientInfo{
-		{ID: 7, Name: name, Delivery: "unicast", McastLossPct: 5, RTTMs: 2.5, UpstreamLossPct: 6, UnicastLossPct: -1, BytesIn: 1234, Inputs: 900},
+		{ID: 7, Name: name, Delivery: "unicast", McastLossPct: 5, RTTMs: 2.5, UpstreamLossPct: 6, UnicastLossPct: -1, BytesIn: 1234, Inputs: 900, DesyncChecks: 400, DesyncMismatches: 3},
 		{ID: 8, Name: "bad \xff utf-8", Delivery: "multicast", UnicastLossPct: 2},
 	}
 	text, fams := scrape(t, withClients{srvr, clients})
@@ -198,6 +198,8 @@ func TestMetricsPerHeadset(t *testing.T) {
 		{"arcade_client_upstream_loss_ratio", 0.06},
 		{"arcade_client_received_bytes_total", 1234},
 		{"arcade_client_inputs_total", 900},
+		{"arcade_client_desync_checks_total", 400},
+		{"arcade_client_desync_mismatches_total", 3},
 	} {
 		m, ok := sample(fams, c.name, me)
 		if !ok {

@@ -89,13 +89,19 @@ function renderClients(ev) {
       el('td', { class: 'seq num' }, String(c.last_input_seq)),
       el('td', { class: 'inputs num' }, String(c.inputs)),
       el('td', { class: 'idle num' }, c.idle_ms + ' ms'),
+      el('td', { class: 'desync num' + (c.desync_mismatches_recent > 0 ? ' bad' : ''), title: 'state hashes that differed from the headset\'s state: last 10 s ' +
+          c.desync_mismatches_recent + ' of ' + c.desync_checks_recent + '; whole session ' + c.desync_mismatches + ' of ' + c.desync_checks +
+          (c.desync_mismatch_tick ? ' (last at tick ' + c.desync_mismatch_tick + ')' : '') + '; resyncs ' + c.desync_resyncs },
+        c.desync_checks_recent ? (100 * c.desync_mismatches_recent / c.desync_checks_recent).toFixed(1) + ' %' : '—'),
       el('td', { class: 'status' + (c.lagging ? '' : ' ok') }, status));
     tbody.append(row);
   }
   $('#count').textContent = '(' + ev.clients.length + ')';
   $('#no-clients').hidden = ev.clients.length > 0;
   const summary = $('#summary');
-  summary.textContent = lagging ? lagging + ' lagging headset' + (lagging > 1 ? 's' : '') : '';
+  const ds = ev.stats;
+  const desync = ds.desync_checks ? ' · desync ' + (100 * ds.desync_mismatches / ds.desync_checks).toFixed(2) + ' % of ' + ds.desync_checks + ' state hashes' : '';
+  summary.textContent = (lagging ? lagging + ' lagging headset' + (lagging > 1 ? 's' : '') : '') + desync;
   summary.className = lagging ? 'bad' : '';
 
   const s = ev.stats;
