@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 
+	"arcade/checkpoint"
 	"arcade/geom"
 	"arcade/grab"
 	"arcade/physics"
@@ -57,8 +58,11 @@ type World struct {
 
 	releases []grab.Release
 	holding  []grab.NodeID
-	moved    []uint16
-	onMoved  func(grab.NodeID, geom.Pose)
+	holders  []grab.NodeID // SaveState's
+	// fingerprint is the scene's checkpoint.SceneFingerprint.
+	fingerprint uint64
+	moved       []uint16
+	onMoved     func(grab.NodeID, geom.Pose)
 }
 
 // New builds the world of a scene.
@@ -75,7 +79,11 @@ func New(sc *scene.Scene) (*World, error) {
 		players:  make(map[uint16]*player),
 		releases: make([]grab.Release, 0, 16),
 		holding:  make([]grab.NodeID, 0, 16),
+		holders:  make([]grab.NodeID, 0, 16),
 	}
+	// A scene that cannot be written out (one built in code, with names a
+	// file could not carry) has fingerprint 0.
+	w.fingerprint, _ = checkpoint.SceneFingerprint(sc)
 	w.onMoved = w.recordMoved
 	for i := range w.byID {
 		w.byID[i] = -1

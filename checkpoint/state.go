@@ -1,0 +1,68 @@
+package checkpoint
+
+import (
+	"arcade/geom"
+	"arcade/wire"
+)
+
+// State is one checkpoint: a world at a tick.
+type State struct {
+	// Scene is the fingerprint of the scene the world was built from
+	// (SceneFingerprint); a state restores only into the same scene.
+	Scene uint64
+	// Tick is the tick whose end the state is; the server resuming from it
+	// runs tick Tick+1 next, so state hashes keep their tick numbers.
+	Tick uint64
+	// ServerTime is the server time at that tick, µs.
+	ServerTime uint64
+	// Wall is when it was taken, Unix ns (for people; never used to
+	// restore).
+	Wall int64
+	// Entities are the scene's non-static objects, by increasing id.
+	Entities []Entity
+	// Players are the players whose hands are in the world, by increasing
+	// client id.
+	Players []Player
+	// Holds are the grab graph's holds: for each held node, in the graph's
+	// order, its holders in grab order, the driving one first.
+	Holds []Hold
+}
+
+// Entity is one object.
+type Entity struct {
+	ID uint16
+	// Kind is the physics body kind now (physics.BodyKind: 0 dynamic, 1
+	// kinematic; a held dynamic object is kinematic while held).
+	Kind      uint8
+	Sleeping  bool
+	Pose      geom.Pose
+	Vel       geom.Vec3 // m/s
+	AngVel    geom.Vec3 // rad/s, world frame
+	SleepTime float64   // s the body has been slow
+	Island    uint32    // the island it sleeps with, while Sleeping
+}
+
+// Player is a player whose hands are in the world.
+type Player struct {
+	ClientID uint16
+	// PlayerID is the identity the headset sends in its handshake (zero:
+	// anonymous; such a player cannot be given its hands back).
+	PlayerID [wire.PlayerIDSize]byte
+	// Grip says whether each hand's grip is closed (sim's hysteresis).
+	Grip  [2]bool
+	Hands [2]geom.Pose
+	// Avatar is the newest input applied, when HasAvatar.
+	HasAvatar bool
+	Avatar    wire.PoseInput
+}
+
+// Hold is one hold of the grab graph: Holder holds Target. Node ids are
+// the grab graph's: an entity's id, or a hand's node (sim.HandNode).
+type Hold struct {
+	Holder, Target uint32
+}
+
+// Reset empties s, keeping its slices' room.
+func (s *State) Reset() {
+	*s = State{Entities: s.Entities[:0], Players: s.Players[:0], Holds: s.Holds[:0]}
+}
