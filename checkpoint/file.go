@@ -210,3 +210,11 @@ func (w *Writer) Stats() WriterStats {
 	}
 	return s
 }
+
+// BeginWait is Begin that waits for the writer to give back a State: for
+// a last checkpoint at shutdown, when no tick waits on it.
+func (w *Writer) BeginWait() *State {
+	st := <-w.free
+	st.Reset()
+	return st
+}

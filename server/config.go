@@ -200,6 +200,9 @@ type Config struct {
 	// room's poses arrive more often than one a gap, and then at most a
 	// gap. Default DefaultSignedUpdateGap; at most a quarter of a tick.
 	SignedUpdateGap time.Duration
+	// Persist keeps the world across restarts (checkpoint.go). The zero
+	// value keeps nothing.
+	Persist Persist
 }
 
 // DefaultSignedUpdateGap bounds a headset's signature checks outside the
@@ -308,7 +311,7 @@ func (c *Config) Validate() error {
 	case c.LateTick < 0:
 		return fmt.Errorf("server: LateTick %v is negative", c.LateTick)
 	}
-	return nil
+	return c.Persist.validate()
 }
 
 // Period is the tick interval in nanoseconds.

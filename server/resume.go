@@ -17,6 +17,10 @@ type departed struct {
 	avatar wire.PoseInput
 	has    bool // avatar is valid
 	at     int64
+	// inWorld: the player's hands are still in the world, holding what
+	// they held (a player restored from a checkpoint); they let go when
+	// the slot is forgotten.
+	inWorld bool
 }
 
 // noteDeparture keeps c's slot and avatar for its player identity.
@@ -25,7 +29,7 @@ func (s *Server) noteDeparture(now int64, c *session) {
 		return
 	}
 	if _, ok := s.sess.departed[c.playerID]; !ok && len(s.sess.departed) >= s.maxDeparted() {
-		s.forgetOldestDeparted()
+		s.forgetOldestDeparted(now)
 	}
 	s.sess.departed[c.playerID] = departed{id: c.id, avatar: c.applied, has: c.hasApplied, at: now}
 	s.sess.reservedUntil[c.id] = now + int64(ResumeWindow)
@@ -38,7 +42,7 @@ func (s *Server) maxDeparted() int { return 4 * max(s.cfg.MaxClients, 16) }
 
 // forgetOldestDeparted drops the departure that ended first. The table is
 // full only under churn, so a scan is fine.
-func (s *Server) forgetOldestDeparted() {
+func (s *Server) forgetOldestDeparted(now int64) {
 	var oldest [wire.PlayerIDSize]byte
 	at, found := int64(0), false
 	for p, d := range s.sess.departed {
@@ -49,6 +53,7 @@ func (s *Server) forgetOldestDeparted() {
 	if found {
 		d := s.sess.departed[oldest]
 		delete(s.sess.departed, oldest)
+		s.letGo(now, d)
 		if s.sess.reservedUntil[d.id] == d.at+int64(ResumeWindow) {
 			s.sess.reservedUntil[d.id] = 0
 		}
@@ -71,6 +76,7 @@ func (s *Server) resumable(now int64, player [wire.PlayerIDSize]byte) (departed,
 	}
 	if now-d.at >= int64(ResumeWindow) {
 		delete(s.sess.departed, player)
+		s.letGo(now, d)
 		return departed{}, false
 	}
 	if s.sess.usedIDs[d.id] {
@@ -92,6 +98,7 @@ func (s *Server) forgetDeparted(now int64) {
 	for p, d := range s.sess.departed {
 		if now-d.at >= int64(ResumeWindow) {
 			delete(s.sess.departed, p)
+			s.letGo(now, d)
 		}
 	}
 }

@@ -122,6 +122,8 @@ type Server struct {
 
 	rpc rpcState
 
+	persist persistState
+
 	// Venue passphrase (Config.Passphrase): it, the multicast group's
 	// sealer and signer, the body room sealing takes (0 without a
 	// passphrase; a group datagram's signature included), and the budget
@@ -242,6 +244,9 @@ func New(cfg Config, tr Transport, now int64) (*Server, error) {
 		s.group = g
 		s.logGroupKeys()
 	}
+	if err := s.initPersist(now); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -272,7 +277,8 @@ func (s *Server) Step(now int64) (next int64) {
 			s.stats.MissedTicks.Add(missed)
 		}
 		s.classifyLate(deadline, now, late)
-		s.runTick(now, tickNo)
+		s.runTick(now, s.persist.tickBase+tickNo)
+		s.afterTick(now)
 	}
 	s.serviceReliable(now)
 	s.flush()

@@ -224,6 +224,7 @@ func (s *Server) expire(now int64) {
 // Shutdown tells every client the server is going away and ends all
 // sessions.
 func (s *Server) Shutdown(now int64) {
+	s.finalCheckpoint(now) // before the players let go
 	for len(s.sess.order) > 0 {
 		c := s.sess.order[len(s.sess.order)-1]
 		d := wire.Disconnect{Reason: wire.DisconnectServerShutdown}

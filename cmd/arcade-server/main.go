@@ -83,6 +83,9 @@ type options struct {
 	discovery   bool
 	beaconPort  int
 	passphrase  string
+	checkpoint  string
+	ckptEvery   time.Duration
+	fresh       bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -137,6 +140,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.beaconPort, "beacon-port", discovery.DefaultBeaconPort, "UDP `port` for discovery beacon probes (0 = off)")
 	fs.StringVar(&o.passphrase, "passphrase", "", "venue `passphrase`: headsets must know it, and every datagram after the handshake is authenticated and encrypted (empty = off; visible in ps, prefer --passphrase-file)")
 	passFile := fs.String("passphrase-file", "", "read the venue passphrase from the first line of `file`")
+	fs.StringVar(&o.checkpoint, "checkpoint", "", "keep the world in this `file` (written atomically every --checkpoint-every and at shutdown) and resume from it at start: objects, holds, players' ids (empty = off; the systemd unit keeps /var/lib/arcade/world.checkpoint)")
+	fs.DurationVar(&o.ckptEvery, "checkpoint-every", server.DefaultCheckpointEvery, "checkpoint period: at most this much of the world's changes is lost to a crash (one tick..1h)")
+	fs.BoolVar(&o.fresh, "fresh", false, "start from the scene even if --checkpoint names a checkpoint (set aside as FILE.old), and even if it is corrupt or of another scene")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -209,6 +215,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.hashEvery < 0 {
 		return nil, fmt.Errorf("--hash-every: %d must not be negative", o.hashEvery)
+	}
+	if o.fresh && o.checkpoint == "" {
+		return nil, errors.New("--fresh: needs --checkpoint (there is no checkpoint to set aside)")
+	}
+	if o.ckptEvery < time.Second/time.Duration(o.tickRate) || o.ckptEvery > time.Hour {
+		return nil, fmt.Errorf("--checkpoint-every: %v is out of range one tick (%v)..1h", o.ckptEvery, time.Second/time.Duration(o.tickRate))
 	}
 	if o.idle <= 0 {
 		return nil, fmt.Errorf("--idle-timeout: %v must be positive", o.idle)
@@ -435,6 +447,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
+	persist, closePersist, err := openCheckpoint(o, world, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "arcade-server: %v\n", err)
+		return 1
+	}
+	defer closePersist()
+
 	iface := o.iface
 	if iface == "" && !o.noMcast {
 		iface = defaultIface()
@@ -474,6 +493,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		CoalesceWindow:    o.coalesce,
 		SignedUpdateGap:   o.signedGap,
 		Passphrase:        o.passphrase,
+		Persist:           persist,
 	}
 	if o.spinMax == 0 {
 		cfg.SpinMax = -1
@@ -548,6 +568,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return server.Description{Name: name, Version: versionString(), Discovery: status}
 	}
 	srv, err := server.New(cfg, conn, tick.Now())
+	if err != nil && persist.Resume != nil && strings.Contains(err.Error(), "Persist.Resume") {
+		fmt.Fprintf(stderr, "arcade-server: --checkpoint %s: %v; start with --fresh to set it aside and begin from the scene\n", o.checkpoint, err)
+		return 1
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "arcade-server: %v\n", err)
 		return 1

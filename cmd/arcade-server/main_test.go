@@ -45,6 +45,9 @@ func TestBadFlagsNameTheFlag(t *testing.T) {
 		{[]string{"extra"}, "unexpected argument"},
 		{[]string{"--passphrase", "a", "--passphrase-file", "main.go"}, "only one"},
 		{[]string{"--passphrase-file", "/nonexistent/pass"}, "--passphrase-file"},
+		{[]string{"--fresh"}, "--fresh"},
+		{[]string{"--checkpoint", "w", "--checkpoint-every", "0s"}, "--checkpoint-every"},
+		{[]string{"--checkpoint", "w", "--checkpoint-every", "2h"}, "--checkpoint-every"},
 	} {
 		var out, errb bytes.Buffer
 		code := run(tc.args, &out, &errb)

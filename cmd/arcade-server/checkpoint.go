@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"time"
+
+	"arcade/checkpoint"
+	"arcade/server"
+	"arcade/sim"
+)
+
+// openCheckpoint reads --checkpoint, if given, and starts its writer. A
+// checkpoint that exists but cannot be used (unreadable, corrupt,
+// truncated, of another scene) is an error naming the file and the
+// problem unless --fresh sets it aside; a missing one is a first start.
+// closeFn, after the server's Run, waits for the last write and logs it.
+func openCheckpoint(o *options, world *sim.World, log *slog.Logger) (p server.Persist, closeFn func(), err error) {
+	closeFn = func() {}
+	if o.checkpoint == "" {
+		return p, closeFn, nil
+	}
+	p.Every = o.ckptEvery
+	st, err := checkpoint.Load(o.checkpoint, world.Fingerprint())
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		log.Info("no checkpoint yet: starting from the scene", "file", o.checkpoint)
+	case o.fresh:
+		why := "--fresh"
+		if err != nil {
+			why = err.Error()
+		}
+		old := o.checkpoint + ".old"
+		if rerr := os.Rename(o.checkpoint, old); rerr != nil {
+			return p, closeFn, fmt.Errorf("--fresh: cannot set %s aside: %w", o.checkpoint, rerr)
+		}
+		log.Warn("checkpoint set aside: starting from the scene", "file", o.checkpoint, "moved_to", old, "why", why)
+	case err != nil:
+		return p, closeFn, fmt.Errorf("--checkpoint: %w; start with --fresh to set it aside and begin from the scene", err)
+	default:
+		p.Resume = st
+		log.Info("resuming from checkpoint", "file", o.checkpoint, "tick", st.Tick, "entities", len(st.Entities),
+			"players", len(st.Players), "holds", len(st.Holds), "age", time.Since(time.Unix(0, st.Wall)).Round(time.Millisecond))
+	}
+	w, err := checkpoint.NewWriter(o.checkpoint)
+	if err != nil {
+		return p, closeFn, fmt.Errorf("--checkpoint: %w", err)
+	}
+	p.Checkpoint = w
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go watchCheckpoint(w, o.ckptEvery, stop, done, log)
+	closeFn = func() {
+		err := w.Close()
+		stopWatch(stop, done)
+		s := w.Stats()
+		lvl := slog.LevelInfo
+		if err != nil {
+			lvl = slog.LevelError
+		}
+		log.Log(context.Background(), lvl, "checkpoint closed", "file", o.checkpoint, "written", s.Written, "skipped", s.Skipped,
+			"failed", s.Failed, "last_tick", s.LastTick, "bytes", s.Bytes, "err", err)
+	}
+	return p, closeFn, nil
+}
+
+// watchCheckpoint warns, off the tick, when checkpoints fail or are
+// skipped (the disk slower than the period), at most once a period.
+func watchCheckpoint(w *checkpoint.Writer, every time.Duration, stop <-chan struct{}, done chan<- struct{}, log *slog.Logger) {
+	defer close(done)
+	t := time.NewTicker(max(every, time.Second))
+	defer t.Stop()
+	var last checkpoint.WriterStats
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		s := w.Stats()
+		if s.Failed > last.Failed {
+			log.Error("checkpoint not written", "err", s.LastErr, "failed", s.Failed, "last_written_tick", s.LastTick)
+		}
+		if s.Skipped > last.Skipped {
+			log.Warn("checkpoints skipped: the last write had not finished", "skipped", s.Skipped-last.Skipped, "last_write", s.LastWrite)
+		}
+		last = s
+	}
+}
+
+func stopWatch(stop chan struct{}, done <-chan struct{}) {
+	close(stop)
+	<-done
+}

@@ -1,0 +1,178 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"arcade/checkpoint"
+	"arcade/wire"
+)
+
+// DefaultCheckpointEvery is the default of Persist.Every: at most a second
+// of the world's changes is lost to a crash.
+const DefaultCheckpointEvery = time.Second
+
+// Persist is what a server keeps of its world across a restart, in
+// Config.Persist. The zero value keeps nothing.
+type Persist struct {
+	// Checkpoint, if set, is given the world every Every and at Shutdown.
+	// The tick only copies the world into one of the Writer's States; the
+	// Writer's goroutine writes the file.
+	Checkpoint *checkpoint.Writer
+	// Every is the checkpoint period, rounded to whole ticks. Default
+	// DefaultCheckpointEvery; at most an hour.
+	Every time.Duration
+	// Resume, if set, is the state the server starts from (a checkpoint it
+	// or another run of it wrote, for the same scene): the objects where
+	// they were, holds held, the tick numbers and server time continuing.
+	// Each player in it with a player identity gets its client id, avatar
+	// and held objects back when it joins within ResumeWindow of New;
+	// until then its hands stay in the world, holding. A player without
+	// one (anonymous) lets go at once.
+	Resume *checkpoint.State
+}
+
+func (p *Persist) validate() error {
+	if p.Every == 0 {
+		p.Every = DefaultCheckpointEvery
+	}
+	if p.Every < 0 || p.Every > time.Hour {
+		return fmt.Errorf("server: Persist.Every %v out of range (0, 1h]", p.Every)
+	}
+	return nil
+}
+
+// Checkpointer is a World whose state can be saved and restored
+// (sim.World). The server fills in the players' identities and avatars.
+type Checkpointer interface {
+	// SaveState appends the world's objects, players (client id, grips,
+	// hands) and holds to st, which was reset; it must not allocate once
+	// st has room.
+	SaveState(st *checkpoint.State)
+	// RestoreState puts a world without players in state st.
+	RestoreState(st *checkpoint.State, now int64) error
+}
+
+// persistState is the server's side of Persist.
+type persistState struct {
+	ckpt     *checkpoint.Writer
+	every    uint64 // ticks between checkpoints
+	cw       Checkpointer
+	tickBase uint64 // the resumed state's tick: tick numbers continue
+}
+
+// initPersist sets up checkpoints and, with Persist.Resume, restores the
+// world and the departed players it names.
+func (s *Server) initPersist(now int64) error {
+	p := &s.cfg.Persist
+	if p.Checkpoint == nil && p.Resume == nil {
+		return nil
+	}
+	cw, ok := s.world.(Checkpointer)
+	if !ok {
+		return errors.New("server: Persist needs a World that implements Checkpointer (sim.World does)")
+	}
+	s.persist.cw = cw
+	s.persist.ckpt = p.Checkpoint
+	s.persist.every = uint64(max(1, (p.Every*time.Duration(s.cfg.TickRate)+time.Second/2)/time.Second))
+	if p.Resume == nil {
+		return nil
+	}
+	return s.restore(now, p.Resume)
+}
+
+// restore puts the world in st and keeps each of its players' slots, as
+// if each had left at now.
+func (s *Server) restore(now int64, st *checkpoint.State) error {
+	for i := range st.Players {
+		if id := st.Players[i].ClientID; id == 0 || int(id) > s.cfg.MaxClients {
+			return fmt.Errorf("server: Persist.Resume: client id %d is outside 1..MaxClients (%d)", id, s.cfg.MaxClients)
+		}
+	}
+	if err := s.persist.cw.RestoreState(st, now); err != nil {
+		return fmt.Errorf("server: Persist.Resume: %w", err)
+	}
+	s.persist.tickBase = st.Tick
+	s.origin = now - int64(st.ServerTime)*1e3 // server time continues
+	for i := range st.Players {
+		p := &st.Players[i]
+		_, dup := s.sess.departed[p.PlayerID]
+		if p.PlayerID == ([wire.PlayerIDSize]byte{}) || dup {
+			s.world.RemovePlayer(p.ClientID, now) // nobody can claim it
+			continue
+		}
+		s.sess.departed[p.PlayerID] = departed{id: p.ClientID, avatar: p.Avatar, has: p.HasAvatar, at: now, inWorld: true}
+		s.sess.reservedUntil[p.ClientID] = now + int64(ResumeWindow)
+	}
+	return nil
+}
+
+// afterTick takes the periodic checkpoint.
+func (s *Server) afterTick(now int64) {
+	if s.persist.ckpt != nil && s.tickNo%s.persist.every == 0 {
+		if st := s.persist.ckpt.Begin(); st != nil {
+			s.saveState(now, st)
+			s.persist.ckpt.Commit(st)
+		}
+	}
+}
+
+// finalCheckpoint hands the world to the checkpoint writer before the
+// sessions end (Shutdown), waiting for a free State: no tick waits on it
+// any more.
+func (s *Server) finalCheckpoint(now int64) {
+	if s.persist.ckpt == nil {
+		return
+	}
+	st := s.persist.ckpt.BeginWait()
+	s.saveState(now, st)
+	s.persist.ckpt.Commit(st)
+}
+
+// saveState fills st with the world and what the server knows of its
+// players: for a connected player its identity and avatar, for a restored
+// one not yet back what the checkpoint gave it.
+func (s *Server) saveState(now int64, st *checkpoint.State) {
+	s.persist.cw.SaveState(st)
+	st.Tick = s.tickNo
+	st.ServerTime = s.micros(now)
+	st.Wall = s.cfg.WallClock()
+	for i := range st.Players {
+		p := &st.Players[i]
+		if c := s.sess.byID(p.ClientID); c != nil && c.confirmed {
+			p.PlayerID, p.Avatar, p.HasAvatar = c.playerID, c.applied, c.hasApplied
+			continue
+		}
+		for pid, d := range s.sess.departed {
+			if d.id == p.ClientID && d.inWorld {
+				p.PlayerID, p.Avatar, p.HasAvatar = pid, d.avatar, d.has
+				break
+			}
+		}
+	}
+}
+
+// claimID makes sure a session that joins under a client id whose
+// restored player is still away does not inherit that player's hands: the
+// absent player lets go of what it held first.
+func (s *Server) claimID(now int64, c *session) {
+	if c.resumed {
+		return
+	}
+	for pid, d := range s.sess.departed {
+		if d.id == c.id && d.inWorld {
+			s.world.RemovePlayer(d.id, now)
+			d.inWorld = false
+			s.sess.departed[pid] = d
+		}
+	}
+}
+
+// letGo removes from the world the hands of a restored player whose slot
+// is forgotten without its return.
+func (s *Server) letGo(now int64, d departed) {
+	if d.inWorld && s.world != nil && !s.sess.usedIDs[d.id] {
+		s.world.RemovePlayer(d.id, now)
+	}
+}
