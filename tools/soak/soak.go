@@ -732,8 +732,8 @@ type process struct {
 var operatorToken = crand.Text()
 
 // startServer starts the server; passphrase, if not empty, goes to it in
-// a file (--passphrase-file).
-func startServer(bin string, game netip.AddrPort, httpPort int, group, passphrase string, maxClients int) (*process, error) {
+// a file (--passphrase-file); extra flags follow the soak's own.
+func startServer(bin string, game netip.AddrPort, httpPort int, group, passphrase string, maxClients int, extra ...string) (*process, error) {
 	tokenFile, err := toolrun.WriteSecret("arcade-soak-token-", operatorToken)
 	if err != nil {
 		return nil, err
@@ -751,6 +751,7 @@ func startServer(bin string, game netip.AddrPort, httpPort int, group, passphras
 		files = append(files, passFile)
 		args = append(args, "--passphrase-file", passFile)
 	}
+	args = append(args, extra...)
 	removeFiles := func() {
 		for _, f := range files {
 			os.Remove(f)
