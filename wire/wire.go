@@ -223,7 +223,8 @@ type Accepted struct {
 const (
 	AcceptedUnicast = 1 << 0 // snapshots for this client come by unicast
 	// AcceptedResumed: this session resumed the previous one of the same
-	// PlayerID: same client id, avatar kept. Nothing it held is held now.
+	// PlayerID: same client id, avatar kept. Nothing it held is held now,
+	// unless the server restarted from a checkpoint (PROTOCOL §7.6).
 	AcceptedResumed = 1 << 1
 	// AcceptedSealed: the server has a venue passphrase; every later
 	// datagram of the session, both ways, and of the multicast group is
