@@ -96,11 +96,12 @@ func WriteFile(path string, b []byte) error {
 // with the goroutine (a disk slower than the checkpoint period) Begin
 // returns nil and the checkpoint is skipped, and counted.
 type Writer struct {
-	path string
-	free chan *State
-	todo chan *State
-	done chan struct{}
-	buf  []byte
+	path  string
+	write func([]byte) error
+	free  chan *State
+	todo  chan *State
+	done  chan struct{}
+	buf   []byte
 
 	written, skipped, failed atomic.Uint64
 	bytes                    atomic.Int64
@@ -119,17 +120,24 @@ func NewWriter(path string) (*Writer, error) {
 		return nil, fmt.Errorf("checkpoint %s: cannot write beside it: %w", path, err)
 	}
 	os.Remove(path + ".probe")
+	return NewWriterFunc(path, func(b []byte) error { return WriteFile(path, b) }), nil
+}
+
+// NewWriterFunc is NewWriter with write, not WriteFile, taking each
+// encoded checkpoint (another store; tests). name is for errors.
+func NewWriterFunc(name string, write func(b []byte) error) *Writer {
 	w := &Writer{
-		path: path,
-		free: make(chan *State, 2),
-		todo: make(chan *State, 2),
-		done: make(chan struct{}),
+		path:  name,
+		write: write,
+		free:  make(chan *State, 2),
+		todo:  make(chan *State, 2),
+		done:  make(chan struct{}),
 	}
 	for range 2 {
 		w.free <- &State{Entities: make([]Entity, 0, 1024), Players: make([]Player, 0, 64), Holds: make([]Hold, 0, 64)}
 	}
 	go w.run()
-	return w, nil
+	return w
 }
 
 // Path returns the checkpoint file's name.
@@ -162,7 +170,7 @@ func (w *Writer) Commit(st *State) {
 func (w *Writer) Close() error {
 	close(w.todo)
 	<-w.done
-	if e := w.lastErr.Load(); e != nil && *e != "" {
+	if e := w.lastErr.Load(); e != nil {
 		return errors.New(*e)
 	}
 	return nil
@@ -173,7 +181,7 @@ func (w *Writer) run() {
 	for st := range w.todo {
 		t0 := time.Now()
 		w.buf = Append(w.buf[:0], st)
-		err := WriteFile(w.path, w.buf)
+		err := w.write(w.buf)
 		w.lastWrite.Store(int64(time.Since(t0)))
 		if err != nil {
 			w.failed.Add(1)
@@ -183,8 +191,7 @@ func (w *Writer) run() {
 			w.written.Add(1)
 			w.bytes.Store(int64(len(w.buf)))
 			w.lastTick.Store(st.Tick)
-			empty := ""
-			w.lastErr.Store(&empty)
+			w.lastErr.Store(nil)
 		}
 		w.free <- st
 	}

@@ -3,6 +3,7 @@ package server_test
 import (
 	"math"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -214,4 +215,27 @@ func TestPersistNeedsACheckpointer(t *testing.T) {
 func dist(a, b wire.Vec3) float64 {
 	dx, dy, dz := float64(a.X-b.X), float64(a.Y-b.Y), float64(a.Z-b.Z)
 	return math.Sqrt(dx*dx + dy*dy + dz*dz)
+}
+
+// TestHotPathAllocationFreeWithCheckpoint: a checkpoint every tick (the
+// world copied into the writer's State and handed over), still no
+// allocation per receive → tick → send round.
+func TestHotPathAllocationFreeWithCheckpoint(t *testing.T) {
+	var writes atomic.Int64
+	cw := checkpoint.NewWriterFunc("test", func(b []byte) error { writes.Add(1); return nil })
+	srv, rp, now := hotPathConfig(t, 16, false, true, server.Config{Persist: server.Persist{Checkpoint: cw, Every: time.Millisecond}})
+	for range 10 { // the States and the encoding buffer grow once
+		round(srv, rp, now)
+		time.Sleep(time.Millisecond)
+	}
+	if allocs := testing.AllocsPerRun(200, func() { round(srv, rp, now) }); allocs != 0 {
+		t.Fatalf("%.1f allocations per round with a checkpoint every tick, want 0", allocs)
+	}
+	if err := cw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Every tick took one, or skipped it while the writer held both States.
+	if s := cw.Stats(); writes.Load() == 0 || s.Written == 0 || s.Written+s.Skipped < 200 {
+		t.Fatalf("checkpoints written %d (stats %+v) over 210 ticks", writes.Load(), s)
+	}
 }
