@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"arcade/checkpoint"
+	"arcade/record"
 	"arcade/wire"
 )
 
@@ -31,6 +32,11 @@ type Persist struct {
 	// until then its hands stay in the world, holding. A player without
 	// one (anonymous) lets go at once.
 	Resume *checkpoint.State
+	// Record, if set, records the session (record.go): every call into the
+	// world, the sessions joining and leaving, each tick's state hash and
+	// changed entities, and keyframes. The tick only encodes into the
+	// Writer's chunks. The caller closes it after Run.
+	Record *record.Writer
 }
 
 func (p *Persist) validate() error {
@@ -66,7 +72,7 @@ type persistState struct {
 // world and the departed players it names.
 func (s *Server) initPersist(now int64) error {
 	p := &s.cfg.Persist
-	if p.Checkpoint == nil && p.Resume == nil {
+	if p.Checkpoint == nil && p.Resume == nil && p.Record == nil {
 		return nil
 	}
 	cw, ok := s.world.(Checkpointer)
@@ -108,8 +114,9 @@ func (s *Server) restore(now int64, st *checkpoint.State) error {
 	return nil
 }
 
-// afterTick takes the periodic checkpoint.
+// afterTick records the tick and takes the periodic checkpoint.
 func (s *Server) afterTick(now int64) {
+	s.recordTick(now)
 	if s.persist.ckpt != nil && s.tickNo%s.persist.every == 0 {
 		if st := s.persist.ckpt.Begin(); st != nil {
 			s.saveState(now, st)

@@ -171,6 +171,7 @@ func (s *Server) joined(now int64, c *session) {
 	s.emit(Event{Join: true, ID: c.id, Name: c.name, Addr: c.addrStr, Resumed: c.resumed, At: now})
 	if s.world != nil {
 		s.claimID(now, c)
+		s.recordJoin(now, c)
 		s.world.AddPlayer(c.id, now)
 	}
 }

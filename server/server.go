@@ -123,6 +123,7 @@ type Server struct {
 	rpc rpcState
 
 	persist persistState
+	rec     recordState
 
 	// Venue passphrase (Config.Passphrase): it, the multicast group's
 	// sealer and signer, the body room sealing takes (0 without a
@@ -243,6 +244,9 @@ func New(cfg Config, tr Transport, now int64) (*Server, error) {
 		}
 		s.group = g
 		s.logGroupKeys()
+	}
+	if err := s.initRecord(now); err != nil {
+		return nil, err
 	}
 	if err := s.initPersist(now); err != nil {
 		return nil, err

@@ -179,6 +179,7 @@ func (s *Server) remove(now int64, c *session, why wire.DisconnectReason, notify
 		d := wire.Disconnect{Reason: why}
 		s.finish(d.Append(s.beginConn(now, c, wire.TypeDisconnect)))
 	}
+	s.recordLeave(now, c)
 	if s.world != nil && c.confirmed {
 		s.world.RemovePlayer(c.id, now)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"arcade/checkpoint"
+	"arcade/record"
+	"arcade/scene"
 	"arcade/server"
 	"arcade/sim"
 )
@@ -95,4 +98,30 @@ func watchCheckpoint(w *checkpoint.Writer, every time.Duration, stop <-chan stru
 func stopWatch(stop chan struct{}, done <-chan struct{}) {
 	close(stop)
 	<-done
+}
+
+// openRecord starts --record's recording of the session into p.Record.
+// closeFn, after the server's Run, ends it (after the last tick) and logs
+// what it wrote.
+func openRecord(o *options, sc *scene.Scene, world *sim.World, p *server.Persist, log *slog.Logger) (closeFn func(), err error) {
+	var text bytes.Buffer
+	if err := sc.Format(&text); err != nil {
+		return nil, fmt.Errorf("the scene cannot be written into the recording: %w", err)
+	}
+	w, err := record.Create(o.record, record.Config{TickRate: o.tickRate, Scene: text.Bytes(), Fingerprint: world.Fingerprint()})
+	if err != nil {
+		return nil, err
+	}
+	p.Record = w
+	log.Info("recording the session", "file", o.record)
+	return func() {
+		err := w.Close()
+		s := w.Stats()
+		lvl := slog.LevelInfo
+		if err != nil || s.LostEvents > 0 || s.LostKeyframes > 0 {
+			lvl = slog.LevelWarn
+		}
+		log.Log(context.Background(), lvl, "recording closed", "file", o.record, "ticks", s.Ticks, "events", s.Events,
+			"lost_events", s.LostEvents, "keyframes", s.Keyframes, "lost_keyframes", s.LostKeyframes, "bytes", s.Bytes, "err", err)
+	}, nil
 }

@@ -86,6 +86,7 @@ type options struct {
 	checkpoint  string
 	ckptEvery   time.Duration
 	fresh       bool
+	record      string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -142,6 +143,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	passFile := fs.String("passphrase-file", "", "read the venue passphrase from the first line of `file`")
 	fs.StringVar(&o.checkpoint, "checkpoint", "", "keep the world in this `file` (written atomically every --checkpoint-every and at shutdown) and resume from it at start: objects, holds, players' ids (empty = off; the systemd unit keeps /var/lib/arcade/world.checkpoint)")
 	fs.DurationVar(&o.ckptEvery, "checkpoint-every", server.DefaultCheckpointEvery, "checkpoint period: at most this much of the world's changes is lost to a crash (one tick..1h)")
+	fs.StringVar(&o.record, "record", "", "record the session to this `file` for arcade-replay: every input and request that changed the world, with its tick and time, each tick's state hash, keyframes every 2 s (truncated at start; empty = off)")
 	fs.BoolVar(&o.fresh, "fresh", false, "start from the scene even if --checkpoint names a checkpoint (set aside as FILE.old), and even if it is corrupt or of another scene")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -215,6 +217,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.hashEvery < 0 {
 		return nil, fmt.Errorf("--hash-every: %d must not be negative", o.hashEvery)
+	}
+	if o.record != "" && o.record == o.checkpoint {
+		return nil, errors.New("--record: the same file as --checkpoint")
 	}
 	if o.fresh && o.checkpoint == "" {
 		return nil, errors.New("--fresh: needs --checkpoint (there is no checkpoint to set aside)")
@@ -453,6 +458,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer closePersist()
+	if o.record != "" {
+		closeRecord, err := openRecord(o, sc, world, &persist, log)
+		if err != nil {
+			fmt.Fprintf(stderr, "arcade-server: --record: %v\n", err)
+			return 1
+		}
+		defer closeRecord()
+	}
 
 	iface := o.iface
 	if iface == "" && !o.noMcast {

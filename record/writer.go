@@ -1,0 +1,482 @@
+package record
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"arcade/checkpoint"
+	"arcade/wire"
+)
+
+// Config configures a Writer. Zero fields mean the documented default.
+type Config struct {
+	// TickRate is the server's, for the reader. Required.
+	TickRate int
+	// Scene is the scene's text (scene.Format) and Fingerprint its
+	// checkpoint.SceneFingerprint: a replay builds its world from it.
+	Scene       []byte
+	Fingerprint uint64
+	// ChunkSize and Chunks bound the memory of events not yet written:
+	// default 256 KiB × 16. A chunk holds at least one Tick frame of every
+	// entity a scene may have.
+	ChunkSize, Chunks int
+	// KeyEvery is the keyframe period; default DefaultKeyEvery. A seek
+	// replays at most this much from the keyframe before its target.
+	KeyEvery time.Duration
+}
+
+// DefaultKeyEvery is the default keyframe period.
+const DefaultKeyEvery = 2 * time.Second
+
+// flushTicks: a chunk is handed to the file at least every this many
+// ticks, so that a crash loses little of the recording.
+const flushTicks = 12
+
+func (c *Config) validate() error {
+	if c.ChunkSize == 0 {
+		c.ChunkSize = 256 << 10
+	}
+	if c.Chunks == 0 {
+		c.Chunks = 16
+	}
+	if c.KeyEvery == 0 {
+		c.KeyEvery = DefaultKeyEvery
+	}
+	switch {
+	case c.TickRate < 1 || c.TickRate > math.MaxUint16:
+		return fmt.Errorf("record: Config.TickRate %d out of range 1..65535", c.TickRate)
+	case c.ChunkSize < 4096:
+		return fmt.Errorf("record: Config.ChunkSize %d is below 4096", c.ChunkSize)
+	case c.Chunks < 2:
+		return fmt.Errorf("record: Config.Chunks %d is below 2", c.Chunks)
+	case c.KeyEvery < 0:
+		return fmt.Errorf("record: Config.KeyEvery %v is negative", c.KeyEvery)
+	case len(c.Scene) > MaxFrame-32:
+		return fmt.Errorf("record: Config.Scene is %d bytes, at most %d", len(c.Scene), MaxFrame-32)
+	}
+	return nil
+}
+
+// Key is a keyframe being filled: the world (State) and the client ids
+// of the connected sessions (the players a state hash covers).
+type Key struct {
+	Kind     uint8
+	Now      int64
+	State    checkpoint.State
+	Sessions []uint16
+}
+
+// item is what the tick hands the goroutine: a chunk of frames or a
+// keyframe.
+type item struct {
+	chunk []byte
+	key   *Key
+}
+
+// Writer writes a recording. Its event methods are for one goroutine (the
+// tick thread) and never block; Close is for the same goroutine, after
+// the last event.
+type Writer struct {
+	cfg      Config
+	out      *bufio.Writer
+	under    io.Writer
+	cur      []byte
+	free     chan []byte
+	todo     chan item
+	keys     chan *Key
+	done     chan struct{}
+	keyTicks uint64
+
+	// The tick thread's: the run of events being lost, and the ticks
+	// since the chunk was last handed over.
+	losing             bool
+	lostEv, lostB      uint64
+	lostKeys           uint32
+	lostFrom, lastTick uint64
+	sinceFlush         int
+
+	events, lost, ticks, keyframes, keysLost atomic.Uint64
+	written                                  atomic.Int64
+	err                                      atomic.Pointer[error]
+}
+
+// Create starts a recording in the file at path (truncated).
+func Create(path string, cfg Config) (*Writer, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("record %s: %w", path, err)
+	}
+	w, err := New(f, cfg)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("record %s: %w", path, err)
+	}
+	return w, nil
+}
+
+// New starts a recording written to out (closed, and synced first if it
+// can be, by Close).
+func New(out io.Writer, cfg Config) (*Writer, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	w := &Writer{
+		cfg:      cfg,
+		out:      bufio.NewWriterSize(out, 64<<10),
+		under:    out,
+		free:     make(chan []byte, cfg.Chunks),
+		todo:     make(chan item, cfg.Chunks+2),
+		keys:     make(chan *Key, 2),
+		done:     make(chan struct{}),
+		keyTicks: uint64(max(1, (cfg.KeyEvery*time.Duration(cfg.TickRate)+time.Second/2)/time.Second)),
+	}
+	for range cfg.Chunks - 1 {
+		w.free <- make([]byte, 0, cfg.ChunkSize)
+	}
+	w.cur = make([]byte, 0, cfg.ChunkSize)
+	for range 2 {
+		w.keys <- &Key{
+			State:    checkpoint.State{Entities: make([]checkpoint.Entity, 0, 1024), Players: make([]checkpoint.Player, 0, 64), Holds: make([]checkpoint.Hold, 0, 64)},
+			Sessions: make([]uint16, 0, 64),
+		}
+	}
+	b := appendHeader(nil, cfg.TickRate)
+	b, at := beginFrame(b, TypeScene)
+	b = binary.LittleEndian.AppendUint64(b, cfg.Fingerprint)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(cfg.Scene)))
+	b = append(b, cfg.Scene...)
+	b = endFrame(b, at)
+	if _, err := w.out.Write(b); err != nil {
+		return nil, err
+	}
+	if err := w.out.Flush(); err != nil {
+		return nil, err
+	}
+	w.written.Add(int64(len(b)))
+	go w.run()
+	return w, nil
+}
+
+// KeyDue reports whether tick is one to take a keyframe at.
+func (w *Writer) KeyDue(tick uint64) bool { return tick%w.keyTicks == 0 }
+
+// KeyState returns a Key to fill and hand to Keyframe, reset, or nil
+// (the keyframe is skipped, and counted) while the goroutine holds both.
+func (w *Writer) KeyState() *Key {
+	select {
+	case k := <-w.keys:
+		k.State.Reset()
+		k.Sessions = k.Sessions[:0]
+		return k
+	default:
+		w.keysLost.Add(1)
+		w.lostKeys++
+		return nil
+	}
+}
+
+// Keyframe puts k, from KeyState, in the stream after every event so far;
+// now is the server time it is of (for KeyRestored, the time the state
+// was restored at).
+func (w *Writer) Keyframe(kind uint8, now int64, k *Key) {
+	k.Kind, k.Now = kind, now
+	w.handOver()
+	select {
+	case w.todo <- item{key: k}:
+		w.keyframes.Add(1)
+	default: // cannot happen: room for every chunk and both keys
+		w.keys <- k
+	}
+}
+
+// handOver queues the current chunk, if it holds anything, and takes a
+// free one; without one, events are lost until one is free.
+func (w *Writer) handOver() {
+	w.sinceFlush = 0
+	if len(w.cur) > 0 {
+		select {
+		case w.todo <- item{chunk: w.cur}:
+			w.cur = nil
+		default:
+		}
+	}
+	if w.cur == nil {
+		select {
+		case c := <-w.free:
+			w.cur = c[:0]
+		default:
+		}
+	}
+}
+
+// frame returns the current chunk with a frame of type typ begun, and
+// whether there is room for n payload bytes; if not, the event is lost
+// and counted.
+func (w *Writer) frame(typ uint8, n int) ([]byte, int, bool) {
+	if w.cur == nil || len(w.cur)+FrameOverhead+n > cap(w.cur) {
+		w.handOver()
+	}
+	if w.cur != nil && w.losing && len(w.cur)+2*FrameOverhead+n+28 <= cap(w.cur) {
+		b, at := beginFrame(w.cur, TypeLost)
+		b = binary.LittleEndian.AppendUint64(b, w.lostEv)
+		b = binary.LittleEndian.AppendUint64(b, w.lostB)
+		b = binary.LittleEndian.AppendUint32(b, w.lostKeys)
+		b = binary.LittleEndian.AppendUint64(b, w.lostFrom)
+		w.cur = endFrame(b, at)
+		w.losing, w.lostEv, w.lostB, w.lostKeys = false, 0, 0, 0
+	}
+	if w.cur == nil || len(w.cur)+FrameOverhead+n > cap(w.cur) {
+		if !w.losing {
+			w.losing, w.lostFrom = true, w.lastTick
+		}
+		w.lostEv++
+		w.lostB += uint64(FrameOverhead + n)
+		w.lost.Add(1)
+		return nil, 0, false
+	}
+	b, at := beginFrame(w.cur, typ)
+	return b, at, true
+}
+
+func (w *Writer) end(b []byte, at int) {
+	w.cur = endFrame(b, at)
+	w.events.Add(1)
+}
+
+func (w *Writer) nowID(typ uint8, now int64, id uint16) {
+	if b, at, ok := w.frame(typ, 10); ok {
+		b = binary.LittleEndian.AppendUint64(b, uint64(now))
+		w.end(binary.LittleEndian.AppendUint16(b, id), at)
+	}
+}
+
+// AddPlayer records World.AddPlayer.
+func (w *Writer) AddPlayer(now int64, id uint16) { w.nowID(TypeAddPlayer, now, id) }
+
+// RemovePlayer records World.RemovePlayer.
+func (w *Writer) RemovePlayer(now int64, id uint16) { w.nowID(TypeRemovePlayer, now, id) }
+
+// Leave records a session leaving: its player is no longer in the state.
+func (w *Writer) Leave(now int64, id uint16) { w.nowID(TypeLeave, now, id) }
+
+// ApplyInput records World.ApplyInput.
+func (w *Writer) ApplyInput(now int64, id uint16, in *wire.PoseInput) {
+	if b, at, ok := w.frame(TypeApplyInput, 10+InputSize); ok {
+		b = binary.LittleEndian.AppendUint64(b, uint64(now))
+		b = binary.LittleEndian.AppendUint16(b, id)
+		w.end(checkpoint.AppendInput(b, in), at)
+	}
+}
+
+// Join records a session joining as a player, with its avatar (a resumed
+// player's, kept; otherwise none).
+func (w *Writer) Join(now int64, id uint16, hasAvatar bool, avatar *wire.PoseInput) {
+	if b, at, ok := w.frame(TypeJoin, 11+InputSize); ok {
+		b = binary.LittleEndian.AppendUint64(b, uint64(now))
+		b = binary.LittleEndian.AppendUint16(b, id)
+		var fl uint8
+		if hasAvatar {
+			fl = 1
+		}
+		w.end(checkpoint.AppendInput(append(b, fl), avatar), at)
+	}
+}
+
+func b2u(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Grab records World.Grab and whether it succeeded.
+func (w *Writer) Grab(now int64, client uint16, hand int, entity uint16, ok bool) {
+	if b, at, room := w.frame(TypeGrab, 14); room {
+		b = binary.LittleEndian.AppendUint64(b, uint64(now))
+		b = binary.LittleEndian.AppendUint16(b, client)
+		b = append(b, uint8(hand))
+		b = binary.LittleEndian.AppendUint16(b, entity)
+		w.end(append(b, b2u(ok)), at)
+	}
+}
+
+// Release records World.Release and whether it succeeded.
+func (w *Writer) Release(now int64, client uint16, hand int, ok bool) {
+	if b, at, room := w.frame(TypeRelease, 12); room {
+		b = binary.LittleEndian.AppendUint64(b, uint64(now))
+		b = binary.LittleEndian.AppendUint16(b, client)
+		w.end(append(b, uint8(hand), b2u(ok)), at)
+	}
+}
+
+func (w *Writer) now(typ uint8, now int64) {
+	if b, at, ok := w.frame(typ, 8); ok {
+		w.end(binary.LittleEndian.AppendUint64(b, uint64(now)), at)
+	}
+}
+
+// Propagate records World.Propagate.
+func (w *Writer) Propagate(now int64) { w.now(TypePropagate, now) }
+
+// EndStep records World.EndStep.
+func (w *Writer) EndStep(now int64) { w.now(TypeEndStep, now) }
+
+// BeginStep records World.BeginStep and the sub-steps it returned.
+func (w *Writer) BeginStep(now int64, dt float64, n int) {
+	if b, at, ok := w.frame(TypeBeginStep, 18); ok {
+		b = binary.LittleEndian.AppendUint64(b, uint64(now))
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(dt))
+		w.end(binary.LittleEndian.AppendUint16(b, uint16(n)), at)
+	}
+}
+
+// SubStep records World.SubStep.
+func (w *Writer) SubStep(i int) {
+	if b, at, ok := w.frame(TypeSubStep, 2); ok {
+		w.end(binary.LittleEndian.AppendUint16(b, uint16(i)), at)
+	}
+}
+
+// Tick records the end of a tick: its number, time, state hash, how many
+// players and entities the state has, and the entities whose state
+// changed since the last Tick (all of them the first time).
+func (w *Writer) Tick(tick uint64, now int64, hash uint64, players, entities int, changed []wire.EntityState) {
+	w.lastTick = tick
+	w.ticks.Add(1)
+	if b, at, ok := w.frame(TypeTick, 30+len(changed)*EntitySize); ok {
+		b = binary.LittleEndian.AppendUint64(b, tick)
+		b = binary.LittleEndian.AppendUint64(b, uint64(now))
+		b = binary.LittleEndian.AppendUint64(b, hash)
+		b = binary.LittleEndian.AppendUint16(b, uint16(players))
+		b = binary.LittleEndian.AppendUint16(b, uint16(entities))
+		b = binary.LittleEndian.AppendUint16(b, uint16(len(changed)))
+		for i := range changed {
+			b = AppendEntity(b, &changed[i])
+		}
+		w.end(b, at)
+	}
+	if w.sinceFlush++; w.sinceFlush >= flushTicks {
+		w.handOver()
+	}
+}
+
+// AppendEntity appends an entity state raw (EntitySize bytes).
+func AppendEntity(b []byte, e *wire.EntityState) []byte {
+	b = binary.LittleEndian.AppendUint16(b, e.ID)
+	b = append(b, e.Flags)
+	for _, f := range [...]float32{e.Pose.Pos.X, e.Pose.Pos.Y, e.Pose.Pos.Z, e.Pose.Rot.X, e.Pose.Rot.Y, e.Pose.Rot.Z, e.Pose.Rot.W} {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(f))
+	}
+	return b
+}
+
+// ParseEntity decodes AppendEntity's bytes; b must hold EntitySize.
+func ParseEntity(b []byte) wire.EntityState {
+	f := func(i int) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b[3+4*i:])) }
+	return wire.EntityState{
+		ID: binary.LittleEndian.Uint16(b), Flags: b[2],
+		Pose: wire.Pose{Pos: wire.Vec3{X: f(0), Y: f(1), Z: f(2)}, Rot: wire.Quat{X: f(3), Y: f(4), Z: f(5), W: f(6)}},
+	}
+}
+
+// Close hands over what is left, writes the End frame, syncs and closes
+// the output, and returns the first write error.
+func (w *Writer) Close() error {
+	w.handOver()
+	close(w.todo)
+	<-w.done
+	b, at := beginFrame(nil, TypeEnd)
+	b = binary.LittleEndian.AppendUint64(b, w.events.Load())
+	b = binary.LittleEndian.AppendUint64(b, w.lost.Load())
+	b = binary.LittleEndian.AppendUint64(b, w.ticks.Load())
+	w.write(endFrame(b, at))
+	if err := w.out.Flush(); err != nil {
+		w.fail(err)
+	}
+	if s, ok := w.under.(interface{ Sync() error }); ok {
+		if err := s.Sync(); err != nil {
+			w.fail(err)
+		}
+	}
+	if c, ok := w.under.(io.Closer); ok {
+		if err := c.Close(); err != nil {
+			w.fail(err)
+		}
+	}
+	if e := w.err.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
+
+func (w *Writer) fail(err error) {
+	w.err.CompareAndSwap(nil, &err)
+}
+
+func (w *Writer) write(b []byte) {
+	if w.err.Load() != nil {
+		return // the file is broken: what follows is discarded
+	}
+	if _, err := w.out.Write(b); err != nil {
+		w.fail(err)
+		return
+	}
+	w.written.Add(int64(len(b)))
+}
+
+func (w *Writer) run() {
+	defer close(w.done)
+	var kb []byte
+	for it := range w.todo {
+		if it.chunk != nil {
+			w.write(it.chunk)
+			w.free <- it.chunk[:0]
+		}
+		if k := it.key; k != nil {
+			b, at := beginFrame(kb[:0], TypeKeyframe)
+			b = append(b, k.Kind)
+			b = binary.LittleEndian.AppendUint64(b, uint64(k.Now))
+			b = binary.LittleEndian.AppendUint16(b, uint16(len(k.Sessions)))
+			for _, id := range k.Sessions {
+				b = binary.LittleEndian.AppendUint16(b, id)
+			}
+			b = checkpoint.Append(b, &k.State)
+			kb = endFrame(b, at)
+			w.write(kb)
+			w.keys <- k
+		}
+		if len(w.todo) == 0 && w.err.Load() == nil {
+			if err := w.out.Flush(); err != nil { // to the kernel: a crash of the process keeps it
+				w.fail(err)
+			}
+		}
+	}
+}
+
+// Stats are a Writer's counters.
+type Stats struct {
+	Events, LostEvents, Ticks, Keyframes, LostKeyframes uint64
+	Bytes                                               int64
+	Err                                                 error
+}
+
+// Stats returns the counters; safe from any goroutine.
+func (w *Writer) Stats() Stats {
+	s := Stats{Events: w.events.Load(), LostEvents: w.lost.Load(), Ticks: w.ticks.Load(),
+		Keyframes: w.keyframes.Load(), LostKeyframes: w.keysLost.Load(), Bytes: w.written.Load()}
+	if e := w.err.Load(); e != nil {
+		s.Err = *e
+	}
+	return s
+}
+
+// ErrCut: the recording ends inside a frame or without its End frame (the
+// server stopped without closing it).
+var ErrCut = errors.New("record: cut short")
