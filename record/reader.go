@@ -126,9 +126,9 @@ func (r *Reader) Next() (Frame, error) {
 	return f, nil
 }
 
-// Seek moves to the frame at off (a Frame's Offset), on a seekable
+// SeekFrame moves to the frame at off (a Frame's Offset), on a seekable
 // input.
-func (r *Reader) Seek(off int64) error {
+func (r *Reader) SeekFrame(off int64) error {
 	s, ok := r.src.(io.Seeker)
 	if !ok {
 		return errors.New("record: the input cannot seek")

@@ -224,13 +224,7 @@ func (w *Writer) frame(typ uint8, n int) ([]byte, int, bool) {
 		w.handOver()
 	}
 	if w.cur != nil && w.losing && len(w.cur)+2*FrameOverhead+n+28 <= cap(w.cur) {
-		b, at := beginFrame(w.cur, TypeLost)
-		b = binary.LittleEndian.AppendUint64(b, w.lostEv)
-		b = binary.LittleEndian.AppendUint64(b, w.lostB)
-		b = binary.LittleEndian.AppendUint32(b, w.lostKeys)
-		b = binary.LittleEndian.AppendUint64(b, w.lostFrom)
-		w.cur = endFrame(b, at)
-		w.losing, w.lostEv, w.lostB, w.lostKeys = false, 0, 0, 0
+		w.cur = w.appendLost(w.cur)
 	}
 	if w.cur == nil || len(w.cur)+FrameOverhead+n > cap(w.cur) {
 		if !w.losing {
@@ -243,6 +237,18 @@ func (w *Writer) frame(typ uint8, n int) ([]byte, int, bool) {
 	}
 	b, at := beginFrame(w.cur, typ)
 	return b, at, true
+}
+
+// appendLost appends the Lost frame of the run of events lost so far and
+// ends the run.
+func (w *Writer) appendLost(b []byte) []byte {
+	b, at := beginFrame(b, TypeLost)
+	b = binary.LittleEndian.AppendUint64(b, w.lostEv)
+	b = binary.LittleEndian.AppendUint64(b, w.lostB)
+	b = binary.LittleEndian.AppendUint32(b, w.lostKeys)
+	b = binary.LittleEndian.AppendUint64(b, w.lostFrom)
+	w.losing, w.lostEv, w.lostB, w.lostKeys = false, 0, 0, 0
+	return endFrame(b, at)
 }
 
 func (w *Writer) end(b []byte, at int) {
@@ -392,7 +398,11 @@ func (w *Writer) Close() error {
 	w.handOver()
 	close(w.todo)
 	<-w.done
-	b, at := beginFrame(nil, TypeEnd)
+	var b []byte
+	if w.losing { // the loss at the very end, said before the end
+		b = w.appendLost(b)
+	}
+	b, at := beginFrame(b, TypeEnd)
 	b = binary.LittleEndian.AppendUint64(b, w.events.Load())
 	b = binary.LittleEndian.AppendUint64(b, w.lost.Load())
 	b = binary.LittleEndian.AppendUint64(b, w.ticks.Load())

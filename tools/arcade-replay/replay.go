@@ -103,7 +103,7 @@ func replay(path string, o replayOptions) (*Result, error) {
 			return nil, err
 		}
 		if found {
-			if err := r.Seek(off); err != nil {
+			if err := r.SeekFrame(off); err != nil {
 				return nil, err
 			}
 		}

@@ -1,0 +1,44 @@
+package server_test
+
+import (
+	"io"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"arcade/record"
+	"arcade/server"
+)
+
+// countingDiscard counts what a recording writes.
+type countingDiscard struct{ n atomic.Int64 }
+
+func (c *countingDiscard) Write(b []byte) (int, error) { c.n.Add(int64(len(b))); return len(b), nil }
+
+var _ io.Writer = (*countingDiscard)(nil)
+
+// TestHotPathAllocationFreeWithRecord: recording on (every world call,
+// every tick's hash and changed entities, a keyframe every tick),
+// still no allocation per receive → tick → send round.
+func TestHotPathAllocationFreeWithRecord(t *testing.T) {
+	out := &countingDiscard{}
+	rw, err := record.New(out, record.Config{TickRate: server.DefaultTickRate, KeyEvery: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, rp, now := hotPathConfig(t, 16, false, true, server.Config{Persist: server.Persist{Record: rw}})
+	for range 20 { // the chunks, keyframes and buffers grow once
+		round(srv, rp, now)
+		time.Sleep(time.Millisecond)
+	}
+	if allocs := testing.AllocsPerRun(200, func() { round(srv, rp, now) }); allocs != 0 {
+		t.Fatalf("%.1f allocations per round with the session recorded, want 0", allocs)
+	}
+	if err := rw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s := rw.Stats()
+	if s.Ticks < 200 || s.Events < 200*16 || s.Keyframes == 0 || out.n.Load() != s.Bytes {
+		t.Fatalf("recorded %+v, %d bytes out", s, out.n.Load())
+	}
+}
