@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"arcade/checkpoint"
 	"arcade/record"
 	"arcade/server"
 )
@@ -40,5 +41,42 @@ func TestHotPathAllocationFreeWithRecord(t *testing.T) {
 	s := rw.Stats()
 	if s.Ticks < 200 || s.Events < 200*16 || s.Keyframes == 0 || out.n.Load() != s.Bytes {
 		t.Fatalf("recorded %+v, %d bytes out", s, out.n.Load())
+	}
+}
+
+// BenchmarkReceiveTickSendPersist is BenchmarkReceiveTickSend's
+// arcade-grabbing-16 with nothing kept, with a checkpoint every second,
+// with the session recorded, and with both: what they add to the hot
+// path, per received datagram.
+func BenchmarkReceiveTickSendPersist(b *testing.B) {
+	for _, tc := range []struct {
+		name       string
+		ckpt, recd bool
+	}{{"plain", false, false}, {"checkpoint", true, false}, {"record", false, true}, {"both", true, true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			var p server.Persist
+			var closers []func() error
+			if tc.ckpt {
+				cw := checkpoint.NewWriterFunc("bench", func([]byte) error { return nil })
+				p.Checkpoint, closers = cw, append(closers, cw.Close)
+			}
+			if tc.recd {
+				rw, err := record.New(&countingDiscard{}, record.Config{TickRate: server.DefaultTickRate})
+				if err != nil {
+					b.Fatal(err)
+				}
+				p.Record, closers = rw, append(closers, rw.Close)
+			}
+			srv, rp, now := hotPathConfig(b, 16, false, true, server.Config{Persist: p})
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i += 16 {
+				round(srv, rp, now)
+			}
+			b.StopTimer()
+			for _, c := range closers {
+				c()
+			}
+		})
 	}
 }

@@ -87,12 +87,12 @@ func speed(r *Result) float64 {
 	if r.Took <= 0 {
 		return 0
 	}
-	return r.Span.Seconds() / r.Took.Seconds()
+	return r.Replayed.Seconds() / r.Took.Seconds()
 }
 
 func report(w io.Writer, path string, r *Result, seek time.Duration) {
-	fmt.Fprintf(w, "%s: scene %q, ticks %d..%d (%d replayed, %.1f s of server time, %d events) in %v: %.0f× real time\n",
-		path, r.Scene, r.FirstTick, r.LastTick, r.Ticks, r.Span.Seconds(), r.Events, r.Took.Round(time.Millisecond), speed(r))
+	fmt.Fprintf(w, "%s: scene %q, ticks %d..%d (%d replayed, %.1f s of server time, to %.1f s from the start; %d events) in %v: %.0f× real time\n",
+		path, r.Scene, r.FirstTick, r.LastTick, r.Ticks, r.Replayed.Seconds(), r.Span.Seconds(), r.Events, r.Took.Round(time.Millisecond), speed(r))
 	switch {
 	case r.Mismatch != nil:
 		fmt.Fprintf(w, "MISMATCH at %v\n", r.Mismatch)

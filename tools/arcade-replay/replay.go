@@ -41,7 +41,8 @@ type Result struct {
 	Checked          uint64 // of them, ticks whose hash and entities were compared and matched
 	FirstTick        uint64
 	LastTick         uint64
-	Span             time.Duration // server time from the first tick replayed to the last
+	Span             time.Duration // server time from the recording's start to the last tick replayed
+	Replayed         time.Duration // server time from the first tick replayed to the last
 	Events           uint64
 	Keyframes        int // periodic keyframes met (checked when from the start)
 	Took             time.Duration
@@ -97,6 +98,7 @@ func replay(path string, o replayOptions) (*Result, error) {
 	res := &Result{Scene: sc.Name}
 	var start int64 // server time of the recording's first keyframe
 	haveStart, have := false, false
+	var first int64 // server time of the first tick replayed
 	if o.seek >= 0 {
 		off, s0, found, err := findKey(path, o.seek)
 		if err != nil {
@@ -152,9 +154,9 @@ func replay(path string, o replayOptions) (*Result, error) {
 		switch ev.Type {
 		case record.TypeTick:
 			if !have {
-				res.FirstTick, have = ev.Tick, true
+				res.FirstTick, have, first = ev.Tick, true, ev.Now
 			}
-			res.LastTick, res.Span = ev.Tick, time.Duration(ev.Now-start)
+			res.LastTick, res.Span, res.Replayed = ev.Tick, time.Duration(ev.Now-start), time.Duration(ev.Now-first)
 			res.Ticks++
 			if m := p.check(&ev); m != nil {
 				if p.exact {
