@@ -65,7 +65,7 @@ type persistState struct {
 	ckpt     *checkpoint.Writer
 	every    uint64 // ticks between checkpoints
 	cw       Checkpointer
-	tickBase uint64 // the resumed state's tick: tick numbers continue
+	tickBase uint64 // the resumed state's tick + 1: tick numbers continue
 }
 
 // initPersist sets up checkpoints and, with Persist.Resume, restores the
@@ -99,7 +99,7 @@ func (s *Server) restore(now int64, st *checkpoint.State) error {
 	if err := s.persist.cw.RestoreState(st, now); err != nil {
 		return fmt.Errorf("server: Persist.Resume: %w", err)
 	}
-	s.persist.tickBase = st.Tick
+	s.persist.tickBase = st.Tick + 1          // the schedule's first tick is 0
 	s.origin = now - int64(st.ServerTime)*1e3 // server time continues
 	for i := range st.Players {
 		p := &st.Players[i]
