@@ -9,10 +9,10 @@
 // world: arcade-replay re-runs a recording and checks every tick against
 // it. docs/RECORDING.md is the byte layout.
 //
-// The tick never waits on the file: Writer's methods encode into one of a
-// fixed set of chunks and hand each full chunk to the Writer's goroutine
-// over a channel, without blocking. When every chunk is queued (the disk
-// behind), events are dropped and counted, and the stream says so (a Lost
-// frame) before it goes on; memory is bounded by Chunks×ChunkSize and two
-// keyframe States.
+// The tick never waits on the file: Writer's methods encode each frame
+// and copy it into a ring of fixed size, and tell the Writer's goroutine
+// over a channel, without blocking, how far it is filled. When the ring
+// is full (the disk behind), events are dropped and counted, and the
+// stream says so (a Lost frame) before it goes on; memory is bounded by
+// the ring (Config.Buffer) and two keyframe States.
 package record

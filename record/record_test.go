@@ -204,7 +204,7 @@ func TestWriterBehindLosesAndSaysSo(t *testing.T) {
 	g := &gate{open: make(chan struct{})}
 	done := make(chan *Writer)
 	go func() {
-		w, err := New(g, Config{TickRate: 120, Scene: sceneText, ChunkSize: 4096, Chunks: 2})
+		w, err := New(g, Config{TickRate: 120, Scene: sceneText, Buffer: MinBuffer})
 		if err != nil {
 			t.Error(err)
 		}
@@ -213,11 +213,11 @@ func TestWriterBehindLosesAndSaysSo(t *testing.T) {
 	close(g.open) // the header and scene go through
 	w := <-done
 	g.open = make(chan struct{})
-	for i := range 2000 { // far more than two 4 KiB chunks hold
+	for i := range 2000 { // far more than a 4 KiB ring holds
 		w.ApplyInput(int64(i), 1, input(uint32(i)))
 	}
 	if w.Stats().LostEvents == 0 {
-		t.Fatal("nothing lost with the output stalled and the chunks full")
+		t.Fatal("nothing lost with the output stalled and the ring full")
 	}
 	close(g.open)
 	ticks := 0

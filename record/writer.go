@@ -23,28 +23,29 @@ type Config struct {
 	// checkpoint.SceneFingerprint: a replay builds its world from it.
 	Scene       []byte
 	Fingerprint uint64
-	// ChunkSize and Chunks bound the memory of events not yet written:
-	// default 256 KiB × 16. A chunk holds at least one Tick frame of every
-	// entity a scene may have.
-	ChunkSize, Chunks int
+	// Buffer bounds the bytes of events not yet written: a ring of this
+	// size, default DefaultBuffer (at 16 headsets, about 15 s of a disk
+	// that does not take them). At least MinBuffer.
+	Buffer int
 	// KeyEvery is the keyframe period; default DefaultKeyEvery. A seek
 	// replays at most this much from the keyframe before its target.
 	KeyEvery time.Duration
 }
 
-// DefaultKeyEvery is the default keyframe period.
-const DefaultKeyEvery = 2 * time.Second
+// Defaults and limits of Config.
+const (
+	DefaultKeyEvery = 2 * time.Second
+	DefaultBuffer   = 4 << 20
+	MinBuffer       = 4 << 10
+)
 
-// flushTicks: a chunk is handed to the file at least every this many
-// ticks, so that a crash loses little of the recording.
+// flushTicks: what the tick wrote is handed to the file at least every
+// this many ticks, so that a crash loses little of the recording.
 const flushTicks = 12
 
 func (c *Config) validate() error {
-	if c.ChunkSize == 0 {
-		c.ChunkSize = 256 << 10
-	}
-	if c.Chunks == 0 {
-		c.Chunks = 16
+	if c.Buffer == 0 {
+		c.Buffer = DefaultBuffer
 	}
 	if c.KeyEvery == 0 {
 		c.KeyEvery = DefaultKeyEvery
@@ -52,10 +53,8 @@ func (c *Config) validate() error {
 	switch {
 	case c.TickRate < 1 || c.TickRate > math.MaxUint16:
 		return fmt.Errorf("record: Config.TickRate %d out of range 1..65535", c.TickRate)
-	case c.ChunkSize < 4096:
-		return fmt.Errorf("record: Config.ChunkSize %d is below 4096", c.ChunkSize)
-	case c.Chunks < 2:
-		return fmt.Errorf("record: Config.Chunks %d is below 2", c.Chunks)
+	case c.Buffer < MinBuffer:
+		return fmt.Errorf("record: Config.Buffer %d is below %d", c.Buffer, MinBuffer)
 	case c.KeyEvery < 0:
 		return fmt.Errorf("record: Config.KeyEvery %v is negative", c.KeyEvery)
 	case len(c.Scene) > MaxFrame-32:
@@ -73,29 +72,41 @@ type Key struct {
 	Sessions []uint16
 }
 
-// item is what the tick hands the goroutine: a chunk of frames or a
-// keyframe.
+// item is what the tick hands the goroutine: the ring holds frames up to
+// pos (a count of bytes since the start), and, with key, the keyframe
+// that follows them.
 type item struct {
-	chunk []byte
-	key   *Key
+	pos uint64
+	key *Key
 }
 
 // Writer writes a recording. Its event methods are for one goroutine (the
 // tick thread) and never block; Close is for the same goroutine, after
 // the last event.
+//
+// The tick encodes each frame into a scratch buffer and copies it into a
+// ring of Config.Buffer bytes; every flushTicks ticks (or a quarter of the
+// ring) it tells the goroutine, over a channel and without waiting, how
+// far the ring is filled, and the goroutine writes up to there. A
+// keyframe goes the same way with its place in the ring. When the ring
+// has no room for a frame, the frame is lost and counted, and the next
+// frame that fits is preceded by a Lost frame.
 type Writer struct {
 	cfg      Config
 	out      *bufio.Writer
 	under    io.Writer
-	cur      []byte
-	free     chan []byte
+	ring     []byte
+	head     atomic.Uint64 // bytes the tick put in the ring, ever
+	tail     atomic.Uint64 // bytes the goroutine took out, ever
+	told     uint64        // head as last handed over
+	scratch  []byte
 	todo     chan item
 	keys     chan *Key
 	done     chan struct{}
 	keyTicks uint64
 
 	// The tick thread's: the run of events being lost, and the ticks
-	// since the chunk was last handed over.
+	// since it last handed over.
 	losing             bool
 	lostEv, lostB      uint64
 	lostKeys           uint32
@@ -106,6 +117,10 @@ type Writer struct {
 	written                                  atomic.Int64
 	err                                      atomic.Pointer[error]
 }
+
+// todoRoom is the hand-over channel's size; two places stay free for the
+// two keyframes.
+const todoRoom = 64
 
 // Create starts a recording in the file at path (truncated).
 func Create(path string, cfg Config) (*Writer, error) {
@@ -131,16 +146,13 @@ func New(out io.Writer, cfg Config) (*Writer, error) {
 		cfg:      cfg,
 		out:      bufio.NewWriterSize(out, 64<<10),
 		under:    out,
-		free:     make(chan []byte, cfg.Chunks),
-		todo:     make(chan item, cfg.Chunks+2),
+		ring:     make([]byte, cfg.Buffer),
+		scratch:  make([]byte, 0, 4096),
+		todo:     make(chan item, todoRoom),
 		keys:     make(chan *Key, 2),
 		done:     make(chan struct{}),
 		keyTicks: uint64(max(1, (cfg.KeyEvery*time.Duration(cfg.TickRate)+time.Second/2)/time.Second)),
 	}
-	for range cfg.Chunks - 1 {
-		w.free <- make([]byte, 0, cfg.ChunkSize)
-	}
-	w.cur = make([]byte, 0, cfg.ChunkSize)
 	for range 2 {
 		w.keys <- &Key{
 			State:    checkpoint.State{Entities: make([]checkpoint.Entity, 0, 1024), Players: make([]checkpoint.Player, 0, 64), Holds: make([]checkpoint.Hold, 0, 64)},
@@ -187,55 +199,39 @@ func (w *Writer) KeyState() *Key {
 // was restored at).
 func (w *Writer) Keyframe(kind uint8, now int64, k *Key) {
 	k.Kind, k.Now = kind, now
-	w.handOver()
+	w.told = w.head.Load()
+	w.sinceFlush = 0
 	select {
-	case w.todo <- item{key: k}:
+	case w.todo <- item{pos: w.told, key: k}:
 		w.keyframes.Add(1)
-	default: // cannot happen: room for every chunk and both keys
+	default: // cannot happen: two places are kept for the keys
 		w.keys <- k
 	}
 }
 
-// handOver queues the current chunk, if it holds anything, and takes a
-// free one; without one, events are lost until one is free.
+// handOver tells the goroutine how far the ring is filled, unless the
+// channel is nearly full (the places kept for keyframes): the next hand
+// over says it too.
 func (w *Writer) handOver() {
 	w.sinceFlush = 0
-	if len(w.cur) > 0 {
-		select {
-		case w.todo <- item{chunk: w.cur}:
-			w.cur = nil
-		default:
-		}
+	h := w.head.Load()
+	if h == w.told || len(w.todo) >= todoRoom-2 {
+		return
 	}
-	if w.cur == nil {
-		select {
-		case c := <-w.free:
-			w.cur = c[:0]
-		default:
-		}
+	select {
+	case w.todo <- item{pos: h}:
+		w.told = h
+	default:
 	}
 }
 
-// frame returns the current chunk with a frame of type typ begun, and
-// whether there is room for n payload bytes; if not, the event is lost
-// and counted.
+// frame returns the scratch buffer with a frame of type typ begun; n is
+// the payload's size.
 func (w *Writer) frame(typ uint8, n int) ([]byte, int, bool) {
-	if w.cur == nil || len(w.cur)+FrameOverhead+n > cap(w.cur) {
-		w.handOver()
+	if cap(w.scratch) < FrameOverhead+n {
+		w.scratch = make([]byte, 0, FrameOverhead+n)
 	}
-	if w.cur != nil && w.losing && len(w.cur)+2*FrameOverhead+n+28 <= cap(w.cur) {
-		w.cur = w.appendLost(w.cur)
-	}
-	if w.cur == nil || len(w.cur)+FrameOverhead+n > cap(w.cur) {
-		if !w.losing {
-			w.losing, w.lostFrom = true, w.lastTick
-		}
-		w.lostEv++
-		w.lostB += uint64(FrameOverhead + n)
-		w.lost.Add(1)
-		return nil, 0, false
-	}
-	b, at := beginFrame(w.cur, typ)
+	b, at := beginFrame(w.scratch[:0], typ)
 	return b, at, true
 }
 
@@ -251,9 +247,47 @@ func (w *Writer) appendLost(b []byte) []byte {
 	return endFrame(b, at)
 }
 
+// lostFrameSize is the size of a Lost frame.
+const lostFrameSize = FrameOverhead + 28
+
+// end finishes the frame in the scratch buffer and puts it in the ring,
+// after a Lost frame if events were lost before it; without room, it is
+// lost too.
 func (w *Writer) end(b []byte, at int) {
-	w.cur = endFrame(b, at)
+	b = endFrame(b, at)
+	w.scratch = b[:0]
+	room := uint64(len(w.ring)) - (w.head.Load() - w.tail.Load())
+	need := uint64(len(b))
+	if w.losing {
+		need += lostFrameSize
+	}
+	if need > room {
+		if !w.losing {
+			w.losing, w.lostFrom = true, w.lastTick
+		}
+		w.lostEv++
+		w.lostB += uint64(len(b))
+		w.lost.Add(1)
+		return
+	}
+	if w.losing {
+		var lb [lostFrameSize]byte
+		w.put(w.appendLost(lb[:0]))
+	}
+	w.put(b)
 	w.events.Add(1)
+	if w.head.Load()-w.told >= uint64(len(w.ring)/4) {
+		w.handOver()
+	}
+}
+
+// put copies b into the ring at its head; the caller checked the room.
+func (w *Writer) put(b []byte) {
+	h := w.head.Load()
+	at := int(h % uint64(len(w.ring)))
+	n := copy(w.ring[at:], b)
+	copy(w.ring, b[n:])
+	w.head.Store(h + uint64(len(b)))
 }
 
 func (w *Writer) nowID(typ uint8, now int64, id uint16) {
@@ -395,7 +429,7 @@ func ParseEntity(b []byte) wire.EntityState {
 // Close hands over what is left, writes the End frame, syncs and closes
 // the output, and returns the first write error.
 func (w *Writer) Close() error {
-	w.handOver()
+	w.todo <- item{pos: w.head.Load()} // blocks only behind the goroutine's writes: the tick has stopped
 	close(w.todo)
 	<-w.done
 	var b []byte
@@ -445,10 +479,7 @@ func (w *Writer) run() {
 	defer close(w.done)
 	var kb []byte
 	for it := range w.todo {
-		if it.chunk != nil {
-			w.write(it.chunk)
-			w.free <- it.chunk[:0]
-		}
+		w.drainTo(it.pos)
 		if k := it.key; k != nil {
 			b, at := beginFrame(kb[:0], TypeKeyframe)
 			b = append(b, k.Kind)
@@ -467,6 +498,18 @@ func (w *Writer) run() {
 				w.fail(err)
 			}
 		}
+	}
+}
+
+// drainTo writes the ring's bytes up to pos and frees their room.
+func (w *Writer) drainTo(pos uint64) {
+	t := w.tail.Load()
+	for t < pos {
+		at := int(t % uint64(len(w.ring)))
+		n := min(uint64(len(w.ring)-at), pos-t)
+		w.write(w.ring[at : at+int(n)])
+		t += n
+		w.tail.Store(t)
 	}
 }
 
