@@ -1,4 +1,8 @@
-package main
+// Package replay re-runs a session recording (package record) on this
+// build's world and checks every tick against it: the entities' states
+// field by field and bit for bit, the state hash, and at keyframes the
+// exact poses, velocities, sleep and holds. arcade-replay is its command.
+package replay
 
 import (
 	"bytes"
@@ -32,6 +36,14 @@ func (m *Mismatch) Error() string {
 		what = fmt.Sprintf("entity %d", m.Entity)
 	}
 	return fmt.Sprintf("tick %d: %s: %s is %s in the recording, %s in the replay", m.Tick, what, m.Field, m.Want, m.Got)
+}
+
+// Speed is the server time replayed over the time the replay took.
+func (r *Result) Speed() float64 {
+	if r.Took <= 0 {
+		return 0
+	}
+	return r.Replayed.Seconds() / r.Took.Seconds()
 }
 
 // Result is what a replay found.
@@ -74,17 +86,16 @@ type replayer struct {
 	exact bool
 }
 
-// options of one replay.
-type replayOptions struct {
-	seek    time.Duration // start from the last keyframe at or before this server time after the start; < 0: from the start
-	stopAt  time.Duration // stop at the first tick at or past this server time after the start; < 0: at the end
-	onTick  func(tick uint64)
-	keepEnd bool // keep the final entities in the Result
+// Options of one replay.
+type Options struct {
+	Seek    time.Duration // start from the last keyframe at or before this server time after the start; < 0: from the start
+	StopAt  time.Duration // stop at the first tick at or past this server time after the start; < 0: at the end
+	KeepEnd bool          // keep the final entities in the Result
 }
 
-// replay runs the recording at path. An error means it could not be read
+// Run replays the recording at path. An error means it could not be read
 // or its world not built; what the replay found is in the Result.
-func replay(path string, o replayOptions) (*Result, error) {
+func Run(path string, o Options) (*Result, error) {
 	t0 := time.Now()
 	r, err := record.Open(path)
 	if err != nil {
@@ -99,8 +110,8 @@ func replay(path string, o replayOptions) (*Result, error) {
 	var start int64 // server time of the recording's first keyframe
 	haveStart, have := false, false
 	var first int64 // server time of the first tick replayed
-	if o.seek >= 0 {
-		off, s0, found, err := findKey(path, o.seek)
+	if o.Seek >= 0 {
+		off, s0, found, err := findKey(path, o.Seek)
 		if err != nil {
 			return nil, err
 		}
@@ -168,10 +179,7 @@ func replay(path string, o replayOptions) (*Result, error) {
 			} else {
 				res.Checked++
 			}
-			if o.onTick != nil {
-				o.onTick(ev.Tick)
-			}
-			if o.stopAt >= 0 && time.Duration(ev.Now-start) >= o.stopAt {
+			if o.StopAt >= 0 && time.Duration(ev.Now-start) >= o.StopAt {
 				res.Took = time.Since(t0)
 				res.finish(p, o)
 				return res, nil
@@ -238,8 +246,8 @@ func findKey(path string, target time.Duration) (off, start int64, found bool, e
 	}
 }
 
-func (res *Result) finish(p *replayer, o replayOptions) {
-	if o.keepEnd && p.world != nil {
+func (res *Result) finish(p *replayer, o Options) {
+	if o.KeepEnd && p.world != nil {
 		res.FinalEntities = p.world.Entities(nil)
 		res.FinalPlayerCount = len(p.avatars)
 	}

@@ -26,6 +26,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"arcade/replay"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -50,21 +52,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	path := fs.Arg(0)
-	o := replayOptions{seek: *seek, stopAt: *seek, keepEnd: *seek >= 0}
-	res, err := replay(path, o)
+	res, err := replay.Run(path, replay.Options{Seek: *seek, StopAt: *seek, KeepEnd: *seek >= 0})
 	if err != nil {
 		fmt.Fprintf(stderr, "arcade-replay: %v\n", err)
 		return 2
 	}
 	if *asJSON {
 		out := struct {
-			*Result
+			*replay.Result
 			Mismatch string `json:"mismatch,omitempty"`
 			Cut      string `json:"cut,omitempty"`
 			TookS    float64
 			SpanS    float64
 			Speed    float64 `json:"speed_x_real_time"`
-		}{Result: res, TookS: res.Took.Seconds(), SpanS: res.Span.Seconds(), Speed: speed(res)}
+		}{Result: res, TookS: res.Took.Seconds(), SpanS: res.Span.Seconds(), Speed: res.Speed()}
 		if res.Mismatch != nil {
 			out.Mismatch = res.Mismatch.Error()
 		}
@@ -83,16 +84,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func speed(r *Result) float64 {
-	if r.Took <= 0 {
-		return 0
-	}
-	return r.Replayed.Seconds() / r.Took.Seconds()
-}
-
-func report(w io.Writer, path string, r *Result, seek time.Duration) {
+func report(w io.Writer, path string, r *replay.Result, seek time.Duration) {
 	fmt.Fprintf(w, "%s: scene %q, ticks %d..%d (%d replayed, %.1f s of server time, to %.1f s from the start; %d events) in %v: %.0f× real time\n",
-		path, r.Scene, r.FirstTick, r.LastTick, r.Ticks, r.Replayed.Seconds(), r.Span.Seconds(), r.Events, r.Took.Round(time.Millisecond), speed(r))
+		path, r.Scene, r.FirstTick, r.LastTick, r.Ticks, r.Replayed.Seconds(), r.Span.Seconds(), r.Events, r.Took.Round(time.Millisecond), r.Speed())
 	switch {
 	case r.Mismatch != nil:
 		fmt.Fprintf(w, "MISMATCH at %v\n", r.Mismatch)

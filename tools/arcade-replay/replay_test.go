@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"arcade/record"
+	"arcade/replay"
 	"arcade/tools/internal/toolrun"
 )
 
@@ -94,7 +95,7 @@ func TestReplayMatchesEveryTick(t *testing.T) {
 		t.Skip("builds and runs the server and the bots; skipped in -short mode")
 	}
 	path := recordSession(t, 3*time.Second)
-	res, err := replay(path, replayOptions{seek: -1, stopAt: -1})
+	res, err := replay.Run(path, replay.Options{Seek: -1, StopAt: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +109,7 @@ func TestReplayMatchesEveryTick(t *testing.T) {
 		t.Fatalf("%d ticks replayed, %d checked, %d keyframes: want a few seconds of ticks, each checked", res.Ticks, res.Checked, res.Keyframes)
 	}
 	t.Logf("%d ticks (%.1f s of server time, %d events) replayed in %v: %.0f× real time; %d keyframes checked",
-		res.Ticks, res.Span.Seconds(), res.Events, res.Took.Round(time.Millisecond), speed(res), res.Keyframes)
+		res.Ticks, res.Span.Seconds(), res.Events, res.Took.Round(time.Millisecond), res.Speed(), res.Keyframes)
 
 	// The session had grabs and physics: ticks recorded held entities,
 	// and free entities moving (what the bots let go of falling).
@@ -125,7 +126,7 @@ func TestReplayMatchesEveryTick(t *testing.T) {
 	}
 	cut := filepath.Join(t.TempDir(), "cut.rec")
 	os.WriteFile(cut, b[:len(b)*2/3+7], 0o644)
-	rc, err := replay(cut, replayOptions{seek: -1, stopAt: -1})
+	rc, err := replay.Run(cut, replay.Options{Seek: -1, StopAt: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +142,7 @@ func TestReplayMatchesEveryTick(t *testing.T) {
 	// names what differs.
 	bad := filepath.Join(t.TempDir(), "bad.rec")
 	os.WriteFile(bad, tamper(t, b), 0o644)
-	rb, err := replay(bad, replayOptions{seek: -1, stopAt: -1})
+	rb, err := replay.Run(bad, replay.Options{Seek: -1, StopAt: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +158,7 @@ func TestReplayMatchesEveryTick(t *testing.T) {
 	// A seek starts from a keyframe (every 2 s of ticks) and stops at the
 	// time asked.
 	const to = 2500 * time.Millisecond
-	rs, err := replay(path, replayOptions{seek: to, stopAt: to, keepEnd: true})
+	rs, err := replay.Run(path, replay.Options{Seek: to, StopAt: to, KeepEnd: true})
 	if err != nil {
 		t.Fatal(err)
 	}
