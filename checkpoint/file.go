@@ -218,10 +218,18 @@ func (w *Writer) Stats() WriterStats {
 	return s
 }
 
-// BeginWait is Begin that waits for the writer to give back a State: for
-// a last checkpoint at shutdown, when no tick waits on it.
-func (w *Writer) BeginWait() *State {
-	st := <-w.free
-	st.Reset()
-	return st
+// BeginWait is Begin that waits up to d for the writer to give back a
+// State: for a last checkpoint at shutdown, when no tick waits on it. It
+// returns nil, counted as skipped, if none came back in time.
+func (w *Writer) BeginWait(d time.Duration) *State {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case st := <-w.free:
+		st.Reset()
+		return st
+	case <-t.C:
+		w.skipped.Add(1)
+		return nil
+	}
 }

@@ -104,6 +104,8 @@ type Writer struct {
 	keys     chan *Key
 	done     chan struct{}
 	keyTicks uint64
+	lastKey  uint64 // tick of the last periodic keyframe, when keyed
+	keyed    bool
 
 	// The tick thread's: the run of events being lost, and the ticks
 	// since it last handed over.
@@ -176,8 +178,15 @@ func New(out io.Writer, cfg Config) (*Writer, error) {
 	return w, nil
 }
 
-// KeyDue reports whether tick is one to take a keyframe at.
-func (w *Writer) KeyDue(tick uint64) bool { return tick%w.keyTicks == 0 }
+// KeyDue reports whether a keyframe is due at tick: KeyEvery's ticks
+// since the last one (the first at the first tick a multiple of them).
+func (w *Writer) KeyDue(tick uint64) bool {
+	if w.keyed && tick-w.lastKey < w.keyTicks || !w.keyed && tick%w.keyTicks != 0 {
+		return false
+	}
+	w.keyed, w.lastKey = true, tick
+	return true
+}
 
 // KeyState returns a Key to fill and hand to Keyframe, reset, or nil
 // (the keyframe is skipped, and counted) while the goroutine holds both.

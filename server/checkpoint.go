@@ -10,6 +10,9 @@ import (
 	"arcade/wire"
 )
 
+// finalWait bounds how long Shutdown waits for the checkpoint writer.
+const finalWait = 2 * time.Second
+
 // DefaultCheckpointEvery is the default of Persist.Every: at most a second
 // of the world's changes is lost to a crash.
 const DefaultCheckpointEvery = time.Second
@@ -66,6 +69,7 @@ type persistState struct {
 	every    uint64 // ticks between checkpoints
 	cw       Checkpointer
 	tickBase uint64 // the resumed state's tick + 1: tick numbers continue
+	last     uint64 // tick of the last checkpoint
 }
 
 // initPersist sets up checkpoints and, with Persist.Resume, restores the
@@ -117,7 +121,10 @@ func (s *Server) restore(now int64, st *checkpoint.State) error {
 // afterTick records the tick and takes the periodic checkpoint.
 func (s *Server) afterTick(now int64) {
 	s.recordTick(now)
-	if s.persist.ckpt != nil && s.tickNo%s.persist.every == 0 {
+	// By ticks since the last one, not tick numbers: a missed tick does
+	// not skip a checkpoint.
+	if s.persist.ckpt != nil && s.tickNo-s.persist.last >= s.persist.every {
+		s.persist.last = s.tickNo
 		if st := s.persist.ckpt.Begin(); st != nil {
 			s.saveState(now, st)
 			s.persist.ckpt.Commit(st)
@@ -126,13 +133,17 @@ func (s *Server) afterTick(now int64) {
 }
 
 // finalCheckpoint hands the world to the checkpoint writer before the
-// sessions end (Shutdown), waiting for a free State: no tick waits on it
-// any more.
+// sessions end (Shutdown), waiting up to finalWait for a free State: no
+// tick waits on it any more, but a disk that hangs must not hang the
+// shutdown.
 func (s *Server) finalCheckpoint(now int64) {
 	if s.persist.ckpt == nil {
 		return
 	}
-	st := s.persist.ckpt.BeginWait()
+	st := s.persist.ckpt.BeginWait(finalWait)
+	if st == nil {
+		return
+	}
 	s.saveState(now, st)
 	s.persist.ckpt.Commit(st)
 }
