@@ -48,24 +48,24 @@ func (r *Result) Speed() float64 {
 
 // Result is what a replay found.
 type Result struct {
-	Scene            string
-	Ticks            uint64 // ticks replayed
-	Checked          uint64 // of them, ticks whose hash and entities were compared and matched
-	FirstTick        uint64
-	LastTick         uint64
-	Span             time.Duration // server time from the recording's start to the last tick replayed
-	Replayed         time.Duration // server time from the first tick replayed to the last
-	Events           uint64
-	Keyframes        int // periodic keyframes met (checked when from the start)
-	Took             time.Duration
-	Mismatch         *Mismatch // the first; the replay stopped there
-	AfterSeek        uint64    // ticks that differed after a seek (not exact: see seek)
-	Cut              error     // the recording ended without its End frame, or lost events: where
-	Ended            bool      // its End frame was read
-	Skipped          int       // frames of unknown types, skipped
-	SeekTick         uint64    // with a seek: the keyframe's tick it started from
-	FinalEntities    []wire.EntityState
-	FinalPlayerCount int
+	Scene            string             `json:"scene"`
+	Ticks            uint64             `json:"ticks"`   // ticks replayed
+	Checked          uint64             `json:"checked"` // of them, ticks whose hash and entities were compared and matched
+	FirstTick        uint64             `json:"first_tick"`
+	LastTick         uint64             `json:"last_tick"`
+	Span             time.Duration      `json:"-"` // server time from the recording's start to the last tick replayed
+	Replayed         time.Duration      `json:"-"` // server time from the first tick replayed to the last
+	Events           uint64             `json:"events"`
+	Keyframes        int                `json:"keyframes"` // periodic keyframes met (checked when from the start)
+	Took             time.Duration      `json:"-"`
+	Mismatch         *Mismatch          `json:"-"`          // the first; the replay stopped there
+	AfterSeek        uint64             `json:"after_seek"` // ticks that differed after a seek (not exact: see seek)
+	Cut              error              `json:"-"`          // the recording ended without its End frame, or lost events: where
+	Ended            bool               `json:"ended"`      // its End frame was read
+	Skipped          int                `json:"skipped"`    // frames of unknown types, skipped
+	SeekTick         uint64             `json:"seek_tick"`  // with a seek: the keyframe's tick it started from
+	FinalEntities    []wire.EntityState `json:"-"`
+	FinalPlayerCount int                `json:"-"`
 }
 
 // replayer re-runs a recording's world calls on a world of its scene.

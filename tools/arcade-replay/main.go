@@ -62,10 +62,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			*replay.Result
 			Mismatch string `json:"mismatch,omitempty"`
 			Cut      string `json:"cut,omitempty"`
-			TookS    float64
-			SpanS    float64
+			TookS    float64 `json:"took_s"`
+			SpanS    float64 `json:"replayed_s"`
 			Speed    float64 `json:"speed_x_real_time"`
-		}{Result: res, TookS: res.Took.Seconds(), SpanS: res.Span.Seconds(), Speed: res.Speed()}
+		}{Result: res, TookS: res.Took.Seconds(), SpanS: res.Replayed.Seconds(), Speed: res.Speed()}
 		if res.Mismatch != nil {
 			out.Mismatch = res.Mismatch.Error()
 		}

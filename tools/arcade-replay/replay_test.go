@@ -137,6 +137,10 @@ func TestReplayMatchesEveryTick(t *testing.T) {
 	if code := run([]string{cut}, &out, &out); code != 0 || !strings.Contains(out.String(), "ends early") {
 		t.Fatalf("arcade-replay of the cut recording: exit %d\n%s", code, out.String())
 	}
+	out.Reset()
+	if code := run([]string{"--json", cut}, &out, &out); code != 0 || !strings.Contains(out.String(), `"cut": "record: cut short`) {
+		t.Fatalf("arcade-replay --json of the cut recording: exit %d\n%s", code, out.String())
+	}
 
 	// One input's right hand moved 10 cm: the replay stops at a tick and
 	// names what differs.
