@@ -235,13 +235,12 @@ func (w *Writer) handOver() {
 }
 
 // frame returns the scratch buffer with a frame of type typ begun; n is
-// the payload's size.
-func (w *Writer) frame(typ uint8, n int) ([]byte, int, bool) {
+// the payload's size. end puts it in the ring.
+func (w *Writer) frame(typ uint8, n int) ([]byte, int) {
 	if cap(w.scratch) < FrameOverhead+n {
 		w.scratch = make([]byte, 0, FrameOverhead+n)
 	}
-	b, at := beginFrame(w.scratch[:0], typ)
-	return b, at, true
+	return beginFrame(w.scratch[:0], typ)
 }
 
 // appendLost appends the Lost frame of the run of events lost so far and
@@ -300,10 +299,9 @@ func (w *Writer) put(b []byte) {
 }
 
 func (w *Writer) nowID(typ uint8, now int64, id uint16) {
-	if b, at, ok := w.frame(typ, 10); ok {
-		b = binary.LittleEndian.AppendUint64(b, uint64(now))
-		w.end(binary.LittleEndian.AppendUint16(b, id), at)
-	}
+	b, at := w.frame(typ, 10)
+	b = binary.LittleEndian.AppendUint64(b, uint64(now))
+	w.end(binary.LittleEndian.AppendUint16(b, id), at)
 }
 
 // AddPlayer records World.AddPlayer.
@@ -317,25 +315,23 @@ func (w *Writer) Leave(now int64, id uint16) { w.nowID(TypeLeave, now, id) }
 
 // ApplyInput records World.ApplyInput.
 func (w *Writer) ApplyInput(now int64, id uint16, in *wire.PoseInput) {
-	if b, at, ok := w.frame(TypeApplyInput, 10+InputSize); ok {
-		b = binary.LittleEndian.AppendUint64(b, uint64(now))
-		b = binary.LittleEndian.AppendUint16(b, id)
-		w.end(checkpoint.AppendInput(b, in), at)
-	}
+	b, at := w.frame(TypeApplyInput, 10+InputSize)
+	b = binary.LittleEndian.AppendUint64(b, uint64(now))
+	b = binary.LittleEndian.AppendUint16(b, id)
+	w.end(checkpoint.AppendInput(b, in), at)
 }
 
 // Join records a session joining as a player, with its avatar (a resumed
 // player's, kept; otherwise none).
 func (w *Writer) Join(now int64, id uint16, hasAvatar bool, avatar *wire.PoseInput) {
-	if b, at, ok := w.frame(TypeJoin, 11+InputSize); ok {
-		b = binary.LittleEndian.AppendUint64(b, uint64(now))
-		b = binary.LittleEndian.AppendUint16(b, id)
-		var fl uint8
-		if hasAvatar {
-			fl = 1
-		}
-		w.end(checkpoint.AppendInput(append(b, fl), avatar), at)
+	b, at := w.frame(TypeJoin, 11+InputSize)
+	b = binary.LittleEndian.AppendUint64(b, uint64(now))
+	b = binary.LittleEndian.AppendUint16(b, id)
+	var fl uint8
+	if hasAvatar {
+		fl = 1
 	}
+	w.end(checkpoint.AppendInput(append(b, fl), avatar), at)
 }
 
 func b2u(b bool) uint8 {
@@ -347,28 +343,25 @@ func b2u(b bool) uint8 {
 
 // Grab records World.Grab and whether it succeeded.
 func (w *Writer) Grab(now int64, client uint16, hand int, entity uint16, ok bool) {
-	if b, at, room := w.frame(TypeGrab, 14); room {
-		b = binary.LittleEndian.AppendUint64(b, uint64(now))
-		b = binary.LittleEndian.AppendUint16(b, client)
-		b = append(b, uint8(hand))
-		b = binary.LittleEndian.AppendUint16(b, entity)
-		w.end(append(b, b2u(ok)), at)
-	}
+	b, at := w.frame(TypeGrab, 14)
+	b = binary.LittleEndian.AppendUint64(b, uint64(now))
+	b = binary.LittleEndian.AppendUint16(b, client)
+	b = append(b, uint8(hand))
+	b = binary.LittleEndian.AppendUint16(b, entity)
+	w.end(append(b, b2u(ok)), at)
 }
 
 // Release records World.Release and whether it succeeded.
 func (w *Writer) Release(now int64, client uint16, hand int, ok bool) {
-	if b, at, room := w.frame(TypeRelease, 12); room {
-		b = binary.LittleEndian.AppendUint64(b, uint64(now))
-		b = binary.LittleEndian.AppendUint16(b, client)
-		w.end(append(b, uint8(hand), b2u(ok)), at)
-	}
+	b, at := w.frame(TypeRelease, 12)
+	b = binary.LittleEndian.AppendUint64(b, uint64(now))
+	b = binary.LittleEndian.AppendUint16(b, client)
+	w.end(append(b, uint8(hand), b2u(ok)), at)
 }
 
 func (w *Writer) now(typ uint8, now int64) {
-	if b, at, ok := w.frame(typ, 8); ok {
-		w.end(binary.LittleEndian.AppendUint64(b, uint64(now)), at)
-	}
+	b, at := w.frame(typ, 8)
+	w.end(binary.LittleEndian.AppendUint64(b, uint64(now)), at)
 }
 
 // Propagate records World.Propagate.
@@ -379,18 +372,16 @@ func (w *Writer) EndStep(now int64) { w.now(TypeEndStep, now) }
 
 // BeginStep records World.BeginStep and the sub-steps it returned.
 func (w *Writer) BeginStep(now int64, dt float64, n int) {
-	if b, at, ok := w.frame(TypeBeginStep, 18); ok {
-		b = binary.LittleEndian.AppendUint64(b, uint64(now))
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(dt))
-		w.end(binary.LittleEndian.AppendUint16(b, uint16(n)), at)
-	}
+	b, at := w.frame(TypeBeginStep, 18)
+	b = binary.LittleEndian.AppendUint64(b, uint64(now))
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(dt))
+	w.end(binary.LittleEndian.AppendUint16(b, uint16(n)), at)
 }
 
 // SubStep records World.SubStep.
 func (w *Writer) SubStep(i int) {
-	if b, at, ok := w.frame(TypeSubStep, 2); ok {
-		w.end(binary.LittleEndian.AppendUint16(b, uint16(i)), at)
-	}
+	b, at := w.frame(TypeSubStep, 2)
+	w.end(binary.LittleEndian.AppendUint16(b, uint16(i)), at)
 }
 
 // Tick records the end of a tick: its number, time, state hash, how many
@@ -399,18 +390,17 @@ func (w *Writer) SubStep(i int) {
 func (w *Writer) Tick(tick uint64, now int64, hash uint64, players, entities int, changed []wire.EntityState) {
 	w.lastTick = tick
 	w.ticks.Add(1)
-	if b, at, ok := w.frame(TypeTick, 30+len(changed)*EntitySize); ok {
-		b = binary.LittleEndian.AppendUint64(b, tick)
-		b = binary.LittleEndian.AppendUint64(b, uint64(now))
-		b = binary.LittleEndian.AppendUint64(b, hash)
-		b = binary.LittleEndian.AppendUint16(b, uint16(players))
-		b = binary.LittleEndian.AppendUint16(b, uint16(entities))
-		b = binary.LittleEndian.AppendUint16(b, uint16(len(changed)))
-		for i := range changed {
-			b = AppendEntity(b, &changed[i])
-		}
-		w.end(b, at)
+	b, at := w.frame(TypeTick, 30+len(changed)*EntitySize)
+	b = binary.LittleEndian.AppendUint64(b, tick)
+	b = binary.LittleEndian.AppendUint64(b, uint64(now))
+	b = binary.LittleEndian.AppendUint64(b, hash)
+	b = binary.LittleEndian.AppendUint16(b, uint16(players))
+	b = binary.LittleEndian.AppendUint16(b, uint16(entities))
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(changed)))
+	for i := range changed {
+		b = AppendEntity(b, &changed[i])
 	}
+	w.end(b, at)
 	if w.sinceFlush++; w.sinceFlush >= flushTicks {
 		w.handOver()
 	}
