@@ -60,8 +60,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *asJSON {
 		out := struct {
 			*replay.Result
-			Mismatch string `json:"mismatch,omitempty"`
-			Cut      string `json:"cut,omitempty"`
+			Mismatch string  `json:"mismatch,omitempty"`
+			Cut      string  `json:"cut,omitempty"`
 			TookS    float64 `json:"took_s"`
 			SpanS    float64 `json:"replayed_s"`
 			Speed    float64 `json:"speed_x_real_time"`
