@@ -50,6 +50,7 @@ const (
 	playerGripLeft  = 1 << 0
 	playerGripRight = 1 << 1
 	playerAvatar    = 1 << 2
+	playerAway      = 1 << 3
 )
 
 // Input flags.
@@ -130,6 +131,9 @@ func Append(b []byte, s *State) []byte {
 		}
 		if p.HasAvatar {
 			fl |= playerAvatar
+		}
+		if p.Away {
+			fl |= playerAway
 		}
 		b = binary.LittleEndian.AppendUint16(b, p.ClientID)
 		b = append(b, p.PlayerID[:]...)
@@ -226,6 +230,7 @@ func Parse(b []byte, s *State) (int, error) {
 		fl := p[18]
 		pl.Grip = [2]bool{fl&playerGripLeft != 0, fl&playerGripRight != 0}
 		pl.HasAvatar = fl&playerAvatar != 0
+		pl.Away = fl&playerAway != 0
 		pl.Hands[0] = parsePose(p[20:])
 		pl.Hands[1] = parsePose(p[20+PoseSize:])
 		ParseInput(p[20+2*PoseSize:], &pl.Avatar)

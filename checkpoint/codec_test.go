@@ -25,7 +25,7 @@ var update = flag.Bool("update", false, "rewrite ../testdata/checkpoint/v1.hex")
 const goldenFile = "../testdata/checkpoint/v1.hex"
 
 // sample is a small world: two entities (one asleep, one held), one
-// player holding the second in its right hand.
+// player holding the second in its right hand, and one away.
 func sample() *State {
 	in := wire.PoseInput{InputSeq: 77, ClientTime: 123456789, Buttons: 0x5, Tracking: wire.TrackHead | wire.TrackLeft | wire.TrackRight,
 		Grip: [2]float32{0, 1}, Trigger: [2]float32{0.25, 0.5}, Stick: [2][2]float32{{-1, 0.5}, {0, 1}}, HasStateAck: true, StateTick: 9, StateHeld: 0xff}
@@ -41,6 +41,8 @@ func sample() *State {
 			ClientID: 1, PlayerID: [wire.PlayerIDSize]byte{0xa1, 0xa2, 15: 0xaf}, Grip: [2]bool{false, true},
 			Hands:     [2]geom.Pose{{Pos: geom.Vec3{X: -0.3, Y: 1.2}, Rot: geom.Identity}, {Pos: geom.Vec3{X: 0.3, Y: 1.2, Z: -0.2}, Rot: geom.Identity}},
 			HasAvatar: true, Avatar: in,
+		}, {
+			ClientID: 4, PlayerID: [wire.PlayerIDSize]byte{0xb1, 15: 0xbf}, Away: true, HasAvatar: true, Avatar: in,
 		}},
 		Holds: []Hold{{Holder: 1<<20 + 1*2 + 1, Target: 9}},
 	}
@@ -54,7 +56,7 @@ func annotate(b []byte, st *State) string {
 		fmt.Fprintf(&w, "%-34x # %s\n", b[off:off+n], fmt.Sprintf(what, a...))
 		off += n
 	}
-	w.WriteString("# v1: a checkpoint of two entities (3 asleep, 9 held) and one player holding 9 in its right hand.\n")
+	w.WriteString("# v1: a checkpoint of two entities (3 asleep, 9 held), one player holding 9 in its right hand and one away.\n")
 	fmt.Fprintf(&w, "# %d bytes. Layout: docs/CHECKPOINT.md. Regenerate with: go test ./checkpoint -run Golden -update\n", len(b))
 	line(8, "magic %q", Magic)
 	line(2, "version = %d", Version)
@@ -81,7 +83,7 @@ func annotate(b []byte, st *State) string {
 	for _, p := range st.Players {
 		line(2, "player client id = %d", p.ClientID)
 		line(16, "  player id")
-		line(1, "  flags (bit 0 grip left, 1 grip right, 2 avatar)")
+		line(1, "  flags (bit 0 grip left, 1 grip right, 2 avatar, 3 away)")
 		line(1, "  reserved")
 		line(PoseSize, "  left hand pose")
 		line(PoseSize, "  right hand pose")

@@ -20,8 +20,9 @@ type State struct {
 	Wall int64
 	// Entities are the scene's non-static objects, by increasing id.
 	Entities []Entity
-	// Players are the players whose hands are in the world, by increasing
-	// client id.
+	// Players are the players whose hands are in the world, and those
+	// away (their session ended within the server's resume window), by
+	// increasing client id.
 	Players []Player
 	// Holds are the grab graph's holds: for each held node, in the graph's
 	// order, its holders in grab order, the driving one first.
@@ -42,7 +43,7 @@ type Entity struct {
 	Island    uint32    // the island it sleeps with, while Sleeping
 }
 
-// Player is a player whose hands are in the world.
+// Player is a player whose hands are in the world, or one away.
 type Player struct {
 	ClientID uint16
 	// PlayerID is the identity the headset sends in its handshake (zero:
@@ -54,6 +55,10 @@ type Player struct {
 	// Avatar is the newest input applied, when HasAvatar.
 	HasAvatar bool
 	Avatar    wire.PoseInput
+	// Away: the player's session had ended and its slot was kept for its
+	// return; it has no hands in the world (Grip and Hands are zero), only
+	// its identity, client id and avatar.
+	Away bool
 }
 
 // Hold is one hold of the grab graph: Holder holds Target. Node ids are

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"arcade/checkpoint"
@@ -109,10 +111,15 @@ func (s *Server) restore(now int64, st *checkpoint.State) error {
 		p := &st.Players[i]
 		_, dup := s.sess.departed[p.PlayerID]
 		if p.PlayerID == ([wire.PlayerIDSize]byte{}) || dup {
-			s.world.RemovePlayer(p.ClientID, now) // nobody can claim it
+			if !p.Away {
+				s.world.RemovePlayer(p.ClientID, now) // nobody can claim it
+			}
 			continue
 		}
-		s.sess.departed[p.PlayerID] = departed{id: p.ClientID, avatar: p.Avatar, has: p.HasAvatar, at: now, inWorld: true}
+		if len(s.sess.departed) >= s.maxDeparted() {
+			s.forgetOldestDeparted(now)
+		}
+		s.sess.departed[p.PlayerID] = departed{id: p.ClientID, avatar: p.Avatar, has: p.HasAvatar, at: now, inWorld: !p.Away}
 		s.sess.reservedUntil[p.ClientID] = now + int64(ResumeWindow)
 	}
 	return nil
@@ -150,14 +157,27 @@ func (s *Server) finalCheckpoint(now int64) {
 
 // saveState fills st with the world and what the server knows of its
 // players: for a connected player its identity and avatar, for a restored
-// one not yet back what the checkpoint gave it.
+// one not yet back what the checkpoint gave it; and the players away whose
+// slots are kept (their identity, client id and avatar).
 func (s *Server) saveState(now int64, st *checkpoint.State) {
 	s.persist.cw.SaveState(st)
+	inWorld := len(st.Players)
+	for pid, d := range s.sess.departed {
+		if !d.inWorld && !s.sess.usedIDs[d.id] && now-d.at < int64(ResumeWindow) {
+			st.Players = append(st.Players, checkpoint.Player{ClientID: d.id, PlayerID: pid, HasAvatar: d.has, Avatar: d.avatar, Away: true})
+		}
+	}
+	if len(st.Players) > inWorld {
+		slices.SortFunc(st.Players, func(a, b checkpoint.Player) int { return cmp.Compare(a.ClientID, b.ClientID) })
+	}
 	st.Tick = s.tickNo
 	st.ServerTime = s.micros(now)
 	st.Wall = s.cfg.WallClock()
 	for i := range st.Players {
 		p := &st.Players[i]
+		if p.Away {
+			continue
+		}
 		if c := s.sess.byID(p.ClientID); c != nil && c.confirmed {
 			p.PlayerID, p.Avatar, p.HasAvatar = c.playerID, c.applied, c.hasApplied
 			continue

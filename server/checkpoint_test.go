@@ -239,3 +239,46 @@ func TestHotPathAllocationFreeWithCheckpoint(t *testing.T) {
 		t.Fatalf("checkpoints written %d (stats %+v) over 210 ticks", writes.Load(), s)
 	}
 }
+
+// TestCheckpointKeepsPlayersAway: a player whose session ended just before
+// the checkpoint (its slot kept for its return) is in the checkpoint as
+// away, and after the restart comes back to its client id.
+func TestCheckpointKeepsPlayersAway(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "world.checkpoint")
+	cw, err := checkpoint.NewWriter(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w1, _ := sim.New(scene.Default())
+	r1 := newRig(t, netsim.Config{}, server.Config{World: w1, Persist: server.Persist{Checkpoint: cw, Every: 50 * time.Millisecond}})
+	carol := [16]byte{0xca}
+	first, c := r1.client("10.0.0.2:5000"), r1.client("10.0.0.4:5000")
+	r1.connectAs(first, wire.ConnectWantUnicast, [16]byte{0x11}) // takes id 1: carol's is not the lowest
+	r1.connectAs(c, wire.ConnectWantUnicast, carol)
+	var seq uint32
+	r1.holdAt(c, &seq, wire.Vec3{X: 3, Y: 1.5}, 30*time.Millisecond)
+	c.send(wire.TypeDisconnect, (&wire.Disconnect{Reason: wire.DisconnectClientLeft}).Append)
+	r1.holdAt(first, &seq, wire.Vec3{Y: 1}, 200*time.Millisecond) // carol is away; checkpoints go on
+	cw.Close()
+	st, err := checkpoint.Load(path, w1.Fingerprint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var away *checkpoint.Player
+	for i := range st.Players {
+		if st.Players[i].PlayerID == carol {
+			away = &st.Players[i]
+		}
+	}
+	if away == nil || !away.Away || away.ClientID != c.id || !away.HasAvatar {
+		t.Fatalf("carol in the checkpoint: %+v (players %+v)", away, st.Players)
+	}
+	w2, _ := sim.New(scene.Default())
+	r2 := newRig(t, netsim.Config{}, server.Config{World: w2, Persist: server.Persist{Resume: st}})
+	other := r2.client("10.0.0.9:5000")
+	r2.connectAs(other, wire.ConnectWantUnicast, [16]byte{0x99}) // a newcomer does not get carol's id
+	c2 := r2.client("10.0.0.4:5001")
+	if !r2.connectAs(c2, wire.ConnectWantUnicast, carol) || c2.id != c.id || other.id == c.id {
+		t.Fatalf("after the restart carol is client %d (newcomer %d), want her id %d resumed", c2.id, other.id, c.id)
+	}
+}

@@ -55,7 +55,7 @@ func (w *World) SaveState(st *checkpoint.State) {
 
 // RestoreState puts a world just built from its scene in state st, as
 // SaveState took it: objects where they were, moving as they moved, asleep
-// or awake; the players' hands, grips and holds. now is the time (ns) the
+// or awake; the players' hands, grips and holds (players Away have none). now is the time (ns) the
 // restored poses are stamped with. It fails, naming what, on a state of
 // another scene, an object the scene does not have, a body state physics
 // refuses or a hold the grab graph refuses; the world is then unusable.
@@ -87,6 +87,9 @@ func (w *World) RestoreState(st *checkpoint.State, now int64) error {
 	}
 	for i := range st.Players {
 		p := &st.Players[i]
+		if p.Away {
+			continue // no hands in the world: the server keeps its slot
+		}
 		if _, ok := w.players[p.ClientID]; ok {
 			return fmt.Errorf("sim: state: player %d twice", p.ClientID)
 		}
