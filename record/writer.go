@@ -409,11 +409,7 @@ func (w *Writer) Tick(tick uint64, now int64, hash uint64, players, entities int
 // AppendEntity appends an entity state raw (EntitySize bytes).
 func AppendEntity(b []byte, e *wire.EntityState) []byte {
 	b = binary.LittleEndian.AppendUint16(b, e.ID)
-	b = append(b, e.Flags)
-	for _, f := range [...]float32{e.Pose.Pos.X, e.Pose.Pos.Y, e.Pose.Pos.Z, e.Pose.Rot.X, e.Pose.Rot.Y, e.Pose.Rot.Z, e.Pose.Rot.W} {
-		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(f))
-	}
-	return b
+	return appendPose(append(b, e.Flags), &e.Pose)
 }
 
 // ParseEntity decodes AppendEntity's bytes; b must hold EntitySize.

@@ -75,7 +75,7 @@ type replayer struct {
 	ids     []uint16
 	rec     []wire.EntityState // the recorded state, by index
 	recIdx  map[uint16]int
-	hasher  *server.StateHasher
+	hashBuf []byte
 	ents    []wire.EntityState
 	players []wire.PlayerState
 	moved   []uint16
@@ -122,7 +122,7 @@ func Run(path string, o Options) (*Result, error) {
 		}
 		start, haveStart = s0, true
 	}
-	p := &replayer{avatars: map[uint16]wire.PoseInput{}, recIdx: map[uint16]int{}, hasher: server.NewStateHasher(), exact: true}
+	p := &replayer{avatars: map[uint16]wire.PoseInput{}, recIdx: map[uint16]int{}, exact: true}
 	var ev record.Event
 	for {
 		f, err := r.Next()
@@ -378,7 +378,8 @@ func (p *replayer) check(ev *record.Event) *Mismatch {
 			return m
 		}
 	}
-	if h := p.hasher.Sum(uint32(ev.Tick), p.players, p.ents); h != ev.Hash {
+	var h uint64
+	if h, p.hashBuf = record.StateHash(p.hashBuf, ev.Tick, p.players, p.ents); h != ev.Hash {
 		m.Field, m.Want, m.Got = "state hash (every entity equal: the players' avatars differ)", fmt.Sprintf("%016x", ev.Hash), fmt.Sprintf("%016x", h)
 		return m
 	}

@@ -14,6 +14,7 @@ type recordState struct {
 	w       *record.Writer
 	prev    []wire.EntityState
 	changed []wire.EntityState
+	hashBuf []byte
 }
 
 // recWorld is the World with every call recorded before it is made (or,
@@ -79,18 +80,6 @@ func (r *recWorld) RestoreState(st *checkpoint.State, now int64) error {
 	return r.cw.RestoreState(st, now)
 }
 
-// StateHasher computes the state hash snapshots carry (PROTOCOL §10) and a
-// recording's ticks record, for a replay to check.
-type StateHasher struct{ h *stateHasher }
-
-// NewStateHasher returns a StateHasher.
-func NewStateHasher() *StateHasher { return &StateHasher{newStateHasher()} }
-
-// Sum hashes a tick's players (by client id) and entities (by id).
-func (h *StateHasher) Sum(tick uint32, players []wire.PlayerState, entities []wire.EntityState) uint64 {
-	return h.h.sum(tick, players, entities)
-}
-
 // PlayerState is the avatar a state carries for client id whose newest
 // applied input is in (zero for a player yet to send one).
 func PlayerState(id uint16, in *wire.PoseInput) wire.PlayerState {
@@ -130,6 +119,7 @@ func (s *Server) initRecord(now int64) error {
 		w:       w,
 		prev:    make([]wire.EntityState, 0, 1024),
 		changed: make([]wire.EntityState, 0, 1024),
+		hashBuf: make([]byte, 0, 8+64*record.PlayerSize+1024*record.EntitySize),
 	}
 	s.world = &recWorld{World: s.world, cw: cw, w: w}
 	return nil
@@ -149,18 +139,16 @@ func (s *Server) recordLeave(now int64, c *session) {
 	}
 }
 
-// recordTick records the end of the tick: its state hash (the snapshot's,
-// computed for it if the snapshot carries none) and the entities whose
-// state changed, then a keyframe when one is due.
+// recordTick records the end of the tick: its state hash
+// (record.StateHash) and the entities whose state changed, then a
+// keyframe when one is due.
 func (s *Server) recordTick(now int64) {
 	r := &s.rec
 	if r.w == nil {
 		return
 	}
-	hash := s.snap.StateHash
-	if s.snap.Flags&wire.SnapshotHasHash == 0 {
-		hash = s.hasher.sum(uint32(s.tickNo), s.players, s.entities)
-	}
+	var hash uint64
+	hash, r.hashBuf = record.StateHash(r.hashBuf, s.tickNo, s.players, s.entities)
 	r.changed = r.changed[:0]
 	if len(r.prev) != len(s.entities) {
 		r.changed = append(r.changed, s.entities...)
