@@ -335,30 +335,45 @@ func b2i(b bool) int {
 }
 
 // firstTick returns the entities of the first tick in the recording at
-// path (being written: read up to what is on disk), and that tick.
+// path, and that tick. The server is still writing it (a few ticks at a
+// time): it is read again until the first tick is on disk, for at most
+// 10 s.
 func firstTick(t *testing.T, path string) (map[uint16]wire.EntityState, uint64) {
 	t.Helper()
+	var last error
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		m, tick, err := readFirstTick(path)
+		if err == nil {
+			return m, tick
+		}
+		last = err
+	}
+	t.Fatalf("%s: no tick: %v", path, last)
+	return nil, 0
+}
+
+func readFirstTick(path string) (map[uint16]wire.EntityState, uint64, error) {
 	r, err := record.Open(path)
 	if err != nil {
-		t.Fatal(err)
+		return nil, 0, err
 	}
 	defer r.Close()
 	var ev record.Event
 	for {
 		f, err := r.Next()
 		if err != nil {
-			t.Fatalf("%s: no tick: %v", path, err)
+			return nil, 0, err
 		}
 		if f.Type != record.TypeTick {
 			continue
 		}
 		if err := ev.Decode(f); err != nil {
-			t.Fatal(err)
+			return nil, 0, err
 		}
 		out := map[uint16]wire.EntityState{}
 		for _, e := range ev.Changed { // the first tick lists every entity
 			out[e.ID] = e
 		}
-		return out, ev.Tick
+		return out, ev.Tick, nil
 	}
 }
