@@ -101,12 +101,20 @@ func stopWatch(stop chan struct{}, done <-chan struct{}) {
 }
 
 // openRecord starts --record's recording of the session into p.Record.
-// closeFn, after the server's Run, ends it (after the last tick) and logs
-// what it wrote.
+// A recording already in the file (the session before a restart, say) is
+// kept: moved to FILE.<its time>.rec first. closeFn, after the server's
+// Run, ends the new one (after the last tick) and logs what it wrote.
 func openRecord(o *options, sc *scene.Scene, world *sim.World, p *server.Persist, log *slog.Logger) (closeFn func(), err error) {
 	var text bytes.Buffer
 	if err := sc.Format(&text); err != nil {
 		return nil, fmt.Errorf("the scene cannot be written into the recording: %w", err)
+	}
+	if fi, err := os.Stat(o.record); err == nil && fi.Size() > 0 {
+		old := keptName(o.record, fi.ModTime())
+		if err := os.Rename(o.record, old); err != nil {
+			return nil, fmt.Errorf("cannot keep the recording already in %s: %w", o.record, err)
+		}
+		log.Info("the recording already there is kept", "file", o.record, "moved_to", old)
 	}
 	w, err := record.Create(o.record, record.Config{TickRate: o.tickRate, Scene: text.Bytes(), Fingerprint: world.Fingerprint()})
 	if err != nil {
@@ -124,4 +132,17 @@ func openRecord(o *options, sc *scene.Scene, world *sim.World, p *server.Persist
 		log.Log(context.Background(), lvl, "recording closed", "file", o.record, "ticks", s.Ticks, "events", s.Events,
 			"lost_events", s.LostEvents, "keyframes", s.Keyframes, "lost_keyframes", s.LostKeyframes, "bytes", s.Bytes, "err", err)
 	}, nil
+}
+
+// keptName is where a recording made until t is kept: FILE.<t>.rec, or
+// FILE.<t>-N.rec if that is taken.
+func keptName(path string, t time.Time) string {
+	base := path + "." + t.UTC().Format("2006-01-02T15-04-05")
+	name := base + ".rec"
+	for i := 2; ; i++ {
+		if _, err := os.Stat(name); errors.Is(err, fs.ErrNotExist) {
+			return name
+		}
+		name = fmt.Sprintf("%s-%d.rec", base, i)
+	}
 }

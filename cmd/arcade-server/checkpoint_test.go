@@ -13,6 +13,7 @@ import (
 
 	"arcade/checkpoint"
 	"arcade/scene"
+	"arcade/server"
 	"arcade/sim"
 )
 
@@ -77,5 +78,38 @@ func TestUnusableCheckpointIsAnError(t *testing.T) {
 	closeFn()
 	if _, err := os.Stat(filepath.Join(dir, "none")); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("a checkpoint was written with nothing to write: %v", err)
+	}
+}
+
+// TestRecordKeepsTheRecordingBefore: a restarted server with --record
+// does not overwrite the session it recorded before (its crash, say): the
+// old file is kept beside, under its time.
+func TestRecordKeepsTheRecordingBefore(t *testing.T) {
+	world, err := sim.New(scene.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	path := filepath.Join(t.TempDir(), "show.rec")
+	var last []byte
+	for range 3 {
+		var p server.Persist
+		closeFn, err := openRecord(&options{record: path, tickRate: 120}, scene.Default(), world, &p, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		closeFn()
+		if last, err = os.ReadFile(path); err != nil || len(last) == 0 {
+			t.Fatalf("no recording in %s: %v", path, err)
+		}
+	}
+	kept, _ := filepath.Glob(path + ".*.rec")
+	if len(kept) != 2 {
+		t.Fatalf("kept %v, want the two recordings before the last", kept)
+	}
+	for _, k := range kept {
+		if b, err := os.ReadFile(k); err != nil || !bytes.Equal(b, last) { // the same empty session each time
+			t.Fatalf("%s: %v, not a whole recording", k, err)
+		}
 	}
 }

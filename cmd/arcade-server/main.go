@@ -143,7 +143,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	passFile := fs.String("passphrase-file", "", "read the venue passphrase from the first line of `file`")
 	fs.StringVar(&o.checkpoint, "checkpoint", "", "keep the world in this `file` (written atomically every --checkpoint-every and at shutdown) and resume from it at start: objects, holds, players' ids (empty = off; the systemd unit keeps /var/lib/arcade/world.checkpoint)")
 	fs.DurationVar(&o.ckptEvery, "checkpoint-every", server.DefaultCheckpointEvery, "checkpoint period: at most this much of the world's changes is lost to a crash (one tick..1h)")
-	fs.StringVar(&o.record, "record", "", "record the session to this `file` for arcade-replay: every input and request that changed the world, with its tick and time, each tick's state hash, keyframes every 2 s (truncated at start; empty = off)")
+	fs.StringVar(&o.record, "record", "", "record the session to this `file` for arcade-replay: every input and request that changed the world, with its tick and time, each tick's state hash, keyframes every 2 s (a recording already there is kept as FILE.<time>.rec; empty = off)")
 	fs.BoolVar(&o.fresh, "fresh", false, "start from the scene even if --checkpoint names a checkpoint (set aside as FILE.old), and even if it is corrupt or of another scene")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
