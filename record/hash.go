@@ -25,7 +25,9 @@ func StateHash(buf []byte, tick uint64, players []wire.PlayerState, entities []w
 		p := &players[i]
 		b = binary.LittleEndian.AppendUint16(b, p.ClientID)
 		b = binary.LittleEndian.AppendUint32(b, p.LastInputSeq)
-		b = append(b, p.Tracking)
+		// TrackNoInput marks a player whose session has sent no input
+		// yet, for the wire; it follows from the inputs, not the world.
+		b = append(b, p.Tracking&^wire.TrackNoInput)
 		b = appendPose(b, &p.Head)
 		b = appendPose(b, &p.Hands[0])
 		b = appendPose(b, &p.Hands[1])
