@@ -45,8 +45,14 @@ func (s *Session) handleDelta(now, rxTime int64, viaMulticast bool, m *wire.Stat
 		return // an older tick, kept as a baseline only
 	}
 	// Each part is shown as it arrives: within its ranges the assembly
-	// is the tick's state, whatever the other parts do.
-	s.showPart(now, m, st, rxTime, viaMulticast)
+	// is the tick's state, whatever the other parts do. A parity part has
+	// no records of its own; the part it rebuilt, if any, is shown.
+	if m.Flags&wire.DeltaParity == 0 {
+		s.showPart(now, m, st, rxTime, viaMulticast)
+	}
+	if rec := s.delta.rx.Recovered(); rec != nil {
+		s.showPart(now, rec, st, rxTime, viaMulticast)
+	}
 }
 
 // showPart delivers the records of st within m's ranges as part m.Part of

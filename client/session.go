@@ -1123,7 +1123,7 @@ func (s *Session) connectFlags() uint8 {
 		f |= wire.ConnectWantUnicast
 	}
 	if !s.cfg.SnapshotsOnly {
-		f |= wire.ConnectDeltaState
+		f |= wire.ConnectDeltaState | wire.ConnectCodedState
 	}
 	return f
 }

@@ -47,7 +47,7 @@ func TestHandshake(t *testing.T) {
 	if _, err := cr.Parse(req.body); err != nil {
 		t.Fatal(err)
 	}
-	if cr.ClientNonce != testNonce || cr.Flags != wire.ConnectWantUnicast|wire.ConnectDeltaState || cr.NameString() != "ada" {
+	if cr.ClientNonce != testNonce || cr.Flags != wire.ConnectWantUnicast|wire.ConnectDeltaState|wire.ConnectCodedState || cr.NameString() != "ada" {
 		t.Fatalf("ConnectRequest %+v", cr)
 	}
 
@@ -60,7 +60,7 @@ func TestHandshake(t *testing.T) {
 	if _, err := resp.Parse(out[0].body); err != nil {
 		t.Fatal(err)
 	}
-	if resp.ClientNonce != testNonce || resp.Cookie != f.cookie || resp.NameString() != "ada" || resp.Flags != wire.ConnectWantUnicast|wire.ConnectDeltaState {
+	if resp.ClientNonce != testNonce || resp.Cookie != f.cookie || resp.NameString() != "ada" || resp.Flags != wire.ConnectWantUnicast|wire.ConnectDeltaState|wire.ConnectCodedState {
 		t.Fatalf("ChallengeResponse %+v", resp)
 	}
 

@@ -115,6 +115,7 @@ func (s *Server) onChallengeResponse(now int64, from netip.AddrPort, body []byte
 		name:      string(m.Name[:m.NameLen]),
 		unicast:   m.Flags&wire.ConnectWantUnicast != 0 || s.cfg.NoMulticast,
 		delta:     m.Flags&wire.ConnectDeltaState != 0 && !s.cfg.NoDeltaState,
+		coded:     m.Flags&wire.ConnectDeltaState != 0 && m.Flags&wire.ConnectCodedState != 0 && !s.cfg.NoDeltaState,
 		lastHeard: now,
 		limit:     limitSlot{tokens: s.sessionLimit.burst, last: now},
 		playerID:  player,
@@ -204,6 +205,9 @@ func (s *Server) sendAccepted(now int64, c *session) {
 	}
 	if c.delta {
 		a.Flags |= wire.AcceptedDeltaState
+	}
+	if c.coded {
+		a.Flags |= wire.AcceptedCodedState
 	}
 	if c.accept != nil {
 		a.Flags |= wire.AcceptedSealed

@@ -76,6 +76,8 @@ type session struct {
 	// delta: the client takes the tick's state as StateDelta; sync is
 	// what it reported holding, and its repairs (§10.4).
 	delta bool
+	// coded: it also decodes coded StateDelta payloads (wire.DeltaCoded).
+	coded bool
 	sync  statesync.Member
 	// desync is what the client reported of its state hash checks
 	// (desync.go).

@@ -26,10 +26,12 @@ type deltaState struct {
 	members []*statesync.Member
 	repairs []repair
 	hdr     wire.StateDelta
+	coded   bool                     // every member of the group decodes coded parts
+	parity  bool                     // and some member reports losses: parity parts too
 	times   [statesync.Window]uint64 // server time of each tick in hist
 	// The unicast encodings of this tick, by (tick, baseline): clients
 	// that hold the same baseline share one.
-	coded []codedParts
+	encs  []codedParts
 	arena []byte
 	offs  []int // part boundaries in arena: part i is arena[offs[i]:offs[i+1]]
 }
@@ -37,6 +39,9 @@ type deltaState struct {
 type codedParts struct {
 	tick, base uint32
 	kf         bool
+	coded      bool // DeltaCoded, with the prior when hasPrior
+	prior      uint32
+	hasPrior   bool
 	at, n      int // parts at arena offsets offs[at:at+n]
 }
 
@@ -45,10 +50,19 @@ type repair struct {
 	target uint32
 }
 
-// quantState puts the tick's players and entities in s.delta.truth.
+// quantState puts the tick's players and entities in s.delta.truth, the
+// avatars' rotations on the avatar grid (wire.AvatarGrid), which coded
+// parts send at 10 bits a component; every receiver decodes the same
+// words whatever the coding.
 func (s *Server) quantState() {
 	s.delta.truth.From(uint32(s.tickNo), s.players, s.entities)
+	for i := range s.delta.truth.Players {
+		wire.AvatarGridPlayer(&s.delta.truth.Players[i])
+	}
 }
+
+// codedFlags are the StateDelta flags of coded parts.
+const codedFlags = wire.DeltaCoded | wire.DeltaAvatarGrid | wire.DeltaPrior
 
 // deltaGroup reports whether the group takes StateDelta this tick: every
 // client on multicast asked for it.
@@ -58,6 +72,7 @@ func (s *Server) deltaGroup() bool {
 	}
 	d := &s.delta
 	d.members = d.members[:0]
+	d.coded, d.parity = true, false
 	for _, c := range s.sess.order {
 		if c.unicast || !c.confirmed {
 			continue
@@ -65,6 +80,13 @@ func (s *Server) deltaGroup() bool {
 		if !c.delta {
 			return false
 		}
+		d.coded = d.coded && c.coded
+		recv, lost := 0, 0
+		for i := range c.delivery.recv {
+			recv += int(c.delivery.recv[i])
+			lost += int(c.delivery.lost[i])
+		}
+		d.parity = d.parity || statesync.WantParity(recv, lost)
 		d.members = append(d.members, &c.sync)
 	}
 	return len(d.members) > 0
@@ -76,7 +98,7 @@ func (s *Server) deltaGroup() bool {
 // history.
 func (s *Server) broadcastDelta(now int64, group bool) {
 	d := &s.delta
-	d.coded, d.arena, d.offs = d.coded[:0], d.arena[:0], d.offs[:0]
+	d.encs, d.arena, d.offs = d.encs[:0], d.arena[:0], d.offs[:0]
 	s.quantState()
 	d.hdr = wire.StateDelta{Tick: d.truth.Tick, ServerTime: s.snap.ServerTime, StateHash: s.snap.StateHash}
 	if s.snap.Flags&wire.SnapshotHasHash != 0 {
@@ -89,10 +111,19 @@ func (s *Server) broadcastDelta(now int64, group bool) {
 		}
 		d.repairs = d.repairs[:0]
 		base, ok := d.group.Plan(now, d.truth.Tick, &d.hist, d.members, s.queueRepair)
-		var b *wire.State
+		var b, pr *wire.State
+		h := d.hdr
 		if ok {
 			b = d.hist.Get(base)
-			d.hdr.Base = base
+			h.Base = base
+		}
+		if d.coded {
+			// Old clients on the group would take coded parts for
+			// corrupt ones: coded only when all of them decode it.
+			h.Flags |= codedFlags
+			if pt, ok := d.group.Prior(); ok && b != nil {
+				pr, h.Prior = d.hist.Get(pt), pt
+			}
 		}
 		var prev *wire.State
 		if d.hasLast {
@@ -107,9 +138,22 @@ func (s *Server) broadcastDelta(now int64, group bool) {
 				d.hdr.StateHash = s.hasher.sumState(&d.cur) // of the state sent (§10.5)
 			}
 		}
-		for _, part := range d.enc.Encode(&d.hdr, b, &d.cur, maxBody) {
+		room := maxBody
+		if d.coded && d.parity {
+			room -= wire.ParityRoom
+		}
+		parts := d.enc.EncodePrior(&h, b, pr, &d.cur, room)
+		for _, part := range parts {
 			s.body = append(s.body[:0], part...)
 			s.sendGroup(wire.TypeStateDelta)
+		}
+		if d.coded && d.parity && len(parts) > 1 {
+			// A receiver that loses one part of a group of eight rebuilds
+			// it: the tick is still whole, the baseline can still move.
+			for j := range wire.ParityGroups(len(parts)) {
+				s.body = wire.AppendParity(s.body[:0], parts, j)
+				s.sendGroup(wire.TypeStateDelta)
+			}
 		}
 		for _, r := range d.repairs {
 			s.sendDeltaTo(now, r.c, r.target, maxBody)
@@ -146,9 +190,14 @@ func (s *Server) queueRepair(m *statesync.Member, target uint32) {
 func (s *Server) sendDeltaTo(now int64, c *session, tick uint32, maxBody int) {
 	d := &s.delta
 	base, hasBase := c.sync.Held.NewestIn(func(t uint32) bool { return t != tick && d.hist.Has(t) })
+	var prior uint32
+	hasPrior := false
+	if c.coded && hasBase && int32(tick-base) > 0 {
+		prior, hasPrior = c.sync.Held.PriorFor(base, tick, d.group.PriorGap, d.hist.Has)
+	}
 	var cp *codedParts
-	for i := range d.coded {
-		if k := &d.coded[i]; k.tick == tick && k.kf == !hasBase && (!hasBase || k.base == base) {
+	for i := range d.encs {
+		if k := &d.encs[i]; k.tick == tick && k.kf == !hasBase && (!hasBase || k.base == base) && k.coded == c.coded && (!c.coded || k.hasPrior == hasPrior && k.prior == prior) {
 			cp = k
 		}
 	}
@@ -161,13 +210,19 @@ func (s *Server) sendDeltaTo(now int64, c *session, tick uint32, maxBody int) {
 			}
 			h.Tick, h.ServerTime, h.Flags, h.StateHash = tick, d.times[tick%statesync.Window], 0, 0
 		}
-		var b *wire.State
+		var b, pr *wire.State
 		if hasBase {
 			b, h.Base = d.hist.Get(base), base
 		}
-		parts := d.enc.Encode(&h, b, st, maxBody)
-		d.coded = append(d.coded, codedParts{tick: tick, base: base, kf: !hasBase, at: len(d.offs), n: len(parts)})
-		cp = &d.coded[len(d.coded)-1]
+		if c.coded {
+			h.Flags |= codedFlags
+			if hasPrior {
+				pr, h.Prior = d.hist.Get(prior), prior
+			}
+		}
+		parts := d.enc.EncodePrior(&h, b, pr, st, maxBody)
+		d.encs = append(d.encs, codedParts{tick: tick, base: base, kf: !hasBase, coded: c.coded, prior: prior, hasPrior: hasPrior, at: len(d.offs), n: len(parts)})
+		cp = &d.encs[len(d.encs)-1]
 		for _, p := range parts {
 			d.offs = append(d.offs, len(d.arena))
 			d.arena = append(d.arena, p...)

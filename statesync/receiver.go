@@ -20,17 +20,25 @@ type Receiver struct {
 	asm       [4]assembly
 	next      int
 	dec       wire.StateDecoder
+	body      []byte          // a part's body, for its parity group
+	rec       wire.StateDelta // the part rebuilt by the last Apply
+	recovered bool
 }
 
 type assembly struct {
 	active bool
 	tick   uint32
 	base   uint32
+	prior  uint32 // with hasPrior: the prior tick its parts predict from
+	hasPri bool
 	kf     bool
 	parts  uint8
 	got    [4]uint64 // parts applied
 	n      int
 	st     wire.State
+	// Parity groups of coded ticks, set up as their parts arrive.
+	par     *[wire.MaxParityGroups]wire.Parity
+	parUsed uint32
 }
 
 // Outcome is what became of one StateDelta part.
@@ -42,7 +50,7 @@ const (
 	Whole                     // applied; its tick is now whole, and kept
 	Copy                      // its tick is held whole already (a copy, or by the other path)
 	Duplicate                 // this part of its tick was applied already
-	NoBaseline                // the baseline tick is not held
+	NoBaseline                // the baseline tick (or the prior tick) is not held
 	Bad                       // it did not decode, or its tick's parts do not add up
 )
 
@@ -84,6 +92,7 @@ func (r *Receiver) Held() (newest uint32, mask uint64, ok bool) {
 // whatever becomes of the other parts; whole for Whole and Copy. The state
 // is valid until the next call.
 func (r *Receiver) Apply(m *wire.StateDelta, other func(tick uint32) *wire.State) (Outcome, *wire.State) {
+	r.recovered = false
 	if st := r.Holds(m.Tick); st != nil {
 		return Copy, st
 	}
@@ -95,11 +104,26 @@ func (r *Receiver) Apply(m *wire.StateDelta, other func(tick uint32) *wire.State
 			a = &r.asm[i]
 		}
 	}
-	if a != nil && (a.base != m.Base || a.kf != kf || a.parts != m.Parts) {
+	hasPri := m.Flags&wire.DeltaPrior != 0
+	if a != nil && (a.base != m.Base || a.kf != kf || a.parts != m.Parts || a.hasPri != hasPri || hasPri && a.prior != m.Prior) {
 		// The same tick coded otherwise (a repair against another
 		// baseline, say): start it again from this part.
 		a.active = false
 		a = nil
+	}
+	var prior *wire.State
+	if hasPri {
+		// The prior is looked up for every part: the receiver must hold
+		// it, as it holds the baseline.
+		if prior = r.Holds(m.Prior); prior == nil && other != nil {
+			prior = other(m.Prior)
+		}
+		if prior == nil {
+			if a != nil {
+				a.active = false
+			}
+			return NoBaseline, nil
+		}
 	}
 	if a == nil {
 		var base *wire.State
@@ -113,23 +137,42 @@ func (r *Receiver) Apply(m *wire.StateDelta, other func(tick uint32) *wire.State
 		}
 		a = &r.asm[r.next%slots]
 		r.next = (r.next + 1) % slots
-		*a = assembly{active: true, tick: m.Tick, base: m.Base, kf: kf, parts: m.Parts, st: a.st}
+		*a = assembly{active: true, tick: m.Tick, base: m.Base, prior: m.Prior, hasPri: hasPri, kf: kf, parts: m.Parts, st: a.st, par: a.par}
 		a.st.Players, a.st.Entities = a.st.Players[:0], a.st.Entities[:0]
 		if base != nil {
 			a.st.CopyFrom(base)
 		}
 		a.st.Tick = m.Tick
 	}
+	if m.Flags&wire.DeltaParity != 0 {
+		return r.parity(a, m, prior)
+	}
 	bit := uint64(1) << (m.Part % 64)
 	if a.got[m.Part/64]&bit != 0 {
 		return Duplicate, &a.st
 	}
-	if err := r.dec.Apply(m, &a.st); err != nil {
+	if err := r.dec.ApplyPrior(m, &a.st, prior); err != nil {
 		a.active = false
 		return Bad, nil
 	}
 	a.got[m.Part/64] |= bit
-	if a.n++; a.n < int(a.parts) {
+	a.n++
+	if m.Flags&wire.DeltaCoded != 0 && a.parts > 1 {
+		// Kept for a parity part that may rebuild a lost one.
+		g := r.group(a, int(m.Part)/wire.ParityGroup)
+		r.body = m.Append(r.body[:0])
+		g.AddData(int(m.Part)%wire.ParityGroup, r.body)
+		if out, st, ok := r.recover(a, int(m.Part)/wire.ParityGroup, prior); ok {
+			return out, st
+		}
+	}
+	return r.done(a, m)
+}
+
+// done reports what a's tick is after a part was applied: Partial, or
+// Whole (and kept) when every part is, or Bad when they do not add up.
+func (r *Receiver) done(a *assembly, m *wire.StateDelta) (Outcome, *wire.State) {
+	if a.n < int(a.parts) {
 		return Partial, &a.st
 	}
 	a.active = false
@@ -138,6 +181,70 @@ func (r *Receiver) Apply(m *wire.StateDelta, other func(tick uint32) *wire.State
 	}
 	r.keep(a)
 	return Whole, &a.st
+}
+
+// group returns parity group j of a, set up on first use.
+func (r *Receiver) group(a *assembly, j int) *wire.Parity {
+	if a.par == nil {
+		a.par = new([wire.MaxParityGroups]wire.Parity)
+	}
+	if a.parUsed&(1<<j) == 0 {
+		a.parUsed |= 1 << j
+		a.par[j].Reset(min(wire.ParityGroup, int(a.parts)-j*wire.ParityGroup))
+	}
+	return &a.par[j]
+}
+
+// parity takes in a parity part of a's tick.
+func (r *Receiver) parity(a *assembly, m *wire.StateDelta, prior *wire.State) (Outcome, *wire.State) {
+	j := int(m.Part)
+	g := r.group(a, j)
+	if g.HasParity() {
+		return Duplicate, &a.st
+	}
+	r.body = m.Append(r.body[:0])
+	g.AddParity(r.body)
+	if out, st, ok := r.recover(a, j, prior); ok {
+		return out, st
+	}
+	return Partial, &a.st
+}
+
+// recover rebuilds and applies the part parity group j of a lacks, if it
+// can (ok); Recovered then returns it.
+func (r *Receiver) recover(a *assembly, j int, prior *wire.State) (Outcome, *wire.State, bool) {
+	g := r.group(a, j)
+	i, ok := g.Missing()
+	if !ok {
+		return 0, nil, false
+	}
+	part := j*wire.ParityGroup + i
+	r.body = g.Recover(r.body[:0], part)
+	m := &r.rec
+	if _, err := m.Parse(r.body); err != nil || int(m.Part) != part || m.Flags&wire.DeltaParity != 0 {
+		a.active = false
+		return Bad, nil, true
+	}
+	g.AddData(i, nil) // settled: the group asks no more
+	if err := r.dec.ApplyPrior(m, &a.st, prior); err != nil {
+		a.active = false
+		return Bad, nil, true
+	}
+	a.got[part/64] |= 1 << (part % 64)
+	a.n++
+	r.recovered = true
+	out, st := r.done(a, m)
+	return out, st, true
+}
+
+// Recovered returns the part the last Apply rebuilt from a parity part
+// (and applied, its records within its ranges in the state Apply
+// returned), or nil. It is valid until the next call.
+func (r *Receiver) Recovered() *wire.StateDelta {
+	if !r.recovered {
+		return nil
+	}
+	return &r.rec
 }
 
 // keep stores the whole state of an assembly.

@@ -14,7 +14,7 @@ func world(tick uint32, n int) *wire.State {
 	return st
 }
 
-func parts(t *testing.T, base, cur *wire.State, maxBody int) []wire.StateDelta {
+func parts(t testing.TB, base, cur *wire.State, maxBody int) []wire.StateDelta {
 	t.Helper()
 	var e wire.StateEncoder
 	h := wire.StateDelta{Tick: cur.Tick}
@@ -82,4 +82,168 @@ func TestReceiver(t *testing.T) {
 	if out, _ := r.Apply(&bad, nil); out != Bad {
 		t.Fatalf("a tick short of a record: %v", out)
 	}
+}
+
+// TestReceiverPrior: a coded part that predicts from a prior tick needs
+// it as it needs its baseline: without it the part is NoBaseline, with
+// it (held, or from the other path) the tick is whole and exact.
+func TestReceiverPrior(t *testing.T) {
+	w := func(tick uint32) *wire.State { return world(tick, 30) }
+	code := func(base, prior, cur *wire.State) wire.StateDelta {
+		var e wire.StateEncoder
+		h := wire.StateDelta{Tick: cur.Tick, Base: base.Tick, Prior: prior.Tick, Flags: wire.DeltaCoded | wire.DeltaPrior | wire.DeltaPriorEntities}
+		ps := e.EncodePrior(&h, base, prior, cur, wire.MaxBodySize)
+		var m wire.StateDelta
+		if _, err := m.Parse(ps[0]); err != nil || m.Flags&wire.DeltaPrior == 0 {
+			t.Fatalf("parse %v, flags %#x", err, m.Flags)
+		}
+		return m
+	}
+	var r Receiver
+	for _, tick := range []uint32{10, 14} {
+		kf := parts(t, nil, w(tick), wire.MaxBodySize)[0]
+		if out, _ := r.Apply(&kf, nil); out != Whole {
+			t.Fatalf("keyframe %d: %v", tick, out)
+		}
+	}
+	m := code(w(14), w(10), w(15))
+	if out, st := r.Apply(&m, nil); out != Whole || !st.Equal(w(15)) {
+		t.Fatalf("with the prior held: %v", out)
+	}
+	// Prior 12 is not held, baseline 14 is.
+	m = code(w(14), w(12), w(16))
+	if out, _ := r.Apply(&m, nil); out != NoBaseline {
+		t.Fatalf("without the prior: %v", out)
+	}
+	if out, st := r.Apply(&m, func(tick uint32) *wire.State {
+		if tick == 12 {
+			return w(12)
+		}
+		return nil
+	}); out != Whole || !st.Equal(w(16)) {
+		t.Fatalf("with the other path's prior: %v", out)
+	}
+}
+
+// TestReceiverParity: a tick in coded parts, one of them lost, is whole
+// once its group's parity part comes (before or after the others); the
+// rebuilt part is what Recovered returns; two lost of a group leave the
+// tick partial.
+func TestReceiverParity(t *testing.T) {
+	base, cur := world(10, 200), world(11, 200)
+	var e wire.StateEncoder
+	h := wire.StateDelta{Tick: 11, Base: 10, Flags: wire.DeltaCoded}
+	bodies := e.Encode(&h, base, cur, 200)
+	if len(bodies) < 2*wire.ParityGroup {
+		t.Fatalf("%d parts", len(bodies))
+	}
+	var data, par []wire.StateDelta
+	for _, b := range bodies {
+		var m wire.StateDelta
+		m.Parse(b)
+		data = append(data, m)
+	}
+	for j := range wire.ParityGroups(len(bodies)) {
+		var m wire.StateDelta
+		if _, err := m.Parse(wire.AppendParity(nil, bodies, j)); err != nil {
+			t.Fatal(err)
+		}
+		par = append(par, m)
+	}
+	kf := parts(t, nil, base, wire.MaxBodySize)
+	hold := func(r *Receiver) {
+		for i := range kf {
+			r.Apply(&kf[i], nil)
+		}
+		if r.Holds(10) == nil {
+			t.Fatal("keyframe not held")
+		}
+	}
+	for _, parityFirst := range []bool{false, true} {
+		var r Receiver
+		hold(&r)
+		lost := 1 // of group 0
+		var last Outcome
+		var st *wire.State
+		if parityFirst {
+			for j := range par {
+				r.Apply(&par[j], nil)
+			}
+		}
+		for i := range data {
+			if i != lost {
+				// With the parity parts first, a group's last part may
+				// come as a copy: its parity already rebuilt it.
+				if out, s := r.Apply(&data[i], nil); out != Copy {
+					last, st = out, s
+				}
+			}
+		}
+		if !parityFirst {
+			last, st = r.Apply(&par[0], nil)
+			if rec := r.Recovered(); rec == nil || int(rec.Part) != lost {
+				t.Fatalf("rebuilt %v, lost %d", rec, lost)
+			}
+		}
+		if last != Whole || !st.Equal(cur) {
+			t.Fatalf("parity first %v: %v", parityFirst, last)
+		}
+	}
+	// Two lost of group 0.
+	var r Receiver
+	hold(&r)
+	for i := range data {
+		if i >= 2 {
+			r.Apply(&data[i], nil)
+		}
+	}
+	for j := range par {
+		r.Apply(&par[j], nil)
+	}
+	if r.Holds(11) != nil {
+		t.Fatal("whole with two parts of a group lost")
+	}
+}
+
+// FuzzReceiver feeds any StateDelta body to a receiver that holds a tick
+// and is assembling the next (some of its coded parts and parity parts
+// applied): it never panics, and a tick it calls whole has as many
+// records as its parts say.
+func FuzzReceiver(f *testing.F) {
+	base, cur := world(10, 60), world(11, 60)
+	var e wire.StateEncoder
+	bodies := e.Encode(&wire.StateDelta{Tick: 11, Base: 10, Flags: wire.DeltaCoded}, base, cur, 200)
+	var seeds [][]byte
+	for _, b := range bodies {
+		seeds = append(seeds, append([]byte(nil), b...))
+	}
+	for j := range wire.ParityGroups(len(bodies)) {
+		seeds = append(seeds, wire.AppendParity(nil, bodies, j))
+	}
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	kf := parts(f, nil, base, wire.MaxBodySize)[0]
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var r Receiver
+		r.Apply(&kf, nil)
+		for i, s := range seeds {
+			if i%2 == 0 {
+				var m wire.StateDelta
+				m.Parse(s)
+				r.Apply(&m, nil)
+			}
+		}
+		var m wire.StateDelta
+		if _, err := m.Parse(data); err != nil {
+			return
+		}
+		out, st := r.Apply(&m, nil)
+		if out == Whole && (len(st.Players) != int(m.PlayerCount) || len(st.Entities) != int(m.EntityCount)) {
+			t.Fatalf("whole with %d players, %d entities; the part says %d, %d", len(st.Players), len(st.Entities), m.PlayerCount, m.EntityCount)
+		}
+		if out.Decoded() && st == nil {
+			t.Fatal("decoded without a state")
+		}
+	})
 }

@@ -78,6 +78,40 @@ func (h *Held) NewestIn(ok func(uint32) bool) (uint32, bool) {
 	return 0, false
 }
 
+// priorOK reports whether p may be the prior of a tick coded against
+// base (the second tick coded parts predict from, wire.DeltaPrior): older
+// than base by gap ticks or more, and by at least half the distance from
+// base to tick (the decoder predicts no further than twice the prior's
+// distance). A velocity measured over a few ticks carries less of the
+// tracking noise than one over a single tick, and a record that did not
+// change between the two (an input rate below the tick rate) gives none.
+func priorOK(p, base, tick, gap uint32) bool {
+	d := int32(base - p)
+	return d >= int32(gap) && int64(tick-base) <= 2*int64(d)
+}
+
+// PriorFor returns the prior for a tick coded against base for a receiver
+// that reported h: the newest tick h holds that is gap or more ticks
+// older than base (Settings.PriorGap), no less than half as far from base
+// as base is from tick, and that ok accepts (e.g. one the History still
+// has).
+func (h *Held) PriorFor(base, tick, gap uint32, ok func(uint32) bool) (uint32, bool) {
+	return h.NewestIn(func(p uint32) bool { return priorOK(p, base, tick, max(gap, 1)) && ok(p) })
+}
+
+// ParityLoss is the share of multicast datagrams lost, by some receiver
+// of the group, above which the group's coded ticks of two parts or more
+// get parity parts (wire.DeltaParity): one per wire.ParityGroup data
+// parts, a share of the bytes that a loss would otherwise cost as a tick
+// no receiver holds whole (and a baseline that cannot move).
+const ParityLoss = 0.01
+
+// WantParity reports whether a receiver that got recv and lost lost of
+// the group's recent datagrams calls for parity parts.
+func WantParity(recv, lost int) bool {
+	return recv+lost >= 20 && float64(lost) > ParityLoss*float64(recv+lost)
+}
+
 // History is the server's ring of the last Window ticks' states.
 type History struct {
 	slot [Window]struct {
@@ -134,6 +168,9 @@ type Settings struct {
 	Stale int64
 	// Retry is the least time between two repairs to one receiver.
 	Retry int64
+	// PriorGap is the least distance in ticks from the prior tick to the
+	// baseline (see PriorFor).
+	PriorGap uint32
 }
 
 // DefaultSettings for a tick rate of rate Hz and a clock in ns.
@@ -146,6 +183,7 @@ func DefaultSettings(rate int) Settings {
 		CandidateLag: ticks(12 * ms),
 		Stale:        250 * ms,
 		Retry:        20 * ms,
+		PriorGap:     ticks(34 * ms), // measured best for tracked heads and hands: 4 ticks at 120 Hz
 	}
 }
 
@@ -156,7 +194,14 @@ type Group struct {
 	hasBase, hasCand bool
 	candAt           int64
 	keyframe         bool // the next Plan returns no baseline
+	prior            uint32
+	hasPrior         bool
 }
+
+// Prior returns the prior tick the last Plan found for its baseline: the
+// newest tick priorOK allows that every fresh member holding the baseline
+// holds too, if there is one.
+func (g *Group) Prior() (uint32, bool) { return g.prior, g.hasPrior }
 
 // Reset forgets the baseline: the next Plan asks for a keyframe, and the
 // one after takes it as the baseline. For a group that starts to take
@@ -204,6 +249,22 @@ func (g *Group) Plan(now int64, tick uint32, hist *History, members []*Member, r
 	if n > 0 && common != 0 {
 		if t := top - uint32(bits.TrailingZeros64(common)); int32(t-g.base) > 0 && hist.Has(t) {
 			g.base = t
+		}
+	}
+	// The prior: held by every fresh member that holds the baseline.
+	g.hasPrior = false
+	if n > 0 {
+		all := ^uint64(0)
+		for _, m := range members {
+			if now-m.Held.At <= g.Stale && m.Held.Has(g.base) {
+				all &= m.Held.aligned(top)
+			}
+		}
+		for ; all != 0; all &= all - 1 {
+			if t := top - uint32(bits.TrailingZeros64(all)); priorOK(t, g.base, tick, max(g.PriorGap, 1)) && hist.Has(t) {
+				g.prior, g.hasPrior = t, true
+				break
+			}
 		}
 	}
 	if g.hasCand && int32(g.cand-g.base) <= 0 {

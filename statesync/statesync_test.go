@@ -206,3 +206,34 @@ func TestSilentReceiverBackoff(t *testing.T) {
 	}
 	t.Logf("%d repairs to a silent receiver in 5 s", repairs)
 }
+
+// TestGroupPrior: the group's prior is held by every fresh member that
+// holds the baseline, is at least PriorGap ticks older than it and no
+// less than half as far from it as the baseline is from the tick; a
+// member that lacks a tick keeps it from being the prior.
+func TestGroupPrior(t *testing.T) {
+	g := Group{Settings: DefaultSettings(120)}
+	if g.PriorGap != 4 {
+		t.Fatalf("PriorGap %d at 120 Hz", g.PriorGap)
+	}
+	var hist History
+	a, b := &Member{}, &Member{}
+	for tick := uint32(1); tick <= 40; tick++ {
+		hist.Put(&wire.State{Tick: tick})
+	}
+	now := int64(1e9)
+	a.Held = Held{Newest: 40, Mask: ^uint64(0), At: now}
+	b.Held = Held{Newest: 40, Mask: ^uint64(0) &^ (1 << 4), At: now} // lacks 36
+	base, ok := g.Plan(now, 41, &hist, []*Member{a, b}, func(*Member, uint32) {})
+	p, hasPrior := g.Prior()
+	if !ok || base != 40 || !hasPrior || p != 35 {
+		t.Fatalf("base %d %v, prior %d %v; want 40, 35", base, ok, p, hasPrior)
+	}
+	if got, ok := a.Held.PriorFor(40, 41, 4, hist.Has); !ok || got != 36 {
+		t.Fatalf("PriorFor = %d %v, want 36", got, ok)
+	}
+	// A tick far ahead of its baseline needs a prior at least half as far.
+	if got, ok := a.Held.PriorFor(30, 50, 4, hist.Has); !ok || got != 20 {
+		t.Fatalf("PriorFor(30, 50) = %d %v, want 20", got, ok)
+	}
+}

@@ -590,11 +590,14 @@ func dissect(b []byte) ([]field, error) {
 		if ok {
 			_, ok = u16("entity count (whole tick)")
 		}
-		ok = ok && off < len(b) && take(1, "flags = 0x%02x (bit 0 hash, bit 1 keyframe)", b[off])
+		ok = ok && off < len(b) && take(1, "flags = 0x%02x (bit 0 hash, 1 keyframe, 2 coded, 3 avatar grid, 4 prior, 5 prior entities, 6 parity)", b[off])
 		if ok {
 			flags = b[off-1]
 			if flags&1 != 0 {
 				ok = hex64("state hash")
+			}
+			if ok && flags&DeltaPrior != 0 {
+				ok = u32("prior tick")
 			}
 		}
 		for _, n := range []string{"player ids from", "player ids to", "entity ids from", "entity ids to", "player records", "entity records"} {
@@ -605,7 +608,11 @@ func dissect(b []byte) ([]field, error) {
 		if ok {
 			var nbits uint16
 			nbits, ok = u16("payload bits")
-			if n := (int(nbits) + 7) / 8; ok && n > 0 {
+			if n := (int(nbits) + 7) / 8; ok && n > 0 && flags&DeltaParity != 0 {
+				ok = raw(n, fmt.Sprintf("parity payload, %d bytes: XOR of the group's data part bodies from their id ranges on (§10.4)", n))
+			} else if ok && n > 0 && flags&DeltaCoded != 0 {
+				ok = raw(n, fmt.Sprintf("coded payload, %d bytes (§10.4)", n))
+			} else if ok && n > 0 {
 				ok = raw(n, fmt.Sprintf("bit payload, %d bits: see the .bits file", nbits))
 			}
 		}

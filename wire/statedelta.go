@@ -145,6 +145,7 @@ type StateDelta struct {
 	EntityCount uint16 // entities in the whole tick
 	Flags       uint8
 	StateHash   uint64
+	Prior       uint32 // prior tick, with DeltaPrior
 	// Id ranges covered by this part, inclusive.
 	PlayerFrom, PlayerTo uint16
 	EntityFrom, EntityTo uint16
@@ -162,6 +163,9 @@ func (m *StateDelta) Len() int {
 	if m.Flags&DeltaHasHash != 0 {
 		n += SnapshotHashSize
 	}
+	if m.Flags&DeltaPrior != 0 {
+		n += statePriorSize
+	}
 	return n
 }
 
@@ -176,6 +180,9 @@ func (m *StateDelta) Append(b []byte) []byte {
 	b = append(b, m.Flags)
 	if m.Flags&DeltaHasHash != 0 {
 		b = binary.LittleEndian.AppendUint64(b, m.StateHash)
+	}
+	if m.Flags&DeltaPrior != 0 {
+		b = binary.LittleEndian.AppendUint32(b, m.Prior)
 	}
 	for _, v := range [...]uint16{m.PlayerFrom, m.PlayerTo, m.EntityFrom, m.EntityTo, m.PlayerRecords, m.EntityRecords, m.Bits} {
 		b = binary.LittleEndian.AppendUint16(b, v)
@@ -213,6 +220,13 @@ func (m *StateDelta) Parse(b []byte) (int, error) {
 		d.StateHash = binary.LittleEndian.Uint64(b[o:])
 		o += SnapshotHashSize
 	}
+	if d.Flags&DeltaPrior != 0 {
+		if len(b) < o+statePriorSize+14 {
+			return 0, ErrShort
+		}
+		d.Prior = binary.LittleEndian.Uint32(b[o:])
+		o += statePriorSize
+	}
 	f := b[o : o+14]
 	d.PlayerFrom = binary.LittleEndian.Uint16(f[0:])
 	d.PlayerTo = binary.LittleEndian.Uint16(f[2:])
@@ -231,6 +245,16 @@ func (m *StateDelta) Parse(b []byte) (int, error) {
 		return 0, ErrField
 	case d.Flags&DeltaKeyframe != 0 && d.Base != 0:
 		return 0, ErrField
+	case d.Flags&DeltaCoded != 0 && d.Bits%8 != 0:
+		return 0, ErrField
+	case d.Flags&(DeltaAvatarGrid|DeltaPrior|DeltaParity) != 0 && d.Flags&DeltaCoded == 0:
+		return 0, ErrField
+	case d.Flags&DeltaPriorEntities != 0 && d.Flags&DeltaPrior == 0:
+		return 0, ErrField
+	case d.Flags&DeltaParity != 0 && (d.Flags&DeltaCoded == 0 || int(d.Part) >= ParityGroups(int(d.Parts)) || d.PlayerRecords != 0 || d.EntityRecords != 0):
+		return 0, ErrField
+	case d.Flags&DeltaPrior != 0 && (d.Flags&DeltaKeyframe != 0 || int32(d.Base-d.Prior) <= 0):
+		return 0, ErrField // the prior is older than the baseline
 	}
 	*m = d
 	copy(m.Payload[:n], b[o:o+n])
@@ -248,6 +272,7 @@ type StateEncoder struct {
 	pay    []byte
 	cur    StateDelta
 	parts  []StateDelta
+	coded  codedState
 }
 
 // Encode codes cur against base (nil: a keyframe) into parts of at most
@@ -256,6 +281,14 @@ type StateEncoder struct {
 // to match base), and returns the bodies, valid until the next call. It
 // returns nil when the tick needs more than 255 parts.
 func (e *StateEncoder) Encode(h *StateDelta, base, cur *State, maxBody int) [][]byte {
+	return e.EncodePrior(h, base, nil, cur, maxBody)
+}
+
+// EncodePrior is Encode with a prior tick (nil: none) for coded parts
+// (DeltaCoded) that set DeltaPrior: h.Prior names it, a tick older than
+// the baseline that every receiver of the parts holds as well. Without
+// one, DeltaPrior is cleared.
+func (e *StateEncoder) EncodePrior(h *StateDelta, base, prior, cur *State, maxBody int) [][]byte {
 	maxBody = min(max(maxBody, 128), MaxBodySize)
 	if e.pay == nil {
 		e.pay = make([]byte, MaxBodySize)
@@ -278,6 +311,11 @@ func (e *StateEncoder) Encode(h *StateDelta, base, cur *State, maxBody int) [][]
 		room -= SnapshotHashSize
 	}
 	roomBits := room * 8
+	if hdr.Flags&DeltaCoded != 0 {
+		return e.encodeCoded(&hdr, base, prior, cur, maxBody)
+	}
+	hdr.Flags &^= DeltaAvatarGrid | DeltaPrior | DeltaPriorEntities
+	hdr.Prior = 0
 
 	// One merged walk over the players, then one over the entities.
 	e.begin(&hdr, 0, 0)
@@ -480,6 +518,7 @@ type StateDecoder struct {
 	entities []QEntity
 	mergedP  []QPlayer
 	mergedE  []QEntity
+	models   codedModels // of the coded part being applied
 }
 
 type deltaOp struct {
@@ -498,13 +537,37 @@ type deltaOp struct {
 // change or removal of a record st lacks, a new record st has, bits left
 // over or missing). When every part of a tick is applied, st holds
 // PlayerCount players and EntityCount entities, or the tick is corrupt.
-func (d *StateDecoder) Apply(m *StateDelta, st *State) error {
-	// The reader is local: the payload points into the caller's datagram,
-	// which must not be kept (nor made to escape) past the call.
-	r := bitReader{buf: m.Payload[:], end: int(m.Bits)}
+func (d *StateDecoder) Apply(m *StateDelta, st *State) error { return d.ApplyPrior(m, st, nil) }
+
+// ApplyPrior is Apply for a part that may name a prior tick
+// (DeltaPrior): prior is that tick's state, which the receiver holds
+// (nil: it does not, and such a part fails with ErrField).
+func (d *StateDecoder) ApplyPrior(m *StateDelta, st, prior *State) error {
 	d.ops = d.ops[:0]
 	d.players = d.players[:0]
 	d.entities = d.entities[:0]
+	var playerOps int
+	var err error
+	if m.Flags&DeltaParity != 0 {
+		return ErrField // not records: a receiver rebuilds a lost part with it
+	}
+	if m.Flags&DeltaCoded != 0 {
+		playerOps, err = d.applyCoded(m, st, prior)
+	} else {
+		playerOps, err = d.applyBits(m, st)
+	}
+	if err != nil {
+		return err
+	}
+	return d.commit(st, playerOps)
+}
+
+// applyBits decodes a bit-packed part's records into d.ops and the
+// scratch records, against st.
+func (d *StateDecoder) applyBits(m *StateDelta, st *State) (int, error) {
+	// The reader is local: the payload points into the caller's datagram,
+	// which must not be kept (nor made to escape) past the call.
+	r := bitReader{buf: m.Payload[:], end: int(m.Bits)}
 
 	// Players: decode against st, which is sorted by id.
 	j := 0 // index in st.Players of the first id ≥ the next one
@@ -518,7 +581,7 @@ func (d *StateDecoder) Apply(m *StateDelta, st *State) error {
 			id = prev + 1 + int(g)
 		}
 		if r.bad || id > int(m.PlayerTo) || id > 65535 {
-			return ErrField
+			return 0, ErrField
 		}
 		prev = id
 		for j < len(st.Players) && int(st.Players[j].ClientID) < id {
@@ -550,7 +613,7 @@ func (d *StateDecoder) Apply(m *StateDelta, st *State) error {
 		case op == opRemoved && have:
 			d.ops = append(d.ops, deltaOp{uint16(id), op, -1, -1})
 		default:
-			return ErrField
+			return 0, ErrField
 		}
 	}
 	playerOps := len(d.ops)
@@ -564,7 +627,7 @@ func (d *StateDecoder) Apply(m *StateDelta, st *State) error {
 			id = prev + 1 + int(g)
 		}
 		if r.bad || id > int(m.EntityTo) || id > 65535 {
-			return ErrField
+			return 0, ErrField
 		}
 		prev = id
 		for j < len(st.Entities) && int(st.Entities[j].ID) < id {
@@ -590,12 +653,17 @@ func (d *StateDecoder) Apply(m *StateDelta, st *State) error {
 		case op == opRemoved && have:
 			d.ops = append(d.ops, deltaOp{uint16(id), op, -1, -1})
 		default:
-			return ErrField
+			return 0, ErrField
 		}
 	}
 	if r.bad || r.pos != r.end {
-		return ErrField
+		return 0, ErrField
 	}
+	return playerOps, nil
+}
+
+// commit applies the decoded ops to st, or fails leaving it unchanged.
+func (d *StateDecoder) commit(st *State, playerOps int) error {
 	if grown(len(st.Players), d.ops[:playerOps]) > MaxStatePlayers || grown(len(st.Entities), d.ops[playerOps:]) > MaxStateEntities {
 		return ErrCount // more than any server sends: a receiver's memory stays bounded
 	}

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -50,6 +51,56 @@ func deltaWorlds() (base, cur *State) {
 	return base, cur
 }
 
+// codedWorlds are the coded vectors' worlds: deltaWorlds with the
+// avatars on the avatar grid, and a prior tick 996 before the baseline,
+// in which player 1 stood 2 mm and two input samples back and entity 2
+// was turned a little less.
+func codedWorlds() (prior, base, cur *State) {
+	b, c := deltaWorlds()
+	base, cur = onGrid(b), onGrid(c)
+	prior = &State{}
+	prior.CopyFrom(base)
+	prior.Tick = 996
+	p := &prior.Players[0]
+	p.Seq = 498
+	p.Poses[0].X -= 2
+	p.Poses[0].Z += 2
+	e := &prior.Entities[1]
+	e.Pose.Rot -= 3 << rotIdxBits // first sent component 3 steps less
+	return prior, base, cur
+}
+
+// codedVector codes cur against base (nil: keyframe) with prior in one
+// part and returns it parsed.
+func codedVector(prior, base, cur *State, h StateDelta) *StateDelta {
+	var e StateEncoder
+	parts := e.EncodePrior(&h, base, prior, cur, MaxBodySize)
+	if len(parts) != 1 {
+		panic("golden delta does not fit one part")
+	}
+	var m StateDelta
+	if _, err := m.Parse(parts[0]); err != nil {
+		panic(err)
+	}
+	if m.Flags != h.Flags {
+		panic(fmt.Sprintf("golden coded delta: flags %#x, asked %#x", m.Flags, h.Flags))
+	}
+	return &m
+}
+
+// parityVector is the parity part of the coded changes vector's tick.
+func parityVector(prior, base, cur *State) *StateDelta {
+	var e StateEncoder
+	h := StateDelta{Tick: 1003, ServerTime: 8_366_000, Base: 1000, Prior: 996, StateHash: 0x0123456789abcdef,
+		Flags: DeltaHasHash | DeltaCoded | DeltaAvatarGrid | DeltaPrior | DeltaPriorEntities}
+	parts := e.EncodePrior(&h, base, prior, cur, MaxBodySize)
+	var m StateDelta
+	if _, err := m.Parse(AppendParity(nil, parts, 0)); err != nil {
+		panic(err)
+	}
+	return &m
+}
+
 // deltaVector codes cur against base (nil: keyframe) in one part and
 // returns it parsed.
 func deltaVector(base, cur *State, h StateDelta) *StateDelta {
@@ -67,6 +118,7 @@ func deltaVector(base, cur *State, h StateDelta) *StateDelta {
 
 func deltaVectors() []vector {
 	base, cur := deltaWorlds()
+	cprior, cp, cc := codedWorlds()
 	return []vector{
 		{"state_delta_keyframe", "StateDelta keyframe of tick 1000: 2 players, 4 entities, every record new (unicast)",
 			Header{Type: TypeStateDelta, Token: testToken, Seq: 9},
@@ -77,6 +129,16 @@ func deltaVectors() []vector {
 		{"state_delta_unchanged", "StateDelta of tick 1004 against tick 1003: nothing changed, no records (multicast)",
 			Header{Type: TypeStateDelta, Token: testGroupToken, Seq: 4322},
 			deltaVector(cur, cur, StateDelta{Tick: 1004, ServerTime: 8_374_500, Base: 1003})},
+		{"state_delta_coded_keyframe", "StateDelta keyframe of tick 1000, coded (DeltaCoded, DeltaAvatarGrid): the avatars of state_delta_keyframe on the avatar grid (unicast)",
+			Header{Type: TypeStateDelta, Token: testToken, Seq: 10},
+			codedVector(nil, nil, cp, StateDelta{Tick: 1000, ServerTime: 8_341_000, Flags: DeltaCoded | DeltaAvatarGrid | DeltaKeyframe})},
+		{"state_delta_coded_changes", "StateDelta of tick 1003 against tick 1000 (state_delta_coded_keyframe), coded, predicted from prior tick 996 (DeltaPrior, DeltaPriorEntities): the changes of state_delta_changes; with hash (multicast)",
+			Header{Type: TypeStateDelta, Token: testGroupToken, Seq: 4323},
+			codedVector(cprior, cp, cc, StateDelta{Tick: 1003, ServerTime: 8_366_000, Base: 1000, Prior: 996, StateHash: 0x0123456789abcdef,
+				Flags: DeltaHasHash | DeltaCoded | DeltaAvatarGrid | DeltaPrior | DeltaPriorEntities})},
+		{"state_delta_coded_parity", "StateDelta parity part (DeltaParity) of group 0 of tick 1003 in one part, state_delta_coded_changes: the XOR of that part's body from its id ranges on (multicast)",
+			Header{Type: TypeStateDelta, Token: testGroupToken, Seq: 4324},
+			parityVector(cprior, cp, cc)},
 		{"pose_input_state_ack", "PoseInput with a state acknowledgement: holds tick 1003 whole, and 1000, 999 and 998 (ConnectDeltaState sessions)",
 			Header{Type: TypePoseInput, Token: testToken, Seq: 77, Ack: 9},
 			&PoseInput{InputSeq: 4243, ClientTime: 987_665_432, Head: QuantizePose(Pose{Pos: Vec3{0.1, 1.7, -0.3}, Rot: Quat{0, 0, 0, 1}}),
@@ -269,8 +331,8 @@ func dissectDeltaBits(m *StateDelta) (string, error) {
 func TestStateDeltaGolden(t *testing.T) {
 	for _, v := range deltaVectors() {
 		m, ok := v.msg.(*StateDelta)
-		if !ok {
-			continue
+		if !ok || m.Flags&DeltaCoded != 0 {
+			continue // a coded payload has no bit fields to list
 		}
 		got, err := dissectDeltaBits(m)
 		if err != nil {
@@ -310,5 +372,29 @@ func TestStateDeltaGolden(t *testing.T) {
 		if !st.Equal(step.want) || len(st.Players) != int(m.PlayerCount) || len(st.Entities) != int(m.EntityCount) {
 			t.Fatalf("%s: decoded state differs", step.v.name)
 		}
+	}
+	// The coded vectors: the keyframe, then the changes against it with
+	// the prior tick.
+	prior, cbase, ccur := codedWorlds()
+	st = &State{}
+	for _, step := range []struct {
+		v    vector
+		want *State
+	}{{vs[3], cbase}, {vs[4], ccur}} {
+		m := step.v.msg.(*StateDelta)
+		if err := d.ApplyPrior(m, st, prior); err != nil {
+			t.Fatalf("%s: %v", step.v.name, err)
+		}
+		if !st.Equal(step.want) || len(st.Players) != int(m.PlayerCount) || len(st.Entities) != int(m.EntityCount) {
+			t.Fatalf("%s: decoded state differs", step.v.name)
+		}
+	}
+	// The parity vector alone rebuilds the changes vector's body.
+	var g Parity
+	g.Reset(1)
+	g.AddParity(vs[5].msg.(*StateDelta).Append(nil))
+	want := vs[4].msg.(*StateDelta).Append(nil)
+	if got := g.Recover(nil, 0); !bytes.Equal(got, want) {
+		t.Fatalf("parity rebuilds\n%x\nwant\n%x", got, want)
 	}
 }

@@ -324,7 +324,7 @@ func FuzzStateDelta(f *testing.F) {
 			st.CopyFrom(w)
 			before := &State{}
 			before.CopyFrom(w)
-			if err := d.Apply(&m, st); err != nil {
+			if err := d.ApplyPrior(&m, st, base); err != nil {
 				if !st.Equal(before) {
 					t.Fatal("a failed apply changed the state")
 				}

@@ -137,7 +137,11 @@ func (t *deltaTracker) observe(d *datagram) {
 	if !out.Decoded() {
 		return
 	}
-	v.view(m, st)
+	if rec := s.rx.Recovered(); rec != nil {
+		v.view(rec, st) // a parity part: what it rebuilt
+	} else if m.Flags&wire.DeltaParity == 0 {
+		v.view(m, st)
+	}
 	if out == statesync.Whole {
 		for i := range st.Players {
 			v.tick = append(v.tick, st.Players[i].Player())
