@@ -17,6 +17,7 @@ import (
 type typeTap struct {
 	mu    sync.Mutex
 	group map[wire.PacketType]int
+	coded int // StateDelta datagrams with a coded payload
 }
 
 func (c *typeTap) Received(*udp.Message) {}
@@ -26,6 +27,9 @@ func (c *typeTap) Sent(m *udp.Message, _ int64) {
 	}
 	c.mu.Lock()
 	c.group[wire.PacketType(m.Buf[4])]++
+	if wire.PacketType(m.Buf[4]) == wire.TypeStateDelta && m.N > wire.HeaderSize+22 && m.Buf[wire.HeaderSize+22]&wire.DeltaCoded != 0 {
+		c.coded++
+	}
 	c.mu.Unlock()
 }
 
@@ -33,12 +37,13 @@ func (c *typeTap) take() map[wire.PacketType]int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	g := c.group
-	c.group = map[wire.PacketType]int{}
+	c.group, c.coded = map[wire.PacketType]int{}, 0
 	return g
 }
 
 // TestDeltaStateLossyGroup: eight headsets on the group lose 5 % of
-// datagrams (and two more take unicast). The group gets StateDelta only;
+// datagrams (and two more take unicast). The group gets StateDelta only,
+// coded (every headset decodes it);
 // headsets that lost a baseline are repaired; every headset ends seeing
 // every other's newest input, decodes only ticks that add up, and the
 // state bytes to the group are far below what Snapshots cost.
@@ -53,7 +58,13 @@ func TestDeltaStateLossyGroup(t *testing.T) {
 	before := e.stats().StateRepairs.Load()
 	e.run(2*time.Second, peers)
 	settled := settle(e, peers, 8) // poses are not resent: the last few may be lost
+	tap.mu.Lock()
+	coded := tap.coded
+	tap.mu.Unlock()
 	sent := tap.take()
+	if coded != sent[wire.TypeStateDelta] {
+		t.Errorf("%d of %d StateDeltas to the group coded", coded, sent[wire.TypeStateDelta])
+	}
 	if sent[wire.TypeSnapshot] != 0 || sent[wire.TypeStateDelta] == 0 {
 		t.Errorf("to the group: %d Snapshots, %d StateDeltas; want StateDelta only", sent[wire.TypeSnapshot], sent[wire.TypeStateDelta])
 	}

@@ -38,7 +38,7 @@ type assembly struct {
 	st     wire.State
 	// Parity groups of coded ticks, set up as their parts arrive.
 	par     *[wire.MaxParityGroups]wire.Parity
-	parUsed uint32
+	parUsed [(wire.MaxParityGroups + 63) / 64]uint64
 }
 
 // Outcome is what became of one StateDelta part.
@@ -188,8 +188,8 @@ func (r *Receiver) group(a *assembly, j int) *wire.Parity {
 	if a.par == nil {
 		a.par = new([wire.MaxParityGroups]wire.Parity)
 	}
-	if a.parUsed&(1<<j) == 0 {
-		a.parUsed |= 1 << j
+	if a.parUsed[j/64]&(1<<(j%64)) == 0 {
+		a.parUsed[j/64] |= 1 << (j % 64)
 		a.par[j].Reset(min(wire.ParityGroup, int(a.parts)-j*wire.ParityGroup))
 	}
 	return &a.par[j]

@@ -130,12 +130,12 @@ func TestReceiverPrior(t *testing.T) {
 // rebuilt part is what Recovered returns; two lost of a group leave the
 // tick partial.
 func TestReceiverParity(t *testing.T) {
-	base, cur := world(10, 200), world(11, 200)
+	base, cur := world(10, 2000), world(11, 2000)
 	var e wire.StateEncoder
 	h := wire.StateDelta{Tick: 11, Base: 10, Flags: wire.DeltaCoded}
-	bodies := e.Encode(&h, base, cur, 200)
-	if len(bodies) < 2*wire.ParityGroup {
-		t.Fatalf("%d parts", len(bodies))
+	bodies := e.Encode(&h, base, cur, 128)
+	if len(bodies) < 32*wire.ParityGroup+2 {
+		t.Fatalf("%d parts: too few for 33 parity groups", len(bodies))
 	}
 	var data, par []wire.StateDelta
 	for _, b := range bodies {
@@ -159,10 +159,13 @@ func TestReceiverParity(t *testing.T) {
 			t.Fatal("keyframe not held")
 		}
 	}
-	for _, parityFirst := range []bool{false, true} {
+	for _, tc := range []struct {
+		parityFirst bool
+		lost        int
+	}{{false, 1}, {true, 1}, {false, len(data) - 1}, {true, len(data) - 2}} {
+		parityFirst, lost := tc.parityFirst, tc.lost
 		var r Receiver
 		hold(&r)
-		lost := 1 // of group 0
 		var last Outcome
 		var st *wire.State
 		if parityFirst {
@@ -180,9 +183,15 @@ func TestReceiverParity(t *testing.T) {
 			}
 		}
 		if !parityFirst {
-			last, st = r.Apply(&par[0], nil)
-			if rec := r.Recovered(); rec == nil || int(rec.Part) != lost {
-				t.Fatalf("rebuilt %v, lost %d", rec, lost)
+			for j := range par {
+				out, s := r.Apply(&par[j], nil)
+				if j != lost/wire.ParityGroup {
+					continue
+				}
+				last, st = out, s
+				if rec := r.Recovered(); rec == nil || int(rec.Part) != lost {
+					t.Fatalf("rebuilt %v, lost %d", rec, lost)
+				}
 			}
 		}
 		if last != Whole || !st.Equal(cur) {
