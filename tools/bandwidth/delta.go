@@ -33,6 +33,12 @@ type deltaEncoder struct {
 	wait                 []int // by entity id: ticks its sent state has not been its true one
 	deferredSum, maxWait int
 	name                 string
+	flags                uint8 // DeltaCoded, DeltaAvatarGrid
+	// parity: coded ticks get parity parts while some receiver's reports
+	// show losses (statesync.WantParity), as the server sends them.
+	parity, parityOn bool
+	parityUntil      int // tick
+	parityBytes      int
 	// streaks counts, by length in ticks, the runs of ticks a receiver
 	// showed a record other than the one sent (after a loss).
 	streaks []int
@@ -43,18 +49,22 @@ type deltaEncoder struct {
 	hash    int
 
 	repairBytes, repairDgrams int
+	recovered                 int      // parts rebuilt from parity
+	ageSum, ageN              int      // the group's baseline's age, ticks
+	par                       []byte   // this tick's parity parts
+	parOff                    []int    // their bounds in par
+	all                       [][]byte // data and parity parts
 	ticks                     int
 	mismatches, decoded       int
 }
 
 type deltaReceiver struct {
-	m      statesync.Member
-	ring   map[uint32]*wire.State
-	newest uint32
-	has    bool
-	dec    wire.StateDecoder
-	work   wire.State
-	msg    wire.StateDelta
+	m   statesync.Member
+	rx  statesync.Receiver // as a headset assembles and keeps ticks
+	msg wire.StateDelta
+	// Datagrams of the group this second: got and lost, for the losses
+	// its delivery reports would show.
+	got, lost int
 	// What the receiver shows, record by record (by id), from every part
 	// it applied, and for how many ticks each has differed from the sent.
 	showP  []wire.QPlayer
@@ -76,6 +86,27 @@ func init() {
 		e.name = "delta+budget"
 		return e
 	})
+	// The coded stream as the server sends it to clients that decode it
+	// (wire.DeltaCoded): range-coded, avatars on the avatar grid, poses
+	// predicted from a prior tick.
+	coded := wire.DeltaCoded | wire.DeltaAvatarGrid | wire.DeltaPrior | wire.DeltaPriorEntities
+	RegisterEncoder("coded", func(cfg EncoderConfig) Encoder {
+		e := newDeltaEncoder(cfg, 0)
+		e.name, e.flags, e.parity = "coded", uint8(coded), true
+		return e
+	})
+	// The same with avatars on the wire's own grid: what the avatar grid
+	// saves.
+	RegisterEncoder("coded-fine", func(cfg EncoderConfig) Encoder {
+		e := newDeltaEncoder(cfg, 0)
+		e.name, e.flags, e.parity = "coded-fine", uint8(coded&^wire.DeltaAvatarGrid), true
+		return e
+	})
+	RegisterEncoder("coded+budget", func(cfg EncoderConfig) Encoder {
+		e := newDeltaEncoder(cfg, cfg.BudgetKbps)
+		e.name, e.flags, e.parity = "coded+budget", uint8(coded), true
+		return e
+	})
 }
 
 func newDeltaEncoder(cfg EncoderConfig, budgetKbps int) *deltaEncoder {
@@ -86,7 +117,7 @@ func newDeltaEncoder(cfg EncoderConfig, budgetKbps int) *deltaEncoder {
 			rng:   rand.New(rand.NewPCG(rc.Seed, 0xde17a))}
 		e.group.Settings = statesync.DefaultSettings(cfg.Rate)
 		for range max(rc.Receivers, 1) {
-			r := &deltaReceiver{ring: map[uint32]*wire.State{}}
+			r := &deltaReceiver{rx: statesync.Receiver{Slots: 4}}
 			e.rx = append(e.rx, r)
 			e.mem = append(e.mem, &r.m)
 		}
@@ -105,6 +136,11 @@ func (e *deltaEncoder) now(t int) int64 { return int64(t+1) * 1e9 / int64(e.rate
 func (e *deltaEncoder) Tick(t int, s *State, _ Held, sizes []int) []int {
 	tick := uint32(t + 1) // tick 0 is not a tick the group ever sees
 	e.truth.From(tick, s.Players, s.Entities)
+	if e.flags&wire.DeltaAvatarGrid != 0 {
+		for i := range e.truth.Players {
+			wire.AvatarGridPlayer(&e.truth.Players[i])
+		}
+	}
 	now := e.now(t)
 	// Reports that reached the sender by now.
 	rest := e.acks[:0]
@@ -132,31 +168,41 @@ func (e *deltaEncoder) Tick(t int, s *State, _ Held, sizes []int) []int {
 			}
 		}
 	})
+	if ok && t >= e.warm {
+		e.ageSum += int(tick - base)
+		e.ageN++
+	}
 	// Repairs, by unicast, arrive before the tick's datagrams.
 	for _, rp := range repairs {
 		st := e.hist.Get(rp.target)
 		if st == nil {
 			continue
 		}
-		h := wire.StateDelta{Tick: rp.target, ServerTime: uint64(e.now(int(rp.target)-1) / 1000)}
-		var b *wire.State
+		h := wire.StateDelta{Tick: rp.target, ServerTime: uint64(e.now(int(rp.target)-1) / 1000), Flags: e.flags}
+		var b, pr *wire.State
 		if bt, ok := rp.r.m.Held.NewestIn(func(u uint32) bool { return u != rp.target && e.hist.Has(u) }); ok {
 			b, h.Base = e.hist.Get(bt), bt
+			if pt, ok := rp.r.m.Held.PriorFor(bt, rp.target, e.group.PriorGap, e.hist.Has); ok && int32(rp.target-bt) > 0 {
+				pr, h.Prior = e.hist.Get(pt), pt
+			}
 		}
-		parts := e.rep.Encode(&h, b, st, wire.MaxBodySize)
+		parts := e.rep.EncodePrior(&h, b, pr, st, wire.MaxBodySize)
 		for _, p := range parts {
 			e.repairBytes += len(p) + wire.HeaderSize + ipUDPOverhead
 			e.repairDgrams++
 		}
 		e.deliver(rp.r, parts, st, -1)
 	}
-	h := wire.StateDelta{Tick: tick, ServerTime: uint64(now / 1000)}
+	h := wire.StateDelta{Tick: tick, ServerTime: uint64(now / 1000), Flags: e.flags}
 	if e.hash > 0 && t%e.hash == 0 {
-		h.Flags, h.StateHash = wire.DeltaHasHash, 1
+		h.Flags, h.StateHash = h.Flags|wire.DeltaHasHash, 1
 	}
-	var b *wire.State
+	var b, pr *wire.State
 	if ok {
 		b, h.Base = e.hist.Get(base), base
+		if pt, ok := e.group.Prior(); ok {
+			pr, h.Prior = e.hist.Get(pt), pt
+		}
 	}
 	e.budget.Shape(e.hist.Get(e.last), b, &e.truth, &e.cur)
 	e.deferredSum += e.budget.Deferred
@@ -170,9 +216,43 @@ func (e *deltaEncoder) Tick(t int, s *State, _ Held, sizes []int) []int {
 		}
 	}
 	e.last = tick
-	parts := e.enc.Encode(&h, b, &e.cur, wire.MaxBodySize)
+	if e.parity && t%max(e.rate/10, 1) == 0 {
+		// Every 100 ms, as delivery reports come: parity for a second
+		// after some receiver lost more than statesync.ParityLoss of the
+		// group's datagrams.
+		for _, r := range e.rx {
+			if statesync.WantParity(r.got, r.lost) {
+				e.parityUntil = t + e.rate
+			}
+			r.got, r.lost = 0, 0
+		}
+	}
+	e.parityOn = e.parity && t < e.parityUntil
+	room := wire.MaxBodySize
+	if e.parityOn {
+		room -= wire.ParityRoom
+	}
+	parts := e.enc.EncodePrior(&h, b, pr, &e.cur, room)
 	for _, p := range parts {
 		sizes = append(sizes, len(p))
+	}
+	if e.parityOn && h.Flags&wire.DeltaCoded != 0 && len(parts) > 1 {
+		e.par, e.parOff = e.par[:0], e.parOff[:0]
+		for j := range wire.ParityGroups(len(parts)) {
+			e.parOff = append(e.parOff, len(e.par))
+			e.par = wire.AppendParity(e.par, parts, j)
+		}
+		e.parOff = append(e.parOff, len(e.par))
+		e.all = append(e.all[:0], parts...)
+		for j := range len(e.parOff) - 1 {
+			p := e.par[e.parOff[j]:e.parOff[j+1]]
+			e.all = append(e.all, p)
+			sizes = append(sizes, len(p))
+			if t >= e.warm {
+				e.parityBytes += len(p)
+			}
+		}
+		parts = e.all
 	}
 	for _, r := range e.rx {
 		e.deliver(r, parts, &e.cur, t)
@@ -180,13 +260,8 @@ func (e *deltaEncoder) Tick(t int, s *State, _ Held, sizes []int) []int {
 			e.staleness(r)
 		}
 		held := statesync.Held{At: e.now(t + e.delay)}
-		if r.has {
-			held.Newest = r.newest
-			for i := range uint32(statesync.Window) {
-				if r.ring[r.newest-i] != nil {
-					held.Mask |= 1 << i
-				}
-			}
+		if n, mask, ok := r.rx.Held(); ok {
+			held.Newest, held.Mask = n, mask
 		} else {
 			held.At = 0
 		}
@@ -204,49 +279,45 @@ func (e *deltaEncoder) Tick(t int, s *State, _ Held, sizes []int) []int {
 // to the tick's assembly and to what r shows; the tick is held when every
 // part was applied, and must then be exactly want.
 func (e *deltaEncoder) deliver(r *deltaReceiver, parts [][]byte, want *wire.State, t int) {
-	started, whole := false, true
 	for _, p := range parts {
-		if e.rng.Float64() < e.loss {
-			whole = false // a lost part: the tick is not held whole
+		lost := e.rng.Float64() < e.loss
+		if t >= 0 {
+			if lost {
+				r.lost++
+			} else {
+				r.got++
+			}
+		}
+		if lost {
 			continue
 		}
 		m := &r.msg
 		if _, err := m.Parse(p); err != nil {
 			panic(err)
 		}
-		if !started {
-			if m.Flags&wire.DeltaKeyframe != 0 {
-				r.work.Players, r.work.Entities = r.work.Players[:0], r.work.Entities[:0]
-			} else if b := r.ring[m.Base]; b != nil {
-				r.work.CopyFrom(b)
-			} else {
-				return // no baseline: cannot decode
-			}
-			started = true
-		}
-		if err := r.dec.Apply(m, &r.work); err != nil {
+		out, st := r.rx.Apply(m, nil)
+		if out == statesync.Bad {
 			e.mismatches++
-			return
+			continue
+		}
+		if !out.Decoded() {
+			continue // no baseline (or prior): the reports tell the sender
 		}
 		if t >= 0 {
-			r.show(m, &r.work)
+			if m.Flags&wire.DeltaParity == 0 {
+				r.show(m, st)
+			}
+			if rec := r.rx.Recovered(); rec != nil {
+				r.show(rec, st)
+				e.recovered++
+			}
 		}
-	}
-	if !started || !whole {
-		return
-	}
-	r.work.Tick = want.Tick
-	e.decoded++
-	if !r.work.Equal(want) {
-		e.mismatches++
-		return
-	}
-	st := &wire.State{}
-	st.CopyFrom(&r.work)
-	r.ring[want.Tick] = st
-	delete(r.ring, want.Tick-statesync.Window)
-	if !r.has || int32(want.Tick-r.newest) > 0 {
-		r.newest, r.has = want.Tick, true
+		if out == statesync.Whole {
+			e.decoded++
+			if !st.Equal(want) {
+				e.mismatches++
+			}
+		}
 	}
 }
 
@@ -324,6 +395,11 @@ func (e *deltaEncoder) fill(res *Result) {
 		res.BudgetKbps = e.budget.Bits * e.rate / 1000
 		res.DeferredPerTick = float64(e.deferredSum) / float64(e.ticks)
 		res.LongestWaitMs = float64(e.maxWait) * 1000 / float64(e.rate)
+	}
+	res.ParityKbps = float64(e.parityBytes) * 8 * float64(e.rate) / float64(max(e.ticks-e.warm, 1)) / 1000
+	res.Recovered = e.recovered
+	if e.ageN > 0 {
+		res.GroupBaseAge = float64(e.ageSum) / float64(e.ageN)
 	}
 	res.Mismatches = e.mismatches
 	res.Decoded = e.decoded

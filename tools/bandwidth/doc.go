@@ -78,8 +78,17 @@
 // flags (8) and pose, ids implicit while a datagram's are consecutive, 16
 // bits each otherwise; players id 16, seq 32, tracking 8 and three poses;
 // 12 bytes of datagram header (tick, part, parts, counts, a flag byte,
-// the first id). A delta coder registers beside them and codes against
-// Held.Baseline() or, per datagram, Held.Got.
+// the first id). delta is the server's bit-packed StateDelta stream
+// against the group's baseline (statesync.Group), with unicast repairs;
+// delta+budget the same held to --budget. coded is the stream the server
+// sends clients that decode coded payloads (wire.DeltaCoded,
+// docs/PROTOCOL.md §10.4): range-coded, the avatars' rotations on the
+// avatar grid, and poses predicted from a prior tick every receiver holds
+// (statesync.Group.Prior); coded+budget is coded under --budget (the
+// budget reckons records at their bit-packed cost, an upper bound);
+// coded-fine is coded with the avatars on the wire's own grid, to show
+// what the avatar grid saves. The delta coders decode at their own
+// receivers and code against what those acknowledged.
 //
 // # Receivers
 //

@@ -80,17 +80,24 @@ func RegisterEncoder(name string, f NewEncoder) {
 	encoders[name] = f
 }
 
-// encoderNames lists the registered encoders: today, quantized, then the
-// rest by name.
+// encoderNames lists the registered encoders: today, quantized, delta,
+// delta+budget, coded, coded+budget (those registered), then the rest by
+// name.
 func encoderNames() []string {
-	var rest []string
+	first := []string{"today", "quantized", "delta", "delta+budget", "coded", "coded+budget"}
+	var out, rest []string
+	for _, n := range first {
+		if _, ok := encoders[n]; ok {
+			out = append(out, n)
+		}
+	}
 	for n := range encoders {
-		if n != "today" && n != "quantized" {
+		if !slices.Contains(first, n) {
 			rest = append(rest, n)
 		}
 	}
 	sort.Strings(rest)
-	return append([]string{"today", "quantized"}, rest...)
+	return append(out, rest...)
 }
 
 func newEncoders(names []string, cfg EncoderConfig) ([]Encoder, error) {

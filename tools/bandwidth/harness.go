@@ -193,7 +193,14 @@ type Result struct {
 	WorstGapMs     float64 `json:"worst_stale_ms,omitempty"`
 	StaleP99Ms     float64 `json:"p99_stale_ms,omitempty"`
 	Mismatches     int     `json:"mismatches,omitempty"`
-	Decoded        int     `json:"ticks_decoded,omitempty"`
+	// Coded streams: parity parts (kbps of bodies, within kbps body) and
+	// parts receivers rebuilt from them.
+	ParityKbps float64 `json:"parity_kbps_body,omitempty"`
+	Recovered  int     `json:"parts_rebuilt,omitempty"`
+	// GroupBaseAge is the mean age in ticks of the baseline the delta
+	// coders' group coded against (statesync.Group).
+	GroupBaseAge float64 `json:"group_baseline_age_ticks,omitempty"`
+	Decoded      int     `json:"ticks_decoded,omitempty"`
 	// Under a budget (delta+budget): the payload budget, entities held
 	// back a tick on average, and the longest one waited, ms.
 	BudgetKbps      int     `json:"budget_kbps,omitempty"`
