@@ -74,6 +74,15 @@ func line(d *datagram, client uint16) string {
 		if m.Flags&wire.DeltaHasHash != 0 {
 			fmt.Fprintf(&b, " hash=%s", hex64(m.StateHash))
 		}
+		if m.Flags&wire.DeltaCoded != 0 {
+			b.WriteString(" coded")
+		}
+		if m.Flags&wire.DeltaPrior != 0 {
+			fmt.Fprintf(&b, " prior=%d", m.Prior)
+		}
+		if m.Flags&wire.DeltaParity != 0 {
+			fmt.Fprintf(&b, " parity-group=%d", m.Part)
+		}
 		fmt.Fprintf(&b, " ids=p%s,e%s records=%d/%d bits=%d", idRange(m.PlayerFrom, m.PlayerTo), idRange(m.EntityFrom, m.EntityTo), m.PlayerRecords, m.EntityRecords, m.Bits)
 		switch v := &d.dv; {
 		case v.status.decoded():
