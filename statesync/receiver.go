@@ -1,6 +1,10 @@
 package statesync
 
-import "arcade/wire"
+import (
+	"math/bits"
+
+	"arcade/wire"
+)
 
 // Receiver assembles StateDelta ticks from their parts, as a headset does
 // (docs/PROTOCOL.md §10.4): it keeps the Window newest ticks it holds
@@ -36,6 +40,9 @@ type assembly struct {
 	got    [4]uint64 // parts applied
 	n      int
 	st     wire.State
+	// ranges of the parts applied (player from, to, entity from, to): a
+	// part of another encoding of the tick overlaps one of them.
+	ranges [255][4]uint16
 	// Parity groups of coded ticks, set up as their parts arrive.
 	par     *[wire.MaxParityGroups]wire.Parity
 	parUsed [(wire.MaxParityGroups + 63) / 64]uint64
@@ -105,9 +112,11 @@ func (r *Receiver) Apply(m *wire.StateDelta, other func(tick uint32) *wire.State
 		}
 	}
 	hasPri := m.Flags&wire.DeltaPrior != 0
-	if a != nil && (a.base != m.Base || a.kf != kf || a.parts != m.Parts || a.hasPri != hasPri || hasPri && a.prior != m.Prior) {
+	if a != nil && (a.base != m.Base || a.kf != kf || a.parts != m.Parts || a.hasPri != hasPri || hasPri && a.prior != m.Prior ||
+		m.Flags&wire.DeltaParity == 0 && a.overlaps(m)) {
 		// The same tick coded otherwise (a repair against another
-		// baseline, say): start it again from this part.
+		// baseline, or against the same one split elsewhere): start it
+		// again from this part.
 		a.active = false
 		a = nil
 	}
@@ -149,6 +158,11 @@ func (r *Receiver) Apply(m *wire.StateDelta, other func(tick uint32) *wire.State
 	}
 	bit := uint64(1) << (m.Part % 64)
 	if a.got[m.Part/64]&bit != 0 {
+		if a.ranges[m.Part] != [4]uint16{m.PlayerFrom, m.PlayerTo, m.EntityFrom, m.EntityTo} {
+			// The same part of another encoding: start again from it.
+			a.active = false
+			return r.Apply(m, other)
+		}
 		return Duplicate, &a.st
 	}
 	if err := r.dec.ApplyPrior(m, &a.st, prior); err != nil {
@@ -156,6 +170,7 @@ func (r *Receiver) Apply(m *wire.StateDelta, other func(tick uint32) *wire.State
 		return Bad, nil
 	}
 	a.got[m.Part/64] |= bit
+	a.ranges[m.Part] = [4]uint16{m.PlayerFrom, m.PlayerTo, m.EntityFrom, m.EntityTo}
 	a.n++
 	if m.Flags&wire.DeltaCoded != 0 && a.parts > 1 {
 		// Kept for a parity part that may rebuild a lost one.
@@ -176,7 +191,7 @@ func (r *Receiver) done(a *assembly, m *wire.StateDelta) (Outcome, *wire.State) 
 		return Partial, &a.st
 	}
 	a.active = false
-	if len(a.st.Players) != int(m.PlayerCount) || len(a.st.Entities) != int(m.EntityCount) {
+	if len(a.st.Players) != int(m.PlayerCount) || len(a.st.Entities) != int(m.EntityCount) || !a.covers() {
 		return Bad, nil // the parts do not add up to the tick
 	}
 	r.keep(a)
@@ -231,6 +246,7 @@ func (r *Receiver) recover(a *assembly, j int, prior *wire.State) (Outcome, *wir
 		return Bad, nil, true
 	}
 	a.got[part/64] |= 1 << (part % 64)
+	a.ranges[part] = [4]uint16{m.PlayerFrom, m.PlayerTo, m.EntityFrom, m.EntityTo}
 	a.n++
 	r.recovered = true
 	out, st := r.done(a, m)
@@ -245,6 +261,48 @@ func (r *Receiver) Recovered() *wire.StateDelta {
 		return nil
 	}
 	return &r.rec
+}
+
+// overlaps reports whether m's id ranges meet those of a part applied
+// to a other than m itself: the parts of one encoding of a tick never do.
+func (a *assembly) overlaps(m *wire.StateDelta) bool {
+	meet := func(f1, t1, f2, t2 uint16) bool { return f1 <= t1 && f2 <= t2 && f1 <= t2 && f2 <= t1 }
+	for w, g := range a.got {
+		for ; g != 0; g &= g - 1 {
+			i := w*64 + bits.TrailingZeros64(g)
+			if i == int(m.Part) {
+				continue
+			}
+			q := &a.ranges[i]
+			if meet(q[0], q[1], m.PlayerFrom, m.PlayerTo) || meet(q[2], q[3], m.EntityFrom, m.EntityTo) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// covers reports whether the ranges of a's parts, in part order, cover
+// every player id and every entity id once, as those of one encoding of
+// a tick do.
+func (a *assembly) covers() bool {
+	for k := 0; k < 4; k += 2 {
+		next := 0
+		for i := range int(a.parts) {
+			from, to := int(a.ranges[i][k]), int(a.ranges[i][k+1])
+			if from > to {
+				continue // empty
+			}
+			if from != next {
+				return false
+			}
+			next = to + 1
+		}
+		if next != 1<<16 {
+			return false
+		}
+	}
+	return true
 }
 
 // keep stores the whole state of an assembly.
