@@ -134,9 +134,12 @@ func (s *Server) broadcastDelta(now int64, group bool) {
 		d.budget.Shape(prev, b, &d.truth, &d.cur)
 		if d.budget.Deferred > 0 {
 			s.stats.StateDeferred.Add(uint64(d.budget.Deferred))
-			if d.hdr.Flags&wire.DeltaHasHash != 0 {
-				d.hdr.StateHash = s.hasher.sumState(&d.cur) // of the state sent (§10.5)
-			}
+		}
+		if d.hdr.Flags&wire.DeltaHasHash != 0 {
+			// Of the state sent (§10.5): shaped by the budget, the
+			// avatars on the avatar grid.
+			d.hdr.StateHash = s.hasher.sumState(&d.cur)
+			h.StateHash = d.hdr.StateHash
 		}
 		room := maxBody
 		if d.coded && d.parity {
@@ -161,6 +164,9 @@ func (s *Server) broadcastDelta(now int64, group bool) {
 	}
 	if !group {
 		d.cur.CopyFrom(&d.truth)
+		if d.hdr.Flags&wire.DeltaHasHash != 0 {
+			d.hdr.StateHash = s.hasher.sumState(&d.cur) // the avatars on the avatar grid
+		}
 	}
 	d.on = group
 	for _, c := range s.sess.order {
