@@ -49,6 +49,12 @@ local SIGNATURE_SIZE = 64 -- Ed25519 signature after a sealed multicast datagram
 local STATE_ACK_SIZE = 12  -- state tick (u32) and ticks held (u64), §6.6
 local DELTA_HAS_HASH = 0x01
 local DELTA_KEYFRAME = 0x02
+local DELTA_CODED = 0x04
+local DELTA_AVATAR_GRID = 0x08
+local DELTA_PRIOR = 0x10
+local DELTA_PRIOR_ENTITIES = 0x20
+local DELTA_PARITY = 0x40
+local PARITY_GROUP = 3 -- data parts per parity part (§10.4, Parity)
 local PLAYER_SIZE = 40
 local ENTITY_SIZE = 14
 local CAUSE_SIZE = 6
@@ -271,7 +277,13 @@ local F = {
     sd_flags = ProtoField.uint8("arcade.state_delta.flags", "StateDelta flags", base.HEX),
     sd_has_hash = ProtoField.bool("arcade.state_delta.flags.has_hash", "DeltaHasHash", 8, nil, DELTA_HAS_HASH),
     sd_keyframe = ProtoField.bool("arcade.state_delta.flags.keyframe", "DeltaKeyframe", 8, nil, DELTA_KEYFRAME),
+    sd_coded = ProtoField.bool("arcade.state_delta.flags.coded", "DeltaCoded", 8, nil, DELTA_CODED),
+    sd_avatar_grid = ProtoField.bool("arcade.state_delta.flags.avatar_grid", "DeltaAvatarGrid", 8, nil, DELTA_AVATAR_GRID),
+    sd_has_prior = ProtoField.bool("arcade.state_delta.flags.prior", "DeltaPrior", 8, nil, DELTA_PRIOR),
+    sd_prior_entities = ProtoField.bool("arcade.state_delta.flags.prior_entities", "DeltaPriorEntities", 8, nil, DELTA_PRIOR_ENTITIES),
+    sd_parity = ProtoField.bool("arcade.state_delta.flags.parity", "DeltaParity", 8, nil, DELTA_PARITY),
     sd_hash = ProtoField.uint64("arcade.state_delta.hash", "State hash", base.HEX),
+    sd_prior = ProtoField.uint32("arcade.state_delta.prior", "Prior tick"),
     sd_player_from = ProtoField.uint16("arcade.state_delta.player_from", "Player ids from"),
     sd_player_to = ProtoField.uint16("arcade.state_delta.player_to", "Player ids to (inclusive)"),
     sd_entity_from = ProtoField.uint16("arcade.state_delta.entity_from", "Entity ids from"),
@@ -822,7 +834,8 @@ body[7] = function(c, t) -- Snapshot (§6.7)
     local parts, pitem = c:u8(t, F.snap_parts, "parts")
     local count = c:le(t, F.snap_player_count, 2, "player count")
     local fl = c:flags(t, F.snap_flags, { F.snap_has_hash }, "flags")
-    if parts and (parts == 0 or part >= parts) then
+    local badpart = parts and (parts == 0 or part >= parts)
+    if badpart then
         invalid(pitem, string.format("Part %d of %d: receivers ignore this snapshot", part, parts))
     end
     if fl and fl % 2 == 1 then c:le(t, F.snap_hash, 8, "state hash") end
@@ -850,6 +863,9 @@ body[7] = function(c, t) -- Snapshot (§6.7)
     return s
 end
 
+-- bit reports whether mask (one bit) is set in v.
+local function bit(v, mask) return v ~= nil and math.floor(v / mask) % 2 == 1 end
+
 body[15] = function(c, t) -- StateDelta (§6.15)
     local tick = c:le(t, F.sd_tick, 4, "tick")
     c:le(t, F.sd_server_time, 8, "server time")
@@ -858,15 +874,32 @@ body[15] = function(c, t) -- StateDelta (§6.15)
     local parts, pitem = c:u8(t, F.sd_parts, "parts")
     local np = c:le(t, F.sd_player_count, 2, "player count")
     local ne = c:le(t, F.sd_entity_count, 2, "entity count")
-    local fl = c:flags(t, F.sd_flags, { F.sd_has_hash, F.sd_keyframe }, "flags")
+    local fl, flitem = c:flags(t, F.sd_flags, { F.sd_has_hash, F.sd_keyframe, F.sd_coded, F.sd_avatar_grid,
+        F.sd_has_prior, F.sd_prior_entities, F.sd_parity }, "flags")
+    local kf, coded, parity, prior = bit(fl, DELTA_KEYFRAME), bit(fl, DELTA_CODED), bit(fl, DELTA_PARITY), bit(fl, DELTA_PRIOR)
     if parts and (parts == 0 or part >= parts) then
         invalid(pitem, string.format("Part %d of %d: receivers drop this part", part, parts))
     end
-    local kf = fl and fl % 4 >= DELTA_KEYFRAME
     if kf and base ~= 0 then
         invalid(bitem, string.format("Keyframe with baseline tick %d (not 0): receivers drop this part", base))
     end
-    if fl and fl % 2 == DELTA_HAS_HASH then c:le(t, F.sd_hash, 8, "state hash") end
+    if fl and not coded and (bit(fl, DELTA_AVATAR_GRID) or prior or parity) then
+        invalid(flitem, "DeltaAvatarGrid, DeltaPrior or DeltaParity without DeltaCoded: receivers drop this part")
+    end
+    if bit(fl, DELTA_PRIOR_ENTITIES) and not prior then
+        invalid(flitem, "DeltaPriorEntities without DeltaPrior: receivers drop this part")
+    end
+    if prior and kf then invalid(flitem, "DeltaPrior in a keyframe: receivers drop this part") end
+    if bit(fl, DELTA_HAS_HASH) then c:le(t, F.sd_hash, 8, "state hash") end
+    local pt
+    if prior then
+        local pitem2
+        pt, pitem2 = c:le(t, F.sd_prior, 4, "prior tick")
+        -- The prior must be older than the baseline, with wraparound.
+        if pt and base and ((base - pt) % 4294967296 == 0 or (base - pt) % 4294967296 >= 2147483648) then
+            invalid(pitem2, string.format("Prior tick %d not older than the baseline %d: receivers drop this part", pt, base))
+        end
+    end
     local function range(ffrom, fto, what)
         local from, fitem = c:le(t, ffrom, 2, what .. " ids from")
         local to = c:le(t, fto, 2, what .. " ids to")
@@ -874,17 +907,37 @@ body[15] = function(c, t) -- StateDelta (§6.15)
     end
     range(F.sd_player_from, F.sd_player_to, "player")
     range(F.sd_entity_from, F.sd_entity_to, "entity")
-    local rp = c:le(t, F.sd_player_records, 2, "player records")
+    local rp, rpitem = c:le(t, F.sd_player_records, 2, "player records")
     local re = c:le(t, F.sd_entity_records, 2, "entity records")
+    if parity and parts then
+        local groups = math.floor((parts + PARITY_GROUP - 1) / PARITY_GROUP)
+        if part >= groups and not badpart then
+            invalid(pitem, string.format("Parity part %d of %d groups: receivers drop this part", part, groups))
+        end
+        if rp and re and (rp ~= 0 or re ~= 0) then
+            invalid(rpitem, "Parity part with records: receivers drop this part")
+        end
+    end
     local bits, bitsitem = c:le(t, F.sd_bits, 2, "payload bits")
     if bits then
         local n = math.floor((bits + 7) / 8)
         bitsitem:append_text(string.format(" (%d bytes)", n))
+        if coded and bits % 8 ~= 0 then
+            invalid(bitsitem, "Coded payload of a bit count not a multiple of 8: receivers drop this part")
+        end
         local r = c:take(n, "bit payload")
         if r then
             local pi = t:add(F.sd_payload, r)
-            pi:append_text(kf and " (keyframe: every record new)" or
-                string.format(" (coded against tick %d)", base))
+            if parity then
+                pi:append_text(string.format(" (parity of data parts %d..%d, XOR of their bodies)",
+                    part * PARITY_GROUP, part * PARITY_GROUP + PARITY_GROUP - 1))
+            elseif coded then
+                pi:append_text(kf and " (range-coded keyframe)" or
+                    string.format(" (range-coded against tick %d%s)", base, pt and (", predicted from " .. pt) or ""))
+            else
+                pi:append_text(kf and " (keyframe: every record new)" or
+                    string.format(" (coded against tick %d)", base))
+            end
         end
     end
     local s = ""
@@ -894,11 +947,17 @@ body[15] = function(c, t) -- StateDelta (§6.15)
     elseif base then
         s = s .. " base=" .. base
     end
-    if parts and parts > 1 then s = s .. string.format(" part=%d/%d", part, parts) end
+    if pt then s = s .. " prior=" .. pt end
+    if parity then
+        s = s .. string.format(" parity=%d parts=%d", part, parts)
+    elseif parts and parts > 1 then
+        s = s .. string.format(" part=%d/%d", part, parts)
+    end
     if np then s = s .. " players=" .. np end
     if ne then s = s .. " entities=" .. ne end
-    if rp and re then s = s .. string.format(" records=%d/%d", rp, re) end
-    if fl and fl % 2 == DELTA_HAS_HASH then s = s .. " hash" end
+    if rp and re and not parity then s = s .. string.format(" records=%d/%d", rp, re) end
+    if coded then s = s .. " coded" end
+    if bit(fl, DELTA_HAS_HASH) then s = s .. " hash" end
     return s
 end
 

@@ -539,8 +539,16 @@ func expect(t *testing.T, name string, b []byte) (fields, int) {
 		f.add("arcade.state_delta.flags", m.Flags)
 		f.add("arcade.state_delta.flags.has_hash", m.Flags&wire.DeltaHasHash != 0)
 		f.add("arcade.state_delta.flags.keyframe", m.Flags&wire.DeltaKeyframe != 0)
+		f.add("arcade.state_delta.flags.coded", m.Flags&wire.DeltaCoded != 0)
+		f.add("arcade.state_delta.flags.avatar_grid", m.Flags&wire.DeltaAvatarGrid != 0)
+		f.add("arcade.state_delta.flags.prior", m.Flags&wire.DeltaPrior != 0)
+		f.add("arcade.state_delta.flags.prior_entities", m.Flags&wire.DeltaPriorEntities != 0)
+		f.add("arcade.state_delta.flags.parity", m.Flags&wire.DeltaParity != 0)
 		if m.Flags&wire.DeltaHasHash != 0 {
 			f.add("arcade.state_delta.hash", m.StateHash)
+		}
+		if m.Flags&wire.DeltaPrior != 0 {
+			f.add("arcade.state_delta.prior", m.Prior)
 		}
 		f.add("arcade.state_delta.player_from", m.PlayerFrom)
 		f.add("arcade.state_delta.player_to", m.PlayerTo)
@@ -594,6 +602,9 @@ var wantInfo = map[string]string{
 	"state_delta_keyframe":       "StateDelta tick=1000 keyframe players=2 entities=4 records=2/4",
 	"state_delta_changes":        "StateDelta tick=1003 base=1000 players=2 entities=5 records=3/4 hash",
 	"state_delta_unchanged":      "StateDelta tick=1004 base=1003 players=2 entities=5 records=0/0",
+	"state_delta_coded_keyframe": "StateDelta tick=1000 keyframe players=2 entities=4 records=2/4 coded",
+	"state_delta_coded_changes":  "StateDelta tick=1003 base=1000 prior=996 players=2 entities=5 records=3/4 coded hash",
+	"state_delta_coded_parity":   "StateDelta tick=1003 base=1000 prior=996 parity=0 parts=1 players=2 entities=5 coded hash",
 	"snapshot_hash":              "Snapshot tick=90000 players=2 entities=3 hash",
 	"snapshot_multipart_0":       "Snapshot tick=4294967294 part=0/2 players=28/30 entities=0 hash",
 	"ping":                       "Ping id=17",
@@ -863,6 +874,36 @@ func badFrames(t *testing.T) []frame {
 	frames = append(frames, frame{name: "state_delta_parts_0", src: server, dst: client, payload: parts0, want: want,
 		info:   "StateDelta tick=1003 base=1000 players=2 entities=5 records=3/4 hash",
 		expert: "Part 0 of 0: receivers drop this part", group: groupProtocol, severity: severityWarn})
+	// A coded part whose prior is not older than its baseline, and a
+	// parity part of a group the tick does not have.
+	coded := golden("state_delta_coded_changes")
+	priorOff := wire.HeaderSize + 23 + wire.SnapshotHashSize
+	if binary.LittleEndian.Uint32(coded[priorOff:]) != 996 {
+		t.Fatal("test bug: state_delta_coded_changes prior tick")
+	}
+	priorNew := bytes.Clone(coded)
+	binary.LittleEndian.PutUint32(priorNew[priorOff:], 1000)
+	if _, err := sd.Parse(priorNew[wire.HeaderSize:]); !errors.Is(err, wire.ErrField) {
+		t.Fatalf("test bug: a prior equal to the baseline parses with %v", err)
+	}
+	want, _ = expect(t, "state_delta_coded_changes", coded)
+	want["arcade.state_delta.prior"] = []string{"1000"}
+	frames = append(frames, frame{name: "state_delta_coded_prior_not_older", src: server, dst: client, payload: priorNew, want: want,
+		info:   "StateDelta tick=1003 base=1000 prior=1000 players=2 entities=5 records=3/4 coded hash",
+		expert: "Prior tick 1000 not older than the baseline 1000", group: groupProtocol, severity: severityWarn})
+	parity := golden("state_delta_coded_parity")
+	parityFar := bytes.Clone(parity)
+	parityFar[wire.HeaderSize+17] = 4 // a tick of 4 data parts has groups 0 and 1
+	parityFar[wire.HeaderSize+16] = 2 // group 2
+	if _, err := sd.Parse(parityFar[wire.HeaderSize:]); !errors.Is(err, wire.ErrField) {
+		t.Fatalf("test bug: a parity part of a missing group parses with %v", err)
+	}
+	want, _ = expect(t, "state_delta_coded_parity", parity)
+	want["arcade.state_delta.part"] = []string{"2"}
+	want["arcade.state_delta.parts"] = []string{"4"}
+	frames = append(frames, frame{name: "state_delta_parity_no_group", src: server, dst: client, payload: parityFar, want: want,
+		info:   "StateDelta tick=1003 base=1000 prior=996 parity=2 parts=4 players=2 entities=5 coded hash",
+		expert: "Parity part 2 of 2 groups: receivers drop this part", group: groupProtocol, severity: severityWarn})
 	cutDelta := changes[:len(changes)-1]
 	if _, err := sd.Parse(cutDelta[wire.HeaderSize:]); !errors.Is(err, wire.ErrShort) {
 		t.Fatalf("test bug: the cut StateDelta parses with %v", err)
