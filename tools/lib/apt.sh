@@ -42,8 +42,12 @@ apt_install() {
   if [ -n "${APT_PRESEED:-}" ]; then
     echo "$APT_PRESEED" | $sudo debconf-set-selections
   fi
-  # Bounded: a stuck mirror must not hang CI.
-  timeout 300 $sudo apt-get update -q
-  # shellcheck disable=SC2086 # word splitting of the package list is intended
-  timeout 900 $sudo apt-get install -y -q --no-install-recommends $missing
+  # Bounded: a stuck mirror must not hang CI. Another install running at
+  # the same time holds dpkg's lock: wait for it (bounded) instead of
+  # failing at once.
+  local lock="-o DPkg::Lock::Timeout=240"
+  # shellcheck disable=SC2086 # word splitting of the option and the package list is intended
+  timeout 300 $sudo apt-get $lock update -q
+  # shellcheck disable=SC2086
+  timeout 900 $sudo apt-get $lock install -y -q --no-install-recommends $missing
 }
