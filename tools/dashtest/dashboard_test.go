@@ -22,9 +22,8 @@ import (
 
 	"arcade/internal/testnet"
 	"arcade/internal/wait"
+	"arcade/tools/internal/headless"
 )
-
-const chromiumPath = "/usr/bin/chromium"
 
 // dashboardRE finds the dashboard's address, with the token, in the
 // server's log.
@@ -164,9 +163,7 @@ func TestDashboardInChromium(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("dashtest runs arcade-server (Linux only) and Debian's chromium")
 	}
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("no %s: install it with tools/install-chromium.sh", chromiumPath)
-	}
+	headless.SkipWithout(t, "the dashboard browser test")
 	root := repoRoot(t)
 
 	// Build the server and the bot (its own budget: a loaded machine with a
@@ -229,22 +226,7 @@ func TestDashboardInChromium(t *testing.T) {
 		t.Fatalf("POST /api/stats/reset without the token: %s (WWW-Authenticate %q), want 401 with a challenge", resp.Status, resp.Header.Get("WWW-Authenticate"))
 	}
 	// Headless Chromium with a fresh profile.
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1400, 1000),
-	)
-	defer cancelAlloc()
-	page, cancelPage := chromedp.NewContext(alloc)
-	defer cancelPage()
+	page := headless.Open(ctx, t)
 	if err := chromedp.Do(page, chromedp.Navigate(dashURL)); err != nil {
 		t.Fatalf("open the dashboard: %v", err)
 	}

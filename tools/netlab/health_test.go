@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"arcade/tools/internal/headless"
 	"arcade/tools/netlab/internal/lab"
 	"arcade/tools/netlab/internal/relay"
 )
@@ -36,7 +36,6 @@ const (
 	healthPrefix   = "health"
 	healthHeadsets = 5
 	healthLossPct  = 6
-	healthChromium = "/usr/bin/chromium"
 	healthTimeout  = 3 * time.Minute
 	healthHung     = 40 * time.Second // waiting for a flag or a clear
 )
@@ -48,9 +47,7 @@ func TestDashboardFlagsLossyHeadsets(t *testing.T) {
 	if err := lab.Available(); err != nil {
 		t.Skipf("dashboard health lab test skipped: %v", err)
 	}
-	if _, err := os.Stat(healthChromium); err != nil {
-		t.Skipf("dashboard health lab test skipped: no %s (tools/install-chromium.sh)", healthChromium)
-	}
+	headless.SkipWithout(t, "dashboard health lab test")
 	if _, err := exec.LookPath("nft"); err != nil {
 		t.Skip("dashboard health lab test skipped: no nft (tools/install-lab-deps.sh installs nftables)")
 	}
@@ -130,21 +127,7 @@ func TestDashboardFlagsLossyHeadsets(t *testing.T) {
 		defer func() { bcmd.Process.Kill(); bcmd.Wait() }()
 	}
 
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(healthChromium),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1400, 1000),
-	)
-	defer cancelAlloc()
-	page, cancelPage := chromedp.NewContext(alloc)
-	defer cancelPage()
+	page := headless.Open(ctx, t)
 	if _, err := chromedp.Run(page, chromedp.Navigate(base+"/")); err != nil {
 		t.Fatalf("open the dashboard: %v", err)
 	}
