@@ -34,12 +34,29 @@ func (s *Server) broadcast(now int64) {
 	if !s.cfg.NoDeltaState {
 		s.broadcastDelta(now, group)
 	}
-	if toGroup, toUnicast := s.multicastN > 0 && !group, s.legacyUnicast(); toGroup || toUnicast {
+	if toGroup, toUnicast := !group && s.groupPlayer(), s.legacyUnicast(); toGroup || toUnicast {
 		s.broadcastSnapshot(now, toGroup)
 	}
 	s.sendProbes(now, firstGroupSeq)
 	sentAt := s.flush()
 	s.snapLat.record(s.stats, sentAt)
+}
+
+// groupPlayer reports whether some player listens to the group: a
+// confirmed session that did not ask for unicast (one the fallback moved
+// to unicast still listens, and its reports say when the group is good
+// again). A session still to prove it holds its keys (sealed, §17.5) is
+// not a player yet: state sent for it alone would reach no player.
+func (s *Server) groupPlayer() bool {
+	if s.multicastN == 0 {
+		return false
+	}
+	for _, c := range s.sess.order {
+		if !c.fixedUnicast && c.confirmed {
+			return true
+		}
+	}
+	return false
 }
 
 // legacyUnicast reports whether some client on unicast takes Snapshots.

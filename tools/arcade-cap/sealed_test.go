@@ -111,6 +111,7 @@ func TestSealedCaptureStats(t *testing.T) {
 			f[k+" types from client"] = float64(len(c.FromClientTypes))
 		}
 		for _, g := range r.rep.Groups {
+			t.Logf("%s: group %v types %v", r.file, g.Group, g.Types)
 			f["group types"] += float64(len(g.Types))
 			f["group loss %"] += g.Loss.LossPct
 		}
