@@ -138,7 +138,10 @@ function drawBudget(ev) {
   groups.push({ name: 'sum', q: total, color: '#d0d6de' });
 
   const left = 62, right = 10, top = 14, bottom = 34;
-  const lo = 1, hi = Math.max(dt * 1.6, total.p99 * 1.3);
+  // The scale holds the host's timer lateness too: on a busy box it can
+  // pass the tick period, and a line above the chart would say nothing.
+  const hostP99 = ev.stats.host_probe ? ev.stats.host_timer_lateness_us.p99 : 0;
+  const lo = 1, hi = Math.max(dt * 1.6, total.p99 * 1.3, hostP99 * 1.3);
   const y = (us) => top + (h - top - bottom) * (1 - Math.log(Math.max(us, lo) / lo) / Math.log(hi / lo));
 
   // Grid: decades.
