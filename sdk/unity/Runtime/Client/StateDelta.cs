@@ -132,6 +132,7 @@ namespace Arcade
         /// <summary>Applies part h (payload in buf) to st; false when it is refused (st unchanged).</summary>
         public bool Apply(StateDeltaHeader h, byte[] buf, TickState st)
         {
+            if (h.Coded) return false; // range-coded: not bit-packed records
             var r = new BitReader(buf, h.PayloadOffset, h.PayloadBits);
             int np = h.PlayerRecords, ne = h.EntityRecords;
             Grow(ref newP, np); Grow(ref opP, np); Grow(ref atP, np);

@@ -231,6 +231,45 @@ namespace Arcade.Tests
             for (int i = 0; i < e; i++) T.Equal(d[c.DataOffset + i], buf[i], "event byte " + i);
         }
 
+        /// <summary>The coded StateDelta vectors' fields (§6.15), and the drop rules on them.</summary>
+        public static void CodedStateDeltaFields()
+        {
+            var m = new StateDeltaHeader();
+            var d = Load("state_delta_coded_keyframe");
+            T.True(m.Parse(d, 22, d.Length - 22), "coded keyframe parses");
+            T.Equal((byte)(StateDeltaHeader.FlagKeyframe | StateDeltaHeader.FlagCoded | StateDeltaHeader.FlagAvatarGrid), m.Flags, "keyframe flags");
+            T.Equal(960, (int)m.PayloadBits, "keyframe payload bits");
+            d = Load("state_delta_coded_changes");
+            T.True(m.Parse(d, 22, d.Length - 22), "coded changes parse");
+            T.Equal(1003U, m.Tick, "tick");
+            T.Equal(1000U, m.BaselineTick, "baseline");
+            T.Equal(996U, m.PriorTick, "prior tick, after the hash");
+            T.Equal(0x0123456789abcdefUL, m.Hash, "hash");
+            T.Equal(22 + 23 + 8 + 4, m.RangesOffset, "ranges after hash and prior");
+            T.Equal((ushort)3, m.PlayerRecords, "player records");
+            T.Equal((ushort)4, m.EntityRecords, "entity records");
+            T.Equal(560, (int)m.PayloadBits, "payload bits");
+            d = Load("state_delta_coded_parity");
+            T.True(m.Parse(d, 22, d.Length - 22) && m.IsParity, "parity part parses");
+            T.Equal(0, m.PlayerRecords + m.EntityRecords, "a parity part has no records");
+            T.Equal(84, m.PayloadLength, "parity payload");
+            // Drop rules: each mutation of a valid part is refused.
+            var c = Load("state_delta_coded_changes");
+            int f = 22 + StateDeltaHeader.OffFlags;
+            Action<string, Action<byte[]>> refused = (what, mut) =>
+            {
+                var x = (byte[])c.Clone();
+                mut(x);
+                T.True(!new StateDeltaHeader().Parse(x, 22, x.Length - 22), what);
+            };
+            refused("coded-only flags without DeltaCoded", x => x[f] &= unchecked((byte)~StateDeltaHeader.FlagCoded));
+            refused("prior entities without prior", x => { x[f] &= unchecked((byte)~StateDeltaHeader.FlagPrior); });
+            refused("a prior not older than the baseline", x => Bytes.PutU32(x, 22 + 31, 1000));
+            refused("coded bits not a multiple of 8", x => Bytes.PutU16(x, 22 + 35 + 12, 559));
+            refused("parity with records", x => x[f] |= StateDeltaHeader.FlagParity);
+            refused("a prior in a keyframe", x => { x[f] |= StateDeltaHeader.FlagKeyframe; Bytes.PutU32(x, 22 + 12, 0); });
+        }
+
         public static void DiscoveryVectorsRoundTrip()
         {
             var dir = Path.Combine(T.Root, "testdata", "discovery");
