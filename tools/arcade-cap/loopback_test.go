@@ -397,8 +397,9 @@ type inputTrace struct {
 	// path from the input's capture on, the reflecting one included (0:
 	// an eager update reflected it first).
 	ticks map[uint16][]int
-	// applied holds the input → state latency, in ns, of the inputs each
-	// reflecting snapshot or update names (LastInputSeq equal to theirs).
+	// applied holds the input → state latency, in ns, of every input, to
+	// the first snapshot or update that reflects it (LastInputSeq it or
+	// newer: a tick that took two inputs of a client names the newer).
 	applied []int64
 	// acks counts the PoseInputs with a state acknowledgement.
 	acks int
@@ -477,9 +478,10 @@ func traceInputs(t *testing.T, ss *sessions, path string) inputTrace {
 						continue
 					}
 					tr.ticks[s.id] = append(tr.ticks[s.id], in.ticks)
-					if in.seq == p.LastInputSeq {
-						tr.applied = append(tr.applied, d.at-in.at)
-					}
+					// An input a newer one superseded before the tick
+					// counts too, as the server counts it: its effect
+					// went out with this send.
+					tr.applied = append(tr.applied, d.at-in.at)
 				}
 				pending[s] = keep
 			}
