@@ -41,6 +41,12 @@ namespace Arcade
         /// <summary>Take the tick's state as StateDelta (§10.4): coded against ticks this client holds,
         /// smaller than Snapshots when little changes. Default false: full Snapshots.</summary>
         public bool DeltaState;
+        /// <summary>With DeltaState: also take coded StateDelta parts (§10.4, ConnectCodedState): range-coded,
+        /// poses predicted from a prior tick, avatar rotations on the avatar grid (at most 0.3° from what
+        /// was sent), and parity parts that rebuild one lost part in three. Costs more CPU per part
+        /// than bit-packed ones. Default false. A multicast group is sent coded parts only while every
+        /// client on it asked for them.</summary>
+        public bool CodedState;
         /// <summary>Start a new handshake by itself, with the same player id, when the session is lost
         /// (server timeout, shutdown, restart, silence), with backoff 0.1 s … 2 s. Default true.</summary>
         public bool Reconnect = true;
@@ -94,5 +100,7 @@ namespace Arcade
         public long LastReconnectUs;
         /// <summary>StateDelta parts applied, and refused for want of their baseline or as corrupt.</summary>
         public long DeltaParts, DeltaNoBaseline, DeltaBad;
+        /// <summary>StateDelta parts rebuilt from a parity part (§10.4) and applied.</summary>
+        public long DeltaRecovered;
     }
 }

@@ -3,30 +3,109 @@ using Arcade.Wire;
 
 namespace Arcade
 {
-    /// <summary>The receiving side of §10.4: the 64 newest ticks held whole (baselines), at most two
-    /// assemblies (the newest tick and an older repair), and the acknowledgement sent in every
-    /// PoseInput. Pure logic under the session's receive lock; nothing allocates once the states
-    /// have grown to the room's size.</summary>
+    /// <summary>What became of one StateDelta part (DeltaReceiver.Take).</summary>
+    public enum DeltaOutcome
+    {
+        /// <summary>Applied; its tick awaits other parts.</summary>
+        Partial,
+        /// <summary>Applied; its tick is now whole, and kept.</summary>
+        Whole,
+        /// <summary>Its tick is held whole already (a copy, or by the other path).</summary>
+        Copy,
+        /// <summary>This part of its tick was applied already.</summary>
+        Duplicate,
+        /// <summary>The baseline tick (or the prior tick) is not held.</summary>
+        NoBaseline,
+        /// <summary>It did not decode, or its tick's parts do not add up.</summary>
+        Bad,
+    }
+
+    /// <summary>The receiving side of §10.4: the 64 newest ticks held whole (baselines and priors), at
+    /// most two assemblies (the newest tick and an older repair), each from a copy of its baseline, with
+    /// the parity groups of coded ticks that rebuild one lost part in three, and the acknowledgement
+    /// sent in every PoseInput. Pure logic under the session's receive lock; nothing allocates once the
+    /// states have grown to the room's size and the parity groups are set up (PrepareParity).</summary>
     public sealed class DeltaReceiver
     {
         public const int Held = Proto.StateTicksHeld;
+        const int MaxParts = 255;
+        static readonly int MaxParityGroups = StateDeltaHeader.ParityGroups(MaxParts);
         readonly TickState[] held = new TickState[Held];
         readonly bool[] heldValid = new bool[Held];
+        uint newest;
+        bool hasNewest;
         readonly DeltaDecoder dec = new DeltaDecoder();
+        // The part the last Take rebuilt from a parity part, and its body.
+        readonly StateDeltaHeader rec = new StateDeltaHeader();
+        readonly byte[] recBody = new byte[Proto.MaxBodySize];
+        bool recovered;
 
         sealed class Assembly
         {
             public bool Live;
-            public uint Tick, Baseline;
+            public uint Tick, Baseline, Prior;
+            public bool Keyframe, HasPrior;
             public int Parts, Got;
             public readonly ulong[] Mask = new ulong[4];
-            public ushort PlayerCount, EntityCount;
-            public ulong ServerTime;
+            // Ranges of the parts applied (player from, to, entity from, to): a part of another
+            // encoding of the tick overlaps one of them.
+            public readonly ushort[] Ranges = new ushort[MaxParts * 4];
             public readonly TickState St = new TickState();
+            public DeltaParityGroup[] Par; // set up by the first multi-part coded tick
+            public readonly ulong[] ParUsed = new ulong[2];
+
+            public bool Has(int part) { return (Mask[part >> 6] >> (part & 63) & 1) != 0; }
+
+            public void Set(int part, StateDeltaHeader m)
+            {
+                Mask[part >> 6] |= 1UL << (part & 63);
+                Ranges[4 * part] = m.PlayerFrom; Ranges[4 * part + 1] = m.PlayerTo;
+                Ranges[4 * part + 2] = m.EntityFrom; Ranges[4 * part + 3] = m.EntityTo;
+                Got++;
+            }
+
+            public bool SameRanges(int part, StateDeltaHeader m)
+            {
+                return Ranges[4 * part] == m.PlayerFrom && Ranges[4 * part + 1] == m.PlayerTo
+                    && Ranges[4 * part + 2] == m.EntityFrom && Ranges[4 * part + 3] == m.EntityTo;
+            }
+
+            static bool Meet(int f1, int t1, int f2, int t2) { return f1 <= t1 && f2 <= t2 && f1 <= t2 && f2 <= t1; }
+
+            /// <summary>Whether m's ranges meet those of a part applied other than m itself: the parts of
+            /// one encoding of a tick never do.</summary>
+            public bool Overlaps(StateDeltaHeader m)
+            {
+                for (int i = 0; i < Parts; i++)
+                {
+                    if (i == m.Part || !Has(i)) continue;
+                    if (Meet(Ranges[4 * i], Ranges[4 * i + 1], m.PlayerFrom, m.PlayerTo)
+                        || Meet(Ranges[4 * i + 2], Ranges[4 * i + 3], m.EntityFrom, m.EntityTo)) return true;
+                }
+                return false;
+            }
+
+            /// <summary>Whether the parts' ranges, in part order, cover every player id and every entity id once.</summary>
+            public bool Covers()
+            {
+                for (int k = 0; k < 4; k += 2)
+                {
+                    int next = 0;
+                    for (int i = 0; i < Parts; i++)
+                    {
+                        int from = Ranges[4 * i + k], to = Ranges[4 * i + k + 1];
+                        if (from > to) continue; // empty
+                        if (from != next) return false;
+                        next = to + 1;
+                    }
+                    if (next != 1 << 16) return false;
+                }
+                return true;
+            }
         }
 
         readonly Assembly[] asm = { new Assembly(), new Assembly() };
-        public long NoBaseline, BadDelta, Copies, Applied;
+        public long NoBaseline, BadDelta, Copies, Applied, Recovered;
 
         public DeltaReceiver()
         {
@@ -36,7 +115,9 @@ namespace Arcade
         public void Reset()
         {
             Array.Clear(heldValid, 0, Held);
+            hasNewest = false;
             asm[0].Live = false; asm[1].Live = false;
+            recovered = false;
         }
 
         TickState Find(uint tick)
@@ -47,63 +128,174 @@ namespace Arcade
 
         public bool Holds(uint tick) { return Find(tick) != null; }
 
+        /// <summary>The whole state of tick, or null.</summary>
+        public TickState State(uint tick) { return Find(tick); }
+
         /// <summary>The newest tick held whole and the mask of the 64 ticks ending there (bit i: tick − i held); false before any.</summary>
         public bool Ack(out uint tick, out ulong mask)
         {
-            tick = 0; mask = 0;
-            bool any = false;
-            for (int i = 0; i < Held; i++)
-                if (heldValid[i] && (!any || (int)(held[i].Tick - tick) > 0)) { tick = held[i].Tick; any = true; }
-            if (!any) return false;
-            for (int i = 0; i < Held; i++)
-            {
-                if (!heldValid[i]) continue;
-                uint d = tick - held[i].Tick;
-                if (d < 64) mask |= 1UL << (int)d;
-            }
+            tick = newest; mask = 0;
+            if (!hasNewest) return false;
+            for (uint i = 0; i < Held; i++) if (Holds(newest - i)) mask |= 1UL << (int)i;
             return true;
         }
 
-        /// <summary>Applies part h (payload in buf). Returns the assembly's state when the part was applied
-        /// (show its ranges), or null; complete is set when the tick became whole (then kept as a baseline).</summary>
-        public TickState Take(StateDeltaHeader h, byte[] buf, out bool complete)
+        /// <summary>The part the last Take rebuilt from a parity part (and applied: its records, within its
+        /// ranges, are in the state Take returned), or null. Valid until the next Take.</summary>
+        public StateDeltaHeader RecoveredPart { get { return recovered ? rec : null; } }
+
+        /// <summary>Keeps st as a tick held whole (a receiver's own records, or a test's), as a completed assembly is.</summary>
+        public void Keep(TickState st)
         {
-            complete = false;
-            if (Holds(h.Tick)) { Copies++; return null; }
+            if (hasNewest && (int)(newest - st.Tick) >= Held) return; // older than anything a server codes against
+            int slot = (int)(st.Tick % Held);
+            if (heldValid[slot] && (int)(held[slot].Tick - st.Tick) > 0) return; // the slot holds a newer tick
+            held[slot].CopyFrom(st);
+            heldValid[slot] = true;
+            if (!hasNewest || (int)(st.Tick - newest) > 0) { newest = st.Tick; hasNewest = true; }
+        }
+
+        /// <summary>Takes part h (its body in buf). st is, when the part's records are known, the state of
+        /// its tick: within h's ranges (and a recovered part's) that is the tick's, whatever becomes of the
+        /// other parts; whole for Whole and Copy. Valid until the next call.</summary>
+        public DeltaOutcome Take(StateDeltaHeader h, byte[] buf, out TickState st)
+        {
+            recovered = false;
+            st = Find(h.Tick);
+            if (st != null) { Copies++; return DeltaOutcome.Copy; }
             bool keyframe = (h.Flags & StateDeltaHeader.FlagKeyframe) != 0;
             Assembly a = null;
             for (int i = 0; i < 2; i++) if (asm[i].Live && asm[i].Tick == h.Tick) a = asm[i];
-            if (a != null && (a.Baseline != h.BaselineTick || a.Parts != h.Parts)) a.Live = false; // restarts from this part
-            if (a == null || !a.Live)
+            if (a != null && (a.Baseline != h.BaselineTick || a.Keyframe != keyframe || a.Parts != h.Parts || a.HasPrior != h.HasPrior
+                || h.HasPrior && a.Prior != h.PriorTick || !h.IsParity && a.Overlaps(h)))
+            {
+                // The same tick coded otherwise (a repair against another baseline, or split elsewhere): start again from this part.
+                a.Live = false;
+                a = null;
+            }
+            TickState prior = null;
+            if (h.HasPrior && (prior = Find(h.PriorTick)) == null)
+            {
+                // The prior is looked up for every part: the receiver must hold it, as it holds the baseline.
+                if (a != null) a.Live = false;
+                NoBaseline++;
+                return DeltaOutcome.NoBaseline;
+            }
+            if (a == null)
             {
                 TickState baseline = null;
-                if (!keyframe && (baseline = Find(h.BaselineTick)) == null) { NoBaseline++; return null; }
-                if (a == null)
-                {
-                    // The slot of the older assembly (or a free one) takes the new tick.
-                    a = !asm[0].Live ? asm[0] : !asm[1].Live ? asm[1] : (int)(asm[0].Tick - asm[1].Tick) < 0 ? asm[0] : asm[1];
-                }
-                a.Live = true; a.Tick = h.Tick; a.Baseline = h.BaselineTick; a.Parts = h.Parts; a.Got = 0;
-                Array.Clear(a.Mask, 0, 4);
+                if (!keyframe && (baseline = Find(h.BaselineTick)) == null) { NoBaseline++; return DeltaOutcome.NoBaseline; }
+                // The slot of the older assembly (or a free one) takes the new tick.
+                a = !asm[0].Live ? asm[0] : !asm[1].Live ? asm[1] : (int)(asm[0].Tick - asm[1].Tick) < 0 ? asm[0] : asm[1];
+                a.Live = true; a.Tick = h.Tick; a.Baseline = h.BaselineTick; a.Keyframe = keyframe; a.Parts = h.Parts; a.Got = 0;
+                a.HasPrior = h.HasPrior; a.Prior = h.PriorTick;
+                Array.Clear(a.Mask, 0, a.Mask.Length);
+                Array.Clear(a.ParUsed, 0, a.ParUsed.Length);
                 if (keyframe) a.St.Clear(); else a.St.CopyFrom(baseline);
                 a.St.Tick = h.Tick;
             }
-            if ((a.Mask[h.Part >> 6] >> (h.Part & 63) & 1) != 0) { Copies++; return null; }
-            if (!dec.Apply(h, buf, a.St)) { a.Live = false; BadDelta++; return null; }
+            if (h.IsParity) return Parity(a, h, buf, prior, out st);
+            if (a.Has(h.Part))
+            {
+                if (!a.SameRanges(h.Part, h))
+                {
+                    a.Live = false; // the same part of another encoding: start again from it
+                    return Take(h, buf, out st);
+                }
+                st = a.St;
+                Copies++;
+                return DeltaOutcome.Duplicate;
+            }
+            if (!dec.Apply(h, buf, a.St, prior)) { a.Live = false; BadDelta++; return DeltaOutcome.Bad; }
             Applied++;
-            a.Mask[h.Part >> 6] |= 1UL << (h.Part & 63);
-            a.Got++;
-            a.ServerTime = h.ServerTime; a.St.ServerTime = h.ServerTime;
-            a.PlayerCount = h.PlayerCount; a.EntityCount = h.EntityCount;
-            if (a.Got < a.Parts) return a.St;
+            a.Set(h.Part, h);
+            a.St.ServerTime = h.ServerTime;
+            if (h.Coded && a.Parts > 1)
+            {
+                // Kept for a parity part that may rebuild a lost one.
+                int j = h.Part / StateDeltaHeader.ParityGroup;
+                Group(a, j).AddData(h.Part % StateDeltaHeader.ParityGroup, buf, h.RangesOffset, h.PayloadOffset + h.PayloadLength);
+                DeltaOutcome o;
+                if (Recover(a, j, prior, out o, out st)) return o;
+            }
+            return Done(a, h, out st);
+        }
+
+        // What a's tick is after a part was applied: Partial, or Whole (and kept) when every part is, or
+        // Bad when they do not add up to the tick.
+        DeltaOutcome Done(Assembly a, StateDeltaHeader h, out TickState st)
+        {
+            st = a.St;
+            if (a.Got < a.Parts) return DeltaOutcome.Partial;
             a.Live = false;
-            if (a.St.NumPlayers != a.PlayerCount || a.St.NumEntities != a.EntityCount) { BadDelta++; return a.St; }
-            int slot = (int)(h.Tick % Held);
-            complete = true;
-            if (heldValid[slot] && (int)(held[slot].Tick - h.Tick) > 0) return a.St; // older than the 64 newest: not kept
-            held[slot].CopyFrom(a.St);
-            heldValid[slot] = true;
-            return held[slot];
+            if (a.St.NumPlayers != h.PlayerCount || a.St.NumEntities != h.EntityCount || !a.Covers())
+            {
+                st = null;
+                BadDelta++;
+                return DeltaOutcome.Bad;
+            }
+            Keep(a.St);
+            return DeltaOutcome.Whole;
+        }
+
+        /// <summary>Sets up the parity groups of both assemblies now (about 200 KB), so that no coded
+        /// tick allocates them later: for a session that takes coded parts.</summary>
+        public void PrepareParity()
+        {
+            foreach (var a in asm) SetUpParity(a);
+        }
+
+        static void SetUpParity(Assembly a)
+        {
+            if (a.Par != null) return;
+            a.Par = new DeltaParityGroup[MaxParityGroups];
+            for (int i = 0; i < a.Par.Length; i++) a.Par[i] = new DeltaParityGroup();
+        }
+
+        DeltaParityGroup Group(Assembly a, int j)
+        {
+            SetUpParity(a);
+            if ((a.ParUsed[j >> 6] >> (j & 63) & 1) == 0)
+            {
+                a.ParUsed[j >> 6] |= 1UL << (j & 63);
+                a.Par[j].Reset(Math.Min(StateDeltaHeader.ParityGroup, a.Parts - j * StateDeltaHeader.ParityGroup));
+            }
+            return a.Par[j];
+        }
+
+        DeltaOutcome Parity(Assembly a, StateDeltaHeader h, byte[] buf, TickState prior, out TickState st)
+        {
+            var g = Group(a, h.Part);
+            st = a.St;
+            if (g.HasParity) { Copies++; return DeltaOutcome.Duplicate; }
+            g.AddParity(h, buf);
+            DeltaOutcome o;
+            if (Recover(a, h.Part, prior, out o, out st)) return o;
+            st = a.St;
+            return DeltaOutcome.Partial;
+        }
+
+        // Rebuilds and applies the part parity group j of a lacks, if it can (true).
+        bool Recover(Assembly a, int j, TickState prior, out DeltaOutcome o, out TickState st)
+        {
+            o = DeltaOutcome.Partial; st = null;
+            var g = Group(a, j);
+            int i;
+            if (!g.Missing(out i)) return false;
+            int part = j * StateDeltaHeader.ParityGroup + i;
+            int n = g.Recover(recBody, part);
+            if (n < 0 || !rec.Parse(recBody, 0, n) || rec.Part != part || rec.IsParity || a.Has(part))
+            {
+                a.Live = false; BadDelta++; o = DeltaOutcome.Bad;
+                return true;
+            }
+            g.AddData(i, null, -1, 0); // settled: the group asks no more
+            if (!dec.Apply(rec, recBody, a.St, prior)) { a.Live = false; BadDelta++; o = DeltaOutcome.Bad; return true; }
+            Applied++; Recovered++;
+            a.Set(part, rec);
+            recovered = true;
+            o = Done(a, rec, out st);
+            return true;
         }
     }
 }

@@ -62,6 +62,8 @@ namespace Arcade
         public bool GroupJoined { get; private set; }
         /// <summary>Whether the server may send this session StateDelta (AcceptedDeltaState).</summary>
         public bool DeltaOn { get; private set; }
+        /// <summary>Whether the server may send this session coded StateDelta payloads (AcceptedCodedState).</summary>
+        public bool CodedOn { get; private set; }
         readonly DeltaReceiver deltaRx = new DeltaReceiver();
         readonly StateDeltaHeader sdh = new StateDeltaHeader();
         bool haveDeltaTick;
@@ -197,7 +199,8 @@ namespace Arcade
         void SendConnectRequest(long now)
         {
             request.Nonce = nonce;
-            request.Flags = (byte)((cfg.WantUnicast ? ConnectFlags.WantUnicast : 0) | (cfg.DeltaState ? ConnectFlags.DeltaState : 0));
+            request.Flags = (byte)((cfg.WantUnicast ? ConnectFlags.WantUnicast : 0) | (cfg.DeltaState ? ConnectFlags.DeltaState : 0)
+                | (cfg.DeltaState && cfg.CodedState ? ConnectFlags.CodedState : 0));
             lock (sendLock)
             {
                 int e = request.Write(sendBuf, Proto.HeaderSize);
@@ -263,7 +266,9 @@ namespace Arcade
             Resumed = accepted.Resumed;
             Unicast = accepted.Unicast || accepted.NoGroup;
             DeltaOn = (accepted.Flags & AcceptedFlags.DeltaState) != 0;
+            CodedOn = DeltaOn && cfg.CodedState && (accepted.Flags & AcceptedFlags.CodedState) != 0;
             deltaRx.Reset();
+            if (CodedOn) deltaRx.PrepareParity();
             haveDeltaTick = false;
             lock (sendLock) ackState = false;
             sessionRx.Record(h.Seq);
@@ -883,34 +888,26 @@ namespace Arcade
         {
             var h = sdh;
             if (!Plausible(h.Tick, h.ServerTime, now)) { Stats.DroppedImplausible++; return; }
-            bool complete;
-            var st = deltaRx.Take(h, b, out complete);
+            if (h.Coded && !CodedOn) { Stats.Dropped++; return; } // not asked for: this client does not take them
+            TickState st;
+            var o = deltaRx.Take(h, b, out st);
             Stats.DeltaNoBaseline = deltaRx.NoBaseline;
             Stats.DeltaBad = deltaRx.BadDelta;
-            if (st == null) return;
+            Stats.DeltaRecovered = deltaRx.Recovered;
+            if (o == DeltaOutcome.Copy || o == DeltaOutcome.Duplicate) { Stats.DroppedDuplicate++; return; }
+            if (o == DeltaOutcome.NoBaseline || o == DeltaOutcome.Bad) return; // the acknowledgements tell the server
             Stats.DeltaParts++;
             bool show = !haveDeltaTick || !TickOlder(h.Tick, deltaTick);
             if (show)
             {
                 if (!haveDeltaTick || h.Tick != deltaTick) { haveDeltaTick = true; deltaTick = h.Tick; deltaTickTime = h.ServerTime; }
-                var rec = new PlayerRecord();
-                for (int i = 0; i < st.NumPlayers; i++)
-                {
-                    var p = st.Players[i];
-                    if (p.Id < h.PlayerFrom || p.Id > h.PlayerTo) continue;
-                    rec.ClientId = p.Id; rec.InputSeq = p.Seq; rec.Tracking = p.Tracking; rec.Head = p.Head; rec.Left = p.Left; rec.Right = p.Right;
-                    ApplyPlayer(ref rec, h.ServerTime, now, false);
-                }
-                var er = new EntityRecord();
-                for (int i = 0; i < st.NumEntities; i++)
-                {
-                    var e = st.Entities[i];
-                    if (e.Id < h.EntityFrom || e.Id > h.EntityTo) continue;
-                    er.Id = e.Id; er.Flags = e.Flags; er.Pose = e.Pose;
-                    ApplyEntity(ref er, h.ServerTime, now, false);
-                }
+                // Each part is shown as it arrives: within its ranges the assembly is the tick's state. A
+                // parity part has no records of its own; the part it rebuilt, if any, is shown.
+                if (!h.IsParity) ShowPart(h, st, now);
+                var rec = deltaRx.RecoveredPart;
+                if (rec != null) ShowPart(rec, st, now);
             }
-            if (!complete) return;
+            if (o != DeltaOutcome.Whole) return;
             if (show)
             {
                 // A whole tick: every player present, all others left (§10).
@@ -929,6 +926,27 @@ namespace Arcade
             uint t; ulong mask;
             bool any = deltaRx.Ack(out t, out mask);
             lock (sendLock) { ackState = any; ackStateTick = t; ackStateMask = mask; }
+        }
+
+        // The records of st within h's ranges, as a snapshot part of h's tick.
+        void ShowPart(StateDeltaHeader h, TickState st, long now)
+        {
+            var rec = new PlayerRecord();
+            for (int i = 0; i < st.NumPlayers; i++)
+            {
+                var p = st.Players[i];
+                if (p.Id < h.PlayerFrom || p.Id > h.PlayerTo) continue;
+                rec.ClientId = p.Id; rec.InputSeq = p.Seq; rec.Tracking = p.Tracking; rec.Head = p.Head; rec.Left = p.Left; rec.Right = p.Right;
+                ApplyPlayer(ref rec, h.ServerTime, now, false);
+            }
+            var er = new EntityRecord();
+            for (int i = 0; i < st.NumEntities; i++)
+            {
+                var e = st.Entities[i];
+                if (e.Id < h.EntityFrom || e.Id > h.EntityTo) continue;
+                er.Id = e.Id; er.Flags = e.Flags; er.Pose = e.Pose;
+                ApplyEntity(ref er, h.ServerTime, now, false);
+            }
         }
 
         void OnDeliver(int stream, byte[] data, int len)

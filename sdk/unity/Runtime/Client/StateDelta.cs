@@ -89,7 +89,7 @@ namespace Arcade
     /// records replaced, new ones added, removed ones taken out; a part that does not decode to
     /// exactly its bits, or codes a change or removal of a record the state lacks or a new record
     /// it has, leaves the state unchanged and is refused. Scratch grows once, then is reused.</summary>
-    public sealed class DeltaDecoder
+    public sealed partial class DeltaDecoder
     {
         const int OpChanged = 0, OpNew = 1, OpRemoved = 2;
         DeltaPlayer[] newP = new DeltaPlayer[16];
@@ -130,14 +130,33 @@ namespace Arcade
         static byte Flag8(ref BitReader r, byte v) { return r.Read(1) == 0 ? v : (byte)r.Read(8); }
 
         /// <summary>Applies part h (payload in buf) to st; false when it is refused (st unchanged).</summary>
-        public bool Apply(StateDeltaHeader h, byte[] buf, TickState st)
+        public bool Apply(StateDeltaHeader h, byte[] buf, TickState st) { return Apply(h, buf, st, null); }
+
+        /// <summary>Apply for a part that may name a prior tick (FlagPrior): prior is that tick's state, which the
+        /// receiver holds (null: it does not, and such a part is refused). A parity part applies nothing.</summary>
+        public bool Apply(StateDeltaHeader h, byte[] buf, TickState st, TickState prior)
         {
-            if (h.Coded) return false; // range-coded: not bit-packed records
-            var r = new BitReader(buf, h.PayloadOffset, h.PayloadBits);
+            if (h.IsParity) return false; // not records: a receiver rebuilds a lost part with it
             int np = h.PlayerRecords, ne = h.EntityRecords;
+            if (h.Coded && (np > Proto.MaxStatePlayers || ne > Proto.MaxStateEntities)) return false;
             Grow(ref newP, np); Grow(ref opP, np); Grow(ref atP, np);
             Grow(ref newE, ne); Grow(ref opE, ne); Grow(ref atE, ne);
-            int j = 0, prev = -1, added = 0;
+            int added, addedE;
+            bool ok = h.Coded ? DecodeCoded(h, buf, st, prior, out added, out addedE) : DecodeBits(h, buf, st, out added, out addedE);
+            if (!ok) return false;
+            if (st.NumPlayers + added > Proto.MaxStatePlayers || st.NumEntities + addedE > Proto.MaxStateEntities) return false;
+            MergePlayers(st, np);
+            MergeEntities(st, ne);
+            return true;
+        }
+
+        // The records of a bit-packed part into the scratch arrays, against st.
+        bool DecodeBits(StateDeltaHeader h, byte[] buf, TickState st, out int added, out int addedE)
+        {
+            added = 0; addedE = 0;
+            var r = new BitReader(buf, h.PayloadOffset, h.PayloadBits);
+            int np = h.PlayerRecords, ne = h.EntityRecords;
+            int j = 0, prev = -1;
             for (int i = 0; i < np; i++)
             {
                 long g = (long)r.Code(2, 5, 9, 16);
@@ -165,7 +184,6 @@ namespace Arcade
                 else return false;
                 opP[i] = (byte)op;
             }
-            int addedE = 0;
             j = 0; prev = -1;
             for (int i = 0; i < ne; i++)
             {
@@ -193,11 +211,7 @@ namespace Arcade
                 else return false;
                 opE[i] = (byte)op;
             }
-            if (r.Bad || r.Pos != r.End) return false;
-            if (st.NumPlayers + added > Proto.MaxStatePlayers || st.NumEntities + addedE > Proto.MaxStateEntities) return false;
-            MergePlayers(st, np);
-            MergeEntities(st, ne);
-            return true;
+            return !r.Bad && r.Pos == r.End;
         }
 
         void MergePlayers(TickState st, int n)

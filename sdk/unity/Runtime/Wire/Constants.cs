@@ -58,12 +58,14 @@ namespace Arcade.Wire
         public const byte WantUnicast = 1 << 0;
         public const byte HasPake = 1 << 2; // ChallengeResponse only
         public const byte DeltaState = 1 << 3;
+        /// <summary>With DeltaState: the client also decodes coded StateDelta payloads (§10.4).</summary>
+        public const byte CodedState = 1 << 4;
     }
 
     /// <summary>Accepted flag bits.</summary>
     public static class AcceptedFlags
     {
-        public const byte Unicast = 1 << 0, Resumed = 1 << 1, Sealed = 1 << 2, DeltaState = 1 << 3;
+        public const byte Unicast = 1 << 0, Resumed = 1 << 1, Sealed = 1 << 2, DeltaState = 1 << 3, CodedState = 1 << 4;
     }
 
     /// <summary>Entity flag bits (Snapshot and EntityUpdate records).</summary>

@@ -1,3 +1,4 @@
+using System;
 using System.IO;
 using Arcade.Wire;
 
@@ -47,6 +48,121 @@ namespace Arcade.Tests
             h.PayloadBits--;
             T.True(!dec.Apply(h, d, new TickState()), "a payload one bit short is refused");
             T.Log("keyframe: {0} players, {1} entities; 1003: {2} players, {3} entities", k.NumPlayers, k.NumEntities, s1003.NumPlayers, s1003.NumEntities);
+        }
+
+        static TickState Decode(DeltaDecoder dec, string name, TickState onto, TickState prior)
+        {
+            var d = Load(name);
+            var h = new StateDeltaHeader();
+            T.True(h.Parse(d, 22, d.Length - 22), name + " parses");
+            T.True(dec.Apply(h, d, onto, prior), name + " applies");
+            T.Equal((int)h.PlayerCount, onto.NumPlayers, name + " players");
+            T.Equal((int)h.EntityCount, onto.NumEntities, name + " entities");
+            return onto;
+        }
+
+        static double Degrees(QPose a, QPose b)
+        {
+            float ax, ay, az, aw, bx, by, bz, bw;
+            a.Rotation(out ax, out ay, out az, out aw);
+            b.Rotation(out bx, out by, out bz, out bw);
+            double dot = Math.Abs(ax * bx + ay * by + az * bz + aw * bw);
+            return 2 * Math.Acos(Math.Min(1, dot)) * 180 / Math.PI;
+        }
+
+        static bool OnGrid(ulong rot)
+        {
+            for (int k = 0; k < 3; k++) if ((rot >> (2 + 12 * k) & 3) != 2) return false;
+            return true;
+        }
+
+        // A coded player is the bit-packed vector's player with its rotations on the avatar grid (§10.4):
+        // the same id, seq, tracking and positions; each rotation on the grid, at most 0.3° away.
+        static void SamePlayerOnGrid(DeltaPlayer want, DeltaPlayer got, string what)
+        {
+            T.Equal(want.Id, got.Id, what + " id");
+            T.Equal(want.Seq, got.Seq, what + " seq");
+            T.Equal(want.Tracking, got.Tracking, what + " tracking");
+            var w = new[] { want.Head, want.Left, want.Right };
+            var g = new[] { got.Head, got.Left, got.Right };
+            for (int i = 0; i < 3; i++)
+            {
+                T.True(w[i].X == g[i].X && w[i].Y == g[i].Y && w[i].Z == g[i].Z, what + " pose " + i + " position: " + g[i] + ", want " + w[i]);
+                T.True(OnGrid(g[i].Rot), what + " pose " + i + " rotation on the avatar grid");
+                double deg = Degrees(w[i], g[i]);
+                T.True(deg <= 0.3, what + " pose " + i + " rotation within 0.3°: " + deg);
+            }
+        }
+
+        /// <summary>The coded vectors decode to the documented worlds (wire/statedelta_golden_test.go
+        /// codedWorlds): the keyframe to state_delta_keyframe's with the avatars on the avatar grid, the
+        /// changes (against it, predicted from prior tick 996) to state_delta_changes's likewise, entities
+        /// exact; without the prior tick the changes are refused; the parity vector alone rebuilds the
+        /// changes part, through the receiver, and its tick is then whole.</summary>
+        public static void CodedVectorsDecodeToTheirWorlds()
+        {
+            var dec = new DeltaDecoder();
+            var plain = Decode(dec, "state_delta_keyframe", new TickState(), null);
+            var plain1003 = new TickState(); plain1003.CopyFrom(plain);
+            Decode(dec, "state_delta_changes", plain1003, null);
+
+            var key = Decode(dec, "state_delta_coded_keyframe", new TickState(), null);
+            for (int i = 0; i < key.NumPlayers; i++) SamePlayerOnGrid(plain.Players[i], key.Players[i], "keyframe player " + i);
+            for (int i = 0; i < key.NumEntities; i++) T.Equal(plain.Entities[i], key.Entities[i], "keyframe entity " + i);
+            key.Tick = 1000;
+
+            // Tick 996: player 1 stood 2 mm back in x and z two input samples before; entity 2 turned a little less.
+            var prior = new TickState(); prior.CopyFrom(key); prior.Tick = 996;
+            prior.Players[0].Seq = 498;
+            prior.Players[0].Head.X -= 2; prior.Players[0].Head.Z += 2;
+            prior.Entities[1].Pose.Rot -= 3UL << 2;
+
+            var cur = new TickState(); cur.CopyFrom(key);
+            Decode(dec, "state_delta_coded_changes", cur, prior);
+            for (int i = 0; i < cur.NumPlayers; i++) SamePlayerOnGrid(plain1003.Players[i], cur.Players[i], "1003 player " + i);
+            for (int i = 0; i < cur.NumEntities; i++) T.Equal(plain1003.Entities[i], cur.Entities[i], "1003 entity " + i);
+            T.Equal((ushort)4, cur.Players[1].Id, "player 4 joined");
+            T.Equal((ushort)9, cur.Entities[4].Id, "entity 9 is new");
+
+            var d = Load("state_delta_coded_changes");
+            var h = new StateDeltaHeader();
+            h.Parse(d, 22, d.Length - 22);
+            var st = new TickState(); st.CopyFrom(key);
+            T.True(!dec.Apply(h, d, st, null), "without the prior tick the part is refused");
+            var wrong = new TickState(); wrong.CopyFrom(key);
+            // Against another prior (the baseline itself: no motion to predict) it decodes to other poses.
+            T.True(dec.Apply(h, d, wrong, key) && !wrong.Players[0].Head.Equals(cur.Players[0].Head), "the prediction is from the prior named");
+
+            // The parity vector alone, through a receiver holding 996 and 1000.
+            var rx = new DeltaReceiver();
+            rx.Keep(prior);
+            rx.Keep(key);
+            var p = Load("state_delta_coded_parity");
+            var ph = new StateDeltaHeader();
+            T.True(ph.Parse(p, 22, p.Length - 22), "parity parses");
+            TickState got;
+            var o = rx.Take(ph, p, out got);
+            T.Equal(DeltaOutcome.Whole, o, "the parity part alone rebuilds the tick's one part");
+            T.True(rx.RecoveredPart != null && rx.RecoveredPart.Part == 0 && !rx.RecoveredPart.IsParity, "the rebuilt part");
+            T.Equal(h.PayloadBits, rx.RecoveredPart.PayloadBits, "rebuilt payload bits");
+            for (int i = 0; i < got.NumEntities; i++) T.Equal(cur.Entities[i], got.Entities[i], "rebuilt 1003 entity " + i);
+            for (int i = 0; i < got.NumPlayers; i++) T.Equal(cur.Players[i].Head, got.Players[i].Head, "rebuilt 1003 head " + i);
+            T.True(rx.Holds(1003), "1003 held whole");
+            uint at; ulong mask;
+            T.True(rx.Ack(out at, out mask) && at == 1003 && mask == (1UL | 1UL << 3 | 1UL << 7), "acknowledged: 1003, 1000, 996: " + at + " " + mask.ToString("x"));
+            T.Equal(DeltaOutcome.Copy, rx.Take(h, d, out got), "the data part after it: a copy");
+
+            // The data part, then the parity part: nothing to rebuild.
+            rx = new DeltaReceiver();
+            rx.Keep(prior); rx.Keep(key);
+            T.Equal(DeltaOutcome.Whole, rx.Take(h, d, out got), "the data part makes the tick whole");
+            T.Equal(DeltaOutcome.Copy, rx.Take(ph, p, out got), "the parity part after it: a copy");
+            // Without the prior: no-baseline, counted.
+            rx = new DeltaReceiver();
+            rx.Keep(key);
+            T.Equal(DeltaOutcome.NoBaseline, rx.Take(h, d, out got), "without the prior tick");
+            T.Equal(1L, rx.NoBaseline, "counted");
+            T.Log("coded keyframe: {0} players, {1} entities; 1003 from the keyframe and prior 996, and rebuilt from parity alone", key.NumPlayers, key.NumEntities);
         }
     }
 }
