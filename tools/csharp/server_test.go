@@ -150,7 +150,8 @@ func buildServer(t *testing.T) string {
 // values, 0 bytes allocated per received snapshot, a grab through the
 // reliable channel followed in EntityUpdates, a disconnect and a resumed
 // return with the same client id, and a server restart both clients come
-// back from by themselves.
+// back from by themselves; then the same with StateDelta, and with coded
+// StateDelta (one client losing 10 % of its state datagrams).
 func TestIntegration(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs arcade-server and Mono; skipped in -short mode")
@@ -160,6 +161,9 @@ func TestIntegration(t *testing.T) {
 	out := runWithServer(t, b, newServer(t, bin, ""), "", "IntegrationTests.TwoClients")
 	if !strings.Contains(out, "ok   IntegrationTests.TwoClientsDelta ") {
 		t.Fatal("the StateDelta test did not pass")
+	}
+	if !strings.Contains(out, "ok   IntegrationTests.TwoClientsCoded ") || !strings.Contains(out, "coded StateDelta: ") {
+		t.Fatal("the coded StateDelta test did not run and pass")
 	}
 	if !strings.Contains(out, "ok   IntegrationTests.TwoClients ") {
 		t.Fatal("the two-client test did not pass")

@@ -220,6 +220,7 @@ namespace Arcade
         void RxLoop()
         {
             var buf = new byte[Proto.MaxDatagramSize + 64];
+            ulong loss = 0x9E3779B97F4A7C15UL;
             while (running)
             {
                 long now = NowUs();
@@ -229,7 +230,7 @@ namespace Arcade
                 bool readable;
                 try { readable = sock.Poll((int)Math.Min(wait, 50000), SelectMode.SelectRead); }
                 catch (ObjectDisposedException) { return; }
-                if (readable) Drain(sock, buf, false);
+                if (readable) Drain(sock, buf, false, ref loss);
                 lock (sync) session.Step(NowUs());
             }
         }
@@ -237,6 +238,7 @@ namespace Arcade
         void McastLoop()
         {
             var buf = new byte[Proto.MaxDatagramSize + 64];
+            ulong loss = 0xD1B54A32D192ED03UL;
             while (running)
             {
                 var s = mcast;
@@ -244,11 +246,20 @@ namespace Arcade
                 try { readable = s.Poll(20000, SelectMode.SelectRead); }
                 catch (ObjectDisposedException) { continue; }
                 catch (SocketException) { continue; }
-                if (readable) Drain(s, buf, true);
+                if (readable) Drain(s, buf, true, ref loss);
             }
         }
 
-        void Drain(Socket s, byte[] buf, bool group)
+        // Whether to drop a received state datagram, for ClientConfig.SimulatedStateLoss: xorshift64 on
+        // the receive thread's own state.
+        bool SimulateLoss(ref ulong x)
+        {
+            if (cfg.SimulatedStateLoss <= 0) return false;
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            return (x >> 11) * (1.0 / (1UL << 53)) < cfg.SimulatedStateLoss;
+        }
+
+        void Drain(Socket s, byte[] buf, bool group, ref ulong loss)
         {
             for (int i = 0; i < 64 && running; i++)
             {
@@ -261,6 +272,7 @@ namespace Arcade
                 if (n > Proto.MaxDatagramSize) continue;
                 long a = GC.GetAllocatedBytesForCurrentThread();
                 bool isSnapshot = n > Proto.HeaderSize && (buf[Header.OffType] == PacketType.Snapshot || buf[Header.OffType] == PacketType.StateDelta);
+                if (isSnapshot && SimulateLoss(ref loss)) continue;
                 lock (sync) session.OnDatagram(buf, n, group, NowUs());
                 if (isSnapshot)
                 {

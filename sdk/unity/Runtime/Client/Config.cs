@@ -61,6 +61,9 @@ namespace Arcade
         /// <summary>Added delay of the interpolation of remote players and free objects (µs, at most 100 ms);
         /// 0: one tick of the server's; negative: none (every object at its newest state).</summary>
         public long InterpolationDelayUs;
+        /// <summary>Fraction of received Snapshot and StateDelta datagrams to drop on arrival (0…0.5), on both
+        /// paths: a network simulator for testing how the client recovers from loss. Default 0.</summary>
+        public double SimulatedStateLoss;
         /// <summary>Interval between Pings (µs), at most 0.5 s; 0: 250 ms.</summary>
         public long PingIntervalUs;
 
@@ -73,6 +76,7 @@ namespace Arcade
             if (ConnectTimeoutUs < 0) throw new ArgumentException("ClientConfig.ConnectTimeoutUs: negative");
             if (EventCapacity != 0 && (EventCapacity < 64 || (EventCapacity & (EventCapacity - 1)) != 0)) throw new ArgumentException("ClientConfig.EventCapacity: must be a power of two ≥ 64, is " + EventCapacity);
             if (InterpolationDelayUs > 100000) throw new ArgumentException("ClientConfig.InterpolationDelayUs: at most 100000 µs, is " + InterpolationDelayUs);
+            if (!(SimulatedStateLoss >= 0 && SimulatedStateLoss <= 0.5)) throw new ArgumentException("ClientConfig.SimulatedStateLoss: must be 0…0.5, is " + SimulatedStateLoss);
             if (PingIntervalUs < 0 || PingIntervalUs > 500000) throw new ArgumentException("ClientConfig.PingIntervalUs: must be 0…500000, is " + PingIntervalUs);
             if (!string.IsNullOrEmpty(Passphrase) && PassphraseCrypto.Factory == null) throw new ArgumentException("ClientConfig.Passphrase: set, but PassphraseCrypto.Factory is null");
         }
@@ -102,5 +106,7 @@ namespace Arcade
         public long DeltaParts, DeltaNoBaseline, DeltaBad;
         /// <summary>StateDelta parts rebuilt from a parity part (§10.4) and applied.</summary>
         public long DeltaRecovered;
+        /// <summary>Coded StateDelta parts applied (of DeltaParts).</summary>
+        public long DeltaCoded;
     }
 }

@@ -64,6 +64,9 @@ namespace Arcade
         public bool DeltaOn { get; private set; }
         /// <summary>Whether the server may send this session coded StateDelta payloads (AcceptedCodedState).</summary>
         public bool CodedOn { get; private set; }
+        /// <summary>What the session acknowledges holding (§6.6): the newest tick held whole and the mask of
+        /// the 64 ticks ending there; false before any. Under the receive lock.</summary>
+        public bool HeldTicks(out uint tick, out ulong mask) { return deltaRx.Ack(out tick, out mask); }
         readonly DeltaReceiver deltaRx = new DeltaReceiver();
         readonly StateDeltaHeader sdh = new StateDeltaHeader();
         bool haveDeltaTick;
@@ -897,6 +900,7 @@ namespace Arcade
             if (o == DeltaOutcome.Copy || o == DeltaOutcome.Duplicate) { Stats.DroppedDuplicate++; return; }
             if (o == DeltaOutcome.NoBaseline || o == DeltaOutcome.Bad) return; // the acknowledgements tell the server
             Stats.DeltaParts++;
+            if (h.Coded) Stats.DeltaCoded++;
             bool show = !haveDeltaTick || !TickOlder(h.Tick, deltaTick);
             if (show)
             {
