@@ -25,6 +25,10 @@ type csBotReport struct {
 	LossPct    float64 `json:"snapshot_loss_pct"`
 	AllocBytes int64   `json:"snapshot_alloc_bytes"`
 	AllocSnaps int64   `json:"snapshots_alloc_measured"`
+	DeltaParts int64   `json:"delta_parts"`
+	CodedParts int64   `json:"coded_parts"`
+	DeltaBad   int64   `json:"delta_bad"`
+	Ticks      int64   `json:"ticks_complete"`
 }
 
 // goBotReport is the part of arcade-bot --json this test reads.
@@ -41,8 +45,16 @@ type goBotReport struct {
 // arcade-bot (Go) stream against one arcade-server by multicast on
 // loopback: every headset sees every other, of either kind, and the C#
 // receive threads allocate nothing per snapshot after a warm-up second. The
-// snapshot loss of both is logged (not asserted: the box is shared).
-func TestBotsBesideArcadeBot(t *testing.T) {
+// snapshot loss of both is logged (not asserted: the box is shared). The
+// C# headsets take Snapshots, so the group is sent Snapshots.
+func TestBotsBesideArcadeBot(t *testing.T) { runBots(t) }
+
+// TestBotsBesideArcadeBotCoded is TestBotsBesideArcadeBot with the C#
+// headsets taking coded StateDelta as arcade-bot's do, so the group is sent
+// coded StateDelta: the same figures, and no corrupt part.
+func TestBotsBesideArcadeBotCoded(t *testing.T) { runBots(t, "--coded") }
+
+func runBots(t *testing.T, csArgs ...string) {
 	if testing.Short() {
 		t.Skip("runs arcade-server, arcade-bot and Mono for seconds; skipped in -short mode")
 	}
@@ -66,8 +78,8 @@ func TestBotsBesideArcadeBot(t *testing.T) {
 	if err := gobot.Start(); err != nil {
 		t.Fatal(err)
 	}
-	csbot := exec.CommandContext(ctx, b.Mono, b.Bot, "--server", srv.game, "--clients", strconv.Itoa(n),
-		"--duration", "4", "--iface-addr", "127.0.0.1")
+	csbot := exec.CommandContext(ctx, b.Mono, append([]string{b.Bot, "--server", srv.game, "--clients", strconv.Itoa(n),
+		"--duration", "4", "--iface-addr", "127.0.0.1"}, csArgs...)...)
 	csbot.Stdout = &csOut
 	var csErr bytes.Buffer
 	csbot.Stderr = &csErr
@@ -81,8 +93,8 @@ func TestBotsBesideArcadeBot(t *testing.T) {
 	if err := json.Unmarshal(goOut.Bytes(), &gr); err != nil {
 		t.Fatalf("arcade-bot (%v): %v\n%s", goRunErr, err, goOut.Bytes())
 	}
-	t.Logf("C# bot: %d/%d connected, each saw %d…%d advancing peers; %d snapshots; group path %d received, %d lost (%.3f %%); %d bytes allocated over %d snapshots after the warm-up",
-		cs.Connected, cs.Requested, cs.PeersMin, cs.PeersMax, cs.Snapshots, cs.GroupRecv, cs.GroupLost, cs.LossPct, cs.AllocBytes, cs.AllocSnaps)
+	t.Logf("C# bot %v: %d/%d connected, each saw %d…%d advancing peers; %d snapshots, %d StateDelta parts (%d coded, %d corrupt), %d ticks complete; group path %d received, %d lost (%.3f %%); %d bytes allocated over %d state datagrams after the warm-up",
+		csArgs, cs.Connected, cs.Requested, cs.PeersMin, cs.PeersMax, cs.Snapshots, cs.DeltaParts, cs.CodedParts, cs.DeltaBad, cs.Ticks, cs.GroupRecv, cs.GroupLost, cs.LossPct, cs.AllocBytes, cs.AllocSnaps)
 	minGo := 1 << 30
 	for _, c := range gr.Clients {
 		minGo = min(minGo, c.PeersSeen)
@@ -96,6 +108,9 @@ func TestBotsBesideArcadeBot(t *testing.T) {
 	}
 	if minGo != 2*n-1 {
 		t.Errorf("a Go headset saw %d other headsets, want %d (15 Go, 16 C#)", minGo, 2*n-1)
+	}
+	if len(csArgs) > 0 && (cs.CodedParts == 0 || cs.DeltaBad != 0) {
+		t.Errorf("the C# headsets applied %d coded parts, %d corrupt: want coded StateDelta, none corrupt", cs.CodedParts, cs.DeltaBad)
 	}
 	if cs.AllocSnaps == 0 || cs.AllocBytes != 0 {
 		t.Errorf("the C# receive threads allocated %d bytes over %d snapshots after the warm-up second, want 0", cs.AllocBytes, cs.AllocSnaps)

@@ -2,10 +2,10 @@
 // (the same Arcade.Client.dll a Unity app uses). Each streams poses at --rate Hz on
 // a circle of its own for --duration, then the bot prints what every headset saw:
 // the other players present in its world whose input seq advanced, and the loss on
-// its snapshot path.
+// its snapshot path. --delta takes the state as StateDelta, --coded as coded StateDelta.
 //
 //   mono ArcadeBot.exe --server 127.0.0.1:7777 [--clients 16] [--duration 10]
-//        [--rate 90] [--unicast] [--delta] [--passphrase P] [--iface-addr 127.0.0.1] [--expect N]
+//        [--rate 90] [--unicast] [--delta] [--coded] [--passphrase P] [--iface-addr 127.0.0.1] [--expect N]
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -29,7 +29,7 @@ static class ArcadeBot
         string server = "127.0.0.1:7777", pass = null, iface = null;
         int clients = 16, rate = 90, expect = -1;
         double duration = 10;
-        bool unicast = false, delta = false;
+        bool unicast = false, delta = false, coded = false;
         try
         {
             for (int i = 0; i < args.Length; i++)
@@ -42,6 +42,7 @@ static class ArcadeBot
                     case "--rate": rate = int.Parse(args[++i]); break;
                     case "--unicast": unicast = true; break;
                     case "--delta": delta = true; break;
+                    case "--coded": delta = true; coded = true; break;
                     case "--passphrase": pass = args[++i]; break;
                     case "--iface-addr": iface = args[++i]; break;
                     case "--expect": expect = int.Parse(args[++i]); break;
@@ -63,7 +64,7 @@ static class ArcadeBot
         {
             var cfg = new ClientConfig
             {
-                Server = ep, Name = "cs-bot-" + i, WantUnicast = unicast, Passphrase = pass, DeltaState = delta,
+                Server = ep, Name = "cs-bot-" + i, WantUnicast = unicast, Passphrase = pass, DeltaState = delta, CodedState = coded,
                 MulticastInterface = iface == null ? null : IPAddress.Parse(iface),
             };
             var b = new Bot { C = new Client(cfg), Phase = i * 2 * Math.PI / clients };
@@ -117,7 +118,7 @@ static class ArcadeBot
         }
         // Report: peers present at the end whose input seq advanced since first seen.
         int minPeers = int.MaxValue, maxPeers = 0;
-        long recv = 0, lost = 0, snaps = 0, allocBytes = 0, allocSnaps = 0;
+        long recv = 0, lost = 0, snaps = 0, allocBytes = 0, allocSnaps = 0, parts = 0, codedParts = 0, bad = 0, ticks = 0;
         var per = new List<string>();
         foreach (var b in bots)
         {
@@ -133,6 +134,7 @@ static class ArcadeBot
             recv += b.C.Session.GroupReceived;
             lost += b.C.Session.GroupLost;
             snaps += b.C.Stats.Snapshots;
+            parts += b.C.Stats.DeltaParts; codedParts += b.C.Stats.DeltaCoded; bad += b.C.Stats.DeltaBad; ticks += b.C.Stats.TicksComplete;
             allocBytes += b.C.SnapshotAllocatedBytes;
             allocSnaps += b.C.SnapshotsMeasured;
             per.Add(string.Format("{{\"client_id\":{0},\"peers_advancing\":{1},\"snapshots\":{2},\"group_received\":{3},\"group_lost\":{4},\"rtt_us\":{5}}}",
@@ -141,8 +143,8 @@ static class ArcadeBot
         double lossPct = recv + lost == 0 ? 0 : 100.0 * lost / (recv + lost);
         if (warmBytes >= 0) { allocBytes -= warmBytes; allocSnaps -= warmSnaps; }
         Console.WriteLine(string.Format(System.Globalization.CultureInfo.InvariantCulture,
-            "{{\"clients_requested\":{0},\"clients_connected\":{1},\"peers_advancing_min\":{2},\"peers_advancing_max\":{3},\"snapshots_received\":{4},\"group_received\":{5},\"group_lost\":{6},\"snapshot_loss_pct\":{7:F3},\"snapshot_alloc_bytes\":{8},\"snapshots_alloc_measured\":{9},\"clients\":[{10}]}}",
-            clients, connected, minPeers, maxPeers, snaps, recv, lost, lossPct, allocBytes, allocSnaps, string.Join(",", per)));
+            "{{\"clients_requested\":{0},\"clients_connected\":{1},\"peers_advancing_min\":{2},\"peers_advancing_max\":{3},\"snapshots_received\":{4},\"group_received\":{5},\"group_lost\":{6},\"snapshot_loss_pct\":{7:F3},\"snapshot_alloc_bytes\":{8},\"snapshots_alloc_measured\":{9},\"delta_parts\":{11},\"coded_parts\":{12},\"delta_bad\":{13},\"ticks_complete\":{14},\"clients\":[{10}]}}",
+            clients, connected, minPeers, maxPeers, snaps, recv, lost, lossPct, allocBytes, allocSnaps, string.Join(",", per), parts, codedParts, bad, ticks));
         foreach (var b in bots) b.C.Dispose();
         if (connected < clients) return 1;
         if (expect >= 0 && minPeers < expect) return 1;
