@@ -105,6 +105,7 @@ namespace Arcade
         }
 
         readonly Assembly[] asm = { new Assembly(), new Assembly() };
+        int next;
         public long NoBaseline, BadDelta, Copies, Applied, Recovered;
 
         public DeltaReceiver()
@@ -117,6 +118,7 @@ namespace Arcade
             Array.Clear(heldValid, 0, Held);
             hasNewest = false;
             asm[0].Live = false; asm[1].Live = false;
+            next = 0;
             recovered = false;
         }
 
@@ -185,8 +187,9 @@ namespace Arcade
             {
                 TickState baseline = null;
                 if (!keyframe && (baseline = Find(h.BaselineTick)) == null) { NoBaseline++; return DeltaOutcome.NoBaseline; }
-                // The slot of the older assembly (or a free one) takes the new tick.
-                a = !asm[0].Live ? asm[0] : !asm[1].Live ? asm[1] : (int)(asm[0].Tick - asm[1].Tick) < 0 ? asm[0] : asm[1];
+                // The slots take new ticks in turn: the older of two assemblies gives way.
+                a = asm[next];
+                next = (next + 1) % asm.Length;
                 a.Live = true; a.Tick = h.Tick; a.Baseline = h.BaselineTick; a.Keyframe = keyframe; a.Parts = h.Parts; a.Got = 0;
                 a.HasPrior = h.HasPrior; a.Prior = h.PriorTick;
                 Array.Clear(a.Mask, 0, a.Mask.Length);
