@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"arcade/statesync"
 	"arcade/wire"
@@ -150,11 +151,18 @@ func writeCodedStream(t *testing.T, path string, ticks int) (lines int, outcomes
 	outcomes = map[string]int{}
 	var m wire.StateDelta
 	burst := false
+	var goTime time.Duration
+	var goParts int
 	send := func(body []byte) {
 		if _, err := m.Parse(body); err != nil {
 			t.Fatalf("a coded part does not parse: %v", err)
 		}
+		t0 := time.Now()
 		o, st := rx.Apply(&m, nil)
+		if m.Tick >= 1200 {
+			goTime += time.Since(t0)
+			goParts++
+		}
 		rec := 0
 		if rx.Recovered() != nil {
 			rec = 1
@@ -228,6 +236,7 @@ func writeCodedStream(t *testing.T, path string, ticks int) (lines int, outcomes
 	if err := out.Flush(); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("statesync.Receiver: %.1f µs a datagram from tick 1200 on (shared box, not asserted)", float64(goTime.Microseconds())/float64(max(1, goParts)))
 	return lines, outcomes
 }
 

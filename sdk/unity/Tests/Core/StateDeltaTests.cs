@@ -163,6 +163,20 @@ namespace Arcade.Tests
             T.Equal(DeltaOutcome.NoBaseline, rx.Take(h, d, out got), "without the prior tick");
             T.Equal(1L, rx.NoBaseline, "counted");
             T.Log("coded keyframe: {0} players, {1} entities; 1003 from the keyframe and prior 996, and rebuilt from parity alone", key.NumPlayers, key.NumEntities);
+
+            // The decoding cost of the same changes, coded and bit-packed (logged, not asserted: the box is shared).
+            var pd = Load("state_delta_changes");
+            var phh = new StateDeltaHeader();
+            phh.Parse(pd, 22, pd.Length - 22);
+            const int rounds = 20000;
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            for (int i = 0; i < rounds; i++) { st.CopyFrom(key); dec.Apply(h, d, st, prior); }
+            double coded = sw.Elapsed.TotalMilliseconds * 1000 / rounds;
+            sw.Restart();
+            for (int i = 0; i < rounds; i++) { st.CopyFrom(plain); dec.Apply(phh, pd, st, null); }
+            double bits = sw.Elapsed.TotalMilliseconds * 1000 / rounds;
+            T.Log("the changes of tick 1003 (7 records): coded {0:F2} µs, {1} payload bytes; bit-packed {2:F2} µs, {3} payload bytes ({4:F1}× the time; shared box, not asserted)",
+                coded, h.PayloadLength, bits, phh.PayloadLength, coded / bits);
         }
 
         /// <summary>The coded vectors mutated at random (bytes flipped in the payload and fields, cut,
