@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -72,8 +73,12 @@ func runBots(t *testing.T, csArgs ...string) {
 	}
 	defer srv.kill()
 	var goOut, csOut bytes.Buffer
+	// arcade-bot streams until the C# bot is done, however long the C#
+	// headsets take to start on a loaded box, then is interrupted (it
+	// reports on SIGINT): every headset of either kind is present for the
+	// whole of the other's run.
 	gobot := exec.CommandContext(ctx, filepath.Join(dir, "arcade-bot"), "--server", srv.game, "--clients", strconv.Itoa(n),
-		"--duration", "5s", "--iface", "lo", "--json")
+		"--duration", "60s", "--iface", "lo", "--json")
 	gobot.Stdout = &goOut
 	if err := gobot.Start(); err != nil {
 		t.Fatal(err)
@@ -84,6 +89,7 @@ func runBots(t *testing.T, csArgs ...string) {
 	var csErr bytes.Buffer
 	csbot.Stderr = &csErr
 	csRunErr := csbot.Run()
+	gobot.Process.Signal(os.Interrupt)
 	goRunErr := gobot.Wait()
 	var cs csBotReport
 	if err := json.Unmarshal(csOut.Bytes(), &cs); err != nil {

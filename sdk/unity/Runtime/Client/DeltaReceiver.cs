@@ -152,9 +152,20 @@ namespace Arcade
             if (hasNewest && (int)(newest - st.Tick) >= Held) return; // older than anything a server codes against
             int slot = (int)(st.Tick % Held);
             if (heldValid[slot] && (int)(held[slot].Tick - st.Tick) > 0) return; // the slot holds a newer tick
+            if (held[slot].Players.Length < st.NumPlayers || held[slot].Entities.Length < st.NumEntities) Grow(held[slot], st.NumPlayers, st.NumEntities);
             held[slot].CopyFrom(st);
             heldValid[slot] = true;
             if (!hasNewest || (int)(st.Tick - newest) > 0) { newest = st.Tick; hasNewest = true; }
+        }
+
+        // The room grew: every held tick and assembly grows now, by half again at least, rather than
+        // each slot when it is next used (which would allocate on ticks to come).
+        void Grow(TickState slot, int np, int ne)
+        {
+            if (slot.Players.Length < np) np = Math.Max(np, slot.Players.Length * 3 / 2);
+            if (slot.Entities.Length < ne) ne = Math.Max(ne, slot.Entities.Length * 3 / 2);
+            foreach (var t in held) t.Reserve(np, ne);
+            foreach (var a in asm) a.St.Reserve(np, ne);
         }
 
         /// <summary>Takes part h (its body in buf). st is, when the part's records are known, the state of

@@ -41,6 +41,13 @@ namespace Arcade
         }
 
         public void Clear() { NumPlayers = 0; NumEntities = 0; }
+
+        /// <summary>Grows the arrays, keeping what they hold, to at least np players and ne entities.</summary>
+        public void Reserve(int np, int ne)
+        {
+            if (Players.Length < np) Array.Resize(ref Players, np);
+            if (Entities.Length < ne) Array.Resize(ref Entities, ne);
+        }
     }
 
     /// <summary>Reads a StateDelta bit payload (§10.4): least significant bit of each byte first,
