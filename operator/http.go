@@ -47,6 +47,9 @@ type Options struct {
 //	POST /api/stats/reset  clear the latency and timing histograms (token)
 //	GET  /                 the operator dashboard (dashboard.go)
 //	GET  /api/events       the dashboard's Server-Sent Events stream
+//	GET  /api/capture …    the packet capture (capture.go)
+//	GET  /api/replay       a recording served as a live session, and
+//	POST /api/replay       its pause, speed and seek (token; replay.go)
 //
 // GET and HEAD requests are read-only and need no token: anyone who can
 // reach the address can read the figures, which is why arcade-server
@@ -82,6 +85,7 @@ func Handler(s Source, opt Options) http.Handler {
 	})
 	newDashboard(s).register(mux)
 	registerCapture(mux, s) // capture.go: GET /api/capture, POST /api/capture/{start,stop}
+	registerReplay(mux, s)  // replay.go: GET and POST /api/replay
 	return requireToken(mux, opt.Token)
 }
 

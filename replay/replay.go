@@ -65,6 +65,7 @@ type Result struct {
 	Skipped          int                `json:"skipped"`    // frames of unknown types, skipped
 	SeekTick         uint64             `json:"seek_tick"`  // with a seek: the keyframe's tick it started from
 	FinalEntities    []wire.EntityState `json:"-"`
+	FinalPlayers     []wire.PlayerState `json:"-"` // by client id, as a state carries them
 	FinalPlayerCount int                `json:"-"`
 }
 
@@ -249,6 +250,7 @@ func findKey(path string, target time.Duration) (off, start int64, found bool, e
 func (res *Result) finish(p *replayer, o Options) {
 	if o.KeepEnd && p.world != nil {
 		res.FinalEntities = p.world.Entities(nil)
+		res.FinalPlayers = p.showPlayers(nil)
 		res.FinalPlayerCount = len(p.avatars)
 	}
 }

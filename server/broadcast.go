@@ -10,12 +10,7 @@ import (
 // latency of the inputs this snapshot is the first to carry (tick-only
 // mode). Parts hold players first, then entities, as many as fit.
 func (s *Server) broadcast(now int64) {
-	s.players = s.players[:0]
-	for _, c := range s.sess.order {
-		if c.confirmed {
-			s.players = append(s.players, playerState(c))
-		}
-	}
+	s.statePlayers() // cast.go
 	s.entities = s.entities[:0]
 	if s.world != nil {
 		s.entities = s.world.Entities(s.entities)

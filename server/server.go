@@ -98,6 +98,7 @@ type Server struct {
 	denyList      prefixList
 
 	world    World
+	cast     Cast // world, when it is a Cast (cast.go)
 	eagerOn  bool
 	eager    eagerState
 	snapLat  snapSamples // inputs waiting for a snapshot (eager off)
@@ -244,6 +245,9 @@ func New(cfg Config, tr Transport, now int64) (*Server, error) {
 		}
 		s.group = g
 		s.logGroupKeys()
+	}
+	if err := s.initCast(); err != nil {
+		return nil, err
 	}
 	if err := s.initRecord(now); err != nil {
 		return nil, err

@@ -31,6 +31,7 @@ import (
 	"arcade/internal/hostprobe"
 	"arcade/internal/udp"
 	"arcade/operator"
+	"arcade/replay"
 	"arcade/scene"
 	"arcade/server"
 	"arcade/sim"
@@ -87,6 +88,11 @@ type options struct {
 	ckptEvery   time.Duration
 	fresh       bool
 	record      string
+	replay      string
+	replaySeek  time.Duration
+	replaySpeed float64
+	replayPause bool
+	replayLoop  bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -145,6 +151,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.ckptEvery, "checkpoint-every", server.DefaultCheckpointEvery, "checkpoint period: at most this much of the world's changes is lost to a crash (one tick..1h)")
 	fs.StringVar(&o.record, "record", "", "record the session to this `file` for arcade-replay: every input and request that changed the world, with its tick and time, each tick's state hash, keyframes every 2 s (a recording already there is kept as FILE.<time>.rec; empty = off)")
 	fs.BoolVar(&o.fresh, "fresh", false, "start from the scene even if --checkpoint names a checkpoint (set aside as FILE.old), and even if it is corrupt or of another scene")
+	fs.StringVar(&o.replay, "replay", "", "serve this recording (--record) as a live session: headsets and the dashboard join as spectators and see its players and objects move as recorded; pause, seek and speed by the --replay-* flags and POST /api/replay (the world is the recording's: no --scene, --checkpoint or --record)")
+	fs.DurationVar(&o.replaySeek, "replay-seek", 0, "with --replay: start at this server `time` from the recording's start")
+	fs.Float64Var(&o.replaySpeed, "replay-speed", 1, fmt.Sprintf("with --replay: play speed (0..%d; 1 = real time)", replay.MaxSpeed))
+	fs.BoolVar(&o.replayPause, "replay-paused", false, "with --replay: start paused")
+	fs.BoolVar(&o.replayLoop, "replay-loop", true, "with --replay: at the end, play it again from the start")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -220,6 +231,18 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.record != "" && o.record == o.checkpoint {
 		return nil, errors.New("--record: the same file as --checkpoint")
+	}
+	if o.replay != "" && (o.record != "" || o.checkpoint != "" || o.scenePath != "") {
+		return nil, errors.New("--replay: the world is the recording's; it takes no --scene, --checkpoint or --record")
+	}
+	if o.replay == "" && (given["replay-seek"] || given["replay-speed"] || given["replay-paused"] || given["replay-loop"]) {
+		return nil, errors.New("--replay-seek, --replay-speed, --replay-paused, --replay-loop: need --replay")
+	}
+	if o.replaySeek < 0 {
+		return nil, fmt.Errorf("--replay-seek: %v is negative", o.replaySeek)
+	}
+	if !(o.replaySpeed > 0 && o.replaySpeed <= replay.MaxSpeed) {
+		return nil, fmt.Errorf("--replay-speed: %v is out of range (0, %d]", o.replaySpeed, replay.MaxSpeed)
 	}
 	if o.fresh && o.checkpoint == "" {
 		return nil, errors.New("--fresh: needs --checkpoint (there is no checkpoint to set aside)")
@@ -446,20 +469,33 @@ func run(args []string, stdout, stderr io.Writer) int {
 		log.Warn("--max-clients is above what was measured to hold the tick", "max_clients", o.maxClients, "measured", measuredClients,
 			"source", "arcade-load on a 2-core box with its generator beside: ticks late from 256 headsets, a full core at 384")
 	}
-	world, err := sim.New(sc)
-	if err != nil {
+	var world server.World
+	var simWorld *sim.World
+	if o.replay != "" {
+		show, err := replay.OpenShow(o.replay, replay.ShowOptions{Seek: o.replaySeek, Speed: o.replaySpeed, Paused: o.replayPause, Loop: o.replayLoop})
+		if err != nil {
+			fmt.Fprintf(stderr, "arcade-server: --replay: %v\n", err)
+			return 1
+		}
+		defer show.Close()
+		sc, world = show.Scene(), show
+		log.Info("serving a recording", "file", o.replay, "scene", sc.Name, "duration", show.Duration().Round(time.Millisecond),
+			"players", len(show.CastIDs()), "seek", o.replaySeek, "speed", o.replaySpeed, "paused", o.replayPause, "loop", o.replayLoop)
+	} else if simWorld, err = sim.New(sc); err != nil {
 		fmt.Fprintf(stderr, "arcade-server: --scene: %v\n", err)
 		return 2
+	} else {
+		world = simWorld
 	}
 
-	persist, closePersist, err := openCheckpoint(o, world, log)
+	persist, closePersist, err := openCheckpoint(o, simWorld, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "arcade-server: %v\n", err)
 		return 1
 	}
 	defer closePersist()
 	if o.record != "" {
-		closeRecord, err := openRecord(o, sc, world, &persist, log)
+		closeRecord, err := openRecord(o, sc, simWorld, &persist, log)
 		if err != nil {
 			fmt.Fprintf(stderr, "arcade-server: --record: %v\n", err)
 			return 1
