@@ -107,6 +107,7 @@ type Writer struct {
 	bytes                    atomic.Int64
 	lastTick                 atomic.Uint64
 	lastWrite                atomic.Int64 // ns the last write took
+	lastAt                   atomic.Int64 // wall clock (Unix ns) when the last good write ended
 	lastErr                  atomic.Pointer[string]
 }
 
@@ -191,6 +192,7 @@ func (w *Writer) run() {
 			w.written.Add(1)
 			w.bytes.Store(int64(len(w.buf)))
 			w.lastTick.Store(st.Tick)
+			w.lastAt.Store(time.Now().UnixNano())
 			w.lastErr.Store(nil)
 		}
 		w.free <- st
@@ -203,6 +205,7 @@ type WriterStats struct {
 	Bytes                    int64         // size of the last checkpoint written
 	LastTick                 uint64        // tick of the last checkpoint written
 	LastWrite                time.Duration // how long the last write took (encode, write, fsync, rename)
+	LastAt                   time.Time     // when the last good write ended (zero: none yet)
 	LastErr                  string        // the last write's error; empty once one succeeds
 }
 
@@ -211,6 +214,9 @@ func (w *Writer) Stats() WriterStats {
 	s := WriterStats{
 		Written: w.written.Load(), Skipped: w.skipped.Load(), Failed: w.failed.Load(),
 		Bytes: w.bytes.Load(), LastTick: w.lastTick.Load(), LastWrite: time.Duration(w.lastWrite.Load()),
+	}
+	if at := w.lastAt.Load(); at != 0 {
+		s.LastAt = time.Unix(0, at)
 	}
 	if e := w.lastErr.Load(); e != nil {
 		s.LastErr = *e

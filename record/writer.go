@@ -93,6 +93,7 @@ type item struct {
 // frame that fits is preceded by a Lost frame.
 type Writer struct {
 	cfg      Config
+	path     string // Create's
 	out      *bufio.Writer
 	under    io.Writer
 	ring     []byte
@@ -135,6 +136,7 @@ func Create(path string, cfg Config) (*Writer, error) {
 		f.Close()
 		return nil, fmt.Errorf("record %s: %w", path, err)
 	}
+	w.path = path
 	return w, nil
 }
 
@@ -514,6 +516,9 @@ type Stats struct {
 	Bytes                                               int64
 	Err                                                 error
 }
+
+// Path is the file Create started; empty for New.
+func (w *Writer) Path() string { return w.path }
 
 // Stats returns the counters; safe from any goroutine.
 func (w *Writer) Stats() Stats {

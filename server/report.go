@@ -77,6 +77,10 @@ type StatsReport struct {
 	// headset reported and the mismatches among them (§10.5).
 	DesyncChecks     uint64 `json:"desync_checks"`
 	DesyncMismatches uint64 `json:"desync_mismatches"`
+	// The checkpoint writer's and the recording's state, when on
+	// (persistreport.go).
+	Checkpoint *CheckpointReport `json:"checkpoint,omitempty"`
+	Recording  *RecordingReport  `json:"recording,omitempty"`
 }
 
 // Report gathers the current statistics. Safe to call from any goroutine.
@@ -115,6 +119,7 @@ func (s *Server) Report() StatsReport {
 		Dropped:              st.DroppedByName(),
 		ClientList:           st.ClientList(),
 	}
+	s.persistReport(&r)
 	if p := s.cfg.HostProbe; p != nil {
 		r.HostProbe = true
 		r.HostTimerLatenessUS = quantilesUS(p.Lateness(), true)

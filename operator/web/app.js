@@ -14,7 +14,7 @@ const TAG_COLORS = {
   tongs: '#c0a0ff', puck: '#ff9ff3', mallet: '#54e38e',
 };
 
-const state = { scene: null, last: null, resets: 0 };
+const state = { replay: {}, scene: null, last: null, resets: 0 };
 window.arcadeDashboard = state; // for the console and the browser test
 
 // ---- formatting ----
@@ -383,8 +383,71 @@ function renderInfo(ev) {
     ['Delivery switches', String(st.delivery_switches)],
     ['Packets', 'rx ' + st.rx_packets + ', tx ' + st.tx_packets], ['Dropped', dropped],
     ['Dashboards open', String(s.subscribers)],
+    ['Checkpoint', fmtCheckpoint(st.checkpoint)],
+    ['Recording', fmtRecording(st.recording)],
   ];
   $('#info').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+}
+
+// The checkpoint writer's and the recording's state (StatsReport's
+// checkpoint and recording; absent when off).
+function fmtCheckpoint(c) {
+  if (!c) return 'off';
+  let t = c.written ? 'last ' + c.age_s.toFixed(1) + ' s ago (tick ' + c.last_tick + ', ' + (c.bytes / 1024).toFixed(1) + ' KiB in ' +
+    c.last_write_ms.toFixed(1) + ' ms), every ' + c.every_s + ' s; ' + c.written + ' written' : 'none written yet, every ' + c.every_s + ' s';
+  if (c.skipped) t += ', ' + c.skipped + ' skipped (disk slow)';
+  if (c.failed) t += ', ' + c.failed + ' FAILED';
+  if (c.error) t += ': ' + c.error;
+  return c.file + ': ' + t;
+}
+
+function fmtRecording(r) {
+  if (!r) return 'off';
+  let t = (r.file || 'on') + ': ' + r.ticks + ' ticks, ' + r.events + ' events, ' + r.keyframes + ' keyframes, ' + (r.bytes / 1048576).toFixed(1) + ' MiB';
+  if (r.lost_events || r.lost_keyframes) t += '; LOST ' + r.lost_events + ' events, ' + r.lost_keyframes + ' keyframes (disk slow)';
+  if (r.error) t += '; error: ' + r.error;
+  return t;
+}
+
+// ---- a recording served as a live session (arcade-server --replay) ----
+
+// The card shows only while the server serves a recording: GET api/replay
+// answers 404 otherwise. Its controls POST api/replay with the token.
+function setupReplay() {
+  const card = $('#replay'), token = takeToken();
+  const post = async (body) => {
+    if (!token) return;
+    const resp = await fetch('api/replay', { method: 'POST', headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    if (resp.ok) showReplay(await resp.json());
+    else $('#replay-note').textContent = 'refused: ' + resp.status + ' ' + (await resp.text());
+  };
+  $('#replay-play').addEventListener('click', () => post({ paused: !state.replay.paused }));
+  $('#replay-seek').addEventListener('change', (e) => post({ seek_s: Number(e.target.value) }));
+  $('#replay-speed').addEventListener('change', (e) => post({ speed: Number(e.target.value) }));
+  for (const b of card.querySelectorAll('button, input, select')) b.disabled = !token;
+  const poll = async () => {
+    try {
+      const resp = await fetch('api/replay');
+      if (resp.ok) showReplay(await resp.json());
+      else card.hidden = true;
+    } catch (e) { /* the event stream shows the connection */ }
+  };
+  poll();
+  setInterval(poll, 1000);
+}
+
+function showReplay(r) {
+  state.replay = r;
+  $('#replay').hidden = false;
+  $('#replay-play').textContent = r.paused ? 'Play' : 'Pause';
+  const seek = $('#replay-seek');
+  seek.max = r.duration_s.toFixed(1);
+  if (document.activeElement !== seek) seek.value = r.position_s.toFixed(1);
+  const speed = $('#replay-speed');
+  if (document.activeElement !== speed) speed.value = String(r.speed);
+  $('#replay-pos').textContent = r.position_s.toFixed(1) + ' / ' + r.duration_s.toFixed(1) + ' s, recorded tick ' + r.tick;
+  $('#replay-note').textContent = r.file + ' (scene "' + r.scene + '", ' + r.players + ' players)' + (r.ended ? ' · at its end' : '') +
+    (r.loop ? ' · loops (' + r.loops + ')' : '') + (r.error ? ' · ' + r.error : '');
 }
 
 // ---- operator token and the reset ----
@@ -528,6 +591,7 @@ function setConn(up) {
 }
 
 setupReset();
+setupReplay();
 const events = new EventSource('api/events');
 events.onopen = () => setConn(true);
 events.onerror = () => setConn(false);

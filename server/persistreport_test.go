@@ -1,0 +1,73 @@
+package server_test
+
+import (
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"arcade/checkpoint"
+	"arcade/netsim"
+	"arcade/record"
+	"arcade/scene"
+	"arcade/server"
+	"arcade/sim"
+	"arcade/wire"
+)
+
+// TestReportShowsCheckpointAndRecording: the StatsReport carries the
+// checkpoint writer's state (file, period, the last checkpoint's tick,
+// size, time and write duration; then the failure of a disk that refuses
+// the file) and the recording's (ticks, events, keyframes, bytes); a
+// server that keeps neither reports neither.
+func TestReportShowsCheckpointAndRecording(t *testing.T) {
+	var fail atomic.Bool
+	cw := checkpoint.NewWriterFunc("world.checkpoint", func([]byte) error {
+		if fail.Load() {
+			return errors.New("disk full")
+		}
+		return nil
+	})
+	var out countingDiscard
+	rw, err := record.New(&out, record.Config{TickRate: server.DefaultTickRate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _ := sim.New(scene.Default())
+	r := newRig(t, netsim.Config{}, server.Config{World: w, Persist: server.Persist{Checkpoint: cw, Every: 100 * time.Millisecond, Record: rw}})
+	c := r.client("10.0.0.2:5000")
+	r.connectAs(c, wire.ConnectWantUnicast, [16]byte{7})
+	r.advance(500*time.Millisecond, nil)
+	rep := r.srv.Report()
+	ck, rec := rep.Checkpoint, rep.Recording
+	if ck == nil || rec == nil {
+		t.Fatalf("report: checkpoint %+v, recording %+v", ck, rec)
+	}
+	if ck.File != "world.checkpoint" || ck.EveryS != 0.1 || ck.Written < 2 || ck.Bytes == 0 || ck.LastTick == 0 || ck.LastAt == "" || ck.AgeS < 0 || ck.Err != "" {
+		t.Fatalf("checkpoint report %+v", ck)
+	}
+	if rec.Ticks == 0 || rec.Events == 0 || rec.Keyframes == 0 || rec.LostEvents != 0 || rec.Err != "" {
+		t.Fatalf("recording report %+v", rec)
+	}
+	fail.Store(true) // the writer's goroutine reads it after the next hand-over
+	written := ck.Written
+	for range 50 {
+		r.advance(100*time.Millisecond, nil)
+		time.Sleep(5 * time.Millisecond) // real time for the writer's goroutine
+		if ck = r.srv.Report().Checkpoint; ck.Failed > 0 {
+			break
+		}
+	}
+	if ck.Failed == 0 || !strings.Contains(ck.Err, "disk full") || ck.Written < written {
+		t.Fatalf("after the disk refused the checkpoint: %+v", ck)
+	}
+	cw.Close()
+	rw.Close()
+
+	w2, _ := sim.New(scene.Default())
+	plain := newRig(t, netsim.Config{}, server.Config{World: w2})
+	if rep := plain.srv.Report(); rep.Checkpoint != nil || rep.Recording != nil {
+		t.Fatalf("a server keeping nothing reports checkpoint %+v, recording %+v", rep.Checkpoint, rep.Recording)
+	}
+}
