@@ -77,6 +77,13 @@ func beginFrame(b []byte, typ uint8) ([]byte, int) {
 	return append(b, typ), at
 }
 
+// endFrameUnsealed is endFrame with the CRC's place left zero, for the
+// Writer's goroutine to fill in (Writer.sealTo).
+func endFrameUnsealed(b []byte, at int) []byte {
+	binary.LittleEndian.PutUint32(b[at:], uint32(len(b)-at-4))
+	return binary.LittleEndian.AppendUint32(b, 0)
+}
+
 // endFrame fills in the length of the frame begun at at and appends its
 // CRC.
 func endFrame(b []byte, at int) []byte {

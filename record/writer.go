@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"math"
 	"os"
@@ -85,7 +86,7 @@ type item struct {
 // the last event.
 //
 // The tick encodes each frame into a scratch buffer and copies it into a
-// ring of Config.Buffer bytes; every flushTicks ticks (or a quarter of the
+// ring of Config.Buffer bytes, leaving its CRC to the goroutine; every flushTicks ticks (or a quarter of the
 // ring) it tells the goroutine, over a channel and without waiting, how
 // far the ring is filled, and the goroutine writes up to there. A
 // keyframe goes the same way with its place in the ring. When the ring
@@ -264,7 +265,7 @@ const lostFrameSize = FrameOverhead + 28
 // after a Lost frame if events were lost before it; without room, it is
 // lost too.
 func (w *Writer) end(b []byte, at int) {
-	b = endFrame(b, at)
+	b = endFrameUnsealed(b, at) // the goroutine computes its CRC (sealTo)
 	w.scratch = b[:0]
 	room := uint64(len(w.ring)) - (w.head.Load() - w.tail.Load())
 	need := uint64(len(b))
@@ -501,6 +502,7 @@ func (w *Writer) run() {
 // drainTo writes the ring's bytes up to pos and frees their room.
 func (w *Writer) drainTo(pos uint64) {
 	t := w.tail.Load()
+	w.sealTo(t, pos)
 	for t < pos {
 		at := int(t % uint64(len(w.ring)))
 		n := min(uint64(len(w.ring)-at), pos-t)
@@ -508,6 +510,43 @@ func (w *Writer) drainTo(pos uint64) {
 		t += n
 		w.tail.Store(t)
 	}
+}
+
+// sealTo fills in the CRC of every frame in the ring from t to pos: the
+// tick leaves it to this goroutine (a third of what recording cost the
+// tick was the checksum). t and pos are frame boundaries, and the bytes
+// between them are this goroutine's until it moves the tail past them.
+func (w *Writer) sealTo(t, pos uint64) {
+	var lb [4]byte
+	for t < pos {
+		w.ringRead(lb[:], t)
+		size := uint64(binary.LittleEndian.Uint32(lb[:]))
+		binary.LittleEndian.PutUint32(lb[:], w.ringCRC(t+4, size))
+		w.ringWrite(t+4+size, lb[:])
+		t += FrameOverhead - 1 + size
+	}
+}
+
+// ringRead copies the ring's bytes from pos (a count since the start)
+// into dst; ringWrite copies src into the ring at pos; ringCRC is the
+// CRC of n bytes from pos. Each goes round the ring's end.
+func (w *Writer) ringRead(dst []byte, pos uint64) {
+	at := int(pos % uint64(len(w.ring)))
+	k := copy(dst, w.ring[at:])
+	copy(dst[k:], w.ring)
+}
+
+func (w *Writer) ringWrite(pos uint64, src []byte) {
+	at := int(pos % uint64(len(w.ring)))
+	k := copy(w.ring[at:], src)
+	copy(w.ring, src[k:])
+}
+
+func (w *Writer) ringCRC(pos, n uint64) uint32 {
+	at := pos % uint64(len(w.ring))
+	first := min(n, uint64(len(w.ring))-at)
+	c := crc32.Update(0, castagnoli, w.ring[at:at+first])
+	return crc32.Update(c, castagnoli, w.ring[:n-first])
 }
 
 // Stats are a Writer's counters.
