@@ -112,8 +112,8 @@ func TestServedReplay(t *testing.T) {
 	w := client.NewWorld()
 	w.Track(c)
 	// A spectator does not take a recorded player's id.
-	if want := fmt.Sprint(c.ClientID()); slices.Contains(recordedIDs(t, path), c.ClientID()) {
-		t.Fatalf("the spectator got client id %s, a recorded player's", want)
+	if ids := recordedIDs(t, path); slices.Contains(ids, c.ClientID()) {
+		t.Fatalf("the spectator got client id %d, a recorded player's (%v)", c.ClientID(), ids)
 	}
 
 	// expect waits until the headset holds the recorded tick the replay
