@@ -48,6 +48,12 @@ func TestBadFlagsNameTheFlag(t *testing.T) {
 		{[]string{"--fresh"}, "--fresh"},
 		{[]string{"--checkpoint", "w", "--checkpoint-every", "0s"}, "--checkpoint-every"},
 		{[]string{"--checkpoint", "w", "--checkpoint-every", "2h"}, "--checkpoint-every"},
+		{[]string{"--replay", "show.rec", "--record", "new.rec"}, "--replay"},
+		{[]string{"--replay", "show.rec", "--checkpoint", "w"}, "--replay"},
+		{[]string{"--replay-speed", "2"}, "need --replay"},
+		{[]string{"--replay", "show.rec", "--replay-speed", "0"}, "--replay-speed"},
+		{[]string{"--replay", "show.rec", "--replay-speed", "17"}, "--replay-speed"},
+		{[]string{"--replay", "show.rec", "--replay-seek", "-1s"}, "--replay-seek"},
 	} {
 		var out, errb bytes.Buffer
 		code := run(tc.args, &out, &errb)
