@@ -4,7 +4,8 @@
 # alternating plain and with --checkpoint (every 1 s) and --record, so that
 # the two plain runs give the run-to-run noise the difference is set
 # against. Prints tick lateness and server-added latency (p50, p99) of each
-# run, and each with-run's figure as a ratio of the plain runs' mean.
+# run, the server's CPU time per tick, and each with-run's figure as a
+# ratio of the plain runs' mean.
 # Loopback only; bounded in time. The box may be shared: read the ratios
 # against the noise of the plain runs, not as absolute figures.
 set -euo pipefail
@@ -33,6 +34,10 @@ run() { # $1 = label, then extra server flags
   timeout 90 ./bin/arcade-bot --server 127.0.0.1:$PORT --clients "$CLIENTS" --rate 90 \
     --duration "$DURATION" --iface lo --grab --json > "$tmp/$label.bot.json" || true
   curl -sf "http://127.0.0.1:$HTTP/api/stats" > "$tmp/$label.json"
+  # The server's CPU time (user + system, in clock ticks) over the run, per
+  # tick it ran: what the box's other load inflates least.
+  local ticks; ticks=$(jq -r .ticks "$tmp/$label.json")
+  awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" '{printf "%.1f\n", ($14 + $15) / hz * 1e6 / t}' "/proc/$srv/stat" > "$tmp/$label.cpu"
   kill -TERM $srv; wait $srv || true
   srv=
 }
@@ -54,6 +59,10 @@ for f in 'tick lateness p50 (µs)|.tick_lateness_us.p50' 'tick lateness p99 (µs
     "$(jq -n "$w1 / (($p1 + $p2) / 2) * 100 | round / 100" 2>/dev/null || echo -)" \
     "$(jq -n "$w2 / (($p1 + $p2) / 2) * 100 | round / 100" 2>/dev/null || echo -)"
 done
+cpu() { cat "$tmp/$1.cpu"; }
+p1=$(cpu plain1); p2=$(cpu plain2); w1=$(cpu with1); w2=$(cpu with2)
+printf '%-38s %9s %9s %9s %9s %14s %14s\n' "server CPU per tick (µs)" "$p1" "$p2" "$w1" "$w2" \
+  "$(jq -n "$w1 / (($p1 + $p2) / 2) * 100 | round / 100")" "$(jq -n "$w2 / (($p1 + $p2) / 2) * 100 | round / 100")"
 echo "noise: plain2/plain1 tick lateness p99 $(jq -n "$(get plain2 .tick_lateness_us.p99) / $(get plain1 .tick_lateness_us.p99) * 100 | round / 100")," \
   "server-added p99 $(jq -n "$(get plain2 .server_added_latency_us.p99) / $(get plain1 .server_added_latency_us.p99) * 100 | round / 100")"
 grep -h "checkpoint closed\|recording closed" "$tmp"/with*.log | sed 's/^/  /'
