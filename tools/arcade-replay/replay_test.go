@@ -218,27 +218,46 @@ func tamper(t *testing.T, b []byte) []byte {
 	}
 	var ev record.Event
 	n := 0
+	// The input tampered with is the last of its client before a tick:
+	// one the same client sends later in the tick would hide it (two
+	// inputs of a headset in one tick, on a loaded box).
+	var cand record.Frame
+	var candClient uint16
+	have := false
 	for {
 		f, err := r.Next()
 		if err != nil {
 			t.Fatal("no input to tamper with")
 		}
-		if f.Type != record.TypeApplyInput || ev.Decode(f) != nil || ev.Input.Grip[1] < 0.6 {
+		if have && f.Type == record.TypeTick {
+			return tamperAt(b, cand)
+		}
+		if f.Type != record.TypeApplyInput || ev.Decode(f) != nil {
 			continue
 		}
-		if n++; n < 500 {
+		if have && ev.Client == candClient {
+			have = false
+		}
+		if ev.Input.Grip[1] < 0.6 {
 			continue
 		}
-		// The payload: now 8, client 2, then the raw input: the right
-		// hand's position x is at 68 within it.
-		at := f.Offset + 5 + 10 + 68
-		x := binary.LittleEndian.Uint32(b[at:])
-		binary.LittleEndian.PutUint32(b[at:], f32bits(f32frombits(x)+0.1))
-		size := binary.LittleEndian.Uint32(b[f.Offset:])
-		body := b[f.Offset+4 : f.Offset+4+int64(size)]
-		binary.LittleEndian.PutUint32(b[f.Offset+4+int64(size):], crc32.Checksum(body, crc32.MakeTable(crc32.Castagnoli)))
-		return b
+		if n++; n >= 500 && !have {
+			cand, candClient, have = f, ev.Client, true
+		}
 	}
+}
+
+// tamperAt moves the right hand of the input in frame f 10 cm along x.
+func tamperAt(b []byte, f record.Frame) []byte {
+	// The payload: now 8, client 2, then the raw input: the right hand's
+	// position x is at 68 within it.
+	at := f.Offset + 5 + 10 + 68
+	x := binary.LittleEndian.Uint32(b[at:])
+	binary.LittleEndian.PutUint32(b[at:], f32bits(f32frombits(x)+0.1))
+	size := binary.LittleEndian.Uint32(b[f.Offset:])
+	body := b[f.Offset+4 : f.Offset+4+int64(size)]
+	binary.LittleEndian.PutUint32(b[f.Offset+4+int64(size):], crc32.Checksum(body, crc32.MakeTable(crc32.Castagnoli)))
+	return b
 }
 
 func f32bits(f float32) uint32     { return math.Float32bits(f) }
