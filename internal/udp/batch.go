@@ -40,6 +40,13 @@ type Message struct {
 	// Addr is the source address after ReadBatch and the destination for
 	// WriteBatch.
 	Addr netip.AddrPort
+	// Src, if valid, is the local IPv4 address WriteBatch sends this
+	// datagram from (an IP_PKTINFO control message, ipi_spec_dst): one
+	// socket bound to 0.0.0.0 can then speak for many local addresses,
+	// such as a load generator's simulated headsets each on an address
+	// of 127.0.0.0/8 of its own. The zero Addr: the socket's own. ReadBatch
+	// does not set it.
+	Src netip.Addr
 	// RxTime is the kernel receive time of the datagram in nanoseconds since
 	// the Unix epoch (CLOCK_REALTIME), or 0 when Config.Timestamps is off or
 	// the kernel did not report it.
@@ -172,6 +179,12 @@ func (c *Conn) WriteBatchRange(b *Batch, from, to int) (int, error) {
 		h.Hdr.Namelen = sizeofSockaddrInet4
 		h.Hdr.Control = nil
 		h.Hdr.Controllen = 0
+		if m.Src.Is4() {
+			c := b.ctrl[i*ctrlSize:][:pktinfoSpace]
+			putPktinfo(c, m.Src.As4())
+			h.Hdr.Control = &c[0]
+			h.Hdr.SetControllen(pktinfoSpace)
+		}
 		h.Hdr.Flags = 0
 		h.Len = 0
 	}
@@ -198,6 +211,21 @@ func (c *Conn) WriteBatchRange(b *Batch, from, to int) (int, error) {
 		return sent - from, errno
 	}
 	return sent - from, nil
+}
+
+// pktinfoSpace is CMSG_SPACE(sizeof(struct in_pktinfo)): a cmsghdr and
+// the 12-byte in_pktinfo, aligned.
+const pktinfoSpace = sizeofCmsghdr + (unix.SizeofInet4Pktinfo+7)&^7
+
+// putPktinfo writes into c an IP_PKTINFO control message whose
+// ipi_spec_dst is src: the datagram's source address.
+func putPktinfo(c []byte, src [4]byte) {
+	clear(c[:pktinfoSpace])
+	binary.NativeEndian.PutUint64(c[0:8], uint64(sizeofCmsghdr+unix.SizeofInet4Pktinfo))
+	binary.NativeEndian.PutUint32(c[8:12], uint32(unix.IPPROTO_IP))
+	binary.NativeEndian.PutUint32(c[12:16], uint32(unix.IP_PKTINFO))
+	// struct in_pktinfo: int ipi_ifindex, in_addr ipi_spec_dst, in_addr ipi_addr.
+	copy(c[sizeofCmsghdr+4:sizeofCmsghdr+8], src[:])
 }
 
 // putSockaddr fills sa as an AF_INET address; the port is stored in network

@@ -494,3 +494,32 @@ func BenchmarkReadWriteBatch(b *testing.B) {
 		})
 	}
 }
+
+// One socket bound to 0.0.0.0 sends from several loopback addresses of its
+// own choosing (Message.Src), in one batch, and a datagram sent without Src
+// leaves from the address the kernel picks, as before.
+func TestWriteBatchSrc(t *testing.T) {
+	rx := listen(t, Config{})
+	tx := listen(t, Config{Listen: netip.AddrPortFrom(netip.IPv4Unspecified(), 0)})
+	srcs := []netip.Addr{netip.MustParseAddr("127.64.0.9"), netip.MustParseAddr("127.64.1.250"), {}}
+	wb := NewBatch(len(srcs), 64)
+	for i, a := range srcs {
+		m := &wb.Msgs[i]
+		fill(m.Buf, i, 8)
+		m.N, m.Addr, m.Src = 8, rx.LocalAddr(), a
+	}
+	if n, err := tx.WriteBatch(wb, len(srcs)); n != len(srcs) || err != nil {
+		t.Fatalf("WriteBatch: %d, %v", n, err)
+	}
+	rb := NewBatch(len(srcs), 64)
+	readN(t, rx, rb, len(srcs))
+	for i, a := range srcs {
+		got := rb.Msgs[i].Addr
+		if !a.IsValid() {
+			a = loopback
+		}
+		if got.Addr() != a || got.Port() != tx.LocalAddr().Port() {
+			t.Errorf("datagram %d came from %v, want %v:%d", i, got, a, tx.LocalAddr().Port())
+		}
+	}
+}
