@@ -54,6 +54,7 @@
 package main
 
 import (
+	"arcade/tools/arcade-load/gen"
 	"arcade/tools/internal/toolrun"
 	"context"
 	crand "crypto/rand"
@@ -62,9 +63,11 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/netip"
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -91,7 +94,17 @@ type options struct {
 	pastKnee       int
 	connectWait    time.Duration
 	quiet          bool
+	generator      string
+	connectRate    int
+	serverArgs     []string
+	cpuProfile     string
 }
+
+// Generators (--generator).
+const (
+	genInProcess = "gen"  // package gen, in this process
+	genBots      = "bots" // arcade-bot processes
+)
 
 const (
 	maxHeadsets = 4096 // the server's --max-clients limit
@@ -142,6 +155,13 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.pastKnee, "past-knee", 2, "steps to run after the knee (-1: the whole ramp)")
 	fs.DurationVar(&o.connectWait, "connect-wait", 10*time.Second, "longest to wait for a step's headsets to connect")
 	fs.BoolVar(&o.quiet, "q", false, "no progress on stderr")
+	fs.StringVar(&o.generator, "generator", genInProcess, "headsets simulated by `gen` (in this process: one unicast and one group socket for all, batched I/O) or bots (arcade-bot processes)")
+	fs.IntVar(&o.connectRate, "connect-rate", 500, "handshakes started a second (gen)")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write this process's CPU profile (the generator's, with gen) to `FILE`")
+	fs.Func("server-arg", "pass `ARG` on to arcade-server after the rig's own flags (repeatable; e.g. --server-arg=--pprof)", func(a string) error {
+		o.serverArgs = append(o.serverArgs, a)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return nil, errUsage
 	}
@@ -174,6 +194,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("--max-time %v: want (0, 2h]", o.maxTime)
 	case o.connectWait <= 0 || o.connectWait > time.Minute:
 		return nil, fmt.Errorf("--connect-wait %v: want (0, 1m]", o.connectWait)
+	case o.generator != genInProcess && o.generator != genBots:
+		return nil, fmt.Errorf("--generator %q: want %s or %s", o.generator, genInProcess, genBots)
+	case o.connectRate < 1 || o.connectRate > 1000:
+		return nil, fmt.Errorf("--connect-rate %d: want 1..1000 (the server answers 2000 handshake datagrams a second)", o.connectRate)
 	}
 	return o, nil
 }
@@ -188,6 +212,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "arcade-load: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "arcade-load: %v\n", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
 	rep, err := ramp(ctx, o, stderr)
 	if rep != nil {
 		printTable(stdout, rep)
@@ -224,6 +261,7 @@ type rig struct {
 	logf            func(string, ...any)
 	botBin          string
 	deadlineForBots time.Time
+	gen             *gen.Gen // --generator gen
 }
 
 // ramp runs the whole measurement. It returns what it measured even when it
@@ -240,7 +278,7 @@ func ramp(ctx context.Context, o *options, stderr io.Writer) (*Report, error) {
 			fmt.Fprintf(stderr, "arcade-load: "+f+"\n", a...)
 		}
 	}
-	if o.serverBin == "" || o.botBin == "" {
+	if o.serverBin == "" || o.botBin == "" && o.generator == genBots {
 		dir, err := os.MkdirTemp("", "arcade-load-bin-")
 		if err != nil {
 			return nil, err
@@ -263,10 +301,28 @@ func ramp(ctx context.Context, o *options, stderr io.Writer) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{
-		TickRate: o.tickRate, Rate: o.rate, PerProc: o.perProc, Nice: o.nice,
+		TickRate: o.tickRate, Rate: o.rate, PerProc: o.perProc, Nice: o.nice, Generator: o.generator,
 		SettleS: o.settle.Seconds(), HoldS: o.hold.Seconds(), CPUs: runtime.NumCPU(),
 		ServerArgv: r.serverArgv, Started: start.UTC().Format(time.RFC3339),
 		SourceAddresses: "127.(10+p).0.0/16, one address each (arcade-bot process p)",
+	}
+	if o.generator == genInProcess {
+		rep.PerProc = 0
+		rep.SourceAddresses = fmt.Sprintf("%v upwards, one address each (gen.Addr)", gen.Addr(0))
+		ap, err := netip.ParseAddrPort(r.game)
+		if err != nil {
+			return nil, err
+		}
+		g, err := gen.Start(gen.Config{Server: ap, Rate: o.rate, ConnectRate: o.connectRate})
+		if err != nil {
+			return nil, err
+		}
+		r.gen = g
+		// This process is the generator: behind the server when they
+		// compete for the CPU, as the bot processes are.
+		if err := reniceSelf(o.nice); err != nil {
+			logf("%v", err)
+		}
 	}
 	// Bots are told to stream until the ramp could at most end, then are
 	// stopped by SIGTERM; a bot outliving this process is killed by
@@ -342,6 +398,7 @@ func (r *rig) startServer(ctx context.Context) error {
 	r.serverArgv = []string{r.o.serverBin, "--listen", r.game, "--http", fmt.Sprintf("127.0.0.1:%d", httpPort),
 		"--http-token-file", tokenFile, "--iface", "lo", "--multicast", group, "--discovery=false",
 		"--tick-rate", strconv.Itoa(r.o.tickRate), "--max-clients", strconv.Itoa(max(r.o.to, 1))}
+	r.serverArgv = append(r.serverArgv, r.o.serverArgs...)
 	srv, err := startChild(r.serverArgv, 0)
 	if err != nil {
 		return fmt.Errorf("start arcade-server: %w", err)
@@ -367,8 +424,16 @@ func (r *rig) startServer(ctx context.Context) error {
 	return nil
 }
 
-// addBots starts bot processes until n headsets are asked for.
+// addBots starts bot processes (or grows the in-process generator) until
+// n headsets are asked for.
 func (r *rig) addBots(n int) error {
+	if r.gen != nil {
+		err := r.gen.SetHeadsets(n)
+		if rerr := reniceSelf(r.o.nice); rerr != nil && err == nil {
+			err = rerr
+		}
+		return err
+	}
 	have := 0
 	for _, s := range r.botSize {
 		have += s
@@ -396,6 +461,9 @@ func (r *rig) addBots(n int) error {
 }
 
 func (r *rig) stopAll() {
+	if r.gen != nil {
+		r.gen.Close()
+	}
 	// The bots first (they tell the server they leave), all at once.
 	for _, b := range r.bots {
 		if !b.exited() {

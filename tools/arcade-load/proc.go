@@ -305,3 +305,23 @@ func loBytes() (bytes, packets float64, err error) {
 	}
 	return 0, 0, errors.New("/proc/net/dev: no lo")
 }
+
+// reniceSelf sets every thread of this process to nice (Linux's nice is
+// per thread; threads started later inherit it from the one that starts
+// them, so it is applied again at every step).
+func reniceSelf(nice int) error {
+	ents, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return fmt.Errorf("renice: %w", err)
+	}
+	for _, e := range ents {
+		tid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if err := syscall.Setpriority(syscall.PRIO_PROCESS, tid, nice); err != nil && err != syscall.ESRCH {
+			return fmt.Errorf("renice thread %d to %d: %w", tid, nice, err)
+		}
+	}
+	return nil
+}

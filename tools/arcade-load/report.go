@@ -15,7 +15,8 @@ type Report struct {
 	CPUs            int      `json:"cpus"`
 	TickRate        int      `json:"tick_rate"`
 	Rate            int      `json:"pose_rate_hz"`
-	PerProc         int      `json:"headsets_per_bot_process"`
+	Generator       string   `json:"generator"`                // gen (in process) or bots
+	PerProc         int      `json:"headsets_per_bot_process"` // 0 with gen
 	Nice            int      `json:"bot_nice"`
 	SettleS         float64  `json:"settle_s"`
 	HoldS           float64  `json:"hold_s"`
@@ -117,8 +118,12 @@ func fmtp(p *float64, prec int) string {
 }
 
 func printTable(w io.Writer, r *Report) {
-	fmt.Fprintf(w, "arcade-load: %d CPUs, server tick %d Hz, headsets at %d Hz, ≤ %d per arcade-bot process at nice %d, settle %gs, window %gs; headsets from %s\n",
-		r.CPUs, r.TickRate, r.Rate, r.PerProc, r.Nice, r.SettleS, r.HoldS, r.SourceAddresses)
+	gen := fmt.Sprintf("≤ %d per arcade-bot process at nice %d", r.PerProc, r.Nice)
+	if r.Generator == genInProcess {
+		gen = fmt.Sprintf("simulated in this process (package gen) at nice %d", r.Nice)
+	}
+	fmt.Fprintf(w, "arcade-load: %d CPUs, server tick %d Hz, headsets at %d Hz, %s, settle %gs, window %gs; headsets from %s\n",
+		r.CPUs, r.TickRate, r.Rate, gen, r.SettleS, r.HoldS, r.SourceAddresses)
 	hdr := []string{"headsets", "conn", "procs", "srvCPU%", "usr%", "sys%", "RSS MB", "gor",
 		"tick p50/p99 µs", "input p99", "grab p99", "phys p99", "bcast p99", "missed", "late A/H",
 		"udp drops", "rx pps", "tx pps", "lo KB/s", "i2s p50/p99 ms", "loss%", "sent%", "gen CPU%"}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"arcade/tools/arcade-load/gen"
 )
 
 // Step is one step's measurements. Rates are over the window; a figure
@@ -64,6 +66,23 @@ type Step struct {
 	// of the inputs asked of them (they were short of CPU).
 	GeneratorLimited string   `json:"generator_limited,omitempty"`
 	Errors           []string `json:"errors,omitempty"`
+	// Gen is what the in-process generator counted (--generator gen).
+	Gen *GenStep `json:"generator,omitempty"`
+}
+
+// GenStep is the in-process generator's own view of a window.
+type GenStep struct {
+	Handshakes  uint64  `json:"sessions_opened"`
+	Ended       uint64  `json:"sessions_ended_by_server"`
+	Denied      uint64  `json:"denied"`
+	GroupPPS    float64 `json:"group_datagrams_per_s"` // read once for all headsets
+	UnicastPPS  float64 `json:"unicast_datagrams_per_s"`
+	UnicastLost uint64  `json:"unicast_lost"`
+	Reports     uint64  `json:"delivery_reports"`
+	Starved     uint64  `json:"delivery_reports_starved"`
+	ReadLatePct float64 `json:"read_late_pct"` // datagrams read > 4 ms after the kernel received them
+	Unexpected  uint64  `json:"unexpected"`
+	SendErrors  uint64  `json:"send_errors"`
 }
 
 // Quant is p50/p99 (and max when known).
@@ -250,14 +269,28 @@ func (r *rig) step(ctx context.Context, n int) (*Step, error) {
 		return nil, err
 	}
 	a := r.read()
-	_, errs := r.mark()
-	st.Errors = append(st.Errors, errs...)
+	var ga, gb gen.Counters
+	var lines []*intervalLine
+	if r.gen != nil {
+		ga = r.gen.Counters()
+	} else {
+		_, errs := r.mark()
+		st.Errors = append(st.Errors, errs...)
+	}
 	if err := sleep(ctx, r.o.hold-time.Since(a.t)); err != nil {
 		return nil, err
 	}
 	b := r.read()
-	lines, errs := r.mark()
-	st.Errors = append(st.Errors, errs...)
+	if r.gen != nil {
+		gb = r.gen.Counters()
+		if err := r.gen.Err(); err != nil {
+			st.Errors = append(st.Errors, err.Error())
+		}
+	} else {
+		var errs []string
+		lines, errs = r.mark()
+		st.Errors = append(st.Errors, errs...)
+	}
 	if r.server.exited() {
 		return st, fmt.Errorf("arcade-server exited: %s", r.server.stderr.Tail(6))
 	}
@@ -340,6 +373,11 @@ func (r *rig) step(ctx context.Context, n int) (*Step, error) {
 		st.LoBytesPS, st.LoPacketsPS = ptr(round((b.loB-a.loB)/w, 0)), ptr(round((b.loP-a.loP)/w, 0))
 	}
 
+	if r.gen != nil {
+		genFigures(st, &ga, &gb, n, r.o.rate, w)
+		judge(st, r.o.tickRate)
+		return st, nil
+	}
 	// The headsets: pooled over every bot process.
 	hist := map[int]int{}
 	var recv, lost, sent uint64
@@ -367,6 +405,44 @@ func (r *rig) step(ctx context.Context, n int) (*Step, error) {
 	}
 	judge(st, r.o.tickRate)
 	return st, nil
+}
+
+// genFigures fills the headsets' figures from the in-process generator's
+// counters at either end of a window of w seconds.
+func genFigures(st *Step, a, b *gen.Counters, n, rate int, w float64) {
+	st.BotsConnected = b.Connected
+	st.Gen = &GenStep{
+		Handshakes: b.Handshakes - a.Handshakes, Ended: b.Ended - a.Ended, Denied: b.Denied - a.Denied,
+		GroupPPS: round(float64(b.GroupReceived-a.GroupReceived)/w, 0), UnicastPPS: round(float64(b.UnicastReceived-a.UnicastReceived)/w, 0),
+		UnicastLost: b.UnicastLost - a.UnicastLost, Reports: b.Reports - a.Reports, Starved: b.Starved - a.Starved,
+		ReadLatePct: pct(b.ReadLate-a.ReadLate, b.Reads-a.Reads), Unexpected: b.Unexpected - a.Unexpected, SendErrors: b.SendErrors - a.SendErrors,
+	}
+	if n == 0 {
+		return
+	}
+	recv, lost := b.GroupReceived-a.GroupReceived, int64(b.GroupLost)-int64(a.GroupLost)
+	if lost < 0 {
+		lost = 0
+	}
+	if recv+uint64(lost) > 0 {
+		st.SnapshotLoss = ptr(round(100*float64(lost)/float64(recv+uint64(lost)), 3))
+	}
+	st.InputsSentPct = ptr(round(100*float64(b.InputsSent-a.InputsSent)/(float64(n)*float64(rate)*w), 1))
+	hist := map[int]int{}
+	for i := range b.Latency {
+		if d := b.Latency[i] - a.Latency[i]; d > 0 {
+			hist[i] = int(d)
+		}
+	}
+	st.I2SSamples = int(b.Samples - a.Samples)
+	st.InputToState = histQuant(hist)
+}
+
+func pct(a, b uint64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return round(100*float64(a)/float64(b), 2)
 }
 
 // histQuant reads p50, p99 and max (ms) from an arcade-bot histogram.

@@ -77,7 +77,7 @@ const (
 	// be read before it counts as read late (§10.3).
 	StarvedLag = 4 * time.Millisecond
 	quantum    = time.Millisecond // the sender's wake-up period
-	sendBatch  = 64               // datagrams per sendmmsg: bounds how late the last one leaves after its stamp
+	sendBatch  = 64               // datagrams per sendmmsg
 	readBatch  = 64
 	recvBuffer = 8 << 20
 )
@@ -160,8 +160,10 @@ const (
 const sentRing = 128
 
 type sentInput struct {
-	seq uint32
-	t   int64 // wall ns when sent; 0: reported (or never sent)
+	seq     uint32
+	t       int64 // wall ns when sent; 0: not stamped yet, or reported
+	acked   int64 // kernel rx time of a report that came before the stamp
+	pending bool  // numbered and queued, not yet stamped
 }
 
 type probe struct {
@@ -260,6 +262,7 @@ type Gen struct {
 	wrec [sendBatch]struct {
 		h   *headset
 		seq uint32
+		msg int // index in the batch
 	}
 	wrecN int
 
@@ -388,27 +391,49 @@ func (g *Gen) queue(h *headset, t wire.PacketType, body []byte) {
 	g.wn++
 }
 
-// flush sends the queued datagrams and stamps the inputs among them with
-// the time just before the send. Must hold mu.
+// flush sends the queued datagrams and stamps the inputs among them. It
+// is called with mu held and returns with it held, but releases it during
+// the system call, which on loopback also delivers every datagram to the
+// server's socket: the readers go on meanwhile. An input is stamped with
+// the time its datagram left, interpolated between the clock read before
+// and after the call (a datagram's share of the call's time); a report of
+// an input that a reader saw before the stamp waits in its slot (acked).
 func (g *Gen) flush() {
 	if g.wn == 0 {
 		return
 	}
-	now := time.Now().UnixNano()
-	for _, r := range g.wrec[:g.wrecN] {
-		r.h.sent[r.seq%sentRing] = sentInput{seq: r.seq, t: now}
-	}
-	g.wrecN = 0
-	for from := 0; from < g.wn; {
-		n, err := g.uc.WriteBatchRange(g.wb, from, g.wn)
-		from += n
+	n := g.wn
+	g.mu.Unlock()
+	before := time.Now().UnixNano()
+	errs := 0
+	for from := 0; from < n; {
+		k, err := g.uc.WriteBatchRange(g.wb, from, n)
+		from += k
 		if err != nil {
 			// A full send buffer or a refused datagram: count and skip it.
-			g.c.SendErrors++
+			errs++
 			from++
 		}
 	}
-	g.wn = 0
+	after := time.Now().UnixNano()
+	g.mu.Lock()
+	g.c.SendErrors += uint64(errs)
+	for _, r := range g.wrec[:g.wrecN] {
+		t := before + (after-before)*int64(r.msg+1)/int64(n)
+		e := &r.h.sent[r.seq%sentRing]
+		if e.seq != r.seq {
+			continue // overwritten: 1.4 s of inputs later
+		}
+		e.pending = false
+		if e.acked != 0 {
+			g.c.Latency[histBucket(e.acked-t)]++
+			g.c.Samples++
+			e.t, e.acked = 0, 0
+			continue
+		}
+		e.t = t
+	}
+	g.wrecN, g.wn = 0, 0
 }
 
 func (g *Gen) sendLoop() {
@@ -500,12 +525,9 @@ func (g *Gen) sendPose(h *headset, now int64) {
 	p.Hands[wire.Right] = wire.Pose{Pos: wire.Vec3{X: x + 0.3, Y: 1.2, Z: z + 0.2}, Rot: wire.Quat{W: 1}}
 	p.Tracking = wire.TrackHead | wire.TrackLeft | wire.TrackRight
 	b := p.Append(g.body())
-	g.wrec[g.wrecN] = struct {
-		h   *headset
-		seq uint32
-	}{h, h.inputSeq}
+	g.wrec[g.wrecN].h, g.wrec[g.wrecN].seq, g.wrec[g.wrecN].msg = h, h.inputSeq, g.wn
 	g.wrecN++
-	h.sent[h.inputSeq%sentRing] = sentInput{seq: h.inputSeq}
+	h.sent[h.inputSeq%sentRing] = sentInput{seq: h.inputSeq, pending: true}
 	g.queue(h, wire.TypePoseInput, b)
 	g.c.InputsSent++
 	if g.wn == len(g.wb.Msgs) {
@@ -672,12 +694,14 @@ func (g *Gen) report(h *headset, last uint32, rx int64) {
 		from = h.reported + 1
 	}
 	for s := from; ; s++ {
-		if e := &h.sent[s%sentRing]; e.seq == s && e.t != 0 {
-			if rx != 0 {
-				g.c.Latency[histBucket(rx-e.t)]++
-				g.c.Samples++
-			}
-			e.t = 0
+		switch e := &h.sent[s%sentRing]; {
+		case e.seq != s || rx == 0:
+		case e.t != 0:
+			g.c.Latency[histBucket(rx-e.t)]++
+			g.c.Samples++
+			e.t, e.pending = 0, false
+		case e.pending && e.acked == 0:
+			e.acked = rx // its send is stamped after the reader saw it
 		}
 		if s == last {
 			break
