@@ -26,8 +26,12 @@ func (s *Server) broadcast(now int64) {
 	}
 	group := s.deltaGroup()
 	firstGroupSeq := s.groupSeq
-	if !s.cfg.NoDeltaState {
+	if !s.cfg.NoDeltaState && s.deltaListener() {
 		s.broadcastDelta(now, group)
+	} else {
+		// Nobody takes StateDelta: no state to quantize, code or keep.
+		// A client that comes to take it starts from a keyframe.
+		s.delta.on, s.delta.hasLast = false, false
 	}
 	if toGroup, toUnicast := !group && s.groupPlayer(), s.legacyUnicast(); toGroup || toUnicast {
 		s.broadcastSnapshot(now, toGroup)
@@ -54,10 +58,20 @@ func (s *Server) groupPlayer() bool {
 	return false
 }
 
+// deltaListener reports whether some player takes StateDelta.
+func (s *Server) deltaListener() bool {
+	for _, c := range s.sess.order {
+		if c.delta && c.confirmed {
+			return true
+		}
+	}
+	return false
+}
+
 // legacyUnicast reports whether some client on unicast takes Snapshots.
 func (s *Server) legacyUnicast() bool {
-	for _, c := range s.sess.order {
-		if c.unicast && c.confirmed && (!c.delta || s.cfg.NoDeltaState) {
+	for _, c := range s.sess.uni {
+		if c.confirmed && (!c.delta || s.cfg.NoDeltaState) {
 			return true
 		}
 	}
@@ -89,8 +103,8 @@ func (s *Server) broadcastSnapshot(now int64, toGroup bool) {
 		if toGroup {
 			s.sendGroup(wire.TypeSnapshot)
 		}
-		for _, c := range s.sess.order {
-			if c.unicast && c.confirmed && (!c.delta || s.cfg.NoDeltaState) {
+		for _, c := range s.sess.uni {
+			if c.confirmed && (!c.delta || s.cfg.NoDeltaState) {
 				s.finish(append(s.beginConn(now, c, wire.TypeSnapshot), s.body...))
 			}
 		}
@@ -117,8 +131,8 @@ func (s *Server) sendAll(now int64, t wire.PacketType) {
 	if s.multicastN > 0 {
 		s.sendGroup(t)
 	}
-	for _, c := range s.sess.order {
-		if c.unicast && c.confirmed {
+	for _, c := range s.sess.uni {
+		if c.confirmed {
 			s.finish(append(s.beginConn(now, c, t), s.body...))
 		}
 	}

@@ -129,8 +129,8 @@ func (s *Server) sendProbes(now int64, firstGroupSeq uint16) {
 // client to unicast now (MaxFallback, FallbackRate), and takes its turn.
 func (s *Server) fallbackAllowed(now int64) bool {
 	n := 0
-	for _, c := range s.sess.order {
-		if c.unicast && !c.fixedUnicast {
+	for _, c := range s.sess.uni {
+		if !c.fixedUnicast {
 			n++
 		}
 	}
@@ -205,7 +205,7 @@ func (s *Server) onDeliveryReport(now int64, c *session, r *wire.DeliveryReport)
 }
 
 func (s *Server) setDelivery(now int64, c *session, unicast bool, reason string) {
-	c.unicast = unicast
+	s.sess.setUnicast(c, unicast)
 	c.delivery.reason = reason
 	c.delivery.goodSince = 0
 	s.stats.DeliverySwitches.Inc()

@@ -98,7 +98,11 @@ type sessions struct {
 	byToken map[uint64]*session
 	byAddr  map[netip.AddrPort]*session
 	order   []*session // connected, sorted by id
-	usedIDs []bool     // index = client id
+	// uni is the sessions of order on unicast now (session.unicast),
+	// sorted by id: what only concerns them (a unicast copy of every
+	// state datagram) walks this list, not every session.
+	uni     []*session
+	usedIDs []bool // index = client id
 	// Players whose session ended within ResumeWindow, and the ids kept
 	// for them meanwhile.
 	departed      map[[wire.PlayerIDSize]byte]departed
@@ -110,6 +114,7 @@ func newSessions(maxClients int) sessions {
 		byToken:       make(map[uint64]*session, maxClients),
 		byAddr:        make(map[netip.AddrPort]*session, maxClients),
 		order:         make([]*session, 0, maxClients),
+		uni:           make([]*session, 0, maxClients),
 		usedIDs:       make([]bool, maxClients+1),
 		departed:      make(map[[wire.PlayerIDSize]byte]departed),
 		reservedUntil: make([]int64, maxClients+1),
@@ -121,8 +126,26 @@ func (t *sessions) add(c *session) {
 	t.usedIDs[c.id] = true
 	t.byToken[c.token] = c
 	t.byAddr[c.addr] = c
-	i, _ := slices.BinarySearchFunc(t.order, c.id, func(c *session, id uint16) int { return int(c.id) - int(id) })
+	i, _ := slices.BinarySearchFunc(t.order, c.id, byID)
 	t.order = slices.Insert(t.order, i, c)
+	if c.unicast {
+		t.setUnicast(c, true)
+	}
+}
+
+func byID(c *session, id uint16) int { return int(c.id) - int(id) }
+
+// setUnicast sets c.unicast, keeping t.uni in step.
+func (t *sessions) setUnicast(c *session, unicast bool) {
+	i, in := slices.BinarySearchFunc(t.uni, c.id, byID)
+	in = in && t.uni[i] == c
+	switch {
+	case unicast && !in:
+		t.uni = slices.Insert(t.uni, i, c)
+	case !unicast && in:
+		t.uni = slices.Delete(t.uni, i, i+1)
+	}
+	c.unicast = unicast
 }
 
 // delete takes c out of the table.
@@ -130,14 +153,17 @@ func (t *sessions) delete(c *session) {
 	delete(t.byToken, c.token)
 	delete(t.byAddr, c.addr)
 	t.usedIDs[c.id] = false
-	if i, ok := slices.BinarySearchFunc(t.order, c.id, func(c *session, id uint16) int { return int(c.id) - int(id) }); ok {
+	if i, ok := slices.BinarySearchFunc(t.order, c.id, byID); ok {
 		t.order = slices.Delete(t.order, i, i+1)
+	}
+	if i, ok := slices.BinarySearchFunc(t.uni, c.id, byID); ok && t.uni[i] == c {
+		t.uni = slices.Delete(t.uni, i, i+1)
 	}
 }
 
 // byID returns the connected client with id, or nil.
 func (t *sessions) byID(id uint16) *session {
-	if i, ok := slices.BinarySearchFunc(t.order, id, func(c *session, id uint16) int { return int(c.id) - int(id) }); ok {
+	if i, ok := slices.BinarySearchFunc(t.order, id, byID); ok {
 		return t.order[i]
 	}
 	return nil

@@ -169,8 +169,8 @@ func (s *Server) broadcastDelta(now int64, group bool) {
 		}
 	}
 	d.on = group
-	for _, c := range s.sess.order {
-		if c.unicast && c.confirmed && c.delta {
+	for _, c := range s.sess.uni {
+		if c.confirmed && c.delta {
 			s.sendDeltaTo(now, c, d.cur.Tick, maxBody)
 		}
 	}
