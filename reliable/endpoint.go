@@ -32,9 +32,13 @@ type Endpoint struct {
 	pktThreshold  int // PacketThreshold, raised by reordering
 	timeThreshold int // eighths of an RTT: TimeThreshold, raised by reordering
 	hasLargest    bool
-	largest       uint16
-	rtt           rttEstimator
-	loss          float64
+	// The acknowledgements processAcks last applied.
+	lastAck     uint16
+	lastAckBits uint32
+	acksSeen    bool
+	largest     uint16
+	rtt         rttEstimator
+	loss        float64
 
 	// Receiving.
 	recv           []recvStream

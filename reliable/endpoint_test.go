@@ -423,3 +423,33 @@ func TestUnreliableOverNetsim(t *testing.T) {
 		t.Errorf("delivered %d unreliable (want ≥ %d), %d reliable (want %d)", delivered, n/5, reliable, n/10)
 	}
 }
+
+// TestRepeatedAcks: acknowledgements repeated by every later datagram (the
+// peer received nothing new) change nothing: the packets stay acknowledged,
+// no further RTT sample is taken, and a new acknowledgement still applies.
+func TestRepeatedAcks(t *testing.T) {
+	a := mustNew(t, Config{})
+	var seqs []uint16
+	for i := range 3 {
+		must(t, a.Send(0, 0, []byte{byte(i)}))
+		_, seq, ok := a.Poll(0, nil)
+		if !ok {
+			t.Fatal("nothing to send")
+		}
+		seqs = append(seqs, seq)
+	}
+	now := int64(time.Millisecond)
+	a.OnAcks(now, seqs[1], 1) // 0 and 1
+	first := a.Stats()
+	for range 50 {
+		now += int64(time.Microsecond) // well within loss detection's wait
+		a.OnAcks(now, seqs[1], 1)
+	}
+	if st := a.Stats(); st.RTTSamples != first.RTTSamples || st.RTT != first.RTT || st.InFlight != 1 || st.PacketsLost != 0 {
+		t.Errorf("after repeated acks %+v, first %+v", st, first)
+	}
+	a.OnAcks(now, seqs[2], 3)
+	if st := a.Stats(); st.InFlight != 0 || st.RTTSamples != first.RTTSamples+1 || st.QueueBytes != 0 {
+		t.Errorf("after the new ack %+v", st)
+	}
+}

@@ -312,6 +312,13 @@ func (e *Endpoint) processAcks(ack uint16, bits uint32) {
 	if back := e.nextSeq - 1 - ack; back >= sentRingSize || uint64(back) >= e.consumed {
 		return // never sent, or too old to matter
 	}
+	// Most datagrams repeat the acknowledgements of the one before (the
+	// peer received nothing new meanwhile): they name the same packets,
+	// already acknowledged, and give no RTT sample.
+	if e.acksSeen && ack == e.lastAck && bits == e.lastAckBits {
+		return
+	}
+	e.acksSeen, e.lastAck, e.lastAckBits = true, ack, bits
 	if !e.hasLargest || int16(ack-e.largest) > 0 {
 		e.largest, e.hasLargest = ack, true
 	}
