@@ -110,43 +110,54 @@ func (s *Server) onPose(now int64, c *session, m *wire.PoseInput, rx int64) {
 }
 
 // eagerDue returns when the gathered update must go out: at once, or at
-// the end of the coalescing window, and on a signed group not before its
-// pacing allows (at most SignedBurst updates at once, then one every
-// SignedUpdateGap); Never when nothing waits.
+// the end of the coalescing window, and while clients are on the group not
+// before its pacing allows (at most SignedBurst updates at once, then one
+// every updateGap); Never when nothing waits.
 func (s *Server) eagerDue() int64 {
 	if !s.eager.pending() {
 		return never
 	}
 	due := s.eager.since + int64(s.cfg.CoalesceWindow)
-	if s.signsGroup() {
-		due = max(due, s.signedAt+int64(s.cfg.SignedUpdateGap))
+	if gap := s.updateGap(); gap > 0 {
+		due = max(due, s.pacedAt+gap)
 	}
 	return due
 }
 
-// SignedBurst is how many eager updates to a signed group may go out back
-// to back before SignedUpdateGap paces them: a room whose poses arrive
+// SignedBurst is how many eager updates to the group may go out back to
+// back before the pacing gap (SignedUpdateGap on a signed group,
+// EagerUpdateGap on an open one) holds them: a room whose poses arrive
 // less often than one a gap is never held back.
 const SignedBurst = 4
 
-// signsGroup reports whether updates go to a signed multicast group.
-func (s *Server) signsGroup() bool { return s.group != nil && s.multicastN > 0 }
+// updateGap is the pacing gap of eager updates to the group, ns: 0 (not
+// paced) when no client is on it.
+func (s *Server) updateGap() int64 {
+	switch {
+	case s.multicastN == 0:
+		return 0
+	case s.group != nil:
+		return int64(s.cfg.SignedUpdateGap)
+	case s.cfg.EagerUpdateGap < 0:
+		return 0
+	}
+	return int64(s.cfg.EagerUpdateGap)
+}
 
-// sendPaced sends the gathered update between ticks and, on a signed
-// group, charges it to the pacing. (The tick's own sends, two a tick at
-// most, are not charged: a headset checks those whatever the pacing.)
+// sendPaced sends the gathered update between ticks and charges it to the
+// group's pacing. (The tick's own sends, two a tick at most, are not
+// charged: a headset takes those whatever the pacing.)
 func (s *Server) sendPaced(now int64) {
 	if !s.eager.pending() {
 		return
 	}
 	s.sendEager(now)
-	if s.signsGroup() {
-		// A token bucket kept as one time (GCRA): signedAt runs at most
+	if gap := s.updateGap(); gap > 0 {
+		// A token bucket kept as one time (GCRA): pacedAt runs at most
 		// SignedBurst gaps behind now, and each update moves it one gap
-		// on. An update is due when signedAt + gap has passed: a burst
+		// on. An update is due when pacedAt + gap has passed: a burst
 		// goes at once, a steady stream at one update a gap.
-		gap := int64(s.cfg.SignedUpdateGap)
-		s.signedAt = max(s.signedAt, now-SignedBurst*gap) + gap
+		s.pacedAt = max(s.pacedAt, now-SignedBurst*gap) + gap
 	}
 }
 

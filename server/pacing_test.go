@@ -41,7 +41,14 @@ func TestSignedUpdatesPaced(t *testing.T) {
 // EntityUpdates one headset received a second.
 func pacedRun(t *testing.T, pass string, gap time.Duration, n int, spread, within time.Duration) float64 {
 	t.Helper()
-	e := &twinEnv{t: t, r: newRig(t, netsim.Config{Delay: 200 * time.Microsecond, Seed: 3}, server.Config{Passphrase: pass, SignedUpdateGap: gap}), passphrase: pass}
+	return pacedRunCfg(t, server.Config{Passphrase: pass, SignedUpdateGap: gap, EagerUpdateGap: -1}, gap, n, spread, within)
+}
+
+// pacedRunCfg is pacedRun with the server's config, paced at gap.
+func pacedRunCfg(t *testing.T, cfg server.Config, gap time.Duration, n int, spread, within time.Duration) float64 {
+	t.Helper()
+	pass := cfg.Passphrase
+	e := &twinEnv{t: t, r: newRig(t, netsim.Config{Delay: 200 * time.Microsecond, Seed: 3}, cfg), passphrase: pass}
 	refl := make([]reflection, n)
 	for i := range n {
 		refl[i].watch(e.join(t, "paced", false).(*twinPeer))
@@ -93,7 +100,7 @@ func pacedRun(t *testing.T, pass string, gap time.Duration, n int, spread, withi
 		e.step(now)
 	})
 
-	if pass != "" {
+	if pass != "" || cfg.EagerUpdateGap > 0 {
 		// Two updates closer than the gap (less one 50 µs step of the
 		// rig) are the halves of one split update or sit beside a tick.
 		near := func(at int64) bool {
@@ -124,7 +131,7 @@ func pacedRun(t *testing.T, pass string, gap time.Duration, n int, spread, withi
 			}
 		}
 		if over > 0 {
-			t.Errorf("sealed: %d windows of %v with more than %d group updates away from any tick", over, k*gap, k+server.SignedBurst+1)
+			t.Errorf("passphrase %q: %d windows of %v with more than %d group updates away from any tick", pass, over, k*gap, k+server.SignedBurst+1)
 		}
 	}
 	// Pacing delays an update, never drops what it carries.
@@ -135,4 +142,21 @@ func pacedRun(t *testing.T, pass string, gap time.Duration, n int, spread, withi
 		}
 	}
 	return float64(len(updates)) / run.Seconds()
+}
+
+// TestOpenUpdatesPaced: on an open group too, eager updates are paced
+// (EagerUpdateGap): 32 headsets whose poses come within a millisecond of
+// each other share updates, one a gap after a burst, and every input still
+// reaches the headsets within the gap; unpaced, each pose is an update.
+func TestOpenUpdatesPaced(t *testing.T) {
+	const gap = time.Millisecond
+	unpaced := pacedRunCfg(t, server.Config{EagerUpdateGap: -1}, gap, 32, time.Millisecond, 2*time.Millisecond)
+	paced := pacedRunCfg(t, server.Config{EagerUpdateGap: gap}, gap, 32, time.Millisecond, gap+2*time.Millisecond)
+	t.Logf("32 headsets, group EntityUpdates a second: unpaced %.0f, paced %.0f (gap %v)", unpaced, paced, gap)
+	if unpaced < 1000 || paced > unpaced/2 {
+		t.Errorf("%.0f group updates a second unpaced, %.0f paced, for ~2 880 poses", unpaced, paced)
+	}
+	if limit := float64(time.Second/gap) + 2*server.DefaultTickRate + server.SignedBurst; paced > limit {
+		t.Errorf("paced: %.0f group updates a second, over %.0f", paced, limit)
+	}
 }

@@ -149,9 +149,9 @@ type Server struct {
 	fallbackLimit *sourceLimiter
 	fallbackSlot  limitSlot
 	unconfirmed   int
-	// signedAt paces eager updates to the signed group (SignedUpdateGap,
-	// SignedBurst; see sendPaced).
-	signedAt  int64
+	// pacedAt paces eager updates to the group (updateGap, SignedBurst;
+	// see sendPaced).
+	pacedAt   int64
 	outSeal   *seal.Session
 	outSigned bool
 	sealBuf   [wire.MaxDatagramSize]byte
