@@ -12,18 +12,22 @@ import (
 
 // Defaults for Config fields left at their zero value.
 const (
-	DefaultListenPort    = 7777
-	DefaultTickRate      = 120
-	DefaultMaxClients    = 64
-	DefaultIdleTimeout   = 2 * time.Second
-	DefaultCookieLife    = 5 * time.Second
-	DefaultSpinMax       = 500 * time.Microsecond
-	DefaultHashEvery     = 12
-	DefaultProbeEvery    = 4
-	DefaultProbeBudget   = 4000
-	DefaultMaxFallback   = 64
-	DefaultFallbackRate  = 4
-	DefaultHandshakeRate = 100
+	DefaultListenPort   = 7777
+	DefaultTickRate     = 120
+	DefaultMaxClients   = 64
+	DefaultIdleTimeout  = 2 * time.Second
+	DefaultCookieLife   = 5 * time.Second
+	DefaultSpinMax      = 500 * time.Microsecond
+	DefaultHashEvery    = 12
+	DefaultProbeEvery   = 4
+	DefaultProbeBudget  = 4000
+	DefaultMaxFallback  = 64
+	DefaultFallbackRate = 4
+	// DefaultFallbackBudget: 200 unicast datagrams a tick at 120 Hz, the
+	// state of 16 clients at 2000 headsets (74 parts a tick) or of 64 at
+	// ~500.
+	DefaultFallbackBudget = 24000
+	DefaultHandshakeRate  = 100
 	// DefaultHandshakeBudget is the default of Config.HandshakeBudget.
 	DefaultHandshakeBudget = 2000
 	// DefaultPAKERate is the default of Config.PAKERate.
@@ -112,6 +116,13 @@ type Config struct {
 	// more load. Defaults DefaultMaxFallback, DefaultFallbackRate.
 	MaxFallback  int
 	FallbackRate float64
+	// FallbackBudget bounds, in datagrams a second, what the clients the
+	// fallback moved may cost together: each takes every tick's state
+	// parts by unicast, so with many headsets (many parts a tick) a few
+	// moved clients would cost more than all the multicast. A move that
+	// would pass it waits (counted in FallbackDeferred); clients already
+	// moved stay until they recover. Default DefaultFallbackBudget.
+	FallbackBudget float64
 	// HashEvery puts the state hash in the snapshot every this many ticks.
 	// Default 12; negative disables it.
 	HashEvery int
@@ -269,6 +280,9 @@ func (c *Config) setDefaults() {
 	if c.FallbackRate == 0 {
 		c.FallbackRate = DefaultFallbackRate
 	}
+	if c.FallbackBudget == 0 {
+		c.FallbackBudget = DefaultFallbackBudget
+	}
 	if c.HashEvery == 0 {
 		c.HashEvery = DefaultHashEvery
 	}
@@ -312,6 +326,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("server: MaxFallback %d is negative", c.MaxFallback)
 	case !(c.FallbackRate > 0):
 		return fmt.Errorf("server: FallbackRate %v must be above 0", c.FallbackRate)
+	case !(c.FallbackBudget > 0):
+		return fmt.Errorf("server: FallbackBudget %v must be above 0", c.FallbackBudget)
 	case c.IdleTimeout < 0:
 		return fmt.Errorf("server: IdleTimeout %v is negative", c.IdleTimeout)
 	case c.RealtimePriority < 0 || c.RealtimePriority > 99:

@@ -126,7 +126,9 @@ func (s *Server) sendProbes(now int64, firstGroupSeq uint16) {
 }
 
 // fallbackAllowed reports whether the unicast fallback may move one more
-// client to unicast now (MaxFallback, FallbackRate), and takes its turn.
+// client to unicast now (MaxFallback, FallbackBudget, FallbackRate), and
+// takes its turn. A moved client costs the tick's state parts (as the
+// last tick's Snapshot needed) every tick.
 func (s *Server) fallbackAllowed(now int64) bool {
 	n := 0
 	for _, c := range s.sess.uni {
@@ -134,7 +136,8 @@ func (s *Server) fallbackAllowed(now int64) bool {
 			n++
 		}
 	}
-	if n >= s.cfg.MaxFallback || !s.fallbackLimit.spend(&s.fallbackSlot, now) {
+	cost := float64(max(s.snap.Parts, 1)) * float64(s.cfg.TickRate)
+	if n >= s.cfg.MaxFallback || float64(n+1)*cost > s.cfg.FallbackBudget || !s.fallbackLimit.spend(&s.fallbackSlot, now) {
 		s.stats.FallbackDeferred.Inc()
 		return false
 	}

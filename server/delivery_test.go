@@ -196,6 +196,32 @@ func TestFallbackLimited(t *testing.T) {
 	}
 }
 
+// TestFallbackBudget: the clients the fallback moves may cost together at
+// most FallbackBudget datagrams a second, a tick's parts each every tick:
+// with 8 headsets (one part a tick) and room for 2·120, two are moved,
+// whatever MaxFallback and FallbackRate would allow.
+func TestFallbackBudget(t *testing.T) {
+	e := &twinEnv{t: t, r: newRig(t, netsim.Config{Delay: time.Millisecond, Seed: 5},
+		server.Config{MaxFallback: 8, FallbackRate: 100, FallbackBudget: 2 * server.DefaultTickRate})}
+	var peers []peer
+	for range 8 {
+		peers = append(peers, e.join(t, "crowd", false))
+	}
+	e.run(300*time.Millisecond, peers)
+	e.r.net.SetConfig(netsim.Config{Delay: time.Millisecond, McastDelay: 50 * time.Millisecond})
+	e.run(3*time.Second, peers)
+	n := 0
+	for _, p := range e.peers {
+		if deliveryOf(t, e.r.srv, p.id()).Delivery == "unicast" {
+			n++
+		}
+	}
+	t.Logf("on unicast: %d; %d deferred", n, e.r.srv.Stats().FallbackDeferred.Load())
+	if n != 2 || e.r.srv.Stats().FallbackDeferred.Load() == 0 {
+		t.Errorf("%d on unicast, %d moves deferred; want 2 and some", n, e.r.srv.Stats().FallbackDeferred.Load())
+	}
+}
+
 // TestProbesSpread: DeliveryProbes go to a few headsets each tick, not to
 // all at once, and within ProbeBudget a second.
 func TestProbesSpread(t *testing.T) {
