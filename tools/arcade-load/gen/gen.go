@@ -22,9 +22,10 @@
 //     (internal/udp batches), with kernel receive timestamps, so that the
 //     generator's own read lateness is not counted as the server's
 //     latency.
-//   - Three goroutines in all, owned by the Gen: the sender (poses at
+//   - Two goroutines in all, owned by the Gen: the sender (poses at
 //     Config.Rate, handshakes, delivery reports, on a 1 ms quantum) and the
-//     two readers. They share the headsets under one mutex, taken per batch.
+//     reader of both sockets. They share the headsets under one mutex,
+//     taken per batch and released during system calls.
 //
 // Each headset handshakes (§7.2, anonymous name, a random player id it
 // keeps, so that a session that timed out resumes), streams PoseInputs,
@@ -79,6 +80,7 @@ const (
 	quantum    = time.Millisecond // the sender's wake-up period
 	sendBatch  = 64               // datagrams per sendmmsg
 	readBatch  = 64
+	readPause  = 250 * time.Microsecond
 	recvBuffer = 8 << 20
 )
 
@@ -249,6 +251,7 @@ type Gen struct {
 	byID    [1 << 16]*headset
 	group   netip.AddrPort
 	gc      *udp.Conn
+	gcRead  atomic.Pointer[udp.Conn] // gc, for the reader
 	gToken  uint64
 	gHi     uint16
 	gAny    bool
@@ -289,7 +292,7 @@ func Start(cfg Config) (*Gen, error) {
 	}
 	g.wg.Add(2)
 	go g.sendLoop()
-	go g.readLoop(uc, false)
+	go g.readLoop()
 	return g, nil
 }
 
@@ -575,30 +578,46 @@ func (g *Gen) sendReport(h *headset, now int64) {
 	h.repStart, h.repRecv, h.repLost, h.repRd, h.repLt = now, g.c.GroupReceived, g.c.GroupLost, g.c.Reads, g.c.ReadLate
 }
 
-// readLoop reads c (the unicast socket, or the group's when group) until
-// Close.
-func (g *Gen) readLoop(c *udp.Conn, group bool) {
+// readLoop reads both sockets until Close: each in batches until it is
+// empty, then, when neither had anything, a pause of readPause. Polling
+// so costs a wake-up a pause however many datagrams arrive (where a
+// blocking wait costs one per burst, thousands a second), and a datagram
+// waits at most about a pause: its kernel receive time, not the read, is
+// what the latency is measured from.
+func (g *Gen) readLoop() {
 	defer g.wg.Done()
 	b := udp.NewBatch(readBatch, wire.MaxDatagramSize+1)
 	for !g.quit.Load() {
+		got := g.drain(g.uc, b, false)
+		if gc := g.gcRead.Load(); gc != nil {
+			got += g.drain(gc, b, true)
+		}
+		if got < 0 {
+			return
+		}
+		if got == 0 {
+			time.Sleep(readPause)
+		}
+	}
+}
+
+// drain reads c until it is empty (or a batch's worth of batches) and
+// returns the datagrams read, -1 on a fatal error.
+func (g *Gen) drain(c *udp.Conn, b *udp.Batch, group bool) int {
+	total := 0
+	for range 16 {
 		n, err := c.ReadBatch(b)
 		if err != nil {
 			select {
 			case g.errs <- fmt.Errorf("gen: read: %w", err):
 			default:
 			}
-			return
+			return -1
 		}
 		if n == 0 {
-			if _, err := c.WaitReadable(50 * time.Millisecond); err != nil && !errors.Is(err, unix.EINTR) {
-				select {
-				case g.errs <- fmt.Errorf("gen: wait: %w", err):
-				default:
-				}
-				return
-			}
-			continue
+			break
 		}
+		total += n
 		g.mu.Lock()
 		wall := time.Now().UnixNano()
 		for i := range n {
@@ -618,7 +637,11 @@ func (g *Gen) readLoop(c *udp.Conn, group bool) {
 			}
 		}
 		g.mu.Unlock()
+		if n < len(b.Msgs) {
+			break
+		}
 	}
+	return total
 }
 
 // Scratch for parsing, used under mu only.
@@ -869,7 +892,6 @@ func (g *Gen) joinGroup(group netip.AddrPort, token uint64) error {
 		return fmt.Errorf("gen: join %v on %s: %w", group, g.cfg.Iface, err)
 	}
 	g.gc, g.group, g.gToken = c, group, token
-	g.wg.Add(1)
-	go g.readLoop(c, true)
+	g.gcRead.Store(c)
 	return nil
 }
