@@ -12,10 +12,16 @@ import (
 	"testing"
 )
 
-// A tiny ramp against a real server: the report has one step per count,
-// every headset connects, and CPU and packet counters grow with the load.
-// No figure is held to an absolute time.
+// A tiny ramp against a real server, with either generator: the report
+// has one step per count, every headset connects, and CPU and packet
+// counters grow with the load. No figure is held to an absolute time.
 func TestTinyRamp(t *testing.T) {
+	for _, g := range []string{genInProcess, genBots} {
+		t.Run(g, func(t *testing.T) { tinyRamp(t, g) })
+	}
+}
+
+func tinyRamp(t *testing.T, generator string) {
 	if runtime.GOOS != "linux" {
 		t.Skip("reads /proc: Linux only")
 	}
@@ -28,7 +34,7 @@ func TestTinyRamp(t *testing.T) {
 	}
 	jsonPath, svgPath := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.svg")
 	var out, errb bytes.Buffer
-	code := run([]string{"--ramp", "0:8:4", "--step", "2s", "--settle", "500ms", "--per-proc", "4", "--past-knee", "-1",
+	code := run([]string{"--generator", generator, "--ramp", "0:8:4", "--step", "2s", "--settle", "500ms", "--per-proc", "4", "--past-knee", "-1",
 		"--server-bin", filepath.Join(dir, "arcade-server"), "--bot-bin", filepath.Join(dir, "arcade-bot"),
 		"--json", jsonPath, "--svg", svgPath}, &out, &errb)
 	t.Logf("table:\n%s", out.String())
@@ -46,10 +52,19 @@ func TestTinyRamp(t *testing.T) {
 	if len(rep.Steps) != 3 {
 		t.Fatalf("%d steps, want 3", len(rep.Steps))
 	}
+	if rep.Generator != generator {
+		t.Errorf("report's generator %q, want %q", rep.Generator, generator)
+	}
 	for i, s := range rep.Steps {
-		want := 4 * i
-		if s.Headsets != want || s.Connected != want || s.BotProcs != i {
-			t.Errorf("step %d: %d headsets, %d connected, %d bot processes; want %d, %d, %d", i, s.Headsets, s.Connected, s.BotProcs, want, want, i)
+		want, procs := 4*i, i
+		if generator == genInProcess {
+			procs = 0
+			if s.Gen == nil || i > 0 && (s.Gen.GroupPPS == 0 || s.Gen.Reports == 0 || s.Gen.Unexpected != 0) {
+				t.Errorf("step %d: generator figures %+v", i, s.Gen)
+			}
+		}
+		if s.Headsets != want || s.Connected != want || s.BotProcs != procs {
+			t.Errorf("step %d: %d headsets, %d connected, %d bot processes; want %d, %d, %d", i, s.Headsets, s.Connected, s.BotProcs, want, want, procs)
 		}
 		if s.ServerCPUPct == nil || s.RxPPS == nil || s.TxPPS == nil || s.TickUS == nil || s.GeneratorCPU == nil || s.LoBytesPS == nil {
 			t.Errorf("step %d: a server or host figure is missing: %+v", i, s)

@@ -4,23 +4,32 @@
 // saturates: the knee.
 //
 //	arcade-load [--ramp FROM:TO:BY] [--step 8s] [--settle 1.5s] [--hold D]
-//	            [--per-proc 128] [--nice 10] [--json FILE] [--svg FILE]
+//	            [--generator gen|bots] [--nice 10] [--json FILE] [--svg FILE]
 //
 // The server runs as a venue's would (120 Hz, eager, SCHED_FIFO tick
 // thread at its default priority when permitted), on 127.0.0.1 with a
 // multicast group of this run's own on lo and the operator API on a free
-// loopback port with a token of this run's own. The headsets are
-// arcade-bot processes of at most --per-proc headsets each, sharing one
-// multicast socket per process (client.MulticastHub), streaming poses at
-// 90 Hz; every bot process runs at nice --nice (10 by default), so the load
-// generator stays behind the server when the two compete for the CPU.
-// Bots are added, never restarted: step k adds processes until the target
-// count is reached, waits (at most 10 s) for the server to count them, lets
-// the server settle for --settle, then measures a window of --hold
-// (default --step minus --settle). The window opens with POST
-// /api/stats/reset and SIGUSR1 to every bot (arcade-bot
-// --interval-reports) and closes with GET /api/stats and SIGUSR1 again;
-// counters are differences over the window.
+// loopback port with a token of this run's own.
+//
+// The headsets stream poses at 90 Hz. With --generator gen (the default)
+// they are simulated in this process by package gen: one unicast socket
+// speaking for all of them, each from a loopback address of its own
+// (127.64.0.1 upwards, as a venue's headsets each have one: the server's
+// per-address handshake limit then applies per headset), one multicast
+// socket that reads every state datagram once for all of them, batched
+// I/O, kernel receive timestamps; this process then runs at nice --nice.
+// With --generator bots they are arcade-bot processes of at most
+// --per-proc headsets each (127.(10+p).0.0/16), sharing one multicast
+// socket per process, at nice --nice; their interval lines are cut by
+// SIGUSR1. Either way the generator stays behind the server when the two
+// compete for the CPU, and its own CPU is reported beside the server's.
+//
+// Headsets are added, never restarted: step k adds headsets until the
+// target count is reached, waits (at most --connect-wait) for the server
+// to count them, lets the server settle for --settle, then measures a
+// window of --hold (default --step minus --settle). The window opens with
+// POST /api/stats/reset and closes with GET /api/stats; counters are
+// differences over the window.
 //
 // Per step: server CPU (user+sys from /proc/PID/stat, % of one core), RSS
 // and goroutines (/metrics), tick time and per-stage time p50/p99, missed
@@ -29,28 +38,22 @@
 // drops in /proc/PID/net/udp), datagrams per second each way (the server's
 // rx/tx packets) and loopback bytes per second (/proc/net/dev lo, every
 // datagram once), input-to-state p50/p99 and snapshot loss pooled over
-// every headset, and the generator's own CPU (the bot processes and this
-// one).
+// every headset, and the generator's own CPU (this process, and the bot
+// processes).
 //
 // The knee is the first step at which any of these holds: server CPU ≥ 90 %
 // of a core; ticks missed while the late ticks were Arcade's
-// (ticks_late_arcade ≥ ticks_late_host, > 0); a UDP drop; snapshot loss ≥ 0.1 %; input-to-state p99 above one
-// tick plus the host's timer lateness p99. The report says which, and
-// marks a step generator-limited when the bots sent under 95 % of their
-// inputs: its headset-side figures are then the generator's as much as the
-// server's.
+// (ticks_late_arcade ≥ ticks_late_host, > 0); a UDP drop; snapshot loss ≥
+// 0.1 %; input-to-state p99 above one tick plus the host's timer lateness
+// p99. The report says which, and marks a step generator-limited when the
+// headsets sent under 95 % of their inputs: its headset-side figures are
+// then the generator's as much as the server's.
 //
 // Bounds: every step is bounded (connect wait, settle, hold); the whole
 // run by --max-time; the ramp stops at --to, when a step's headsets do
 // not all connect, or --past-knee steps after the knee. Every child is
 // stopped on exit, error or Ctrl-C (and killed by the kernel if this
 // process dies: Pdeathsig). Traffic stays on 127.0.0.0/8.
-//
-// Every headset of the run connects from 127.0.0.1: the client library
-// binds no local address of its choosing. The server allows 100 handshake
-// datagrams a second per source address (burst 200) and a headset needs
-// two, so a step adds at most --max-add headsets (default 128), which
-// connect within about a second.
 package main
 
 import (
@@ -143,7 +146,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.settle, "settle", 1500*time.Millisecond, "wait this long after a step's headsets connected before measuring")
 	fs.DurationVar(&o.hold, "hold", 0, "measured window per step (default --step minus --settle)")
 	fs.IntVar(&o.perProc, "per-proc", 128, "headsets per arcade-bot process (1..256)")
-	fs.IntVar(&o.maxAdd, "max-add", 128, "headsets added per step at most (the server's per-address handshake limit; see the doc)")
+	fs.IntVar(&o.maxAdd, "max-add", 128, "unused, kept for old command lines: every headset has an address of its own, so the per-address handshake limit no longer bounds a step")
 	fs.IntVar(&o.nice, "nice", 10, "nice value of the bot processes (0..19)")
 	fs.IntVar(&o.rate, "rate", 90, "poses per second per headset")
 	fs.IntVar(&o.tickRate, "tick-rate", 120, "server tick rate (Hz)")
