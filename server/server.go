@@ -87,6 +87,7 @@ type Server struct {
 	body      []byte
 	tickNo    uint64
 	lastPub   uint64
+	pub       publishing
 	lastStamp uint64
 
 	handshakes    *sourceLimiter
@@ -233,6 +234,7 @@ func New(cfg Config, tr Transport, now int64) (*Server, error) {
 	s.snap.Players = make([]wire.PlayerState, 0, wire.MaxSnapshotPlayers)
 	s.snap.Entities = make([]wire.EntityState, 0, wire.MaxSnapshotEntities)
 	s.stats.clientsView = make([]ClientInfo, 0, cfg.MaxClients)
+	s.pub.list, s.pub.infos = make([]*session, 0, cfg.MaxClients), make([]ClientInfo, 0, cfg.MaxClients)
 	s.stats.playersView = make([]wire.PlayerState, 0, cfg.MaxClients)
 	s.stats.entitiesView = make([]wire.EntityState, 0, 1024)
 	for s.groupToken == 0 {
@@ -351,62 +353,105 @@ func (s *Server) newEndpoint() *reliable.Endpoint {
 	return ep
 }
 
-// publish refreshes the client list readers see, unless a reader holds it.
+// publishing is a refresh of the client list readers see, spread over
+// the ticks of a publish period: a pass over thousands of sessions (each
+// entry copies the session's latency rings and reliable statistics) in
+// one tick would take milliseconds of it.
+type publishing struct {
+	active bool         // a refresh is under way
+	list   []*session   // the sessions of this refresh
+	infos  []ClientInfo // their entries so far
+}
+
+// publishChunk is the fewest sessions a tick's share of a refresh covers:
+// up to this many, a refresh is done in the tick that starts it.
+const publishChunk = 64
+
+// startPublish starts a refresh of the client list: of the players now.
+func (s *Server) startPublish() {
+	p := &s.pub
+	p.active, p.list = true, p.list[:0]
+	for _, c := range s.sess.order {
+		if c.confirmed { // not a player until it proves the passphrase
+			p.list = append(p.list, c)
+		}
+	}
+	p.infos = p.infos[:0]
+}
+
+// publish takes the refresh under way a tick's share further, and hands
+// it to readers once whole (unless a reader holds the list: then at a
+// later tick). A session that ends meanwhile is in it as it last was.
 func (s *Server) publish(now int64) {
+	p := &s.pub
+	if !p.active {
+		return
+	}
+	per := max(publishChunk, (len(p.list)*publishHz+int(s.cfg.TickRate)-1)/int(s.cfg.TickRate))
+	for range per {
+		if len(p.infos) == len(p.list) {
+			break
+		}
+		p.infos = append(p.infos, s.clientInfo(now, p.list[len(p.infos)]))
+	}
+	if len(p.infos) < len(p.list) {
+		return
+	}
 	st := s.stats
 	if !st.clientsMu.TryLock() {
 		return
 	}
-	v := st.clientsView[:0]
-	for _, c := range s.sess.order {
-		if !c.confirmed {
-			continue // not a player until it proves the passphrase
-		}
-		d := "multicast"
-		if c.unicast {
-			d = "unicast"
-		}
-		r := &c.delivery.last
-		info := ClientInfo{
-			ID:             c.id,
-			Name:           c.name,
-			Addr:           c.addrStr,
-			Delivery:       d,
-			DeliveryReason: c.delivery.reason,
-			Fallback:       c.unicast && !c.fixedUnicast,
-			LastInputSeq:   c.applied.InputSeq,
-			Inputs:         c.inputs,
-			IdleMs:         (now - c.lastHeard) / 1e6,
-		}
-		info.rttNs = c.rtt.estimate()
-		rs := c.ep.Stats()
-		info.ReliableRTTMs = float64(rs.RTT) / 1e6
-		info.JitterMs = float64(rs.Jitter) / 1e6
-		info.Retransmits = rs.Retransmits
-		info.ReliableLossPct = 100 * rs.Loss
-		info.UpstreamLossPct = c.up.lossPct()
-		c.up.mark(now)
-		info.UpstreamLossRecentPct = c.up.recentLossPct()
-		info.ConnectedMs = (now - c.created) / 1e6
-		info.BytesIn, info.BytesOut = rs.BytesIn, rs.BytesOut
-		info.MessagesIn, info.MessagesOut = rs.MessagesIn, rs.MessagesOut
-		info.lat, info.grabLat = c.lat, c.grabLat
-		c.desync.info(&info, now)
-		if c.delivery.reports > 0 {
-			if n := int(r.McastReceived) + int(r.McastLost); n > 0 {
-				info.McastLossPct = 100 * float64(r.McastLost) / float64(n)
-			}
-			info.McastLossRecentPct = c.delivery.recentMcastLossPct()
-			info.McastExcessP90Ms = float64(r.ExcessP90) / 1e3
-			info.UnicastLossPct = -1
-			if r.UnicastLoss != wire.UnicastLossUnknown {
-				info.UnicastLossPct = 100 * float64(r.UnicastLoss) / wire.MaxUnicastLoss
-			}
-		}
-		v = append(v, info)
-	}
-	st.clientsView = v
+	st.clientsView, p.infos = p.infos, st.clientsView[:0]
 	st.playersView = append(st.playersView[:0], s.players...)
 	st.entitiesView = append(st.entitiesView[:0], s.entities...)
 	st.clientsMu.Unlock()
+	p.active = false
+	clear(p.list) // the sessions may end: not kept from the collector
+	p.list = p.list[:0]
+}
+
+// clientInfo is c's entry in the client list.
+func (s *Server) clientInfo(now int64, c *session) ClientInfo {
+	d := "multicast"
+	if c.unicast {
+		d = "unicast"
+	}
+	r := &c.delivery.last
+	info := ClientInfo{
+		ID:             c.id,
+		Name:           c.name,
+		Addr:           c.addrStr,
+		Delivery:       d,
+		DeliveryReason: c.delivery.reason,
+		Fallback:       c.unicast && !c.fixedUnicast,
+		LastInputSeq:   c.applied.InputSeq,
+		Inputs:         c.inputs,
+		IdleMs:         (now - c.lastHeard) / 1e6,
+	}
+	info.rttNs = c.rtt.estimate()
+	rs := c.ep.Stats()
+	info.ReliableRTTMs = float64(rs.RTT) / 1e6
+	info.JitterMs = float64(rs.Jitter) / 1e6
+	info.Retransmits = rs.Retransmits
+	info.ReliableLossPct = 100 * rs.Loss
+	info.UpstreamLossPct = c.up.lossPct()
+	c.up.mark(now)
+	info.UpstreamLossRecentPct = c.up.recentLossPct()
+	info.ConnectedMs = (now - c.created) / 1e6
+	info.BytesIn, info.BytesOut = rs.BytesIn, rs.BytesOut
+	info.MessagesIn, info.MessagesOut = rs.MessagesIn, rs.MessagesOut
+	info.lat, info.grabLat = c.lat, c.grabLat
+	c.desync.info(&info, now)
+	if c.delivery.reports > 0 {
+		if n := int(r.McastReceived) + int(r.McastLost); n > 0 {
+			info.McastLossPct = 100 * float64(r.McastLost) / float64(n)
+		}
+		info.McastLossRecentPct = c.delivery.recentMcastLossPct()
+		info.McastExcessP90Ms = float64(r.ExcessP90) / 1e3
+		info.UnicastLossPct = -1
+		if r.UnicastLoss != wire.UnicastLossUnknown {
+			info.UnicastLossPct = 100 * float64(r.UnicastLoss) / wire.MaxUnicastLoss
+		}
+	}
+	return info
 }

@@ -25,6 +25,11 @@ var StageNames = [numStages]string{StageInput, StageGrab, StagePhysics, StageBro
 // refreshed.
 const publishHz = 10
 
+// expireEvery is how many ticks apart the sessions are checked for their
+// timeouts (seconds long): a pass over every session, not needed each
+// tick.
+const expireEvery = 4
+
 // runTick runs tick tickNo at now: input (time out silent sessions; apply
 // the newest input of each client when eager is off) → grab (every chain
 // in dependency order) → physics (with the socket served between its
@@ -39,7 +44,9 @@ func (s *Server) runTick(now int64, tickNo uint64) {
 	clock := s.cfg.MonoClock
 	t0 := clock()
 
-	s.expire(now)
+	if tickNo%expireEvery == 0 {
+		s.expire(now)
+	}
 	if !s.eagerOn {
 		s.applyPending(now)
 	}
@@ -80,11 +87,12 @@ func (s *Server) runTick(now int64, tickNo uint64) {
 	s.stats.Stage[stageBroadcast].Record(t4 - t3)
 	s.stats.TickTotal.Record(t4 - t0)
 
-	if tickNo-s.lastPub >= uint64(max(1, s.cfg.TickRate/publishHz)) {
+	if tickNo-s.lastPub >= uint64(max(1, s.cfg.TickRate/publishHz)) && !s.pub.active {
 		s.lastPub = tickNo
-		s.publish(now)
+		s.startPublish()
 		s.forgetDeparted(now)
 	}
+	s.publish(now)
 }
 
 // applyPending applies the newest input of each client received since the
