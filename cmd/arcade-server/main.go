@@ -64,6 +64,7 @@ type options struct {
 	tickYield   bool
 	coalesce    time.Duration
 	signedGap   time.Duration
+	eagerGap    time.Duration
 	delta       bool
 	stateBudget int
 	hostProbe   bool
@@ -126,6 +127,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.fallback, "unicast-fallback", true, "switch a headset whose multicast is lossy or late (against a unicast probe stream) to unicast, and back when multicast recovers")
 	fs.BoolVar(&o.eager, "eager", true, "send a headset's avatar and what its hands hold the moment its pose arrives, not at the next tick")
 	fs.DurationVar(&o.coalesce, "coalesce", 0, "let an eager update wait this long for more poses to share its datagram (0..a quarter of a tick; 0 = send each receive batch at once)")
+	fs.DurationVar(&o.eagerGap, "eager-update-gap", server.DefaultEagerUpdateGap, "without a passphrase, pace eager updates to the multicast group to one per this gap after a burst of 4 (0: not paced; at most a quarter of a tick): with many headsets, the poses of a gap share an update")
 	fs.DurationVar(&o.signedGap, "signed-update-gap", server.DefaultSignedUpdateGap, "with a passphrase, pace eager updates to the multicast group (each signed, and checked by every headset) to one per this gap after a burst of 4 (1µs..a quarter of a tick): bounds a headset's signature checks")
 	fs.IntVar(&o.tickCPU, "tick-cpu", -1, "pin the tick thread to this `CPU` (-1 = any), e.g. to keep load generators off it")
 	fs.BoolVar(&o.pprof, "pprof", false, "serve Go's /debug/pprof/ (profiles, heap, runtime trace) on the --http address")
@@ -216,6 +218,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.coalesce < 0 || o.coalesce > time.Second/time.Duration(o.tickRate)/4 {
 		return nil, fmt.Errorf("--coalesce: %v is out of range 0..a quarter of a tick (%v)", o.coalesce, time.Second/time.Duration(o.tickRate)/4)
+	}
+	if o.eagerGap < 0 || o.eagerGap > time.Second/time.Duration(o.tickRate)/4 {
+		return nil, fmt.Errorf("--eager-update-gap: %v is out of range 0..a quarter of a tick (%v)", o.eagerGap, time.Second/time.Duration(o.tickRate)/4)
 	}
 	if o.signedGap <= 0 || o.signedGap > time.Second/time.Duration(o.tickRate)/4 {
 		return nil, fmt.Errorf("--signed-update-gap: %v is out of range 1µs..a quarter of a tick (%v)", o.signedGap, time.Second/time.Duration(o.tickRate)/4)
@@ -541,6 +546,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		NoTickYield:       !o.tickYield,
 		CoalesceWindow:    o.coalesce,
 		SignedUpdateGap:   o.signedGap,
+		EagerUpdateGap:    eagerGap(o.eagerGap),
 		Passphrase:        o.passphrase,
 		Persist:           persist,
 	}
@@ -726,6 +732,15 @@ const (
 	measuredDynamic = 500
 	measuredClients = 256
 )
+
+// eagerGap is server.Config.EagerUpdateGap for --eager-update-gap: 0 is
+// "not paced", which the config spells negative.
+func eagerGap(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
 
 // dynamicObjects counts the scene's objects physics moves.
 func dynamicObjects(sc *scene.Scene) int {
