@@ -134,4 +134,16 @@ func TestJudge(t *testing.T) {
 	if len(s.Saturated) != 5 {
 		t.Errorf("CPU, missed ticks, drops, loss and latency saturated, got %v", s.Saturated)
 	}
+	// The host's drops are every process's: with the server's and the
+	// generator's own sockets read, only those count.
+	d := Step{ServerSockDrops: f(0), GenSockDrops: f(0), UDPRcvbufErrors: f(30)}
+	judge(&d, 120)
+	if len(d.Saturated) != 0 {
+		t.Errorf("host drops beside none at the rig's sockets: %v", d.Saturated)
+	}
+	d.GenSockDrops = f(2)
+	judge(&d, 120)
+	if len(d.Saturated) != 1 || !strings.Contains(d.Saturated[0], "generator sockets 2") {
+		t.Errorf("the generator's drops: %v", d.Saturated)
+	}
 }

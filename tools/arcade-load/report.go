@@ -59,11 +59,21 @@ func judge(s *Step, tickRate int) {
 		(s.TicksLateHost == nil || *s.TicksLateArcade >= *s.TicksLateHost) {
 		s.Saturated = append(s.Saturated, fmt.Sprintf("%.0f ticks missed, late ticks Arcade's (%.0f Arcade, %s host)", *s.MissedTicks, *s.TicksLateArcade, fmtp(s.TicksLateHost, 0)))
 	}
+	// UDP drops: the server's sockets' and the generator's. The host's
+	// counters take every process's sockets (other work on a shared box
+	// too): they count only when the sockets' own could not be read.
 	var drops []string
-	for _, d := range []struct {
+	counted := []struct {
 		v    *float64
 		name string
-	}{{s.ServerSockDrops, "server sockets"}, {s.UDPRcvbufErrors, "host RcvbufErrors"}, {s.UDPInErrors, "host InErrors"}} {
+	}{{s.ServerSockDrops, "server sockets"}, {s.GenSockDrops, "generator sockets"}}
+	if s.ServerSockDrops == nil || s.GenSockDrops == nil {
+		counted = append(counted, []struct {
+			v    *float64
+			name string
+		}{{s.UDPRcvbufErrors, "host RcvbufErrors"}, {s.UDPInErrors, "host InErrors"}}...)
+	}
+	for _, d := range counted {
 		if d.v != nil && *d.v > 0 {
 			drops = append(drops, fmt.Sprintf("%s %.0f", d.name, *d.v))
 		}
@@ -126,7 +136,7 @@ func printTable(w io.Writer, r *Report) {
 		r.CPUs, r.TickRate, r.Rate, gen, r.SettleS, r.HoldS, r.SourceAddresses)
 	hdr := []string{"headsets", "conn", "procs", "srvCPU%", "usr%", "sys%", "RSS MB", "gor",
 		"tick p50/p99 µs", "input p99", "grab p99", "phys p99", "bcast p99", "missed", "late A/H",
-		"udp drops", "rx pps", "tx pps", "lo KB/s", "i2s p50/p99 ms", "loss%", "sent%", "gen CPU%"}
+		"drops S/G/H", "rx pps", "tx pps", "lo KB/s", "i2s p50/p99 ms", "loss%", "sent%", "gen CPU%"}
 	rows := [][]string{hdr}
 	stage := func(s Step, k string) string {
 		if q, ok := s.StageUS[k]; ok {
@@ -143,12 +153,13 @@ func printTable(w io.Writer, r *Report) {
 		if s.InputToState != nil {
 			i2s = fmt.Sprintf("%.3f/%.3f", s.InputToState.P50, s.InputToState.P99)
 		}
-		drops := 0.0
-		for _, v := range []*float64{s.ServerSockDrops, s.UDPRcvbufErrors, s.UDPInErrors} {
+		host := 0.0
+		for _, v := range []*float64{s.UDPRcvbufErrors, s.UDPInErrors} {
 			if v != nil {
-				drops = math.Max(drops, *v)
+				host = math.Max(host, *v)
 			}
 		}
+		drops := fmtp(s.ServerSockDrops, 0) + "/" + fmtp(s.GenSockDrops, 0) + "/" + fmt.Sprintf("%.0f", host)
 		lo := "n/a"
 		if s.LoBytesPS != nil {
 			lo = fmt.Sprintf("%.0f", *s.LoBytesPS/1e3)
@@ -161,7 +172,7 @@ func printTable(w io.Writer, r *Report) {
 			fmtp(s.ServerCPUPct, 1), fmtp(s.ServerUserPct, 1), fmtp(s.ServerSysPct, 1), fmtp(s.ServerRSSMB, 1), fmtp(s.Goroutines, 0),
 			tick, stage(s, "input"), stage(s, "grab"), stage(s, "physics"), stage(s, "broadcast"),
 			fmtp(s.MissedTicks, 0), fmtp(s.TicksLateArcade, 0) + "/" + fmtp(s.TicksLateHost, 0),
-			fmt.Sprintf("%.0f", drops), fmtp(s.RxPPS, 0), fmtp(s.TxPPS, 0), lo, i2s,
+			drops, fmtp(s.RxPPS, 0), fmtp(s.TxPPS, 0), lo, i2s,
 			fmtp(s.SnapshotLoss, 3), fmtp(s.InputsSentPct, 1), fmtp(s.GeneratorCPU, 1) + mark})
 	}
 	width := make([]int, len(hdr))
@@ -182,7 +193,7 @@ func printTable(w io.Writer, r *Report) {
 		}
 		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
 	}
-	fmt.Fprintln(w, "  (stage columns: p99 µs; late A/H: ticks late through Arcade / the host; udp drops: the largest of the server sockets', host RcvbufErrors, host InErrors; lo: all loopback bytes; sent%: inputs sent of headsets × rate × window)")
+	fmt.Fprintln(w, "  (stage columns: p99 µs; late A/H: ticks late through Arcade / the host; drops S/G/H: UDP drops at the server's sockets / the generator's / the host's (the larger of RcvbufErrors and InErrors, every process's sockets); lo: all loopback bytes; sent%: inputs sent of headsets × rate × window)")
 	for _, s := range r.Steps {
 		for _, e := range s.Errors {
 			fmt.Fprintf(w, "  %d headsets: %s\n", s.Headsets, e)
@@ -302,15 +313,15 @@ func plotSVG(r *Report) string {
 	// UDP drops: a mark at each step that had any.
 	for j := range r.Steps {
 		s := &r.Steps[j]
-		for _, v := range []*float64{s.ServerSockDrops, s.UDPRcvbufErrors, s.UDPInErrors} {
-			if v != nil && *v > 0 {
+		for _, v := range s.Saturated {
+			if strings.HasPrefix(v, "UDP drops") {
 				fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle" fill="#8c564b">✕</text>`+"\n", x(float64(s.Headsets)), T+12)
 				break
 			}
 		}
 	}
 	ly := T + 10 + len(plotSeries)*20
-	fmt.Fprintf(&b, `<text x="%d" y="%d" fill="#8c564b">✕ (top) UDP drops at that step</text>`+"\n", W-R+15, ly+4)
+	fmt.Fprintf(&b, `<text x="%d" y="%d" fill="#8c564b">✕ (top) UDP drops (server's or generator's sockets) at that step</text>`+"\n", W-R+15, ly+4)
 	// The knee.
 	if k := r.Knee; k != nil {
 		kx := x(float64(k.Headsets))

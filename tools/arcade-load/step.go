@@ -43,6 +43,7 @@ type Step struct {
 	UDPInErrors     *float64 `json:"udp_in_errors"`       // host-wide /proc/net/snmp delta
 	UDPRcvbufErrors *float64 `json:"udp_rcvbuf_errors"`   // host-wide
 	ServerSockDrops *float64 `json:"server_socket_drops"` // the server's sockets
+	GenSockDrops    *float64 `json:"generator_socket_drops"` // the generator's (this process's and the bots')
 	ServerDropped   *float64 `json:"server_dropped"`      // the server's own drop counters (rate limits, junk…), summed
 
 	RxPPS       *float64 `json:"server_rx_pps"` // datagrams the server received per second
@@ -98,11 +99,12 @@ type sample struct {
 	srvUser, srvSys      float64
 	gen                  float64
 	inErr, rcvbuf        float64
-	sockDrops            float64
+	sockDrops, genDrops  float64
 	loB, loP             float64
 	stats                map[string]any
 	okSrv, okSNMP, okLo  bool
 	okSock, okGen, okAPI bool
+	okGenDrops           bool
 }
 
 func (r *rig) read() sample {
@@ -128,6 +130,12 @@ func (r *rig) read() sample {
 	s.okSNMP = err == nil
 	s.sockDrops, err = socketDrops(r.server.pid())
 	s.okSock = err == nil
+	s.okGenDrops = true
+	for _, pid := range append(r.botPIDs(), os.Getpid()) {
+		d, err := socketDrops(pid)
+		s.genDrops += d
+		s.okGenDrops = s.okGenDrops && err == nil
+	}
 	s.loB, s.loP, err = loBytes()
 	s.okLo = err == nil
 	return s
@@ -171,6 +179,17 @@ func ptr(v float64) *float64 { return &v }
 func round(v float64, d int) float64 {
 	p := math.Pow(10, float64(d))
 	return math.Round(v*p) / p
+}
+
+// botPIDs are the bot processes still running.
+func (r *rig) botPIDs() []int {
+	var p []int
+	for _, b := range r.bots {
+		if !b.exited() {
+			p = append(p, b.pid())
+		}
+	}
+	return p
 }
 
 // catchesUSR1 reports whether the process has a handler for SIGUSR1 (the
@@ -368,6 +387,9 @@ func (r *rig) step(ctx context.Context, n int) (*Step, error) {
 	}
 	if a.okSock && b.okSock {
 		st.ServerSockDrops = ptr(b.sockDrops - a.sockDrops)
+	}
+	if a.okGenDrops && b.okGenDrops {
+		st.GenSockDrops = ptr(b.genDrops - a.genDrops)
 	}
 	if a.okLo && b.okLo {
 		st.LoBytesPS, st.LoPacketsPS = ptr(round((b.loB-a.loB)/w, 0)), ptr(round((b.loP-a.loP)/w, 0))
