@@ -43,7 +43,9 @@
 //
 // The knee is the first step at which any of these holds: server CPU ≥ 90 %
 // of a core; ticks missed while the late ticks were Arcade's
-// (ticks_late_arcade ≥ ticks_late_host, > 0); a UDP drop; snapshot loss ≥
+// (ticks_late_arcade ≥ ticks_late_host, > 0); a UDP drop at the server's
+// sockets or the generator's (the host's counters, which take every
+// process's, are shown apart); snapshot loss ≥
 // 0.1 %; input-to-state p99 above one tick plus the host's timer lateness
 // p99. The report says which, and marks a step generator-limited when the
 // headsets sent under 95 % of their inputs: its headset-side figures are
