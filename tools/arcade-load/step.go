@@ -40,11 +40,11 @@ type Step struct {
 	TicksLateArcade *float64 `json:"ticks_late_arcade"`
 	TicksLateUnkn   *float64 `json:"ticks_late_unknown"`
 
-	UDPInErrors     *float64 `json:"udp_in_errors"`       // host-wide /proc/net/snmp delta
-	UDPRcvbufErrors *float64 `json:"udp_rcvbuf_errors"`   // host-wide
-	ServerSockDrops *float64 `json:"server_socket_drops"` // the server's sockets
+	UDPInErrors     *float64 `json:"udp_in_errors"`          // host-wide /proc/net/snmp delta
+	UDPRcvbufErrors *float64 `json:"udp_rcvbuf_errors"`      // host-wide
+	ServerSockDrops *float64 `json:"server_socket_drops"`    // the server's sockets
 	GenSockDrops    *float64 `json:"generator_socket_drops"` // the generator's (this process's and the bots')
-	ServerDropped   *float64 `json:"server_dropped"`      // the server's own drop counters (rate limits, junk…), summed
+	ServerDropped   *float64 `json:"server_dropped"`         // the server's own drop counters (rate limits, junk…), summed
 
 	RxPPS       *float64 `json:"server_rx_pps"` // datagrams the server received per second
 	TxPPS       *float64 `json:"server_tx_pps"` // datagrams the server sent per second (a multicast datagram once)
