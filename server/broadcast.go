@@ -26,12 +26,8 @@ func (s *Server) broadcast(now int64) {
 	}
 	group := s.deltaGroup()
 	firstGroupSeq := s.groupSeq
-	if !s.cfg.NoDeltaState && s.deltaListener() {
+	if !s.cfg.NoDeltaState {
 		s.broadcastDelta(now, group)
-	} else {
-		// Nobody takes StateDelta: no state to quantize, code or keep.
-		// A client that comes to take it starts from a keyframe.
-		s.delta.on, s.delta.hasLast = false, false
 	}
 	if toGroup, toUnicast := !group && s.groupPlayer(), s.legacyUnicast(); toGroup || toUnicast {
 		s.broadcastSnapshot(now, toGroup)
@@ -52,16 +48,6 @@ func (s *Server) groupPlayer() bool {
 	}
 	for _, c := range s.sess.order {
 		if !c.fixedUnicast && c.confirmed {
-			return true
-		}
-	}
-	return false
-}
-
-// deltaListener reports whether some player takes StateDelta.
-func (s *Server) deltaListener() bool {
-	for _, c := range s.sess.order {
-		if c.delta && c.confirmed {
 			return true
 		}
 	}
