@@ -94,7 +94,9 @@ func tinyRamp(t *testing.T, generator string) {
 		if *s.RxPPS < *p.RxPPS+100 || *s.TxPPS <= *p.TxPPS {
 			t.Errorf("step %d: packets did not grow: rx %v→%v, tx %v→%v", i, *p.RxPPS, *s.RxPPS, *p.TxPPS, *s.TxPPS)
 		}
-		if *s.GeneratorCPU <= *p.GeneratorCPU {
+		// Another bot process costs more; four in-process headsets
+		// more are within the noise of the generator's idle loops.
+		if generator == genBots && *s.GeneratorCPU <= *p.GeneratorCPU {
 			t.Errorf("step %d: generator CPU did not grow: %v→%v", i, *p.GeneratorCPU, *s.GeneratorCPU)
 		}
 	}
