@@ -47,7 +47,7 @@ func judge(s *Step, tickRate int) {
 	s.Saturated = nil
 	s.GeneratorLimited = ""
 	if s.InputsSentPct != nil && *s.InputsSentPct < 95 {
-		s.GeneratorLimited = fmt.Sprintf("the bots sent %.1f%% of their inputs", *s.InputsSentPct)
+		s.GeneratorLimited = fmt.Sprintf("the headsets sent %.1f%% of their inputs", *s.InputsSentPct)
 	}
 	if s.ServerCPUPct != nil && *s.ServerCPUPct >= cpuLimitPct {
 		s.Saturated = append(s.Saturated, fmt.Sprintf("server CPU %.0f%% ≥ %d%% of a core", *s.ServerCPUPct, cpuLimitPct))

@@ -63,7 +63,7 @@ type Step struct {
 	Saturated []string `json:"saturated,omitempty"`
 	// GeneratorLimited says why the headsets' own figures (input→state,
 	// loss, the host's UDP drops, which count the bots' sockets too) are
-	// the generator's as much as the server's: the bots sent under 95 %
+	// the generator's as much as the server's: the headsets sent under 95 %
 	// of the inputs asked of them (they were short of CPU).
 	GeneratorLimited string   `json:"generator_limited,omitempty"`
 	Errors           []string `json:"errors,omitempty"`
