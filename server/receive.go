@@ -163,6 +163,7 @@ func (s *Server) onSession(now int64, c *session, h *wire.Header, body []byte, r
 			// The newest input's report replaces the last: a forged one
 			// lasts until the client's next input.
 			c.sync.Held = statesync.Held{Newest: m.StateTick, Mask: m.StateHeld, At: now}
+			c.sync.Lag = c.rtt.estimate() // the ticks sent since are not in it yet
 		}
 		c.inputs++
 		s.onPose(now, c, m, rx)

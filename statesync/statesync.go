@@ -148,8 +148,16 @@ type Member struct {
 	// counts the repairs since the report they answered (Held.At then).
 	RepairTick uint32
 	RepairAt   int64
-	tries      int
-	triesAt    int64
+	// Lag is how long after a tick is sent a report of this receiver can
+	// show it: its round trip (a lower bound, such as the least of the
+	// recent samples, keeps Group on the safe side). A tick sent within
+	// Lag before its report arrived is one the report cannot speak for:
+	// Group takes it as held, as most are, rather than wait for a report
+	// that may have been lost. 0: every tick sent before the report
+	// arrived counts as reported (held only if its bit is set).
+	Lag     int64
+	tries   int
+	triesAt int64
 }
 
 // Settings of a Group, in ticks and in the caller's time unit.
@@ -196,6 +204,11 @@ type Group struct {
 	keyframe         bool // the next Plan returns no baseline
 	prior            uint32
 	hasPrior         bool
+	// sent is when each of the last Window ticks was planned (sent).
+	sent [Window]struct {
+		tick uint32
+		at   int64
+	}
 }
 
 // Prior returns the prior tick the last Plan found for its baseline: the
@@ -210,6 +223,30 @@ func (g *Group) Reset() {
 	g.hasBase, g.hasCand, g.keyframe = false, false, true
 }
 
+// unreported returns the ticks top−j (bit j) that m's report cannot show
+// yet: sent later than m.Lag before it arrived.
+func (g *Group) unreported(m *Member, top uint32) uint64 {
+	if m.Lag <= 0 || m.Held.At == 0 {
+		return 0
+	}
+	var mask uint64
+	for j := range uint32(Window) {
+		s := &g.sent[(top-j)%Window]
+		if s.tick != top-j || s.at+m.Lag <= m.Held.At {
+			break // this one and older ones were reported on
+		}
+		mask |= 1 << j
+	}
+	return mask
+}
+
+// holds reports whether m holds tick (at most top), or its report
+// cannot show it yet.
+func (g *Group) holds(m *Member, tick, top uint32) bool {
+	d := top - tick
+	return m.Held.Has(tick) || d < Window && g.unreported(m, top)>>d&1 != 0
+}
+
 // Base returns the group's baseline, if it has one.
 func (g *Group) Base() (uint32, bool) { return g.base, g.hasBase }
 
@@ -219,6 +256,7 @@ func (g *Group) Base() (uint32, bool) { return g.base, g.hasBase }
 // member that should be sent tick target by unicast now.
 func (g *Group) Plan(now int64, tick uint32, hist *History, members []*Member, repair func(m *Member, target uint32)) (base uint32, ok bool) {
 	top := tick - 1
+	g.sent[tick%Window].tick, g.sent[tick%Window].at = tick, now
 	if g.hasBase && (tick-g.base > g.MaxAge || !hist.Has(g.base)) {
 		// Too old: move on to the candidate, or to the newest tick.
 		g.base = top
@@ -238,11 +276,14 @@ func (g *Group) Plan(now int64, tick uint32, hist *History, members []*Member, r
 		g.base, g.hasBase, g.hasCand = top, true, false
 	}
 	// The fresh members that hold the baseline decide; the newest tick all
-	// of them hold becomes the baseline.
+	// of them hold, or that was sent too late for their reports to show,
+	// becomes the baseline. A report lost is not taken for a tick lost:
+	// the next one speaks for the tick, and a member that lacks it after
+	// all is sent it as any member that lacks the baseline.
 	common, n := ^uint64(0), 0
 	for _, m := range members {
-		if now-m.Held.At <= g.Stale && m.Held.Has(g.base) {
-			common &= m.Held.aligned(top)
+		if now-m.Held.At <= g.Stale && g.holds(m, g.base, top) {
+			common &= m.Held.aligned(top) | g.unreported(m, top)
 			n++
 		}
 	}
@@ -251,12 +292,13 @@ func (g *Group) Plan(now int64, tick uint32, hist *History, members []*Member, r
 			g.base = t
 		}
 	}
-	// The prior: held by every fresh member that holds the baseline.
+	// The prior: held by every fresh member that holds the baseline, by
+	// its report alone (a prior is never guessed).
 	g.hasPrior = false
 	if n > 0 {
 		all := ^uint64(0)
 		for _, m := range members {
-			if now-m.Held.At <= g.Stale && m.Held.Has(g.base) {
+			if now-m.Held.At <= g.Stale && g.holds(m, g.base, top) {
 				all &= m.Held.aligned(top)
 			}
 		}
@@ -280,7 +322,11 @@ func (g *Group) Plan(now int64, tick uint32, hist *History, members []*Member, r
 			// Never reported: a new receiver; send it the baseline.
 		case now-m.Held.At > g.Stale:
 			continue // silent: no repairs until it reports again
+		case !m.Held.Has(g.base) && !g.holds(m, g.base, top):
+			// Reported without the baseline (not merely not yet
+			// reported).
 		case !m.Held.Has(g.base):
+			continue // its next report tells
 		case g.hasCand && !m.Held.Has(g.cand) && (int32(m.Held.Newest-g.cand) > 0 || now-g.candAt >= g.Retry):
 			// Lost, not merely unreported yet: the report shows a newer
 			// tick, or the candidate is older than a retry.

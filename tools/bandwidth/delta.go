@@ -118,6 +118,7 @@ func newDeltaEncoder(cfg EncoderConfig, budgetKbps int) *deltaEncoder {
 		e.group.Settings = statesync.DefaultSettings(cfg.Rate)
 		for range max(rc.Receivers, 1) {
 			r := &deltaReceiver{rx: statesync.Receiver{Slots: 4}}
+			r.m.Lag = int64(rc.RTT) // the clock is in ns
 			e.rx = append(e.rx, r)
 			e.mem = append(e.mem, &r.m)
 		}
