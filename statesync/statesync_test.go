@@ -237,3 +237,75 @@ func TestGroupPrior(t *testing.T) {
 		t.Fatalf("PriorFor(30, 50) = %d %v, want 20", got, ok)
 	}
 }
+
+// TestLostReportHoldsNoBaseline: a member whose latest report arrived
+// before the newest tick could reach it (within its Lag) does not hold
+// the group's baseline back; with Lag 0 it does, as a report that shows
+// the tick missing does. A member that turns out to lack the baseline so
+// chosen is repaired once a report shows it, not before.
+func TestLostReportHoldsNoBaseline(t *testing.T) {
+	period := int64(1e9) / 120
+	lag := 4 * int64(1e6) // a 4 ms round trip: one tick
+	for _, tc := range []struct {
+		name     string
+		lag      int64
+		mask     uint64 // b's report at tick 40: bit 0 is tick 39
+		newest   uint32
+		wantBase uint32
+	}{
+		{"report before tick 40 reached it", lag, ^uint64(0), 39, 40},
+		{"no lag: the report speaks for every tick sent", 0, ^uint64(0), 39, 39},
+		{"report shows tick 40 missing", lag, ^uint64(0), 39, 39},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := Group{Settings: DefaultSettings(120)}
+			var hist History
+			a, b := &Member{Lag: tc.lag}, &Member{Lag: tc.lag}
+			repaired := 0
+			plan := func(tick uint32) uint32 {
+				now := int64(tick) * period
+				base, _ := g.Plan(now, tick, &hist, []*Member{a, b}, func(m *Member, target uint32) {
+					if m == b {
+						repaired++
+					}
+				})
+				hist.Put(&wire.State{Tick: tick})
+				return base
+			}
+			for tick := uint32(1); tick <= 40; tick++ {
+				// Both hold every tick before, and report it one tick later.
+				a.Held = Held{Newest: tick - 1, Mask: ^uint64(0), At: int64(tick) * period}
+				b.Held = a.Held
+				plan(tick)
+			}
+			// At 41, a reports 40; b's report that would show 40 was lost:
+			// its newest report is the one that arrived at tick 40, sent
+			// before 40 reached b (or, in the third case, arrived after 40
+			// was sent by more than the round trip: it shows 40 missing).
+			now := int64(41) * period
+			a.Held = Held{Newest: 40, Mask: ^uint64(0), At: now}
+			b.Held = Held{Newest: tc.newest, Mask: tc.mask, At: int64(40) * period}
+			if tc.name == "report shows tick 40 missing" {
+				b.Held.At = now
+			}
+			repaired = 0
+			if base := plan(41); base != tc.wantBase {
+				t.Fatalf("base %d, want %d", base, tc.wantBase)
+			}
+			if repaired != 0 {
+				t.Fatalf("%d repairs to b, which no report shows lacking the baseline", repaired)
+			}
+			if tc.wantBase != 40 {
+				return
+			}
+			// b's next report shows 40 missing after all (and 41, coded
+			// against it): it is repaired.
+			b.Held = Held{Newest: 39, Mask: ^uint64(0), At: int64(42) * period}
+			a.Held = Held{Newest: 41, Mask: ^uint64(0), At: int64(42) * period}
+			plan(42)
+			if repaired == 0 {
+				t.Fatal("b lacks the baseline and was not repaired")
+			}
+		})
+	}
+}
