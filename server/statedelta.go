@@ -29,6 +29,11 @@ type deltaState struct {
 	coded   bool                     // every member of the group decodes coded parts
 	parity  bool                     // and some member reports losses: parity parts too
 	times   [statesync.Window]uint64 // server time of each tick in hist
+	// grp is how the group's parts of each tick in hist were coded: a
+	// unicast encoding against the same baseline and prior is made the
+	// same way, byte for byte, so that a client that has some of the
+	// group's parts (and its parity parts) never mixes two encodings.
+	grp [statesync.Window]groupCoding
 	// The unicast encodings of this tick, by (tick, baseline): clients
 	// that hold the same baseline share one.
 	encs  []codedParts
@@ -43,6 +48,14 @@ type codedParts struct {
 	prior      uint32
 	hasPrior   bool
 	at, n      int // parts at arena offsets offs[at:at+n]
+}
+
+type groupCoding struct {
+	tick, base, prior uint32
+	ok, kf, hasPrior  bool
+	flags             uint8 // as asked of the encoder
+	hash              uint64
+	room              int
 }
 
 type repair struct {
@@ -111,6 +124,11 @@ func (s *Server) broadcastDelta(now int64, group bool) {
 		}
 		d.repairs = d.repairs[:0]
 		base, ok := d.group.Plan(now, d.truth.Tick, &d.hist, d.members, s.queueRepair)
+		for _, r := range d.repairs {
+			// Ahead of the group's parts: a client sent the baseline
+			// decodes the tick coded against it.
+			s.sendDeltaTo(now, r.c, r.target, maxBody)
+		}
 		var b, pr *wire.State
 		h := d.hdr
 		if ok {
@@ -145,6 +163,8 @@ func (s *Server) broadcastDelta(now int64, group bool) {
 		if d.coded && d.parity {
 			room -= wire.ParityRoom
 		}
+		d.grp[d.cur.Tick%statesync.Window] = groupCoding{tick: d.cur.Tick, base: h.Base, prior: h.Prior, ok: true,
+			kf: b == nil, hasPrior: pr != nil, flags: h.Flags, hash: h.StateHash, room: room}
 		parts := d.enc.EncodePrior(&h, b, pr, &d.cur, room)
 		for _, part := range parts {
 			s.body = append(s.body[:0], part...)
@@ -158,11 +178,9 @@ func (s *Server) broadcastDelta(now int64, group bool) {
 				s.sendGroup(wire.TypeStateDelta)
 			}
 		}
-		for _, r := range d.repairs {
-			s.sendDeltaTo(now, r.c, r.target, maxBody)
-		}
 	}
 	if !group {
+		d.grp[d.truth.Tick%statesync.Window].ok = false
 		d.cur.CopyFrom(&d.truth)
 		if d.hdr.Flags&wire.DeltaHasHash != 0 {
 			d.hdr.StateHash = s.hasher.sumState(&d.cur) // the avatars on the avatar grid
@@ -210,7 +228,8 @@ func (s *Server) sendDeltaTo(now int64, c *session, tick uint32, maxBody int) {
 	if cp == nil {
 		st := &d.cur
 		h := d.hdr
-		if tick != d.cur.Tick {
+		if tick != d.hdr.Tick {
+			// A repair, sent before this tick's state is in d.cur.
 			if st = d.hist.Get(tick); st == nil {
 				return
 			}
@@ -220,13 +239,18 @@ func (s *Server) sendDeltaTo(now int64, c *session, tick uint32, maxBody int) {
 		if hasBase {
 			b, h.Base = d.hist.Get(base), base
 		}
+		room := maxBody
 		if c.coded {
 			h.Flags |= codedFlags
 			if hasPrior {
 				pr, h.Prior = d.hist.Get(prior), prior
 			}
+			if g := &d.grp[tick%statesync.Window]; g.ok && g.tick == tick && g.flags&wire.DeltaCoded != 0 && !g.kf && hasBase && g.base == base && g.hasPrior == hasPrior && (!hasPrior || g.prior == prior) {
+				// The group's encoding: the same parts.
+				h.Flags, h.StateHash, room = g.flags, g.hash, g.room
+			}
 		}
-		parts := d.enc.EncodePrior(&h, b, pr, st, maxBody)
+		parts := d.enc.EncodePrior(&h, b, pr, st, room)
 		d.encs = append(d.encs, codedParts{tick: tick, base: base, kf: !hasBase, coded: c.coded, prior: prior, hasPrior: hasPrior, at: len(d.offs), n: len(parts)})
 		cp = &d.encs[len(d.encs)-1]
 		for _, p := range parts {

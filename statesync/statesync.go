@@ -179,6 +179,15 @@ type Settings struct {
 	// PriorGap is the least distance in ticks from the prior tick to the
 	// baseline (see PriorFor).
 	PriorGap uint32
+	// Tolerate is how many of the members that decide may be known to
+	// lack the tick that becomes the baseline, if they are fewer than a
+	// quarter of them: each is sent it by unicast, ahead of the tick
+	// coded against it. 0 (the default): every one must hold it. With 1,
+	// 2 000 players at 120 Hz to 16 receivers losing 5 % cost 9.8 Mbps
+	// instead of 12.4 (and 1.6 Mbps more of repairs), but the 901 cubes
+	// under a budget once left a receiver 0.9 s behind: not yet the
+	// default.
+	Tolerate int
 }
 
 // DefaultSettings for a tick rate of rate Hz and a clock in ns.
@@ -275,30 +284,46 @@ func (g *Group) Plan(now int64, tick uint32, hist *History, members []*Member, r
 		}
 		g.base, g.hasBase, g.hasCand = top, true, false
 	}
-	// The fresh members that hold the baseline decide; the newest tick all
-	// of them hold, or that was sent too late for their reports to show,
-	// becomes the baseline. A report lost is not taken for a tick lost:
-	// the next one speaks for the tick, and a member that lacks it after
-	// all is sent it as any member that lacks the baseline.
-	common, n := ^uint64(0), 0
+	// The fresh members that hold the baseline decide; the newest tick
+	// all of them hold, or that was sent too late for their reports to
+	// show, becomes the baseline. A report lost is not taken for a tick
+	// lost: the next one speaks for the tick, and a member that lacks it
+	// after all is sent it as any member that lacks the baseline. Up to
+	// Tolerate of them (fewer than a quarter) may be known to lack it:
+	// they are sent it by unicast at once, ahead of the tick coded
+	// against it.
+	old := g.base
+	var lack [Window]uint16 // by bit j: deciding members that lack top−j
+	n := 0
 	for _, m := range members {
-		if now-m.Held.At <= g.Stale && g.holds(m, g.base, top) {
-			common &= m.Held.aligned(top) | g.unreported(m, top)
+		if now-m.Held.At <= g.Stale && g.holds(m, old, top) {
+			for miss := ^(m.Held.aligned(top) | g.unreported(m, top)); miss != 0; miss &= miss - 1 {
+				lack[bits.TrailingZeros64(miss)]++
+			}
 			n++
 		}
 	}
-	if n > 0 && common != 0 {
-		if t := top - uint32(bits.TrailingZeros64(common)); int32(t-g.base) > 0 && hist.Has(t) {
-			g.base = t
+	if n > 0 {
+		k := min(g.Tolerate, (n-1)/4)
+		for j := range uint32(Window) {
+			t := top - j
+			if int32(t-old) <= 0 {
+				break
+			}
+			if int(lack[j]) <= k && hist.Has(t) {
+				g.base = t
+				break
+			}
 		}
 	}
-	// The prior: held by every fresh member that holds the baseline, by
-	// its report alone (a prior is never guessed).
+	// The prior: held by every fresh member that holds the baseline or
+	// decided it (and is sent it now), by its report alone (a prior is
+	// never guessed).
 	g.hasPrior = false
 	if n > 0 {
 		all := ^uint64(0)
 		for _, m := range members {
-			if now-m.Held.At <= g.Stale && g.holds(m, g.base, top) {
+			if now-m.Held.At <= g.Stale && (g.holds(m, g.base, top) || g.holds(m, old, top)) {
 				all &= m.Held.aligned(top)
 			}
 		}

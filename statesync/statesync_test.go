@@ -309,3 +309,46 @@ func TestLostReportHoldsNoBaseline(t *testing.T) {
 		})
 	}
 }
+
+// TestTolerate: of eight members one known to lack the newest tick does
+// not keep it from being the baseline (it is repaired with it); two do,
+// and of three members one does (fewer than a quarter may lack it).
+func TestTolerate(t *testing.T) {
+	period := int64(1e9) / 120
+	for _, tc := range []struct {
+		members, lacking int
+		wantBase         uint32
+	}{{8, 1, 40}, {8, 2, 39}, {3, 1, 39}, {8, 0, 40}} {
+		g := Group{Settings: DefaultSettings(120)}
+		g.Tolerate = 1
+		var hist History
+		ms := make([]*Member, tc.members)
+		for i := range ms {
+			ms[i] = &Member{Lag: 4e6}
+		}
+		repaired := map[*Member]uint32{}
+		for tick := uint32(1); tick <= 41; tick++ {
+			now := int64(tick) * period
+			for i, m := range ms {
+				m.Held = Held{Newest: tick - 1, Mask: ^uint64(0), At: now}
+				if tick == 41 && i < tc.lacking {
+					m.Held = Held{Newest: 39, Mask: ^uint64(0), At: now} // lost 40
+				}
+			}
+			base, _ := g.Plan(now, tick, &hist, ms, func(m *Member, target uint32) { repaired[m] = target })
+			hist.Put(&wire.State{Tick: tick})
+			if tick < 41 {
+				clear(repaired)
+				continue
+			}
+			if base != tc.wantBase {
+				t.Errorf("%d members, %d lacking 40: base %d, want %d", tc.members, tc.lacking, base, tc.wantBase)
+			}
+			for i, m := range ms {
+				if target, ok := repaired[m]; ok != (base == 40 && i < tc.lacking) || ok && target != 40 {
+					t.Errorf("%d members, %d lacking 40: member %d repaired %v (tick %d)", tc.members, tc.lacking, i, ok, target)
+				}
+			}
+		}
+	}
+}

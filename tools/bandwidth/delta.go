@@ -47,6 +47,15 @@ type deltaEncoder struct {
 	mem     []*statesync.Member
 	acks    []deltaAck
 	hash    int
+	// grp is how the group's parts of each recent tick were coded: a
+	// repair against the same baseline and prior is coded the same way,
+	// as the server does (so a receiver never mixes two encodings).
+	grp [statesync.Window]struct {
+		h    wire.StateDelta // as asked of the encoder
+		kf   bool
+		pri  bool
+		room int
+	}
 
 	repairBytes, repairDgrams int
 	recovered                 int      // parts rebuilt from parity
@@ -181,13 +190,17 @@ func (e *deltaEncoder) Tick(t int, s *State, _ Held, sizes []int) []int {
 		}
 		h := wire.StateDelta{Tick: rp.target, ServerTime: uint64(e.now(int(rp.target)-1) / 1000), Flags: e.flags}
 		var b, pr *wire.State
+		room := wire.MaxBodySize
 		if bt, ok := rp.r.m.Held.NewestIn(func(u uint32) bool { return u != rp.target && e.hist.Has(u) }); ok {
 			b, h.Base = e.hist.Get(bt), bt
 			if pt, ok := rp.r.m.Held.PriorFor(bt, rp.target, e.group.PriorGap, e.hist.Has); ok && int32(rp.target-bt) > 0 {
 				pr, h.Prior = e.hist.Get(pt), pt
 			}
+			if g := &e.grp[rp.target%statesync.Window]; g.h.Tick == rp.target && h.Flags&wire.DeltaCoded != 0 && !g.kf && g.h.Base == bt && g.pri == (pr != nil) && (pr == nil || g.h.Prior == h.Prior) {
+				h.Flags, h.StateHash, room = g.h.Flags, g.h.StateHash, g.room
+			}
 		}
-		parts := e.rep.EncodePrior(&h, b, pr, st, wire.MaxBodySize)
+		parts := e.rep.EncodePrior(&h, b, pr, st, room)
 		for _, p := range parts {
 			e.repairBytes += len(p) + wire.HeaderSize + ipUDPOverhead
 			e.repairDgrams++
@@ -233,6 +246,8 @@ func (e *deltaEncoder) Tick(t int, s *State, _ Held, sizes []int) []int {
 	if e.parityOn {
 		room -= wire.ParityRoom
 	}
+	g := &e.grp[tick%statesync.Window]
+	g.h, g.kf, g.pri, g.room = h, b == nil, pr != nil, room
 	parts := e.enc.EncodePrior(&h, b, pr, &e.cur, room)
 	for _, p := range parts {
 		sizes = append(sizes, len(p))
