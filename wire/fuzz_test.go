@@ -376,10 +376,12 @@ func writeCorpus(t *testing.T) {
 	}
 	for _, v := range goldenVectors() {
 		d := v.datagram()
-		body := d[HeaderSize:]
+		body, _, _ := SplitEpoch(d)
+		body = body[HeaderSize:]
 		target := "Fuzz" + v.hdr.Type.String()
 		add("FuzzDatagram", "golden_"+v.name, d)
 		add("FuzzDatagram", "truncated_"+v.name, d[:len(d)-1])
+		add("FuzzSplitEpoch", "golden_"+v.name, d)
 		add("FuzzHeader", "golden_"+v.name, d)
 		add(target, "golden_"+v.name, body)
 		add(target, "truncated_"+v.name, body[:len(body)/2])
@@ -452,6 +454,12 @@ func writeCorpus(t *testing.T) {
 			add(target, "empty", nil)
 		}
 	}
+	epochHdr := (&Header{Type: TypePong, Flags: FlagEpoch}).Append(nil)
+	add("FuzzSplitEpoch", "epoch_no_body", AppendEpoch(bytes.Clone(epochHdr), 0xffffffff))
+	add("FuzzSplitEpoch", "epoch_short_3", append(bytes.Clone(epochHdr), 1, 2, 3))
+	add("FuzzSplitEpoch", "epoch_header_only", epochHdr)
+	add("FuzzSplitEpoch", "epoch_and_sealed", append(append([]byte("ARC"), 1, byte(TypeSnapshot), FlagEpoch|FlagSealed), make([]byte, 60)...))
+	add("FuzzSplitEpoch", "short", epochHdr[:HeaderSize-1])
 	for target, files := range seeds {
 		dir := filepath.Join("testdata", "fuzz", target)
 		if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -40,7 +40,13 @@ type vector struct {
 	msg  codec
 }
 
-func (v *vector) datagram() []byte { return v.msg.Append(v.hdr.Append(nil)) }
+func (v *vector) datagram() []byte {
+	b := v.msg.Append(v.hdr.Append(nil))
+	if v.hdr.Flags&FlagEpoch != 0 {
+		b = AppendEpoch(b, testEpoch)
+	}
+	return b
+}
 
 // newCodec returns a new zero message of the same type as m.
 func newCodec(m codec) codec { return reflect.New(reflect.TypeOf(m).Elem()).Interface().(codec) }
@@ -141,7 +147,7 @@ func goldenVectors() []vector {
 	session := func(t PacketType, seq, ack uint16, bits uint32) Header {
 		return Header{Type: t, Token: testToken, Seq: seq, Ack: ack, AckBits: bits}
 	}
-	return append(deltaVectors(), []vector{
+	return append(append(deltaVectors(), epochVectors()...), []vector{
 		{"connect_request_empty_name", "ConnectRequest, empty name, padded to 1200 bytes; ack 0xffff: nothing received yet",
 			Header{Type: TypeConnectRequest, Ack: noAck},
 			&ConnectRequest{ClientNonce: testNonce, NameLen: nameLen0, Name: name0}},
@@ -340,10 +346,15 @@ func TestGolden(t *testing.T) {
 			if err != nil || n != HeaderSize || h != v.hdr {
 				t.Fatalf("Header.Parse = %d, %v, %+v; want %d, nil, %+v", n, err, h, HeaderSize, v.hdr)
 			}
+			body, epoch, err := SplitEpoch(want)
+			if err != nil || v.hdr.Flags&FlagEpoch != 0 && epoch != testEpoch {
+				t.Fatalf("SplitEpoch = epoch %d, %v; want %d", epoch, err, testEpoch)
+			}
+			body = body[HeaderSize:]
 			m := newCodec(v.msg)
-			n, err = m.Parse(want[HeaderSize:])
-			if err != nil || n != len(want)-HeaderSize || n != v.msg.Len() {
-				t.Fatalf("Parse = %d, %v; want %d, nil (Len %d)", n, err, len(want)-HeaderSize, v.msg.Len())
+			n, err = m.Parse(body)
+			if err != nil || n != len(body) || n != v.msg.Len() {
+				t.Fatalf("Parse = %d, %v; want %d, nil (Len %d)", n, err, len(body), v.msg.Len())
 			}
 			if !reflect.DeepEqual(m, v.msg) {
 				t.Fatalf("decoded\n%+v\nwant\n%+v", m, v.msg)
@@ -377,7 +388,11 @@ func writeGolden(t *testing.T) {
 		}
 		var w strings.Builder
 		fmt.Fprintf(&w, "# %s: %s.\n", v.name, v.what)
-		fmt.Fprintf(&w, "# %d bytes: %d header + %d body. Layout: docs/PROTOCOL.md.\n", len(b), HeaderSize, len(b)-HeaderSize)
+		if v.hdr.Flags&FlagEpoch != 0 {
+			fmt.Fprintf(&w, "# %d bytes: %d header + %d body + %d epoch trailer. Layout: docs/PROTOCOL.md.\n", len(b), HeaderSize, len(b)-HeaderSize-EpochSize, EpochSize)
+		} else {
+			fmt.Fprintf(&w, "# %d bytes: %d header + %d body. Layout: docs/PROTOCOL.md.\n", len(b), HeaderSize, len(b)-HeaderSize)
+		}
 		w.WriteString("# One field per line: its bytes in hex as sent, then '#' and its meaning.\n")
 		w.WriteString("# Regenerate with: go test ./wire -run Golden -update\n")
 		off := 0
@@ -500,11 +515,20 @@ func dissect(b []byte) ([]field, error) {
 	if len(b) < 22 || string(b[:3]) != "ARC" {
 		return bad("no header")
 	}
+	// The epoch trailer (§18) is the last 4 bytes; the body ends before it.
+	var trailer []byte
+	if b[5]&0x02 != 0 {
+		if len(b) < 26 {
+			return bad("no room for the epoch trailer")
+		}
+		b, trailer = b[:len(b)-4], b[len(b)-4:]
+	}
 	raw(3, `magic "ARC"`)
 	u8("version")
 	typ := PacketType(b[off])
 	take(1, "type = %d (%v)", typ, typ)
-	take(1, "flags = 0x%02x%s", b[off], map[bool]string{true: " (FlagSealed)"}[b[off]&FlagSealed != 0])
+	take(1, "flags = 0x%02x%s%s", b[off], map[bool]string{true: " (FlagSealed)"}[b[off]&FlagSealed != 0],
+		map[bool]string{true: " (FlagEpoch)"}[b[off]&FlagEpoch != 0])
 	hex64("token")
 	u16("seq")
 	u16("ack")
@@ -783,6 +807,9 @@ func dissect(b []byte) ([]field, error) {
 	}
 	if off != len(b) {
 		return bad("trailing bytes")
+	}
+	if trailer != nil {
+		fs = append(fs, field{4, fmt.Sprintf("epoch = %d (trailer, FlagEpoch)", le.Uint32(trailer))})
 	}
 	return fs, nil
 }

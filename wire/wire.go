@@ -144,6 +144,10 @@ const (
 	// the header as additional data (see package seal). Only sessions of a
 	// server with a venue passphrase send it.
 	FlagSealed = 1 << 0
+	// FlagEpoch: an EpochSize-byte epoch trailer follows the body (see
+	// AppendEpoch, SplitEpoch and PROTOCOL §18): the servers of a standby
+	// pair stamp every datagram they send with the epoch they write under.
+	FlagEpoch = 1 << 1
 )
 
 // Connect flags, in ConnectRequest.Flags and ChallengeResponse.Flags.

@@ -46,6 +46,7 @@ local WRAPPED_KEY_SIZE = 32 -- the group key, wrapped
 local CONFIRM_SIZE = 32 -- the server's key confirmation tag
 local SEAL_TAG_SIZE = 16 -- AES-GCM tag at the end of a sealed datagram
 local SIGNATURE_SIZE = 64 -- Ed25519 signature after a sealed multicast datagram
+local EPOCH_SIZE = 4 -- epoch trailer after the body with FlagEpoch (§18)
 local STATE_ACK_SIZE = 12  -- state tick (u32) and ticks held (u64), §6.6
 local DELTA_HAS_HASH = 0x01
 local DELTA_KEYFRAME = 0x02
@@ -141,6 +142,8 @@ local F = {
     type = ProtoField.uint8("arcade.type", "Type", base.DEC, type_names),
     flags = ProtoField.uint8("arcade.flags", "Flags", base.HEX),
     flag_sealed = ProtoField.bool("arcade.flags.sealed", "FlagSealed", 8, nil, 0x01),
+    flag_epoch = ProtoField.bool("arcade.flags.epoch", "FlagEpoch", 8, nil, 0x02),
+    epoch = ProtoField.uint32("arcade.epoch", "Epoch (trailer)"),
     sealed_number = ProtoField.uint64("arcade.sealed.number", "Packet number"),
     sealed_ciphertext = ProtoField.bytes("arcade.sealed.ciphertext", "Ciphertext"),
     sealed_tag = ProtoField.bytes("arcade.sealed.tag", "Tag"),
@@ -1449,7 +1452,7 @@ local function dissect(tvb, pinfo, root)
     local c = new_cursor(tvb, 3, ht, "header")
     local version, vitem = c:u8(ht, F.version, "version")
     local ptype, titem = c:u8(ht, F.type, "type")
-    local hflags = c:flags(ht, F.flags, { F.flag_sealed }, "flags")
+    local hflags = c:flags(ht, F.flags, { F.flag_sealed, F.flag_epoch }, "flags")
     local token = c:le(ht, F.token, 8, "token")
     local seq = c:le(ht, F.seq, 2, "seq")
     c:le(ht, F.ack, 2, "ack")
@@ -1512,6 +1515,19 @@ local function dissect(tvb, pinfo, root)
         return len
     end
 
+    -- FlagEpoch (§18): the last 4 bytes are the epoch, the body ends
+    -- before them; the body dissectors see a datagram without them.
+    local epoch
+    if hflags and hflags % 4 >= 2 then
+        if len < HEADER_SIZE + EPOCH_SIZE then
+            ht:add_proto_expert_info(E.truncated, string.format("Truncated %s: FlagEpoch with %d bytes after the header, no room for the 4-byte epoch", name, len - HEADER_SIZE))
+            pinfo.cols.info = info .. " [truncated]" .. seqinfo
+            return len
+        end
+        epoch = tvb(len - EPOCH_SIZE, EPOCH_SIZE)
+        len = len - EPOCH_SIZE
+        tvb = tvb(0, len):tvb()
+    end
     local bt = node(tree, F.body, len > HEADER_SIZE and tvb(HEADER_SIZE) or nil, name)
     local bc = new_cursor(tvb, HEADER_SIZE, bt, name)
     local ok, result = pcall(body[ptype], bc, bt)
@@ -1529,6 +1545,11 @@ local function dissect(tvb, pinfo, root)
         local tr = tree:add(F.trailing, tvb(bc.off))
         tr:add_proto_expert_info(E.trailing, string.format(
             "%d bytes after the %s body: ignored by version 1 readers", len - bc.off, name))
+    end
+    if epoch then
+        tree:add_le(F.epoch, epoch)
+        info = info .. " epoch=" .. epoch:le_uint()
+        len = len + EPOCH_SIZE
     end
     pinfo.cols.info = info
     return len

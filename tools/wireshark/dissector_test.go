@@ -146,6 +146,7 @@ func expectHeader(f fields, b []byte, h *wire.Header) {
 	f.add("arcade.type", uint8(h.Type))
 	f.add("arcade.flags", h.Flags)
 	f.add("arcade.flags.sealed", h.Flags&wire.FlagSealed != 0)
+	f.add("arcade.flags.epoch", h.Flags&wire.FlagEpoch != 0)
 	f.add("arcade.token", h.Token)
 	f.add("arcade.seq", h.Seq)
 	f.add("arcade.ack", h.Ack)
@@ -368,6 +369,23 @@ func expect(t *testing.T, name string, b []byte) (fields, int) {
 		}
 		return f, len(body)
 	}
+	// The epoch trailer (§18) follows the body.
+	rest, epoch, err := wire.SplitEpoch(b)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	body = rest[wire.HeaderSize:]
+	if h.Flags&wire.FlagEpoch != 0 {
+		f.add("arcade.epoch", epoch)
+		f, n := expectBody(t, name, f, &h, body)
+		return f, n + wire.EpochSize
+	}
+	return expectBody(t, name, f, &h, body)
+}
+
+// expectBody adds the fields of the body of a datagram in clear.
+func expectBody(t *testing.T, name string, f fields, h *wire.Header, body []byte) (fields, int) {
+	t.Helper()
 	var n int
 	switch h.Type {
 	case wire.TypeConnectRequest:
@@ -794,6 +812,7 @@ func badFrames(t *testing.T) []frame {
 	want.add("arcade.type", short[4])
 	want.add("arcade.flags", short[5])
 	want.add("arcade.flags.sealed", short[5]&wire.FlagSealed != 0)
+	want.add("arcade.flags.epoch", short[5]&wire.FlagEpoch != 0)
 	frames = append(frames, frame{name: "truncated_header", src: client, dst: server, payload: short, want: want,
 		info:   "Ping [truncated header]",
 		expert: "Truncated header: token needs 8 bytes", group: groupMalformed, severity: severityError})

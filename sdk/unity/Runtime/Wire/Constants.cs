@@ -50,7 +50,24 @@ namespace Arcade.Wire
     }
 
     /// <summary>Header flag bits (byte 5).</summary>
-    public static class HeaderFlags { public const byte Sealed = 1; }
+    public static class HeaderFlags
+    {
+        public const byte Sealed = 1;
+        /// <summary>An epoch trailer (u32, EpochSize bytes) follows the body: a server of a standby pair (§18.1).</summary>
+        public const byte Epoch = 1 << 1;
+        public const int EpochSize = 4;
+
+        /// <summary>The length of datagram d (n bytes) without its epoch trailer, and the epoch (0 without
+        /// FlagEpoch); -1 if FlagEpoch is set and no trailer fits after the header.</summary>
+        public static int SplitEpoch(byte[] d, int n, out uint epoch)
+        {
+            epoch = 0;
+            if (n < Proto.HeaderSize || (d[5] & Epoch) == 0) return n;
+            if (n < Proto.HeaderSize + EpochSize) return -1;
+            epoch = Bytes.U32(d, n - EpochSize);
+            return n - EpochSize;
+        }
+    }
 
     /// <summary>ConnectRequest / ChallengeResponse flag bits.</summary>
     public static class ConnectFlags

@@ -18,7 +18,10 @@ namespace Arcade.Tests
             h = new Header();
             var err = h.Parse(d, d.Length);
             if (err != HeaderError.None) throw new TestFailure("header: " + err);
-            int n = d.Length - Proto.HeaderSize, o = Proto.HeaderSize;
+            uint epoch;
+            int bodyEnd = HeaderFlags.SplitEpoch(d, d.Length, out epoch);
+            if (bodyEnd < 0) throw new TestFailure("no room for the epoch trailer");
+            int n = bodyEnd - Proto.HeaderSize, o = Proto.HeaderSize;
             h.Write(out_);
             if ((h.Flags & HeaderFlags.Sealed) != 0)
             {
@@ -68,6 +71,7 @@ namespace Arcade.Tests
                 default: throw new TestFailure("unknown type " + h.Type);
             }
             if (!ok) throw new TestFailure("body of type " + h.Type + " did not parse");
+            if ((h.Flags & HeaderFlags.Epoch) != 0) e = Bytes.PutU32(out_, e, epoch);
             return e;
         }
 
@@ -86,6 +90,21 @@ namespace Arcade.Tests
                 T.Bytes(d, d.Length, buf, n, Path.GetFileName(f));
             }
             T.Log("{0} wire vectors decoded and re-encoded byte for byte", files.Length);
+        }
+
+        public static void EpochTrailerValues()
+        {
+            var d = Load("pong_epoch");
+            uint epoch;
+            int end = HeaderFlags.SplitEpoch(d, d.Length, out epoch);
+            T.Equal(7U, epoch, "epoch");
+            T.Equal(d.Length - HeaderFlags.EpochSize, end, "the body ends before the trailer");
+            var p = new Pong();
+            T.True(p.Parse(d, Proto.HeaderSize, end - Proto.HeaderSize), "pong parses");
+            var plain = Load("pong");
+            T.Equal(plain.Length, HeaderFlags.SplitEpoch(plain, plain.Length, out epoch), "no FlagEpoch: nothing split");
+            T.Equal(0U, epoch, "no FlagEpoch: epoch 0");
+            T.Equal(-1, HeaderFlags.SplitEpoch(d, Proto.HeaderSize + 3, out epoch), "FlagEpoch without room for the trailer");
         }
 
         public static void SnapshotHashValues()
