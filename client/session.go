@@ -254,6 +254,7 @@ type Session struct {
 	clock     clockSync
 	uni       seqWindow
 	multi     seqWindow
+	epoch     epochFence
 	// Newest snapshot tick delivered; parts of older ticks are dropped,
 	// and so are second copies of a part (multicast and unicast both).
 	newestTick uint32
@@ -367,8 +368,14 @@ func (s *Session) Handle(now int64, dgram []byte, rxTime int64, viaMulticast boo
 				return
 			}
 		}
+		if body = s.fence(now, &h, body); body == nil {
+			return
+		}
 		s.handleMulticast(now, rxTime, &h, body)
 	case s.state == Connecting:
+		if body = s.fence(now, &h, body); body == nil {
+			return
+		}
 		s.handleHandshake(now, rxTime, &h, body)
 	default:
 		if h.Type == wire.TypeDisconnect && h.Flags&wire.FlagSealed == 0 && h.Token == s.token &&
@@ -382,6 +389,9 @@ func (s *Session) Handle(now int64, dgram []byte, rxTime int64, viaMulticast boo
 			if body = s.open(s.seal, &h, dgram); body == nil {
 				return
 			}
+		}
+		if body = s.fence(now, &h, body); body == nil {
+			return
 		}
 		s.handleConnected(now, rxTime, &h, body)
 	}
@@ -557,6 +567,7 @@ func (s *Session) handleHandshake(now, rxTime int64, h *wire.Header, body []byte
 		s.delta.on = a.Flags&wire.AcceptedDeltaState != 0
 		s.token = h.Token
 		s.state = Connected
+		s.startEpoch(now, h)
 		s.lastRecv = now
 		s.uni.observe(h.Seq, &s.stats.Unicast)
 		s.ep.OnDatagram(now, h.Seq, h.Ack, h.AckBits, nil)

@@ -28,6 +28,7 @@ const (
 	DropBadSignature                   // multicast datagram that opens with the group key but is not signed by the server
 	DropNoBaseline                     // StateDelta coded against a tick this client does not hold
 	DropBadDelta                       // StateDelta that does not decode against its baseline, or a tick whose parts disagree
+	DropStaleEpoch                     // from a server of a standby pair under an epoch below the newest seen, or without one after it (PROTOCOL §18.4)
 	NumDropReasons
 )
 
@@ -53,6 +54,7 @@ var dropNames = [NumDropReasons]string{
 	DropBadSignature: "bad-signature",
 	DropNoBaseline:   "no-baseline",
 	DropBadDelta:     "bad-delta",
+	DropStaleEpoch:   "stale-epoch",
 }
 
 func (r DropReason) String() string {
@@ -122,6 +124,9 @@ type SessionStats struct {
 	Snapshots uint64 // distinct snapshot datagrams delivered (a StateDelta tick counts once, when complete)
 	// Restarts counts the new handshakes Restart began (reconnects).
 	Restarts uint64
+	// EpochChanges counts the moves to a higher epoch: a standby server
+	// that took over (PROTOCOL §18.5).
+	EpochChanges uint64
 	// DeltaTicks counts the ticks assembled whole from StateDelta parts,
 	// repairs of older ticks included.
 	DeltaTicks uint64
