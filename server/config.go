@@ -202,6 +202,12 @@ type Config struct {
 	// exchange, and every multicast datagram with a random group key and
 	// the server's signature. Empty: anonymous, nothing sealed.
 	Passphrase string
+	// Epoch, if not 0, is the epoch the server writes under as the active
+	// server of a standby pair (PROTOCOL §18): every datagram it sends
+	// carries it (FlagEpoch and the trailer, §18.1), and every body is
+	// sized 4 bytes smaller to make room for it. 0: not one of a pair,
+	// nothing stamped.
+	Epoch uint32
 	// SignedUpdateGap paces, with a Passphrase and clients on multicast,
 	// the eager EntityUpdates to the group: after a burst of SignedBurst,
 	// one every gap. Each multicast datagram then carries the server's

@@ -50,6 +50,11 @@ func (s *Server) beginConn(now int64, c *session, t wire.PacketType) []byte {
 // back into the datagram's buffer after the header.
 func (s *Server) finish(b []byte) {
 	m := &s.out.Msgs[s.nout]
+	if s.epoch != 0 {
+		if b = s.stampEpoch(b, len(m.Buf)); b == nil {
+			return
+		}
+	}
 	switch {
 	case s.outSigned:
 		s.outSigned = false

@@ -139,6 +139,7 @@ type Server struct {
 	sealed     bool
 	group      *seal.Group
 	sealRoom   int
+	epoch      uint32 // Config.Epoch: stamped on every datagram sent (epoch.go)
 	pakeAll    *sourceLimiter
 	pakeSlot   limitSlot
 	// The answers to unknown session tokens (tellUnknown): per source and
@@ -216,6 +217,10 @@ func New(cfg Config, tr Transport, now int64) (*Server, error) {
 		s.passphrase, s.sealed, s.sealRoom = cfg.Passphrase, true, seal.GroupOverhead
 		s.pakeAll = &sourceLimiter{rate: cfg.PAKERate, burst: cfg.PAKERate}
 		s.pakeSlot = limitSlot{tokens: cfg.PAKERate, last: now}
+	}
+	s.epoch = cfg.Epoch
+	if s.epoch != 0 {
+		s.sealRoom += wire.EpochSize
 	}
 	s.handshakes = newSourceLimiter(4096, cfg.HandshakeRate, 2*cfg.HandshakeRate)
 	s.handshakeAll = &sourceLimiter{rate: max(cfg.HandshakeBudget, 0), burst: max(cfg.HandshakeBudget, 0)}

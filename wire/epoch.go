@@ -13,6 +13,14 @@ func AppendEpoch(b []byte, epoch uint32) []byte {
 	return binary.LittleEndian.AppendUint32(b, epoch)
 }
 
+// StampEpoch sets FlagEpoch in the header of datagram b and appends the
+// epoch trailer: b must be the header and the body in clear (sealing, if
+// any, comes after, so that the trailer is sealed with the body).
+func StampEpoch(b []byte, epoch uint32) []byte {
+	b[offFlags] |= FlagEpoch
+	return AppendEpoch(b, epoch)
+}
+
 // SplitEpoch returns datagram b without its epoch trailer and the epoch, if
 // its header has FlagEpoch; without the flag it returns b and epoch 0 (a
 // server that is not one of a standby pair). b must be the whole datagram
