@@ -49,8 +49,11 @@ type Config struct {
 type Stats struct {
 	SessionStats
 	ForeignSource uint64 // unicast datagrams not from the server's address, dropped
-	ReadErrors    uint64 // failed socket reads (other than at Close)
-	WriteErrors   uint64 // failed socket writes
+	// ServerMoves counts the moves to the address of a server of a
+	// standby pair that took over under a higher epoch (PROTOCOL §18.5).
+	ServerMoves uint64
+	ReadErrors  uint64 // failed socket reads (other than at Close)
+	WriteErrors uint64 // failed socket writes
 	// CallbackReentries counts calls into the Client from one of its own
 	// callbacks (callback.go): answered by a getter, refused with
 	// ErrInCallback by the others, never a deadlock.
@@ -358,12 +361,19 @@ func (c *Client) readLoop(conn *net.UDPConn, viaMulticast bool) {
 		t := now()
 		rx := rxTimestamp(oob[:oobn])
 		c.mu.Lock()
-		if !viaMulticast && (from.Addr().Unmap() != c.server.Addr() || from.Port() != c.server.Port()) {
+		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		if !viaMulticast && from != c.server && !c.takeoverCandidate(buf[:n]) {
 			c.stats.ForeignSource++
 			c.mu.Unlock()
 			continue
 		}
 		c.handle(t, buf[:n], rx, viaMulticast, g)
+		if c.s.Moved() {
+			// A standby took over (PROTOCOL §18.5): the session goes on
+			// with the server that sent this, no new handshake.
+			c.server = from
+			c.stats.ServerMoves++
+		}
 		c.mu.Unlock()
 	}
 }

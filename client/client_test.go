@@ -39,6 +39,7 @@ type udpServer struct {
 	clients     map[netip.AddrPort]*udpPeer
 	mseq        uint16
 	tick        uint32
+	epoch       uint32 // not 0: every unicast reply carries it (PROTOCOL §18.1)
 }
 
 type udpPeer struct {
@@ -128,7 +129,11 @@ func (s *udpServer) handle(b []byte, from netip.AddrPort) {
 			rh.Seq = p.seq
 			p.seq++
 		}
-		s.conn.WriteToUDPAddrPort(m.Append(rh.Append(nil)), from)
+		d := m.Append(rh.Append(nil))
+		if s.epoch != 0 {
+			d = wire.StampEpoch(d, s.epoch)
+		}
+		s.conn.WriteToUDPAddrPort(d, from)
 	}
 	switch h.Type {
 	case wire.TypeConnectRequest:

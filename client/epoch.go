@@ -33,7 +33,7 @@ type epochFence struct {
 func (s *Session) fence(now int64, h *wire.Header, body []byte) []byte {
 	f := &s.epoch
 	if h.Flags&wire.FlagEpoch == 0 {
-		if f.seen && s.state == Connected {
+		if f.seen && s.state == Connected && (h.Token == s.token || h.Token == s.accepted.GroupToken && h.Token != 0) {
 			s.drop(DropStaleEpoch) // a server that is not of the pair, or one that forgot it
 			return nil
 		}
@@ -47,6 +47,9 @@ func (s *Session) fence(now int64, h *wire.Header, body []byte) []byte {
 	e := binary.LittleEndian.Uint32(body[n:])
 	body = body[:n:n]
 	switch {
+	case s.state == Connected && h.Token != s.token && (h.Token != s.accepted.GroupToken || h.Token == 0):
+		// Not this session's: the token check drops it, it moves nothing.
+		return body
 	case s.state == Connecting:
 		// Handshake replies come from the server the headset asked: the
 		// Accepted's epoch is the one it starts at (handled when it is).
@@ -93,4 +96,23 @@ func (s *Session) Moved() bool {
 	m := s.epoch.moved
 	s.epoch.moved = false
 	return m
+}
+
+// takeoverCandidate reports whether datagram b, from an address other than
+// the server's, may be a standby pair's new active server: the session
+// follows a pair and b carries an epoch. The session then decides (its
+// token, seal and fence checks); nothing else from another address is
+// read. Called with c.mu held.
+func (c *Client) takeoverCandidate(b []byte) bool {
+	_, pair := c.s.Epoch()
+	var h wire.Header
+	_, err := h.Parse(b)
+	return pair && err == nil && h.Flags&wire.FlagEpoch != 0
+}
+
+// Epoch returns the highest epoch the client's session accepted from a
+// standby pair's servers, and false if its server sent none.
+func (c *Client) Epoch() (uint32, bool) {
+	defer c.unlock(c.lock())
+	return c.s.Epoch()
 }

@@ -2,8 +2,13 @@ package client
 
 import (
 	"bytes"
+	"context"
+	"net/netip"
+	"slices"
 	"testing"
+	"time"
 
+	"arcade/internal/wait"
 	"arcade/wire"
 )
 
@@ -59,6 +64,11 @@ func TestEpochFence(t *testing.T) {
 	s.Handle(now+2*ms, stamped(primary.multicastSnapshot(testSnapshot(12)), 2), 0, true)
 	s.Handle(now+3*ms, primary.multicastSnapshot(testSnapshot(13)), 0, true)
 	s.Handle(now+4*ms, stamped(f.multicastSnapshot(testSnapshot(14)), 3), 0, true)
+	// Another session's datagram under a higher epoch moves nothing.
+	other := *f
+	other.token, other.groupToken = 0x0badc0de, 0x0badf00d
+	s.Handle(now+4*ms, stamped(other.unicastSnapshot(testSnapshot(16)), 9), 0, false)
+	s.Handle(now+4*ms, stamped(other.multicastSnapshot(testSnapshot(16)), 9), 0, true)
 	// A trailer that does not fit.
 	short := f.multicastSnapshot(testSnapshot(15))[:wire.HeaderSize+2]
 	short[5] |= wire.FlagEpoch
@@ -68,9 +78,9 @@ func TestEpochFence(t *testing.T) {
 	if want := []uint32{10, 11, 14}; !equalTicks(ticks, want) {
 		t.Errorf("delivered ticks %v, want %v", ticks, want)
 	}
-	if st.Dropped[DropStaleEpoch] != 2 || st.Dropped[DropShort] != 1 || st.EpochChanges != 1 {
-		t.Errorf("stale-epoch drops %d (want 2), short %d (want 1), epoch changes %d (want 1)",
-			st.Dropped[DropStaleEpoch], st.Dropped[DropShort], st.EpochChanges)
+	if st.Dropped[DropStaleEpoch] != 2 || st.Dropped[DropShort] != 1 || st.Dropped[DropToken] != 2 || st.EpochChanges != 1 {
+		t.Errorf("stale-epoch drops %d (want 2), short %d (want 1), token %d (want 2), epoch changes %d (want 1)",
+			st.Dropped[DropStaleEpoch], st.Dropped[DropShort], st.Dropped[DropToken], st.EpochChanges)
 	}
 	if e, _ := s.Epoch(); e != 3 {
 		t.Errorf("Epoch = %d, want 3", e)
@@ -106,4 +116,104 @@ func equalTicks(a, b []uint32) bool {
 		}
 	}
 	return true
+}
+
+// TestClientFollowsTakeover: over loopback, a client of a standby pair's
+// server under epoch 2 goes on with the standby that took over under epoch
+// 3 (it holds the session: token, client id, tick and clock, as the pair's
+// log gives it) when the first datagram from it arrives, with no new
+// handshake: its next inputs go to the new server, whose state it takes.
+func TestClientFollowsTakeover(t *testing.T) {
+	primary := startUDPServer(t, netip.AddrPort{}, 0, false)
+	primary.mu.Lock()
+	// A server a second old whose ticks follow its clock, as a server's do
+	// (the session checks that a tick is of its server time).
+	primary.epoch, primary.start = 2, time.Now().Add(-time.Second)
+	primary.mu.Unlock()
+	c, err := Dial(context.Background(), primary.addr(), Config{SessionConfig: SessionConfig{Name: "pair", Unicast: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if e, ok := c.Epoch(); !ok || e != 2 {
+		t.Fatalf("after Dial: epoch %d, %v; want 2", e, ok)
+	}
+	w := newSnapshotWaiter()
+	c.OnSnapshot(w.onSnapshot(c.ClientID()))
+	in := wire.PoseInput{Head: wire.Pose{Pos: wire.Vec3{Y: 1.6}, Rot: wire.Quat{W: 1}}}
+	syncTick(primary)
+	if _, err := c.SendPose(&in); err != nil {
+		t.Fatal(err)
+	}
+	w.wait(t)
+
+	// The standby takes over: it copies the primary's session, and its
+	// first state goes to the client at once.
+	standby := startUDPServer(t, netip.AddrPort{}, 0, false)
+	standby.mu.Lock()
+	standby.start = primary.start
+	standby.mu.Unlock()
+	// It takes over after a silence: its first tick is past the primary's.
+	primary.mu.Lock()
+	last := primary.tick
+	primary.mu.Unlock()
+	wait.For(t, waitTimeout, "a tick past the primary's", func() bool {
+		standby.mu.Lock()
+		defer standby.mu.Unlock()
+		return wire.InputSeqNewer(uint32(standby.us()*120/1_000_000)-1, last)
+	})
+	primary.mu.Lock()
+	standby.mu.Lock()
+	standby.epoch = 3
+	standby.tick = uint32(standby.us()*120/1_000_000) - 1
+	var addr netip.AddrPort
+	var peer *udpPeer
+	for a, p := range primary.clients {
+		cp := *p
+		addr, peer = a, &cp
+		standby.clients[a] = peer
+	}
+	first := &wire.Snapshot{Tick: standby.tick, ServerTime: standby.us(), Parts: 1, PlayerCount: 1,
+		Players: []wire.PlayerState{{ClientID: peer.id, LastInputSeq: peer.last, Head: in.Head}}}
+	h := wire.Header{Type: wire.TypeSnapshot, Token: peer.token, Seq: 0}
+	standby.conn.WriteToUDPAddrPort(wire.StampEpoch(first.Append(h.Append(nil)), 3), addr)
+	standby.mu.Unlock()
+	primary.mu.Unlock()
+	wait.For(t, waitTimeout, "the client to move to the standby", func() bool { return c.Stats().ServerMoves == 1 })
+	primary.stop() // the old primary is gone
+
+	w2 := newSnapshotWaiter()
+	c.OnSnapshot(w2.onSnapshot(c.ClientID()))
+	syncTick(standby)
+	seq, err := c.SendPose(&in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !wait.Until(waitTimeout, func() bool {
+		w2.mu.Lock()
+		defer w2.mu.Unlock()
+		return slices.Contains(w2.seqs, seq)
+	}) {
+		standby.mu.Lock()
+		poses := standby.poses
+		standby.mu.Unlock()
+		t.Fatalf("no snapshot of the standby reports input %d (the standby got %d inputs): %+v", seq, poses, c.Stats())
+	}
+	st := c.Stats()
+	if st.Restarts != 0 || st.EpochChanges != 1 || c.ClientID() != peer.id {
+		t.Errorf("restarts %d, epoch changes %d, client id %d: want no new handshake, one change, id %d", st.Restarts, st.EpochChanges, c.ClientID(), peer.id)
+	}
+	standby.mu.Lock()
+	poses := standby.poses
+	standby.mu.Unlock()
+	if poses == 0 {
+		t.Error("the standby got no input after the takeover")
+	}
+}
+
+// syncTick sets the tick of s to the one its clock says (120 Hz).
+func syncTick(s *udpServer) {
+	s.mu.Lock()
+	s.tick = uint32(s.us()*120/1_000_000) - 1
+	s.mu.Unlock()
 }
