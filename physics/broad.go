@@ -42,15 +42,18 @@ type broad struct {
 	dirty   bool    // order must be rebuilt (bodies were added or removed)
 	order   []int32 // body indices by box.min along axis, then index
 	a, b, c []span
-	// sweepPairs' selections of a, b and c
-	d, e, f, g, h, k  []span
-	qsl, qbl, ms, mbs []span // sweepPairs' slow spheres and boxes, the moving bodies fast enough for them
-	pairs             []uint64
-	tmp               []uint64 // sortPairs' buffer
-	count             []int32  // sortPairs' buckets
-	islands           []BodyID
-	planes            []int32 // contactPairs' planes
-	moved             []int32 // bodies a sweep has moved, in this sub-step
+	// sweepPairs' spans of the awake and moving bodies (d, of sw), the
+	// fixed bodies (b, and the boxes and planes among them, h), the
+	// queries swept against those (spheres f, boxes g)
+	d, f, g, h []span
+	sw         []sweepEnd
+	slowPairs  [2]int // sweepPairs' slow sphere and box queries meeting a fast enough target
+	pairs      []uint64
+	tmp        []uint64 // sortPairs' buffer
+	count      []int32  // sortPairs' buckets
+	islands    []BodyID
+	planes     []int32 // contactPairs' planes
+	moved      []int32 // bodies a sweep has moved, in this sub-step
 }
 
 // sweepSlack pads the bounds of the sweep's broad phase beyond what its
@@ -470,18 +473,24 @@ func (w *World) wakeTouchedBrute() {
 // (i, j) of an awake dynamic body i and any other j whose tests in
 // sweepBall or sweepBoxBody could pass, with j at its integrated pose.
 //
-// i's span holds its bounds at the start and end of the sub-step. j's
-// holds its bounds grown by its reach (what a swept box tests) and, for a
-// moving j, its end bounds grown by how far the point under a swept sphere
-// is carried: |v|·h plus |ω|·h times that point's distance from j's
-// centre. A sphere whose path meets j's end bounds is at most |ds| + √3·
-// (r + ccdGap) + the carry from them (ds its own motion), so the distance
-// D is at most (S + e + d + |v|·h) / (1 − |ω|·h) with S the largest such
-// reach of any sphere, e the half diagonal of j's bounds and d j's motion
-// over the sub-step.
+// i's query bounds hold its bounds at the start and end of the sub-step.
+// j's target bounds hold its bounds grown by its reach (what a swept box
+// tests) and, for a moving j, its end bounds grown by how far the point
+// under a swept sphere is carried: |v|·h plus |ω|·h times that point's
+// distance from j's centre. A sphere whose path meets j's end bounds is at
+// most |ds| + √3·(r + ccdGap) + the carry from them (ds its own motion), so
+// the distance D is at most (S + e + d + |v|·h) / (1 − |ω|·h) with S the
+// largest such reach of any sphere, e the half diagonal of j's bounds and
+// d j's motion over the sub-step.
+//
+// The awake and moving bodies are one list, each with its query and
+// target bounds and their union, swept once against itself: a pair whose
+// unions meet is tested both ways, i's query against j's target, with
+// the conditions below.
 func (w *World) sweepPairs(h float64) {
 	bp := &w.bp
 	bp.pairs = bp.pairs[:0]
+	bp.slowPairs = [2]int{}
 	reach, any := 0.0, false // S above
 	for i := range w.bodies {
 		b := &w.bodies[i]
@@ -497,124 +506,105 @@ func (w *World) sweepPairs(h float64) {
 	// awake body is paired with the fixed ones only if it moved far enough
 	// to be swept against one (sweepsFixed; their spans are built only
 	// then), and a box (which spheres sweep themselves against) only with
-	// boxes and planes. So the awake spheres' spans (qs) meet all moving
-	// ones (moving), the boxes' (qb) the moving boxes (mb).
+	// boxes and planes. So an awake sphere's query meets every moving
+	// body's target, a box's the moving boxes'.
 	//
 	// And slow bodies meet only fast ones. A sphere that moved less than
 	// half the distance that gets it swept (ccdFraction of its radius) is
 	// slow; it is swept against a body only if its own motion plus that
 	// body's carry (which bounds the motion of the point under it, if their
-	// bounds meet at all) exceeds that distance, so slow spheres (qsl) meet
-	// only the moving bodies whose carry is at least the least margin any
-	// slow sphere has left (ts, less 1 %, against rounding). Likewise a box
-	// whose reach is below half its threshold meets only the moving boxes
-	// whose reach is at least tb. When, as at rest, nothing moves fast,
-	// the slow bodies' lists stay empty.
-	qs, qb, fixed, moving, mb := bp.d[:0], bp.e[:0], bp.b[:0], bp.c[:0], bp.k[:0]
-	qsl, qbl := bp.qsl[:0], bp.qbl[:0]
-	ts, tb := math.Inf(1), math.Inf(1)
-	far := false
+	// bounds meet at all) exceeds that distance, so a slow sphere meets
+	// only the moving bodies whose carry is at least the margin it has left
+	// (need, less 1 %, against rounding). Likewise a box whose reach is
+	// below half its threshold meets only the moving boxes whose reach is
+	// at least its margin. When, as at rest, nothing moves fast, the slow
+	// bodies meet nothing.
+	all, sw := bp.d[:0], bp.sw[:0]
+	qfs, qfb := bp.f[:0], bp.g[:0] // queries of the bodies swept against fixed ones
+	fixed, fb := bp.b[:0], bp.h[:0]
+	far, queries := false, 0
+	var freach aabb // of qfs and qfb: fixed bodies beyond it meet none
 	for _, i := range bp.order {
 		b := &w.bodies[i]
 		if !b.active() && !b.moving() {
 			continue
 		}
 		end := bounds(&b.shape, b.pose)
-		if b.active() {
-			far = far || sweepsFixed(b)
-			if b.shape.Kind == ShapeSphere {
-				path := aabb{min: b.start, max: b.start}.union(aabb{min: b.pose.Pos, max: b.pose.Pos}).grow(b.shape.Radius + ccdGap)
-				sp := w.mkspan(i, path.grow(sweepSlack))
-				thr, d := ccdFraction*b.shape.Radius, b.pose.Pos.Sub(b.start).Len()
-				if d <= thr/2 {
-					qsl = append(qsl, sp)
-					ts = min(ts, 0.99*(thr-d))
-				} else {
-					qs = append(qs, sp)
-				}
-			} else {
-				sp := w.mkspan(i, b.box.union(end).grow(ccdGap).grow(sweepSlack))
-				ha := b.shape.Half
-				if thr := ccdFraction * min(ha.X, ha.Y, ha.Z); b.reach <= thr/2 {
-					qbl = append(qbl, sp)
-					tb = min(tb, 0.99*(thr-b.reach))
-				} else {
-					qb = append(qb, sp)
-				}
-			}
-		}
 		vh, turn := b.vel.Len()*h, b.angVel.Len()*h
 		carry := math.Inf(1)
 		if turn < 0.5 {
 			half := end.max.Sub(end.min).Scale(0.5).Len()
 			carry = vh + turn*(reach+half+b.pose.Pos.Sub(b.start).Len()+vh)/(1-turn)
 		}
-		box := b.box.grow(b.reach).union(end.grow(carry))
-		sp := w.mkspan(i, box.grow(sweepSlack))
-		sp.m = carry
-		moving = append(moving, sp)
-		if b.shape.Kind == ShapeBox {
-			sp.m = b.reach
-			mb = append(mb, sp)
+		e := sweepEnd{
+			t:     b.box.grow(b.reach).union(end.grow(carry)).grow(sweepSlack),
+			carry: carry, reach: b.reach, box: b.shape.Kind == ShapeBox,
+			need: math.Inf(-1), body: i,
 		}
+		u := e.t
+		if b.active() {
+			queries++
+			if b.shape.Kind == ShapeSphere {
+				path := aabb{min: b.start, max: b.start}.union(aabb{min: b.pose.Pos, max: b.pose.Pos}).grow(b.shape.Radius + ccdGap)
+				e.q, e.query = path.grow(sweepSlack), querySphere
+				thr, d := ccdFraction*b.shape.Radius, b.pose.Pos.Sub(b.start).Len()
+				if d <= thr/2 {
+					e.need, e.query = 0.99*(thr-d), querySlowSphere
+				}
+			} else {
+				e.q, e.query = b.box.union(end).grow(ccdGap).grow(sweepSlack), queryBox
+				ha := b.shape.Half
+				if thr := ccdFraction * min(ha.X, ha.Y, ha.Z); b.reach <= thr/2 {
+					e.need, e.query = 0.99*(thr-b.reach), querySlowBox
+				}
+			}
+			u = u.union(e.q)
+			if sweepsFixed(b) {
+				// Far bodies are fast.
+				far = true
+				s := w.mkspan(i, e.q)
+				if len(qfs)+len(qfb) == 0 {
+					freach = s.box
+				}
+				freach = freach.union(s.box)
+				if b.shape.Kind == ShapeSphere {
+					qfs = append(qfs, s)
+				} else {
+					qfb = append(qfb, s)
+				}
+			}
+		}
+		s := w.mkspan(int32(len(sw)), u)
+		sw = append(sw, e)
+		all = append(all, s)
 	}
-	if len(qs)+len(qb)+len(qsl)+len(qbl) == 0 {
+	bp.d, bp.sw, bp.f, bp.g = all, sw, qfs, qfb
+	if queries == 0 {
+		bp.b, bp.h = fixed, fb
 		return
 	}
-	// The moving bodies fast enough for the slow ones.
-	ms, mbs := bp.ms[:0], bp.mbs[:0]
-	if len(qsl) > 0 {
-		for _, s := range moving {
-			if !(s.m < ts) {
-				ms = append(ms, s)
+	sortSpans(all)
+	for k := range all {
+		x := &all[k]
+		for m := k + 1; m < len(all) && all[m].lo <= x.hi; m++ {
+			if !x.box.overlaps(all[m].box) {
+				continue
 			}
-		}
-		if len(ms) == 0 {
-			qsl = qsl[:0]
-		}
-	}
-	if len(qbl) > 0 {
-		for _, s := range mb {
-			if !(s.m < tb) {
-				mbs = append(mbs, s)
-			}
-		}
-		if len(mbs) == 0 {
-			qbl = qbl[:0]
+			a, c := &sw[x.i], &sw[all[m].i]
+			bp.sweepPair(a, c)
+			bp.sweepPair(c, a)
 		}
 	}
-	for _, l := range [...][]span{qs, qb, qsl, qbl, moving, mb, ms, mbs} {
-		sortSpans(l)
-	}
-	qfs, qfb, fb := bp.f[:0], bp.g[:0], bp.h[:0]
 	if far {
-		// Far bodies are fast: in qs and qb.
-		var reach aabb // of qfs and qfb: fixed bodies beyond it meet none
-		for _, s := range qs {
-			if sweepsFixed(&w.bodies[s.i]) {
-				if len(qfs) == 0 {
-					reach = s.box
-				}
-				qfs = append(qfs, s)
-				reach = reach.union(s.box)
-			}
-		}
-		for _, s := range qb {
-			if sweepsFixed(&w.bodies[s.i]) {
-				if len(qfs)+len(qfb) == 0 {
-					reach = s.box
-				}
-				qfb = append(qfb, s)
-				reach = reach.union(s.box)
-			}
-		}
+		sortSpans(qfs)
+		sortSpans(qfb)
 		for _, i := range bp.order {
 			b := &w.bodies[i]
 			if b.active() || b.moving() {
 				continue
 			}
 			box := b.box.grow(sweepSlack)
-			if !box.overlaps(reach) {
+			if !box.overlaps(freach) {
 				continue
 			}
 			s := w.mkspan(i, box)
@@ -624,16 +614,60 @@ func (w *World) sweepPairs(h float64) {
 			}
 		}
 	}
-	bp.c = moving
-	bp.b, bp.d, bp.e, bp.f, bp.g, bp.h, bp.k = fixed, qs, qb, qfs, qfb, fb, mb
-	bp.qsl, bp.qbl, bp.ms, bp.mbs = qsl, qbl, ms, mbs
+	bp.b, bp.h = fixed, fb
 	bp.pairs = crossPairs(qfs, fixed, bp.pairs)
 	bp.pairs = crossPairs(qfb, fb, bp.pairs)
-	bp.pairs = crossPairs(qs, moving, bp.pairs)
-	bp.pairs = crossPairs(qb, mb, bp.pairs)
-	bp.pairs = crossPairs(qsl, ms, bp.pairs)
-	bp.pairs = crossPairs(qbl, mbs, bp.pairs)
 	bp.sortPairs(len(w.bodies))
+}
+
+// sweepEnd is one awake or moving body in sweepPairs: the bounds it is
+// swept in (its query, if awake) and those it is swept against (its
+// target).
+type sweepEnd struct {
+	q, t         aabb
+	carry, reach float64 // of its target: a sphere's test, a box's
+	need         float64 // a slow query: the least carry or reach it meets
+	body         int32
+	query        int8 // its query's kind, or none (a moving kinematic body)
+	box          bool // its target is a box
+}
+
+// The kinds of sweepEnd.query.
+const (
+	queryNone = iota
+	querySphere
+	querySlowSphere
+	queryBox
+	querySlowBox
+)
+
+// sweepPair appends (a, b) to bp.pairs if b's target may be swept into by
+// a's query: a sphere meets any target, a box only boxes; a slow one only
+// targets moving fast enough for it.
+func (bp *broad) sweepPair(a, b *sweepEnd) {
+	switch a.query {
+	case queryNone:
+		return
+	case querySphere:
+	case querySlowSphere:
+		if b.carry < a.need {
+			return
+		}
+		bp.slowPairs[0]++
+	case queryBox, querySlowBox:
+		if !b.box {
+			return
+		}
+		if a.query == querySlowBox {
+			if b.reach < a.need {
+				return
+			}
+			bp.slowPairs[1]++
+		}
+	}
+	if a.q.overlaps(b.t) {
+		bp.pairs = append(bp.pairs, uint64(a.body)<<32|uint64(b.body))
+	}
 }
 
 // sweepsFixed reports whether awake body b moved far enough in the

@@ -165,10 +165,10 @@ func TestBroadPhaseAgainstBrute(t *testing.T) {
 				fast.SubStep(i)
 				slow.SubStep(i)
 				swept += len(fast.bp.moved)
-				if len(fast.bp.qsl) > 0 {
+				if fast.bp.slowPairs[0] > 0 {
 					slowSpheres++
 				}
-				if len(fast.bp.qbl) > 0 {
+				if fast.bp.slowPairs[1] > 0 {
 					slowBoxes++
 				}
 			}
