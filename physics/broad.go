@@ -598,9 +598,14 @@ func (w *World) sweepPairs(h float64) {
 	if far {
 		sortSpans(qfs)
 		sortSpans(qfb)
+		planes := bp.planes[:0]
 		for _, i := range bp.order {
 			b := &w.bodies[i]
 			if b.active() || b.moving() {
+				continue
+			}
+			if b.shape.Kind == ShapePlane {
+				planes = append(planes, i)
 				continue
 			}
 			box := b.box.grow(sweepSlack)
@@ -613,11 +618,40 @@ func (w *World) sweepPairs(h float64) {
 				fb = append(fb, s)
 			}
 		}
+		bp.planes = planes
+		w.sweepPlanePairs(qfs, planes, false)
+		w.sweepPlanePairs(qfb, planes, true)
 	}
 	bp.b, bp.h = fixed, fb
 	bp.pairs = crossPairs(qfs, fixed, bp.pairs)
 	bp.pairs = crossPairs(qfb, fb, bp.pairs)
 	bp.sortPairs(len(w.bodies))
+}
+
+// sweepPlanePairs appends the pairs of the queries q (of spheres, or of
+// boxes) and the planes that the sweep could find touching. Planes span
+// every axis, so each is tested apart: a sphere whose query bounds (its
+// path grown by more than its radius) lie above a plane ends the sub-step
+// further than ccdGap above it, which sweepPlane does not take for a hit;
+// a box whose query bounds (its start and end bounds) lie higher above a
+// plane than its reach plus ccdTouch starts further than ccdTouch from it
+// and, its points moving at most its reach, cannot close that in the
+// sub-step, so toi advances past the end in its first step.
+func (w *World) sweepPlanePairs(q []span, planes []int32, boxes bool) {
+	bp := &w.bp
+	for _, s := range q {
+		keep := sweepSlack
+		if boxes {
+			keep = w.bodies[s.i].reach + ccdTouch
+		}
+		c, e := boxCentre(s.box)
+		for _, j := range planes {
+			if planeLow(c, e, &w.bodies[j].shape) > keep {
+				continue
+			}
+			bp.pairs = append(bp.pairs, uint64(s.i)<<32|uint64(j))
+		}
+	}
 }
 
 // sweepEnd is one awake or moving body in sweepPairs: the bounds it is
