@@ -49,6 +49,10 @@ load: ## loopback load measurement only: server + 16 bots, multicast and unicast
 grabbench: ## eager vs tick-only grab latency with 16 grabbing bots
 	./tools/grabbench.sh
 
+.PHONY: physicsbench
+physicsbench: ## the server's physics stage: a 1000-object scene (420 resting, 580 moving, about 500 awake), 16 headsets on lo (RESTING, MOVING, DURATION)
+	./tools/physicsbench.sh
+
 .PHONY: latency
 latency: ## Arcade's latency beside this box's own limits (UDP echo, timerfd loop, time.Ticker): 16/64 headsets × eager/tick on lo, as ratios
 	$(GO) run ./tools/latency --duration $(or $(DURATION),10s)
