@@ -3,6 +3,8 @@ package physics
 import (
 	"math"
 	"slices"
+
+	"arcade/geom"
 )
 
 // The broad phase is sweep and prune on one axis. World.bp.order keeps the
@@ -52,8 +54,18 @@ type broad struct {
 	tmp        []uint64 // sortPairs' buffer
 	count      []int32  // sortPairs' buckets
 	islands    []BodyID
-	planes     []int32 // contactPairs' planes
+	planes     []int32 // contactPairs' and sweepPairs' planes
+	planeRefs  []planeRef
 	moved      []int32 // bodies a sweep has moved, in this sub-step
+}
+
+// planeRef is a plane as contactPairs tests bodies against it: its
+// normal, the magnitudes of the normal's components, its offset and its
+// body index.
+type planeRef struct {
+	n, abs geom.Vec3
+	off    float64
+	i      int32
 }
 
 // sweepSlack pads the bounds of the sweep's broad phase beyond what its
@@ -325,22 +337,32 @@ func (w *World) contactPairs(h float64) {
 	// contactCandidate's test, with the body's centre and extents and its
 	// sweptMargin (the same for every plane, which stands still) found
 	// once, the latter only when margin alone keeps it apart from one.
+	// The planes' normals, their components' magnitudes and offsets are
+	// read once, not once a body.
+	pl := bp.planeRefs[:0]
+	for _, j := range planes {
+		sh := &w.bodies[j].shape
+		n := sh.Normal
+		pl = append(pl, planeRef{n: n, abs: geom.Vec3{X: math.Abs(n.X), Y: math.Abs(n.Y), Z: math.Abs(n.Z)}, off: sh.Offset, i: j})
+	}
+	bp.planeRefs = pl
 	for _, s := range act {
 		a := &w.bodies[s.i]
 		c, e := boxCentre(a.box)
 		ext := -1.0
-		for _, j := range planes {
-			p := &w.bodies[j]
-			low := planeLow(c, e, &p.shape)
+		for k := range pl {
+			p := &pl[k]
+			// planeLow, term for term.
+			low := p.n.Dot(c) - p.abs.X*e.X - p.abs.Y*e.Y - p.abs.Z*e.Z - p.off
 			if low > margin+sweepSlack {
 				if ext < 0 {
-					ext = sweptMargin(a, p, h)
+					ext = sweptMargin(a, &w.bodies[p.i], h)
 				}
 				if low > margin+ext+sweepSlack {
 					continue
 				}
 			}
-			bp.pairs = append(bp.pairs, pairKey(s.i, j))
+			bp.pairs = append(bp.pairs, pairKey(s.i, p.i))
 		}
 	}
 	bp.sortPairs(len(w.bodies))
