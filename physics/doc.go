@@ -55,9 +55,14 @@
 // lists and pair a body only with those that start along the axis before
 // it ends. Sleeping, fixed and other bodies enter those lists only within
 // the bounds of all the awake bodies they would be paired with, so resting
-// bodies out of reach cost a comparison each. The sweep pairs a slow body
+// bodies out of reach cost a comparison each. The sweep lists the awake and
+// moving bodies once, each with the bounds it is swept in and those it is
+// swept against, and sweeps that list against itself; it pairs a slow body
 // (moved less than half of what gets it swept) only with the moving bodies
-// fast enough to get it swept, so at rest its lists are empty. The axis is the one along which the body centres spread most
+// fast enough for its own margin, so at rest it pairs none, and a body with
+// a plane only when its bounds come within reach of it. Contact finding
+// and the sweep test each awake body against the planes apart, with the
+// planes' terms read once a sub-step. The axis is the one along which the body centres spread most
 // (changed at a Begin only for twice the variance). Sweep and prune was
 // chosen over a uniform grid because Arcade's bodies range from 2 cm balls
 // to 3 m tables, which no one cell size suits, and because the sorted order
@@ -130,7 +135,11 @@
 // sub-step is taken only as the velocity of the point under a swept sphere.
 // Rotation is integrated with constant world angular velocity, without the
 // gyroscopic term. Planes overlap everything along the sweep axis, so each
-// is a candidate pair of every awake body. Bodies lined up along the axis
+// awake body is tested against each plane (a few operations a pair, no
+// exact test when apart). A body spinning half a radian or more in a
+// sub-step is carried without bound in the sweep's test (its swept bounds
+// are infinite), so every awake sphere (and, if it is a box, every awake
+// box) is a sweep candidate of it while it spins so. Bodies lined up along the axis
 // (a row of stacks along it) overlap along it in bulk, which costs
 // comparisons though not exact tests.
 package physics
