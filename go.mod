@@ -1,4 +1,4 @@
-module arcade
+module github.com/arcadexr/arcade
 
 go 1.26.0
 

@@ -43,7 +43,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
-	"arcade/internal/udp"
+	"github.com/arcadexr/arcade/internal/udp"
 )
 
 // Defaults applied to zero Options fields.

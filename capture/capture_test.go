@@ -17,8 +17,8 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
-	"arcade/internal/udp"
-	"arcade/internal/wait"
+	"github.com/arcadexr/arcade/internal/udp"
+	"github.com/arcadexr/arcade/internal/wait"
 )
 
 var (

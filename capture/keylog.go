@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/crypto/argon2"
 
-	"arcade/seal"
+	"github.com/arcadexr/arcade/seal"
 )
 
 // The key log: with a venue passphrase every session datagram is sealed,

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"arcade/seal"
+	"github.com/arcadexr/arcade/seal"
 )
 
 // testKDF is a cheap Argon2id cost: the layout is what is tested here, not

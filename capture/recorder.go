@@ -10,8 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"arcade/internal/udp"
-	"arcade/seal"
+	"github.com/arcadexr/arcade/internal/udp"
+	"github.com/arcadexr/arcade/seal"
 )
 
 // Recorder is a server Tap that captures only while it is told to: an

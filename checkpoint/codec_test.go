@@ -15,9 +15,9 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 
-	"arcade/geom"
-	"arcade/internal/golden"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/geom"
+	"github.com/arcadexr/arcade/internal/golden"
+	"github.com/arcadexr/arcade/wire"
 )
 
 var update = flag.Bool("update", false, "rewrite ../testdata/checkpoint/v1.hex")

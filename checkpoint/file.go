@@ -12,7 +12,7 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 
-	"arcade/scene"
+	"github.com/arcadexr/arcade/scene"
 )
 
 // SceneFingerprint identifies a scene: the xxhash64 of its text as

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"arcade/scene"
+	"github.com/arcadexr/arcade/scene"
 )
 
 func TestWriterKeepsTheFileWhole(t *testing.T) {

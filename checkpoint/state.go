@@ -1,8 +1,8 @@
 package checkpoint
 
 import (
-	"arcade/geom"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/geom"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // State is one checkpoint: a world at a tick.

@@ -3,7 +3,7 @@ package client
 import (
 	"testing"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // BenchmarkHandleSnapshot measures one multicast snapshot of 16 players

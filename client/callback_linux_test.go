@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"arcade/internal/testnet"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/internal/testnet"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // TestCallbackCallsClient: a snapshot callback that calls back into its

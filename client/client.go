@@ -16,7 +16,7 @@ import (
 
 	"golang.org/x/net/ipv4"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // Config configures Dial.

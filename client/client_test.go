@@ -14,9 +14,9 @@ import (
 
 	"golang.org/x/net/ipv4"
 
-	"arcade/internal/testnet"
-	"arcade/internal/wait"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/internal/testnet"
+	"github.com/arcadexr/arcade/internal/wait"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // udpServer is a fake server over real loopback UDP, written with the wire

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"time"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // ReportInterval is how often a client on multicast tells the server how its

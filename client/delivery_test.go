@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // withoutReports drops DeliveryReports from a drained batch, for tests about

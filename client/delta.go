@@ -1,8 +1,8 @@
 package client
 
 import (
-	"arcade/statesync"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/statesync"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // deltaRx is the receiving side of the StateDelta stream (docs/PROTOCOL.md

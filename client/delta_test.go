@@ -3,7 +3,7 @@ package client
 import (
 	"testing"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // deltaWorld is a small world at tick: players 1 and 2, entities 1…40,

@@ -5,8 +5,8 @@ import (
 	"slices"
 	"time"
 
-	"arcade/statesync"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/statesync"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // Desync detection (docs/PROTOCOL.md §10.5): the server puts the hash of a

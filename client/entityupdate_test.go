@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // updateRecorder collects a session's entity update callbacks.

@@ -3,7 +3,7 @@ package client
 import (
 	"encoding/binary"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // FenceLease is how long a session keeps refusing lower epochs after the

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"arcade/internal/wait"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/internal/wait"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // stamped is datagram d of a standby pair's server under epoch e (§18.1).

@@ -6,11 +6,11 @@ import (
 	"context"
 	"net/netip"
 
-	"arcade/internal/udp"
-	"arcade/scene"
-	"arcade/server"
-	"arcade/sim"
-	"arcade/tick"
+	"github.com/arcadexr/arcade/internal/udp"
+	"github.com/arcadexr/arcade/scene"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/sim"
+	"github.com/arcadexr/arcade/tick"
 )
 
 // exampleServer runs an Arcade server in this process on a loopback port

@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"time"
 
-	"arcade/client"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/client"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // A headset joins the server, sends one pose and waits for the state that

@@ -4,7 +4,7 @@ import (
 	"net/netip"
 	"testing"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // fakeServer is the server side of the protocol written directly with the

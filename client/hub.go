@@ -11,7 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // MulticastHub is one multicast receive socket shared by several Clients of

@@ -10,8 +10,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"arcade/internal/udp"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/internal/udp"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // hubSocket is a MulticastHub's socket and the eventfd that wakes its

@@ -15,12 +15,12 @@ import (
 
 	"golang.org/x/net/ipv4"
 
-	"arcade/internal/testnet"
-	"arcade/internal/udp"
-	"arcade/internal/wait"
-	"arcade/server"
-	"arcade/tick"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/internal/testnet"
+	"github.com/arcadexr/arcade/internal/udp"
+	"github.com/arcadexr/arcade/internal/wait"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/tick"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // groupSender sends datagrams of the test's own making to a multicast group

@@ -7,12 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"arcade/internal/testnet"
-	"arcade/internal/udp"
-	"arcade/internal/wait"
-	"arcade/server"
-	"arcade/tick"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/internal/testnet"
+	"github.com/arcadexr/arcade/internal/udp"
+	"github.com/arcadexr/arcade/internal/wait"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/tick"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // runServer runs a real server on addr (port 0: any) until the returned

@@ -3,7 +3,7 @@ package client
 import (
 	"testing"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // TestDeltaResyncAfterMismatch: a session whose copy of a tick differs

@@ -1,8 +1,8 @@
 package client
 
 import (
-	"arcade/reliable"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/reliable"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // acceptUnicast records a valid unicast datagram's sequence number on the

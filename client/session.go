@@ -1,17 +1,17 @@
 package client
 
 import (
-	"arcade/reliable"
-	"arcade/seal"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/arcadexr/arcade/reliable"
+	"github.com/arcadexr/arcade/seal"
 	"math"
 	"time"
 	"unicode/utf8"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // Defaults for the zero fields of SessionConfig, and the fixed resend

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 const (

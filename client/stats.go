@@ -1,6 +1,6 @@
 package client
 
-import "arcade/wire"
+import "github.com/arcadexr/arcade/wire"
 
 // DropReason says why a received datagram was dropped.
 type DropReason uint8

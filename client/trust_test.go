@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // liveTick is a tick well inside the fake server's past after connect.

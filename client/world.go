@@ -4,7 +4,7 @@ import (
 	"slices"
 	"sync"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // World is a headset's copy of the shared world, kept from the state a

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 func player(id uint16, input uint32) wire.PlayerState {

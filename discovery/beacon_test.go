@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"arcade/internal/golden"
+	"github.com/arcadexr/arcade/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden vectors in ../testdata/discovery and the fuzz seeds in testdata/fuzz")

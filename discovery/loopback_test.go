@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"arcade/internal/wait"
+	"github.com/arcadexr/arcade/internal/wait"
 
 	"golang.org/x/net/dns/dnsmessage"
 	"golang.org/x/net/ipv4"

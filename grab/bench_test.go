@@ -4,7 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"arcade/geom"
+	"github.com/arcadexr/arcade/geom"
 )
 
 // demoScene builds the venue at demo size: 16 players with two hands each

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	"arcade/geom"
+	"github.com/arcadexr/arcade/geom"
 )
 
 // refGraph is the slow, obviously correct twin of Graph: no order, no

@@ -3,8 +3,8 @@ package grab_test
 import (
 	"fmt"
 
-	"arcade/geom"
-	"arcade/grab"
+	"github.com/arcadexr/arcade/geom"
+	"github.com/arcadexr/arcade/grab"
 )
 
 // A hand holds a racket that carries a ball; one SetPose and one Propagate

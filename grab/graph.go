@@ -3,7 +3,7 @@ package grab
 import (
 	"slices"
 
-	"arcade/geom"
+	"github.com/arcadexr/arcade/geom"
 )
 
 // NodeID names a node. The server chooses them; the graph only requires

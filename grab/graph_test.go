@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"arcade/geom"
+	"github.com/arcadexr/arcade/geom"
 )
 
 var (

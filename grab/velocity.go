@@ -3,7 +3,7 @@ package grab
 import (
 	"math"
 
-	"arcade/geom"
+	"github.com/arcadexr/arcade/geom"
 )
 
 const (

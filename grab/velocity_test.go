@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"arcade/geom"
+	"github.com/arcadexr/arcade/geom"
 )
 
 const frame90Hz = int64(1_000_000_000) / 90

@@ -10,7 +10,7 @@ import (
 	"slices"
 	"time"
 
-	"arcade/internal/udp"
+	"github.com/arcadexr/arcade/internal/udp"
 )
 
 // Config describes the impairments applied to every datagram copy.

@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"time"
 
-	"arcade/capture"
+	"github.com/arcadexr/arcade/capture"
 )
 
 // CaptureControl is a server Tap that captures on demand

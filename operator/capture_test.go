@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"arcade/capture"
-	"arcade/internal/udp"
-	"arcade/server"
+	"github.com/arcadexr/arcade/capture"
+	"github.com/arcadexr/arcade/internal/udp"
+	"github.com/arcadexr/arcade/server"
 )
 
 // TestCaptureAPI: with the token, a capture starts into the capture

@@ -16,10 +16,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"arcade/internal/metrics"
-	"arcade/scene"
-	"arcade/server"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/internal/metrics"
+	"github.com/arcadexr/arcade/scene"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // The operator dashboard: a page (embedded, plain JavaScript, nothing fetched

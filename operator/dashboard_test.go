@@ -16,10 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"arcade/internal/wait"
-	"arcade/scene"
-	"arcade/server"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/internal/wait"
+	"github.com/arcadexr/arcade/scene"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // sseEvent is one parsed Server-Sent Event.

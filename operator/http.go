@@ -13,8 +13,8 @@ import (
 	"net/http"
 	"strings"
 
-	"arcade/server"
-	"arcade/tick"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/tick"
 )
 
 // Source is what the operator surface reads: *server.Server.

@@ -10,9 +10,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"arcade/internal/metrics"
-	"arcade/server"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/internal/metrics"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // /metrics is served by Prometheus' own client library: a collector reads

@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"time"
 
-	"arcade/replay"
+	"github.com/arcadexr/arcade/replay"
 )
 
 // ReplayControl is a server World that plays a recording back as a live

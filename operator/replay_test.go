@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"arcade/replay"
-	"arcade/scene"
-	"arcade/server"
-	"arcade/sim"
+	"github.com/arcadexr/arcade/replay"
+	"github.com/arcadexr/arcade/scene"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/sim"
 )
 
 // fakeShow is a World that is a ReplayControl, recording what it is told.

@@ -5,7 +5,7 @@ import (
 	"math"
 	"testing"
 
-	"arcade/geom"
+	"github.com/arcadexr/arcade/geom"
 )
 
 func TestConfigAndAddErrors(t *testing.T) {

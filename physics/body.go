@@ -3,7 +3,7 @@ package physics
 import (
 	"math"
 
-	"arcade/geom"
+	"github.com/arcadexr/arcade/geom"
 )
 
 // BodyID names a body. Bodies are kept and visited in increasing id order.

@@ -4,7 +4,7 @@ import (
 	"math"
 	"testing"
 
-	"arcade/geom"
+	"github.com/arcadexr/arcade/geom"
 )
 
 // TestBounceHeight drops a ball from h onto a plane and onto the table and

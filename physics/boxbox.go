@@ -3,7 +3,7 @@ package physics
 import (
 	"math"
 
-	"arcade/geom"
+	"github.com/arcadexr/arcade/geom"
 )
 
 // boxBox finds the contact of two oriented boxes: the separating axis test

@@ -4,7 +4,7 @@ import (
 	"math"
 	"slices"
 
-	"arcade/geom"
+	"github.com/arcadexr/arcade/geom"
 )
 
 // The broad phase is sweep and prune on one axis. World.bp.order keeps the

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"arcade/geom"
+	"github.com/arcadexr/arcade/geom"
 )
 
 // randomScene fills w with a floor, a tilted plane, static boxes, two

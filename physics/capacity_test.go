@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"arcade/geom"
+	"github.com/arcadexr/arcade/geom"
 )
 
 // crowd is a capacity scene: a floor and four walls, resting bodies in

@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"arcade/geom"
+	"github.com/arcadexr/arcade/geom"
 )
 
 var paddleHalfExt = v3(0.075, paddleHalf, 0.08) // blade normal is local Y

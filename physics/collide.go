@@ -3,7 +3,7 @@ package physics
 import (
 	"math"
 
-	"arcade/geom"
+	"github.com/arcadexr/arcade/geom"
 )
 
 // maxClip bounds the points a narrow-phase test produces before reduction.

@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"arcade/geom"
+	"github.com/arcadexr/arcade/geom"
 )
 
 // naiveDepth is the reference for the separating axis test: it projects

@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"arcade/geom"
+	"github.com/arcadexr/arcade/geom"
 )
 
 // A dart: a 1 cm square, 15 cm long box along its local Z.

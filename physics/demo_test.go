@@ -4,7 +4,7 @@ import (
 	"math"
 	"testing"
 
-	"arcade/geom"
+	"github.com/arcadexr/arcade/geom"
 )
 
 // demo is an Arcade-sized scene: table tennis (table, net, 4 balls, 2

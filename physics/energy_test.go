@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"arcade/geom"
+	"github.com/arcadexr/arcade/geom"
 )
 
 // closedBox returns a world inside a 2 m cube: floor and ceiling planes,

@@ -3,7 +3,7 @@ package physics
 import (
 	"testing"
 
-	"arcade/geom"
+	"github.com/arcadexr/arcade/geom"
 )
 
 const tick = 1.0 / 120

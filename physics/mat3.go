@@ -3,7 +3,7 @@ package physics
 import (
 	"math"
 
-	"arcade/geom"
+	"github.com/arcadexr/arcade/geom"
 )
 
 // mat3 is a 3×3 matrix, row-major: m[row][col].

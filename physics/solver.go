@@ -3,7 +3,7 @@ package physics
 import (
 	"math"
 
-	"arcade/geom"
+	"github.com/arcadexr/arcade/geom"
 )
 
 // manifold is the contact of one pair in one sub-step.

@@ -4,7 +4,7 @@ import (
 	"math"
 	"testing"
 
-	"arcade/geom"
+	"github.com/arcadexr/arcade/geom"
 )
 
 const blockHalf = 0.05

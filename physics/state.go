@@ -4,7 +4,7 @@ import (
 	"errors"
 	"math"
 
-	"arcade/geom"
+	"github.com/arcadexr/arcade/geom"
 )
 
 // ErrState: SetBodyState of a pose or velocity that is not finite, or a

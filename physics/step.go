@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"arcade/geom"
+	"github.com/arcadexr/arcade/geom"
 )
 
 // report is the impulse of one pair in one sub-step, merged per Step.

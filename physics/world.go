@@ -6,7 +6,7 @@ import (
 	"math"
 	"slices"
 
-	"arcade/geom"
+	"github.com/arcadexr/arcade/geom"
 )
 
 // Errors returned by World methods.

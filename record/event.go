@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"math"
 
-	"arcade/checkpoint"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/checkpoint"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // Event is a decoded frame: the fields its type uses are set.

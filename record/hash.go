@@ -6,7 +6,7 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // PlayerSize is a raw player state in the state hash: client id u16,

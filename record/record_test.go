@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"arcade/checkpoint"
-	"arcade/geom"
-	"arcade/internal/golden"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/checkpoint"
+	"github.com/arcadexr/arcade/geom"
+	"github.com/arcadexr/arcade/internal/golden"
+	"github.com/arcadexr/arcade/wire"
 )
 
 var update = flag.Bool("update", false, "rewrite ../testdata/record/v1.hex")

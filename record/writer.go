@@ -12,8 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"arcade/checkpoint"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/checkpoint"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // Config configures a Writer. Zero fields mean the documented default.

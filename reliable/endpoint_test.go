@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"arcade/netsim"
+	"github.com/arcadexr/arcade/netsim"
 )
 
 func mustNew(t testing.TB, cfg Config) *Endpoint {

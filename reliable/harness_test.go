@@ -5,7 +5,7 @@ import (
 	"net/netip"
 	"testing"
 
-	"arcade/netsim"
+	"github.com/arcadexr/arcade/netsim"
 )
 
 // The test datagram: a trace number (unique per sender, so the test can

@@ -14,7 +14,7 @@ import (
 	"time"
 	"unsafe"
 
-	"arcade/netsim"
+	"github.com/arcadexr/arcade/netsim"
 )
 
 // checkAccounting recomputes from the receive windows what an Endpoint

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"arcade/netsim"
+	"github.com/arcadexr/arcade/netsim"
 )
 
 // fillMessage writes message k's deterministic content: its number, then

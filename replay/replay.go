@@ -13,12 +13,12 @@ import (
 	"slices"
 	"time"
 
-	"arcade/checkpoint"
-	"arcade/record"
-	"arcade/scene"
-	"arcade/server"
-	"arcade/sim"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/checkpoint"
+	"github.com/arcadexr/arcade/record"
+	"github.com/arcadexr/arcade/scene"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/sim"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // Mismatch is the first difference between a replay and its recording.

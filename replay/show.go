@@ -12,11 +12,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"arcade/record"
-	"arcade/scene"
-	"arcade/server"
-	"arcade/sim"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/record"
+	"github.com/arcadexr/arcade/scene"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/sim"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // Show plays a recording back as a live session: it is the World (a

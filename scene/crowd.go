@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
-	"arcade/geom"
+	"github.com/arcadexr/arcade/geom"
 )
 
 // Crowd returns a capacity scene: a 12 m square pen (a floor and four

@@ -4,7 +4,7 @@ import (
 	"math"
 	"testing"
 
-	"arcade/geom"
+	"github.com/arcadexr/arcade/geom"
 )
 
 // eps is the overlap allowed between touching objects: rounding only.

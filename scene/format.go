@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"arcade/geom"
+	"github.com/arcadexr/arcade/geom"
 )
 
 // formatFile is the file name in errors from Format.

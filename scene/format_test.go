@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"arcade/geom"
+	"github.com/arcadexr/arcade/geom"
 )
 
 // format returns s in the file format.

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"arcade/geom"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/geom"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // Error is a parse error. Its message names the file, the line, the object

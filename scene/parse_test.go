@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"arcade/geom"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/geom"
+	"github.com/arcadexr/arcade/wire"
 )
 
 func parseString(t *testing.T, src string) *Scene {

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"sync"
 
-	"arcade/geom"
+	"github.com/arcadexr/arcade/geom"
 )
 
 // Limits and defaults of the file format.

@@ -1,7 +1,6 @@
 package seal
 
 import (
-	"arcade/internal/detrand"
 	"bufio"
 	"bytes"
 	"compress/gzip"
@@ -15,6 +14,7 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
+	"github.com/arcadexr/arcade/internal/detrand"
 	"io"
 	"os"
 	"path/filepath"

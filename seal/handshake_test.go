@@ -1,7 +1,6 @@
 package seal
 
 import (
-	"arcade/internal/detrand"
 	"bytes"
 	"crypto/ed25519"
 	"crypto/hkdf"
@@ -10,6 +9,7 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
+	"github.com/arcadexr/arcade/internal/detrand"
 	"os"
 	"path/filepath"
 	"strings"

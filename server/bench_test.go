@@ -8,13 +8,13 @@ import (
 	"testing"
 	"time"
 
-	"arcade/capture"
-	"arcade/internal/udp"
-	"arcade/netsim"
-	"arcade/scene"
-	"arcade/server"
-	"arcade/sim"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/capture"
+	"github.com/arcadexr/arcade/internal/udp"
+	"github.com/arcadexr/arcade/netsim"
+	"github.com/arcadexr/arcade/scene"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/sim"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // switchTransport lets a test set up sessions on the simulated network and

@@ -6,13 +6,13 @@ import (
 	"testing"
 	"time"
 
-	"arcade/client"
-	"arcade/internal/testnet"
-	"arcade/internal/udp"
-	"arcade/server"
-	"arcade/statesync"
-	"arcade/tick"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/client"
+	"github.com/arcadexr/arcade/internal/testnet"
+	"github.com/arcadexr/arcade/internal/udp"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/statesync"
+	"github.com/arcadexr/arcade/tick"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // udpHotPath connects n headsets to a server over real loopback sockets,

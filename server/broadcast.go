@@ -1,7 +1,7 @@
 package server
 
 import (
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // broadcast encodes the tick's state once and sends it: one datagram per

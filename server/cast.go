@@ -4,7 +4,7 @@ import (
 	"errors"
 	"math"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // Cast is a World whose players are not the server's sessions: a recorded

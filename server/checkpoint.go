@@ -7,9 +7,9 @@ import (
 	"slices"
 	"time"
 
-	"arcade/checkpoint"
-	"arcade/record"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/checkpoint"
+	"github.com/arcadexr/arcade/record"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // finalWait bounds how long Shutdown waits for the checkpoint writer.

@@ -7,12 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"arcade/checkpoint"
-	"arcade/netsim"
-	"arcade/scene"
-	"arcade/server"
-	"arcade/sim"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/checkpoint"
+	"github.com/arcadexr/arcade/netsim"
+	"github.com/arcadexr/arcade/scene"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/sim"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // connectAs is rig.connect with a player identity.

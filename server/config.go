@@ -6,8 +6,8 @@ import (
 	"net/netip"
 	"time"
 
-	"arcade/internal/metrics"
-	"arcade/reliable"
+	"github.com/arcadexr/arcade/internal/metrics"
+	"github.com/arcadexr/arcade/reliable"
 )
 
 // Defaults for Config fields left at their zero value.

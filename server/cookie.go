@@ -8,7 +8,7 @@ import (
 	"hash"
 	"net/netip"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // cookieJar issues and checks stateless handshake cookies: the server keeps

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // Delivery-mode thresholds. Loss is judged over the last lossWindow

@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"arcade/internal/udp"
-	"arcade/netsim"
-	"arcade/server"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/internal/udp"
+	"github.com/arcadexr/arcade/netsim"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/wire"
 )
 
 func deliveryOf(t *testing.T, srv *server.Server, id uint16) server.ClientInfo {

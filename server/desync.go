@@ -3,7 +3,7 @@ package server
 import (
 	"time"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // Desync reports (docs/PROTOCOL.md §10.5, §16.8): every headset compares

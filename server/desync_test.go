@@ -5,12 +5,12 @@ import (
 	"testing"
 	"time"
 
-	"arcade/client"
-	"arcade/netsim"
-	"arcade/scene"
-	"arcade/server"
-	"arcade/sim"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/client"
+	"github.com/arcadexr/arcade/netsim"
+	"github.com/arcadexr/arcade/scene"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/sim"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // desyncPeer is a headset on the twin: a client.Session, and optionally a

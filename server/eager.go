@@ -3,7 +3,7 @@ package server
 import (
 	"slices"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // Eager propagation: a pose input is applied the moment it is read — the

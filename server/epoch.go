@@ -1,6 +1,6 @@
 package server
 
-import "arcade/wire"
+import "github.com/arcadexr/arcade/wire"
 
 // stampEpoch marks datagram b, header and body in clear, with the server's
 // epoch (PROTOCOL §18.1) before it is sealed: FlagEpoch in the header (the

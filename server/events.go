@@ -1,6 +1,6 @@
 package server
 
-import "arcade/wire"
+import "github.com/arcadexr/arcade/wire"
 
 // Event is a headset joining, leaving or changing delivery, for the
 // operator's log. The tick thread hands events over without waiting

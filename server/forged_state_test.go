@@ -7,11 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"arcade/client"
-	"arcade/netsim"
-	"arcade/seal"
-	"arcade/server"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/client"
+	"github.com/arcadexr/arcade/netsim"
+	"github.com/arcadexr/arcade/seal"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // reflection records, for one headset, when each of its inputs went out

@@ -5,9 +5,9 @@ import (
 	"net/netip"
 	"time"
 
-	"arcade/reliable"
-	"arcade/seal"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/reliable"
+	"github.com/arcadexr/arcade/seal"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // The stateless handshake (docs/PROTOCOL.md §7): a ConnectRequest gets a

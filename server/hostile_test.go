@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"arcade/client"
-	"arcade/netsim"
-	"arcade/server"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/client"
+	"github.com/arcadexr/arcade/netsim"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // lastSeqOf returns the last input seq the newest snapshot in got reports

@@ -8,13 +8,13 @@ import (
 	"testing"
 	"time"
 
-	"arcade/client"
-	"arcade/internal/testnet"
-	"arcade/internal/udp"
-	"arcade/netsim"
-	"arcade/server"
-	"arcade/tick"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/client"
+	"github.com/arcadexr/arcade/internal/testnet"
+	"github.com/arcadexr/arcade/internal/udp"
+	"github.com/arcadexr/arcade/netsim"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/tick"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // The same scenario runs over real loopback UDP and over the in-memory twin

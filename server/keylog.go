@@ -1,6 +1,6 @@
 package server
 
-import "arcade/seal"
+import "github.com/arcadexr/arcade/seal"
 
 // KeyLogger is a Tap that also keeps the keys of a sealed server's
 // sessions and group, so that a capture of sealed datagrams can be read

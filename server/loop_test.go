@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"arcade/netsim"
-	"arcade/server"
-	"arcade/tick"
+	"github.com/arcadexr/arcade/netsim"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/tick"
 )
 
 // netWaiter is a tick.Waiter on the in-memory network's virtual time, so

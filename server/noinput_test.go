@@ -4,9 +4,9 @@ import (
 	"testing"
 	"time"
 
-	"arcade/netsim"
-	"arcade/server"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/netsim"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // TestNoInputMark: a player's record carries TrackNoInput until an input

@@ -4,9 +4,9 @@ import (
 	"testing"
 	"time"
 
-	"arcade/netsim"
-	"arcade/server"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/netsim"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // TestSignedUpdatesPaced: with a passphrase, eager EntityUpdates to the

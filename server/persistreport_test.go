@@ -7,13 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"arcade/checkpoint"
-	"arcade/netsim"
-	"arcade/record"
-	"arcade/scene"
-	"arcade/server"
-	"arcade/sim"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/checkpoint"
+	"github.com/arcadexr/arcade/netsim"
+	"github.com/arcadexr/arcade/record"
+	"github.com/arcadexr/arcade/scene"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/sim"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // TestReportShowsCheckpointAndRecording: the StatsReport carries the

@@ -1,10 +1,10 @@
 package server
 
 import (
-	"arcade/internal/udp"
-	"arcade/seal"
-	"arcade/statesync"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/internal/udp"
+	"github.com/arcadexr/arcade/seal"
+	"github.com/arcadexr/arcade/statesync"
+	"github.com/arcadexr/arcade/wire"
 	"net/netip"
 )
 

@@ -3,9 +3,9 @@ package server
 import (
 	"errors"
 
-	"arcade/checkpoint"
-	"arcade/record"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/checkpoint"
+	"github.com/arcadexr/arcade/record"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // recordState is the server's side of Persist.Record: the entities of the

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"arcade/checkpoint"
-	"arcade/record"
-	"arcade/server"
+	"github.com/arcadexr/arcade/checkpoint"
+	"github.com/arcadexr/arcade/record"
+	"github.com/arcadexr/arcade/server"
 )
 
 // threadCPU is the calling thread's CPU time, user and system, ns.

@@ -1,8 +1,8 @@
 package server
 
 import (
-	"arcade/reliable"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/reliable"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // relService schedules the sessions' reliable channels: a min-heap of the

@@ -7,14 +7,14 @@ import (
 	"testing"
 	"time"
 
-	"arcade/checkpoint"
-	"arcade/netsim"
-	"arcade/record"
-	sessionreplay "arcade/replay"
-	"arcade/scene"
-	"arcade/server"
-	"arcade/sim"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/checkpoint"
+	"github.com/arcadexr/arcade/netsim"
+	"github.com/arcadexr/arcade/record"
+	sessionreplay "github.com/arcadexr/arcade/replay"
+	"github.com/arcadexr/arcade/scene"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/sim"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // player is a headset of the replay scenario: where its right hand goes

@@ -1,7 +1,7 @@
 package server
 
 import (
-	"arcade/internal/metrics"
+	"github.com/arcadexr/arcade/internal/metrics"
 )
 
 // Quantiles in microseconds, as /api/stats reports them.

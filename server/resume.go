@@ -3,7 +3,7 @@ package server
 import (
 	"time"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // ResumeWindow is how long after a session ends the same player identity

@@ -5,10 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"arcade/client"
-	"arcade/netsim"
-	"arcade/server"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/client"
+	"github.com/arcadexr/arcade/netsim"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // joinAs is twinEnv.join with a player identity, from a given address.

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"unicode/utf8"
 
-	"arcade/reliable"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/reliable"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // ClientRef names the client an RPC came from or goes to: its client id.

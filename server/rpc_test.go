@@ -9,13 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"arcade/client"
-	"arcade/internal/udp"
-	"arcade/internal/wait"
-	"arcade/netsim"
-	"arcade/server"
-	"arcade/tick"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/client"
+	"github.com/arcadexr/arcade/internal/udp"
+	"github.com/arcadexr/arcade/internal/wait"
+	"github.com/arcadexr/arcade/netsim"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/tick"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // The RPC scenario: one client sends nButtons ButtonEvents (ClientTime = i)

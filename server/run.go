@@ -6,7 +6,7 @@ import (
 	"runtime/trace"
 	"strconv"
 
-	"arcade/tick"
+	"github.com/arcadexr/arcade/tick"
 )
 
 // Loop is Run's real-time loop, for its wake and spin figures; nil before

@@ -5,10 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"arcade/geom"
-	"arcade/scene"
-	"arcade/server"
-	"arcade/sim"
+	"github.com/arcadexr/arcade/geom"
+	"github.com/arcadexr/arcade/scene"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/sim"
 )
 
 // scaleScene is a floor and n dynamic spheres: a grid of them resting on

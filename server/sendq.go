@@ -3,9 +3,9 @@ package server
 import (
 	"net/netip"
 
-	"arcade/internal/udp"
-	"arcade/seal"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/internal/udp"
+	"github.com/arcadexr/arcade/seal"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // The send queue: datagrams are built in place in the out batch (begin,

@@ -26,12 +26,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"arcade/internal/udp"
-	"arcade/reliable"
-	"arcade/seal"
-	"arcade/statesync"
-	"arcade/tick"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/internal/udp"
+	"github.com/arcadexr/arcade/reliable"
+	"github.com/arcadexr/arcade/seal"
+	"github.com/arcadexr/arcade/statesync"
+	"github.com/arcadexr/arcade/tick"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // Tap observes datagrams for packet capture. Received gets each datagram as

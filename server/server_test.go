@@ -8,10 +8,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"arcade/internal/udp"
-	"arcade/netsim"
-	"arcade/server"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/internal/udp"
+	"github.com/arcadexr/arcade/netsim"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/wire"
 )
 
 var serverAddr = netip.MustParseAddrPort("10.0.0.1:7777")

@@ -4,10 +4,10 @@ import (
 	"net/netip"
 	"slices"
 
-	"arcade/reliable"
-	"arcade/seal"
-	"arcade/statesync"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/reliable"
+	"github.com/arcadexr/arcade/seal"
+	"github.com/arcadexr/arcade/statesync"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // session is one connected headset. The tick thread owns it.

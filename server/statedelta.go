@@ -1,8 +1,8 @@
 package server
 
 import (
-	"arcade/statesync"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/statesync"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // The delta-coded state stream (docs/PROTOCOL.md §10.4). Every tick's

@@ -6,11 +6,11 @@ import (
 	"testing"
 	"time"
 
-	"arcade/client"
-	"arcade/internal/udp"
-	"arcade/netsim"
-	"arcade/server"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/client"
+	"github.com/arcadexr/arcade/internal/udp"
+	"github.com/arcadexr/arcade/netsim"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // typeTap counts what the server sends to the multicast group, by type.

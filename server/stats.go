@@ -5,8 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"arcade/internal/metrics"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/internal/metrics"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // DropReason classifies a datagram the server did not act on.

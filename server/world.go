@@ -1,7 +1,7 @@
 package server
 
 import (
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // World is the simulation the tick drives: the scene's objects, the grab

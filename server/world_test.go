@@ -4,11 +4,11 @@ import (
 	"testing"
 	"time"
 
-	"arcade/netsim"
-	"arcade/scene"
-	"arcade/server"
-	"arcade/sim"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/netsim"
+	"github.com/arcadexr/arcade/scene"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/sim"
+	"github.com/arcadexr/arcade/wire"
 )
 
 func worldRig(t *testing.T, noEager bool) *rig {

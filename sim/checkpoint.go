@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"slices"
 
-	"arcade/checkpoint"
-	"arcade/geom"
-	"arcade/grab"
-	"arcade/physics"
+	"github.com/arcadexr/arcade/checkpoint"
+	"github.com/arcadexr/arcade/geom"
+	"github.com/arcadexr/arcade/grab"
+	"github.com/arcadexr/arcade/physics"
 )
 
 // Fingerprint is the scene's checkpoint.SceneFingerprint: a checkpoint

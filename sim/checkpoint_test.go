@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"arcade/checkpoint"
-	"arcade/geom"
-	"arcade/scene"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/checkpoint"
+	"github.com/arcadexr/arcade/geom"
+	"github.com/arcadexr/arcade/scene"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // TestRestoreGivesBackTheWorld: a world where things fell, one player

@@ -9,12 +9,12 @@ import (
 	"errors"
 	"fmt"
 
-	"arcade/checkpoint"
-	"arcade/geom"
-	"arcade/grab"
-	"arcade/physics"
-	"arcade/scene"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/checkpoint"
+	"github.com/arcadexr/arcade/geom"
+	"github.com/arcadexr/arcade/grab"
+	"github.com/arcadexr/arcade/physics"
+	"github.com/arcadexr/arcade/scene"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // Grip thresholds: a hand grabs when its grip value rises to GripOn and lets

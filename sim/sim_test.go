@@ -6,11 +6,11 @@ import (
 	"testing"
 	"time"
 
-	"arcade/geom"
-	"arcade/grab"
-	"arcade/physics"
-	"arcade/scene"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/geom"
+	"github.com/arcadexr/arcade/grab"
+	"github.com/arcadexr/arcade/physics"
+	"github.com/arcadexr/arcade/scene"
+	"github.com/arcadexr/arcade/wire"
 )
 
 func demo(t testing.TB) *World {

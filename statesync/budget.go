@@ -3,7 +3,7 @@ package statesync
 import (
 	"slices"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // Budget holds the group's state to a number of payload bits a tick: when

@@ -3,7 +3,7 @@ package statesync
 import (
 	"testing"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // TestBudget: 100 entities all moving every tick, a budget that fits about

@@ -3,7 +3,7 @@ package statesync
 import (
 	"math/bits"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // Receiver assembles StateDelta ticks from their parts, as a headset does

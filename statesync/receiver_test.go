@@ -3,7 +3,7 @@ package statesync
 import (
 	"testing"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 func world(tick uint32, n int) *wire.State {

@@ -20,7 +20,7 @@ package statesync
 import (
 	"math/bits"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // Window is how many of the newest complete ticks a receiver keeps and

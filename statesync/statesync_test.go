@@ -4,7 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 func TestHeld(t *testing.T) {

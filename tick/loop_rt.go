@@ -6,7 +6,7 @@ import (
 	"math"
 	"time"
 
-	"arcade/internal/metrics"
+	"github.com/arcadexr/arcade/internal/metrics"
 )
 
 // Wake says what ended one wait of a real-time loop.

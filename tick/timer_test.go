@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"arcade/internal/metrics"
+	"github.com/arcadexr/arcade/internal/metrics"
 
 	"golang.org/x/sys/unix"
 )

@@ -19,7 +19,7 @@ step() {
   "$tmp/testsum" -skips "$skips" "$@" || status=1
 }
 race_pkgs="./internal/... ./client/... ./tick/... ./server/... ./operator/... ./grab/... ./sim/... ./capture/... ./discovery/... ./checkpoint/... ./record/..."
-step -label unit -- "$GO" test -json -count=1 $("$GO" list ./... | grep -v '^arcade/tools/netlab')
+step -label unit -- "$GO" test -json -count=1 $("$GO" list ./... | grep -v '^github.com/arcadexr/arcade/tools/netlab')
 step -label race -- "$GO" test -json -count=1 -race $race_pkgs
 step -v -label lab -- "$GO" test -json -count=1 -v ./tools/netlab/...
 echo

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"arcade/internal/golden"
+	"github.com/arcadexr/arcade/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden vectors in ../testdata/wire and the fuzz seeds in testdata/fuzz")

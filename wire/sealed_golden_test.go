@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"arcade/internal/detrand"
-	"arcade/seal"
+	"github.com/arcadexr/arcade/internal/detrand"
+	"github.com/arcadexr/arcade/seal"
 )
 
 // Sealed vectors: golden datagrams sealed with the keys of the handshake

@@ -11,7 +11,7 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 
-	"arcade/internal/golden"
+	"github.com/arcadexr/arcade/internal/golden"
 )
 
 // stateHashVectors are the states of testdata/wire/state_hash*.txt: the

@@ -10,11 +10,11 @@ import (
 	"os"
 	"time"
 
-	"arcade/checkpoint"
-	"arcade/record"
-	"arcade/scene"
-	"arcade/server"
-	"arcade/sim"
+	"github.com/arcadexr/arcade/checkpoint"
+	"github.com/arcadexr/arcade/record"
+	"github.com/arcadexr/arcade/scene"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/sim"
 )
 
 // openCheckpoint reads --checkpoint, if given, and starts its writer. A

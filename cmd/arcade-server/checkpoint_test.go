@@ -11,10 +11,10 @@ import (
 	"strings"
 	"testing"
 
-	"arcade/checkpoint"
-	"arcade/scene"
-	"arcade/server"
-	"arcade/sim"
+	"github.com/arcadexr/arcade/checkpoint"
+	"github.com/arcadexr/arcade/scene"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/sim"
 )
 
 // TestUnusableCheckpointIsAnError: a corrupt, truncated or foreign

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"sync"
 
-	"arcade/discovery"
+	"github.com/arcadexr/arcade/discovery"
 )
 
 // discoveryInfo is what the server advertises, gathered by run.

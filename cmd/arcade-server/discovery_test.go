@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"arcade/discovery"
-	"arcade/internal/testnet"
-	"arcade/internal/wait"
+	"github.com/arcadexr/arcade/discovery"
+	"github.com/arcadexr/arcade/internal/testnet"
+	"github.com/arcadexr/arcade/internal/wait"
 
 	"golang.org/x/net/dns/dnsmessage"
 )

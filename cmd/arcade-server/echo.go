@@ -3,8 +3,8 @@ package main
 import (
 	"fmt"
 
-	"arcade/server"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // echoRPCs makes the server answer RPCs with the server → client ones, so

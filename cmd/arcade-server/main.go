@@ -26,17 +26,17 @@ import (
 	"syscall"
 	"time"
 
-	"arcade/capture"
-	"arcade/discovery"
-	"arcade/internal/hostprobe"
-	"arcade/internal/udp"
-	"arcade/operator"
-	"arcade/replay"
-	"arcade/scene"
-	"arcade/server"
-	"arcade/sim"
-	"arcade/tick"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/capture"
+	"github.com/arcadexr/arcade/discovery"
+	"github.com/arcadexr/arcade/internal/hostprobe"
+	"github.com/arcadexr/arcade/internal/udp"
+	"github.com/arcadexr/arcade/operator"
+	"github.com/arcadexr/arcade/replay"
+	"github.com/arcadexr/arcade/scene"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/sim"
+	"github.com/arcadexr/arcade/tick"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".

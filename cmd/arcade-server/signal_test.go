@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"arcade/client"
-	"arcade/internal/testnet"
-	"arcade/internal/wait"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/client"
+	"github.com/arcadexr/arcade/internal/testnet"
+	"github.com/arcadexr/arcade/internal/wait"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // TestSIGTERMTellsClients runs the real binary on loopback, connects a

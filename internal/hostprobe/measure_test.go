@@ -11,8 +11,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"arcade/internal/metrics"
-	"arcade/tick"
+	"github.com/arcadexr/arcade/internal/metrics"
+	"github.com/arcadexr/arcade/tick"
 )
 
 var measure = flag.Duration("measure", 2*time.Second,

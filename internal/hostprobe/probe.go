@@ -13,8 +13,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"arcade/internal/metrics"
-	"arcade/tick"
+	"github.com/arcadexr/arcade/internal/metrics"
+	"github.com/arcadexr/arcade/tick"
 )
 
 // Period limits and default.

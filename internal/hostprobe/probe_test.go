@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"arcade/tick"
+	"github.com/arcadexr/arcade/tick"
 )
 
 // hangGuard bounds waits that only a broken probe would exceed; it is not

@@ -16,7 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"arcade/internal/testnet"
+	"github.com/arcadexr/arcade/internal/testnet"
 )
 
 var loopback = netip.MustParseAddr("127.0.0.1")

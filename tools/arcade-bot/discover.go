@@ -7,7 +7,7 @@ import (
 	"net/netip"
 	"time"
 
-	"arcade/discovery"
+	"github.com/arcadexr/arcade/discovery"
 )
 
 // DiscoveryReport says how --discover found the server.

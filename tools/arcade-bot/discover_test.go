@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"arcade/discovery"
+	"github.com/arcadexr/arcade/discovery"
 )
 
 // TestDiscoverFallsBackToBeacon: when mDNS fails (here: no such

@@ -4,8 +4,8 @@ import (
 	"math"
 	"slices"
 
-	"arcade/geom"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/geom"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // The grab run (--grab): each bot picks one grabbable object, closes its

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"arcade/geom"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/geom"
+	"github.com/arcadexr/arcade/wire"
 )
 
 const frame = 1.0 / 90 // s

@@ -8,8 +8,8 @@ import (
 	"os/signal"
 	"sync"
 
-	"arcade/client"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/client"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // Interval reports (--interval-reports): each SIGUSR1 makes the bot print

@@ -117,8 +117,8 @@ import (
 	"syscall"
 	"time"
 
-	"arcade/client"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/client"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // Fixed parts of a run.

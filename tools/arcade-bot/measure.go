@@ -6,7 +6,7 @@ import (
 	"slices"
 	"sync"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // inputRing is how many inputs a recorder remembers while waiting for a

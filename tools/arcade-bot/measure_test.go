@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 const msNs = int64(1_000_000)

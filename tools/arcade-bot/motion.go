@@ -3,7 +3,7 @@ package main
 import (
 	"math"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // The room the bots walk in, in metres, centred on the origin, Y up.

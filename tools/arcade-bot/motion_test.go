@@ -4,7 +4,7 @@ import (
 	"math"
 	"testing"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 func TestMotion(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 	"slices"
 	"strconv"
 
-	"arcade/capture"
+	"github.com/arcadexr/arcade/capture"
 )
 
 // analyzer runs the decode, filter, print or measure pipeline over sources.

@@ -15,9 +15,9 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 	"golang.org/x/net/bpf"
 
-	"arcade/capture"
-	"arcade/internal/udp"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/capture"
+	"github.com/arcadexr/arcade/internal/udp"
+	"github.com/arcadexr/arcade/wire"
 )
 
 var (

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"net/netip"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // frame is one captured UDP datagram.

@@ -1,8 +1,8 @@
 package main
 
 import (
-	"arcade/statesync"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/statesync"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // The StateDelta streams (docs/PROTOCOL.md §10.4), followed passively: per

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // Tokens of the golden StateDelta vectors: the keyframe goes to a client

@@ -7,9 +7,9 @@ import (
 	"sort"
 	"strings"
 
-	"arcade/capture"
-	"arcade/seal"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/capture"
+	"github.com/arcadexr/arcade/seal"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // keyring opens sealed datagrams with the keys of a capture's key log

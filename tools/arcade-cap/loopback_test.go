@@ -13,16 +13,16 @@ import (
 	"testing"
 	"time"
 
-	"arcade/capture"
-	"arcade/client"
-	"arcade/internal/testnet"
-	"arcade/internal/udp"
-	"arcade/internal/wait"
-	"arcade/scene"
-	"arcade/server"
-	"arcade/sim"
-	"arcade/tick"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/capture"
+	"github.com/arcadexr/arcade/client"
+	"github.com/arcadexr/arcade/internal/testnet"
+	"github.com/arcadexr/arcade/internal/udp"
+	"github.com/arcadexr/arcade/internal/wait"
+	"github.com/arcadexr/arcade/scene"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/sim"
+	"github.com/arcadexr/arcade/tick"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // stallTimeout is the server's idle timeout and the clients' server

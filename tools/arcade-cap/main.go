@@ -92,7 +92,7 @@ import (
 	"syscall"
 	"time"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 func main() {

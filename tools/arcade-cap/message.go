@@ -5,8 +5,8 @@ import (
 	"strconv"
 	"strings"
 
-	"arcade/reliable"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/reliable"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // msgChunk is one chunk of a Message payload (package reliable's payload

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 func hex64(v uint64) string { return fmt.Sprintf("%016x", v) }

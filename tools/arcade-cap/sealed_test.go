@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"arcade/tools/internal/toolrun"
+	"github.com/arcadexr/arcade/tools/internal/toolrun"
 )
 
 // sealedRun is what one run of TestSealedCaptureStats gives: arcade-cap's

@@ -4,7 +4,7 @@ import (
 	"net/netip"
 	"slices"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // session is one client's connection, learned from the Accepted the server

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"sort"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // maxPending bounds the inputs per client waiting for a snapshot that

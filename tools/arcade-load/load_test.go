@@ -1,10 +1,10 @@
 package main
 
 import (
-	"arcade/tools/internal/toolrun"
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/arcadexr/arcade/tools/internal/toolrun"
 	"os"
 	"path/filepath"
 	"runtime"

@@ -59,13 +59,13 @@
 package main
 
 import (
-	"arcade/tools/arcade-load/gen"
-	"arcade/tools/internal/toolrun"
 	"context"
 	crand "crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/arcadexr/arcade/tools/arcade-load/gen"
+	"github.com/arcadexr/arcade/tools/internal/toolrun"
 	"io"
 	"math/rand/v2"
 	"net/netip"

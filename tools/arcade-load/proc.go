@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"arcade/tools/internal/toolrun"
+	"github.com/arcadexr/arcade/tools/internal/toolrun"
 )
 
 // child is a process this command started. Its stdout is read line by line

@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"arcade/tools/arcade-load/gen"
+	"github.com/arcadexr/arcade/tools/arcade-load/gen"
 )
 
 // Step is one step's measurements. Rates are over the window; a figure

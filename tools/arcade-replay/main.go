@@ -27,7 +27,7 @@ import (
 	"os"
 	"time"
 
-	"arcade/replay"
+	"github.com/arcadexr/arcade/replay"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }

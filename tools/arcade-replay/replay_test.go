@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"arcade/record"
-	"arcade/replay"
-	"arcade/tools/internal/toolrun"
+	"github.com/arcadexr/arcade/record"
+	"github.com/arcadexr/arcade/replay"
+	"github.com/arcadexr/arcade/tools/internal/toolrun"
 )
 
 // recordSession runs the real server with --record on loopback, with

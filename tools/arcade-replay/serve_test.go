@@ -17,10 +17,10 @@ import (
 	"testing"
 	"time"
 
-	"arcade/client"
-	"arcade/replay"
-	"arcade/tools/internal/toolrun"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/client"
+	"github.com/arcadexr/arcade/replay"
+	"github.com/arcadexr/arcade/tools/internal/toolrun"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // TestServedReplay: a session recorded by the real server (eight bots,

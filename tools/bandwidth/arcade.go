@@ -5,10 +5,10 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"arcade/geom"
-	"arcade/scene"
-	"arcade/sim"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/geom"
+	"github.com/arcadexr/arcade/scene"
+	"github.com/arcadexr/arcade/sim"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // arcadeHolders are the demo scene's objects held from the start, one per

@@ -5,9 +5,9 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"arcade/geom"
-	"arcade/physics"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/geom"
+	"github.com/arcadexr/arcade/physics"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // The cubes scene, after Glenn Fiedler's snapshot compression demo: a 1 m

@@ -4,8 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"arcade/statesync"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/statesync"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // deltaEncoder is the server's StateDelta stream (docs/PROTOCOL.md §10.4):

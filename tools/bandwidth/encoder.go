@@ -5,7 +5,7 @@ import (
 	"slices"
 	"sort"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // An Encoder turns each tick's state into the datagram bodies sent to the

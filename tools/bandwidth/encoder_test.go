@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // TestTodayMatchesAppend: the today encoder's sizes are the bodies

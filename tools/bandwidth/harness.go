@@ -6,7 +6,7 @@ import (
 	"slices"
 	"time"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // Per-datagram overheads, bytes.

@@ -3,7 +3,7 @@ package main
 import (
 	"github.com/pierrec/lz4/v4"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // lz4Share measures what LZ4 (block format, default level) would save on

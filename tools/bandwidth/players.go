@@ -4,8 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"arcade/geom"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/geom"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // InputRate is how many pose inputs a headset sends per second.

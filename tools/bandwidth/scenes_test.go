@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // traceHash hashes every state of a trace.

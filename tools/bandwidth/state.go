@@ -5,7 +5,7 @@ import (
 	"hash"
 	"math"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // State is the world state after one tick, as the server would send it:

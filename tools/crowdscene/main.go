@@ -11,7 +11,7 @@ import (
 	"io"
 	"os"
 
-	"arcade/scene"
+	"github.com/arcadexr/arcade/scene"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }

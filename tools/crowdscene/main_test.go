@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"arcade/scene"
+	"github.com/arcadexr/arcade/scene"
 )
 
 // TestRun: the scene written parses, with the counts asked for; bad

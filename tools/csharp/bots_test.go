@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"arcade/tools/internal/toolrun"
+	"github.com/arcadexr/arcade/tools/internal/toolrun"
 )
 
 // csBotReport is what ArcadeBot.exe prints.

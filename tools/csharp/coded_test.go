@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"arcade/statesync"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/statesync"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // stateSum is a hash of a tick's records, the same in the C# test

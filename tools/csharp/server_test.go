@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"arcade/tools/internal/toolrun"
+	"github.com/arcadexr/arcade/tools/internal/toolrun"
 )
 
 // server is an arcade-server process on loopback ports of its own.

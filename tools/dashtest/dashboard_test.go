@@ -20,9 +20,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"arcade/internal/testnet"
-	"arcade/internal/wait"
-	"arcade/tools/internal/headless"
+	"github.com/arcadexr/arcade/internal/testnet"
+	"github.com/arcadexr/arcade/internal/wait"
+	"github.com/arcadexr/arcade/tools/internal/headless"
 )
 
 // dashboardRE finds the dashboard's address, with the token, in the

@@ -1,13 +1,13 @@
 package main
 
 import (
-	"arcade/tools/internal/toolrun"
 	"bytes"
 	"context"
 	crand "crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/arcadexr/arcade/tools/internal/toolrun"
 	"io"
 	"math/rand/v2"
 	"net/http"

@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"arcade/tick"
+	"github.com/arcadexr/arcade/tick"
 )
 
 // Echo measurement: an echo server and a client, each on its own locked

@@ -78,7 +78,7 @@ import (
 	"syscall"
 	"time"
 
-	"arcade/tools/internal/toolrun"
+	"github.com/arcadexr/arcade/tools/internal/toolrun"
 	"golang.org/x/sys/unix"
 )
 

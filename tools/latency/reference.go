@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"arcade/tick"
+	"github.com/arcadexr/arcade/tick"
 )
 
 // LoopResult is the lateness of a periodic wake-up: wake time − the

@@ -21,8 +21,8 @@ import (
 	"testing"
 	"time"
 
-	"arcade/tools/netlab/internal/lab"
-	"arcade/tools/netlab/internal/relay"
+	"github.com/arcadexr/arcade/tools/netlab/internal/lab"
+	"github.com/arcadexr/arcade/tools/netlab/internal/relay"
 
 	"golang.org/x/sys/unix"
 )

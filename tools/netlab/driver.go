@@ -20,8 +20,8 @@ import (
 	"sync"
 	"time"
 
-	"arcade/tools/netlab/internal/lab"
-	"arcade/tools/netlab/internal/relay"
+	"github.com/arcadexr/arcade/tools/netlab/internal/lab"
+	"github.com/arcadexr/arcade/tools/netlab/internal/relay"
 )
 
 // Fixed parts of a lab run.

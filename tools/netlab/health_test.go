@@ -20,9 +20,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"arcade/tools/internal/headless"
-	"arcade/tools/netlab/internal/lab"
-	"arcade/tools/netlab/internal/relay"
+	"github.com/arcadexr/arcade/tools/internal/headless"
+	"github.com/arcadexr/arcade/tools/netlab/internal/lab"
+	"github.com/arcadexr/arcade/tools/netlab/internal/relay"
 )
 
 // The dashboard health test: 5 headsets, 2 of them behind 6 % random loss

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"arcade/tools/netlab/internal/lab"
+	"github.com/arcadexr/arcade/tools/netlab/internal/lab"
 )
 
 // asCommandEnv makes this test binary the netlab command (its arguments are

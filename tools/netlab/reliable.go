@@ -28,14 +28,14 @@ import (
 	"sync/atomic"
 	"time"
 
-	"arcade/client"
-	"arcade/internal/udp"
-	"arcade/reliable"
-	"arcade/server"
-	"arcade/tick"
-	"arcade/tools/netlab/internal/lab"
-	"arcade/tools/netlab/internal/relay"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/client"
+	"github.com/arcadexr/arcade/internal/udp"
+	"github.com/arcadexr/arcade/reliable"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/tick"
+	"github.com/arcadexr/arcade/tools/netlab/internal/lab"
+	"github.com/arcadexr/arcade/tools/netlab/internal/relay"
+	"github.com/arcadexr/arcade/wire"
 
 	"golang.org/x/sys/unix"
 )

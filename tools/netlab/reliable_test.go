@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"arcade/tools/netlab/internal/lab"
-	"arcade/tools/netlab/internal/relay"
+	"github.com/arcadexr/arcade/tools/netlab/internal/lab"
+	"github.com/arcadexr/arcade/tools/netlab/internal/relay"
 )
 
 // The reliable-delivery lab test's namespace family.

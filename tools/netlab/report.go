@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"arcade/tools/netlab/internal/relay"
+	"github.com/arcadexr/arcade/tools/netlab/internal/relay"
 )
 
 // botReport is the part of arcade-bot's --json report the lab uses.

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"arcade/tools/netlab/internal/relay"
+	"github.com/arcadexr/arcade/tools/netlab/internal/relay"
 )
 
 func TestBound(t *testing.T) {

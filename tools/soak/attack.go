@@ -9,8 +9,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"arcade/internal/udp"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/internal/udp"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // category is one kind of hostile datagram.

@@ -7,9 +7,9 @@ import (
 	"net/netip"
 	"time"
 
-	"arcade/internal/udp"
-	"arcade/seal"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/internal/udp"
+	"github.com/arcadexr/arcade/seal"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // forgeKind is one kind of forged state sent to the multicast group.

@@ -9,8 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"arcade/client"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/client"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // maxCaptured bounds the pose datagrams a headset keeps for replay.

@@ -13,9 +13,9 @@ import (
 	"sync"
 	"time"
 
-	"arcade/client"
-	"arcade/reliable"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/client"
+	"github.com/arcadexr/arcade/reliable"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // The fragment-pin attack (docs/PROTOCOL.md §15.5, §13.1): sessions that

@@ -12,14 +12,14 @@ import (
 	"testing"
 	"time"
 
-	"arcade/checkpoint"
-	"arcade/client"
-	"arcade/record"
-	"arcade/scene"
-	"arcade/server"
-	"arcade/sim"
-	"arcade/tools/internal/toolrun"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/checkpoint"
+	"github.com/arcadexr/arcade/client"
+	"github.com/arcadexr/arcade/record"
+	"github.com/arcadexr/arcade/scene"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/sim"
+	"github.com/arcadexr/arcade/tools/internal/toolrun"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // observer is a headset of the test's own that only watches: per entity,

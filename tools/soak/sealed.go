@@ -13,8 +13,8 @@ import (
 
 	"golang.org/x/net/ipv4"
 
-	"arcade/seal"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/seal"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // JunkReport is what the own headset's socket sent as sealed junk.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"arcade/tools/internal/toolrun"
 	"bufio"
 	"bytes"
 	"context"
@@ -9,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/arcadexr/arcade/tools/internal/toolrun"
 	"io"
 	"math/rand/v2"
 	"net/http"

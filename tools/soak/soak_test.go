@@ -1,9 +1,9 @@
 package main
 
 import (
-	"arcade/tools/internal/toolrun"
 	"bytes"
 	"context"
+	"github.com/arcadexr/arcade/tools/internal/toolrun"
 	"path/filepath"
 	"testing"
 	"time"

@@ -51,7 +51,7 @@ import (
 	"syscall"
 	"time"
 
-	"arcade/tools/internal/toolrun"
+	"github.com/arcadexr/arcade/tools/internal/toolrun"
 	"golang.org/x/sys/unix"
 )
 

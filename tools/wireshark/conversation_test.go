@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"arcade/wire"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // conversationFields are shown only across frames (a gap, a Ping's Pong):

@@ -19,10 +19,10 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"arcade/internal/golden"
-	"arcade/reliable"
-	"arcade/seal"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/internal/golden"
+	"github.com/arcadexr/arcade/reliable"
+	"github.com/arcadexr/arcade/seal"
+	"github.com/arcadexr/arcade/wire"
 )
 
 const (

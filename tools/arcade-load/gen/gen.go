@@ -61,8 +61,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"arcade/internal/udp"
-	"arcade/wire"
+	"github.com/arcadexr/arcade/internal/udp"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // MaxHeadsets is the most headsets one Gen simulates: the server's

@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"arcade/internal/testnet"
-	"arcade/internal/udp"
-	"arcade/server"
-	"arcade/tick"
+	"github.com/arcadexr/arcade/internal/testnet"
+	"github.com/arcadexr/arcade/internal/udp"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/tick"
 )
 
 // startServer runs the real server on loopback with a multicast group of

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	"arcade/tools/netlab/internal/lab"
+	"github.com/arcadexr/arcade/tools/netlab/internal/lab"
 )
 
 // Lines as avahi-browse 0.8 --parsable --resolve printed them in the lab.

@@ -21,9 +21,9 @@ import (
 	"testing"
 	"time"
 
-	"arcade/tick"
-	"arcade/tools/netlab/internal/lab"
-	"arcade/tools/netlab/internal/relay"
+	"github.com/arcadexr/arcade/tick"
+	"github.com/arcadexr/arcade/tools/netlab/internal/lab"
+	"github.com/arcadexr/arcade/tools/netlab/internal/relay"
 
 	"golang.org/x/sys/unix"
 )

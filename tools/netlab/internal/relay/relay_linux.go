@@ -11,7 +11,7 @@ import (
 	"time"
 	"unsafe"
 
-	"arcade/tick"
+	"github.com/arcadexr/arcade/tick"
 
 	"golang.org/x/sys/unix"
 )

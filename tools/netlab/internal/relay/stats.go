@@ -3,7 +3,7 @@ package relay
 import (
 	"sync/atomic"
 
-	"arcade/internal/metrics"
+	"github.com/arcadexr/arcade/internal/metrics"
 )
 
 // hist is a histogram of nanoseconds that also keeps the minimum. Record is
