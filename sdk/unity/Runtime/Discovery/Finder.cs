@@ -113,7 +113,8 @@ namespace Arcade.Discovery
 
         /// <summary>Browses _arcade._udp.local by mDNS on the interface with address localInterface
         /// (null: the system's choice): a PTR query, then SRV, TXT and A queries for each instance,
-        /// re-sent every 250 ms, for at most timeoutMs (200 ms after the first complete server).</summary>
+        /// re-sent every 250 ms, for at most timeoutMs: it ends 200 ms after every instance that
+        /// answered is complete (one with v=1 at least).</summary>
         public static FindResult Browse(IPAddress localInterface, int timeoutMs)
         {
             var res = new FindResult();
@@ -165,18 +166,22 @@ namespace Arcade.Discovery
                         else if (r.Type == Dns.TXT) txt[r.Name] = r.Strings;
                         else if (r.Type == Dns.A) addrs[r.Name] = r.Address;
                     }
+                    bool pending = false;
                     foreach (var p in ptrs)
                     {
                         KeyValuePair<string, int> t;
                         IPAddress a;
                         List<string> strs;
-                        if (!srv.TryGetValue(p, out t) || !addrs.TryGetValue(t.Key, out a) || !txt.TryGetValue(p, out strs)) continue;
+                        if (!srv.TryGetValue(p, out t) || !addrs.TryGetValue(t.Key, out a) || !txt.TryGetValue(p, out strs)) { pending = true; continue; }
                         var info = new ServerInfo { Name = Dns.FirstLabel(p), Address = new IPEndPoint(a, t.Value), Method = "mdns" };
                         info.Strings.AddRange(strs);
                         if (!info.SameVersion) continue; // §14.1: a TXT of another version is not ours
                         if (!res.Servers.Exists(x => x.Name == info.Name)) res.Servers.Add(info);
-                        if (completeAt < 0) completeAt = sw.ElapsedMilliseconds;
                     }
+                    // The grace starts once every instance that answered is complete: a second
+                    // server still answering is waited for (up to timeoutMs), not cut off by the first.
+                    if (pending) completeAt = -1;
+                    else if (completeAt < 0 && res.Servers.Count > 0) completeAt = sw.ElapsedMilliseconds;
                 }
             }
             if (!res.Found)
