@@ -45,7 +45,8 @@ func Browse(ctx context.Context, iface string) ([]Service, error) {
 // repeats the PTR query 1 s and 3 s after the first, listing the answers
 // it has (known-answer suppression) so servers that already answered stay
 // quiet. It returns the complete services when ctx is done; if ctx has no
-// deadline, 200 ms after the first complete service, or after 1 s.
+// deadline, 200 ms after every instance that answered is complete (one
+// service at least), or after BrowseTimeout.
 // It listens on port 5353 (shared, as avahi does); if that fails it
 // queries from an ephemeral port, which responders answer by legacy
 // unicast (RFC 6762 §6.7).
@@ -166,8 +167,15 @@ func browseReport(ctx context.Context, conn Transport, ifs []Interface, legacy b
 		if qs := b.missing(); len(qs) > 0 {
 			query(qs, nil)
 		}
-		if svcs, _ := b.result(); early && done.IsZero() && len(svcs) > 0 {
-			done = now().Add(grace)
+		if svcs, rej := b.result(); early && len(svcs) > 0 {
+			// The grace starts once every instance that answered is
+			// complete: a second server still answering is waited for
+			// (up to the deadline), not cut off by the first.
+			if incomplete(rej) {
+				done = time.Time{}
+			} else if done.IsZero() {
+				done = now().Add(grace)
+			}
 		}
 	}
 	svcs, rejected := b.result()
@@ -391,6 +399,18 @@ func (b *browser) result() ([]Service, []Rejected) {
 		from = append(from, f.src)
 	}
 	return choose(cands, from, rejected)
+}
+
+// incomplete reports whether an instance is still to answer a record (it may
+// yet be complete).
+func incomplete(rej []Rejected) bool {
+	for _, r := range rej {
+		switch r.Reason {
+		case RejectNoSRV, RejectNoTXT, RejectNoAddress:
+			return true
+		}
+	}
+	return false
 }
 
 // Beacon is BeaconReport without the rejected replies.
