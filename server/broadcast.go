@@ -110,11 +110,11 @@ func (s *Server) nextPart(p, e int, hasHash bool) (int, int) {
 	return p + np, e + ne
 }
 
-// sendAll queues s.body, of type t, to the multicast group (while any
-// client may use it: one on unicast fallback keeps measuring it) and to
-// every client currently on unicast.
+// sendAll queues s.body, of type t, to the multicast group (while a
+// player listens to it, groupPlayer) and to every client currently on
+// unicast.
 func (s *Server) sendAll(now int64, t wire.PacketType) {
-	if s.multicastN > 0 {
+	if s.groupPlayer() {
 		s.sendGroup(t)
 	}
 	for _, c := range s.sess.uni {
