@@ -42,6 +42,10 @@ type Persist struct {
 	// changed entities, and keyframes. The tick only encodes into the
 	// Writer's chunks. The caller closes it after Run.
 	Record *record.Writer
+	// Sessions, with Resume, are the sessions of the server the state
+	// was copied from (a standby taking over, pair.go): each goes on
+	// without a handshake, its client id, player and hands as they were.
+	Sessions []SessionCopy
 }
 
 func (p *Persist) validate() error {
@@ -107,9 +111,16 @@ func (s *Server) restore(now int64, st *checkpoint.State) error {
 	}
 	s.persist.tickBase = st.Tick + 1          // the schedule's first tick is 0
 	s.origin = now - int64(st.ServerTime)*1e3 // server time continues
+	keep := make(map[uint16]bool, len(s.cfg.Persist.Sessions))
+	for i := range s.cfg.Persist.Sessions {
+		keep[s.cfg.Persist.Sessions[i].ID] = true
+	}
 	for i := range st.Players {
 		p := &st.Players[i]
 		_, dup := s.sess.departed[p.PlayerID]
+		if keep[p.ClientID] && !p.Away {
+			continue // its session goes on (restoreSessions)
+		}
 		if p.PlayerID == ([wire.PlayerIDSize]byte{}) || dup {
 			if !p.Away {
 				s.world.RemovePlayer(p.ClientID, now) // nobody can claim it

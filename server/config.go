@@ -208,6 +208,15 @@ type Config struct {
 	// sized 4 bytes smaller to make room for it. 0: not one of a pair,
 	// nothing stamped.
 	Epoch uint32
+	// Replicate, if set, is given a copy of the world and of the sessions
+	// every tick, on the tick thread, before the tick's state is sent
+	// (pair.go): what a standby server keeps to take over (PROTOCOL
+	// §18.2). Needs a World that implements Checkpointer, and no
+	// Passphrase (a sealed session's keys are not copied yet).
+	Replicate ReplicaSink
+	// GroupToken, if not 0, is the multicast group's token (§5) instead of
+	// a random one: a server taking over keeps the one its headsets know.
+	GroupToken uint64
 	// SignedUpdateGap paces, with a Passphrase and clients on multicast,
 	// the eager EntityUpdates to the group: after a burst of SignedBurst,
 	// one every gap. Each multicast datagram then carries the server's

@@ -64,6 +64,8 @@ func (s *Server) Run(ctx context.Context, fd int) error {
 		// Spin only for a tick someone waits on.
 		return next, next == s.sched.Next() && s.Busy()
 	})
-	s.Shutdown(tick.Now())
+	if !s.SteppedDown() {
+		s.Shutdown(tick.Now())
+	}
 	return err
 }

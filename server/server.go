@@ -140,6 +140,10 @@ type Server struct {
 	group      *seal.Group
 	sealRoom   int
 	epoch      uint32 // Config.Epoch: stamped on every datagram sent (epoch.go)
+	// replica is the copy handed Config.Replicate every tick;
+	// steppedDown, that Run is to end without a word (pair.go).
+	replica     Replica
+	steppedDown atomic.Bool
 	pakeAll    *sourceLimiter
 	pakeSlot   limitSlot
 	// The answers to unknown session tokens (tellUnknown): per source and
@@ -242,6 +246,7 @@ func New(cfg Config, tr Transport, now int64) (*Server, error) {
 	s.pub.list, s.pub.infos = make([]*session, 0, cfg.MaxClients), make([]ClientInfo, 0, cfg.MaxClients)
 	s.stats.playersView = make([]wire.PlayerState, 0, cfg.MaxClients)
 	s.stats.entitiesView = make([]wire.EntityState, 0, 1024)
+	s.groupToken = cfg.GroupToken
 	for s.groupToken == 0 {
 		s.groupToken = rng.Uint64()
 	}
@@ -259,7 +264,13 @@ func New(cfg Config, tr Transport, now int64) (*Server, error) {
 	if err := s.initRecord(now); err != nil {
 		return nil, err
 	}
+	if err := s.initPair(); err != nil {
+		return nil, err
+	}
 	if err := s.initPersist(now); err != nil {
+		return nil, err
+	}
+	if err := s.restoreSessions(now); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -82,6 +82,7 @@ func (s *Server) runTick(now int64, tickNo uint64) {
 	// this snapshot too.
 	s.receive(now)
 	s.sendEager(now)
+	s.replicate(now)
 	s.broadcast(now)
 	t4 := clock()
 	s.stats.Stage[stageBroadcast].Record(t4 - t3)

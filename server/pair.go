@@ -1,0 +1,177 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/arcadexr/arcade/checkpoint"
+	"github.com/arcadexr/arcade/reliable"
+	"github.com/arcadexr/arcade/wire"
+)
+
+// The server's side of a standby pair (PROTOCOL §18): the copy of the
+// world and the sessions it hands a ReplicaSink every tick, and the
+// sessions a server taking over starts with. The pair link itself (the
+// datagrams between the two boxes, the takeover timer, the stored epoch)
+// is package pair's.
+
+// Replica is what a standby keeps of the active server: the world at the
+// end of a tick (the checkpoint a restart would resume from) and the
+// sessions playing in it.
+type Replica struct {
+	State      checkpoint.State
+	GroupToken uint64
+	Sessions   []SessionCopy
+}
+
+// Reset empties r, keeping its slices' room.
+func (r *Replica) Reset() {
+	r.State.Reset()
+	r.GroupToken = 0
+	r.Sessions = r.Sessions[:0]
+}
+
+// SessionCopy is one session as a server taking over needs it to go on
+// without a handshake: the headset keeps its token, client id and player
+// (§18.5).
+type SessionCopy struct {
+	Token    uint64
+	Nonce    uint64
+	ID       uint16
+	PlayerID [wire.PlayerIDSize]byte
+	Addr     netip.AddrPort
+	Name     string
+	// Unicast: its state goes by unicast now; FixedUnicast: it asked for
+	// unicast at connect. Delta and Coded: it takes StateDelta, coded.
+	Unicast, FixedUnicast, Delta, Coded bool
+}
+
+// ReplicaSink takes the server's copy every tick (Config.Replicate).
+type ReplicaSink interface {
+	// Replicate is called on the tick thread, after physics and before
+	// the tick's state is sent, so that a state a headset sees is in the
+	// copy before it is sent. It must not block; r is reused once it
+	// returns.
+	Replicate(r *Replica)
+}
+
+// MaxNameLen bounds a SessionCopy's Name (wire.ConnectRequest's name).
+const MaxNameLen = 255
+
+func (s *Server) initPair() error {
+	if s.cfg.Replicate == nil && len(s.cfg.Persist.Sessions) == 0 {
+		return nil
+	}
+	if s.cfg.Passphrase != "" {
+		return errors.New("server: a standby pair (Replicate, Persist.Sessions) does not work with a Passphrase yet: a sealed session's keys are not copied")
+	}
+	if _, ok := s.world.(Checkpointer); !ok {
+		return errors.New("server: a standby pair (Replicate, Persist.Sessions) needs a World that implements Checkpointer (sim.World does)")
+	}
+	if len(s.cfg.Persist.Sessions) > 0 && s.cfg.Persist.Resume == nil {
+		return errors.New("server: Persist.Sessions without Persist.Resume")
+	}
+	if s.cfg.Replicate != nil {
+		s.persist.cw = s.world.(Checkpointer)
+		s.replica.Sessions = make([]SessionCopy, 0, s.cfg.MaxClients)
+	}
+	return nil
+}
+
+// restoreSessions makes Persist.Sessions sessions of this server, each a
+// player at once: the world restored from the same copy has its hands.
+func (s *Server) restoreSessions(now int64) error {
+	for i := range s.cfg.Persist.Sessions {
+		sc := &s.cfg.Persist.Sessions[i]
+		switch {
+		case sc.ID == 0 || int(sc.ID) > s.cfg.MaxClients:
+			return fmt.Errorf("server: Persist.Sessions: client id %d is outside 1..MaxClients (%d)", sc.ID, s.cfg.MaxClients)
+		case s.sess.usedIDs[sc.ID]:
+			return fmt.Errorf("server: Persist.Sessions: client id %d twice", sc.ID)
+		case sc.Token == 0 || s.sess.byToken[sc.Token] != nil:
+			return fmt.Errorf("server: Persist.Sessions: session %d: token zero or used twice", sc.ID)
+		case !sc.Addr.IsValid() || s.sess.byAddr[sc.Addr] != nil:
+			return fmt.Errorf("server: Persist.Sessions: session %d: address %v invalid or used twice", sc.ID, sc.Addr)
+		case len(sc.Name) > MaxNameLen:
+			return fmt.Errorf("server: Persist.Sessions: session %d: name of %d bytes", sc.ID, len(sc.Name))
+		}
+		_, resumed := s.sess.departed[sc.PlayerID]
+		resumed = resumed && sc.PlayerID != ([wire.PlayerIDSize]byte{})
+		c := &session{
+			confirmed: true,
+			created:   now,
+			id:        sc.ID,
+			token:     sc.Token,
+			nonce:     sc.Nonce,
+			addr:      sc.Addr,
+			addrStr:   sc.Addr.String(),
+			name:      sc.Name,
+			unicast:   sc.Unicast || s.cfg.NoMulticast,
+			delta:     sc.Delta && !s.cfg.NoDeltaState,
+			coded:     sc.Delta && sc.Coded && !s.cfg.NoDeltaState,
+			lastHeard: now,
+			limit:     limitSlot{tokens: s.sessionLimit.burst, last: now},
+			playerID:  sc.PlayerID,
+			resumed:   resumed,
+			ep:        s.newEndpoint(),
+			due:       -1,
+			relAt:     reliable.Never,
+		}
+		if resumed {
+			d := s.sess.departed[sc.PlayerID]
+			c.applied, c.hasApplied = d.avatar, d.has
+		} else {
+			for j := range s.cfg.Persist.Resume.Players {
+				if p := &s.cfg.Persist.Resume.Players[j]; p.ClientID == sc.ID && !p.Away {
+					c.applied, c.hasApplied = p.Avatar, p.HasAvatar
+				}
+			}
+		}
+		s.sess.add(c)
+		c.fixedUnicast = sc.FixedUnicast || s.cfg.NoMulticast
+		c.delivery.reason = reasonMulticast
+		switch {
+		case s.cfg.NoMulticast:
+			c.delivery.reason = reasonNoMulticast
+		case c.fixedUnicast:
+			c.delivery.reason = reasonAsked
+		default:
+			s.multicastN++
+		}
+		s.joined(now, c)
+	}
+	s.stats.Clients.Store(int64(len(s.sess.order) - s.unconfirmed))
+	return nil
+}
+
+// replicate hands Config.Replicate the world as this tick's state will
+// show it and the sessions playing in it.
+func (s *Server) replicate(now int64) {
+	if s.cfg.Replicate == nil {
+		return
+	}
+	r := &s.replica
+	r.Reset()
+	s.saveState(now, &r.State)
+	r.GroupToken = s.groupToken
+	for _, c := range s.sess.order {
+		if !c.confirmed {
+			continue
+		}
+		r.Sessions = append(r.Sessions, SessionCopy{
+			Token: c.token, Nonce: c.nonce, ID: c.id, PlayerID: c.playerID, Addr: c.addr, Name: c.name,
+			Unicast: c.unicast, FixedUnicast: c.fixedUnicast, Delta: c.delta, Coded: c.coded,
+		})
+	}
+	s.cfg.Replicate.Replicate(r)
+}
+
+// StepDown makes Run return without telling the headsets anything: this
+// server has seen a higher epoch than its own (§18.4) and the server of
+// that epoch has them now. The caller cancels Run's context too. Safe
+// from any goroutine.
+func (s *Server) StepDown() { s.steppedDown.Store(true) }
+
+// SteppedDown reports whether StepDown was called.
+func (s *Server) SteppedDown() bool { return s.steppedDown.Load() }

@@ -1,0 +1,175 @@
+package server_test
+
+import (
+	"math"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/arcadexr/arcade/checkpoint"
+	"github.com/arcadexr/arcade/netsim"
+	"github.com/arcadexr/arcade/scene"
+	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/sim"
+	"github.com/arcadexr/arcade/wire"
+)
+
+// keepReplica keeps a deep copy of the newest replica it is given, and
+// checks that it is given one every tick.
+type keepReplica struct {
+	last  server.Replica
+	calls int
+}
+
+func (k *keepReplica) Replicate(r *server.Replica) {
+	k.calls++
+	k.last.State = r.State
+	k.last.State.Entities = slices.Clone(r.State.Entities)
+	k.last.State.Players = slices.Clone(r.State.Players)
+	k.last.State.Holds = slices.Clone(r.State.Holds)
+	k.last.GroupToken = r.GroupToken
+	k.last.Sessions = slices.Clone(r.Sessions)
+}
+
+// TestReplicaTakeover: a server hands its copy to Config.Replicate every
+// tick: the world (alice holding a dart she moved, an anonymous player
+// holding a ball) and both sessions. A second server started from the
+// last copy, under a higher epoch, goes on without a handshake: the same
+// tokens are its sessions, the same client ids and group token, the
+// dart and ball held where they were, the ticks continuing; and alice's
+// next poses move her dart there.
+func TestReplicaTakeover(t *testing.T) {
+	w1, err := sim.New(scene.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep := &keepReplica{}
+	r1 := newRig(t, netsim.Config{}, server.Config{World: w1, Replicate: keep, Epoch: 2})
+	alice := [16]byte{0xa1}
+	a, b := r1.client("10.0.0.2:5000"), r1.client("10.0.0.3:5000")
+	r1.connectAs(a, wire.ConnectWantUnicast, alice)
+	r1.connectAs(b, 0, [16]byte{})
+	dart, ball := firstTag(t, "dart"), firstTag(t, "ball")
+	vec := func(p scene.Object) wire.Vec3 {
+		return wire.Vec3{X: float32(p.Pose.Pos.X), Y: float32(p.Pose.Pos.Y), Z: float32(p.Pose.Pos.Z)}
+	}
+	var aSeq, bSeq uint32
+	pa, pb := vec(dart), vec(ball)
+	r1.holdAt(a, &aSeq, pa, 20*time.Millisecond)
+	r1.holdAt(b, &bSeq, pb, 20*time.Millisecond)
+	pa.X += 0.2
+	for range 10 {
+		r1.holdAt(a, &aSeq, pa, 5*time.Millisecond)
+		r1.holdAt(b, &bSeq, pb, 5*time.Millisecond)
+	}
+	ticks := r1.srv.Stats().Ticks.Load()
+	if keep.calls == 0 || uint64(keep.calls) != ticks {
+		t.Fatalf("Replicate called %d times over %d ticks, want once a tick", keep.calls, ticks)
+	}
+	rep := keep.last
+	if len(rep.Sessions) != 2 || rep.GroupToken != r1.srv.GroupToken() || len(rep.State.Holds) != 2 {
+		t.Fatalf("the copy: sessions %+v, group token %x (server's %x), holds %+v", rep.Sessions, rep.GroupToken, r1.srv.GroupToken(), rep.State.Holds)
+	}
+
+	// The active dies; the standby starts from its copy, under epoch 3.
+	w2, err := sim.New(scene.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := rep.State
+	r2 := newRig(t, netsim.Config{}, server.Config{World: w2, Epoch: 3, GroupToken: rep.GroupToken,
+		Persist: server.Persist{Resume: &st, Sessions: rep.Sessions}})
+	if r2.srv.GroupToken() != rep.GroupToken || r2.srv.Stats().Clients.Load() != 2 {
+		t.Fatalf("taken over: group token %x, %d clients; want %x, 2", r2.srv.GroupToken(), r2.srv.Stats().Clients.Load(), rep.GroupToken)
+	}
+	for _, id := range []uint16{dart.ID, ball.ID} {
+		was, _ := w1.Entity(id)
+		now, _ := w2.Entity(id)
+		if now.Flags&wire.EntityHeld == 0 || dist(now.Pose.Pos, was.Pose.Pos) > 1e-3 {
+			t.Fatalf("entity %d taken over as %+v, want held where it was, %+v", id, now, was)
+		}
+	}
+	// The same headsets, the same tokens, on the new server's network.
+	a2, b2 := r2.client("10.0.0.2:5000"), r2.client("10.0.0.3:5000")
+	a2.token, a2.id, b2.token, b2.id = a.token, a.id, b.token, b.id
+	pa.X += 0.1
+	var tick uint32
+	var epochs []uint32
+	next := r2.net.Now()
+	r2.advance(100*time.Millisecond, func(now int64) {
+		if now >= next {
+			aSeq++
+			bSeq++
+			a2.grabPose(aSeq, pa.X, pa.Y, pa.Z, 1)
+			b2.grabPose(bSeq, pb.X, pb.Y, pb.Z, 1)
+			next = now + int64(10*time.Millisecond)
+		}
+		for _, m := range a2.recv() {
+			if m.h.Type == wire.TypeDisconnect {
+				t.Fatalf("alice got a Disconnect from the new server")
+			}
+			d := append(m.h.Append(nil), m.body...)
+			body, e, err := wire.SplitEpoch(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			epochs = append(epochs, e)
+			var s wire.Snapshot
+			if m.h.Type == wire.TypeSnapshot {
+				if _, err := s.Parse(body[wire.HeaderSize:]); err == nil {
+					tick = s.Tick
+				}
+			}
+		}
+		b2.recv()
+	})
+	if len(epochs) == 0 || slices.ContainsFunc(epochs, func(e uint32) bool { return e != 3 }) {
+		t.Fatalf("alice's datagrams from the new server carry epochs %v, want 3", epochs)
+	}
+	if uint64(tick) <= st.Tick {
+		t.Fatalf("the new server's tick %d, want past the copy's %d", tick, st.Tick)
+	}
+	if r2.srv.Stats().Clients.Load() != 2 {
+		t.Fatalf("%d clients after 100 ms on the new server, want 2", r2.srv.Stats().Clients.Load())
+	}
+	moved, _ := w2.Entity(dart.ID)
+	if moved.Flags&wire.EntityHeld == 0 || math.Abs(float64(moved.Pose.Pos.X-pa.X)) > 1.0/1024 {
+		t.Fatalf("alice's dart on the new server: %+v, want held at her hand's x=%v", moved, pa.X)
+	}
+	if e, _ := w2.Entity(ball.ID); e.Flags&wire.EntityHeld == 0 {
+		t.Fatalf("the anonymous player's ball let go on the new server: %+v", e)
+	}
+}
+
+// TestPairConfigRefused: what a pair cannot do yet, or a copy that does
+// not fit, is refused by name.
+func TestPairConfigRefused(t *testing.T) {
+	w, err := sim.New(scene.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &checkpoint.State{Scene: w.Fingerprint()}
+	sess := []server.SessionCopy{{Token: 7, ID: 1, Addr: netip.MustParseAddrPort("10.0.0.2:5000")}}
+	for _, tc := range []struct {
+		name string
+		cfg  server.Config
+		want string
+	}{
+		{"passphrase", server.Config{World: w, Replicate: &keepReplica{}, Passphrase: testPassphrase}, "Passphrase"},
+		{"no world", server.Config{Replicate: &keepReplica{}}, "Checkpointer"},
+		{"sessions without state", server.Config{World: w, Persist: server.Persist{Sessions: sess}}, "without Persist.Resume"},
+		{"id out of range", server.Config{World: w, MaxClients: 4, Persist: server.Persist{Resume: st, Sessions: []server.SessionCopy{{Token: 7, ID: 9, Addr: sess[0].Addr}}}}, "client id 9"},
+		{"token twice", server.Config{World: w, Persist: server.Persist{Resume: st, Sessions: []server.SessionCopy{sess[0], {Token: 7, ID: 2, Addr: netip.MustParseAddrPort("10.0.0.3:5000")}}}}, "token"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.cfg
+			cfg.Seed = 1
+			_, err := server.New(cfg, netsim.New(netsim.Config{}, start).Endpoint(serverAddr), start)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("New: %v, want an error naming %q", err, tc.want)
+			}
+		})
+	}
+}
