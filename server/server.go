@@ -144,8 +144,8 @@ type Server struct {
 	// steppedDown, that Run is to end without a word (pair.go).
 	replica     Replica
 	steppedDown atomic.Bool
-	pakeAll    *sourceLimiter
-	pakeSlot   limitSlot
+	pakeAll     *sourceLimiter
+	pakeSlot    limitSlot
 	// The answers to unknown session tokens (tellUnknown): per source and
 	// in all.
 	unknownBySource *sourceLimiter
