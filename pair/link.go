@@ -1,0 +1,365 @@
+package pair
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/arcadexr/arcade/server"
+	"golang.org/x/sys/unix"
+)
+
+// Defaults of Config (PROTOCOL §18.9).
+const (
+	// DefaultSilence is TakeoverSilence: a standby that has heard nothing
+	// from the active for this long takes over. The active sends a copy
+	// every tick (8.3 ms at 120 Hz), so it is 3.6 ticks of silence.
+	DefaultSilence = 30 * time.Millisecond
+	// MinSilence keeps a standby from taking over because of one late
+	// tick of the active or one lost copy.
+	MinSilence = 10 * time.Millisecond
+	// MinKeyLen is the shortest pair key accepted.
+	MinKeyLen = 16
+)
+
+// Config configures one box's end of the pair link.
+type Config struct {
+	// Listen is this box's pair address (UDP); Peer the other box's.
+	Listen, Peer netip.AddrPort
+	// Key is the pair key both boxes are given: every pair datagram
+	// carries its MAC, and one that does not verify is dropped.
+	Key []byte
+	// Index is 0 for the box started as primary, 1 for the one started
+	// as standby: a box writes only under epochs e with e mod 2 = Index.
+	Index int
+	// EpochFile stores the highest epoch this box wrote under.
+	EpochFile string
+	// Silence is TakeoverSilence; default DefaultSilence.
+	Silence time.Duration
+	Log     *slog.Logger
+}
+
+func (c *Config) validate() error {
+	if c.Silence == 0 {
+		c.Silence = DefaultSilence
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	switch {
+	case !c.Listen.IsValid():
+		return errors.New("pair: no pair listen address")
+	case !c.Peer.IsValid() || c.Peer.Port() == 0 || c.Peer.Addr().IsUnspecified():
+		return fmt.Errorf("pair: peer %v is not an address and port", c.Peer)
+	case c.Peer == c.Listen:
+		return fmt.Errorf("pair: the peer %v is this box's own pair address", c.Peer)
+	case len(c.Key) < MinKeyLen:
+		return fmt.Errorf("pair: the pair key has %d bytes, at least %d are needed", len(c.Key), MinKeyLen)
+	case c.Index != 0 && c.Index != 1:
+		return fmt.Errorf("pair: index %d, want 0 (primary) or 1 (standby)", c.Index)
+	case c.EpochFile == "":
+		return errors.New("pair: no epoch file: a box that forgets its epoch could write under one it used before")
+	case c.Silence < MinSilence || c.Silence > 10*time.Second:
+		return fmt.Errorf("pair: takeover silence %v out of range [%v, 10s]", c.Silence, MinSilence)
+	}
+	return nil
+}
+
+// Stats counts the link's datagrams.
+type Stats struct {
+	Sent, SendErrors, TooBig           atomic.Uint64
+	Received, Malformed, BadMAC, Stale atomic.Uint64
+	Replayed, Copies, BadCopies        atomic.Uint64
+	LastTick                           atomic.Uint64 // of the newest copy taken (standby)
+}
+
+// Link is one box's end of the pair link.
+type Link struct {
+	cfg   Config
+	conn  *net.UDPConn
+	raw   syscall.RawConn
+	peer  unix.Sockaddr
+	macTx *mac // the tick thread's
+	macRx *mac // the reader's
+	epoch atomic.Uint32
+	Stats Stats
+
+	// Sending (the tick thread): the copy's encoding, the datagram, and
+	// the send callback (made once, so a send allocates nothing).
+	seq    uint64
+	enc    []byte
+	dgram  []byte
+	sendFn func(fd uintptr) bool
+	sendEr error
+
+	// Receiving: the replay window of the epoch followed, the copy being
+	// put together, the newest complete one.
+	win   window
+	asm   assembly
+	next  server.Replica
+	last  server.Replica
+	have  bool
+	names map[string]string
+	rbuf  []byte
+	seen  uint32 // highest authentic epoch heard
+}
+
+// Open binds the pair socket.
+func Open(cfg Config) (*Link, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(cfg.Listen))
+	if err != nil {
+		return nil, fmt.Errorf("pair: %w", err)
+	}
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	_ = conn.SetWriteBuffer(4 << 20)
+	_ = conn.SetReadBuffer(8 << 20)
+	l := &Link{cfg: cfg, conn: conn, raw: raw, macTx: newMAC(cfg.Key), macRx: newMAC(cfg.Key),
+		names: map[string]string{}, rbuf: make([]byte, HeaderSize+PartSize+MACSize+1),
+		dgram: make([]byte, 0, HeaderSize+PartSize+MACSize)}
+	if p := cfg.Peer.Addr().Unmap(); p.Is4() && cfg.Listen.Addr().Unmap().Is4() || cfg.Listen.Addr().IsUnspecified() && p.Is4() {
+		l.peer = &unix.SockaddrInet4{Port: int(cfg.Peer.Port()), Addr: p.As4()}
+	} else {
+		l.peer = &unix.SockaddrInet6{Port: int(cfg.Peer.Port()), Addr: cfg.Peer.Addr().As16()}
+	}
+	l.sendFn = func(fd uintptr) bool {
+		l.sendEr = unix.Sendto(int(fd), l.dgram, unix.MSG_DONTWAIT, l.peer)
+		return true // never wait: a full socket buffer drops the datagram
+	}
+	return l, nil
+}
+
+// Close closes the socket.
+func (l *Link) Close() error { return l.conn.Close() }
+
+// LocalAddr is the pair socket's address.
+func (l *Link) LocalAddr() netip.AddrPort { return l.conn.LocalAddr().(*net.UDPAddr).AddrPort() }
+
+// Epoch is the epoch this box writes under (0 before Follow returned).
+func (l *Link) Epoch() uint32 { return l.epoch.Load() }
+
+// Follow listens as a standby until this box is to take over (§18.3): the
+// active has been silent for the takeover silence. A box takes over only
+// after listening for a full silence, and, started as standby (index 1)
+// with no stored epoch, only once it has heard an active: it does not
+// take over a room it never followed. It stores the new epoch before it
+// returns it, with the newest copy it holds (nil: none; the server then
+// starts from its checkpoint or its scene).
+func (l *Link) Follow(ctx context.Context) (*server.Replica, uint32, error) {
+	stored, err := LoadEpoch(l.cfg.EpochFile)
+	if err != nil {
+		return nil, 0, err
+	}
+	canTake := l.cfg.Index == 0 || stored != 0
+	start := time.Now()
+	var lastHeard time.Time
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, 0, err
+		}
+		quiet := start
+		if !lastHeard.IsZero() {
+			quiet, canTake = lastHeard, true
+		}
+		if canTake && time.Since(quiet) >= l.cfg.Silence {
+			break
+		}
+		wait := 2 * time.Millisecond
+		if canTake {
+			wait = min(wait, max(l.cfg.Silence-time.Since(quiet), 200*time.Microsecond))
+		}
+		l.conn.SetReadDeadline(time.Now().Add(wait))
+		n, err := l.conn.Read(l.rbuf)
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				continue
+			}
+			return nil, 0, fmt.Errorf("pair: %w", err)
+		}
+		if l.take(l.rbuf[:n], 0) {
+			lastHeard = time.Now()
+		}
+	}
+	e := NextEpoch(max(stored, l.seen), l.cfg.Index)
+	if err := StoreEpoch(l.cfg.EpochFile, e); err != nil {
+		return nil, 0, fmt.Errorf("pair: storing epoch %d: %w", e, err)
+	}
+	l.epoch.Store(e)
+	l.conn.SetReadDeadline(time.Time{})
+	if !l.have {
+		return nil, e, nil
+	}
+	return &l.last, e, nil
+}
+
+// take handles one received datagram and reports whether it was an
+// authentic one from a server writing under an epoch at least min's (the
+// active followed, or a server above this box's own).
+func (l *Link) take(d []byte, min uint32) bool {
+	l.Stats.Received.Add(1)
+	var h Header
+	part, err := l.macRx.parse(d, &h)
+	switch {
+	case errors.Is(err, ErrMAC):
+		l.Stats.BadMAC.Add(1)
+		return false
+	case err != nil:
+		l.Stats.Malformed.Add(1)
+		return false
+	case h.Epoch < l.win.epoch || h.Epoch < min:
+		l.Stats.Stale.Add(1)
+		return false
+	}
+	if !l.win.accept(h.Epoch, h.Seq) {
+		l.Stats.Replayed.Add(1)
+		return false
+	}
+	l.seen = max(l.seen, h.Epoch)
+	if l.asm.add(&h, part) {
+		if err := ParseCopy(l.asm.bytes(), &l.next, l.names); err != nil {
+			l.Stats.BadCopies.Add(1)
+		} else {
+			l.last, l.next = l.next, l.last
+			l.have = true
+			l.Stats.Copies.Add(1)
+			l.Stats.LastTick.Store(h.Tick)
+		}
+	}
+	return true
+}
+
+// Replicate sends r to the peer under this box's epoch
+// (server.ReplicaSink). It runs on the tick thread and never waits: a
+// datagram the socket cannot take now is dropped and counted.
+func (l *Link) Replicate(r *server.Replica) {
+	l.enc = AppendCopy(l.enc[:0], r)
+	if len(l.enc) > MaxParts*PartSize {
+		l.Stats.TooBig.Add(1)
+		return
+	}
+	parts := (len(l.enc) + PartSize - 1) / PartSize
+	h := Header{Parts: uint16(parts), Epoch: l.epoch.Load(), Tick: r.State.Tick}
+	for i := range parts {
+		l.seq++
+		h.Part, h.Seq = uint16(i), l.seq
+		l.dgram = l.macTx.appendDatagram(l.dgram[:0], &h, l.enc[i*PartSize:min(len(l.enc), (i+1)*PartSize)])
+		l.sendEr = nil
+		if err := l.raw.Write(l.sendFn); err != nil || l.sendEr != nil {
+			l.Stats.SendErrors.Add(1)
+			continue
+		}
+		l.Stats.Sent.Add(1)
+	}
+}
+
+// Watch reads the link while this box is active, until ctx is done, and
+// calls higher once with the first authentic datagram under an epoch
+// above this box's own: another server took over, and this one steps
+// down (§18.4).
+func (l *Link) Watch(ctx context.Context, higher func(epoch uint32)) {
+	stop := context.AfterFunc(ctx, func() { l.conn.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+	own := l.epoch.Load()
+	for {
+		n, err := l.conn.Read(l.rbuf)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		if l.take(l.rbuf[:n], own+1) {
+			higher(l.seen)
+			return
+		}
+	}
+}
+
+// window is a replay window over one epoch's sequence numbers: each
+// accepted once, at most 64 behind the newest.
+type window struct {
+	epoch uint32
+	top   uint64
+	bits  uint64 // bit i: top-i seen
+}
+
+func (w *window) accept(epoch uint32, seq uint64) bool {
+	if epoch > w.epoch {
+		*w = window{epoch: epoch}
+	}
+	switch {
+	case seq == 0:
+		return false
+	case seq > w.top:
+		if d := seq - w.top; d < 64 {
+			w.bits = w.bits<<d | 1
+		} else {
+			w.bits = 1
+		}
+		w.top = seq
+		return true
+	case w.top-seq >= 64 || w.bits&(1<<(w.top-seq)) != 0:
+		return false
+	default:
+		w.bits |= 1 << (w.top - seq)
+		return true
+	}
+}
+
+// assembly puts one copy together from its parts: the newest (epoch,
+// tick) seen; parts of an older one are dropped.
+type assembly struct {
+	epoch       uint32
+	tick        uint64
+	parts, got  int
+	have        []bool
+	buf         []byte
+	size        int
+	initialized bool
+}
+
+// add stores a part and reports whether the copy is complete.
+func (a *assembly) add(h *Header, p []byte) bool {
+	newer := !a.initialized || h.Epoch > a.epoch || h.Epoch == a.epoch && h.Tick > a.tick
+	if !newer && (h.Epoch != a.epoch || h.Tick != a.tick) {
+		return false // a part of an older copy
+	}
+	if newer {
+		a.epoch, a.tick, a.parts, a.got, a.size, a.initialized = h.Epoch, h.Tick, int(h.Parts), 0, 0, true
+		if cap(a.have) < MaxParts {
+			a.have = make([]bool, MaxParts)
+		}
+		a.have = a.have[:a.parts]
+		clear(a.have)
+		if need := a.parts * PartSize; cap(a.buf) < need {
+			a.buf = make([]byte, need)
+		}
+		a.buf = a.buf[:a.parts*PartSize]
+	}
+	i := int(h.Part)
+	if int(h.Parts) != a.parts || a.have[i] || (i < a.parts-1 && len(p) != PartSize) || a.got == a.parts {
+		return false
+	}
+	copy(a.buf[i*PartSize:], p)
+	if i == a.parts-1 {
+		a.size = i*PartSize + len(p)
+	}
+	a.have[i] = true
+	a.got++
+	return a.got == a.parts
+}
+
+func (a *assembly) bytes() []byte { return a.buf[:a.size] }

@@ -1,0 +1,326 @@
+package pair
+
+import (
+	"bytes"
+	"context"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/arcadexr/arcade/checkpoint"
+	"github.com/arcadexr/arcade/geom"
+	"github.com/arcadexr/arcade/server"
+)
+
+var testKey = []byte("0123456789abcdef0123456789abcdef")
+
+func testReplica(entities int) *server.Replica {
+	r := &server.Replica{GroupToken: 0xfeedface}
+	r.State.Scene, r.State.Tick, r.State.ServerTime = 7, 1234, 5_000_000
+	for i := range entities {
+		r.State.Entities = append(r.State.Entities, checkpoint.Entity{ID: uint16(i + 1), Pose: geom.Pose{Pos: geom.Vec3{X: float64(i)}, Rot: geom.Quat{W: 1}}})
+	}
+	r.State.Players = []checkpoint.Player{{ClientID: 3, PlayerID: [16]byte{0xa1}, Grip: [2]bool{false, true}}}
+	r.State.Holds = []checkpoint.Hold{{Holder: 0x10003, Target: 2}}
+	r.Sessions = []server.SessionCopy{
+		{Token: 11, Nonce: 12, ID: 3, PlayerID: [16]byte{0xa1}, Addr: netip.MustParseAddrPort("10.0.0.2:5000"), Name: "alice", Unicast: true, Delta: true, Coded: true},
+		{Token: 21, Nonce: 22, ID: 4, Addr: netip.MustParseAddrPort("[fd00::4]:5001"), Name: "", FixedUnicast: true, Unicast: true},
+	}
+	return r
+}
+
+// TestCopyRoundTrip: a copy decodes to what was encoded, and every cut
+// of it is refused.
+func TestCopyRoundTrip(t *testing.T) {
+	r := testReplica(5)
+	b := AppendCopy(nil, r)
+	var got server.Replica
+	if err := ParseCopy(b, &got, map[string]string{}); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Sessions, r.Sessions) || got.GroupToken != r.GroupToken || !reflect.DeepEqual(got.State.Entities, r.State.Entities) ||
+		!reflect.DeepEqual(got.State.Holds, r.State.Holds) || got.State.Tick != r.State.Tick {
+		t.Fatalf("decoded %+v\nwant %+v", got, *r)
+	}
+	for n := range len(b) {
+		if err := ParseCopy(b[:n], &got, map[string]string{}); err == nil {
+			t.Fatalf("a copy cut to %d of %d bytes decoded", n, len(b))
+		}
+	}
+}
+
+// TestDatagramMAC: a datagram verifies with the key it was made with and
+// with no other; a flipped bit anywhere fails it.
+func TestDatagramMAC(t *testing.T) {
+	m := newMAC(testKey)
+	h := Header{Part: 1, Parts: 3, Epoch: 4, Seq: 9, Tick: 77}
+	d := m.appendDatagram(nil, &h, []byte("part"))
+	var got Header
+	p, err := m.parse(d, &got)
+	if err != nil || got != h || string(p) != "part" {
+		t.Fatalf("parse: %+v %q %v, want %+v", got, p, err, h)
+	}
+	if _, err := newMAC([]byte("another key of sixteen")).parse(d, &got); err != ErrMAC {
+		t.Fatalf("another key: %v, want ErrMAC", err)
+	}
+	for i := range d {
+		x := bytes.Clone(d)
+		x[i] ^= 0x40
+		if _, err := m.parse(x, &got); err == nil {
+			t.Fatalf("byte %d flipped: verified", i)
+		}
+	}
+}
+
+func TestWindow(t *testing.T) {
+	var w window
+	for _, c := range []struct {
+		epoch uint32
+		seq   uint64
+		ok    bool
+	}{
+		{2, 0, false}, {2, 1, true}, {2, 1, false}, {2, 3, true}, {2, 2, true}, {2, 2, false},
+		{2, 100, true}, {2, 36, false}, {2, 37, true}, {2, 37, false}, {3, 1, true}, {3, 1, false},
+	} {
+		if got := w.accept(c.epoch, c.seq); got != c.ok {
+			t.Fatalf("epoch %d seq %d: %v, want %v", c.epoch, c.seq, got, c.ok)
+		}
+	}
+}
+
+func TestNextEpoch(t *testing.T) {
+	for _, c := range []struct {
+		seen uint32
+		i    int
+		want uint32
+	}{{0, 0, 2}, {0, 1, 3}, {2, 1, 3}, {2, 0, 4}, {3, 0, 4}, {3, 1, 5}, {4, 1, 5}} {
+		if got := NextEpoch(c.seen, c.i); got != c.want {
+			t.Errorf("NextEpoch(%d, %d) = %d, want %d", c.seen, c.i, got, c.want)
+		}
+	}
+}
+
+func TestEpochFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "epoch")
+	if e, err := LoadEpoch(p); e != 0 || err != nil {
+		t.Fatalf("no file: %d, %v", e, err)
+	}
+	if err := StoreEpoch(p, 5); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := LoadEpoch(p); e != 5 || err != nil {
+		t.Fatalf("stored 5: %d, %v", e, err)
+	}
+	os.WriteFile(p, []byte("five\n"), 0o600)
+	if _, err := LoadEpoch(p); err == nil {
+		t.Fatal("a corrupt epoch file loaded")
+	}
+}
+
+func pairOf(t *testing.T, silence time.Duration) (a, b *Link) {
+	t.Helper()
+	dir := t.TempDir()
+	la, err := Open(Config{Listen: netip.MustParseAddrPort("127.0.0.1:0"), Peer: netip.MustParseAddrPort("127.0.0.1:9"), Key: testKey, Index: 0, EpochFile: filepath.Join(dir, "a"), Silence: silence})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb, err := Open(Config{Listen: netip.MustParseAddrPort("127.0.0.1:0"), Peer: la.LocalAddr(), Key: testKey, Index: 1, EpochFile: filepath.Join(dir, "b"), Silence: silence})
+	if err != nil {
+		t.Fatal(err)
+	}
+	la.Close()
+	// a again, now that b's port is known.
+	la, err = Open(Config{Listen: lb.cfg.Peer, Peer: lb.LocalAddr(), Key: testKey, Index: 0, EpochFile: filepath.Join(dir, "a"), Silence: silence})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { la.Close(); lb.Close() })
+	return la, lb
+}
+
+// TestFollowAndTakeOver: on loopback, a fresh primary listens for a
+// silence and takes epoch 2; the standby does not take over before it
+// heard an active, then follows its copies (a copy of many parts put
+// together), and when they stop takes over under epoch 3 with the
+// newest; the old active, told by the new one's first copy, is asked to
+// step down; a datagram under another key changes nothing.
+func TestFollowAndTakeOver(t *testing.T) {
+	a, b := pairOf(t, 30*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	type result struct {
+		r *server.Replica
+		e uint32
+		t time.Time
+	}
+	bDone := make(chan result, 1)
+	go func() {
+		r, e, err := b.Follow(ctx)
+		if err != nil {
+			t.Error(err)
+		}
+		bDone <- result{r, e, time.Now()}
+	}()
+	_, ea, err := a.Follow(ctx)
+	if err != nil || ea != 2 {
+		t.Fatalf("the primary took epoch %d, %v; want 2", ea, err)
+	}
+	// Forged: another key. The standby must not count it as the active.
+	forger, err := Open(Config{Listen: netip.MustParseAddrPort("127.0.0.1:0"), Peer: b.LocalAddr(), Key: []byte("not the pair key at all"), EpochFile: filepath.Join(t.TempDir(), "f")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer forger.Close()
+	forger.epoch.Store(100)
+	big := testReplica(3000) // more than one part
+	if n := len(AppendCopy(nil, big)); n <= 2*PartSize {
+		t.Fatalf("the big copy is %d bytes: want several parts", n)
+	}
+	forger.Replicate(testReplica(1))
+	select {
+	case r := <-bDone:
+		t.Fatalf("the standby took over (epoch %d) before it heard an active", r.e)
+	case <-time.After(100 * time.Millisecond):
+	}
+	var last uint64
+	var stopped time.Time
+	for i := range 20 {
+		big.State.Tick = uint64(2000 + i)
+		last = big.State.Tick
+		a.Replicate(big)
+		stopped = time.Now()
+		time.Sleep(5 * time.Millisecond)
+	}
+	var r result
+	select {
+	case r = <-bDone:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the standby never took over")
+	}
+	if r.e != 3 || r.r == nil || r.r.State.Tick != last || len(r.r.State.Entities) != 3000 || !reflect.DeepEqual(r.r.Sessions, big.Sessions) {
+		t.Fatalf("took over under epoch %d with copy %v, want epoch 3 and the copy of tick %d", r.e, r.r != nil, last)
+	}
+	if quiet := r.t.Sub(stopped); quiet < 30*time.Millisecond {
+		t.Fatalf("took over %v after the last copy, before the silence", quiet)
+	}
+	if b.Stats.BadMAC.Load() == 0 {
+		t.Fatal("the forged datagram was not counted as a bad MAC")
+	}
+	if e, _ := LoadEpoch(b.cfg.EpochFile); e != 3 {
+		t.Fatalf("the standby stored epoch %d, want 3", e)
+	}
+
+	// The new active's first copy tells the old one.
+	higher := make(chan uint32, 1)
+	wctx, wcancel := context.WithCancel(ctx)
+	defer wcancel()
+	go a.Watch(wctx, func(e uint32) { higher <- e })
+	a.Replicate(big) // its own, stale for b: ignored there
+	b.Replicate(testReplica(2))
+	select {
+	case e := <-higher:
+		if e != 3 {
+			t.Fatalf("step down for epoch %d, want 3", e)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the old active never heard the new epoch")
+	}
+}
+
+// TestWatchCancel: Watch returns when its context ends.
+func TestWatchCancel(t *testing.T) {
+	a, _ := pairOf(t, 30*time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { a.Watch(ctx, func(uint32) {}); close(done) }()
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Watch did not return")
+	}
+}
+
+func TestConfigRefused(t *testing.T) {
+	ok := Config{Listen: netip.MustParseAddrPort("127.0.0.1:0"), Peer: netip.MustParseAddrPort("127.0.0.1:9"), Key: testKey, EpochFile: "x"}
+	for name, mod := range map[string]func(*Config){
+		"short key":  func(c *Config) { c.Key = c.Key[:8] },
+		"no file":    func(c *Config) { c.EpochFile = "" },
+		"index":      func(c *Config) { c.Index = 2 },
+		"no peer":    func(c *Config) { c.Peer = netip.AddrPort{} },
+		"silence":    func(c *Config) { c.Silence = time.Millisecond },
+		"peer is me": func(c *Config) { c.Peer = c.Listen },
+	} {
+		c := ok
+		mod(&c)
+		if l, err := Open(c); err == nil {
+			l.Close()
+			t.Errorf("%s: opened", name)
+		}
+	}
+}
+
+// TestReplicateAllocs: the tick thread's send allocates nothing once its
+// buffers have grown.
+func TestReplicateAllocs(t *testing.T) {
+	a, _ := pairOf(t, 30*time.Millisecond)
+	r := testReplica(100)
+	a.Replicate(r)
+	if n := testing.AllocsPerRun(100, func() { a.Replicate(r) }); n != 0 {
+		t.Fatalf("Replicate: %v allocations a copy, want 0", n)
+	}
+}
+
+func BenchmarkReplicate(b *testing.B) {
+	for _, n := range []int{24, 1000} {
+		b.Run(itoa(n), func(b *testing.B) {
+			dir := b.TempDir()
+			l, err := Open(Config{Listen: netip.MustParseAddrPort("127.0.0.1:0"), Peer: netip.MustParseAddrPort("127.0.0.1:9"), Key: testKey, EpochFile: filepath.Join(dir, "e")})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer l.Close()
+			r := testReplica(n)
+			b.ReportAllocs()
+			for b.Loop() {
+				l.Replicate(r)
+			}
+			b.ReportMetric(float64(len(AppendCopy(nil, r))), "copy-bytes")
+		})
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// FuzzTake: whatever arrives on the pair socket is dropped and counted or
+// taken; nothing it holds grows past its bounds. Datagrams under the
+// test key reach the copy decoder.
+func FuzzTake(f *testing.F) {
+	m := newMAC(testKey)
+	copyBytes := AppendCopy(nil, testReplica(3))
+	f.Add(m.appendDatagram(nil, &Header{Parts: 1, Epoch: 2, Seq: 1, Tick: 9}, copyBytes), false)
+	f.Add(m.appendDatagram(nil, &Header{Part: 0, Parts: 2, Epoch: 2, Seq: 2, Tick: 10}, copyBytes[:10]), false)
+	f.Add(copyBytes, true)
+	f.Add([]byte("ARCP"), false)
+	f.Fuzz(func(t *testing.T, d []byte, raw bool) {
+		l := &Link{macRx: m, names: map[string]string{}}
+		if raw {
+			// d is a copy: signed as one part.
+			if len(d) > PartSize {
+				d = d[:PartSize]
+			}
+			d = m.appendDatagram(nil, &Header{Parts: 1, Epoch: 2, Seq: 1, Tick: 1}, d)
+		}
+		l.take(d, 0)
+		if len(l.last.Sessions) > MaxSessions || len(l.names) > 4*MaxSessions || cap(l.asm.buf) > MaxParts*PartSize {
+			t.Fatalf("past a bound: %d sessions, %d names, %d bytes", len(l.last.Sessions), len(l.names), cap(l.asm.buf))
+		}
+		var r server.Replica
+		ParseCopy(d, &r, map[string]string{})
+	})
+}
