@@ -431,12 +431,18 @@ func (c *Client) maybeReconnect(t int64) {
 }
 
 // handleShared is handle for a datagram of the snapshot group from a
-// MulticastHub, unless the client closed. Called with c.mu held.
-func (c *Client) handleShared(dgram []byte, rxTime int64, g uint64) {
+// MulticastHub, sent from from, unless the client closed. Called with c.mu
+// held. A datagram under a higher epoch moves the client to its sender,
+// as on a socket of its own (PROTOCOL §18.5).
+func (c *Client) handleShared(dgram []byte, from netip.AddrPort, rxTime int64, g uint64) {
 	if c.hubGone {
 		return
 	}
 	c.handle(now(), dgram, rxTime, true, g)
+	if c.s.Moved() && from.IsValid() {
+		c.server = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		c.stats.ServerMoves++
+	}
 }
 
 // timerLoop calls Session.Update whenever NextUpdate says so.

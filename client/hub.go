@@ -224,12 +224,12 @@ func (h *MulticastHub) detach(c *Client) {
 	h.subs.Store(&subs)
 }
 
-// deliver hands one datagram, received at rxTime (kernel time, 0 if none),
+// deliver hands one datagram from from, received at rxTime (kernel time, 0 if none),
 // to every registered Client with its group token. It runs on the reader
 // goroutine and does not allocate once busy has grown to the number of
 // Clients.
 // g is the reading goroutine's id (callback.go).
-func (h *MulticastHub) deliver(dgram []byte, rxTime int64, g uint64) {
+func (h *MulticastHub) deliver(dgram []byte, from netip.AddrPort, rxTime int64, g uint64) {
 	var hd wire.Header
 	// Only the header is read here: the sessions judge the rest, an
 	// oversized datagram included, as from a socket of their own.
@@ -259,12 +259,12 @@ func (h *MulticastHub) deliver(dgram []byte, rxTime int64, g uint64) {
 			busy = append(busy, c)
 			continue
 		}
-		c.handleShared(dgram, rxTime, g)
+		c.handleShared(dgram, from, rxTime, g)
 		c.mu.Unlock()
 	}
 	for j, c := range busy {
 		c.mu.Lock()
-		c.handleShared(dgram, rxTime, g)
+		c.handleShared(dgram, from, rxTime, g)
 		c.mu.Unlock()
 		busy[j] = nil
 	}

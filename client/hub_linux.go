@@ -99,7 +99,7 @@ func (h *MulticastHub) readLoop(sock *hubSocket) {
 		h.stats.datagrams.Add(uint64(n))
 		for i := range n {
 			m := &b.Msgs[i]
-			h.deliver(m.Payload(), m.RxTime, g)
+			h.deliver(m.Payload(), m.Addr, m.RxTime, g)
 		}
 	}
 }
