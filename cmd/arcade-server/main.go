@@ -31,6 +31,7 @@ import (
 	"github.com/arcadexr/arcade/internal/hostprobe"
 	"github.com/arcadexr/arcade/internal/udp"
 	"github.com/arcadexr/arcade/operator"
+	"github.com/arcadexr/arcade/pair"
 	"github.com/arcadexr/arcade/replay"
 	"github.com/arcadexr/arcade/scene"
 	"github.com/arcadexr/arcade/server"
@@ -43,7 +44,14 @@ import (
 var version = "dev"
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	for {
+		code := run(os.Args[1:], os.Stdout, os.Stderr)
+		if code != exitSteppedDown {
+			os.Exit(code)
+		}
+		// Another server of the pair took over: this one follows it now,
+		// a standby again (PROTOCOL §18.4).
+	}
 }
 
 // options are the parsed command line.
@@ -94,6 +102,14 @@ type options struct {
 	replaySpeed float64
 	replayPause bool
 	replayLoop  bool
+	// A standby pair (pair.go): the peer's pair address, this box's index
+	// (1 with --standby), its own pair address, the key, the epoch file.
+	pairPeer   netip.AddrPort
+	pairIndex  int
+	pairListen netip.AddrPort
+	pairKey    string
+	epochFile  string
+	takeover   time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -158,6 +174,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.Float64Var(&o.replaySpeed, "replay-speed", 1, fmt.Sprintf("with --replay: play speed (0..%d; 1 = real time)", replay.MaxSpeed))
 	fs.BoolVar(&o.replayPause, "replay-paused", false, "with --replay: start paused")
 	fs.BoolVar(&o.replayLoop, "replay-loop", true, "with --replay: at the end, play it again from the start")
+	pairFlag := fs.String("pair", "", "run as the primary of a standby pair: the standby's pair `address` (host:port); needs --pair-key-file and --epoch-file")
+	standbyFlag := fs.String("standby", "", "run as the standby of a pair: follow the primary at this pair `address` (host:port) and take over when it falls silent; needs --pair-key-file and --epoch-file")
+	pairListen := fs.String("pair-listen", "", "UDP `address` of this box's end of the pair link (default: --listen's host, port 7781)")
+	pairKeyFile := fs.String("pair-key-file", "", "read the pair key (the same on both boxes, at least 16 bytes) from the first line of `file`")
+	fs.StringVar(&o.epochFile, "epoch-file", "", "with --pair or --standby: keep the highest epoch this box served under in this `file` (synced before each takeover; the systemd unit's is /var/lib/arcade/epoch)")
+	fs.DurationVar(&o.takeover, "takeover-silence", pair.DefaultSilence, "with --pair or --standby: take over when the active has been silent this long")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -302,6 +324,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		case bp == discovery.MDNSPort:
 			return nil, fmt.Errorf("--beacon-port: %d is the mDNS port", bp)
 		}
+	}
+	if err := parsePair(&o, given, *pairFlag, *standbyFlag, *pairListen, *pairKeyFile); err != nil {
+		return nil, err
 	}
 	return &o, nil
 }
@@ -493,12 +518,34 @@ func run(args []string, stdout, stderr io.Writer) int {
 		world = simWorld
 	}
 
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	var link *pair.Link
+	var epoch uint32
+	var copyOf *server.Replica
+	if o.pairPeer.IsValid() {
+		// A box of a pair listens before it writes: it follows the
+		// active, if there is one, until it is to take over.
+		if link, epoch, copyOf, err = followPair(ctx, o, log); err != nil {
+			if ctx.Err() != nil {
+				return 0
+			}
+			fmt.Fprintf(stderr, "arcade-server: %v\n", err)
+			return 1
+		}
+		defer link.Close()
+	}
+
 	persist, closePersist, err := openCheckpoint(o, simWorld, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "arcade-server: %v\n", err)
 		return 1
 	}
 	defer closePersist()
+	if copyOf != nil {
+		// The active's world of its last tick: fresher than any checkpoint.
+		persist.Resume, persist.Sessions = &copyOf.State, copyOf.Sessions
+	}
 	if o.record != "" {
 		closeRecord, err := openRecord(o, sc, simWorld, &persist, log)
 		if err != nil {
@@ -549,6 +596,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		EagerUpdateGap:    eagerGap(o.eagerGap),
 		Passphrase:        o.passphrase,
 		Persist:           persist,
+		Epoch:             epoch,
+	}
+	if link != nil {
+		cfg.Replicate = link
+		if copyOf != nil {
+			cfg.GroupToken = copyOf.GroupToken
+		}
 	}
 	if o.spinMax == 0 {
 		cfg.SpinMax = -1
@@ -623,6 +677,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return server.Description{Name: name, Version: versionString(), Discovery: status}
 	}
 	srv, err := server.New(cfg, conn, tick.Now())
+	if err != nil && copyOf != nil {
+		fmt.Fprintf(stderr, "arcade-server: the active's copy: %v (do both boxes run the same build and --scene?)\n", err)
+		return 1
+	}
 	if err != nil && persist.Resume != nil && strings.Contains(err.Error(), "Persist.Resume") {
 		fmt.Fprintf(stderr, "arcade-server: --checkpoint %s: %v; start with --fresh to set it aside and begin from the scene\n", o.checkpoint, err)
 		return 1
@@ -634,9 +692,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if o.echoRPC {
 		echoRPCs(srv)
 	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
 
 	var hs *http.Server
 	httpDone := make(chan struct{})
@@ -708,6 +763,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	go logEvents(ctx, srv.Events(), log)
+	if link != nil {
+		log.Info("active", "epoch", epoch, "pair", link.LocalAddr().String(), "peer", o.pairPeer.String())
+		go link.Watch(ctx, func(e uint32) {
+			// Another server took over: it has the headsets now. Not a
+			// word to them; follow it (§18.4).
+			srv.StepDown()
+			log.Warn("stepping down: another server of the pair writes under a higher epoch", "epoch", epoch, "theirs", e)
+			stop()
+		})
+	}
 	runErr := srv.Run(ctx, conn.Fd())
 	stopDiscovery() // goodbyes: headsets drop the server from their lists
 	if hs != nil {
@@ -719,6 +784,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if runErr != nil {
 		log.Error("server stopped", "err", runErr)
 		return 1
+	}
+	if srv.SteppedDown() {
+		log.Info("stepped down: following the new active as a standby", "pair", o.pairListen.String())
+		return exitSteppedDown
 	}
 	log.Info("arcade-server stopped; clients were told")
 	return 0

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/arcadexr/arcade/pair"
+	"github.com/arcadexr/arcade/server"
+)
+
+// defaultPairPort is --pair-listen's port.
+const defaultPairPort = 7781
+
+// parsePair checks the standby pair's flags: one of --pair and
+// --standby, and with it a key and an epoch file; the others without one
+// of them are an error.
+func parsePair(o *options, given map[string]bool, peer, standby, listen, keyFile string) error {
+	if peer != "" && standby != "" {
+		return errors.New("--pair and --standby: give only one (--pair on the primary, naming the standby; --standby on the standby, naming the primary)")
+	}
+	flagName := "--pair"
+	if standby != "" {
+		peer, flagName, o.pairIndex = standby, "--standby", 1
+	}
+	if peer == "" {
+		for _, f := range []string{"pair-listen", "pair-key-file", "epoch-file", "takeover-silence"} {
+			if given[f] {
+				return fmt.Errorf("--%s: needs --pair or --standby", f)
+			}
+		}
+		return nil
+	}
+	var err error
+	if o.pairPeer, err = netip.ParseAddrPort(peer); err != nil || o.pairPeer.Port() == 0 || o.pairPeer.Addr().IsUnspecified() {
+		return fmt.Errorf("%s: %q is not the other box's pair address (host:port)", flagName, peer)
+	}
+	if listen == "" {
+		o.pairListen = netip.AddrPortFrom(o.listen.Addr(), defaultPairPort)
+	} else if o.pairListen, err = parseListen(listen); err != nil {
+		return fmt.Errorf("--pair-listen: %w", err)
+	}
+	switch p := o.pairListen.Port(); {
+	case p == o.listen.Port():
+		return fmt.Errorf("--pair-listen: port %d is the game port", p)
+	case !o.noMcast && p == o.multicast.Port():
+		return fmt.Errorf("--pair-listen: port %d is the snapshot multicast port", p)
+	case int(p) == o.beaconPort:
+		return fmt.Errorf("--pair-listen: port %d is the beacon port", p)
+	}
+	if !given["pair-key-file"] {
+		return fmt.Errorf("%s: needs --pair-key-file (the key both boxes share: without it anyone on the LAN could feed the standby a world or make the active step down)", flagName)
+	}
+	if o.pairKey, err = readSecretFile("--pair-key-file", keyFile); err != nil {
+		return err
+	}
+	if len(o.pairKey) < pair.MinKeyLen {
+		return fmt.Errorf("--pair-key-file %s: the key is %d bytes, want at least %d", keyFile, len(o.pairKey), pair.MinKeyLen)
+	}
+	if o.epochFile == "" {
+		return fmt.Errorf("%s: needs --epoch-file (a box that forgets its epoch could write under one it used before)", flagName)
+	}
+	if o.takeover < pair.MinSilence || o.takeover > 10*time.Second {
+		return fmt.Errorf("--takeover-silence: %v is out of range %v..10s", o.takeover, pair.MinSilence)
+	}
+	if o.passphrase != "" {
+		return fmt.Errorf("%s: a standby pair does not work with a venue passphrase yet (a sealed session's keys are not copied to the standby)", flagName)
+	}
+	if o.replay != "" {
+		return fmt.Errorf("%s: a replay (--replay) is not served by a pair", flagName)
+	}
+	return nil
+}
+
+// followPair opens this box's end of the pair link and follows as a
+// standby until this box is to take over (PROTOCOL §18.3). It returns the
+// link (the caller sends its copies on it and watches it), the epoch to
+// write under and the newest copy of the world (nil: none was heard).
+func followPair(ctx context.Context, o *options, log *slog.Logger) (*pair.Link, uint32, *server.Replica, error) {
+	l, err := pair.Open(pair.Config{Listen: o.pairListen, Peer: o.pairPeer, Key: []byte(o.pairKey), Index: o.pairIndex,
+		EpochFile: o.epochFile, Silence: o.takeover, Log: log})
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	stored, _ := pair.LoadEpoch(o.epochFile)
+	log.Info("standby: following", "pair", l.LocalAddr().String(), "peer", o.pairPeer.String(), "index", o.pairIndex,
+		"stored_epoch", stored, "takeover_silence", o.takeover)
+	t0 := time.Now()
+	rep, epoch, err := l.Follow(ctx)
+	if err != nil {
+		l.Close()
+		return nil, 0, nil, err
+	}
+	tick := uint64(0)
+	if rep != nil {
+		tick = rep.State.Tick
+	}
+	log.Info("taking over", "epoch", epoch, "copy", rep != nil, "copy_tick", tick, "sessions", sessionsOf(rep),
+		"followed_for", time.Since(t0).Round(time.Millisecond), "copies", l.Stats.Copies.Load())
+	return l, epoch, rep, nil
+}
+
+func sessionsOf(r *server.Replica) int {
+	if r == nil {
+		return 0
+	}
+	return len(r.Sessions)
+}
+
+// errSteppedDown: run ended because another server of the pair took over
+// under a higher epoch; main runs again, as a standby.
+const exitSteppedDown = 3
