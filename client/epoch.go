@@ -59,7 +59,7 @@ func (s *Session) fence(now int64, h *wire.Header, body []byte) []byte {
 		return body
 	case !f.seen || e == f.epoch:
 	case wire.EpochNewer(e, f.epoch) || now-f.at > FenceLease:
-		s.moveEpoch()
+		s.moveEpoch(now)
 	default:
 		s.drop(DropStaleEpoch)
 		return nil
@@ -78,11 +78,27 @@ func (s *Session) startEpoch(now int64, h *wire.Header) {
 
 // moveEpoch goes over to the server of a higher epoch than the session's
 // (or taken after the lease ran out).
-func (s *Session) moveEpoch() {
+func (s *Session) moveEpoch(now int64) {
 	s.stats.EpochChanges++
 	s.uni = seqWindow{}
 	s.multi = seqWindow{}
 	s.epoch.moved = true
+	s.restartReliable(now)
+}
+
+// restartReliable gives the session a new reliable channel, as the new
+// server's is (PROTOCOL §18.5): message ids from 0 on each stream, and
+// the messages the old server did not acknowledge queued on it again, in
+// order. The old channel's packet numbers mean nothing to the new server.
+func (s *Session) restartReliable(now int64) {
+	old := s.ep
+	s.ep = newReliable(old.Config().MTU)
+	old.Unacked(func(stream int, msg []byte) {
+		if s.ep.Send(now, stream, msg) != nil {
+			s.stats.RPCsLostAtMove++
+		}
+	})
+	old.Close()
 }
 
 // Epoch returns the highest epoch the session accepted from a standby

@@ -217,3 +217,37 @@ func syncTick(s *udpServer) {
 	s.tick = uint32(s.us()*120/1_000_000) - 1
 	s.mu.Unlock()
 }
+
+// TestEpochMoveRestartsReliable: at a move to a higher epoch the session's
+// reliable channel starts again, as the new server's does (§18.5), with
+// the RPCs the old server had not acknowledged queued on it again, in
+// order: they go out to the new server.
+func TestEpochMoveRestartsReliable(t *testing.T) {
+	f := newFakeServer(t)
+	s := newTestSession(SessionConfig{SnapshotsOnly: true})
+	f.connectEpoch(s, t0, 2)
+	now := t0 + ms
+	for i := range 3 {
+		if err := s.SendRPC(now, 0, uint16(wire.RPCButtonEvent), []byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Update(now)
+	if out := f.drain(s); !slices.ContainsFunc(out, func(d received) bool { return d.h.Type == wire.TypeMessage }) {
+		t.Fatal("the RPCs did not go to the old server")
+	} // and it never acknowledges them
+	old := s.ep
+	s.Handle(now+ms, stamped(f.multicastSnapshot(testSnapshot(11)), 3), 0, true)
+	if s.ep == old {
+		t.Fatal("the reliable channel is the old server's after the move")
+	}
+	var again [][]byte
+	s.ep.Unacked(func(_ int, msg []byte) { again = append(again, bytes.Clone(msg)) })
+	if len(again) != 3 || again[0][len(again[0])-1] != 0 || again[2][len(again[2])-1] != 2 {
+		t.Fatalf("queued on the new channel: %x, want the 3 RPCs in order", again)
+	}
+	s.Update(now + 2*ms)
+	if out := f.drain(s); !slices.ContainsFunc(out, func(d received) bool { return d.h.Type == wire.TypeMessage }) {
+		t.Fatalf("nothing carried the RPCs to the new server: %d datagrams", len(out))
+	}
+}

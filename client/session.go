@@ -303,15 +303,7 @@ func NewSession(cfg SessionConfig) *Session {
 		s.hasKey = true
 		mtu -= seal.Overhead
 	}
-	ep, err := reliable.New(reliable.Config{
-		Streams:    wire.RPCStreams,
-		MaxMessage: wire.MaxRPCMessage,
-		MTU:        mtu,
-	})
-	if err != nil {
-		panic("client: reliable config: " + err.Error()) // constant config
-	}
-	s.ep = ep
+	s.ep = newReliable(mtu)
 	s.deliver = s.deliverRPC
 	s.rpcOut = make([]byte, 0, 256)
 	s.randomNonce = cfg.Nonce == 0
@@ -422,6 +414,20 @@ func (s *Session) Lost() bool {
 // that still has the player's slot resumes (same client id). Callbacks,
 // counters and the input sequence stay; everything agreed with the server
 // (token, keys, state ticks, reliable messages in flight) goes.
+// newReliable is a session's reliable channel (§15) for datagrams of mtu
+// bytes.
+func newReliable(mtu int) *reliable.Endpoint {
+	ep, err := reliable.New(reliable.Config{
+		Streams:    wire.RPCStreams,
+		MaxMessage: wire.MaxRPCMessage,
+		MTU:        mtu,
+	})
+	if err != nil {
+		panic("client: reliable config: " + err.Error()) // constant config
+	}
+	return ep
+}
+
 func (s *Session) Restart(now int64) {
 	n := NewSession(s.cfg)
 	n.onSnapshot, n.onEntityUpdate, n.onPong, n.onRPC = s.onSnapshot, s.onEntityUpdate, s.onPong, s.onRPC

@@ -127,6 +127,9 @@ type SessionStats struct {
 	// EpochChanges counts the moves to a higher epoch: a standby server
 	// that took over (PROTOCOL §18.5).
 	EpochChanges uint64
+	// RPCsLostAtMove counts reliable messages not acknowledged by the old
+	// server that did not fit the new channel at a move (its queue full).
+	RPCsLostAtMove uint64
 	// DeltaTicks counts the ticks assembled whole from StateDelta parts,
 	// repairs of older ticks included.
 	DeltaTicks uint64

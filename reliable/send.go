@@ -370,3 +370,18 @@ func (e *Endpoint) hasNewFragment() bool {
 	}
 	return false
 }
+
+// Unacked calls fn, stream by stream and in order, with every reliable
+// message not yet acknowledged whole: what a new channel to another peer
+// must carry again (a standby that took over, PROTOCOL §18.5). msg is the
+// endpoint's own copy, valid during the call.
+func (e *Endpoint) Unacked(fn func(stream int, msg []byte)) {
+	for i := range e.send {
+		ss := &e.send[i]
+		for j := range ss.q.n {
+			if m := ss.q.at(j); m.nacked < m.nfrags {
+				fn(i, m.data)
+			}
+		}
+	}
+}
