@@ -54,6 +54,17 @@ func TestBadFlagsNameTheFlag(t *testing.T) {
 		{[]string{"--replay", "show.rec", "--replay-speed", "0"}, "--replay-speed"},
 		{[]string{"--replay", "show.rec", "--replay-speed", "17"}, "--replay-speed"},
 		{[]string{"--replay", "show.rec", "--replay-seek", "-1s"}, "--replay-seek"},
+		{[]string{"--pair", "127.0.0.2:7781", "--standby", "127.0.0.2:7781"}, "only one"},
+		{[]string{"--pair", "nowhere"}, "--pair"},
+		{[]string{"--standby", "0.0.0.0:7781"}, "--standby"},
+		{[]string{"--pair", "127.0.0.2:7781"}, "--pair-key-file"},
+		{[]string{"--pair", "127.0.0.2:7781", "--pair-key-file", "/nonexistent/key"}, "--pair-key-file"},
+		{[]string{"--pair", "127.0.0.2:7781", "--pair-key-file", "testdata/short.key", "--epoch-file", "e"}, "at least 16"},
+		{[]string{"--pair", "127.0.0.2:7781", "--pair-key-file", "testdata/pair.key"}, "--epoch-file"},
+		{[]string{"--pair", "127.0.0.2:7781", "--pair-key-file", "testdata/pair.key", "--epoch-file", "e", "--takeover-silence", "1ms"}, "--takeover-silence"},
+		{[]string{"--pair", "127.0.0.2:7781", "--pair-key-file", "testdata/pair.key", "--epoch-file", "e", "--pair-listen", ":7777"}, "--pair-listen"},
+		{[]string{"--pair", "127.0.0.2:7781", "--pair-key-file", "testdata/pair.key", "--epoch-file", "e", "--passphrase", "venue secret"}, "passphrase"},
+		{[]string{"--epoch-file", "e"}, "needs --pair or --standby"},
 	} {
 		var out, errb bytes.Buffer
 		code := run(tc.args, &out, &errb)
