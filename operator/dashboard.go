@@ -329,6 +329,7 @@ type dashServer struct {
 	Version     string `json:"version"`
 	Multicast   string `json:"multicast"`
 	Discovery   string `json:"discovery"`
+	Pair        string `json:"pair,omitempty"`
 	TickRate    int    `json:"tick_rate"`
 	Scene       string `json:"scene"`
 	Subscribers int32  `json:"subscribers"`
@@ -418,6 +419,7 @@ func (d *dashboard) event(rates *rateTracker) *dashEvent {
 		if desc.Discovery != "" {
 			ev.Server.Discovery = desc.Discovery
 		}
+		ev.Server.Pair = desc.Pair
 	}
 	ev.Server.Subscribers = d.subs.Load()
 	for _, c := range list {

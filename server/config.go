@@ -391,4 +391,7 @@ type Description struct {
 	Name      string
 	Version   string
 	Discovery string
+	// Pair is the standby pair's state (PROTOCOL §18): empty for a server
+	// not of one.
+	Pair string
 }

@@ -674,7 +674,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if !o.discovery {
 			status = "off (--discovery=false)"
 		}
-		return server.Description{Name: name, Version: versionString(), Discovery: status}
+		return server.Description{Name: name, Version: versionString(), Discovery: status, Pair: pairStatus(link, o)}
 	}
 	srv, err := server.New(cfg, conn, tick.Now())
 	if err != nil && copyOf != nil {

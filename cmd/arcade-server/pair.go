@@ -113,3 +113,14 @@ func sessionsOf(r *server.Replica) int {
 // errSteppedDown: run ended because another server of the pair took over
 // under a higher epoch; main runs again, as a standby.
 const exitSteppedDown = 3
+
+// pairStatus is the dashboard's line on the pair: this box's role and
+// epoch, the peer, what the link sent and dropped.
+func pairStatus(l *pair.Link, o *options) string {
+	if l == nil {
+		return ""
+	}
+	st := &l.Stats
+	return fmt.Sprintf("active under epoch %d; copies to %s every tick (%d datagrams sent, %d send errors, %d too big); from the link: %d bad MACs, %d stale, %d replayed",
+		l.Epoch(), o.pairPeer, st.Sent.Load(), st.SendErrors.Load(), st.TooBig.Load(), st.BadMAC.Load(), st.Stale.Load(), st.Replayed.Load())
+}

@@ -379,6 +379,7 @@ function renderInfo(ev) {
   const rows = [
     ['Name', s.name], ['Version', s.version], ['Scene', s.scene], ['Tick rate', s.tick_rate + ' Hz'],
     ['Multicast group', s.multicast], ['Discovery', s.discovery],
+    ...(s.pair ? [['Standby pair', s.pair]] : []),
     ['Eager updates', st.eager ? 'on (' + st.eager_updates + ' sent)' : 'off'],
     ['Delivery switches', String(st.delivery_switches)],
     ['Packets', 'rx ' + st.rx_packets + ', tx ' + st.tx_packets], ['Dropped', dropped],
