@@ -25,6 +25,11 @@ const (
 	// MinSilence keeps a standby from taking over because of one late
 	// tick of the active or one lost copy.
 	MinSilence = 10 * time.Millisecond
+	// Isolated is how long a server that took over with sessions in its
+	// copy waits for one of them to speak: after that much silence from
+	// every headset it is the one cut off, not the active it lost, and it
+	// steps back before anyone hears its epoch (PROTOCOL §18.3).
+	Isolated = time.Second
 	// MinKeyLen is the shortest pair key accepted.
 	MinKeyLen = 16
 )
@@ -164,6 +169,13 @@ func (l *Link) Follow(ctx context.Context) (*server.Replica, uint32, error) {
 		return nil, 0, err
 	}
 	canTake := l.cfg.Index == 0 || stored != 0
+	if !l.have && len(l.enc) > 0 {
+		// This box was active (it stepped down or back): its own last
+		// copy is the world to start from, until the active's arrive.
+		if ParseCopy(l.enc, &l.last, l.names) == nil {
+			l.have = true
+		}
+	}
 	start := time.Now()
 	var lastHeard time.Time
 	for {
@@ -198,6 +210,7 @@ func (l *Link) Follow(ctx context.Context) (*server.Replica, uint32, error) {
 		return nil, 0, fmt.Errorf("pair: storing epoch %d: %w", e, err)
 	}
 	l.epoch.Store(e)
+	l.enc = l.enc[:0]
 	l.conn.SetReadDeadline(time.Time{})
 	if !l.have {
 		return nil, e, nil

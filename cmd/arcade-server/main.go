@@ -533,7 +533,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "arcade-server: %v\n", err)
 			return 1
 		}
-		defer link.Close()
+		defer func() {
+			if keptLink != link {
+				link.Close()
+			}
+		}()
 	}
 
 	persist, closePersist, err := openCheckpoint(o, simWorld, log)
@@ -773,6 +777,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			stop()
 		})
 	}
+	if copyOf != nil && len(copyOf.Sessions) > 0 {
+		go watchIsolation(ctx, srv, log, stop)
+	}
 	runErr := srv.Run(ctx, conn.Fd())
 	stopDiscovery() // goodbyes: headsets drop the server from their lists
 	if hs != nil {
@@ -786,6 +793,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if srv.SteppedDown() {
+		keptLink = link
 		log.Info("stepped down: following the new active as a standby", "pair", o.pairListen.String())
 		return exitSteppedDown
 	}

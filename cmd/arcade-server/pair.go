@@ -10,6 +10,7 @@ import (
 
 	"github.com/arcadexr/arcade/pair"
 	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/wire"
 )
 
 // defaultPairPort is --pair-listen's port.
@@ -80,10 +81,14 @@ func parsePair(o *options, given map[string]bool, peer, standby, listen, keyFile
 // link (the caller sends its copies on it and watches it), the epoch to
 // write under and the newest copy of the world (nil: none was heard).
 func followPair(ctx context.Context, o *options, log *slog.Logger) (*pair.Link, uint32, *server.Replica, error) {
-	l, err := pair.Open(pair.Config{Listen: o.pairListen, Peer: o.pairPeer, Key: []byte(o.pairKey), Index: o.pairIndex,
-		EpochFile: o.epochFile, Silence: o.takeover, Log: log})
-	if err != nil {
-		return nil, 0, nil, err
+	l := keptLink
+	keptLink = nil
+	if l == nil {
+		var err error
+		if l, err = pair.Open(pair.Config{Listen: o.pairListen, Peer: o.pairPeer, Key: []byte(o.pairKey), Index: o.pairIndex,
+			EpochFile: o.epochFile, Silence: o.takeover, Log: log}); err != nil {
+			return nil, 0, nil, err
+		}
 	}
 	stored, _ := pair.LoadEpoch(o.epochFile)
 	log.Info("standby: following", "pair", l.LocalAddr().String(), "peer", o.pairPeer.String(), "index", o.pairIndex,
@@ -110,6 +115,10 @@ func sessionsOf(r *server.Replica) int {
 	return len(r.Sessions)
 }
 
+// keptLink is the pair link of a run that stepped down, for the next: the
+// socket stays bound, and it holds the world that run last copied.
+var keptLink *pair.Link
+
 // errSteppedDown: run ended because another server of the pair took over
 // under a higher epoch; main runs again, as a standby.
 const exitSteppedDown = 3
@@ -123,4 +132,28 @@ func pairStatus(l *pair.Link, o *options) string {
 	st := &l.Stats
 	return fmt.Sprintf("active under epoch %d; copies to %s every tick (%d datagrams sent, %d send errors, %d too big); from the link: %d bad MACs, %d stale, %d replayed",
 		l.Epoch(), o.pairPeer, st.Sent.Load(), st.SendErrors.Load(), st.TooBig.Load(), st.BadMAC.Load(), st.Stale.Load(), st.Replayed.Load())
+}
+
+// watchIsolation steps a server that just took over back down when no
+// headset of its copy speaks to it within pair.Isolated: a box cut off
+// from the LAN also hears its active fall silent, and had it stayed
+// active, the active's return would end the active's world for this
+// box's older copy (§18.3). What it sent reached no one; it follows again.
+func watchIsolation(ctx context.Context, srv *server.Server, log *slog.Logger, stop func()) {
+	st := srv.Stats()
+	heard := func() uint64 {
+		return st.Rx[wire.TypePoseInput].Load() + st.Rx[wire.TypePing].Load() + st.Rx[wire.TypeMessage].Load()
+	}
+	t := time.NewTimer(pair.Isolated)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return
+	case <-t.C:
+	}
+	if heard() == 0 {
+		log.Warn("stepping back: no headset of the copy spoke since the takeover; this box is the one cut off", "waited", pair.Isolated)
+		srv.StepDown()
+		stop()
+	}
 }
