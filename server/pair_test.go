@@ -173,3 +173,24 @@ func TestPairConfigRefused(t *testing.T) {
 		})
 	}
 }
+
+// countReplica counts the copies and what they held.
+type countReplica struct{ calls, sessions int }
+
+func (c *countReplica) Replicate(r *server.Replica) { c.calls++; c.sessions = len(r.Sessions) }
+
+// TestHotPathAllocationFreeWithReplica: the copy handed Replicate every
+// tick allocates nothing once its slices have grown.
+func TestHotPathAllocationFreeWithReplica(t *testing.T) {
+	sink := &countReplica{}
+	srv, rp, now := hotPathConfig(t, 16, false, true, server.Config{Replicate: sink})
+	for range 10 {
+		round(srv, rp, now)
+	}
+	if allocs := testing.AllocsPerRun(200, func() { round(srv, rp, now) }); allocs != 0 {
+		t.Fatalf("%.1f allocations per round with a copy every tick, want 0", allocs)
+	}
+	if sink.calls < 200 || sink.sessions != 16 {
+		t.Fatalf("%d copies of %d sessions over 210 rounds, want one a tick of 16", sink.calls, sink.sessions)
+	}
+}
