@@ -83,6 +83,23 @@ type Stats struct {
 	Received, Malformed, BadMAC, Stale atomic.Uint64
 	Replayed, Copies, BadCopies        atomic.Uint64
 	LastTick                           atomic.Uint64 // of the newest copy taken (standby)
+	// Gaps counts, while following, the silences between the active's
+	// datagrams: Gaps[i] those of at least 2^i ms (i < 7: 1 ms … 64 ms),
+	// the measure a takeover silence is chosen by; MaxGap the longest, ns.
+	Gaps   [7]atomic.Uint64
+	MaxGap atomic.Int64
+}
+
+// noteGap counts a silence of d between the active's datagrams.
+func (s *Stats) noteGap(d time.Duration) {
+	for i := range s.Gaps {
+		if d >= time.Duration(1<<i)*time.Millisecond {
+			s.Gaps[i].Add(1)
+		}
+	}
+	if int64(d) > s.MaxGap.Load() {
+		s.MaxGap.Store(int64(d))
+	}
 }
 
 // Link is one box's end of the pair link.
@@ -202,7 +219,11 @@ func (l *Link) Follow(ctx context.Context) (*server.Replica, uint32, error) {
 			return nil, 0, fmt.Errorf("pair: %w", err)
 		}
 		if l.take(l.rbuf[:n], 0) {
-			lastHeard = time.Now()
+			t := time.Now()
+			if !lastHeard.IsZero() {
+				l.Stats.noteGap(t.Sub(lastHeard))
+			}
+			lastHeard = t
 		}
 	}
 	e := NextEpoch(max(stored, l.seen), l.cfg.Index)

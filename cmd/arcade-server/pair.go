@@ -103,8 +103,11 @@ func followPair(ctx context.Context, o *options, log *slog.Logger) (*pair.Link, 
 	if rep != nil {
 		tick = rep.State.Tick
 	}
+	g := &l.Stats.Gaps
 	log.Info("taking over", "epoch", epoch, "copy", rep != nil, "copy_tick", tick, "sessions", sessionsOf(rep),
-		"followed_for", time.Since(t0).Round(time.Millisecond), "copies", l.Stats.Copies.Load())
+		"followed_for", time.Since(t0).Round(time.Millisecond), "copies", l.Stats.Copies.Load(),
+		"gaps_over_8ms", g[3].Load(), "gaps_over_16ms", g[4].Load(), "gaps_over_32ms", g[5].Load(),
+		"longest_gap", time.Duration(l.Stats.MaxGap.Load()).Round(100*time.Microsecond))
 	return l, epoch, rep, nil
 }
 
