@@ -175,6 +175,17 @@ func (a *Advert) Text(n int) []string {
 	}
 }
 
+// textAt is Text(n) for a server of a standby pair that writes under
+// epoch e: with "epoch=E" after the strings of §14.2 (docs/PROTOCOL.md
+// §18.7). Epoch 0 (a server not in a pair) adds nothing.
+func (a *Advert) textAt(n int, e uint32) []string {
+	t := a.Text(n)
+	if e != 0 {
+		t = append(t, epochText(e))
+	}
+	return t
+}
+
 // cutString cuts s to at most n bytes at a UTF-8 boundary.
 func cutString(s string, n int) string {
 	if len(s) <= n {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -40,6 +41,7 @@ var goldenText = []string{"v=1", "id=00112233aabbccdd", "tick=120", "mcast=239.2
 func goldenVectors() []goldenVector {
 	full := &BeaconReply{Nonce: 0xdeadbeef, Port: 7777, Instance: "Arena", Text: goldenText}
 	trunc := &BeaconReply{Nonce: 0x11223344, Port: 7777, Instance: "Arena", Text: goldenText}
+	epoch := &BeaconReply{Nonce: 0xdeadbeef, Port: 7777, Instance: "Arena", Text: append(slices.Clone(goldenText), "epoch=3")}
 	if !trunc.fit(BeaconMinProbeSize) {
 		panic("truncated reply does not fit")
 	}
@@ -48,6 +50,7 @@ func goldenVectors() []goldenVector {
 		{name: "probe_min", what: "smallest beacon probe a server answers: 64 bytes", probe: &BeaconProbe{Nonce: 0x11223344}, probeSize: BeaconMinProbeSize},
 		{name: "reply", what: "beacon reply to probe.hex: instance \"Arena\", game port 7777, every TXT string", reply: full},
 		{name: "reply_truncated", what: "beacon reply to probe_min.hex: the strings that fit in 64 bytes, truncated flag set", reply: trunc},
+		{name: "reply_epoch", what: "beacon reply to probe.hex from the active server of a standby pair (§18.7): every TXT string, then epoch=3", reply: epoch},
 	}
 }
 
@@ -251,7 +254,10 @@ func TestBeaconResponderSizes(t *testing.T) {
 
 // writeFuzzSeeds writes the seed corpora of FuzzBeacon and FuzzMessage.
 func writeFuzzSeeds(t *testing.T) {
-	seeds := map[string]map[string][]byte{"FuzzBeacon": {}, "FuzzMessage": {}}
+	seeds := map[string]map[string][]byte{"FuzzBeacon": {}, "FuzzMessage": {}, "FuzzText": {}}
+	for name, txt := range textSeeds() {
+		seeds["FuzzText"][name] = appendText(nil, txt)
+	}
 	for _, v := range goldenVectors() {
 		seeds["FuzzBeacon"][v.name] = v.datagram()
 	}
@@ -322,6 +328,11 @@ func TestBeaconMaxReplyFitsClientProbe(t *testing.T) {
 	r := BeaconReply{Instance: a.Instance, Text: a.Text(4096)}
 	if r.Len() != 462 || r.Len() > BeaconProbeSize {
 		t.Fatalf("largest reply %d bytes, documented 462, must fit %d", r.Len(), BeaconProbeSize)
+	}
+	// With the largest epoch= of a standby pair's active (§18.7).
+	r.Text = a.textAt(4096, 1<<32-1)
+	if r.Len() != 479 || r.Len() > BeaconProbeSize {
+		t.Fatalf("largest reply of a pair's active %d bytes, documented 479, must fit %d", r.Len(), BeaconProbeSize)
 	}
 }
 

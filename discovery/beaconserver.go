@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,7 +18,14 @@ type BeaconResponder struct {
 	local map[netip.Addr]bool // this host's addresses
 	stats *Stats
 	buf   []byte
+	// role is the standby pair role (docs/PROTOCOL.md §18.7): 0 for a
+	// server not in a pair, else rolePair with the epoch in the low 32
+	// bits (0: standby).
+	role atomic.Uint64
 }
+
+// rolePair marks BeaconResponder.role as one of a standby pair.
+const rolePair = 1 << 32
 
 // ListenBeacon opens UDP port on all addresses and returns a beacon
 // responder on it. name returns the instance name to put in replies (the
@@ -57,6 +65,26 @@ func NewBeaconResponder(cfg Config, conn Transport, name func() string) (*Beacon
 // Stats returns the responder's counters.
 func (b *BeaconResponder) Stats() *Stats { return b.stats }
 
+// SetActive makes this server the active one of a standby pair, writing
+// under epoch (docs/PROTOCOL.md §18.7): it answers probes with
+// "epoch=E" after the strings of §14.2 (the first string a truncated
+// reply leaves out; a 512-byte probe always has room for it). It may be
+// called from any goroutine, before or while Run runs, and takes effect
+// from the next probe; it does not block. A beacon responder on which
+// neither SetActive nor SetStandby is called is not one of a pair and
+// sends no epoch. epoch must not be 0: 0 panics.
+func (b *BeaconResponder) SetActive(epoch uint32) {
+	if epoch == 0 {
+		panic("discovery: SetActive(0): 0 is not an epoch")
+	}
+	b.role.Store(rolePair | uint64(epoch))
+}
+
+// SetStandby makes this server the standby of a standby pair: it
+// answers no probe (counted in Stats.Standby). As SetActive, from any
+// goroutine, without blocking.
+func (b *BeaconResponder) SetStandby() { b.role.Store(rolePair) }
+
 // handle returns the reply to a datagram from src that arrived on
 // interface ifIndex (0 if unknown), or nil to drop it. Only a source on
 // the arrival interface's link (any advertised interface's, if unknown),
@@ -88,8 +116,14 @@ func (b *BeaconResponder) handle(p []byte, src netip.AddrPort, ifIndex int) []by
 		b.stats.drop(DropMalformed)
 		return nil
 	}
+	role := b.role.Load()
+	epoch := uint32(role)
+	if role != 0 && epoch == 0 {
+		b.stats.Standby.Add(1)
+		return nil
+	}
 	b.stats.Queries.Add(1)
-	r := BeaconReply{Nonce: probe.Nonce, Port: b.cfg.Advert.Port, Instance: b.name(), Text: b.cfg.Advert.Text(b.cfg.Advert.players())}
+	r := BeaconReply{Nonce: probe.Nonce, Port: b.cfg.Advert.Port, Instance: b.name(), Text: b.cfg.Advert.textAt(b.cfg.Advert.players(), epoch)}
 	if !r.fit(len(p)) {
 		b.stats.drop(DropBeaconTooSmall)
 		return nil

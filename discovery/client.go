@@ -224,16 +224,83 @@ func buildQuery(id uint16, qs []dnsmessage.Question, known []dnsmessage.Resource
 	return b.Finish()
 }
 
-// found is an instance a browser heard of.
+// found is an instance a browser heard of: the answer it takes for it,
+// from the server of the highest epoch heard (docs/PROTOCOL.md §18.7;
+// epoch 0 for a server not in a pair), and those of servers heard under
+// lower epochs, kept only to report them.
 type found struct {
 	fqdn, label string
+	cur         answer
+	stale       []answer // at most maxStale
+}
+
+// answer is what one server answered for an instance.
+type answer struct {
 	ptrTTL      uint32
 	host        string
 	port        uint16
 	srv, hasTXT bool
 	txt         []string
+	epoch       uint32 // from the TXT; 0 before it, or from a server not in a pair
 	src         netip.Addr
 	gone        bool
+}
+
+// maxStale bounds the lower-epoch answers kept per instance for the
+// report (a standby pair has two servers; a forger gets no more).
+const maxStale = 4
+
+// admit decides whether the records of one response for f come from the
+// server f takes, given the first TXT record for f in that response (its
+// strings and TTL) and the response's source: the TXT says which server
+// of a standby pair answered (§18.7). A higher epoch than f's replaces
+// what f had, a lower one is noted as stale and its records skipped.
+func (f *found) admit(txt []string, ttl uint32, src netip.Addr) bool {
+	e, _ := textEpoch(txt)
+	c := &f.cur
+	switch {
+	case !c.hasTXT && !c.gone:
+		// The epoch is not known yet. Records from another address
+		// before it may be another server's: ask for them again.
+		if c.src.IsValid() && c.src != src {
+			*c = answer{}
+		}
+		return true
+	case ttl == 0:
+		return e == c.epoch // a goodbye counts from the server f takes only
+	case c.gone:
+		*c = answer{} // the server f took said goodbye: take the one answering now
+		return true
+	case e < c.epoch:
+		f.noteStale(answer{hasTXT: true, txt: txt, epoch: e, src: src})
+		return false
+	case e > c.epoch:
+		f.noteStale(*c)
+		*c = answer{}
+	}
+	return true
+}
+
+// noteStale keeps a, an answer under an epoch below the one f takes, for
+// the report: one per epoch and source, at most maxStale.
+func (f *found) noteStale(a answer) {
+	for i := range f.stale {
+		if f.stale[i].epoch == a.epoch && f.stale[i].src == a.src {
+			f.stale[i] = a
+			return
+		}
+	}
+	if len(f.stale) < maxStale {
+		f.stale = append(f.stale, a)
+	}
+}
+
+// takes reports whether a response from src without a TXT record for f
+// is about the server f takes: not when f has the TXT of a server of a
+// pair at another address (its records would be mixed with another's).
+func (f *found) takes(src netip.Addr) bool {
+	c := &f.cur
+	return !c.hasTXT || c.epoch == 0 || !c.src.IsValid() || c.src == src
 }
 
 // onAnyLink reports whether a is on the link of one of ifs, or is one of
@@ -266,7 +333,9 @@ type browser struct {
 }
 
 // handle records the Arcade records of an mDNS response and reports
-// whether it was one.
+// whether it was one. The records of one response come from one server;
+// for an instance that two servers of a standby pair answer, the TXT's
+// epoch says whose they are (found.admit).
 func (b *browser) handle(p []byte, src netip.Addr) bool {
 	m, ok := parseMessage(p)
 	if !ok || !m.h.Response {
@@ -288,33 +357,65 @@ func (b *browser) handle(p []byte, src netip.Addr) bool {
 		}
 		return f
 	}
-	for _, sec := range [][]dnsmessage.Resource{m.ans, m.addit} {
+	secs := [][]dnsmessage.Resource{m.ans, m.addit}
+	take := map[*found]bool{}
+	for _, sec := range secs {
+		for i := range sec {
+			if body, ok := sec[i].Body.(*dnsmessage.TXTResource); ok {
+				if f := inst(sec[i].Header.Name.String()); f != nil {
+					if _, seen := take[f]; !seen {
+						take[f] = f.admit(body.TXT, sec[i].Header.TTL, src)
+					}
+				}
+			}
+		}
+	}
+	// answerOf returns the answer a record for f goes into, or nil to
+	// skip it.
+	answerOf := func(f *found) *answer {
+		if f == nil {
+			return nil
+		}
+		if t, ok := take[f]; ok && !t || !ok && !f.takes(src) {
+			return nil
+		}
+		return &f.cur
+	}
+	for _, sec := range secs {
 		for i := range sec {
 			rr := &sec[i]
 			name := rr.Header.Name.String()
+			live := rr.Header.TTL > 0
 			switch body := rr.Body.(type) {
 			case *dnsmessage.PTRResource:
 				if lowerASCII(name) != lowerASCII(ServiceType) {
 					continue
 				}
-				if f := inst(body.PTR.String()); f != nil {
-					f.gone = rr.Header.TTL == 0
-					f.ptrTTL = rr.Header.TTL
-					f.src = src
+				if a := answerOf(inst(body.PTR.String())); a != nil {
+					a.gone = !live
+					a.ptrTTL = rr.Header.TTL
+					a.src = src
 				}
 			case *dnsmessage.SRVResource:
-				if f := inst(name); f != nil && rr.Header.TTL > 0 {
-					f.srv, f.host, f.port, f.src = true, body.Target.String(), body.Port, src
+				// A step down's goodbye (§18.7) has no PTR: an SRV or
+				// TXT with TTL 0 says goodbye too.
+				if a := answerOf(inst(name)); a != nil && !live {
+					a.gone = true
+				} else if a != nil {
+					a.srv, a.host, a.port, a.src, a.gone = true, body.Target.String(), body.Port, src, false
 				}
 			case *dnsmessage.TXTResource:
-				if f := inst(name); f != nil && rr.Header.TTL > 0 {
-					f.hasTXT, f.txt = true, body.TXT
+				if a := answerOf(inst(name)); a != nil && !live {
+					a.gone = true
+				} else if a != nil {
+					a.hasTXT, a.txt, a.src, a.gone = true, body.TXT, src, false
+					a.epoch, _ = textEpoch(body.TXT)
 				}
 			case *dnsmessage.AResource:
 				l := lowerASCII(name)
 				a := netip.AddrFrom4(body.A)
 				have, known := b.hosts[l]
-				if rr.Header.TTL == 0 || slices.Contains(have, a) || len(have) >= maxHostAddrs ||
+				if !live || slices.Contains(have, a) || len(have) >= maxHostAddrs ||
 					!known && len(b.hosts) >= maxBrowseHosts {
 					continue
 				}
@@ -337,17 +438,18 @@ func (b *browser) missing() []dnsmessage.Question {
 		}
 	}
 	for _, f := range b.insts {
-		if f.gone {
+		c := &f.cur
+		if c.gone {
 			continue
 		}
-		if !f.srv {
+		if !c.srv {
 			ask(f.fqdn, dnsmessage.TypeSRV)
 		}
-		if !f.hasTXT {
+		if !c.hasTXT {
 			ask(f.fqdn, dnsmessage.TypeTXT)
 		}
-		if f.srv && len(b.hosts[lowerASCII(f.host)]) == 0 {
-			ask(f.host, dnsmessage.TypeA)
+		if c.srv && len(b.hosts[lowerASCII(c.host)]) == 0 {
+			ask(c.host, dnsmessage.TypeA)
 		}
 	}
 	return qs
@@ -357,11 +459,11 @@ func (b *browser) missing() []dnsmessage.Question {
 func (b *browser) knownPTRs() []dnsmessage.Resource {
 	var rs []dnsmessage.Resource
 	for _, f := range b.insts {
-		if f.gone || f.ptrTTL == 0 {
+		if f.cur.gone || f.cur.ptrTTL == 0 {
 			continue
 		}
 		rs = append(rs, dnsmessage.Resource{
-			Header: dnsmessage.ResourceHeader{Name: dnsmessage.MustNewName(ServiceType), Type: dnsmessage.TypePTR, Class: classIN, TTL: f.ptrTTL},
+			Header: dnsmessage.ResourceHeader{Name: dnsmessage.MustNewName(ServiceType), Type: dnsmessage.TypePTR, Class: classIN, TTL: f.cur.ptrTTL},
 			Body:   &dnsmessage.PTRResource{PTR: dnsmessage.MustNewName(f.fqdn)},
 		})
 	}
@@ -371,32 +473,44 @@ func (b *browser) knownPTRs() []dnsmessage.Resource {
 // result returns the instances with an SRV record, an address and a TXT
 // record with the required keys, of the newest version among them that
 // this client speaks, sorted by name; and the others with why (choose).
-// An instance without its TXT yet is not complete.
+// An instance without its TXT yet is not complete. Of an instance that
+// servers of a standby pair answered, only the highest epoch's answer is
+// a candidate; the others are rejected as stale.
 func (b *browser) result() ([]Service, []Rejected) {
 	var cands []Service
 	var from []netip.Addr
 	var rejected []Rejected
 	for _, f := range b.insts {
-		r := Rejected{Instance: f.label, From: f.src, Text: f.txt}
-		addrs := b.hosts[lowerASCII(f.host)]
+		c := &f.cur
+		for i := range f.stale {
+			a := &f.stale[i]
+			s := Service{Instance: f.label, Host: a.host}
+			if addrs := b.hosts[lowerASCII(a.host)]; a.srv && len(addrs) > 0 {
+				s.Addr = netip.AddrPortFrom(addrOn(addrs, a.src), a.port)
+			}
+			s.setText(a.txt)
+			rejected = append(rejected, staleEpoch(&s, a.src, c.epoch))
+		}
+		r := Rejected{Instance: f.label, From: c.src, Text: c.txt, Epoch: c.epoch}
+		addrs := b.hosts[lowerASCII(c.host)]
 		switch {
-		case f.gone:
+		case c.gone:
 			r.Reason, r.Detail = RejectGoodbye, "the server said goodbye (TTL 0): it stopped"
-		case !f.srv:
+		case !c.srv:
 			r.Reason, r.Detail = RejectNoSRV, "no SRV record (game port and host) was answered"
-		case !f.hasTXT:
+		case !c.hasTXT:
 			r.Reason, r.Detail = RejectNoTXT, "no TXT record (version, id, tick rate, players) was answered"
 		case len(addrs) == 0:
-			r.Reason, r.Detail = RejectNoAddress, fmt.Sprintf("no A record for its host %q", f.host)
+			r.Reason, r.Detail = RejectNoAddress, fmt.Sprintf("no A record for its host %q", c.host)
 		}
 		if r.Reason != 0 {
 			rejected = append(rejected, r)
 			continue
 		}
-		s := Service{Instance: f.label, Host: f.host, Addr: netip.AddrPortFrom(addrOn(addrs, f.src), f.port)}
-		s.setText(f.txt)
+		s := Service{Instance: f.label, Host: c.host, Addr: netip.AddrPortFrom(addrOn(addrs, c.src), c.port)}
+		s.setText(c.txt)
 		cands = append(cands, s)
-		from = append(from, f.src)
+		from = append(from, c.src)
 	}
 	return choose(cands, from, rejected)
 }

@@ -85,8 +85,26 @@
 // BeaconReport also return every other answer as a Rejected, with a typed
 // RejectReason and a detail for a log line (goodbye, no_srv, no_txt,
 // no_address, missing_key, bad_value, newer_version, older_version,
-// duplicate), so a headset can say why a server it can see is not
-// offered.
+// duplicate, stale_epoch), so a headset can say why a server it can see
+// is not offered.
+//
+// # Standby pairs
+//
+// Two servers may serve one room as a standby pair (docs/PROTOCOL.md §18):
+// the active advertises, the standby stays silent, and a takeover moves
+// the advertisement to the new active (§18.7). The server switches its
+// Responder and BeaconResponder with SetActive(epoch) and SetStandby(),
+// from any goroutine, without waiting. The active adds "epoch=E" after
+// the strings of §14.2; a new active announces at once, without probing,
+// under the pair's instance name; a server stepping down says goodbye to
+// its SRV, TXT and A (the PTRs are the new active's too); and a server of
+// a pair takes the other one's records under its name for no conflict,
+// and answers over them when the other's epoch is lower (a stale writer).
+// The clients group an instance's records by response, the TXT's epoch
+// saying whose they are, and keep the highest epoch per instance name
+// (Service.Epoch); a malformed epoch= reads as none (Service.BadEpoch). A
+// server on which neither SetActive nor SetStandby is called is not one of
+// a pair and behaves exactly as without them.
 //
 // # Beacon
 //

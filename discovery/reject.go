@@ -35,6 +35,7 @@ const (
 	RejectNewerVersion                         // speaks a protocol version this client does not
 	RejectOlderVersion                         // another answer speaks a newer version this client prefers
 	RejectDuplicate                            // a second reply from the same game address
+	RejectStaleEpoch                           // another server answers for the instance under a higher epoch
 )
 
 var rejectNames = [...]string{
@@ -47,6 +48,7 @@ var rejectNames = [...]string{
 	RejectNewerVersion: "newer_version",
 	RejectOlderVersion: "older_version",
 	RejectDuplicate:    "duplicate",
+	RejectStaleEpoch:   "stale_epoch",
 }
 
 func (r RejectReason) String() string {
@@ -61,12 +63,13 @@ func (r RejectReason) String() string {
 // the LAN is not offered.
 type Rejected struct {
 	Instance string         `json:"instance"`
-	From     netip.Addr     `json:"from"`          // the responder's address
-	Addr     netip.AddrPort `json:"addr,omitzero"` // the game address, when known
-	Version  int            `json:"version"`       // from v=, 0 when absent
-	Reason   RejectReason   `json:"reason"`        // why
-	Detail   string         `json:"detail"`        // what exactly, for a log line
-	Text     []string       `json:"txt,omitempty"` // the TXT strings, when any
+	From     netip.Addr     `json:"from"`           // the responder's address
+	Addr     netip.AddrPort `json:"addr,omitzero"`  // the game address, when known
+	Version  int            `json:"version"`        // from v=, 0 when absent
+	Epoch    uint32         `json:"epoch,omitzero"` // from epoch=, 0 when absent
+	Reason   RejectReason   `json:"reason"`         // why
+	Detail   string         `json:"detail"`         // what exactly, for a log line
+	Text     []string       `json:"txt,omitempty"`  // the TXT strings, when any
 }
 
 func (r Rejected) String() string {
@@ -122,9 +125,11 @@ func wellFormed(k, v string) bool {
 	return true
 }
 
-// choose keeps the well-formed answers of the newest version any of them
-// speaks within what this client speaks, sorted by instance name, and
-// rejects the rest, each with why.
+// choose keeps, of the answers under one instance name with an epoch,
+// those of the highest epoch (docs/PROTOCOL.md §18.7: the active server
+// of a standby pair); then the well-formed answers of the newest version
+// any of them speaks within what this client speaks, sorted by instance
+// name; and rejects the rest, each with why.
 func choose(cands []Service, from []netip.Addr, rejected []Rejected) ([]Service, []Rejected) {
 	return chooseVersions(cands, from, rejected, MinProtocolVersion, MaxProtocolVersion)
 }
@@ -133,10 +138,21 @@ func choose(cands []Service, from []netip.Addr, rejected []Rejected) ([]Service,
 func chooseVersions(cands []Service, from []netip.Addr, rejected []Rejected, lo, hi int) ([]Service, []Rejected) {
 	var ok []Service
 	newest := 0
+	top := map[string]uint32{} // the highest epoch under each instance name
+	for i := range cands {
+		if s := &cands[i]; s.Epoch != 0 {
+			k := lowerASCII(s.Instance)
+			top[k] = max(top[k], s.Epoch)
+		}
+	}
 	for i := range cands {
 		s := &cands[i]
+		if e := top[lowerASCII(s.Instance)]; s.Epoch != 0 && s.Epoch < e {
+			rejected = append(rejected, staleEpoch(s, from[i], e))
+			continue
+		}
 		if why, detail := checkText(s, lo, hi); why != 0 {
-			rejected = append(rejected, Rejected{Instance: s.Instance, From: from[i], Addr: s.Addr, Version: s.Version, Reason: why, Detail: detail, Text: s.Text})
+			rejected = append(rejected, Rejected{Instance: s.Instance, From: from[i], Addr: s.Addr, Version: s.Version, Epoch: s.Epoch, Reason: why, Detail: detail, Text: s.Text})
 			continue
 		}
 		ok = append(ok, *s)
@@ -145,7 +161,7 @@ func chooseVersions(cands []Service, from []netip.Addr, rejected []Rejected, lo,
 	out := ok[:0]
 	for i := range ok {
 		if ok[i].Version < newest {
-			rejected = append(rejected, Rejected{Instance: ok[i].Instance, From: ok[i].Addr.Addr(), Addr: ok[i].Addr, Version: ok[i].Version, Reason: RejectOlderVersion,
+			rejected = append(rejected, Rejected{Instance: ok[i].Instance, From: ok[i].Addr.Addr(), Addr: ok[i].Addr, Version: ok[i].Version, Epoch: ok[i].Epoch, Reason: RejectOlderVersion,
 				Detail: fmt.Sprintf("speaks version %d; another server speaks %d, which this client prefers", ok[i].Version, newest), Text: ok[i].Text})
 			continue
 		}
@@ -154,4 +170,11 @@ func chooseVersions(cands []Service, from []netip.Addr, rejected []Rejected, lo,
 	slices.SortFunc(out, func(a, b Service) int { return strings.Compare(a.Instance, b.Instance) })
 	slices.SortFunc(rejected, func(a, b Rejected) int { return strings.Compare(a.Instance, b.Instance) })
 	return out, rejected
+}
+
+// staleEpoch is the rejection of s, heard from from, when another server
+// answers for its instance name under the higher epoch top.
+func staleEpoch(s *Service, from netip.Addr, top uint32) Rejected {
+	return Rejected{Instance: s.Instance, From: from, Addr: s.Addr, Version: s.Version, Epoch: s.Epoch, Reason: RejectStaleEpoch,
+		Detail: fmt.Sprintf("answers under epoch %d; another server answers for this name under epoch %d, the active one of its standby pair", s.Epoch, top), Text: s.Text}
 }

@@ -41,6 +41,9 @@ const (
 	stateProbing state = iota
 	stateAnnouncing
 	stateRunning
+	// stateStandby: the standby of a pair sends nothing (docs/PROTOCOL.md
+	// §18.7) until it becomes active.
+	stateStandby
 	stateStopped
 )
 
@@ -94,6 +97,11 @@ type responder struct {
 	prevTextTill time.Time
 	nextPoll     time.Time
 
+	// pair is set once this server is one of a standby pair (setRole);
+	// epoch is the epoch it advertises while active (0 before).
+	pair  bool
+	epoch uint32
+
 	pending []*pending
 	buf     []byte
 }
@@ -116,7 +124,7 @@ func newResponder(adv Advert, ifs []Interface, local map[netip.Addr]bool, out se
 			r.local[a] = true
 		}
 	}
-	r.text = adv.Text(adv.players())
+	r.text = adv.textAt(adv.players(), 0)
 	r.rebuild()
 	r.startProbing(now, r.randDur(0, probeWait))
 	return r
@@ -177,7 +185,7 @@ func (r *responder) step(now time.Time) time.Time {
 	case stateRunning:
 		if !now.Before(r.nextPoll) {
 			r.nextPoll = now.Add(pollInterval)
-			if t := r.adv.Text(r.adv.players()); !slices.Equal(t, r.text) {
+			if t := r.adv.textAt(r.adv.players(), r.epoch); !slices.Equal(t, r.text) {
 				r.prevText = appendText(nil, r.text)
 				r.text = t
 				r.textDirty = true
@@ -231,17 +239,79 @@ func (r *responder) step(now time.Time) time.Time {
 // goodbye multicasts every record with TTL 0 on every interface
 // (RFC 6762 §10.1) if the names were ever announced, and stops.
 func (r *responder) goodbye() {
-	if r.state == stateAnnouncing && r.announceN > 0 || r.state == stateRunning {
-		for _, s := range r.ifs {
-			answers := make([]*record, len(s.recs))
-			for i := range s.recs {
-				answers[i] = &s.recs[i]
-			}
-			r.send(s, MDNSGroup, responseHeader(0), nil, answers, nil, sendGoodbye)
-		}
-	}
+	r.sendGoodbyes(false)
 	r.state = stateStopped
 	r.pending = nil
+}
+
+// sendGoodbyes multicasts our records with TTL 0 on every interface if
+// they were ever announced: all of them, or (uniqueOnly) the SRV, TXT and
+// A records without the two PTRs, which the pair's new active holds too
+// (the same name and data) and which a goodbye would make caches drop.
+func (r *responder) sendGoodbyes(uniqueOnly bool) {
+	if !(r.state == stateAnnouncing && r.announceN > 0 || r.state == stateRunning) {
+		return
+	}
+	for _, s := range r.ifs {
+		var answers []*record
+		for i := range s.recs {
+			if !uniqueOnly || s.recs[i].unique {
+				answers = append(answers, &s.recs[i])
+			}
+		}
+		r.send(s, MDNSGroup, responseHeader(0), nil, answers, nil, sendGoodbye)
+	}
+}
+
+// setRole makes this responder one of a standby pair (docs/PROTOCOL.md
+// §18.7), at now: the active writing under epoch (epoch > 0), or the
+// standby (epoch 0).
+//
+// A standby sends nothing: one that steps down says goodbye (TTL 0) to
+// its SRV, TXT and A records, and answers nothing until it is active
+// again. A server that becomes active, or changes its epoch, advertises
+// epoch=E after the strings of §14.2 and announces itself at once (two
+// announcements 1 s apart), without probing: the instance name is the
+// pair's, the SRV and A are its own. While the name is still being
+// probed for (the pair's first active starting), probing goes on with the
+// new TXT.
+func (r *responder) setRole(now time.Time, epoch uint32) {
+	if r.state == stateStopped {
+		return
+	}
+	wasPair := r.pair
+	r.pair = true
+	if epoch == 0 {
+		if r.state == stateStandby {
+			return
+		}
+		r.sendGoodbyes(true)
+		r.state = stateStandby
+		r.pending = r.pending[:0]
+		r.log.Info("mDNS: standby of the pair: not advertising", "name", r.instance)
+		return
+	}
+	if wasPair && epoch == r.epoch && r.state != stateStandby {
+		return
+	}
+	r.epoch = epoch
+	if t := r.adv.textAt(r.adv.players(), epoch); !slices.Equal(t, r.text) {
+		// Our own TXT of a moment ago, looped back or still in flight,
+		// is not another server's.
+		r.prevText = appendText(nil, r.text)
+		r.prevTextTill = now.Add(prevTextKeep)
+		r.text = t
+		r.textDirty = false
+		r.rebuild()
+	}
+	if r.state == stateProbing {
+		return
+	}
+	r.state = stateAnnouncing
+	r.announceN = 0
+	r.next = now
+	r.pending = r.pending[:0]
+	r.log.Info("mDNS: active of the pair: announcing", "name", r.instance, "epoch", epoch, "host", r.names.host)
 }
 
 // ifaceOf returns the interface state for an arrival interface index.
@@ -263,7 +333,11 @@ func (r *responder) ifaceOf(index int) *ifState {
 // only be forged, as 224.0.0.251 is never routed.
 func (r *responder) handle(now time.Time, b []byte, src netip.AddrPort, dst netip.Addr, ifIndex int) {
 	r.stats.Received.Add(1)
-	if r.state == stateStopped {
+	switch r.state {
+	case stateStopped:
+		return
+	case stateStandby:
+		r.stats.Standby.Add(1)
 		return
 	}
 	s := r.ifaceOf(ifIndex)
@@ -345,9 +419,18 @@ func parseMessage(b []byte) (message, bool) {
 // handleResponse looks for conflicts with our unique records
 // (RFC 6762 §9) and for answers that make our pending ones redundant
 // (duplicate answer suppression, §7.4).
+//
+// A server of a standby pair that hears the pair's other server (a TXT
+// for our instance name with an epoch, §18.7) sees no conflict in its
+// SRV and TXT: the name is the pair's. If that server's epoch is below
+// ours it is a stale writer: its answers do not suppress ours, and we
+// multicast our SRV, TXT and A again (at most every 250 ms) so that caches
+// that flushed them for its records get them back.
 func (r *responder) handleResponse(now time.Time, s *ifState, m message) {
 	var instConflict, hostConflict bool
 	lInst, lHost := lowerASCII(r.names.instance), lowerASCII(r.names.host)
+	peer, peerEpoch := r.pairPeer(now, s, m, lInst)
+	stale := peer && peerEpoch < r.epoch
 	for _, sec := range [][]dnsmessage.Resource{m.ans, m.auth, m.addit} {
 		for i := range sec {
 			rr := &sec[i]
@@ -355,13 +438,15 @@ func (r *responder) handleResponse(now time.Time, s *ifState, m message) {
 			class := rr.Header.Class & classMask
 			rd := rdataOf(rr.Body)
 			key := recordKey(name, rr.Header.Type, rd)
-			r.suppressPending(s, key, rr.Header.TTL, netip.AddrPort{})
+			if !stale {
+				r.suppressPending(s, key, rr.Header.TTL, netip.AddrPort{})
+			}
 			if rr.Header.TTL == 0 || (class != classIN && class != classANY) {
 				continue
 			}
 			switch {
 			case name == lInst && (rr.Header.Type == dnsmessage.TypeSRV || rr.Header.Type == dnsmessage.TypeTXT):
-				if !r.owns(s, key, rr.Header.Type, rd, now) {
+				if !peer && !r.owns(s, key, rr.Header.Type, rd, now) {
 					instConflict = true
 				}
 			case name == lHost && rr.Header.Type == dnsmessage.TypeA:
@@ -373,7 +458,48 @@ func (r *responder) handleResponse(now time.Time, s *ifState, m message) {
 	}
 	if instConflict || hostConflict {
 		r.conflict(now, instConflict, hostConflict)
+		return
 	}
+	if stale && (r.state == stateAnnouncing || r.state == stateRunning) {
+		var ours []*record
+		for i := range s.recs {
+			if s.recs[i].unique {
+				ours = append(ours, &s.recs[i])
+			}
+		}
+		r.pending = append(r.pending, &pending{ifs: s, due: now.Add(defenceMinGap), answers: ours, defence: true})
+	}
+}
+
+// pairPeer reports whether m is from the other server of our standby
+// pair, and its epoch: m has a live TXT record for our instance name
+// (lInst) that is not ours, with an epoch. A malformed epoch is counted
+// and read as none. A server not in a pair has no peer.
+func (r *responder) pairPeer(now time.Time, s *ifState, m message, lInst string) (bool, uint32) {
+	if !r.pair {
+		return false, 0
+	}
+	for _, sec := range [][]dnsmessage.Resource{m.ans, m.auth, m.addit} {
+		for i := range sec {
+			rr := &sec[i]
+			txt, ok := rr.Body.(*dnsmessage.TXTResource)
+			if !ok || rr.Header.TTL == 0 || lowerASCII(rr.Header.Name.String()) != lInst {
+				continue
+			}
+			rd := rdataOf(rr.Body)
+			if r.owns(s, recordKey(lInst, dnsmessage.TypeTXT, rd), dnsmessage.TypeTXT, rd, now) {
+				continue
+			}
+			e, bad := textEpoch(txt.TXT)
+			if bad {
+				r.stats.BadEpoch.Add(1)
+			}
+			if e != 0 {
+				return true, e
+			}
+		}
+	}
+	return false, 0
 }
 
 // owns reports whether a record with our instance name is one of ours

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/netip"
+	"sync"
 	"time"
 )
 
@@ -50,7 +51,41 @@ type Responder struct {
 	cfg  Config
 	conn Transport
 	m    *responder
+	role roleBox
 }
+
+// roleBox hands the newest role of a standby pair from SetActive and
+// SetStandby, on any goroutine, to Run.
+type roleBox struct {
+	mu    sync.Mutex
+	set   bool   // a role is waiting for Run
+	epoch uint32 // the role: active under epoch, or standby (0)
+}
+
+func (b *roleBox) put(epoch uint32) {
+	b.mu.Lock()
+	b.set, b.epoch = true, epoch
+	b.mu.Unlock()
+}
+
+// take returns the role waiting, if any, and clears it.
+func (b *roleBox) take() (epoch uint32, ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	epoch, ok = b.epoch, b.set
+	b.set = false
+	return epoch, ok
+}
+
+func (b *roleBox) waiting() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.set
+}
+
+// wake is a read deadline in the past: it ends the read Run is blocked
+// in, at once.
+var wake = time.Unix(1, 0)
 
 // NewResponder returns a responder that will use conn (ListenMDNS, or a
 // fake in tests). It starts probing when Run starts.
@@ -90,24 +125,67 @@ func (r *Responder) Host() string { return r.m.Host() }
 // Stats returns the responder's counters.
 func (r *Responder) Stats() *Stats { return r.m.stats }
 
+// SetActive makes this server the active one of a standby pair, writing
+// under epoch (docs/PROTOCOL.md §18.7): it answers queries with
+// "epoch=E" after the strings of §14.2, and if it was the standby, or
+// had announced another epoch, it announces itself at once (twice, 1 s
+// apart) under the same instance name, without probing again; the pair's
+// first active, called before its name is claimed, goes on probing.
+//
+// SetActive and SetStandby may be called from any goroutine, before or
+// while Run runs; they do not wait for Run (which applies the role at
+// once, woken from its read) and never block on the network. When calls
+// overlap, the newest wins: Run goes straight to its role. A responder on
+// which neither is ever called is not one of a pair and advertises no
+// epoch. epoch must not be 0 (a pair's first epoch is 2, §18.1): 0 panics.
+func (r *Responder) SetActive(epoch uint32) {
+	if epoch == 0 {
+		panic("discovery: SetActive(0): 0 is not an epoch")
+	}
+	r.setRole(epoch)
+}
+
+// SetStandby makes this server the standby of a standby pair: it sends
+// nothing, answers no query, and if it had announced itself it first
+// multicasts goodbyes (TTL 0) for its SRV, TXT and A records, leaving out
+// the PTRs the pair's active advertises too. As SetActive, it does not
+// block; called before Run, the responder never probes or announces until
+// SetActive.
+func (r *Responder) SetStandby() { r.setRole(0) }
+
+func (r *Responder) setRole(epoch uint32) {
+	r.role.put(epoch)
+	r.conn.SetReadDeadline(wake) // fails harmlessly once Run closed the socket
+}
+
 // Run probes (the probing clock started when the responder was made),
 // announces and answers until ctx is done, then multicasts
 // goodbyes, closes the socket and returns nil. It returns an error only if
 // the socket fails. Run must be called once.
 func (r *Responder) Run(ctx context.Context) error {
 	defer r.conn.Close()
-	stop := context.AfterFunc(ctx, func() { r.conn.SetReadDeadline(time.Unix(1, 0)) })
+	stop := context.AfterFunc(ctx, func() { r.conn.SetReadDeadline(wake) })
 	defer stop()
 	buf := make([]byte, maxMessage+1)
 	for {
 		now := r.cfg.Now()
+		if epoch, ok := r.role.take(); ok {
+			r.m.setRole(now, epoch)
+		}
 		next := r.m.step(now)
 		if next.IsZero() || next.Sub(now) > time.Second {
 			next = now.Add(time.Second)
 		}
 		r.conn.SetReadDeadline(next)
+		// setRole stores the role, then sets the deadline to wake: a
+		// role stored after this check wakes the read below after our
+		// deadline was set, so it returns at once; one stored before is
+		// seen here.
 		if ctx.Err() != nil {
 			break
+		}
+		if r.role.waiting() {
+			continue
 		}
 		n, ifIndex, src, dst, err := readFrom(r.conn, buf)
 		if ctx.Err() != nil {

@@ -46,7 +46,13 @@ type Stats struct {
 	DuplicateAnswers atomic.Uint64 // pending answers left out because another responder sent them
 	Conflicts        atomic.Uint64
 	ProbeDefers      atomic.Uint64 // simultaneous-probe tie-breaks lost
-	Dropped          [numDropReasons]atomic.Uint64
+	// Standby counts datagrams left unanswered because this server is
+	// the standby of its pair (docs/PROTOCOL.md §18.7).
+	Standby atomic.Uint64
+	// BadEpoch counts another server's TXT records for our instance
+	// name whose epoch= is malformed: read as without an epoch.
+	BadEpoch atomic.Uint64
+	Dropped  [numDropReasons]atomic.Uint64
 }
 
 func (s *Stats) drop(r DropReason) { s.Dropped[r].Add(1) }

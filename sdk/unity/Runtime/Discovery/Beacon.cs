@@ -36,6 +36,43 @@ namespace Arcade.Discovery
         }
     }
 
+    /// <summary>The key=value strings of a TXT record or beacon reply (§14.2, §18.7).</summary>
+    public static class Txt
+    {
+        /// <summary>The value of the first string whose key is key, compared case-insensitively; null if none.</summary>
+        public static string Get(List<string> strings, string key)
+        {
+            foreach (var s in strings)
+            {
+                int eq = s.IndexOf('=');
+                if (eq == key.Length && string.Compare(s, 0, key, 0, eq, StringComparison.OrdinalIgnoreCase) == 0)
+                    return s.Substring(eq + 1);
+            }
+            return null;
+        }
+
+        /// <summary>The epoch of a standby pair's active server (§18.7): the first epoch= string's value,
+        /// 1..4294967295 in decimal without sign, leading zeros or spaces. 0 when there is none (a server
+        /// not in a pair) or it is malformed; bad tells the second case.</summary>
+        public static uint Epoch(List<string> strings, out bool bad)
+        {
+            var v = Get(strings, "epoch");
+            bad = false;
+            if (v == null) return 0;
+            ulong n = 0;
+            bool ok = v.Length > 0 && v.Length <= 10 && v[0] != '0';
+            for (int i = 0; ok && i < v.Length; i++)
+            {
+                if (v[i] < '0' || v[i] > '9') ok = false;
+                else n = n * 10 + (ulong)(v[i] - '0');
+            }
+            if (!ok || n > uint.MaxValue) { bad = true; return 0; }
+            return (uint)n;
+        }
+
+        public static uint Epoch(List<string> strings) { bool bad; return Epoch(strings, out bad); }
+    }
+
     /// <summary>A beacon reply (§14.3) and its key=value strings (§14.2).</summary>
     public sealed class BeaconReply
     {
@@ -49,16 +86,10 @@ namespace Arcade.Discovery
         public bool Truncated { get { return (Flags & Beacon.FlagTruncated) != 0; } }
 
         /// <summary>The value of the first string whose key is key, compared case-insensitively; null if none.</summary>
-        public string Get(string key)
-        {
-            foreach (var s in Strings)
-            {
-                int eq = s.IndexOf('=');
-                if (eq == key.Length && string.Compare(s, 0, key, 0, eq, StringComparison.OrdinalIgnoreCase) == 0)
-                    return s.Substring(eq + 1);
-            }
-            return null;
-        }
+        public string Get(string key) { return Txt.Get(Strings, key); }
+
+        /// <summary>The epoch= of a standby pair's active server (§18.7); 0 when absent or malformed.</summary>
+        public uint Epoch { get { return Txt.Epoch(Strings); } }
 
         /// <summary>Reads a reply under the client's receive rules (all but the nonce check).</summary>
         public bool Parse(byte[] b, int n)

@@ -302,7 +302,7 @@ namespace Arcade.Tests
             var min = Hex.ReadFile(Path.Combine(dir, "probe_min.hex"));
             n = Arcade.Discovery.Beacon.WriteProbe(buf, 0x11223344, 64);
             T.Bytes(min, min.Length, buf, n, "probe_min.hex");
-            foreach (var name in new[] { "reply.hex", "reply_truncated.hex" })
+            foreach (var name in new[] { "reply.hex", "reply_truncated.hex", "reply_epoch.hex" })
             {
                 var d = Hex.ReadFile(Path.Combine(dir, name));
                 var r = new Arcade.Discovery.BeaconReply();
@@ -313,6 +313,7 @@ namespace Arcade.Tests
                 T.Equal((ushort)7777, r.GamePort, name + " port");
                 T.Equal("1", r.Get("v"), name + " v");
                 T.Equal("120", r.Get("TICK"), name + " tick, looked up case-insensitively");
+                T.Equal(name == "reply_epoch.hex" ? 3U : 0U, r.Epoch, name + " epoch (§18.7)");
             }
         }
     }
