@@ -63,7 +63,7 @@ func TestCrypto(t *testing.T) {
 // budget.
 func TestCore(t *testing.T) {
 	b := compile(t)
-	out := runTests(t, b, nil, "GoldenTests.", "QuantTests.", "ReliableTests.", "SessionTests.", "PresentationTests.", "ResyncTests.", "DeliveryTests.", "SeqAndDisconnectTests.", "HostileInputTests.", "StateDeltaTests.", "DiscoveryTests.Nothing", "CryptoTests", "Crypto.")
+	out := runTests(t, b, nil, "GoldenTests.", "QuantTests.", "ReliableTests.", "SessionTests.", "PresentationTests.", "ResyncTests.", "DeliveryTests.", "SeqAndDisconnectTests.", "HostileInputTests.", "StateDeltaTests.", "BrowseTests.", "DiscoveryTests.Nothing", "CryptoTests", "Crypto.")
 	if !strings.Contains(out, "GoldenTests.EveryVectorRoundTrips") {
 		t.Fatal("the golden vector test did not run")
 	}

@@ -17,15 +17,11 @@ namespace Arcade.Discovery
         public readonly List<string> Strings = new List<string>();
 
         /// <summary>The first string's value for key (case-insensitive), or null.</summary>
-        public string Get(string key)
-        {
-            foreach (var s in Strings)
-            {
-                int eq = s.IndexOf('=');
-                if (eq == key.Length && string.Compare(s, 0, key, 0, eq, StringComparison.OrdinalIgnoreCase) == 0) return s.Substring(eq + 1);
-            }
-            return null;
-        }
+        public string Get(string key) { return Txt.Get(Strings, key); }
+
+        /// <summary>The epoch= of a standby pair's active server (§18.7): of servers answering under one
+        /// name, the search keeps the highest epoch's. 0 for a server not in a pair, or a malformed epoch=.</summary>
+        public uint Epoch { get { return Txt.Epoch(Strings); } }
 
         /// <summary>Whether the server speaks this client's protocol version (v=1).</summary>
         public bool SameVersion { get { return Get("v") == Proto.Version.ToString(); } }
@@ -39,6 +35,9 @@ namespace Arcade.Discovery
         public readonly List<ServerInfo> Servers = new List<ServerInfo>();
         /// <summary>Why nothing was found (empty when something was).</summary>
         public string Reason = "";
+        /// <summary>Answers left out because another server answers under the same name with a higher
+        /// epoch (the active of a standby pair, §18.7): mDNS responses, or beacon replies.</summary>
+        public int Stale;
         public bool Found { get { return Servers.Count > 0; } }
     }
 
@@ -101,6 +100,7 @@ namespace Arcade.Discovery
                     var info = new ServerInfo { Name = rep.Name, Address = new IPEndPoint(ip.Address, rep.GamePort), Method = "beacon" };
                     info.Strings.AddRange(rep.Strings);
                     if (!res.Servers.Exists(x => x.Address.Equals(info.Address))) res.Servers.Add(info);
+                    res.Stale += KeepHighestEpoch(res.Servers);
                     if (firstAt < 0) firstAt = sw.ElapsedMilliseconds;
                 }
             }
@@ -111,6 +111,13 @@ namespace Arcade.Discovery
             return res;
         }
 
+        /// <summary>Of servers under one name with an epoch (the two of a standby pair, §18.7), removes
+        /// all but the highest epoch's and returns how many it removed; servers without an epoch stay.</summary>
+        public static int KeepHighestEpoch(List<ServerInfo> servers)
+        {
+            return servers.RemoveAll(x => x.Epoch != 0 && servers.Exists(y => string.Equals(x.Name, y.Name, StringComparison.OrdinalIgnoreCase) && y.Epoch > x.Epoch));
+        }
+
         /// <summary>Browses _arcade._udp.local by mDNS on the interface with address localInterface
         /// (null: the system's choice): a PTR query, then SRV, TXT and A queries for each instance,
         /// re-sent every 250 ms, for at most timeoutMs: it ends 200 ms after every instance that
@@ -118,10 +125,7 @@ namespace Arcade.Discovery
         public static FindResult Browse(IPAddress localInterface, int timeoutMs)
         {
             var res = new FindResult();
-            var ptrs = new List<string>();
-            var srv = new Dictionary<string, KeyValuePair<string, int>>(StringComparer.OrdinalIgnoreCase);
-            var txt = new Dictionary<string, List<string>>(StringComparer.OrdinalIgnoreCase);
-            var addrs = new Dictionary<string, IPAddress>(StringComparer.OrdinalIgnoreCase);
+            var st = new BrowseState();
             int answers = 0, bad = 0;
             string sendError = null;
             using (var s = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp))
@@ -139,15 +143,7 @@ namespace Arcade.Discovery
                 {
                     if (sw.ElapsedMilliseconds >= nextSend)
                     {
-                        var qs = new List<KeyValuePair<string, ushort>> { new KeyValuePair<string, ushort>(Service, Dns.PTR) };
-                        foreach (var p in ptrs)
-                        {
-                            if (!srv.ContainsKey(p)) qs.Add(new KeyValuePair<string, ushort>(p, Dns.SRV));
-                            if (!txt.ContainsKey(p)) qs.Add(new KeyValuePair<string, ushort>(p, Dns.TXT));
-                            KeyValuePair<string, int> t;
-                            if (srv.TryGetValue(p, out t) && !addrs.ContainsKey(t.Key)) qs.Add(new KeyValuePair<string, ushort>(t.Key, Dns.A));
-                        }
-                        var q = Dns.Query(id, qs);
+                        var q = Dns.Query(id, st.Questions());
                         try { s.SendTo(q, MdnsGroup); }
                         catch (SocketException e) { sendError = e.SocketErrorCode.ToString(); }
                         nextSend = sw.ElapsedMilliseconds + RetryMs;
@@ -158,26 +154,13 @@ namespace Arcade.Discovery
                     catch (SocketException) { continue; }
                     var rrs = new List<Dns.Record>();
                     if (!Dns.Parse(buf, n, rrs)) { bad++; continue; }
-                    foreach (var r in rrs)
-                    {
-                        answers++;
-                        if (r.Type == Dns.PTR && Dns.NameEquals(r.Name, Service) && !ptrs.Exists(x => Dns.NameEquals(x, r.Target))) ptrs.Add(r.Target);
-                        else if (r.Type == Dns.SRV) srv[r.Name] = new KeyValuePair<string, int>(r.Target, r.Port);
-                        else if (r.Type == Dns.TXT) txt[r.Name] = r.Strings;
-                        else if (r.Type == Dns.A) addrs[r.Name] = r.Address;
-                    }
-                    bool pending = false;
-                    foreach (var p in ptrs)
-                    {
-                        KeyValuePair<string, int> t;
-                        IPAddress a;
-                        List<string> strs;
-                        if (!srv.TryGetValue(p, out t) || !addrs.TryGetValue(t.Key, out a) || !txt.TryGetValue(p, out strs)) { pending = true; continue; }
-                        var info = new ServerInfo { Name = Dns.FirstLabel(p), Address = new IPEndPoint(a, t.Value), Method = "mdns" };
-                        info.Strings.AddRange(strs);
-                        if (!info.SameVersion) continue; // §14.1: a TXT of another version is not ours
-                        if (!res.Servers.Exists(x => x.Name == info.Name)) res.Servers.Add(info);
-                    }
+                    answers += rrs.Count;
+                    st.Handle(rrs, ((IPEndPoint)from).Address);
+                    bool pending;
+                    var found = st.Servers(out pending);
+                    res.Servers.Clear();
+                    res.Servers.AddRange(found);
+                    res.Stale = st.Stale;
                     // The grace starts once every instance that answered is complete: a second
                     // server still answering is waited for (up to timeoutMs), not cut off by the first.
                     if (pending) completeAt = -1;
@@ -186,8 +169,122 @@ namespace Arcade.Discovery
             }
             if (!res.Found)
                 res.Reason = sendError != null ? "mDNS query not sent: " + sendError + " (no multicast route? on Android, hold a MulticastLock)"
-                    : ptrs.Count > 0 ? string.Format("{0} instance(s) answered but none completely (SRV, TXT with v=1, A) within {1} ms", ptrs.Count, timeoutMs)
+                    : st.Instances > 0 ? string.Format("{0} instance(s) answered but none completely (SRV, TXT with v=1, A) within {1} ms", st.Instances, timeoutMs)
                     : string.Format("no mDNS answer for {0} within {1} ms ({2} records, {3} malformed replies)", Service, timeoutMs, answers, bad);
+            return res;
+        }
+    }
+
+    /// <summary>What an mDNS browse has heard, response by response. The records of one response come
+    /// from one server; for an instance that the two servers of a standby pair answer (§18.7), the TXT's
+    /// epoch in a response says whose its records are, and the highest epoch's are kept: a response
+    /// under a lower epoch is ignored (counted in Stale), one under a higher epoch replaces what the
+    /// instance had, and one without the instance's TXT is not mixed with another address's.</summary>
+    public sealed class BrowseState
+    {
+        const string Service = "_arcade._udp.local";
+        /// <summary>Bounds what a LAN of forged answers can make a browse hold.</summary>
+        public const int MaxInstances = 64, MaxHosts = 64;
+
+        sealed class Inst
+        {
+            public string Name = "";
+            public string Host;
+            public int Port;
+            public List<string> Txt;
+            public uint Epoch;
+            public IPAddress From;
+
+            public void Reset() { Host = null; Port = 0; Txt = null; Epoch = 0; From = null; }
+        }
+
+        readonly List<Inst> insts = new List<Inst>();
+        readonly Dictionary<string, IPAddress> addrs = new Dictionary<string, IPAddress>(StringComparer.OrdinalIgnoreCase);
+
+        /// <summary>Responses ignored for an instance because another server answers it under a higher epoch.</summary>
+        public int Stale;
+        public int Instances { get { return insts.Count; } }
+
+        Inst Find(string name, bool add)
+        {
+            var i = insts.Find(x => Dns.NameEquals(x.Name, name));
+            if (i == null && add && insts.Count < MaxInstances)
+            {
+                i = new Inst { Name = name };
+                insts.Add(i);
+            }
+            return i;
+        }
+
+        /// <summary>Records one response's records, heard from the address from.</summary>
+        public void Handle(List<Dns.Record> rrs, IPAddress from)
+        {
+            // First the TXT records: they say which server the response's records for an instance are from.
+            var take = new Dictionary<Inst, bool>();
+            foreach (var r in rrs)
+            {
+                if (r.Type != Dns.TXT) continue;
+                var i = Find(r.Name, false);
+                if (i == null || take.ContainsKey(i)) continue;
+                uint e = Txt.Epoch(r.Strings);
+                bool t = true;
+                if (i.Txt == null)
+                {
+                    if (i.From != null && !i.From.Equals(from)) i.Reset(); // another server's, epoch unknown: ask again
+                }
+                else if (e < i.Epoch) { t = false; Stale++; }
+                else if (e > i.Epoch) i.Reset();
+                take[i] = t;
+            }
+            foreach (var r in rrs)
+            {
+                if (r.Type == Dns.PTR)
+                {
+                    if (Dns.NameEquals(r.Name, Service)) Find(r.Target, true);
+                    continue;
+                }
+                if (r.Type == Dns.A)
+                {
+                    if (addrs.ContainsKey(r.Name) || addrs.Count < MaxHosts) addrs[r.Name] = r.Address;
+                    continue;
+                }
+                var i = Find(r.Name, false);
+                if (i == null) continue;
+                bool t;
+                if (take.TryGetValue(i, out t) ? !t : i.Txt != null && i.Epoch != 0 && i.From != null && !i.From.Equals(from)) continue;
+                if (r.Type == Dns.SRV) { i.Host = r.Target; i.Port = r.Port; i.From = from; }
+                else if (r.Type == Dns.TXT) { i.Txt = r.Strings; i.Epoch = Txt.Epoch(r.Strings); i.From = from; }
+            }
+        }
+
+        /// <summary>The next query's questions: the PTR, and what each instance still lacks.</summary>
+        public List<KeyValuePair<string, ushort>> Questions()
+        {
+            var qs = new List<KeyValuePair<string, ushort>> { new KeyValuePair<string, ushort>(Service, Dns.PTR) };
+            foreach (var i in insts)
+            {
+                if (i.Host == null) qs.Add(new KeyValuePair<string, ushort>(i.Name, Dns.SRV));
+                if (i.Txt == null) qs.Add(new KeyValuePair<string, ushort>(i.Name, Dns.TXT));
+                if (i.Host != null && !addrs.ContainsKey(i.Host)) qs.Add(new KeyValuePair<string, ushort>(i.Host, Dns.A));
+            }
+            return qs;
+        }
+
+        /// <summary>The complete instances that speak this client's version; pending when an instance
+        /// is still to answer a record.</summary>
+        public List<ServerInfo> Servers(out bool pending)
+        {
+            pending = false;
+            var res = new List<ServerInfo>();
+            foreach (var i in insts)
+            {
+                IPAddress a;
+                if (i.Host == null || i.Txt == null || !addrs.TryGetValue(i.Host, out a)) { pending = true; continue; }
+                var info = new ServerInfo { Name = Dns.FirstLabel(i.Name), Address = new IPEndPoint(a, i.Port), Method = "mdns" };
+                info.Strings.AddRange(i.Txt);
+                if (!info.SameVersion) continue; // §14.1: a TXT of another version is not ours
+                res.Add(info);
+            }
             return res;
         }
     }

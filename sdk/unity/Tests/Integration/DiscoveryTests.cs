@@ -45,4 +45,37 @@ namespace Arcade.Tests
             T.Log("mDNS: {0}", mine);
         }
     }
+
+    /// <summary>The mDNS browse against the two servers of a standby pair on lo under one name
+    /// (tools/csharp runs them: ARCADE_PAIR_NAME, the game port and epoch of the one to be found in
+    /// ARCADE_PAIR_PORT and ARCADE_PAIR_EPOCH, ARCADE_PAIR_STALE=1 when the other answers too under a
+    /// lower epoch, 0 when it is the standby and silent).</summary>
+    public static class StandbyPairTests
+    {
+        public static void BrowseTakesTheHigherEpoch()
+        {
+            var name = Environment.GetEnvironmentVariable("ARCADE_PAIR_NAME");
+            if (string.IsNullOrEmpty(name)) { T.Log("ARCADE_PAIR_NAME not set: not run"); return; }
+            int port = int.Parse(Environment.GetEnvironmentVariable("ARCADE_PAIR_PORT"));
+            uint epoch = uint.Parse(Environment.GetEnvironmentVariable("ARCADE_PAIR_EPOCH"));
+            bool stale = Environment.GetEnvironmentVariable("ARCADE_PAIR_STALE") == "1";
+            ServerInfo got = null;
+            int ignored = 0;
+            // Bounded: the pair's first active may still be probing for its name.
+            for (int i = 0; i < 8 && (got == null || stale && ignored == 0); i++)
+            {
+                var m = Finder.Browse(IPAddress.Loopback, 2000);
+                var s = m.Servers.Find(x => x.Name == name);
+                ignored += m.Stale;
+                if (s == null) { T.Log("browse {0}: {1} not found ({2})", i, name, m.Found ? m.Servers.Count + " others" : m.Reason); continue; }
+                T.Equal(port, s.Address.Port, "the game port of the active server");
+                T.Equal(epoch, s.Epoch, "its epoch");
+                got = s;
+                T.Log("browse {0}: {1} ({2} stale answers ignored)", i, s, m.Stale);
+            }
+            T.True(got != null, name + " found by mDNS on lo");
+            if (stale) T.True(ignored > 0, "the stale server's answers were heard, and ignored");
+            else T.Equal(0, ignored, "answers from the standby");
+        }
+    }
 }
