@@ -261,7 +261,8 @@ func (f *found) admit(txt []string, ttl uint32, src netip.Addr) bool {
 	switch {
 	case !c.hasTXT && !c.gone:
 		// The epoch is not known yet. Records from another address
-		// before it may be another server's: ask for them again.
+		// before it may be another server's: drop them (this server's
+		// SRV comes with its TXT, as additional records do).
 		if c.src.IsValid() && c.src != src {
 			*c = answer{}
 		}

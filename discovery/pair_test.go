@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -193,7 +194,12 @@ func TestPairPeerNoConflict(t *testing.T) {
 	r.setRole(t0, 3)
 	now := established(t, r, fc)
 
-	r.handle(now, response(t, peerRecords(2), 120), peer, group, eth0.Index)
+	for range 100 { // a flood: one defence
+		r.handle(now, response(t, peerRecords(2), 120), peer, group, eth0.Index)
+	}
+	if len(r.pending) != 1 {
+		t.Fatalf("%d responses pending after 100 stale ones, want one defence", len(r.pending))
+	}
 	if r.stats.Conflicts.Load() != 0 || r.Name() != "Arena" {
 		t.Fatalf("stale peer: %d conflicts, name %q", r.stats.Conflicts.Load(), r.Name())
 	}
@@ -426,5 +432,121 @@ func TestLoopbackPairTakeover(t *testing.T) {
 	})
 	if a.Name() != name || b.Name() != name || a.Stats().Conflicts.Load()+b.Stats().Conflicts.Load() != 0 {
 		t.Fatalf("names %q, %q; conflicts %d, %d", a.Name(), b.Name(), a.Stats().Conflicts.Load(), b.Stats().Conflicts.Load())
+	}
+}
+
+// stillConn is a Transport on a clock that never moves: a read waits
+// until its deadline is at or before that clock's time, which only the
+// wake of SetActive, SetStandby or the end of Run makes it. What is
+// written goes to sent.
+type stillConn struct {
+	mu       sync.Mutex
+	cond     *sync.Cond
+	now      time.Time
+	deadline time.Time
+	sent     chan []byte
+}
+
+func newStillConn(now time.Time) *stillConn {
+	c := &stillConn{now: now, sent: make(chan []byte, 64)}
+	c.cond = sync.NewCond(&c.mu)
+	return c
+}
+
+func (c *stillConn) ReadFrom([]byte) (int, int, netip.AddrPort, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for c.deadline.IsZero() || c.deadline.After(c.now) {
+		c.cond.Wait()
+	}
+	c.deadline = time.Time{} // one timeout per deadline set
+	return 0, 0, netip.AddrPort{}, os.ErrDeadlineExceeded
+}
+
+func (c *stillConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.deadline = t
+	c.cond.Broadcast()
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *stillConn) WriteTo(b []byte, _ int, _ netip.AddrPort) error {
+	c.sent <- slices.Clone(b)
+	return nil
+}
+
+func (c *stillConn) Close() error { return nil }
+
+// TestRunAppliesRoleAtOnce: SetActive and SetStandby, called from
+// another goroutine while Run waits in a read, return at once and wake
+// Run, which applies the role: on a clock that never moves, nothing else
+// could make it announce or say goodbye.
+func TestRunAppliesRoleAtOnce(t *testing.T) {
+	c := newStillConn(t0)
+	r, err := NewResponder(Config{Advert: testAdvert(), Interfaces: []Interface{eth0}, Now: func() time.Time { return t0 }, Seed: 1}, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.SetStandby() // before Run: it never probes
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	next := func(what string) message {
+		t.Helper()
+		select {
+		case b := <-c.sent:
+			return mustParse(t, b)
+		case <-time.After(20 * time.Second): // a bound on a stuck Run, not a timing
+			t.Fatalf("%s: nothing sent", what)
+		}
+		return message{}
+	}
+	r.SetActive(3)
+	m := next("after SetActive")
+	if len(m.qs) != 0 || !slices.Equal(txtOf(t, m), withEpoch(0, 3)) {
+		t.Fatalf("after SetActive: %v, want the announcement of epoch 3", types(m.ans))
+	}
+	r.SetStandby()
+	m = next("after SetStandby")
+	if got := types(m.ans); !slices.Equal(got, []string{instName + " SRV", instName + " TXT", "venue.local. A"}) || m.ans[0].Header.TTL != 0 {
+		t.Fatalf("after SetStandby: %v, want the step down's goodbye", got)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case b := <-c.sent:
+		t.Fatalf("a standby's shutdown sent %v", types(mustParse(t, b).ans))
+	default:
+	}
+	r.SetActive(5) // after Run: harmless
+}
+
+// TestRoleBoxKeepsStandby: roles asked for faster than Run takes them
+// come out as the newest, with the standby between kept.
+func TestRoleBoxKeepsStandby(t *testing.T) {
+	var b roleBox
+	if _, _, ok := b.take(); ok {
+		t.Fatal("a role before any was set")
+	}
+	b.put(2)
+	b.put(0)
+	b.put(4)
+	if e, sb, ok := b.take(); e != 4 || !sb || !ok {
+		t.Fatalf("active 2, standby, active 4: took %d, standby first %v, %v", e, sb, ok)
+	}
+	b.put(6)
+	if e, sb, ok := b.take(); e != 6 || sb || !ok {
+		t.Fatalf("active 6: took %d, standby first %v, %v", e, sb, ok)
+	}
+	b.put(2)
+	b.put(0)
+	if e, sb, ok := b.take(); e != 0 || sb || !ok {
+		t.Fatalf("active 2, standby: took %d, standby first %v, %v", e, sb, ok)
+	}
+	if _, _, ok := b.take(); ok {
+		t.Fatal("a role taken twice")
 	}
 }

@@ -460,7 +460,9 @@ func (r *responder) handleResponse(now time.Time, s *ifState, m message) {
 		r.conflict(now, instConflict, hostConflict)
 		return
 	}
-	if stale && (r.state == stateAnnouncing || r.state == stateRunning) {
+	// One defence waits per interface however many stale responses come.
+	waiting := slices.ContainsFunc(r.pending, func(p *pending) bool { return p.ifs == s && p.defence && !p.src.IsValid() })
+	if stale && !waiting && (r.state == stateAnnouncing || r.state == stateRunning) {
 		var ours []*record
 		for i := range s.recs {
 			if s.recs[i].unique {

@@ -54,27 +54,34 @@ type Responder struct {
 	role roleBox
 }
 
-// roleBox hands the newest role of a standby pair from SetActive and
-// SetStandby, on any goroutine, to Run.
+// roleBox hands the roles of a standby pair from SetActive and
+// SetStandby, on any goroutine, to Run: the newest, and whether a
+// standby was asked for since Run last took one, so that a step down
+// followed at once by a takeover still says goodbye and announces at
+// once rather than being lost between two reads.
 type roleBox struct {
-	mu    sync.Mutex
-	set   bool   // a role is waiting for Run
-	epoch uint32 // the role: active under epoch, or standby (0)
+	mu      sync.Mutex
+	set     bool   // a role is waiting for Run
+	epoch   uint32 // the newest role: active under epoch, or standby (0)
+	standby bool   // a standby was asked for since the last take
 }
 
 func (b *roleBox) put(epoch uint32) {
 	b.mu.Lock()
 	b.set, b.epoch = true, epoch
+	b.standby = b.standby || epoch == 0
 	b.mu.Unlock()
 }
 
-// take returns the role waiting, if any, and clears it.
-func (b *roleBox) take() (epoch uint32, ok bool) {
+// take returns the newest role waiting, if any, and whether a standby
+// came before it, and clears them.
+func (b *roleBox) take() (epoch uint32, standbyFirst, ok bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	epoch, ok = b.epoch, b.set
-	b.set = false
-	return epoch, ok
+	standbyFirst = b.standby && epoch != 0
+	b.set, b.standby = false, false
+	return epoch, standbyFirst, ok
 }
 
 func (b *roleBox) waiting() bool {
@@ -134,8 +141,10 @@ func (r *Responder) Stats() *Stats { return r.m.stats }
 //
 // SetActive and SetStandby may be called from any goroutine, before or
 // while Run runs; they do not wait for Run (which applies the role at
-// once, woken from its read) and never block on the network. When calls
-// overlap, the newest wins: Run goes straight to its role. A responder on
+// once, woken from its read) and never block on the network. Calls
+// that come faster than Run takes them are applied as the newest one,
+// preceded by a SetStandby if one came in between (its goodbyes, and the
+// announcement at once after it). A responder on
 // which neither is ever called is not one of a pair and advertises no
 // epoch. epoch must not be 0 (a pair's first epoch is 2, §18.1): 0 panics.
 func (r *Responder) SetActive(epoch uint32) {
@@ -169,7 +178,10 @@ func (r *Responder) Run(ctx context.Context) error {
 	buf := make([]byte, maxMessage+1)
 	for {
 		now := r.cfg.Now()
-		if epoch, ok := r.role.take(); ok {
+		if epoch, standbyFirst, ok := r.role.take(); ok {
+			if standbyFirst {
+				r.m.setRole(now, 0)
+			}
 			r.m.setRole(now, epoch)
 		}
 		next := r.m.step(now)
