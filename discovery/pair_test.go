@@ -550,3 +550,43 @@ func TestRoleBoxKeepsStandby(t *testing.T) {
 		t.Fatal("a role taken twice")
 	}
 }
+
+// TestRunTakeoverAndStepDown: a responder made at a takeover (SetStandby
+// then SetActive before Run) announces at once, without probing; one
+// stepping down (SetStandby, then the end of Run's context) says the
+// step down's goodbyes, without the PTRs, and nothing more.
+func TestRunTakeoverAndStepDown(t *testing.T) {
+	c := newStillConn(t0)
+	r, err := NewResponder(Config{Advert: testAdvert(), Interfaces: []Interface{eth0}, Now: func() time.Time { return t0 }, Seed: 1}, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.SetStandby()
+	r.SetActive(3)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	var m message
+	select {
+	case b := <-c.sent:
+		m = mustParse(t, b)
+	case <-time.After(20 * time.Second): // a bound on a stuck Run, not a timing
+		t.Fatal("nothing sent")
+	}
+	if len(m.qs) != 0 || len(m.ans) != 5 || !slices.Equal(txtOf(t, m), withEpoch(0, 3)) {
+		t.Fatalf("first datagram: %d questions, %v: want the announcement of epoch 3", len(m.qs), types(m.ans))
+	}
+	r.SetStandby()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var got [][]string
+	for len(c.sent) > 0 {
+		got = append(got, types(mustParse(t, <-c.sent).ans))
+	}
+	want := []string{instName + " SRV", instName + " TXT", "venue.local. A"}
+	if len(got) != 1 || !slices.Equal(got[0], want) {
+		t.Fatalf("after SetStandby and the end: %v, want one step-down goodbye %v", got, want)
+	}
+}

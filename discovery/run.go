@@ -137,7 +137,9 @@ func (r *Responder) Stats() *Stats { return r.m.stats }
 // "epoch=E" after the strings of §14.2, and if it was the standby, or
 // had announced another epoch, it announces itself at once (twice, 1 s
 // apart) under the same instance name, without probing again; the pair's
-// first active, called before its name is claimed, goes on probing.
+// first active, called before its name is claimed, goes on probing. So a
+// responder made at a takeover calls SetStandby then SetActive (before
+// Run or not): it announces at once.
 //
 // SetActive and SetStandby may be called from any goroutine, before or
 // while Run runs; they do not wait for Run (which applies the role at
@@ -159,7 +161,9 @@ func (r *Responder) SetActive(epoch uint32) {
 // multicasts goodbyes (TTL 0) for its SRV, TXT and A records, leaving out
 // the PTRs the pair's active advertises too. As SetActive, it does not
 // block; called before Run, the responder never probes or announces until
-// SetActive.
+// SetActive. A server stepping down calls SetStandby and then ends Run's
+// context: Run says the step down's goodbyes before it returns, and none
+// for the PTRs.
 func (r *Responder) SetStandby() { r.setRole(0) }
 
 func (r *Responder) setRole(epoch uint32) {
@@ -178,12 +182,7 @@ func (r *Responder) Run(ctx context.Context) error {
 	buf := make([]byte, maxMessage+1)
 	for {
 		now := r.cfg.Now()
-		if epoch, standbyFirst, ok := r.role.take(); ok {
-			if standbyFirst {
-				r.m.setRole(now, 0)
-			}
-			r.m.setRole(now, epoch)
-		}
+		r.applyRole(now)
 		next := r.m.step(now)
 		if next.IsZero() || next.Sub(now) > time.Second {
 			next = now.Add(time.Second)
@@ -207,13 +206,28 @@ func (r *Responder) Run(ctx context.Context) error {
 			if isTimeout(err) {
 				continue
 			}
+			r.applyRole(r.cfg.Now())
 			r.m.goodbye()
 			return fmt.Errorf("discovery: mDNS read: %w", err)
 		}
 		r.m.handle(r.cfg.Now(), buf[:n], src, dst, ifIndex)
 	}
+	// A role set as ctx ended still counts: SetStandby then the end of
+	// ctx says the step down's goodbyes, and the shutdown's none.
+	r.applyRole(r.cfg.Now())
 	r.m.goodbye()
 	return nil
+}
+
+// applyRole applies the role waiting from SetActive or SetStandby, if
+// any, with the standby asked for before it.
+func (r *Responder) applyRole(now time.Time) {
+	if epoch, standbyFirst, ok := r.role.take(); ok {
+		if standbyFirst {
+			r.m.setRole(now, 0)
+		}
+		r.m.setRole(now, epoch)
+	}
 }
 
 // addrOn picks the address to report for a service seen on an interface.
