@@ -17,6 +17,10 @@ type discoveryInfo struct {
 	scene    string
 	players  func() int
 	capacity int
+	// epoch is the standby pair's epoch this box is active under (0: not
+	// of a pair): only the active advertises, with epoch=E (PROTOCOL
+	// §18.7).
+	epoch uint32
 }
 
 // discoveryStatus is what discovery is doing, for the operator views.
@@ -56,13 +60,15 @@ func (d *discoveryStatus) describe() (name, status string) {
 // startDiscovery starts the mDNS responder and the beacon responder. A
 // failure of either (port 5353 or 7779 busy, no interface) is logged and
 // leaves the other running; neither is fatal. The returned function stops
-// both and waits until the goodbyes are sent.
-func startDiscovery(ctx context.Context, o *options, info discoveryInfo, st *discoveryStatus, log *slog.Logger) (stop func()) {
+// both and waits until the goodbyes are sent; stepDown (a box of a pair
+// that another took over from) says only this box's records' goodbyes,
+// not the service's, which the new active shares.
+func startDiscovery(ctx context.Context, o *options, info discoveryInfo, st *discoveryStatus, log *slog.Logger) (stop func(stepDown bool)) {
 	ifs, err := discovery.ChooseInterfaces(o.iface, info.game.Addr())
 	if err != nil {
 		log.Warn("discovery off: headsets need the server's address", "err", err)
 		st.set(&st.mdns, &st.beacon, "off: "+err.Error())
-		return func() {}
+		return func(bool) {}
 	}
 	names := make([]string, len(ifs))
 	for i, in := range ifs {
@@ -90,16 +96,28 @@ func startDiscovery(ctx context.Context, o *options, info discoveryInfo, st *dis
 	if err := cfg.Advert.Validate(); err != nil {
 		log.Warn("discovery off: headsets need the server's address", "err", err)
 		st.set(&st.mdns, &st.beacon, "off: "+err.Error())
-		return func() {}
+		return func(bool) {}
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	// Ended by stop alone, after the server's Run: a step down cancels
+	// the run's context first, and its goodbyes are not the shutdown's.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	var name func() string
+	var standby []func() // the responders' SetStandby
 	if r, err := discovery.Listen(cfg); err != nil {
 		log.Warn("mDNS discovery off (is another process holding UDP 5353 without SO_REUSEPORT?)", "err", err)
 		st.set(&st.mdns, nil, "off: "+err.Error())
 	} else {
 		name = r.Name
+		if info.epoch != 0 {
+			if info.epoch > 2 {
+				// A takeover: the name is the pair's, announced at once
+				// with this box's address, not probed for again.
+				r.SetStandby()
+			}
+			r.SetActive(info.epoch)
+			standby = append(standby, r.SetStandby)
+		}
 		st.mu.Lock()
 		st.name = r.Name
 		st.mu.Unlock()
@@ -116,6 +134,10 @@ func startDiscovery(ctx context.Context, o *options, info discoveryInfo, st *dis
 			log.Warn("beacon discovery off", "port", o.beaconPort, "err", err)
 			st.set(nil, &st.beacon, "off: "+err.Error())
 		} else {
+			if info.epoch != 0 {
+				b.SetActive(info.epoch)
+				standby = append(standby, b.SetStandby)
+			}
 			st.set(nil, &st.beacon, "on UDP "+strconv.Itoa(o.beaconPort))
 			log.Info("beacon discovery", "udp_port", o.beaconPort, "interfaces", strings.Join(names, ","))
 			wg.Go(func() {
@@ -125,7 +147,12 @@ func startDiscovery(ctx context.Context, o *options, info discoveryInfo, st *dis
 			})
 		}
 	}
-	return func() {
+	return func(stepDown bool) {
+		if stepDown {
+			for _, f := range standby {
+				f()
+			}
+		}
 		cancel()
 		wg.Wait()
 	}

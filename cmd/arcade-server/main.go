@@ -751,13 +751,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"tick_rate", o.tickRate, "multicast", mc, "max_clients", o.maxClients,
 		"scene", sc.Name, "objects", len(sc.Objects), "eager", o.eager)
 
-	stopDiscovery := func() {}
+	stopDiscovery := func(bool) {}
 	if o.discovery {
 		stopDiscovery = startDiscovery(ctx, o, discoveryInfo{
 			game:     conn.LocalAddr(),
 			scene:    sc.Name,
 			players:  func() int { return int(srv.Stats().Clients.Load()) },
 			capacity: o.maxClients,
+			epoch:    epoch,
 		}, disco, log)
 	}
 
@@ -781,7 +782,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		go watchIsolation(ctx, srv, log, stop)
 	}
 	runErr := srv.Run(ctx, conn.Fd())
-	stopDiscovery() // goodbyes: headsets drop the server from their lists
+	stopDiscovery(srv.SteppedDown()) // goodbyes: headsets drop the server (or, stepping down, this box) from their lists
 	if hs != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		hs.Shutdown(sctx)
