@@ -768,20 +768,28 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	go logEvents(ctx, srv.Events(), log)
+	watched := make(chan struct{})
 	if link != nil {
 		log.Info("active", "epoch", epoch, "pair", link.LocalAddr().String(), "peer", o.pairPeer.String())
-		go link.Watch(ctx, func(e uint32) {
-			// Another server took over: it has the headsets now. Not a
-			// word to them; follow it (§18.4).
-			srv.StepDown()
-			log.Warn("stepping down: another server of the pair writes under a higher epoch", "epoch", epoch, "theirs", e)
-			stop()
-		})
+		go func() {
+			defer close(watched)
+			link.Watch(ctx, func(e uint32) {
+				// Another server took over: it has the headsets now. Not
+				// a word to them; follow it (§18.4).
+				srv.StepDown()
+				log.Warn("stepping down: another server of the pair writes under a higher epoch", "epoch", epoch, "theirs", e)
+				stop()
+			})
+		}()
+	} else {
+		close(watched)
 	}
 	if copyOf != nil && len(copyOf.Sessions) > 0 {
 		go watchIsolation(ctx, srv, log, stop)
 	}
 	runErr := srv.Run(ctx, conn.Fd())
+	stop()
+	<-watched // the link is read by one goroutine at a time: the next run's follower is next
 	stopDiscovery(srv.SteppedDown()) // goodbyes: headsets drop the server (or, stepping down, this box) from their lists
 	if hs != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
