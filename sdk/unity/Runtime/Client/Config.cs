@@ -108,5 +108,11 @@ namespace Arcade
         public long DeltaRecovered;
         /// <summary>Coded StateDelta parts applied (of DeltaParts).</summary>
         public long DeltaCoded;
+        /// <summary>A standby pair (§18.4, §18.5): datagrams under an epoch below the session's (or
+        /// without one, from a session that follows a pair) ignored; moves to a new epoch; moves of
+        /// the Client to a new server's address; RPCs that did not fit the new reliable channel at a
+        /// move; datagrams from a source other than the server's that could not move the session,
+        /// dropped.</summary>
+        public long DroppedStaleEpoch, EpochChanges, ServerMoves, RpcsLostAtMove, ForeignSource;
     }
 }

@@ -114,6 +114,16 @@ namespace Arcade
             return true;
         }
 
+        /// <summary>Calls fn, stream by stream and in order, with every message not yet acknowledged
+        /// whole: what a new channel to another server must carry again (a standby pair's takeover,
+        /// §18.5). The array is the channel's own copy (length first); fn must not keep it.</summary>
+        public void Unacked(Action<int, byte[], int> fn)
+        {
+            for (int s = 0; s < Streams; s++)
+                foreach (var m in queue[s])
+                    if (m.Acked < m.Frags) fn(s, m.Data, m.Len);
+        }
+
         /// <summary>Whether Build would write reliable data now.</summary>
         public bool HasDataToSend
         {

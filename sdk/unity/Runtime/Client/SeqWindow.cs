@@ -25,6 +25,10 @@ namespace Arcade
 
         public void Reset() { any = false; newest = 0; history = 0; Received = 0; Lost = 0; TotalReceived = 0; TotalLost = 0; oldRun = 0; }
 
+        /// <summary>Forgets the sequence (the newest number, the history, a resync run) and keeps the
+        /// counts: the sender's numbering starts again, as a standby pair's new server's does (§18.5).</summary>
+        public void Restart() { any = false; newest = 0; history = 0; oldRun = 0; }
+
         /// <summary>Records seq; returns false for a duplicate (already recorded).</summary>
         public bool Record(ushort seq)
         {

@@ -19,7 +19,7 @@ namespace Arcade
     /// clock of its own: the caller passes datagrams and time (µs) in, under one lock for
     /// OnDatagram and Step; SendPose needs only the send lock it takes itself. What the main
     /// thread should see goes into Events.</summary>
-    public sealed class Session
+    public sealed partial class Session
     {
         public const long HandshakeResend = 250000, CookieLifetime = 5000000, IdleTimeout = 2000000;
         public const long MaxStateAhead = 250000, StateRecoverAhead = 30000;
@@ -293,6 +293,7 @@ namespace Arcade
                 delivery.NotJoined = !GroupJoined;
                 delivery.Start(now);
             }
+            StartEpoch(now);
             lastHeard = now;
             if (attempt > 0 && lostAt >= 0) Stats.LastReconnectUs = now - lostAt;
             everConnected = true;
@@ -594,6 +595,15 @@ namespace Arcade
             switch (h.Type)
             {
                 case PacketType.Challenge:
+                case PacketType.Accepted:
+                case PacketType.Denied:
+                    n = HandshakeEpoch(ref h, b, n);
+                    if (n < 0) { Stats.Dropped++; return; }
+                    break;
+            }
+            switch (h.Type)
+            {
+                case PacketType.Challenge:
                     if (st != ConnectionState.Connected && h.Token == 0) OnChallenge(b, n - Proto.HeaderSize, now);
                     return;
                 case PacketType.Accepted:
@@ -620,6 +630,7 @@ namespace Arcade
                 bodyLen = s.Open(b, n);
                 if (bodyLen < 0) { Stats.DroppedBadSeal++; return; }
             }
+            if ((bodyLen = Fence(ref h, b, bodyLen, now)) < 0) return;
             OnSession(ref h, b, bodyLen, now);
         }
 
@@ -712,6 +723,7 @@ namespace Arcade
                 bodyLen = s.OpenGroup(b, n);
                 if (bodyLen < 0) { Stats.DroppedBadSeal++; return; }
             }
+            if ((bodyLen = Fence(ref h, b, bodyLen, now)) < 0) return;
             if (h.Type == PacketType.StateDelta)
             {
                 if (!sdh.Parse(b, Proto.HeaderSize, bodyLen)) { Stats.Dropped++; return; }

@@ -7,7 +7,7 @@ namespace Arcade.Tests
 {
     /// <summary>The Session's protocol logic against a hand-written fake server: the handshake, the
     /// state rules of §10 and §10.2, leaving, and the allocation budget of the receive path.</summary>
-    public static class SessionTests
+    public static partial class SessionTests
     {
         sealed class FakeNet : ITransport
         {
