@@ -15,7 +15,14 @@ namespace Arcade
     /// lock-free ring (EventRing); the main thread calls Poll once per frame to move it into World
     /// and raise the callbacks, and SendPose whenever a tracking sample is available (it sends at
     /// once, on the caller's thread, taking only a short send lock). Receive buffers are allocated
-    /// once per thread; nothing on the path of a received snapshot or a sent pose allocates.</summary>
+    /// once per thread; nothing on the path of a received snapshot or a sent pose allocates.
+    ///
+    /// A server of a standby pair (its Accepted carries an epoch, docs/PROTOCOL.md §18) gets a third
+    /// thread: it reads a second socket on the session's port, unconnected, which the system hands
+    /// the datagrams from every source but the server (Linux and Android give a connected socket
+    /// only its peer's). The first datagram of the session under a higher epoch, from there or
+    /// from the group, moves the Client to its source: the session socket is connected to the new
+    /// server, no new handshake (§18.5).</summary>
     public sealed class Client : IDisposable, ITransport
     {
         static readonly long epoch = Stopwatch.GetTimestamp();
@@ -29,7 +36,11 @@ namespace Arcade
         readonly object sync = new object(); // the receive side: Session.OnDatagram and Step
         readonly Socket sock;
         Socket mcast;
-        Thread rxThread, mcastThread;
+        // The server the session socket is connected to; the socket of the other sources (a pair's).
+        IPEndPoint server;
+        Socket others;
+        bool othersFailed;
+        Thread rxThread, mcastThread, othersThread;
         volatile bool running;
         IPAddress joinedGroup;
         int joinedPort;
@@ -59,8 +70,12 @@ namespace Arcade
             config.Validate();
             cfg = config;
             sock = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            // A standby pair's server is then heard from another address on a socket of its own on the
+            // same port (OpenOthers): Linux lets two sockets share a port only if both ask.
+            if (SharesPort) sock.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
             sock.Bind(new IPEndPoint(cfg.LocalAddress ?? IPAddress.Any, 0));
             sock.Connect(cfg.Server);
+            server = cfg.Server;
             sock.Blocking = false;
             TrySetBuffer(sock);
             session = new Session(cfg, this);
@@ -77,6 +92,10 @@ namespace Arcade
         public byte[] PlayerId { get { return session.PlayerId; } }
         public ClientStats Stats { get { return session.Stats; } }
         public IPEndPoint LocalEndPoint { get { return (IPEndPoint)sock.LocalEndPoint; } }
+        /// <summary>The server the session talks to: ClientConfig.Server, or the standby that took it over.</summary>
+        public IPEndPoint Server { get { lock (sync) return server; } }
+        /// <summary>The highest epoch the session accepted from a standby pair's servers (0: none, §18).</summary>
+        public uint Epoch { get { lock (sync) return session.HasEpoch ? session.Epoch : 0; } }
         /// <summary>Estimated server clock now (µs since the server started).</summary>
         public long ServerNow { get { return session.Clock.ServerNow(NowUs()); } }
         /// <summary>Round trip to the server (µs, the best of the last 8 pings).</summary>
@@ -230,8 +249,9 @@ namespace Arcade
                 bool readable;
                 try { readable = sock.Poll((int)Math.Min(wait, 50000), SelectMode.SelectRead); }
                 catch (ObjectDisposedException) { return; }
-                if (readable) Drain(sock, buf, false, ref loss);
+                if (readable) Drain(sock, buf, FromServer, ref loss);
                 lock (sync) session.Step(NowUs());
+                if (others == null && !othersFailed && session.HasEpoch) OpenOthers();
             }
         }
 
@@ -246,8 +266,66 @@ namespace Arcade
                 try { readable = s.Poll(20000, SelectMode.SelectRead); }
                 catch (ObjectDisposedException) { continue; }
                 catch (SocketException) { continue; }
-                if (readable) Drain(s, buf, true, ref loss);
+                if (readable) Drain(s, buf, FromGroup, ref loss);
             }
+        }
+
+        // Whether the system gives a connected socket its peer's datagrams and an unconnected one on the
+        // same port (both with SO_REUSEADDR) the others': Linux and Android do; a BSD refuses the second
+        // bind without SO_REUSEPORT (OpenOthers then gives up); Windows does not say which of the two
+        // gets a datagram, so it is not asked.
+        static readonly bool SharesPort = Environment.OSVersion.Platform == PlatformID.Unix;
+
+        // Opens the socket of the datagrams from other sources than the server, on the session's port:
+        // a standby pair's new server's unicast (§18.5). Where the system does not share the port, the
+        // Client follows a takeover from the group only.
+        void OpenOthers()
+        {
+            if (!SharesPort) { othersFailed = true; return; }
+            try
+            {
+                var s = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+                s.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                s.Bind(new IPEndPoint(cfg.LocalAddress ?? IPAddress.Any, ((IPEndPoint)sock.LocalEndPoint).Port));
+                s.Blocking = false;
+                TrySetBuffer(s);
+                others = s;
+                othersThread = new Thread(OthersLoop) { IsBackground = true, Name = "arcade-pair" };
+                othersThread.Start();
+            }
+            catch (SocketException)
+            {
+                othersFailed = true;
+            }
+        }
+
+        void OthersLoop()
+        {
+            var buf = new byte[Proto.MaxDatagramSize + 64];
+            ulong loss = 0x94D049BB133111EBUL;
+            while (running)
+            {
+                bool readable;
+                try { readable = others.Poll(20000, SelectMode.SelectRead); }
+                catch (ObjectDisposedException) { return; }
+                catch (SocketException) { continue; }
+                if (readable) Drain(others, buf, FromOthers, ref loss);
+            }
+        }
+
+        // Goes on with the server at ep, the source of the datagram that moved the session to a higher
+        // epoch (§18.5): the session socket sends to it and hears it from now on, and the RPCs queued
+        // again on the new reliable channel go out at once. Under sync.
+        void MoveTo(IPEndPoint ep)
+        {
+            if (!ep.Equals(server))
+            {
+                try { sock.Connect(ep); }
+                catch (SocketException) { return; }
+                server = ep;
+            }
+            session.Stats.ServerMoves++;
+            session.Step(NowUs());
         }
 
         // Whether to drop a received state datagram, for ClientConfig.SimulatedStateLoss: xorshift64 on
@@ -259,27 +337,77 @@ namespace Arcade
             return (x >> 11) * (1.0 / (1UL << 53)) < cfg.SimulatedStateLoss;
         }
 
-        void Drain(Socket s, byte[] buf, bool group, ref ulong loss)
+        // The sockets Drain reads: the session socket (the server's datagrams), the group's, and that of
+        // the other sources (a standby pair's).
+        const int FromServer = 0, FromGroup = 1, FromOthers = 2;
+        readonly IPEndPoint anySource = new IPEndPoint(IPAddress.Any, 0);
+
+        void Drain(Socket s, byte[] buf, int from, ref ulong loss)
         {
+            bool group = from == FromGroup;
             for (int i = 0; i < 64 && running; i++)
             {
                 SocketError err;
                 int n;
-                try { n = s.Receive(buf, 0, buf.Length, SocketFlags.None, out err); }
+                // Of a datagram that may move the session to a standby pair's new server, the source is
+                // read (ReceiveFrom allocates: once a move); the others are read without it, so first
+                // looked at in place.
+                bool peek = from == FromOthers || group && session.HasEpoch;
+                try { n = s.Receive(buf, 0, buf.Length, peek ? SocketFlags.Peek : SocketFlags.None, out err); }
                 catch (ObjectDisposedException) { return; }
                 if (err == SocketError.WouldBlock) return;
+                if (peek)
+                {
+                    long at = NowUs();
+                    bool may;
+                    lock (sync) may = err == SocketError.Success && session.MayMove(buf, n, group, at);
+                    if (may && TakeMove(s, buf, group, at)) continue;
+                    try { n = s.Receive(buf, 0, buf.Length, SocketFlags.None, out err); }
+                    catch (ObjectDisposedException) { return; }
+                    if (err == SocketError.WouldBlock) return;
+                    if (from == FromOthers)
+                    {
+                        lock (sync) session.Stats.ForeignSource++;
+                        continue;
+                    }
+                }
                 if (err != SocketError.Success) continue; // e.g. ICMP port unreachable on the connected socket
                 if (n > Proto.MaxDatagramSize) continue;
                 long a = GC.GetAllocatedBytesForCurrentThread();
                 bool isSnapshot = n > Proto.HeaderSize && (buf[Header.OffType] == PacketType.Snapshot || buf[Header.OffType] == PacketType.StateDelta);
                 if (isSnapshot && SimulateLoss(ref loss)) continue;
-                lock (sync) session.OnDatagram(buf, n, group, NowUs());
+                lock (sync)
+                {
+                    session.OnDatagram(buf, n, group, NowUs());
+                    // From the server's socket: the server itself took a higher epoch (it stepped down
+                    // and took over again). From the group, a move is read with its source (TakeMove).
+                    if (session.Moved() && from == FromServer) MoveTo(server);
+                }
                 if (isSnapshot)
                 {
                     Interlocked.Add(ref SnapshotAllocatedBytes, GC.GetAllocatedBytesForCurrentThread() - a);
                     Interlocked.Increment(ref SnapshotsMeasured);
                 }
             }
+        }
+
+        // Reads the datagram s holds next with its source, which MayMove said may move the session at
+        // at, and hands it to the session, which moves the Client to that source if it takes the
+        // datagram under a new epoch. False if it could not be read.
+        bool TakeMove(Socket s, byte[] buf, bool group, long at)
+        {
+            EndPoint src = anySource;
+            int n;
+            try { n = s.ReceiveFrom(buf, 0, buf.Length, SocketFlags.None, ref src); }
+            catch (SocketException) { return false; }
+            catch (ObjectDisposedException) { return true; }
+            if (n > Proto.MaxDatagramSize) return true;
+            lock (sync)
+            {
+                session.OnDatagram(buf, n, group, at);
+                if (session.Moved()) MoveTo((IPEndPoint)src);
+            }
+            return true;
         }
 
         /// <summary>Leaves (Disconnect(ClientLeft)), stops the threads and closes the sockets.</summary>
@@ -289,8 +417,10 @@ namespace Arcade
             running = false;
             if (rxThread != null) rxThread.Join(1000);
             if (mcastThread != null) mcastThread.Join(1000);
+            if (othersThread != null) othersThread.Join(1000);
             sock.Close();
             if (mcast != null) mcast.Close();
+            if (others != null) others.Close();
         }
     }
 }

@@ -9,7 +9,7 @@ namespace Arcade.Tests
     /// <summary>Two C# clients against the real arcade-server, which tools/csharp starts on loopback
     /// and names in ARCADE_SERVER (host:port). A test that needs the server restarted prints
     /// "RESTART" and waits for a line on stdin. Without ARCADE_SERVER these tests do nothing but say so.</summary>
-    public static class IntegrationTests
+    public static partial class IntegrationTests
     {
         static IPEndPoint Server()
         {
@@ -31,12 +31,13 @@ namespace Arcade.Tests
             public readonly List<EventRpc> Events = new List<EventRpc>();
 
             public Headset(IPEndPoint server, string name, byte[] playerId, string passphrase, float x, float z, bool delta = false,
-                bool coded = false, double loss = 0)
+                bool coded = false, double loss = 0, bool unicast = false)
             {
                 var cfg = new ClientConfig
                 {
                     Server = server, Name = name, PlayerId = playerId, Passphrase = passphrase,
                     MulticastInterface = IPAddress.Loopback, DeltaState = delta || coded, CodedState = coded, SimulatedStateLoss = loss,
+                    WantUnicast = unicast,
                 };
                 C = new Client(cfg);
                 C.PlayerJoined += id => Joined.Add(id);
