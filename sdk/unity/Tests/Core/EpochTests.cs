@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Net;
 using Arcade.Wire;
 
@@ -240,6 +241,70 @@ namespace Arcade.Tests
             T.True(!any, "no candidate for a move under the session's own epoch");
             T.Equal((long)(snaps.Length - 100), s.Stats.DroppedStaleEpoch, "every stale one dropped");
             T.True(s.Stats.TicksComplete >= 1900, "ticks completed: " + s.Stats.TicksComplete);
+        }
+
+        /// <summary>A session of a pair's server takes every golden vector mutated at random, with and
+        /// without FlagEpoch and trailers of any epoch (most with its tokens, as anyone on the LAN can
+        /// send them): nothing throws, MayMove agrees with what the session does, and it stays
+        /// connected (forged Disconnects left out, as in HostileInputTests). A forged higher epoch
+        /// moves an open-mode session, as §18.4 says.</summary>
+        public static void MutatedStampedDatagramsNeverThrow()
+        {
+            var files = Directory.GetFiles(Path.Combine(T.Root, "testdata", "wire"), "*.hex");
+            var vectors = new byte[files.Length][];
+            for (int i = 0; i < files.Length; i++) vectors[i] = Hex.ReadFile(files[i]);
+            var net = new FakeNet();
+            var s = ConnectEpoch(net, 1000000, 2);
+            net.Keep = false;
+            var rng = new Random(13);
+            var buf = new byte[Proto.MaxDatagramSize + 64];
+            int disagreed = 0;
+            for (int round = 0; round < 20000; round++)
+            {
+                var v = vectors[rng.Next(vectors.Length)];
+                int len = Math.Min(Proto.MaxDatagramSize + 8, Math.Max(0, v.Length + (rng.Next(4) == 0 ? rng.Next(-30, 30) : 0)));
+                Buffer.BlockCopy(v, 0, buf, 0, Math.Min(len, v.Length));
+                for (int k = v.Length; k < len; k++) buf[k] = (byte)rng.Next(256);
+                int flips = rng.Next(0, 4);
+                for (int k = 0; k < flips && len > 0; k++) buf[rng.Next(len)] ^= (byte)(1 << rng.Next(8));
+                bool group = rng.Next(2) == 0;
+                long now = 1000000 + round * 100L;
+                if (len >= Proto.HeaderSize)
+                {
+                    if (rng.Next(4) != 0) Bytes.PutU64(buf, Header.OffToken, group ? s.GroupToken : s.Token);
+                    if (rng.Next(3) != 0 && len + 4 <= buf.Length)
+                    {
+                        // Stamped: the session's epoch mostly, a neighbour or any other sometimes.
+                        uint e = s.Epoch;
+                        int pick = rng.Next(8);
+                        if (pick == 0) e = (uint)rng.Next();
+                        else if (pick == 1) e = s.Epoch - 1;
+                        else if (pick == 2 && round % 500 == 0) e = s.Epoch + 1;
+                        buf[Header.OffFlags] |= HeaderFlags.Epoch;
+                        Bytes.PutU32(buf, len, e);
+                        len += 4;
+                    }
+                    if (len > Header.OffType && buf[Header.OffType] == PacketType.Disconnect) buf[Header.OffType] = PacketType.Ping;
+                }
+                bool may = s.MayMove(buf, len, group, now);
+                long changes = s.Stats.EpochChanges;
+                s.OnDatagram(buf, len, group, now);
+                bool movedNow = s.Stats.EpochChanges != changes;
+                s.Moved();
+                if (movedNow && !may && (buf[Header.OffFlags] & HeaderFlags.Sealed) == 0) disagreed++;
+                if (round % 64 == 0) // the real server (of the session's epoch) keeps the session alive
+                {
+                    var pong = Stamp(Datagram(PacketType.Pong, s.Token, (ushort)(60000 + round / 64), (b, o) => o + 28), s.Epoch);
+                    s.OnDatagram(pong, pong.Length, false, now);
+                }
+                s.Step(now);
+                ClientEvent ev;
+                while (s.Events.TryPop(out ev)) { }
+            }
+            T.Equal(ConnectionState.Connected, s.State, "still connected");
+            T.Equal(0, disagreed, "moves that MayMove did not foresee");
+            T.Log("20000 mutated datagrams, most stamped, through a pair's session: no exception; epoch {0} after {1} changes, {2} stale-epoch drops, {3} dropped",
+                s.Epoch, s.Stats.EpochChanges, s.Stats.DroppedStaleEpoch, s.Stats.Dropped + s.Stats.DroppedToken);
         }
     }
 }
