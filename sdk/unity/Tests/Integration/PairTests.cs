@@ -8,11 +8,13 @@ namespace Arcade.Tests
     {
         /// <summary>A standby pair's takeover (docs/PROTOCOL.md §18.5) with two real arcade-servers on
         /// loopback: tools/csharp names the primary in ARCADE_SERVER and its standby in
-        /// ARCADE_STANDBY, and kills the primary (SIGKILL) when the test prints "KILL". Two headsets,
-        /// one on the group and one by unicast, connected to the primary under epoch 2, go on with the
-        /// standby under epoch 3 without a new handshake: the same client ids, their new poses in the
-        /// new server's state, an RPC answered through the new reliable channel, and nothing
-        /// allocated per received snapshot under the new epoch.</summary>
+        /// ARCADE_STANDBY, kills the primary (SIGKILL) when the test prints "KILL", and when it prints
+        /// "KILL2" starts the primary again (it follows the standby) and kills the standby. Two
+        /// headsets, one on the group and one by unicast, connected to the primary under epoch 2, go on
+        /// with the standby under epoch 3 without a new handshake: the same client ids, their new poses
+        /// in the new server's state, an RPC answered through the new reliable channel, and nothing
+        /// allocated per received snapshot under the new epoch; then back with the primary under
+        /// epoch 4.</summary>
         public static void PairTakeover()
         {
             var server = Server();
@@ -33,10 +35,7 @@ namespace Arcade.Tests
                 Run(0.2, () => false, a, b);
                 ushort idA = a.C.ClientId, idB = b.C.ClientId;
 
-                Console.WriteLine("KILL");
-                Console.Out.Flush();
-                var line = Console.ReadLine();
-                T.True(line != null && line.Trim() == "go", "the harness killed the primary");
+                Kill("KILL");
                 var sw = Stopwatch.StartNew();
                 a.SetPose(1.5f, 0.25f);
                 b.SetPose(-1.5f, -0.25f);
@@ -68,14 +67,45 @@ namespace Arcade.Tests
                 long snaps = a.C.SnapshotsMeasured + b.C.SnapshotsMeasured - snaps0;
                 T.True(snaps > 100, "snapshots of the new server measured: " + snaps);
                 T.Equal(0L, bytes, "bytes allocated on the receive threads over " + snaps + " snapshots under epoch 3");
-                T.Log("moved to {0} {1:F0} ms after the kill (group headset: {2} stale-epoch drops; unicast: {3} foreign-source drops); then {4} snapshots, {5} bytes allocated",
+                T.Log("moved to {0} {1:F0} ms after the harness reported the kill (group headset: {2} stale-epoch drops; unicast: {3} foreign-source drops); then {4} snapshots, {5} bytes allocated",
                     standby, moved, a.C.Stats.DroppedStaleEpoch, b.C.Stats.ForeignSource, snaps, bytes);
+
+                // The primary returns as the standby's follower; the standby dies; the primary takes over.
+                Kill("KILL2");
+                a.SetPose(0.75f, 0.5f);
+                b.SetPose(-0.75f, -0.5f);
+                T.True(Run(10, () => a.C.Stats.ServerMoves == 2 && b.C.Stats.ServerMoves == 2, a, b),
+                    string.Format("both moved back: moves {0} and {1}, epochs {2} and {3}", a.C.Stats.ServerMoves, b.C.Stats.ServerMoves, a.C.Epoch, b.C.Epoch));
+                T.Equal(4U, a.C.Epoch, "the group headset's epoch after the second takeover");
+                T.Equal(4U, b.C.Epoch, "the unicast headset's epoch after the second takeover");
+                T.Equal(server.ToString(), a.C.Server.ToString(), "the group headset sends to the primary again");
+                T.Equal(server.ToString(), b.C.Server.ToString(), "the unicast headset sends to the primary again");
+                T.True(Run(10, () => Sees(a, a) && Sees(a, b) && Sees(b, a) && Sees(b, b), a, b), "the primary's state shows both headsets' newest poses");
+                foreach (var h in new[] { a, b })
+                {
+                    T.Equal(ConnectionState.Connected, h.C.State, "connected throughout");
+                    T.Equal(0L, h.C.Stats.Reconnects, "no new handshake");
+                    T.Equal(2L, h.C.Stats.EpochChanges, "two epoch changes");
+                }
+                T.Equal(idA, a.C.ClientId, "the group headset's client id at epoch 4");
+                T.Equal(idB, b.C.ClientId, "the unicast headset's client id at epoch 4");
+                a.C.Button(7, true);
+                T.True(Run(5, () => a.Texts.Contains("button 7 down"), a, b), "the primary answers an RPC at epoch 4");
             }
             finally
             {
                 a.C.Dispose();
                 b.C.Dispose();
             }
+        }
+
+        // Asks the harness to do what word says and waits until it is done.
+        static void Kill(string word)
+        {
+            Console.WriteLine(word);
+            Console.Out.Flush();
+            var line = Console.ReadLine();
+            T.True(line != null && line.Trim() == "go", "the harness did " + word);
         }
     }
 }
