@@ -116,7 +116,10 @@ func TestIntegrationPair(t *testing.T) {
 				io.WriteString(stdin, "failed\n")
 				continue
 			}
-			time.Sleep(200 * time.Millisecond) // it holds a copy of the standby's world
+			// "following" is logged as it starts to listen: a second of the active's copies
+			// (120 a second) before the kill, or it would take over with no copy (a world of
+			// its own, which no headset's token matches).
+			time.Sleep(time.Second)
 			kill(1)
 			io.WriteString(stdin, "go\n")
 		}
@@ -124,7 +127,7 @@ func TestIntegrationPair(t *testing.T) {
 	err = cmd.Wait()
 	t.Logf("mono %s IntegrationTests.PairTakeover:\n%s", filepath.Base(b.Tests), out.String())
 	if err != nil {
-		t.Fatalf("C# pair test failed: %v\nthe standby's last lines:\n%s", err, logs[1].Tail(15))
+		t.Fatalf("C# pair test failed: %v\nthe standby's last lines:\n%s\nthe primary's last lines:\n%s", err, logs[1].Tail(15), logs[0].Tail(15))
 	}
 	if !strings.Contains(out.String(), "ok   IntegrationTests.PairTakeover ") || strings.Contains(out.String(), "not run") {
 		t.Fatal("the C# takeover test did not run and pass")
