@@ -135,7 +135,7 @@ func NewWriterFunc(name string, write func(b []byte) error) *Writer {
 		done:  make(chan struct{}),
 	}
 	for range 2 {
-		w.free <- &State{Entities: make([]Entity, 0, 1024), Players: make([]Player, 0, 64), Holds: make([]Hold, 0, 64)}
+		w.free <- NewState()
 	}
 	go w.run()
 	return w
