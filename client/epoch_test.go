@@ -251,3 +251,82 @@ func TestEpochMoveRestartsReliable(t *testing.T) {
 		t.Fatalf("nothing carried the RPCs to the new server: %d datagrams", len(out))
 	}
 }
+
+// TestTakeoverRecord: at an epoch change the session records the gap
+// between the last state before it and the first under the new epoch, the
+// newest own input the old server's state showed applied (an update's
+// cause counts) and the first the new one shows, and calls OnTakeover once,
+// before that first state's OnSnapshot; a stale datagram of the old
+// primary changes nothing, and the record costs no allocation per state.
+func TestTakeoverRecord(t *testing.T) {
+	f := newFakeServer(t)
+	s := newTestSession(SessionConfig{SnapshotsOnly: true})
+	var order []string
+	s.OnSnapshot(func(snap *wire.Snapshot, _ int64, _ bool) { order = append(order, "snapshot") })
+	var seen []Takeover
+	s.OnTakeover(func(tk *Takeover) { order = append(order, "takeover"); seen = append(seen, *tk) })
+	f.connectEpoch(s, t0, 2)
+	own := func(seq uint32) wire.PlayerState {
+		return wire.PlayerState{ClientID: f.clientID, LastInputSeq: seq, Head: wire.Pose{Rot: wire.Quat{W: 1}}}
+	}
+	now := t0 + ms
+	s.Handle(now, stamped(f.multicastSnapshot(testSnapshot(10, own(5))), 2), now, true)
+	s.Handle(now+ms, stamped(f.multicastEntityUpdate(testEntityUpdate(10, f.clientID, 7)), 2), now+ms, true)
+	primary := *f
+	f.mseq = 0
+	// The new server's copy ends at input 6: the old one applied 7 after it.
+	s.Handle(now+40*ms, stamped(f.multicastSnapshot(testSnapshot(12, own(6))), 3), now+40*ms, true)
+	s.Handle(now+41*ms, stamped(primary.multicastSnapshot(testSnapshot(11, own(8))), 2), now+41*ms, true)
+	s.Handle(now+42*ms, stamped(f.multicastSnapshot(testSnapshot(13, own(9))), 3), now+42*ms, true)
+
+	got, n := s.Takeovers(nil)
+	want := Takeover{From: 2, To: 3, LastOld: now + ms, FirstNew: now + 40*ms, OldAcked: 7, NewAcked: 6, HasOldAcked: true, HasNewAcked: true}
+	if n != 1 || len(got) != 1 || got[0] != want {
+		t.Fatalf("Takeovers = %+v, %d; want [%+v], 1", got, n, want)
+	}
+	if g := got[0].Gap(); g != 39*ms {
+		t.Errorf("Gap = %d, want %d", g, 39*ms)
+	}
+	if l := got[0].AckedLost(); l != 1 {
+		t.Errorf("AckedLost = %d, want 1", l)
+	}
+	if len(seen) != 1 || seen[0] != want || !slices.Equal(order, []string{"snapshot", "takeover", "snapshot", "snapshot"}) {
+		t.Errorf("OnTakeover saw %+v, call order %v", seen, order)
+	}
+
+	// A second change: the record of the first stays, the new one starts
+	// from the state of epoch 3; the ring keeps the last TakeoverHistory.
+	for i := range TakeoverHistory + 1 {
+		e := uint32(4 + i)
+		f.mseq = 0
+		at := now + int64(50+i)*ms
+		s.Handle(at, stamped(f.multicastSnapshot(testSnapshot(uint32(14+i), own(uint32(10+i)))), e), at, true)
+	}
+	got, n = s.Takeovers(got[:0])
+	if n != TakeoverHistory+2 || len(got) != TakeoverHistory {
+		t.Fatalf("after %d changes: %d records of %d", TakeoverHistory+2, len(got), n)
+	}
+	if last := got[len(got)-1]; last.From != 3+TakeoverHistory || last.OldAcked != 9+TakeoverHistory || last.AckedLost() != 0 || last.Gap() != ms {
+		t.Errorf("newest record %+v", last)
+	}
+
+	// The record costs nothing per state datagram (the move itself makes
+	// a new reliable channel, once a takeover).
+	s.OnTakeover(func(*Takeover) {})
+	s.OnSnapshot(func(*wire.Snapshot, int64, bool) {})
+	at := now + 100*ms
+	f.mseq = 0
+	s.Handle(at, stamped(f.multicastSnapshot(testSnapshot(100, own(50))), 100), at, true)
+	dgrams := make([][]byte, 0, 32)
+	for i := range 32 {
+		dgrams = append(dgrams, stamped(f.multicastSnapshot(testSnapshot(uint32(101+i), own(uint32(51+i)))), 100))
+	}
+	i := 0
+	if a := testing.AllocsPerRun(30, func() {
+		at += ms
+		s.Handle(at, dgrams[i], at, true)
+		i++
+	}); a != 0 {
+		t.Errorf("a state after a takeover: %v allocs, want 0", a)
+	}
+}

@@ -255,6 +255,7 @@ type Session struct {
 	uni       seqWindow
 	multi     seqWindow
 	epoch     epochFence
+	takeovers takeoverLog // epoch changes as the session saw them (epoch.go)
 	// Newest snapshot tick delivered; parts of older ticks are dropped,
 	// and so are second copies of a part (multicast and unicast both).
 	newestTick uint32
@@ -434,6 +435,7 @@ func (s *Session) Restart(now int64) {
 	n.stats = s.stats
 	n.stats.Restarts++
 	n.inputSeq = s.inputSeq
+	n.takeovers = s.takeovers
 	*s = *n
 	s.deliver = s.deliverRPC // bound to s, not to n
 	s.Start(now)
@@ -848,6 +850,7 @@ func (s *Session) deliverSnapshot(now, rxTime int64, viaMulticast bool) {
 	s.tickParts[s.snap.Part/64] |= bit
 	s.haveTick, s.newestTick, s.newestTime = true, s.snap.Tick, s.snap.ServerTime
 	s.stats.Snapshots++
+	s.noteState(rxTime, s.snap.Players, nil)
 	if s.onSnapshot != nil {
 		s.onSnapshot(&s.snap, rxTime, viaMulticast)
 	}
@@ -879,6 +882,7 @@ func (s *Session) deliverEntityUpdate(now, rxTime int64, viaMulticast bool) {
 	}
 	s.haveUpd, s.updTime, s.updMulticast = true, s.upd.ServerTime, viaMulticast
 	s.stats.EntityUpdates++
+	s.noteState(rxTime, s.upd.Players, s.upd.Causes)
 	if s.onEntityUpdate != nil {
 		s.onEntityUpdate(&s.upd, rxTime, viaMulticast)
 	}
