@@ -70,7 +70,8 @@
 //
 // With --grab the bots also hold and swing objects. The i-th bot by ClientID
 // takes the i-th grabbable object (by id) of the first complete snapshot
-// tick; bots beyond the number of objects just move. A grabbing bot puts its
+// tick (the (N+i)-th with --grab-first N, for bot processes sharing a
+// server); bots beyond the number of objects just move. A grabbing bot puts its
 // right hand at the object's centre with the grip open for three inputs,
 // then closes it (Grip 1) until a state reflecting one of those inputs
 // shows the object held. After 0.3 s without it, it opens and closes again;
@@ -91,6 +92,20 @@
 //     input's hand pose times the offset. grab_pose_checks counts the
 //     states compared.
 //   - grabbing: bots that held an object.
+//
+// With a standby pair's server (the Accepted carries an epoch, PROTOCOL
+// §18) each bot records every takeover it sees (client.Takeover): the gap
+// between the receive times of the old server's last state and the new
+// one's first, the newest own input the old server's state showed applied
+// against the first the new one shows (acked_lost: inputs the new world
+// does not have), the world difference (the largest distance between an
+// object's position in the old server's last state and in the new
+// server's first tick; world_diff_unheld_m over the objects held in
+// neither) and, grabbing, whether the new server's first tick still shows
+// its object held. Per bot in clients[].takeovers, with its final epoch
+// and its new handshakes (restarts); summed in takeovers,
+// takeover_gap_ms, acked_inputs_lost, takeovers_losing_acked,
+// world_diff_m, grabs_held_before and grabs_still_held.
 //
 // Exit status: 0 after a run, 1 if no bot connected or --discover found no
 // server, 2 for bad flags, including a --cpu or --nice the system refused.
@@ -151,9 +166,11 @@ type options struct {
 	unicast  bool
 	iface    string
 	grab     bool
-	json     bool
-	discover bool
-	beacon   netip.AddrPort
+	// grabFirst is the rank of this process's first bot in the grab run.
+	grabFirst int
+	json      bool
+	discover  bool
+	beacon    netip.AddrPort
 	// passphrase is the venue passphrase, empty if none.
 	passphrase string
 	samples    bool
@@ -187,6 +204,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.unicast, "unicast", false, "ask for snapshots by unicast instead of multicast")
 	fs.StringVar(&o.iface, "iface", "", "`interface` to join the multicast group on (default: the one routing to the server)")
 	fs.BoolVar(&o.grab, "grab", false, "grab one object per bot and swing it, measuring grab_to_state")
+	fs.IntVar(&o.grabFirst, "grab-first", 0, "with --grab, the first bot takes the `N`-th grabbable object (0-based) and the others the following ones, so that bot processes sharing a server take different objects")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object instead of a table")
 	fs.BoolVar(&o.discover, "discover", false, "find the server by mDNS, then by beacon broadcast, instead of --server")
 	beacon := fs.String("beacon", "", "with --discover: `host:port` to send the beacon probe to (default: broadcast on --iface, or 255.255.255.255:7779)")
@@ -259,6 +277,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if a, err := netip.ParseAddr(host); err == nil && !a.Unmap().Is4() {
 		return nil, fmt.Errorf("--server: %s is not an IPv4 address", host)
+	}
+	if o.grabFirst < 0 || o.grabFirst >= maxCandidates {
+		return nil, fmt.Errorf("--grab-first: %d is out of range 0..%d", o.grabFirst, maxCandidates-1)
 	}
 	if o.clients < 1 || o.clients > maxClients {
 		return nil, fmt.Errorf("--clients: %d is out of range 1..%d", o.clients, maxClients)
@@ -392,6 +413,10 @@ func runBots(ctx context.Context, o *options) Report {
 			if o.grab {
 				b.rec.enableGrab(expect)
 			}
+			if _, pair := b.c.Epoch(); pair {
+				b.rec.enableTakeovers()
+				b.c.OnTakeover(func(t *client.Takeover) { b.rec.takeover(t) })
+			}
 			b.c.OnEntityUpdate(func(u *wire.EntityUpdate, rx int64, _ bool) { b.rec.entityUpdate(u, rx) })
 			b.rec.connected = client.Now()
 			b.c.OnSnapshot(func(snap *wire.Snapshot, rx int64, viaMulticast bool) {
@@ -415,7 +440,7 @@ func runBots(ctx context.Context, o *options) Report {
 		// Connection order: the server numbers clients as it accepts them.
 		byID := slices.SortedFunc(slices.Values(live), func(a, b *bot) int { return int(a.rec.self) - int(b.rec.self) })
 		for i, b := range byID {
-			b.rec.setGrabRank(i, len(byID))
+			b.rec.setGrabRank(o.grabFirst+i, o.grabFirst+len(byID))
 		}
 	}
 	if o.iv != nil {
@@ -457,6 +482,10 @@ func runBots(ctx context.Context, o *options) Report {
 		}
 		r.PathReceived, r.PathLost = ps.Received, ps.Lost
 		r.CookieRetries = st.CookieRetries
+		r.Epoch, r.EpochOK = b.c.Epoch()
+		r.Restarts = st.Restarts
+		sess, _ := b.c.Takeovers(nil)
+		r.Takeovers = takeovers(sess, r.takeoverRecs)
 		r.Recoveries = st.StateRecoveries
 		for d, n := range st.Dropped {
 			if n > 0 {
@@ -599,6 +628,12 @@ func printTable(w io.Writer, r Report) {
 			"grab to state", g.GrabToState.P50, g.GrabToState.P99, g.GrabToState.Max, g.GrabToState.Samples, g.GrabShownByUpdate, g.Grabbing, r.ClientsConnected)
 		fmt.Fprintf(w, "  %-16s %d of %d held states off hand·offset by more than 2 mm or 1°, %d releases seen, %d entity updates\n",
 			"grab pose", g.GrabPoseMismatch, g.GrabPoseChecks, g.GrabReleased, g.EntityUpdates)
+	}
+	if k := r.TakeoverReport; k != nil {
+		fmt.Fprintf(w, "  %-16s %d seen by the bots: gap p50 %.3f ms   max %.3f ms   (%d samples); %d acknowledged inputs lost in %d\n",
+			"takeovers", k.Takeovers, k.Gap.P50, k.Gap.Max, k.Gap.Samples, k.AckedInputsLost, k.TakeoversLosing)
+		fmt.Fprintf(w, "  %-16s world differs by at most %.3f m (%.3f m for objects not held); %d of %d held grabs still held\n",
+			"", k.WorldDiffM, k.WorldDiffUnheldM, k.GrabsStillHeld, k.GrabsHeldBefore)
 	}
 	if len(r.Dropped) > 0 || r.StateRecoveries > 0 || r.ReportsBeyondSent > 0 {
 		keys := slices.Sorted(maps.Keys(r.Dropped))

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/arcadexr/arcade/client"
 	"github.com/arcadexr/arcade/wire"
 )
 
@@ -45,7 +46,8 @@ type recorder struct {
 	snapshots uint64
 	inputs    uint64
 	peers     map[uint16]peerSeen
-	grab      *grabber // nil unless --grab
+	grab      *grabber    // nil unless --grab
+	world     *worldWatch // nil unless the server is one of a standby pair
 	// connected is when the bot connected; firstUnicast when its first
 	// snapshot came by unicast (0 = never), ns.
 	connected, firstUnicast int64
@@ -73,6 +75,45 @@ func newRecorder(self uint16, expectInputs int) *recorder {
 		rtt:     make([]int64, 0, 64),
 		peers:   make(map[uint16]peerSeen, 64),
 	}
+}
+
+// enableTakeovers makes the bot watch the world across takeovers (its
+// server is one of a standby pair).
+func (r *recorder) enableTakeovers() {
+	r.mu.Lock()
+	r.world = newWorldWatch()
+	r.mu.Unlock()
+}
+
+// takeover notes that the first state under a new epoch is about to be
+// handled (client.OnTakeover).
+func (r *recorder) takeover(t *client.Takeover) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.world != nil {
+		target, holding := r.target()
+		r.world.takeover(t, target, holding)
+	}
+}
+
+// target returns the grabbed object and whether the bot holds it.
+func (r *recorder) target() (uint16, bool) {
+	if r.grab == nil || r.grab.phase != grabHolding {
+		return 0, false
+	}
+	return r.grab.target, true
+}
+
+// watch hands the objects of a state datagram to the takeover watch.
+func (r *recorder) watch(ents []wire.EntityState, tick uint32, isSnapshot bool) {
+	if r.world == nil {
+		return
+	}
+	target, holding := r.target()
+	if !holding {
+		target = 0 // no object of the bot's to follow: id 0 is none
+	}
+	r.world.state(ents, tick, isSnapshot, target)
 }
 
 // enableGrab makes the bot take part in the grab run.
@@ -121,6 +162,7 @@ func (r *recorder) entityUpdate(u *wire.EntityUpdate, rx int64) {
 			r.report(p.LastInputSeq, rx)
 		}
 	}
+	r.watch(u.Entities, u.Tick, false)
 	if r.grab != nil {
 		r.grab.update(u, rx)
 	}
@@ -166,6 +208,7 @@ func (r *recorder) snapshot(snap *wire.Snapshot, rx int64) {
 			r.peers[p.ClientID] = ps
 		}
 	}
+	r.watch(snap.Entities, snap.Tick, true)
 	if r.grab != nil {
 		r.grab.snapshot(snap, rx)
 	}
@@ -253,6 +296,16 @@ type botResult struct {
 	// UnicastAfter is how long after connecting the first unicast snapshot
 	// came (ns); 0 if none did.
 	UnicastAfter int64
+	// Epoch is the session's epoch at the end (EpochOK: its server is one
+	// of a standby pair); Restarts its new handshakes. Takeovers are the
+	// epoch changes it saw (TakeoversMore beyond those recorded);
+	// takeoverRecs the recorder's part of them.
+	Epoch         uint32
+	EpochOK       bool
+	Restarts      uint64
+	Takeovers     []ClientTakeover
+	TakeoversMore uint64
+	takeoverRecs  []takeoverRec
 }
 
 // unicastSnapshot notes a snapshot that came by unicast: for a bot that
@@ -299,6 +352,10 @@ func (r *recorder) result() botResult {
 	if r.grab != nil {
 		res.Grab = r.grab.result()
 	}
+	if r.world != nil {
+		res.takeoverRecs = slices.Clone(r.world.recs)
+		res.TakeoversMore = r.world.more
+	}
 	return res
 }
 
@@ -338,6 +395,12 @@ type ClientReport struct {
 	PeersSeen       int               `json:"peers_seen"`
 	PeersAdvancing  int               `json:"peers_advancing"`
 	Grab            *ClientGrab       `json:"grab,omitempty"`
+	// Epoch is the epoch the bot ended at (a standby pair's servers);
+	// Restarts its new handshakes; Takeovers the epoch changes it saw.
+	Epoch         uint32           `json:"epoch,omitempty"`
+	Restarts      uint64           `json:"restarts,omitempty"`
+	Takeovers     []ClientTakeover `json:"takeovers,omitempty"`
+	TakeoversMore uint64           `json:"takeovers_unrecorded,omitempty"`
 }
 
 // ClientGrab is one bot's part in the grab run.
@@ -426,6 +489,8 @@ type Report struct {
 	Samples         []float64 `json:"input_to_state_samples_ms,omitempty"`
 	UnicastAfterMax float64   `json:"unicast_after_ms_max,omitempty"`
 	*GrabReport
+	// TakeoverReport is present when a bot saw a standby take over.
+	*TakeoverReport
 	// SharedMulticast: the bots received the snapshot group on one socket
 	// shared by the process (false with --per-client-mcast, --unicast, or
 	// when no bot joined the group); MulticastHub is what that socket read.
@@ -510,6 +575,10 @@ func aggregate(bots []botResult, tickRate int) Report {
 			cr.SnapshotLossPct = lossPct(b.PathReceived, b.PathLost)
 			cr.InputToStateP50, cr.RTTP50 = ms(percentile(l, 50)), ms(percentile(r, 50))
 			cr.PeersSeen = len(b.Peers)
+			if b.EpochOK {
+				cr.Epoch = b.Epoch
+			}
+			cr.Restarts, cr.Takeovers, cr.TakeoversMore = b.Restarts, b.Takeovers, b.TakeoversMore
 			for _, id := range connected {
 				if id == b.ID {
 					continue
@@ -527,6 +596,7 @@ func aggregate(bots []botResult, tickRate int) Report {
 	rep.InputToState = summarize(lat)
 	rep.RTT = RTTMillis{Samples: len(rtt), P50: ms(percentile(rtt, 50)), P99: ms(percentile(rtt, 99))}
 	rep.SnapshotLossPct = lossPct(recv, lost)
+	rep.TakeoverReport = aggregateTakeovers(rep.Clients)
 	return rep
 }
 
