@@ -36,7 +36,8 @@ import (
 // The copy: group token (u64), session count (u16), each session (token
 // u64, nonce u64, client id u16, player id 16, address 16 (IPv6 or
 // IPv4-mapped), port u16, flags u8 (1 unicast, 2 asked for unicast,
-// 4 StateDelta, 8 coded), name length u8, name), then the world as a
+// 4 StateDelta, 8 coded, 16 an input of it applied), name length u8,
+// name), then the world as a
 // checkpoint (docs/CHECKPOINT.md).
 const (
 	Magic      = "ARCP"
@@ -145,6 +146,7 @@ const (
 	flagFixedUnicast
 	flagDelta
 	flagCoded
+	flagInputApplied
 )
 
 // AppendCopy appends the encoding of r.
@@ -173,6 +175,9 @@ func AppendCopy(b []byte, r *server.Replica) []byte {
 		}
 		if s.Coded {
 			fl |= flagCoded
+		}
+		if s.InputApplied {
+			fl |= flagInputApplied
 		}
 		name := s.Name[:min(len(s.Name), server.MaxNameLen)]
 		b = append(b, fl, uint8(len(name)))
@@ -226,6 +231,7 @@ func ParseCopy(b []byte, r *server.Replica, names map[string]string) error {
 		b = b[nl:]
 		s.Unicast, s.FixedUnicast = fl&flagUnicast != 0, fl&flagFixedUnicast != 0
 		s.Delta, s.Coded = fl&flagDelta != 0, fl&flagCoded != 0
+		s.InputApplied = fl&flagInputApplied != 0
 		r.Sessions = append(r.Sessions, s)
 	}
 	if _, err := checkpoint.Parse(b, &r.State); err != nil {

@@ -27,7 +27,7 @@ func testReplica(entities int) *server.Replica {
 	r.State.Players = []checkpoint.Player{{ClientID: 3, PlayerID: [16]byte{0xa1}, Grip: [2]bool{false, true}}}
 	r.State.Holds = []checkpoint.Hold{{Holder: 0x10003, Target: 2}}
 	r.Sessions = []server.SessionCopy{
-		{Token: 11, Nonce: 12, ID: 3, PlayerID: [16]byte{0xa1}, Addr: netip.MustParseAddrPort("10.0.0.2:5000"), Name: "alice", Unicast: true, Delta: true, Coded: true},
+		{Token: 11, Nonce: 12, ID: 3, PlayerID: [16]byte{0xa1}, Addr: netip.MustParseAddrPort("10.0.0.2:5000"), Name: "alice", Unicast: true, Delta: true, Coded: true, InputApplied: true},
 		{Token: 21, Nonce: 22, ID: 4, Addr: netip.MustParseAddrPort("[fd00::4]:5001"), Name: "", FixedUnicast: true, Unicast: true},
 	}
 	return r

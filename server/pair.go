@@ -45,6 +45,12 @@ type SessionCopy struct {
 	// Unicast: its state goes by unicast now; FixedUnicast: it asked for
 	// unicast at connect. Delta and Coded: it takes StateDelta, coded.
 	Unicast, FixedUnicast, Delta, Coded bool
+	// InputApplied: an input of this session was applied, so its
+	// player's avatar in the copy is this session's newest input and the
+	// server taking over shows its seq as this session's (no
+	// TrackNoInput): the headset can tell which of its inputs the new
+	// world has.
+	InputApplied bool
 }
 
 // ReplicaSink takes the server's copy every tick (Config.Replicate).
@@ -125,6 +131,7 @@ func (s *Server) restoreSessions(now int64) error {
 			for j := range s.cfg.Persist.Resume.Players {
 				if p := &s.cfg.Persist.Resume.Players[j]; p.ClientID == sc.ID && !p.Away {
 					c.applied, c.hasApplied = p.Avatar, p.HasAvatar
+					c.inputApplied = sc.InputApplied && p.HasAvatar
 				}
 			}
 		}
@@ -162,6 +169,7 @@ func (s *Server) replicate(now int64) {
 		r.Sessions = append(r.Sessions, SessionCopy{
 			Token: c.token, Nonce: c.nonce, ID: c.id, PlayerID: c.playerID, Addr: c.addr, Name: c.name,
 			Unicast: c.unicast, FixedUnicast: c.fixedUnicast, Delta: c.delta, Coded: c.coded,
+			InputApplied: c.inputApplied,
 		})
 	}
 	s.cfg.Replicate.Replicate(r)

@@ -97,7 +97,8 @@ func TestReplicaTakeover(t *testing.T) {
 	pa.X += 0.1
 	var tick uint32
 	var epochs []uint32
-	next := r2.net.Now()
+	var first *wire.PlayerState // alice's record in the new server's first state
+	next := r2.net.Now() + int64(20*time.Millisecond) // the first states show the copy's inputs only
 	r2.advance(100*time.Millisecond, func(now int64) {
 		if now >= next {
 			aSeq++
@@ -120,6 +121,11 @@ func TestReplicaTakeover(t *testing.T) {
 			if m.h.Type == wire.TypeSnapshot {
 				if _, err := s.Parse(body[wire.HeaderSize:]); err == nil {
 					tick = s.Tick
+					for i := range s.Players {
+						if p := s.Players[i]; p.ClientID == a.id && first == nil {
+							first = &p
+						}
+					}
 				}
 			}
 		}
@@ -127,6 +133,17 @@ func TestReplicaTakeover(t *testing.T) {
 	})
 	if len(epochs) == 0 || slices.ContainsFunc(epochs, func(e uint32) bool { return e != 3 }) {
 		t.Fatalf("alice's datagrams from the new server carry epochs %v, want 3", epochs)
+	}
+	// Her newest input the old server applied is in the new world, and
+	// the new server says so: the seq is her session's, not TrackNoInput.
+	var copied uint32
+	for _, p := range st.Players {
+		if p.ClientID == a.id {
+			copied = p.Avatar.InputSeq
+		}
+	}
+	if first == nil || first.Tracking&wire.TrackNoInput != 0 || wire.InputSeqNewer(copied, first.LastInputSeq) || copied == 0 {
+		t.Fatalf("alice's record in the new server's first state %+v, want her input %d applied (no TrackNoInput)", first, copied)
 	}
 	if uint64(tick) <= st.Tick {
 		t.Fatalf("the new server's tick %d, want past the copy's %d", tick, st.Tick)
