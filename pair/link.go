@@ -353,11 +353,13 @@ func (w *window) accept(epoch uint32, seq uint64) bool {
 	}
 }
 
-// assembly puts one copy together from its parts: the newest (epoch,
-// tick) seen; parts of an older one are dropped.
+// assembly puts one copy together from its parts: the newest seen, by
+// epoch and then by the sequence number of its first part (an active
+// sends a copy before each eager update too, so one tick can have
+// several); parts of an older one are dropped.
 type assembly struct {
 	epoch       uint32
-	tick        uint64
+	base        uint64 // Seq − Part: the first part's sequence number
 	parts, got  int
 	have        []bool
 	buf         []byte
@@ -367,12 +369,16 @@ type assembly struct {
 
 // add stores a part and reports whether the copy is complete.
 func (a *assembly) add(h *Header, p []byte) bool {
-	newer := !a.initialized || h.Epoch > a.epoch || h.Epoch == a.epoch && h.Tick > a.tick
-	if !newer && (h.Epoch != a.epoch || h.Tick != a.tick) {
+	if h.Seq < uint64(h.Part) {
+		return false // no sender numbers a copy's parts so
+	}
+	base := h.Seq - uint64(h.Part)
+	newer := !a.initialized || h.Epoch > a.epoch || h.Epoch == a.epoch && base > a.base
+	if !newer && (h.Epoch != a.epoch || base != a.base) {
 		return false // a part of an older copy
 	}
 	if newer {
-		a.epoch, a.tick, a.parts, a.got, a.size, a.initialized = h.Epoch, h.Tick, int(h.Parts), 0, 0, true
+		a.epoch, a.base, a.parts, a.got, a.size, a.initialized = h.Epoch, base, int(h.Parts), 0, 0, true
 		if cap(a.have) < MaxParts {
 			a.have = make([]bool, MaxParts)
 		}

@@ -324,3 +324,23 @@ func FuzzTake(f *testing.F) {
 		ParseCopy(d, &r, map[string]string{})
 	})
 }
+
+// TestSameTickCopies: a copy sent after another of the same tick (an
+// active sends one before each eager update) replaces it; a part of an
+// older copy that arrives late is dropped.
+func TestSameTickCopies(t *testing.T) {
+	var a assembly
+	part := []byte("copy")
+	if !a.add(&Header{Parts: 1, Epoch: 2, Seq: 5, Tick: 10}, part) {
+		t.Fatal("the first copy was not taken")
+	}
+	if !a.add(&Header{Parts: 1, Epoch: 2, Seq: 6, Tick: 10}, part) {
+		t.Fatal("a later copy of the same tick was not taken")
+	}
+	if a.add(&Header{Parts: 1, Epoch: 2, Seq: 4, Tick: 10}, part) {
+		t.Fatal("an older copy of the same tick was taken")
+	}
+	if a.add(&Header{Part: 1, Parts: 2, Epoch: 2, Seq: 0, Tick: 11}, part) {
+		t.Fatal("a part numbered below its index was taken")
+	}
+}

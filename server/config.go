@@ -209,8 +209,8 @@ type Config struct {
 	// nothing stamped.
 	Epoch uint32
 	// Replicate, if set, is given a copy of the world and of the sessions
-	// every tick, on the tick thread, before the tick's state is sent
-	// (pair.go): what a standby server keeps to take over (PROTOCOL
+	// every tick, on the tick thread, before the tick's state is sent,
+	// and before each eager EntityUpdate (pair.go): what a standby server keeps to take over (PROTOCOL
 	// §18.2). Needs a World that implements Checkpointer, and no
 	// Passphrase (a sealed session's keys are not copied yet).
 	Replicate ReplicaSink

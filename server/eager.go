@@ -169,6 +169,10 @@ func (s *Server) sendEager(now int64) {
 	if !e.pending() {
 		return
 	}
+	// The standby gets the world with these inputs applied before any
+	// headset sees them applied (PROTOCOL §18.5): a takeover never loses
+	// an input the active showed.
+	s.replicate(now)
 	u := &e.upd
 	u.Tick = uint32(s.tickNo)
 	u.ServerTime = s.stateTime(now)

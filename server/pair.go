@@ -56,9 +56,9 @@ type SessionCopy struct {
 // ReplicaSink takes the server's copy every tick (Config.Replicate).
 type ReplicaSink interface {
 	// Replicate is called on the tick thread, after physics and before
-	// the tick's state is sent, so that a state a headset sees is in the
-	// copy before it is sent. It must not block; r is reused once it
-	// returns.
+	// the tick's state is sent, and before each eager EntityUpdate, so
+	// that a state a headset sees is in the copy before it is sent. It
+	// must not block; r is reused once it returns.
 	Replicate(r *Replica)
 }
 
