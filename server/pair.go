@@ -161,6 +161,14 @@ func (s *Server) replicate(now int64) {
 	r := &s.replica
 	r.Reset()
 	s.saveState(now, &r.State)
+	if s.tickAt != 0 {
+		// The time of the copy's tick, not of now: a server taking over
+		// stamps its first tick one period after it, so its ticks keep
+		// to the times of their numbers (tick k at (k+1)/rate, which
+		// headsets check) however far into a tick the copy was made,
+		// takeover after takeover.
+		r.State.ServerTime = s.micros(s.tickAt)
+	}
 	r.GroupToken = s.groupToken
 	for _, c := range s.sess.order {
 		if !c.confirmed {

@@ -23,10 +23,18 @@ type keepReplica struct {
 	last   server.Replica
 	calls  int
 	copied map[uint16]uint32
+	// offTime counts copies whose server time is not their tick's.
+	offTime int
 }
 
 func (k *keepReplica) Replicate(r *server.Replica) {
 	k.calls++
+	// A server started at server time 0 runs tick k at (k+1) periods; on
+	// the virtual clock of the tests it runs on time.
+	period := int64(time.Second) / server.DefaultTickRate
+	if want := (int64(r.State.Tick) + 1) * period / 1000; r.State.Tick > 0 && int64(r.State.ServerTime) != want {
+		k.offTime++
+	}
 	if k.copied == nil {
 		k.copied = map[uint16]uint32{}
 	}
@@ -270,5 +278,10 @@ func TestEagerInputsCopiedFirst(t *testing.T) {
 	})
 	if updates == 0 {
 		t.Fatal("no eager update named alice's inputs")
+	}
+	// Copies made between ticks carry their tick's time: a server taking
+	// over from one keeps its ticks at their times.
+	if keep.offTime > 0 {
+		t.Fatalf("%d of %d copies stamped off their tick's time", keep.offTime, keep.calls)
 	}
 }

@@ -60,10 +60,13 @@ const never = tick.Never
 
 // Server is the authoritative game state and its sessions.
 type Server struct {
-	cfg     Config
-	tr      Transport
-	stats   *Stats
-	origin  int64 // mono ns of server time zero
+	cfg    Config
+	tr     Transport
+	stats  *Stats
+	origin int64 // mono ns of server time zero
+	// tickAt is the deadline of tick tickNo (mono ns), 0 before the
+	// first: a copy for a standby is stamped with its server time.
+	tickAt  int64
 	sched   *tick.Schedule
 	lateBar int64 // a tick starting this long after its deadline is late
 	rng     *rand.ChaCha8
@@ -303,6 +306,7 @@ func (s *Server) Step(now int64) (next int64) {
 			s.stats.MissedTicks.Add(missed)
 		}
 		s.classifyLate(deadline, now, late)
+		s.tickAt = deadline
 		s.runTick(now, s.persist.tickBase+tickNo)
 		s.afterTick(now)
 	}
