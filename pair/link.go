@@ -203,7 +203,7 @@ func (l *Link) Follow(ctx context.Context) (*server.Replica, uint32, error) {
 		if !lastHeard.IsZero() {
 			quiet, canTake = lastHeard, true
 		}
-		if canTake && time.Since(quiet) >= l.cfg.Silence {
+		if canTake && time.Since(quiet) >= l.cfg.Silence && !l.queued() {
 			break
 		}
 		wait := 2 * time.Millisecond
@@ -218,12 +218,16 @@ func (l *Link) Follow(ctx context.Context) (*server.Replica, uint32, error) {
 			}
 			return nil, 0, fmt.Errorf("pair: %w", err)
 		}
+		had := l.have
 		if l.take(l.rbuf[:n], 0) {
 			t := time.Now()
 			if !lastHeard.IsZero() {
 				l.Stats.noteGap(t.Sub(lastHeard))
 			}
 			lastHeard = t
+		}
+		if l.have && !had {
+			l.cfg.Log.Info("standby: holding the active's copy", "epoch", l.win.epoch, "tick", l.Stats.LastTick.Load())
 		}
 	}
 	e := NextEpoch(max(stored, l.seen), l.cfg.Index)
@@ -237,6 +241,15 @@ func (l *Link) Follow(ctx context.Context) (*server.Replica, uint32, error) {
 		return nil, e, nil
 	}
 	return &l.last, e, nil
+}
+
+// queued reports whether a datagram waits in the pair socket: a reader
+// not scheduled for a while (a loaded box) has not read the active's
+// copies yet, and that is no silence of the active's.
+func (l *Link) queued() bool {
+	n := 0
+	l.raw.Control(func(fd uintptr) { n, _ = unix.IoctlGetInt(int(fd), unix.SIOCINQ) })
+	return n > 0
 }
 
 // take handles one received datagram and reports whether it was an

@@ -344,3 +344,27 @@ func TestSameTickCopies(t *testing.T) {
 		t.Fatal("a part numbered below its index was taken")
 	}
 }
+
+// TestQueuedIsNoSilence: a copy waiting in the standby's socket, unread,
+// is no silence of the active's: queued says so until it is read.
+func TestQueuedIsNoSilence(t *testing.T) {
+	a, b := pairOf(t, 30*time.Millisecond)
+	if b.queued() {
+		t.Fatal("a datagram queued before any was sent")
+	}
+	a.Replicate(testReplica(1))
+	deadline := time.Now().Add(5 * time.Second)
+	for !b.queued() {
+		if time.Now().After(deadline) {
+			t.Fatal("the copy sent never showed as queued")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	b.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := b.conn.Read(b.rbuf); err != nil {
+		t.Fatal(err)
+	}
+	if b.queued() {
+		t.Fatal("still queued after the one datagram was read")
+	}
+}
