@@ -30,6 +30,11 @@ const (
 	// every headset it is the one cut off, not the active it lost, and it
 	// steps back before anyone hears its epoch (PROTOCOL §18.3).
 	Isolated = time.Second
+	// ColdSilence is how long a box that restarts (it has a stored
+	// epoch) listens before it takes over with no copy, an empty world:
+	// the active it does not hear may only be slow (a loaded box), and a
+	// takeover then would end the room's game for the one it starts.
+	ColdSilence = time.Second
 	// MinKeyLen is the shortest pair key accepted.
 	MinKeyLen = 16
 )
@@ -175,9 +180,10 @@ func (l *Link) Epoch() uint32 { return l.epoch.Load() }
 
 // Follow listens as a standby until this box is to take over (§18.3): the
 // active has been silent for the takeover silence. A box takes over only
-// after listening for a full silence, and, started as standby (index 1)
-// with no stored epoch, only once it has heard an active: it does not
-// take over a room it never followed. It stores the new epoch before it
+// after listening for a full silence; with a stored epoch and no copy yet,
+// only after ColdSilence; and, started as standby (index 1) with no
+// stored epoch, only once it has heard an active: it does not take over a
+// room it never followed. It stores the new epoch before it
 // returns it, with the newest copy it holds (nil: none; the server then
 // starts from its checkpoint or its scene).
 func (l *Link) Follow(ctx context.Context) (*server.Replica, uint32, error) {
@@ -203,12 +209,16 @@ func (l *Link) Follow(ctx context.Context) (*server.Replica, uint32, error) {
 		if !lastHeard.IsZero() {
 			quiet, canTake = lastHeard, true
 		}
-		if canTake && time.Since(quiet) >= l.cfg.Silence && !l.queued() {
+		silence := l.cfg.Silence
+		if stored != 0 && !l.have {
+			silence = max(silence, ColdSilence)
+		}
+		if canTake && time.Since(quiet) >= silence && !l.queued() {
 			break
 		}
 		wait := 2 * time.Millisecond
 		if canTake {
-			wait = min(wait, max(l.cfg.Silence-time.Since(quiet), 200*time.Microsecond))
+			wait = min(wait, max(silence-time.Since(quiet), 200*time.Microsecond))
 		}
 		l.conn.SetReadDeadline(time.Now().Add(wait))
 		n, err := l.conn.Read(l.rbuf)

@@ -368,3 +368,40 @@ func TestQueuedIsNoSilence(t *testing.T) {
 		t.Fatal("still queued after the one datagram was read")
 	}
 }
+
+// TestColdRestartListensLonger: a box that restarts (a stored epoch) and
+// holds no copy does not take over after one silence: an active that is
+// only slow gets ColdSilence to be heard, and once it is, the box follows
+// it and takes over with its copy when it falls silent.
+func TestColdRestartListensLonger(t *testing.T) {
+	a, b := pairOf(t, 30*time.Millisecond)
+	if err := StoreEpoch(b.cfg.EpochFile, 3); err != nil {
+		t.Fatal(err)
+	}
+	a.epoch.Store(4)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	type result struct {
+		r *server.Replica
+		e uint32
+	}
+	done := make(chan result, 1)
+	go func() {
+		r, e, err := b.Follow(ctx)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- result{r, e}
+	}()
+	select {
+	case r := <-done:
+		t.Fatalf("the restarted box took over (epoch %d) with no copy before ColdSilence", r.e)
+	case <-time.After(ColdSilence / 4): // many silences, none of them enough
+	}
+	rep := testReplica(2)
+	a.Replicate(rep) // the slow active is heard at last
+	r := <-done
+	if r.r == nil || r.e != 5 || r.r.State.Tick != rep.State.Tick {
+		t.Fatalf("took over under epoch %d with copy %v; want epoch 5 with the active's copy", r.e, r.r != nil)
+	}
+}
