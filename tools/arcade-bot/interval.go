@@ -56,6 +56,11 @@ type IntervalReport struct {
 	// 1.02^b µs (see HistBucketUpperMS).
 	InputToState [][2]int `json:"input_to_state_hist"`
 	Samples      int      `json:"input_to_state_samples"`
+	// Epochs is each connected headset's epoch, for a standby pair's
+	// servers (PROTOCOL §18): which server each follows now.
+	Epochs []uint32 `json:"epochs,omitempty"`
+	// Holding counts the headsets holding their object (--grab).
+	Holding int `json:"holding,omitempty"`
 }
 
 // intervalMark is what a bot had counted at the previous interval line.
@@ -125,6 +130,9 @@ func (iv *intervals) take() IntervalReport {
 		st := b.c.Stats()
 		if b.c.State() == client.Connected {
 			rep.Connected++
+			if e, ok := b.c.Epoch(); ok {
+				rep.Epochs = append(rep.Epochs, e)
+			}
 		}
 		ps := st.Multicast
 		if b.c.Accepted().Flags&wire.AcceptedUnicast != 0 {
@@ -133,6 +141,9 @@ func (iv *intervals) take() IntervalReport {
 		m := iv.marks[b]
 		r := b.rec
 		r.mu.Lock()
+		if _, holding := r.target(); holding {
+			rep.Holding++
+		}
 		if m.latency > len(r.latency) { // the warm-up's samples were cleared
 			m.latency = 0
 		}
