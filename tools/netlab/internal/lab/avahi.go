@@ -493,10 +493,13 @@ func (l *Log) String() string {
 }
 
 // Wait waits until the log contains s, or ctx is done.
-func (l *Log) Wait(ctx context.Context, s string) error {
+func (l *Log) Wait(ctx context.Context, s string) error { return l.WaitN(ctx, s, 1) }
+
+// WaitN waits until the log contains s n times, or ctx is done.
+func (l *Log) WaitN(ctx context.Context, s string, n int) error {
 	for {
 		l.mu.Lock()
-		if bytes.Contains(l.buf.Bytes(), []byte(s)) {
+		if bytes.Count(l.buf.Bytes(), []byte(s)) >= n {
 			l.mu.Unlock()
 			return nil
 		}
@@ -508,7 +511,7 @@ func (l *Log) Wait(ctx context.Context, s string) error {
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return fmt.Errorf("no %q: %w", s, ctx.Err())
+			return fmt.Errorf("%q not %d times: %w", s, n, ctx.Err())
 		}
 	}
 }

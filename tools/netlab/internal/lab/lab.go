@@ -8,6 +8,15 @@
 //	 srv0 10.77.0.1 ── srv-a ⇄ relay ⇄ rel-b ── rel-a ┐                  hs0 10.77.0.(10+N)
 //	                                                  br0 ── hN-a ────── ┘
 //
+// With Config.Standby the wired side is a switch of two servers, a standby
+// pair's, ahead of the relay: their pair link crosses only the switch.
+//
+//	<prefix>-srv  srv0 10.77.0.1 ── srv-p ┐
+//	                                      br1 ── wup ── srv-a ⇄ relay ⇄ …
+//	<prefix>-sb   srv0 10.77.0.2 ── sb-p  ┘   (all in <prefix>-ap)
+//
+// Setting srv-p or sb-p down cuts that server off, as a pulled cable does.
+//
 // srv-a and rel-b have no addresses: the relay reads every frame arriving
 // on one with an AF_PACKET socket and writes it out of the other. rel-a and
 // the headsets' peers hN-a are ports of the bridge br0 (multicast snooping
@@ -59,6 +68,13 @@ const (
 	Bridge    = "br0"
 	bridgeUp  = "rel-a" // rel-b's peer, a bridge port
 
+	// With Config.Standby: the wired switch, its port to the relay (srv-a's
+	// peer) and its ports to the two servers, in <prefix>-ap.
+	WiredBridge = "br1"
+	wiredUp     = "wup"
+	PrimaryPort = "srv-p"
+	StandbyPort = "sb-p"
+
 	maxHeadsets = 200
 	cmdTimeout  = 10 * time.Second
 	netnsDir    = "/run/netns"
@@ -69,6 +85,9 @@ var Subnet = netip.MustParsePrefix("10.77.0.0/24")
 
 // SrvAddr is the server's address.
 var SrvAddr = netip.MustParseAddr("10.77.0.1")
+
+// StandbyAddr is the standby server's address (Config.Standby).
+var StandbyAddr = netip.MustParseAddr("10.77.0.2")
 
 // HeadsetAddr returns headset i's address (i from 1), 10.77.0.(10+i).
 func HeadsetAddr(i int) netip.Addr {
@@ -84,6 +103,9 @@ type Config struct {
 	Prefix string
 	// Headsets is the number of headset namespaces, 1..200.
 	Headsets int
+	// Standby adds a second server namespace, <Prefix><pid>-sb at
+	// StandbyAddr, beside the first on a wired switch ahead of the relay.
+	Standby bool
 }
 
 var familyRE = regexp.MustCompile(`^[a-z]{1,8}$`)
@@ -110,6 +132,7 @@ type Headset struct {
 type Lab struct {
 	Prefix   string // <family><pid>: every namespace is named Prefix-…
 	Srv      string // the server's namespace
+	Standby  string // the standby server's namespace (Config.Standby), or ""
 	AP       string // the access point's namespace (bridge and relay)
 	Headsets []Headset
 }
@@ -153,6 +176,9 @@ func Build(ctx context.Context, cfg Config) (l *Lab, err error) {
 		return nil, err
 	}
 	l = &Lab{Prefix: inst, Srv: inst + "-srv", AP: inst + "-ap"}
+	if cfg.Standby {
+		l.Standby = inst + "-sb"
+	}
 	register(l)
 	for i := 1; i <= cfg.Headsets; i++ {
 		l.Headsets = append(l.Headsets, Headset{NS: fmt.Sprintf("%s-h%d", inst, i), Addr: HeadsetAddr(i), Iface: HeadIface})
@@ -169,6 +195,9 @@ func Build(ctx context.Context, cfg Config) (l *Lab, err error) {
 		}
 	}
 	all := append([]string{l.Srv, l.AP}, l.headsetNS()...)
+	if l.Standby != "" {
+		all = append(all, l.Standby)
+	}
 	for _, ns := range all {
 		step("netns", "add", ns)
 	}
@@ -187,7 +216,17 @@ func Build(ctx context.Context, cfg Config) (l *Lab, err error) {
 		step("-n", ns, "link", "set", "lo", "up")
 	}
 	step("-n", l.AP, "link", "add", Bridge, "type", "bridge", "stp_state", "0", "mcast_snooping", "0")
-	step("-n", l.AP, "link", "add", RelayA, "type", "veth", "peer", "name", SrvIface, "netns", l.Srv)
+	if l.Standby == "" {
+		step("-n", l.AP, "link", "add", RelayA, "type", "veth", "peer", "name", SrvIface, "netns", l.Srv)
+	} else {
+		step("-n", l.AP, "link", "add", WiredBridge, "type", "bridge", "stp_state", "0", "mcast_snooping", "0")
+		step("-n", l.AP, "link", "add", RelayA, "type", "veth", "peer", "name", wiredUp)
+		step("-n", l.AP, "link", "add", PrimaryPort, "type", "veth", "peer", "name", SrvIface, "netns", l.Srv)
+		step("-n", l.AP, "link", "add", StandbyPort, "type", "veth", "peer", "name", SrvIface, "netns", l.Standby)
+		for _, dev := range []string{wiredUp, PrimaryPort, StandbyPort} {
+			step("-n", l.AP, "link", "set", dev, "master", WiredBridge)
+		}
+	}
 	step("-n", l.AP, "link", "add", bridgeUp, "type", "veth", "peer", "name", RelayB)
 	step("-n", l.AP, "link", "set", bridgeUp, "master", Bridge)
 	for i, h := range l.Headsets {
@@ -206,11 +245,19 @@ func Build(ctx context.Context, cfg Config) (l *Lab, err error) {
 	offload(l.AP, RelayA)
 	offload(l.AP, RelayB)
 	offload(l.AP, bridgeUp)
+	wired := []string{}
+	if l.Standby != "" {
+		wired = []string{WiredBridge, wiredUp, PrimaryPort, StandbyPort}
+		offload(l.Standby, SrvIface)
+		for _, dev := range wired[1:] {
+			offload(l.AP, dev)
+		}
+	}
 	for i, h := range l.Headsets {
 		offload(l.AP, fmt.Sprintf("h%d-a", i+1))
 		offload(h.NS, h.Iface)
 	}
-	for _, dev := range []string{Bridge, RelayA, RelayB, bridgeUp} {
+	for _, dev := range append([]string{Bridge, RelayA, RelayB, bridgeUp}, wired...) {
 		step("-n", l.AP, "link", "set", dev, "up")
 	}
 	for i := range l.Headsets {
@@ -223,6 +270,9 @@ func Build(ctx context.Context, cfg Config) (l *Lab, err error) {
 		step("-n", ns, "route", "add", "224.0.0.0/4", "dev", dev)
 	}
 	host(l.Srv, SrvIface, SrvAddr)
+	if l.Standby != "" {
+		host(l.Standby, SrvIface, StandbyAddr)
+	}
 	for _, h := range l.Headsets {
 		host(h.NS, h.Iface, h.Addr)
 	}
