@@ -9,6 +9,7 @@ import (
 
 	"github.com/arcadexr/arcade/checkpoint"
 	"github.com/arcadexr/arcade/record"
+	"github.com/arcadexr/arcade/tick"
 	"github.com/arcadexr/arcade/wire"
 )
 
@@ -109,8 +110,14 @@ func (s *Server) restore(now int64, st *checkpoint.State) error {
 	if err := s.persist.cw.RestoreState(st, now); err != nil {
 		return fmt.Errorf("server: Persist.Resume: %w", err)
 	}
-	s.persist.tickBase = st.Tick + 1          // the schedule's first tick is 0
-	s.origin = now - int64(st.ServerTime)*1e3 // server time continues
+	// Tick numbers and server time go on from the state's tick, whose
+	// successor is due at once (PROTOCOL §18.3: a server taking over sends
+	// its first state the moment it starts, not a period later), at the
+	// time of its number.
+	period := s.cfg.Period()
+	s.persist.tickBase = st.Tick + 1 // the schedule's first tick is 0
+	s.sched = tick.NewSchedule(period, now-period)
+	s.origin = now - period - int64(st.ServerTime)*1e3
 	keep := make(map[uint16]bool, len(s.cfg.Persist.Sessions))
 	for i := range s.cfg.Persist.Sessions {
 		keep[s.cfg.Persist.Sessions[i].ID] = true

@@ -29,10 +29,11 @@ type keepReplica struct {
 
 func (k *keepReplica) Replicate(r *server.Replica) {
 	k.calls++
-	// A server started at server time 0 runs tick k at (k+1) periods; on
-	// the virtual clock of the tests it runs on time.
+	// A server runs tick k at (k+1) periods of server time (to the µs,
+	// rounded), taken over or not; on the virtual clock of the tests it
+	// runs on time.
 	period := int64(time.Second) / server.DefaultTickRate
-	if want := (int64(r.State.Tick) + 1) * period / 1000; r.State.Tick > 0 && int64(r.State.ServerTime) != want {
+	if d := int64(r.State.ServerTime) - (int64(r.State.Tick)+1)*period/1000; r.State.Tick > 0 && (d < -1 || d > 1) {
 		k.offTime++
 	}
 	if k.copied == nil {
@@ -97,8 +98,12 @@ func TestReplicaTakeover(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := rep.State
-	r2 := newRig(t, netsim.Config{}, server.Config{World: w2, Epoch: 3, GroupToken: rep.GroupToken,
+	keep2 := &keepReplica{}
+	r2 := newRig(t, netsim.Config{}, server.Config{World: w2, Epoch: 3, GroupToken: rep.GroupToken, Replicate: keep2,
 		Persist: server.Persist{Resume: &st, Sessions: rep.Sessions}})
+	if due := r2.srv.NextTick(); due > r2.net.Now() {
+		t.Fatalf("the new server's first tick is due %v after it started, want at once", time.Duration(due-r2.net.Now()))
+	}
 	if r2.srv.GroupToken() != rep.GroupToken || r2.srv.Stats().Clients.Load() != 2 {
 		t.Fatalf("taken over: group token %x, %d clients; want %x, 2", r2.srv.GroupToken(), r2.srv.Stats().Clients.Load(), rep.GroupToken)
 	}
@@ -162,6 +167,11 @@ func TestReplicaTakeover(t *testing.T) {
 	}
 	if first == nil || first.Tracking&wire.TrackNoInput != 0 || wire.InputSeqNewer(copied, first.LastInputSeq) || copied == 0 {
 		t.Fatalf("alice's record in the new server's first state %+v, want her input %d applied (no TrackNoInput)", first, copied)
+	}
+	// Its ticks keep to the times of their numbers, as the old server's
+	// did, so that a takeover after takeover moves none of them.
+	if keep.offTime > 0 || keep2.offTime > 0 || keep2.calls == 0 {
+		t.Fatalf("copies stamped off their tick's time: %d of %d before the takeover, %d of %d after", keep.offTime, keep.calls, keep2.offTime, keep2.calls)
 	}
 	if uint64(tick) <= st.Tick {
 		t.Fatalf("the new server's tick %d, want past the copy's %d", tick, st.Tick)
