@@ -61,7 +61,32 @@ type failBox struct {
 	proc           *labProc
 }
 
-var takingOverRE = regexp.MustCompile(`msg="taking over" epoch=(\d+)`)
+var (
+	takingOverRE = regexp.MustCompile(`msg="taking over" epoch=(\d+)`)
+	// stampedRE reads the time of the n-th takeover line and of the
+	// "active" line after it.
+	stampedRE = regexp.MustCompile(`time=(\S+) level=\S+ msg=("taking over"|active) epoch=(\d+)`)
+)
+
+// takeoverTimes returns when the box logged it was taking over under
+// epoch and when it logged it was active under it (log times, ms).
+func (b *failBox) takeoverTimes(epoch uint32) (taking, active time.Time) {
+	for _, m := range stampedRE.FindAllStringSubmatch(b.proc.out.String(), -1) {
+		if m[3] != strconv.FormatUint(uint64(epoch), 10) {
+			continue
+		}
+		at, err := time.Parse(time.RFC3339Nano, m[1])
+		if err != nil {
+			continue
+		}
+		if m[2] == "active" {
+			active = at
+		} else {
+			taking = at
+		}
+	}
+	return taking, active
+}
 
 // start runs the box's server again, with the same flags.
 func (b *failBox) start(t *testing.T, bin string) {
@@ -72,7 +97,8 @@ func (b *failBox) start(t *testing.T, bin string) {
 func (b *failBox) count(s string) int { return strings.Count(b.proc.out.String(), s) }
 
 // active reports whether the box's server runs and is active: its last
-// role line is "active", not "standby: following".
+// role line is "active", not a step down or back, nor "standby:
+// following".
 func (b *failBox) active() bool {
 	select {
 	case <-b.proc.done:
@@ -80,7 +106,8 @@ func (b *failBox) active() bool {
 	default:
 	}
 	out := b.proc.out.String()
-	return strings.LastIndex(out, "msg=active ") > strings.LastIndex(out, `msg="standby: following"`)
+	return strings.LastIndex(out, "msg=active ") > max(strings.LastIndex(out, `msg="standby: following"`),
+		strings.LastIndex(out, `msg="stepping down`), strings.LastIndex(out, `msg="stepping back`))
 }
 
 // tookOver waits for the box's n-th takeover in its current run and
@@ -323,21 +350,28 @@ func TestFailoverLab(t *testing.T) {
 
 	// Ten kills of the active box. Before each, one box is active, the
 	// other holds a copy of its world, and every headset follows it.
+	// activeOne waits until exactly one box is active (a box told of a
+	// higher epoch takes a moment to stop) and returns it and the other.
 	activeOne := func(when string) (*failBox, *failBox) {
-		switch a, b := boxes[0].active(), boxes[1].active(); {
-		case a && !b:
-			return boxes[0], boxes[1]
-		case b && !a:
-			return boxes[1], boxes[0]
-		default:
-			t.Fatalf("%s: %d servers active, want exactly one", when, btoi(a)+btoi(b))
-			return nil, nil
+		deadline := time.Now().Add(failHung)
+		for {
+			switch a, b := boxes[0].active(), boxes[1].active(); {
+			case a && !b:
+				return boxes[0], boxes[1]
+			case b && !a:
+				return boxes[1], boxes[0]
+			case time.Now().After(deadline):
+				t.Fatalf("%s: %d servers active for %v, want exactly one", when, btoi(a)+btoi(b), failHung)
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
 	}
 	killEpochs := map[uint32]bool{}
+	var toTaking, toActive []float64 // kill → "taking over" → "active", ms (log times)
 	for k := range failKills {
 		victim, other := activeOne(fmt.Sprintf("before kill %d", k+1))
-		n := other.count(`msg="taking over"`)
+		n, actives := other.count(`msg="taking over"`), other.count("msg=active ")
+		killedAt := time.Now()
 		victim.proc.cmd.Process.Kill()
 		victim.proc.wait(procStop)
 		e, err := other.tookOver(ctx, n+1)
@@ -345,6 +379,11 @@ func TestFailoverLab(t *testing.T) {
 			t.Fatalf("kill %d of the %s: %v", k+1, victim.name, err)
 		}
 		killEpochs[e] = true
+		if err := other.waitLog(ctx, "msg=active ", actives+1); err == nil {
+			taking, active := other.takeoverTimes(e)
+			toTaking = append(toTaking, float64(taking.Sub(killedAt))/1e6)
+			toActive = append(toActive, float64(active.Sub(taking))/1e6)
+		}
 		if err := botsAt(ctx, bots, runs.newest, false); err != nil {
 			t.Fatalf("kill %d: a headset left behind: %v", k+1, err)
 		}
@@ -468,6 +507,12 @@ func TestFailoverLab(t *testing.T) {
 	if len(gaps) > 0 {
 		t.Logf("kill -9 takeovers: headset-visible gap p50 %.1f ms, p90 %.1f ms, max %.1f ms over %d (headset, takeover) samples; acknowledged inputs lost %d",
 			nearestRank(gaps, 0.5), nearestRank(gaps, 0.9), gaps[len(gaps)-1], len(gaps), lostAcked)
+	}
+	if len(toTaking) > 0 {
+		slices.Sort(toTaking)
+		slices.Sort(toActive)
+		t.Logf("the servers' side (log times, ms): kill → \"taking over\" p50 %.0f, max %.0f; \"taking over\" → \"active\" p50 %.0f, max %.0f",
+			nearestRank(toTaking, 0.5), toTaking[len(toTaking)-1], nearestRank(toActive, 0.5), toActive[len(toActive)-1])
 	}
 	if len(cutGaps) > 0 {
 		t.Logf("cable cut takeover: gap p50 %.1f ms, max %.1f ms over %d headsets", nearestRank(cutGaps, 0.5), cutGaps[len(cutGaps)-1], len(cutGaps))
