@@ -87,6 +87,7 @@ type Stats struct {
 	Sent, SendErrors, TooBig           atomic.Uint64
 	Received, Malformed, BadMAC, Stale atomic.Uint64
 	Replayed, Copies, BadCopies        atomic.Uint64
+	AppliedLost                        atomic.Uint64 // calls dropped past MaxPending
 	LastTick                           atomic.Uint64 // of the newest copy taken (standby)
 	// Gaps counts, while following, the silences between the active's
 	// datagrams: Gaps[i] those of at least 2^i ms (i < 7: 1 ms … 64 ms),
@@ -122,6 +123,7 @@ type Link struct {
 	// the send callback (made once, so a send allocates nothing).
 	seq    uint64
 	enc    []byte
+	aenc   []byte // a KindApplied datagram's calls
 	dgram  []byte
 	sendFn func(fd uintptr) bool
 	sendEr error
@@ -134,8 +136,18 @@ type Link struct {
 	last  server.Replica
 	have  bool
 	names map[string]string
-	rbuf  []byte
-	seen  uint32 // highest authentic epoch heard
+	// The calls made after the copy held (or one to come), each with the
+	// (epoch, tick) of the copy it follows; lastEpoch is the copy's.
+	pend      []server.Applied
+	pendTick  []pendKey
+	lastEpoch uint32
+	rbuf      []byte
+	seen      uint32 // highest authentic epoch heard
+}
+
+type pendKey struct {
+	epoch uint32
+	tick  uint64
 }
 
 // Open binds the pair socket.
@@ -285,17 +297,95 @@ func (l *Link) take(d []byte, min uint32) bool {
 		return false
 	}
 	l.seen = max(l.seen, h.Epoch)
+	if h.Kind == KindApplied {
+		l.takeApplied(&h, part)
+		return true
+	}
 	if l.asm.add(&h, part) {
 		if err := ParseCopy(l.asm.bytes(), &l.next, l.names); err != nil {
 			l.Stats.BadCopies.Add(1)
 		} else {
 			l.last, l.next = l.next, l.last
 			l.have = true
+			l.dropApplied(h.Epoch, h.Tick)
 			l.Stats.Copies.Add(1)
 			l.Stats.LastTick.Store(h.Tick)
 		}
 	}
 	return true
+}
+
+// Pending is the calls the active made into the world after the copy
+// Follow returned, in order: a server taking over makes them again
+// (server.Persist.Applied). Valid until the link is read again.
+func (l *Link) Pending() []server.Applied {
+	if !l.have {
+		return nil
+	}
+	return l.pend
+}
+
+// takeApplied keeps the calls of a KindApplied datagram, made after the
+// copy of its tick: for the copy held, or one still to come.
+func (l *Link) takeApplied(h *Header, b []byte) {
+	if l.have && (h.Epoch < l.lastEpoch || h.Epoch == l.lastEpoch && h.Tick < l.last.State.Tick) {
+		return // before the copy held: in it already
+	}
+	n := len(l.pend)
+	var err error
+	if l.pend, err = ParseApplied(b, l.pend); err != nil {
+		l.pend = l.pend[:n]
+		l.Stats.BadCopies.Add(1)
+		return
+	}
+	for i := n; i < len(l.pend); i++ {
+		l.pendTick = append(l.pendTick, pendKey{h.Epoch, h.Tick})
+	}
+	if over := len(l.pend) - MaxPending; over > 0 {
+		// Bounded: the oldest go (a copy that never comes).
+		l.pend = append(l.pend[:0], l.pend[over:]...)
+		l.pendTick = append(l.pendTick[:0], l.pendTick[over:]...)
+		l.Stats.AppliedLost.Add(uint64(over))
+	}
+}
+
+// dropApplied forgets the calls made before the copy of (epoch, tick),
+// which holds them.
+func (l *Link) dropApplied(epoch uint32, tick uint64) {
+	l.lastEpoch = epoch
+	k := 0
+	for i, t := range l.pendTick {
+		if t.epoch > epoch || t.epoch == epoch && t.tick >= tick {
+			l.pend[k], l.pendTick[k] = l.pend[i], t
+			k++
+		}
+	}
+	l.pend, l.pendTick = l.pend[:k], l.pendTick[:k]
+}
+
+// Applied sends the peer the calls a made into the world after the copy
+// of tick (server.ReplicaSink), in datagrams of at most PartSize bytes of
+// calls. Like Replicate it never waits.
+func (l *Link) Applied(tick uint64, a []server.Applied) {
+	h := Header{Kind: KindApplied, Parts: 1, Epoch: l.epoch.Load(), Tick: tick}
+	per := PartSize / AppliedSize
+	for len(a) > 0 {
+		n := min(len(a), per)
+		l.aenc = l.aenc[:0]
+		for i := range n {
+			l.aenc = AppendApplied(l.aenc, &a[i])
+		}
+		a = a[n:]
+		l.seq++
+		h.Seq = l.seq
+		l.dgram = l.macTx.appendDatagram(l.dgram[:0], &h, l.aenc)
+		l.sendEr = nil
+		if err := l.raw.Write(l.sendFn); err != nil || l.sendEr != nil {
+			l.Stats.SendErrors.Add(1)
+			continue
+		}
+		l.Stats.Sent.Add(1)
+	}
 }
 
 // Replicate sends r to the peer under this box's epoch
@@ -377,9 +467,9 @@ func (w *window) accept(epoch uint32, seq uint64) bool {
 }
 
 // assembly puts one copy together from its parts: the newest seen, by
-// epoch and then by the sequence number of its first part (an active
-// sends a copy before each eager update too, so one tick can have
-// several); parts of an older one are dropped.
+// epoch and then by the sequence number of its first part (so that a
+// later copy of one tick, were there one, wins); parts of an older one
+// are dropped.
 type assembly struct {
 	epoch       uint32
 	base        uint64 // Seq − Part: the first part's sequence number

@@ -14,6 +14,7 @@ import (
 	"github.com/arcadexr/arcade/checkpoint"
 	"github.com/arcadexr/arcade/geom"
 	"github.com/arcadexr/arcade/server"
+	"github.com/arcadexr/arcade/wire"
 )
 
 var testKey = []byte("0123456789abcdef0123456789abcdef")
@@ -57,7 +58,7 @@ func TestCopyRoundTrip(t *testing.T) {
 // with no other; a flipped bit anywhere fails it.
 func TestDatagramMAC(t *testing.T) {
 	m := newMAC(testKey)
-	h := Header{Part: 1, Parts: 3, Epoch: 4, Seq: 9, Tick: 77}
+	h := Header{Kind: KindCopy, Part: 1, Parts: 3, Epoch: 4, Seq: 9, Tick: 77}
 	d := m.appendDatagram(nil, &h, []byte("part"))
 	var got Header
 	p, err := m.parse(d, &got)
@@ -196,6 +197,11 @@ func TestFollowAndTakeOver(t *testing.T) {
 		stopped = time.Now()
 		time.Sleep(5 * time.Millisecond)
 	}
+	// Calls made after the last copy, and some before it (dropped: the
+	// copy holds them).
+	a.Applied(last-1, []server.Applied{{Kind: server.AppliedRelease, ID: 9}})
+	a.Applied(last, []server.Applied{{Kind: server.AppliedInput, ID: 3, Input: wire.PoseInput{InputSeq: 41}}, {Kind: server.AppliedGrab, ID: 3, Hand: 1, Entity: 2}})
+	stopped = time.Now()
 	var r result
 	select {
 	case r = <-bDone:
@@ -207,6 +213,9 @@ func TestFollowAndTakeOver(t *testing.T) {
 	}
 	if quiet := r.t.Sub(stopped); quiet < 30*time.Millisecond {
 		t.Fatalf("took over %v after the last copy, before the silence", quiet)
+	}
+	if p := b.Pending(); len(p) != 2 || p[0].Input.InputSeq != 41 || p[1].Kind != server.AppliedGrab || p[1].Entity != 2 {
+		t.Fatalf("the calls after the copy: %+v, want the input 41 then the grab", p)
 	}
 	if b.Stats.BadMAC.Load() == 0 {
 		t.Fatal("the forged datagram was not counted as a bad MAC")
@@ -306,6 +315,9 @@ func FuzzTake(f *testing.F) {
 	f.Add(m.appendDatagram(nil, &Header{Parts: 1, Epoch: 2, Seq: 1, Tick: 9}, copyBytes), false)
 	f.Add(m.appendDatagram(nil, &Header{Part: 0, Parts: 2, Epoch: 2, Seq: 2, Tick: 10}, copyBytes[:10]), false)
 	f.Add(copyBytes, true)
+	calls := AppendApplied(nil, &server.Applied{Kind: server.AppliedInput, ID: 3})
+	calls = AppendApplied(calls, &server.Applied{Kind: server.AppliedGrab, ID: 3, Hand: 1, Entity: 7})
+	f.Add(m.appendDatagram(nil, &Header{Kind: KindApplied, Parts: 1, Epoch: 2, Seq: 3, Tick: 9}, calls), false)
 	f.Add([]byte("ARCP"), false)
 	f.Fuzz(func(t *testing.T, d []byte, raw bool) {
 		l := &Link{macRx: m, names: map[string]string{}}
@@ -317,6 +329,9 @@ func FuzzTake(f *testing.F) {
 			d = m.appendDatagram(nil, &Header{Parts: 1, Epoch: 2, Seq: 1, Tick: 1}, d)
 		}
 		l.take(d, 0)
+		if len(l.pend) > MaxPending || len(l.pend) != len(l.pendTick) {
+			t.Fatalf("%d calls pending (%d keys), bound %d", len(l.pend), len(l.pendTick), MaxPending)
+		}
 		if len(l.last.Sessions) > MaxSessions || len(l.names) > 4*MaxSessions || cap(l.asm.buf) > MaxParts*PartSize {
 			t.Fatalf("past a bound: %d sessions, %d names, %d bytes", len(l.last.Sessions), len(l.names), cap(l.asm.buf))
 		}
@@ -325,9 +340,8 @@ func FuzzTake(f *testing.F) {
 	})
 }
 
-// TestSameTickCopies: a copy sent after another of the same tick (an
-// active sends one before each eager update) replaces it; a part of an
-// older copy that arrives late is dropped.
+// TestSameTickCopies: a copy sent after another of the same tick
+// replaces it; a part of an older copy that arrives late is dropped.
 func TestSameTickCopies(t *testing.T) {
 	var a assembly
 	part := []byte("copy")

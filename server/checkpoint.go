@@ -47,6 +47,10 @@ type Persist struct {
 	// was copied from (a standby taking over, pair.go): each goes on
 	// without a handshake, its client id, player and hands as they were.
 	Sessions []SessionCopy
+	// Applied, with Sessions, are the calls the copied server made into
+	// the world after the copy: made again, in order, on the restored
+	// world.
+	Applied []Applied
 }
 
 func (p *Persist) validate() error {

@@ -210,8 +210,9 @@ type Config struct {
 	Epoch uint32
 	// Replicate, if set, is given a copy of the world and of the sessions
 	// every tick, on the tick thread, before the tick's state is sent,
-	// and before each eager EntityUpdate (pair.go): what a standby server keeps to take over (PROTOCOL
-	// §18.2). Needs a World that implements Checkpointer, and no
+	// and the calls into the world between two copies before anything
+	// shows them (pair.go): what a standby server keeps to take over
+	// (PROTOCOL §18.2). Needs a World that implements Checkpointer, and no
 	// Passphrase (a sealed session's keys are not copied yet).
 	Replicate ReplicaSink
 	// GroupToken, if not 0, is the multicast group's token (§5) instead of

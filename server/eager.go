@@ -90,6 +90,7 @@ func (s *Server) onPose(now int64, c *session, m *wire.PoseInput, rx int64) {
 		s.sendPaced(now) // bounded: never grow, send what there is
 	}
 	c.applied, c.hasApplied, c.inputApplied = *m, true, true
+	s.noteApplied(Applied{Kind: AppliedInput, ID: c.id, Input: *m})
 	if c.stamp != e.gen {
 		c.stamp = e.gen
 		e.players = append(e.players, c)
@@ -169,10 +170,9 @@ func (s *Server) sendEager(now int64) {
 	if !e.pending() {
 		return
 	}
-	// The standby gets the world with these inputs applied before any
-	// headset sees them applied (PROTOCOL §18.5): a takeover never loses
-	// an input the active showed.
-	s.replicate(now)
+	// The standby gets these inputs before any headset sees them applied
+	// (PROTOCOL §18.5): a takeover never loses an input the active showed.
+	s.flushApplied()
 	u := &e.upd
 	u.Tick = uint32(s.tickNo)
 	u.ServerTime = s.stateTime(now)

@@ -53,13 +53,43 @@ type SessionCopy struct {
 	InputApplied bool
 }
 
+// Applied is one call into the world between two copies: an input
+// applied at once (eager), or a grab or release asked for by RPC. A
+// standby taking over makes the same calls on the copy's world, in order
+// (Persist.Applied), so that what a headset saw applied is in the new
+// world.
+type Applied struct {
+	Kind   uint8 // AppliedInput, AppliedGrab or AppliedRelease
+	ID     uint16
+	Hand   uint8
+	Entity uint16
+	Input  wire.PoseInput
+}
+
+// Kinds of Applied.
+const (
+	AppliedInput = 1 + iota
+	AppliedGrab
+	AppliedRelease
+)
+
+// MaxApplied bounds the calls a server gathers between two hand-overs to
+// ReplicaSink.Applied (past it they go at once) and a standby keeps
+// after its copy.
+const MaxApplied = 256
+
 // ReplicaSink takes the server's copy every tick (Config.Replicate).
 type ReplicaSink interface {
 	// Replicate is called on the tick thread, after physics and before
-	// the tick's state is sent, and before each eager EntityUpdate, so
-	// that a state a headset sees is in the copy before it is sent. It
-	// must not block; r is reused once it returns.
+	// the tick's state is sent, so that a state a headset sees is in the
+	// copy before it is sent. It must not block; r is reused once it
+	// returns.
 	Replicate(r *Replica)
+	// Applied is called on the tick thread with the calls made into the
+	// world since the last copy or call, before anything that shows them
+	// (an eager EntityUpdate, an RPC's acknowledgement) is sent; tick is
+	// the number of the last copy's tick. It must not block; a is reused.
+	Applied(tick uint64, a []Applied)
 }
 
 // MaxNameLen bounds a SessionCopy's Name (wire.ConnectRequest's name).
@@ -81,6 +111,7 @@ func (s *Server) initPair() error {
 	if s.cfg.Replicate != nil {
 		s.persist.cw = s.world.(Checkpointer)
 		s.replica.Sessions = make([]SessionCopy, 0, s.cfg.MaxClients)
+		s.applied = make([]Applied, 0, MaxApplied)
 	}
 	return nil
 }
@@ -181,6 +212,48 @@ func (s *Server) replicate(now int64) {
 		})
 	}
 	s.cfg.Replicate.Replicate(r)
+	s.applied = s.applied[:0] // in the copy now
+}
+
+// noteApplied keeps a call into the world for the standby (Applied).
+func (s *Server) noteApplied(a Applied) {
+	if s.cfg.Replicate == nil {
+		return
+	}
+	if len(s.applied) == MaxApplied {
+		s.flushApplied()
+	}
+	s.applied = append(s.applied, a)
+}
+
+// flushApplied hands the standby the calls gathered since the last copy.
+func (s *Server) flushApplied() {
+	if len(s.applied) == 0 {
+		return
+	}
+	s.cfg.Replicate.Applied(s.tickNo, s.applied)
+	s.applied = s.applied[:0]
+}
+
+// reapply makes Persist.Applied's calls on the restored world, in order,
+// with each session's avatar the newest input among them.
+func (s *Server) reapply(now int64) {
+	for i := range s.cfg.Persist.Applied {
+		a := &s.cfg.Persist.Applied[i]
+		c := s.sess.byID(a.ID)
+		if c == nil || s.world == nil {
+			continue
+		}
+		switch a.Kind {
+		case AppliedInput:
+			c.applied, c.hasApplied, c.inputApplied = a.Input, true, true
+			s.scratch = s.world.ApplyInput(a.ID, &a.Input, now, s.scratch[:0])
+		case AppliedGrab:
+			s.world.Grab(a.ID, int(a.Hand), a.Entity, now)
+		case AppliedRelease:
+			s.world.Release(a.ID, int(a.Hand), now)
+		}
+	}
 }
 
 // StepDown makes Run return without telling the headsets anything: this

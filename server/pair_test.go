@@ -16,13 +16,14 @@ import (
 	"github.com/arcadexr/arcade/wire"
 )
 
-// keepReplica keeps a deep copy of the newest replica it is given, how
-// often it was given one, and the newest input of each player a copy has
-// held.
+// keepReplica keeps a deep copy of the newest replica it is given, the
+// calls into the world handed after it, how often it was given one, and
+// the newest input of each player a copy or a call after it has held.
 type keepReplica struct {
-	last   server.Replica
-	calls  int
-	copied map[uint16]uint32
+	last    server.Replica
+	applied []server.Applied
+	calls   int
+	copied  map[uint16]uint32
 	// offTime counts copies whose server time is not their tick's.
 	offTime int
 }
@@ -44,6 +45,7 @@ func (k *keepReplica) Replicate(r *server.Replica) {
 			k.copied[p.ClientID] = p.Avatar.InputSeq
 		}
 	}
+	k.applied = k.applied[:0]
 	k.last.State = r.State
 	k.last.State.Entities = slices.Clone(r.State.Entities)
 	k.last.State.Players = slices.Clone(r.State.Players)
@@ -87,6 +89,16 @@ func TestReplicaTakeover(t *testing.T) {
 	if keep.calls == 0 || uint64(keep.calls) < ticks {
 		t.Fatalf("Replicate called %d times over %d ticks, want at least once a tick", keep.calls, ticks)
 	}
+	// One more pose of alice's, moving her dart, applied at once: in no
+	// copy yet, only in the calls handed after the last one.
+	r1.alignAfterTick()
+	aSeq++
+	pa.Z += 0.05
+	a.grabPose(aSeq, pa.X, pa.Y, pa.Z, 1)
+	r1.advance(time.Millisecond, func(int64) { a.recv() })
+	if len(keep.applied) == 0 || keep.copied[a.id] != aSeq {
+		t.Fatalf("after a pose between ticks: %d calls handed after the copy, newest of alice's %d; want her input %d", len(keep.applied), keep.copied[a.id], aSeq)
+	}
 	rep := keep.last
 	if len(rep.Sessions) != 2 || rep.GroupToken != r1.srv.GroupToken() || len(rep.State.Holds) != 2 {
 		t.Fatalf("the copy: sessions %+v, group token %x (server's %x), holds %+v", rep.Sessions, rep.GroupToken, r1.srv.GroupToken(), rep.State.Holds)
@@ -100,7 +112,7 @@ func TestReplicaTakeover(t *testing.T) {
 	st := rep.State
 	keep2 := &keepReplica{}
 	r2 := newRig(t, netsim.Config{}, server.Config{World: w2, Epoch: 3, GroupToken: rep.GroupToken, Replicate: keep2,
-		Persist: server.Persist{Resume: &st, Sessions: rep.Sessions}})
+		Persist: server.Persist{Resume: &st, Sessions: rep.Sessions, Applied: slices.Clone(keep.applied)}})
 	if due := r2.srv.NextTick(); due > r2.net.Now() {
 		t.Fatalf("the new server's first tick is due %v after it started, want at once", time.Duration(due-r2.net.Now()))
 	}
@@ -159,12 +171,7 @@ func TestReplicaTakeover(t *testing.T) {
 	}
 	// Her newest input the old server applied is in the new world, and
 	// the new server says so: the seq is her session's, not TrackNoInput.
-	var copied uint32
-	for _, p := range st.Players {
-		if p.ClientID == a.id {
-			copied = p.Avatar.InputSeq
-		}
-	}
+	copied := keep.copied[a.id]
 	if first == nil || first.Tracking&wire.TrackNoInput != 0 || wire.InputSeqNewer(copied, first.LastInputSeq) || copied == 0 {
 		t.Fatalf("alice's record in the new server's first state %+v, want her input %d applied (no TrackNoInput)", first, copied)
 	}
@@ -224,6 +231,20 @@ type countReplica struct{ calls, sessions int }
 
 func (c *countReplica) Replicate(r *server.Replica) { c.calls++; c.sessions = len(r.Sessions) }
 
+func (c *countReplica) Applied(uint64, []server.Applied) {}
+
+func (k *keepReplica) Applied(tick uint64, a []server.Applied) {
+	if k.copied == nil {
+		k.copied = map[uint16]uint32{}
+	}
+	for _, x := range a {
+		if x.Kind == server.AppliedInput && wire.InputSeqNewer(x.Input.InputSeq, k.copied[x.ID]) {
+			k.copied[x.ID] = x.Input.InputSeq
+		}
+	}
+	k.applied = append(k.applied, a...)
+}
+
 // TestHotPathAllocationFreeWithReplica: the copy handed Replicate every
 // tick allocates nothing once its slices have grown.
 func TestHotPathAllocationFreeWithReplica(t *testing.T) {
@@ -241,9 +262,10 @@ func TestHotPathAllocationFreeWithReplica(t *testing.T) {
 }
 
 // TestEagerInputsCopiedFirst: every input an eager EntityUpdate shows
-// applied is in a copy handed to Config.Replicate before the update went
-// out, so a standby taking over at any moment has every input a headset
-// saw applied (PROTOCOL §18.5).
+// applied is in a copy handed to Config.Replicate, or in the calls handed
+// to Applied after it, before the update went out, so a standby taking
+// over at any moment has every input a headset saw applied (PROTOCOL
+// §18.5); and copies come once a tick, not with every update.
 func TestEagerInputsCopiedFirst(t *testing.T) {
 	w, err := sim.New(scene.Default())
 	if err != nil {
@@ -288,6 +310,9 @@ func TestEagerInputsCopiedFirst(t *testing.T) {
 	})
 	if updates == 0 {
 		t.Fatal("no eager update named alice's inputs")
+	}
+	if ticks := r.srv.Stats().Ticks.Load(); uint64(keep.calls) != ticks || updates <= keep.calls {
+		t.Fatalf("%d copies over %d ticks and %d eager updates, want one a tick", keep.calls, ticks, updates)
 	}
 	// Copies made between ticks carry their tick's time: a server taking
 	// over from one keeps its ticks at their times.

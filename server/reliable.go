@@ -133,6 +133,7 @@ func (r *relService) down(i int) {
 // serviceReliable polls the endpoints that changed or whose deadline has
 // come, and queues the Message datagrams they build.
 func (s *Server) serviceReliable(now int64) {
+	s.flushApplied() // before an acknowledgement of an RPC they hold goes out
 	r := &s.rel
 	for len(r.dirty) > 0 {
 		c := r.dirty[len(r.dirty)-1]

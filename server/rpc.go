@@ -129,7 +129,9 @@ func (s *Server) onGrab(now int64, c *session, body []byte) {
 	}
 	if s.world == nil || s.world.Grab(c.id, int(m.Hand), m.Entity, now) != nil {
 		s.stats.GrabsRefused.Inc()
+		return
 	}
+	s.noteApplied(Applied{Kind: AppliedGrab, ID: c.id, Hand: m.Hand, Entity: m.Entity})
 }
 
 func (s *Server) onRelease(now int64, c *session, body []byte) {
@@ -140,7 +142,9 @@ func (s *Server) onRelease(now int64, c *session, body []byte) {
 	}
 	if s.world == nil || s.world.Release(c.id, int(m.Hand), now) != nil {
 		s.stats.GrabsRefused.Inc()
+		return
 	}
+	s.noteApplied(Applied{Kind: AppliedRelease, ID: c.id, Hand: m.Hand})
 }
 
 // SendEvent queues an Event for one client or All on stream

@@ -146,6 +146,7 @@ type Server struct {
 	// replica is the copy handed Config.Replicate every tick;
 	// steppedDown, that Run is to end without a word (pair.go).
 	replica     Replica
+	applied     []Applied // calls into the world since the last copy
 	steppedDown atomic.Bool
 	pakeAll     *sourceLimiter
 	pakeSlot    limitSlot
@@ -276,6 +277,7 @@ func New(cfg Config, tr Transport, now int64) (*Server, error) {
 	if err := s.restoreSessions(now); err != nil {
 		return nil, err
 	}
+	s.reapply(now)
 	return s, nil
 }
 

@@ -548,7 +548,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer closePersist()
 	if copyOf != nil {
 		// The active's world of its last tick: fresher than any checkpoint.
-		persist.Resume, persist.Sessions = &copyOf.State, copyOf.Sessions
+		persist.Resume, persist.Sessions, persist.Applied = &copyOf.State, copyOf.Sessions, link.Pending()
 	}
 	if o.record != "" {
 		closeRecord, err := openRecord(o, sc, simWorld, &persist, log)
@@ -789,7 +789,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	runErr := srv.Run(ctx, conn.Fd())
 	stop()
-	<-watched // the link is read by one goroutine at a time: the next run's follower is next
+	<-watched                        // the link is read by one goroutine at a time: the next run's follower is next
 	stopDiscovery(srv.SteppedDown()) // goodbyes: headsets drop the server (or, stepping down, this box) from their lists
 	if hs != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
