@@ -182,6 +182,7 @@ func TestHotPathAllocationFree(t *testing.T) {
 // TestHotPathAllocationFreeDelta: with clients that take StateDelta (on
 // the group and on unicast, with repairs), still no allocation per round.
 func TestHotPathAllocationFreeDelta(t *testing.T) {
+	skipUnderRace(t)
 	for _, tc := range []struct{ unicast, world bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
 		srv, rp, now := hotPathClients(t, 16, tc.unicast, tc.world, true, server.Config{})
 		for range 300 { // past the history's window, with the same acknowledgement: repairs

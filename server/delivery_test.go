@@ -119,6 +119,7 @@ func TestLossyMulticastFallsBack(t *testing.T) {
 // TestOrdinaryWiFiDoesNotSwitch: loss and jitter that both paths share (0.5 %
 // loss, 0-8 ms jitter each way) are no reason to leave multicast.
 func TestOrdinaryWiFiDoesNotSwitch(t *testing.T) {
+	skipUnderRace(t)
 	for seed := uint64(11); seed < 21; seed++ {
 		e := &twinEnv{t: t, r: newRig(t, netsim.Config{Loss: 0.005, Delay: time.Millisecond, Jitter: 8 * time.Millisecond, Seed: seed}, server.Config{})}
 		p := e.join(t, "wifi", false).(*twinPeer)
@@ -133,6 +134,7 @@ func TestOrdinaryWiFiDoesNotSwitch(t *testing.T) {
 // loses no more than unicast) keeps the headset on multicast, while 10 %
 // on multicast alone switches it.
 func TestSharedBurstyLossDoesNotSwitch(t *testing.T) {
+	skipUnderRace(t)
 	for _, tc := range []struct {
 		name string
 		cfg  netsim.Config
@@ -160,6 +162,7 @@ func TestSharedBurstyLossDoesNotSwitch(t *testing.T) {
 // the fallback moves at most MaxFallback of them to unicast, at most
 // FallbackRate a second, counts the rest and says why they stay.
 func TestFallbackLimited(t *testing.T) {
+	skipUnderRace(t)
 	e := &twinEnv{t: t, r: newRig(t, netsim.Config{Delay: time.Millisecond, Seed: 5},
 		server.Config{MaxFallback: 3, FallbackRate: 2})}
 	var peers []peer
@@ -201,6 +204,7 @@ func TestFallbackLimited(t *testing.T) {
 // with 8 headsets (one part a tick) and room for 2·120, two are moved,
 // whatever MaxFallback and FallbackRate would allow.
 func TestFallbackBudget(t *testing.T) {
+	skipUnderRace(t)
 	e := &twinEnv{t: t, r: newRig(t, netsim.Config{Delay: time.Millisecond, Seed: 5},
 		server.Config{MaxFallback: 8, FallbackRate: 100, FallbackBudget: 2 * server.DefaultTickRate})}
 	var peers []peer
@@ -225,6 +229,7 @@ func TestFallbackBudget(t *testing.T) {
 // TestProbesSpread: DeliveryProbes go to a few headsets each tick, not to
 // all at once, and within ProbeBudget a second.
 func TestProbesSpread(t *testing.T) {
+	skipUnderRace(t)
 	tap := &probeTap{}
 	e := &twinEnv{t: t, r: newRig(t, netsim.Config{Delay: 200 * time.Microsecond, Seed: 6},
 		server.Config{Tap: tap, ProbeBudget: 960})}

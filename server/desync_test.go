@@ -103,6 +103,7 @@ func (d *desyncRig) info(id uint16) server.ClientInfo {
 // whole and find no mismatch; the server counts their checks, per headset
 // and in all.
 func TestDesyncHonestSessionsOnALossyTwin(t *testing.T) {
+	skipUnderRace(t)
 	d := newDesyncRig(t, netsim.Config{Loss: 0.05, Duplicate: 0.02, Delay: time.Millisecond, Jitter: 2 * time.Millisecond, Seed: 11})
 	peers := []*desyncPeer{
 		d.join("group-delta", client.SessionConfig{}),

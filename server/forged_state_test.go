@@ -97,6 +97,7 @@ func (r *reflection) reflected(from, to int64, within time.Duration) (n, of int)
 // headsets seeing at least 95 % of their inputs reflected within 100 ms,
 // over the second around the forgeries.
 func TestForgedStateEightHeadsets(t *testing.T) {
+	skipUnderRace(t)
 	for _, sealed := range []bool{false, true} {
 		name := "open"
 		if sealed {

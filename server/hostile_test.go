@@ -166,6 +166,7 @@ func TestHandshakeBudget(t *testing.T) {
 // clear) cost the headset nothing: they fail authentication before they
 // reach its rate budget, and its inputs keep being applied.
 func TestSealedFloodSpoofingAVictim(t *testing.T) {
+	skipUnderRace(t)
 	e := &twinEnv{t: t, r: newRig(t, netsim.Config{Seed: 5}, server.Config{Passphrase: testPassphrase}), passphrase: testPassphrase}
 	v := tryJoin(e, "victim", testPassphrase)
 	if v.s.State() != client.Connected {

@@ -292,6 +292,7 @@ func (e *twinEnv) run(d time.Duration, senders []peer) {
 }
 
 func TestScenarioTwin(t *testing.T) {
+	skipUnderRace(t)
 	for _, tc := range []struct {
 		name string
 		cfg  netsim.Config

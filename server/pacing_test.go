@@ -16,6 +16,7 @@ import (
 // the gap. Open mode, with the same poses, sends one update per pose. A
 // room whose poses come less often than one a gap is not held back.
 func TestSignedUpdatesPaced(t *testing.T) {
+	skipUnderRace(t)
 	const gap = 2 * time.Millisecond
 	open := pacedRun(t, "", gap, 16, time.Second/90, gap+2*time.Millisecond)
 	sealed := pacedRun(t, testPassphrase, gap, 16, time.Second/90, gap+2*time.Millisecond)
@@ -149,6 +150,7 @@ func pacedRunCfg(t *testing.T, cfg server.Config, gap time.Duration, n int, spre
 // each other share updates, one a gap after a burst, and every input still
 // reaches the headsets within the gap; unpaced, each pose is an update.
 func TestOpenUpdatesPaced(t *testing.T) {
+	skipUnderRace(t)
 	const gap = time.Millisecond
 	unpaced := pacedRunCfg(t, server.Config{EagerUpdateGap: -1}, gap, 32, time.Millisecond, 2*time.Millisecond)
 	paced := pacedRunCfg(t, server.Config{EagerUpdateGap: gap}, gap, 32, time.Millisecond, gap+2*time.Millisecond)

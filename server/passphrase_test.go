@@ -74,6 +74,7 @@ func checkAllSealed(t *testing.T, what string, dgrams [][]byte) int {
 // (multicast and unicast snapshots, poses, leaving) works on the lossy
 // twin, and every datagram after the handshake is sealed both ways.
 func TestPassphraseScenarioTwin(t *testing.T) {
+	skipUnderRace(t)
 	tap := &sealTap{}
 	cfg := netsim.Config{Loss: 0.10, Duplicate: 0.10, Delay: time.Millisecond, Jitter: 3 * time.Millisecond, Seed: 7}
 	e := &twinEnv{t: t, r: newRig(t, cfg, server.Config{Passphrase: testPassphrase, Tap: tap}), passphrase: testPassphrase}
