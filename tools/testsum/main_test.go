@@ -106,10 +106,13 @@ func TestSummary(t *testing.T) {
 		t.Fatalf("missing file: %q, %v", out.String(), err)
 	}
 	a := []skip{{"arcade/a", "TestLab", "not root"}, {"arcade/a", "TestWeb", "chromium\tnot found\n"}}
-	if err := appendSkips(path, "unit", a); err != nil {
+	if err := appendRuns(path, "unit", a, [][2]string{{"arcade/a", "TestOK"}, {"arcade/b", "TestTwin"}, {"arcade/b", "TestTwin2"}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := appendSkips(path, "race", a[:1]); err != nil {
+	// The race run skips two tests the unit run passed, at two lines of
+	// the same reason, and one nobody ran.
+	race := []skip{a[0], {"arcade/b", "TestTwin", "b_test.go:12: one goroutine"}, {"arcade/b", "TestTwin2", "c_test.go:40: one goroutine"}}
+	if err := appendRuns(path, "race", race, [][2]string{{"arcade/a", "TestOK"}}); err != nil {
 		t.Fatal(err)
 	}
 	out.Reset()
@@ -118,9 +121,45 @@ func TestSummary(t *testing.T) {
 	}
 	want := "skipped: 2\n" +
 		"  SKIP arcade/a TestLab [unit,race]: not root\n" +
-		"  SKIP arcade/a TestWeb [unit]: chromium not found \n"
+		"  SKIP arcade/a TestWeb [unit]: chromium not found \n" +
+		"skipped by one run, passed by another: 2\n" +
+		"  SKIP [race] PASS [unit] arcade/b: one goroutine: TestTwin TestTwin2\n"
 	if out.String() != want {
 		t.Errorf("summary\n%s\nwant\n%s", out.String(), want)
+	}
+	// With nothing left uncovered, the first line says so.
+	path = filepath.Join(t.TempDir(), "skips")
+	if err := appendRuns(path, "race", race[1:], nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := appendRuns(path, "unit", nil, [][2]string{{"arcade/b", "TestTwin"}, {"arcade/b", "TestTwin2"}}); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := printSummary(&out, path); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "skipped: none\nskipped by one run, passed by another: 2\n") {
+		t.Errorf("summary\n%s", out.String())
+	}
+}
+
+func TestSlowest(t *testing.T) {
+	r := newReader(&bytes.Buffer{}, false)
+	for _, e := range []event{
+		{Action: "pass", Package: "m/a", Elapsed: 1.5},
+		{Action: "pass", Package: "m/tools/b", Elapsed: 20},
+		{Action: "pass", Package: "m/a", Test: "TestX", Elapsed: 99},
+		{Action: "fail", Package: "m/c", Elapsed: 3},
+		{Action: "skip", Package: "m/d"}, // no test files
+	} {
+		r.event(&e)
+	}
+	if got, want := r.slowest(2), "tools/b 20.0s, c 3.0s"; got != want {
+		t.Errorf("slowest(2) = %q, want %q", got, want)
+	}
+	if got, want := r.slowest(5), "tools/b 20.0s, c 3.0s, a 1.5s"; got != want {
+		t.Errorf("slowest(5) = %q, want %q", got, want)
 	}
 }
 
@@ -152,8 +191,9 @@ func TestRunStatusAndSkips(t *testing.T) {
 		}
 	}
 	data, err := os.ReadFile(path)
-	if err != nil || strings.Count(string(data), "\n") != 4 {
-		t.Errorf("skips file %q, %v; want 4 lines", data, err)
+	// Each run: two skips and one pass.
+	if err != nil || strings.Count(string(data), "\n") != 6 || strings.Count(string(data), "pass\t") != 2 {
+		t.Errorf("skips file %q, %v; want 6 lines, 2 of passes", data, err)
 	}
 }
 
