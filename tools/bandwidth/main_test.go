@@ -10,12 +10,15 @@ import (
 )
 
 // TestRun runs the command on a short arcade and players scene (with four
-// of the encoders, to be quick) and reads the JSON back.
+// of the encoders and four receivers, to be quick: each receiver decodes
+// every datagram, and what is checked, the sender's kbps and the share of
+// (receiver, tick) complete, does not depend on how many there are) and
+// reads the JSON back.
 func TestRun(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "out.json")
 	var out bytes.Buffer
 	encs := []string{"today", "quantized", "delta", "coded"}
-	if err := run([]string{"--scene", "arcade,players", "--seconds", "0.5", "--encoders", strings.Join(encs, ","), "--json", path}, &out); err != nil {
+	if err := run([]string{"--scene", "arcade,players", "--seconds", "0.5", "--receivers", "4", "--encoders", strings.Join(encs, ","), "--json", path}, &out); err != nil {
 		t.Fatal(err)
 	}
 	t.Log("\n" + out.String())
