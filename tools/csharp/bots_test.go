@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"testing"
 	"time"
-
-	"github.com/arcadexr/arcade/tools/internal/toolrun"
 )
 
 // csBotReport is what ArcadeBot.exe prints.
@@ -63,10 +61,7 @@ func runBots(t *testing.T, csArgs ...string) {
 	b := compile(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	dir := t.TempDir()
-	if err := toolrun.Build(ctx, dir, "./cmd/arcade-server", "./tools/arcade-bot"); err != nil {
-		t.Fatal(err)
-	}
+	dir := buildBinaries(t)
 	srv := newServer(t, filepath.Join(dir, "arcade-server"), "")
 	if err := srv.start(ctx); err != nil {
 		t.Fatal(err)
