@@ -106,10 +106,7 @@ func TestRestartRejoin(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	dir := t.TempDir()
-	if err := toolrun.Build(ctx, dir, "./cmd/arcade-server", "./tools/arcade-bot"); err != nil {
-		t.Fatal(err)
-	}
+	dir, bins := t.TempDir(), buildBinaries(t)
 	gamePort, err := toolrun.FreePort("udp")
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +122,7 @@ func TestRestartRejoin(t *testing.T) {
 	game := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(gamePort))
 	group := fmt.Sprintf("239.255.%d.%d:%d", 1+gamePort%250, 1+groupPort%250, groupPort)
 	api := fmt.Sprintf("http://127.0.0.1:%d/api/stats", httpPort)
-	bin := filepath.Join(dir, "arcade-server")
+	bin := filepath.Join(bins, "arcade-server")
 	ckptPath := filepath.Join(dir, "world.checkpoint")
 	const period = server.DefaultCheckpointEvery
 	srv, err := startServer(bin, game, httpPort, group, "", 64, "--checkpoint", ckptPath)
@@ -150,7 +147,7 @@ func TestRestartRejoin(t *testing.T) {
 		if grab {
 			args = append(args, "--grab")
 		}
-		b := exec.CommandContext(ctx, filepath.Join(dir, "arcade-bot"), args...)
+		b := exec.CommandContext(ctx, filepath.Join(bins, "arcade-bot"), args...)
 		b.SysProcAttr = childAttr()
 		if err := b.Start(); err != nil {
 			t.Fatal(err)

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"github.com/arcadexr/arcade/tools/internal/toolrun"
 	"path/filepath"
 	"testing"
 	"time"
@@ -48,12 +47,7 @@ func TestSoak(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server and the bots for about 25 s; skipped in -short mode")
 	}
-	bctx, bcancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer bcancel()
-	dir := t.TempDir()
-	if err := toolrun.Build(bctx, dir, "./cmd/arcade-server", "./tools/arcade-bot"); err != nil {
-		t.Fatal(err)
-	}
+	dir := buildBinaries(t)
 	base := options{
 		serverBin:   filepath.Join(dir, "arcade-server"),
 		botBin:      filepath.Join(dir, "arcade-bot"),
