@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,18 +21,33 @@ import (
 	"github.com/arcadexr/arcade/tools/internal/toolrun"
 )
 
+// recordedSession returns the path of the session recordSession recorded
+// for 3 s, once for all the tests: they only read it.
+func recordedSession(t *testing.T) string {
+	t.Helper()
+	session.once.Do(func() {
+		session.path = recordSession(t, 3*time.Second)
+	})
+	if session.path == "" {
+		t.Fatal("the session was not recorded (see the test that recorded it)")
+	}
+	return session.path
+}
+
+var session struct {
+	once sync.Once
+	path string
+}
+
 // recordSession runs the real server with --record on loopback, with
 // eight bots (four grabbing and swinging an object) for d, lets what they
 // held fall for a second once they left, stops it with SIGTERM and
-// returns the recording's path.
+// returns the recording's path, in the directory of the binaries.
 func recordSession(t *testing.T, d time.Duration) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	dir := t.TempDir()
-	if err := toolrun.Build(ctx, dir, "./cmd/arcade-server", "./tools/arcade-bot"); err != nil {
-		t.Fatal(err)
-	}
+	dir := buildBinaries(t)
 	gamePort, err := toolrun.FreePort("udp")
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +110,7 @@ func TestReplayMatchesEveryTick(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server and the bots; skipped in -short mode")
 	}
-	path := recordSession(t, 3*time.Second)
+	path := recordedSession(t)
 	res, err := replay.Run(path, replay.Options{Seek: -1, StopAt: -1})
 	if err != nil {
 		t.Fatal(err)

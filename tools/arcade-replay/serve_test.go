@@ -36,8 +36,8 @@ func TestServedReplay(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server and the bots; skipped in -short mode")
 	}
-	path := recordSession(t, 3*time.Second)
-	bin := filepath.Join(filepath.Dir(path), "arcade-server")
+	path := recordedSession(t)
+	bin := filepath.Join(buildBinaries(t), "arcade-server")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	port := func(network string) int {
