@@ -22,7 +22,7 @@ step() {
 # The concurrent packages, the longest first. Tests with one goroutine
 # skip under the race detector (they ran in the unit pass; the summary
 # sets them apart).
-race_pkgs="./server/... ./discovery/... ./internal/... ./client/... ./tick/... ./operator/... ./grab/... ./sim/... ./capture/... ./checkpoint/... ./record/..."
+race_pkgs="./server/... ./discovery/... ./internal/... ./client/... ./tick/... ./operator/... ./grab/... ./sim/... ./capture/... ./checkpoint/... ./record/... ./pair/..."
 # The unit pass runs the packages two at a time (one per core); the
 # longest start first so that none is left running alone at the end.
 # discovery's tests, which wait on timers over loopback and skip none
