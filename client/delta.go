@@ -45,13 +45,13 @@ func (s *Session) handleDelta(now, rxTime int64, viaMulticast bool, m *wire.Stat
 		return // an older tick, kept as a baseline only
 	}
 	// Each part is shown as it arrives: within its ranges the assembly
-	// is the tick's state, whatever the other parts do. A parity part has
-	// no records of its own; the part it rebuilt, if any, is shown.
+	// is the tick's state, whatever the other parts do. A repair part has
+	// no records of its own; the parts it rebuilt, if any, are shown.
 	if m.Flags&wire.DeltaParity == 0 {
 		s.showPart(now, m, st, rxTime, viaMulticast)
 	}
-	if rec := s.delta.rx.Recovered(); rec != nil {
-		s.showPart(now, rec, st, rxTime, viaMulticast)
+	for i := range s.delta.rx.Recovered() {
+		s.showPart(now, &s.delta.rx.Recovered()[i], st, rxTime, viaMulticast)
 	}
 }
 

@@ -27,7 +27,7 @@ type deltaState struct {
 	repairs []repair
 	hdr     wire.StateDelta
 	coded   bool                     // every member of the group decodes coded parts
-	parity  bool                     // and some member reports losses: parity parts too
+	loss    float64                  // the share lost by the member that loses most (statesync.LossOf)
 	times   [statesync.Window]uint64 // server time of each tick in hist
 	// grp is how the group's parts of each tick in hist were coded: a
 	// unicast encoding against the same baseline and prior is made the
@@ -38,7 +38,8 @@ type deltaState struct {
 	// that hold the same baseline share one.
 	encs  []codedParts
 	arena []byte
-	offs  []int // part boundaries in arena: part i is arena[offs[i]:offs[i+1]]
+	offs  []int    // part boundaries in arena: part i is arena[offs[i]:offs[i+1]]
+	parts [][]byte // one encoding's parts, for its repair parts
 }
 
 type codedParts struct {
@@ -56,6 +57,8 @@ type groupCoding struct {
 	flags             uint8 // as asked of the encoder
 	hash              uint64
 	room              int
+	// parts and repairs: the data and repair parts the group was sent.
+	parts, repairs int
 }
 
 type repair struct {
@@ -85,7 +88,7 @@ func (s *Server) deltaGroup() bool {
 	}
 	d := &s.delta
 	d.members = d.members[:0]
-	d.coded, d.parity = true, false
+	d.coded, d.loss = true, 0
 	for _, c := range s.sess.order {
 		if c.unicast || !c.confirmed {
 			continue
@@ -99,7 +102,7 @@ func (s *Server) deltaGroup() bool {
 			recv += int(c.delivery.recv[i])
 			lost += int(c.delivery.lost[i])
 		}
-		d.parity = d.parity || statesync.WantParity(recv, lost)
+		d.loss = max(d.loss, statesync.LossOf(recv, lost))
 		d.members = append(d.members, &c.sync)
 	}
 	return len(d.members) > 0
@@ -127,7 +130,7 @@ func (s *Server) broadcastDelta(now int64, group bool) {
 		for _, r := range d.repairs {
 			// Ahead of the group's parts: a client sent the baseline
 			// decodes the tick coded against it.
-			s.sendDeltaTo(now, r.c, r.target, maxBody)
+			s.sendDeltaTo(now, r.c, r.target, maxBody, true)
 		}
 		var b, pr *wire.State
 		h := d.hdr
@@ -159,8 +162,9 @@ func (s *Server) broadcastDelta(now int64, group bool) {
 			d.hdr.StateHash = s.hasher.sumState(&d.cur)
 			h.StateHash = d.hdr.StateHash
 		}
+		parity := d.coded && d.loss > statesync.ParityLoss
 		room := maxBody
-		if d.coded && d.parity {
+		if parity {
 			room -= wire.ParityRoom
 		}
 		d.grp[d.cur.Tick%statesync.Window] = groupCoding{tick: d.cur.Tick, base: h.Base, prior: h.Prior, ok: true,
@@ -170,10 +174,14 @@ func (s *Server) broadcastDelta(now int64, group bool) {
 			s.body = append(s.body[:0], part...)
 			s.sendGroup(wire.TypeStateDelta)
 		}
-		if d.coded && d.parity && len(parts) > 1 {
-			// A receiver that loses one part of a group of eight rebuilds
-			// it: the tick is still whole, the baseline can still move.
-			for j := range wire.ParityGroups(len(parts)) {
+		g := &d.grp[d.cur.Tick%statesync.Window]
+		g.parts, g.repairs = len(parts), 0
+		if parity {
+			// A receiver that loses as many parts as there are repair
+			// parts, or fewer, rebuilds them: the tick is still whole,
+			// the baseline can still move.
+			g.repairs = statesync.Repairs(len(parts), d.loss)
+			for j := range g.repairs {
 				s.body = wire.AppendParity(s.body[:0], parts, j)
 				s.sendGroup(wire.TypeStateDelta)
 			}
@@ -189,7 +197,7 @@ func (s *Server) broadcastDelta(now int64, group bool) {
 	d.on = group
 	for _, c := range s.sess.uni {
 		if c.confirmed && c.delta {
-			s.sendDeltaTo(now, c, d.cur.Tick, maxBody)
+			s.sendDeltaTo(now, c, d.cur.Tick, maxBody, false)
 		}
 	}
 	d.hist.Put(&d.cur)
@@ -210,14 +218,25 @@ func (s *Server) queueRepair(m *statesync.Member, target uint32) {
 
 // sendDeltaTo sends c tick (the current one, or one in the history) coded
 // against the newest tick c holds that the history has, or as a keyframe.
-// Clients that hold the same baseline share one encoding a tick.
-func (s *Server) sendDeltaTo(now int64, c *session, tick uint32, maxBody int) {
+// Clients that hold the same baseline share one encoding a tick. A
+// repair (of a tick the group was sent) to a client that holds the
+// baseline and prior the group's parts were coded against is coded as
+// they were, and while the group's parts came with repair parts it is
+// new repair parts (statesync.Member.RepairParts): the client has most
+// of the parts, and any as many repair parts as it lacks rebuild them.
+func (s *Server) sendDeltaTo(now int64, c *session, tick uint32, maxBody int, repair bool) {
 	d := &s.delta
 	base, hasBase := c.sync.Held.NewestIn(func(t uint32) bool { return t != tick && d.hist.Has(t) })
 	var prior uint32
 	hasPrior := false
 	if c.coded && hasBase && int32(tick-base) > 0 {
 		prior, hasPrior = c.sync.Held.PriorFor(base, tick, d.group.PriorGap, d.hist.Has)
+	}
+	g := &d.grp[tick%statesync.Window]
+	asGroup := repair && c.coded && g.ok && g.tick == tick && g.flags&wire.DeltaCoded != 0 &&
+		(g.kf || c.sync.Held.Has(g.base)) && (!g.hasPrior || c.sync.Held.Has(g.prior))
+	if asGroup {
+		base, hasBase, prior, hasPrior = g.base, !g.kf, g.prior, g.hasPrior
 	}
 	var cp *codedParts
 	for i := range d.encs {
@@ -245,7 +264,7 @@ func (s *Server) sendDeltaTo(now int64, c *session, tick uint32, maxBody int) {
 			if hasPrior {
 				pr, h.Prior = d.hist.Get(prior), prior
 			}
-			if g := &d.grp[tick%statesync.Window]; g.ok && g.tick == tick && g.flags&wire.DeltaCoded != 0 && !g.kf && hasBase && g.base == base && g.hasPrior == hasPrior && (!hasPrior || g.prior == prior) {
+			if g.ok && g.tick == tick && g.flags&wire.DeltaCoded != 0 && g.kf == !hasBase && (g.kf || g.base == base) && g.hasPrior == hasPrior && (!hasPrior || g.prior == prior) {
 				// The group's encoding: the same parts.
 				h.Flags, h.StateHash, room = g.flags, g.hash, g.room
 			}
@@ -258,6 +277,21 @@ func (s *Server) sendDeltaTo(now int64, c *session, tick uint32, maxBody int) {
 			d.arena = append(d.arena, p...)
 		}
 		d.offs = append(d.offs, len(d.arena))
+	}
+	if asGroup && !g.kf && g.repairs > 0 && cp.n == g.parts {
+		// (One that lacks a keyframe may hold none of it: it is sent
+		// the keyframe's parts, as the group was.)
+		if from, n := c.sync.RepairParts(tick, cp.n, g.repairs); n > 0 {
+			d.parts = d.parts[:0]
+			for i := cp.at; i < cp.at+cp.n; i++ {
+				d.parts = append(d.parts, d.arena[d.offs[i]:d.offs[i+1]])
+			}
+			for j := from; j < from+n; j++ {
+				b := s.beginConn(now, c, wire.TypeStateDelta)
+				s.finish(wire.AppendParity(b, d.parts, j))
+			}
+			return
+		}
 	}
 	for i := cp.at; i < cp.at+cp.n; i++ {
 		s.finish(append(s.beginConn(now, c, wire.TypeStateDelta), d.arena[d.offs[i]:d.offs[i+1]]...))

@@ -24,9 +24,10 @@ type Receiver struct {
 	asm       [4]assembly
 	next      int
 	dec       wire.StateDecoder
-	body      []byte          // a part's body, for its parity group
-	rec       wire.StateDelta // the part rebuilt by the last Apply
-	recovered bool
+	body      []byte // a part's body, for the tick's repair
+	// The parts rebuilt by the last Apply: rec[:nrec].
+	rec  [wire.MaxRepairs]wire.StateDelta
+	nrec int
 }
 
 type assembly struct {
@@ -43,9 +44,10 @@ type assembly struct {
 	// ranges of the parts applied (player from, to, entity from, to): a
 	// part of another encoding of the tick overlaps one of them.
 	ranges [255][4]uint16
-	// Parity groups of coded ticks, set up as their parts arrive.
-	par     *[wire.MaxParityGroups]wire.Parity
-	parUsed [(wire.MaxParityGroups + 63) / 64]uint64
+	// The repair of a coded tick of two parts or more (wire.Parity),
+	// set up by its first part; par is kept for the slot's next tick.
+	par    *wire.Parity
+	parSet bool
 }
 
 // Outcome is what became of one StateDelta part.
@@ -99,7 +101,7 @@ func (r *Receiver) Held() (newest uint32, mask uint64, ok bool) {
 // whatever becomes of the other parts; whole for Whole and Copy. The state
 // is valid until the next call.
 func (r *Receiver) Apply(m *wire.StateDelta, other func(tick uint32) *wire.State) (Outcome, *wire.State) {
-	r.recovered = false
+	r.nrec = 0
 	if st := r.Holds(m.Tick); st != nil {
 		return Copy, st
 	}
@@ -173,11 +175,10 @@ func (r *Receiver) Apply(m *wire.StateDelta, other func(tick uint32) *wire.State
 	a.ranges[m.Part] = [4]uint16{m.PlayerFrom, m.PlayerTo, m.EntityFrom, m.EntityTo}
 	a.n++
 	if m.Flags&wire.DeltaCoded != 0 && a.parts > 1 {
-		// Kept for a parity part that may rebuild a lost one.
-		g := r.group(a, int(m.Part)/wire.ParityGroup)
+		// Kept for repair parts that may rebuild lost ones.
 		r.body = m.Append(r.body[:0])
-		g.AddData(int(m.Part)%wire.ParityGroup, r.body)
-		if out, st, ok := r.recover(a, int(m.Part)/wire.ParityGroup, prior); ok {
+		r.repair(a).AddData(int(m.Part), r.body)
+		if out, st, ok := r.recover(a, prior); ok {
 			return out, st
 		}
 	}
@@ -198,70 +199,70 @@ func (r *Receiver) done(a *assembly, m *wire.StateDelta) (Outcome, *wire.State) 
 	return Whole, &a.st
 }
 
-// group returns parity group j of a, set up on first use.
-func (r *Receiver) group(a *assembly, j int) *wire.Parity {
+// repair returns a's repair, set up on first use.
+func (r *Receiver) repair(a *assembly) *wire.Parity {
 	if a.par == nil {
-		a.par = new([wire.MaxParityGroups]wire.Parity)
+		a.par = new(wire.Parity)
 	}
-	if a.parUsed[j/64]&(1<<(j%64)) == 0 {
-		a.parUsed[j/64] |= 1 << (j % 64)
-		a.par[j].Reset(min(wire.ParityGroup, int(a.parts)-j*wire.ParityGroup))
+	if !a.parSet {
+		a.parSet = true
+		a.par.Reset(int(a.parts))
 	}
-	return &a.par[j]
+	return a.par
 }
 
-// parity takes in a parity part of a's tick.
+// parity takes in a repair part of a's tick.
 func (r *Receiver) parity(a *assembly, m *wire.StateDelta, prior *wire.State) (Outcome, *wire.State) {
-	j := int(m.Part)
-	g := r.group(a, j)
-	if g.HasParity() {
+	g := r.repair(a)
+	if g.HasRepair(int(m.Part)) {
 		return Duplicate, &a.st
 	}
 	r.body = m.Append(r.body[:0])
 	g.AddParity(r.body)
-	if out, st, ok := r.recover(a, j, prior); ok {
+	if out, st, ok := r.recover(a, prior); ok {
 		return out, st
 	}
 	return Partial, &a.st
 }
 
-// recover rebuilds and applies the part parity group j of a lacks, if it
-// can (ok); Recovered then returns it.
-func (r *Receiver) recover(a *assembly, j int, prior *wire.State) (Outcome, *wire.State, bool) {
-	g := r.group(a, j)
-	i, ok := g.Missing()
-	if !ok {
+// recover rebuilds and applies the parts a lacks, if its repair can
+// (ok); Recovered then returns them.
+func (r *Receiver) recover(a *assembly, prior *wire.State) (Outcome, *wire.State, bool) {
+	g := r.repair(a)
+	if n, ok := g.Missing(); !ok || n > len(r.rec) || !g.Recover() {
 		return 0, nil, false
 	}
-	part := j*wire.ParityGroup + i
-	r.body = g.Recover(r.body[:0], part)
-	m := &r.rec
-	if _, err := m.Parse(r.body); err != nil || int(m.Part) != part || m.Flags&wire.DeltaParity != 0 {
-		a.active = false
-		return Bad, nil, true
+	var m *wire.StateDelta
+	for part := range int(a.parts) {
+		if a.got[part/64]>>(part%64)&1 != 0 {
+			continue
+		}
+		m = &r.rec[r.nrec]
+		r.body = g.Body(r.body[:0], part)
+		if _, err := m.Parse(r.body); err != nil || int(m.Part) != part || m.Flags&wire.DeltaParity != 0 {
+			a.active = false
+			return Bad, nil, true
+		}
+		if err := r.dec.ApplyPrior(m, &a.st, prior); err != nil {
+			a.active = false
+			return Bad, nil, true
+		}
+		a.got[part/64] |= 1 << (part % 64)
+		a.ranges[part] = [4]uint16{m.PlayerFrom, m.PlayerTo, m.EntityFrom, m.EntityTo}
+		a.n++
+		r.nrec++
 	}
-	g.AddData(i, nil) // settled: the group asks no more
-	if err := r.dec.ApplyPrior(m, &a.st, prior); err != nil {
-		a.active = false
-		return Bad, nil, true
+	if m == nil {
+		return 0, nil, false
 	}
-	a.got[part/64] |= 1 << (part % 64)
-	a.ranges[part] = [4]uint16{m.PlayerFrom, m.PlayerTo, m.EntityFrom, m.EntityTo}
-	a.n++
-	r.recovered = true
 	out, st := r.done(a, m)
 	return out, st, true
 }
 
-// Recovered returns the part the last Apply rebuilt from a parity part
-// (and applied, its records within its ranges in the state Apply
-// returned), or nil. It is valid until the next call.
-func (r *Receiver) Recovered() *wire.StateDelta {
-	if !r.recovered {
-		return nil
-	}
-	return &r.rec
-}
+// Recovered returns the parts the last Apply rebuilt from repair parts
+// (and applied, their records within their ranges in the state Apply
+// returned): none, one, or several. They are valid until the next call.
+func (r *Receiver) Recovered() []wire.StateDelta { return r.rec[:r.nrec] }
 
 // overlaps reports whether m's id ranges meet those of a part applied
 // to a other than m itself: the parts of one encoding of a tick never do.

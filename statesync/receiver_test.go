@@ -1,6 +1,7 @@
 package statesync
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/arcadexr/arcade/wire"
@@ -125,30 +126,30 @@ func TestReceiverPrior(t *testing.T) {
 	}
 }
 
-// TestReceiverParity: a tick in coded parts, one of them lost, is whole
-// once its group's parity part comes (before or after the others); the
-// rebuilt part is what Recovered returns; two lost of a group leave the
-// tick partial.
+// TestReceiverParity: a tick in many coded parts, some of them lost, is
+// whole once as many of its repair parts come (before, after or among
+// the others); the rebuilt parts are what Recovered returns; with one
+// repair part fewer the tick stays partial.
 func TestReceiverParity(t *testing.T) {
 	base, cur := world(10, 2000), world(11, 2000)
 	var e wire.StateEncoder
 	h := wire.StateDelta{Tick: 11, Base: 10, Flags: wire.DeltaCoded}
 	bodies := e.Encode(&h, base, cur, 128)
-	if len(bodies) < 32*wire.ParityGroup+2 {
-		t.Fatalf("%d parts: too few for 33 parity groups", len(bodies))
+	if len(bodies) < 64+2 {
+		t.Fatalf("%d parts: too few to span two words of the masks", len(bodies))
 	}
-	var data, par []wire.StateDelta
+	var data, rep []wire.StateDelta
 	for _, b := range bodies {
 		var m wire.StateDelta
 		m.Parse(b)
 		data = append(data, m)
 	}
-	for j := range wire.ParityGroups(len(bodies)) {
+	for j := range wire.MaxRepairs {
 		var m wire.StateDelta
-		if _, err := m.Parse(wire.AppendParity(nil, bodies, j)); err != nil {
+		if _, err := m.Parse(wire.AppendParity(nil, bodies, 3*j)); err != nil {
 			t.Fatal(err)
 		}
-		par = append(par, m)
+		rep = append(rep, m)
 	}
 	kf := parts(t, nil, base, wire.MaxBodySize)
 	hold := func(r *Receiver) {
@@ -159,58 +160,61 @@ func TestReceiverParity(t *testing.T) {
 			t.Fatal("keyframe not held")
 		}
 	}
-	for _, tc := range []struct {
-		parityFirst bool
-		lost        int
-	}{{false, 1}, {true, 1}, {false, len(data) - 1}, {true, len(data) - 2}} {
-		parityFirst, lost := tc.parityFirst, tc.lost
+	rng := rand.New(rand.NewPCG(3, 4))
+	for trial := range 40 {
+		n := 1 + trial%wire.MaxRepairs
+		lost := map[int]bool{}
+		for _, i := range rng.Perm(len(data))[:n] {
+			lost[i] = true
+		}
+		short := trial%5 == 4
+		use := rng.Perm(len(rep))[:n]
+		if short {
+			use = use[1:]
+		}
+		var ms []*wire.StateDelta
+		for i := range data {
+			if !lost[i] {
+				ms = append(ms, &data[i])
+			}
+		}
+		for _, j := range use {
+			ms = append(ms, &rep[j])
+		}
+		switch trial % 3 {
+		case 0: // in order
+		case 1: // repair parts first
+			ms = append(ms[len(ms)-len(use):], ms[:len(ms)-len(use)]...)
+		case 2:
+			rng.Shuffle(len(ms), func(a, b int) { ms[a], ms[b] = ms[b], ms[a] })
+		}
 		var r Receiver
 		hold(&r)
 		var last Outcome
 		var st *wire.State
-		if parityFirst {
-			for j := range par {
-				r.Apply(&par[j], nil)
+		rebuilt := map[int]bool{}
+		for _, m := range ms {
+			out, s := r.Apply(m, nil)
+			if out == Copy {
+				continue // rebuilt already
+			}
+			last, st = out, s
+			for _, rec := range r.Recovered() {
+				if !lost[int(rec.Part)] || rebuilt[int(rec.Part)] {
+					t.Fatalf("trial %d: rebuilt part %d, lost %v", trial, rec.Part, lost)
+				}
+				rebuilt[int(rec.Part)] = true
 			}
 		}
-		for i := range data {
-			if i != lost {
-				// With the parity parts first, a group's last part may
-				// come as a copy: its parity already rebuilt it.
-				if out, s := r.Apply(&data[i], nil); out != Copy {
-					last, st = out, s
-				}
+		if short {
+			if r.Holds(11) != nil || len(rebuilt) != 0 {
+				t.Fatalf("trial %d: whole with %d lost and %d repair parts", trial, n, len(use))
 			}
+			continue
 		}
-		if !parityFirst {
-			for j := range par {
-				out, s := r.Apply(&par[j], nil)
-				if j != lost/wire.ParityGroup {
-					continue
-				}
-				last, st = out, s
-				if rec := r.Recovered(); rec == nil || int(rec.Part) != lost {
-					t.Fatalf("rebuilt %v, lost %d", rec, lost)
-				}
-			}
+		if last != Whole || !st.Equal(cur) || len(rebuilt) != n {
+			t.Fatalf("trial %d: %v, rebuilt %d of %d", trial, last, len(rebuilt), n)
 		}
-		if last != Whole || !st.Equal(cur) {
-			t.Fatalf("parity first %v: %v", parityFirst, last)
-		}
-	}
-	// Two lost of group 0.
-	var r Receiver
-	hold(&r)
-	for i := range data {
-		if i >= 2 {
-			r.Apply(&data[i], nil)
-		}
-	}
-	for j := range par {
-		r.Apply(&par[j], nil)
-	}
-	if r.Holds(11) != nil {
-		t.Fatal("whole with two parts of a group lost")
 	}
 }
 
@@ -226,7 +230,7 @@ func FuzzReceiver(f *testing.F) {
 	for _, b := range bodies {
 		seeds = append(seeds, append([]byte(nil), b...))
 	}
-	for j := range wire.ParityGroups(len(bodies)) {
+	for j := range 3 {
 		seeds = append(seeds, wire.AppendParity(nil, bodies, j))
 	}
 	for _, s := range seeds {
@@ -294,5 +298,56 @@ func TestReceiverTwoEncodings(t *testing.T) {
 	}
 	if out != Whole || !st.Equal(cur) {
 		t.Fatalf("second encoding: %v", out)
+	}
+}
+
+// TestReceiverRepairAllocs: assembling a tick of many parts, two of them
+// lost and rebuilt from two repair parts, allocates nothing once the
+// receiver is set up.
+func TestReceiverRepairAllocs(t *testing.T) {
+	base := world(10, 2000)
+	var e wire.StateEncoder
+	var ticks [][]wire.StateDelta
+	for tick := uint32(11); tick < 11+Window+60; tick++ {
+		// Against the tick before: the ring of held ticks fills up too.
+		bodies := e.Encode(&wire.StateDelta{Tick: tick, Base: tick - 1, Flags: wire.DeltaCoded}, world(tick-1, 2000), world(tick, 2000), 600)
+		var ms []wire.StateDelta
+		for i, b := range bodies {
+			if i == 1 || i == 4 {
+				continue // lost
+			}
+			var m wire.StateDelta
+			m.Parse(b)
+			ms = append(ms, m)
+		}
+		for j := range 2 {
+			var m wire.StateDelta
+			m.Parse(wire.AppendParity(nil, bodies, j))
+			ms = append(ms, m)
+		}
+		ticks = append(ticks, ms)
+	}
+	var r Receiver
+	for _, m := range parts(t, nil, base, wire.MaxBodySize) {
+		r.Apply(&m, nil)
+	}
+	next := 0
+	whole := 0
+	take := func() {
+		for i := range ticks[next] {
+			if out, _ := r.Apply(&ticks[next][i], nil); out == Whole {
+				whole++
+			}
+		}
+		next++
+	}
+	for next < Window+4 {
+		take() // sets up the assemblies' repairs and the ring's states
+	}
+	if n := testing.AllocsPerRun(50, take); n != 0 {
+		t.Errorf("%.1f allocations a tick", n)
+	}
+	if whole != next {
+		t.Errorf("%d ticks whole of %d", whole, next)
 	}
 }

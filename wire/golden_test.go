@@ -633,7 +633,7 @@ func dissect(b []byte) ([]field, error) {
 			var nbits uint16
 			nbits, ok = u16("payload bits")
 			if n := (int(nbits) + 7) / 8; ok && n > 0 && flags&DeltaParity != 0 {
-				ok = raw(n, fmt.Sprintf("parity payload, %d bytes: XOR of the group's data part bodies from their id ranges on (§10.4)", n))
+				ok = raw(n, fmt.Sprintf("repair payload, %d bytes: the sum over GF(2^8) of c(part, i) times data part i's body from its id ranges on (§10.4)", n))
 			} else if ok && n > 0 && flags&DeltaCoded != 0 {
 				ok = raw(n, fmt.Sprintf("coded payload, %d bytes (§10.4)", n))
 			} else if ok && n > 0 {

@@ -241,7 +241,7 @@ func (m *StateDelta) Parse(b []byte) (int, error) {
 		return 0, ErrShort
 	}
 	switch {
-	case d.Parts == 0 || d.Part >= d.Parts:
+	case d.Parts == 0 || d.Part >= d.Parts && d.Flags&DeltaParity == 0:
 		return 0, ErrField
 	case d.Flags&DeltaKeyframe != 0 && d.Base != 0:
 		return 0, ErrField
@@ -251,7 +251,7 @@ func (m *StateDelta) Parse(b []byte) (int, error) {
 		return 0, ErrField
 	case d.Flags&DeltaPriorEntities != 0 && d.Flags&DeltaPrior == 0:
 		return 0, ErrField
-	case d.Flags&DeltaParity != 0 && (d.Flags&DeltaCoded == 0 || int(d.Part) >= ParityGroups(int(d.Parts)) || d.PlayerRecords != 0 || d.EntityRecords != 0):
+	case d.Flags&DeltaParity != 0 && (d.Flags&DeltaCoded == 0 || !RepairOK(int(d.Part), int(d.Parts)) || d.PlayerRecords != 0 || d.EntityRecords != 0):
 		return 0, ErrField
 	case d.Flags&DeltaPrior != 0 && (d.Flags&DeltaKeyframe != 0 || int32(d.Base-d.Prior) <= 0):
 		return 0, ErrField // the prior is older than the baseline

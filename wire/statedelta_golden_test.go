@@ -88,14 +88,14 @@ func codedVector(prior, base, cur *State, h StateDelta) *StateDelta {
 	return &m
 }
 
-// parityVector is the parity part of the coded changes vector's tick.
-func parityVector(prior, base, cur *State) *StateDelta {
+// parityVector is repair part j of the coded changes vector's tick.
+func parityVector(prior, base, cur *State, j int) *StateDelta {
 	var e StateEncoder
 	h := StateDelta{Tick: 1003, ServerTime: 8_366_000, Base: 1000, Prior: 996, StateHash: 0x0123456789abcdef,
 		Flags: DeltaHasHash | DeltaCoded | DeltaAvatarGrid | DeltaPrior | DeltaPriorEntities}
 	parts := e.EncodePrior(&h, base, prior, cur, MaxBodySize)
 	var m StateDelta
-	if _, err := m.Parse(AppendParity(nil, parts, 0)); err != nil {
+	if _, err := m.Parse(AppendParity(nil, parts, j)); err != nil {
 		panic(err)
 	}
 	return &m
@@ -136,9 +136,12 @@ func deltaVectors() []vector {
 			Header{Type: TypeStateDelta, Token: testGroupToken, Seq: 4323},
 			codedVector(cprior, cp, cc, StateDelta{Tick: 1003, ServerTime: 8_366_000, Base: 1000, Prior: 996, StateHash: 0x0123456789abcdef,
 				Flags: DeltaHasHash | DeltaCoded | DeltaAvatarGrid | DeltaPrior | DeltaPriorEntities})},
-		{"state_delta_coded_parity", "StateDelta parity part (DeltaParity) of group 0 of tick 1003 in one part, state_delta_coded_changes: the XOR of that part's body from its id ranges on (multicast)",
+		{"state_delta_coded_parity", "StateDelta repair part 0 (DeltaParity) of tick 1003 in one part, state_delta_coded_changes: the XOR of the data parts, here that part's body from its id ranges on (multicast)",
 			Header{Type: TypeStateDelta, Token: testGroupToken, Seq: 4324},
-			parityVector(cprior, cp, cc)},
+			parityVector(cprior, cp, cc, 0)},
+		{"state_delta_coded_repair1", "StateDelta repair part 1 (DeltaParity) of tick 1003 in one part, state_delta_coded_changes: that part's body from its id ranges on times c(1, 0) = 255/254 = 0x7f in GF(2^8) (unicast, to a client that lacks the tick)",
+			Header{Type: TypeStateDelta, Token: testGroupToken, Seq: 4325},
+			parityVector(cprior, cp, cc, 1)},
 		{"pose_input_state_ack", "PoseInput with a state acknowledgement: holds tick 1003 whole, and 1000, 999 and 998 (ConnectDeltaState sessions)",
 			Header{Type: TypePoseInput, Token: testToken, Seq: 77, Ack: 9},
 			&PoseInput{InputSeq: 4243, ClientTime: 987_665_432, Head: QuantizePose(Pose{Pos: Vec3{0.1, 1.7, -0.3}, Rot: Quat{0, 0, 0, 1}}),
@@ -389,12 +392,24 @@ func TestStateDeltaGolden(t *testing.T) {
 			t.Fatalf("%s: decoded state differs", step.v.name)
 		}
 	}
-	// The parity vector alone rebuilds the changes vector's body.
-	var g Parity
+	// The repair vector alone rebuilds the changes vector's body.
+	g := new(Parity)
 	g.Reset(1)
 	g.AddParity(vs[5].msg.(*StateDelta).Append(nil))
 	want := vs[4].msg.(*StateDelta).Append(nil)
-	if got := g.Recover(nil, 0); !bytes.Equal(got, want) {
+	if !g.Recover() {
+		t.Fatal("the repair vector rebuilds nothing")
+	}
+	if got := g.Body(nil, 0); !bytes.Equal(got, want) {
 		t.Fatalf("parity rebuilds\n%x\nwant\n%x", got, want)
+	}
+	// So does repair part 1, which a multicast group does not send.
+	g.Reset(1)
+	g.AddParity(vs[6].msg.(*StateDelta).Append(nil))
+	if !g.Recover() {
+		t.Fatal("repair part 1 rebuilds nothing")
+	}
+	if got := g.Body(nil, 0); !bytes.Equal(got, want) {
+		t.Fatalf("repair part 1 rebuilds\n%x\nwant\n%x", got, want)
 	}
 }

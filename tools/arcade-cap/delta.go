@@ -137,8 +137,10 @@ func (t *deltaTracker) observe(d *datagram) {
 	if !out.Decoded() {
 		return
 	}
-	if rec := s.rx.Recovered(); rec != nil {
-		v.view(rec, st) // a parity part: what it rebuilt
+	if rec := s.rx.Recovered(); len(rec) > 0 {
+		for i := range rec {
+			v.view(&rec[i], st) // a repair part: what it rebuilt
+		}
 	} else if m.Flags&wire.DeltaParity == 0 {
 		v.view(m, st)
 	}

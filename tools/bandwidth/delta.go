@@ -34,11 +34,12 @@ type deltaEncoder struct {
 	deferredSum, maxWait int
 	name                 string
 	flags                uint8 // DeltaCoded, DeltaAvatarGrid
-	// parity: coded ticks get parity parts while some receiver's reports
-	// show losses (statesync.WantParity), as the server sends them.
-	parity, parityOn bool
-	parityUntil      int // tick
-	parityBytes      int
+	// parity: coded ticks get repair parts while some receiver's reports
+	// show losses, as many as the worst receiver's share lost over the
+	// last second calls for (statesync.Repairs), as the server sends them.
+	parity      bool
+	worst       float64 // that share (statesync.LossOf)
+	parityBytes int
 	// streaks counts, by length in ticks, the runs of ticks a receiver
 	// showed a record other than the one sent (after a loss).
 	streaks []int
@@ -55,14 +56,16 @@ type deltaEncoder struct {
 		kf   bool
 		pri  bool
 		room int
+		// parts and repairs: data and repair parts the group was sent.
+		parts, repairs int
 	}
 
 	repairBytes, repairDgrams int
 	recovered                 int      // parts rebuilt from parity
 	ageSum, ageN              int      // the group's baseline's age, ticks
-	par                       []byte   // this tick's parity parts
+	par                       []byte   // this tick's repair parts
 	parOff                    []int    // their bounds in par
-	all                       [][]byte // data and parity parts
+	all                       [][]byte // data and repair parts
 	ticks                     int
 	mismatches, decoded       int
 }
@@ -71,9 +74,9 @@ type deltaReceiver struct {
 	m   statesync.Member
 	rx  statesync.Receiver // as a headset assembles and keeps ticks
 	msg wire.StateDelta
-	// Datagrams of the group this second: got and lost, for the losses
-	// its delivery reports would show.
-	got, lost int
+	// Datagrams of the group in each of the last ten 100 ms: got and
+	// lost, for the losses its delivery reports would show.
+	got, lost [10]int
 	// What the receiver shows, record by record (by id), from every part
 	// it applied, and for how many ticks each has differed from the sent.
 	showP  []wire.QPlayer
@@ -191,16 +194,46 @@ func (e *deltaEncoder) Tick(t int, s *State, _ Held, sizes []int) []int {
 		h := wire.StateDelta{Tick: rp.target, ServerTime: uint64(e.now(int(rp.target)-1) / 1000), Flags: e.flags}
 		var b, pr *wire.State
 		room := wire.MaxBodySize
-		if bt, ok := rp.r.m.Held.NewestIn(func(u uint32) bool { return u != rp.target && e.hist.Has(u) }); ok {
+		g := &e.grp[rp.target%statesync.Window]
+		// A receiver that holds the baseline and prior the group's parts
+		// of the tick were coded against is sent it coded so: it has
+		// some of those parts (and repair parts) already.
+		// A keyframe the group was sent is sent as it was to any.
+		grpOK := g.h.Tick == rp.target && h.Flags&wire.DeltaCoded != 0 &&
+			(g.kf || rp.r.m.Held.Has(g.h.Base)) && (!g.pri || rp.r.m.Held.Has(g.h.Prior))
+		if grpOK {
+			if !g.kf {
+				b, h.Base = e.hist.Get(g.h.Base), g.h.Base
+			}
+			if g.pri {
+				pr, h.Prior = e.hist.Get(g.h.Prior), g.h.Prior
+			}
+			h.Flags, h.StateHash, room = g.h.Flags, g.h.StateHash, g.room
+		} else if bt, ok := rp.r.m.Held.NewestIn(func(u uint32) bool { return u != rp.target && e.hist.Has(u) }); ok {
 			b, h.Base = e.hist.Get(bt), bt
 			if pt, ok := rp.r.m.Held.PriorFor(bt, rp.target, e.group.PriorGap, e.hist.Has); ok && int32(rp.target-bt) > 0 {
 				pr, h.Prior = e.hist.Get(pt), pt
 			}
-			if g := &e.grp[rp.target%statesync.Window]; g.h.Tick == rp.target && h.Flags&wire.DeltaCoded != 0 && !g.kf && g.h.Base == bt && g.pri == (pr != nil) && (pr == nil || g.h.Prior == h.Prior) {
-				h.Flags, h.StateHash, room = g.h.Flags, g.h.StateHash, g.room
-			}
 		}
 		parts := e.rep.EncodePrior(&h, b, pr, st, room)
+		if grpOK && !g.kf && g.repairs > 0 {
+			// The group's encoding, with repair parts: the receiver
+			// lacks a few of its parts, which as many new repair parts
+			// rebuild. (One that lacks a keyframe may hold none of it.)
+			if from, n := rp.r.m.RepairParts(rp.target, len(parts), g.repairs); n > 0 {
+				e.par, e.parOff = e.par[:0], e.parOff[:0]
+				for j := from; j < from+n; j++ {
+					e.parOff = append(e.parOff, len(e.par))
+					e.par = wire.AppendParity(e.par, parts, j)
+				}
+				e.parOff = append(e.parOff, len(e.par))
+				e.all = e.all[:0]
+				for j := range n {
+					e.all = append(e.all, e.par[e.parOff[j]:e.parOff[j+1]])
+				}
+				parts = e.all
+			}
+		}
 		for _, p := range parts {
 			e.repairBytes += len(p) + wire.HeaderSize + ipUDPOverhead
 			e.repairDgrams++
@@ -231,19 +264,22 @@ func (e *deltaEncoder) Tick(t int, s *State, _ Held, sizes []int) []int {
 	}
 	e.last = tick
 	if e.parity && t%max(e.rate/10, 1) == 0 {
-		// Every 100 ms, as delivery reports come: parity for a second
-		// after some receiver lost more than statesync.ParityLoss of the
-		// group's datagrams.
+		// Every 100 ms, as delivery reports come: the worst receiver's
+		// share lost over the last second (ten windows of 100 ms).
+		e.worst = 0
+		w := t / max(e.rate/10, 1) % 10
 		for _, r := range e.rx {
-			if statesync.WantParity(r.got, r.lost) {
-				e.parityUntil = t + e.rate
+			got, lost := 0, 0
+			for i := range r.got {
+				got, lost = got+r.got[i], lost+r.lost[i]
 			}
-			r.got, r.lost = 0, 0
+			e.worst = max(e.worst, statesync.LossOf(got, lost))
+			r.got[w], r.lost[w] = 0, 0
 		}
 	}
-	e.parityOn = e.parity && t < e.parityUntil
+	parityOn := e.parity && e.worst > statesync.ParityLoss
 	room := wire.MaxBodySize
-	if e.parityOn {
+	if parityOn {
 		room -= wire.ParityRoom
 	}
 	g := &e.grp[tick%statesync.Window]
@@ -252,9 +288,13 @@ func (e *deltaEncoder) Tick(t int, s *State, _ Held, sizes []int) []int {
 	for _, p := range parts {
 		sizes = append(sizes, len(p))
 	}
-	if e.parityOn && h.Flags&wire.DeltaCoded != 0 && len(parts) > 1 {
+	g.parts, g.repairs = len(parts), 0
+	if parityOn && h.Flags&wire.DeltaCoded != 0 {
+		g.repairs = statesync.Repairs(len(parts), e.worst)
+	}
+	if g.repairs > 0 {
 		e.par, e.parOff = e.par[:0], e.parOff[:0]
-		for j := range wire.ParityGroups(len(parts)) {
+		for j := range g.repairs {
 			e.parOff = append(e.parOff, len(e.par))
 			e.par = wire.AppendParity(e.par, parts, j)
 		}
@@ -298,10 +338,11 @@ func (e *deltaEncoder) deliver(r *deltaReceiver, parts [][]byte, want *wire.Stat
 	for _, p := range parts {
 		lost := e.rng.Float64() < e.loss
 		if t >= 0 {
+			w := t / max(e.rate/10, 1) % 10
 			if lost {
-				r.lost++
+				r.lost[w]++
 			} else {
-				r.got++
+				r.got[w]++
 			}
 		}
 		if lost {
@@ -323,8 +364,8 @@ func (e *deltaEncoder) deliver(r *deltaReceiver, parts [][]byte, want *wire.Stat
 			if m.Flags&wire.DeltaParity == 0 {
 				r.show(m, st)
 			}
-			if rec := r.rx.Recovered(); rec != nil {
-				r.show(rec, st)
+			for i := range r.rx.Recovered() {
+				r.show(&r.rx.Recovered()[i], st)
 				e.recovered++
 			}
 		}

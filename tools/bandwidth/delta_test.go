@@ -49,12 +49,12 @@ func TestDeltaStream(t *testing.T) {
 	}
 }
 
-// TestCodedPlayers plays 200 headsets at 120 Hz through the coded stream
+// TestCodedPlayers plays 600 headsets at 120 Hz through the coded stream
 // at 5 % loss, its ticks in several parts: every tick decoded is exact,
-// parity parts rebuild lost parts, and no receiver shows a stale avatar
+// repair parts rebuild lost parts, and no receiver shows a stale avatar
 // for more than 100 ms.
 func TestCodedPlayers(t *testing.T) {
-	tr := newPlayersTrace(5, 200, 120, 1.5)
+	tr := newPlayersTrace(5, 600, 120, 1.5)
 	// The first half second (a keyframe to receivers holding nothing,
 	// and repairs) is left out, as in TestDeltaStream.
 	res, _, err := Run(tr, []string{"coded"}, []float64{0.05}, RunConfig{Receivers: 16, RTT: 4 * time.Millisecond, Seed: 3, Warmup: 0.5})

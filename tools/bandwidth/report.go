@@ -32,7 +32,7 @@ func writeTable(out io.Writer, rep *Report, o *options) {
 	fmt.Fprintln(out, "(p99) a receiver showed a record other than the one sent, ms; bad = ticks decoded to anything but the sender's state (must be 0).")
 	fmt.Fprintln(out, "delta+budget: held to the --budget payload kbps; held back = entities deferred a tick on average, wait = the longest one waited, ms.")
 	fmt.Fprintln(out, "coded: range-coded, avatars on the avatar grid, predicted from a prior tick (coded-fine: on the wire's grid); parity = kbps body of")
-	fmt.Fprintln(out, "parity parts (counted in kbps body), sent while a receiver reports > 1 % loss; rebuilt = parts receivers rebuilt from them.")
+	fmt.Fprintln(out, "repair parts (counted in kbps body), sent while a receiver reports > 1 % loss; rebuilt = parts receivers rebuilt from them.")
 	fmt.Fprintln(out)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scene\tHz\tencoder\tloss\tkbps body\tkbps +arc\tp95 +arc\tkbps +ip\tp95 +ip\tB/tick\tdg/tick\tcomplete\tbase age\tnone\trepair\tstale (p99)\tbad\tparity\trebuilt\theld back\twait\t")

@@ -55,7 +55,7 @@ local DELTA_AVATAR_GRID = 0x08
 local DELTA_PRIOR = 0x10
 local DELTA_PRIOR_ENTITIES = 0x20
 local DELTA_PARITY = 0x40
-local PARITY_GROUP = 3 -- data parts per parity part (§10.4, Parity)
+local MAX_REPAIR_SUM = 255 -- a repair part's index plus its tick's data parts, at most (§10.4, Parity)
 local PLAYER_SIZE = 40
 local ENTITY_SIZE = 14
 local CAUSE_SIZE = 6
@@ -880,7 +880,7 @@ body[15] = function(c, t) -- StateDelta (§6.15)
     local fl, flitem = c:flags(t, F.sd_flags, { F.sd_has_hash, F.sd_keyframe, F.sd_coded, F.sd_avatar_grid,
         F.sd_has_prior, F.sd_prior_entities, F.sd_parity }, "flags")
     local kf, coded, parity, prior = bit(fl, DELTA_KEYFRAME), bit(fl, DELTA_CODED), bit(fl, DELTA_PARITY), bit(fl, DELTA_PRIOR)
-    if parts and (parts == 0 or part >= parts) then
+    if parts and (parts == 0 or part >= parts and not parity) then
         invalid(pitem, string.format("Part %d of %d: receivers drop this part", part, parts))
     end
     if kf and base ~= 0 then
@@ -913,9 +913,9 @@ body[15] = function(c, t) -- StateDelta (§6.15)
     local rp, rpitem = c:le(t, F.sd_player_records, 2, "player records")
     local re = c:le(t, F.sd_entity_records, 2, "entity records")
     if parity and parts then
-        local groups = math.floor((parts + PARITY_GROUP - 1) / PARITY_GROUP)
-        if part >= groups and not badpart then
-            invalid(pitem, string.format("Parity part %d of %d groups: receivers drop this part", part, groups))
+        if parts > 0 and part + parts > MAX_REPAIR_SUM then
+            invalid(pitem, string.format("Repair part %d of a tick of %d data parts (at most %d): receivers drop this part",
+                part, parts, MAX_REPAIR_SUM - parts))
         end
         if rp and re and (rp ~= 0 or re ~= 0) then
             invalid(rpitem, "Parity part with records: receivers drop this part")
@@ -932,8 +932,8 @@ body[15] = function(c, t) -- StateDelta (§6.15)
         if r then
             local pi = t:add(F.sd_payload, r)
             if parity then
-                pi:append_text(string.format(" (parity of data parts %d..%d, XOR of their bodies)",
-                    part * PARITY_GROUP, part * PARITY_GROUP + PARITY_GROUP - 1))
+                pi:append_text(string.format(" (repair part %d of data parts 0..%d: the sum of c(%d, i) times part i's body, GF(2^8)%s)",
+                    part, parts - 1, part, part == 0 and "; repair part 0 is their XOR" or ""))
             elseif coded then
                 pi:append_text(kf and " (range-coded keyframe)" or
                     string.format(" (range-coded against tick %d%s)", base, pt and (", predicted from " .. pt) or ""))

@@ -623,6 +623,7 @@ var wantInfo = map[string]string{
 	"state_delta_coded_keyframe": "StateDelta tick=1000 keyframe players=2 entities=4 records=2/4 coded",
 	"state_delta_coded_changes":  "StateDelta tick=1003 base=1000 prior=996 players=2 entities=5 records=3/4 coded hash",
 	"state_delta_coded_parity":   "StateDelta tick=1003 base=1000 prior=996 parity=0 parts=1 players=2 entities=5 coded hash",
+	"state_delta_coded_repair1":  "StateDelta tick=1003 base=1000 prior=996 parity=1 parts=1 players=2 entities=5 coded hash",
 	"snapshot_hash":              "Snapshot tick=90000 players=2 entities=3 hash",
 	"snapshot_multipart_0":       "Snapshot tick=4294967294 part=0/2 players=28/30 entities=0 hash",
 	"ping":                       "Ping id=17",
@@ -894,7 +895,7 @@ func badFrames(t *testing.T) []frame {
 		info:   "StateDelta tick=1003 base=1000 players=2 entities=5 records=3/4 hash",
 		expert: "Part 0 of 0: receivers drop this part", group: groupProtocol, severity: severityWarn})
 	// A coded part whose prior is not older than its baseline, and a
-	// parity part of a group the tick does not have.
+	// repair part of an index past the tick's (index + parts > 255).
 	coded := golden("state_delta_coded_changes")
 	priorOff := wire.HeaderSize + 23 + wire.SnapshotHashSize
 	if binary.LittleEndian.Uint32(coded[priorOff:]) != 996 {
@@ -912,17 +913,17 @@ func badFrames(t *testing.T) []frame {
 		expert: "Prior tick 1000 not older than the baseline 1000", group: groupProtocol, severity: severityWarn})
 	parity := golden("state_delta_coded_parity")
 	parityFar := bytes.Clone(parity)
-	parityFar[wire.HeaderSize+17] = 4 // a tick of 4 data parts has groups 0 and 1
-	parityFar[wire.HeaderSize+16] = 2 // group 2
+	parityFar[wire.HeaderSize+17] = 4   // a tick of 4 data parts has repair parts 0 … 251
+	parityFar[wire.HeaderSize+16] = 252 // repair part 252
 	if _, err := sd.Parse(parityFar[wire.HeaderSize:]); !errors.Is(err, wire.ErrField) {
-		t.Fatalf("test bug: a parity part of a missing group parses with %v", err)
+		t.Fatalf("test bug: a repair part past the tick's indices parses with %v", err)
 	}
 	want, _ = expect(t, "state_delta_coded_parity", parity)
-	want["arcade.state_delta.part"] = []string{"2"}
+	want["arcade.state_delta.part"] = []string{"252"}
 	want["arcade.state_delta.parts"] = []string{"4"}
 	frames = append(frames, frame{name: "state_delta_parity_no_group", src: server, dst: client, payload: parityFar, want: want,
-		info:   "StateDelta tick=1003 base=1000 prior=996 parity=2 parts=4 players=2 entities=5 coded hash",
-		expert: "Parity part 2 of 2 groups: receivers drop this part", group: groupProtocol, severity: severityWarn})
+		info:   "StateDelta tick=1003 base=1000 prior=996 parity=252 parts=4 players=2 entities=5 coded hash",
+		expert: "Repair part 252 of a tick of 4 data parts (at most 251): receivers drop this part", group: groupProtocol, severity: severityWarn})
 	cutDelta := changes[:len(changes)-1]
 	if _, err := sd.Parse(cutDelta[wire.HeaderSize:]); !errors.Is(err, wire.ErrShort) {
 		t.Fatalf("test bug: the cut StateDelta parses with %v", err)

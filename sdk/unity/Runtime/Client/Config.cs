@@ -43,7 +43,7 @@ namespace Arcade
         public bool DeltaState;
         /// <summary>With DeltaState: also take coded StateDelta parts (§10.4, ConnectCodedState): range-coded,
         /// poses predicted from a prior tick, avatar rotations on the avatar grid (at most 0.3° from what
-        /// was sent), and parity parts that rebuild one lost part in three. Costs more CPU per part
+        /// was sent), and repair parts that rebuild as many lost parts of a tick. Costs more CPU per part
         /// than bit-packed ones. Default false. A multicast group is sent coded parts only while every
         /// client on it asked for them.</summary>
         public bool CodedState;

@@ -3,77 +3,177 @@ using Arcade.Wire;
 
 namespace Arcade
 {
-    /// <summary>One parity group of a coded tick being assembled (§10.4 "Parity"): the XOR of the
-    /// data part bodies received (from `player ids from` on), and the parity part's once it came.
-    /// When it has every data part but one and the parity part, Recover rebuilds the missing body.
-    /// Fixed size; nothing it holds grows with what it is fed.</summary>
-    public sealed class DeltaParityGroup
+    /// <summary>The repair of one coded tick being assembled (§10.4 "Parity"): the bodies of its data parts
+    /// (from `player ids from` on) and of the first repair parts that came. Repair part j of data parts
+    /// D_0 … D_{k−1} is Σ_i c(j, i)·D_i over GF(2⁸) (polynomial 0x11D), c(j, i) = (255 ⊕ i) / ((255 − j) ⊕ i):
+    /// any e repair parts rebuild any e lost data parts. Fixed size (about 320 KB); nothing it holds grows
+    /// with what it is fed.</summary>
+    public sealed class DeltaRepair
     {
-        readonly byte[] acc = new byte[Proto.MaxBodySize];
+        /// <summary>How many repair parts of one tick are kept (the first that come).</summary>
+        public const int MaxRepairs = 16;
+        const int MaxParts = 255;
+
+        static readonly byte[] exp = new byte[510];
+        static readonly int[] log = new int[256];
+        static readonly byte[,] mul = new byte[256, 256];
+
+        static DeltaRepair()
+        {
+            int x = 1;
+            for (int i = 0; i < 255; i++)
+            {
+                exp[i] = exp[i + 255] = (byte)x;
+                log[x] = i;
+                x <<= 1;
+                if ((x & 0x100) != 0) x ^= 0x11D;
+            }
+            for (int a = 1; a < 256; a++)
+                for (int b = 1; b < 256; b++)
+                    mul[a, b] = exp[log[a] + log[b]];
+        }
+
+        static byte Inv(byte a) { return exp[255 - log[a]]; }
+
+        /// <summary>c(j, i), the coefficient of data part i in repair part j.</summary>
+        public static byte Coef(int j, int i) { return mul[255 ^ i, Inv((byte)((255 - j) ^ i))]; }
+
+        /// <summary>Whether j is a repair part index of a tick of parts data parts: j ≤ 255 − parts.</summary>
+        public static bool RepairOk(int j, int parts) { return j >= 0 && parts >= 1 && j + parts <= 255; }
+
+        // dst[d…d+n) += c·src[s…s+n).
+        static void MulAdd(byte[] dst, int d, byte[] src, int s, int n, byte c)
+        {
+            if (c == 0) return;
+            if (c == 1) { for (int i = 0; i < n; i++) dst[d + i] ^= src[s + i]; return; }
+            for (int i = 0; i < n; i++) dst[d + i] ^= mul[c, src[s + i]];
+        }
+
+        readonly byte[][] data = new byte[MaxParts][];
+        readonly int[] dlen = new int[MaxParts];
+        readonly ulong[] had = new ulong[4];
+        readonly byte[][] rep = new byte[MaxRepairs][];
+        readonly int[] rlen = new int[MaxRepairs];
+        readonly int[] ridx = new int[MaxRepairs];
         readonly byte[] prefix = new byte[StateDeltaHeader.OffOptional + StateDeltaHeader.HashSize + StateDeltaHeader.PriorSize];
-        int n, h, size;
-        int got; // bit i: data part i of the group was had
-        bool parity;
+        readonly int[] lack = new int[MaxRepairs];
+        readonly byte[,] m = new byte[MaxRepairs, 2 * MaxRepairs];
+        int k, nHad, nRep, h;
 
-        /// <summary>Empties the group, of size data parts (at most ParityGroup).</summary>
-        public void Reset(int groupSize)
+        public DeltaRepair()
         {
-            Array.Clear(acc, 0, n);
-            n = 0; h = 0; got = 0; parity = false;
-            size = Math.Min(groupSize, StateDeltaHeader.ParityGroup);
+            for (int i = 0; i < MaxParts; i++) data[i] = new byte[Proto.MaxBodySize];
+            for (int i = 0; i < MaxRepairs; i++) rep[i] = new byte[Proto.MaxBodySize];
         }
 
-        public bool HasParity { get { return parity; } }
-
-        void Add(byte[] b, int from, int end)
+        /// <summary>Empties the repair, for a tick of parts data parts.</summary>
+        public void Reset(int parts)
         {
-            int l = Math.Min(end - from, acc.Length);
-            for (int i = 0; i < l; i++) acc[i] ^= b[from + i];
-            if (l > n) n = l;
+            k = Math.Min(Math.Max(parts, 0), MaxParts);
+            Array.Clear(had, 0, had.Length);
+            nHad = 0; nRep = 0; h = 0;
         }
 
-        /// <summary>Takes in data part i (0 … size−1 within the group), once: its body from `player ids
-        /// from` (b[from]) to the payload's end (b[end]). from &lt; 0: counted as had, nothing added.</summary>
+        public bool Has(int i) { return i >= 0 && i < k && (had[i >> 6] >> (i & 63) & 1) != 0; }
+
+        /// <summary>Takes in data part i, once: its body from `player ids from` (b[from]) to the payload's end (b[end]).</summary>
         public void AddData(int i, byte[] b, int from, int end)
         {
-            if (i < 0 || i >= size || (got >> i & 1) != 0) return;
-            got |= 1 << i;
-            if (from >= 0) Add(b, from, end);
+            if (i < 0 || i >= k || Has(i)) return;
+            had[i >> 6] |= 1UL << (i & 63);
+            nHad++;
+            int l = Math.Min(end - from, Proto.MaxBodySize);
+            Buffer.BlockCopy(b, from, data[i], 0, l);
+            dlen[i] = l;
         }
 
-        /// <summary>Takes in the group's parity part m (in b), once.</summary>
-        public void AddParity(StateDeltaHeader m, byte[] b)
+        public bool HasRepair(int j)
         {
-            if (parity) return;
-            parity = true;
-            h = StateDeltaHeader.CommonLength(m.Flags);
-            Buffer.BlockCopy(b, m.RangesOffset - h, prefix, 0, h);
-            Add(b, m.PayloadOffset, m.PayloadOffset + m.PayloadLength);
+            for (int a = 0; a < nRep; a++) if (ridx[a] == j) return true;
+            return false;
         }
 
-        /// <summary>The index of the one data part the group lacks, when it has every other and the parity part.</summary>
-        public bool Missing(out int i)
+        /// <summary>Takes in repair part hd (in b), once per index, the first MaxRepairs of them.</summary>
+        public void AddRepair(StateDeltaHeader hd, byte[] b)
         {
-            i = 0;
-            if (!parity) return false;
-            int lack = ~got & ((1 << size) - 1);
-            if (lack == 0 || (lack & (lack - 1)) != 0) return false;
-            while (lack >> i != 1) i++;
+            if (nRep == MaxRepairs || !RepairOk(hd.Part, k) || HasRepair(hd.Part)) return;
+            h = StateDeltaHeader.CommonLength(hd.Flags);
+            Buffer.BlockCopy(b, hd.RangesOffset - h, prefix, 0, h);
+            int l = Math.Min(hd.PayloadLength, Proto.MaxBodySize);
+            Buffer.BlockCopy(b, hd.PayloadOffset, rep[nRep], 0, l);
+            rlen[nRep] = l;
+            ridx[nRep] = hd.Part;
+            nRep++;
+        }
+
+        /// <summary>How many data parts the tick lacks; true when as many repair parts came to rebuild them.</summary>
+        public bool Missing(out int n)
+        {
+            n = k - nHad;
+            return n > 0 && nRep >= n;
+        }
+
+        /// <summary>Rebuilds every data part lacked, when it can (Missing): the first e repair parts less the
+        /// parts had leave e·e coefficients times the lacked parts, solved by Gauss–Jordan elimination.</summary>
+        public bool Recover()
+        {
+            int e;
+            if (!Missing(out e)) return false;
+            int l = 0;
+            for (int a = 0; a < e; a++) l = Math.Max(l, rlen[a]);
+            int n = 0;
+            for (int i = 0; i < k; i++) if (!Has(i)) lack[n++] = i;
+            for (int a = 0; a < e; a++)
+            {
+                Array.Clear(rep[a], rlen[a], l - rlen[a]);
+                for (int i = 0; i < k; i++)
+                    if (Has(i)) MulAdd(rep[a], 0, data[i], 0, Math.Min(dlen[i], l), Coef(ridx[a], i));
+            }
+            for (int a = 0; a < e; a++)
+            {
+                for (int b = 0; b < 2 * e; b++) m[a, b] = 0;
+                for (int b = 0; b < e; b++) m[a, b] = Coef(ridx[a], lack[b]);
+                m[a, e + a] = 1;
+            }
+            for (int c = 0; c < e; c++)
+            {
+                int piv = c;
+                while (piv < e && m[piv, c] == 0) piv++;
+                if (piv == e) return false;
+                for (int b = 0; b < 2 * e; b++) { byte t = m[c, b]; m[c, b] = m[piv, b]; m[piv, b] = t; }
+                byte inv = Inv(m[c, c]);
+                for (int b = 0; b < 2 * e; b++) m[c, b] = mul[inv, m[c, b]];
+                for (int r = 0; r < e; r++)
+                {
+                    byte f = m[r, c];
+                    if (r == c || f == 0) continue;
+                    for (int b = 0; b < 2 * e; b++) m[r, b] ^= mul[f, m[c, b]];
+                }
+            }
+            for (int b = 0; b < e; b++)
+            {
+                int i = lack[b];
+                Array.Clear(data[i], 0, l);
+                for (int a = 0; a < e; a++) MulAdd(data[i], 0, rep[a], 0, l, m[b, e + a]);
+                dlen[i] = l;
+            }
+            for (int b = 0; b < e; b++) had[lack[b] >> 6] |= 1UL << (lack[b] & 63);
+            nHad += e;
+            nRep = 0; // spent: their buffers hold syndromes now
             return true;
         }
 
-        /// <summary>Writes to dst[0…] the body of the missing data part, part number part of its tick: the
-        /// parity part's common fields with that part number and the parity flag cleared, then the XOR.
-        /// Returns its length (trailing zero padding included, which a parse ignores), or -1.</summary>
-        public int Recover(byte[] dst, int part)
+        /// <summary>Writes to dst[0…] the body of data part i (had or rebuilt): the repair parts' common fields
+        /// with part i and the parity flag cleared, then its bytes. Returns its length (trailing zero padding
+        /// included, which a parse ignores), or -1.</summary>
+        public int Body(byte[] dst, int i)
         {
-            int i;
-            if (!Missing(out i) || h + n > dst.Length) return -1;
+            if (!Has(i) || h == 0 || h + dlen[i] > dst.Length) return -1;
             Buffer.BlockCopy(prefix, 0, dst, 0, h);
-            dst[StateDeltaHeader.OffPart] = (byte)part;
+            dst[StateDeltaHeader.OffPart] = (byte)i;
             dst[StateDeltaHeader.OffFlags] &= unchecked((byte)~StateDeltaHeader.FlagParity);
-            Buffer.BlockCopy(acc, 0, dst, h, n);
-            return h + n;
+            Buffer.BlockCopy(data[i], 0, dst, h, dlen[i]);
+            return h + dlen[i];
         }
     }
 }

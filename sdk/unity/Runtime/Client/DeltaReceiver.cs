@@ -22,23 +22,22 @@ namespace Arcade
 
     /// <summary>The receiving side of §10.4: the 64 newest ticks held whole (baselines and priors), at
     /// most two assemblies (the newest tick and an older repair), each from a copy of its baseline, with
-    /// the parity groups of coded ticks that rebuild one lost part in three, and the acknowledgement
-    /// sent in every PoseInput. Pure logic under the session's receive lock; nothing allocates once the
-    /// states have grown to the room's size and the parity groups are set up (PrepareParity).</summary>
+    /// the repair of coded ticks that rebuilds as many lost parts as repair parts came, and the
+    /// acknowledgement sent in every PoseInput. Pure logic under the session's receive lock; nothing
+    /// allocates once the states have grown to the room's size and the repairs are set up (PrepareParity).</summary>
     public sealed class DeltaReceiver
     {
         public const int Held = Proto.StateTicksHeld;
         const int MaxParts = 255;
-        static readonly int MaxParityGroups = StateDeltaHeader.ParityGroups(MaxParts);
         readonly TickState[] held = new TickState[Held];
         readonly bool[] heldValid = new bool[Held];
         uint newest;
         bool hasNewest;
         readonly DeltaDecoder dec = new DeltaDecoder();
-        // The part the last Take rebuilt from a parity part, and its body.
-        readonly StateDeltaHeader rec = new StateDeltaHeader();
-        readonly byte[] recBody = new byte[Proto.MaxBodySize];
-        bool recovered;
+        // The parts the last Take rebuilt from repair parts (rec[0…nrec)), and their bodies.
+        readonly StateDeltaHeader[] rec = new StateDeltaHeader[DeltaRepair.MaxRepairs];
+        readonly byte[][] recBody = new byte[DeltaRepair.MaxRepairs][];
+        int nrec;
 
         sealed class Assembly
         {
@@ -51,8 +50,8 @@ namespace Arcade
             // encoding of the tick overlaps one of them.
             public readonly ushort[] Ranges = new ushort[MaxParts * 4];
             public readonly TickState St = new TickState();
-            public DeltaParityGroup[] Par; // set up by the first multi-part coded tick
-            public readonly ulong[] ParUsed = new ulong[2];
+            public DeltaRepair Par; // set up by the first multi-part coded tick
+            public bool ParSet;
 
             public bool Has(int part) { return (Mask[part >> 6] >> (part & 63) & 1) != 0; }
 
@@ -119,7 +118,7 @@ namespace Arcade
             hasNewest = false;
             asm[0].Live = false; asm[1].Live = false;
             next = 0;
-            recovered = false;
+            nrec = 0;
         }
 
         TickState Find(uint tick)
@@ -142,9 +141,12 @@ namespace Arcade
             return true;
         }
 
-        /// <summary>The part the last Take rebuilt from a parity part (and applied: its records, within its
-        /// ranges, are in the state Take returned), or null. Valid until the next Take.</summary>
-        public StateDeltaHeader RecoveredPart { get { return recovered ? rec : null; } }
+        /// <summary>How many parts the last Take rebuilt from repair parts (and applied: their records,
+        /// within their ranges, are in the state Take returned); RecoveredPart(i) is each. Valid until the
+        /// next Take.</summary>
+        public int RecoveredParts { get { return nrec; } }
+
+        public StateDeltaHeader RecoveredPart(int i) { return i >= 0 && i < nrec ? rec[i] : null; }
 
         /// <summary>Keeps st as a tick held whole (a receiver's own records, or a test's), as a completed assembly is.</summary>
         public void Keep(TickState st)
@@ -173,7 +175,7 @@ namespace Arcade
         /// other parts; whole for Whole and Copy. Valid until the next call.</summary>
         public DeltaOutcome Take(StateDeltaHeader h, byte[] buf, out TickState st)
         {
-            recovered = false;
+            nrec = 0;
             st = Find(h.Tick);
             if (st != null) { Copies++; return DeltaOutcome.Copy; }
             bool keyframe = (h.Flags & StateDeltaHeader.FlagKeyframe) != 0;
@@ -204,7 +206,7 @@ namespace Arcade
                 a.Live = true; a.Tick = h.Tick; a.Baseline = h.BaselineTick; a.Keyframe = keyframe; a.Parts = h.Parts; a.Got = 0;
                 a.HasPrior = h.HasPrior; a.Prior = h.PriorTick;
                 Array.Clear(a.Mask, 0, a.Mask.Length);
-                Array.Clear(a.ParUsed, 0, a.ParUsed.Length);
+                a.ParSet = false;
                 if (keyframe) a.St.Clear(); else a.St.CopyFrom(baseline);
                 a.St.Tick = h.Tick;
             }
@@ -226,11 +228,10 @@ namespace Arcade
             a.St.ServerTime = h.ServerTime;
             if (h.Coded && a.Parts > 1)
             {
-                // Kept for a parity part that may rebuild a lost one.
-                int j = h.Part / StateDeltaHeader.ParityGroup;
-                Group(a, j).AddData(h.Part % StateDeltaHeader.ParityGroup, buf, h.RangesOffset, h.PayloadOffset + h.PayloadLength);
+                // Kept for repair parts that may rebuild lost ones.
+                Repair(a).AddData(h.Part, buf, h.RangesOffset, h.PayloadOffset + h.PayloadLength);
                 DeltaOutcome o;
-                if (Recover(a, j, prior, out o, out st)) return o;
+                if (Recover(a, prior, out o, out st)) return o;
             }
             return Done(a, h, out st);
         }
@@ -252,63 +253,64 @@ namespace Arcade
             return DeltaOutcome.Whole;
         }
 
-        /// <summary>Sets up the parity groups of both assemblies now (about 200 KB), so that no coded
-        /// tick allocates them later: for a session that takes coded parts.</summary>
+        /// <summary>Sets up the repairs of both assemblies now (about 640 KB), so that no coded tick
+        /// allocates them later: for a session that takes coded parts.</summary>
         public void PrepareParity()
         {
-            foreach (var a in asm) SetUpParity(a);
-        }
-
-        static void SetUpParity(Assembly a)
-        {
-            if (a.Par != null) return;
-            a.Par = new DeltaParityGroup[MaxParityGroups];
-            for (int i = 0; i < a.Par.Length; i++) a.Par[i] = new DeltaParityGroup();
-        }
-
-        DeltaParityGroup Group(Assembly a, int j)
-        {
-            SetUpParity(a);
-            if ((a.ParUsed[j >> 6] >> (j & 63) & 1) == 0)
+            foreach (var a in asm) if (a.Par == null) a.Par = new DeltaRepair();
+            for (int i = 0; i < rec.Length; i++)
             {
-                a.ParUsed[j >> 6] |= 1UL << (j & 63);
-                a.Par[j].Reset(Math.Min(StateDeltaHeader.ParityGroup, a.Parts - j * StateDeltaHeader.ParityGroup));
+                if (rec[i] == null) rec[i] = new StateDeltaHeader();
+                if (recBody[i] == null) recBody[i] = new byte[Proto.MaxBodySize];
             }
-            return a.Par[j];
+        }
+
+        DeltaRepair Repair(Assembly a)
+        {
+            PrepareParity();
+            if (!a.ParSet) { a.ParSet = true; a.Par.Reset(a.Parts); }
+            return a.Par;
         }
 
         DeltaOutcome Parity(Assembly a, StateDeltaHeader h, byte[] buf, TickState prior, out TickState st)
         {
-            var g = Group(a, h.Part);
+            var g = Repair(a);
             st = a.St;
-            if (g.HasParity) { Copies++; return DeltaOutcome.Duplicate; }
-            g.AddParity(h, buf);
+            if (g.HasRepair(h.Part)) { Copies++; return DeltaOutcome.Duplicate; }
+            g.AddRepair(h, buf);
             DeltaOutcome o;
-            if (Recover(a, h.Part, prior, out o, out st)) return o;
+            if (Recover(a, prior, out o, out st)) return o;
             st = a.St;
             return DeltaOutcome.Partial;
         }
 
-        // Rebuilds and applies the part parity group j of a lacks, if it can (true).
-        bool Recover(Assembly a, int j, TickState prior, out DeltaOutcome o, out TickState st)
+        // Rebuilds and applies the parts a lacks, if its repair can (true).
+        bool Recover(Assembly a, TickState prior, out DeltaOutcome o, out TickState st)
         {
             o = DeltaOutcome.Partial; st = null;
-            var g = Group(a, j);
-            int i;
-            if (!g.Missing(out i)) return false;
-            int part = j * StateDeltaHeader.ParityGroup + i;
-            int n = g.Recover(recBody, part);
-            if (n < 0 || !rec.Parse(recBody, 0, n) || rec.Part != part || rec.IsParity || a.Has(part))
+            var g = Repair(a);
+            int e;
+            if (!g.Missing(out e) || e > rec.Length || !g.Recover()) return false;
+            StateDeltaHeader last = null;
+            for (int part = 0; part < a.Parts; part++)
             {
-                a.Live = false; BadDelta++; o = DeltaOutcome.Bad;
-                return true;
+                if (a.Has(part)) continue;
+                var r = rec[nrec];
+                var body = recBody[nrec];
+                int n = g.Body(body, part);
+                if (n < 0 || !r.Parse(body, 0, n) || r.Part != part || r.IsParity)
+                {
+                    a.Live = false; BadDelta++; o = DeltaOutcome.Bad;
+                    return true;
+                }
+                if (!dec.Apply(r, body, a.St, prior)) { a.Live = false; BadDelta++; o = DeltaOutcome.Bad; return true; }
+                Applied++; Recovered++;
+                a.Set(part, r);
+                nrec++;
+                last = r;
             }
-            g.AddData(i, null, -1, 0); // settled: the group asks no more
-            if (!dec.Apply(rec, recBody, a.St, prior)) { a.Live = false; BadDelta++; o = DeltaOutcome.Bad; return true; }
-            Applied++; Recovered++;
-            a.Set(part, rec);
-            recovered = true;
-            o = Done(a, rec, out st);
+            if (last == null) return false;
+            o = Done(a, last, out st);
             return true;
         }
     }

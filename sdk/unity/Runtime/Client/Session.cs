@@ -918,10 +918,9 @@ namespace Arcade
             {
                 if (!haveDeltaTick || h.Tick != deltaTick) { haveDeltaTick = true; deltaTick = h.Tick; deltaTickTime = h.ServerTime; }
                 // Each part is shown as it arrives: within its ranges the assembly is the tick's state. A
-                // parity part has no records of its own; the part it rebuilt, if any, is shown.
+                // repair part has no records of its own; the parts it rebuilt, if any, are shown.
                 if (!h.IsParity) ShowPart(h, st, now);
-                var rec = deltaRx.RecoveredPart;
-                if (rec != null) ShowPart(rec, st, now);
+                for (int i = 0; i < deltaRx.RecoveredParts; i++) ShowPart(deltaRx.RecoveredPart(i), st, now);
             }
             if (o != DeltaOutcome.Whole) return;
             if (show)

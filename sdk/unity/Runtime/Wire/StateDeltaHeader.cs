@@ -1,8 +1,8 @@
 namespace Arcade.Wire
 {
     /// <summary>StateDelta (§6.15): the fixed fields, and the payload referenced in place. The
-    /// payload is bit-packed, or range-coded with FlagCoded; a parity part (FlagParity) carries the
-    /// XOR of its group's data part bodies instead of records (§10.4). Parse applies the drop rules
+    /// payload is bit-packed, or range-coded with FlagCoded; a repair part (FlagParity) carries a
+    /// sum of its tick's data part bodies instead of records (§10.4). Parse applies the drop rules
     /// of §6.15; bytes after the payload are ignored (§11).</summary>
     public sealed class StateDeltaHeader
     {
@@ -17,7 +17,7 @@ namespace Arcade.Wire
         public uint PriorTick;
         public ushort PlayerFrom, PlayerTo, EntityFrom, EntityTo, PlayerRecords, EntityRecords, PayloadBits;
         /// <summary>Offset of the payload in the datagram buffer; RangesOffset, of `player ids from`
-        /// (where a parity part's XOR starts, §10.4 "Parity").</summary>
+        /// (where a repair part's sum starts, §10.4 "Parity").</summary>
         public int PayloadOffset, RangesOffset;
 
         public const byte FlagHasHash = 1 << 0, FlagKeyframe = 1 << 1, FlagCoded = 1 << 2, FlagAvatarGrid = 1 << 3,
@@ -29,16 +29,13 @@ namespace Arcade.Wire
         public const int OffTick = 0, OffServerTime = 4, OffBaseline = 12, OffPart = 16, OffParts = 17,
             OffPlayerCount = 18, OffEntityCount = 20, OffFlags = 22, OffOptional = 23;
         public const int HashSize = 8, PriorSize = 4, RangesSize = 14;
-        /// <summary>Data parts per parity group, and how much longer a parity part may be than its group's longest part.</summary>
-        public const int ParityGroup = 3, ParityRoom = 14;
+        /// <summary>How much longer a repair part may be than its tick's longest data part.</summary>
+        public const int ParityRoom = 14;
 
         public bool Coded { get { return (Flags & FlagCoded) != 0; } }
         public bool IsParity { get { return (Flags & FlagParity) != 0; } }
         public bool HasPrior { get { return (Flags & FlagPrior) != 0; } }
         public int PayloadLength { get { return (PayloadBits + 7) / 8; } }
-
-        /// <summary>Parity groups of a tick of parts data parts.</summary>
-        public static int ParityGroups(int parts) { return (parts + ParityGroup - 1) / ParityGroup; }
 
         /// <summary>Length of the fields every part of a tick shares, up to `player ids from`: 23,
         /// plus the hash and the prior tick when the flags have them.</summary>
@@ -75,13 +72,13 @@ namespace Arcade.Wire
         /// <summary>The drop rules of §6.15 on the fixed fields.</summary>
         static bool Valid(byte flags, byte part, byte parts, uint baseline, uint prior, int bits, int records)
         {
-            if (parts == 0 || part >= parts) return false;
+            if (parts == 0 || part >= parts && (flags & FlagParity) == 0) return false;
             if ((flags & FlagKeyframe) != 0 && baseline != 0) return false;
             bool coded = (flags & FlagCoded) != 0;
             if (!coded && (flags & CodedOnly) != 0) return false;
             if (coded && (bits & 7) != 0) return false;
             if ((flags & FlagPriorEntities) != 0 && (flags & FlagPrior) == 0) return false;
-            if ((flags & FlagParity) != 0 && (part >= ParityGroups(parts) || records != 0)) return false;
+            if ((flags & FlagParity) != 0 && (part + parts > 255 || records != 0)) return false; // repair index j ≤ 255 − parts
             if ((flags & FlagPrior) != 0 && ((flags & FlagKeyframe) != 0 || (int)(baseline - prior) <= 0)) return false;
             return true;
         }

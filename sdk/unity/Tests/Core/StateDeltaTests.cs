@@ -143,14 +143,26 @@ namespace Arcade.Tests
             TickState got;
             var o = rx.Take(ph, p, out got);
             T.Equal(DeltaOutcome.Whole, o, "the parity part alone rebuilds the tick's one part");
-            T.True(rx.RecoveredPart != null && rx.RecoveredPart.Part == 0 && !rx.RecoveredPart.IsParity, "the rebuilt part");
-            T.Equal(h.PayloadBits, rx.RecoveredPart.PayloadBits, "rebuilt payload bits");
+            T.True(rx.RecoveredParts == 1 && rx.RecoveredPart(0).Part == 0 && !rx.RecoveredPart(0).IsParity, "the rebuilt part");
+            T.Equal(h.PayloadBits, rx.RecoveredPart(0).PayloadBits, "rebuilt payload bits");
             for (int i = 0; i < got.NumEntities; i++) T.Equal(cur.Entities[i], got.Entities[i], "rebuilt 1003 entity " + i);
             for (int i = 0; i < got.NumPlayers; i++) T.Equal(cur.Players[i].Head, got.Players[i].Head, "rebuilt 1003 head " + i);
             T.True(rx.Holds(1003), "1003 held whole");
             uint at; ulong mask;
             T.True(rx.Ack(out at, out mask) && at == 1003 && mask == (1UL | 1UL << 3 | 1UL << 7), "acknowledged: 1003, 1000, 996: " + at + " " + mask.ToString("x"));
             T.Equal(DeltaOutcome.Copy, rx.Take(h, d, out got), "the data part after it: a copy");
+
+            // Repair part 1 (a unicast repair: the data part times c(1, 0) in GF(2⁸)) alone rebuilds it too.
+            rx = new DeltaReceiver();
+            rx.Keep(prior); rx.Keep(key);
+            var p1 = Load("state_delta_coded_repair1");
+            var p1h = new StateDeltaHeader();
+            T.True(p1h.Parse(p1, 22, p1.Length - 22) && p1h.IsParity && p1h.Part == 1 && p1h.Parts == 1, "repair part 1 of one part parses");
+            T.Equal(DeltaOutcome.Whole, rx.Take(p1h, p1, out got), "repair part 1 alone rebuilds the tick's one part");
+            T.True(rx.RecoveredParts == 1 && rx.RecoveredPart(0).Part == 0, "the rebuilt part, from repair part 1");
+            for (int i = 0; i < got.NumEntities; i++) T.Equal(cur.Entities[i], got.Entities[i], "rebuilt from repair 1: 1003 entity " + i);
+            T.Equal(0x7f, (int)DeltaRepair.Coef(1, 0), "c(1, 0) = 255/254");
+            for (int i = 0; i < 254; i++) T.Equal(1, (int)DeltaRepair.Coef(0, i), "repair part 0 is the XOR: c(0, " + i + ")");
 
             // The data part, then the parity part: nothing to rebuild.
             rx = new DeltaReceiver();
@@ -188,7 +200,7 @@ namespace Arcade.Tests
             var key = Decode(dec, "state_delta_coded_keyframe", new TickState(), null);
             key.Tick = 1000;
             var prior = new TickState(); prior.CopyFrom(key); prior.Tick = 996; prior.Players[0].Seq = 498;
-            var vs = new[] { Load("state_delta_coded_keyframe"), Load("state_delta_coded_changes"), Load("state_delta_coded_parity") };
+            var vs = new[] { Load("state_delta_coded_keyframe"), Load("state_delta_coded_changes"), Load("state_delta_coded_parity"), Load("state_delta_coded_repair1") };
             var rng = new Random(14);
             var buf = new byte[Proto.MaxDatagramSize + 64];
             var h = new StateDeltaHeader();
