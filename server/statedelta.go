@@ -181,6 +181,9 @@ func (s *Server) broadcastDelta(now int64, group bool) {
 			// parts, or fewer, rebuilds them: the tick is still whole,
 			// the baseline can still move.
 			g.repairs = statesync.Repairs(len(parts), d.loss)
+			if g.repairs > 0 {
+				d.group.SentRepairs(d.cur.Tick)
+			}
 			for j := range g.repairs {
 				s.body = wire.AppendParity(s.body[:0], parts, j)
 				s.sendGroup(wire.TypeStateDelta)

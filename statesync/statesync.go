@@ -264,13 +264,13 @@ type Settings struct {
 	PriorGap uint32
 	// Tolerate is how many of the members that decide may be known to
 	// lack the tick that becomes the baseline, if they are fewer than a
-	// quarter of them: each is sent it by unicast, ahead of the tick
-	// coded against it (as repair parts, Member.RepairParts, when it has
-	// the group's parts of it). 0: every one must hold it. With 16
-	// receivers losing 5 % of 2 000 players at 120 Hz, the one in 16 that
-	// lacks a tick despite its repair part no longer holds the baseline
-	// back: it stays one tick old instead of two, 7.8 Mbps instead of
-	// 10.1.
+	// quarter of them and the tick went out with repair parts
+	// (SentRepairs): each is sent it by unicast, ahead of the tick coded
+	// against it, as repair parts (Member.RepairParts) when it has the
+	// group's parts of it. 0: every one must hold it. With 16 receivers
+	// losing 5 % of 2 000 players at 120 Hz, the one in 16 that lacks a
+	// tick despite its repair part no longer holds the baseline back: it
+	// stays one tick old instead of two, 7.8 Mbps instead of 10.1.
 	Tolerate int
 }
 
@@ -300,8 +300,22 @@ type Group struct {
 	hasPrior         bool
 	// sent is when each of the last Window ticks was planned (sent).
 	sent [Window]struct {
-		tick uint32
-		at   int64
+		tick    uint32
+		at      int64
+		repairs bool // sent with repair parts (SentRepairs)
+	}
+}
+
+// SentRepairs records that tick, the one Plan ran for last, went out
+// with repair parts. Only such a tick becomes the baseline while members
+// known to lack it are tolerated (Settings.Tolerate): a receiver that
+// lacks one has most of its parts, and two repair parts by unicast
+// rebuild it, where a tick of one part (without repair parts) is cheap to
+// code against an older baseline, which every receiver that lost it
+// still decodes against.
+func (g *Group) SentRepairs(tick uint32) {
+	if s := &g.sent[tick%Window]; s.tick == tick {
+		s.repairs = true
 	}
 }
 
@@ -350,7 +364,7 @@ func (g *Group) Base() (uint32, bool) { return g.base, g.hasBase }
 // member that should be sent tick target by unicast now.
 func (g *Group) Plan(now int64, tick uint32, hist *History, members []*Member, repair func(m *Member, target uint32)) (base uint32, ok bool) {
 	top := tick - 1
-	g.sent[tick%Window].tick, g.sent[tick%Window].at = tick, now
+	g.sent[tick%Window].tick, g.sent[tick%Window].at, g.sent[tick%Window].repairs = tick, now, false
 	if g.hasBase && (tick-g.base > g.MaxAge || !hist.Has(g.base)) {
 		// Too old: move on to the candidate, or to the newest tick.
 		g.base = top
@@ -374,9 +388,9 @@ func (g *Group) Plan(now int64, tick uint32, hist *History, members []*Member, r
 	// show, becomes the baseline. A report lost is not taken for a tick
 	// lost: the next one speaks for the tick, and a member that lacks it
 	// after all is sent it as any member that lacks the baseline. Up to
-	// Tolerate of them (fewer than a quarter) may be known to lack it:
-	// they are sent it by unicast at once, ahead of the tick coded
-	// against it.
+	// Tolerate of them (fewer than a quarter) may be known to lack a tick
+	// sent with repair parts: they are sent it by unicast at once, ahead
+	// of the tick coded against it.
 	old := g.base
 	var lack [Window]uint16 // by bit j: deciding members that lack top−j
 	n := 0
@@ -395,7 +409,7 @@ func (g *Group) Plan(now int64, tick uint32, hist *History, members []*Member, r
 			if int32(t-old) <= 0 {
 				break
 			}
-			if int(lack[j]) <= k && hist.Has(t) {
+			if s := &g.sent[t%Window]; (int(lack[j]) <= k && s.tick == t && s.repairs || lack[j] == 0) && hist.Has(t) {
 				g.base = t
 				break
 			}

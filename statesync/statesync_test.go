@@ -314,9 +314,10 @@ func TestLostReportHoldsNoBaseline(t *testing.T) {
 	}
 }
 
-// TestTolerate: of eight members one known to lack the newest tick does
-// not keep it from being the baseline (it is repaired with it); two do,
-// and of three members one does (fewer than a quarter may lack it).
+// TestTolerate: of eight members one known to lack the newest tick (sent
+// with repair parts) does not keep it from being the baseline (it is
+// repaired with it); two do, and of three members one does (fewer than a
+// quarter may lack it).
 func TestTolerate(t *testing.T) {
 	period := int64(1e9) / 120
 	for _, tc := range []struct {
@@ -341,6 +342,7 @@ func TestTolerate(t *testing.T) {
 			}
 			base, _ := g.Plan(now, tick, &hist, ms, func(m *Member, target uint32) { repaired[m] = target })
 			hist.Put(&wire.State{Tick: tick})
+			g.SentRepairs(tick)
 			if tick < 41 {
 				clear(repaired)
 				continue
@@ -419,6 +421,48 @@ func TestNewReceiverSameTick(t *testing.T) {
 	for _, tg := range targets[1:] {
 		if tg != targets[0] {
 			t.Fatalf("repairs of ticks %v", targets)
+		}
+	}
+}
+
+// TestTolerateRepaired: one of 16 members known to lack the newest tick
+// holds the baseline back unless that tick went out with repair parts;
+// then the baseline moves to it and that member is sent it.
+func TestTolerateRepaired(t *testing.T) {
+	for _, repaired := range []bool{false, true} {
+		g := Group{Settings: DefaultSettings(120)}
+		var hist History
+		ms := make([]*Member, 16)
+		for i := range ms {
+			ms[i] = &Member{}
+		}
+		var base uint32
+		var repairs []uint32
+		for tick := uint32(1); tick <= 20; tick++ {
+			now := int64(tick) * 8_333_333
+			for i, m := range ms {
+				m.Held = Held{Newest: tick - 1, Mask: ^uint64(0), At: now}
+				if i == 0 && tick == 20 {
+					m.Held.Mask = ^uint64(1) // lacks 19, holds the rest
+				}
+			}
+			repairs = repairs[:0]
+			b, _ := g.Plan(now, tick, &hist, ms, func(m *Member, target uint32) {
+				if m == ms[0] {
+					repairs = append(repairs, target)
+				}
+			})
+			base = b
+			hist.Put(&wire.State{Tick: tick})
+			if repaired {
+				g.SentRepairs(tick)
+			}
+		}
+		switch {
+		case !repaired && base != 18:
+			t.Errorf("tick 19 without repair parts, one member lacking it: baseline %d, want 18", base)
+		case repaired && (base != 19 || len(repairs) != 1 || repairs[0] != 19):
+			t.Errorf("tick 19 with repair parts, one member lacking it: baseline %d, repairs %v; want 19, [19]", base, repairs)
 		}
 	}
 }

@@ -293,6 +293,7 @@ func (e *deltaEncoder) Tick(t int, s *State, _ Held, sizes []int) []int {
 		g.repairs = statesync.Repairs(len(parts), e.worst)
 	}
 	if g.repairs > 0 {
+		e.group.SentRepairs(tick)
 		e.par, e.parOff = e.par[:0], e.parOff[:0]
 		for j := range g.repairs {
 			e.parOff = append(e.parOff, len(e.par))
