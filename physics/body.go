@@ -93,6 +93,10 @@ type body struct {
 	kind      BodyKind
 	sleeping  bool
 	hasTarget bool // kinematic: target is set for the Step
+	// invIStale: the body turned since invI was computed. collide
+	// computes it for the bodies of a contact only (nothing else reads
+	// it), from the pose the body turned to, which is where it still is.
+	invIStale bool
 
 	vel, angVel geom.Vec3
 	invMass     float64 // 0 unless Dynamic
@@ -149,10 +153,12 @@ func (b *body) updateInertia() {
 	if b.kind != Dynamic {
 		b.invMass = 0
 		b.invI = mat3{}
+		b.invIStale = false
 		return
 	}
 	b.invMass = 1 / b.mass
 	b.invI = rotDiag(b.pose.Rot, b.invInertia)
+	b.invIStale = false
 }
 
 // kineticEnergy returns ½mv² + ½ωᵀIω.

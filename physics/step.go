@@ -105,7 +105,7 @@ func (w *World) substep(h float64, last bool) {
 	for i := range w.bodies {
 		b := &w.bodies[i]
 		if b.active() {
-			b.updateInertia()
+			b.invIStale = true
 		}
 		if b.active() || b.kind == Kinematic {
 			b.box = bounds(&b.shape, b.pose)
@@ -136,6 +136,12 @@ func (w *World) collide(h float64) {
 		n, cnt := collide(a, b, mg, &w.scratch)
 		if cnt == 0 {
 			continue
+		}
+		if a.invIStale {
+			a.updateInertia()
+		}
+		if b.invIStale {
+			b.updateInertia()
 		}
 		m := manifold{
 			a: int32(i), b: int32(j),
