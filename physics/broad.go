@@ -57,6 +57,20 @@ type broad struct {
 	planes     []int32 // contactPairs' and sweepPairs' planes
 	planeRefs  []planeRef
 	moved      []int32 // bodies a sweep has moved, in this sub-step
+	listed     int     // sleeping bodies wakeTouched's first round listed (tests)
+	listedOf   []int32 // wakeCandidates' buffer for listed
+
+	// The step's candidate pairs (cand.go).
+	cand       []uint64 // pairs of overlapping fat bounds, one tracked, sorted
+	candOK     bool     // cand holds until a bound is found outside
+	candSweeps int      // how many times they were swept (tests)
+	candUses   [3]int   // sub-steps whose waking, contacts, sweep used them (tests)
+	role       []uint8  // by body index: its role in cand
+	fat        []aabb   // by body index, for a role: its fat bounds
+	swOf       []int32  // by body index: its sweepEnd in sweepPairs, or −1
+	tracked    []int32  // the tracked bodies, in order
+	candPlanes []int32  // the planes, in order
+	live, near []span   // buildCandidates' spans of the tracked and fixed bodies
 }
 
 // planeRef is a plane as contactPairs tests bodies against it: its
@@ -290,6 +304,19 @@ func (w *World) contactPairs(h float64) {
 	if !w.anyAwake(false) {
 		return
 	}
+	if w.candidates() {
+		bp.candUses[1]++
+		w.contactCandidatePairs(h)
+		act := bp.a[:0]
+		for _, i := range bp.tracked {
+			if b := &w.bodies[i]; b.active() {
+				act = append(act, span{i: i})
+			}
+		}
+		bp.a = act
+		w.planePairs(act, bp.candPlanes, h)
+		return
+	}
 	act, other, planes := bp.a[:0], bp.b[:0], bp.planes[:0]
 	var reach aabb // of act
 	for _, i := range bp.order {
@@ -332,6 +359,13 @@ func (w *World) contactPairs(h float64) {
 		}
 	}
 	bp.pairs = out
+	w.planePairs(act, planes, h)
+}
+
+// planePairs appends to bp.pairs the pairs of the awake bodies of act
+// and the planes that contactCandidate accepts, then sorts bp.pairs.
+func (w *World) planePairs(act []span, planes []int32, h float64) {
+	bp := &w.bp
 	// Planes span the axis: each awake body meets each plane, but there
 	// are few planes, and most bodies are apart from most of them. This is
 	// contactCandidate's test, with the body's centre and extents and its
@@ -396,6 +430,16 @@ func (w *World) wakeTouched() {
 		return
 	}
 	bp := &w.bp
+	if w.candidates() {
+		bp.candUses[0]++
+		w.wakeCandidates()
+		if len(bp.islands) == 0 {
+			return
+		}
+		// Some wake: the candidates do not pair them with the others
+		// asleep, so the rounds run over the sweeps, from the first.
+		w.dropCandidates()
+	}
 	front := bp.a[:0]
 	var reach aabb // of the first front
 	for _, i := range bp.order {
@@ -411,6 +455,7 @@ func (w *World) wakeTouched() {
 	// The first round needs only the sleeping bodies within reach of the
 	// awake ones; once it wakes some, the others are all listed.
 	asleep := w.asleepSpans(bp.b[:0], &reach)
+	bp.listed = len(asleep)
 	all := false
 	// Each round pairs the bodies woken by the last (at first, all awake
 	// ones) with those still asleep.
@@ -545,6 +590,11 @@ func (w *World) sweepPairs(h float64) {
 	qfs, qfb := bp.f[:0], bp.g[:0] // queries of the bodies swept against fixed ones
 	fixed, fb := bp.b[:0], bp.h[:0]
 	far, queries := false, 0
+	// The step's candidates, if they hold for this sub-step's start (they
+	// were swept or checked by its waking and contact finding) and for
+	// the bounds below.
+	cand := bp.candOK && !w.brute && len(bp.role) == len(w.bodies)
+	escaped := false
 	var freach aabb // of qfs and qfb: fixed bodies beyond it meet none
 	for _, i := range bp.order {
 		b := &w.bodies[i]
@@ -582,6 +632,10 @@ func (w *World) sweepPairs(h float64) {
 			}
 			u = u.union(e.q)
 			if sweepsFixed(b) {
+				e.fixed = fixedSphere
+				if b.shape.Kind != ShapeSphere {
+					e.fixed = fixedBox
+				}
 				// Far bodies are fast.
 				far = true
 				s := w.mkspan(i, e.q)
@@ -596,6 +650,13 @@ func (w *World) sweepPairs(h float64) {
 				}
 			}
 		}
+		if cand && !(bp.role[i] == roleTracked && contains(bp.fat[i], u)) {
+			cand = false
+			// A body out of its fat bounds drops the candidates, to be
+			// swept anew; one spinning so that its bounds have no end
+			// would be out of any.
+			escaped = escaped || !math.IsInf(carry, 1)
+		}
 		s := w.mkspan(int32(len(sw)), u)
 		sw = append(sw, e)
 		all = append(all, s)
@@ -604,6 +665,26 @@ func (w *World) sweepPairs(h float64) {
 	if queries == 0 {
 		bp.b, bp.h = fixed, fb
 		return
+	}
+	if cand {
+		// Every body's bounds lie within its fat bounds: the step's
+		// candidates hold every pair the sweeps below would find.
+		bp.candUses[2]++
+		for k := range sw {
+			bp.swOf[sw[k].body] = int32(k)
+		}
+		w.sweepFromCandidates(sw)
+		for k := range sw {
+			bp.swOf[sw[k].body] = -1
+		}
+		w.sweepPlanePairs(qfs, bp.candPlanes, false)
+		w.sweepPlanePairs(qfb, bp.candPlanes, true)
+		bp.b, bp.h = fixed, fb
+		bp.sortPairs(len(w.bodies))
+		return
+	}
+	if escaped {
+		w.dropCandidates()
 	}
 	sortSpans(all)
 	for k := range all {
@@ -685,6 +766,7 @@ type sweepEnd struct {
 	need         float64 // a slow query: the least carry or reach it meets
 	body         int32
 	query        int8 // its query's kind, or none (a moving kinematic body)
+	fixed        int8 // whether it is swept against fixed bodies (sweepsFixed), and which
 	box          bool // its target is a box
 }
 

@@ -159,7 +159,7 @@ func TestBroadPhaseAgainstBrute(t *testing.T) {
 					}
 				}
 				fast.wakeTouched()
-				if len(fast.bp.b) < sleeping {
+				if fast.bp.listed < sleeping {
 					culled++
 				}
 				fast.SubStep(i)
@@ -192,8 +192,8 @@ func TestBroadPhaseAgainstBrute(t *testing.T) {
 				asleep++
 			}
 		}
-		t.Logf("seed %d: axis %d, %d contact candidates, %d swept hits, %d of %d asleep at the end",
-			seed, fast.bp.axis, pairs, swept, asleep, len(fast.bodies))
+		t.Logf("seed %d: axis %d, %d contact candidates, %d swept hits, %d of %d asleep at the end; step candidates swept %d times, used by %v sub-steps (wake, contact, sweep)",
+			seed, fast.bp.axis, pairs, swept, asleep, len(fast.bodies), fast.bp.candSweeps, fast.bp.candUses)
 	}
 	t.Logf("sub-steps: %d waking with sleeping bodies out of reach, %d sweeping slow spheres, %d slow boxes against fast ones",
 		culled, slowSpheres, slowBoxes)
@@ -231,7 +231,7 @@ func TestWakeLeavesOutOfReachAside(t *testing.T) {
 			}
 			ws[0].sortOrder()
 			ws[0].wakeTouched()
-			listed = len(ws[0].bp.b)
+			listed = ws[0].bp.listed
 		}
 		if sa, sb := states(ws[0]), states(ws[1]); !slices.Equal(sa, sb) {
 			t.Fatalf("frame %d: the broad phase differs from the all-pairs loops", f)

@@ -59,6 +59,7 @@ func (w *World) SetBodyState(id BodyID, st BodyState) error {
 	if b.kind == Static {
 		return nil
 	}
+	w.dropCandidates()
 	b.kind = st.Kind
 	b.pose = geom.Pose{Pos: st.Pose.Pos, Rot: st.Pose.Rot.Norm()}
 	b.vel, b.angVel = st.Vel, st.AngVel

@@ -36,6 +36,7 @@ func (w *World) Begin(dt float64) int {
 	}
 	w.reports = w.reports[:0]
 	w.solves = 0
+	w.dropCandidates()
 	for i := range w.bodies {
 		b := &w.bodies[i]
 		if b.kind != Kinematic {

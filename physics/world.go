@@ -231,6 +231,7 @@ func (w *World) Add(id BodyID, def BodyDef) error {
 	b.box = bounds(&b.shape, b.pose)
 	w.bodies = slices.Insert(w.bodies, i, b)
 	w.bp.dirty = true
+	w.dropCandidates()
 	w.wakeNear(b.box)
 	return nil
 }
@@ -254,6 +255,7 @@ func (w *World) Remove(id BodyID) {
 	box := w.bodies[i].box
 	w.bodies = slices.Delete(w.bodies, i, i+1)
 	w.bp.dirty = true
+	w.dropCandidates()
 	w.wakeNear(box)
 }
 
@@ -292,6 +294,7 @@ func (w *World) SetKinematicPose(id BodyID, p geom.Pose) error {
 	if i < 0 {
 		return ErrUnknownBody
 	}
+	w.dropCandidates()
 	b := &w.bodies[i]
 	if b.kind != Kinematic {
 		return ErrKind
@@ -308,6 +311,7 @@ func (w *World) SetDynamic(id BodyID, lin, ang geom.Vec3) error {
 	if i < 0 {
 		return ErrUnknownBody
 	}
+	w.dropCandidates()
 	b := &w.bodies[i]
 	if b.kind == Static || b.mass <= 0 {
 		return ErrKind
@@ -327,6 +331,7 @@ func (w *World) SetKinematic(id BodyID) error {
 	if i < 0 {
 		return ErrUnknownBody
 	}
+	w.dropCandidates()
 	b := &w.bodies[i]
 	if b.kind == Static {
 		return ErrKind
@@ -348,6 +353,7 @@ func (w *World) SetPose(id BodyID, p geom.Pose) error {
 	if i < 0 {
 		return ErrUnknownBody
 	}
+	w.dropCandidates()
 	b := &w.bodies[i]
 	old := b.box
 	b.pose = geom.Pose{Pos: p.Pos, Rot: p.Rot.Norm()}
@@ -368,6 +374,7 @@ func (w *World) SetVelocity(id BodyID, lin, ang geom.Vec3) error {
 	if i < 0 {
 		return ErrUnknownBody
 	}
+	w.dropCandidates()
 	b := &w.bodies[i]
 	if b.kind != Dynamic {
 		return ErrKind
@@ -388,6 +395,7 @@ func (w *World) Wake(id BodyID) {
 
 // wakeIsland wakes every body sleeping in island.
 func (w *World) wakeIsland(island BodyID) {
+	w.dropCandidates()
 	for i := range w.bodies {
 		b := &w.bodies[i]
 		if b.sleeping && b.island == island {
