@@ -61,16 +61,22 @@ type broad struct {
 	listedOf   []int32 // wakeCandidates' buffer for listed
 
 	// The step's candidate pairs (cand.go).
-	cand       []uint64 // pairs of overlapping fat bounds, one tracked, sorted
-	candOK     bool     // cand holds until a bound is found outside
-	candSweeps int      // how many times they were swept (tests)
-	candUses   [3]int   // sub-steps whose waking, contacts, sweep used them (tests)
-	role       []uint8  // by body index: its role in cand
-	fat        []aabb   // by body index, for a role: its fat bounds
-	swOf       []int32  // by body index: its sweepEnd in sweepPairs, or −1
-	tracked    []int32  // the tracked bodies, in order
-	candPlanes []int32  // the planes, in order
-	live, near []span   // buildCandidates' spans of the tracked and fixed bodies
+	cand       []uint64  // pairs of overlapping fat bounds, one tracked, sorted
+	candOK     bool      // cand holds until a bound is found outside
+	candSweeps int       // how many times they were swept (tests)
+	candUses   [3]int    // sub-steps whose waking, contacts, sweep used them (tests)
+	loneSkips  int       // awake bodies the sweep left out, in no candidate pair (tests)
+	role       []uint8   // by body index: its role in cand
+	fat        []aabb    // by body index, for a role: its fat bounds
+	swOf       []int32   // by body index: its sweepEnd in sweepPairs, or −1
+	lone       []bool    // by body index, tracked: it is in no candidate pair
+	planeGap   []float64 // by body index, tracked: its fat bounds' height above the nearest plane
+	serial     uint64    // counts sub-steps begun and ended: the bounds stand within one
+	checked    uint64    // the sub-step the candidates were last checked or swept in
+	sorted     bool      // order is up to date for the sub-step
+	tracked    []int32   // the tracked bodies, in order
+	candPlanes []int32   // the planes, in order
+	live, near []span    // buildCandidates' spans of the tracked and fixed bodies
 }
 
 // planeRef is a plane as contactPairs tests bodies against it: its
@@ -129,9 +135,19 @@ func (w *World) chooseAxis() {
 	}
 }
 
+// ensureOrder sorts bp.order if the sub-step has not yet: it is read
+// only by the sweeps that build lists from it, which a sub-step that uses
+// the step's candidates does not run.
+func (w *World) ensureOrder() {
+	if !w.bp.sorted {
+		w.sortOrder()
+	}
+}
+
 // sortOrder brings bp.order up to date with the bodies' bounds.
 func (w *World) sortOrder() {
 	bp := &w.bp
+	bp.sorted = true
 	n := len(w.bodies)
 	key := func(i int32) float64 { return comp(w.bodies[i].box.min, bp.axis) }
 	cmp := func(x, y int32) int {
@@ -314,9 +330,10 @@ func (w *World) contactPairs(h float64) {
 			}
 		}
 		bp.a = act
-		w.planePairs(act, bp.candPlanes, h)
+		w.planePairs(act, bp.candPlanes, h, true)
 		return
 	}
+	w.ensureOrder()
 	act, other, planes := bp.a[:0], bp.b[:0], bp.planes[:0]
 	var reach aabb // of act
 	for _, i := range bp.order {
@@ -359,13 +376,19 @@ func (w *World) contactPairs(h float64) {
 		}
 	}
 	bp.pairs = out
-	w.planePairs(act, planes, h)
+	w.planePairs(act, planes, h, false)
 }
 
 // planePairs appends to bp.pairs the pairs of the awake bodies of act
-// and the planes that contactCandidate accepts, then sorts bp.pairs.
-func (w *World) planePairs(act []span, planes []int32, h float64) {
+// and the planes that contactCandidate accepts, then sorts bp.pairs. With
+// cand, the bodies are tracked by the step's candidates, whose fat bounds
+// may keep them from every plane.
+func (w *World) planePairs(act []span, planes []int32, h float64, cand bool) {
 	bp := &w.bp
+	if len(planes) == 0 {
+		bp.sortPairs(len(w.bodies))
+		return
+	}
 	// Planes span the axis: each awake body meets each plane, but there
 	// are few planes, and most bodies are apart from most of them. This is
 	// contactCandidate's test, with the body's centre and extents and its
@@ -373,17 +396,19 @@ func (w *World) planePairs(act []span, planes []int32, h float64) {
 	// once, the latter only when margin alone keeps it apart from one.
 	// The planes' normals, their components' magnitudes and offsets are
 	// read once, not once a body.
-	pl := bp.planeRefs[:0]
-	for _, j := range planes {
-		sh := &w.bodies[j].shape
-		n := sh.Normal
-		pl = append(pl, planeRef{n: n, abs: geom.Vec3{X: math.Abs(n.X), Y: math.Abs(n.Y), Z: math.Abs(n.Z)}, off: sh.Offset, i: j})
-	}
-	bp.planeRefs = pl
+	pl := w.planeRefs(planes)
 	for _, s := range act {
 		a := &w.bodies[s.i]
-		c, e := boxCentre(a.box)
 		ext := -1.0
+		if cand && bp.planeGap[s.i] > margin+sweepSlack+planeTol {
+			// Its fat bounds, and so its bounds, lie further above every
+			// plane than margin alone keeps it.
+			ext = sweptMargin(a, &w.bodies[pl[0].i], h)
+			if bp.planeGap[s.i] > margin+ext+sweepSlack+planeTol {
+				continue
+			}
+		}
+		c, e := boxCentre(a.box)
 		for k := range pl {
 			p := &pl[k]
 			// planeLow, term for term.
@@ -400,6 +425,18 @@ func (w *World) planePairs(act []span, planes []int32, h float64) {
 		}
 	}
 	bp.sortPairs(len(w.bodies))
+}
+
+// planeRefs returns the planeRefs of planes, in bp.planeRefs.
+func (w *World) planeRefs(planes []int32) []planeRef {
+	pl := w.bp.planeRefs[:0]
+	for _, j := range planes {
+		sh := &w.bodies[j].shape
+		n := sh.Normal
+		pl = append(pl, planeRef{n: n, abs: geom.Vec3{X: math.Abs(n.X), Y: math.Abs(n.Y), Z: math.Abs(n.Z)}, off: sh.Offset, i: j})
+	}
+	w.bp.planeRefs = pl
+	return pl
 }
 
 // contactCandidate is contactPairs' test of the bounds of a and b, a the
@@ -440,6 +477,7 @@ func (w *World) wakeTouched() {
 		// asleep, so the rounds run over the sweeps, from the first.
 		w.dropCandidates()
 	}
+	w.ensureOrder()
 	front := bp.a[:0]
 	var reach aabb // of the first front
 	for _, i := range bp.order {
@@ -559,11 +597,20 @@ func (w *World) sweepPairs(h float64) {
 	bp.pairs = bp.pairs[:0]
 	bp.slowPairs = [2]int{}
 	reach, any := 0.0, false // S above
-	for i := range w.bodies {
-		b := &w.bodies[i]
+	awake := func(b *body) {
 		any = any || b.active()
 		if b.active() && b.shape.Kind == ShapeSphere {
 			reach = max(reach, b.pose.Pos.Sub(b.start).Len()+math.Sqrt(3)*(b.shape.Radius+ccdGap))
+		}
+	}
+	if w.candidatesHold() {
+		// Every awake body is tracked.
+		for _, i := range bp.tracked {
+			awake(&w.bodies[i])
+		}
+	} else {
+		for i := range w.bodies {
+			awake(&w.bodies[i])
 		}
 	}
 	if !any {
@@ -586,76 +633,37 @@ func (w *World) sweepPairs(h float64) {
 	// below half its threshold meets only the moving boxes whose reach is
 	// at least its margin. When, as at rest, nothing moves fast, the slow
 	// bodies meet nothing.
+	if w.sweepFromCandidates(h, reach) {
+		return
+	}
+	w.ensureOrder()
 	all, sw := bp.d[:0], bp.sw[:0]
 	qfs, qfb := bp.f[:0], bp.g[:0] // queries of the bodies swept against fixed ones
 	fixed, fb := bp.b[:0], bp.h[:0]
 	far, queries := false, 0
-	// The step's candidates, if they hold for this sub-step's start (they
-	// were swept or checked by its waking and contact finding) and for
-	// the bounds below.
-	cand := bp.candOK && !w.brute && len(bp.role) == len(w.bodies)
-	escaped := false
 	var freach aabb // of qfs and qfb: fixed bodies beyond it meet none
 	for _, i := range bp.order {
 		b := &w.bodies[i]
 		if !b.active() && !b.moving() {
 			continue
 		}
-		end := bounds(&b.shape, b.pose)
-		vh, turn := b.vel.Len()*h, b.angVel.Len()*h
-		carry := math.Inf(1)
-		if turn < 0.5 {
-			half := end.max.Sub(end.min).Scale(0.5).Len()
-			carry = vh + turn*(reach+half+b.pose.Pos.Sub(b.start).Len()+vh)/(1-turn)
-		}
-		e := sweepEnd{
-			t:     b.box.grow(b.reach).union(end.grow(carry)).grow(sweepSlack),
-			carry: carry, reach: b.reach, box: b.shape.Kind == ShapeBox,
-			need: math.Inf(-1), body: i,
-		}
-		u := e.t
-		if b.active() {
+		e, u := w.sweepEndOf(i, h, reach)
+		if e.query != queryNone {
 			queries++
-			if b.shape.Kind == ShapeSphere {
-				path := aabb{min: b.start, max: b.start}.union(aabb{min: b.pose.Pos, max: b.pose.Pos}).grow(b.shape.Radius + ccdGap)
-				e.q, e.query = path.grow(sweepSlack), querySphere
-				thr, d := ccdFraction*b.shape.Radius, b.pose.Pos.Sub(b.start).Len()
-				if d <= thr/2 {
-					e.need, e.query = 0.99*(thr-d), querySlowSphere
-				}
-			} else {
-				e.q, e.query = b.box.union(end).grow(ccdGap).grow(sweepSlack), queryBox
-				ha := b.shape.Half
-				if thr := ccdFraction * min(ha.X, ha.Y, ha.Z); b.reach <= thr/2 {
-					e.need, e.query = 0.99*(thr-b.reach), querySlowBox
-				}
-			}
-			u = u.union(e.q)
-			if sweepsFixed(b) {
-				e.fixed = fixedSphere
-				if b.shape.Kind != ShapeSphere {
-					e.fixed = fixedBox
-				}
-				// Far bodies are fast.
-				far = true
-				s := w.mkspan(i, e.q)
-				if len(qfs)+len(qfb) == 0 {
-					freach = s.box
-				}
-				freach = freach.union(s.box)
-				if b.shape.Kind == ShapeSphere {
-					qfs = append(qfs, s)
-				} else {
-					qfb = append(qfb, s)
-				}
-			}
 		}
-		if cand && !(bp.role[i] == roleTracked && contains(bp.fat[i], u)) {
-			cand = false
-			// A body out of its fat bounds drops the candidates, to be
-			// swept anew; one spinning so that its bounds have no end
-			// would be out of any.
-			escaped = escaped || !math.IsInf(carry, 1)
+		if e.fixed != fixedNone {
+			// Far bodies are fast.
+			far = true
+			s := w.mkspan(i, e.q)
+			if len(qfs)+len(qfb) == 0 {
+				freach = s.box
+			}
+			freach = freach.union(s.box)
+			if e.fixed == fixedSphere {
+				qfs = append(qfs, s)
+			} else {
+				qfb = append(qfb, s)
+			}
 		}
 		s := w.mkspan(int32(len(sw)), u)
 		sw = append(sw, e)
@@ -665,26 +673,6 @@ func (w *World) sweepPairs(h float64) {
 	if queries == 0 {
 		bp.b, bp.h = fixed, fb
 		return
-	}
-	if cand {
-		// Every body's bounds lie within its fat bounds: the step's
-		// candidates hold every pair the sweeps below would find.
-		bp.candUses[2]++
-		for k := range sw {
-			bp.swOf[sw[k].body] = int32(k)
-		}
-		w.sweepFromCandidates(sw)
-		for k := range sw {
-			bp.swOf[sw[k].body] = -1
-		}
-		w.sweepPlanePairs(qfs, bp.candPlanes, false)
-		w.sweepPlanePairs(qfb, bp.candPlanes, true)
-		bp.b, bp.h = fixed, fb
-		bp.sortPairs(len(w.bodies))
-		return
-	}
-	if escaped {
-		w.dropCandidates()
 	}
 	sortSpans(all)
 	for k := range all {
@@ -729,6 +717,49 @@ func (w *World) sweepPairs(h float64) {
 	bp.pairs = crossPairs(qfs, fixed, bp.pairs)
 	bp.pairs = crossPairs(qfb, fb, bp.pairs)
 	bp.sortPairs(len(w.bodies))
+}
+
+// sweepEndOf returns the sweepEnd of the awake or moving body i in a
+// sub-step of h, with reach the S of sweepPairs, and the union of its
+// query and target bounds.
+func (w *World) sweepEndOf(i int32, h, reach float64) (sweepEnd, aabb) {
+	b := &w.bodies[i]
+	end := bounds(&b.shape, b.pose)
+	vh, turn := b.vel.Len()*h, b.angVel.Len()*h
+	carry := math.Inf(1)
+	if turn < 0.5 {
+		half := end.max.Sub(end.min).Scale(0.5).Len()
+		carry = vh + turn*(reach+half+b.pose.Pos.Sub(b.start).Len()+vh)/(1-turn)
+	}
+	e := sweepEnd{
+		t:     b.box.grow(b.reach).union(end.grow(carry)).grow(sweepSlack),
+		carry: carry, reach: b.reach, box: b.shape.Kind == ShapeBox,
+		need: math.Inf(-1), body: i,
+	}
+	if !b.active() {
+		return e, e.t
+	}
+	if b.shape.Kind == ShapeSphere {
+		path := aabb{min: b.start, max: b.start}.union(aabb{min: b.pose.Pos, max: b.pose.Pos}).grow(b.shape.Radius + ccdGap)
+		e.q, e.query = path.grow(sweepSlack), querySphere
+		thr, d := ccdFraction*b.shape.Radius, b.pose.Pos.Sub(b.start).Len()
+		if d <= thr/2 {
+			e.need, e.query = 0.99*(thr-d), querySlowSphere
+		}
+	} else {
+		e.q, e.query = b.box.union(end).grow(ccdGap).grow(sweepSlack), queryBox
+		ha := b.shape.Half
+		if thr := ccdFraction * min(ha.X, ha.Y, ha.Z); b.reach <= thr/2 {
+			e.need, e.query = 0.99*(thr-b.reach), querySlowBox
+		}
+	}
+	if sweepsFixed(b) {
+		e.fixed = fixedSphere
+		if b.shape.Kind != ShapeSphere {
+			e.fixed = fixedBox
+		}
+	}
+	return e, e.t.union(e.q)
 }
 
 // sweepPlanePairs appends the pairs of the queries q (of spheres, or of

@@ -244,3 +244,50 @@ func TestWakeLeavesOutOfReachAside(t *testing.T) {
 		t.Error("the stack still sleeps after the ball rolled into it")
 	}
 }
+
+// TestCrowdSceneAgainstBrute: the server's capacity scene (scene.Crowd),
+// smaller, stepped with the broad phase stays bit-identical (poses,
+// velocities, sleep, contact reports) to the all-pairs loops, while its
+// bouncing bodies keep the step's candidates in use: by waking, contact
+// finding and the sweep, which leaves out the awake bodies in no
+// candidate pair, and with the candidates swept anew as bodies leave
+// their fat bounds.
+func TestCrowdSceneAgainstBrute(t *testing.T) {
+	frames := 480
+	if testing.Short() {
+		frames = 240
+	}
+	fast, slow := crowdScene(t, 60, 120, 0), crowdScene(t, 60, 120, 0)
+	slow.brute = true
+	for f := 1; f <= frames; f++ {
+		if f == frames/2 {
+			// Throw a bouncer into the resting objects, over the fence.
+			for _, w := range []*World{fast, slow} {
+				if err := w.SetPose(150, at(-1, 9, -5)); err != nil {
+					t.Fatal(err)
+				}
+				if err := w.SetVelocity(150, v3(-2, 0, 0), v3(0, 0, 0)); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		fast.Step(tick)
+		slow.Step(tick)
+		if sf, ss := states(fast), states(slow); !slices.Equal(sf, ss) {
+			for k := range sf {
+				if sf[k] != ss[k] {
+					t.Fatalf("frame %d: body %d: %+v, all pairs %+v", f, sf[k].id, sf[k], ss[k])
+				}
+			}
+		}
+		if !slices.Equal(reports(fast), reports(slow)) {
+			t.Fatalf("frame %d: contact reports differ", f)
+		}
+	}
+	bp := &fast.bp
+	t.Logf("%d frames: candidates swept %d times, used by %v sub-steps (wake, contact, sweep), %d awake bodies left out of the sweep",
+		frames, bp.candSweeps, bp.candUses, bp.loneSkips)
+	if n := 4 * frames; bp.candUses[0] < n/2 || bp.candUses[1] < n/2 || bp.candUses[2] < n/2 || bp.loneSkips == 0 || bp.candSweeps < 2 {
+		t.Errorf("the scene did not exercise the step's candidates")
+	}
+}

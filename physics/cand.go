@@ -55,6 +55,10 @@ func (w *World) candidates() bool {
 	if w.brute || w.stepN == 0 {
 		return false
 	}
+	if bp.candOK && bp.checked == bp.serial && len(bp.role) == len(w.bodies) {
+		return true
+	}
+	bp.checked = bp.serial
 	if bp.candOK && len(bp.role) == len(w.bodies) {
 		ok := true
 		for _, i := range bp.tracked {
@@ -71,6 +75,11 @@ func (w *World) candidates() bool {
 	return true
 }
 
+// tracked reports whether the candidates hold body i as tracked.
+func (w *World) tracked(i int) bool {
+	return len(w.bp.role) == len(w.bodies) && w.bp.role[i] == roleTracked
+}
+
 // contains reports whether b lies within a.
 func contains(a, b aabb) bool {
 	return a.min.X <= b.min.X && a.min.Y <= b.min.Y && a.min.Z <= b.min.Z &&
@@ -85,15 +94,20 @@ func (w *World) buildCandidates() {
 	if cap(bp.role) < n {
 		bp.role = make([]uint8, n)
 		bp.fat = make([]aabb, n)
+		bp.lone = make([]bool, n)
+		bp.planeGap = make([]float64, n)
 		bp.swOf = make([]int32, n)
 		for i := range bp.swOf {
 			bp.swOf[i] = -1
 		}
 	}
-	bp.role, bp.fat, bp.swOf = bp.role[:n], bp.fat[:n], bp.swOf[:n]
+	bp.role, bp.fat, bp.lone, bp.planeGap, bp.swOf = bp.role[:n], bp.fat[:n], bp.lone[:n], bp.planeGap[:n], bp.swOf[:n]
 	clear(bp.role)
+	w.ensureOrder()
 	h := w.stepH
-	left := float64(w.stepN-w.stepNext+1) * h // this sub-step's and the rest's
+	// This sub-step's, the rest's and the next Step's: the candidates
+	// may hold across Steps.
+	left := float64(w.stepN-w.stepNext+1+w.stepN) * h
 	g := w.Gravity.Len()
 	tracked, live, near, planes := bp.tracked[:0], bp.live[:0], bp.near[:0], bp.candPlanes[:0]
 	var reach aabb // of the fat bounds of the tracked bodies
@@ -140,6 +154,22 @@ func (w *World) buildCandidates() {
 	bp.pairs, cand = cand, bp.pairs
 	bp.sortPairs(n)
 	bp.pairs, cand = cand, bp.pairs
+	// What each tracked body's fat bounds meet: other bodies, and how
+	// near the nearest plane (below it, if negative).
+	pl := w.planeRefs(planes)
+	for _, i := range tracked {
+		bp.lone[i] = true
+		c, e := boxCentre(bp.fat[i])
+		gap := math.Inf(1)
+		for k := range pl {
+			p := &pl[k]
+			gap = min(gap, p.n.Dot(c)-p.abs.X*e.X-p.abs.Y*e.Y-p.abs.Z*e.Z-p.off)
+		}
+		bp.planeGap[i] = gap
+	}
+	for _, p := range cand {
+		bp.lone[p>>32], bp.lone[uint32(p)] = false, false
+	}
 	bp.cand, bp.tracked, bp.live, bp.near, bp.candPlanes = cand, tracked, live, near, planes
 	bp.candOK = true
 	bp.candSweeps++
@@ -220,27 +250,134 @@ func (w *World) contactCandidatePairs(h float64) {
 	}
 }
 
-// sweepFromCandidates appends the sweep's pairs over the candidates:
-// sw holds the awake and moving bodies' ends, bp.swOf their place in it
-// by body index. Both of a pair awake or moving: each way, as sweepPair
-// accepts it; else the awake one's query against the other's bounds (a
-// body that stands), if it is swept against fixed bodies and, a box, the
-// other is not a sphere.
-func (w *World) sweepFromCandidates(sw []sweepEnd) {
+// candidatesHold reports whether the step's candidates held at this
+// sub-step's start (its waking and contact finding swept or checked
+// them) and still do: since then, no body woke, none moved but by
+// integration.
+func (w *World) candidatesHold() bool {
 	bp := &w.bp
-	for _, p := range bp.cand {
-		i, j := int32(p>>32), int32(uint32(p))
-		si, sj := bp.swOf[i], bp.swOf[j]
-		switch {
-		case si >= 0 && sj >= 0:
-			bp.sweepPair(&sw[si], &sw[sj])
-			bp.sweepPair(&sw[sj], &sw[si])
-		case si >= 0:
-			w.sweepFixedPair(&sw[si], j)
-		case sj >= 0:
-			w.sweepFixedPair(&sw[sj], i)
-		}
+	return bp.candOK && !w.brute && bp.checked == bp.serial && len(bp.role) == len(w.bodies)
+}
+
+// sweepFromCandidates is sweepPairs over the step's candidates, with
+// reach the S of sweepPairs: it sets bp.pairs and reports true if they
+// hold for the sweep, that is every awake and moving body's query and
+// target bounds lie within its fat bounds. A body that has no candidate
+// and whose fat bounds keep it from every plane the sweep would pair it
+// with is no sweep's candidate: it is only checked to be within them, by
+// bounds that hold its query and target, with no sweepEnd. A body out of
+// its fat bounds drops the candidates, to be swept anew; one spinning so
+// that its carry has no bound would be out of any, and leaves them.
+func (w *World) sweepFromCandidates(h, reach float64) bool {
+	bp := &w.bp
+	if !w.candidatesHold() {
+		return false
 	}
+	sw := bp.sw[:0]
+	qfs, qfb := bp.f[:0], bp.g[:0]
+	queries := 0
+	ok := true
+	for _, i := range bp.tracked {
+		b := &w.bodies[i]
+		if !b.active() && !b.moving() {
+			continue
+		}
+		if bp.lone[i] && w.loneWithin(i, h, reach) {
+			bp.loneSkips++
+			continue
+		}
+		e, u := w.sweepEndOf(i, h, reach)
+		if !contains(bp.fat[i], u) {
+			ok = false
+			if !math.IsInf(e.carry, 1) {
+				w.dropCandidates()
+			}
+			break
+		}
+		if e.query != queryNone {
+			queries++
+		}
+		if e.fixed != fixedNone && bp.planeGap[i] <= sweepPlaneKeep(b)+planeTol {
+			if e.fixed == fixedSphere {
+				qfs = append(qfs, span{box: e.q, i: i})
+			} else {
+				qfb = append(qfb, span{box: e.q, i: i})
+			}
+		}
+		bp.swOf[i] = int32(len(sw))
+		sw = append(sw, e)
+	}
+	if ok && queries > 0 {
+		bp.candUses[2]++
+		for _, p := range bp.cand {
+			i, j := int32(p>>32), int32(uint32(p))
+			si, sj := bp.swOf[i], bp.swOf[j]
+			switch {
+			case si >= 0 && sj >= 0:
+				bp.sweepPair(&sw[si], &sw[sj])
+				bp.sweepPair(&sw[sj], &sw[si])
+			case si >= 0:
+				w.sweepFixedPair(&sw[si], j)
+			case sj >= 0:
+				w.sweepFixedPair(&sw[sj], i)
+			}
+		}
+		w.sweepPlanePairs(qfs, bp.candPlanes, false)
+		w.sweepPlanePairs(qfb, bp.candPlanes, true)
+		bp.sortPairs(len(w.bodies))
+	}
+	for k := range sw {
+		bp.swOf[sw[k].body] = -1
+	}
+	bp.sw, bp.f, bp.g = sw, qfs, qfb
+	return ok
+}
+
+// planeTol pads the tests of fat bounds against planes, against rounding.
+const planeTol = 1e-6
+
+// sweepPlaneKeep is the height above a plane that sweepPlanePairs pairs
+// b's query with it within.
+func sweepPlaneKeep(b *body) float64 {
+	if b.shape.Kind == ShapeBox {
+		return b.reach + ccdTouch
+	}
+	return sweepSlack
+}
+
+// loneWithin reports whether the query and target bounds sweepEndOf
+// would give awake or moving body b lie within its fat bounds, and its
+// fat bounds are further from every plane than sweepPlanePairs pairs it
+// within. It tests bounds that hold them: cubes about its start and end
+// centres of its radius (a box's half diagonal, which its bounds at any
+// turn lie within) plus the most its carry can be, and its start bounds
+// grown by its reach, each grown by ccdGap and sweepSlack.
+func (w *World) loneWithin(i int32, h, reach float64) bool {
+	bp := &w.bp
+	b := &w.bodies[i]
+	if bp.planeGap[i] <= sweepPlaneKeep(b)+planeTol {
+		return false
+	}
+	vh, turn := b.vel.Len()*h, b.angVel.Len()*h
+	if !(turn < 0.5) {
+		return false
+	}
+	r := b.shape.Radius
+	if b.shape.Kind == ShapeBox {
+		r = b.shape.Half.Len()
+	}
+	carry := vh + turn*(reach+math.Sqrt(3)*r+b.pose.Pos.Sub(b.start).Len()+vh)/(1-turn)
+	pad := ccdGap + sweepSlack + planeTol
+	f := &bp.fat[i]
+	return contains(*f, cube(b.pose.Pos, r+carry+pad)) &&
+		contains(*f, cube(b.start, r+pad)) &&
+		contains(*f, b.box.grow(b.reach+pad))
+}
+
+// cube returns the bounds of centre c and half extent e.
+func cube(c geom.Vec3, e float64) aabb {
+	d := geom.Vec3{X: e, Y: e, Z: e}
+	return aabb{min: c.Sub(d), max: c.Add(d)}
 }
 
 // sweepFixedPair appends (a, j) if a is swept against fixed bodies and

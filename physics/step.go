@@ -36,7 +36,6 @@ func (w *World) Begin(dt float64) int {
 	}
 	w.reports = w.reports[:0]
 	w.solves = 0
-	w.dropCandidates()
 	for i := range w.bodies {
 		b := &w.bodies[i]
 		if b.kind != Kinematic {
@@ -47,6 +46,10 @@ func (w *World) Begin(dt float64) int {
 			b.angVel = angularVelocity(b.pose.Rot, b.target.Rot, dt)
 		} else {
 			b.vel, b.angVel = geom.Vec3{}, geom.Vec3{}
+		}
+		if b.moving() && !w.tracked(i) {
+			// The candidates hold it standing still.
+			w.dropCandidates()
 		}
 	}
 	w.chooseAxis()
@@ -114,6 +117,7 @@ func (w *World) substep(h float64, last bool) {
 	}
 	w.record()
 	w.updateSleep(h)
+	w.bp.serial++ // the bounds moved
 }
 
 // collide rebuilds the manifolds at the current poses, inheriting
