@@ -15,7 +15,8 @@ func (w *World) sweep(h float64) {
 	}
 	w.bp.moved = w.bp.moved[:0]
 	pairs := w.bp.pairs
-	for i := range w.bodies {
+	for _, k := range w.live {
+		i := int(k)
 		b := &w.bodies[i]
 		if !b.active() {
 			continue

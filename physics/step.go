@@ -85,15 +85,22 @@ func (w *World) End() {
 }
 
 func (w *World) substep(h float64, last bool) {
-	if !w.brute {
-		w.sortOrder()
-	}
+	w.bp.sorted = false
 	w.wakeTouched()
+	// The bodies that may move in the sub-step, those integrate moves: no
+	// body wakes, sleeps or changes kind until updateSleep.
+	live := w.live[:0]
+	for i := range w.bodies {
+		if b := &w.bodies[i]; !b.sleeping && (b.kind == Dynamic || b.kind == Kinematic) {
+			live = append(live, int32(i))
+		}
+	}
+	w.live = live
 	w.collide(h)
 	w.prepare(h)
 	w.impacts()
 	g := w.Gravity.Scale(h)
-	for i := range w.bodies {
+	for _, i := range live {
 		if b := &w.bodies[i]; b.active() {
 			b.vel = b.vel.Add(g)
 		}
@@ -106,14 +113,12 @@ func (w *World) substep(h float64, last bool) {
 	w.integrate(h, last)
 	w.sweep(h)
 	w.projectPositions(w.posIterations)
-	for i := range w.bodies {
+	for _, i := range live {
 		b := &w.bodies[i]
 		if b.active() {
 			b.invIStale = true
 		}
-		if b.active() || b.kind == Kinematic {
-			b.box = bounds(&b.shape, b.pose)
-		}
+		b.box = bounds(&b.shape, b.pose)
 	}
 	w.record()
 	w.updateSleep(h)
@@ -246,11 +251,8 @@ func staticFriction(m *Material) float64 {
 // still: their motion (turn, reach) is zero, and where they started is
 // never asked.
 func (w *World) integrate(h float64, last bool) {
-	for i := range w.bodies {
+	for _, i := range w.live {
 		b := &w.bodies[i]
-		if b.sleeping || b.kind == Static {
-			continue
-		}
 		b.start, b.startRot = b.pose.Pos, b.pose.Rot
 		switch {
 		case b.active():
@@ -331,9 +333,10 @@ func (w *World) updateSleep(h float64) {
 	}
 	w.parent, w.islandMin = w.parent[:n], w.islandMin[:n]
 	lin2, ang2 := w.sleepLin*w.sleepLin, w.sleepAng*w.sleepAng
-	for i := range w.bodies {
+	// Only awake bodies are joined, and only their roots read.
+	for _, i := range w.live {
 		b := &w.bodies[i]
-		w.parent[i] = int32(i)
+		w.parent[i] = i
 		w.islandMin[i] = math.Inf(1)
 		if !b.active() {
 			continue
@@ -356,18 +359,18 @@ func (w *World) updateSleep(h float64) {
 			b.sleepTime = 0
 		}
 	}
-	for i := range w.bodies {
+	for _, i := range w.live {
 		if b := &w.bodies[i]; b.active() {
-			r := w.root(int32(i))
+			r := w.root(i)
 			w.islandMin[r] = min(w.islandMin[r], b.sleepTime)
 		}
 	}
-	for i := range w.bodies {
+	for _, i := range w.live {
 		b := &w.bodies[i]
 		if !b.active() {
 			continue
 		}
-		r := w.root(int32(i))
+		r := w.root(i)
 		if w.islandMin[r] >= w.sleepTime {
 			b.sleeping = true
 			b.island = w.bodies[r].id

@@ -104,7 +104,8 @@ type World struct {
 	noSleep                       bool
 	bounce                        float64
 
-	bodies []body // sorted by id
+	bodies []body  // sorted by id
+	live   []int32 // in a sub-step: the dynamic and kinematic bodies not asleep, by index
 
 	manifolds, prevManifolds []manifold
 	contacts, prevContacts   []contact
