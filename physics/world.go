@@ -104,8 +104,9 @@ type World struct {
 	noSleep                       bool
 	bounce                        float64
 
-	bodies []body  // sorted by id
-	live   []int32 // in a sub-step: the dynamic and kinematic bodies not asleep, by index
+	bodies []body   // sorted by id
+	ids    []BodyID // the bodies' ids, for finding one: dense, as the bodies are not
+	live   []int32  // in a sub-step: the dynamic and kinematic bodies not asleep, by index
 
 	manifolds, prevManifolds []manifold
 	contacts, prevContacts   []contact
@@ -177,7 +178,7 @@ func orVec(v, d geom.Vec3) geom.Vec3 {
 
 // find returns the index of id, or −1.
 func (w *World) find(id BodyID) int {
-	i, ok := slices.BinarySearchFunc(w.bodies, id, byID)
+	i, ok := slices.BinarySearch(w.ids, id)
 	if !ok {
 		return -1
 	}
@@ -216,7 +217,7 @@ func (w *World) Add(id BodyID, def BodyDef) error {
 	if def.Mass < 0 || math.IsNaN(def.Mass) || (def.Kind == Dynamic && def.Mass == 0) {
 		return fmt.Errorf("physics: body %d: Mass is %v, want > 0", id, def.Mass)
 	}
-	i, found := slices.BinarySearchFunc(w.bodies, id, byID)
+	i, found := slices.BinarySearch(w.ids, id)
 	if found {
 		return fmt.Errorf("physics: body %d: %w", id, ErrExists)
 	}
@@ -231,20 +232,11 @@ func (w *World) Add(id BodyID, def BodyDef) error {
 	b.setMassProps()
 	b.box = bounds(&b.shape, b.pose)
 	w.bodies = slices.Insert(w.bodies, i, b)
+	w.ids = slices.Insert(w.ids, i, id)
 	w.bp.dirty = true
 	w.dropCandidates()
 	w.wakeNear(b.box)
 	return nil
-}
-
-func byID(b body, id BodyID) int {
-	switch {
-	case b.id < id:
-		return -1
-	case b.id > id:
-		return 1
-	}
-	return 0
 }
 
 // Remove removes a body, waking whatever rested against it.
@@ -255,6 +247,7 @@ func (w *World) Remove(id BodyID) {
 	}
 	box := w.bodies[i].box
 	w.bodies = slices.Delete(w.bodies, i, i+1)
+	w.ids = slices.Delete(w.ids, i, i+1)
 	w.bp.dirty = true
 	w.dropCandidates()
 	w.wakeNear(box)
