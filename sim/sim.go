@@ -362,8 +362,8 @@ func (w *World) SubStep(i int) { w.phys.SubStep(i) }
 func (w *World) EndStep(now int64) {
 	w.phys.End()
 	for i := range w.objs {
-		o := &w.objs[i]
-		if o.dynamic && !w.graph.Held(o.node) {
+		// SetPose leaves a held object alone.
+		if o := &w.objs[i]; o.dynamic {
 			w.graph.SetPose(o.node, w.phys.Pose(o.body), now)
 		}
 	}
