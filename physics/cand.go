@@ -105,9 +105,9 @@ func (w *World) buildCandidates() {
 	clear(bp.role)
 	w.ensureOrder()
 	h := w.stepH
-	// This sub-step's, the rest's and the next Step's: the candidates
-	// may hold across Steps.
-	left := float64(w.stepN-w.stepNext+1+w.stepN) * h
+	// This sub-step's, the rest's and two more: the candidates may hold
+	// across Steps (a longer time makes more pairs, a shorter more sweeps).
+	left := float64(w.stepN-w.stepNext+3) * h
 	g := w.Gravity.Len()
 	tracked, live, near, planes := bp.tracked[:0], bp.live[:0], bp.near[:0], bp.candPlanes[:0]
 	var reach aabb // of the fat bounds of the tracked bodies
