@@ -7,10 +7,13 @@ import (
 	"github.com/arcadexr/arcade/geom"
 )
 
-// The broad phase is sweep and prune on one axis. World.bp.order keeps the
-// body indices sorted by the low end of their bounds along the axis; each
-// sub-step re-sorts it by insertion, which costs one pass when few bodies
-// changed place (resting and sleeping ones never do). Each question the
+// The broad phase is sweep and prune on one axis, mostly once into the
+// step's candidate pairs (cand.go), which the sub-steps filter while they
+// hold; the sweeps below are what a sub-step that cannot use them runs.
+// World.bp.order keeps the body indices sorted by the low end of their
+// bounds along the axis; a sub-step that reads it re-sorts it by
+// insertion, which costs one pass when few bodies changed place (resting
+// and sleeping ones never do). Each question the
 // step asks (which awake bodies touch which, which awake bodies touch
 // sleeping ones, which bodies a fast one may have passed into) filters
 // that order into sorted lists of spans and sweeps them: a span only meets

@@ -48,28 +48,49 @@
 //
 // # Broad phase
 //
-// Sweep and prune on one axis: the bodies are kept sorted by the low end of
-// their bounds along it and re-sorted by insertion each sub-step, which is
-// one pass when few changed place; resting and sleeping bodies never do.
-// Waking, contact finding and sweeping each filter that order into sorted
-// lists and pair a body only with those that start along the axis before
-// it ends. Sleeping, fixed and other bodies enter those lists only within
-// the bounds of all the awake bodies they would be paired with, so resting
-// bodies out of reach cost a comparison each. The sweep lists the awake and
-// moving bodies once, each with the bounds it is swept in and those it is
-// swept against, and sweeps that list against itself; it pairs a slow body
-// (moved less than half of what gets it swept) only with the moving bodies
-// fast enough for its own margin, so at rest it pairs none, and a body with
-// a plane only when its bounds come within reach of it. Contact finding
-// and the sweep test each awake body against the planes apart, with the
-// planes' terms read once a sub-step. The axis is the one along which the body centres spread most
-// (changed at a Begin only for twice the variance). Sweep and prune was
-// chosen over a uniform grid because Arcade's bodies range from 2 cm balls
-// to 3 m tables, which no one cell size suits, and because the sorted order
-// survives from one sub-step to the next at the cost of a pass. The
-// candidates are a superset of what the all-pairs tests accept, sorted by
-// body index and filtered by those same tests, so the results are
-// bit-identical to testing all pairs.
+// Candidate pairs of fat bounds, found by sweep and prune on one axis and
+// kept from sub-step to sub-step and Step to Step. Each awake dynamic or
+// moving kinematic body is given fat bounds: a cube about its centre
+// that holds its shape at any turn, grown by how far it could go in the
+// rest of the Step and two sub-steps more (its speed and gravity's, a
+// quarter more) and by what the sweep adds to its bounds in a sub-step;
+// the sleeping, static and unmoving bodies within reach of those, their
+// bounds grown by margin. The candidates are the pairs of overlapping fat
+// bounds with one awake or moving body. Waking, contact finding and the
+// sweep each filter the candidates by their own tests, which is a few
+// comparisons a pair: a resting body costs nothing, and an awake one in no
+// pair (a ball in flight) only a check that its sub-step's bounds lie
+// within its fat bounds. Each sub-step checks that every awake or moving
+// body's bounds do, before waking and contact finding and again for the
+// sweep's bounds; a body outside them, a wake, a World call that moves or
+// changes a body, or a kinematic body that starts moving sweeps the
+// candidates anew. A bounce turns a velocity about and keeps its length,
+// so the cube holds a body through it: in the 1 000-object capacity
+// scene they are swept anew about three Steps in four.
+//
+// A sub-step that cannot use them (a body spinning half a radian a
+// sub-step, whose sweep bounds have no end, leaves them to the sweep)
+// filters the bodies' order along the axis into sorted lists and sweeps
+// those: the bodies are kept sorted by the low end of their bounds along
+// it and re-sorted by insertion when a sweep reads the order, which is
+// one pass when few changed place. Sleeping, fixed and other bodies enter
+// those lists only within the bounds of all the awake bodies they would
+// be paired with. The sweep lists the awake and moving bodies once, each
+// with the bounds it is swept in and those it is swept against, and sweeps
+// that list against itself; it pairs a slow body (moved less than half of
+// what gets it swept) only with the moving bodies fast enough for its own
+// margin, so at rest it pairs none, and a body with a plane only when its
+// bounds come within reach of it. Contact finding and the sweep test each
+// awake body against the planes apart, with the planes' terms read once a
+// sub-step, and leave out the planes a body's fat bounds lie far above.
+// The axis is the one along which the body centres spread most (changed
+// at a Begin only for twice the variance). Sweep and prune was chosen
+// over a uniform grid because Arcade's bodies range from 2 cm balls to 3 m
+// tables, which no one cell size suits, and because the sorted order
+// survives from one sub-step to the next at the cost of a pass. Either
+// way the candidates are a superset of what the all-pairs tests accept,
+// sorted by body index and filtered by those same tests, so the results
+// are bit-identical to testing all pairs.
 //
 // # Kinematic bodies
 //
