@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/arcadexr/arcade/checkpoint"
 )
 
 // The stored epoch (PROTOCOL §18.3): the highest epoch this box wrote
@@ -31,36 +32,11 @@ func LoadEpoch(path string) (uint32, error) {
 	return uint32(e), nil
 }
 
-// StoreEpoch writes e to path atomically and durably: a temporary file,
-// synced, renamed over path, the directory synced.
+// StoreEpoch writes e to path atomically and durably
+// (checkpoint.WriteFile: a temporary file, synced, renamed over path, the
+// directory synced).
 func StoreEpoch(path string, e uint32) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".epoch-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.WriteString(strconv.FormatUint(uint64(e), 10) + "\n")
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	d.Close()
-	return err
+	return checkpoint.WriteFile(path, []byte(strconv.FormatUint(uint64(e), 10)+"\n"))
 }
 
 // NextEpoch is the epoch a server of index i (0 or 1) takes over with:

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -136,18 +135,12 @@ func runWithServer(t *testing.T, b *Build, srv *server, pass string, filters ...
 }
 
 // built is the one build of arcade-server and arcade-bot for all the
-// tests of this run, in a directory TestMain removes.
-var built struct {
-	once sync.Once
-	dir  string
-	err  error
-}
+// tests of this run, removed by TestMain.
+var built = toolrun.NewBinaries("./cmd/arcade-server", "./tools/arcade-bot")
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if built.dir != "" {
-		os.RemoveAll(built.dir)
-	}
+	built.Remove()
 	os.Exit(code)
 }
 
@@ -155,18 +148,7 @@ func TestMain(m *testing.M) {
 // tests, and returns the directory holding them.
 func buildBinaries(t *testing.T) string {
 	t.Helper()
-	built.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-		defer cancel()
-		if built.dir, built.err = os.MkdirTemp("", "arcade-csharp-bin-"); built.err != nil {
-			return
-		}
-		built.err = toolrun.Build(ctx, built.dir, "./cmd/arcade-server", "./tools/arcade-bot")
-	})
-	if built.err != nil {
-		t.Fatal(built.err)
-	}
-	return built.dir
+	return built.Dir(t)
 }
 
 func buildServer(t *testing.T) string {

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Build compiles pkgs (e.g. ./cmd/arcade-server) of the module the working
@@ -102,4 +103,49 @@ func (b *CapBuffer) String() string {
 func (b *CapBuffer) Tail(n int) string {
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// Binaries is one build of some packages' commands shared by all the
+// tests of a test binary: the first test that asks builds them, the
+// others wait for it; TestMain removes the directory with Remove.
+type Binaries struct {
+	pkgs []string
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// NewBinaries is the shared build of pkgs (module paths such as
+// "./cmd/arcade-server", relative to the module's root).
+func NewBinaries(pkgs ...string) *Binaries { return &Binaries{pkgs: pkgs} }
+
+// Fataler is what Dir needs of a testing.TB.
+type Fataler interface {
+	Helper()
+	Fatal(args ...any)
+}
+
+// Dir builds the commands the first time and returns the directory that
+// holds them; a failed build fails t.
+func (b *Binaries) Dir(t Fataler) string {
+	t.Helper()
+	b.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+		defer cancel()
+		if b.dir, b.err = os.MkdirTemp("", "arcade-bin-"); b.err != nil {
+			return
+		}
+		b.err = Build(ctx, b.dir, b.pkgs...)
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	return b.dir
+}
+
+// Remove deletes the build, if one was made.
+func (b *Binaries) Remove() {
+	if b.dir != "" {
+		os.RemoveAll(b.dir)
+	}
 }
