@@ -213,6 +213,7 @@ func (s *Server) replicate(now int64) {
 	}
 	s.cfg.Replicate.Replicate(r)
 	s.applied = s.applied[:0] // in the copy now
+	s.copyTick = r.State.Tick
 }
 
 // noteApplied keeps a call into the world for the standby (Applied).
@@ -231,7 +232,10 @@ func (s *Server) flushApplied() {
 	if len(s.applied) == 0 {
 		return
 	}
-	s.cfg.Replicate.Applied(s.tickNo, s.applied)
+	// Under the last copy's tick, not the tick running: calls made in a
+	// tick before its copy is taken are in that copy, and follow the one
+	// before it.
+	s.cfg.Replicate.Applied(s.copyTick, s.applied)
 	s.applied = s.applied[:0]
 }
 

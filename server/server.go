@@ -147,6 +147,7 @@ type Server struct {
 	// steppedDown, that Run is to end without a word (pair.go).
 	replica     Replica
 	applied     []Applied // calls into the world since the last copy
+	copyTick    uint64    // the last copy's tick
 	steppedDown atomic.Bool
 	pakeAll     *sourceLimiter
 	pakeSlot    limitSlot
