@@ -164,9 +164,26 @@ func TestRestartRejoin(t *testing.T) {
 	if !until(ctx, 10*time.Second, func() bool { s, err := getStats(api); return err == nil && s.Clients == headsets }) {
 		t.Fatal("the 8 headsets did not connect")
 	}
-	// They stream, the grabbers take their objects and swing them; the
-	// kill comes half a period after a checkpoint, or so.
-	time.Sleep(3*period + period/2)
+	// They stream, the grabbers take their objects and swing them (on a
+	// loaded box a grab can take seconds: wait for the four held away
+	// from their starts); then two checkpoints and a half later, so that
+	// the last before the kill shows them moved half a second earlier.
+	startAt := map[uint16]wire.Vec3{}
+	for _, o := range scene.Default().Objects {
+		startAt[o.ID] = wire.QuantizePose(wire.Pose{Pos: wire.Vec3{X: float32(o.Pose.Pos.X), Y: float32(o.Pose.Pos.Y), Z: float32(o.Pose.Pos.Z)}}).Pos
+	}
+	if !until(ctx, 15*time.Second, func() bool {
+		n := 0
+		for id, p := range startAt {
+			if e, ok := obs.at(id, math.MaxUint32); ok && e.flags&wire.EntityHeld != 0 && dist(e.pos, p) > movedFar {
+				n++
+			}
+		}
+		return n >= 4
+	}) {
+		t.Fatal("the 4 grabbers never held their objects away from their starts")
+	}
+	time.Sleep(2*period + period/2)
 	srv.kill() // SIGKILL: no goodbye to anyone, no last checkpoint
 	crash := time.Now()
 	time.Sleep(70 * time.Millisecond)
