@@ -225,7 +225,10 @@ func (l *Link) Follow(ctx context.Context) (*server.Replica, uint32, error) {
 		if stored != 0 && !l.have {
 			silence = max(silence, ColdSilence)
 		}
-		if canTake && time.Since(quiet) >= silence && !l.queued() {
+		// A datagram waiting unread holds the takeover off (it may be the
+		// active's), but for one more silence at most: someone flooding
+		// the port with junk must not hold it off for ever.
+		if q := time.Since(quiet); canTake && q >= silence && (q >= 2*silence || !l.queued()) {
 			break
 		}
 		wait := 2 * time.Millisecond

@@ -3,6 +3,7 @@ package pair
 import (
 	"bytes"
 	"context"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -417,5 +418,73 @@ func TestColdRestartListensLonger(t *testing.T) {
 	r := <-done
 	if r.r == nil || r.e != 5 || r.r.State.Tick != rep.State.Tick {
 		t.Fatalf("took over under epoch %d with copy %v; want epoch 5 with the active's copy", r.e, r.r != nil)
+	}
+}
+
+// TestFloodDoesNotHoldOffTakeover: junk sent to the standby's pair port
+// as fast as a socket can (never verifying, always waiting unread) does
+// not keep it from taking over once the active falls silent.
+func TestFloodDoesNotHoldOffTakeover(t *testing.T) {
+	a, b := pairOf(t, 30*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan uint32, 1)
+	go func() {
+		_, e, err := b.Follow(ctx)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- e
+	}()
+	a.epoch.Store(2)
+	for range 5 { // an active it followed, then silent
+		a.Replicate(testReplica(1))
+		time.Sleep(5 * time.Millisecond)
+	}
+	// Several senders without pause, so that the socket is seldom empty
+	// when the follower looks.
+	const senders = 4
+	stop := make(chan struct{})
+	flooded := make(chan int, senders)
+	for range senders {
+		junk, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(b.LocalAddr()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer junk.Close()
+		go func() {
+			n := 0
+			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); n++ {
+				select {
+				case <-stop:
+					flooded <- n
+					return
+				default:
+				}
+				junk.Write([]byte("ARCP junk that never verifies, sent without pause"))
+			}
+			flooded <- n
+		}()
+	}
+	collect := func() (n int) {
+		for range senders {
+			n += <-flooded
+		}
+		return n
+	}
+	select {
+	case e := <-done:
+		close(stop)
+		n := collect()
+		if e != 3 {
+			t.Fatalf("took over under epoch %d, want 3", e)
+		}
+		if b.Stats.BadMAC.Load() == 0 {
+			t.Fatalf("no junk reached the standby (%d sent)", n)
+		}
+	case <-ctx.Done():
+		close(stop)
+		collect()
+		t.Fatal("the flood held the takeover off")
 	}
 }
