@@ -147,6 +147,7 @@ func (s *Server) open(sl *seal.Session, h *wire.Header, b []byte) []byte {
 
 // onSession handles a datagram from a verified session.
 func (s *Server) onSession(now int64, c *session, h *wire.Header, body []byte, rx int64) {
+	s.stats.SessionRx.Inc()
 	switch h.Type {
 	case wire.TypePoseInput:
 		m := &s.mPose

@@ -109,9 +109,12 @@ type Stats struct {
 	Ticks       metrics.Counter
 	MissedTicks metrics.Counter
 	RxPackets   metrics.Counter
-	TxPackets   metrics.Counter
-	Clients     atomic.Int64
-	Dropped     [NumDropReasons]metrics.Counter
+	// SessionRx counts the datagrams of known sessions that passed their
+	// checks (token, seal, sequence): what headsets, not the LAN, sent.
+	SessionRx metrics.Counter
+	TxPackets metrics.Counter
+	Clients   atomic.Int64
+	Dropped   [NumDropReasons]metrics.Counter
 	// Traffic each way by packet type (the header's type byte; index 0
 	// counts received datagrams whose header did not parse): datagrams
 	// and bytes, headers and seals included.

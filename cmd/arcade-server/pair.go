@@ -10,7 +10,6 @@ import (
 
 	"github.com/arcadexr/arcade/pair"
 	"github.com/arcadexr/arcade/server"
-	"github.com/arcadexr/arcade/wire"
 )
 
 // defaultPairPort is --pair-listen's port.
@@ -143,10 +142,10 @@ func pairStatus(l *pair.Link, o *options) string {
 // active, the active's return would end the active's world for this
 // box's older copy (§18.3). What it sent reached no one; it follows again.
 func watchIsolation(ctx context.Context, srv *server.Server, log *slog.Logger, stop func()) {
+	// Datagrams of the copy's sessions that passed their checks, not any
+	// datagram at the port: junk from the LAN proves nothing.
 	st := srv.Stats()
-	heard := func() uint64 {
-		return st.Rx[wire.TypePoseInput].Load() + st.Rx[wire.TypePing].Load() + st.Rx[wire.TypeMessage].Load()
-	}
+	heard := st.SessionRx.Load
 	t := time.NewTimer(pair.Isolated)
 	defer t.Stop()
 	select {
