@@ -284,6 +284,14 @@ func TestReplicateAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { a.Replicate(r) }); n != 0 {
 		t.Fatalf("Replicate: %v allocations a copy, want 0", n)
 	}
+	calls := make([]server.Applied, 100)
+	for i := range calls {
+		calls[i] = server.Applied{Kind: server.AppliedInput, ID: uint16(i + 1)}
+	}
+	a.Applied(1, calls)
+	if n := testing.AllocsPerRun(100, func() { a.Applied(1, calls) }); n != 0 {
+		t.Fatalf("Applied: %v allocations a hand-over, want 0", n)
+	}
 }
 
 func BenchmarkReplicate(b *testing.B) {
