@@ -102,45 +102,20 @@ func (s *Server) onChallengeResponse(now int64, from netip.AddrPort, body []byte
 			return
 		}
 	}
-	c := &session{
-		seal:      sl,
-		accept:    acc,
-		confirmed: !s.sealed,
-		created:   now,
-		id:        id,
-		token:     s.newToken(),
-		nonce:     m.ClientNonce,
-		addr:      from,
-		addrStr:   from.String(),
-		name:      string(m.Name[:m.NameLen]),
-		unicast:   m.Flags&wire.ConnectWantUnicast != 0 || s.cfg.NoMulticast,
-		delta:     m.Flags&wire.ConnectDeltaState != 0 && !s.cfg.NoDeltaState,
-		coded:     m.Flags&wire.ConnectDeltaState != 0 && m.Flags&wire.ConnectCodedState != 0 && !s.cfg.NoDeltaState,
-		lastHeard: now,
-		limit:     limitSlot{tokens: s.sessionLimit.burst, last: now},
-		playerID:  player,
-		resumed:   resume,
-		ep:        s.newEndpoint(),
-		due:       -1,
-		relAt:     reliable.Never,
-	}
+	c := s.newSession(now, SessionCopy{
+		Token: s.newToken(), Nonce: m.ClientNonce, ID: id, PlayerID: player, Addr: from, Name: string(m.Name[:m.NameLen]),
+		Unicast: m.Flags&wire.ConnectWantUnicast != 0,
+		Delta:   m.Flags&wire.ConnectDeltaState != 0,
+		Coded:   m.Flags&wire.ConnectCodedState != 0,
+	})
+	c.seal, c.accept, c.confirmed, c.resumed = sl, acc, !s.sealed, resume
 	if resume && prev.has {
 		// The avatar stays where it was until the first new input.
 		c.applied, c.hasApplied = prev.avatar, true
 	}
-	s.sess.add(c)
+	s.addSession(c, c.unicast)
 	s.logSessionKeys(c)
 	s.usedCookies.add(&m.Cookie)
-	c.fixedUnicast = c.unicast
-	c.delivery.reason = reasonMulticast
-	if c.fixedUnicast {
-		c.delivery.reason = reasonAsked
-		if s.cfg.NoMulticast {
-			c.delivery.reason = reasonNoMulticast
-		}
-	} else {
-		s.multicastN++
-	}
 	if c.confirmed {
 		s.joined(now, c)
 	} else {
@@ -148,6 +123,46 @@ func (s *Server) onChallengeResponse(now int64, from netip.AddrPort, body []byte
 	}
 	s.stats.Clients.Store(int64(len(s.sess.order) - s.unconfirmed))
 	s.sendAccepted(now, c)
+}
+
+// newSession is the session sc describes, new to this server: its
+// reliable channel and budgets fresh, heard from now. The server's
+// settings override the client's asks (NoMulticast, NoDeltaState).
+func (s *Server) newSession(now int64, sc SessionCopy) *session {
+	return &session{
+		created:   now,
+		id:        sc.ID,
+		token:     sc.Token,
+		nonce:     sc.Nonce,
+		addr:      sc.Addr,
+		addrStr:   sc.Addr.String(),
+		name:      sc.Name,
+		unicast:   sc.Unicast || s.cfg.NoMulticast,
+		delta:     sc.Delta && !s.cfg.NoDeltaState,
+		coded:     sc.Delta && sc.Coded && !s.cfg.NoDeltaState,
+		lastHeard: now,
+		limit:     limitSlot{tokens: s.sessionLimit.burst, last: now},
+		playerID:  sc.PlayerID,
+		ep:        s.newEndpoint(),
+		due:       -1,
+		relAt:     reliable.Never,
+	}
+}
+
+// addSession puts c in the table with its delivery mode: fixed on
+// unicast (it asked, or multicast is off), or on multicast and probed.
+func (s *Server) addSession(c *session, fixedUnicast bool) {
+	s.sess.add(c)
+	c.fixedUnicast = fixedUnicast || s.cfg.NoMulticast
+	switch {
+	case s.cfg.NoMulticast:
+		c.delivery.reason = reasonNoMulticast
+	case c.fixedUnicast:
+		c.delivery.reason = reasonAsked
+	default:
+		c.delivery.reason = reasonMulticast
+		s.multicastN++
+	}
 }
 
 // roamSilence is how long a session must have been silent before a

@@ -6,7 +6,6 @@ import (
 	"net/netip"
 
 	"github.com/arcadexr/arcade/checkpoint"
-	"github.com/arcadexr/arcade/reliable"
 	"github.com/arcadexr/arcade/wire"
 )
 
@@ -135,26 +134,8 @@ func (s *Server) restoreSessions(now int64) error {
 		}
 		_, resumed := s.sess.departed[sc.PlayerID]
 		resumed = resumed && sc.PlayerID != ([wire.PlayerIDSize]byte{})
-		c := &session{
-			confirmed: true,
-			created:   now,
-			id:        sc.ID,
-			token:     sc.Token,
-			nonce:     sc.Nonce,
-			addr:      sc.Addr,
-			addrStr:   sc.Addr.String(),
-			name:      sc.Name,
-			unicast:   sc.Unicast || s.cfg.NoMulticast,
-			delta:     sc.Delta && !s.cfg.NoDeltaState,
-			coded:     sc.Delta && sc.Coded && !s.cfg.NoDeltaState,
-			lastHeard: now,
-			limit:     limitSlot{tokens: s.sessionLimit.burst, last: now},
-			playerID:  sc.PlayerID,
-			resumed:   resumed,
-			ep:        s.newEndpoint(),
-			due:       -1,
-			relAt:     reliable.Never,
-		}
+		c := s.newSession(now, *sc)
+		c.confirmed, c.resumed = true, resumed
 		if resumed {
 			d := s.sess.departed[sc.PlayerID]
 			c.applied, c.hasApplied = d.avatar, d.has
@@ -166,17 +147,7 @@ func (s *Server) restoreSessions(now int64) error {
 				}
 			}
 		}
-		s.sess.add(c)
-		c.fixedUnicast = sc.FixedUnicast || s.cfg.NoMulticast
-		c.delivery.reason = reasonMulticast
-		switch {
-		case s.cfg.NoMulticast:
-			c.delivery.reason = reasonNoMulticast
-		case c.fixedUnicast:
-			c.delivery.reason = reasonAsked
-		default:
-			s.multicastN++
-		}
+		s.addSession(c, sc.FixedUnicast)
 		s.joined(now, c)
 	}
 	s.stats.Clients.Store(int64(len(s.sess.order) - s.unconfirmed))
