@@ -71,3 +71,25 @@ func BenchmarkScale(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkHeadsets runs receive → tick → send rounds with 1000 headsets
+// on the group taking full snapshots, as arcade-load's generator does:
+// every headset's pose is read and applied, then the tick. ns/op is per
+// round (one pose per headset and one tick); ns/headset is its share.
+func BenchmarkHeadsets(b *testing.B) {
+	for _, n := range []int{250, 1000} {
+		b.Run(fmt.Sprintf("multicast-%d", n), func(b *testing.B) {
+			srv, rp, now := hotPathClients(b, n, false, false, false, server.Config{MaxClients: 2048})
+			for range 120 { // a second to settle delivery
+				round(srv, rp, now)
+			}
+			b.ReportAllocs()
+			t0 := time.Now()
+			for b.Loop() {
+				round(srv, rp, now)
+			}
+			b.ReportMetric(float64(time.Since(t0).Nanoseconds())/float64(b.N)/float64(n), "ns/headset")
+			b.ReportMetric(float64(rp.sent)/float64(b.N+120), "sent/round")
+		})
+	}
+}
