@@ -82,7 +82,11 @@ func (s *Server) broadcastSnapshot(now int64, toGroup bool) {
 	for part := 0; part < parts && part < 255; part++ {
 		np, ne := s.nextPart(p, e, hasHash)
 		s.snap.Part = uint8(part)
-		s.snap.Players = append(s.snap.Players[:0], s.players[p:np]...)
+		s.snap.QPlayers = s.snap.QPlayers[:0]
+		for i := p; i < np; i++ {
+			q, _ := s.quant.get(&s.players[i])
+			s.snap.QPlayers = append(s.snap.QPlayers, *q)
+		}
 		s.snap.Entities = append(s.snap.Entities[:0], s.entities[e:ne]...)
 		p, e = np, ne
 		s.body = s.snap.Append(s.body[:0])

@@ -61,7 +61,7 @@ func newEagerState(maxClients int) eagerState {
 		avatars: make([]latSample, 0, maxEagerSamples),
 	}
 	e.upd.Entities = make([]wire.EntityState, 0, wire.MaxEntityUpdateEntities)
-	e.upd.Players = make([]wire.PlayerState, 0, wire.MaxEntityUpdatePlayers)
+	e.upd.QPlayers = make([]wire.QPlayer, 0, wire.MaxEntityUpdatePlayers)
 	e.upd.Causes = make([]wire.UpdateCause, 0, maxUpdateCauses)
 	return e
 }
@@ -192,12 +192,12 @@ func (s *Server) sendEager(now int64) {
 	slices.Reverse(u.Causes)
 	room := wire.MaxBodySize - s.sealRoom - wire.EntityUpdateLen(len(u.Causes), 0)
 	used := 0
-	u.Entities, u.Players = u.Entities[:0], u.Players[:0]
+	u.Entities, u.QPlayers = u.Entities[:0], u.QPlayers[:0]
 	emit := func() {
 		s.body = u.Append(s.body[:0])
 		s.sendAll(now, wire.TypeEntityUpdate)
 		s.stats.EagerUpdates.Inc()
-		u.Entities, u.Players = u.Entities[:0], u.Players[:0]
+		u.Entities, u.QPlayers = u.Entities[:0], u.QPlayers[:0]
 		used = 0
 	}
 	for _, id := range e.moved {
@@ -219,10 +219,12 @@ func (s *Server) sendEager(now int64) {
 		if used+wire.SnapshotPlayerSize > room {
 			emit()
 		}
-		u.Players = append(u.Players, playerState(c))
+		p := playerState(c)
+		q, _ := s.quant.get(&p)
+		u.QPlayers = append(u.QPlayers, *q)
 		used += wire.SnapshotPlayerSize
 	}
-	if len(u.Entities) > 0 || len(u.Players) > 0 {
+	if len(u.Entities) > 0 || len(u.QPlayers) > 0 {
 		emit()
 	}
 	sentAt := s.flush()

@@ -109,6 +109,7 @@ type Server struct {
 	scratch  []uint16    // entities moved by inputs applied at a tick, discarded
 	players  []wire.PlayerState
 	entities []wire.EntityState
+	quant    quantCache // the players on the wire's grid (quant.go)
 	hasher   *stateHasher
 
 	// Started, if set, is called by Run once its thread is set up.
@@ -217,6 +218,7 @@ func New(cfg Config, tr Transport, now int64) (*Server, error) {
 		scratch:  make([]uint16, 0, 256),
 		players:  make([]wire.PlayerState, 0, cfg.MaxClients),
 		entities: make([]wire.EntityState, 0, 1024),
+		quant:    newQuantCache(cfg.MaxClients),
 		hasher:   newStateHasher(),
 	}
 	s.delta.group.Settings = statesync.DefaultSettings(cfg.TickRate)
@@ -245,7 +247,7 @@ func New(cfg Config, tr Transport, now int64) (*Server, error) {
 	s.fallbackSlot = limitSlot{tokens: 2 * cfg.FallbackRate, last: now}
 	s.allowList, s.denyList = cfg.Allow, cfg.Deny
 	s.initRPC()
-	s.snap.Players = make([]wire.PlayerState, 0, wire.MaxSnapshotPlayers)
+	s.snap.QPlayers = make([]wire.QPlayer, 0, wire.MaxSnapshotPlayers)
 	s.snap.Entities = make([]wire.EntityState, 0, wire.MaxSnapshotEntities)
 	s.stats.clientsView = make([]ClientInfo, 0, cfg.MaxClients)
 	s.pub.list, s.pub.infos = make([]*session, 0, cfg.MaxClients), make([]ClientInfo, 0, cfg.MaxClients)

@@ -71,9 +71,11 @@ type repair struct {
 // parts send at 10 bits a component; every receiver decodes the same
 // words whatever the coding.
 func (s *Server) quantState() {
-	s.delta.truth.From(uint32(s.tickNo), s.players, s.entities)
-	for i := range s.delta.truth.Players {
-		wire.AvatarGridPlayer(&s.delta.truth.Players[i])
+	t := &s.delta.truth
+	t.From(uint32(s.tickNo), nil, s.entities)
+	for i := range s.players {
+		_, g := s.quant.get(&s.players[i])
+		t.Players = append(t.Players, *g)
 	}
 }
 

@@ -65,7 +65,7 @@ func SnapshotLen(players, entities int, hasHash bool) int {
 
 // Len returns the body length.
 func (m *Snapshot) Len() int {
-	return SnapshotLen(min(len(m.Players), maxRecords), min(len(m.Entities), maxRecords), m.Flags&SnapshotHasHash != 0)
+	return SnapshotLen(min(m.players(), maxRecords), min(len(m.Entities), maxRecords), m.Flags&SnapshotHasHash != 0)
 }
 
 // Append appends the body to b. StateHash is sent only if
@@ -73,7 +73,7 @@ func (m *Snapshot) Len() int {
 // a count byte holds, but a receiver rejects a body longer than MaxBodySize:
 // callers keep each part within it, using SnapshotLen.
 func (m *Snapshot) Append(b []byte) []byte {
-	np := min(len(m.Players), maxRecords)
+	np := min(m.players(), maxRecords)
 	ne := min(len(m.Entities), maxRecords)
 	start := len(b)
 	b = slices.Grow(b, m.Len())[:start+m.Len()]
@@ -91,12 +91,33 @@ func (m *Snapshot) Append(b []byte) []byte {
 	}
 	d[0] = byte(np)
 	d = d[1:]
-	putPlayers(d, m.Players[:np])
+	if m.QPlayers != nil {
+		putQPlayers(d, m.QPlayers[:np])
+	} else {
+		putPlayers(d, m.Players[:np])
+	}
 	d = d[np*SnapshotPlayerSize:]
 	d[0] = byte(ne)
 	d = d[1:]
 	putEntities(d, m.Entities[:ne])
 	return b
+}
+
+// players is the number of player records: of QPlayers when set.
+func (m *Snapshot) players() int {
+	if m.QPlayers != nil {
+		return len(m.QPlayers)
+	}
+	return len(m.Players)
+}
+
+// putQPlayers writes the player records ps, already on the wire's grid,
+// into d, which must hold them: the bytes putPlayers writes for the
+// players they were quantized from.
+func putQPlayers(d []byte, ps []QPlayer) {
+	for i := range ps {
+		putQPlayer(d[i*SnapshotPlayerSize:], &ps[i])
+	}
 }
 
 // putPlayers writes the player records ps into d, which must hold them.
@@ -195,6 +216,7 @@ func (m *Snapshot) Parse(b []byte) (int, error) {
 		m.StateHash = binary.LittleEndian.Uint64(b[offSnapHash:])
 	}
 	m.Players = slices.Grow(m.Players[:0], np)[:np]
+	m.QPlayers = nil
 	parsePlayers(b[offPlayers:], m.Players)
 	m.Entities = slices.Grow(m.Entities[:0], ne)[:ne]
 	parseEntities(b[offEntities:], m.Entities)

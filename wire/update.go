@@ -48,8 +48,12 @@ func EntityUpdateLen(causes, entities int) int {
 
 // Len returns the body length.
 func (m *EntityUpdate) Len() int {
+	np := len(m.Players)
+	if m.QPlayers != nil {
+		np = len(m.QPlayers)
+	}
 	return EntityUpdateLen(min(len(m.Causes), maxRecords), min(len(m.Entities), maxRecords)) +
-		min(len(m.Players), maxRecords)*SnapshotPlayerSize
+		min(np, maxRecords)*SnapshotPlayerSize
 }
 
 // Append appends the body to b. At most 255 records of each kind are sent,
@@ -59,7 +63,11 @@ func (m *EntityUpdate) Len() int {
 func (m *EntityUpdate) Append(b []byte) []byte {
 	nc := min(len(m.Causes), maxRecords)
 	ne := min(len(m.Entities), maxRecords)
-	np := min(len(m.Players), maxRecords)
+	np := len(m.Players)
+	if m.QPlayers != nil {
+		np = len(m.QPlayers)
+	}
+	np = min(np, maxRecords)
 	start := len(b)
 	b = slices.Grow(b, m.Len())[:start+m.Len()]
 	d := b[start:]
@@ -77,7 +85,11 @@ func (m *EntityUpdate) Append(b []byte) []byte {
 	putEntities(d[1:], m.Entities[:ne])
 	d = d[1+ne*SnapshotEntitySize:]
 	d[0] = byte(np)
-	putPlayers(d[1:], m.Players[:np])
+	if m.QPlayers != nil {
+		putQPlayers(d[1:], m.QPlayers[:np])
+	} else {
+		putPlayers(d[1:], m.Players[:np])
+	}
 	return b
 }
 
@@ -131,6 +143,7 @@ func (m *EntityUpdate) Parse(b []byte) (int, error) {
 	m.Entities = slices.Grow(m.Entities[:0], ne)[:ne]
 	parseEntities(b[offEntityCount+1:], m.Entities)
 	m.Players = slices.Grow(m.Players[:0], np)[:np]
+	m.QPlayers = nil
 	parsePlayers(b[offPlayers:], m.Players)
 	return n, nil
 }

@@ -316,6 +316,11 @@ type Snapshot struct {
 	StateHash   uint64 // present when Flags&SnapshotHasHash
 	Players     []PlayerState
 	Entities    []EntityState
+	// QPlayers, when not nil, are the player records sent in place of
+	// Players, already on the wire's grid (QuantPlayer): a sender that
+	// keeps each player's grid form encodes it once, not once a send.
+	// Parse sets it to nil.
+	QPlayers []QPlayer
 }
 
 // EntityUpdate carries what one or more inputs moved between ticks: the
@@ -338,6 +343,9 @@ type EntityUpdate struct {
 	// listed at most once. Sent after the entity records; an update
 	// without them ends there.
 	Players []PlayerState
+	// QPlayers, when not nil, are the player records sent in place of
+	// Players, as Snapshot.QPlayers. Parse leaves it nil.
+	QPlayers []QPlayer
 }
 
 // UpdateCause names one input reflected by an EntityUpdate.
