@@ -90,22 +90,17 @@ type Stats struct {
 	AppliedLost                        atomic.Uint64 // calls dropped past MaxPending
 	LastTick                           atomic.Uint64 // of the newest copy taken (standby)
 	// Gaps counts, while following, the silences between the active's
-	// datagrams: Gaps[i] those of at least 2^i ms (i < 7: 1 ms … 64 ms),
-	// the measure a takeover silence is chosen by; MaxGap the longest, ns.
-	Gaps   [7]atomic.Uint64
-	MaxGap atomic.Int64
+	// datagrams.
+	Gaps Gaps
 }
 
-// noteGap counts a silence of d between the active's datagrams.
-func (s *Stats) noteGap(d time.Duration) {
-	for i := range s.Gaps {
-		if d >= time.Duration(1<<i)*time.Millisecond {
-			s.Gaps[i].Add(1)
-		}
-	}
-	if int64(d) > s.MaxGap.Load() {
-		s.MaxGap.Store(int64(d))
-	}
+// Takeover is when the takeover Follow returned passed its steps, for its
+// log line: the gap headsets see is the silence, then what follows it.
+type Takeover struct {
+	Heard  time.Time // the active's last authentic datagram (zero: none heard)
+	Silent time.Time // the takeover silence was complete
+	Stored time.Time // the epoch was stored: at once when it was stored ahead
+	Ahead  bool      // stored ahead, while following: no sync at takeover
 }
 
 // Link is one box's end of the pair link.
@@ -143,6 +138,9 @@ type Link struct {
 	lastEpoch uint32
 	rbuf      []byte
 	seen      uint32 // highest authentic epoch heard
+
+	// Took is the last takeover of Follow's.
+	Took Takeover
 }
 
 type pendKey struct {
@@ -195,9 +193,12 @@ func (l *Link) Epoch() uint32 { return l.epoch.Load() }
 // after listening for a full silence; with a stored epoch and no copy yet,
 // only after ColdSilence; and, started as standby (index 1) with no
 // stored epoch, only once it has heard an active: it does not take over a
-// room it never followed. It stores the new epoch before it
-// returns it, with the newest copy it holds (nil: none; the server then
-// starts from its checkpoint or its scene).
+// room it never followed. It returns the new epoch, stored, with the
+// newest copy it holds (nil: none; the server then starts from its
+// checkpoint or its scene). The epoch it would take is stored ahead, while
+// it follows, once it may take over and again whenever it hears a higher
+// one, so that the takeover itself syncs nothing; l.Took says when it
+// passed each step.
 func (l *Link) Follow(ctx context.Context) (*server.Replica, uint32, error) {
 	stored, err := LoadEpoch(l.cfg.EpochFile)
 	if err != nil {
@@ -211,6 +212,8 @@ func (l *Link) Follow(ctx context.Context) (*server.Replica, uint32, error) {
 			l.have = true
 		}
 	}
+	ahead := newStoreAhead(l.cfg.EpochFile)
+	defer ahead.stop()
 	start := time.Now()
 	var lastHeard time.Time
 	for {
@@ -220,6 +223,11 @@ func (l *Link) Follow(ctx context.Context) (*server.Replica, uint32, error) {
 		quiet := start
 		if !lastHeard.IsZero() {
 			quiet, canTake = lastHeard, true
+		}
+		if canTake {
+			// Not before: a box that stored an epoch takes over after a
+			// restart with no active heard (ColdSilence).
+			ahead.want(NextEpoch(max(stored, l.seen), l.cfg.Index))
 		}
 		silence := l.cfg.Silence
 		if stored != 0 && !l.have {
@@ -247,7 +255,7 @@ func (l *Link) Follow(ctx context.Context) (*server.Replica, uint32, error) {
 		if l.take(l.rbuf[:n], 0) {
 			t := time.Now()
 			if !lastHeard.IsZero() {
-				l.Stats.noteGap(t.Sub(lastHeard))
+				l.Stats.Gaps.note(t.Sub(lastHeard))
 			}
 			lastHeard = t
 		}
@@ -255,9 +263,14 @@ func (l *Link) Follow(ctx context.Context) (*server.Replica, uint32, error) {
 			l.cfg.Log.Info("standby: holding the active's copy", "epoch", l.win.epoch, "tick", l.Stats.LastTick.Load())
 		}
 	}
+	l.Took = Takeover{Heard: lastHeard, Silent: time.Now()}
 	e := NextEpoch(max(stored, l.seen), l.cfg.Index)
-	if err := StoreEpoch(l.cfg.EpochFile, e); err != nil {
+	if l.Took.Ahead, err = ahead.finish(e); err != nil {
 		return nil, 0, fmt.Errorf("pair: storing epoch %d: %w", e, err)
+	}
+	l.Took.Stored = time.Now()
+	if ahead.failed != nil {
+		l.cfg.Log.Warn("standby: the epoch could not be stored ahead; stored at takeover", "epoch", e, "err", ahead.failed)
 	}
 	l.epoch.Store(e)
 	l.enc = l.enc[:0]
