@@ -602,8 +602,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Persist:           persist,
 		Epoch:             epoch,
 	}
+	var path *takeoverPath
 	if link != nil {
-		cfg.Replicate = link
+		path = newTakeoverPath(link)
+		cfg.Replicate = path
 		if copyOf != nil {
 			cfg.GroupToken = copyOf.GroupToken
 		}
@@ -681,6 +683,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return server.Description{Name: name, Version: versionString(), Discovery: status, Pair: pairStatus(link, o)}
 	}
 	srv, err := server.New(cfg, conn, tick.Now())
+	if path != nil {
+		path.made = time.Now()
+	}
 	if err != nil && copyOf != nil {
 		fmt.Fprintf(stderr, "arcade-server: the active's copy: %v (do both boxes run the same build and --scene?)\n", err)
 		return 1
@@ -771,6 +776,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	watched := make(chan struct{})
 	if link != nil {
 		log.Info("active", "epoch", epoch, "pair", link.LocalAddr().String(), "peer", o.pairPeer.String())
+		go path.logPath(ctx, epoch, log)
 		go func() {
 			defer close(watched)
 			link.Watch(ctx, func(e uint32) {

@@ -105,9 +105,59 @@ func followPair(ctx context.Context, o *options, log *slog.Logger) (*pair.Link, 
 	g := &l.Stats.Gaps
 	log.Info("taking over", "epoch", epoch, "copy", rep != nil, "copy_tick", tick, "sessions", sessionsOf(rep),
 		"followed_for", time.Since(t0).Round(time.Millisecond), "copies", l.Stats.Copies.Load(),
-		"gaps_over_8ms", g[3].Load(), "gaps_over_16ms", g[4].Load(), "gaps_over_32ms", g[5].Load(),
-		"longest_gap", time.Duration(l.Stats.MaxGap.Load()).Round(100*time.Microsecond))
+		"gaps", g.Count(), "gaps_over_8ms", g.Over(8*time.Millisecond), "gaps_over_16ms", g.Over(16*time.Millisecond),
+		"gaps_over_32ms", g.Over(32*time.Millisecond), "gap_p99", g.Quantile(0.99), "gap_p999", g.Quantile(0.999),
+		"longest_gap", g.Max().Round(10*time.Microsecond))
 	return l, epoch, rep, nil
+}
+
+// takeoverPath is the pair link as the new active's ReplicaSink: it notes
+// when the server hands it its first copy (its first tick's, whose state
+// goes to the headsets right after) and then logs, off the tick thread,
+// the steps from the active's last datagram to that first tick
+// ("took over"): the gap the headsets see, but for the network's part.
+type takeoverPath struct {
+	*pair.Link
+	made    time.Time     // the server was made (run sets it before Run)
+	first   time.Time     // the first copy handed on
+	started bool          // the tick thread's
+	done    chan struct{} // closed at the first copy
+}
+
+func newTakeoverPath(l *pair.Link) *takeoverPath {
+	return &takeoverPath{Link: l, done: make(chan struct{})}
+}
+
+// Replicate notes the first copy and sends every copy on the link.
+func (p *takeoverPath) Replicate(r *server.Replica) {
+	if !p.started {
+		p.started = true
+		p.first = time.Now()
+		close(p.done)
+	}
+	p.Link.Replicate(r)
+}
+
+// logPath waits for the first copy and logs the takeover's steps: the
+// silence (the active's last datagram to the silence complete), the store
+// (to the epoch stored; 0 when stored ahead), the start (to the server
+// made: socket, world from the copy), the first tick (to its copy handed
+// on), and all of them.
+func (p *takeoverPath) logPath(ctx context.Context, epoch uint32, log *slog.Logger) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-p.done:
+	}
+	t := p.Took
+	from := t.Heard
+	if from.IsZero() {
+		from = t.Silent // no active heard: the path starts at the silence
+	}
+	r := func(d time.Duration) time.Duration { return d.Round(10 * time.Microsecond) }
+	log.Info("took over", "epoch", epoch, "heard", !t.Heard.IsZero(), "silence", r(t.Silent.Sub(from)),
+		"stored_ahead", t.Ahead, "store", r(t.Stored.Sub(t.Silent)), "start", r(p.made.Sub(t.Stored)),
+		"first_tick", r(p.first.Sub(p.made)), "path", r(p.first.Sub(from)))
 }
 
 func sessionsOf(r *server.Replica) int {
