@@ -151,6 +151,39 @@ func (r failRuns) epochs() []uint32 {
 	return es
 }
 
+// tookOverRE reads a "took over" line: the steps of a takeover, from the
+// active's last pair datagram to the new server's first tick, on the new
+// server's clock.
+var tookOverRE = regexp.MustCompile(`msg="took over" epoch=(\d+) (.*)`)
+
+// takeoverSteps are the steps "took over" logs, in their order.
+var takeoverSteps = []string{"silence", "store", "start", "first_tick", "path"}
+
+// paths returns, per epoch taken over, its takeover's steps (ms) and
+// whether its epoch was stored ahead.
+func (r failRuns) paths() map[uint32]map[string]float64 {
+	steps := map[uint32]map[string]float64{}
+	for _, p := range r {
+		for _, m := range tookOverRE.FindAllStringSubmatch(p.out.String(), -1) {
+			e, err := strconv.ParseUint(m[1], 10, 32)
+			if err != nil {
+				continue
+			}
+			st := map[string]float64{}
+			for _, kv := range strings.Fields(m[2]) {
+				k, v, _ := strings.Cut(kv, "=")
+				if d, err := time.ParseDuration(v); err == nil {
+					st[k] = float64(d) / 1e6
+				} else if v == "true" {
+					st[k] = 1
+				}
+			}
+			steps[uint32(e)] = st
+		}
+	}
+	return steps
+}
+
 // newest returns the highest epoch any run took over under.
 func (r failRuns) newest() uint32 {
 	es := r.epochs()
@@ -435,7 +468,8 @@ func TestFailoverLab(t *testing.T) {
 		cut.name, failCut, act.name, epoch, cutEpoch)
 
 	// The headsets' own account.
-	var gaps, cutGaps, otherGaps []float64
+	var gaps, cutGaps, otherGaps, network []float64
+	paths := runs.paths()
 	var diff, diffUnheld float64
 	held, stillHeld, lostAcked := 0, 0, 0
 	for i, b := range bots {
@@ -491,6 +525,9 @@ func TestFailoverLab(t *testing.T) {
 			case k.GapMs < 0:
 			case killEpochs[k.To]:
 				gaps = append(gaps, k.GapMs)
+				if st, ok := paths[k.To]; ok {
+					network = append(network, k.GapMs-st["path"])
+				}
 			case k.To == cutEpoch:
 				cutGaps = append(cutGaps, k.GapMs)
 			default:
@@ -513,6 +550,38 @@ func TestFailoverLab(t *testing.T) {
 		slices.Sort(toActive)
 		t.Logf("the servers' side (log times, ms): kill → \"taking over\" p50 %.0f, max %.0f; \"taking over\" → \"active\" p50 %.0f, max %.0f",
 			nearestRank(toTaking, 0.5), toTaking[len(toTaking)-1], nearestRank(toActive, 0.5), toActive[len(toActive)-1])
+	}
+	// The gap decomposed: the new server's steps (its own clock), and
+	// what is left of each headset's gap, the network's part (the pair
+	// link's delay, the relay's delay and jitter, each way) and the
+	// headset's own lateness.
+	var line []string
+	ahead := 0
+	for _, step := range takeoverSteps {
+		var v []float64
+		for e := range killEpochs {
+			if st, ok := paths[e]; ok {
+				v = append(v, st[step])
+			}
+		}
+		if len(v) == 0 {
+			continue
+		}
+		slices.Sort(v)
+		line = append(line, fmt.Sprintf("%s p50 %.2f max %.2f", step, nearestRank(v, 0.5), v[len(v)-1]))
+	}
+	for e := range killEpochs {
+		if paths[e]["stored_ahead"] == 1 {
+			ahead++
+		}
+	}
+	if len(line) > 0 {
+		t.Logf("kill -9 takeovers, the new server's steps (ms): %s; epoch stored ahead in %d of %d", strings.Join(line, ", "), ahead, len(killEpochs))
+	}
+	if len(network) > 0 {
+		slices.Sort(network)
+		t.Logf("kill -9 takeovers, the network's and the headset's part (headset gap − the server's path, ms): p50 %.2f, min %.2f, max %.2f",
+			nearestRank(network, 0.5), network[0], network[len(network)-1])
 	}
 	if len(cutGaps) > 0 {
 		t.Logf("cable cut takeover: gap p50 %.1f ms, max %.1f ms over %d headsets", nearestRank(cutGaps, 0.5), cutGaps[len(cutGaps)-1], len(cutGaps))
