@@ -224,6 +224,9 @@ func TestFollowAndTakeOver(t *testing.T) {
 	if e, _ := LoadEpoch(b.cfg.EpochFile); e != 3 {
 		t.Fatalf("the standby stored epoch %d, want 3", e)
 	}
+	if !b.Took.Ahead || b.Took.Stored.Before(b.Took.Silent) || b.Took.Silent.Sub(b.Took.Heard) < 30*time.Millisecond {
+		t.Fatalf("takeover steps %+v: want the epoch stored ahead, while following, and the silence complete", b.Took)
+	}
 
 	// The new active's first copy tells the old one.
 	higher := make(chan uint32, 1)
