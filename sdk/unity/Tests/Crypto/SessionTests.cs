@@ -56,6 +56,15 @@ namespace Arcade.Crypto.Tests
             var w2 = new ReplayWindow();
             w2.Accept(5000);
             Check(!w2.IsFresh(5000) && w2.IsFresh(4999) && w2.IsFresh(4041) && !w2.IsFresh(4040) && w2.IsFresh(5001), "the window's edges: 959 below fresh, 960 below not");
+            // A server that took over starts its counters 2^20 above the
+            // copy's (PROTOCOL §18.6): the jump is taken as any number
+            // ahead, and what the old server sends late is then too old.
+            var w3 = new ReplayWindow();
+            for (ulong n = 0; n < 100; n++) w3.Accept(n);
+            ulong jump = 100 + (1UL << 20);
+            Check(w3.IsFresh(jump), "a takeover's jump of 2^20 is fresh");
+            w3.Accept(jump);
+            Check(!w3.IsFresh(jump) && w3.IsFresh(jump + 1) && w3.IsFresh(jump - 1) && !w3.IsFresh(105) && !w3.IsFresh(99), "after the jump: the numbers just below it fresh, the old server's late ones too old");
         }
 
         // SessionTests: SealedSession and GroupOpener on Go's datagrams.
