@@ -257,7 +257,7 @@ func TestCrowdSceneAgainstBrute(t *testing.T) {
 	if testing.Short() {
 		frames = 240
 	}
-	fast, slow := crowdScene(t, 60, 120, 0), crowdScene(t, 60, 120, 0)
+	fast, slow := crowdScene(t, 60, 120, 0, 0), crowdScene(t, 60, 120, 0, 0)
 	slow.brute = true
 	for f := 1; f <= frames; f++ {
 		if f == frames/2 {

@@ -12,10 +12,10 @@ import (
 // crowdScene returns a world of the server's capacity scene
 // (scene.Crowd, as make physicsbench runs it: 420 resting and 580 moving
 // objects), its objects added as sim adds them, stepped settle ticks at
-// 120 Hz from the start.
-func crowdScene(t testing.TB, resting, moving, settle int) *World {
+// 120 Hz from the start in subSteps sub-steps a tick (zero: the default).
+func crowdScene(t testing.TB, resting, moving, settle, subSteps int) *World {
 	sc := scene.Crowd(resting, moving, 1)
-	w := newWorld(t, Config{Gravity: sc.Gravity})
+	w := newWorld(t, Config{Gravity: sc.Gravity, SubSteps: subSteps})
 	for i := range sc.Objects {
 		o := &sc.Objects[i]
 		def := BodyDef{Mass: o.Mass, Pose: o.Pose, Material: Material{Restitution: o.Restitution, Friction: o.Friction}}
@@ -73,6 +73,10 @@ func fingerprint(w *World) uint64 {
 	return h.Sum64()
 }
 
+// serverSubSteps is the server's sub-steps a tick (sim.SubSteps, which
+// this package cannot import).
+const serverSubSteps = 3
+
 // crowdSettled is the world of BenchmarkCrowdScene, built once per
 // process: the benchmark runs first for one op, then for b.N, and goes on
 // from where the first left it.
@@ -80,10 +84,10 @@ var crowdSettled *World
 
 // BenchmarkCrowdScene steps the server's capacity scene from the state
 // make physicsbench measures in (its 10 s warm-up over), one Step of
-// 1/120 s per op. It reports how many bodies are awake.
+// 1/120 s in the server's sub-steps per op. It reports how many bodies are awake.
 func BenchmarkCrowdScene(b *testing.B) {
 	if crowdSettled == nil {
-		crowdSettled = crowdScene(b, 420, 580, 1200)
+		crowdSettled = crowdScene(b, 420, 580, 1200, serverSubSteps)
 	}
 	w := crowdSettled
 	runtime.LockOSThread()
