@@ -12,14 +12,7 @@ import (
 // the copied server had accepted; the resumed group's datagrams open and
 // verify at the client with the key of its first Accepted.
 func TestResumeFromCopy(t *testing.T) {
-	ch, a, ss, g, err := handshake(t, testPassphrase, testPassphrase)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, cg, err := ch.Finish(a, testGroupToken)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs, cg, ss, g := joined(t)
 	header := make([]byte, 22)
 	var old [][]byte
 	for i := range 100 {

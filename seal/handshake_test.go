@@ -41,18 +41,26 @@ func handshake(t testing.TB, clientPass, serverPass string) (*ClientHandshake, *
 	return ch, a, ss, g, err
 }
 
-// TestHandshake: the same passphrase gives sessions that talk both ways
-// and the group key, under the server's signature; another passphrase
-// fails the server's confirmation.
-func TestHandshake(t *testing.T) {
+// joined returns both ends of a session made with the test passphrase:
+// the client's session and group, the server's session and group.
+func joined(t *testing.T) (cs *Session, cg *Group, ss *Session, g *Group) {
+	t.Helper()
 	ch, a, ss, g, err := handshake(t, testPassphrase, testPassphrase)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs, cg, err := ch.Finish(a, testGroupToken)
+	cs, cg, err = ch.Finish(a, testGroupToken)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cs, cg, ss, g
+}
+
+// TestHandshake: the same passphrase gives sessions that talk both ways
+// and the group key, under the server's signature; another passphrase
+// fails the server's confirmation.
+func TestHandshake(t *testing.T) {
+	cs, cg, ss, g := joined(t)
 	header := make([]byte, 22)
 	up := cs.Seal(nil, header, []byte("pose"))
 	if got, err := ss.Open(nil, header, up); err != nil || string(got) != "pose" {
