@@ -152,6 +152,16 @@ func TestHubDeliversOncePerClient(t *testing.T) {
 	want := []int{nA, nA, nA, nB}
 	check := func(stage string) {
 		t.Helper()
+		// The hub hands each datagram to its clients; each client decodes on
+		// its own goroutine, so reading every datagram is not yet delivering it.
+		for i, c := range clients {
+			if i == 0 && stage != "first round" {
+				continue // closed
+			}
+			wait.For(t, waitTimeout, stage+": every client to decode what the hub handed it", func() bool {
+				return c.Stats().Snapshots >= uint64(want[i]) && counts[i].get() >= want[i]
+			})
+		}
 		for i, c := range clients {
 			st := c.Stats()
 			if st.Multicast.Received != uint64(want[i]) || st.Multicast.Lost != 0 || st.Snapshots != uint64(want[i]) || st.TotalDropped() != 0 {
