@@ -149,3 +149,20 @@ func TestJudge(t *testing.T) {
 		t.Errorf("the generator's drops: %v", d.Saturated)
 	}
 }
+
+func TestPlace(t *testing.T) {
+	for _, tc := range []struct {
+		pin     bool
+		allowed []int
+		want    placement
+	}{
+		{true, []int{0, 1}, placement{Pinned: true, TickCPU: 0, GenCPU: 1}},
+		{true, []int{2, 5, 7}, placement{Pinned: true, TickCPU: 2, GenCPU: 7}},
+		{true, []int{3}, placement{TickCPU: -1, GenCPU: -1, Why: "1 CPU allowed"}},
+		{false, []int{0, 1}, placement{TickCPU: -1, GenCPU: -1, Why: "--pin=false"}},
+	} {
+		if got := place(tc.pin, tc.allowed); got != tc.want {
+			t.Errorf("place(%v, %v) = %+v, want %+v", tc.pin, tc.allowed, got, tc.want)
+		}
+	}
+}

@@ -23,6 +23,9 @@
 // socket per process, at nice --nice; their interval lines are cut by
 // SIGUSR1. Either way the generator stays behind the server when the two
 // compete for the CPU, and its own CPU is reported beside the server's.
+// With --pin (the default, given two CPUs) the server's tick thread runs on
+// the first CPU and the generator on the last (place.go says why); the
+// report says what was done.
 //
 // Headsets are added, never restarted: step k adds headsets until the
 // target count is reached, waits (at most --connect-wait) for the server
@@ -103,6 +106,10 @@ type options struct {
 	connectRate    int
 	serverArgs     []string
 	cpuProfile     string
+	pin            bool
+
+	// placement is what pin put in effect (see place), set by run.
+	placement placement
 }
 
 // Generators (--generator).
@@ -162,6 +169,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.quiet, "q", false, "no progress on stderr")
 	fs.StringVar(&o.generator, "generator", genInProcess, "headsets simulated by `gen` (in this process: one unicast and one group socket for all, batched I/O) or bots (arcade-bot processes)")
 	fs.IntVar(&o.connectRate, "connect-rate", 500, "handshakes started a second (gen)")
+	fs.BoolVar(&o.pin, "pin", true, "given two CPUs or more: the server's tick thread on the first this process may use (--tick-cpu), the generator (this process and its bot processes) on the last; the kernel places the server's other threads")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write this process's CPU profile (the generator's, with gen) to `FILE`")
 	fs.Func("server-arg", "pass `ARG` on to arcade-server after the rig's own flags (repeatable; e.g. --server-arg=--pprof)", func(a string) error {
 		o.serverArgs = append(o.serverArgs, a)
@@ -300,15 +308,27 @@ func ramp(ctx context.Context, o *options, stderr io.Writer) (*Report, error) {
 			o.botBin = dir + "/arcade-bot"
 		}
 	}
+	allowed, err := allowedCPUs()
+	if err != nil {
+		return nil, err
+	}
+	o.placement = place(o.pin, allowed)
 	r := &rig{o: o, logf: logf, botBin: o.botBin}
 	defer r.stopAll()
 	if err := r.startServer(ctx); err != nil {
 		return nil, err
 	}
+	// After the server started (it must not inherit the generator's CPU):
+	// this process, and every bot process it starts, on the generator's.
+	if o.placement.Pinned {
+		if err := pinSelf(o.placement.GenCPU); err != nil {
+			return nil, err
+		}
+	}
 	rep := &Report{
 		TickRate: o.tickRate, Rate: o.rate, PerProc: o.perProc, Nice: o.nice, Generator: o.generator,
 		SettleS: o.settle.Seconds(), HoldS: o.hold.Seconds(), CPUs: runtime.NumCPU(),
-		ServerArgv: r.serverArgv, Started: start.UTC().Format(time.RFC3339),
+		ServerArgv: r.serverArgv, Started: start.UTC().Format(time.RFC3339), Placement: o.placement,
 		SourceAddresses: "127.(10+p).0.0/16, one address each (arcade-bot process p)",
 	}
 	if o.generator == genInProcess {
@@ -403,6 +423,9 @@ func (r *rig) startServer(ctx context.Context) error {
 	r.serverArgv = []string{r.o.serverBin, "--listen", r.game, "--http", fmt.Sprintf("127.0.0.1:%d", httpPort),
 		"--http-token-file", tokenFile, "--iface", "lo", "--multicast", group, "--discovery=false",
 		"--tick-rate", strconv.Itoa(r.o.tickRate), "--max-clients", strconv.Itoa(max(r.o.to, 1))}
+	if p := r.o.placement; p.Pinned {
+		r.serverArgv = append(r.serverArgv, "--tick-cpu", strconv.Itoa(p.TickCPU))
+	}
 	r.serverArgv = append(r.serverArgv, r.o.serverArgs...)
 	srv, err := startChild(r.serverArgv, 0)
 	if err != nil {
@@ -436,6 +459,9 @@ func (r *rig) addBots(n int) error {
 		err := r.gen.SetHeadsets(n)
 		if rerr := reniceSelf(r.o.nice); rerr != nil && err == nil {
 			err = rerr
+		}
+		if p := r.o.placement; p.Pinned && err == nil {
+			err = pinSelf(p.GenCPU) // threads the runtime started since
 		}
 		return err
 	}

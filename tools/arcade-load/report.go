@@ -11,20 +11,21 @@ import (
 
 // Report is a whole ramp.
 type Report struct {
-	Started         string   `json:"started"`
-	CPUs            int      `json:"cpus"`
-	TickRate        int      `json:"tick_rate"`
-	Rate            int      `json:"pose_rate_hz"`
-	Generator       string   `json:"generator"`                // gen (in process) or bots
-	PerProc         int      `json:"headsets_per_bot_process"` // 0 with gen
-	Nice            int      `json:"bot_nice"`
-	SettleS         float64  `json:"settle_s"`
-	HoldS           float64  `json:"hold_s"`
-	SourceAddresses string   `json:"source_addresses"`
-	ServerArgv      []string `json:"server_argv"`
-	Steps           []Step   `json:"steps"`
-	Knee            *Knee    `json:"knee"` // nil: nothing saturated
-	Stopped         string   `json:"stopped"`
+	Started         string    `json:"started"`
+	CPUs            int       `json:"cpus"`
+	TickRate        int       `json:"tick_rate"`
+	Rate            int       `json:"pose_rate_hz"`
+	Generator       string    `json:"generator"`                // gen (in process) or bots
+	PerProc         int       `json:"headsets_per_bot_process"` // 0 with gen
+	Nice            int       `json:"bot_nice"`
+	SettleS         float64   `json:"settle_s"`
+	HoldS           float64   `json:"hold_s"`
+	SourceAddresses string    `json:"source_addresses"`
+	ServerArgv      []string  `json:"server_argv"`
+	Placement       placement `json:"placement"`
+	Steps           []Step    `json:"steps"`
+	Knee            *Knee     `json:"knee"` // nil: nothing saturated
+	Stopped         string    `json:"stopped"`
 }
 
 // Knee is the first step at which a resource saturated.
@@ -132,8 +133,8 @@ func printTable(w io.Writer, r *Report) {
 	if r.Generator == genInProcess {
 		gen = fmt.Sprintf("simulated in this process (package gen) at nice %d", r.Nice)
 	}
-	fmt.Fprintf(w, "arcade-load: %d CPUs, server tick %d Hz, headsets at %d Hz, %s, settle %gs, window %gs; headsets from %s\n",
-		r.CPUs, r.TickRate, r.Rate, gen, r.SettleS, r.HoldS, r.SourceAddresses)
+	fmt.Fprintf(w, "arcade-load: %d CPUs, %s; server tick %d Hz, headsets at %d Hz, %s, settle %gs, window %gs; headsets from %s\n",
+		r.CPUs, r.Placement, r.TickRate, r.Rate, gen, r.SettleS, r.HoldS, r.SourceAddresses)
 	hdr := []string{"headsets", "conn", "procs", "srvCPU%", "usr%", "sys%", "RSS MB", "gor",
 		"tick p50/p99 µs", "input p99", "grab p99", "phys p99", "bcast p99", "missed", "late A/H",
 		"drops S/G/H", "rx pps", "tx pps", "lo KB/s", "i2s p50/p99 ms", "loss%", "sent%", "gen CPU%"}
