@@ -9,6 +9,7 @@ import (
 
 	"github.com/arcadexr/arcade/checkpoint"
 	"github.com/arcadexr/arcade/record"
+	"github.com/arcadexr/arcade/seal"
 	"github.com/arcadexr/arcade/tick"
 	"github.com/arcadexr/arcade/wire"
 )
@@ -51,6 +52,11 @@ type Persist struct {
 	// the world after the copy: made again, in order, on the restored
 	// world.
 	Applied []Applied
+	// Group, with Sessions of a sealed server's copy (Replica.Sealed),
+	// is its group's copy: a server with a Passphrase resumes the group
+	// from it (the same keys and signer), and each session from its
+	// SessionCopy.Seal, so that headsets go on without a handshake.
+	Group *seal.GroupCopy
 }
 
 func (p *Persist) validate() error {

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 
 	"github.com/arcadexr/arcade/checkpoint"
+	"github.com/arcadexr/arcade/seal"
 	"github.com/arcadexr/arcade/wire"
 )
 
@@ -17,10 +18,17 @@ import (
 
 // Replica is what a standby keeps of the active server: the world at the
 // end of a tick (the checkpoint a restart would resume from) and the
-// sessions playing in it.
+// sessions playing in it. The copy of a sealed server (one with a
+// Passphrase) is Sealed: it carries the group's keys and signer (Group)
+// and every session's keys (SessionCopy.Seal), with their send counters
+// reserved ahead (seal.Reserve, PROTOCOL §18.6), so that the server
+// taking over seals and opens with the same keys and no headset runs a
+// new handshake.
 type Replica struct {
 	State      checkpoint.State
 	GroupToken uint64
+	Sealed     bool
+	Group      seal.GroupCopy
 	Sessions   []SessionCopy
 }
 
@@ -28,6 +36,7 @@ type Replica struct {
 func (r *Replica) Reset() {
 	r.State.Reset()
 	r.GroupToken = 0
+	r.Sealed, r.Group = false, seal.GroupCopy{}
 	r.Sessions = r.Sessions[:0]
 }
 
@@ -50,6 +59,9 @@ type SessionCopy struct {
 	// TrackNoInput): the headset can tell which of its inputs the new
 	// world has.
 	InputApplied bool
+	// Seal is the session's keys and counters, in the copy of a sealed
+	// server (Replica.Sealed); zero otherwise.
+	Seal seal.SessionCopy
 }
 
 // Applied is one call into the world between two copies: an input
@@ -98,9 +110,6 @@ func (s *Server) initPair() error {
 	if s.cfg.Replicate == nil && len(s.cfg.Persist.Sessions) == 0 {
 		return nil
 	}
-	if s.cfg.Passphrase != "" {
-		return errors.New("server: a standby pair (Replicate, Persist.Sessions) does not work with a Passphrase yet: a sealed session's keys are not copied")
-	}
 	if _, ok := s.world.(Checkpointer); !ok {
 		return errors.New("server: a standby pair (Replicate, Persist.Sessions) needs a World that implements Checkpointer (sim.World does)")
 	}
@@ -112,6 +121,34 @@ func (s *Server) initPair() error {
 		s.replica.Sessions = make([]SessionCopy, 0, s.cfg.MaxClients)
 		s.applied = make([]Applied, 0, MaxApplied)
 	}
+	return nil
+}
+
+// newGroup makes a sealed server's group: resumed from Persist.Group (a
+// server taking over a sealed server's copy: the same keys and signer,
+// numbers from the copy's reservation on), or new. A copy of a sealed
+// server given to one without a Passphrase, or the sessions of an open
+// server's copy to a sealed one, are refused: their headsets seal, or do
+// not, and the server would serve none of them.
+func (s *Server) newGroup() error {
+	p := &s.cfg.Persist
+	var err error
+	switch {
+	case !s.sealed && p.Group != nil:
+		return errors.New("server: Persist.Group (the copy of a server with a passphrase) without a Passphrase: its headsets seal every datagram")
+	case !s.sealed:
+		return nil
+	case p.Group == nil && len(p.Sessions) > 0:
+		return errors.New("server: Persist.Sessions without Persist.Group: with a Passphrase, the sessions must be a sealed server's copy (the other box runs without a passphrase?)")
+	case p.Group == nil:
+		s.group, err = seal.NewServerGroup(s.groupToken, nil)
+	default:
+		s.group, err = seal.ResumeServerGroup(s.groupToken, p.Group)
+	}
+	if err != nil {
+		return fmt.Errorf("server: the group: %w", err)
+	}
+	s.logGroupKeys()
 	return nil
 }
 
@@ -136,6 +173,19 @@ func (s *Server) restoreSessions(now int64) error {
 		resumed = resumed && sc.PlayerID != ([wire.PlayerIDSize]byte{})
 		c := s.newSession(now, *sc)
 		c.confirmed, c.resumed = true, resumed
+		if s.sealed {
+			if sc.Seal.Keys == (seal.SessionKeys{}) {
+				return fmt.Errorf("server: Persist.Sessions: session %d has no keys, and this server has a Passphrase", sc.ID)
+			}
+			sl, err := seal.ResumeSession(&sc.Seal)
+			if err != nil {
+				return fmt.Errorf("server: Persist.Sessions: session %d: %w", sc.ID, err)
+			}
+			c.seal = sl
+			s.logSessionKeys(c)
+		} else if sc.Seal.Keys != (seal.SessionKeys{}) {
+			return fmt.Errorf("server: Persist.Sessions: session %d is sealed, and this server has no Passphrase", sc.ID)
+		}
 		if resumed {
 			d := s.sess.departed[sc.PlayerID]
 			c.applied, c.hasApplied = d.avatar, d.has
@@ -172,15 +222,24 @@ func (s *Server) replicate(now int64) {
 		r.State.ServerTime = s.micros(s.tickAt)
 	}
 	r.GroupToken = s.groupToken
+	if s.group != nil {
+		// Reserved ahead of what this tick sends: the copy goes to the
+		// standby before the tick's state (§18.6).
+		r.Sealed, r.Group = true, s.group.Copy()
+	}
 	for _, c := range s.sess.order {
 		if !c.confirmed {
 			continue
 		}
-		r.Sessions = append(r.Sessions, SessionCopy{
+		sc := SessionCopy{
 			Token: c.token, Nonce: c.nonce, ID: c.id, PlayerID: c.playerID, Addr: c.addr, Name: c.name,
 			Unicast: c.unicast, FixedUnicast: c.fixedUnicast, Delta: c.delta, Coded: c.coded,
 			InputApplied: c.inputApplied,
-		})
+		}
+		if c.seal != nil {
+			sc.Seal = c.seal.Copy()
+		}
+		r.Sessions = append(r.Sessions, sc)
 	}
 	s.cfg.Replicate.Replicate(r)
 	s.applied = s.applied[:0] // in the copy now

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/binary"
 	"math"
 	"net/netip"
 	"slices"
@@ -9,8 +10,11 @@ import (
 	"time"
 
 	"github.com/arcadexr/arcade/checkpoint"
+	"github.com/arcadexr/arcade/client"
+	"github.com/arcadexr/arcade/internal/udp"
 	"github.com/arcadexr/arcade/netsim"
 	"github.com/arcadexr/arcade/scene"
+	"github.com/arcadexr/arcade/seal"
 	"github.com/arcadexr/arcade/server"
 	"github.com/arcadexr/arcade/sim"
 	"github.com/arcadexr/arcade/wire"
@@ -51,6 +55,7 @@ func (k *keepReplica) Replicate(r *server.Replica) {
 	k.last.State.Players = slices.Clone(r.State.Players)
 	k.last.State.Holds = slices.Clone(r.State.Holds)
 	k.last.GroupToken = r.GroupToken
+	k.last.Sealed, k.last.Group = r.Sealed, r.Group
 	k.last.Sessions = slices.Clone(r.Sessions)
 }
 
@@ -195,8 +200,8 @@ func TestReplicaTakeover(t *testing.T) {
 	}
 }
 
-// TestPairConfigRefused: what a pair cannot do yet, or a copy that does
-// not fit, is refused by name.
+// TestPairConfigRefused: a copy that does not fit the server (sealed
+// and open mixed up among them) is refused by name.
 func TestPairConfigRefused(t *testing.T) {
 	w, err := sim.New(scene.Default())
 	if err != nil {
@@ -209,7 +214,11 @@ func TestPairConfigRefused(t *testing.T) {
 		cfg  server.Config
 		want string
 	}{
-		{"passphrase", server.Config{World: w, Replicate: &keepReplica{}, Passphrase: testPassphrase}, "Passphrase"},
+		{"sealed copy without a passphrase", server.Config{World: w, Persist: server.Persist{Resume: st, Sessions: sess, Group: &seal.GroupCopy{Key: [16]byte{1}}}}, "without a Passphrase"},
+		{"open copy with a passphrase", server.Config{World: w, Passphrase: testPassphrase, Persist: server.Persist{Resume: st, Sessions: sess}}, "without Persist.Group"},
+		{"session without keys", server.Config{World: w, Passphrase: testPassphrase, Persist: server.Persist{Resume: st, Sessions: sess, Group: &seal.GroupCopy{Key: [16]byte{1}}}}, "no keys"},
+		{"sealed session without a passphrase", server.Config{World: w, Persist: server.Persist{Resume: st, Sessions: []server.SessionCopy{{Token: 7, ID: 1, Addr: sess[0].Addr, Seal: seal.SessionCopy{Keys: seal.SessionKeys{ClientToServer: [16]byte{1}}}}}}}, "is sealed"},
+		{"group without a key", server.Config{World: w, Passphrase: testPassphrase, Persist: server.Persist{Resume: st, Group: &seal.GroupCopy{}}}, "no group key"},
 		{"no world", server.Config{Replicate: &keepReplica{}}, "Checkpointer"},
 		{"sessions without state", server.Config{World: w, Persist: server.Persist{Sessions: sess}}, "without Persist.Resume"},
 		{"id out of range", server.Config{World: w, MaxClients: 4, Persist: server.Persist{Resume: st, Sessions: []server.SessionCopy{{Token: 7, ID: 9, Addr: sess[0].Addr}}}}, "client id 9"},
@@ -318,5 +327,157 @@ func TestEagerInputsCopiedFirst(t *testing.T) {
 	// over from one keeps its ticks at their times.
 	if keep.offTime > 0 {
 		t.Fatalf("%d of %d copies stamped off their tick's time", keep.offTime, keep.calls)
+	}
+}
+
+// sealedNumbers is, per destination, the lowest and highest packet number
+// of the sealed datagrams a server sent (a tap's), and how many.
+type sealedNumbers struct {
+	lo, hi map[netip.AddrPort]uint64
+	n      int
+}
+
+func numbersOf(t *testing.T, dgrams [][]byte, to []netip.AddrPort) sealedNumbers {
+	t.Helper()
+	ns := sealedNumbers{lo: map[netip.AddrPort]uint64{}, hi: map[netip.AddrPort]uint64{}}
+	for i, d := range dgrams {
+		var h wire.Header
+		if _, err := h.Parse(d); err != nil || h.Flags&wire.FlagSealed == 0 || len(d) < wire.HeaderSize+seal.Overhead {
+			continue
+		}
+		n := binary.LittleEndian.Uint64(d[wire.HeaderSize:])
+		a := to[i]
+		if lo, ok := ns.lo[a]; !ok || n < lo {
+			ns.lo[a] = n
+		}
+		ns.hi[a] = max(ns.hi[a], n)
+		ns.n++
+	}
+	return ns
+}
+
+// addrTap is a sealTap that also keeps where each datagram went.
+type addrTap struct {
+	sealTap
+	to []netip.AddrPort
+}
+
+func (c *addrTap) Sent(m *udp.Message, now int64) {
+	c.sealTap.Sent(m, now)
+	c.mu.Lock()
+	c.to = append(c.to, m.Addr)
+	c.mu.Unlock()
+}
+
+// newRigAt is newRig on a network whose clock starts at now: a server
+// taking over on the same virtual time line as the one it copied.
+func newRigAt(t *testing.T, ncfg netsim.Config, cfg server.Config, now int64) *rig {
+	t.Helper()
+	n := netsim.New(ncfg, now)
+	ep := n.Endpoint(serverAddr)
+	cfg.Seed = 1
+	cfg.WallClock, cfg.MonoClock = n.Now, n.Now
+	srv, err := server.New(cfg, ep, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &rig{t: t, net: n, srv: srv, ep: ep, cfg: srv.Config()}
+}
+
+// TestSealedReplicaTakeover: with a venue passphrase, the copy carries
+// the group's keys and signer and each session's keys, the send counters
+// a Reserve ahead. A server taking over from it (the same passphrase,
+// Persist.Group) resumes the group and every session: the headsets, one
+// on multicast and one on unicast, go on without a handshake; their
+// sealed poses open at the new server, its sealed states and signed
+// group datagrams open at them, nothing drops as a bad seal; and no
+// (key, nonce) is used twice: every number the new server sends is at
+// or above the copy's reservation, every one the old server sent below.
+func TestSealedReplicaTakeover(t *testing.T) {
+	w1, err := sim.New(scene.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep := &keepReplica{}
+	tap1 := &addrTap{}
+	e1 := &twinEnv{t: t, r: newRig(t, netsim.Config{}, server.Config{World: w1, Replicate: keep, Epoch: 2, Passphrase: testPassphrase, Tap: tap1}),
+		passphrase: testPassphrase}
+	m := e1.join(t, "multicast", false).(*twinPeer)
+	u := e1.join(t, "unicast", true).(*twinPeer)
+	peers := []peer{m, u}
+	e1.run(300*time.Millisecond, peers)
+	rep := keep.last
+	if !rep.Sealed || len(rep.Sessions) != 2 || rep.Group.Key == ([16]byte{}) {
+		t.Fatalf("the copy of a sealed server: sealed %v, %d sessions, group %+v", rep.Sealed, len(rep.Sessions), rep.Group)
+	}
+	for _, sc := range rep.Sessions {
+		if sc.Seal.Keys == (seal.SessionKeys{}) || sc.Seal.Send < seal.Reserve || sc.Seal.Received == 0 {
+			t.Fatalf("session %d's seal copy %+v: no keys, no reservation or nothing received", sc.ID, sc.Seal)
+		}
+	}
+	before := numbersOf(t, tap1.sent, tap1.to)
+	reserved := map[netip.AddrPort]uint64{}
+	for _, sc := range rep.Sessions {
+		reserved[sc.Addr] = sc.Seal.Send
+	}
+	group := e1.r.cfg.Multicast
+	reserved[group] = rep.Group.Send
+	for a, r := range reserved {
+		if hi, ok := before.hi[a]; !ok || hi >= r {
+			t.Fatalf("the old server sent %s up to number %d (any: %v); its copy reserved from %d", a, hi, ok, r)
+		}
+	}
+
+	// The active dies; the standby starts from its copy, under epoch 3,
+	// on the same time line, the headsets' sessions as they were.
+	w2, err := sim.New(scene.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := rep.State
+	gc := rep.Group
+	tap2 := &addrTap{}
+	r2 := newRigAt(t, netsim.Config{}, server.Config{World: w2, Epoch: 3, GroupToken: rep.GroupToken, Passphrase: testPassphrase, Tap: tap2,
+		Replicate: &keepReplica{}, Persist: server.Persist{Resume: &st, Sessions: rep.Sessions, Applied: slices.Clone(keep.applied), Group: &gc}},
+		e1.r.net.Now())
+	e2 := &twinEnv{t: t, r: r2, passphrase: testPassphrase}
+	for _, p := range []*twinPeer{m, u} {
+		addr := p.ep.Addr()
+		p.ep = r2.net.Endpoint(addr)
+		p.ep.Join(server.DefaultMulticast)
+		e2.peers = append(e2.peers, p)
+	}
+	seqBefore := map[*twinPeer]uint32{m: m.seq, u: u.seq}
+	e2.run(500*time.Millisecond, peers)
+
+	name := map[*twinPeer]string{m: "the multicast headset", u: "the unicast headset"}
+	for _, p := range []*twinPeer{m, u} {
+		st := p.s.Stats()
+		if p.s.State() != client.Connected || st.Restarts != 0 || st.Dropped[client.DropBadSeal] != 0 || st.Dropped[client.DropBadSignature] != 0 {
+			t.Fatalf("%s after the takeover: %v, %d new handshakes, %d bad seals, %d bad signatures (drops %v)", name[p], p.s.State(),
+				st.Restarts, st.Dropped[client.DropBadSeal], st.Dropped[client.DropBadSignature], st.Drops())
+		}
+		if e, _ := p.s.Epoch(); e != 3 {
+			t.Fatalf("%s at epoch %d, want 3", name[p], e)
+		}
+		// Its poses sent to the new server opened there and show in the
+		// states it opened.
+		if seq, _, ok := p.seen(p.id()); !ok || !wire.InputSeqNewer(seq, seqBefore[p]) {
+			t.Fatalf("%s: the new server's states show input %d (seen %v), want past %d", name[p], seq, ok, seqBefore[p])
+		}
+	}
+	ss := r2.srv.Stats()
+	for _, d := range []server.DropReason{server.DropBadSeal, server.DropUnsealed, server.DropReplayed} {
+		if n := ss.Dropped[d].Load(); n != 0 {
+			t.Fatalf("the new server dropped %d datagrams as %v", n, d)
+		}
+	}
+	after := numbersOf(t, tap2.sent, tap2.to)
+	for a, r := range reserved {
+		lo, ok := after.lo[a]
+		if !ok || lo != r {
+			t.Fatalf("the new server's first number to %s: %d (any: %v), want the reservation %d", a, lo, ok, r)
+		}
+		t.Logf("%s: the old server sent numbers %d..%d, the new one from %d (%d datagrams in all)", a, before.lo[a], before.hi[a], lo, after.n)
 	}
 }

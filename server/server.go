@@ -257,13 +257,8 @@ func New(cfg Config, tr Transport, now int64) (*Server, error) {
 	for s.groupToken == 0 {
 		s.groupToken = rng.Uint64()
 	}
-	if s.sealed {
-		g, err := seal.NewServerGroup(s.groupToken, nil)
-		if err != nil {
-			return nil, err
-		}
-		s.group = g
-		s.logGroupKeys()
+	if err := s.newGroup(); err != nil {
+		return nil, err
 	}
 	if err := s.initCast(); err != nil {
 		return nil, err
