@@ -14,6 +14,7 @@ import (
 	"github.com/arcadexr/arcade/checkpoint"
 	"github.com/arcadexr/arcade/geom"
 	"github.com/arcadexr/arcade/internal/golden"
+	"github.com/arcadexr/arcade/seal"
 	"github.com/arcadexr/arcade/server"
 	"github.com/arcadexr/arcade/wire"
 )
@@ -37,17 +38,47 @@ func goldenCopy() *server.Replica {
 	return r
 }
 
-// goldenVectors are the pair datagrams of docs/PROTOCOL.md §18.2: a copy
-// in one part, and the calls made after it.
-func goldenVectors() map[string][]byte {
-	m := newMAC([]byte(goldenKey))
+// goldenSealedCopy is goldenCopy as a sealed server's: the group's keys
+// and the session's, counters reserved.
+func goldenSealedCopy() *server.Replica {
+	r := goldenCopy()
+	r.Sealed = true
+	for i := range r.Group.Key {
+		r.Group.Key[i] = 0x10 + byte(i)
+	}
+	for i := range r.Group.Signer {
+		r.Group.Signer[i] = 0x20 + byte(i)
+	}
+	r.Group.Send = seal.Reserve + 600
+	s := &r.Sessions[0].Seal
+	for i := range s.Keys.ClientToServer {
+		s.Keys.ClientToServer[i], s.Keys.ServerToClient[i] = 0x40+byte(i), 0x50+byte(i)
+	}
+	s.Send, s.Received = seal.Reserve+450, 300
+	return r
+}
+
+// goldenVectors are the pair datagrams of docs/PROTOCOL.md §18.2, with
+// their plaintext parts: a copy in one part, the calls made after it,
+// and a sealed server's copy.
+func goldenVectors() map[string][2][]byte {
+	m := newSealer([]byte(goldenKey))
 	cp := AppendCopy(nil, goldenCopy())
+	scp := AppendCopy(nil, goldenSealedCopy())
 	calls := AppendApplied(nil, &server.Applied{Kind: server.AppliedInput, ID: 1,
 		Input: wire.PoseInput{InputSeq: 78, Head: wire.Pose{Pos: wire.Vec3{Y: 1.6}, Rot: wire.Quat{W: 1}}}})
 	calls = AppendApplied(calls, &server.Applied{Kind: server.AppliedGrab, ID: 1, Hand: 0, Entity: 9})
-	return map[string][]byte{
-		"copy":    m.appendDatagram(nil, &Header{Kind: KindCopy, Parts: 1, Epoch: 3, Seq: 1, Tick: 600}, cp),
-		"applied": m.appendDatagram(nil, &Header{Kind: KindApplied, Parts: 1, Epoch: 3, Seq: 2, Tick: 600}, calls),
+	return map[string][2][]byte{
+		"copy":        {m.appendDatagram(nil, &Header{Kind: KindCopy, Parts: 1, Epoch: 3, Seq: 1, Tick: 600}, cp), cp},
+		"applied":     {m.appendDatagram(nil, &Header{Kind: KindApplied, Parts: 1, Epoch: 3, Seq: 2, Tick: 600}, calls), calls},
+		"copy_sealed": {m.appendDatagram(nil, &Header{Kind: KindCopy, Parts: 1, Epoch: 3, Seq: 3, Tick: 600}, scp), scp},
+	}
+}
+
+// hexLines writes b in lines of 32 bytes, each after prefix.
+func hexLines(w *strings.Builder, prefix string, b []byte) {
+	for i := 0; i < len(b); i += 32 {
+		fmt.Fprintf(w, "%s%s\n", prefix, hex.EncodeToString(b[i:min(i+32, len(b))]))
 	}
 }
 
@@ -55,21 +86,23 @@ func goldenPath(name string) string { return filepath.Join("..", "testdata", "pa
 
 // TestGolden: the pair datagrams are byte for byte the vectors in
 // testdata/pair (regenerate with go test ./pair -run Golden -update), and
-// the vectors verify and decode to what made them.
+// the vectors open and decode to what made them.
 func TestGolden(t *testing.T) {
-	for name, b := range goldenVectors() {
+	for name, v := range goldenVectors() {
+		b, plain := v[0], v[1]
 		path := goldenPath(name)
 		if *update {
 			os.MkdirAll(filepath.Dir(path), 0o755)
 			var w strings.Builder
-			fmt.Fprintf(&w, "# pair datagram, %s: docs/PROTOCOL.md §18.2; pair key %q (SHA-256 of it keys AES-256-GCM).\n", name, goldenKey)
+			fmt.Fprintf(&w, "# pair datagram, %s: docs/PROTOCOL.md §18.2; pair key %q\n", name, goldenKey)
+			fmt.Fprintf(&w, "# (AES-256-GCM, key HKDF-SHA256 of it with no salt and info %q).\n", KeyInfo)
 			fmt.Fprintf(&w, "# %d bytes. Regenerate with: go test ./pair -run Golden -update\n", len(b))
-			fmt.Fprintf(&w, "%s # header: magic, version, kind, part, parts, zero, epoch, seq, tick\n", hex.EncodeToString(b[:HeaderSize]))
-			body := b[HeaderSize : len(b)-MACSize]
-			for i := 0; i < len(body); i += 32 {
-				fmt.Fprintf(&w, "%s\n", hex.EncodeToString(body[i:min(i+32, len(body))]))
-			}
-			fmt.Fprintf(&w, "%s # tag\n", hex.EncodeToString(b[len(b)-MACSize:]))
+			fmt.Fprintf(&w, "%s # header (additional data): magic, version, kind, part, parts, zero, epoch, seq, tick\n", hex.EncodeToString(b[:HeaderSize]))
+			w.WriteString("# the part, encrypted:\n")
+			hexLines(&w, "", b[HeaderSize:len(b)-TagSize])
+			fmt.Fprintf(&w, "%s # tag\n", hex.EncodeToString(b[len(b)-TagSize:]))
+			w.WriteString("# the part in clear (not part of the datagram):\n")
+			hexLines(&w, "# ", plain)
 			if err := os.WriteFile(path, []byte(w.String()), 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -82,9 +115,9 @@ func TestGolden(t *testing.T) {
 			t.Fatalf("%s differs from %s:\n got %x\nwant %x", name, path, b, want)
 		}
 		var h Header
-		part, err := newMAC([]byte(goldenKey)).parse(want, &h)
-		if err != nil || h.Epoch != 3 || h.Tick != 600 {
-			t.Fatalf("%s: parse: %+v, %v", name, h, err)
+		part, err := newSealer([]byte(goldenKey)).parse(want, &h)
+		if err != nil || h.Epoch != 3 || h.Tick != 600 || !bytes.Equal(part, plain) {
+			t.Fatalf("%s: parse: %+v, %x, %v", name, h, part, err)
 		}
 		switch h.Kind {
 		case KindCopy:
@@ -92,11 +125,28 @@ func TestGolden(t *testing.T) {
 			if err := ParseCopy(part, &r, map[string]string{}); err != nil || r.Sessions[0].Name != "quest-1" || !r.Sessions[0].InputApplied || r.State.Tick != 600 {
 				t.Fatalf("copy: %+v, %v", r, err)
 			}
+			if w := goldenSealedCopy(); r.Sealed != (name == "copy_sealed") || r.Sealed && (r.Group != w.Group || r.Sessions[0].Seal != w.Sessions[0].Seal) {
+				t.Fatalf("%s: sealed %v, group %+v, session %+v", name, r.Sealed, r.Group, r.Sessions[0].Seal)
+			}
 		case KindApplied:
 			a, err := ParseApplied(part, nil)
 			if err != nil || len(a) != 2 || a[0].Input.InputSeq != 78 || a[1].Kind != server.AppliedGrab || a[1].Entity != 9 {
 				t.Fatalf("calls: %+v, %v", a, err)
 			}
 		}
+	}
+}
+
+// TestVersion1Refused: the version 1 vectors (the part in clear, a GMAC
+// keyed with SHA-256 of the pair key) are refused as such, before any
+// key is tried: a peer of an older build is told from a forger.
+func TestVersion1Refused(t *testing.T) {
+	v1, err := golden.ReadHex(goldenPath("v1_copy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h Header
+	if _, err := newSealer([]byte(goldenKey)).parse(v1, &h); err != ErrVersion1 {
+		t.Fatalf("a version 1 copy: %v, want ErrVersion1", err)
 	}
 }

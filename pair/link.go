@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/arcadexr/arcade/seal"
 	"github.com/arcadexr/arcade/server"
 	"golang.org/x/sys/unix"
 )
@@ -43,8 +44,9 @@ const (
 type Config struct {
 	// Listen is this box's pair address (UDP); Peer the other box's.
 	Listen, Peer netip.AddrPort
-	// Key is the pair key both boxes are given: every pair datagram
-	// carries its MAC, and one that does not verify is dropped.
+	// Key is the pair key both boxes are given: every pair datagram is
+	// sealed under a key derived from it (PROTOCOL §18.2), and one that
+	// does not open is dropped (Stats.BadMAC).
 	Key []byte
 	// Index is 0 for the box started as primary, 1 for the one started
 	// as standby: a box writes only under epochs e with e mod 2 = Index.
@@ -86,9 +88,12 @@ func (c *Config) validate() error {
 type Stats struct {
 	Sent, SendErrors, TooBig           atomic.Uint64
 	Received, Malformed, BadMAC, Stale atomic.Uint64
-	Replayed, Copies, BadCopies        atomic.Uint64
-	AppliedLost                        atomic.Uint64 // calls dropped past MaxPending
-	LastTick                           atomic.Uint64 // of the newest copy taken (standby)
+	// Version1 counts the datagrams of pair version 1 refused (a peer of
+	// an older build).
+	Version1                    atomic.Uint64
+	Replayed, Copies, BadCopies atomic.Uint64
+	AppliedLost                 atomic.Uint64 // calls dropped past MaxPending
+	LastTick                    atomic.Uint64 // of the newest copy taken (standby)
 	// Gaps counts, while following, the silences between the active's
 	// datagrams.
 	Gaps Gaps
@@ -105,14 +110,14 @@ type Takeover struct {
 
 // Link is one box's end of the pair link.
 type Link struct {
-	cfg   Config
-	conn  *net.UDPConn
-	raw   syscall.RawConn
-	peer  unix.Sockaddr
-	macTx *mac // the tick thread's
-	macRx *mac // the reader's
-	epoch atomic.Uint32
-	Stats Stats
+	cfg    Config
+	conn   *net.UDPConn
+	raw    syscall.RawConn
+	peer   unix.Sockaddr
+	sealTx *sealer // the tick thread's
+	sealRx *sealer // the reader's
+	epoch  atomic.Uint32
+	Stats  Stats
 
 	// Sending (the tick thread): the copy's encoding, the datagram, and
 	// the send callback (made once, so a send allocates nothing).
@@ -164,9 +169,9 @@ func Open(cfg Config) (*Link, error) {
 	}
 	_ = conn.SetWriteBuffer(4 << 20)
 	_ = conn.SetReadBuffer(8 << 20)
-	l := &Link{cfg: cfg, conn: conn, raw: raw, macTx: newMAC(cfg.Key), macRx: newMAC(cfg.Key),
-		names: map[string]string{}, rbuf: make([]byte, HeaderSize+PartSize+MACSize+1),
-		dgram: make([]byte, 0, HeaderSize+PartSize+MACSize)}
+	l := &Link{cfg: cfg, conn: conn, raw: raw, sealTx: newSealer(cfg.Key), sealRx: newSealer(cfg.Key),
+		names: map[string]string{}, rbuf: make([]byte, HeaderSize+PartSize+TagSize+1),
+		dgram: make([]byte, 0, HeaderSize+PartSize+TagSize)}
 	if p := cfg.Peer.Addr().Unmap(); p.Is4() && cfg.Listen.Addr().Unmap().Is4() || cfg.Listen.Addr().IsUnspecified() && p.Is4() {
 		l.peer = &unix.SockaddrInet4{Port: int(cfg.Peer.Port()), Addr: p.As4()}
 	} else {
@@ -205,11 +210,17 @@ func (l *Link) Follow(ctx context.Context) (*server.Replica, uint32, error) {
 		return nil, 0, err
 	}
 	canTake := l.cfg.Index == 0 || stored != 0
-	if !l.have && len(l.enc) > 0 {
+	if len(l.enc) > 0 {
 		// This box was active (it stepped down or back): its own last
-		// copy is the world to start from, until the active's arrive.
+		// copy is the world to start from, until the active's arrive;
+		// not a copy it held before it took over, which is older, and
+		// whose send reservations it used itself (§18.6).
 		if ParseCopy(l.enc, &l.last, l.names) == nil {
 			l.have = true
+			ownCopyReserve(&l.last)
+			l.dropApplied(l.epoch.Load(), l.last.State.Tick)
+		} else {
+			l.have = false
 		}
 	}
 	ahead := newStoreAhead(l.cfg.EpochFile)
@@ -281,6 +292,25 @@ func (l *Link) Follow(ctx context.Context) (*server.Replica, uint32, error) {
 	return &l.last, e, nil
 }
 
+// ownCopyReserve moves the send reservations of a sealed copy this box
+// made itself, as active, one more seal.Reserve ahead. The server that
+// took over from this box resumed from an older copy of its, reserved at
+// most this one's numbers, and went on sending above them under the
+// same keys; none of its copies may have reached this box since. Were
+// this box to take over again from its own copy, its counters would
+// start among the numbers that server used; a Reserve above, they start
+// past every number it used in fewer than seal.Reserve datagrams a
+// counter (§18.6).
+func ownCopyReserve(r *server.Replica) {
+	if !r.Sealed {
+		return
+	}
+	r.Group.Send += seal.Reserve
+	for i := range r.Sessions {
+		r.Sessions[i].Seal.Send += seal.Reserve
+	}
+}
+
 // queued reports whether a datagram waits in the pair socket: a reader
 // not scheduled for a while (a loaded box) has not read the active's
 // copies yet, and that is no silence of the active's.
@@ -296,10 +326,15 @@ func (l *Link) queued() bool {
 func (l *Link) take(d []byte, min uint32) bool {
 	l.Stats.Received.Add(1)
 	var h Header
-	part, err := l.macRx.parse(d, &h)
+	part, err := l.sealRx.parse(d, &h)
 	switch {
-	case errors.Is(err, ErrMAC):
+	case err == ErrAuth:
 		l.Stats.BadMAC.Add(1)
+		return false
+	case err == ErrVersion1:
+		if l.Stats.Version1.Add(1) == 1 && l.cfg.Log != nil {
+			l.cfg.Log.Warn("pair: a version 1 datagram from the peer, refused: both boxes must run the same build", "v1_datagrams", 1)
+		}
 		return false
 	case err != nil:
 		l.Stats.Malformed.Add(1)
@@ -394,7 +429,7 @@ func (l *Link) Applied(tick uint64, a []server.Applied) {
 		a = a[n:]
 		l.seq++
 		h.Seq = l.seq
-		l.dgram = l.macTx.appendDatagram(l.dgram[:0], &h, l.aenc)
+		l.dgram = l.sealTx.appendDatagram(l.dgram[:0], &h, l.aenc)
 		l.sendEr = nil
 		if err := l.raw.Write(l.sendFn); err != nil || l.sendEr != nil {
 			l.Stats.SendErrors.Add(1)
@@ -418,7 +453,7 @@ func (l *Link) Replicate(r *server.Replica) {
 	for i := range parts {
 		l.seq++
 		h.Part, h.Seq = uint16(i), l.seq
-		l.dgram = l.macTx.appendDatagram(l.dgram[:0], &h, l.enc[i*PartSize:min(len(l.enc), (i+1)*PartSize)])
+		l.dgram = l.sealTx.appendDatagram(l.dgram[:0], &h, l.enc[i*PartSize:min(len(l.enc), (i+1)*PartSize)])
 		l.sendEr = nil
 		if err := l.raw.Write(l.sendFn); err != nil || l.sendEr != nil {
 			l.Stats.SendErrors.Add(1)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/arcadexr/arcade/checkpoint"
 	"github.com/arcadexr/arcade/geom"
+	"github.com/arcadexr/arcade/seal"
 	"github.com/arcadexr/arcade/server"
 	"github.com/arcadexr/arcade/wire"
 )
@@ -35,16 +36,35 @@ func testReplica(entities int) *server.Replica {
 	return r
 }
 
-// TestCopyRoundTrip: a copy decodes to what was encoded, and every cut
-// of it is refused.
+// testSealedReplica is testReplica as a sealed server's copy.
+func testSealedReplica(entities int) *server.Replica {
+	r := testReplica(entities)
+	r.Sealed = true
+	r.Group = seal.GroupCopy{Key: [16]byte{1, 2, 3}, Signer: [32]byte{4, 5, 6}, Send: seal.Reserve + 77}
+	for i := range r.Sessions {
+		s := &r.Sessions[i].Seal
+		s.Keys.ClientToServer[0], s.Keys.ServerToClient[0] = byte(i+1), byte(i+0x81)
+		s.Send, s.Received = seal.Reserve+uint64(i)*1000, uint64(i)*999+1
+	}
+	return r
+}
+
+// TestCopyRoundTrip: a copy, open or sealed, decodes to what was
+// encoded, and every cut of it is refused.
 func TestCopyRoundTrip(t *testing.T) {
-	r := testReplica(5)
+	for _, r := range []*server.Replica{testReplica(5), testSealedReplica(5)} {
+		testCopyRoundTrip(t, r)
+	}
+}
+
+func testCopyRoundTrip(t *testing.T, r *server.Replica) {
 	b := AppendCopy(nil, r)
 	var got server.Replica
 	if err := ParseCopy(b, &got, map[string]string{}); err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(got.Sessions, r.Sessions) || got.GroupToken != r.GroupToken || !reflect.DeepEqual(got.State.Entities, r.State.Entities) ||
+	if !reflect.DeepEqual(got.Sessions, r.Sessions) || got.GroupToken != r.GroupToken || got.Sealed != r.Sealed || got.Group != r.Group ||
+		!reflect.DeepEqual(got.State.Entities, r.State.Entities) ||
 		!reflect.DeepEqual(got.State.Holds, r.State.Holds) || got.State.Tick != r.State.Tick {
 		t.Fatalf("decoded %+v\nwant %+v", got, *r)
 	}
@@ -55,26 +75,36 @@ func TestCopyRoundTrip(t *testing.T) {
 	}
 }
 
-// TestDatagramMAC: a datagram verifies with the key it was made with and
-// with no other; a flipped bit anywhere fails it.
-func TestDatagramMAC(t *testing.T) {
-	m := newMAC(testKey)
+// TestDatagramSeal: a datagram's part is encrypted; the datagram opens
+// with the key it was made with and with no other; a flipped bit
+// anywhere fails it; one of version 1 is refused as such.
+func TestDatagramSeal(t *testing.T) {
+	m := newSealer(testKey)
 	h := Header{Kind: KindCopy, Part: 1, Parts: 3, Epoch: 4, Seq: 9, Tick: 77}
-	d := m.appendDatagram(nil, &h, []byte("part"))
+	d := m.appendDatagram(nil, &h, []byte("a part in clear"))
+	if bytes.Contains(d, []byte("in clear")) || len(d) != HeaderSize+len("a part in clear")+TagSize {
+		t.Fatalf("datagram %q: the part shows, or its size is off", d)
+	}
 	var got Header
-	p, err := m.parse(d, &got)
-	if err != nil || got != h || string(p) != "part" {
+	p, err := m.parse(bytes.Clone(d), &got)
+	if err != nil || got != h || string(p) != "a part in clear" {
 		t.Fatalf("parse: %+v %q %v, want %+v", got, p, err, h)
 	}
-	if _, err := newMAC([]byte("another key of sixteen")).parse(d, &got); err != ErrMAC {
-		t.Fatalf("another key: %v, want ErrMAC", err)
+	if _, err := newSealer([]byte("another key of sixteen")).parse(bytes.Clone(d), &got); err != ErrAuth {
+		t.Fatalf("another key: %v, want ErrAuth", err)
 	}
 	for i := range d {
 		x := bytes.Clone(d)
 		x[i] ^= 0x40
 		if _, err := m.parse(x, &got); err == nil {
-			t.Fatalf("byte %d flipped: verified", i)
+			t.Fatalf("byte %d flipped: opened", i)
 		}
+	}
+	v1 := bytes.Clone(d)
+	v1[4] = 1
+	l := &Link{sealRx: m, names: map[string]string{}}
+	if l.take(v1, 0) || l.Stats.Version1.Load() != 1 || l.Stats.BadMAC.Load() != 0 {
+		t.Fatalf("a version 1 datagram: taken, or counted %d as version 1 and %d as bad", l.Stats.Version1.Load(), l.Stats.BadMAC.Load())
 	}
 }
 
@@ -282,10 +312,11 @@ func TestConfigRefused(t *testing.T) {
 // buffers have grown.
 func TestReplicateAllocs(t *testing.T) {
 	a, _ := pairOf(t, 30*time.Millisecond)
-	r := testReplica(100)
-	a.Replicate(r)
-	if n := testing.AllocsPerRun(100, func() { a.Replicate(r) }); n != 0 {
-		t.Fatalf("Replicate: %v allocations a copy, want 0", n)
+	for _, r := range []*server.Replica{testReplica(100), testSealedReplica(100)} {
+		a.Replicate(r)
+		if n := testing.AllocsPerRun(100, func() { a.Replicate(r) }); n != 0 {
+			t.Fatalf("Replicate (sealed %v): %v allocations a copy, want 0", r.Sealed, n)
+		}
 	}
 	calls := make([]server.Applied, 100)
 	for i := range calls {
@@ -322,7 +353,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // taken; nothing it holds grows past its bounds. Datagrams under the
 // test key reach the copy decoder.
 func FuzzTake(f *testing.F) {
-	m := newMAC(testKey)
+	m := newSealer(testKey)
 	copyBytes := AppendCopy(nil, testReplica(3))
 	f.Add(m.appendDatagram(nil, &Header{Parts: 1, Epoch: 2, Seq: 1, Tick: 9}, copyBytes), false)
 	f.Add(m.appendDatagram(nil, &Header{Part: 0, Parts: 2, Epoch: 2, Seq: 2, Tick: 10}, copyBytes[:10]), false)
@@ -331,14 +362,23 @@ func FuzzTake(f *testing.F) {
 	calls = AppendApplied(calls, &server.Applied{Kind: server.AppliedGrab, ID: 3, Hand: 1, Entity: 7})
 	f.Add(m.appendDatagram(nil, &Header{Kind: KindApplied, Parts: 1, Epoch: 2, Seq: 3, Tick: 9}, calls), false)
 	f.Add([]byte("ARCP"), false)
+	sealed := AppendCopy(nil, testSealedReplica(3))
+	f.Add(m.appendDatagram(nil, &Header{Parts: 1, Epoch: 2, Seq: 4, Tick: 9}, sealed), false)
+	f.Add(sealed, true)
+	f.Add(sealed[:len(sealed)/2], true)
+	v1 := m.appendDatagram(nil, &Header{Parts: 1, Epoch: 2, Seq: 5, Tick: 9}, copyBytes)
+	v1[4] = 1
+	f.Add(v1, false)
 	f.Fuzz(func(t *testing.T, d []byte, raw bool) {
-		l := &Link{macRx: m, names: map[string]string{}}
+		l := &Link{sealRx: m, names: map[string]string{}}
 		if raw {
-			// d is a copy: signed as one part.
+			// d is a copy: sealed as one part.
 			if len(d) > PartSize {
 				d = d[:PartSize]
 			}
 			d = m.appendDatagram(nil, &Header{Parts: 1, Epoch: 2, Seq: 1, Tick: 1}, d)
+		} else {
+			d = bytes.Clone(d) // opened in place
 		}
 		l.take(d, 0)
 		if len(l.pend) > MaxPending || len(l.pend) != len(l.pendTick) {
@@ -472,7 +512,7 @@ func TestFloodDoesNotHoldOffTakeover(t *testing.T) {
 					return
 				default:
 				}
-				junk.Write([]byte("ARCP junk that never verifies, sent without pause"))
+				junk.Write([]byte("ARCP\x02\x01 junk of version 2 that never opens, sent without pause"))
 			}
 			flooded <- n
 		}()
@@ -497,5 +537,64 @@ func TestFloodDoesNotHoldOffTakeover(t *testing.T) {
 		close(stop)
 		collect()
 		t.Fatal("the flood held the takeover off")
+	}
+}
+
+// TestSealedCopyOverLink: a sealed server's copy crosses the link whole
+// (the group's and the sessions' keys and counters) and encrypted: no key
+// of it shows in a datagram. A box that was active and takes over again
+// from its own last copy (no copy of the other's reached it) starts every
+// counter one more seal.Reserve ahead: the server that took over from it
+// used the numbers above its older copy.
+func TestSealedCopyOverLink(t *testing.T) {
+	a, b := pairOf(t, 30*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	type result struct {
+		r   *server.Replica
+		e   uint32
+		err error
+	}
+	done := make(chan result, 1)
+	follow := func(l *Link) {
+		go func() {
+			r, e, err := l.Follow(ctx)
+			done <- result{r, e, err}
+		}()
+	}
+	follow(b)
+	a.epoch.Store(2)
+	rep := testSealedReplica(3)
+	for range 5 {
+		a.Replicate(rep)
+		if bytes.Contains(a.dgram, rep.Group.Key[:3]) && bytes.Contains(a.dgram, rep.Group.Signer[:3]) {
+			t.Fatal("the group's keys show in the datagram")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	r := <-done
+	if r.err != nil || r.r == nil || r.e != 3 {
+		t.Fatalf("took over: epoch %d, copy %v, %v", r.e, r.r != nil, r.err)
+	}
+	if !r.r.Sealed || r.r.Group != rep.Group || !reflect.DeepEqual(r.r.Sessions, rep.Sessions) {
+		t.Fatalf("the sealed copy taken over: sealed %v, group %+v\nsessions %+v\nwant %+v", r.r.Sealed, r.r.Group, r.r.Sessions, rep.Sessions)
+	}
+
+	// b is active now, copies, and steps back (isolated): it follows
+	// again, hears no one, and takes over from its own copy.
+	own := testSealedReplica(2)
+	b.Replicate(own)
+	follow(b)
+	r = <-done
+	if r.err != nil || r.r == nil || !r.r.Sealed {
+		t.Fatalf("took over again: epoch %d, copy %v, %v", r.e, r.r != nil, r.err)
+	}
+	if r.r.Group.Send != own.Group.Send+seal.Reserve {
+		t.Fatalf("own copy's group reservation %d, want %d", r.r.Group.Send, own.Group.Send+seal.Reserve)
+	}
+	for i, s := range r.r.Sessions {
+		if s.Seal.Send != own.Sessions[i].Seal.Send+seal.Reserve || s.Seal.Received != own.Sessions[i].Seal.Received || s.Seal.Keys != own.Sessions[i].Seal.Keys {
+			t.Fatalf("own copy's session %d: %+v, want %+v with the send a Reserve ahead", i, s.Seal, own.Sessions[i].Seal)
+		}
 	}
 }
