@@ -549,6 +549,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if copyOf != nil {
 		// The active's world of its last tick: fresher than any checkpoint.
 		persist.Resume, persist.Sessions, persist.Applied = &copyOf.State, copyOf.Sessions, link.Pending()
+		if copyOf.Sealed {
+			// A sealed server's: its group and sessions' keys, resumed
+			// (--passphrase on both boxes, PROTOCOL §18.6).
+			persist.Group = &copyOf.Group
+		}
 	}
 	if o.record != "" {
 		closeRecord, err := openRecord(o, sc, simWorld, &persist, log)
@@ -687,7 +692,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		path.made = time.Now()
 	}
 	if err != nil && copyOf != nil {
-		fmt.Fprintf(stderr, "arcade-server: the active's copy: %v (do both boxes run the same build and --scene?)\n", err)
+		fmt.Fprintf(stderr, "arcade-server: the active's copy: %v (do both boxes run the same build, --scene and --passphrase?)\n", err)
 		return 1
 	}
 	if err != nil && persist.Resume != nil && strings.Contains(err.Error(), "Persist.Resume") {

@@ -63,7 +63,9 @@ func TestBadFlagsNameTheFlag(t *testing.T) {
 		{[]string{"--pair", "127.0.0.2:7781", "--pair-key-file", "testdata/pair.key"}, "--epoch-file"},
 		{[]string{"--pair", "127.0.0.2:7781", "--pair-key-file", "testdata/pair.key", "--epoch-file", "e", "--takeover-silence", "1ms"}, "--takeover-silence"},
 		{[]string{"--pair", "127.0.0.2:7781", "--pair-key-file", "testdata/pair.key", "--epoch-file", "e", "--pair-listen", ":7777"}, "--pair-listen"},
-		{[]string{"--pair", "127.0.0.2:7781", "--pair-key-file", "testdata/pair.key", "--epoch-file", "e", "--passphrase", "venue secret"}, "passphrase"},
+		{[]string{"--pair", "127.0.0.2:7781", "--passphrase", "venue secret"}, "--pair-key-file"},
+		{[]string{"--standby", "127.0.0.1:7781", "--passphrase", "venue secret", "--pair-key-file", "testdata/short.key", "--epoch-file", "e"}, "at least 16"},
+		{[]string{"--standby", "127.0.0.1:7781", "--passphrase", "venue secret", "--pair-key-file", "testdata/pair.key"}, "--epoch-file"},
 		{[]string{"--epoch-file", "e"}, "needs --pair or --standby"},
 	} {
 		var out, errb bytes.Buffer
@@ -73,6 +75,28 @@ func TestBadFlagsNameTheFlag(t *testing.T) {
 		}
 		if !strings.Contains(errb.String(), tc.want) {
 			t.Errorf("%v: error %q does not name %q", tc.args, errb.String(), tc.want)
+		}
+	}
+}
+
+// TestPairWithPassphrase: a standby pair takes a venue passphrase (the
+// copy carries the sealed sessions' keys, PROTOCOL §18.6), on the primary
+// and on the standby, with --passphrase or --passphrase-file.
+func TestPairWithPassphrase(t *testing.T) {
+	pass := t.TempDir() + "/pass"
+	if err := os.WriteFile(pass, []byte("lantern orchard 42\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"--pair", "127.0.0.2:7781", "--pair-key-file", "testdata/pair.key", "--epoch-file", "e", "--passphrase", "lantern orchard 42"},
+		{"--standby", "127.0.0.1:7781", "--pair-key-file", "testdata/pair.key", "--epoch-file", "e", "--passphrase-file", pass},
+	} {
+		o, err := parseFlags(args, io.Discard)
+		if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		if o.passphrase != "lantern orchard 42" || !o.pairPeer.IsValid() || len(o.pairKey) < 16 {
+			t.Fatalf("%v: passphrase %q, peer %v, pair key of %d bytes", args, o.passphrase, o.pairPeer, len(o.pairKey))
 		}
 	}
 }

@@ -66,9 +66,6 @@ func parsePair(o *options, given map[string]bool, peer, standby, listen, keyFile
 	if o.takeover < pair.MinSilence || o.takeover > 10*time.Second {
 		return fmt.Errorf("--takeover-silence: %v is out of range %v..10s", o.takeover, pair.MinSilence)
 	}
-	if o.passphrase != "" {
-		return fmt.Errorf("%s: a standby pair does not work with a venue passphrase yet (a sealed session's keys are not copied to the standby)", flagName)
-	}
 	if o.replay != "" {
 		return fmt.Errorf("%s: a replay (--replay) is not served by a pair", flagName)
 	}
@@ -182,8 +179,8 @@ func pairStatus(l *pair.Link, o *options) string {
 		return ""
 	}
 	st := &l.Stats
-	return fmt.Sprintf("active under epoch %d; copies to %s every tick (%d datagrams sent, %d send errors, %d too big); from the link: %d bad MACs, %d stale, %d replayed",
-		l.Epoch(), o.pairPeer, st.Sent.Load(), st.SendErrors.Load(), st.TooBig.Load(), st.BadMAC.Load(), st.Stale.Load(), st.Replayed.Load())
+	return fmt.Sprintf("active under epoch %d; copies to %s every tick (%d datagrams sent, %d send errors, %d too big); from the link: %d that do not open, %d of version 1, %d stale, %d replayed",
+		l.Epoch(), o.pairPeer, st.Sent.Load(), st.SendErrors.Load(), st.TooBig.Load(), st.BadMAC.Load(), st.Version1.Load(), st.Stale.Load(), st.Replayed.Load())
 }
 
 // watchIsolation steps a server that just took over back down when no
