@@ -240,6 +240,12 @@ type Config struct {
 	// Persist keeps the world across restarts (checkpoint.go). The zero
 	// value keeps nothing.
 	Persist Persist
+	// Standby makes the server ahead of a takeover (a standby pair's warm
+	// server, PROTOCOL §18.3): New allocates and opens everything and
+	// restores nothing; TakeOver then hands it the world, the sessions
+	// and the epoch, and only then may it Run. Persist.Resume, Sessions
+	// and Applied and Epoch are TakeOver's, not New's.
+	Standby bool
 }
 
 // DefaultSignedUpdateGap bounds a headset's signature checks outside the
@@ -364,6 +370,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("server: TickCPU %d out of range 0..1023", c.TickCPU)
 	case c.LateTick < 0:
 		return fmt.Errorf("server: LateTick %v is negative", c.LateTick)
+	}
+	if c.Standby && (c.Persist.Resume != nil || len(c.Persist.Sessions) > 0 || len(c.Persist.Applied) > 0 || c.Persist.Group != nil || c.Epoch != 0) {
+		return errors.New("server: Standby: the copy to resume from and the epoch are given to TakeOver, not to New")
 	}
 	return c.Persist.validate()
 }

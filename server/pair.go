@@ -7,6 +7,7 @@ import (
 
 	"github.com/arcadexr/arcade/checkpoint"
 	"github.com/arcadexr/arcade/seal"
+	"github.com/arcadexr/arcade/tick"
 	"github.com/arcadexr/arcade/wire"
 )
 
@@ -116,7 +117,7 @@ func (s *Server) initPair() error {
 	if len(s.cfg.Persist.Sessions) > 0 && s.cfg.Persist.Resume == nil {
 		return errors.New("server: Persist.Sessions without Persist.Resume")
 	}
-	if s.cfg.Replicate != nil {
+	if s.cfg.Replicate != nil && s.applied == nil { // once: TakeOver comes here again
 		s.persist.cw = s.world.(Checkpointer)
 		s.replica.Sessions = make([]SessionCopy, 0, s.cfg.MaxClients)
 		s.applied = make([]Applied, 0, MaxApplied)
@@ -298,3 +299,56 @@ func (s *Server) StepDown() { s.steppedDown.Store(true) }
 
 // SteppedDown reports whether StepDown was called.
 func (s *Server) SteppedDown() bool { return s.steppedDown.Load() }
+
+// Takeover is what a server made ahead (Config.Standby) is handed when it
+// takes over: the epoch it writes under, the group token its headsets
+// know (0: a new one), and what New would have taken from Persist: the
+// world to resume from (nil: the scene's, or the checkpoint's), the
+// copied sessions and the calls made after the copy.
+type Takeover struct {
+	Epoch      uint32
+	GroupToken uint64
+	Resume     *checkpoint.State
+	Sessions   []SessionCopy
+	Applied    []Applied
+	Group      *seal.GroupCopy // a sealed server's copy's group (Persist.Group)
+}
+
+// TakeOver switches a server made ahead (Config.Standby) on: what New
+// leaves to it is done at now, the time on New's clock the server starts
+// at, and its first tick is due at once. It is called once, before Run,
+// and does not allocate the server's tables again: New made them while
+// the standby followed.
+func (s *Server) TakeOver(t Takeover, now int64) error {
+	if !s.warm {
+		return errors.New("server: TakeOver needs a server made with Standby, not yet taken over")
+	}
+	if t.Epoch == 0 {
+		return errors.New("server: TakeOver: epoch 0")
+	}
+	s.cfg.Epoch, s.cfg.GroupToken = t.Epoch, t.GroupToken
+	s.cfg.Persist.Resume, s.cfg.Persist.Sessions, s.cfg.Persist.Applied = t.Resume, t.Sessions, t.Applied
+	s.cfg.Persist.Group = t.Group
+	if s.epoch == 0 {
+		s.sealRoom += wire.EpochSize
+	}
+	s.epoch = t.Epoch
+	if t.GroupToken != 0 {
+		s.groupToken = t.GroupToken
+	}
+	if s.sealed || t.Group != nil {
+		// The copy's group (or a new one under its token): New's was
+		// made for a token the headsets do not know.
+		if err := s.newGroup(); err != nil {
+			return err
+		}
+	}
+	// The clock starts now, not when New ran.
+	s.origin = now
+	s.sched = tick.NewSchedule(s.cfg.Period(), now)
+	if err := s.start(now); err != nil {
+		return err
+	}
+	s.warm = false
+	return nil
+}

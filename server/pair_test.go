@@ -66,7 +66,13 @@ func (k *keepReplica) Replicate(r *server.Replica) {
 // tokens are its sessions, the same client ids and group token, the
 // dart and ball held where they were, the ticks continuing; and alice's
 // next poses move her dart there.
-func TestReplicaTakeover(t *testing.T) {
+func TestReplicaTakeover(t *testing.T) { replicaTakeover(t, false) }
+
+// TestReplicaTakeoverWarm: the same with the second server made ahead
+// (Standby), while the first still runs, and switched on by TakeOver.
+func TestReplicaTakeoverWarm(t *testing.T) { replicaTakeover(t, true) }
+
+func replicaTakeover(t *testing.T, warm bool) {
 	w1, err := sim.New(scene.Default())
 	if err != nil {
 		t.Fatal(err)
@@ -116,8 +122,18 @@ func TestReplicaTakeover(t *testing.T) {
 	}
 	st := rep.State
 	keep2 := &keepReplica{}
-	r2 := newRig(t, netsim.Config{}, server.Config{World: w2, Epoch: 3, GroupToken: rep.GroupToken, Replicate: keep2,
-		Persist: server.Persist{Resume: &st, Sessions: rep.Sessions, Applied: slices.Clone(keep.applied)}})
+	var r2 *rig
+	if warm {
+		r2 = newRig(t, netsim.Config{}, server.Config{World: w2, Replicate: keep2, Standby: true})
+		r2.net.SetNow(r2.net.Now() + int64(time.Second)) // followed a while
+		if err := r2.srv.TakeOver(server.Takeover{Epoch: 3, GroupToken: rep.GroupToken, Resume: &st,
+			Sessions: rep.Sessions, Applied: slices.Clone(keep.applied)}, r2.net.Now()); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		r2 = newRig(t, netsim.Config{}, server.Config{World: w2, Epoch: 3, GroupToken: rep.GroupToken, Replicate: keep2,
+			Persist: server.Persist{Resume: &st, Sessions: rep.Sessions, Applied: slices.Clone(keep.applied)}})
+	}
 	if due := r2.srv.NextTick(); due > r2.net.Now() {
 		t.Fatalf("the new server's first tick is due %v after it started, want at once", time.Duration(due-r2.net.Now()))
 	}

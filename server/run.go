@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"runtime/trace"
 	"strconv"
@@ -33,6 +34,9 @@ const TraceTickCategory = "arcade.tick"
 // socket. fd is the transport's socket. On return every client has been
 // told the server is shutting down.
 func (s *Server) Run(ctx context.Context, fd int) error {
+	if s.warm {
+		return errors.New("server: a server made with Standby runs only after TakeOver")
+	}
 	lc := tick.LoopConfig{SpinMax: s.cfg.SpinMax, Yield: runtime.Gosched}
 	if s.cfg.NoTickYield {
 		lc.Yield = nil

@@ -150,6 +150,7 @@ type Server struct {
 	applied     []Applied // calls into the world since the last copy
 	copyTick    uint64    // the last copy's tick
 	steppedDown atomic.Bool
+	warm        bool // made ahead of a takeover (Config.Standby), not yet taken over
 	pakeAll     *sourceLimiter
 	pakeSlot    limitSlot
 	// The answers to unknown session tokens (tellUnknown): per source and
@@ -263,20 +264,36 @@ func New(cfg Config, tr Transport, now int64) (*Server, error) {
 	if err := s.initCast(); err != nil {
 		return nil, err
 	}
-	if err := s.initRecord(now); err != nil {
+	if cfg.Standby {
+		// Made ahead of a takeover: the rest is TakeOver's.
+		s.warm = true
+		return s, s.initPair()
+	}
+	if err := s.start(now); err != nil {
 		return nil, err
+	}
+	return s, nil
+}
+
+// start does what New does last, and TakeOver for a server made ahead:
+// the recording's first keyframe, the pair's copy, the world restored
+// from Persist.Resume and the copied sessions made, the calls after the
+// copy made again.
+func (s *Server) start(now int64) error {
+	if err := s.initRecord(now); err != nil {
+		return err
 	}
 	if err := s.initPair(); err != nil {
-		return nil, err
+		return err
 	}
 	if err := s.initPersist(now); err != nil {
-		return nil, err
+		return err
 	}
 	if err := s.restoreSessions(now); err != nil {
-		return nil, err
+		return err
 	}
 	s.reapply(now)
-	return s, nil
+	return nil
 }
 
 // Step does everything due at now (monotonic ns, the clock New's now is
