@@ -523,22 +523,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var link *pair.Link
 	var epoch uint32
 	var copyOf *server.Replica
-	if o.pairPeer.IsValid() {
-		// A box of a pair listens before it writes: it follows the
-		// active, if there is one, until it is to take over.
-		if link, epoch, copyOf, err = followPair(ctx, o, log); err != nil {
-			if ctx.Err() != nil {
-				return 0
-			}
-			fmt.Fprintf(stderr, "arcade-server: %v\n", err)
-			return 1
-		}
-		defer func() {
-			if keptLink != link {
-				link.Close()
-			}
-		}()
-	}
+	standby := o.pairPeer.IsValid()
 
 	persist, closePersist, err := openCheckpoint(o, simWorld, log)
 	if err != nil {
@@ -546,14 +531,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer closePersist()
-	if copyOf != nil {
-		// The active's world of its last tick: fresher than any checkpoint.
-		persist.Resume, persist.Sessions, persist.Applied = &copyOf.State, copyOf.Sessions, link.Pending()
-		if copyOf.Sealed {
-			// A sealed server's: its group and sessions' keys, resumed
-			// (--passphrase on both boxes, PROTOCOL §18.6).
-			persist.Group = &copyOf.Group
-		}
+	// A box of a pair makes its server before it follows (warm: sockets
+	// and files open, tables made) and hands it the world at takeover
+	// (§18.3): the checkpoint's, or the active's copy, fresher.
+	ckptResume := persist.Resume
+	if standby {
+		persist.Resume = nil
 	}
 	if o.record != "" {
 		closeRecord, err := openRecord(o, sc, simWorld, &persist, log)
@@ -605,15 +588,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		EagerUpdateGap:    eagerGap(o.eagerGap),
 		Passphrase:        o.passphrase,
 		Persist:           persist,
-		Epoch:             epoch,
+		Standby:           standby,
 	}
 	var path *takeoverPath
-	if link != nil {
-		path = newTakeoverPath(link)
+	if standby {
+		path = newTakeoverPath()
 		cfg.Replicate = path
-		if copyOf != nil {
-			cfg.GroupToken = copyOf.GroupToken
-		}
 	}
 	if o.spinMax == 0 {
 		cfg.SpinMax = -1
@@ -688,8 +668,36 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return server.Description{Name: name, Version: versionString(), Discovery: status, Pair: pairStatus(link, o)}
 	}
 	srv, err := server.New(cfg, conn, tick.Now())
-	if path != nil {
+	if err == nil && standby {
+		// A box of a pair listens before it writes: it follows the
+		// active, if there is one, until it is to take over, and then
+		// switches its server on.
+		if link, epoch, copyOf, err = followPair(ctx, o, log); err != nil {
+			if ctx.Err() != nil {
+				return 0
+			}
+			fmt.Fprintf(stderr, "arcade-server: %v\n", err)
+			return 1
+		}
+		defer func() {
+			if keptLink != link {
+				link.Close()
+			}
+		}()
+		path.Link = link
+		t := server.Takeover{Epoch: epoch, Resume: ckptResume}
+		if copyOf != nil {
+			// The active's world of its last tick: fresher than any checkpoint.
+			t.GroupToken, t.Resume, t.Sessions, t.Applied = copyOf.GroupToken, &copyOf.State, copyOf.Sessions, link.Pending()
+			if copyOf.Sealed {
+				// A sealed server's: its group and sessions' keys, resumed
+				// (--passphrase on both boxes, PROTOCOL §18.6).
+				t.Group = &copyOf.Group
+			}
+		}
+		err = srv.TakeOver(t, tick.Now())
 		path.made = time.Now()
+		persist.Resume = t.Resume
 	}
 	if err != nil && copyOf != nil {
 		fmt.Fprintf(stderr, "arcade-server: the active's copy: %v (do both boxes run the same build, --scene and --passphrase?)\n", err)

@@ -115,14 +115,16 @@ func followPair(ctx context.Context, o *options, log *slog.Logger) (*pair.Link, 
 // ("took over"): the gap the headsets see, but for the network's part.
 type takeoverPath struct {
 	*pair.Link
-	made    time.Time     // the server was made (run sets it before Run)
+	made    time.Time     // the server was switched on (TakeOver returned; run sets it before Run)
 	first   time.Time     // the first copy handed on
 	started bool          // the tick thread's
 	done    chan struct{} // closed at the first copy
 }
 
-func newTakeoverPath(l *pair.Link) *takeoverPath {
-	return &takeoverPath{Link: l, done: make(chan struct{})}
+// newTakeoverPath is the sink of a server made ahead; its Link is set
+// once the box takes over, before the server runs.
+func newTakeoverPath() *takeoverPath {
+	return &takeoverPath{done: make(chan struct{})}
 }
 
 // Replicate notes the first copy and sends every copy on the link.
@@ -138,8 +140,9 @@ func (p *takeoverPath) Replicate(r *server.Replica) {
 // logPath waits for the first copy and logs the takeover's steps: the
 // silence (the active's last datagram to the silence complete), the store
 // (to the epoch stored; 0 when stored ahead), the start (to the server
-// made: socket, world from the copy), the first tick (to its copy handed
-// on), and all of them.
+// switched on: it was made, its socket open, before the box followed;
+// TakeOver puts the copy's world and sessions in it), the first tick (to
+// its copy handed on), and all of them.
 func (p *takeoverPath) logPath(ctx context.Context, epoch uint32, log *slog.Logger) {
 	select {
 	case <-ctx.Done():
