@@ -55,7 +55,14 @@ type Config struct {
 	EpochFile string
 	// Silence is TakeoverSilence; default DefaultSilence.
 	Silence time.Duration
-	Log     *slog.Logger
+	// Group, if valid, is the snapshot multicast group (IPv4), which a
+	// standby listens to while it follows, on the interface named
+	// GroupIface ("": the system's choice): state heard there under the
+	// epoch it follows holds a takeover off as the pair link's datagrams
+	// do (§18.3).
+	Group      netip.AddrPort
+	GroupIface string
+	Log        *slog.Logger
 }
 
 func (c *Config) validate() error {
@@ -80,6 +87,8 @@ func (c *Config) validate() error {
 		return errors.New("pair: no epoch file: a box that forgets its epoch could write under one it used before")
 	case c.Silence < MinSilence || c.Silence > 10*time.Second:
 		return fmt.Errorf("pair: takeover silence %v out of range [%v, 10s]", c.Silence, MinSilence)
+	case c.Group.IsValid() && (!c.Group.Addr().Is4() || !c.Group.Addr().IsMulticast() || c.Group.Port() == 0):
+		return fmt.Errorf("pair: the group %v is not an IPv4 multicast address and port", c.Group)
 	}
 	return nil
 }
@@ -97,6 +106,12 @@ type Stats struct {
 	// Gaps counts, while following, the silences between the active's
 	// datagrams.
 	Gaps Gaps
+	// GroupHeard counts the state datagrams heard on the group by the
+	// last Follow; HeldOff how often the pair link had been silent for
+	// the takeover silence and the standby did not take over (the group
+	// heard the active, a datagram waited unread, or the copy was behind
+	// the group's state).
+	GroupHeard, HeldOff atomic.Uint64
 }
 
 // Takeover is when the takeover Follow returned passed its steps, for its
@@ -225,36 +240,46 @@ func (l *Link) Follow(ctx context.Context) (*server.Replica, uint32, error) {
 	}
 	ahead := newStoreAhead(l.cfg.EpochFile)
 	defer ahead.stop()
+	var group *groupListener
+	if l.cfg.Group.IsValid() {
+		if group, err = openGroup(l.cfg.Group, l.cfg.GroupIface); err != nil {
+			return nil, 0, err
+		}
+		defer group.close()
+	}
 	start := time.Now()
 	var lastHeard time.Time
+	held := false
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, 0, err
 		}
-		quiet := start
+		s := silence{pair: start, bound: l.cfg.Silence}
 		if !lastHeard.IsZero() {
-			quiet, canTake = lastHeard, true
+			s.pair, canTake = lastHeard, true
 		}
+		s.canTake = canTake
 		if canTake {
 			// Not before: a box that stored an epoch takes over after a
 			// restart with no active heard (ColdSilence).
 			ahead.want(NextEpoch(max(stored, l.seen), l.cfg.Index))
 		}
-		silence := l.cfg.Silence
 		if stored != 0 && !l.have {
-			silence = max(silence, ColdSilence)
+			s.bound = max(s.bound, ColdSilence)
 		}
-		// A datagram waiting unread holds the takeover off (it may be the
-		// active's), but for one more silence at most: someone flooding
-		// the port with junk must not hold it off for ever.
-		if q := time.Since(quiet); canTake && q >= silence && (q >= 2*silence || !l.queued()) {
+		l.groupState(&s, group.heard())
+		now := time.Now()
+		pairSilent := canTake && now.Sub(s.pair) >= s.bound
+		s.queued = pairSilent && (l.queued() || group.queued())
+		due, wait := s.due(now)
+		if due {
 			break
 		}
-		wait := 2 * time.Millisecond
-		if canTake {
-			wait = min(wait, max(silence-time.Since(quiet), 200*time.Microsecond))
+		if pairSilent && !held {
+			l.Stats.HeldOff.Add(1)
 		}
-		l.conn.SetReadDeadline(time.Now().Add(wait))
+		held = pairSilent
+		l.conn.SetReadDeadline(now.Add(wait))
 		n, err := l.conn.Read(l.rbuf)
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -274,7 +299,11 @@ func (l *Link) Follow(ctx context.Context) (*server.Replica, uint32, error) {
 			l.cfg.Log.Info("standby: holding the active's copy", "epoch", l.win.epoch, "tick", l.Stats.LastTick.Load())
 		}
 	}
+	l.Stats.GroupHeard.Store(group.heard().n)
 	l.Took = Takeover{Heard: lastHeard, Silent: time.Now()}
+	if g := group.heard(); g.at.After(lastHeard) {
+		l.Took.Heard = g.at // the active's last word was on the group
+	}
 	e := NextEpoch(max(stored, l.seen), l.cfg.Index)
 	if l.Took.Ahead, err = ahead.finish(e); err != nil {
 		return nil, 0, fmt.Errorf("pair: storing epoch %d: %w", e, err)
@@ -309,6 +338,19 @@ func ownCopyReserve(r *server.Replica) {
 	for i := range r.Sessions {
 		r.Sessions[i].Seal.Send += seal.Reserve
 	}
+}
+
+// groupState puts in s what the group said of the active followed: its
+// state under the epoch of the pair link's active (or a higher one) and
+// the copy's group token, and whether it showed a tick past the copy's.
+// Before this box followed an active nothing on the group counts: it
+// would be its own old state, or a stranger's.
+func (l *Link) groupState(s *silence, g groupHeard) {
+	if g.at.IsZero() || l.win.epoch == 0 || g.epoch < l.win.epoch || l.have && g.token != l.last.GroupToken {
+		return
+	}
+	s.group = g.at
+	s.lag = l.have && g.hasTick && g.epoch == l.lastEpoch && int32(g.tick-uint32(l.last.State.Tick)) > 0
 }
 
 // queued reports whether a datagram waits in the pair socket: a reader
