@@ -277,6 +277,10 @@ func (l *Link) Follow(ctx context.Context) (*server.Replica, uint32, error) {
 		}
 		if pairSilent && !held {
 			l.Stats.HeldOff.Add(1)
+			if !s.group.IsZero() && now.Sub(s.group) < s.bound {
+				l.cfg.Log.Warn("standby: the pair link is silent but the active's state is heard on the group: not taking over",
+					"pair_silent", now.Sub(s.pair).Round(100*time.Microsecond), "copy_behind", s.lag)
+			}
 		}
 		held = pairSilent
 		l.conn.SetReadDeadline(now.Add(wait))

@@ -672,7 +672,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		// A box of a pair listens before it writes: it follows the
 		// active, if there is one, until it is to take over, and then
 		// switches its server on.
-		if link, epoch, copyOf, err = followPair(ctx, o, log); err != nil {
+		if link, epoch, copyOf, err = followPair(ctx, o, iface, log); err != nil {
 			if ctx.Err() != nil {
 				return 0
 			}

@@ -76,13 +76,22 @@ func parsePair(o *options, given map[string]bool, peer, standby, listen, keyFile
 // standby until this box is to take over (PROTOCOL §18.3). It returns the
 // link (the caller sends its copies on it and watches it), the epoch to
 // write under and the newest copy of the world (nil: none was heard).
-func followPair(ctx context.Context, o *options, log *slog.Logger) (*pair.Link, uint32, *server.Replica, error) {
+//
+// It listens to the snapshot group too, on iface, when there is one and
+// the room is open: the active's state heard there holds a takeover off
+// (§18.3). A sealed room's group datagrams carry their epoch sealed; there
+// the pair link alone counts.
+func followPair(ctx context.Context, o *options, iface string, log *slog.Logger) (*pair.Link, uint32, *server.Replica, error) {
 	l := keptLink
 	keptLink = nil
 	if l == nil {
+		cfg := pair.Config{Listen: o.pairListen, Peer: o.pairPeer, Key: []byte(o.pairKey), Index: o.pairIndex,
+			EpochFile: o.epochFile, Silence: o.takeover, Log: log}
+		if !o.noMcast && o.passphrase == "" {
+			cfg.Group, cfg.GroupIface = o.multicast, iface
+		}
 		var err error
-		if l, err = pair.Open(pair.Config{Listen: o.pairListen, Peer: o.pairPeer, Key: []byte(o.pairKey), Index: o.pairIndex,
-			EpochFile: o.epochFile, Silence: o.takeover, Log: log}); err != nil {
+		if l, err = pair.Open(cfg); err != nil {
 			return nil, 0, nil, err
 		}
 	}
@@ -104,7 +113,7 @@ func followPair(ctx context.Context, o *options, log *slog.Logger) (*pair.Link, 
 		"followed_for", time.Since(t0).Round(time.Millisecond), "copies", l.Stats.Copies.Load(),
 		"gaps", g.Count(), "gaps_over_8ms", g.Over(8*time.Millisecond), "gaps_over_16ms", g.Over(16*time.Millisecond),
 		"gaps_over_32ms", g.Over(32*time.Millisecond), "gap_p99", g.Quantile(0.99), "gap_p999", g.Quantile(0.999),
-		"longest_gap", g.Max().Round(10*time.Microsecond))
+		"longest_gap", g.Max().Round(10*time.Microsecond), "group_heard", l.Stats.GroupHeard.Load(), "held_off", l.Stats.HeldOff.Load())
 	return l, epoch, rep, nil
 }
 

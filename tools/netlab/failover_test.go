@@ -184,6 +184,27 @@ func (r failRuns) paths() map[uint32]map[string]float64 {
 	return steps
 }
 
+// takingOverGroupRE reads what a "taking over" line says of the group:
+// the active's state datagrams heard there while the box followed, and
+// how often the pair link's silence did not end in a takeover.
+var takingOverGroupRE = regexp.MustCompile(`msg="taking over" epoch=(\d+) .*group_heard=(\d+) held_off=(\d+)`)
+
+// groupHeard returns, per epoch taken over, the group datagrams the box
+// heard while it followed.
+func (r failRuns) groupHeard() map[uint32]int {
+	heard := map[uint32]int{}
+	for _, p := range r {
+		for _, m := range takingOverGroupRE.FindAllStringSubmatch(p.out.String(), -1) {
+			e, err1 := strconv.ParseUint(m[1], 10, 32)
+			n, err2 := strconv.Atoi(m[2])
+			if err1 == nil && err2 == nil {
+				heard[uint32(e)] = n
+			}
+		}
+	}
+	return heard
+}
+
 // newest returns the highest epoch any run took over under.
 func (r failRuns) newest() uint32 {
 	es := r.epochs()
@@ -586,6 +607,13 @@ func TestFailoverLab(t *testing.T) {
 	if len(cutGaps) > 0 {
 		t.Logf("cable cut takeover: gap p50 %.1f ms, max %.1f ms over %d headsets", nearestRank(cutGaps, 0.5), cutGaps[len(cutGaps)-1], len(cutGaps))
 	}
+	heard, onGroup := runs.groupHeard(), 0
+	for e := range killEpochs {
+		if heard[e] > 0 {
+			onGroup++
+		}
+	}
+	t.Logf("kill -9 takeovers whose standby heard the active's state on the group while it followed: %d of %d", onGroup, len(killEpochs))
 	if extra := len(runs.epochs()) - 2 - failKills; extra > 0 {
 		// A standby that heard nothing for the silence while the active
 		// lived (a loaded host): safe, and one more switch for the room.
