@@ -9,12 +9,17 @@
  * order; with -DHCAP=2 one server's are reordered too). Faults: a server
  * crashes (it keeps its stored epoch, §18.3), a server's link is cut (it
  * sends and receives nothing until restored), or a standby's timer fires
- * while the active is alive (a false suspicion). Restarts and restored
- * links cost nothing. Time is abstracted: a standby takes over when the
- * active is dead, cut off, a standby, or heard under an epoch below one
- * the standby has seen, and otherwise by spending a fault; a headset's
- * fence lease (§18.4) runs out only when the server it follows no longer
- * writes to it under the headset's epoch (dead, cut off, stepped down).
+ * while the active is alive (a false suspicion: the pair link was silent).
+ * Restarts and restored links cost nothing. Time is abstracted: a standby
+ * takes over when the active is dead, cut off, a standby, or heard under
+ * an epoch below one the standby has seen, and otherwise by spending a
+ * fault, and then only if it hears nothing of the active on the group
+ * (§18.3: the standby is a group listener, and the active's state there
+ * carries its epoch); a headset's fence lease (§18.4) runs out only when
+ * the server it follows no longer writes to it under the headset's epoch
+ * (dead, cut off, stepped down). The pair link and the group are two
+ * channels to the other server, each losing on its own; only a standby
+ * reads the group (an active steps down on the pair link alone).
  *
  * Safety (assertions):
  *   S1 one writer per epoch: every state accepted under epoch e, by any
@@ -23,7 +28,11 @@
  *      highest it accepted while that epoch's server still writes to it
  *      under it (only a lease that ran out lets it go lower);
  *   S3 a server that has seen a higher epoch than its own sends no state
- *      before it takes over under a still higher one.
+ *      before it takes over under a still higher one;
+ *   S4 a standby takes over from a live active (a false suspicion) only
+ *      when it hears none of the active's state on the group, read or
+ *      waiting: a suspicion cannot start a world older than the state the
+ *      standby hears the headsets being shown.
  * Liveness (-DLIVE, ltl "live"): with finitely many faults and losses and
  * weak fairness, eventually for ever exactly one server is active, not cut
  * off, and every headset follows it under its epoch: no headset stays with
@@ -32,7 +41,8 @@
  * Mutations that must fail: -DNOFENCE (headsets accept every state: S2),
  * -DNOSTEPDOWN (a server that sees a higher epoch writes on: S3),
  * -DNOEPOCH (both), -DNOPARITY (a takeover takes the highest epoch seen
- * + 1, so two standbys can take the same one: S1).
+ * + 1, so two standbys can take the same one: S1), -DNOGROUP (a standby
+ * suspects on the pair link's silence alone: S4).
  */
 
 #define NH 2
@@ -65,7 +75,8 @@ byte faults = FAULTS;
 #define HCAP 1
 #endif
 chan toH[NH] = [HCAP] of { byte, byte }; /* state: epoch, server */
-chan toS[2] = [1] of { byte };          /* heartbeat or group state: epoch */
+chan toS[2] = [1] of { byte };          /* pair link: copy or heartbeat, epoch */
+chan toG[2] = [1] of { byte };          /* group state heard by the other server: epoch */
 
 byte hE[NH];         /* headset: highest epoch accepted */
 byte hS[NH];         /* headset: server followed, NONE before the first state */
@@ -81,6 +92,13 @@ byte writer[MAXE+1]; /* ghost: server+1 whose state was accepted under epoch e *
  * or a standby, or what it hears from it is under an epoch below one it
  * has seen (a stale writer that headsets fence) */
 #define free(me) (gone(other(me)) || role[other(me)] == STANDBY || heard[me] < seen[me])
+/* a suspicion needs silence on the group too: nothing of the active read
+ * this step, nothing waiting */
+#ifdef NOGROUP
+#define groupquiet(me) true
+#else
+#define groupquiet(me) (!gh && empty(toG[me]))
+#endif
 
 /* A send may lose its message. In a safety run any message may be lost;
  * in a liveness run a loss spends a fault, so losses are finite. */
@@ -109,12 +127,32 @@ inline send_state(me) {
 	:: nfull(toS[other(me)]) -> toS[other(me)]!epoch[me]
 	:: nfull(toS[other(me)]) && canlose -> spend
 	:: full(toS[other(me)]) -> skip
+	fi;
+	/* the group reaches the other server too; only a standby reads it */
+	if
+	:: role[other(me)] != STANDBY || cut[other(me)] -> skip
+	:: else ->
+		if
+		:: nfull(toG[other(me)]) -> toG[other(me)]!epoch[me]
+		:: nfull(toG[other(me)]) && canlose -> spend
+		:: full(toG[other(me)]) -> skip
+		fi
 	fi
 }
 
-/* recv handles what the pair link or the group brought, if anything: a
- * higher epoch makes an active server step down (§18.4) */
+/* recv handles what the pair link brought, if anything: a higher epoch
+ * makes an active server step down (§18.4). A standby reads the group
+ * too: state under the highest epoch it has seen or a higher one is the
+ * active's (gh); an active drains it unread. */
 inline recv(me) {
+	if
+	:: toG[me]??e ->
+		if
+		:: role[me] == STANDBY && e >= seen[me] -> seen[me] = e; heard[me] = e; gh = true
+		:: else -> skip
+		fi
+	:: empty(toG[me]) -> skip
+	fi;
 	if
 	:: toS[me]??e ->
 		heard[me] = e;
@@ -155,9 +193,11 @@ inline takeover(me) {
  * while it is alive by spending a fault (its heartbeats came late). */
 proctype Server(byte me) {
 	byte e, h;
+	bool gh; /* a standby heard the active's state on the group this step */
 	do
 	:: atomic { role[me] == ACTIVE && !cut[me] ->
 		recv(me);
+		gh = false;
 		if
 		:: role[me] == ACTIVE ->
 			assert(epoch[me] >= seen[me]); /* S3 */
@@ -168,9 +208,13 @@ proctype Server(byte me) {
 		recv(me);
 		if
 		:: free(me) -> takeover(me)
-		:: !free(me) && faults > 0 -> faults--; takeover(me)
+		:: !free(me) && faults > 0 && groupquiet(me) ->
+			/* S4 */
+			assert(!gh && empty(toG[me]));
+			faults--; takeover(me)
 		:: !free(me) -> skip
-		fi }
+		fi;
+		gh = false }
 	/* faults: a crash, a cut link */
 	:: atomic { role[me] != DEAD && faults > 0 -> faults--; role[me] = DEAD; cut[me] = false }
 	:: atomic { role[me] != DEAD && !cut[me] && faults > 0 -> faults--; cut[me] = true }
@@ -179,7 +223,8 @@ proctype Server(byte me) {
 	:: atomic { role[me] == DEAD || cut[me] ->
 		do
 		:: toS[me]??e
-		:: empty(toS[me]) -> break
+		:: toG[me]??e
+		:: empty(toS[me]) && empty(toG[me]) -> break
 		od;
 		if
 		:: role[me] == DEAD -> role[me] = STANDBY

@@ -64,9 +64,9 @@ func result(t *testing.T, out string) (errors, states string) {
 
 var safety = []string{"-DSAFETY", "-DCOLLAPSE"}
 
-// TestSafety: S1, S2 and S3 hold in every reachable state, every message
-// lost or not, servers crashing, restarting and cut off, standbys
-// suspecting a live active.
+// TestSafety: S1, S2, S3 and S4 hold in every reachable state, every
+// message lost or not, servers crashing, restarting and cut off, standbys
+// suspecting a live active they do not hear on the group.
 func TestSafety(t *testing.T) {
 	t.Parallel()
 	out := check(t, nil, safety, []string{"-m100000"})
@@ -118,6 +118,7 @@ func TestMutations(t *testing.T) {
 		{"NOFENCE", "e>=hE[h]"},               // S2: headsets take every state
 		{"NOSTEPDOWN", "epoch[me]>=seen[me]"}, // S3: a server that saw a higher epoch writes on
 		{"NOPARITY", "writer[e]==0"},          // S1: two takeovers under one epoch
+		{"NOGROUP", "!(gh)"},                  // S4: a suspicion while the group hears the active
 	} {
 		t.Run(m.def, func(t *testing.T) {
 			t.Parallel()

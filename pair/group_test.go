@@ -161,7 +161,11 @@ func TestGroupCounts(t *testing.T) {
 		{"nothing", groupHeard{}, false, false},
 	} {
 		var s silence
+		l.seen = 4
 		l.groupState(&s, c.g)
+		if c.count && l.seen != max(4, c.g.epoch) {
+			t.Errorf("%s: epoch %d counted, seen %d", c.name, c.g.epoch, l.seen)
+		}
 		if !s.group.IsZero() != c.count || s.lag != c.lag {
 			t.Errorf("%s: counted %v lag %v, want %v %v", c.name, !s.group.IsZero(), s.lag, c.count, c.lag)
 		}

@@ -348,12 +348,14 @@ func ownCopyReserve(r *server.Replica) {
 // state under the epoch of the pair link's active (or a higher one) and
 // the copy's group token, and whether it showed a tick past the copy's.
 // Before this box followed an active nothing on the group counts: it
-// would be its own old state, or a stranger's.
+// would be its own old state, or a stranger's. An epoch that counts is
+// seen (a takeover takes one above it, §18.3 step 1).
 func (l *Link) groupState(s *silence, g groupHeard) {
 	if g.at.IsZero() || l.win.epoch == 0 || g.epoch < l.win.epoch || l.have && g.token != l.last.GroupToken {
 		return
 	}
 	s.group = g.at
+	l.seen = max(l.seen, g.epoch) // a takeover goes above every epoch seen, on the group too
 	s.lag = l.have && g.hasTick && g.epoch == l.lastEpoch && int32(g.tick-uint32(l.last.State.Tick)) > 0
 }
 
