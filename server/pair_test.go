@@ -409,7 +409,14 @@ func newRigAt(t *testing.T, ncfg netsim.Config, cfg server.Config, now int64) *r
 // group datagrams open at them, nothing drops as a bad seal; and no
 // (key, nonce) is used twice: every number the new server sends is at
 // or above the copy's reservation, every one the old server sent below.
-func TestSealedReplicaTakeover(t *testing.T) {
+func TestSealedReplicaTakeover(t *testing.T) { sealedReplicaTakeover(t, false) }
+
+// TestSealedReplicaTakeoverWarm: the same with the new server made ahead
+// (Standby, a group of its own) and switched on by TakeOver with the
+// copy's group.
+func TestSealedReplicaTakeoverWarm(t *testing.T) { sealedReplicaTakeover(t, true) }
+
+func sealedReplicaTakeover(t *testing.T, warm bool) {
 	w1, err := sim.New(scene.Default())
 	if err != nil {
 		t.Fatal(err)
@@ -453,9 +460,19 @@ func TestSealedReplicaTakeover(t *testing.T) {
 	st := rep.State
 	gc := rep.Group
 	tap2 := &addrTap{}
-	r2 := newRigAt(t, netsim.Config{}, server.Config{World: w2, Epoch: 3, GroupToken: rep.GroupToken, Passphrase: testPassphrase, Tap: tap2,
-		Replicate: &keepReplica{}, Persist: server.Persist{Resume: &st, Sessions: rep.Sessions, Applied: slices.Clone(keep.applied), Group: &gc}},
-		e1.r.net.Now())
+	var r2 *rig
+	if warm {
+		r2 = newRigAt(t, netsim.Config{}, server.Config{World: w2, Passphrase: testPassphrase, Tap: tap2, Replicate: &keepReplica{}, Standby: true},
+			e1.r.net.Now())
+		if err := r2.srv.TakeOver(server.Takeover{Epoch: 3, GroupToken: rep.GroupToken, Resume: &st, Sessions: rep.Sessions,
+			Applied: slices.Clone(keep.applied), Group: &gc}, r2.net.Now()); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		r2 = newRigAt(t, netsim.Config{}, server.Config{World: w2, Epoch: 3, GroupToken: rep.GroupToken, Passphrase: testPassphrase, Tap: tap2,
+			Replicate: &keepReplica{}, Persist: server.Persist{Resume: &st, Sessions: rep.Sessions, Applied: slices.Clone(keep.applied), Group: &gc}},
+			e1.r.net.Now())
+	}
 	e2 := &twinEnv{t: t, r: r2, passphrase: testPassphrase}
 	for _, p := range []*twinPeer{m, u} {
 		addr := p.ep.Addr()
