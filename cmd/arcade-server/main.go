@@ -695,6 +695,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 				t.Group = &copyOf.Group
 			}
 		}
+		path.switching = time.Now()
 		err = srv.TakeOver(t, tick.Now())
 		path.made = time.Now()
 		persist.Resume = t.Resume

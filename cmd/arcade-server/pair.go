@@ -124,10 +124,11 @@ func followPair(ctx context.Context, o *options, iface string, log *slog.Logger)
 // ("took over"): the gap the headsets see, but for the network's part.
 type takeoverPath struct {
 	*pair.Link
-	made    time.Time     // the server was switched on (TakeOver returned; run sets it before Run)
-	first   time.Time     // the first copy handed on
-	started bool          // the tick thread's
-	done    chan struct{} // closed at the first copy
+	switching time.Time     // TakeOver was called (run sets it)
+	made      time.Time     // the server was switched on (TakeOver returned; run sets it before Run)
+	first     time.Time     // the first copy handed on
+	started   bool          // the tick thread's
+	done      chan struct{} // closed at the first copy
 }
 
 // newTakeoverPath is the sink of a server made ahead; its Link is set
@@ -150,7 +151,8 @@ func (p *takeoverPath) Replicate(r *server.Replica) {
 // silence (the active's last datagram to the silence complete), the store
 // (to the epoch stored; 0 when stored ahead), the start (to the server
 // switched on: it was made, its socket open, before the box followed;
-// TakeOver puts the copy's world and sessions in it), the first tick (to
+// TakeOver puts the copy's world and sessions in it; of it, the switch
+// is TakeOver's own part), the first tick (to
 // its copy handed on), and all of them.
 func (p *takeoverPath) logPath(ctx context.Context, epoch uint32, log *slog.Logger) {
 	select {
@@ -165,7 +167,7 @@ func (p *takeoverPath) logPath(ctx context.Context, epoch uint32, log *slog.Logg
 	}
 	r := func(d time.Duration) time.Duration { return d.Round(10 * time.Microsecond) }
 	log.Info("took over", "epoch", epoch, "heard", !t.Heard.IsZero(), "silence", r(t.Silent.Sub(from)),
-		"stored_ahead", t.Ahead, "store", r(t.Stored.Sub(t.Silent)), "start", r(p.made.Sub(t.Stored)),
+		"stored_ahead", t.Ahead, "store", r(t.Stored.Sub(t.Silent)), "start", r(p.made.Sub(t.Stored)), "switch", r(p.made.Sub(p.switching)),
 		"first_tick", r(p.first.Sub(p.made)), "path", r(p.first.Sub(from)))
 }
 

@@ -157,7 +157,7 @@ func (r failRuns) epochs() []uint32 {
 var tookOverRE = regexp.MustCompile(`msg="took over" epoch=(\d+) (.*)`)
 
 // takeoverSteps are the steps "took over" logs, in their order.
-var takeoverSteps = []string{"silence", "store", "start", "first_tick", "path"}
+var takeoverSteps = []string{"silence", "store", "start", "switch", "first_tick", "path"}
 
 // paths returns, per epoch taken over, its takeover's steps (ms) and
 // whether its epoch was stored ahead.
@@ -598,6 +598,16 @@ func TestFailoverLab(t *testing.T) {
 	}
 	if len(line) > 0 {
 		t.Logf("kill -9 takeovers, the new server's steps (ms): %s; epoch stored ahead in %d of %d", strings.Join(line, ", "), ahead, len(killEpochs))
+		var slow uint32
+		for e := range killEpochs {
+			if st, ok := paths[e]; ok && (slow == 0 || st["path"] > paths[slow]["path"]) {
+				slow = e
+			}
+		}
+		if st := paths[slow]; slow != 0 {
+			t.Logf("the slowest kill -9 takeover, epoch %d (ms): silence %.2f, store %.2f, start %.2f (switch %.2f), first_tick %.2f, path %.2f",
+				slow, st["silence"], st["store"], st["start"], st["switch"], st["first_tick"], st["path"])
+		}
 	}
 	if len(network) > 0 {
 		slices.Sort(network)
