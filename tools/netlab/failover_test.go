@@ -33,7 +33,9 @@ import (
 // has a stored epoch) and hold a copy of its world before it is killed in
 // turn. Then the active's cable is pulled for 2 s and put back: exactly
 // one server must be active afterwards (the other stepped down and
-// follows it) and every headset on it.
+// follows it) and every headset on it. Last the active's pair datagrams
+// alone are dropped for a while: its state still reaches the group, and
+// the standby, hearing it there, must not take over.
 //
 // What the headsets saw is asserted as behaviour: none left behind, none
 // started a new handshake, every object held before a takeover still held
@@ -47,9 +49,11 @@ const (
 	failHeadsets = 8
 	failKills    = 10
 	failCut      = 2 * time.Second
-	failTimeout  = 3 * time.Minute
-	failHung     = 15 * time.Second // one step: a takeover, a box's start, the headsets' move
-	pairPort     = 7781
+	// failPairSilent: the pair link alone silent, the group not.
+	failPairSilent = 300 * time.Millisecond
+	failTimeout    = 3 * time.Minute
+	failHung       = 15 * time.Second // one step: a takeover, a box's start, the headsets' move
+	pairPort       = 7781
 )
 
 // failBox is one box of the pair: its namespace, its flags, the port of
@@ -487,6 +491,40 @@ func TestFailoverLab(t *testing.T) {
 	epoch := runs.newest()
 	t.Logf("cable of the %s out for %v and back: the %s active under epoch %d (the cut's takeover: %d), every headset on it",
 		cut.name, failCut, act.name, epoch, cutEpoch)
+
+	// The pair link alone silent: the active's pair datagrams dropped on
+	// their way out for failPairSilent (ten takeover silences) while its
+	// state still reaches the group. The standby hears it there and does
+	// not take over (§18.3): no takeover, no step down, the headsets
+	// where they were.
+	pact, follower := activeOne("before the pair link's silence")
+	taking := follower.count(`msg="taking over"`)
+	heldBefore := follower.count(`msg="standby: the pair link is silent but the active's state is heard on the group`)
+	nftRun := func(script string) {
+		cmd := exec.CommandContext(ctx, "ip", "netns", "exec", pact.ns, "nft", "-f", "-")
+		cmd.Stdin = strings.NewReader(script)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("nft in %s: %v %s", pact.ns, err, out)
+		}
+	}
+	nftRun(fmt.Sprintf("table inet arcadelab {\n chain out {\n  type filter hook output priority 0;\n  udp dport %d drop\n }\n}\n", pairPort))
+	time.Sleep(failPairSilent)
+	nftRun("delete table inet arcadelab\n")
+	time.Sleep(200 * time.Millisecond) // copies again
+	falseTakeover := follower.count(`msg="taking over"`) != taking
+	if falseTakeover {
+		t.Errorf("the pair link silent for %v, the active heard on the group: the %s took over anyway", failPairSilent, follower.name)
+	}
+	if a, _ := activeOne("after the pair link's silence"); a != pact {
+		t.Errorf("after the pair link's silence the %s is active, want the %s", a.name, pact.name)
+	}
+	if err := botsAt(ctx, bots, runs.newest, false); err != nil {
+		t.Fatalf("after the pair link's silence: a headset not on the active: %v", err)
+	}
+	if !falseTakeover {
+		t.Logf("the active's pair datagrams dropped for %v, its state heard on the group: no takeover, the %s held off %d time(s), every headset on the %s",
+			failPairSilent, follower.name, follower.count(`msg="standby: the pair link is silent but the active's state is heard on the group`)-heldBefore, pact.name)
+	}
 
 	// The headsets' own account.
 	var gaps, cutGaps, otherGaps, network []float64
