@@ -29,10 +29,13 @@
  *      under it (only a lease that ran out lets it go lower);
  *   S3 a server that has seen a higher epoch than its own sends no state
  *      before it takes over under a still higher one;
- *   S4 a standby takes over from a live active (a false suspicion) only
- *      when it hears none of the active's state on the group, read or
- *      waiting: a suspicion cannot start a world older than the state the
- *      standby hears the headsets being shown.
+ *   S4 a standby takes over from a live active (a false suspicion)
+ *      before GroupHold only when it hears none of the active's state on
+ *      the group, read or waiting: a suspicion cannot start a world older
+ *      than the state the standby hears the headsets being shown. (After
+ *      GroupHold of the pair link's silence it takes over whatever it
+ *      hears, by spending a fault: a forger of group state cannot hold a
+ *      dead active's room for ever.)
  * Liveness (-DLIVE, ltl "live"): with finitely many faults and losses and
  * weak fairness, eventually for ever exactly one server is active, not cut
  * off, and every headset follows it under its epoch: no headset stays with
@@ -211,6 +214,10 @@ proctype Server(byte me) {
 		:: !free(me) && faults > 0 && groupquiet(me) ->
 			/* S4 */
 			assert(!gh && empty(toG[me]));
+			faults--; takeover(me)
+		:: !free(me) && faults > 0 ->
+			/* the pair link silent for GroupHold: what the group
+			 * says no longer holds the takeover off (§18.3) */
 			faults--; takeover(me)
 		:: !free(me) -> skip
 		fi;

@@ -193,13 +193,15 @@ type silence struct {
 // behind what the headsets were shown, and only an active that is really
 // gone, not one slow for a moment, is taken over with it. A datagram
 // waiting unread holds the takeover off, for one more bound at most:
-// junk flooded at a port must not hold it off for ever.
+// junk flooded at a port must not hold it off for ever. Nor can the group:
+// once the pair link has been silent for GroupHold, what the group says is
+// no longer heard (in an open room anyone can forge it).
 func (s *silence) due(now time.Time) (bool, time.Duration) {
 	if !s.canTake {
 		return false, 2 * time.Millisecond
 	}
 	quiet := s.pair
-	if s.group.After(quiet) {
+	if s.group.After(quiet) && now.Sub(s.pair) < GroupHold {
 		quiet = s.group
 	}
 	bound := s.bound

@@ -88,11 +88,11 @@ func TestSilenceRule(t *testing.T) {
 		t.Fatal("a dead active not taken over after the silence")
 	}
 
-	// Slow: the pair link silent from t0 for 100 silences, the group
-	// heard every tick meanwhile.
+	// Slow: the pair link silent from t0 for most of GroupHold (30
+	// silences), the group heard every tick meanwhile.
 	slow := silence{canTake: true, pair: t0, bound: bound}
 	var last time.Time
-	for at := t0; at.Before(t0.Add(100 * bound)); at = at.Add(tick) {
+	for at := t0; at.Before(t0.Add(GroupHold - 2*bound)); at = at.Add(tick) {
 		slow.group = at
 		last = at
 		for step := time.Duration(0); step < tick; step += 500 * time.Microsecond {
@@ -107,6 +107,20 @@ func TestSilenceRule(t *testing.T) {
 	}
 	if due, _ := slow.due(last.Add(bound)); !due {
 		t.Fatal("not taken over after a silence on both")
+	}
+
+	// The group heard for ever (forged, or a pair link that is down):
+	// it holds the takeover off for GroupHold, not longer.
+	forged := silence{canTake: true, pair: t0, bound: bound}
+	for at := t0; at.Before(t0.Add(GroupHold)); at = at.Add(tick) {
+		forged.group = at
+		if due, _ := forged.due(at); due {
+			t.Fatalf("taken over %v into the pair link's silence, before GroupHold", at.Sub(t0))
+		}
+	}
+	forged.group = t0.Add(GroupHold)
+	if due, _ := forged.due(t0.Add(GroupHold)); !due {
+		t.Fatal("the group held the takeover off past GroupHold")
 	}
 
 	// The group showed a tick past the copy: a silence is ColdSilence.

@@ -36,6 +36,12 @@ const (
 	// the active it does not hear may only be slow (a loaded box), and a
 	// takeover then would end the room's game for the one it starts.
 	ColdSilence = time.Second
+	// GroupHold bounds how long the active's state heard on the group
+	// holds a takeover off while the pair link is silent (§18.3): the
+	// group token of an open room travels in clear, so anyone on the LAN
+	// can forge such state, and must not keep a dead active's room without
+	// a server for longer than this.
+	GroupHold = time.Second
 	// MinKeyLen is the shortest pair key accepted.
 	MinKeyLen = 16
 )
