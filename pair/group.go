@@ -1,15 +1,18 @@
 package pair
 
 import (
+	"crypto/ed25519"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/arcadexr/arcade/seal"
 	"github.com/arcadexr/arcade/wire"
 	"golang.org/x/sys/unix"
 )
@@ -19,9 +22,9 @@ import (
 // standby that still hears them under the epoch it follows does not take
 // over, however silent the pair link: the active is slow, or the link
 // loses its copies, and a takeover then would start from a copy older
-// than what the headsets were shown. A sealed room's datagrams are not
-// read (their epoch is sealed with the body): there the pair link alone
-// counts.
+// than what the headsets were shown. A sealed room's datagrams are
+// opened with the group's key and checked against the signer's public key,
+// both from the newest sealed copy, at most one every sealedEvery.
 
 // GroupState is what a state datagram heard on the group says of its
 // sender.
@@ -60,6 +63,68 @@ func ParseGroupState(d []byte) (g GroupState, ok bool) {
 	return g, true
 }
 
+// sealedEvery is how often at most the listener opens and checks a sealed
+// datagram of the group: the signature costs tens of µs, and one datagram
+// a few ms is all the takeover rule needs to know the active lives.
+const sealedEvery = 2 * time.Millisecond
+
+// groupKeys is a sealed room's group as a copy gives it: the group key and
+// the server's signer, for opening (never sealing) its datagrams.
+type groupKeys struct {
+	key    [seal.GroupKeySize]byte
+	signer [seal.SignerSize]byte
+	g      *seal.Group // opens; only the listener's goroutine uses it
+}
+
+// openSealedState reads a sealed datagram heard on the group as
+// ParseGroupState reads an open one, after k opened it and its signature
+// checked out; buf holds the opened body. ok is false for anything else.
+func openSealedState(k *groupKeys, d, buf []byte) (g GroupState, ok bool) {
+	var h wire.Header
+	if _, err := h.Parse(d); err != nil || h.Flags&wire.FlagEpoch == 0 || h.Flags&wire.FlagSealed == 0 || h.Token == 0 {
+		return g, false
+	}
+	switch h.Type {
+	case wire.TypeSnapshot, wire.TypeStateDelta, wire.TypeEntityUpdate:
+	default:
+		return g, false
+	}
+	body, err := k.g.OpenSigned(buf[:0], d, wire.HeaderSize)
+	if err != nil || len(body) < wire.EpochSize {
+		return g, false
+	}
+	g.Token = h.Token
+	g.Epoch = binary.LittleEndian.Uint32(body[len(body)-wire.EpochSize:])
+	if g.Epoch == 0 {
+		return g, false
+	}
+	if body = body[:len(body)-wire.EpochSize]; h.Type != wire.TypeEntityUpdate {
+		if len(body) < 4 {
+			return g, false
+		}
+		g.Tick, g.HasTick = binary.LittleEndian.Uint32(body), true
+	}
+	return g, true
+}
+
+// setKeys gives the listener the keys of a sealed copy (§18.6). The
+// same keys again change nothing.
+func (g *groupListener) setKeys(key [seal.GroupKeySize]byte, signer [seal.SignerSize]byte) error {
+	if g == nil {
+		return nil
+	}
+	if k := g.keys.Load(); k != nil && k.key == key && k.signer == signer {
+		return nil
+	}
+	priv := ed25519.NewKeyFromSeed(signer[:])
+	sg, err := seal.NewGroup(key[:], priv.Public().(ed25519.PublicKey), nil)
+	if err != nil {
+		return err
+	}
+	g.keys.Store(&groupKeys{key: key, signer: signer, g: sg})
+	return nil
+}
+
 // groupHeard is the newest state heard on the group under one epoch: the
 // listener's goroutine writes it, Follow reads it.
 type groupHeard struct {
@@ -78,6 +143,9 @@ type groupListener struct {
 	mu   sync.Mutex
 	last groupHeard
 	done chan struct{}
+	// keys opens a sealed room's datagrams (nil: an open room, or no
+	// sealed copy yet).
+	keys atomic.Pointer[groupKeys]
 }
 
 // openGroup joins group on the interface named iface ("" for the
@@ -107,6 +175,8 @@ func openGroup(group netip.AddrPort, iface string) (*groupListener, error) {
 func (g *groupListener) read() {
 	defer close(g.done)
 	buf := make([]byte, wire.MaxDatagramSize+1)
+	opened := make([]byte, 0, wire.MaxDatagramSize)
+	var sealedAt time.Time // the last sealed datagram that counted
 	for {
 		n, err := g.conn.Read(buf)
 		if err != nil {
@@ -115,8 +185,14 @@ func (g *groupListener) read() {
 			}
 			continue
 		}
+		now := time.Now()
 		if st, ok := ParseGroupState(buf[:n]); ok {
-			g.note(st, time.Now())
+			g.note(st, now)
+		} else if k := g.keys.Load(); k != nil && now.Sub(sealedAt) >= sealedEvery {
+			if st, ok := openSealedState(k, buf[:n], opened); ok {
+				sealedAt = now
+				g.note(st, now)
+			}
 		}
 	}
 }

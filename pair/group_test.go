@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arcadexr/arcade/seal"
 	"github.com/arcadexr/arcade/wire"
 )
 
@@ -202,4 +203,83 @@ func TestGroupNote(t *testing.T) {
 	if h := g.heard(); h.epoch != 6 || h.tick != 2 {
 		t.Fatalf("after a higher epoch: %+v", h)
 	}
+}
+
+// sealedGroupDatagram is groupDatagram as a sealed server sends it: the
+// body and its epoch trailer sealed and signed by g (§17.3, §18.1).
+func sealedGroupDatagram(t testing.TB, g *seal.Group, typ wire.PacketType, token uint64, tick, epoch uint32) []byte {
+	t.Helper()
+	open := groupDatagram(typ, 0, token, tick, epoch)
+	h := wire.Header{Type: typ, Flags: wire.FlagEpoch | wire.FlagSealed, Token: token, Seq: 1}
+	d := h.Append(nil)
+	return g.SealSigned(d, d, open[wire.HeaderSize:])
+}
+
+// TestSealedGroupState: a sealed room's state is heard once the listener
+// holds the keys of a copy (§18.3, §18.6); with other keys, tampered, or
+// signed by another server, it is not.
+func TestSealedGroupState(t *testing.T) {
+	srv, err := seal.NewServerGroup(7, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := seal.NewServerGroup(7, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l groupListener
+	c := srv.Copy()
+	if err := l.setKeys(c.Key, c.Signer); err != nil {
+		t.Fatal(err)
+	}
+	k := l.keys.Load()
+	if l.setKeys(c.Key, c.Signer); l.keys.Load() != k {
+		t.Error("the same keys made the opener anew (its replay window with it)")
+	}
+	buf := make([]byte, 0, wire.MaxDatagramSize)
+	snap := sealedGroupDatagram(t, srv, wire.TypeSnapshot, 7, 41, 4)
+	if g, ok := openSealedState(k, snap, buf); !ok || g != (GroupState{Token: 7, Epoch: 4, Tick: 41, HasTick: true}) {
+		t.Errorf("sealed snapshot: %+v %v", g, ok)
+	}
+	if g, ok := openSealedState(k, sealedGroupDatagram(t, srv, wire.TypeEntityUpdate, 7, 0, 6), buf); !ok || g != (GroupState{Token: 7, Epoch: 6}) {
+		t.Errorf("sealed update: %+v %v", g, ok)
+	}
+	if _, ok := openSealedState(k, snap, buf); ok {
+		t.Error("a replayed sealed datagram heard again")
+	}
+	bad := sealedGroupDatagram(t, srv, wire.TypeSnapshot, 7, 42, 4)
+	bad[wire.HeaderSize+3] ^= 1
+	if _, ok := openSealedState(k, bad, buf); ok {
+		t.Error("a tampered sealed datagram heard")
+	}
+	if _, ok := openSealedState(k, sealedGroupDatagram(t, other, wire.TypeSnapshot, 7, 43, 4), buf); ok {
+		t.Error("another server's sealed datagram heard")
+	}
+	if _, ok := openSealedState(k, sealedGroupDatagram(t, srv, wire.TypePong, 7, 44, 4), buf); ok {
+		t.Error("a sealed Pong taken as state")
+	}
+	if _, ok := ParseGroupState(sealedGroupDatagram(t, srv, wire.TypeSnapshot, 7, 45, 4)); ok {
+		t.Error("a sealed datagram read without its keys")
+	}
+}
+
+func FuzzOpenSealedState(f *testing.F) {
+	srv, err := seal.NewServerGroup(7, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	var l groupListener
+	c := srv.Copy()
+	if err := l.setKeys(c.Key, c.Signer); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(sealedGroupDatagram(f, srv, wire.TypeSnapshot, 7, 41, 4))
+	f.Add(groupDatagram(wire.TypeSnapshot, wire.FlagSealed, 7, 41, 4))
+	f.Add([]byte{})
+	buf := make([]byte, 0, wire.MaxDatagramSize)
+	f.Fuzz(func(t *testing.T, d []byte) {
+		if g, ok := openSealedState(l.keys.Load(), d, buf); ok && (g.Epoch == 0 || g.Token == 0) {
+			t.Fatalf("taken: %+v", g)
+		}
+	})
 }

@@ -252,6 +252,11 @@ func (l *Link) Follow(ctx context.Context) (*server.Replica, uint32, error) {
 			return nil, 0, err
 		}
 		defer group.close()
+		if l.have && l.last.Sealed {
+			if err := group.setKeys(l.last.Group.Key, l.last.Group.Signer); err != nil {
+				return nil, 0, err
+			}
+		}
 	}
 	start := time.Now()
 	var lastHeard time.Time
@@ -307,6 +312,11 @@ func (l *Link) Follow(ctx context.Context) (*server.Replica, uint32, error) {
 		}
 		if l.have && !had {
 			l.cfg.Log.Info("standby: holding the active's copy", "epoch", l.win.epoch, "tick", l.Stats.LastTick.Load())
+		}
+		if l.have && l.last.Sealed {
+			if err := group.setKeys(l.last.Group.Key, l.last.Group.Signer); err != nil {
+				l.cfg.Log.Warn("standby: the copy's group keys do not open the group", "err", err)
+			}
 		}
 	}
 	l.Stats.GroupHeard.Store(group.heard().n)

@@ -77,17 +77,16 @@ func parsePair(o *options, given map[string]bool, peer, standby, listen, keyFile
 // link (the caller sends its copies on it and watches it), the epoch to
 // write under and the newest copy of the world (nil: none was heard).
 //
-// It listens to the snapshot group too, on iface, when there is one and
-// the room is open: the active's state heard there holds a takeover off
-// (§18.3). A sealed room's group datagrams carry their epoch sealed; there
-// the pair link alone counts.
+// It listens to the snapshot group too, on iface, when there is one: the
+// active's state heard there holds a takeover off (§18.3); a sealed
+// room's is opened with the keys of the newest copy.
 func followPair(ctx context.Context, o *options, iface string, log *slog.Logger) (*pair.Link, uint32, *server.Replica, error) {
 	l := keptLink
 	keptLink = nil
 	if l == nil {
 		cfg := pair.Config{Listen: o.pairListen, Peer: o.pairPeer, Key: []byte(o.pairKey), Index: o.pairIndex,
 			EpochFile: o.epochFile, Silence: o.takeover, Log: log}
-		if !o.noMcast && o.passphrase == "" {
+		if !o.noMcast {
 			cfg.Group, cfg.GroupIface = o.multicast, iface
 		}
 		var err error
