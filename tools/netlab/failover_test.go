@@ -332,7 +332,16 @@ type botReportTail struct {
 	} `json:"clients"`
 }
 
-func TestFailoverLab(t *testing.T) {
+func TestFailoverLab(t *testing.T) { failoverLab(t, "") }
+
+// TestFailoverLabSealed is the lab with a venue passphrase: the copy
+// carries the sealed sessions' keys (PROTOCOL §18.6) and the headsets go on
+// opening the new active's datagrams without a new handshake.
+func TestFailoverLabSealed(t *testing.T) { failoverLab(t, "failover lab venue passphrase") }
+
+// failoverLab runs the failover lab, sealed under passphrase unless it is
+// empty.
+func failoverLab(t *testing.T, passphrase string) {
 	if err := lab.Available(); err != nil {
 		t.Skipf("failover lab test skipped: %v", err)
 	}
@@ -367,10 +376,18 @@ func TestFailoverLab(t *testing.T) {
 	if err := os.WriteFile(key, []byte("failover-lab-pair-key-0123456789\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	passFile := filepath.Join(dir, "passphrase")
+	if err := os.WriteFile(passFile, []byte(passphrase+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	boxArgs := func(self, peer netip.Addr, role, epochFile string) []string {
-		return []string{"--listen", netip.AddrPortFrom(self, gamePort).String(), "--iface", lab.SrvIface,
+		a := []string{"--listen", netip.AddrPortFrom(self, gamePort).String(), "--iface", lab.SrvIface,
 			"--multicast", mcastGroup, "--http", "off", "--discovery=false", "--beacon-port", "0",
 			role, netip.AddrPortFrom(peer, pairPort).String(), "--pair-key-file", key, "--epoch-file", filepath.Join(dir, epochFile)}
+		if passphrase != "" {
+			a = append(a, "--passphrase-file", passFile)
+		}
+		return a
 	}
 	boxes := [2]*failBox{
 		{name: "primary", ns: l.Srv, port: lab.PrimaryPort, args: boxArgs(lab.SrvAddr, lab.StandbyAddr, "--pair", "epoch-primary")},
@@ -395,7 +412,7 @@ func TestFailoverLab(t *testing.T) {
 	for i, h := range l.Headsets {
 		p := startProc(t, fmt.Sprintf("headset %d", i+1), h.NS, bin+"/arcade-bot", "--clients", "1", "--iface", h.Iface,
 			"--rate", "90", "--duration", "10m", "--server", netip.AddrPortFrom(lab.SrvAddr, gamePort).String(),
-			"--grab", "--grab-first", strconv.Itoa(i), "--interval-reports", "--json")
+			"--grab", "--grab-first", strconv.Itoa(i), "--interval-reports", "--json", "--passphrase", passphrase)
 		bots = append(bots, &failBot{proc: p})
 	}
 	if err := boxes[0].waitLog(ctx, `msg="headset joined"`, failHeadsets); err != nil {
