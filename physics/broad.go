@@ -67,6 +67,7 @@ type broad struct {
 	cand       []uint64  // pairs of overlapping fat bounds, one tracked, sorted
 	candOK     bool      // cand holds until a bound is found outside
 	candSweeps int       // how many times they were swept (tests)
+	candWoken  int       // bodies trackWoken made tracked (tests)
 	candUses   [3]int    // sub-steps whose waking, contacts, sweep used them (tests)
 	loneSkips  int       // awake bodies the sweep left out, in no candidate pair (tests)
 	role       []uint8   // by body index: its role in cand
@@ -473,12 +474,16 @@ func (w *World) wakeTouched() {
 	if w.candidates() {
 		bp.candUses[0]++
 		w.wakeCandidates()
-		if len(bp.islands) == 0 {
-			return
+		// Some wake: they are tracked from here on, with fat bounds and
+		// pairs of their own (with the others asleep among them), and the
+		// next round pairs them with those still asleep.
+		for len(bp.islands) > 0 {
+			slices.Sort(bp.islands)
+			bp.islands = slices.Compact(bp.islands)
+			w.trackWoken()
+			w.wakeCandidates()
 		}
-		// Some wake: the candidates do not pair them with the others
-		// asleep, so the rounds run over the sweeps, from the first.
-		w.dropCandidates()
+		return
 	}
 	w.ensureOrder()
 	front := bp.a[:0]

@@ -123,7 +123,7 @@ func TestBroadPhaseAgainstBrute(t *testing.T) {
 	// Sub-steps in which waking left sleeping bodies out of reach aside,
 	// and in which the sweep paired slow spheres and slow boxes with the
 	// moving bodies fast enough for them.
-	culled, slowSpheres, slowBoxes := 0, 0, 0
+	culled, slowSpheres, slowBoxes, woken := 0, 0, 0, 0
 	for _, seed := range seeds {
 		fast, slow := newWorld(t, Config{}), newWorld(t, Config{})
 		slow.brute = true
@@ -192,12 +192,13 @@ func TestBroadPhaseAgainstBrute(t *testing.T) {
 				asleep++
 			}
 		}
-		t.Logf("seed %d: axis %d, %d contact candidates, %d swept hits, %d of %d asleep at the end; step candidates swept %d times, used by %v sub-steps (wake, contact, sweep)",
-			seed, fast.bp.axis, pairs, swept, asleep, len(fast.bodies), fast.bp.candSweeps, fast.bp.candUses)
+		t.Logf("seed %d: axis %d, %d contact candidates, %d swept hits, %d of %d asleep at the end; step candidates swept %d times, used by %v sub-steps (wake, contact, sweep), %d bodies woken into them",
+			seed, fast.bp.axis, pairs, swept, asleep, len(fast.bodies), fast.bp.candSweeps, fast.bp.candUses, fast.bp.candWoken)
+		woken += fast.bp.candWoken
 	}
 	t.Logf("sub-steps: %d waking with sleeping bodies out of reach, %d sweeping slow spheres, %d slow boxes against fast ones",
 		culled, slowSpheres, slowBoxes)
-	if slowSpheres == 0 || slowBoxes == 0 || (culled == 0 && !testing.Short()) {
+	if slowSpheres == 0 || slowBoxes == 0 || woken == 0 || (culled == 0 && !testing.Short()) {
 		t.Errorf("the scenes did not exercise the broad phase's shortcuts")
 	}
 }
@@ -251,7 +252,7 @@ func TestWakeLeavesOutOfReachAside(t *testing.T) {
 // bouncing bodies keep the step's candidates in use: by waking, contact
 // finding and the sweep, which leaves out the awake bodies in no
 // candidate pair, and with the candidates swept anew as bodies leave
-// their fat bounds.
+// their fat bounds and bodies woken made tracked in them.
 func TestCrowdSceneAgainstBrute(t *testing.T) {
 	frames := 480
 	if testing.Short() {
@@ -285,9 +286,9 @@ func TestCrowdSceneAgainstBrute(t *testing.T) {
 		}
 	}
 	bp := &fast.bp
-	t.Logf("%d frames: candidates swept %d times, used by %v sub-steps (wake, contact, sweep), %d awake bodies left out of the sweep",
-		frames, bp.candSweeps, bp.candUses, bp.loneSkips)
-	if n := 4 * frames; bp.candUses[0] < n/2 || bp.candUses[1] < n/2 || bp.candUses[2] < n/2 || bp.loneSkips == 0 || bp.candSweeps < 2 {
+	t.Logf("%d frames: candidates swept %d times, used by %v sub-steps (wake, contact, sweep), %d awake bodies left out of the sweep, %d woken into them",
+		frames, bp.candSweeps, bp.candUses, bp.loneSkips, bp.candWoken)
+	if n := 4 * frames; bp.candUses[0] < n/2 || bp.candUses[1] < n/2 || bp.candUses[2] < n/2 || bp.loneSkips == 0 || bp.candSweeps < 2 || bp.candWoken == 0 {
 		t.Errorf("the scene did not exercise the step's candidates")
 	}
 }

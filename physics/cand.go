@@ -24,8 +24,9 @@ import (
 // contact finding, that every tracked body's bounds grown by margin do,
 // and the sweep that every awake or moving body's query and target do.
 // The other bodies do not move unless a World method moves them, which
-// drops the candidates, as does the first body a sub-step wakes, a Begin
-// and a bound found outside. Then they are swept anew, from the
+// drops the candidates, as does a Begin (of a kinematic body that starts
+// moving) and a bound found outside; a body a sub-step wakes is tracked
+// from then on (trackWoken), the others keeping their fat bounds. Then they are swept anew, from the
 // sub-step's bounds with the time left to the Step's end. A pair one of
 // whose tests could pass has then overlapping fat bounds, and each use
 // filters the candidates by that test: the same pairs as the sweeps of a
@@ -173,6 +174,73 @@ func (w *World) buildCandidates() {
 	bp.cand, bp.tracked, bp.live, bp.near, bp.candPlanes = cand, tracked, live, near, planes
 	bp.candOK = true
 	bp.candSweeps++
+}
+
+// trackWoken wakes the bodies asleep in bp.islands (sorted) and makes
+// them tracked in the step's candidates, as buildCandidates would have:
+// fat bounds for the time left in the step, and a candidate pair with
+// every body whose fat bounds meet theirs, each body out of reach until
+// now given the fixed bounds buildCandidates gives those within it. A
+// wake costs a pass over the bodies for each body woken, not a sweep of
+// them all.
+func (w *World) trackWoken() {
+	bp := &w.bp
+	h := w.stepH
+	left := float64(w.stepN-w.stepNext+3) * h
+	g := w.Gravity.Len()
+	pl := w.planeRefs(bp.candPlanes)
+	k0 := len(bp.cand)
+	for i := range w.bodies {
+		b := &w.bodies[i]
+		if !b.sleeping {
+			continue
+		}
+		if _, found := slices.BinarySearch(bp.islands, b.island); !found {
+			continue
+		}
+		b.sleeping, b.sleepTime = false, 0
+		bp.candWoken++
+		i := int32(i)
+		if bp.role[i] != roleTracked {
+			// (A body that fell asleep since the sweep is tracked still.)
+			bp.tracked = append(bp.tracked, i)
+		}
+		f := fatBounds(b, left, h, g)
+		bp.fat[i], bp.role[i] = f, roleTracked
+		bp.lone[i] = true
+		c, e := boxCentre(f)
+		gap := math.Inf(1)
+		for k := range pl {
+			p := &pl[k]
+			gap = min(gap, p.n.Dot(c)-p.abs.X*e.X-p.abs.Y*e.Y-p.abs.Z*e.Z-p.off)
+		}
+		bp.planeGap[i] = gap
+		for j := range w.bodies {
+			o := &w.bodies[j]
+			j := int32(j)
+			if j == i || o.shape.Kind == ShapePlane {
+				continue
+			}
+			if bp.role[j] == roleNone {
+				of := o.box.grow(margin + sweepSlack)
+				if !of.overlaps(f) {
+					continue
+				}
+				bp.fat[j], bp.role[j] = of, roleFixed
+			} else if !bp.fat[j].overlaps(f) {
+				continue
+			}
+			bp.cand = append(bp.cand, pairKey(i, j))
+			bp.lone[i] = false
+			if bp.role[j] == roleTracked {
+				bp.lone[j] = false
+			}
+		}
+	}
+	if len(bp.cand) > k0 {
+		slices.Sort(bp.cand)
+		bp.cand = slices.Compact(bp.cand)
+	}
 }
 
 // fatBounds returns the fat bounds of a tracked body b for the next left

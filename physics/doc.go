@@ -62,9 +62,10 @@
 // pair (a ball in flight) only a check that its sub-step's bounds lie
 // within its fat bounds. Each sub-step checks that every awake or moving
 // body's bounds do, before waking and contact finding and again for the
-// sweep's bounds; a body outside them, a wake, a World call that moves or
+// sweep's bounds; a body outside them, a World call that moves or
 // changes a body, or a kinematic body that starts moving sweeps the
-// candidates anew. A bounce turns a velocity about and keeps its length,
+// candidates anew. A body woken is given fat bounds and its pairs by a
+// pass over the bodies, the others keeping theirs. A bounce turns a velocity about and keeps its length,
 // so the cube holds a body through it: in the 1 000-object capacity
 // scene they are swept anew about three Steps in four.
 //
