@@ -655,7 +655,9 @@ func (w *World) sweepPairs(h float64) {
 		if !b.active() && !b.moving() {
 			continue
 		}
-		e, u := w.sweepEndOf(i, h, reach)
+		sw = growEnds(sw)
+		e := &sw[len(sw)-1]
+		u := w.sweepEndOf(e, i, h, reach)
 		if e.query != queryNone {
 			queries++
 		}
@@ -673,9 +675,7 @@ func (w *World) sweepPairs(h float64) {
 				qfb = append(qfb, s)
 			}
 		}
-		s := w.mkspan(int32(len(sw)), u)
-		sw = append(sw, e)
-		all = append(all, s)
+		all = append(all, w.mkspan(int32(len(sw)-1), u))
 	}
 	bp.d, bp.sw, bp.f, bp.g = all, sw, qfs, qfb
 	if queries == 0 {
@@ -727,32 +727,34 @@ func (w *World) sweepPairs(h float64) {
 	bp.sortPairs(len(w.bodies))
 }
 
-// sweepEndOf returns the sweepEnd of the awake or moving body i in a
-// sub-step of h, with reach the S of sweepPairs, and the union of its
-// query and target bounds.
-func (w *World) sweepEndOf(i int32, h, reach float64) (sweepEnd, aabb) {
+// sweepEndOf sets *e to the sweepEnd of the awake or moving body i in a
+// sub-step of h, with reach the S of sweepPairs, and returns the union of
+// its query and target bounds. It fills e in place, in the caller's
+// slice: a sweepEnd is large, and this runs for every awake body in every
+// sub-step.
+func (w *World) sweepEndOf(e *sweepEnd, i int32, h, reach float64) aabb {
 	b := &w.bodies[i]
 	end := bounds(&b.shape, b.pose)
 	vh, turn := b.vel.Len()*h, b.angVel.Len()*h
+	moved := b.pose.Pos.Sub(b.start).Len()
 	carry := math.Inf(1)
 	if turn < 0.5 {
 		half := end.max.Sub(end.min).Scale(0.5).Len()
-		carry = vh + turn*(reach+half+b.pose.Pos.Sub(b.start).Len()+vh)/(1-turn)
+		carry = vh + turn*(reach+half+moved+vh)/(1-turn)
 	}
-	e := sweepEnd{
+	*e = sweepEnd{
 		t:     b.box.grow(b.reach).union(end.grow(carry)).grow(sweepSlack),
 		carry: carry, reach: b.reach, box: b.shape.Kind == ShapeBox,
 		need: math.Inf(-1), body: i,
 	}
 	if !b.active() {
-		return e, e.t
+		return e.t
 	}
 	if b.shape.Kind == ShapeSphere {
 		path := aabb{min: b.start, max: b.start}.union(aabb{min: b.pose.Pos, max: b.pose.Pos}).grow(b.shape.Radius + ccdGap)
 		e.q, e.query = path.grow(sweepSlack), querySphere
-		thr, d := ccdFraction*b.shape.Radius, b.pose.Pos.Sub(b.start).Len()
-		if d <= thr/2 {
-			e.need, e.query = 0.99*(thr-d), querySlowSphere
+		if thr := ccdFraction * b.shape.Radius; moved <= thr/2 {
+			e.need, e.query = 0.99*(thr-moved), querySlowSphere
 		}
 	} else {
 		e.q, e.query = b.box.union(end).grow(ccdGap).grow(sweepSlack), queryBox
@@ -767,7 +769,16 @@ func (w *World) sweepEndOf(i int32, h, reach float64) (sweepEnd, aabb) {
 			e.fixed = fixedBox
 		}
 	}
-	return e, e.t.union(e.q)
+	return e.t.union(e.q)
+}
+
+// growEnds returns sw one longer, the new sweepEnd left as it was (its
+// backing array's old contents): sweepEndOf sets all of it.
+func growEnds(sw []sweepEnd) []sweepEnd {
+	if len(sw) < cap(sw) {
+		return sw[:len(sw)+1]
+	}
+	return append(sw, sweepEnd{})
 }
 
 // sweepPlanePairs appends the pairs of the queries q (of spheres, or of

@@ -354,12 +354,15 @@ func (w *World) sweepFromCandidates(h, reach float64) bool {
 			bp.loneSkips++
 			continue
 		}
-		e, u := w.sweepEndOf(i, h, reach)
+		sw = growEnds(sw)
+		e := &sw[len(sw)-1]
+		u := w.sweepEndOf(e, i, h, reach)
 		if !contains(bp.fat[i], u) {
 			ok = false
 			if !math.IsInf(e.carry, 1) {
 				w.dropCandidates()
 			}
+			sw = sw[:len(sw)-1]
 			break
 		}
 		if e.query != queryNone {
@@ -372,8 +375,7 @@ func (w *World) sweepFromCandidates(h, reach float64) bool {
 				qfb = append(qfb, span{box: e.q, i: i})
 			}
 		}
-		bp.swOf[i] = int32(len(sw))
-		sw = append(sw, e)
+		bp.swOf[i] = int32(len(sw) - 1)
 	}
 	if ok && queries > 0 {
 		bp.candUses[2]++
