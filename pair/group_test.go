@@ -215,23 +215,29 @@ func sealedGroupDatagram(t testing.TB, g *seal.Group, typ wire.PacketType, token
 	return g.SealSigned(d, d, open[wire.HeaderSize:])
 }
 
-// TestSealedGroupState: a sealed room's state is heard once the listener
-// holds the keys of a copy (§18.3, §18.6); with other keys, tampered, or
-// signed by another server, it is not.
-func TestSealedGroupState(t *testing.T) {
+// sealedListener is a sealed server's group (token 7) and a listener given
+// the keys of its copy.
+func sealedListener(t testing.TB) (*seal.Group, *groupListener) {
+	t.Helper()
 	srv, err := seal.NewServerGroup(7, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := seal.NewServerGroup(7, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var l groupListener
+	l := new(groupListener)
 	c := srv.Copy()
 	if err := l.setKeys(c.Key, c.Signer); err != nil {
 		t.Fatal(err)
 	}
+	return srv, l
+}
+
+// TestSealedGroupState: a sealed room's state is heard once the listener
+// holds the keys of a copy (§18.3, §18.6); with other keys, tampered, or
+// signed by another server, it is not.
+func TestSealedGroupState(t *testing.T) {
+	srv, l := sealedListener(t)
+	other, _ := sealedListener(t)
+	c := srv.Copy()
 	k := l.keys.Load()
 	if l.setKeys(c.Key, c.Signer); l.keys.Load() != k {
 		t.Error("the same keys made the opener anew (its replay window with it)")
@@ -264,15 +270,7 @@ func TestSealedGroupState(t *testing.T) {
 }
 
 func FuzzOpenSealedState(f *testing.F) {
-	srv, err := seal.NewServerGroup(7, nil)
-	if err != nil {
-		f.Fatal(err)
-	}
-	var l groupListener
-	c := srv.Copy()
-	if err := l.setKeys(c.Key, c.Signer); err != nil {
-		f.Fatal(err)
-	}
+	srv, l := sealedListener(f)
 	f.Add(sealedGroupDatagram(f, srv, wire.TypeSnapshot, 7, 41, 4))
 	f.Add(groupDatagram(wire.TypeSnapshot, wire.FlagSealed, 7, 41, 4))
 	f.Add([]byte{})
