@@ -188,8 +188,18 @@ func Open(cfg Config) (*Link, error) {
 		conn.Close()
 		return nil, err
 	}
-	_ = conn.SetWriteBuffer(4 << 20)
-	_ = conn.SetReadBuffer(8 << 20)
+	// A copy of a large world is tens of datagrams a tick, and a standby
+	// starved for a few ticks must still find them queued: the kernel's
+	// cap (net.core.rmem_max) is passed over where the box allows it
+	// (CAP_NET_ADMIN), as the game socket's is.
+	raw.Control(func(fd uintptr) {
+		if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 8<<20) != nil {
+			_ = conn.SetReadBuffer(8 << 20)
+		}
+		if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, 4<<20) != nil {
+			_ = conn.SetWriteBuffer(4 << 20)
+		}
+	})
 	l := &Link{cfg: cfg, conn: conn, raw: raw, sealTx: newSealer(cfg.Key), sealRx: newSealer(cfg.Key),
 		names: map[string]string{}, rbuf: make([]byte, HeaderSize+PartSize+TagSize+1),
 		dgram: make([]byte, 0, HeaderSize+PartSize+TagSize)}
