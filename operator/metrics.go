@@ -145,6 +145,7 @@ func newCollector(s Source) *collector {
 	hist("arcade_server_added_grab_latency_seconds", "The same for poses of headsets holding objects, to the send carrying the held objects.", func(st *server.Stats) *metrics.Histogram { return &st.ServerAddedGrab })
 	hist("arcade_rx_delay_seconds", "Kernel receive timestamp to the server reading the datagram.", func(st *server.Stats) *metrics.Histogram { return &st.RxDelay })
 	hist("arcade_grab_physics_seconds", "Grab and physics stages together.", func(st *server.Stats) *metrics.Histogram { return &st.GrabPhysics })
+	hist("arcade_substep_io_seconds", "The socket served between physics sub-steps (receive, apply, sends), apart from the physics stage.", func(st *server.Stats) *metrics.Histogram { return &st.SubStepIO })
 	hist("arcade_tick_seconds", "Duration of a whole tick.", func(st *server.Stats) *metrics.Histogram { return &st.TickTotal })
 
 	c.dropped = prometheus.NewDesc("arcade_dropped_total", "Datagrams dropped, by reason.", []string{"reason"}, nil)

@@ -51,6 +51,7 @@ type StatsReport struct {
 	StageUS         map[string]Quantiles `json:"stage_us"`
 	TickUS          Quantiles            `json:"tick_us"`
 	GrabPhysicsUS   Quantiles            `json:"grab_physics_us"`
+	SubStepIOUS     Quantiles            `json:"substep_io_us"`
 	RxDelayUS       Quantiles            `json:"rx_delay_us"`
 	// ServerAddedLatencyUS: every input, kernel receive to the hand-off of
 	// the first send carrying it (its avatar); ServerAddedGrabUS: the
@@ -99,6 +100,7 @@ func (s *Server) Report() StatsReport {
 		StageUS:              make(map[string]Quantiles, numStages),
 		TickUS:               quantilesUS(&st.TickTotal, true),
 		GrabPhysicsUS:        quantilesUS(&st.GrabPhysics, true),
+		SubStepIOUS:          quantilesUS(&st.SubStepIO, true),
 		RxDelayUS:            quantilesUS(&st.RxDelay, true),
 		ServerAddedLatencyUS: quantilesUS(&st.ServerAdded, true),
 		ServerAddedSamples:   st.ServerAdded.Count(),

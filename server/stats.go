@@ -180,6 +180,10 @@ type Stats struct {
 	RxDelay metrics.Histogram
 	// GrabPhysics is the time the grab and physics stages took together.
 	GrabPhysics metrics.Histogram
+	// SubStepIO is the time the socket was served between physics
+	// sub-steps (receive, apply, eager and paced sends), counted apart
+	// from the physics stage.
+	SubStepIO metrics.Histogram
 
 	// RPC messages delivered by the reliable layer and taken by a handler
 	// (unknown types count as DropUnknownRPC instead); of those, button
@@ -316,6 +320,7 @@ func (s *Stats) Reset() {
 	s.ServerAdded.Reset()
 	s.ServerAddedGrab.Reset()
 	s.GrabPhysics.Reset()
+	s.SubStepIO.Reset()
 	s.RxDelay.Reset()
 }
 

@@ -47,6 +47,7 @@ jq -r --slurpfile s "$OUT.start" '
   def r: if . == null then "-" else (. * 10 | round / 10 | tostring) end;
   "physics stage p50 / p99 (µs)       \(.stage_us.physics.p50 | r) / \(.stage_us.physics.p99 | r)",
   "grab + physics p99 (µs)            \(.grab_physics_us.p99 | r)",
+  "socket between sub-steps p50 / p99 (µs) \(.substep_io_us.p50 | r) / \(.substep_io_us.p99 | r)",
   "whole tick p50 / p99 / max (µs)    \(.tick_us.p50 | r) / \(.tick_us.p99 | r) / \(.tick_us.max | r)",
   "ticks / missed                     \(.ticks - $s[0].ticks) / \(.missed_ticks - $s[0].missed_ticks)",
   "late ticks: Arcade / host / unknown \(.ticks_late_arcade - $s[0].ticks_late_arcade) / \(.ticks_late_host - $s[0].ticks_late_host) / \(.ticks_late_unknown - $s[0].ticks_late_unknown)",
