@@ -341,11 +341,12 @@ func TestFailoverLabSealed(t *testing.T) { failoverLab(t, "failover lab venue pa
 
 // failoverLab runs the failover lab, sealed under passphrase unless it is
 // empty.
-func failoverLab(t *testing.T, passphrase string) {
+func failoverLab(tt *testing.T, passphrase string) {
+	t := recorded(tt)
 	if err := lab.Available(); err != nil {
 		t.Skipf("failover lab test skipped: %v", err)
 	}
-	bin := buildBinaries(t)
+	bin := buildBinaries(t.T)
 	ctx, cancel := context.WithTimeout(context.Background(), failTimeout)
 	defer cancel()
 	began := time.Now()
@@ -358,7 +359,7 @@ func failoverLab(t *testing.T, passphrase string) {
 			t.Errorf("teardown: %v", err)
 		}
 	})
-	proc, err := relay.Spawn(selfCommand(t, l.AP, "relay", "--profile", "wifi-good", "--seed", "16"))
+	proc, err := relay.Spawn(selfCommand(t.T, l.AP, "relay", "--profile", "wifi-good", "--seed", "16"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,7 +396,7 @@ func failoverLab(t *testing.T, passphrase string) {
 	}
 	var runs failRuns
 	for _, b := range boxes {
-		b.start(t, bin)
+		b.start(t.T, bin)
 		runs = append(runs, b.proc)
 	}
 	// The primary, alone, listens and then takes the room; the standby
@@ -410,7 +411,7 @@ func failoverLab(t *testing.T, passphrase string) {
 	// The headsets: one bot each, streaming until told to stop.
 	var bots []*failBot
 	for i, h := range l.Headsets {
-		p := startProc(t, fmt.Sprintf("headset %d", i+1), h.NS, bin+"/arcade-bot", "--clients", "1", "--iface", h.Iface,
+		p := startProc(t.T, fmt.Sprintf("headset %d", i+1), h.NS, bin+"/arcade-bot", "--clients", "1", "--iface", h.Iface,
 			"--rate", "90", "--duration", "10m", "--server", netip.AddrPortFrom(lab.SrvAddr, gamePort).String(),
 			"--grab", "--grab-first", strconv.Itoa(i), "--interval-reports", "--json", "--passphrase", passphrase)
 		bots = append(bots, &failBot{proc: p})
@@ -462,7 +463,7 @@ func failoverLab(t *testing.T, passphrase string) {
 		if err := botsAt(ctx, bots, runs.newest, false); err != nil {
 			t.Fatalf("kill %d: a headset left behind: %v", k+1, err)
 		}
-		victim.start(t, bin)
+		victim.start(t.T, bin)
 		runs = append(runs, victim.proc)
 		if err := victim.waitLog(ctx, `msg="standby: holding the active's copy"`, 1); err != nil {
 			t.Fatalf("kill %d: the %s did not come back as the standby: %v", k+1, victim.name, err)

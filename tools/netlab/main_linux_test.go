@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -90,4 +91,57 @@ func buildBinaries(t *testing.T) string {
 	}
 	t.Logf("arcade-server and arcade-bot built in %v (once for all tests)", built.took.Round(time.Millisecond))
 	return built.dir
+}
+
+// recT is a lab test whose failures are said once more at its very end,
+// after the processes' logs: a log read from its tail still names what
+// failed, not only the last process's output.
+type recT struct {
+	*testing.T
+	mu    sync.Mutex
+	fails []string
+}
+
+// recorded wraps t; call it first, before any other Cleanup, so that the
+// summary runs last.
+func recorded(t *testing.T) *recT {
+	r := &recT{T: t}
+	t.Cleanup(func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if len(r.fails) > 0 {
+			t.Logf("%s failed (as said above the processes' output):\n  %s", t.Name(), strings.Join(r.fails, "\n  "))
+		}
+	})
+	return r
+}
+
+func (r *recT) note(s string) {
+	r.mu.Lock()
+	r.fails = append(r.fails, s)
+	r.mu.Unlock()
+}
+
+func (r *recT) Fatal(a ...any) {
+	r.T.Helper()
+	r.note(fmt.Sprint(a...))
+	r.T.Fatal(a...)
+}
+
+func (r *recT) Fatalf(format string, a ...any) {
+	r.T.Helper()
+	r.note(fmt.Sprintf(format, a...))
+	r.T.Fatalf(format, a...)
+}
+
+func (r *recT) Error(a ...any) {
+	r.T.Helper()
+	r.note(fmt.Sprint(a...))
+	r.T.Error(a...)
+}
+
+func (r *recT) Errorf(format string, a ...any) {
+	r.T.Helper()
+	r.note(fmt.Sprintf(format, a...))
+	r.T.Errorf(format, a...)
 }
