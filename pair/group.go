@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/arcadexr/arcade/internal/udp"
 	"github.com/arcadexr/arcade/seal"
 	"github.com/arcadexr/arcade/wire"
 	"golang.org/x/sys/unix"
@@ -167,6 +168,10 @@ func openGroup(group netip.AddrPort, iface string) (*groupListener, error) {
 		conn.Close()
 		return nil, err
 	}
+	if err := udp.EnableTimestamps(raw); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("pair: the group's SO_TIMESTAMPNS: %w", err)
+	}
 	g := &groupListener{conn: conn, raw: raw, done: make(chan struct{})}
 	go g.read()
 	return g, nil
@@ -176,22 +181,25 @@ func (g *groupListener) read() {
 	defer close(g.done)
 	buf := make([]byte, wire.MaxDatagramSize+1)
 	opened := make([]byte, 0, wire.MaxDatagramSize)
+	oob := make([]byte, udp.CtrlSize)
 	var sealedAt time.Time // the last sealed datagram that counted
 	for {
-		n, err := g.conn.Read(buf)
+		n, oobn, _, _, err := g.conn.ReadMsgUDPAddrPort(buf, oob)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
 			continue
 		}
-		now := time.Now()
+		// When it arrived: a listener not scheduled for a while reads
+		// the active's state late, and that is no silence of the active's.
+		at := arrival(time.Now(), udp.RxTime(oob[:oobn]))
 		if st, ok := ParseGroupState(buf[:n]); ok {
-			g.note(st, now)
-		} else if k := g.keys.Load(); k != nil && now.Sub(sealedAt) >= sealedEvery {
+			g.note(st, at)
+		} else if k := g.keys.Load(); k != nil && at.Sub(sealedAt) >= sealedEvery {
 			if st, ok := openSealedState(k, buf[:n], opened); ok {
-				sealedAt = now
-				g.note(st, now)
+				sealedAt = at
+				g.note(st, at)
 			}
 		}
 	}
@@ -259,7 +267,7 @@ type silence struct {
 	lag   bool
 	// bound: TakeoverSilence (ColdSilence when there is no copy yet).
 	bound  time.Duration
-	queued bool // a datagram waits unread, on the pair link or the group
+	queued bool // a datagram waits unread on the group (Follow reads the pair link's first)
 }
 
 // due reports whether the standby takes over at now, and else how long it

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/arcadexr/arcade/internal/udp"
 	"github.com/arcadexr/arcade/seal"
 	"github.com/arcadexr/arcade/server"
 	"golang.org/x/sys/unix"
@@ -163,10 +164,15 @@ type Link struct {
 	pendTick  []pendKey
 	lastEpoch uint32
 	rbuf      []byte
+	oob       []byte // the kernel's receive time of the datagram read
 	seen      uint32 // highest authentic epoch heard
 
 	// Took is the last takeover of Follow's.
 	Took Takeover
+
+	// pause, if set (tests), is called at the top of every turn of
+	// Follow's loop: a box not scheduled for a while.
+	pause func()
 }
 
 type pendKey struct {
@@ -200,8 +206,15 @@ func Open(cfg Config) (*Link, error) {
 			_ = conn.SetWriteBuffer(4 << 20)
 		}
 	})
+	// Every datagram carries the time it arrived: a standby that was not
+	// scheduled for a while judges the active's silence by when its
+	// datagrams came, not by when it got round to reading them.
+	if err := udp.EnableTimestamps(raw); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("pair: SO_TIMESTAMPNS: %w", err)
+	}
 	l := &Link{cfg: cfg, conn: conn, raw: raw, sealTx: newSealer(cfg.Key), sealRx: newSealer(cfg.Key),
-		names: map[string]string{}, rbuf: make([]byte, HeaderSize+PartSize+TagSize+1),
+		names: map[string]string{}, rbuf: make([]byte, HeaderSize+PartSize+TagSize+1), oob: make([]byte, udp.CtrlSize),
 		dgram: make([]byte, 0, HeaderSize+PartSize+TagSize)}
 	if p := cfg.Peer.Addr().Unmap(); p.Is4() && cfg.Listen.Addr().Unmap().Is4() || cfg.Listen.Addr().IsUnspecified() && p.Is4() {
 		l.peer = &unix.SockaddrInet4{Port: int(cfg.Peer.Port()), Addr: p.As4()}
@@ -269,11 +282,15 @@ func (l *Link) Follow(ctx context.Context) (*server.Replica, uint32, error) {
 		}
 	}
 	start := time.Now()
-	var lastHeard time.Time
+	var lastHeard time.Time // when the active's last authentic datagram arrived
 	held := false
+	drained := 0 // datagrams read past the silence because they were queued
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, 0, err
+		}
+		if l.pause != nil {
+			l.pause()
 		}
 		s := silence{pair: start, bound: l.cfg.Silence}
 		if !lastHeard.IsZero() {
@@ -291,8 +308,23 @@ func (l *Link) Follow(ctx context.Context) (*server.Replica, uint32, error) {
 		l.groupState(&s, group.heard())
 		now := time.Now()
 		pairSilent := canTake && now.Sub(s.pair) >= s.bound
-		s.queued = pairSilent && (l.queued() || group.queued())
+		pairQueued := pairSilent && l.queued()
+		s.queued = pairSilent && group.queued()
+		if !pairSilent {
+			drained = 0
+		}
 		due, wait := s.due(now)
+		if due && pairQueued && drained < maxDrain {
+			// Not yet: the pair socket holds datagrams this box has not
+			// read (it was not scheduled). They are read first: each
+			// says when it arrived, so they tell whether the active was
+			// silent, and the newest copy among them is the one to take
+			// over with, since a state the headsets were shown went out
+			// after the copy that holds it (§18.3). A flood of junk
+			// holds the takeover off for maxDrain reads at most.
+			due, wait = false, time.Millisecond
+			drained++
+		}
 		if due {
 			break
 		}
@@ -305,7 +337,7 @@ func (l *Link) Follow(ctx context.Context) (*server.Replica, uint32, error) {
 		}
 		held = pairSilent
 		l.conn.SetReadDeadline(now.Add(wait))
-		n, err := l.conn.Read(l.rbuf)
+		n, at, err := l.read()
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				continue
@@ -313,12 +345,11 @@ func (l *Link) Follow(ctx context.Context) (*server.Replica, uint32, error) {
 			return nil, 0, fmt.Errorf("pair: %w", err)
 		}
 		had := l.have
-		if l.take(l.rbuf[:n], 0) {
-			t := time.Now()
+		if l.take(l.rbuf[:n], 0) && at.After(lastHeard) {
 			if !lastHeard.IsZero() {
-				l.Stats.Gaps.note(t.Sub(lastHeard))
+				l.Stats.Gaps.note(at.Sub(lastHeard))
 			}
-			lastHeard = t
+			lastHeard = at
 		}
 		if l.have && !had {
 			l.cfg.Log.Info("standby: holding the active's copy", "epoch", l.win.epoch, "tick", l.Stats.LastTick.Load())
@@ -350,6 +381,35 @@ func (l *Link) Follow(ctx context.Context) (*server.Replica, uint32, error) {
 	}
 	return &l.last, e, nil
 }
+
+// maxDrain bounds the datagrams a standby reads past the takeover silence
+// because its socket held them unread: about 2 ms of reads.
+const maxDrain = 1024
+
+// read reads one datagram of the pair socket, with when it arrived.
+func (l *Link) read() (int, time.Time, error) {
+	n, oobn, _, _, err := l.conn.ReadMsgUDPAddrPort(l.rbuf, l.oob)
+	now := time.Now()
+	if err != nil {
+		return 0, now, err
+	}
+	return n, arrival(now, udp.RxTime(l.oob[:oobn])), nil
+}
+
+// arrival is a datagram's kernel receive time ns (ns since the Unix epoch,
+// CLOCK_REALTIME; 0: none) as a time on now's monotonic clock: now less
+// the datagram's age, which is taken as 0 when negative and at most
+// maxAge (the wall clock stepped while it waited).
+func arrival(now time.Time, ns int64) time.Time {
+	if ns == 0 {
+		return now
+	}
+	age := time.Duration(now.UnixNano() - ns)
+	return now.Add(-min(max(age, 0), maxAge))
+}
+
+// maxAge bounds the age arrival believes of a datagram.
+const maxAge = 10 * time.Second
 
 // ownCopyReserve moves the send reservations of a sealed copy this box
 // made itself, as active, one more seal.Reserve ahead. The server that

@@ -435,6 +435,102 @@ func TestQueuedIsNoSilence(t *testing.T) {
 	}
 }
 
+// TestStalledStandbyReadsWhatQueued: a standby that is not scheduled for
+// longer than the takeover silence, while the active's copies arrive,
+// does not take that for the active's silence (§18.3): it reads what its
+// socket holds before it decides. An active still sending is not taken
+// over; one that stopped during the stall is taken over with the newest
+// copy it sent, not the one held before the stall, and its silence runs
+// from when that copy arrived.
+func TestStalledStandbyReadsWhatQueued(t *testing.T) {
+	const silence = 80 * time.Millisecond
+	for _, alive := range []bool{false, true} {
+		t.Run(map[bool]string{false: "active stops", true: "active lives"}[alive], func(t *testing.T) {
+			a, b := pairOf(t, silence)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			stall, paused := make(chan chan struct{}, 1), make(chan struct{})
+			b.pause = func() {
+				select {
+				case rel := <-stall:
+					paused <- struct{}{}
+					<-rel
+				default:
+				}
+			}
+			type result struct {
+				r   *server.Replica
+				err error
+			}
+			done := make(chan result, 1)
+			go func() {
+				r, _, err := b.Follow(ctx)
+				done <- result{r, err}
+			}()
+			if _, _, err := a.Follow(ctx); err != nil {
+				t.Fatal(err)
+			}
+			r := testReplica(1)
+			tick := uint64(0)
+			send := func() {
+				tick++
+				r.State.Tick = tick
+				a.Replicate(r)
+			}
+			for b.Stats.LastTick.Load() < 5 {
+				if ctx.Err() != nil {
+					t.Fatal("the standby never held the copy of tick 5")
+				}
+				send()
+				time.Sleep(5 * time.Millisecond)
+			}
+			rel := make(chan struct{})
+			stall <- rel
+			<-paused
+			held := b.Stats.LastTick.Load()
+			stallEnd := time.Now().Add(3 * silence)
+			var lastSent time.Time
+			for i := 0; alive && time.Now().Before(stallEnd) || i < 2; i++ {
+				send()
+				lastSent = time.Now()
+				time.Sleep(5 * time.Millisecond)
+			}
+			for time.Now().Before(stallEnd) {
+				time.Sleep(time.Millisecond)
+			}
+			close(rel)
+			if alive {
+				keep := time.Now().Add(5 * silence)
+				for time.Now().Before(keep) {
+					select {
+					case res := <-done:
+						t.Fatalf("took over (%v) an active that sent all along; the stall was the standby's", res.err)
+					default:
+					}
+					send()
+					time.Sleep(5 * time.Millisecond)
+				}
+				if b.Stats.HeldOff.Load() == 0 {
+					t.Error("the standby read what was queued but did not count the takeover it held off")
+				}
+				lastSent = time.Now()
+			}
+			var res result
+			select {
+			case res = <-done:
+			case <-ctx.Done():
+				t.Fatal("the standby never took over")
+			}
+			if res.err != nil || res.r == nil || res.r.State.Tick != tick {
+				t.Fatalf("took over with %v (%v), want the copy of tick %d, the last sent (held before the stall: %d)", res.r != nil, res.err, tick, held)
+			}
+			if !alive && !b.Took.Heard.Before(lastSent.Add(silence)) {
+				t.Fatalf("the active last heard at %v, %v after its last copy was sent: it arrived during the stall", b.Took.Heard.Format(time.StampMicro), b.Took.Heard.Sub(lastSent))
+			}
+		})
+	}
+}
+
 // TestColdRestartListensLonger: a box that restarts (a stored epoch) and
 // holds no copy does not take over after one silence: an active that is
 // only slow gets ColdSilence to be heard, and once it is, the box follows

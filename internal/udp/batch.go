@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -272,6 +273,27 @@ func rxTime(ctrl []byte) int64 {
 		ctrl = ctrl[next:]
 	}
 	return 0
+}
+
+// CtrlSize is room for the control messages of one datagram read with
+// SO_TIMESTAMPNS on (EnableTimestamps), for ReadMsgUDP's oob.
+const CtrlSize = ctrlSize
+
+// RxTime is rxTime for a socket read one datagram at a time: the kernel's
+// receive time in the oob of a ReadMsgUDP, in ns since the Unix epoch, or
+// 0 if there is none.
+func RxTime(oob []byte) int64 { return rxTime(oob) }
+
+// EnableTimestamps asks the kernel to stamp every datagram c receives with
+// its arrival time (SO_TIMESTAMPNS, CLOCK_REALTIME).
+func EnableTimestamps(c syscall.RawConn) error {
+	var serr error
+	if err := c.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
+	}); err != nil {
+		return err
+	}
+	return serr
 }
 
 // cmsgAlign rounds n up to the alignment of control messages (CMSG_ALIGN).
