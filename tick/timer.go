@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -42,8 +43,10 @@ func (t *Timer) Arm(deadline int64) error {
 	// An all-zero it_value would disarm the timer instead.
 	deadline = max(deadline, 1)
 	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(deadline)}
-	if err := unix.TimerfdSettime(t.fd, unix.TFD_TIMER_ABSTIME, &spec, nil); err != nil {
-		return fmt.Errorf("tick: timerfd_settime %d: %w", deadline, err)
+	// A raw call: timerfd_settime never blocks (see Consume).
+	if _, _, errno := unix.RawSyscall6(unix.SYS_TIMERFD_SETTIME, uintptr(t.fd), unix.TFD_TIMER_ABSTIME,
+		uintptr(unsafe.Pointer(&spec)), 0, 0, 0); errno != 0 {
+		return fmt.Errorf("tick: timerfd_settime %d: %w", deadline, errno)
 	}
 	return nil
 }
@@ -61,7 +64,13 @@ func (t *Timer) Disarm() error {
 // without blocking. It returns (0, nil) if the timer has not expired.
 func (t *Timer) Consume() (uint64, error) {
 	for {
-		_, err := unix.Read(t.fd, t.buf[:])
+		// A raw call: the read never blocks (TFD_NONBLOCK), and the loop's
+		// goroutine keeps its P through it (see udp.Conn.ReadBatch).
+		_, _, errno := unix.RawSyscall(unix.SYS_READ, uintptr(t.fd), uintptr(unsafe.Pointer(&t.buf[0])), uintptr(len(t.buf)))
+		var err error
+		if errno != 0 {
+			err = errno
+		}
 		switch err {
 		case nil:
 			// timerfd reports the count in host byte order.

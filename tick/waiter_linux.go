@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -97,7 +98,21 @@ func (w *EpollWaiter) Poll() (Wake, error) { return w.wait(0) }
 
 func (w *EpollWaiter) wait(ms int) (Wake, error) {
 	for {
-		n, err := unix.EpollWait(w.ep, w.events[:], ms)
+		var n int
+		var err error
+		if ms == 0 {
+			// A poll never blocks: a raw call, so that the loop's
+			// goroutine keeps its P through the spin's polls (see
+			// udp.Conn.ReadBatch). A wait that may block is an ordinary
+			// call: the P is the runtime's while the thread sleeps.
+			r, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(w.ep),
+				uintptr(unsafe.Pointer(&w.events[0])), uintptr(len(w.events)), 0, 0, 0)
+			if n = int(r); errno != 0 {
+				n, err = 0, errno
+			}
+		} else {
+			n, err = unix.EpollWait(w.ep, w.events[:], ms)
+		}
 		if errors.Is(err, unix.EINTR) {
 			if ms == 0 {
 				return Wake{}, nil

@@ -7,12 +7,15 @@
 //
 //	ticktrace [--headsets 16,64] [--seconds 5] [--warmup 2s]
 //	          [--server-bin FILE --bot-bin FILE] [--keep DIR] [--server-args "--tick-spin 0"]
+//	ticktrace --read FILE   (a trace taken elsewhere: a server under arcade-load with --pprof)
 //
 // From the trace (golang.org/x/exp/trace), of the goroutine that runs
 // tick.(*Loop).Run (it writes a log event as each tick starts, with the
 // tick's lateness; see server.TraceTickCategory):
 //
-//   - its syscall returns: how many found their P taken (sysmon's hand-off
+//   - its syscall returns (the tick loop's calls that cannot block are raw
+//     system calls, which keep the P and leave no event: what is counted
+//     is its blocking waits and the rest of the process's calls): how many found their P taken (sysmon's hand-off
 //     after a syscall of 20 µs or more when its P had other work, or a
 //     stop-the-world) and, for those, the wait from the syscall's end to
 //     the goroutine running again (p50/p99/max); the same for every
@@ -68,6 +71,7 @@ type options struct {
 	keep       string
 	serverArgs []string
 	serverEnv  []string
+	read       string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -81,6 +85,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.botBin, "bot-bin", "", "arcade-bot `binary` (default: build ./tools/arcade-bot)")
 	fs.StringVar(&o.keep, "keep", "", "write each trace to `dir`/ticktrace-<headsets>.trace (read with go tool trace)")
 	extra := fs.String("server-args", "", "extra arcade-server `flags`, space-separated (e.g. \"--tick-spin 0\")")
+	fs.StringVar(&o.read, "read", "", "analyse this runtime trace `file` (e.g. GET /debug/pprof/trace of a server under arcade-load) instead of running one")
 	env := fs.String("server-env", "", "extra environment of arcade-server, space-separated `NAME=value`s (e.g. \"GOMAXPROCS=4\")")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -125,6 +130,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ticktrace: %v\n", err)
 		return 2
 	}
+	if o.read != "" {
+		return readTrace(o.read, stdout, stderr)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "ticktrace: "+format+"\n", args...) }
@@ -165,6 +173,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 		printRun(stdout, r)
 	}
 	return status
+}
+
+// readTrace analyses a trace taken elsewhere; the server's figures over
+// it are not known, and are printed as zero.
+func readTrace(file string, stdout, stderr io.Writer) int {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		fmt.Fprintf(stderr, "ticktrace: %v\n", err)
+		return 1
+	}
+	a, err := analyze(data)
+	if err != nil {
+		fmt.Fprintf(stderr, "ticktrace: %s: %v\n", file, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "ticktrace: %s (the server's /api/stats over it are not known: read as 0)\n", file)
+	printRun(stdout, &result{serverArgv: []string{"arcade-server"}, a: a, traceBytes: len(data)})
+	return 0
 }
 
 // result is one run's trace analysis and the server's figures over it.
