@@ -38,6 +38,11 @@ type StatsReport struct {
 	TicksLateArcade  uint64  `json:"ticks_late_arcade"`
 	TicksLateUnknown uint64  `json:"ticks_late_unknown"`
 	LateTickUS       float64 `json:"late_tick_us"`
+	// Missed ticks by the fault of the late tick that skipped them
+	// (Stats.MissedTicksHost and the rest); they add up to MissedTicks.
+	MissedTicksHost    uint64 `json:"missed_ticks_host"`
+	MissedTicksArcade  uint64 `json:"missed_ticks_arcade"`
+	MissedTicksUnknown uint64 `json:"missed_ticks_unknown"`
 	// The host's own limits, from the reference probe (Config.HostProbe):
 	// how late a bare timerfd loop on this box woke, and the CPU steal.
 	HostProbe           bool      `json:"host_probe"`
@@ -97,6 +102,9 @@ func (s *Server) Report() StatsReport {
 		TicksLateArcade:      st.TicksLateArcade.Load(),
 		TicksLateUnknown:     st.TicksLateUnknown.Load(),
 		LateTickUS:           us(s.lateBar),
+		MissedTicksHost:      st.MissedTicksHost.Load(),
+		MissedTicksArcade:    st.MissedTicksArcade.Load(),
+		MissedTicksUnknown:   st.MissedTicksUnknown.Load(),
 		StageUS:              make(map[string]Quantiles, numStages),
 		TickUS:               quantilesUS(&st.TickTotal, true),
 		GrabPhysicsUS:        quantilesUS(&st.GrabPhysics, true),

@@ -319,10 +319,18 @@ func (s *Server) Step(now int64) (next int64) {
 		deadline, tickNo, missed := s.sched.Fire(now)
 		late := now - deadline
 		s.stats.TickLateness.Record(late)
+		switch cause := s.classifyLate(deadline, now, late); {
+		case missed == 0:
+		case cause == lateHost:
+			s.stats.MissedTicksHost.Add(missed)
+		case cause == lateArcade:
+			s.stats.MissedTicksArcade.Add(missed)
+		default:
+			s.stats.MissedTicksUnknown.Add(missed)
+		}
 		if missed > 0 {
 			s.stats.MissedTicks.Add(missed)
 		}
-		s.classifyLate(deadline, now, late)
 		s.tickAt = deadline
 		s.runTick(now, s.persist.tickBase+tickNo)
 		s.afterTick(now)
@@ -342,27 +350,39 @@ func (s *Server) NextTick() int64 { return s.sched.Next() }
 // some headset is connected. An idle server need not spin for its ticks.
 func (s *Server) Busy() bool { return len(s.sess.order) > 0 }
 
+// A late tick's cause (classifyLate).
+const (
+	lateNot     = iota // not late: under Config.LateTick
+	lateHost           // the reference probe woke as late around then
+	lateArcade         // the probe was on time: the tick thread was busy
+	lateUnknown        // no probe, or no probe deadline in the window
+)
+
 // classifyLate counts a tick that started late by at least Config.LateTick
 // as the host's fault (the reference probe woke as late, or later, around
 // the same time), Arcade's (the probe was on time: the tick thread was
-// busy), or unknown (no probe, or no probe deadline in the window).
-func (s *Server) classifyLate(deadline, now, late int64) {
+// busy), or unknown (no probe, or no probe deadline in the window), and
+// returns which.
+func (s *Server) classifyLate(deadline, now, late int64) int {
 	if late < s.lateBar {
-		return
+		return lateNot
 	}
 	p := s.cfg.HostProbe
 	if p == nil {
 		s.stats.TicksLateUnknown.Inc()
-		return
+		return lateUnknown
 	}
 	hostLate, ok := p.LateAround(deadline-s.cfg.Period(), now)
 	switch {
 	case !ok:
 		s.stats.TicksLateUnknown.Inc()
+		return lateUnknown
 	case 2*hostLate >= late:
 		s.stats.TicksLateHost.Inc()
+		return lateHost
 	default:
 		s.stats.TicksLateArcade.Inc()
+		return lateArcade
 	}
 }
 

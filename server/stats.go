@@ -125,6 +125,11 @@ type Stats struct {
 	// by whose fault: the host's (the reference probe woke as late around
 	// then), Arcade's (the probe was on time), or unknown (no probe).
 	TicksLateHost, TicksLateArcade, TicksLateUnknown metrics.Counter
+	// Missed ticks (MissedTicks) by the same fault: the late tick that
+	// skipped them was the host's, Arcade's or unknown. A missed tick is
+	// always a late one's (more than a period after its deadline), so the
+	// three add up to MissedTicks.
+	MissedTicksHost, MissedTicksArcade, MissedTicksUnknown metrics.Counter
 	// Stage times each tick stage (StageNames order), TickTotal the
 	// whole tick, in ns.
 	Stage     [numStages]metrics.Histogram

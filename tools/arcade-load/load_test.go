@@ -136,6 +136,18 @@ func TestJudge(t *testing.T) {
 	if len(s.Saturated) != 5 {
 		t.Errorf("CPU, missed ticks, drops, loss and latency saturated, got %v", s.Saturated)
 	}
+	// A server that counts missed ticks by cause: those through the host
+	// do not saturate, whatever the late ticks; those through Arcade do.
+	m := Step{MissedTicks: f(4), MissedTicksHost: f(4), MissedTicksArcade: f(0), TicksLateArcade: f(3), TicksLateHost: f(1)}
+	judge(&m, 120)
+	if len(m.Saturated) != 0 {
+		t.Errorf("4 ticks missed through the host: %v", m.Saturated)
+	}
+	m.MissedTicksHost, m.MissedTicksArcade = f(3), f(1)
+	judge(&m, 120)
+	if len(m.Saturated) != 1 || !strings.Contains(m.Saturated[0], "1 ticks missed through Arcade") {
+		t.Errorf("1 tick missed through Arcade: %v", m.Saturated)
+	}
 	// The host's drops are every process's: with the server's and the
 	// generator's own sockets read, only those count.
 	d := Step{ServerSockDrops: f(0), GenSockDrops: f(0), UDPRcvbufErrors: f(30)}

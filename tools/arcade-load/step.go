@@ -39,6 +39,10 @@ type Step struct {
 	TicksLateHost   *float64 `json:"ticks_late_host"`
 	TicksLateArcade *float64 `json:"ticks_late_arcade"`
 	TicksLateUnkn   *float64 `json:"ticks_late_unknown"`
+	// Missed ticks by the fault of the late tick that skipped them (the
+	// server's missed_ticks_host and _arcade; nil from a server without).
+	MissedTicksHost   *float64 `json:"missed_ticks_host"`
+	MissedTicksArcade *float64 `json:"missed_ticks_arcade"`
 
 	UDPInErrors     *float64 `json:"udp_in_errors"`          // host-wide /proc/net/snmp delta
 	UDPRcvbufErrors *float64 `json:"udp_rcvbuf_errors"`      // host-wide
@@ -365,6 +369,8 @@ func (r *rig) step(ctx context.Context, n int) (*Step, error) {
 	st.TicksLateHost = diff(a.stats, b.stats, "ticks_late_host")
 	st.TicksLateArcade = diff(a.stats, b.stats, "ticks_late_arcade")
 	st.TicksLateUnkn = diff(a.stats, b.stats, "ticks_late_unknown")
+	st.MissedTicksHost = diff(a.stats, b.stats, "missed_ticks_host")
+	st.MissedTicksArcade = diff(a.stats, b.stats, "missed_ticks_arcade")
 	if rx := diff(a.stats, b.stats, "rx_packets"); rx != nil {
 		st.RxPPS = ptr(round(*rx/w, 0))
 	}

@@ -1,0 +1,68 @@
+package server_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/arcadexr/arcade/internal/metrics"
+	"github.com/arcadexr/arcade/netsim"
+	"github.com/arcadexr/arcade/server"
+)
+
+// fakeProbe is a reference probe whose wakes were late by late ns, or of
+// which none fell in the window asked about (none).
+type fakeProbe struct {
+	late int64
+	none bool
+	h    metrics.Histogram
+}
+
+func (p *fakeProbe) LateAround(from, to int64) (int64, bool) { return p.late, !p.none }
+func (p *fakeProbe) Lateness() *metrics.Histogram           { return &p.h }
+func (p *fakeProbe) Reset()                                 {}
+func (p *fakeProbe) StealPct() float64                      { return 0 }
+
+// TestMissedTicksByCause: a tick run late enough to skip deadlines counts
+// them under the fault of its lateness, as the late tick itself is
+// counted: the host's when the probe woke as late then, Arcade's when the
+// probe was on time, unknown when the probe knows of no wake then; the
+// three add up to MissedTicks.
+func TestMissedTicksByCause(t *testing.T) {
+	probe := &fakeProbe{}
+	r := newRig(t, netsim.Config{}, server.Config{TickRate: 100, HostProbe: probe})
+	st := r.srv.Stats()
+	period := r.cfg.Period()
+	// late runs the server's Step only once its next deadline has passed
+	// by 3.5 periods: three deadlines skipped.
+	late := func() {
+		r.srv.Step(r.net.Now())
+		at := r.srv.NextTick() + 3*period + period/2
+		r.net.SetNow(at)
+		r.srv.Step(at)
+	}
+	for _, c := range []struct {
+		name                  string
+		probeLate             int64
+		none                  bool
+		host, arcade, unknown uint64
+	}{
+		{"the host's", 4 * period, false, 3, 0, 0},
+		{"Arcade's", 10 * int64(time.Microsecond), false, 3, 3, 0},
+		{"unknown", 0, true, 3, 3, 3},
+	} {
+		probe.late, probe.none = c.probeLate, c.none
+		late()
+		got := [3]uint64{st.MissedTicksHost.Load(), st.MissedTicksArcade.Load(), st.MissedTicksUnknown.Load()}
+		if want := [3]uint64{c.host, c.arcade, c.unknown}; got != want {
+			t.Errorf("after a late tick %s: missed host/Arcade/unknown %v, want %v", c.name, got, want)
+		}
+		if sum := got[0] + got[1] + got[2]; st.MissedTicks.Load() != sum {
+			t.Errorf("after a late tick %s: MissedTicks %d, the causes add up to %d", c.name, st.MissedTicks.Load(), sum)
+		}
+		r.advance(5*time.Millisecond, nil) // on time again
+	}
+	rep := r.srv.Report()
+	if rep.MissedTicksHost != 3 || rep.MissedTicksArcade != 3 || rep.MissedTicksUnknown != 3 {
+		t.Errorf("report: missed host/Arcade/unknown %d/%d/%d, want 3/3/3", rep.MissedTicksHost, rep.MissedTicksArcade, rep.MissedTicksUnknown)
+	}
+}
