@@ -167,7 +167,7 @@ func (g *Graph) Remove(dst []Release, id NodeID, now int64) ([]Release, error) {
 
 // SetPose sets the world pose of a node nothing holds (a hand, or a free
 // object moved by physics), measured at time now (ns), and records it for
-// velocity estimates. The rotation is normalized. It reports false, and
+// velocity estimates when the node is Grabbable. The rotation is normalized. It reports false, and
 // does nothing, for an unknown or held node. Call Propagate (or
 // PropagateAll) afterwards to move what the node holds; doing so after
 // every SetPose also gives each held node one history sample per pose.
@@ -178,7 +178,9 @@ func (g *Graph) SetPose(id NodeID, p geom.Pose, now int64) bool {
 	}
 	nd := &g.nodes[s]
 	nd.pose, nd.at = norm(p), now
-	g.hist[s].push(now, nd.pose)
+	if nd.rules.Grabbable {
+		g.hist[s].push(now, nd.pose)
+	}
 	return true
 }
 
@@ -192,7 +194,11 @@ func (g *Graph) Pose(id NodeID) geom.Pose {
 }
 
 // Velocity returns id's linear and angular velocity estimate at now, fitted
-// like a release velocity. It is zero for an unknown node.
+// like a release velocity. It is zero for an unknown node and for one that
+// is not Grabbable: the history is kept for what can be held, and so
+// released (a hand's pose, set with every input of every headset, is never
+// recorded: at 2000 headsets its pushes, a cache miss each, were a tenth
+// of the server's CPU).
 func (g *Graph) Velocity(id NodeID, now int64) (lin, ang geom.Vec3) {
 	if s, ok := g.index[id]; ok {
 		return g.hist[s].velocity(now)
@@ -231,7 +237,7 @@ func (g *Graph) propagate(from, to int32, moved func(NodeID, geom.Pose)) int {
 		}
 		d := &g.nodes[nd.driver]
 		nd.pose, nd.at = d.pose.Mul(nd.offset), d.at
-		g.hist[s].push(nd.at, nd.pose)
+		g.hist[s].push(nd.at, nd.pose) // held, so Grabbable
 		n++
 		if moved != nil {
 			moved(nd.id, nd.pose)

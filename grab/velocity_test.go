@@ -129,3 +129,24 @@ func TestVelocityEdgeCases(t *testing.T) {
 		t.Fatalf("after wrapping: %v, want 3 m/s along Y", lin)
 	}
 }
+
+// TestNoHistoryForWhatCannotBeHeld: a node that is not Grabbable (a hand)
+// keeps no history, so its velocity is zero however it moves; a grabbable
+// one moved the same way has its velocity.
+func TestNoHistoryForWhatCannotBeHeld(t *testing.T) {
+	g := New(4)
+	mustAdd(t, g, 1, hand, geom.IdentityPose)
+	mustAdd(t, g, 2, object, geom.IdentityPose)
+	for i := range 5 {
+		at := int64(i) * 10_000_000
+		p := geom.Pose{Pos: geom.Vec3{X: 0.01 * float64(i)}, Rot: geom.Identity}
+		g.SetPose(1, p, at)
+		g.SetPose(2, p, at)
+	}
+	if lin, ang := g.Velocity(1, 40_000_000); lin != (geom.Vec3{}) || ang != (geom.Vec3{}) {
+		t.Errorf("hand (not grabbable): velocity %v %v, want none kept", lin, ang)
+	}
+	if lin, _ := g.Velocity(2, 40_000_000); math.Abs(lin.X-1) > 1e-9 {
+		t.Errorf("grabbable object: velocity %v, want 1 m/s along X", lin)
+	}
+}
