@@ -66,3 +66,38 @@ func TestMissedTicksByCause(t *testing.T) {
 		t.Errorf("report: missed host/Arcade/unknown %d/%d/%d, want 3/3/3", rep.MissedTicksHost, rep.MissedTicksArcade, rep.MissedTicksUnknown)
 	}
 }
+
+// TestBacklogDoesNotHoldTheTick: with more datagrams waiting than a Step
+// reads when the tick falls due (a host stall leaves such a backlog), the
+// Step runs the tick after its own bounded read, and the tick's reads
+// (between sub-steps and before the broadcast) take a batch each, not a
+// Step's budget: the snapshot goes out with the rest left for the Steps
+// after it. Each receive inside the tick reading a Step's budget, this
+// Step read all 1000 before its snapshot.
+func TestBacklogDoesNotHoldTheTick(t *testing.T) {
+	r := newRig(t, netsim.Config{}, server.Config{TickRate: 100})
+	c := r.client("10.0.0.2:5000")
+	r.connect(c, 0)
+	r.advance(20*time.Millisecond, nil)
+	st := r.srv.Stats()
+	// Just before the next deadline, 1000 poses queue up unread.
+	due := r.srv.NextTick()
+	r.net.SetNow(due - 1)
+	for i := range 1000 {
+		c.pose(uint32(100+i), float32(i)/1000)
+	}
+	rx0, ticks0 := st.RxPackets.Load(), st.Ticks.Load()
+	r.net.SetNow(due)
+	r.srv.Step(due)
+	read := st.RxPackets.Load() - rx0
+	if st.Ticks.Load() != ticks0+1 {
+		t.Fatalf("the Step at the deadline ran %d ticks, want 1", st.Ticks.Load()-ticks0)
+	}
+	if max := uint64(8*64 + 3*64); read > max || read < 8*64 {
+		t.Errorf("the Step that ran the tick read %d of 1000 waiting datagrams, want its own 512 and at most a batch for each of the tick's reads (%d in all)", read, max)
+	}
+	r.advance(10*time.Millisecond, nil)
+	if got := st.RxPackets.Load() - rx0; got != 1000 {
+		t.Errorf("after the Steps that followed, %d of 1000 read", got)
+	}
+}

@@ -13,14 +13,22 @@ const (
 	// recvBudget bounds the batches one receive reads, so a flood cannot
 	// hold off a tick: what is left waits for the next Step.
 	recvBudget = 8
+	// tickRecvBudget bounds the batches each receive inside a tick reads
+	// (between physics sub-steps, and before the broadcast): those serve
+	// what arrives while the tick runs, and a backlog (a host stall leaves
+	// one: 2000 headsets send 1500 poses a tick) is the Steps' to drain,
+	// not the tick's to hold its snapshot for. With recvBudget each of
+	// them read up to 512 datagrams, a millisecond each of a tick already
+	// late.
+	tickRecvBudget = 1
 )
 
-// receive reads what is waiting on the transport, at most recvBudget
-// batches, and handles each datagram: handshakes and pings are answered,
-// poses applied (eagerly) or kept for the tick. It reports whether the
-// budget ran out with datagrams possibly still waiting.
-func (s *Server) receive(now int64) (more bool) {
-	for range recvBudget {
+// receive reads what is waiting on the transport, at most budget batches,
+// and handles each datagram: handshakes and pings are answered, poses
+// applied (eagerly) or kept for the tick. It reports whether the budget
+// ran out with datagrams possibly still waiting.
+func (s *Server) receive(now int64, budget int) (more bool) {
+	for range budget {
 		n, err := s.tr.ReadBatch(s.in)
 		if err != nil || n == 0 {
 			return false

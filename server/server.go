@@ -309,7 +309,7 @@ func (s *Server) start(now int64) error {
 // tick is due, run it (input → grab → physics → broadcast); service the
 // reliable channels that are due; flush.
 func (s *Server) Step(now int64) (next int64) {
-	more := s.receive(now)
+	more := s.receive(now, recvBudget)
 	if now >= s.eagerDue() && now < s.sched.Next() {
 		// (With the tick due, the tick sends it first, under its own
 		// number: every state is stamped within its tick's period.)

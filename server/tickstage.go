@@ -68,7 +68,7 @@ func (s *Server) runTick(now int64, tickNo uint64) {
 				// A pose arriving during the step is not held up by it:
 				// read, applied and sent between sub-steps.
 				r0 := clock()
-				s.receive(now)
+				s.receive(now, tickRecvBudget)
 				if now >= s.eagerDue() {
 					s.sendPaced(now)
 				}
@@ -88,7 +88,7 @@ func (s *Server) runTick(now int64, tickNo uint64) {
 
 	// Whatever arrived during physics is applied and sent now, and is in
 	// this snapshot too.
-	s.receive(now)
+	s.receive(now, tickRecvBudget)
 	s.sendEager(now)
 	s.replicate(now)
 	s.broadcast(now)
