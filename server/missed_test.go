@@ -18,9 +18,9 @@ type fakeProbe struct {
 }
 
 func (p *fakeProbe) LateAround(from, to int64) (int64, bool) { return p.late, !p.none }
-func (p *fakeProbe) Lateness() *metrics.Histogram           { return &p.h }
-func (p *fakeProbe) Reset()                                 {}
-func (p *fakeProbe) StealPct() float64                      { return 0 }
+func (p *fakeProbe) Lateness() *metrics.Histogram            { return &p.h }
+func (p *fakeProbe) Reset()                                  {}
+func (p *fakeProbe) StealPct() float64                       { return 0 }
 
 // TestMissedTicksByCause: a tick run late enough to skip deadlines counts
 // them under the fault of its lateness, as the late tick itself is
