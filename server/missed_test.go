@@ -23,20 +23,22 @@ func (p *fakeProbe) Reset()                                  {}
 func (p *fakeProbe) StealPct() float64                       { return 0 }
 
 // TestMissedTicksByCause: a tick run late enough to skip deadlines counts
-// them under the fault of its lateness, as the late tick itself is
-// counted: the host's when the probe woke as late then, Arcade's when the
-// probe was on time, unknown when the probe knows of no wake then; the
-// three add up to MissedTicks.
+// them under the fault of its lateness from the first deadline skipped
+// (the deadline it serves, the latest passed, may be only just passed):
+// the host's when the probe woke as late then, Arcade's when the probe was
+// on time, unknown when the probe knows of no wake then; the three add up
+// to MissedTicks.
 func TestMissedTicksByCause(t *testing.T) {
 	probe := &fakeProbe{}
 	r := newRig(t, netsim.Config{}, server.Config{TickRate: 100, HostProbe: probe})
 	st := r.srv.Stats()
 	period := r.cfg.Period()
 	// late runs the server's Step only once its next deadline has passed
-	// by 3.5 periods: three deadlines skipped.
+	// by 3 periods and 20 µs: three deadlines skipped, the one served
+	// passed by 20 µs, under the bar for a late tick.
 	late := func() {
 		r.srv.Step(r.net.Now())
-		at := r.srv.NextTick() + 3*period + period/2
+		at := r.srv.NextTick() + 3*period + 20_000
 		r.net.SetNow(at)
 		r.srv.Step(at)
 	}

@@ -319,16 +319,19 @@ func (s *Server) Step(now int64) (next int64) {
 		deadline, tickNo, missed := s.sched.Fire(now)
 		late := now - deadline
 		s.stats.TickLateness.Record(late)
-		switch cause := s.classifyLate(deadline, now, late); {
-		case missed == 0:
-		case cause == lateHost:
-			s.stats.MissedTicksHost.Add(missed)
-		case cause == lateArcade:
-			s.stats.MissedTicksArcade.Add(missed)
-		default:
-			s.stats.MissedTicksUnknown.Add(missed)
-		}
+		s.classifyLate(deadline, now, late)
 		if missed > 0 {
+			// The served deadline is the latest one passed; the tick is
+			// as late as the first deadline skipped, whose fault that is.
+			first := deadline - int64(missed)*s.cfg.Period()
+			switch s.lateCause(first, now, now-first) {
+			case lateHost:
+				s.stats.MissedTicksHost.Add(missed)
+			case lateArcade:
+				s.stats.MissedTicksArcade.Add(missed)
+			default:
+				s.stats.MissedTicksUnknown.Add(missed)
+			}
 			s.stats.MissedTicks.Add(missed)
 		}
 		s.tickAt = deadline
@@ -359,29 +362,38 @@ const (
 )
 
 // classifyLate counts a tick that started late by at least Config.LateTick
-// as the host's fault (the reference probe woke as late, or later, around
-// the same time), Arcade's (the probe was on time: the tick thread was
-// busy), or unknown (no probe, or no probe deadline in the window), and
-// returns which.
-func (s *Server) classifyLate(deadline, now, late int64) int {
+// by its cause (lateCause).
+func (s *Server) classifyLate(deadline, now, late int64) {
+	switch s.lateCause(deadline, now, late) {
+	case lateHost:
+		s.stats.TicksLateHost.Inc()
+	case lateArcade:
+		s.stats.TicksLateArcade.Inc()
+	case lateUnknown:
+		s.stats.TicksLateUnknown.Inc()
+	}
+}
+
+// lateCause says whose fault a tick's start late by late ns after
+// deadline, at now, is: not late (under Config.LateTick), the host's (the
+// reference probe woke as late, or later, around the same time), Arcade's
+// (the probe was on time: the tick thread was busy), or unknown (no probe,
+// or no probe deadline in the window).
+func (s *Server) lateCause(deadline, now, late int64) int {
 	if late < s.lateBar {
 		return lateNot
 	}
 	p := s.cfg.HostProbe
 	if p == nil {
-		s.stats.TicksLateUnknown.Inc()
 		return lateUnknown
 	}
 	hostLate, ok := p.LateAround(deadline-s.cfg.Period(), now)
 	switch {
 	case !ok:
-		s.stats.TicksLateUnknown.Inc()
 		return lateUnknown
 	case 2*hostLate >= late:
-		s.stats.TicksLateHost.Inc()
 		return lateHost
 	default:
-		s.stats.TicksLateArcade.Inc()
 		return lateArcade
 	}
 }
