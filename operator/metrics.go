@@ -151,7 +151,7 @@ func newCollector(s Source) *collector {
 
 	c.dropped = prometheus.NewDesc("arcade_dropped_total", "Datagrams dropped, by reason.", []string{"reason"}, nil)
 	c.late = prometheus.NewDesc("arcade_ticks_late_total", "Ticks that started LateTick or more after their deadline, by whose fault: the host's (its reference timer loop was late too), Arcade's, or unknown (no reference).", []string{"cause"}, nil)
-	c.missed = prometheus.NewDesc("arcade_missed_ticks_by_cause_total", "arcade_missed_ticks_total by the fault of the late tick that skipped them: the host's, Arcade's or unknown (as arcade_ticks_late_total).", []string{"cause"}, nil)
+	c.missed = prometheus.NewDesc("arcade_missed_ticks_by_cause_total", "arcade_missed_ticks_total by the fault of the late tick that skipped them: the host's, the wake's (the tick thread slept through its deadline, woken late while the reference was on time), Arcade's or unknown.", []string{"cause"}, nil)
 	c.datagrams = prometheus.NewDesc("arcade_datagrams_total", "Datagrams by direction and packet type (rx type \"unparsed\": the header did not parse).", []string{"direction", "type"}, nil)
 	c.bytes = prometheus.NewDesc("arcade_datagram_bytes_total", "Datagram bytes (headers and seals included) by direction and packet type.", []string{"direction", "type"}, nil)
 	c.stage = prometheus.NewDesc("arcade_stage_seconds", "Duration of each tick stage.", []string{"stage"}, nil)
@@ -259,7 +259,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	for _, l := range []struct {
 		cause string
 		n     uint64
-	}{{"host", st.MissedTicksHost.Load()}, {"arcade", st.MissedTicksArcade.Load()}, {"unknown", st.MissedTicksUnknown.Load()}} {
+	}{{"host", st.MissedTicksHost.Load()}, {"wake", st.MissedTicksWake.Load()}, {"arcade", st.MissedTicksArcade.Load()}, {"unknown", st.MissedTicksUnknown.Load()}} {
 		ch <- prometheus.MustNewConstMetric(c.missed, prometheus.CounterValue, float64(l.n), l.cause)
 	}
 	for t := range wire.MaxType + 1 {

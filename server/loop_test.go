@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -92,10 +93,7 @@ func runLoop(t *testing.T, srv *server.Server, w *netWaiter, spinMax time.Durati
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = l.Run(w, func(now int64, _ uint64) (int64, bool) {
-		next := srv.Step(now)
-		return next, next == srv.NextTick() && srv.Busy()
-	})
+	err = l.Run(w, srv.LoopStep(context.Background(), l))
 	if !errors.Is(err, tick.ErrStopped) {
 		t.Fatalf("loop: %v", err)
 	}
@@ -163,5 +161,37 @@ func TestStepUnderTheRealtimeLoop(t *testing.T) {
 				t.Errorf("%d eager updates for %d poses", st.EagerUpdates.Load(), n)
 			}
 		})
+	}
+}
+
+// TestMissedTicksSleptThrough: under the real-time loop, a host whose
+// timer wakes come three and a half periods late while the reference
+// probe is on time has the tick thread asleep through its deadlines: the
+// ticks missed are counted as the wake's, not Arcade's. A Step run late
+// while the loop's latest wait returned on time (the thread was busy) is
+// Arcade's (TestMissedTicksByCause).
+func TestMissedTicksSleptThrough(t *testing.T) {
+	probe := &fakeProbe{late: 10_000}
+	r := newRig(t, netsim.Config{}, server.Config{TickRate: 100, HostProbe: probe})
+	period := r.cfg.Period()
+	w := &netWaiter{r: r, late: 3*period + period/2, spinCost: 200, sendEvery: int64(time.Second / 90)}
+	c := r.client("10.0.0.2:5000")
+	r.connect(c, 0)
+	w.clients = append(w.clients, c)
+	st := r.srv.Stats()
+	st.Reset()
+	w.nextSend = r.net.Now() + int64(time.Hour) // no arrivals: only the timer wakes the loop
+	w.stopAt = r.net.Now() + int64(time.Second)
+	missed0, wake0, arcade0 := st.MissedTicks.Load(), st.MissedTicksWake.Load(), st.MissedTicksArcade.Load()
+	runLoop(t, r.srv, w, -1)
+	missed, wake, arcade := st.MissedTicks.Load()-missed0, st.MissedTicksWake.Load()-wake0, st.MissedTicksArcade.Load()-arcade0
+	if missed < 20 {
+		t.Fatalf("%d ticks missed in 1 s of wakes 3.5 periods late, want about 75", missed)
+	}
+	if wake != missed || arcade != 0 {
+		t.Errorf("%d missed: %d counted as the wake's, %d as Arcade's; want all the wake's", missed, wake, arcade)
+	}
+	if rep := r.srv.Report(); rep.MissedTicksWake != st.MissedTicksWake.Load() {
+		t.Errorf("report: missed_ticks_wake %d, stats %d", rep.MissedTicksWake, st.MissedTicksWake.Load())
 	}
 }

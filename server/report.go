@@ -41,6 +41,7 @@ type StatsReport struct {
 	// Missed ticks by the fault of the late tick that skipped them
 	// (Stats.MissedTicksHost and the rest); they add up to MissedTicks.
 	MissedTicksHost    uint64 `json:"missed_ticks_host"`
+	MissedTicksWake    uint64 `json:"missed_ticks_wake"`
 	MissedTicksArcade  uint64 `json:"missed_ticks_arcade"`
 	MissedTicksUnknown uint64 `json:"missed_ticks_unknown"`
 	// The host's own limits, from the reference probe (Config.HostProbe):
@@ -103,6 +104,7 @@ func (s *Server) Report() StatsReport {
 		TicksLateUnknown:     st.TicksLateUnknown.Load(),
 		LateTickUS:           us(s.lateBar),
 		MissedTicksHost:      st.MissedTicksHost.Load(),
+		MissedTicksWake:      st.MissedTicksWake.Load(),
 		MissedTicksArcade:    st.MissedTicksArcade.Load(),
 		MissedTicksUnknown:   st.MissedTicksUnknown.Load(),
 		StageUS:              make(map[string]Quantiles, numStages),

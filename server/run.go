@@ -55,7 +55,20 @@ func (s *Server) Run(ctx context.Context, fd int) error {
 		if s.Started != nil {
 			s.Started()
 		}
-	}, func(now int64, _ uint64) (int64, bool) {
+	}, s.LoopStep(ctx, loop))
+	if !s.SteppedDown() {
+		s.Shutdown(tick.Now())
+	}
+	return err
+}
+
+// LoopStep returns the step Run gives its real-time loop l: Step at every
+// wake, with l's latest wait handed to the count of missed ticks (a
+// deadline the thread slept through, its wake-up late, is not counted as
+// Arcade's), asking l to spin only for a tick someone waits on. A runtime
+// trace (ctx's) gets a log event as each tick starts.
+func (s *Server) LoopStep(ctx context.Context, l *tick.Loop) tick.StepFunc {
+	return func(now int64, _ uint64) (int64, bool) {
 		if trace.IsEnabled() {
 			if late := now - s.sched.Next(); late >= 0 {
 				// A tick starts in this step: how late (after the
@@ -64,12 +77,8 @@ func (s *Server) Run(ctx context.Context, fd int) error {
 				trace.Log(ctx, TraceTickCategory, strconv.FormatInt(late%s.sched.Period, 10))
 			}
 		}
+		s.waitArmed, s.waitWoke = l.LastWait()
 		next := s.Step(now)
-		// Spin only for a tick someone waits on.
 		return next, next == s.sched.Next() && s.Busy()
-	})
-	if !s.SteppedDown() {
-		s.Shutdown(tick.Now())
 	}
-	return err
 }

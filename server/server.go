@@ -69,6 +69,11 @@ type Server struct {
 	tickAt  int64
 	sched   *tick.Schedule
 	lateBar int64 // a tick starting this long after its deadline is late
+	// The real-time loop's latest blocking wait before this Step: armed
+	// for, returned at (tick.Loop.LastWait; 0 when Step is driven
+	// otherwise).
+	waitArmed, waitWoke int64
+
 	rng     *rand.ChaCha8
 	cookies *cookieJar
 
@@ -324,11 +329,17 @@ func (s *Server) Step(now int64) (next int64) {
 			// The served deadline is the latest one passed; the tick is
 			// as late as the first deadline skipped, whose fault that is.
 			first := deadline - int64(missed)*s.cfg.Period()
-			switch s.lateCause(first, now, now-first) {
+			cause := s.lateCause(first, now, now-first)
+			if cause == lateArcade && s.sleptThrough(first, now) {
+				cause = lateWake
+			}
+			switch cause {
 			case lateHost:
 				s.stats.MissedTicksHost.Add(missed)
 			case lateArcade:
 				s.stats.MissedTicksArcade.Add(missed)
+			case lateWake:
+				s.stats.MissedTicksWake.Add(missed)
 			default:
 				s.stats.MissedTicksUnknown.Add(missed)
 			}
@@ -359,7 +370,19 @@ const (
 	lateHost           // the reference probe woke as late around then
 	lateArcade         // the probe was on time: the tick thread was busy
 	lateUnknown        // no probe, or no probe deadline in the window
+	lateWake           // the probe was on time, but the tick thread slept through the deadline: its own wake-up came late
 )
+
+// sleptThrough reports whether the loop's latest blocking wait was armed
+// for deadline or before it and returned late by at least half of how late
+// the tick at now is after deadline: the thread was asleep, not busy, while
+// the deadline passed, and the operating system woke it late.
+func (s *Server) sleptThrough(deadline, now int64) bool {
+	if s.waitWoke == 0 || s.waitArmed > deadline {
+		return false
+	}
+	return 2*(s.waitWoke-s.waitArmed) >= now-deadline
+}
 
 // classifyLate counts a tick that started late by at least Config.LateTick
 // by its cause (lateCause).

@@ -125,11 +125,12 @@ type Stats struct {
 	// by whose fault: the host's (the reference probe woke as late around
 	// then), Arcade's (the probe was on time), or unknown (no probe).
 	TicksLateHost, TicksLateArcade, TicksLateUnknown metrics.Counter
-	// Missed ticks (MissedTicks) by the same fault: the late tick that
-	// skipped them was the host's, Arcade's or unknown. A missed tick is
-	// always a late one's (more than a period after its deadline), so the
-	// three add up to MissedTicks.
-	MissedTicksHost, MissedTicksArcade, MissedTicksUnknown metrics.Counter
+	// Missed ticks (MissedTicks) by the fault of the tick that skipped
+	// them, judged from the first deadline skipped: the host's (the probe
+	// as late), the wake's (the probe on time, but the tick thread asleep
+	// in its wait through the deadline, woken late), Arcade's (the thread
+	// busy) or unknown. The four add up to MissedTicks.
+	MissedTicksHost, MissedTicksWake, MissedTicksArcade, MissedTicksUnknown metrics.Counter
 	// Stage times each tick stage (StageNames order), TickTotal the
 	// whole tick, in ns.
 	Stage     [numStages]metrics.Histogram

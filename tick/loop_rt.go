@@ -107,7 +107,17 @@ type Loop struct {
 	Polls metrics.Counter
 	// Yield is the time each call of LoopConfig.Yield took (ns).
 	Yield metrics.Histogram
+
+	// The latest blocking wait: the instant it was armed for and when it
+	// returned (LastWait); read only by the step, on the loop's goroutine.
+	waitArmed, waitWoke int64
 }
+
+// LastWait returns the instant the loop's latest blocking wait was armed
+// for (Never: no timer) and when it returned, 0 and 0 before the first.
+// A step (on the loop's goroutine) tells by it a deadline its thread slept
+// through, the wake-up late, from one it missed while working.
+func (l *Loop) LastWait() (armed, woke int64) { return l.waitArmed, l.waitWoke }
 
 // NewLoop returns a Loop for cfg, which must be valid.
 func NewLoop(cfg LoopConfig) (*Loop, error) {
@@ -148,6 +158,7 @@ func (l *Loop) Run(w Waiter, step StepFunc) error {
 			return ErrStopped
 		}
 		now := w.Now()
+		l.waitArmed, l.waitWoke = armed, now
 		if wk.Timer {
 			late := now - armed
 			l.lead.Observe(late)

@@ -47,7 +47,8 @@
 // The knee is the first step at which any of these holds: server CPU ≥ 90 %
 // of a core; ticks missed through Arcade (missed_ticks_arcade > 0: the
 // late tick that skipped them was Arcade's, its tick thread busy while
-// the server's reference timer was on time; from a server without the
+// the server's reference timer was on time; a thread that slept through
+// the deadline, woken late, is the wake's and shown apart; from a server without the
 // field, ticks missed while ticks_late_arcade ≥ ticks_late_host > 0); a UDP drop at the server's
 // sockets or the generator's (the host's counters, which take every
 // process's, are shown apart); snapshot loss ≥

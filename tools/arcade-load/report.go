@@ -59,7 +59,7 @@ func judge(s *Step, tickRate int) {
 	// not, when the window's late ticks were mostly Arcade's.
 	if s.MissedTicksArcade != nil {
 		if *s.MissedTicksArcade > 0 {
-			s.Saturated = append(s.Saturated, fmt.Sprintf("%.0f ticks missed through Arcade (%s through the host)", *s.MissedTicksArcade, fmtp(s.MissedTicksHost, 0)))
+			s.Saturated = append(s.Saturated, fmt.Sprintf("%.0f ticks missed through Arcade (%s through the wake, %s through the host)", *s.MissedTicksArcade, fmtp(s.MissedTicksWake, 0), fmtp(s.MissedTicksHost, 0)))
 		}
 	} else if s.MissedTicks != nil && *s.MissedTicks > 0 && s.TicksLateArcade != nil && *s.TicksLateArcade > 0 &&
 		(s.TicksLateHost == nil || *s.TicksLateArcade >= *s.TicksLateHost) {
@@ -141,7 +141,7 @@ func printTable(w io.Writer, r *Report) {
 	fmt.Fprintf(w, "arcade-load: %d CPUs, %s; server tick %d Hz, headsets at %d Hz, %s, settle %gs, window %gs; headsets from %s\n",
 		r.CPUs, r.Placement, r.TickRate, r.Rate, gen, r.SettleS, r.HoldS, r.SourceAddresses)
 	hdr := []string{"headsets", "conn", "procs", "srvCPU%", "usr%", "sys%", "RSS MB", "gor",
-		"tick p50/p99 µs", "input p99", "grab p99", "phys p99", "bcast p99", "missed", "missed A/H", "late A/H",
+		"tick p50/p99 µs", "input p99", "grab p99", "phys p99", "bcast p99", "missed", "missed A/W/H", "late A/H",
 		"drops S/G/H", "rx pps", "tx pps", "lo KB/s", "i2s p50/p99 ms", "loss%", "sent%", "gen CPU%"}
 	rows := [][]string{hdr}
 	stage := func(s Step, k string) string {
@@ -177,7 +177,7 @@ func printTable(w io.Writer, r *Report) {
 		rows = append(rows, []string{fmt.Sprint(s.Headsets), fmt.Sprint(s.Connected), fmt.Sprint(s.BotProcs),
 			fmtp(s.ServerCPUPct, 1), fmtp(s.ServerUserPct, 1), fmtp(s.ServerSysPct, 1), fmtp(s.ServerRSSMB, 1), fmtp(s.Goroutines, 0),
 			tick, stage(s, "input"), stage(s, "grab"), stage(s, "physics"), stage(s, "broadcast"),
-			fmtp(s.MissedTicks, 0), fmtp(s.MissedTicksArcade, 0) + "/" + fmtp(s.MissedTicksHost, 0),
+			fmtp(s.MissedTicks, 0), fmtp(s.MissedTicksArcade, 0) + "/" + fmtp(s.MissedTicksWake, 0) + "/" + fmtp(s.MissedTicksHost, 0),
 			fmtp(s.TicksLateArcade, 0) + "/" + fmtp(s.TicksLateHost, 0),
 			drops, fmtp(s.RxPPS, 0), fmtp(s.TxPPS, 0), lo, i2s,
 			fmtp(s.SnapshotLoss, 3), fmtp(s.InputsSentPct, 1), fmtp(s.GeneratorCPU, 1) + mark})
@@ -200,7 +200,7 @@ func printTable(w io.Writer, r *Report) {
 		}
 		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
 	}
-	fmt.Fprintln(w, "  (stage columns: p99 µs; missed A/H: ticks missed through Arcade / the host (the late tick that skipped them); late A/H: ticks late through Arcade / the host; drops S/G/H: UDP drops at the server's sockets / the generator's / the host's (the larger of RcvbufErrors and InErrors, every process's sockets); lo: all loopback bytes; sent%: inputs sent of headsets × rate × window)")
+	fmt.Fprintln(w, "  (stage columns: p99 µs; missed A/W/H: ticks missed through Arcade (its tick thread busy) / the wake (the thread slept through the deadline, woken late while the server's probe was on time) / the host (the probe as late); late A/H: ticks late through Arcade / the host; drops S/G/H: UDP drops at the server's sockets / the generator's / the host's (the larger of RcvbufErrors and InErrors, every process's sockets); lo: all loopback bytes; sent%: inputs sent of headsets × rate × window)")
 	for _, s := range r.Steps {
 		for _, e := range s.Errors {
 			fmt.Fprintf(w, "  %d headsets: %s\n", s.Headsets, e)

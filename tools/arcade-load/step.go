@@ -43,6 +43,10 @@ type Step struct {
 	// server's missed_ticks_host and _arcade; nil from a server without).
 	MissedTicksHost   *float64 `json:"missed_ticks_host"`
 	MissedTicksArcade *float64 `json:"missed_ticks_arcade"`
+	// MissedTicksWake: the tick thread slept through the deadline, its
+	// wake-up late while the server's probe was on time (the operating
+	// system's, not Arcade's work).
+	MissedTicksWake *float64 `json:"missed_ticks_wake"`
 
 	UDPInErrors     *float64 `json:"udp_in_errors"`          // host-wide /proc/net/snmp delta
 	UDPRcvbufErrors *float64 `json:"udp_rcvbuf_errors"`      // host-wide
@@ -371,6 +375,7 @@ func (r *rig) step(ctx context.Context, n int) (*Step, error) {
 	st.TicksLateUnkn = diff(a.stats, b.stats, "ticks_late_unknown")
 	st.MissedTicksHost = diff(a.stats, b.stats, "missed_ticks_host")
 	st.MissedTicksArcade = diff(a.stats, b.stats, "missed_ticks_arcade")
+	st.MissedTicksWake = diff(a.stats, b.stats, "missed_ticks_wake")
 	if rx := diff(a.stats, b.stats, "rx_packets"); rx != nil {
 		st.RxPPS = ptr(round(*rx/w, 0))
 	}
