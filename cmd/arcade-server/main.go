@@ -500,7 +500,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if o.maxClients > measuredClients {
 		log.Warn("--max-clients is above what was measured to hold the tick", "max_clients", o.maxClients, "measured", measuredClients,
-			"source", "make load-2000 (2026-12-04, 2-core box otherwise idle, its generator beside), two ramps: at every step to 2000 headsets no tick missed through Arcade (4-10 through the kernel's late wake of the tick thread, counted apart), 0 UDP drops, 0 % snapshot loss, 97-100 % of the 90 Hz inputs sent, input→state p99 ≤ 4.8 ms, the server at 63-79 % of a core")
+			"source", "make load-2000 (2026-12-04, 2-core box otherwise idle, its generator beside), two ramps: at every step to 2000 headsets no tick missed through Arcade (9 and 10 in a ramp through the kernel's late wake of the tick thread, counted apart), 0 UDP drops, 0 % snapshot loss, 97-100 % of the 90 Hz inputs sent, input→state p99 ≤ 4.8 ms, the server at 63-79 % of a core")
 	}
 	var world server.World
 	var simWorld *sim.World
