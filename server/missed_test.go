@@ -26,8 +26,9 @@ func (p *fakeProbe) StealPct() float64                       { return 0 }
 // them under the fault of its lateness from the first deadline skipped
 // (the deadline it serves, the latest passed, may be only just passed):
 // the host's when the probe woke as late then, Arcade's when the probe was
-// on time, unknown when the probe knows of no wake then; the three add up
-// to MissedTicks.
+// on time, unknown when the probe knows of no wake then; they add up to
+// MissedTicks (a Step driven without the real-time loop has no wait to
+// judge, so none is the wake's: TestMissedTicksSleptThrough).
 func TestMissedTicksByCause(t *testing.T) {
 	probe := &fakeProbe{}
 	r := newRig(t, netsim.Config{}, server.Config{TickRate: 100, HostProbe: probe})

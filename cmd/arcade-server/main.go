@@ -940,14 +940,14 @@ func applyConfig(fs *flag.FlagSet, path string, given map[string]bool) error {
 
 // spareProcs gives the Go runtime two Ps more than it chose (unless the
 // environment sets GOMAXPROCS): the tick and the host probe run on threads
-// of their own, locked (and real-time unless --rt-priority 0), and each, back from a blocking wait,
-// needs a P. With one P a CPU, a P held by other Go work (the HTTP
-// surface, the collector, the logger) kept either waiting, for up to
-// 10 ms: under 2000 headsets on a 2-core box the probe's lateness p99 read
-// 1.4-2.3 ms, with two spare Ps 70-120 µs, and the ticks missed through
-// Arcade fell from 15 to 5 over six 10 s steps. The other threads do not
-// take the CPU from the real-time ones. It reports the new GOMAXPROCS and
-// whether it changed it.
+// of their own, locked (and real-time unless --rt-priority 0), and each,
+// back from a blocking wait, needs a P. With one P a CPU, a P held by
+// other Go work (the HTTP surface, the collector, the logger) kept either
+// waiting, for up to 10 ms: under 2000 headsets on a 2-core box the
+// probe's lateness p99 read 1.4-2.3 ms, with two spare Ps 70-120 µs, and
+// the ticks missed then counted as Arcade's fell from 15 to 5 over six
+// 10 s steps. The real-time threads keep their CPU from the others. It
+// reports the new GOMAXPROCS and whether it changed it.
 func spareProcs() (int, bool) {
 	if os.Getenv("GOMAXPROCS") != "" {
 		return runtime.GOMAXPROCS(0), false
