@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"runtime"
 	rtrace "runtime/trace"
 	"strconv"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -99,5 +102,24 @@ func TestQuantile(t *testing.T) {
 	}
 	if quantile(nil, 0.5) != 0 {
 		t.Error("quantile of nothing is not 0")
+	}
+}
+
+// TestReadRejectsGarbage: --read of a file that is no runtime trace, or of
+// no file, fails with a message naming the file, not a panic.
+func TestReadRejectsGarbage(t *testing.T) {
+	dir := t.TempDir()
+	junk := filepath.Join(dir, "junk.trace")
+	if err := os.WriteFile(junk, []byte("go 1.99 trace\x00\xff\xfe not a trace at all"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range []string{junk, filepath.Join(dir, "missing.trace")} {
+		var out, errOut bytes.Buffer
+		if code := run([]string{"--read", file}, &out, &errOut); code != 1 {
+			t.Errorf("--read %s: exit %d, want 1", file, code)
+		}
+		if !strings.Contains(errOut.String(), filepath.Base(file)) {
+			t.Errorf("--read %s: stderr %q does not name the file", file, errOut.String())
+		}
 	}
 }
