@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"github.com/arcadexr/arcade/tools/internal/toolrun"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -100,9 +101,19 @@ func tinyRamp(t *testing.T, generator string) {
 			t.Errorf("step %d: generator CPU did not grow: %v→%v", i, *p.GeneratorCPU, *s.GeneratorCPU)
 		}
 	}
-	// Server CPU: 8 headsets cost more than none.
-	if a, z := rep.Steps[0].ServerCPUPct, rep.Steps[2].ServerCPUPct; *z <= *a {
-		t.Errorf("server CPU did not grow: %v%% idle, %v%% at 8 headsets", *a, *z)
+	// Server CPU is read for the server process at every step: within a
+	// machine's CPUs, and its user and system parts add up to it. (Its
+	// growth with 8 headsets, about 0.3 % of a core, is within the noise
+	// of an idle server's 7-10 % over a 1.5 s window: once the 8 read
+	// less than none. The packets above show the load grew.)
+	for i, s := range rep.Steps {
+		c := *s.ServerCPUPct
+		if c <= 0 || c > 100*float64(runtime.NumCPU()) {
+			t.Errorf("step %d: server CPU %v%%", i, c)
+		}
+		if s.ServerUserPct == nil || s.ServerSysPct == nil || math.Abs(*s.ServerUserPct+*s.ServerSysPct-c) > 0.15 {
+			t.Errorf("step %d: server CPU %v%%, user %v, system %v", i, c, s.ServerUserPct, s.ServerSysPct)
+		}
 	}
 	if rep.Knee != nil && (rep.Knee.Step < 0 || rep.Knee.Step >= 3 || len(rep.Knee.Saturated) == 0) {
 		t.Errorf("knee %+v", *rep.Knee)
