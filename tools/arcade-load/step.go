@@ -23,6 +23,11 @@ type Step struct {
 	BotProcs  int     `json:"bot_processes"`
 	ConnectS  float64 `json:"connect_s"` // from adding the step's bots to the server counting them
 	WindowS   float64 `json:"window_s"`
+	// ServerWindowS is the same window on the server's own clock: the
+	// deadlines it ticked or missed over the tick rate. Its packet rates
+	// are counted over it, since a busy host can delay the API request
+	// that opens or closes the window by a good part of a second.
+	ServerWindowS *float64 `json:"server_window_s,omitempty"`
 
 	ServerCPUPct  *float64 `json:"server_cpu_pct"` // user+sys, % of one core
 	ServerUserPct *float64 `json:"server_user_pct"`
@@ -376,11 +381,16 @@ func (r *rig) step(ctx context.Context, n int) (*Step, error) {
 	st.MissedTicksHost = diff(a.stats, b.stats, "missed_ticks_host")
 	st.MissedTicksArcade = diff(a.stats, b.stats, "missed_ticks_arcade")
 	st.MissedTicksWake = diff(a.stats, b.stats, "missed_ticks_wake")
+	ws := w
+	if t, m := st.Ticks, st.MissedTicks; t != nil && m != nil && *t+*m > 0 && r.o.tickRate > 0 {
+		ws = (*t + *m) / float64(r.o.tickRate)
+		st.ServerWindowS = ptr(round(ws, 3))
+	}
 	if rx := diff(a.stats, b.stats, "rx_packets"); rx != nil {
-		st.RxPPS = ptr(round(*rx/w, 0))
+		st.RxPPS = ptr(round(*rx/ws, 0))
 	}
 	if tx := diff(a.stats, b.stats, "tx_packets"); tx != nil {
-		st.TxPPS = ptr(round(*tx/w, 0))
+		st.TxPPS = ptr(round(*tx/ws, 0))
 	}
 	da, _ := a.stats["dropped"].(map[string]any)
 	db, _ := b.stats["dropped"].(map[string]any)
