@@ -167,10 +167,11 @@ func (g *Graph) Remove(dst []Release, id NodeID, now int64) ([]Release, error) {
 
 // SetPose sets the world pose of a node nothing holds (a hand, or a free
 // object moved by physics), measured at time now (ns), and records it for
-// velocity estimates when the node is Grabbable. The rotation is normalized. It reports false, and
-// does nothing, for an unknown or held node. Call Propagate (or
-// PropagateAll) afterwards to move what the node holds; doing so after
-// every SetPose also gives each held node one history sample per pose.
+// velocity estimates when the node is Grabbable. The rotation is
+// normalized. It reports false, and does nothing, for an unknown or held
+// node. Call Propagate (or PropagateAll) afterwards to move what the node
+// holds; doing so after every SetPose also gives each held node one
+// history sample per pose.
 func (g *Graph) SetPose(id NodeID, p geom.Pose, now int64) bool {
 	s, ok := g.index[id]
 	if !ok || g.nodes[s].driver >= 0 {

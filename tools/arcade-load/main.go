@@ -48,12 +48,12 @@
 // of a core; ticks missed through Arcade (missed_ticks_arcade > 0: the
 // late tick that skipped them was Arcade's, its tick thread busy while
 // the server's reference timer was on time; a thread that slept through
-// the deadline, woken late, is the wake's and shown apart; from a server without the
-// field, ticks missed while ticks_late_arcade ≥ ticks_late_host > 0); a UDP drop at the server's
-// sockets or the generator's (the host's counters, which take every
-// process's, are shown apart); snapshot loss ≥
-// 0.1 %; input-to-state p99 above one tick plus the host's timer lateness
-// p99. The report says which, and marks a step generator-limited when the
+// the deadline, woken late, is the wake's and shown apart; from a server
+// without the field, ticks missed while ticks_late_arcade ≥
+// ticks_late_host > 0); a UDP drop at the server's sockets or the
+// generator's (the host's counters, which take every process's, are shown
+// apart); snapshot loss ≥ 0.1 %; input-to-state p99 above one tick plus
+// the host's timer lateness p99. The report says which, and marks a step generator-limited when the
 // headsets sent under 95 % of their inputs: its headset-side figures are
 // then the generator's as much as the server's.
 //

@@ -16,9 +16,8 @@
 //   - its syscall returns (the tick loop's calls that cannot block are raw
 //     system calls, which keep the P and leave no event: what is counted
 //     is its blocking waits and the rest of the process's calls): how
-//     many found their P taken (sysmon's hand-off
-//     after a syscall of 20 µs or more when its P had other work, or a
-//     stop-the-world) and, for those, the wait from the syscall's end to
+//     many found their P taken (sysmon's hand-off after a syscall of
+//     20 µs or more when its P had other work, or a stop-the-world) and, for those, the wait from the syscall's end to
 //     the goroutine running again (p50/p99/max); the same for every
 //     goroutine of the process;
 //   - the garbage collector's cycles and stop-the-world pauses, and the
